@@ -1,1 +1,20 @@
-fn main() {}
+//! `partseal`: the command line. It parses arguments, sets up logging and calls into the libraries;
+//! the work itself lives in the workspace crates (see ARCHITECTURE.md).
+
+use std::process::ExitCode;
+
+use clap::Parser;
+
+mod commands;
+
+fn main() -> ExitCode {
+    let cli = commands::Cli::parse();
+    commands::init_tracing();
+    match commands::run(cli) {
+        Ok(code) => code,
+        Err(e) => {
+            eprintln!("error: {e:#}");
+            ExitCode::from(2)
+        }
+    }
+}

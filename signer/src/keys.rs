@@ -14,7 +14,9 @@ use std::path::{Path, PathBuf};
 use base64::Engine;
 use base64::engine::general_purpose::URL_SAFE_NO_PAD;
 use ed25519_dalek::pkcs8::spki::der::pem::LineEnding;
-use ed25519_dalek::pkcs8::{DecodePrivateKey, DecodePublicKey, EncodePrivateKey, EncodePublicKey};
+use ed25519_dalek::pkcs8::{
+    DecodePrivateKey, DecodePublicKey, EncodePrivateKey, EncodePublicKey, KeypairBytes,
+};
 use ed25519_dalek::{SigningKey, VerifyingKey};
 use sha2::{Digest, Sha256};
 
@@ -83,7 +85,13 @@ pub fn generate() -> SigningKey {
 
 /// Writes a private key as PKCS#8 PEM with mode 0600. Fails if `path` exists.
 pub fn write_private_key(path: &Path, key: &SigningKey) -> Result<(), KeyError> {
-    let pem = key
+    // PKCS#8 v1 (the seed alone), as `openssl genpkey` writes it: OpenSSL 3.0 refuses the v2 form with
+    // the public key embedded, which is what `SigningKey::to_pkcs8_pem` would produce.
+    let seed_only = KeypairBytes {
+        secret_key: key.to_bytes(),
+        public_key: None,
+    };
+    let pem = seed_only
         .to_pkcs8_pem(LineEnding::LF)
         .map_err(|_| KeyError::BadPrivateKey { path: path.into() })?;
     // tempfile creates its files with mode 0600, so the key is never readable by others, not even

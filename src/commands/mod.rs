@@ -1,0 +1,65 @@
+//! One module per subcommand. Each turns its arguments into library calls and prints the outcome.
+//!
+//! Exit codes: 0 success (for `verify`: genuine), 1 a verification that did not come out genuine,
+//! 2 an error (bad arguments, unreadable files, invalid input), with a message on standard error.
+
+use std::process::ExitCode;
+
+use clap::{Parser, Subcommand};
+
+mod authority;
+mod demo;
+mod files;
+mod keys;
+mod progress;
+mod sign;
+mod verify;
+
+#[derive(Parser)]
+#[command(
+    name = "partseal",
+    version,
+    about = "Parts provenance: signed part codes, labels and their chain of custody"
+)]
+pub struct Cli {
+    #[command(subcommand)]
+    command: Command,
+}
+
+#[derive(Subcommand)]
+enum Command {
+    /// Try everything at once: an authority, a certified manufacturer and a signed batch, in one folder.
+    Demo(demo::DemoArgs),
+    /// The certification authority: its root key, manufacturer certificates, revocations.
+    #[command(subcommand)]
+    Authority(authority::AuthorityCommand),
+    /// Manufacturer signing keys.
+    #[command(subcommand)]
+    Keys(keys::KeysCommand),
+    /// Sign a batch of part codes into a manifest (JSON Lines, one code per line).
+    Sign(sign::SignArgs),
+    /// Check a scanned code and print a verdict.
+    Verify(verify::VerifyArgs),
+}
+
+pub fn run(cli: Cli) -> anyhow::Result<ExitCode> {
+    match cli.command {
+        Command::Demo(args) => demo::run(args),
+        Command::Authority(cmd) => authority::run(cmd),
+        Command::Keys(cmd) => keys::run(cmd),
+        Command::Sign(args) => sign::run(args),
+        Command::Verify(args) => verify::run(args),
+    }
+}
+
+/// Logs go to standard error; `RUST_LOG` overrides the default (warnings, such as an exposed key file).
+pub fn init_tracing() {
+    let filter = tracing_subscriber::EnvFilter::try_from_default_env()
+        .unwrap_or_else(|_| tracing_subscriber::EnvFilter::new("warn"));
+    tracing_subscriber::fmt()
+        .with_env_filter(filter)
+        .with_writer(std::io::stderr)
+        .without_time()
+        .with_target(false)
+        .init();
+}
