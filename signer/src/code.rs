@@ -142,7 +142,8 @@ impl SignedCode {
 }
 
 /// The base URL labels point at, e.g. `https://verify.example.cn`: http or https, a host, an optional
-/// path prefix, no query, no fragment, no trailing slash, no `01` segment (that starts the GS1 path).
+/// path prefix, no query, no fragment, no trailing slash, and no `01`, `10` or `21` segment (those are
+/// the GS1 path's keys, so a parser could not tell where the base ends).
 #[derive(Clone, PartialEq, Eq, Hash, Debug)]
 pub struct BaseUrl(String);
 
@@ -173,7 +174,7 @@ impl BaseUrl {
             if seg.is_empty() {
                 return Err(err(Problem::EmptySegment));
             }
-            if seg == "01" {
+            if is_part_ai(seg) {
                 return Err(err(Problem::NotABase));
             }
         }
@@ -261,7 +262,7 @@ impl DigitalLink {
 }
 
 /// Splits `https://host/prefix/01/...` into the base and the GS1 path, which starts at the first `01`
-/// segment (a base URL may not contain one).
+/// segment (a base URL may not contain one, nor a `10` or `21`).
 fn split_base(s: &str) -> Result<(Option<&str>, &str), ParseError> {
     if s.starts_with('/') {
         return Ok((None, s));
@@ -281,8 +282,17 @@ fn split_base(s: &str) -> Result<(Option<&str>, &str), ParseError> {
     let gs1_start = path
         .find("/01/")
         .ok_or(ParseError::new(Field::Gtin, Problem::Missing))?;
+    // A prefix holding a lot or serial key is a misordered GS1 path, not a base URL.
+    if path[..gs1_start].split('/').any(is_part_ai) {
+        return Err(ParseError::new(Field::Path, Problem::OutOfOrder));
+    }
     let split = scheme_len + host_end + gs1_start;
     Ok((Some(&s[..split]), &s[split..]))
+}
+
+/// The GS1 application identifiers a part code's path uses; a base URL may not hold them as segments.
+fn is_part_ai(segment: &str) -> bool {
+    matches!(segment, "01" | "10" | "21")
 }
 
 /// Parses `/01/{gtin}[/10/{lot}]/21/{serial}`.

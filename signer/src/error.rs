@@ -101,7 +101,7 @@ pub enum Problem {
     NotAUri,
     #[error("may not have a fragment (#...)")]
     Fragment,
-    #[error("may not have a query or fragment, or a path segment 01")]
+    #[error("may not have a path segment 01, 10 or 21 (they start the GS1 path)")]
     NotABase,
     #[error("has more than {max} parameters")]
     TooManyParameters { max: usize },
