@@ -1,5 +1,7 @@
 //! Property tests: every field combination round-trips, and no input makes the parser panic.
 
+#![allow(clippy::unwrap_used)] // test helpers outside #[test] functions may unwrap too
+
 use proptest::prelude::*;
 use signer::{BaseUrl, DigitalLink, Gtin, Lot, PartId, Serial, SignedCode, SigningKey, gs1};
 

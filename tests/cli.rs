@@ -1,0 +1,455 @@
+//! The README walk-through, run with the real binary on real files: authority, keys, certificate,
+//! signing, offline verification, revocation, and the refusals a user meets on bad input.
+
+#![allow(clippy::unwrap_used)] // test helpers outside #[test] functions may unwrap too
+
+use std::path::Path;
+use std::process::{Command, Output};
+
+fn partseal(dir: &Path, args: &[&str]) -> Output {
+    Command::new(env!("CARGO_BIN_EXE_partseal"))
+        .args(args)
+        .current_dir(dir)
+        .env_remove("RUST_LOG")
+        .output()
+        .expect("run partseal")
+}
+
+fn ok(dir: &Path, args: &[&str]) -> String {
+    let out = partseal(dir, args);
+    assert!(
+        out.status.success(),
+        "partseal {args:?} failed: {}",
+        String::from_utf8_lossy(&out.stderr)
+    );
+    String::from_utf8(out.stdout).unwrap()
+}
+
+fn fails(dir: &Path, args: &[&str], code: i32, stderr_has: &str) {
+    let out = partseal(dir, args);
+    let stderr = String::from_utf8_lossy(&out.stderr);
+    assert_eq!(out.status.code(), Some(code), "partseal {args:?}: {stderr}");
+    assert!(
+        stderr.contains(stderr_has),
+        "partseal {args:?}: expected {stderr_has:?} in {stderr}"
+    );
+}
+
+fn first_uri(manifest: &Path) -> String {
+    let text = std::fs::read_to_string(manifest).unwrap();
+    let line: serde_json::Value = serde_json::from_str(text.lines().next().unwrap()).unwrap();
+    line["uri"].as_str().unwrap().to_owned()
+}
+
+#[test]
+fn manufacturer_walkthrough() {
+    let tmp = tempfile::tempdir().unwrap();
+    let d = tmp.path();
+    ok(d, &["authority", "init", "--out", "ca"]);
+    ok(d, &["keys", "generate", "--out", "acme"]);
+    #[cfg(unix)]
+    {
+        use std::os::unix::fs::PermissionsExt;
+        for key in ["ca/authority.key", "acme.key"] {
+            assert_eq!(
+                std::fs::metadata(d.join(key)).unwrap().permissions().mode() & 0o777,
+                0o600,
+                "{key}"
+            );
+        }
+    }
+    let out = ok(
+        d,
+        &[
+            "authority",
+            "certify",
+            "--authority",
+            "ca",
+            "--public-key",
+            "acme.pub",
+            "--name",
+            "广州某某汽车零部件有限公司",
+            "--prefix",
+            "690123",
+            "--valid-days",
+            "365",
+            "--out",
+            "acme.cert",
+        ],
+    );
+    assert!(
+        out.contains("广州某某汽车零部件有限公司") && out.contains("690123"),
+        "{out}"
+    );
+
+    ok(
+        d,
+        &[
+            "sign",
+            "--key",
+            "acme.key",
+            "--cert",
+            "acme.cert",
+            "--gtin",
+            "06901234567892",
+            "--lot",
+            "L2026A",
+            "--count",
+            "1000",
+            "--base-url",
+            "https://verify.example.cn",
+            "--out",
+            "batch.jsonl",
+        ],
+    );
+    let text = std::fs::read_to_string(d.join("batch.jsonl")).unwrap();
+    assert_eq!(text.lines().count(), 1000);
+    let uri = first_uri(&d.join("batch.jsonl"));
+    assert!(
+        uri.starts_with("https://verify.example.cn/01/06901234567892/10/L2026A/21/"),
+        "{uri}"
+    );
+
+    let verify = |extra: &[&str], uri: &str| {
+        let mut args = vec![
+            "verify",
+            "--offline",
+            "--trust",
+            "ca/authority.pub",
+            "--cert",
+            "acme.cert",
+        ];
+        args.extend_from_slice(extra);
+        args.push(uri);
+        partseal(d, &args)
+    };
+    let genuine = verify(&[], &uri);
+    assert_eq!(genuine.status.code(), Some(0));
+    assert!(String::from_utf8_lossy(&genuine.stdout).starts_with("GENUINE"));
+
+    let json = verify(&["--json"], &uri);
+    let v: serde_json::Value = serde_json::from_slice(&json.stdout).unwrap();
+    assert_eq!(v["verdict"], "genuine");
+    assert_eq!(v["part"]["lot"], "L2026A");
+
+    // A forged lot, a mistyped GTIN, and a key nobody certified.
+    let forged = verify(&["--json"], &uri.replace("/10/L2026A/", "/10/L2026B/"));
+    assert_eq!(forged.status.code(), Some(1));
+    assert_eq!(
+        serde_json::from_slice::<serde_json::Value>(&forged.stdout).unwrap()["verdict"],
+        "forged"
+    );
+    let typo = verify(&[], &uri.replace("06901234567892", "06901234567893"));
+    assert_eq!(typo.status.code(), Some(1));
+    assert!(String::from_utf8_lossy(&typo.stdout).contains("check the code"));
+
+    // Revocation: key compromise makes the same code stop verifying.
+    ok(
+        d,
+        &[
+            "authority",
+            "revoke",
+            "--authority",
+            "ca",
+            "--cert",
+            "acme.cert",
+            "--reason",
+            "key_compromise",
+            "--list",
+            "revoked.list",
+        ],
+    );
+    let revoked = verify(&["--revoked", "revoked.list", "--json"], &uri);
+    assert_eq!(revoked.status.code(), Some(1));
+    assert_eq!(
+        serde_json::from_slice::<serde_json::Value>(&revoked.stdout).unwrap()["verdict"],
+        "revoked"
+    );
+    let shown = ok(d, &["authority", "show", "revoked.list"]);
+    assert!(shown.contains("key_compromise"), "{shown}");
+}
+
+#[test]
+fn bad_input_is_refused_with_a_message_and_nothing_written() {
+    let tmp = tempfile::tempdir().unwrap();
+    let d = tmp.path();
+    ok(d, &["authority", "init", "--out", "ca"]);
+    ok(d, &["keys", "generate", "--out", "acme"]);
+    ok(d, &["keys", "generate", "--out", "other"]);
+    fails(
+        d,
+        &["keys", "generate", "--out", "acme"],
+        2,
+        "refusing to overwrite",
+    );
+    ok(
+        d,
+        &[
+            "authority",
+            "certify",
+            "--authority",
+            "ca",
+            "--public-key",
+            "acme.pub",
+            "--name",
+            "Acme",
+            "--prefix",
+            "690123",
+            "--valid-days",
+            "30",
+            "--out",
+            "acme.cert",
+        ],
+    );
+    fails(
+        d,
+        &[
+            "authority",
+            "certify",
+            "--authority",
+            "ca",
+            "--public-key",
+            "acme.pub",
+            "--name",
+            "Acme",
+            "--prefix",
+            "69a",
+            "--valid-days",
+            "30",
+            "--out",
+            "x.cert",
+        ],
+        2,
+        "company prefix character 'a'",
+    );
+    fn sign<'a>(extra: &[&'a str]) -> Vec<&'a str> {
+        let mut args = vec![
+            "sign",
+            "--base-url",
+            "https://verify.example.cn",
+            "--out",
+            "out.jsonl",
+        ];
+        args.extend_from_slice(extra);
+        args
+    }
+    // GTIN outside the certificate, wrong check digit, wrong key for the certificate, bad serial file.
+    fails(
+        d,
+        &sign(&[
+            "--key",
+            "acme.key",
+            "--cert",
+            "acme.cert",
+            "--gtin",
+            "06911234567891",
+            "--count",
+            "5",
+        ]),
+        2,
+        "outside the company prefixes",
+    );
+    fails(
+        d,
+        &sign(&[
+            "--key",
+            "acme.key",
+            "--cert",
+            "acme.cert",
+            "--gtin",
+            "06901234567893",
+            "--count",
+            "5",
+        ]),
+        2,
+        "check digit",
+    );
+    fails(
+        d,
+        &sign(&[
+            "--key",
+            "other.key",
+            "--cert",
+            "acme.cert",
+            "--gtin",
+            "06901234567892",
+            "--count",
+            "5",
+        ]),
+        2,
+        "not the one the certificate names",
+    );
+    std::fs::write(d.join("serials.txt"), "GOOD1\nGOOD2\nBAD SERIAL\n").unwrap();
+    fails(
+        d,
+        &sign(&[
+            "--key",
+            "acme.key",
+            "--cert",
+            "acme.cert",
+            "--gtin",
+            "06901234567892",
+            "--serials",
+            "serials.txt",
+        ]),
+        2,
+        "line 3: serial (21) character ' ' at position 3 is not allowed",
+    );
+    fails(
+        d,
+        &sign(&[
+            "--key",
+            "acme.key",
+            "--cert",
+            "acme.cert",
+            "--gtin",
+            "06901234567892",
+        ]),
+        2,
+        "--count",
+    );
+    assert!(
+        !d.join("out.jsonl").exists(),
+        "a failed sign left a manifest behind"
+    );
+    // No temporary files left over either.
+    let leftovers: Vec<_> = std::fs::read_dir(d)
+        .unwrap()
+        .map(|e| e.unwrap().file_name())
+        .collect();
+    assert!(
+        leftovers
+            .iter()
+            .all(|n| !n.to_string_lossy().starts_with(".tmp")),
+        "{leftovers:?}"
+    );
+
+    // A certificate from elsewhere does not verify under this authority.
+    ok(d, &["authority", "init", "--out", "ca2"]);
+    fails(
+        d,
+        &[
+            "verify",
+            "--offline",
+            "--trust",
+            "ca2/authority.pub",
+            "--cert",
+            "acme.cert",
+            "https://v.cn/01/06901234567892/21/A?k=AAAAAAAAAAA&s=A",
+        ],
+        2,
+        "not trusted under ca2/authority.pub",
+    );
+}
+
+#[test]
+fn openssl_reads_our_keys_and_we_read_its() {
+    let Ok(version) = Command::new("openssl").arg("version").output() else {
+        eprintln!("openssl is not installed; skipping the interoperability check");
+        return;
+    };
+    assert!(version.status.success());
+    let tmp = tempfile::tempdir().unwrap();
+    let d = tmp.path();
+    ok(d, &["keys", "generate", "--out", "acme"]);
+    let derived = Command::new("openssl")
+        .args(["pkey", "-in", "acme.key", "-pubout"])
+        .current_dir(d)
+        .output()
+        .unwrap();
+    assert!(
+        derived.status.success(),
+        "{}",
+        String::from_utf8_lossy(&derived.stderr)
+    );
+    assert_eq!(
+        String::from_utf8(derived.stdout).unwrap(),
+        std::fs::read_to_string(d.join("acme.pub")).unwrap()
+    );
+
+    let generated = Command::new("openssl")
+        .args(["genpkey", "-algorithm", "ed25519", "-out", "o.key"])
+        .current_dir(d)
+        .status()
+        .unwrap();
+    assert!(generated.success());
+    Command::new("openssl")
+        .args(["pkey", "-in", "o.key", "-pubout", "-out", "o.pub"])
+        .current_dir(d)
+        .status()
+        .unwrap();
+    ok(d, &["authority", "init", "--out", "ca"]);
+    ok(
+        d,
+        &[
+            "authority",
+            "certify",
+            "--authority",
+            "ca",
+            "--public-key",
+            "o.pub",
+            "--name",
+            "O",
+            "--prefix",
+            "690123",
+            "--valid-days",
+            "5",
+            "--out",
+            "o.cert",
+        ],
+    );
+    ok(
+        d,
+        &[
+            "sign",
+            "--key",
+            "o.key",
+            "--cert",
+            "o.cert",
+            "--gtin",
+            "06901234567892",
+            "--count",
+            "3",
+            "--base-url",
+            "https://v.example.cn",
+            "--out",
+            "o.jsonl",
+        ],
+    );
+}
+
+#[test]
+fn demo_runs_twice_reusing_its_keys() {
+    let tmp = tempfile::tempdir().unwrap();
+    let d = tmp.path();
+    let first = ok(d, &["demo", "--dir", "demo"]);
+    assert!(first.contains("20 codes, every one verified"), "{first}");
+    let key_before = std::fs::read(d.join("demo/maker.key")).unwrap();
+    let second = ok(d, &["demo", "--dir", "demo"]);
+    assert!(second.contains("batch-2.jsonl"), "{second}");
+    assert_eq!(std::fs::read(d.join("demo/maker.key")).unwrap(), key_before);
+    // The command the demo prints works as printed.
+    let line = second
+        .lines()
+        .find(|l| l.trim_start().starts_with("partseal verify"))
+        .unwrap();
+    let uri = line.rsplit('\'').nth(1).unwrap();
+    let out = partseal(
+        d,
+        &[
+            "verify",
+            "--offline",
+            "--trust",
+            "demo/authority/authority.pub",
+            "--cert",
+            "demo/maker.cert",
+            uri,
+        ],
+    );
+    assert_eq!(
+        out.status.code(),
+        Some(0),
+        "{}",
+        String::from_utf8_lossy(&out.stdout)
+    );
+}
