@@ -57,6 +57,13 @@ fn manufacturer_walkthrough() {
                 "{key}"
             );
         }
+        for public in ["ca/authority.pub", "acme.pub"] {
+            let mode = std::fs::metadata(d.join(public))
+                .unwrap()
+                .permissions()
+                .mode();
+            assert_eq!(mode & 0o777, 0o644, "{public}");
+        }
     }
     let out = ok(
         d,
@@ -102,6 +109,17 @@ fn manufacturer_walkthrough() {
             "batch.jsonl",
         ],
     );
+    #[cfg(unix)]
+    {
+        use std::os::unix::fs::PermissionsExt;
+        for public in ["acme.cert", "batch.jsonl"] {
+            let mode = std::fs::metadata(d.join(public))
+                .unwrap()
+                .permissions()
+                .mode();
+            assert_eq!(mode & 0o777, 0o644, "{public}");
+        }
+    }
     let text = std::fs::read_to_string(d.join("batch.jsonl")).unwrap();
     assert_eq!(text.lines().count(), 1000);
     let uri = first_uri(&d.join("batch.jsonl"));

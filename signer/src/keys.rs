@@ -94,9 +94,9 @@ pub fn write_private_key(path: &Path, key: &SigningKey) -> Result<(), KeyError> 
     let pem = seed_only
         .to_pkcs8_pem(LineEnding::LF)
         .map_err(|_| KeyError::BadPrivateKey { path: path.into() })?;
-    // tempfile creates its files with mode 0600, so the key is never readable by others, not even
-    // for an instant before a chmod.
-    write_new_file(path, pem.as_bytes())
+    // tempfile creates its files with mode 0600 and the mode is kept, so the key is never readable by
+    // others, not even for an instant.
+    write_file(path, pem.as_bytes(), false, 0o600)
 }
 
 /// Writes a public key as SubjectPublicKeyInfo PEM (mode 0644). Fails if `path` exists.
@@ -104,8 +104,7 @@ pub fn write_public_key(path: &Path, key: &VerifyingKey) -> Result<(), KeyError>
     let pem = key
         .to_public_key_pem(LineEnding::LF)
         .map_err(|_| KeyError::BadPublicKey { path: path.into() })?;
-    write_new_file(path, pem.as_bytes())?;
-    set_mode(path, 0o644)
+    write_new_file(path, pem.as_bytes())
 }
 
 /// Reads a PKCS#8 PEM private key. Warns (through `tracing`) if others may read the file.
@@ -133,19 +132,19 @@ pub fn read_public_key(path: &Path) -> Result<VerifyingKey, KeyError> {
     Ok(key)
 }
 
-/// Writes `bytes` to a new file at `path` atomically: a temporary file (mode 0600) in the same
-/// directory, synced, then linked into place only if nothing is there yet. A crash leaves either no
-/// file or the whole file, never half of one.
+/// Writes a public file (mode 0644) at `path` atomically: a temporary file in the same directory,
+/// synced, then linked into place only if nothing is there yet. A crash leaves either no file or the
+/// whole file, never half of one.
 pub fn write_new_file(path: &Path, bytes: &[u8]) -> Result<(), KeyError> {
-    write_file(path, bytes, false)
+    write_file(path, bytes, false, 0o644)
 }
 
 /// Like [`write_new_file`], but replaces an existing file (atomically).
 pub fn replace_file(path: &Path, bytes: &[u8]) -> Result<(), KeyError> {
-    write_file(path, bytes, true)
+    write_file(path, bytes, true, 0o644)
 }
 
-fn write_file(path: &Path, bytes: &[u8], replace: bool) -> Result<(), KeyError> {
+fn write_file(path: &Path, bytes: &[u8], replace: bool, mode: u32) -> Result<(), KeyError> {
     let io = |source| KeyError::Io {
         path: path.into(),
         source,
@@ -159,6 +158,7 @@ fn write_file(path: &Path, bytes: &[u8], replace: bool) -> Result<(), KeyError> 
     };
     let mut tmp = tempfile::NamedTempFile::new_in(dir).map_err(io)?;
     tmp.write_all(bytes).map_err(io)?;
+    set_mode(tmp.path(), mode)?;
     tmp.as_file().sync_all().map_err(io)?;
     if replace {
         tmp.persist(path).map_err(|e| io(e.error))?;

@@ -212,6 +212,12 @@ fn write_atomically<T>(
         .with_context(|| format!("cannot write in {}", dir.display()))?;
     let mut out = BufWriter::with_capacity(1 << 20, tmp.reopen()?);
     let value = write(&mut out)?;
+    // A manifest is public data; the temporary file was private.
+    #[cfg(unix)]
+    std::fs::set_permissions(
+        tmp.path(),
+        std::os::unix::fs::PermissionsExt::from_mode(0o644),
+    )?;
     out.flush()?;
     out.get_ref().sync_all()?;
     drop(out);
