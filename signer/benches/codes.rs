@@ -1,6 +1,8 @@
 //! Signing and verifying part codes, beside the raw Ed25519 operations they are built on.
 //! Run: `cargo bench -p partseal-signer --bench codes`
 
+#![allow(clippy::unwrap_used)] // fixed, valid inputs
+
 use criterion::{BatchSize, Criterion, Throughput, criterion_group, criterion_main};
 use ed25519_dalek::{Signer, SigningKey};
 use signer::{

@@ -25,7 +25,7 @@ fn base() -> impl Strategy<Value = BaseUrl> {
     (
         "(http|https)",
         "[a-z][a-z0-9-]{0,20}(\\.[a-z]{2,5}){1,2}(:[0-9]{2,5})?",
-        "(/[a-z0-9]{1,8}){0,2}",
+        "(/[a-z][a-z0-9]{0,7}){0,2}",
     )
         .prop_map(|(scheme, host, path)| {
             BaseUrl::parse(&format!("{scheme}://{host}{path}")).unwrap()
