@@ -360,6 +360,63 @@ fn bad_input_is_refused_with_a_message_and_nothing_written() {
     );
 }
 
+#[cfg(unix)]
+#[test]
+fn an_exposed_private_key_is_used_with_a_warning_that_shows_no_key_material() {
+    use std::os::unix::fs::PermissionsExt;
+    let tmp = tempfile::tempdir().unwrap();
+    let d = tmp.path();
+    ok(d, &["authority", "init", "--out", "ca"]);
+    ok(d, &["keys", "generate", "--out", "acme"]);
+    ok(
+        d,
+        &[
+            "authority",
+            "certify",
+            "--authority",
+            "ca",
+            "--public-key",
+            "acme.pub",
+            "--name",
+            "A",
+            "--prefix",
+            "690123",
+            "--valid-days",
+            "5",
+            "--out",
+            "acme.cert",
+        ],
+    );
+    std::fs::set_permissions(d.join("acme.key"), std::fs::Permissions::from_mode(0o644)).unwrap();
+    let out = partseal(
+        d,
+        &[
+            "sign",
+            "--key",
+            "acme.key",
+            "--cert",
+            "acme.cert",
+            "--gtin",
+            "06901234567892",
+            "--count",
+            "2",
+            "--base-url",
+            "https://v.example.cn",
+            "--out",
+            "b.jsonl",
+        ],
+    );
+    assert!(out.status.success());
+    let stderr = String::from_utf8_lossy(&out.stderr);
+    assert!(
+        stderr.contains("readable by other users") && stderr.contains("chmod 600"),
+        "{stderr}"
+    );
+    let key_text = std::fs::read_to_string(d.join("acme.key")).unwrap();
+    let base64_body = key_text.lines().nth(1).unwrap();
+    assert!(!stderr.contains(base64_body), "key material in the warning");
+}
+
 #[test]
 fn openssl_reads_our_keys_and_we_read_its() {
     let Ok(version) = Command::new("openssl").arg("version").output() else {

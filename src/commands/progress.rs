@@ -9,9 +9,9 @@ pub fn bar(total: Option<u64>, what: &str) -> ProgressBar {
         None => ProgressBar::no_length(),
     };
     let template = if total.is_some() {
-        "{msg} [{bar:40}] {human_pos}/{human_len} ({per_sec}, {eta} left)"
+        "{msg} [{bar:40}] {human_pos}/{human_len} ({elapsed} spent, {eta} left)"
     } else {
-        "{msg} {human_pos} ({per_sec})"
+        "{msg} {human_pos} ({elapsed} spent)"
     };
     if let Ok(style) = ProgressStyle::with_template(template) {
         bar.set_style(style.progress_chars("=> "));
