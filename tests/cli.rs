@@ -418,6 +418,101 @@ fn an_exposed_private_key_is_used_with_a_warning_that_shows_no_key_material() {
 }
 
 #[test]
+fn an_encrypted_key_signs_only_with_its_passphrase() {
+    let tmp = tempfile::tempdir().unwrap();
+    let d = tmp.path();
+    let with_pass = |args: &[&str], pass: Option<&str>| {
+        let mut cmd = Command::new(env!("CARGO_BIN_EXE_partseal"));
+        cmd.args(args).current_dir(d).env_remove("RUST_LOG");
+        match pass {
+            Some(p) => cmd.env("PARTSEAL_KEY_PASSPHRASE", p),
+            None => cmd.env_remove("PARTSEAL_KEY_PASSPHRASE"),
+        };
+        cmd.output().unwrap()
+    };
+    assert!(
+        with_pass(
+            &["authority", "init", "--out", "ca", "--encrypt"],
+            Some("root pass")
+        )
+        .status
+        .success()
+    );
+    assert!(
+        with_pass(
+            &["keys", "generate", "--out", "acme", "--encrypt"],
+            Some("maker pass")
+        )
+        .status
+        .success()
+    );
+    let text = std::fs::read_to_string(d.join("acme.key")).unwrap();
+    assert!(text.starts_with("-----BEGIN ENCRYPTED PRIVATE KEY-----"));
+    let certify = [
+        "authority",
+        "certify",
+        "--authority",
+        "ca",
+        "--public-key",
+        "acme.pub",
+        "--name",
+        "A",
+        "--prefix",
+        "690123",
+        "--valid-days",
+        "5",
+        "--out",
+        "acme.cert",
+    ];
+    let no_pass = with_pass(&certify, None);
+    assert_eq!(no_pass.status.code(), Some(2));
+    assert!(String::from_utf8_lossy(&no_pass.stderr).contains("PARTSEAL_KEY_PASSPHRASE"));
+    let wrong = with_pass(&certify, Some("maker pass"));
+    assert!(String::from_utf8_lossy(&wrong.stderr).contains("wrong passphrase"));
+    assert!(!d.join("acme.cert").exists());
+    assert!(with_pass(&certify, Some("root pass")).status.success());
+    let sign = [
+        "sign",
+        "--key",
+        "acme.key",
+        "--cert",
+        "acme.cert",
+        "--gtin",
+        "06901234567892",
+        "--count",
+        "3",
+        "--base-url",
+        "https://v.example.cn",
+        "--out",
+        "b.jsonl",
+    ];
+    assert!(with_pass(&sign, Some("maker pass")).status.success());
+    // OpenSSL decrypts it too.
+    if let Ok(out) = Command::new("openssl")
+        .args([
+            "pkey",
+            "-in",
+            "acme.key",
+            "-passin",
+            "pass:maker pass",
+            "-pubout",
+        ])
+        .current_dir(d)
+        .output()
+    {
+        assert!(
+            out.status.success(),
+            "{}",
+            String::from_utf8_lossy(&out.stderr)
+        );
+        assert_eq!(
+            String::from_utf8(out.stdout).unwrap(),
+            std::fs::read_to_string(d.join("acme.pub")).unwrap()
+        );
+    }
+}
+
+#[test]
 fn openssl_reads_our_keys_and_we_read_its() {
     let Ok(version) = Command::new("openssl").arg("version").output() else {
         eprintln!("openssl is not installed; skipping the interoperability check");

@@ -18,7 +18,9 @@ use ed25519_dalek::pkcs8::{
     DecodePrivateKey, DecodePublicKey, EncodePrivateKey, EncodePublicKey, KeypairBytes,
 };
 use ed25519_dalek::{SigningKey, VerifyingKey};
+use rand_core::RngCore;
 use sha2::{Digest, Sha256};
+use zeroize::Zeroizing;
 
 /// Bytes in a [`KeyId`].
 pub const KEY_ID_LEN: usize = 8;
@@ -76,7 +78,39 @@ pub enum KeyError {
     BadPublicKey { path: PathBuf },
     #[error("{path} holds a weak (small-order) Ed25519 public key")]
     WeakKey { path: PathBuf },
+    #[error("{path} is encrypted; a passphrase is needed to use it")]
+    NeedsPassphrase { path: PathBuf },
+    #[error("{path} could not be decrypted: wrong passphrase, or the file is damaged")]
+    WrongPassphrase { path: PathBuf },
 }
+
+/// A passphrase protecting a private key file. Wiped from memory when dropped; never printed.
+pub struct Passphrase(Zeroizing<String>);
+
+impl Passphrase {
+    /// Longest passphrase accepted; a longer one is almost certainly a pasted key or a mistake.
+    pub const MAX_LEN: usize = 1024;
+
+    pub fn new(text: String) -> Result<Self, String> {
+        let text = Zeroizing::new(text);
+        if text.is_empty() || text.len() > Self::MAX_LEN {
+            return Err(format!("a passphrase must be 1 to {} bytes", Self::MAX_LEN));
+        }
+        Ok(Passphrase(text))
+    }
+
+    fn as_bytes(&self) -> &[u8] {
+        self.0.as_bytes()
+    }
+}
+
+impl fmt::Debug for Passphrase {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.write_str("Passphrase(<redacted>)")
+    }
+}
+
+const ENCRYPTED_LABEL: &str = "-----BEGIN ENCRYPTED PRIVATE KEY-----";
 
 /// A fresh signing key from the operating system's CSPRNG.
 pub fn generate() -> SigningKey {
@@ -99,6 +133,69 @@ pub fn write_private_key(path: &Path, key: &SigningKey) -> Result<(), KeyError> 
     write_file(path, pem.as_bytes(), false, 0o600)
 }
 
+/// Writes a private key as passphrase-encrypted PKCS#8 PEM (PBES2: scrypt and AES-256-CBC, which OpenSSL
+/// reads with `openssl pkey -in KEY -passin ...`), mode 0600. Fails if `path` exists.
+pub fn write_encrypted_private_key(
+    path: &Path,
+    key: &SigningKey,
+    passphrase: &Passphrase,
+) -> Result<(), KeyError> {
+    let bad = || KeyError::BadPrivateKey { path: path.into() };
+    let seed_only = KeypairBytes {
+        secret_key: key.to_bytes(),
+        public_key: None,
+    };
+    let der = seed_only.to_pkcs8_der().map_err(|_| bad())?;
+    let info = pkcs8::PrivateKeyInfo::try_from(der.as_bytes()).map_err(|_| bad())?;
+    // scrypt with N = 2^14, r = 8, p = 1 (16 MiB): OpenSSL's own default, and inside the 32 MiB that
+    // OpenSSL allows when decrypting. The crate's default (N = 2^15) is just over it.
+    let mut salt = [0u8; 16];
+    let mut iv = [0u8; 16];
+    rand_core::OsRng.fill_bytes(&mut salt);
+    rand_core::OsRng.fill_bytes(&mut iv);
+    let kdf = pkcs8::pkcs5::scrypt::Params::new(14, 8, 1, 32).map_err(|_| bad())?;
+    let params =
+        pkcs8::pkcs5::pbes2::Parameters::scrypt_aes256cbc(kdf, &salt, &iv).map_err(|_| bad())?;
+    let encrypted = info
+        .encrypt_with_params(params, passphrase.as_bytes())
+        .map_err(|_| bad())?;
+    let pem = encrypted
+        .to_pem("ENCRYPTED PRIVATE KEY", LineEnding::LF)
+        .map_err(|_| bad())?;
+    write_file(path, pem.as_bytes(), false, 0o600)
+}
+
+/// Is the private key file at `path` passphrase-encrypted? (So a caller knows whether to ask for one.)
+pub fn is_encrypted(path: &Path) -> Result<bool, KeyError> {
+    let text = fs::read_to_string(path).map_err(|source| KeyError::Io {
+        path: path.into(),
+        source,
+    })?;
+    Ok(text.trim_start().starts_with(ENCRYPTED_LABEL))
+}
+
+/// Reads a private key that may be passphrase-encrypted. Warns if others may read the file.
+pub fn read_private_key_with_passphrase(
+    path: &Path,
+    passphrase: &Passphrase,
+) -> Result<SigningKey, KeyError> {
+    let bad = || KeyError::BadPrivateKey { path: path.into() };
+    let text = Zeroizing::new(fs::read_to_string(path).map_err(|source| KeyError::Io {
+        path: path.into(),
+        source,
+    })?);
+    warn_if_exposed(path);
+    if !text.trim_start().starts_with(ENCRYPTED_LABEL) {
+        return SigningKey::from_pkcs8_pem(&text).map_err(|_| bad());
+    }
+    let (_, der) = pkcs8::SecretDocument::from_pem(&text).map_err(|_| bad())?;
+    let info = pkcs8::EncryptedPrivateKeyInfo::try_from(der.as_bytes()).map_err(|_| bad())?;
+    let plain = info
+        .decrypt(passphrase.as_bytes())
+        .map_err(|_| KeyError::WrongPassphrase { path: path.into() })?;
+    SigningKey::from_pkcs8_der(plain.as_bytes()).map_err(|_| bad())
+}
+
 /// Writes a public key as SubjectPublicKeyInfo PEM (mode 0644). Fails if `path` exists.
 pub fn write_public_key(path: &Path, key: &VerifyingKey) -> Result<(), KeyError> {
     let pem = key
@@ -107,14 +204,17 @@ pub fn write_public_key(path: &Path, key: &VerifyingKey) -> Result<(), KeyError>
     write_new_file(path, pem.as_bytes())
 }
 
-/// Reads a PKCS#8 PEM private key. Warns (through `tracing`) if others may read the file.
+/// Reads an unencrypted PKCS#8 PEM private key. Warns (through `tracing`) if others may read the file.
 pub fn read_private_key(path: &Path) -> Result<SigningKey, KeyError> {
     let io = |source| KeyError::Io {
         path: path.into(),
         source,
     };
-    let text = fs::read_to_string(path).map_err(io)?;
+    let text = Zeroizing::new(fs::read_to_string(path).map_err(io)?);
     warn_if_exposed(path);
+    if text.trim_start().starts_with(ENCRYPTED_LABEL) {
+        return Err(KeyError::NeedsPassphrase { path: path.into() });
+    }
     SigningKey::from_pkcs8_pem(&text).map_err(|_| KeyError::BadPrivateKey { path: path.into() })
 }
 
@@ -262,6 +362,32 @@ mod tests {
             "{msg}"
         );
         assert!(read_public_key(&p).is_err());
+    }
+
+    #[test]
+    fn encrypted_keys_need_the_right_passphrase() {
+        let dir = tempfile::tempdir().unwrap();
+        let path = dir.path().join("enc.key");
+        let key = generate();
+        let pass = Passphrase::new("correct horse battery staple".into()).unwrap();
+        write_encrypted_private_key(&path, &key, &pass).unwrap();
+        assert!(is_encrypted(&path).unwrap());
+        assert!(matches!(
+            read_private_key(&path),
+            Err(KeyError::NeedsPassphrase { .. })
+        ));
+        let wrong = Passphrase::new("wrong".into()).unwrap();
+        assert!(matches!(
+            read_private_key_with_passphrase(&path, &wrong),
+            Err(KeyError::WrongPassphrase { .. })
+        ));
+        assert_eq!(
+            read_private_key_with_passphrase(&path, &pass)
+                .unwrap()
+                .to_bytes(),
+            key.to_bytes()
+        );
+        assert_eq!(format!("{pass:?}"), "Passphrase(<redacted>)");
     }
 
     #[test]

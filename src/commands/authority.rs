@@ -20,6 +20,9 @@ pub enum AuthorityCommand {
     Init {
         #[arg(long, value_name = "DIR")]
         out: PathBuf,
+        /// Protect the root key with a passphrase (asked on the terminal, or PARTSEAL_KEY_PASSPHRASE).
+        #[arg(long)]
+        encrypt: bool,
     },
     /// Certify a manufacturer's public key for one or more GS1 company prefixes.
     Certify {
@@ -72,7 +75,7 @@ pub enum AuthorityCommand {
 
 pub fn run(cmd: AuthorityCommand) -> anyhow::Result<ExitCode> {
     match cmd {
-        AuthorityCommand::Init { out } => init(&out),
+        AuthorityCommand::Init { out, encrypt } => init(&out, encrypt),
         AuthorityCommand::Certify {
             authority,
             public_key,
@@ -130,10 +133,10 @@ pub fn authority_paths(dir: &Path) -> (PathBuf, PathBuf) {
     (dir.join("authority.key"), dir.join("authority.pub"))
 }
 
-pub fn init(dir: &Path) -> anyhow::Result<ExitCode> {
+pub fn init(dir: &Path, encrypt: bool) -> anyhow::Result<ExitCode> {
     fs::create_dir_all(dir).with_context(|| format!("cannot create {}", dir.display()))?;
     let (secret, public) = authority_paths(dir);
-    let key = super::keys::generate_pair(&secret, &public)?;
+    let key = super::keys::generate_pair(&secret, &public, encrypt)?;
     println!(
         "authority root key {} in {} (keep authority.key offline; give authority.pub to every verifier)",
         KeyId::of(&key.verifying_key()),
@@ -155,7 +158,7 @@ pub struct CertifyRequest<'a> {
 
 pub fn certify(req: &CertifyRequest) -> anyhow::Result<Certificate> {
     let (secret, _) = authority_paths(req.authority);
-    let authority = keys::read_private_key(&secret)?;
+    let authority = files::signing_key(&secret)?;
     let public_key = files::public_key(req.public_key)?;
     if req.valid_days == 0 {
         bail!("--valid-days must be at least 1");
@@ -198,7 +201,7 @@ pub fn revoke(
     list_path: &Path,
 ) -> anyhow::Result<RevocationList> {
     let (secret, public) = authority_paths(authority_dir);
-    let authority = keys::read_private_key(&secret)?;
+    let authority = files::signing_key(&secret)?;
     let root = files::public_key(&public)?;
     cert.verify_issuer(&[root])
         .context("this certificate was not issued by this authority")?;

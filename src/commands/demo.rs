@@ -33,12 +33,12 @@ pub fn run(args: DemoArgs) -> anyhow::Result<ExitCode> {
     let authority_dir = dir.join("authority");
     let (_, authority_pub) = authority::authority_paths(&authority_dir);
     if !authority_pub.exists() {
-        authority::init(&authority_dir)?;
+        authority::init(&authority_dir, false)?;
     }
     let maker_prefix = dir.join("maker");
     let (maker_key, maker_pub) = super::keys::key_pair_paths(&maker_prefix);
     if !maker_key.exists() {
-        super::keys::generate_pair(&maker_key, &maker_pub)?;
+        super::keys::generate_pair(&maker_key, &maker_pub, false)?;
     }
     let cert_path = dir.join("maker.cert");
     if !cert_path.exists() {
@@ -55,7 +55,7 @@ pub fn run(args: DemoArgs) -> anyhow::Result<ExitCode> {
         keys::write_new_file(&cert_path, cert.to_pem().as_bytes())?;
     }
 
-    let key = keys::read_private_key(&maker_key)?;
+    let key = files::signing_key(&maker_key)?;
     let spec = BatchSpec {
         gtin: Gtin::parse(DEMO_GTIN)?,
         lot: Some(Lot::parse("DEMO2026")?),

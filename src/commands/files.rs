@@ -3,8 +3,12 @@
 use std::fs;
 use std::path::Path;
 
-use anyhow::Context;
-use signer::{Certificate, RevocationList, TrustStore, VerifyingKey, keys};
+use std::io::IsTerminal;
+
+use anyhow::{Context, bail};
+use signer::keys::Passphrase;
+use signer::{Certificate, RevocationList, SigningKey, TrustStore, VerifyingKey, keys};
+use zeroize::Zeroizing;
 
 pub fn read_text(path: &Path) -> anyhow::Result<String> {
     fs::read_to_string(path).with_context(|| format!("cannot read {}", path.display()))
@@ -52,4 +56,35 @@ pub fn trust_store(
         })?;
     }
     Ok(store)
+}
+
+/// Where a key passphrase comes from: this environment variable (for automation), else a prompt on
+/// the terminal. Never from a command-line argument, which other users can read in the process list.
+pub const PASSPHRASE_ENV: &str = "PARTSEAL_KEY_PASSPHRASE";
+
+/// Loads a private key, asking for its passphrase only if the file is encrypted.
+pub fn signing_key(path: &Path) -> anyhow::Result<SigningKey> {
+    if !keys::is_encrypted(path)? {
+        return Ok(keys::read_private_key(path)?);
+    }
+    let passphrase = passphrase(&format!("passphrase for {}: ", path.display()), false)?;
+    Ok(keys::read_private_key_with_passphrase(path, &passphrase)?)
+}
+
+/// A passphrase from the environment or the terminal; `confirm` asks twice (for a new key).
+pub fn passphrase(prompt: &str, confirm: bool) -> anyhow::Result<Passphrase> {
+    if let Ok(text) = std::env::var(PASSPHRASE_ENV) {
+        return Passphrase::new(text).map_err(anyhow::Error::msg);
+    }
+    if !std::io::stdin().is_terminal() {
+        bail!("the key is encrypted: set {PASSPHRASE_ENV} or run on a terminal to be asked");
+    }
+    let first = Zeroizing::new(rpassword::prompt_password(prompt)?);
+    if confirm {
+        let again = Zeroizing::new(rpassword::prompt_password("again: ")?);
+        if *first != *again {
+            bail!("the two passphrases differ");
+        }
+    }
+    Passphrase::new(first.to_string()).map_err(anyhow::Error::msg)
 }

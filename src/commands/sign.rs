@@ -10,8 +10,7 @@ use anyhow::{Context, bail};
 use clap::Args;
 use signer::batch::{self, BatchSpec};
 use signer::{
-    BaseUrl, Certificate, Gtin, KeyId, Lot, ParseError, Serial, SigningKey, Timestamp, keys,
-    manifest,
+    BaseUrl, Certificate, Gtin, KeyId, Lot, ParseError, Serial, SigningKey, Timestamp, manifest,
 };
 
 use super::{files, progress};
@@ -58,7 +57,7 @@ pub enum SerialFileError {
 }
 
 pub fn run(args: SignArgs) -> anyhow::Result<ExitCode> {
-    let key = keys::read_private_key(&args.key)?;
+    let key = files::signing_key(&args.key)?;
     let cert = files::certificate(&args.cert)?;
     let spec = BatchSpec {
         gtin: Gtin::parse(&args.gtin).context("--gtin")?,
