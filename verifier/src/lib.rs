@@ -1,3 +1,36 @@
-//! The verifier service.
+//! The verifier service: the public verification that phones reach through QR codes, and the
+//! authenticated API through which parties record what happens to parts.
 //!
-//! Not built yet: the HTTP surface arrives with the service work.
+//! [`router`] builds every route with its middleware over one [`AppState`]; [`serve`] runs it on an
+//! already-bound listener until a shutdown future resolves, so tests bind port 0 and never sleep.
+//!
+//! | module | what lives there |
+//! |---|---|
+//! | [`config`] | defaults, TOML file, `PARTSEAL_*` environment, flags |
+//! | [`server`] | the router, load shedding, timeouts, tracing, graceful shutdown |
+//! | [`routes`] | handlers, one module per audience |
+//! | [`error`] | RFC 9457 problem responses with stable codes |
+//! | [`rate_limit`], [`client_ip`] | per-client limits on public routes; trusted-proxy handling |
+//! | [`metrics`] | Prometheus metrics |
+//!
+//! ```no_run
+//! # async fn run() -> std::io::Result<()> {
+//! let config = verifier::Config::resolve([]).expect("defaults are valid");
+//! let listener = tokio::net::TcpListener::bind(config.listen).await?;
+//! verifier::serve(listener, verifier::AppState::new(config), verifier::server::shutdown_signal()).await
+//! # }
+//! ```
+
+pub mod client_ip;
+pub mod config;
+pub mod error;
+pub mod metrics;
+pub mod rate_limit;
+pub mod routes;
+pub mod server;
+pub mod state;
+
+pub use config::Config;
+pub use error::ApiError;
+pub use server::{router, serve};
+pub use state::AppState;

@@ -1,0 +1,294 @@
+//! Service configuration: built-in defaults, then a TOML file, then `PARTSEAL_*` environment variables,
+//! then command-line flags, each overriding the one before.
+//!
+//! ```toml
+//! listen = "127.0.0.1:8080"
+//! data = "./partseal-data"
+//! base_url = "https://verify.example.cn"
+//! rate_limit = 60                  # public requests per minute per client; 0 switches it off
+//! trusted_proxies = ["10.0.0.0/8"] # only these may set X-Forwarded-For
+//! log_format = "text"              # or "json"
+//! request_timeout_secs = 10
+//! body_limit_bytes = 65536
+//! max_in_flight = 1024
+//! ```
+
+use std::net::SocketAddr;
+use std::path::{Path, PathBuf};
+use std::time::Duration;
+
+use ipnet::IpNet;
+use serde::Deserialize;
+use signer::BaseUrl;
+
+#[derive(Debug, thiserror::Error)]
+pub enum ConfigError {
+    #[error("cannot read {path}: {source}")]
+    Read {
+        path: PathBuf,
+        source: std::io::Error,
+    },
+    #[error("{path}: {message}")]
+    File { path: PathBuf, message: String },
+    #[error("{name}={value:?}: {message}")]
+    Env {
+        name: String,
+        value: String,
+        message: String,
+    },
+    #[error("{0}")]
+    Invalid(String),
+}
+
+#[derive(Clone, Copy, Debug, PartialEq, Eq, Deserialize)]
+#[serde(rename_all = "lowercase")]
+pub enum LogFormat {
+    Text,
+    Json,
+}
+
+/// The service's settings, validated.
+#[derive(Clone, Debug)]
+pub struct Config {
+    pub listen: SocketAddr,
+    pub data: PathBuf,
+    /// Where labels point; public pages link relative to it.
+    pub base_url: BaseUrl,
+    /// Public requests per minute per client; 0 switches rate limiting off (for benchmarks).
+    pub rate_limit: u32,
+    /// Proxies whose `X-Forwarded-For` is believed; from anyone else the header is ignored, or a client
+    /// could pick its own rate-limit key.
+    pub trusted_proxies: Vec<IpNet>,
+    pub log_format: LogFormat,
+    pub request_timeout: Duration,
+    /// Largest JSON request body; manifest uploads stream and are limited per line instead.
+    pub body_limit_bytes: usize,
+    /// Requests handled at once; beyond it the service sheds load with 503 instead of queueing forever.
+    pub max_in_flight: usize,
+}
+
+/// The optional layer every source provides; `None` means "not set here".
+#[derive(Default, Debug, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct Overrides {
+    pub listen: Option<SocketAddr>,
+    pub data: Option<PathBuf>,
+    pub base_url: Option<String>,
+    pub rate_limit: Option<u32>,
+    pub trusted_proxies: Option<Vec<IpNet>>,
+    pub log_format: Option<LogFormat>,
+    pub request_timeout_secs: Option<u64>,
+    pub body_limit_bytes: Option<usize>,
+    pub max_in_flight: Option<usize>,
+}
+
+impl Overrides {
+    /// Reads a TOML file; unknown keys are errors (a misspelt key silently ignored is a bad default).
+    pub fn from_file(path: &Path) -> Result<Self, ConfigError> {
+        let text = std::fs::read_to_string(path).map_err(|source| ConfigError::Read {
+            path: path.into(),
+            source,
+        })?;
+        toml::from_str(&text).map_err(|e| ConfigError::File {
+            path: path.into(),
+            message: e.to_string(),
+        })
+    }
+
+    /// Reads `PARTSEAL_LISTEN`, `PARTSEAL_DATA`, `PARTSEAL_BASE_URL`, `PARTSEAL_RATE_LIMIT`,
+    /// `PARTSEAL_TRUSTED_PROXIES` (comma-separated), `PARTSEAL_LOG_FORMAT`,
+    /// `PARTSEAL_REQUEST_TIMEOUT_SECS`, `PARTSEAL_BODY_LIMIT_BYTES`, `PARTSEAL_MAX_IN_FLIGHT` through
+    /// `get`, so tests need not touch the process environment.
+    pub fn from_env(get: impl Fn(&str) -> Option<String>) -> Result<Self, ConfigError> {
+        fn parse<T: std::str::FromStr>(
+            get: &impl Fn(&str) -> Option<String>,
+            name: &str,
+        ) -> Result<Option<T>, ConfigError>
+        where
+            T::Err: std::fmt::Display,
+        {
+            match get(name) {
+                None => Ok(None),
+                Some(value) => {
+                    value
+                        .trim()
+                        .parse()
+                        .map(Some)
+                        .map_err(|e: T::Err| ConfigError::Env {
+                            name: name.into(),
+                            value: value.clone(),
+                            message: e.to_string(),
+                        })
+                }
+            }
+        }
+        let trusted_proxies = match get("PARTSEAL_TRUSTED_PROXIES") {
+            None => None,
+            Some(list) => Some(
+                list.split(',')
+                    .filter(|s| !s.trim().is_empty())
+                    .map(|s| parse_net(s.trim()))
+                    .collect::<Result<Vec<_>, _>>()
+                    .map_err(|message| ConfigError::Env {
+                        name: "PARTSEAL_TRUSTED_PROXIES".into(),
+                        value: list.clone(),
+                        message,
+                    })?,
+            ),
+        };
+        let log_format = match get("PARTSEAL_LOG_FORMAT").as_deref() {
+            None => None,
+            Some("text") => Some(LogFormat::Text),
+            Some("json") => Some(LogFormat::Json),
+            Some(other) => {
+                return Err(ConfigError::Env {
+                    name: "PARTSEAL_LOG_FORMAT".into(),
+                    value: other.into(),
+                    message: "use text or json".into(),
+                });
+            }
+        };
+        Ok(Overrides {
+            listen: parse(&get, "PARTSEAL_LISTEN")?,
+            data: get("PARTSEAL_DATA").map(PathBuf::from),
+            base_url: get("PARTSEAL_BASE_URL"),
+            rate_limit: parse(&get, "PARTSEAL_RATE_LIMIT")?,
+            trusted_proxies,
+            log_format,
+            request_timeout_secs: parse(&get, "PARTSEAL_REQUEST_TIMEOUT_SECS")?,
+            body_limit_bytes: parse(&get, "PARTSEAL_BODY_LIMIT_BYTES")?,
+            max_in_flight: parse(&get, "PARTSEAL_MAX_IN_FLIGHT")?,
+        })
+    }
+}
+
+/// A single address (`10.0.0.7`) or a network (`10.0.0.0/8`).
+pub fn parse_net(s: &str) -> Result<IpNet, String> {
+    s.parse::<IpNet>()
+        .or_else(|_| s.parse::<std::net::IpAddr>().map(IpNet::from))
+        .map_err(|_| format!("{s:?} is not an IP address or network"))
+}
+
+impl Config {
+    /// Defaults, then each layer in order (later wins), validated.
+    pub fn resolve(layers: impl IntoIterator<Item = Overrides>) -> Result<Self, ConfigError> {
+        let mut listen = SocketAddr::from(([127, 0, 0, 1], 8080));
+        let mut data = PathBuf::from("partseal-data");
+        let mut base_url = None;
+        let mut rate_limit = 60;
+        let mut trusted_proxies = Vec::new();
+        let mut log_format = LogFormat::Text;
+        let mut request_timeout_secs = 10;
+        let mut body_limit_bytes = 64 * 1024;
+        let mut max_in_flight = 1024;
+        for layer in layers {
+            listen = layer.listen.unwrap_or(listen);
+            data = layer.data.unwrap_or(data);
+            base_url = layer.base_url.or(base_url);
+            rate_limit = layer.rate_limit.unwrap_or(rate_limit);
+            trusted_proxies = layer.trusted_proxies.unwrap_or(trusted_proxies);
+            log_format = layer.log_format.unwrap_or(log_format);
+            request_timeout_secs = layer.request_timeout_secs.unwrap_or(request_timeout_secs);
+            body_limit_bytes = layer.body_limit_bytes.unwrap_or(body_limit_bytes);
+            max_in_flight = layer.max_in_flight.unwrap_or(max_in_flight);
+        }
+        // Labels must point somewhere a phone can reach; by default, this very server.
+        let base_url = base_url.unwrap_or_else(|| format!("http://{listen}"));
+        let base_url = BaseUrl::parse(&base_url)
+            .map_err(|e| ConfigError::Invalid(format!("base_url: {e}")))?;
+        if request_timeout_secs == 0 {
+            return Err(ConfigError::Invalid(
+                "request_timeout_secs must be at least 1".into(),
+            ));
+        }
+        if max_in_flight == 0 || body_limit_bytes < 1024 {
+            return Err(ConfigError::Invalid(
+                "max_in_flight must be at least 1 and body_limit_bytes at least 1024".into(),
+            ));
+        }
+        Ok(Config {
+            listen,
+            data,
+            base_url,
+            rate_limit,
+            trusted_proxies,
+            log_format,
+            request_timeout: Duration::from_secs(request_timeout_secs),
+            body_limit_bytes,
+            max_in_flight,
+        })
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn later_layers_win_and_unset_fields_fall_through() {
+        let dir = tempfile::tempdir().unwrap();
+        let file = dir.path().join("partseal.toml");
+        std::fs::write(
+            &file,
+            "listen = \"0.0.0.0:9000\"\nrate_limit = 10\ntrusted_proxies = [\"10.0.0.0/8\"]\nlog_format = \"json\"\n",
+        )
+        .unwrap();
+        let env = |name: &str| match name {
+            "PARTSEAL_RATE_LIMIT" => Some("0".to_owned()),
+            "PARTSEAL_BASE_URL" => Some("https://verify.example.cn".to_owned()),
+            _ => None,
+        };
+        let flags = Overrides {
+            listen: Some("127.0.0.1:0".parse().unwrap()),
+            ..Overrides::default()
+        };
+        let c = Config::resolve([
+            Overrides::from_file(&file).unwrap(),
+            Overrides::from_env(env).unwrap(),
+            flags,
+        ])
+        .unwrap();
+        assert_eq!(c.listen, "127.0.0.1:0".parse().unwrap());
+        assert_eq!(c.rate_limit, 0);
+        assert_eq!(c.base_url.as_str(), "https://verify.example.cn");
+        assert_eq!(
+            c.trusted_proxies,
+            vec!["10.0.0.0/8".parse::<IpNet>().unwrap()]
+        );
+        assert_eq!(c.log_format, LogFormat::Json);
+        assert_eq!(c.data, PathBuf::from("partseal-data"));
+    }
+
+    #[test]
+    fn mistakes_are_reported_with_where_they_are() {
+        let dir = tempfile::tempdir().unwrap();
+        let file = dir.path().join("partseal.toml");
+        std::fs::write(&file, "rate_limt = 10\n").unwrap();
+        let err = Overrides::from_file(&file).unwrap_err().to_string();
+        assert!(
+            err.contains("partseal.toml") && err.contains("rate_limt"),
+            "{err}"
+        );
+        let err = Overrides::from_env(|n| (n == "PARTSEAL_RATE_LIMIT").then(|| "lots".to_owned()))
+            .unwrap_err()
+            .to_string();
+        assert!(err.starts_with("PARTSEAL_RATE_LIMIT=\"lots\""), "{err}");
+        let bad_base = Overrides {
+            base_url: Some("verify.example.cn".into()),
+            ..Overrides::default()
+        };
+        assert!(
+            Config::resolve([bad_base])
+                .unwrap_err()
+                .to_string()
+                .starts_with("base_url:")
+        );
+    }
+
+    #[test]
+    fn the_default_base_url_is_the_listen_address() {
+        let c = Config::resolve([]).unwrap();
+        assert_eq!(c.base_url.as_str(), "http://127.0.0.1:8080");
+        assert_eq!(c.rate_limit, 60);
+    }
+}

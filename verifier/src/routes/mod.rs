@@ -1,0 +1,3 @@
+//! The HTTP surface, one module per audience.
+
+pub mod ops;
