@@ -9,7 +9,6 @@ mod commands;
 
 fn main() -> ExitCode {
     let cli = commands::Cli::parse();
-    commands::init_tracing();
     match commands::run(cli) {
         Ok(code) => code,
         Err(e) => {

@@ -6,12 +6,14 @@
 use std::process::ExitCode;
 
 use clap::{Parser, Subcommand};
+use verifier::config::LogFormat;
 
 mod authority;
 mod demo;
 mod files;
 mod keys;
 mod progress;
+mod serve;
 mod sign;
 mod verify;
 
@@ -40,10 +42,17 @@ enum Command {
     Sign(sign::SignArgs),
     /// Check a scanned code and print a verdict.
     Verify(verify::VerifyArgs),
+    /// Run the verifier service.
+    Serve(serve::ServeArgs),
 }
 
 pub fn run(cli: Cli) -> anyhow::Result<ExitCode> {
+    // The service sets up its logs from its configuration; every other command logs warnings as text.
+    if !matches!(cli.command, Command::Serve(_)) {
+        init_tracing(LogFormat::Text, "warn");
+    }
     match cli.command {
+        Command::Serve(args) => serve::run(args),
         Command::Demo(args) => demo::run(args),
         Command::Authority(cmd) => authority::run(cmd),
         Command::Keys(cmd) => keys::run(cmd),
@@ -52,14 +61,15 @@ pub fn run(cli: Cli) -> anyhow::Result<ExitCode> {
     }
 }
 
-/// Logs go to standard error; `RUST_LOG` overrides the default (warnings, such as an exposed key file).
-pub fn init_tracing() {
+/// Logs go to standard error; `RUST_LOG` overrides the default level.
+pub fn init_tracing(format: LogFormat, default_level: &str) {
     let filter = tracing_subscriber::EnvFilter::try_from_default_env()
-        .unwrap_or_else(|_| tracing_subscriber::EnvFilter::new("warn"));
-    tracing_subscriber::fmt()
+        .unwrap_or_else(|_| tracing_subscriber::EnvFilter::new(default_level));
+    let builder = tracing_subscriber::fmt()
         .with_env_filter(filter)
-        .with_writer(std::io::stderr)
-        .without_time()
-        .with_target(false)
-        .init();
+        .with_writer(std::io::stderr);
+    match format {
+        LogFormat::Json => builder.json().init(),
+        LogFormat::Text => builder.with_target(false).init(),
+    }
 }

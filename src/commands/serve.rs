@@ -1,0 +1,85 @@
+//! `partseal serve`: the verifier service.
+
+use std::net::SocketAddr;
+use std::path::PathBuf;
+use std::process::ExitCode;
+
+use anyhow::Context;
+use clap::Args;
+use verifier::config::{LogFormat, Overrides};
+use verifier::{AppState, Config};
+
+#[derive(Args)]
+pub struct ServeArgs {
+    /// Address to listen on [default: 127.0.0.1:8080].
+    #[arg(long, value_name = "ADDR")]
+    listen: Option<SocketAddr>,
+    /// Data directory of the embedded store [default: ./partseal-data].
+    #[arg(long, value_name = "DIR")]
+    data: Option<PathBuf>,
+    /// Public base URL that labels point at [default: http://<listen>].
+    #[arg(long, value_name = "URL")]
+    base_url: Option<String>,
+    /// Public requests per minute per client; 0 switches the limit off [default: 60].
+    #[arg(long, value_name = "PER_MINUTE")]
+    rate_limit: Option<u32>,
+    /// Log format: text or json [default: text].
+    #[arg(long, value_name = "FORMAT", value_parser = parse_log_format)]
+    log_format: Option<LogFormat>,
+    /// A TOML configuration file; PARTSEAL_* environment variables override it, and flags override both.
+    #[arg(long, value_name = "FILE")]
+    config: Option<PathBuf>,
+}
+
+fn parse_log_format(s: &str) -> Result<LogFormat, String> {
+    match s {
+        "text" => Ok(LogFormat::Text),
+        "json" => Ok(LogFormat::Json),
+        _ => Err("use text or json".into()),
+    }
+}
+
+pub fn run(args: ServeArgs) -> anyhow::Result<ExitCode> {
+    let file = match &args.config {
+        Some(path) => Overrides::from_file(path)?,
+        None => Overrides::default(),
+    };
+    let env = Overrides::from_env(|name| std::env::var(name).ok())?;
+    let flags = Overrides {
+        listen: args.listen,
+        data: args.data,
+        base_url: args.base_url,
+        rate_limit: args.rate_limit,
+        log_format: args.log_format,
+        ..Overrides::default()
+    };
+    let config = Config::resolve([file, env, flags])?;
+    super::init_tracing(config.log_format, "info");
+    std::fs::create_dir_all(&config.data)
+        .with_context(|| format!("cannot create the data directory {}", config.data.display()))?;
+
+    let runtime = tokio::runtime::Builder::new_multi_thread()
+        .enable_all()
+        .build()?;
+    runtime.block_on(async {
+        let listener = tokio::net::TcpListener::bind(config.listen)
+            .await
+            .with_context(|| format!("cannot listen on {}", config.listen))?;
+        tracing::info!(
+            listen = %listener.local_addr()?,
+            base_url = %config.base_url,
+            data = %config.data.display(),
+            rate_limit = config.rate_limit,
+            "partseal serving"
+        );
+        verifier::serve(
+            listener,
+            AppState::new(config),
+            verifier::server::shutdown_signal(),
+        )
+        .await?;
+        tracing::info!("stopped");
+        anyhow::Ok(())
+    })?;
+    Ok(ExitCode::SUCCESS)
+}
