@@ -1,3 +1,92 @@
-//! The chain-of-custody registry.
+//! The chain-of-custody registry: which codes certified manufacturers issued, where each part has
+//! been, and which codes show the marks of a cloned label.
 //!
-//! Not built yet: storage arrives with the registry work.
+//! A [`Registry`] sits on a [`Store`] (the embedded [`SledStore`] by default) and holds the rules:
+//!
+//! - **Registration** ([`Registry::register`], [`register_manifest`]): each signed code is checked
+//!   against the trust state (certificate, prefixes, revocation) and its signature (batch
+//!   verification), then stored once per GTIN + serial. Re-sending is idempotent; a different
+//!   signature for a registered code is a conflict.
+//! - **Custody events** ([`Registry::record`]): GS1 CBV steps, append-only, each carrying the hash of
+//!   the code's previous event. An event impossible for one physical part is recorded as a conflict
+//!   and flags the code `duplicate_suspected` ([`custody`]).
+//! - **Public scans** ([`Registry::record_scan`]): bounded aggregates that can raise `scan_anomaly`.
+//! - **Operations**: [`audit`](Registry::audit) checks every chain and index; backup and restore.
+//!
+//! | module | what lives there |
+//! |---|---|
+//! | [`key`], [`vin`], [`party`] | code keys, VINs, party ids: validated values |
+//! | [`event`] | events, their encoding and hash chain |
+//! | [`custody`] | custody states and the duplicate rules, with their explanations |
+//! | [`record`] | the per-code record and its flags |
+//! | [`register`] | registration and manifest streaming |
+//! | [`scans`] | public scan contexts and aggregates |
+//! | [`registry`](mod@registry) | the [`Registry`]: rules, locking, durability |
+//! | [`audit`] | the end-to-end check of chains and indexes |
+//! | [`store`] | the storage trait, group commit, and the sled engine |
+//!
+//! All methods block; from async code call them in `tokio::task::spawn_blocking`.
+//!
+//! ```
+//! use registry::{Action, CodeKey, PartyId, Registry, RegistryConfig, Vin};
+//! use signer::{Certificate, CertificateBody, CompanyPrefix, Gtin, PartId, Serial, SignedCode,
+//!              Timestamp, keys};
+//!
+//! let dir = tempfile::tempdir().unwrap();
+//! let registry = Registry::open(dir.path(), RegistryConfig::default()).unwrap();
+//! let now = Timestamp::parse("2026-11-22T08:00:00Z").unwrap();
+//! let (authority, maker) = (keys::generate(), keys::generate());
+//! let cert = Certificate::issue(CertificateBody {
+//!     serial: 1,
+//!     manufacturer_id: "acme-brakes".into(),
+//!     legal_name: "Acme Brakes".into(),
+//!     public_key: maker.verifying_key(),
+//!     prefixes: vec![CompanyPrefix::parse("690123").unwrap()],
+//!     not_before: now,
+//!     not_after: now.plus_days(365),
+//! }, &authority).unwrap();
+//! registry.add_root(authority.verifying_key(), now).unwrap();
+//! registry.add_certificate(cert, now).unwrap();
+//!
+//! let part = PartId { gtin: Gtin::parse("06901234567892").unwrap(), lot: None,
+//!                     serial: Serial::parse("X7K2P9QD4M").unwrap() };
+//! let code = SignedCode::sign(part.clone(), &maker);
+//! let results = registry.register(&[code], None, now).unwrap();
+//! assert_eq!(results[0].code(), "registered");
+//!
+//! let key = CodeKey::of(&part);
+//! let shop = PartyId::parse("shop-1").unwrap();
+//! registry.record(&key, &shop, Action::Receive, now).unwrap();
+//! let vin = Vin::parse("LSVAU218XN2183294").unwrap();
+//! registry.record(&key, &shop, Action::Install { vin }, now).unwrap();
+//! // A clone of the label turns up at another shop:
+//! let other = PartyId::parse("shop-2").unwrap();
+//! let recorded = registry.record(&key, &other, Action::Receive, now).unwrap();
+//! assert!(recorded.explanation.is_some());
+//! assert!(!registry.status(&key).unwrap().unwrap().record.flags.duplicate.is_empty());
+//! ```
+
+pub mod audit;
+pub mod custody;
+pub mod event;
+pub mod key;
+pub mod party;
+pub mod record;
+pub mod register;
+pub mod registry;
+pub mod scans;
+pub mod store;
+pub mod vin;
+
+pub use audit::AuditReport;
+pub use custody::{ConflictKind, Custody};
+pub use event::{Action, Event, Outcome, Resolution, Step};
+pub use key::CodeKey;
+pub use party::PartyId;
+pub use record::{CodeRecord, Evidence, Flags, LotRecall, ScanAnomaly};
+pub use register::{Registration, Rejection, Summary, register_manifest};
+pub use registry::{CodeStatus, History, Recorded, Registry, RegistryConfig, RegistryError};
+pub use scans::{ScanContext, ScanPolicy, ScanStats};
+pub use store::sled::SledStore;
+pub use store::{Store, StoreError, StoreStats};
+pub use vin::Vin;

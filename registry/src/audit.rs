@@ -1,0 +1,170 @@
+//! The end-to-end check behind `partseal registry audit`: every hash chain, every record against
+//! its history, every derived index against the records.
+
+use std::collections::BTreeSet;
+
+use crate::custody::Custody;
+use crate::event::GENESIS;
+use crate::key::CodeKey;
+use crate::party::PartyId;
+use crate::registry::{Registry, Result, replay};
+use crate::vin::Vin;
+
+/// What the audit found. Clean means no problems.
+#[derive(Clone, Debug, Default, PartialEq, Eq)]
+pub struct AuditReport {
+    pub codes: u64,
+    /// Events checked, commissioning included.
+    pub events: u64,
+    pub problems: Vec<String>,
+}
+
+impl AuditReport {
+    pub fn is_clean(&self) -> bool {
+        self.problems.is_empty()
+    }
+}
+
+/// Problems listed in full; beyond this only counted, so a badly damaged store gives a readable report.
+const MAX_LISTED: usize = 100;
+
+impl Registry {
+    /// Walks the whole store. Storage errors (unreadable or undecodable data) are problems too, not
+    /// silently skipped entries.
+    pub fn audit(&self, mut progress: impl FnMut(u64)) -> Result<AuditReport> {
+        let store = self.store();
+        let mut report = AuditReport::default();
+        let problem = |report: &mut AuditReport, text: String| {
+            if report.problems.len() < MAX_LISTED {
+                report.problems.push(text);
+            } else if report.problems.len() == MAX_LISTED {
+                report
+                    .problems
+                    .push("… more problems not listed".to_owned());
+            }
+        };
+        let mut alerting: BTreeSet<(PartyId, CodeKey)> = BTreeSet::new();
+        let mut installed: BTreeSet<(Vin, CodeKey)> = BTreeSet::new();
+        let mut stored_events = 0u64;
+        for entry in store.codes() {
+            let (key, record) = match entry {
+                Ok(e) => e,
+                Err(e) => {
+                    problem(&mut report, format!("unreadable code record: {e}"));
+                    continue;
+                }
+            };
+            report.codes += 1;
+            if report.codes % 65_536 == 0 {
+                progress(report.codes);
+            }
+            let events = match store.events(&key) {
+                Ok(e) => e,
+                Err(e) => {
+                    problem(&mut report, format!("{key}: unreadable events: {e}"));
+                    continue;
+                }
+            };
+            stored_events += events.len() as u64;
+            report.events += 1 + events.len() as u64;
+            let mut head = record.commissioning().hash(&key);
+            let mut intact = true;
+            for (i, event) in events.iter().enumerate() {
+                let expected_seq = i as u32 + 1;
+                if event.seq != expected_seq {
+                    problem(
+                        &mut report,
+                        format!(
+                            "{key}: event {} found where {expected_seq} belongs",
+                            event.seq
+                        ),
+                    );
+                    intact = false;
+                    break;
+                }
+                if event.prev != head || event.prev == GENESIS {
+                    problem(
+                        &mut report,
+                        format!(
+                            "{key}: event {} does not chain to event {} (altered or reordered history)",
+                            event.seq,
+                            event.seq - 1
+                        ),
+                    );
+                    intact = false;
+                    break;
+                }
+                head = event.hash(&key);
+            }
+            if intact && (record.events as usize != events.len() + 1 || record.head != head) {
+                problem(
+                    &mut report,
+                    format!(
+                        "{key}: the record names {} events and a head the history does not end in \
+                         (an event is missing or was altered)",
+                        record.events
+                    ),
+                );
+            }
+            if intact {
+                let (custody, recalled) = replay(&record, &events, None);
+                if custody.custody != record.custody.custody || recalled != record.flags.recalled {
+                    problem(
+                        &mut report,
+                        format!("{key}: the record's custody does not follow from its history"),
+                    );
+                }
+            }
+            if record.flags.alerting() {
+                alerting.insert((record.manufacturer.clone(), key.clone()));
+            }
+            if let Custody::Installed { vin, .. } = &record.custody.custody {
+                installed.insert((*vin, key.clone()));
+            }
+        }
+        let mut total_events = 0u64;
+        for entry in store.all_events() {
+            match entry {
+                Ok(_) => total_events += 1,
+                Err(e) => problem(&mut report, format!("unreadable event: {e}")),
+            }
+        }
+        if total_events != stored_events {
+            problem(
+                &mut report,
+                format!(
+                    "{} stored events belong to no registered code's chain",
+                    total_events.saturating_sub(stored_events)
+                ),
+            );
+        }
+        let indexed: BTreeSet<(PartyId, CodeKey)> = match store.all_alerts().collect() {
+            Ok(set) => set,
+            Err(e) => {
+                problem(&mut report, format!("unreadable alert index: {e}"));
+                BTreeSet::new()
+            }
+        };
+        for (party, key) in indexed.symmetric_difference(&alerting) {
+            problem(
+                &mut report,
+                format!("alert index and records disagree on {key} of {party}"),
+            );
+        }
+        let indexed: BTreeSet<(Vin, CodeKey)> = match store.all_installed().collect() {
+            Ok(set) => set,
+            Err(e) => {
+                problem(&mut report, format!("unreadable vehicle index: {e}"));
+                BTreeSet::new()
+            }
+        };
+        for (vin, key) in indexed.symmetric_difference(&installed) {
+            problem(
+                &mut report,
+                format!("vehicle index and records disagree on {key} in {vin}"),
+            );
+        }
+        progress(report.codes);
+        Ok(report)
+    }
+}

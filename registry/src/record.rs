@@ -1,0 +1,415 @@
+//! The per-code record: what was registered, where the part is, its flags, and the head of its hash
+//! chain. One read of it answers a public scan.
+
+use signer::wire::{Reader, WireError, Writer};
+use signer::{KeyId, Lot, Signature, Timestamp};
+
+use crate::custody::{ConflictKind, Custody, CustodyState};
+use crate::event::{Commissioned, Event, GENESIS, Hash, Outcome, What};
+use crate::key::CodeKey;
+use crate::party::PartyId;
+use crate::vin::Vin;
+
+const RECORD_VERSION: u8 = 1;
+/// A record whose code has no event beyond its registration: most codes, most of the time. Its
+/// head, custody and flags follow from the registration, so they are not stored (about 100 bytes a
+/// code instead of 150).
+const SHAPE_FRESH: u8 = 0;
+const SHAPE_FULL: u8 = 1;
+
+/// Evidence kept per code; beyond it only the count grows, so a record stays bounded under a flood
+/// of conflicting scans.
+pub const MAX_EVIDENCE: usize = 8;
+
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub struct CodeRecord {
+    pub lot: Option<Lot>,
+    pub key_id: KeyId,
+    pub signature: Signature,
+    /// The manufacturer's party id (its certificate's `manufacturer_id`).
+    pub manufacturer: PartyId,
+    pub registered_at: Timestamp,
+    /// Events in the chain, the commissioning included.
+    pub events: u32,
+    /// Hash of the last event.
+    pub head: Hash,
+    pub custody: CustodyState,
+    pub flags: Flags,
+}
+
+/// One conflicting event, kept as evidence of a duplicate.
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub struct Evidence {
+    pub kind: ConflictKind,
+    /// The conflicting event.
+    pub event: u32,
+    /// The event that established the custody it contradicts.
+    pub with: u32,
+    /// When the conflicting event came in.
+    pub at: Timestamp,
+    /// When the contradicted custody began.
+    pub since: Timestamp,
+}
+
+impl Evidence {
+    pub fn explain(&self) -> String {
+        self.kind.explain(self.since, self.at)
+    }
+}
+
+/// The figures that made public scans look anomalous.
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub struct ScanAnomaly {
+    pub at: Timestamp,
+    /// Distinct scan contexts (networks) seen within the window.
+    pub contexts: u32,
+    pub window_hours: u32,
+    pub threshold: u32,
+}
+
+impl ScanAnomaly {
+    pub fn explain(&self) -> String {
+        format!(
+            "This code, recorded as installed in a vehicle, was scanned from {} different networks \
+             within {} hours (the alert threshold is {}). A part fitted to one car is rarely scanned \
+             from so many places: copies of its label may be in circulation. Scans alone never prove \
+             a copy; the manufacturer has been alerted.",
+            self.contexts, self.window_hours, self.threshold
+        )
+    }
+}
+
+#[derive(Clone, Debug, Default, PartialEq, Eq)]
+pub struct Flags {
+    /// Recalled by its manufacturer (this code alone; lot recalls are kept per lot).
+    pub recalled: Option<(Timestamp, u32)>,
+    /// Conflicting events since the last resolution; non-empty means `duplicate_suspected`.
+    pub duplicate: Vec<Evidence>,
+    /// How many conflicting events there were, including those beyond [`MAX_EVIDENCE`].
+    pub conflicts: u32,
+    pub scan_anomaly: Option<ScanAnomaly>,
+}
+
+impl Flags {
+    pub fn is_clear(&self) -> bool {
+        self == &Flags::default()
+    }
+
+    /// Does the code need its manufacturer's attention?
+    pub fn alerting(&self) -> bool {
+        !self.duplicate.is_empty() || self.scan_anomaly.is_some()
+    }
+}
+
+impl CodeRecord {
+    /// The record of a freshly registered code.
+    pub fn registered(
+        key: &CodeKey,
+        commissioned: Commissioned,
+        manufacturer: PartyId,
+        at: Timestamp,
+    ) -> Self {
+        let mut record = CodeRecord {
+            lot: commissioned.lot,
+            key_id: commissioned.key_id,
+            signature: commissioned.signature,
+            manufacturer,
+            registered_at: at,
+            events: 1,
+            head: GENESIS,
+            custody: CustodyState {
+                custody: Custody::AtManufacturer,
+                since: at,
+                event: 0,
+            },
+            flags: Flags::default(),
+        };
+        record.head = record.commissioning().hash(key);
+        record
+    }
+
+    /// Event 0, which the record itself holds.
+    pub fn commissioning(&self) -> Event {
+        Event {
+            seq: 0,
+            prev: GENESIS,
+            at: self.registered_at,
+            actor: self.manufacturer.clone(),
+            what: What::Commissioned(Commissioned {
+                lot: self.lot.clone(),
+                key_id: self.key_id,
+                signature: self.signature,
+            }),
+            outcome: Outcome::Applied,
+        }
+    }
+
+    fn is_fresh(&self) -> bool {
+        self.events == 1
+            && self.flags.is_clear()
+            && self.custody
+                == CustodyState {
+                    custody: Custody::AtManufacturer,
+                    since: self.registered_at,
+                    event: 0,
+                }
+    }
+
+    pub fn encode(&self) -> Vec<u8> {
+        let mut w = Writer::new();
+        let fresh = self.is_fresh();
+        w.u8(RECORD_VERSION)
+            .u8(if fresh { SHAPE_FRESH } else { SHAPE_FULL })
+            .str8(self.lot.as_ref().map_or("", |l| l.as_str()))
+            .bytes(&self.key_id.0)
+            .bytes(&self.signature.to_bytes())
+            .str8(self.manufacturer.as_str())
+            .i64(self.registered_at.0);
+        if fresh {
+            return w.into_bytes();
+        }
+        w.bytes(&self.events.to_be_bytes()).bytes(&self.head);
+        match &self.custody.custody {
+            Custody::AtManufacturer => w.u8(0),
+            Custody::Held { by } => w.u8(1).str8(by.as_str()),
+            Custody::InTransit { from, to } => w.u8(2).str8(from.as_str()).str8(to.as_str()),
+            Custody::Installed { vin, by } => w.u8(3).bytes(vin.as_bytes()).str8(by.as_str()),
+            Custody::Destroyed => w.u8(4),
+            Custody::Voided => w.u8(5),
+        };
+        w.i64(self.custody.since.0)
+            .bytes(&self.custody.event.to_be_bytes());
+        let flags = &self.flags;
+        match flags.recalled {
+            None => w.u8(0),
+            Some((at, event)) => w.u8(1).i64(at.0).bytes(&event.to_be_bytes()),
+        };
+        w.bytes(&flags.conflicts.to_be_bytes())
+            .u8(flags.duplicate.len() as u8);
+        for e in &flags.duplicate {
+            w.u8(e.kind.tag())
+                .bytes(&e.event.to_be_bytes())
+                .bytes(&e.with.to_be_bytes())
+                .i64(e.at.0)
+                .i64(e.since.0);
+        }
+        match &flags.scan_anomaly {
+            None => w.u8(0),
+            Some(a) => w
+                .u8(1)
+                .i64(a.at.0)
+                .bytes(&a.contexts.to_be_bytes())
+                .bytes(&a.window_hours.to_be_bytes())
+                .bytes(&a.threshold.to_be_bytes()),
+        };
+        w.into_bytes()
+    }
+
+    /// Decodes a stored record; `key` is needed to rebuild a fresh record's head.
+    pub fn decode(key: &CodeKey, bytes: &[u8]) -> Result<Self, WireError> {
+        let mut r = Reader::new(bytes);
+        let version = r.u8()?;
+        if version != RECORD_VERSION {
+            return Err(r.invalid("record version", format!("unknown version {version}")));
+        }
+        let shape = r.u8()?;
+        let lot = match r.str8("lot")? {
+            "" => None,
+            text => Some(Lot::parse(text).map_err(|e| r.invalid("lot", e.to_string()))?),
+        };
+        let key_id = KeyId(r.array()?);
+        let signature = Signature::from_bytes(&r.array()?);
+        let manufacturer = party(&mut r)?;
+        let registered_at = Timestamp(r.i64()?);
+        let commissioned = Commissioned {
+            lot,
+            key_id,
+            signature,
+        };
+        let mut record = CodeRecord::registered(key, commissioned, manufacturer, registered_at);
+        match shape {
+            SHAPE_FRESH => {}
+            SHAPE_FULL => {
+                record.events = u32(&mut r)?;
+                record.head = r.array()?;
+                let custody = match r.u8()? {
+                    0 => Custody::AtManufacturer,
+                    1 => Custody::Held { by: party(&mut r)? },
+                    2 => Custody::InTransit {
+                        from: party(&mut r)?,
+                        to: party(&mut r)?,
+                    },
+                    3 => {
+                        let bytes: [u8; 17] = r.array()?;
+                        let vin = Vin::parse(&String::from_utf8_lossy(&bytes))
+                            .map_err(|e| r.invalid("VIN", e.to_string()))?;
+                        Custody::Installed {
+                            vin,
+                            by: party(&mut r)?,
+                        }
+                    }
+                    4 => Custody::Destroyed,
+                    5 => Custody::Voided,
+                    other => return Err(r.invalid("custody", format!("unknown {other}"))),
+                };
+                record.custody = CustodyState {
+                    custody,
+                    since: Timestamp(r.i64()?),
+                    event: u32(&mut r)?,
+                };
+                let recalled = match r.u8()? {
+                    0 => None,
+                    _ => Some((Timestamp(r.i64()?), u32(&mut r)?)),
+                };
+                let conflicts = u32(&mut r)?;
+                let count = r.u8()?;
+                let mut duplicate = Vec::with_capacity(usize::from(count).min(MAX_EVIDENCE));
+                for _ in 0..count {
+                    let tag = r.u8()?;
+                    let kind = ConflictKind::from_tag(tag)
+                        .ok_or_else(|| r.invalid("conflict kind", format!("unknown {tag}")))?;
+                    duplicate.push(Evidence {
+                        kind,
+                        event: u32(&mut r)?,
+                        with: u32(&mut r)?,
+                        at: Timestamp(r.i64()?),
+                        since: Timestamp(r.i64()?),
+                    });
+                }
+                let scan_anomaly = match r.u8()? {
+                    0 => None,
+                    _ => Some(ScanAnomaly {
+                        at: Timestamp(r.i64()?),
+                        contexts: u32(&mut r)?,
+                        window_hours: u32(&mut r)?,
+                        threshold: u32(&mut r)?,
+                    }),
+                };
+                record.flags = Flags {
+                    recalled,
+                    duplicate,
+                    conflicts,
+                    scan_anomaly,
+                };
+            }
+            other => return Err(r.invalid("record shape", format!("unknown {other}"))),
+        }
+        r.finish()?;
+        Ok(record)
+    }
+}
+
+/// A manufacturer's recall of a whole lot: one record, however many codes the lot holds.
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub struct LotRecall {
+    pub actor: PartyId,
+    pub at: Timestamp,
+    pub reason: String,
+}
+
+impl LotRecall {
+    pub fn encode(&self) -> Vec<u8> {
+        let mut w = Writer::new();
+        w.u8(RECORD_VERSION)
+            .str8(self.actor.as_str())
+            .i64(self.at.0)
+            .str16(&self.reason);
+        w.into_bytes()
+    }
+
+    pub fn decode(bytes: &[u8]) -> Result<Self, WireError> {
+        let mut r = Reader::new(bytes);
+        let version = r.u8()?;
+        if version != RECORD_VERSION {
+            return Err(r.invalid("lot recall version", format!("unknown version {version}")));
+        }
+        let recall = LotRecall {
+            actor: party(&mut r)?,
+            at: Timestamp(r.i64()?),
+            reason: r.str16("reason")?.to_owned(),
+        };
+        r.finish()?;
+        Ok(recall)
+    }
+}
+
+fn u32(r: &mut Reader<'_>) -> Result<u32, WireError> {
+    Ok(u32::from_be_bytes(r.array()?))
+}
+
+fn party(r: &mut Reader<'_>) -> Result<PartyId, WireError> {
+    let text = r.str8("party id")?;
+    PartyId::parse(text).map_err(|e| r.invalid("party id", e.to_string()))
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use signer::{Gtin, Serial};
+
+    fn key() -> CodeKey {
+        CodeKey::new(
+            &Gtin::parse("06901234567892").unwrap(),
+            &Serial::parse("X7K2P9QD4MABC").unwrap(),
+        )
+    }
+
+    fn fresh() -> CodeRecord {
+        CodeRecord::registered(
+            &key(),
+            Commissioned {
+                lot: Some(Lot::parse("L2026A").unwrap()),
+                key_id: KeyId([1; 8]),
+                signature: Signature::from_bytes(&[2; 64]),
+            },
+            PartyId::parse("acme-brakes").unwrap(),
+            Timestamp(1_790_000_000),
+        )
+    }
+
+    #[test]
+    fn a_fresh_record_is_small_and_round_trips() {
+        let record = fresh();
+        let bytes = record.encode();
+        assert!(bytes.len() < 110, "{} bytes", bytes.len());
+        assert_eq!(CodeRecord::decode(&key(), &bytes).unwrap(), record);
+        assert_eq!(record.head, record.commissioning().hash(&key()));
+    }
+
+    #[test]
+    fn a_full_record_round_trips() {
+        let mut record = fresh();
+        record.events = 5;
+        record.head = [7; 32];
+        record.custody = CustodyState {
+            custody: Custody::Installed {
+                vin: Vin::parse("LSVAU218XN2183294").unwrap(),
+                by: PartyId::parse("shop-1").unwrap(),
+            },
+            since: Timestamp(1_790_000_100),
+            event: 3,
+        };
+        record.flags = Flags {
+            recalled: Some((Timestamp(1_790_000_200), 4)),
+            duplicate: vec![Evidence {
+                kind: ConflictKind::InstalledInAnotherVehicle,
+                event: 4,
+                with: 3,
+                at: Timestamp(1_790_000_300),
+                since: Timestamp(1_790_000_100),
+            }],
+            conflicts: 1,
+            scan_anomaly: Some(ScanAnomaly {
+                at: Timestamp(1_790_000_400),
+                contexts: 9,
+                window_hours: 72,
+                threshold: 8,
+            }),
+        };
+        let bytes = record.encode();
+        assert_eq!(CodeRecord::decode(&key(), &bytes).unwrap(), record);
+        for len in 0..bytes.len() {
+            assert!(CodeRecord::decode(&key(), &bytes[..len]).is_err());
+        }
+    }
+}

@@ -1,0 +1,274 @@
+//! Registration: a manufacturer's signed codes become registered codes (their commissioning event).
+//!
+//! Signatures are checked with Ed25519 batch verification, in parallel chunks on every core: about
+//! 2.5 times cheaper per signature than one-by-one strict verification. A chunk that fails as a
+//! whole is re-checked code by code with `verify_strict` to find the bad ones. Batch verification
+//! uses the cofactored equation; it can accept a signature that strict verification refuses only
+//! when the key's owner crafted it (a small-order `R`), and the registry stores the exact bytes it
+//! accepted, so the public check (a byte comparison against the registered signature) stays exact.
+
+use std::collections::{BTreeMap, HashMap};
+use std::io::BufRead;
+
+use rayon::prelude::*;
+use signer::{CheckTimes, ManifestError, ManifestReader, SignedCode, Timestamp, TrustStore};
+
+use crate::event::Commissioned;
+use crate::key::CodeKey;
+use crate::party::PartyId;
+use crate::record::CodeRecord;
+use crate::registry::{Registry, RegistryError};
+use crate::store::{Store, StoreResult};
+
+/// Codes registered per atomic write (and per sync) when reading a manifest.
+pub const CHUNK: usize = 8192;
+/// Signatures per batch verification.
+const BATCH: usize = 128;
+
+/// The result for one code.
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub enum Registration {
+    Registered,
+    /// Registered before with the same signature: re-sending a manifest is harmless.
+    AlreadyRegistered,
+    Rejected(Rejection),
+}
+
+/// Why a code was not registered: a stable code and a sentence.
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub struct Rejection {
+    pub code: &'static str,
+    pub reason: String,
+}
+
+impl Registration {
+    pub fn code(&self) -> &'static str {
+        match self {
+            Registration::Registered => "registered",
+            Registration::AlreadyRegistered => "already_registered",
+            Registration::Rejected(r) => r.code,
+        }
+    }
+}
+
+fn reject(code: &'static str, reason: impl Into<String>) -> Rejection {
+    Rejection {
+        code,
+        reason: reason.into(),
+    }
+}
+
+/// Trust rules and signatures for each code; `Ok` carries the manufacturer's party id.
+pub(crate) fn check_codes(
+    trust: &TrustStore,
+    codes: &[SignedCode],
+    as_party: Option<&PartyId>,
+    times: CheckTimes,
+) -> Vec<Result<PartyId, Rejection>> {
+    let mut results: Vec<Result<(PartyId, signer::VerifyingKey), Rejection>> = codes
+        .iter()
+        .map(|code| {
+            let verified = trust
+                .check_signed_code(code, times)
+                .map_err(|e| reject(e.code(), e.to_string()))?;
+            let cert = verified.certificate;
+            if let Some(r) = verified.decertified {
+                return Err(reject(
+                    "manufacturer_decertified",
+                    format!(
+                        "{} was decertified on {}: it may not register new codes",
+                        cert.body().manufacturer_id,
+                        r.effective_at
+                    ),
+                ));
+            }
+            let manufacturer = PartyId::parse(&cert.body().manufacturer_id)
+                .map_err(|e| reject("invalid_certificate", e.to_string()))?;
+            if let Some(party) = as_party {
+                if party != &manufacturer {
+                    return Err(reject(
+                        "not_your_code",
+                        format!(
+                            "the code is signed under {manufacturer}'s certificate, not {party}'s"
+                        ),
+                    ));
+                }
+            }
+            Ok((manufacturer, *cert.public_key()))
+        })
+        .collect();
+
+    let pending: Vec<(usize, signer::VerifyingKey)> = results
+        .iter()
+        .enumerate()
+        .filter_map(|(i, r)| r.as_ref().ok().map(|(_, key)| (i, *key)))
+        .collect();
+    let bad: Vec<usize> = pending
+        .par_chunks(BATCH)
+        .flat_map_iter(|chunk| {
+            let messages: Vec<Vec<u8>> = chunk
+                .iter()
+                .map(|&(i, _)| signer::signed_message(&codes[i].part, &codes[i].key_id))
+                .collect();
+            let message_refs: Vec<&[u8]> = messages.iter().map(Vec::as_slice).collect();
+            let signatures: Vec<_> = chunk.iter().map(|&(i, _)| codes[i].signature).collect();
+            let keys: Vec<_> = chunk.iter().map(|&(_, key)| key).collect();
+            if ed25519_dalek::verify_batch(&message_refs, &signatures, &keys).is_ok() {
+                return Vec::new();
+            }
+            chunk
+                .iter()
+                .filter(|(i, key)| codes[*i].verify(key).is_err())
+                .map(|&(i, _)| i)
+                .collect()
+        })
+        .collect();
+    for i in bad {
+        results[i] = Err(reject(
+            "bad_signature",
+            "the signature does not match the code: forged or altered",
+        ));
+    }
+    results
+        .into_iter()
+        .map(|r| r.map(|(party, _)| party))
+        .collect()
+}
+
+/// Writes the codes that passed the checks, answering per code. Runs under the registration lock.
+pub(crate) fn store_codes(
+    store: &dyn Store,
+    codes: &[SignedCode],
+    checked: Vec<Result<PartyId, Rejection>>,
+    now: Timestamp,
+) -> StoreResult<Vec<Registration>> {
+    let mut first_in_batch: HashMap<CodeKey, usize> = HashMap::new();
+    let mut inserts = Vec::new();
+    let mut results = Vec::with_capacity(codes.len());
+    for (i, (code, check)) in codes.iter().zip(checked).enumerate() {
+        let manufacturer = match check {
+            Ok(m) => m,
+            Err(r) => {
+                results.push(Registration::Rejected(r));
+                continue;
+            }
+        };
+        let key = CodeKey::of(&code.part);
+        let same = |lot: &Option<signer::Lot>, key_id, signature| {
+            *lot == code.part.lot && key_id == code.key_id && signature == code.signature
+        };
+        let existing = match first_in_batch.get(&key) {
+            Some(&j) => Some(same(
+                &codes[j].part.lot,
+                codes[j].key_id,
+                codes[j].signature,
+            )),
+            None => store
+                .code(&key)?
+                .map(|r| same(&r.lot, r.key_id, r.signature)),
+        };
+        results.push(match existing {
+            Some(true) => Registration::AlreadyRegistered,
+            Some(false) => {
+                tracing::warn!(code = %key, "registration conflicts with the registered code");
+                Registration::Rejected(reject(
+                    "conflicting_registration",
+                    format!(
+                        "{key} is already registered with a different lot, key or signature: \
+                         a GTIN and serial identify one part, so this may mean a leaked key or a \
+                         manufacturing data error"
+                    ),
+                ))
+            }
+            None => {
+                first_in_batch.insert(key.clone(), i);
+                let commissioned = Commissioned {
+                    lot: code.part.lot.clone(),
+                    key_id: code.key_id,
+                    signature: code.signature,
+                };
+                let record = CodeRecord::registered(&key, commissioned, manufacturer, now);
+                inserts.push((key, record));
+                Registration::Registered
+            }
+        });
+    }
+    store.insert_codes(&inserts)?;
+    Ok(results)
+}
+
+/// Totals of a manifest registration.
+#[derive(Clone, Debug, Default, PartialEq, Eq)]
+pub struct Summary {
+    pub lines: u64,
+    pub registered: u64,
+    pub already_registered: u64,
+    /// Rejected lines by reason code (malformed lines as `malformed_line`).
+    pub rejected: BTreeMap<&'static str, u64>,
+}
+
+impl Summary {
+    pub fn rejected_total(&self) -> u64 {
+        self.rejected.values().sum()
+    }
+
+    fn count(&mut self, result: &Registration) {
+        self.lines += 1;
+        match result {
+            Registration::Registered => self.registered += 1,
+            Registration::AlreadyRegistered => self.already_registered += 1,
+            Registration::Rejected(r) => *self.rejected.entry(r.code).or_default() += 1,
+        }
+    }
+}
+
+/// Registers a manifest as `partseal sign` writes it, streaming in chunks of [`CHUNK`] codes (each
+/// chunk durable before the next is read), and reports every line to `on_line` with its 1-based
+/// number. A malformed line is rejected with its reason; the rest go on. Stops with an error only
+/// if the input cannot be read or storage fails: chunks before that stay registered.
+pub fn register_manifest<R: BufRead>(
+    registry: &Registry,
+    input: R,
+    as_party: Option<&PartyId>,
+    now: Timestamp,
+    mut on_line: impl FnMut(u64, &Registration),
+) -> Result<Summary, RegistryError> {
+    let mut summary = Summary::default();
+    let mut lines: Vec<(u64, Result<SignedCode, Rejection>)> = Vec::with_capacity(CHUNK);
+    let mut reader = ManifestReader::new(input);
+    loop {
+        let next = reader.next();
+        let end = next.is_none();
+        match next {
+            None => {}
+            Some(Ok(entry)) => lines.push((reader.line(), Ok(entry.code))),
+            Some(Err(ManifestError::Line { line, error })) => {
+                lines.push((line, Err(reject("malformed_line", error.to_string()))))
+            }
+            Some(Err(e @ ManifestError::Io { .. })) => {
+                return Err(RegistryError::InvalidInput(e.to_string()));
+            }
+        }
+        if lines.len() >= CHUNK || (end && !lines.is_empty()) {
+            let codes: Vec<SignedCode> = lines
+                .iter()
+                .filter_map(|(_, c)| c.as_ref().ok().cloned())
+                .collect();
+            let mut results = registry.register(&codes, as_party, now)?.into_iter();
+            for (line, code) in lines.drain(..) {
+                let result = match code {
+                    Ok(_) => results.next().unwrap_or(Registration::Rejected(reject(
+                        "internal",
+                        "no result for this line",
+                    ))),
+                    Err(r) => Registration::Rejected(r),
+                };
+                summary.count(&result);
+                on_line(line, &result);
+            }
+        }
+        if end {
+            return Ok(summary);
+        }
+    }
+}

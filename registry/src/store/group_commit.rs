@@ -1,0 +1,115 @@
+//! Group commit: many writers, one sync.
+//!
+//! A writer that needs its write durable calls [`GroupCommit::wait`]. If no sync is running, it
+//! becomes the leader: it runs one sync covering every write made so far and then wakes everyone it
+//! covered. Writers arriving during a sync wait for the next one, which a single one of them leads.
+//! Under load each sync covers many writes, so durability costs one sync per group rather than one
+//! per write; alone, a writer pays exactly one sync.
+
+use std::sync::{Condvar, Mutex, PoisonError};
+
+#[derive(Default)]
+pub struct GroupCommit {
+    state: Mutex<State>,
+    synced: Condvar,
+}
+
+#[derive(Default)]
+struct State {
+    /// Tickets handed out: each caller's writes happened before it took its ticket.
+    issued: u64,
+    /// Every ticket up to this one is durable.
+    durable: u64,
+    syncing: bool,
+    /// The last failure and the tickets it covered: those callers get the error.
+    failed: Option<(u64, String)>,
+}
+
+impl GroupCommit {
+    /// Returns once a sync that started after this call has completed. `sync` is run by at most one
+    /// caller at a time.
+    pub fn wait(&self, sync: impl FnOnce() -> Result<(), String>) -> Result<(), String> {
+        let mut state = self.state.lock().unwrap_or_else(PoisonError::into_inner);
+        state.issued += 1;
+        let ticket = state.issued;
+        let mut sync = Some(sync);
+        loop {
+            if state.durable >= ticket {
+                return match &state.failed {
+                    Some((upto, why)) if *upto >= ticket => Err(why.clone()),
+                    _ => Ok(()),
+                };
+            }
+            if !state.syncing {
+                let covers = state.issued;
+                state.syncing = true;
+                drop(state);
+                // Only a leader reaches this, once: `sync` is still here.
+                let result = sync.take().map_or(Ok(()), |f| f());
+                state = self.state.lock().unwrap_or_else(PoisonError::into_inner);
+                state.syncing = false;
+                state.durable = covers;
+                if let Err(why) = result {
+                    state.failed = Some((covers, why));
+                }
+                self.synced.notify_all();
+                continue;
+            }
+            state = self
+                .synced
+                .wait(state)
+                .unwrap_or_else(PoisonError::into_inner);
+        }
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use std::sync::Arc;
+    use std::sync::atomic::{AtomicU64, Ordering};
+
+    #[test]
+    fn concurrent_writers_share_syncs_and_each_is_covered() {
+        let gc = Arc::new(GroupCommit::default());
+        let syncs = Arc::new(AtomicU64::new(0));
+        let written = Arc::new(AtomicU64::new(0));
+        let synced_upto = Arc::new(AtomicU64::new(0));
+        let threads: Vec<_> = (0..16)
+            .map(|_| {
+                let (gc, syncs, written, synced_upto) = (
+                    gc.clone(),
+                    syncs.clone(),
+                    written.clone(),
+                    synced_upto.clone(),
+                );
+                std::thread::spawn(move || {
+                    for _ in 0..200 {
+                        let mine = written.fetch_add(1, Ordering::SeqCst) + 1;
+                        gc.wait(|| {
+                            syncs.fetch_add(1, Ordering::SeqCst);
+                            let upto = written.load(Ordering::SeqCst);
+                            std::thread::sleep(std::time::Duration::from_micros(200));
+                            synced_upto.fetch_max(upto, Ordering::SeqCst);
+                            Ok(())
+                        })
+                        .unwrap();
+                        // The write this thread made is covered by a completed sync.
+                        assert!(synced_upto.load(Ordering::SeqCst) >= mine);
+                    }
+                })
+            })
+            .collect();
+        for t in threads {
+            t.join().unwrap();
+        }
+        assert!(syncs.load(Ordering::SeqCst) < 3200, "no grouping happened");
+    }
+
+    #[test]
+    fn a_failed_sync_fails_the_writers_it_covered() {
+        let gc = GroupCommit::default();
+        assert_eq!(gc.wait(|| Err("disk full".into())), Err("disk full".into()));
+        assert_eq!(gc.wait(|| Ok(())), Ok(()));
+    }
+}

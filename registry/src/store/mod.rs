@@ -1,0 +1,141 @@
+//! Storage behind a narrow, domain-level trait.
+//!
+//! The registry's rules live above this trait; below it, an engine only stores records and keeps
+//! their derived indexes in step. [`sled`](self::sled) is the embedded default; a server database can
+//! implement [`Store`] later without touching the rules. Engine types never appear outside the
+//! engine's module.
+//!
+//! Every method is blocking. Async callers run them on a blocking pool (`tokio::task::spawn_blocking`)
+//! so an fsync never stalls the executor.
+
+pub mod group_commit;
+pub mod sled;
+
+use std::io::{Read, Write};
+
+use signer::{Certificate, Gtin, Lot, RevocationList, Timestamp, VerifyingKey};
+
+use crate::event::Event;
+use crate::key::CodeKey;
+use crate::party::PartyId;
+use crate::record::{CodeRecord, LotRecall};
+use crate::scans::ScanStats;
+use crate::vin::Vin;
+
+#[derive(Debug, thiserror::Error)]
+pub enum StoreError {
+    #[error("storage engine error: {0}")]
+    Engine(String),
+    #[error("stored data is damaged ({what}): {why}")]
+    Corrupt { what: String, why: String },
+    #[error("I/O error: {0}")]
+    Io(#[from] std::io::Error),
+    #[error("{0}")]
+    Backup(String),
+}
+
+impl StoreError {
+    pub fn corrupt(what: impl Into<String>, why: impl std::fmt::Display) -> Self {
+        StoreError::Corrupt {
+            what: what.into(),
+            why: why.to_string(),
+        }
+    }
+}
+
+pub type StoreResult<T> = Result<T, StoreError>;
+
+/// A piece of trust state with the time it became known.
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub enum TrustEntry {
+    Root {
+        key: VerifyingKey,
+        known_at: Timestamp,
+    },
+    Certificate {
+        cert: Certificate,
+        known_at: Timestamp,
+    },
+    Revocations {
+        list: RevocationList,
+        known_at: Timestamp,
+    },
+}
+
+/// Counts and sizes for `partseal registry stats`.
+#[derive(Clone, Debug, Default, PartialEq, Eq)]
+pub struct StoreStats {
+    pub codes: u64,
+    /// Events beyond the commissioning each code carries.
+    pub events: u64,
+    pub alerts: u64,
+    pub lot_recalls: u64,
+    pub scanned_codes: u64,
+    pub bytes_on_disk: u64,
+}
+
+pub type Entries<'a, T> = Box<dyn Iterator<Item = StoreResult<T>> + 'a>;
+
+/// What the registry needs from storage. Implementations keep the derived indexes (alerts by
+/// manufacturer, codes by vehicle) consistent with the records in the same atomic write.
+pub trait Store: Send + Sync {
+    fn code(&self, key: &CodeKey) -> StoreResult<Option<CodeRecord>>;
+
+    /// Inserts freshly registered codes in one atomic write. The caller has checked that none exists.
+    fn insert_codes(&self, codes: &[(CodeKey, CodeRecord)]) -> StoreResult<()>;
+
+    /// Appends `event` (if any) to the code's chain and replaces its record (`before` → `after`),
+    /// with the derived indexes, in one atomic write.
+    fn update_code(
+        &self,
+        key: &CodeKey,
+        event: Option<&Event>,
+        before: &CodeRecord,
+        after: &CodeRecord,
+    ) -> StoreResult<()>;
+
+    /// The code's events after the commissioning (which its record holds), in order.
+    fn events(&self, key: &CodeKey) -> StoreResult<Vec<Event>>;
+
+    /// Every code, in key order.
+    fn codes(&self) -> Entries<'_, (CodeKey, CodeRecord)>;
+
+    /// Every stored event with its code, in key order (for the audit).
+    fn all_events(&self) -> Entries<'_, (CodeKey, Event)>;
+
+    fn lot_recall(&self, gtin: &Gtin, lot: &Lot) -> StoreResult<Option<LotRecall>>;
+    fn put_lot_recall(&self, gtin: &Gtin, lot: &Lot, recall: &LotRecall) -> StoreResult<()>;
+
+    fn scans(&self, key: &CodeKey) -> StoreResult<Option<ScanStats>>;
+    fn put_scans(&self, key: &CodeKey, stats: &ScanStats) -> StoreResult<()>;
+
+    /// Codes of this manufacturer with a flag that needs attention, per the alert index.
+    fn alerts(&self, manufacturer: &PartyId) -> StoreResult<Vec<CodeKey>>;
+    /// Every alert index entry (for the audit).
+    fn all_alerts(&self) -> Entries<'_, (PartyId, CodeKey)>;
+
+    /// Codes installed in this vehicle, per the vehicle index.
+    fn installed_in(&self, vin: &Vin) -> StoreResult<Vec<CodeKey>>;
+    /// Every vehicle index entry (for the audit).
+    fn all_installed(&self) -> Entries<'_, (Vin, CodeKey)>;
+
+    fn trust(&self) -> StoreResult<Vec<TrustEntry>>;
+    fn put_trust(&self, entry: &TrustEntry) -> StoreResult<()>;
+
+    /// The store's secret salt for scan contexts, created on first use.
+    fn scan_salt(&self) -> StoreResult<[u8; 32]>;
+
+    /// Returns once every write that returned before this call is durable. Concurrent callers share
+    /// one sync (group commit).
+    fn durable(&self) -> StoreResult<()>;
+
+    fn stats(&self) -> StoreResult<StoreStats>;
+
+    /// Writes every record to `out` in a self-checking format. The caller keeps writers out while it
+    /// runs, so the copy is consistent.
+    fn backup(&self, out: &mut dyn Write) -> StoreResult<u64>;
+
+    /// Loads a backup into this store, which must be empty. Checks the whole file before writing
+    /// anything.
+    fn restore(&self, input: &mut dyn Read) -> StoreResult<u64>;
+}

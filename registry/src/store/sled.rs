@@ -1,0 +1,551 @@
+//! The embedded default: [`Store`] on sled. The only module that names sled's types.
+//!
+//! ## What a durable write means here
+//!
+//! sled 0.34's `flush()` writes its log buffers with `pwrite` and, on Linux, waits on
+//! `sync_file_range(WAIT_BEFORE | WRITE | WAIT_AFTER)`. That survives the process being killed at any
+//! instant (the data is in the kernel's page cache), but not a power loss: `sync_file_range` neither
+//! writes the file's metadata (the log grows, so its size changes) nor flushes the drive's volatile
+//! cache. sled's background thread calls `fsync` only every 500 ms. So [`SledStore::durable`] follows
+//! `flush()` with an `fsync` of sled's log file, which does both: an acknowledged write survives a
+//! power loss as far as the drive honours cache flushes. Group commit makes one flush and one fsync
+//! cover every write waiting at the time.
+
+use std::fs::File;
+use std::io::{Read, Write};
+use std::path::Path;
+
+use sha2::{Digest, Sha256};
+use signer::{Certificate, Gtin, Lot, RevocationList, Timestamp, VerifyingKey};
+use sled::Transactional;
+use sled::transaction::{ConflictableTransactionError, TransactionError};
+
+use super::group_commit::GroupCommit;
+use super::{Entries, Store, StoreError, StoreResult, StoreStats, TrustEntry};
+use crate::custody::Custody;
+use crate::event::Event;
+use crate::key::CodeKey;
+use crate::party::PartyId;
+use crate::record::{CodeRecord, LotRecall};
+use crate::scans::ScanStats;
+use crate::vin::Vin;
+
+// Every tree, by a constant name: a mistyped tree name would silently be a new, empty tree.
+/// CodeKey → CodeRecord.
+const CODES: &str = "codes";
+/// CodeKey || seq (u32, big-endian) → Event, for every event after the commissioning.
+const EVENTS: &str = "events";
+/// GTIN (8 bytes) || lot length || lot → LotRecall.
+const LOT_RECALLS: &str = "lot_recalls";
+/// CodeKey → ScanStats.
+const SCANS: &str = "scans";
+/// Derived: manufacturer length || manufacturer || CodeKey → time flagged.
+const ALERTS: &str = "alerts";
+/// Derived: VIN (17 bytes) || CodeKey → nothing.
+const VEHICLES: &str = "vehicles";
+/// `root/…`, `cert/…`, `revocations` → known-at time (8 bytes) || the signed bytes.
+const TRUST: &str = "trust";
+/// `format`, `scan_salt`.
+const META: &str = "meta";
+
+/// The order trees appear in backups; the index is the tree's tag there.
+const TREES: [&str; 8] = [
+    CODES,
+    EVENTS,
+    LOT_RECALLS,
+    SCANS,
+    ALERTS,
+    VEHICLES,
+    TRUST,
+    META,
+];
+
+const FORMAT_KEY: &[u8] = b"format";
+const FORMAT: &[u8] = b"partseal-registry-1";
+const SALT_KEY: &[u8] = b"scan_salt";
+
+const BACKUP_MAGIC: &[u8; 16] = b"PARTSEAL-BACKUP1";
+const BACKUP_END: u8 = 0xFF;
+
+pub struct SledStore {
+    db: sled::Db,
+    codes: sled::Tree,
+    events: sled::Tree,
+    lot_recalls: sled::Tree,
+    scans: sled::Tree,
+    alerts: sled::Tree,
+    vehicles: sled::Tree,
+    trust: sled::Tree,
+    meta: sled::Tree,
+    /// sled's log file, fsynced after each flush (see the module docs).
+    log: File,
+    commits: GroupCommit,
+}
+
+fn engine(e: sled::Error) -> StoreError {
+    match e {
+        sled::Error::Io(io) => StoreError::Io(io),
+        sled::Error::Corruption { .. } => StoreError::corrupt("sled", e),
+        other => StoreError::Engine(other.to_string()),
+    }
+}
+
+fn tx_error(e: TransactionError<StoreError>) -> StoreError {
+    match e {
+        TransactionError::Abort(e) => e,
+        TransactionError::Storage(e) => engine(e),
+    }
+}
+
+impl SledStore {
+    /// Opens (creating if needed) the store in `dir`.
+    pub fn open(dir: &Path) -> StoreResult<Self> {
+        let db = sled::Config::new()
+            .path(dir)
+            .cache_capacity(512 * 1024 * 1024)
+            .open()
+            .map_err(engine)?;
+        let tree = |name: &str| db.open_tree(name).map_err(engine);
+        let store = SledStore {
+            codes: tree(CODES)?,
+            events: tree(EVENTS)?,
+            lot_recalls: tree(LOT_RECALLS)?,
+            scans: tree(SCANS)?,
+            alerts: tree(ALERTS)?,
+            vehicles: tree(VEHICLES)?,
+            trust: tree(TRUST)?,
+            meta: tree(META)?,
+            log: File::open(dir.join("db"))?,
+            commits: GroupCommit::default(),
+            db,
+        };
+        match store.meta.get(FORMAT_KEY).map_err(engine)? {
+            None => {
+                store.meta.insert(FORMAT_KEY, FORMAT).map_err(engine)?;
+                store.durable()?;
+            }
+            Some(found) if found.as_ref() == FORMAT => {}
+            Some(found) => {
+                return Err(StoreError::corrupt(
+                    "format",
+                    format!(
+                        "{} holds {:?}, this version reads {:?}",
+                        dir.display(),
+                        String::from_utf8_lossy(&found),
+                        String::from_utf8_lossy(FORMAT)
+                    ),
+                ));
+            }
+        }
+        Ok(store)
+    }
+
+    fn decode_code(key: &[u8], value: &[u8]) -> StoreResult<(CodeKey, CodeRecord)> {
+        let key = CodeKey::from_bytes(key).map_err(|e| StoreError::corrupt("code key", e))?;
+        let record =
+            CodeRecord::decode(&key, value).map_err(|e| StoreError::corrupt(key.to_string(), e))?;
+        Ok((key, record))
+    }
+}
+
+fn event_key(key: &CodeKey, seq: u32) -> Vec<u8> {
+    let mut out = key.as_bytes().to_vec();
+    out.extend_from_slice(&seq.to_be_bytes());
+    out
+}
+
+fn lot_key(gtin: &Gtin, lot: &Lot) -> Vec<u8> {
+    let mut out = CodeKey::gtin_prefix(gtin).to_vec();
+    out.push(lot.as_str().len() as u8);
+    out.extend_from_slice(lot.as_str().as_bytes());
+    out
+}
+
+fn alert_key(manufacturer: &PartyId, key: &CodeKey) -> Vec<u8> {
+    let mut out = alert_prefix(manufacturer);
+    out.extend_from_slice(key.as_bytes());
+    out
+}
+
+fn alert_prefix(manufacturer: &PartyId) -> Vec<u8> {
+    let mut out = vec![manufacturer.as_str().len() as u8];
+    out.extend_from_slice(manufacturer.as_str().as_bytes());
+    out
+}
+
+fn vehicle_key(vin: &Vin, key: &CodeKey) -> Vec<u8> {
+    let mut out = vin.as_bytes().to_vec();
+    out.extend_from_slice(key.as_bytes());
+    out
+}
+
+fn installed_vin(record: &CodeRecord) -> Option<Vin> {
+    match &record.custody.custody {
+        Custody::Installed { vin, .. } => Some(*vin),
+        _ => None,
+    }
+}
+
+fn trust_key(entry: &TrustEntry) -> Vec<u8> {
+    match entry {
+        TrustEntry::Root { key, .. } => {
+            format!("root/{}", signer::KeyId::of(key).to_base64()).into_bytes()
+        }
+        TrustEntry::Certificate { cert, .. } => format!("cert/{:020}", cert.serial()).into_bytes(),
+        TrustEntry::Revocations { .. } => b"revocations".to_vec(),
+    }
+}
+
+fn decode_trust(key: &[u8], value: &[u8]) -> StoreResult<TrustEntry> {
+    let corrupt = |why: String| StoreError::corrupt(String::from_utf8_lossy(key), why);
+    let (time, bytes) = value
+        .split_first_chunk::<8>()
+        .ok_or_else(|| corrupt("too short".into()))?;
+    let known_at = Timestamp(i64::from_be_bytes(*time));
+    if key.starts_with(b"root/") {
+        let raw: [u8; 32] = bytes
+            .try_into()
+            .map_err(|_| corrupt("not a 32-byte key".into()))?;
+        let key = VerifyingKey::from_bytes(&raw).map_err(|e| corrupt(e.to_string()))?;
+        Ok(TrustEntry::Root { key, known_at })
+    } else if key.starts_with(b"cert/") {
+        let cert = Certificate::from_bytes(bytes).map_err(|e| corrupt(e.to_string()))?;
+        Ok(TrustEntry::Certificate { cert, known_at })
+    } else {
+        let list = RevocationList::from_bytes(bytes).map_err(|e| corrupt(e.to_string()))?;
+        Ok(TrustEntry::Revocations { list, known_at })
+    }
+}
+
+impl Store for SledStore {
+    fn code(&self, key: &CodeKey) -> StoreResult<Option<CodeRecord>> {
+        match self.codes.get(key.as_bytes()).map_err(engine)? {
+            None => Ok(None),
+            Some(bytes) => CodeRecord::decode(key, &bytes)
+                .map(Some)
+                .map_err(|e| StoreError::corrupt(key.to_string(), e)),
+        }
+    }
+
+    fn insert_codes(&self, codes: &[(CodeKey, CodeRecord)]) -> StoreResult<()> {
+        let mut batch = sled::Batch::default();
+        for (key, record) in codes {
+            batch.insert(key.as_bytes(), record.encode());
+        }
+        self.codes.apply_batch(batch).map_err(engine)
+    }
+
+    fn update_code(
+        &self,
+        key: &CodeKey,
+        event: Option<&Event>,
+        before: &CodeRecord,
+        after: &CodeRecord,
+    ) -> StoreResult<()> {
+        let event = event.map(|e| (event_key(key, e.seq), e.encode()));
+        let record = after.encode();
+        let alert = alert_key(&after.manufacturer, key);
+        let alerting = (before.flags.alerting(), after.flags.alerting());
+        let vins = (installed_vin(before), installed_vin(after));
+        (&self.codes, &self.events, &self.alerts, &self.vehicles)
+            .transaction(|(codes, events, alerts, vehicles)| {
+                if let Some((k, v)) = &event {
+                    events.insert(k.as_slice(), v.as_slice())?;
+                }
+                codes.insert(key.as_bytes(), record.as_slice())?;
+                match alerting {
+                    (false, true) => {
+                        alerts.insert(alert.as_slice(), &after.custody.since.0.to_be_bytes())?;
+                    }
+                    (true, false) => {
+                        alerts.remove(alert.as_slice())?;
+                    }
+                    _ => {}
+                }
+                if vins.0 != vins.1 {
+                    if let Some(vin) = &vins.0 {
+                        vehicles.remove(vehicle_key(vin, key))?;
+                    }
+                    if let Some(vin) = &vins.1 {
+                        vehicles.insert(vehicle_key(vin, key), &[])?;
+                    }
+                }
+                Ok::<(), ConflictableTransactionError<StoreError>>(())
+            })
+            .map_err(tx_error)
+    }
+
+    fn events(&self, key: &CodeKey) -> StoreResult<Vec<Event>> {
+        self.events
+            .scan_prefix(key.as_bytes())
+            .map(|entry| {
+                let (_, value) = entry.map_err(engine)?;
+                Event::decode(&value).map_err(|e| StoreError::corrupt(key.to_string(), e))
+            })
+            .collect()
+    }
+
+    fn codes(&self) -> Entries<'_, (CodeKey, CodeRecord)> {
+        Box::new(self.codes.iter().map(|entry| {
+            let (k, v) = entry.map_err(engine)?;
+            Self::decode_code(&k, &v)
+        }))
+    }
+
+    fn all_events(&self) -> Entries<'_, (CodeKey, Event)> {
+        Box::new(self.events.iter().map(|entry| {
+            let (k, v) = entry.map_err(engine)?;
+            let code = k
+                .len()
+                .checked_sub(4)
+                .and_then(|n| CodeKey::from_bytes(&k[..n]).ok())
+                .ok_or_else(|| StoreError::corrupt("event key", "malformed"))?;
+            let event = Event::decode(&v).map_err(|e| StoreError::corrupt(code.to_string(), e))?;
+            if k[k.len() - 4..] != event.seq.to_be_bytes() {
+                return Err(StoreError::corrupt(
+                    code.to_string(),
+                    "event stored under another sequence number",
+                ));
+            }
+            Ok((code, event))
+        }))
+    }
+
+    fn lot_recall(&self, gtin: &Gtin, lot: &Lot) -> StoreResult<Option<LotRecall>> {
+        match self.lot_recalls.get(lot_key(gtin, lot)).map_err(engine)? {
+            None => Ok(None),
+            Some(bytes) => LotRecall::decode(&bytes)
+                .map(Some)
+                .map_err(|e| StoreError::corrupt("lot recall", e)),
+        }
+    }
+
+    fn put_lot_recall(&self, gtin: &Gtin, lot: &Lot, recall: &LotRecall) -> StoreResult<()> {
+        self.lot_recalls
+            .insert(lot_key(gtin, lot), recall.encode())
+            .map_err(engine)?;
+        Ok(())
+    }
+
+    fn scans(&self, key: &CodeKey) -> StoreResult<Option<ScanStats>> {
+        match self.scans.get(key.as_bytes()).map_err(engine)? {
+            None => Ok(None),
+            Some(bytes) => ScanStats::decode(&bytes)
+                .map(Some)
+                .map_err(|e| StoreError::corrupt("scan stats", e)),
+        }
+    }
+
+    fn put_scans(&self, key: &CodeKey, stats: &ScanStats) -> StoreResult<()> {
+        self.scans
+            .insert(key.as_bytes(), stats.encode())
+            .map_err(engine)?;
+        Ok(())
+    }
+
+    fn alerts(&self, manufacturer: &PartyId) -> StoreResult<Vec<CodeKey>> {
+        let prefix = alert_prefix(manufacturer);
+        self.alerts
+            .scan_prefix(&prefix)
+            .map(|entry| {
+                let (k, _) = entry.map_err(engine)?;
+                CodeKey::from_bytes(&k[prefix.len()..])
+                    .map_err(|e| StoreError::corrupt("alert index", e))
+            })
+            .collect()
+    }
+
+    fn all_alerts(&self) -> Entries<'_, (PartyId, CodeKey)> {
+        Box::new(self.alerts.iter().map(|entry| {
+            let (k, _) = entry.map_err(engine)?;
+            let corrupt = || StoreError::corrupt("alert index", "malformed entry");
+            let len = usize::from(*k.first().ok_or_else(corrupt)?);
+            let party = k
+                .get(1..1 + len)
+                .and_then(|b| std::str::from_utf8(b).ok())
+                .and_then(|s| PartyId::parse(s).ok())
+                .ok_or_else(corrupt)?;
+            let key = CodeKey::from_bytes(&k[1 + len..]).map_err(|_| corrupt())?;
+            Ok((party, key))
+        }))
+    }
+
+    fn installed_in(&self, vin: &Vin) -> StoreResult<Vec<CodeKey>> {
+        self.vehicles
+            .scan_prefix(vin.as_bytes())
+            .map(|entry| {
+                let (k, _) = entry.map_err(engine)?;
+                CodeKey::from_bytes(&k[17..]).map_err(|e| StoreError::corrupt("vehicle index", e))
+            })
+            .collect()
+    }
+
+    fn all_installed(&self) -> Entries<'_, (Vin, CodeKey)> {
+        Box::new(self.vehicles.iter().map(|entry| {
+            let (k, _) = entry.map_err(engine)?;
+            let corrupt = || StoreError::corrupt("vehicle index", "malformed entry");
+            let vin = k
+                .get(..17)
+                .and_then(|b| std::str::from_utf8(b).ok())
+                .and_then(|s| Vin::parse(s).ok())
+                .ok_or_else(corrupt)?;
+            let key = CodeKey::from_bytes(&k[17..]).map_err(|_| corrupt())?;
+            Ok((vin, key))
+        }))
+    }
+
+    fn trust(&self) -> StoreResult<Vec<TrustEntry>> {
+        self.trust
+            .iter()
+            .map(|entry| {
+                let (k, v) = entry.map_err(engine)?;
+                decode_trust(&k, &v)
+            })
+            .collect()
+    }
+
+    fn put_trust(&self, entry: &TrustEntry) -> StoreResult<()> {
+        let (known_at, bytes): (Timestamp, &[u8]) = match entry {
+            TrustEntry::Root { key, known_at } => (*known_at, key.as_bytes()),
+            TrustEntry::Certificate { cert, known_at } => (*known_at, cert.to_bytes()),
+            TrustEntry::Revocations { list, known_at } => (*known_at, list.to_bytes()),
+        };
+        let mut value = known_at.0.to_be_bytes().to_vec();
+        value.extend_from_slice(bytes);
+        self.trust.insert(trust_key(entry), value).map_err(engine)?;
+        Ok(())
+    }
+
+    fn scan_salt(&self) -> StoreResult<[u8; 32]> {
+        if let Some(salt) = self.meta.get(SALT_KEY).map_err(engine)? {
+            return salt
+                .as_ref()
+                .try_into()
+                .map_err(|_| StoreError::corrupt("scan salt", "not 32 bytes"));
+        }
+        let mut salt = [0u8; 32];
+        rand::RngCore::fill_bytes(&mut rand::rngs::OsRng, &mut salt);
+        // Two first callers racing must end up with one salt: keep whichever landed first.
+        let _ = self
+            .meta
+            .compare_and_swap(SALT_KEY, None::<&[u8]>, Some(&salt[..]))
+            .map_err(engine)?;
+        self.durable()?;
+        self.scan_salt()
+    }
+
+    fn durable(&self) -> StoreResult<()> {
+        self.commits
+            .wait(|| {
+                self.db.flush().map_err(|e| e.to_string())?;
+                self.log.sync_all().map_err(|e| e.to_string())
+            })
+            .map_err(StoreError::Engine)
+    }
+
+    fn stats(&self) -> StoreResult<StoreStats> {
+        Ok(StoreStats {
+            codes: self.codes.len() as u64,
+            events: self.events.len() as u64,
+            alerts: self.alerts.len() as u64,
+            lot_recalls: self.lot_recalls.len() as u64,
+            scanned_codes: self.scans.len() as u64,
+            bytes_on_disk: self.db.size_on_disk().map_err(engine)?,
+        })
+    }
+
+    fn backup(&self, out: &mut dyn Write) -> StoreResult<u64> {
+        let mut hasher = Sha256::new();
+        let mut write = |bytes: &[u8]| -> StoreResult<()> {
+            hasher.update(bytes);
+            out.write_all(bytes)?;
+            Ok(())
+        };
+        write(BACKUP_MAGIC)?;
+        let mut records = 0u64;
+        for (tag, name) in TREES.iter().enumerate() {
+            let tree = self.db.open_tree(name).map_err(engine)?;
+            for entry in tree.iter() {
+                let (k, v) = entry.map_err(engine)?;
+                write(&[tag as u8])?;
+                write(&(k.len() as u32).to_be_bytes())?;
+                write(&k)?;
+                write(&(v.len() as u32).to_be_bytes())?;
+                write(&v)?;
+                records += 1;
+            }
+        }
+        write(&[BACKUP_END])?;
+        write(&records.to_be_bytes())?;
+        let digest = hasher.finalize();
+        out.write_all(&digest)?;
+        out.flush()?;
+        Ok(records)
+    }
+
+    fn restore(&self, input: &mut dyn Read) -> StoreResult<u64> {
+        if !self.codes.is_empty() || !self.events.is_empty() || !self.trust.is_empty() {
+            return Err(StoreError::Backup(
+                "the target store is not empty; restore into a new data directory".into(),
+            ));
+        }
+        let bad = |why: &str| StoreError::Backup(format!("not a valid partseal backup: {why}"));
+        let mut hasher = Sha256::new();
+        let mut read = |n: usize| -> StoreResult<Vec<u8>> {
+            let mut buf = vec![0u8; n];
+            input.read_exact(&mut buf).map_err(|e| match e.kind() {
+                std::io::ErrorKind::UnexpectedEof => bad("it ends early (truncated?)"),
+                _ => StoreError::Io(e),
+            })?;
+            hasher.update(&buf);
+            Ok(buf)
+        };
+        if read(BACKUP_MAGIC.len())? != BACKUP_MAGIC {
+            return Err(bad("wrong header"));
+        }
+        let trees: Vec<sled::Tree> = TREES
+            .iter()
+            .map(|name| self.db.open_tree(name).map_err(engine))
+            .collect::<StoreResult<_>>()?;
+        let mut records = 0u64;
+        loop {
+            let tag = read(1)?[0];
+            if tag == BACKUP_END {
+                break;
+            }
+            let tree = trees
+                .get(usize::from(tag))
+                .ok_or_else(|| bad("unknown tree tag"))?;
+            let len = u32::from_be_bytes(read(4)?.try_into().unwrap_or_default()) as usize;
+            if len > 1 << 20 {
+                return Err(bad("a key longer than 1 MiB"));
+            }
+            let key = read(len)?;
+            let len = u32::from_be_bytes(read(4)?.try_into().unwrap_or_default()) as usize;
+            if len > 64 << 20 {
+                return Err(bad("a value longer than 64 MiB"));
+            }
+            let value = read(len)?;
+            tree.insert(key, value).map_err(engine)?;
+            records += 1;
+        }
+        let count = u64::from_be_bytes(read(8)?.try_into().unwrap_or_default());
+        let expected = hasher.finalize();
+        let mut found = [0u8; 32];
+        input
+            .read_exact(&mut found)
+            .map_err(|_| bad("the checksum is missing"))?;
+        if found[..] != expected[..] {
+            return Err(bad("the checksum does not match (damaged file)"));
+        }
+        if count != records {
+            return Err(bad("the record count does not match"));
+        }
+        let mut rest = [0u8; 1];
+        if input.read(&mut rest)? != 0 {
+            return Err(bad("bytes after the end"));
+        }
+        self.durable()?;
+        Ok(records)
+    }
+}
