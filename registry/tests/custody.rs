@@ -1,0 +1,502 @@
+//! Custody events through the registry: every transition, every duplicate rule with its
+//! explanation, corrections, resolutions, recalls, the concurrent-install race, scans, persistence.
+
+#![allow(clippy::unwrap_used)] // test helpers outside #[test] functions may unwrap too
+
+mod common;
+
+use std::sync::{Arc, Barrier};
+
+use common::*;
+use registry::{
+    Action, ConflictKind, Custody, Outcome, PartyId, Registry, RegistryConfig, RegistryError,
+    Resolution, ScanPolicy, Vin,
+};
+
+fn vin(s: &str) -> Vin {
+    Vin::parse(s).unwrap()
+}
+
+fn conflict_of(outcome: Outcome) -> Option<ConflictKind> {
+    match outcome {
+        Outcome::Conflict { kind, .. } => Some(kind),
+        _ => None,
+    }
+}
+
+#[test]
+fn the_whole_life_of_a_part_is_recorded_in_order() {
+    let w = World::new();
+    let key = w.registered("LIFE1");
+    let r = &w.registry;
+    let (maker, dist, shop, shop2) = (
+        w.maker_party(),
+        party("dist-1"),
+        party("shop-1"),
+        party("shop-2"),
+    );
+    let steps = [
+        (&maker, Action::Ship { to: dist.clone() }, "in_transit"),
+        (&dist, Action::Receive, "held"),
+        (&dist, Action::Ship { to: shop.clone() }, "in_transit"),
+        (&shop, Action::Receive, "held"),
+        (&shop, Action::Install { vin: vin(VIN_A) }, "installed"),
+        (&shop2, Action::Remove, "held"),
+        (
+            &shop2,
+            Action::Destroy {
+                reason: "worn out".into(),
+            },
+            "destroyed",
+        ),
+    ];
+    for (i, (actor, action, custody)) in steps.into_iter().enumerate() {
+        let recorded = r.record(&key, actor, action, day(2 + i as i64)).unwrap();
+        assert_eq!(recorded.event.outcome, Outcome::Applied);
+        assert_eq!(recorded.event.seq, i as u32 + 1);
+        assert_eq!(recorded.record.custody.custody.name(), custody);
+        assert!(recorded.record.flags.duplicate.is_empty());
+    }
+    let history = r.history(&key).unwrap().unwrap();
+    let steps: Vec<&str> = history.events.iter().map(|e| e.step().as_str()).collect();
+    assert_eq!(
+        steps,
+        [
+            "commissioning",
+            "shipping",
+            "receiving",
+            "shipping",
+            "receiving",
+            "installing",
+            "removing",
+            "destroying"
+        ]
+    );
+    assert!(r.audit(|_| {}).unwrap().is_clean());
+}
+
+/// Puts a fresh code into `custody` through real events and returns its key.
+fn code_in(w: &World, serial: &str, custody: &str) -> registry::CodeKey {
+    let key = w.registered(serial);
+    let r = &w.registry;
+    let shop = party("shop-1");
+    match custody {
+        "held" => {
+            r.record(&key, &shop, Action::Receive, day(2)).unwrap();
+        }
+        "installed" => {
+            r.record(&key, &shop, Action::Receive, day(2)).unwrap();
+            r.record(&key, &shop, Action::Install { vin: vin(VIN_A) }, day(3))
+                .unwrap();
+        }
+        "destroyed" => {
+            r.record(&key, &shop, Action::Receive, day(2)).unwrap();
+            r.record(
+                &key,
+                &shop,
+                Action::Destroy {
+                    reason: "scrap".into(),
+                },
+                day(3),
+            )
+            .unwrap();
+        }
+        "voided" => {
+            let maker = w.maker_party();
+            r.record(
+                &key,
+                &maker,
+                Action::Decommission {
+                    reason: "misprint".into(),
+                },
+                day(2),
+            )
+            .unwrap();
+        }
+        other => panic!("{other}"),
+    }
+    key
+}
+
+#[test]
+fn every_duplicate_rule_flags_the_code_and_explains_itself() {
+    let w = World::new();
+    let r = &w.registry;
+    let other = party("shop-9");
+    let cases = [
+        (
+            "installed",
+            Action::Install { vin: vin(VIN_B) },
+            ConflictKind::InstalledInAnotherVehicle,
+            "installed in a different vehicle since 2026-11-04",
+        ),
+        (
+            "installed",
+            Action::Receive,
+            ConflictKind::StillInstalled,
+            "never removed",
+        ),
+        (
+            "destroyed",
+            Action::Receive,
+            ConflictKind::AfterDestroyed,
+            "destroyed on 2026-11-04",
+        ),
+        (
+            "voided",
+            Action::Install { vin: vin(VIN_B) },
+            ConflictKind::AfterVoided,
+            "voided this code on 2026-11-03",
+        ),
+        (
+            "held",
+            Action::Receive,
+            ConflictKind::HeldByAnother,
+            "another business has held it since 2026-11-03 and never shipped it",
+        ),
+        (
+            "held",
+            Action::Install { vin: vin(VIN_C) },
+            ConflictKind::HeldByAnother,
+            "One part cannot be in two places",
+        ),
+    ];
+    for (i, (custody, action, kind, words)) in cases.into_iter().enumerate() {
+        let key = code_in(&w, &format!("DUP{i}"), custody);
+        let before = r.status(&key).unwrap().unwrap().record;
+        let recorded = r.record(&key, &other, action, day(10)).unwrap();
+        assert_eq!(conflict_of(recorded.event.outcome), Some(kind), "{custody}");
+        let explanation = recorded.explanation.unwrap();
+        assert!(explanation.contains(words), "{explanation}");
+        assert!(!explanation.contains(VIN_A), "{explanation}");
+        // Custody is unchanged, the event is stored, and the flag stays with its evidence.
+        let after = r.status(&key).unwrap().unwrap().record;
+        assert_eq!(after.custody, before.custody);
+        assert_eq!(after.events, before.events + 1);
+        assert_eq!(after.flags.duplicate.len(), 1);
+        assert_eq!(after.flags.duplicate[0].kind, kind);
+        assert_eq!(after.flags.duplicate[0].explain(), explanation);
+        // The manufacturer sees it among its alerts.
+        let alerts = r.alerts(&w.maker_party()).unwrap();
+        assert!(alerts.iter().any(|s| s.key == key));
+    }
+    assert!(r.audit(|_| {}).unwrap().is_clean());
+}
+
+#[test]
+fn the_flag_stays_until_the_manufacturer_resolves_it() {
+    let w = World::new();
+    let r = &w.registry;
+    let key = code_in(&w, "RES1", "installed");
+    r.record(
+        &key,
+        &party("shop-2"),
+        Action::Install { vin: vin(VIN_B) },
+        day(5),
+    )
+    .unwrap();
+    // Later events do not clear it.
+    let shop = party("shop-1");
+    r.record(&key, &shop, Action::Remove, day(6)).unwrap();
+    assert!(
+        !r.status(&key)
+            .unwrap()
+            .unwrap()
+            .record
+            .flags
+            .duplicate
+            .is_empty()
+    );
+    // Only the manufacturer may resolve.
+    let resolve = Action::Resolve {
+        resolution: Resolution::Genuine,
+        note: "scan typo at shop-2".into(),
+    };
+    let refused = r.record(&key, &shop, resolve.clone(), day(7)).unwrap_err();
+    assert!(matches!(refused, RegistryError::NotAllowed(_)), "{refused}");
+    let events_before = r.status(&key).unwrap().unwrap().record.events;
+    r.record(&key, &w.maker_party(), resolve, day(7)).unwrap();
+    let record = r.status(&key).unwrap().unwrap().record;
+    assert!(record.flags.duplicate.is_empty());
+    assert!(!record.flags.alerting());
+    assert_eq!(record.events, events_before + 1);
+    assert!(r.alerts(&w.maker_party()).unwrap().is_empty());
+}
+
+#[test]
+fn when_two_shops_install_the_same_code_at_once_exactly_one_takes_effect() {
+    let w = World::new();
+    let key = w.registered("RACE1");
+    let registry = Arc::new(w.registry);
+    let vins = [VIN_A, VIN_B, VIN_C];
+    for round in 0..5 {
+        let key = if round == 0 {
+            key.clone()
+        } else {
+            let code = signer::SignedCode::sign(
+                part(GTIN, "L2026A", &format!("RACE{}", round + 1)),
+                &w.maker,
+            );
+            registry
+                .register(std::slice::from_ref(&code), None, day(1))
+                .unwrap();
+            registry::CodeKey::of(&code.part)
+        };
+        let barrier = Arc::new(Barrier::new(vins.len()));
+        let outcomes: Vec<Outcome> = std::thread::scope(|s| {
+            let handles: Vec<_> = vins
+                .iter()
+                .enumerate()
+                .map(|(i, v)| {
+                    let (registry, barrier, key) = (registry.clone(), barrier.clone(), key.clone());
+                    s.spawn(move || {
+                        let shop = PartyId::parse(&format!("shop-{i}")).unwrap();
+                        barrier.wait();
+                        registry
+                            .record(&key, &shop, Action::Install { vin: vin(v) }, day(2))
+                            .unwrap()
+                            .event
+                            .outcome
+                    })
+                })
+                .collect();
+            handles.into_iter().map(|h| h.join().unwrap()).collect()
+        });
+        let applied = outcomes.iter().filter(|o| **o == Outcome::Applied).count();
+        assert_eq!(applied, 1, "{outcomes:?}");
+        assert!(
+            outcomes
+                .iter()
+                .filter(|o| **o != Outcome::Applied)
+                .all(|o| conflict_of(*o) == Some(ConflictKind::InstalledInAnotherVehicle))
+        );
+        let record = registry.status(&key).unwrap().unwrap().record;
+        assert_eq!(record.events, 4);
+        assert_eq!(record.flags.duplicate.len(), 2);
+    }
+    assert!(registry.audit(|_| {}).unwrap().is_clean());
+}
+
+#[test]
+fn repeated_scans_are_recorded_but_change_nothing() {
+    let w = World::new();
+    let key = code_in(&w, "REP1", "installed");
+    let r = &w.registry;
+    let shop = party("shop-1");
+    let again = r
+        .record(&key, &shop, Action::Install { vin: vin(VIN_A) }, day(4))
+        .unwrap();
+    assert_eq!(again.event.outcome, Outcome::Repeated);
+    assert!(again.record.flags.duplicate.is_empty());
+    assert_eq!(again.record.events, 4);
+}
+
+#[test]
+fn corrections_replay_custody_within_the_window_for_their_author_only() {
+    let w = World::new();
+    let r = &w.registry;
+    let shop = party("shop-1");
+    let key = code_in(&w, "COR1", "installed"); // events: 1 receive, 2 install VIN_A
+    let wrong = r
+        .record(
+            &key,
+            &shop,
+            Action::Correct {
+                corrects: 2,
+                reason: "x".into(),
+            },
+            day(4),
+        )
+        .unwrap();
+    assert_eq!(
+        wrong.record.custody.custody,
+        Custody::Held { by: shop.clone() }
+    );
+    assert!(r.installed_in(&vin(VIN_A)).unwrap().is_empty());
+    // The right vehicle, then a correction attempt by someone else, twice, and too late.
+    r.record(&key, &shop, Action::Install { vin: vin(VIN_B) }, day(4))
+        .unwrap();
+    assert_eq!(r.installed_in(&vin(VIN_B)).unwrap().len(), 1);
+    let refusals = [
+        (party("shop-2"), 4, day(5), "only its author"),
+        (shop.clone(), 2, day(5), "already been corrected"),
+        (shop.clone(), 4, day(30), "10-day correction window"),
+        (shop.clone(), 0, day(5), "cannot be corrected"),
+        (shop.clone(), 3, day(5), "cannot itself be corrected"),
+    ];
+    for (actor, seq, at, words) in refusals {
+        let events = r.status(&key).unwrap().unwrap().record.events;
+        let e = r
+            .record(
+                &key,
+                &actor,
+                Action::Correct {
+                    corrects: seq,
+                    reason: "y".into(),
+                },
+                at,
+            )
+            .unwrap_err();
+        assert!(matches!(e, RegistryError::InvalidCorrection(_)));
+        assert!(e.to_string().contains(words), "{e}");
+        assert_eq!(r.status(&key).unwrap().unwrap().record.events, events);
+    }
+    assert!(r.audit(|_| {}).unwrap().is_clean());
+}
+
+#[test]
+fn recalls_by_code_and_by_lot() {
+    let w = World::new();
+    let r = &w.registry;
+    let key = w.registered("REC1");
+    let maker = w.maker_party();
+    let refused = r
+        .record(
+            &key,
+            &party("shop-1"),
+            Action::Recall { reason: "x".into() },
+            day(2),
+        )
+        .unwrap_err();
+    assert!(matches!(refused, RegistryError::NotAllowed(_)));
+    let recalled = r
+        .record(
+            &key,
+            &maker,
+            Action::Recall {
+                reason: "brake fade".into(),
+            },
+            day(2),
+        )
+        .unwrap();
+    assert_eq!(recalled.record.flags.recalled, Some((day(2), 1)));
+
+    let other = w.registered("REC2");
+    let lot = signer::Lot::parse("L2026A").unwrap();
+    let gtin = signer::Gtin::parse(GTIN).unwrap();
+    assert!(
+        r.recall_lot(&gtin, &lot, &party("shop-1"), "x", day(3))
+            .is_err()
+    );
+    r.recall_lot(&gtin, &lot, &maker, "batch defect", day(3))
+        .unwrap();
+    let status = r.status(&other).unwrap().unwrap();
+    assert_eq!(status.lot_recall.unwrap().reason, "batch defect");
+}
+
+#[test]
+fn decommissioning_is_for_the_manufacturer_and_voids_the_code() {
+    let w = World::new();
+    let r = &w.registry;
+    let key = w.registered("VOID1");
+    let action = Action::Decommission {
+        reason: "misprint".into(),
+    };
+    assert!(
+        r.record(&key, &party("shop-1"), action.clone(), day(2))
+            .is_err()
+    );
+    let done = r.record(&key, &w.maker_party(), action, day(2)).unwrap();
+    assert_eq!(done.record.custody.custody, Custody::Voided);
+}
+
+#[test]
+fn unregistered_codes_and_oversized_text_are_refused_and_nothing_is_stored() {
+    let w = World::new();
+    let r = &w.registry;
+    let ghost = registry::CodeKey::of(&part(GTIN, "L2026A", "GHOST"));
+    let e = r
+        .record(&ghost, &party("shop-1"), Action::Receive, day(2))
+        .unwrap_err();
+    assert_eq!(e.code(), "not_registered");
+    let key = w.registered("TXT1");
+    let e = r
+        .record(
+            &key,
+            &party("shop-1"),
+            Action::Destroy {
+                reason: "x".repeat(501),
+            },
+            day(2),
+        )
+        .unwrap_err();
+    assert_eq!(e.code(), "invalid_input");
+    assert_eq!(r.status(&key).unwrap().unwrap().record.events, 1);
+}
+
+#[test]
+fn many_networks_scanning_an_installed_code_raise_a_scan_anomaly() {
+    let config = RegistryConfig {
+        scans: ScanPolicy {
+            window_hours: 24,
+            threshold: 5,
+        },
+        ..RegistryConfig::default()
+    };
+    let w = World::with_config(config);
+    let r = &w.registry;
+    let fresh = w.registered("SCAN1");
+    let installed = code_in(&w, "SCAN2", "installed");
+    let mut raised = None;
+    for i in 0..20u8 {
+        let ctx = r.scan_context(std::net::IpAddr::from([198, 51, i, 7]), Some("CN-44"));
+        assert_eq!(r.record_scan(&fresh, &ctx, day(5)).unwrap(), None);
+        if let Some(a) = r.record_scan(&installed, &ctx, day(5)).unwrap() {
+            assert!(raised.is_none(), "raised twice");
+            raised = Some((i, a));
+        }
+    }
+    let (i, anomaly) = raised.unwrap();
+    assert_eq!(i, 4);
+    assert_eq!(anomaly.contexts, 5);
+    assert!(
+        anomaly
+            .explain()
+            .contains("5 different networks within 24 hours")
+    );
+    // Many scans from one network never raise it; storage stays bounded.
+    let same = r.scan_context(std::net::IpAddr::from([198, 51, 100, 7]), None);
+    let other = code_in(&w, "SCAN3", "installed");
+    for _ in 0..50 {
+        assert_eq!(r.record_scan(&other, &same, day(5)).unwrap(), None);
+    }
+    let stats = r.scans(&installed).unwrap().unwrap();
+    assert_eq!(stats.total, 20);
+    assert!(stats.recent.len() <= registry::scans::MAX_RECENT_NETWORKS);
+    assert!(
+        r.status(&installed)
+            .unwrap()
+            .unwrap()
+            .record
+            .flags
+            .alerting()
+    );
+    // Scans never raise the duplicate flag.
+    assert!(
+        r.status(&installed)
+            .unwrap()
+            .unwrap()
+            .record
+            .flags
+            .duplicate
+            .is_empty()
+    );
+}
+
+#[test]
+fn everything_survives_reopening_the_store() {
+    let w = World::new();
+    let key = code_in(&w, "PERS1", "installed");
+    w.registry
+        .record(&key, &party("shop-7"), Action::Receive, day(5))
+        .unwrap();
+    let dir = w.dir.path().join("data");
+    drop(w.registry);
+    let r = Registry::open(&dir, RegistryConfig::default()).unwrap();
+    let record = r.status(&key).unwrap().unwrap().record;
+    assert_eq!(record.events, 4);
+    assert_eq!(record.flags.duplicate.len(), 1);
+    assert_eq!(r.trust().certificates().len(), 1);
+    assert_eq!(r.installed_in(&vin(VIN_A)).unwrap().len(), 1);
+    assert!(r.audit(|_| {}).unwrap().is_clean());
+}

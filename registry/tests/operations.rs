@@ -1,0 +1,207 @@
+//! Operations: the audit catching tampering, and online backup and restore.
+
+#![allow(clippy::unwrap_used)] // test helpers outside #[test] functions may unwrap too
+
+mod common;
+
+use std::sync::Arc;
+use std::sync::atomic::{AtomicBool, Ordering};
+
+use common::*;
+use registry::{Action, CodeKey, Registry, RegistryConfig, Vin};
+
+fn history_with_events(w: &World, serial: &str) -> CodeKey {
+    let key = w.registered(serial);
+    let shop = party("shop-1");
+    let r = &w.registry;
+    r.record(&key, &shop, Action::Receive, day(2)).unwrap();
+    r.record(
+        &key,
+        &shop,
+        Action::Install {
+            vin: Vin::parse(VIN_A).unwrap(),
+        },
+        day(3),
+    )
+    .unwrap();
+    r.record(&key, &shop, Action::Remove, day(4)).unwrap();
+    key
+}
+
+/// Opens the store's files directly, as someone with disk access would, and changes stored bytes.
+fn tamper(dir: &std::path::Path, tree: &str, edit: impl Fn(&[u8], &mut Vec<u8>) -> bool) {
+    let db = sled::open(dir).unwrap();
+    let tree = db.open_tree(tree).unwrap();
+    for entry in tree.iter() {
+        let (k, v) = entry.unwrap();
+        let mut value = v.to_vec();
+        if edit(&k, &mut value) {
+            tree.insert(k, value).unwrap();
+            break;
+        }
+    }
+    db.flush().unwrap();
+}
+
+#[test]
+fn the_audit_is_clean_on_honest_history_and_catches_an_altered_event() {
+    let w = World::new();
+    let key = history_with_events(&w, "AUD1");
+    let report = w.registry.audit(|_| {}).unwrap();
+    assert!(report.is_clean(), "{:?}", report.problems);
+    assert_eq!((report.codes, report.events), (1, 4));
+    let dir = w.dir.path().join("data");
+    drop(w.registry);
+
+    // Rewrite event 2's time (byte offset 1 + 4 + 32 = the i64 time): still decodes, chain broken.
+    tamper(&dir, "events", |k, v| {
+        if k.ends_with(&2u32.to_be_bytes()) {
+            v[37 + 7] ^= 1;
+            return true;
+        }
+        false
+    });
+    let r = Registry::open(&dir, RegistryConfig::default()).unwrap();
+    let report = r.audit(|_| {}).unwrap();
+    assert!(!report.is_clean());
+    assert!(
+        report
+            .problems
+            .iter()
+            .any(|p| p.contains(&key.to_string()) && p.contains("does not chain to event 2")),
+        "{:?}",
+        report.problems
+    );
+}
+
+#[test]
+fn the_audit_catches_a_deleted_event_and_a_stale_index() {
+    let w = World::new();
+    history_with_events(&w, "AUD2");
+    let dir = w.dir.path().join("data");
+    drop(w.registry);
+    {
+        let db = sled::open(&dir).unwrap();
+        let events = db.open_tree("events").unwrap();
+        let last = events.iter().next_back().unwrap().unwrap().0;
+        events.remove(last).unwrap();
+        let vehicles = db.open_tree("vehicles").unwrap();
+        let mut k = VIN_B.as_bytes().to_vec();
+        k.extend_from_slice(CodeKey::of(&part(GTIN, "L1", "NOPE")).as_bytes());
+        vehicles.insert(k, &[]).unwrap();
+        db.flush().unwrap();
+    }
+    let r = Registry::open(&dir, RegistryConfig::default()).unwrap();
+    let problems = r.audit(|_| {}).unwrap().problems;
+    assert!(
+        problems.iter().any(|p| p.contains("an event is missing")),
+        "{problems:?}"
+    );
+    assert!(
+        problems.iter().any(|p| p.contains("vehicle index")),
+        "{problems:?}"
+    );
+}
+
+#[test]
+fn an_online_backup_restores_to_an_identical_store() {
+    let w = World::new();
+    for i in 0..50 {
+        history_with_events(&w, &format!("BAK{i}"));
+    }
+    let registry = Arc::new(w.registry);
+    let stop = Arc::new(AtomicBool::new(false));
+    // A writer keeps registering and recording while the backup runs.
+    let writer = {
+        let (registry, stop, maker) = (registry.clone(), stop.clone(), w.maker.clone());
+        std::thread::spawn(move || {
+            let mut i = 0;
+            while !stop.load(Ordering::SeqCst) {
+                let code =
+                    signer::SignedCode::sign(part(GTIN, "L2026A", &format!("LIVE{i}")), &maker);
+                registry
+                    .register(std::slice::from_ref(&code), None, day(1))
+                    .unwrap();
+                registry
+                    .record(
+                        &CodeKey::of(&code.part),
+                        &party("shop-1"),
+                        Action::Receive,
+                        day(2),
+                    )
+                    .unwrap();
+                i += 1;
+            }
+            i
+        })
+    };
+    std::thread::sleep(std::time::Duration::from_millis(50));
+    let file = w.dir.path().join("backup.psb");
+    let records = registry
+        .backup(&mut std::io::BufWriter::new(
+            std::fs::File::create(&file).unwrap(),
+        ))
+        .unwrap();
+    stop.store(true, Ordering::SeqCst);
+    let written = writer.join().unwrap();
+    assert!(written > 0);
+    assert!(records > 50);
+
+    let restored_dir = w.dir.path().join("restored");
+    let n = Registry::restore(&mut std::fs::File::open(&file).unwrap(), &restored_dir).unwrap();
+    assert_eq!(n, records);
+    let restored = Registry::open(&restored_dir, RegistryConfig::default()).unwrap();
+    let report = restored.audit(|_| {}).unwrap();
+    assert!(report.is_clean(), "{:?}", report.problems);
+    // Everything from before the backup is there, trust state included.
+    for i in 0..50 {
+        let key = CodeKey::of(&part(GTIN, "L2026A", &format!("BAK{i}")));
+        assert_eq!(
+            restored.history(&key).unwrap().unwrap(),
+            registry.history(&key).unwrap().unwrap()
+        );
+    }
+    assert_eq!(
+        restored.trust().certificates(),
+        registry.trust().certificates()
+    );
+    assert_eq!(
+        restored
+            .installed_in(&Vin::parse(VIN_A).unwrap())
+            .unwrap()
+            .len(),
+        0
+    );
+}
+
+#[test]
+fn a_damaged_backup_is_refused_and_leaves_nothing_behind() {
+    let w = World::new();
+    history_with_events(&w, "DMG1");
+    let mut bytes = Vec::new();
+    w.registry.backup(&mut bytes).unwrap();
+    for (what, damaged) in [
+        ("truncated", bytes[..bytes.len() - 10].to_vec()),
+        ("flipped", {
+            let mut b = bytes.clone();
+            let mid = b.len() / 2;
+            b[mid] ^= 1;
+            b
+        }),
+        ("not a backup", b"hello".to_vec()),
+    ] {
+        let target = w
+            .dir
+            .path()
+            .join(format!("restore-{}", what.replace(' ', "-")));
+        let e = Registry::restore(&mut damaged.as_slice(), &target).unwrap_err();
+        assert!(
+            e.to_string().contains("not a valid partseal backup"),
+            "{what}: {e}"
+        );
+        assert!(!target.exists(), "{what}");
+    }
+    // Restoring over existing data is refused.
+    let e = Registry::restore(&mut bytes.as_slice(), &w.dir.path().join("data")).unwrap_err();
+    assert!(e.to_string().contains("already holds data"), "{e}");
+}
