@@ -1,6 +1,7 @@
 //! Reading the authority's files, with errors that name the file.
 
-use std::fs;
+use std::fs::{self, File};
+use std::io::{BufWriter, Write};
 use std::path::Path;
 
 use std::io::IsTerminal;
@@ -87,4 +88,45 @@ pub fn passphrase(prompt: &str, confirm: bool) -> anyhow::Result<Passphrase> {
         }
     }
     Passphrase::new(first.to_string()).map_err(anyhow::Error::msg)
+}
+
+/// File modes for [`write_atomically`]: public data (manifests) and data only the operator reads
+/// (registry backups).
+pub const PUBLIC: u32 = 0o644;
+pub const PRIVATE: u32 = 0o600;
+
+/// Writes through a temporary file beside `path` and moves it into place only when `write` succeeds,
+/// so a failed or interrupted run leaves no half-written file behind. Refuses to replace a file: an
+/// existing manifest's codes may already be printed, an existing backup may be the only good one.
+pub fn write_atomically<T>(
+    path: &Path,
+    mode: u32,
+    write: impl FnOnce(&mut BufWriter<File>) -> anyhow::Result<T>,
+) -> anyhow::Result<T> {
+    if path.exists() {
+        bail!("{} already exists; choose another --out", path.display());
+    }
+    let dir = match path.parent() {
+        Some(p) if !p.as_os_str().is_empty() => p,
+        _ => Path::new("."),
+    };
+    let tmp = tempfile::NamedTempFile::new_in(dir)
+        .with_context(|| format!("cannot write in {}", dir.display()))?;
+    let mut out = BufWriter::with_capacity(1 << 20, tmp.reopen()?);
+    let value = write(&mut out)?;
+    // The temporary file was created private; public data gets its final mode before it appears.
+    #[cfg(unix)]
+    fs::set_permissions(
+        tmp.path(),
+        std::os::unix::fs::PermissionsExt::from_mode(mode),
+    )?;
+    #[cfg(not(unix))]
+    let _ = mode;
+    out.flush()?;
+    out.get_ref().sync_all()?;
+    drop(out);
+    tmp.persist_noclobber(path)
+        .map_err(|e| e.error)
+        .with_context(|| format!("cannot create {}", path.display()))?;
+    Ok(value)
 }

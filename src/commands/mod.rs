@@ -13,6 +13,7 @@ mod demo;
 mod files;
 mod keys;
 mod progress;
+mod registry;
 mod serve;
 mod sign;
 mod verify;
@@ -42,6 +43,9 @@ enum Command {
     Sign(sign::SignArgs),
     /// Check a scanned code and print a verdict.
     Verify(verify::VerifyArgs),
+    /// Operate on a registry data directory: register manifests, audit, stats, backup, restore.
+    #[command(subcommand)]
+    Registry(registry::RegistryCommand),
     /// Run the verifier service.
     Serve(serve::ServeArgs),
 }
@@ -56,6 +60,7 @@ pub fn run(cli: Cli) -> anyhow::Result<ExitCode> {
         Command::Demo(args) => demo::run(args),
         Command::Authority(cmd) => authority::run(cmd),
         Command::Keys(cmd) => keys::run(cmd),
+        Command::Registry(cmd) => registry::run(cmd),
         Command::Sign(args) => sign::run(args),
         Command::Verify(args) => verify::run(args),
     }

@@ -2,7 +2,7 @@
 
 use std::fs::File;
 use std::io::{BufRead, BufReader, BufWriter, Write};
-use std::path::{Path, PathBuf};
+use std::path::PathBuf;
 use std::process::ExitCode;
 use std::time::Instant;
 
@@ -91,7 +91,7 @@ pub fn run(args: SignArgs) -> anyhow::Result<ExitCode> {
             &report,
         )?
     } else {
-        write_atomically(&args.out, |file| {
+        files::write_atomically(&args.out, files::PUBLIC, |file| {
             sign_into(&key, &spec, &args, file, &report)
         })?
     };
@@ -189,39 +189,4 @@ fn serial_lines(input: impl BufRead) -> impl Iterator<Item = Result<Serial, Seri
             }
         }
     })
-}
-
-/// Writes through a temporary file beside `path` and moves it into place only when `write` succeeds,
-/// so a failed or interrupted run leaves no half-written manifest behind. Refuses to replace a file.
-fn write_atomically<T>(
-    path: &Path,
-    write: impl FnOnce(&mut BufWriter<File>) -> anyhow::Result<T>,
-) -> anyhow::Result<T> {
-    if path.exists() {
-        bail!(
-            "{} already exists; choose another --out (its codes may already be printed)",
-            path.display()
-        );
-    }
-    let dir = match path.parent() {
-        Some(p) if !p.as_os_str().is_empty() => p,
-        _ => Path::new("."),
-    };
-    let tmp = tempfile::NamedTempFile::new_in(dir)
-        .with_context(|| format!("cannot write in {}", dir.display()))?;
-    let mut out = BufWriter::with_capacity(1 << 20, tmp.reopen()?);
-    let value = write(&mut out)?;
-    // A manifest is public data; the temporary file was private.
-    #[cfg(unix)]
-    std::fs::set_permissions(
-        tmp.path(),
-        std::os::unix::fs::PermissionsExt::from_mode(0o644),
-    )?;
-    out.flush()?;
-    out.get_ref().sync_all()?;
-    drop(out);
-    tmp.persist_noclobber(path)
-        .map_err(|e| e.error)
-        .with_context(|| format!("cannot create {}", path.display()))?;
-    Ok(value)
 }

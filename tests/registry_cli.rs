@@ -1,0 +1,162 @@
+//! `partseal registry` on real files and a real store: register, audit, stats, backup, restore.
+
+#![allow(clippy::unwrap_used)]
+
+mod common;
+
+use common::{certified_batch, fails, ok, partseal};
+
+const TRUST: [&str; 6] = [
+    "--data",
+    "data",
+    "--trust",
+    "ca/authority.pub",
+    "--cert",
+    "acme.cert",
+];
+
+fn register(dir: &std::path::Path, extra: &[&str]) -> std::process::Output {
+    let mut args = vec!["registry", "register"];
+    args.extend(TRUST);
+    args.extend(extra);
+    partseal(dir, &args)
+}
+
+#[test]
+fn operators_register_audit_back_up_and_restore() {
+    let tmp = tempfile::tempdir().unwrap();
+    let d = tmp.path();
+    certified_batch(d, 500);
+
+    let out = register(d, &["--results", "results.jsonl", "batch.jsonl"]);
+    assert!(
+        out.status.success(),
+        "{}",
+        String::from_utf8_lossy(&out.stderr)
+    );
+    let stdout = String::from_utf8_lossy(&out.stdout);
+    assert!(stdout.contains("500 lines"), "{stdout}");
+    assert!(stdout.contains("registered:          500"), "{stdout}");
+    let results = std::fs::read_to_string(d.join("results.jsonl")).unwrap();
+    assert_eq!(results.lines().count(), 500);
+    assert_eq!(
+        results.lines().next().unwrap(),
+        r#"{"line":1,"result":"registered"}"#
+    );
+
+    // The same manifest again: idempotent, and said so. A results file is never overwritten.
+    let again = register(d, &["batch.jsonl"]);
+    assert!(String::from_utf8_lossy(&again.stdout).contains("already registered:  500"));
+    let mut args = vec!["registry", "register"];
+    args.extend(TRUST);
+    args.extend(["--results", "results.jsonl", "batch.jsonl"]);
+    fails(d, &args, 2, "already exists");
+
+    // A manifest with a forged line and a broken line: per-line verdicts, exit 1.
+    let text = std::fs::read_to_string(d.join("batch.jsonl")).unwrap();
+    // A forged line: another serial under a copied signature.
+    let third = text.lines().nth(2).unwrap();
+    let line: serde_json::Value = serde_json::from_str(third).unwrap();
+    let serial = line["serial"].as_str().unwrap();
+    let forged = third.replace(serial, &format!("Z{}", &serial[1..]));
+    let bad = format!("{}\n{forged}\nnot json\n", text.lines().nth(1).unwrap());
+    std::fs::write(d.join("bad.jsonl"), bad).unwrap();
+    let out = register(d, &["--results", "bad-results.jsonl", "bad.jsonl"]);
+    assert_eq!(out.status.code(), Some(1));
+    let stdout = String::from_utf8_lossy(&out.stdout);
+    assert!(stdout.contains("bad_signature: 1"), "{stdout}");
+    assert!(stdout.contains("malformed_line: 1"), "{stdout}");
+    let results = std::fs::read_to_string(d.join("bad-results.jsonl")).unwrap();
+    let lines: Vec<serde_json::Value> = results
+        .lines()
+        .map(|l| serde_json::from_str(l).unwrap())
+        .collect();
+    assert_eq!(lines[0]["result"], "already_registered");
+    assert_eq!(lines[1]["result"], "bad_signature");
+    assert_eq!(lines[2]["line"], 3);
+    assert_eq!(lines[2]["result"], "malformed_line");
+
+    let stats = ok(d, &["registry", "stats", "--data", "data"]);
+    assert!(stats.contains("codes:            500"), "{stats}");
+    let audit = ok(d, &["registry", "audit", "--data", "data"]);
+    assert!(
+        audit.contains("every hash chain and index is intact"),
+        "{audit}"
+    );
+
+    let backup = ok(
+        d,
+        &["registry", "backup", "--data", "data", "--out", "b.psb"],
+    );
+    assert!(backup.contains("backed up"), "{backup}");
+    #[cfg(unix)]
+    {
+        use std::os::unix::fs::PermissionsExt;
+        let mode = std::fs::metadata(d.join("b.psb"))
+            .unwrap()
+            .permissions()
+            .mode();
+        assert_eq!(mode & 0o777, 0o600);
+    }
+    fails(
+        d,
+        &["registry", "backup", "--data", "data", "--out", "b.psb"],
+        2,
+        "already exists",
+    );
+    let restored = ok(
+        d,
+        &["registry", "restore", "--data", "copy", "--from", "b.psb"],
+    );
+    assert!(restored.contains("500 codes; audit clean"), "{restored}");
+    fails(
+        d,
+        &["registry", "restore", "--data", "copy", "--from", "b.psb"],
+        2,
+        "already holds data",
+    );
+    std::fs::write(d.join("junk.psb"), b"junk").unwrap();
+    fails(
+        d,
+        &[
+            "registry", "restore", "--data", "other", "--from", "junk.psb",
+        ],
+        2,
+        "not a valid partseal backup",
+    );
+    assert!(!d.join("other").exists());
+}
+
+#[test]
+fn bad_trust_files_and_missing_stores_are_clear_errors() {
+    let tmp = tempfile::tempdir().unwrap();
+    let d = tmp.path();
+    fails(
+        d,
+        &["registry", "audit", "--data", "nowhere"],
+        2,
+        "holds no registry",
+    );
+    certified_batch(d, 3);
+    ok(d, &["authority", "init", "--out", "other-ca"]);
+    fails(
+        d,
+        &[
+            "registry",
+            "register",
+            "--data",
+            "data",
+            "--trust",
+            "other-ca/authority.pub",
+            "--cert",
+            "acme.cert",
+            "batch.jsonl",
+        ],
+        2,
+        "is not trusted under",
+    );
+    assert!(
+        !d.join("data").exists(),
+        "a refused run left a store behind"
+    );
+}
