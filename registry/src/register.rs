@@ -223,9 +223,12 @@ impl Summary {
 }
 
 /// Registers a manifest as `partseal sign` writes it, streaming in chunks of [`CHUNK`] codes (each
-/// chunk durable before the next is read), and reports every line to `on_line` with its 1-based
-/// number. A malformed line is rejected with its reason; the rest go on. Stops with an error only
-/// if the input cannot be read or storage fails: chunks before that stay registered.
+/// chunk durable before its results are reported), and reports every line to `on_line` with its
+/// 1-based number. A malformed line is rejected with its reason; the rest go on. Stops with an
+/// error only if the input cannot be read or storage fails: chunks before that stay registered.
+///
+/// Two stages overlap: while one chunk is written and synced, the next one's signatures are checked
+/// on every core. Memory holds at most three chunks whatever the manifest's size.
 pub fn register_manifest<R: BufRead>(
     registry: &Registry,
     input: R,
@@ -233,29 +236,28 @@ pub fn register_manifest<R: BufRead>(
     now: Timestamp,
     mut on_line: impl FnMut(u64, &Registration),
 ) -> Result<Summary, RegistryError> {
+    type Lines = Vec<(u64, Result<SignedCode, Rejection>)>;
+    type Checked = (Lines, Vec<SignedCode>, Vec<Result<PartyId, Rejection>>);
     let mut summary = Summary::default();
-    let mut lines: Vec<(u64, Result<SignedCode, Rejection>)> = Vec::with_capacity(CHUNK);
     let mut reader = ManifestReader::new(input);
-    loop {
-        let next = reader.next();
-        let end = next.is_none();
-        match next {
-            None => {}
-            Some(Ok(entry)) => lines.push((reader.line(), Ok(entry.code))),
-            Some(Err(ManifestError::Line { line, error })) => {
-                lines.push((line, Err(reject("malformed_line", error.to_string()))))
+    std::thread::scope(|scope| {
+        let (to_store, stored_in) = std::sync::mpsc::sync_channel::<Checked>(1);
+        let (to_report, reports) =
+            std::sync::mpsc::sync_channel::<Result<(Lines, Vec<Registration>), RegistryError>>(1);
+        let writer = scope.spawn(move || {
+            for (lines, codes, checked) in stored_in {
+                let stored = registry
+                    .store_checked(&codes, checked, now)
+                    .map(|results| (lines, results));
+                let failed = stored.is_err();
+                if to_report.send(stored).is_err() || failed {
+                    break;
+                }
             }
-            Some(Err(e @ ManifestError::Io { .. })) => {
-                return Err(RegistryError::InvalidInput(e.to_string()));
-            }
-        }
-        if lines.len() >= CHUNK || (end && !lines.is_empty()) {
-            let codes: Vec<SignedCode> = lines
-                .iter()
-                .filter_map(|(_, c)| c.as_ref().ok().cloned())
-                .collect();
-            let mut results = registry.register(&codes, as_party, now)?.into_iter();
-            for (line, code) in lines.drain(..) {
+        });
+        let mut report = |summary: &mut Summary, (lines, results): (Lines, Vec<Registration>)| {
+            let mut results = results.into_iter();
+            for (line, code) in lines {
                 let result = match code {
                     Ok(_) => results.next().unwrap_or(Registration::Rejected(reject(
                         "internal",
@@ -266,9 +268,77 @@ pub fn register_manifest<R: BufRead>(
                 summary.count(&result);
                 on_line(line, &result);
             }
-        }
-        if end {
-            return Ok(summary);
+        };
+        let mut in_flight = 0usize;
+        let outcome = loop {
+            let (lines, end) = match read_chunk(&mut reader) {
+                Ok(chunk) => chunk,
+                Err(e) => break Err(e),
+            };
+            if !lines.is_empty() {
+                let codes: Vec<SignedCode> = lines
+                    .iter()
+                    .filter_map(|(_, c)| c.as_ref().ok().cloned())
+                    .collect();
+                let checked = registry.check_codes(&codes, as_party, now);
+                // Collect the previous chunk's results before queueing this one, so reports
+                // come in line order and at most one chunk waits.
+                if in_flight > 0 {
+                    match reports.recv() {
+                        Ok(Ok(done)) => report(&mut summary, done),
+                        Ok(Err(e)) => break Err(e),
+                        Err(_) => break Err(writer_gone()),
+                    }
+                    in_flight -= 1;
+                }
+                if to_store.send((lines, codes, checked)).is_err() {
+                    break Err(writer_gone());
+                }
+                in_flight += 1;
+            }
+            if end {
+                break Ok(());
+            }
+        };
+        drop(to_store);
+        let outcome = outcome.and_then(|()| {
+            for _ in 0..in_flight {
+                match reports.recv() {
+                    Ok(Ok(done)) => report(&mut summary, done),
+                    Ok(Err(e)) => return Err(e),
+                    Err(_) => return Err(writer_gone()),
+                }
+            }
+            Ok(())
+        });
+        drop(reports);
+        let _ = writer.join();
+        outcome
+    })?;
+    Ok(summary)
+}
+
+fn writer_gone() -> RegistryError {
+    RegistryError::InvalidInput("the registration writer stopped unexpectedly".into())
+}
+
+/// Up to [`CHUNK`] lines, and whether the manifest ended.
+#[allow(clippy::type_complexity)]
+fn read_chunk<R: BufRead>(
+    reader: &mut ManifestReader<R>,
+) -> Result<(Vec<(u64, Result<SignedCode, Rejection>)>, bool), RegistryError> {
+    let mut lines = Vec::with_capacity(CHUNK);
+    while lines.len() < CHUNK {
+        match reader.next() {
+            None => return Ok((lines, true)),
+            Some(Ok(entry)) => lines.push((reader.line(), Ok(entry.code))),
+            Some(Err(ManifestError::Line { line, error })) => {
+                lines.push((line, Err(reject("malformed_line", error.to_string()))))
+            }
+            Some(Err(e @ ManifestError::Io { .. })) => {
+                return Err(RegistryError::InvalidInput(e.to_string()));
+            }
         }
     }
+    Ok((lines, false))
 }

@@ -246,13 +246,34 @@ impl Registry {
         as_party: Option<&PartyId>,
         now: Timestamp,
     ) -> Result<Vec<Registration>> {
-        let checked = {
-            let trust = self.trust();
-            register::check_codes(&trust, codes, as_party, CheckTimes::offline(now))
+        let checked = self.check_codes(codes, as_party, now);
+        self.store_checked(codes, checked, now)
+    }
+
+    /// The first half of [`Registry::register`]: trust rules and signatures, on every core, with no
+    /// lock held. Splitting it out lets a manifest's next chunk be checked while this one is stored.
+    pub(crate) fn check_codes(
+        &self,
+        codes: &[SignedCode],
+        as_party: Option<&PartyId>,
+        now: Timestamp,
+    ) -> Vec<Result<PartyId, register::Rejection>> {
+        let trust = self.trust();
+        register::check_codes(&trust, codes, as_party, CheckTimes::offline(now))
+    }
+
+    /// The second half of [`Registry::register`]: stores what passed, durably.
+    pub(crate) fn store_checked(
+        &self,
+        codes: &[SignedCode],
+        checked: Vec<Result<PartyId, register::Rejection>>,
+        now: Timestamp,
+    ) -> Result<Vec<Registration>> {
+        let results = {
+            let _gate = self.write_gate();
+            let _serial = lock(&self.registering);
+            register::store_codes(self.store.as_ref(), codes, checked, now)?
         };
-        let _gate = self.write_gate();
-        let _serial = lock(&self.registering);
-        let results = register::store_codes(self.store.as_ref(), codes, checked, now)?;
         self.store.durable()?;
         Ok(results)
     }
@@ -350,7 +371,7 @@ impl Registry {
                 Ok((after, Outcome::Applied, None))
             }
             Action::Correct { corrects, .. } => {
-                let events = self.store.events(key)?;
+                let events = self.events(key, before)?;
                 check_correction(&events, *corrects, actor, now, &self.config)?;
                 let (custody, recalled) = replay(before, &events, Some(*corrects));
                 after.custody = custody;
@@ -455,7 +476,7 @@ impl Registry {
             return Ok(None);
         };
         let mut events = vec![status.record.commissioning()];
-        events.extend(self.store.events(key)?);
+        events.extend(self.events(key, &status.record)?);
         Ok(Some(History {
             key: status.key,
             record: status.record,
@@ -468,8 +489,15 @@ impl Registry {
     pub fn alerts(&self, manufacturer: &PartyId) -> Result<Vec<CodeStatus>> {
         let mut out = Vec::new();
         for key in self.store.alerts(manufacturer)? {
-            if let Some(status) = self.status(&key)? {
-                out.push(status);
+            // The index may hold entries left by an interrupted write; the record decides.
+            match self.status(&key)? {
+                Some(status)
+                    if status.record.flags.alerting()
+                        && &status.record.manufacturer == manufacturer =>
+                {
+                    out.push(status)
+                }
+                _ => {}
             }
         }
         Ok(out)
@@ -479,11 +507,25 @@ impl Registry {
     pub fn installed_in(&self, vin: &Vin) -> Result<Vec<CodeStatus>> {
         let mut out = Vec::new();
         for key in self.store.installed_in(vin)? {
-            if let Some(status) = self.status(&key)? {
-                out.push(status);
+            // The index may hold entries left by an interrupted write; the record decides.
+            match self.status(&key)? {
+                Some(status)
+                    if matches!(&status.record.custody.custody,
+                                Custody::Installed { vin: v, .. } if v == vin) =>
+                {
+                    out.push(status)
+                }
+                _ => {}
             }
         }
         Ok(out)
+    }
+
+    /// The code's events after the commissioning, without the remains of an interrupted update.
+    pub(crate) fn events(&self, key: &CodeKey, record: &CodeRecord) -> Result<Vec<Event>> {
+        let mut events = self.store.events(key)?;
+        events.retain(|e| e.seq < record.events);
+        Ok(events)
     }
 
     pub fn scans(&self, key: &CodeKey) -> Result<Option<ScanStats>> {

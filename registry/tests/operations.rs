@@ -75,32 +75,93 @@ fn the_audit_is_clean_on_honest_history_and_catches_an_altered_event() {
 }
 
 #[test]
-fn the_audit_catches_a_deleted_event_and_a_stale_index() {
+fn the_audit_catches_a_deleted_event_and_a_missing_index_entry() {
     let w = World::new();
-    history_with_events(&w, "AUD2");
+    history_with_events(&w, "AUD2"); // received, installed, removed
+    let installed = w.registered("AUD3");
+    let shop = party("shop-1");
+    let vin = Vin::parse(VIN_B).unwrap();
+    w.registry
+        .record(&installed, &shop, Action::Install { vin }, day(2))
+        .unwrap();
     let dir = w.dir.path().join("data");
     drop(w.registry);
     {
         let db = sled::open(&dir).unwrap();
         let events = db.open_tree("events").unwrap();
-        let last = events.iter().next_back().unwrap().unwrap().0;
-        events.remove(last).unwrap();
+        let aud2 = CodeKey::of(&part(GTIN, "L2026A", "AUD2"));
+        let mut second = aud2.as_bytes().to_vec();
+        second.extend_from_slice(&2u32.to_be_bytes());
+        events.remove(second).unwrap();
         let vehicles = db.open_tree("vehicles").unwrap();
-        let mut k = VIN_B.as_bytes().to_vec();
-        k.extend_from_slice(CodeKey::of(&part(GTIN, "L1", "NOPE")).as_bytes());
-        vehicles.insert(k, &[]).unwrap();
+        assert_eq!(vehicles.len(), 1);
+        vehicles.clear().unwrap();
         db.flush().unwrap();
     }
     let r = Registry::open(&dir, RegistryConfig::default()).unwrap();
     let problems = r.audit(|_| {}).unwrap().problems;
     assert!(
-        problems.iter().any(|p| p.contains("an event is missing")),
+        problems
+            .iter()
+            .any(|p| p.contains("(01)06901234567892(21)AUD2: event 3 found where 2 belongs")),
         "{problems:?}"
     );
     assert!(
-        problems.iter().any(|p| p.contains("vehicle index")),
+        problems
+            .iter()
+            .any(|p| p.contains("the vehicle index misses")),
         "{problems:?}"
     );
+}
+
+#[test]
+fn remains_of_an_interrupted_write_are_invisible_and_harmless() {
+    let w = World::new();
+    let key = history_with_events(&w, "INT1");
+    let dir = w.dir.path().join("data");
+    drop(w.registry);
+    {
+        // What a crash between steps 2 and 3 of an update leaves: the next event, but not the
+        // record naming it; and a vehicle index entry the record does not back.
+        let db = sled::open(&dir).unwrap();
+        let events = db.open_tree("events").unwrap();
+        let (k, v) = events.iter().next_back().unwrap().unwrap();
+        let mut next = k[..k.len() - 4].to_vec();
+        next.extend_from_slice(&4u32.to_be_bytes());
+        let mut value = v.to_vec();
+        value[1..5].copy_from_slice(&4u32.to_be_bytes());
+        events.insert(next, value).unwrap();
+        let mut entry = VIN_C.as_bytes().to_vec();
+        entry.extend_from_slice(key.as_bytes());
+        db.open_tree("vehicles")
+            .unwrap()
+            .insert(entry, &[])
+            .unwrap();
+        db.flush().unwrap();
+    }
+    let r = Registry::open(&dir, RegistryConfig::default()).unwrap();
+    let report = r.audit(|_| {}).unwrap();
+    assert!(report.is_clean(), "{:?}", report.problems);
+    assert_eq!(report.interrupted, 2);
+    assert_eq!(r.history(&key).unwrap().unwrap().events.len(), 4);
+    assert!(
+        r.installed_in(&Vin::parse(VIN_C).unwrap())
+            .unwrap()
+            .is_empty()
+    );
+    // The next write takes the left-over event's place.
+    r.record(
+        &key,
+        &party("shop-1"),
+        Action::Ship {
+            to: party("dist-1"),
+        },
+        day(6),
+    )
+    .unwrap();
+    let report = r.audit(|_| {}).unwrap();
+    assert!(report.is_clean(), "{:?}", report.problems);
+    assert_eq!(report.interrupted, 1); // only the index entry remains
 }
 
 #[test]

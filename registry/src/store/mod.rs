@@ -76,8 +76,21 @@ pub struct StoreStats {
 
 pub type Entries<'a, T> = Box<dyn Iterator<Item = StoreResult<T>> + 'a>;
 
-/// What the registry needs from storage. Implementations keep the derived indexes (alerts by
-/// manufacturer, codes by vehicle) consistent with the records in the same atomic write.
+/// What the registry needs from storage.
+///
+/// ## Crash contract of [`Store::update_code`]
+/// An engine need not make the several keys of one update atomic (sled's atomic batches cost a
+/// synchronous log write each and serialise all writers), but it must write them in this order,
+/// each key atomically, and recover to a prefix of its writes after a crash:
+/// 1. index entries the update adds (a vehicle's new part, a newly flagged code),
+/// 2. the event, under the code key and its sequence number,
+/// 3. the code's record,
+/// 4. index entries the update removes.
+///
+/// So a crash leaves the old record or the new one. An event stored with a sequence number equal to
+/// its record's event count is the remains of an update that was never acknowledged: readers ignore
+/// it and the next update overwrites it. Indexes may hold left-over entries but never miss one;
+/// readers check every index hit against the record.
 pub trait Store: Send + Sync {
     fn code(&self, key: &CodeKey) -> StoreResult<Option<CodeRecord>>;
 
@@ -85,7 +98,7 @@ pub trait Store: Send + Sync {
     fn insert_codes(&self, codes: &[(CodeKey, CodeRecord)]) -> StoreResult<()>;
 
     /// Appends `event` (if any) to the code's chain and replaces its record (`before` → `after`),
-    /// with the derived indexes, in one atomic write.
+    /// with the derived indexes, in the order the trait's crash contract sets.
     fn update_code(
         &self,
         key: &CodeKey,
@@ -94,7 +107,8 @@ pub trait Store: Send + Sync {
         after: &CodeRecord,
     ) -> StoreResult<()>;
 
-    /// The code's events after the commissioning (which its record holds), in order.
+    /// The code's stored events after the commissioning (which its record holds), in order,
+    /// including the remains of an interrupted update (see the crash contract).
     fn events(&self, key: &CodeKey) -> StoreResult<Vec<Event>>;
 
     /// Every code, in key order.
@@ -109,12 +123,13 @@ pub trait Store: Send + Sync {
     fn scans(&self, key: &CodeKey) -> StoreResult<Option<ScanStats>>;
     fn put_scans(&self, key: &CodeKey, stats: &ScanStats) -> StoreResult<()>;
 
-    /// Codes of this manufacturer with a flag that needs attention, per the alert index.
+    /// Codes of this manufacturer with a flag that needs attention, per the alert index (which may
+    /// hold left-over entries).
     fn alerts(&self, manufacturer: &PartyId) -> StoreResult<Vec<CodeKey>>;
     /// Every alert index entry (for the audit).
     fn all_alerts(&self) -> Entries<'_, (PartyId, CodeKey)>;
 
-    /// Codes installed in this vehicle, per the vehicle index.
+    /// Codes installed in this vehicle, per the vehicle index (which may hold left-over entries).
     fn installed_in(&self, vin: &Vin) -> StoreResult<Vec<CodeKey>>;
     /// Every vehicle index entry (for the audit).
     fn all_installed(&self) -> Entries<'_, (Vin, CodeKey)>;

@@ -17,8 +17,6 @@ use std::path::Path;
 
 use sha2::{Digest, Sha256};
 use signer::{Certificate, Gtin, Lot, RevocationList, Timestamp, VerifyingKey};
-use sled::Transactional;
-use sled::transaction::{ConflictableTransactionError, TransactionError};
 
 use super::group_commit::GroupCommit;
 use super::{Entries, Store, StoreError, StoreResult, StoreStats, TrustEntry};
@@ -87,13 +85,6 @@ fn engine(e: sled::Error) -> StoreError {
         sled::Error::Io(io) => StoreError::Io(io),
         sled::Error::Corruption { .. } => StoreError::corrupt("sled", e),
         other => StoreError::Engine(other.to_string()),
-    }
-}
-
-fn tx_error(e: TransactionError<StoreError>) -> StoreError {
-    match e {
-        TransactionError::Abort(e) => e,
-        TransactionError::Storage(e) => engine(e),
     }
 }
 
@@ -242,37 +233,39 @@ impl Store for SledStore {
         before: &CodeRecord,
         after: &CodeRecord,
     ) -> StoreResult<()> {
-        let event = event.map(|e| (event_key(key, e.seq), e.encode()));
-        let record = after.encode();
+        // Plain inserts in the order of the trait's crash contract: sled recovers a prefix of its
+        // log, so no interrupted update can leave a record without its event or an index without
+        // an entry it needs.
         let alert = alert_key(&after.manufacturer, key);
         let alerting = (before.flags.alerting(), after.flags.alerting());
         let vins = (installed_vin(before), installed_vin(after));
-        (&self.codes, &self.events, &self.alerts, &self.vehicles)
-            .transaction(|(codes, events, alerts, vehicles)| {
-                if let Some((k, v)) = &event {
-                    events.insert(k.as_slice(), v.as_slice())?;
-                }
-                codes.insert(key.as_bytes(), record.as_slice())?;
-                match alerting {
-                    (false, true) => {
-                        alerts.insert(alert.as_slice(), &after.custody.since.0.to_be_bytes())?;
-                    }
-                    (true, false) => {
-                        alerts.remove(alert.as_slice())?;
-                    }
-                    _ => {}
-                }
-                if vins.0 != vins.1 {
-                    if let Some(vin) = &vins.0 {
-                        vehicles.remove(vehicle_key(vin, key))?;
-                    }
-                    if let Some(vin) = &vins.1 {
-                        vehicles.insert(vehicle_key(vin, key), &[])?;
-                    }
-                }
-                Ok::<(), ConflictableTransactionError<StoreError>>(())
-            })
-            .map_err(tx_error)
+        let vin_changed = vins.0 != vins.1;
+        if alerting == (false, true) {
+            let since = after.custody.since.0.to_be_bytes();
+            self.alerts.insert(&alert, &since).map_err(engine)?;
+        }
+        if let (true, Some(vin)) = (vin_changed, &vins.1) {
+            self.vehicles
+                .insert(vehicle_key(vin, key), &[])
+                .map_err(engine)?;
+        }
+        if let Some(event) = event {
+            self.events
+                .insert(event_key(key, event.seq), event.encode())
+                .map_err(engine)?;
+        }
+        self.codes
+            .insert(key.as_bytes(), after.encode())
+            .map_err(engine)?;
+        if let (true, Some(vin)) = (vin_changed, &vins.0) {
+            self.vehicles
+                .remove(vehicle_key(vin, key))
+                .map_err(engine)?;
+        }
+        if alerting == (true, false) {
+            self.alerts.remove(&alert).map_err(engine)?;
+        }
+        Ok(())
     }
 
     fn events(&self, key: &CodeKey) -> StoreResult<Vec<Event>> {
