@@ -23,6 +23,7 @@
 //! | [`scans`] | public scan contexts and aggregates |
 //! | [`registry`](mod@registry) | the [`Registry`]: rules, locking, durability |
 //! | [`audit`] | the end-to-end check of chains and indexes |
+//! | [`epcis`] | a code's history as a GS1 EPCIS 2.0 JSON-LD document |
 //! | [`store`] | the storage trait, group commit, and the sled engine |
 //!
 //! All methods block; from async code call them in `tokio::task::spawn_blocking`.
@@ -68,6 +69,7 @@
 
 pub mod audit;
 pub mod custody;
+pub mod epcis;
 pub mod event;
 pub mod key;
 pub mod party;
@@ -80,6 +82,7 @@ pub mod vin;
 
 pub use audit::AuditReport;
 pub use custody::{ConflictKind, Custody};
+pub use epcis::history_document;
 pub use event::{Action, Event, Outcome, Resolution, Step};
 pub use key::CodeKey;
 pub use party::PartyId;
