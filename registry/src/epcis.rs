@@ -12,8 +12,8 @@
 //! | the event's chain hash | `eventID`: `ni:///sha-256;{hex}?ver=partseal-event-v1`. The `ni:` form of CBV 2.0 event hash IDs, but the version names partseal's own hash ([`Event::hash`]), not the CBV canonical hash, so no tool tries to recompute it with the CBV algorithm. IDs are unique per code and event, and stable across exports |
 //! | event time | `eventTime` and `recordTime` (partseal records an event when it is reported), RFC 3339 UTC, `eventTimeZoneOffset` `+00:00` |
 //! | step | `bizStep`: the CBV 2.0 name (commissioning, shipping, receiving, installing, removing, decommissioning, destroying). Recalling and resolving have no CBV step and get extension URIs, [`BIZ_STEP_RECALLING`] and [`BIZ_STEP_RESOLVING`], rather than `inspecting`, which would claim an inspection that did not happen |
-//! | action | `ADD` for commissioning, `DELETE` for decommissioning and destroying, `OBSERVE` otherwise |
-//! | custody | `disposition` where CBV has one: commissioning `active`, shipping `in_transit`, recalling `recalled`, decommissioning `inactive`, destroying `destroyed`; none otherwise |
+//! | action | `ADD` for commissioning, `DELETE` for decommissioning and destroying, `OBSERVE` otherwise and for every event that repeated or conflicted with custody (it changed nothing) |
+//! | custody | `disposition`, for events that took effect, where CBV has one: commissioning `active`, shipping `in_transit`, recalling `recalled`, decommissioning `inactive`, destroying `destroyed`; none otherwise |
 //! | lot | `ilmd` `cbvmda:lotNumber` of the commissioning event (a prefix the EPCIS context defines) |
 //! | shipment | `sourceList` / `destinationList` of type `possessing_party` (partseal tracks custody, not ownership), parties as `urn:partseal:party:{id}` |
 //! | actor, VIN, texts, signature | extension fields `partseal:actor`, `partseal:vin`, `partseal:reason`, `partseal:resolution`, `partseal:note`, `partseal:keyId`, `partseal:signedCode` (the label's path and query, so the export can be checked against the certificate) |
@@ -151,9 +151,14 @@ impl Export<'_> {
         }
         times(event.at, &mut e);
         e.insert("epcList".into(), json!([self.epc]));
-        e.insert("action".into(), action(step).into());
+        // An event that only repeated custody or conflicted with it changed nothing: it is an
+        // observation, whatever its step, so a reader that ignores partseal's fields does not
+        // take a conflicting "destroying" for the code's end.
+        let took_effect = event.outcome == Outcome::Applied;
+        let action = if took_effect { action(step) } else { "OBSERVE" };
+        e.insert("action".into(), action.into());
         e.insert("bizStep".into(), biz_step(step).into());
-        if let Some(disposition) = disposition(step) {
+        if let Some(disposition) = disposition(step).filter(|_| took_effect) {
             e.insert("disposition".into(), disposition.into());
         }
         match &event.what {

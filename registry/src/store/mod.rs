@@ -1,7 +1,7 @@
 //! Storage behind a narrow, domain-level trait.
 //!
 //! The registry's rules live above this trait; below it, an engine only stores records and keeps
-//! their derived indexes in step. [`sled`](self::sled) is the embedded default; a server database can
+//! their derived indexes in step. [`sled`] is the embedded default; a server database can
 //! implement [`Store`] later without touching the rules. Engine types never appear outside the
 //! engine's module.
 //!
