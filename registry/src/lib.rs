@@ -16,6 +16,7 @@
 //! | module | what lives there |
 //! |---|---|
 //! | [`key`], [`vin`], [`party`] | code keys, VINs, party ids: validated values |
+//! | [`parties`] | parties, their API tokens (stored as hashes), public reports |
 //! | [`event`] | events, their encoding and hash chain |
 //! | [`custody`] | custody states and the duplicate rules, with their explanations |
 //! | [`record`] | the per-code record and its flags |
@@ -72,6 +73,7 @@ pub mod custody;
 pub mod epcis;
 pub mod event;
 pub mod key;
+pub mod parties;
 pub mod party;
 pub mod record;
 pub mod register;
@@ -85,6 +87,7 @@ pub use custody::{ConflictKind, Custody};
 pub use epcis::history_document;
 pub use event::{Action, Event, Outcome, Resolution, Step};
 pub use key::CodeKey;
+pub use parties::{AuthError, IssuedToken, Party, Report, Role, TokenRecord};
 pub use party::PartyId;
 pub use record::{CodeRecord, Evidence, Flags, LotRecall, ScanAnomaly};
 pub use register::{Registration, Rejection, Summary, register_manifest};

@@ -17,6 +17,7 @@ use signer::{Certificate, Gtin, Lot, RevocationList, Timestamp, VerifyingKey};
 
 use crate::event::Event;
 use crate::key::CodeKey;
+use crate::parties::{Party, Report, TokenRecord};
 use crate::party::PartyId;
 use crate::record::{CodeRecord, LotRecall};
 use crate::scans::ScanStats;
@@ -136,6 +137,18 @@ pub trait Store: Send + Sync {
 
     fn trust(&self) -> StoreResult<Vec<TrustEntry>>;
     fn put_trust(&self, entry: &TrustEntry) -> StoreResult<()>;
+
+    fn party(&self, id: &PartyId) -> StoreResult<Option<Party>>;
+    fn put_party(&self, party: &Party) -> StoreResult<()>;
+    fn parties(&self) -> StoreResult<Vec<Party>>;
+
+    fn token(&self, id: &str) -> StoreResult<Option<TokenRecord>>;
+    fn put_token(&self, token: &TokenRecord) -> StoreResult<()>;
+    fn tokens(&self) -> StoreResult<Vec<TokenRecord>>;
+
+    fn add_report(&self, report: &Report) -> StoreResult<()>;
+    /// Reports on this manufacturer's codes, oldest first.
+    fn reports(&self, manufacturer: &PartyId) -> StoreResult<Vec<Report>>;
 
     /// The store's secret salt for scan contexts, created on first use.
     fn scan_salt(&self) -> StoreResult<[u8; 32]>;

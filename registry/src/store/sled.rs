@@ -23,6 +23,7 @@ use super::{Entries, Store, StoreError, StoreResult, StoreStats, TrustEntry};
 use crate::custody::Custody;
 use crate::event::Event;
 use crate::key::CodeKey;
+use crate::parties::{Party, Report, TokenRecord};
 use crate::party::PartyId;
 use crate::record::{CodeRecord, LotRecall};
 use crate::scans::ScanStats;
@@ -45,9 +46,15 @@ const VEHICLES: &str = "vehicles";
 const TRUST: &str = "trust";
 /// `format`, `scan_salt`.
 const META: &str = "meta";
+/// PartyId → Party.
+const PARTIES: &str = "parties";
+/// Token id → TokenRecord (the secret's hash, never the secret).
+const TOKENS: &str = "tokens";
+/// Manufacturer length || manufacturer || time (8 bytes) || CodeKey → Report.
+const REPORTS: &str = "reports";
 
 /// The order trees appear in backups; the index is the tree's tag there.
-const TREES: [&str; 8] = [
+const TREES: [&str; 11] = [
     CODES,
     EVENTS,
     LOT_RECALLS,
@@ -56,6 +63,9 @@ const TREES: [&str; 8] = [
     VEHICLES,
     TRUST,
     META,
+    PARTIES,
+    TOKENS,
+    REPORTS,
 ];
 
 const FORMAT_KEY: &[u8] = b"format";
@@ -75,6 +85,9 @@ pub struct SledStore {
     vehicles: sled::Tree,
     trust: sled::Tree,
     meta: sled::Tree,
+    parties: sled::Tree,
+    tokens: sled::Tree,
+    reports: sled::Tree,
     /// sled's log file, fsynced after each flush (see the module docs).
     log: File,
     commits: GroupCommit,
@@ -106,6 +119,9 @@ impl SledStore {
             vehicles: tree(VEHICLES)?,
             trust: tree(TRUST)?,
             meta: tree(META)?,
+            parties: tree(PARTIES)?,
+            tokens: tree(TOKENS)?,
+            reports: tree(REPORTS)?,
             log: File::open(dir.join("db"))?,
             commits: GroupCommit::default(),
             db,
@@ -407,6 +423,81 @@ impl Store for SledStore {
         value.extend_from_slice(bytes);
         self.trust.insert(trust_key(entry), value).map_err(engine)?;
         Ok(())
+    }
+
+    fn party(&self, id: &PartyId) -> StoreResult<Option<Party>> {
+        match self.parties.get(id.as_str()).map_err(engine)? {
+            None => Ok(None),
+            Some(bytes) => Party::decode(&bytes)
+                .map(Some)
+                .map_err(|e| StoreError::corrupt("party", e)),
+        }
+    }
+
+    fn put_party(&self, party: &Party) -> StoreResult<()> {
+        self.parties
+            .insert(party.id.as_str(), party.encode())
+            .map_err(engine)?;
+        Ok(())
+    }
+
+    fn parties(&self) -> StoreResult<Vec<Party>> {
+        self.parties
+            .iter()
+            .map(|entry| {
+                let (_, v) = entry.map_err(engine)?;
+                Party::decode(&v).map_err(|e| StoreError::corrupt("party", e))
+            })
+            .collect()
+    }
+
+    fn token(&self, id: &str) -> StoreResult<Option<TokenRecord>> {
+        match self.tokens.get(id).map_err(engine)? {
+            None => Ok(None),
+            Some(bytes) => TokenRecord::decode(&bytes)
+                .map(Some)
+                .map_err(|e| StoreError::corrupt("token", e)),
+        }
+    }
+
+    fn put_token(&self, token: &TokenRecord) -> StoreResult<()> {
+        self.tokens
+            .insert(token.id.as_str(), token.encode())
+            .map_err(engine)?;
+        Ok(())
+    }
+
+    fn tokens(&self) -> StoreResult<Vec<TokenRecord>> {
+        self.tokens
+            .iter()
+            .map(|entry| {
+                let (_, v) = entry.map_err(engine)?;
+                TokenRecord::decode(&v).map_err(|e| StoreError::corrupt("token", e))
+            })
+            .collect()
+    }
+
+    fn add_report(&self, report: &Report) -> StoreResult<()> {
+        let mut key = alert_prefix(&report.manufacturer);
+        key.extend_from_slice(&report.at.0.to_be_bytes());
+        key.extend_from_slice(report.key.as_bytes());
+        self.reports.insert(key, report.encode()).map_err(engine)?;
+        Ok(())
+    }
+
+    fn reports(&self, manufacturer: &PartyId) -> StoreResult<Vec<Report>> {
+        let prefix = alert_prefix(manufacturer);
+        self.reports
+            .scan_prefix(&prefix)
+            .map(|entry| {
+                let (k, v) = entry.map_err(engine)?;
+                let code = k
+                    .get(prefix.len() + 8..)
+                    .and_then(|b| CodeKey::from_bytes(b).ok())
+                    .ok_or_else(|| StoreError::corrupt("report", "malformed key"))?;
+                Report::decode(code, &v).map_err(|e| StoreError::corrupt("report", e))
+            })
+            .collect()
     }
 
     fn scan_salt(&self) -> StoreResult<[u8; 32]> {
