@@ -8,27 +8,37 @@
 //! |---|---|
 //! | [`config`] | defaults, TOML file, `PARTSEAL_*` environment, flags |
 //! | [`server`] | the router, load shedding, timeouts, tracing, graceful shutdown |
-//! | [`routes`] | handlers, one module per audience |
+//! | [`routes`] | handlers, one module per audience: `public` (no login), `api` (parties), `ops` |
 //! | [`error`] | RFC 9457 problem responses with stable codes |
 //! | [`rate_limit`], [`client_ip`] | per-client limits on public routes; trusted-proxy handling |
 //! | [`metrics`] | Prometheus metrics |
+//! | [`verdict`] | the fixed set of verdicts and how a scan earns one |
+//! | [`auth`] | bearer tokens for the parties' API |
+//! | [`scan_log`] | public scans, recorded off the request path |
 //!
 //! ```no_run
-//! # async fn run() -> std::io::Result<()> {
+//! # async fn run() -> Result<(), Box<dyn std::error::Error>> {
+//! use std::sync::Arc;
 //! let config = verifier::Config::resolve([]).expect("defaults are valid");
+//! let registry = registry::Registry::open(&config.data, registry::RegistryConfig::default())?;
 //! let listener = tokio::net::TcpListener::bind(config.listen).await?;
-//! verifier::serve(listener, verifier::AppState::new(config), verifier::server::shutdown_signal()).await
+//! let state = verifier::AppState::new(config, Arc::new(registry));
+//! verifier::serve(listener, state, verifier::server::shutdown_signal()).await?;
+//! # Ok(())
 //! # }
 //! ```
 
+pub mod auth;
 pub mod client_ip;
 pub mod config;
 pub mod error;
 pub mod metrics;
 pub mod rate_limit;
 pub mod routes;
+pub mod scan_log;
 pub mod server;
 pub mod state;
+pub mod verdict;
 
 pub use config::Config;
 pub use error::ApiError;

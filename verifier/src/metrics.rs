@@ -9,6 +9,7 @@ use axum::response::Response;
 use prometheus_client::encoding::EncodeLabelSet;
 use prometheus_client::metrics::counter::Counter;
 use prometheus_client::metrics::family::Family;
+use prometheus_client::metrics::gauge::Gauge;
 use prometheus_client::metrics::histogram::{Histogram, exponential_buckets};
 use prometheus_client::registry::Registry;
 
@@ -29,6 +30,11 @@ pub struct RouteLabels {
 
 type HistogramFamily = Family<RouteLabels, Histogram, fn() -> Histogram>;
 
+#[derive(Clone, Debug, Hash, PartialEq, Eq, EncodeLabelSet)]
+pub struct VerdictLabels {
+    pub verdict: String,
+}
+
 pub struct Metrics {
     registry: Registry,
     pub requests: Family<RequestLabels, Counter>,
@@ -36,6 +42,14 @@ pub struct Metrics {
     pub rate_limited: Counter,
     pub shed: Counter,
     pub timeouts: Counter,
+    /// Public verdicts by code (`genuine`, `forged`, ...).
+    pub verdicts: Family<VerdictLabels, Counter>,
+    /// Scans dropped because the scan queue was full.
+    pub scans_dropped: Counter,
+    pub store_codes: Gauge,
+    pub store_events: Gauge,
+    pub store_flagged: Gauge,
+    pub store_bytes: Gauge,
 }
 
 fn latency_histogram() -> Histogram {
@@ -76,6 +90,31 @@ impl Metrics {
             "Requests that ran out of time",
             timeouts.clone(),
         );
+        let verdicts = Family::<VerdictLabels, Counter>::default();
+        registry.register(
+            "verdicts",
+            "Public verification answers by verdict",
+            verdicts.clone(),
+        );
+        let scans_dropped = Counter::default();
+        registry.register(
+            "scans_dropped",
+            "Public scans not recorded because the scan queue was full",
+            scans_dropped.clone(),
+        );
+        let gauge = |registry: &mut Registry, name: &str, help: &str| {
+            let g = Gauge::default();
+            registry.register(name, help, g.clone());
+            g
+        };
+        let store_codes = gauge(&mut registry, "store_codes", "Registered codes");
+        let store_events = gauge(
+            &mut registry,
+            "store_events",
+            "Custody events after registration",
+        );
+        let store_flagged = gauge(&mut registry, "store_flagged_codes", "Codes with an alert");
+        let store_bytes = gauge(&mut registry, "store_bytes", "Bytes the store uses on disk");
         Metrics {
             registry,
             requests,
@@ -83,6 +122,12 @@ impl Metrics {
             rate_limited,
             shed,
             timeouts,
+            verdicts,
+            scans_dropped,
+            store_codes,
+            store_events,
+            store_flagged,
+            store_bytes,
         }
     }
 

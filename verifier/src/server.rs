@@ -9,12 +9,12 @@ use axum::extract::{DefaultBodyLimit, MatchedPath, Request, State};
 use axum::http::StatusCode;
 use axum::middleware::{self, Next};
 use axum::response::{IntoResponse, Response};
-use axum::routing::get;
+use axum::routing::{get, post};
 use tokio::net::TcpListener;
 use tower_http::trace::TraceLayer;
 
 use crate::error::ApiError;
-use crate::routes::ops;
+use crate::routes::{api, ops, public};
 use crate::state::AppState;
 
 /// Every route of the service, with its middleware.
@@ -24,11 +24,48 @@ pub fn router(state: AppState) -> Router {
         .route("/readyz", get(ops::readyz))
         .route("/metrics", get(ops::metrics));
 
-    Router::new()
+    // The QR code's own path is the public endpoint, with and without a lot.
+    let public = Router::new()
+        .route("/01/{gtin}/21/{serial}", get(public::scan))
+        .route("/01/{gtin}/10/{lot}/21/{serial}", get(public::scan))
+        .route("/lookup", get(public::lookup))
+        .route("/vehicle-check", post(public::vehicle_check))
+        .route("/reports", post(public::report))
+        .layer(middleware::from_fn_with_state(
+            state.clone(),
+            crate::rate_limit::limit_public,
+        ));
+
+    let api = Router::new()
+        .route("/api/v1/me", get(api::me))
+        .route("/api/v1/events", post(api::record_event))
+        .route("/api/v1/events/batch", post(api::record_batch))
+        .route("/api/v1/lots/recall", post(api::recall_lot))
+        .route("/api/v1/alerts", get(api::alerts))
+        .route("/api/v1/reports", get(api::reports))
+        .route("/api/v1/codes/{gtin}/{serial}", get(api::code_history))
+        .route("/api/v1/codes/{gtin}/{serial}/epcis", get(api::code_epcis))
+        .route("/api/v1/vehicles/{vin}", get(api::vehicle));
+
+    // Everything but manifest uploads answers within the request timeout; an upload of a million
+    // lines streams for longer and is bounded by its own size limit instead.
+    let timed = Router::new()
         .merge(ops)
+        .merge(public)
+        .merge(api)
+        .layer(middleware::from_fn_with_state(state.clone(), time_limit))
+        .layer(DefaultBodyLimit::max(state.config().body_limit_bytes));
+    let streaming = Router::new().route(
+        "/api/v1/manifests",
+        post(api::upload_manifest).layer(DefaultBodyLimit::disable()),
+    );
+
+    Router::new()
+        .merge(timed)
+        .merge(streaming)
         .fallback(not_found)
         .method_not_allowed_fallback(method_not_allowed)
-        // Layers run outside-in from the last added: shed first, then time, then measure, then trace.
+        // Layers run outside-in from the last added: shed first, then measure, then trace.
         .layer(
             TraceLayer::new_for_http().make_span_with(|request: &Request| {
                 // The route pattern, not the path: codes and tokens stay out of span names.
@@ -43,9 +80,7 @@ pub fn router(state: AppState) -> Router {
             state.clone(),
             crate::metrics::track,
         ))
-        .layer(middleware::from_fn_with_state(state.clone(), time_limit))
         .layer(middleware::from_fn_with_state(state.clone(), shed_load))
-        .layer(DefaultBodyLimit::max(state.config().body_limit_bytes))
         .with_state(state)
 }
 
@@ -82,6 +117,14 @@ pub async fn serve(
     .await;
     if let Some(task) = pruner {
         task.abort();
+    }
+    // Every acknowledged write is durable already; this also covers scans written since the last
+    // sync, so a clean shutdown loses none.
+    let registry = state.registry().clone();
+    match tokio::task::spawn_blocking(move || registry.flush()).await {
+        Ok(Ok(())) => {}
+        Ok(Err(e)) => tracing::error!(error = %e, "flushing the store at shutdown failed"),
+        Err(e) => tracing::error!(error = %e, "flushing the store at shutdown failed"),
     }
     result
 }

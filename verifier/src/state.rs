@@ -3,11 +3,13 @@
 use std::sync::Arc;
 use std::sync::atomic::{AtomicBool, Ordering};
 
+use registry::Registry;
 use tokio::sync::Semaphore;
 
 use crate::config::Config;
 use crate::metrics::Metrics;
 use crate::rate_limit::PublicLimiter;
+use crate::scan_log::ScanLog;
 
 #[derive(Clone)]
 pub struct AppState(Arc<Inner>);
@@ -15,6 +17,8 @@ pub struct AppState(Arc<Inner>);
 struct Inner {
     config: Config,
     metrics: Metrics,
+    registry: Arc<Registry>,
+    scans: ScanLog,
     limiter: Option<Arc<PublicLimiter>>,
     /// Permits for requests in flight; when none is left the service sheds load.
     in_flight: Semaphore,
@@ -22,11 +26,15 @@ struct Inner {
 }
 
 impl AppState {
-    pub fn new(config: Config) -> Self {
+    pub fn new(config: Config, registry: Arc<Registry>) -> Self {
+        let metrics = Metrics::new();
+        let scans = ScanLog::start(registry.clone(), metrics.scans_dropped.clone());
         AppState(Arc::new(Inner {
             limiter: PublicLimiter::per_minute(config.rate_limit),
             in_flight: Semaphore::new(config.max_in_flight),
-            metrics: Metrics::new(),
+            metrics,
+            registry,
+            scans,
             draining: AtomicBool::new(false),
             config,
         }))
@@ -38,6 +46,27 @@ impl AppState {
 
     pub fn metrics(&self) -> &Metrics {
         &self.0.metrics
+    }
+
+    /// The registry. Its calls block: use [`AppState::blocking`] from handlers.
+    pub fn registry(&self) -> &Arc<Registry> {
+        &self.0.registry
+    }
+
+    pub fn scans(&self) -> &ScanLog {
+        &self.0.scans
+    }
+
+    /// Runs blocking registry work (sled, fsync, Ed25519) on tokio's blocking pool, so it never
+    /// stalls the threads that serve requests.
+    pub async fn blocking<T: Send + 'static>(
+        &self,
+        work: impl FnOnce(&Registry) -> T + Send + 'static,
+    ) -> Result<T, crate::ApiError> {
+        let registry = self.0.registry.clone();
+        tokio::task::spawn_blocking(move || work(&registry))
+            .await
+            .map_err(|e| crate::ApiError::internal(&e))
     }
 
     pub fn limiter(&self) -> Option<&PublicLimiter> {

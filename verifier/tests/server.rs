@@ -3,44 +3,10 @@
 
 #![allow(clippy::unwrap_used)] // test helpers outside #[test] functions may unwrap too
 
-use std::net::SocketAddr;
+mod support;
 
-use tokio::net::TcpListener;
-use tokio::sync::oneshot;
+use support::start;
 use verifier::config::Overrides;
-use verifier::{AppState, Config};
-
-struct Server {
-    addr: SocketAddr,
-    stop: Option<oneshot::Sender<()>>,
-    task: tokio::task::JoinHandle<std::io::Result<()>>,
-}
-
-async fn start(overrides: Overrides) -> Server {
-    let config = Config::resolve([overrides]).unwrap();
-    let listener = TcpListener::bind("127.0.0.1:0").await.unwrap();
-    let addr = listener.local_addr().unwrap();
-    let (stop, stopped) = oneshot::channel::<()>();
-    let task = tokio::spawn(verifier::serve(listener, AppState::new(config), async {
-        let _ = stopped.await;
-    }));
-    Server {
-        addr,
-        stop: Some(stop),
-        task,
-    }
-}
-
-impl Server {
-    fn url(&self, path: &str) -> String {
-        format!("http://{}{path}", self.addr)
-    }
-
-    async fn shutdown(mut self) {
-        self.stop.take().unwrap().send(()).unwrap();
-        self.task.await.unwrap().unwrap();
-    }
-}
 
 #[tokio::test]
 async fn health_and_readiness_answer() {

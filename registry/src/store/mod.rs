@@ -29,7 +29,7 @@ pub enum StoreError {
     Engine(String),
     #[error("stored data is damaged ({what}): {why}")]
     Corrupt { what: String, why: String },
-    #[error("I/O error: {0}")]
+    #[error(transparent)]
     Io(#[from] std::io::Error),
     #[error("{0}")]
     Backup(String),

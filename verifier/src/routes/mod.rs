@@ -1,3 +1,5 @@
 //! The HTTP surface, one module per audience.
 
+pub mod api;
 pub mod ops;
+pub mod public;

@@ -27,8 +27,22 @@ pub async fn readyz(State(state): State<AppState>) -> Response {
     Json(json!({ "status": "ready" })).into_response()
 }
 
-/// Prometheus text exposition.
+/// Prometheus text exposition, with the store's size read fresh.
 pub async fn metrics(State(state): State<AppState>) -> Response {
+    match state.blocking(|r| r.stats()).await {
+        Ok(Ok(stats)) => {
+            let m = state.metrics();
+            let set = |g: &prometheus_client::metrics::gauge::Gauge, v: u64| {
+                g.set(i64::try_from(v).unwrap_or(i64::MAX));
+            };
+            set(&m.store_codes, stats.codes);
+            set(&m.store_events, stats.events);
+            set(&m.store_flagged, stats.alerts);
+            set(&m.store_bytes, stats.bytes_on_disk);
+        }
+        Ok(Err(e)) => tracing::error!(error = %e, "cannot read store statistics"),
+        Err(_) => {}
+    }
     (
         [(
             header::CONTENT_TYPE,

@@ -1,16 +1,24 @@
-//! `partseal serve`: the verifier service.
+//! `partseal serve`: the verifier service, on the embedded registry in its data directory.
+
+mod demo;
 
 use std::net::SocketAddr;
 use std::path::PathBuf;
 use std::process::ExitCode;
+use std::sync::Arc;
 
 use anyhow::Context;
 use clap::Args;
+use registry::{Registry, RegistryConfig};
 use verifier::config::{LogFormat, Overrides};
 use verifier::{AppState, Config};
 
 #[derive(Args)]
 pub struct ServeArgs {
+    /// Set up a ready-to-try instance first: a demo authority, manufacturer, shop with a token, and
+    /// 20 registered codes (kept in DATA/demo and reused on the next run).
+    #[arg(long)]
+    demo: bool,
     /// Address to listen on [default: 127.0.0.1:8080].
     #[arg(long, value_name = "ADDR")]
     listen: Option<SocketAddr>,
@@ -58,6 +66,17 @@ pub fn run(args: ServeArgs) -> anyhow::Result<ExitCode> {
     std::fs::create_dir_all(&config.data)
         .with_context(|| format!("cannot create the data directory {}", config.data.display()))?;
 
+    let registry = Registry::open(&config.data, RegistryConfig::default()).with_context(|| {
+        format!(
+            "cannot open the registry in {} (is another partseal using it?)",
+            config.data.display()
+        )
+    })?;
+    let registry = Arc::new(registry);
+    if args.demo {
+        demo::prepare(&registry, &config)?;
+    }
+
     let runtime = tokio::runtime::Builder::new_multi_thread()
         .enable_all()
         .build()?;
@@ -74,7 +93,7 @@ pub fn run(args: ServeArgs) -> anyhow::Result<ExitCode> {
         );
         verifier::serve(
             listener,
-            AppState::new(config),
+            AppState::new(config, registry),
             verifier::server::shutdown_signal(),
         )
         .await?;

@@ -1,0 +1,196 @@
+//! `partseal serve --demo`: a ready-to-try instance. In `DATA/demo` it keeps a demo authority, a
+//! certified manufacturer, a shop with an API token and a signed batch of 20 codes, all registered
+//! in the store; a second run reuses them. The tokens are kept in files there (mode 0600) so the
+//! demo can print them again: a convenience for trying things out, which a real instance never
+//! does (`partseal admin token create` shows a token once).
+
+use std::io::BufReader;
+use std::path::Path;
+
+use anyhow::Context;
+use registry::{Party, PartyId, Registry, Role, register_manifest};
+use signer::batch::{self, BatchSpec};
+use signer::{BaseUrl, Gtin, Lot, ManifestReader, Timestamp, keys};
+use verifier::Config;
+
+use super::super::authority::{self, CertifyRequest};
+use super::super::files;
+
+const MAKER: &str = "demo-brakes";
+const SHOP: &str = "demo-shop";
+const DISTRIBUTOR: &str = "demo-distributor";
+const GTIN: &str = "06901234567892";
+const CODES: usize = 20;
+
+pub fn prepare(registry: &Registry, config: &Config) -> anyhow::Result<()> {
+    let dir = config.data.join("demo");
+    std::fs::create_dir_all(&dir).with_context(|| format!("cannot create {}", dir.display()))?;
+    let now = Timestamp::now();
+
+    let authority_dir = dir.join("authority");
+    let (_, authority_pub) = authority::authority_paths(&authority_dir);
+    if !authority_pub.exists() {
+        authority::init(&authority_dir, false)?;
+    }
+    let (maker_key, maker_pub) = super::super::keys::key_pair_paths(&dir.join("maker"));
+    if !maker_key.exists() {
+        super::super::keys::generate_pair(&maker_key, &maker_pub, false)?;
+    }
+    let cert_path = dir.join("maker.cert");
+    if !cert_path.exists() {
+        let cert = authority::certify(&CertifyRequest {
+            authority: &authority_dir,
+            public_key: &maker_pub,
+            name: "广州示例制动器有限公司 (Guangzhou Demo Brakes Co., Ltd.)".into(),
+            id: Some(MAKER.into()),
+            prefixes: vec!["690123".into()],
+            valid_days: 3650,
+            not_before: now,
+            serial: None,
+        })?;
+        keys::write_new_file(&cert_path, cert.to_pem().as_bytes())?;
+    }
+    registry.add_root(files::public_key(&authority_pub)?, now)?;
+    registry.add_certificate(files::certificate(&cert_path)?, now)?;
+
+    for (id, role, name, region) in [
+        (
+            MAKER,
+            Role::Manufacturer,
+            "广州示例制动器有限公司",
+            "Guangdong",
+        ),
+        (
+            DISTRIBUTOR,
+            Role::Distributor,
+            "华南示例配件批发",
+            "Guangdong",
+        ),
+        (
+            SHOP,
+            Role::Shop,
+            "示例汽车维修店 (Demo Garage)",
+            "Guangdong",
+        ),
+    ] {
+        let id = PartyId::parse(id)?;
+        if registry.party(&id)?.is_none() {
+            registry.add_party(Party {
+                id,
+                role,
+                name: name.into(),
+                region: Some(region.into()),
+                created_at: now,
+                revoked_at: None,
+            })?;
+        }
+    }
+    let shop_token = token(registry, &dir.join("shop.token"), SHOP, now)?;
+    let maker_token = token(registry, &dir.join("maker.token"), MAKER, now)?;
+
+    let manifest = dir.join("batch.jsonl");
+    if !manifest.exists() {
+        let spec = BatchSpec {
+            gtin: Gtin::parse(GTIN)?,
+            lot: Some(Lot::parse("DEMO2026")?),
+            base: config.base_url.clone(),
+            name: Some("Front brake pad".into()),
+        };
+        let key = files::signing_key(&maker_key)?;
+        files::write_atomically(&manifest, files::PUBLIC, |out| {
+            batch::sign_batch(
+                &key,
+                &spec,
+                batch::random_serials().take(CODES),
+                out,
+                &|_| (),
+            )?;
+            Ok(())
+        })?;
+    }
+    let summary = register_manifest(
+        registry,
+        BufReader::new(std::fs::File::open(&manifest)?),
+        None,
+        now,
+        |_, _| {},
+    )?;
+    if summary.rejected_total() > 0 {
+        anyhow::bail!(
+            "{} demo codes were refused: {:?}",
+            summary.rejected_total(),
+            summary.rejected
+        );
+    }
+
+    let uris: Vec<String> = ManifestReader::new(BufReader::new(std::fs::File::open(&manifest)?))
+        .filter_map(Result::ok)
+        .map(|e| rebase(&e.uri, &config.base_url))
+        .collect();
+    print_welcome(&dir, &uris, &shop_token, &maker_token, &config.base_url);
+    Ok(())
+}
+
+/// The demo manifest was signed for the base URL of its first run; the signature does not cover
+/// it, so the links follow today's base URL.
+fn rebase(uri: &str, base: &BaseUrl) -> String {
+    match uri.find("/01/") {
+        Some(i) => format!("{}{}", base.as_str(), &uri[i..]),
+        None => uri.to_owned(),
+    }
+}
+
+/// The demo party's token: the one kept from an earlier run, or a new one kept for the next.
+fn token(registry: &Registry, path: &Path, party: &str, now: Timestamp) -> anyhow::Result<String> {
+    if let Ok(text) = std::fs::read_to_string(path) {
+        let text = text.trim().to_owned();
+        if registry.authenticate(&text, now)?.is_ok() {
+            return Ok(text);
+        }
+        std::fs::remove_file(path)?;
+    }
+    let issued = registry.issue_token(&PartyId::parse(party)?, None, now)?;
+    files::write_atomically(path, files::PRIVATE, |out| {
+        use std::io::Write;
+        writeln!(out, "{}", issued.reveal())?;
+        Ok(())
+    })?;
+    Ok(issued.reveal().to_owned())
+}
+
+fn print_welcome(dir: &Path, uris: &[String], shop: &str, maker: &str, base: &BaseUrl) {
+    let base = base.as_str();
+    println!(
+        "partseal demo: {} codes registered, kept in {}",
+        uris.len(),
+        dir.display()
+    );
+    println!();
+    println!("Open a code as a phone would (a browser, or JSON):");
+    for uri in uris.iter().take(3) {
+        println!("  {uri}");
+    }
+    if let Some(uri) = uris.first() {
+        println!("  curl -H 'Accept: application/json' '{uri}'");
+    }
+    println!();
+    println!("The shop's API token ({SHOP}):");
+    println!("  {shop}");
+    println!("The manufacturer's API token ({MAKER}):");
+    println!("  {maker}");
+    println!();
+    if let Some(uri) = uris.first() {
+        println!("Receive and install the first part as the shop:");
+        println!(
+            "  curl -H 'Authorization: Bearer {shop}' -H 'Content-Type: application/json' \\\n    \
+             -d '{{\"code\":\"{uri}\",\"step\":\"receiving\"}}' {base}/api/v1/events"
+        );
+        println!(
+            "  curl -H 'Authorization: Bearer {shop}' -H 'Content-Type: application/json' \\\n    \
+             -d '{{\"code\":\"{uri}\",\"step\":\"installing\",\"vin\":\"LSVAU218XN2183294\"}}' {base}/api/v1/events"
+        );
+    }
+    println!("The manufacturer's alerts:");
+    println!("  curl -H 'Authorization: Bearer {maker}' {base}/api/v1/alerts");
+    println!();
+}

@@ -1,0 +1,657 @@
+//! The parties' API under `/api/v1`, with bearer tokens.
+//!
+//! A party acts only as itself (the token names it) and a manufacturer only on its own codes.
+//! Manufacturers upload manifests, decommission, recall and resolve, and read their alerts, reports
+//! and EPCIS histories; distributors and shops record custody (shops alone install and remove) and
+//! shops read a vehicle's installed parts. Each custody call takes one scan, or up to
+//! [`MAX_BATCH`] with a result per scan.
+
+use std::collections::BTreeMap;
+use std::io::BufReader;
+
+use axum::Json;
+use axum::body::Body;
+use axum::extract::{Path, State};
+use axum::http::StatusCode;
+use axum::response::{IntoResponse, Response};
+use futures_util::TryStreamExt;
+use registry::{
+    Action, CodeKey, Custody, Outcome, PartyId, Recorded, Registration, Registry, RegistryError,
+    Resolution, Role, Vin, register_manifest,
+};
+use serde::{Deserialize, Serialize};
+use serde_json::json;
+use signer::{DigitalLink, Gtin, Lot, Serial, Timestamp};
+
+use crate::auth::Caller;
+use crate::error::{ApiError, ApiJson};
+use crate::state::AppState;
+
+/// Scans in one batch request.
+pub const MAX_BATCH: usize = 1000;
+/// Largest manifest upload: 2 GiB, about eight million lines.
+pub const MAX_MANIFEST_BYTES: u64 = 2 << 30;
+/// Rejected lines listed in an upload's answer; the counts cover every line.
+pub const MAX_LISTED_REJECTIONS: usize = 1000;
+
+const MAKERS: &[Role] = &[Role::Manufacturer];
+const SHOPS: &[Role] = &[Role::Shop];
+const ANYONE: &[Role] = &[Role::Manufacturer, Role::Distributor, Role::Shop];
+
+fn registry_error(e: RegistryError) -> ApiError {
+    match e {
+        RegistryError::NotRegistered(key) => ApiError::new(
+            StatusCode::NOT_FOUND,
+            "not_registered",
+            format!("{key} is not registered"),
+        ),
+        RegistryError::NotAllowed(why) => ApiError::new(StatusCode::FORBIDDEN, "not_allowed", why),
+        RegistryError::InvalidCorrection(why) => {
+            ApiError::new(StatusCode::UNPROCESSABLE_ENTITY, "invalid_correction", why)
+        }
+        RegistryError::InvalidInput(why) => ApiError::bad_request("invalid_input", why),
+        RegistryError::Trust(why) => {
+            ApiError::new(StatusCode::UNPROCESSABLE_ENTITY, "trust_refused", why)
+        }
+        e @ RegistryError::Store(_) => ApiError::internal(&e),
+    }
+}
+
+/// `GET /api/v1/me`: who the token belongs to.
+pub async fn me(Caller(party): Caller) -> Json<serde_json::Value> {
+    Json(json!({
+        "id": party.id.as_str(),
+        "role": party.role.as_str(),
+        "name": party.name,
+        "region": party.region,
+    }))
+}
+
+// ---- Manifests ----
+
+#[derive(Serialize)]
+pub struct UploadSummary {
+    pub lines: u64,
+    pub registered: u64,
+    pub already_registered: u64,
+    /// Rejected lines by reason code.
+    pub rejected: BTreeMap<&'static str, u64>,
+    /// The first rejected lines with their reasons.
+    pub rejections: Vec<LineRejection>,
+    pub rejections_truncated: bool,
+}
+
+#[derive(Serialize)]
+pub struct LineRejection {
+    pub line: u64,
+    pub code: &'static str,
+    pub reason: String,
+}
+
+/// `POST /api/v1/manifests`: a manifest as `partseal sign` wrote it (JSON Lines), streamed: the
+/// body is registered chunk by chunk as it arrives, so a million lines need no more memory than a
+/// few thousand. Only codes under the caller's own certificates are accepted.
+pub async fn upload_manifest(
+    State(state): State<AppState>,
+    caller: Caller,
+    body: Body,
+) -> Result<Json<UploadSummary>, ApiError> {
+    caller.require(MAKERS, "uploading a manifest")?;
+    let mut seen = 0u64;
+    let stream = body
+        .into_data_stream()
+        .map_err(std::io::Error::other)
+        .and_then(move |chunk| {
+            seen += chunk.len() as u64;
+            let result = if seen > MAX_MANIFEST_BYTES {
+                Err(std::io::Error::other(format!(
+                    "the manifest is larger than {MAX_MANIFEST_BYTES} bytes; split it"
+                )))
+            } else {
+                Ok(chunk)
+            };
+            std::future::ready(result)
+        });
+    let reader = tokio_util::io::SyncIoBridge::new(tokio_util::io::StreamReader::new(stream));
+    let party = caller.0.id.clone();
+    let now = Timestamp::now();
+    let summary = state
+        .blocking(move |r| {
+            let mut rejections = Vec::new();
+            let mut truncated = false;
+            let input = BufReader::with_capacity(1 << 16, reader);
+            let summary = register_manifest(r, input, Some(&party), now, |line, result| {
+                if let Registration::Rejected(rejection) = result {
+                    if rejections.len() < MAX_LISTED_REJECTIONS {
+                        rejections.push(LineRejection {
+                            line,
+                            code: rejection.code,
+                            reason: rejection.reason.clone(),
+                        });
+                    } else {
+                        truncated = true;
+                    }
+                }
+            })?;
+            Ok::<_, RegistryError>(UploadSummary {
+                lines: summary.lines,
+                registered: summary.registered,
+                already_registered: summary.already_registered,
+                rejected: summary.rejected,
+                rejections,
+                rejections_truncated: truncated,
+            })
+        })
+        .await?
+        .map_err(|e| match e {
+            RegistryError::InvalidInput(why) => ApiError::bad_request("invalid_manifest", why),
+            other => registry_error(other),
+        })?;
+    tracing::info!(
+        party = %caller.0.id,
+        lines = summary.lines,
+        registered = summary.registered,
+        "manifest uploaded"
+    );
+    Ok(Json(summary))
+}
+
+// ---- Custody events ----
+
+/// One scan to record. The code is the scanned URI (`code`), whose signature must then be the
+/// registered one, or typed `gtin` and `serial`.
+#[derive(Deserialize, Clone)]
+#[serde(deny_unknown_fields)]
+pub struct EventRequest {
+    pub code: Option<String>,
+    pub gtin: Option<String>,
+    pub serial: Option<String>,
+    /// shipping, receiving, installing, removing, destroying, decommissioning, recalling,
+    /// correcting, resolving
+    pub step: String,
+    /// shipping: the party the part goes to.
+    pub to: Option<String>,
+    /// installing: the vehicle.
+    pub vin: Option<String>,
+    /// destroying, decommissioning, recalling, correcting.
+    pub reason: Option<String>,
+    /// correcting: the sequence number of the caller's own event being corrected.
+    pub corrects: Option<u32>,
+    /// resolving: genuine or counterfeit.
+    pub resolution: Option<String>,
+    pub note: Option<String>,
+}
+
+#[derive(Serialize)]
+pub struct EventResult {
+    pub code: String,
+    pub seq: u32,
+    pub step: &'static str,
+    /// applied, repeated or conflict
+    pub outcome: &'static str,
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub conflict: Option<ConflictInfo>,
+    pub custody: &'static str,
+    pub duplicate_suspected: bool,
+    pub recalled: bool,
+}
+
+#[derive(Serialize)]
+pub struct ConflictInfo {
+    pub kind: &'static str,
+    pub explanation: String,
+}
+
+/// What a scanned or typed code names: its key, and the signed parts to check if scanned.
+struct Named {
+    key: CodeKey,
+    scanned: Option<DigitalLink>,
+}
+
+fn name_code(req: &EventRequest) -> Result<Named, ApiError> {
+    let bad = |e: signer::ParseError| {
+        ApiError::bad_request("invalid_code", format!("check the code: {e}"))
+    };
+    match (&req.code, &req.gtin, &req.serial) {
+        (Some(code), None, None) => {
+            let link = DigitalLink::parse(code).map_err(bad)?;
+            Ok(Named {
+                key: CodeKey::of(&link.part),
+                scanned: Some(link),
+            })
+        }
+        (None, Some(gtin), Some(serial)) => Ok(Named {
+            key: CodeKey::new(
+                &Gtin::parse(gtin.trim()).map_err(bad)?,
+                &Serial::parse(serial.trim()).map_err(bad)?,
+            ),
+            scanned: None,
+        }),
+        _ => Err(ApiError::bad_request(
+            "invalid_code",
+            "give either \"code\" (the scanned URI) or \"gtin\" and \"serial\"",
+        )),
+    }
+}
+
+fn required<T>(value: Option<T>, field: &str, step: &str) -> Result<T, ApiError> {
+    value.ok_or_else(|| {
+        ApiError::bad_request(
+            "missing_field",
+            format!("{step} needs the field \"{field}\""),
+        )
+    })
+}
+
+/// Turns a request into an action, checking the caller's role for it.
+fn action(caller: &Caller, req: &EventRequest) -> Result<Action, ApiError> {
+    let step = req.step.as_str();
+    let text = |v: &Option<String>| v.clone().unwrap_or_default();
+    let roles = match step {
+        "installing" | "removing" => SHOPS,
+        "decommissioning" | "recalling" | "resolving" => MAKERS,
+        _ => ANYONE,
+    };
+    caller.require(roles, step)?;
+    Ok(match step {
+        "shipping" => {
+            let to = required(req.to.as_deref(), "to", step)?;
+            Action::Ship {
+                to: PartyId::parse(to)
+                    .map_err(|e| ApiError::bad_request("invalid_party", e.to_string()))?,
+            }
+        }
+        "receiving" => Action::Receive,
+        "installing" => {
+            let vin = required(req.vin.as_deref(), "vin", step)?;
+            Action::Install {
+                vin: Vin::parse(vin).map_err(|e| ApiError::bad_request(e.code(), e.to_string()))?,
+            }
+        }
+        "removing" => Action::Remove,
+        "destroying" => Action::Destroy {
+            reason: text(&req.reason),
+        },
+        "decommissioning" => Action::Decommission {
+            reason: text(&req.reason),
+        },
+        "recalling" => Action::Recall {
+            reason: text(&req.reason),
+        },
+        "correcting" => Action::Correct {
+            corrects: required(req.corrects, "corrects", step)?,
+            reason: text(&req.reason),
+        },
+        "resolving" => {
+            let resolution = required(req.resolution.as_deref(), "resolution", step)?;
+            Action::Resolve {
+                resolution: Resolution::parse(resolution).ok_or_else(|| {
+                    ApiError::bad_request(
+                        "invalid_resolution",
+                        "resolution is \"genuine\" or \"counterfeit\"",
+                    )
+                })?,
+                note: text(&req.note),
+            }
+        }
+        other => {
+            return Err(ApiError::bad_request(
+                "invalid_step",
+                format!(
+                    "unknown step {other:?}; use shipping, receiving, installing, removing, \
+                     destroying, decommissioning, recalling, correcting or resolving"
+                ),
+            ));
+        }
+    })
+}
+
+/// Records one event: everything checked before anything is stored.
+fn record_one(
+    registry: &Registry,
+    caller: &Caller,
+    req: &EventRequest,
+    now: Timestamp,
+) -> Result<EventResult, ApiError> {
+    let named = name_code(req)?;
+    let action = action(caller, req)?;
+    let status = registry
+        .status(&named.key)
+        .map_err(registry_error)?
+        .ok_or_else(|| registry_error(RegistryError::NotRegistered(named.key.clone())))?;
+    if let Some(link) = &named.scanned {
+        // A scanned label must be the registered one: a forged label naming a genuine serial must
+        // not write into the genuine part's history.
+        let matches = link.key_id == Some(status.record.key_id)
+            && link.signature == Some(status.record.signature)
+            && link.part.lot == status.record.lot;
+        if !matches {
+            return Err(ApiError::new(
+                StatusCode::UNPROCESSABLE_ENTITY,
+                "code_mismatch",
+                "this label's signature is not the registered one for its serial: the label may be \
+                 forged. Nothing was recorded; keep the part aside and report it.",
+            ));
+        }
+    }
+    if let Action::Ship { to } = &action {
+        if registry.party(to).map_err(registry_error)?.is_none() {
+            return Err(ApiError::new(
+                StatusCode::UNPROCESSABLE_ENTITY,
+                "unknown_party",
+                format!("no party {to} is registered to ship to"),
+            ));
+        }
+    }
+    let recorded = registry
+        .record(&named.key, &caller.0.id, action, now)
+        .map_err(registry_error)?;
+    Ok(event_result(&named.key, &recorded))
+}
+
+fn event_result(key: &CodeKey, recorded: &Recorded) -> EventResult {
+    let (outcome, conflict) = match recorded.event.outcome {
+        Outcome::Applied => ("applied", None),
+        Outcome::Repeated => ("repeated", None),
+        Outcome::Conflict { kind, .. } => (
+            "conflict",
+            Some(ConflictInfo {
+                kind: kind.code(),
+                explanation: recorded.explanation.clone().unwrap_or_default(),
+            }),
+        ),
+    };
+    EventResult {
+        code: key.to_string(),
+        seq: recorded.event.seq,
+        step: recorded.event.step().as_str(),
+        outcome,
+        conflict,
+        custody: recorded.record.custody.custody.name(),
+        duplicate_suspected: !recorded.record.flags.duplicate.is_empty(),
+        recalled: recorded.record.flags.recalled.is_some(),
+    }
+}
+
+/// `POST /api/v1/events`: one scan.
+pub async fn record_event(
+    State(state): State<AppState>,
+    caller: Caller,
+    ApiJson(req): ApiJson<EventRequest>,
+) -> Result<Json<EventResult>, ApiError> {
+    let now = Timestamp::now();
+    let result = state
+        .blocking(move |r| record_one(r, &caller, &req, now))
+        .await??;
+    Ok(Json(result))
+}
+
+#[derive(Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct BatchRequest {
+    pub events: Vec<EventRequest>,
+}
+
+/// `POST /api/v1/events/batch`: up to [`MAX_BATCH`] scans, each answered on its own (a bad scan
+/// does not stop the others), in order, with its index.
+pub async fn record_batch(
+    State(state): State<AppState>,
+    caller: Caller,
+    ApiJson(batch): ApiJson<BatchRequest>,
+) -> Result<Json<serde_json::Value>, ApiError> {
+    if batch.events.is_empty() || batch.events.len() > MAX_BATCH {
+        return Err(ApiError::bad_request(
+            "invalid_batch",
+            format!(
+                "a batch holds 1 to {MAX_BATCH} scans; this one has {}",
+                batch.events.len()
+            ),
+        ));
+    }
+    let now = Timestamp::now();
+    let results = state
+        .blocking(move |r| {
+            batch
+                .events
+                .iter()
+                .enumerate()
+                .map(|(index, req)| match record_one(r, &caller, req, now) {
+                    Ok(result) => json!({"index": index, "status": 200, "result": result}),
+                    Err(e) => json!({
+                        "index": index,
+                        "status": e.status().as_u16(),
+                        "error": {"code": e.code(), "detail": e.detail()},
+                    }),
+                })
+                .collect::<Vec<_>>()
+        })
+        .await?;
+    Ok(Json(json!({ "results": results })))
+}
+
+#[derive(Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct LotRecallRequest {
+    pub gtin: String,
+    pub lot: String,
+    pub reason: String,
+}
+
+/// `POST /api/v1/lots/recall`: recalls every code of a lot at once.
+pub async fn recall_lot(
+    State(state): State<AppState>,
+    caller: Caller,
+    ApiJson(req): ApiJson<LotRecallRequest>,
+) -> Result<Json<serde_json::Value>, ApiError> {
+    caller.require(MAKERS, "recalling a lot")?;
+    let bad = |e: signer::ParseError| ApiError::bad_request("invalid_code", e.to_string());
+    let gtin = Gtin::parse(req.gtin.trim()).map_err(bad)?;
+    let lot = Lot::parse(req.lot.trim()).map_err(bad)?;
+    let now = Timestamp::now();
+    let recall = state
+        .blocking(move |r| r.recall_lot(&gtin, &lot, &caller.0.id, &req.reason, now))
+        .await?
+        .map_err(registry_error)?;
+    Ok(Json(json!({
+        "gtin": req.gtin.trim(),
+        "lot": req.lot.trim(),
+        "recalled_at": recall.at.to_string(),
+        "reason": recall.reason,
+    })))
+}
+
+// ---- What manufacturers read ----
+
+fn flagged(status: &registry::CodeStatus) -> serde_json::Value {
+    let record = &status.record;
+    let evidence: Vec<_> = record
+        .flags
+        .duplicate
+        .iter()
+        .map(|e| {
+            json!({
+                "kind": e.kind.code(),
+                "event": e.event,
+                "conflicts_with": e.with,
+                "at": e.at.to_string(),
+                "explanation": e.explain(),
+            })
+        })
+        .collect();
+    json!({
+        "code": status.key.to_string(),
+        "gtin": status.key.gtin().map(|g| g.as_str().to_owned()).unwrap_or_default(),
+        "serial": status.key.serial().map(|s| s.as_str().to_owned()).unwrap_or_default(),
+        "lot": record.lot.as_ref().map(|l| l.as_str()),
+        "custody": record.custody.custody.name(),
+        "duplicate_suspected": !record.flags.duplicate.is_empty(),
+        "conflicts": record.flags.conflicts,
+        "evidence": evidence,
+        "scan_anomaly": record.flags.scan_anomaly.as_ref().map(|a| json!({
+            "at": a.at.to_string(),
+            "networks": a.contexts,
+            "window_hours": a.window_hours,
+            "threshold": a.threshold,
+            "explanation": a.explain(),
+        })),
+    })
+}
+
+/// `GET /api/v1/alerts`: the caller's codes flagged as duplicates or scan anomalies.
+pub async fn alerts(
+    State(state): State<AppState>,
+    caller: Caller,
+) -> Result<Json<serde_json::Value>, ApiError> {
+    caller.require(MAKERS, "reading alerts")?;
+    let list = state
+        .blocking(move |r| r.alerts(&caller.0.id))
+        .await?
+        .map_err(registry_error)?;
+    let alerts: Vec<_> = list.iter().map(flagged).collect();
+    Ok(Json(json!({ "alerts": alerts })))
+}
+
+/// `GET /api/v1/reports`: public reports on the caller's codes, newest first.
+pub async fn reports(
+    State(state): State<AppState>,
+    caller: Caller,
+) -> Result<Json<serde_json::Value>, ApiError> {
+    caller.require(MAKERS, "reading reports")?;
+    let mut list = state
+        .blocking(move |r| r.reports(&caller.0.id))
+        .await?
+        .map_err(registry_error)?;
+    list.reverse();
+    let reports: Vec<_> = list
+        .iter()
+        .map(|r| {
+            json!({
+                "code": r.key.to_string(),
+                "at": r.at.to_string(),
+                "text": r.text,
+                "contact": r.contact,
+                "region": r.region,
+            })
+        })
+        .collect();
+    Ok(Json(json!({ "reports": reports })))
+}
+
+fn path_key(gtin: &str, serial: &str) -> Result<CodeKey, ApiError> {
+    let bad = |e: signer::ParseError| ApiError::bad_request("invalid_code", e.to_string());
+    Ok(CodeKey::new(
+        &Gtin::parse(gtin).map_err(bad)?,
+        &Serial::parse(serial).map_err(bad)?,
+    ))
+}
+
+fn not_yours() -> ApiError {
+    // The same answer as for an unknown code: a manufacturer learns nothing of others' codes.
+    ApiError::not_found("no code of yours has this GTIN and serial")
+}
+
+/// `GET /api/v1/codes/{gtin}/{serial}`: one of the caller's codes with its whole history.
+pub async fn code_history(
+    State(state): State<AppState>,
+    caller: Caller,
+    Path((gtin, serial)): Path<(String, String)>,
+) -> Result<Json<serde_json::Value>, ApiError> {
+    caller.require(MAKERS, "reading a code's history")?;
+    let key = path_key(&gtin, &serial)?;
+    let history = state
+        .blocking(move |r| r.history(&key))
+        .await?
+        .map_err(registry_error)?
+        .filter(|h| h.record.manufacturer == caller.0.id)
+        .ok_or_else(not_yours)?;
+    let status = registry::CodeStatus {
+        key: history.key.clone(),
+        record: history.record.clone(),
+        lot_recall: history.lot_recall.clone(),
+    };
+    let events: Vec<_> = history
+        .events
+        .iter()
+        .map(|e| {
+            json!({
+                "seq": e.seq,
+                "step": e.step().as_str(),
+                "at": e.at.to_string(),
+                "actor": e.actor.as_str(),
+                "outcome": match e.outcome {
+                    Outcome::Applied => "applied",
+                    Outcome::Repeated => "repeated",
+                    Outcome::Conflict { .. } => "conflict",
+                },
+            })
+        })
+        .collect();
+    let mut body = flagged(&status);
+    body["events"] = json!(events);
+    Ok(Json(body))
+}
+
+/// `GET /api/v1/codes/{gtin}/{serial}/epcis`: the history as an EPCIS 2.0 JSON-LD document.
+pub async fn code_epcis(
+    State(state): State<AppState>,
+    caller: Caller,
+    Path((gtin, serial)): Path<(String, String)>,
+) -> Result<Response, ApiError> {
+    caller.require(MAKERS, "exporting EPCIS")?;
+    let key = path_key(&gtin, &serial)?;
+    let me = caller.0.id.clone();
+    let now = Timestamp::now();
+    let document = state
+        .blocking(
+            move |r| -> Result<Option<serde_json::Value>, RegistryError> {
+                match r.status(&key)? {
+                    Some(s) if s.record.manufacturer == me => r.export_epcis(&key, now),
+                    _ => Ok(None),
+                }
+            },
+        )
+        .await?
+        .map_err(registry_error)?
+        .ok_or_else(not_yours)?;
+    Ok((
+        [(axum::http::header::CONTENT_TYPE, "application/ld+json")],
+        Json(document),
+    )
+        .into_response())
+}
+
+/// `GET /api/v1/vehicles/{vin}`: the parts recorded as installed in a vehicle, for shops (the
+/// maintenance health record view).
+pub async fn vehicle(
+    State(state): State<AppState>,
+    caller: Caller,
+    Path(vin): Path<String>,
+) -> Result<Json<serde_json::Value>, ApiError> {
+    caller.require(SHOPS, "reading a vehicle's parts")?;
+    let vin = Vin::parse(&vin).map_err(|e| ApiError::bad_request(e.code(), e.to_string()))?;
+    let parts = state
+        .blocking(move |r| r.installed_in(&vin))
+        .await?
+        .map_err(registry_error)?;
+    let parts: Vec<_> = parts
+        .iter()
+        .map(|s| {
+            let by = match &s.record.custody.custody {
+                Custody::Installed { by, .. } => by.as_str(),
+                _ => "",
+            };
+            json!({
+                "code": s.key.to_string(),
+                "gtin": s.key.gtin().map(|g| g.as_str().to_owned()).unwrap_or_default(),
+                "serial": s.key.serial().map(|x| x.as_str().to_owned()).unwrap_or_default(),
+                "lot": s.record.lot.as_ref().map(|l| l.as_str()),
+                "manufacturer": s.record.manufacturer.as_str(),
+                "installed_at": s.record.custody.since.to_string(),
+                "installed_by": by,
+                "duplicate_suspected": !s.record.flags.duplicate.is_empty(),
+                "recalled": s.record.flags.recalled.is_some() || s.lot_recall.is_some(),
+            })
+        })
+        .collect();
+    Ok(Json(json!({ "vin": vin.as_str(), "parts": parts })))
+}

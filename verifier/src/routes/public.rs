@@ -1,0 +1,306 @@
+//! The public verifier, no login: what a phone opens from a QR code, the typed lookup for when the
+//! camera fails, the owner's "is this part in my vehicle?", and reports of suspect parts.
+
+use std::net::SocketAddr;
+
+use axum::Json;
+use axum::extract::{ConnectInfo, Query, State};
+use axum::http::{HeaderMap, StatusCode, Uri, header};
+use axum::response::{Html, IntoResponse, Response};
+use registry::{CodeKey, PartyId, Report, Vin};
+use serde::{Deserialize, Serialize};
+use signer::{DigitalLink, Timestamp};
+
+use crate::client_ip::client_ip;
+use crate::error::{ApiError, ApiJson};
+use crate::state::AppState;
+use crate::verdict::{self, Verdict};
+
+/// `GET /01/{gtin}[/10/{lot}]/21/{serial}?k=..&s=..`: the QR code's own URI. JSON for
+/// `Accept: application/json`, a page for browsers.
+pub async fn scan(
+    State(state): State<AppState>,
+    ConnectInfo(peer): ConnectInfo<SocketAddr>,
+    headers: HeaderMap,
+    uri: Uri,
+) -> Result<Response, ApiError> {
+    let input = uri
+        .path_and_query()
+        .map_or_else(|| uri.path().to_owned(), |pq| pq.as_str().to_owned());
+    let now = Timestamp::now();
+    let (verdict, key) = state
+        .blocking(move |r| verdict::judge_scan(r, &input, now))
+        .await?
+        .map_err(|e| ApiError::internal(&e))?;
+    Ok(answer(&state, peer, &headers, verdict, key, now))
+}
+
+#[derive(Deserialize)]
+pub struct TypedCode {
+    pub gtin: String,
+    pub serial: String,
+}
+
+/// `GET /lookup?gtin=..&serial=..`: typed numbers, when the camera fails. The signature is not
+/// checked (there is none to check), and the answer says so.
+pub async fn lookup(
+    State(state): State<AppState>,
+    ConnectInfo(peer): ConnectInfo<SocketAddr>,
+    headers: HeaderMap,
+    query: Result<Query<TypedCode>, axum::extract::rejection::QueryRejection>,
+) -> Result<Response, ApiError> {
+    let Query(typed) = query.map_err(|e| {
+        ApiError::bad_request(
+            "invalid_query",
+            format!(
+                "give gtin and serial, e.g. /lookup?gtin=06901234567892&serial=X7K2P9QD4M: {e}"
+            ),
+        )
+    })?;
+    let now = Timestamp::now();
+    let (verdict, key) = state
+        .blocking(move |r| verdict::judge_typed(r, &typed.gtin, &typed.serial, now))
+        .await?
+        .map_err(|e| ApiError::internal(&e))?;
+    Ok(answer(&state, peer, &headers, verdict, key, now))
+}
+
+/// Counts the verdict, records the scan of a registered code, and answers in the format asked for.
+fn answer(
+    state: &AppState,
+    peer: SocketAddr,
+    headers: &HeaderMap,
+    verdict: Verdict,
+    key: Option<CodeKey>,
+    now: Timestamp,
+) -> Response {
+    state
+        .metrics()
+        .verdicts
+        .get_or_create(&crate::metrics::VerdictLabels {
+            verdict: verdict.verdict.to_owned(),
+        })
+        .inc();
+    if let (Some(key), true) = (key, verdict.custody.is_some()) {
+        let ip = client_ip(peer, headers, &state.config().trusted_proxies);
+        let region = trusted_region(state, peer, headers);
+        let ctx = state.registry().scan_context(ip, region.as_deref());
+        state.scans().record(key, ctx, now);
+    }
+    if wants_json(headers) {
+        Json(verdict).into_response()
+    } else {
+        Html(page(&verdict)).into_response()
+    }
+}
+
+/// A coarse region from a trusted proxy (e.g. a CDN's geolocation), never from the client itself.
+fn trusted_region(state: &AppState, peer: SocketAddr, headers: &HeaderMap) -> Option<String> {
+    let peer_ip = peer.ip().to_canonical();
+    let trusted = state
+        .config()
+        .trusted_proxies
+        .iter()
+        .any(|net| net.contains(&peer_ip));
+    if !trusted {
+        return None;
+    }
+    headers
+        .get("x-client-region")
+        .and_then(|v| v.to_str().ok())
+        .map(|s| s.chars().take(32).collect())
+}
+
+fn wants_json(headers: &HeaderMap) -> bool {
+    let accept = headers
+        .get(header::ACCEPT)
+        .and_then(|v| v.to_str().ok())
+        .unwrap_or("");
+    accept.contains("application/json") && !accept.contains("text/html")
+}
+
+fn escape(text: &str) -> String {
+    let mut out = String::with_capacity(text.len());
+    for c in text.chars() {
+        match c {
+            '&' => out.push_str("&amp;"),
+            '<' => out.push_str("&lt;"),
+            '>' => out.push_str("&gt;"),
+            '"' => out.push_str("&quot;"),
+            '\'' => out.push_str("&#39;"),
+            c => out.push(c),
+        }
+    }
+    out
+}
+
+/// A minimal page for browsers: the verdict first, then the part and its custody.
+fn page(v: &Verdict) -> String {
+    let mut body = format!("<h1 class=\"{:?}\">{}</h1>", v.severity, escape(&v.message));
+    if let Some(advice) = v.advice {
+        body.push_str(&format!("<p><strong>{}</strong></p>", escape(advice)));
+    }
+    if let Some(p) = &v.part {
+        body.push_str(&format!(
+            "<p>GTIN (01) {}{}<br>Serial (21) {}</p>",
+            escape(&p.gtin),
+            p.lot
+                .as_ref()
+                .map(|l| format!("<br>Lot (10) {}", escape(l)))
+                .unwrap_or_default(),
+            escape(&p.serial)
+        ));
+    }
+    if let Some(m) = &v.manufacturer {
+        body.push_str(&format!("<p>Manufacturer: {}</p>", escape(&m.legal_name)));
+    }
+    if let Some(c) = &v.custody {
+        body.push_str(&format!("<p>{}</p>", escape(&c.summary)));
+    }
+    for e in &v.evidence {
+        body.push_str(&format!("<p>{}</p>", escape(&e.explanation)));
+    }
+    format!(
+        "<!doctype html><html lang=\"en\"><head><meta charset=\"utf-8\">\
+         <meta name=\"viewport\" content=\"width=device-width\"><title>partseal: {}</title>\
+         </head><body>{body}</body></html>",
+        v.verdict
+    )
+}
+
+/// A code as the public gives it: the scanned URI, or typed GTIN and serial.
+#[derive(Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct PublicCode {
+    pub code: Option<String>,
+    pub gtin: Option<String>,
+    pub serial: Option<String>,
+}
+
+impl PublicCode {
+    pub fn key(&self) -> Result<CodeKey, ApiError> {
+        let bad = |e: signer::ParseError| {
+            ApiError::bad_request("invalid_code", format!("check the code: {e}"))
+        };
+        match (&self.code, &self.gtin, &self.serial) {
+            (Some(code), None, None) => DigitalLink::parse(code)
+                .map(|l| CodeKey::of(&l.part))
+                .map_err(bad),
+            (None, Some(gtin), Some(serial)) => {
+                let gtin = signer::Gtin::parse(gtin.trim()).map_err(bad)?;
+                let serial = signer::Serial::parse(serial.trim()).map_err(bad)?;
+                Ok(CodeKey::new(&gtin, &serial))
+            }
+            _ => Err(ApiError::bad_request(
+                "invalid_code",
+                "give either \"code\" (the scanned URI) or \"gtin\" and \"serial\"",
+            )),
+        }
+    }
+}
+
+#[derive(Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct VehicleCheck {
+    #[serde(flatten)]
+    pub code: PublicCode,
+    pub vin: String,
+}
+
+#[derive(Serialize)]
+pub struct VehicleAnswer {
+    /// Is this part recorded as installed in that vehicle now? Nothing else is revealed.
+    pub recorded: bool,
+}
+
+/// `POST /vehicle-check`: an owner asks whether a part is recorded in their vehicle. Yes or no.
+pub async fn vehicle_check(
+    State(state): State<AppState>,
+    ApiJson(ask): ApiJson<VehicleCheck>,
+) -> Result<Json<VehicleAnswer>, ApiError> {
+    let key = ask.code.key()?;
+    let vin = Vin::parse(&ask.vin).map_err(|e| ApiError::bad_request(e.code(), e.to_string()))?;
+    let recorded = state
+        .blocking(move |r| {
+            r.status(&key).map(|s| {
+                s.is_some_and(|s| {
+                    matches!(s.record.custody.custody,
+                             registry::Custody::Installed { vin: v, .. } if v == vin)
+                })
+            })
+        })
+        .await?
+        .map_err(|e| ApiError::internal(&e))?;
+    Ok(Json(VehicleAnswer { recorded }))
+}
+
+#[derive(Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct SuspectReport {
+    #[serde(flatten)]
+    pub code: PublicCode,
+    /// What is wrong, in the reporter's words (up to 2000 bytes).
+    pub text: String,
+    /// How to reach the reporter, if they want to be reached.
+    pub contact: Option<String>,
+}
+
+/// `POST /reports`: a report of a suspect part, kept for the manufacturer of the code (or, for a
+/// code the registry does not know, the certified maker of its GTIN).
+pub async fn report(
+    State(state): State<AppState>,
+    ConnectInfo(peer): ConnectInfo<SocketAddr>,
+    headers: HeaderMap,
+    ApiJson(report): ApiJson<SuspectReport>,
+) -> Result<Response, ApiError> {
+    let key = report.code.key()?;
+    let region = trusted_region(&state, peer, &headers);
+    let now = Timestamp::now();
+    let stored = state
+        .blocking(
+            move |r| -> Result<Result<(), ApiError>, registry::RegistryError> {
+                let manufacturer = match r.status(&key)? {
+                    Some(s) => Some(s.record.manufacturer),
+                    None => {
+                        let gtin = key
+                            .gtin()
+                            .map_err(|e| registry::RegistryError::InvalidInput(e.to_string()))?;
+                        r.trust()
+                            .certificates()
+                            .iter()
+                            .find(|c| c.covers(&gtin))
+                            .and_then(|c| PartyId::parse(&c.body().manufacturer_id).ok())
+                    }
+                };
+                let Some(manufacturer) = manufacturer else {
+                    return Ok(Err(ApiError::new(
+                        StatusCode::UNPROCESSABLE_ENTITY,
+                        "unknown_gtin",
+                        "no certified manufacturer makes this GTIN, so there is no one to send the \
+                     report to; check the code",
+                    )));
+                };
+                let report = Report {
+                    key,
+                    manufacturer,
+                    at: now,
+                    text: report.text,
+                    contact: report.contact,
+                    region,
+                };
+                if let Err(why) = report.validate() {
+                    return Ok(Err(ApiError::bad_request("invalid_report", why)));
+                }
+                r.add_report(report)?;
+                Ok(Ok(()))
+            },
+        )
+        .await?
+        .map_err(|e| ApiError::internal(&e))?;
+    stored?;
+    Ok((
+        StatusCode::CREATED,
+        Json(serde_json::json!({"status": "received"})),
+    )
+        .into_response())
+}

@@ -1,0 +1,451 @@
+//! The verdict a scan gets: one of a fixed set, each with a machine code, a severity, a sentence
+//! for people, and the evidence behind it.
+//!
+//! | code | severity | when |
+//! |---|---|---|
+//! | `genuine` | ok | registered, signature matches, nothing against it |
+//! | `genuine_installed` | warning | genuine, but already installed in a vehicle: not a new part |
+//! | `duplicate_suspected` | danger | custody events impossible for one part: a cloned label |
+//! | `scan_anomaly` | warning | an installed part scanned from unusually many networks |
+//! | `recalled` | danger | the manufacturer recalled the part or its lot |
+//! | `voided` | danger | the manufacturer voided the code; no genuine part carries it |
+//! | `destroyed` | danger | the part was recorded destroyed; a part carrying it is a copy |
+//! | `issuer_revoked` | danger | the signing key was reported compromised |
+//! | `forged` | danger | bad signature, unknown key, or GTIN outside the maker's certificate |
+//! | `unregistered` | warning | a valid signature (or typed numbers) with no registered part |
+//! | `data_error` | info | the input is malformed: check the code (most are typing or scanner errors) |
+//!
+//! Where several apply, the first in this order wins: forged, issuer revoked, voided, destroyed,
+//! duplicate suspected, recalled, scan anomaly, installed, genuine.
+//!
+//! The public answer names no vehicle, token or party: custody is summarised by role and region.
+//!
+//! A registered code's signature was verified when it was registered, so a scan of a registered
+//! code only compares the scanned signature bytes with the registered ones; Ed25519 runs only for
+//! codes the registry does not know.
+
+use registry::{CodeKey, CodeStatus, Custody, Registry, RegistryError, Role};
+use serde::Serialize;
+use signer::{CheckTimes, ParseError, SignedCode, Timestamp, TrustStore, VerifyError};
+
+#[derive(Clone, Copy, Debug, PartialEq, Eq, Serialize)]
+#[serde(rename_all = "snake_case")]
+pub enum Severity {
+    Ok,
+    Info,
+    Warning,
+    Danger,
+}
+
+/// Every verdict code, in the documented order.
+pub const VERDICTS: [&str; 11] = [
+    "genuine",
+    "genuine_installed",
+    "duplicate_suspected",
+    "scan_anomaly",
+    "recalled",
+    "voided",
+    "destroyed",
+    "issuer_revoked",
+    "forged",
+    "unregistered",
+    "data_error",
+];
+
+#[derive(Clone, Debug, Serialize)]
+pub struct Verdict {
+    /// One of [`VERDICTS`].
+    pub verdict: &'static str,
+    pub severity: Severity,
+    /// True only for `genuine` and `genuine_installed`.
+    pub genuine: bool,
+    /// What it means, for the person holding the part.
+    pub message: String,
+    /// What to do about it, for warning and danger verdicts.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub advice: Option<&'static str>,
+    /// False for typed lookups (GTIN + serial): the label's signature was not seen.
+    pub signature_checked: bool,
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub reason: Option<String>,
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub part: Option<PartInfo>,
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub manufacturer: Option<ManufacturerInfo>,
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub custody: Option<CustodySummary>,
+    #[serde(skip_serializing_if = "Vec::is_empty")]
+    pub evidence: Vec<EvidenceItem>,
+}
+
+#[derive(Clone, Debug, Serialize)]
+pub struct PartInfo {
+    pub gtin: String,
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub lot: Option<String>,
+    pub serial: String,
+}
+
+#[derive(Clone, Debug, Serialize)]
+pub struct ManufacturerInfo {
+    pub id: String,
+    pub legal_name: String,
+    /// Certified now (not revoked, certificate in its validity window).
+    pub certified: bool,
+    pub certificate_valid_until: String,
+}
+
+#[derive(Clone, Debug, Serialize)]
+pub struct CustodySummary {
+    /// at_manufacturer, held, in_transit, installed, destroyed, voided
+    pub state: &'static str,
+    pub since: String,
+    pub summary: String,
+}
+
+#[derive(Clone, Debug, Serialize)]
+pub struct EvidenceItem {
+    pub kind: &'static str,
+    pub at: String,
+    pub explanation: String,
+}
+
+const ADVICE_DANGER: &str = "Do not accept or fit this part. Keep it and its packaging, ask the seller where it came from, and report it below.";
+const ADVICE_WARNING: &str = "Be careful: ask the seller about this part before you accept it, and report it if the answer does not convince you.";
+
+impl Verdict {
+    fn new(verdict: &'static str, severity: Severity, message: impl Into<String>) -> Self {
+        Verdict {
+            verdict,
+            severity,
+            genuine: matches!(verdict, "genuine" | "genuine_installed"),
+            message: message.into(),
+            advice: match severity {
+                Severity::Danger => Some(ADVICE_DANGER),
+                Severity::Warning => Some(ADVICE_WARNING),
+                _ => None,
+            },
+            signature_checked: true,
+            reason: None,
+            part: None,
+            manufacturer: None,
+            custody: None,
+            evidence: Vec::new(),
+        }
+    }
+
+    /// Malformed input: say "check the code", never "counterfeit".
+    pub fn data_error(problem: &ParseError) -> Self {
+        let mut v = Verdict::new(
+            "data_error",
+            Severity::Info,
+            format!(
+                "This code could not be read ({problem}). Check it: scan again, or compare what \
+                 you typed with the label. A misread code does not mean the part is fake."
+            ),
+        );
+        v.reason = Some(problem.code());
+        v
+    }
+
+    fn forged(error: &VerifyError) -> Self {
+        let message = match error {
+            VerifyError::UnknownKey(_) => {
+                "This label was not signed by any certified manufacturer. Treat the part as counterfeit."
+            }
+            VerifyError::GtinOutsidePrefixes { .. } => {
+                "This label is signed by a certified manufacturer, but for a product it is not \
+                 certified to make. Treat the part as counterfeit."
+            }
+            _ => {
+                "The signature on this label does not match its code: it was forged or altered. \
+                  Treat the part as counterfeit."
+            }
+        };
+        let mut v = Verdict::new("forged", Severity::Danger, message);
+        v.reason = Some(error.code().to_owned());
+        v
+    }
+}
+
+fn date(t: Timestamp) -> String {
+    registry::custody::date(t)
+}
+
+/// The verdict for a scanned label (the URI from the QR, or its path and query).
+pub fn judge_scan(
+    registry: &Registry,
+    input: &str,
+    now: Timestamp,
+) -> Result<(Verdict, Option<CodeKey>), RegistryError> {
+    let code = match SignedCode::parse(input) {
+        Ok(code) => code,
+        Err(e) => return Ok((Verdict::data_error(&e), None)),
+    };
+    let key = CodeKey::of(&code.part);
+    let status = registry.status(&key)?;
+    let trust = registry.trust();
+    let verdict = match status {
+        Some(status)
+            if status.record.key_id == code.key_id
+                && status.record.signature == code.signature
+                && status.record.lot == code.part.lot =>
+        {
+            registered(registry, &trust, &code, &status, now, true)?
+        }
+        Some(_) | None => {
+            // Unknown to the registry (or not the code it registered under this GTIN and
+            // serial): the signature decides between forged and unregistered.
+            let mut v = match trust.check_code(&code, CheckTimes::offline(now)) {
+                Err(e @ VerifyError::KeyCompromised { .. }) => revoked(&e),
+                Err(e) => Verdict::forged(&e),
+                Ok(_) => Verdict::new(
+                    "unregistered",
+                    Severity::Warning,
+                    "The label's signature is valid, but its manufacturer never registered this \
+                     part. It may be new stock not yet registered, or a label printed outside the \
+                     manufacturer's records.",
+                ),
+            };
+            v.part = Some(part_info(&code));
+            v
+        }
+    };
+    Ok((verdict, Some(key)))
+}
+
+/// The verdict for typed GTIN and serial (the camera failed): the registry's word, without the
+/// label's signature.
+pub fn judge_typed(
+    registry: &Registry,
+    gtin: &str,
+    serial: &str,
+    now: Timestamp,
+) -> Result<(Verdict, Option<CodeKey>), RegistryError> {
+    let parsed = signer::Gtin::parse(gtin.trim())
+        .and_then(|g| signer::Serial::parse(serial.trim()).map(|s| (g, s)));
+    let (gtin, serial) = match parsed {
+        Ok(p) => p,
+        Err(e) => return Ok((Verdict::data_error(&e), None)),
+    };
+    let key = CodeKey::new(&gtin, &serial);
+    let Some(status) = registry.status(&key)? else {
+        let mut v = Verdict::new(
+            "unregistered",
+            Severity::Warning,
+            "No registered part has this GTIN and serial. Check the numbers against the label; \
+             if they are right, this is not a registered certified part.",
+        );
+        v.signature_checked = false;
+        v.part = Some(PartInfo {
+            gtin: gtin.as_str().to_owned(),
+            lot: None,
+            serial: serial.as_str().to_owned(),
+        });
+        return Ok((v, None));
+    };
+    let code = SignedCode {
+        part: signer::PartId {
+            gtin,
+            lot: status.record.lot.clone(),
+            serial,
+        },
+        key_id: status.record.key_id,
+        signature: status.record.signature,
+    };
+    let trust = registry.trust();
+    let mut v = registered(registry, &trust, &code, &status, now, false)?;
+    v.signature_checked = false;
+    Ok((v, Some(key)))
+}
+
+fn revoked(e: &VerifyError) -> Verdict {
+    let mut v = Verdict::new(
+        "issuer_revoked",
+        Severity::Danger,
+        "The manufacturer's signing key was reported stolen, so labels signed with it can no \
+         longer prove a part genuine.",
+    );
+    v.reason = Some(e.code().to_owned());
+    v
+}
+
+fn part_info(code: &SignedCode) -> PartInfo {
+    PartInfo {
+        gtin: code.part.gtin.as_str().to_owned(),
+        lot: code.part.lot.as_ref().map(|l| l.as_str().to_owned()),
+        serial: code.part.serial.as_str().to_owned(),
+    }
+}
+
+/// The verdict for a registered code whose signature is the registered one.
+fn registered(
+    registry: &Registry,
+    trust: &TrustStore,
+    code: &SignedCode,
+    status: &CodeStatus,
+    now: Timestamp,
+    signature_seen: bool,
+) -> Result<Verdict, RegistryError> {
+    let record = &status.record;
+    // The certificate had to be valid at registration; revocations apply as of now. No signature
+    // check: registration verified this exact signature.
+    let times = CheckTimes {
+        issued_at: record.registered_at,
+        now,
+    };
+    let manufacturer = match trust.check_signed_code(code, times) {
+        Err(e @ VerifyError::KeyCompromised { .. }) => {
+            let mut v = revoked(&e);
+            v.part = Some(part_info(code));
+            return Ok(v);
+        }
+        Err(e) => {
+            let mut v = Verdict::forged(&e);
+            v.part = Some(part_info(code));
+            return Ok(v);
+        }
+        Ok(verified) => {
+            let body = verified.certificate.body();
+            ManufacturerInfo {
+                id: body.manufacturer_id.clone(),
+                legal_name: body.legal_name.clone(),
+                certified: verified.decertified.is_none()
+                    && verified.certificate.check_validity(now).is_ok(),
+                certificate_valid_until: date(body.not_after),
+            }
+        }
+    };
+    let flags = &record.flags;
+    let custody = &record.custody;
+    let mut v = match &custody.custody {
+        Custody::Voided => Verdict::new(
+            "voided",
+            Severity::Danger,
+            format!(
+                "The manufacturer voided this code on {}: no genuine part carries it.",
+                date(custody.since)
+            ),
+        ),
+        Custody::Destroyed => Verdict::new(
+            "destroyed",
+            Severity::Danger,
+            format!(
+                "The part with this code was destroyed on {}. A part carrying it now has a \
+                 copied label.",
+                date(custody.since)
+            ),
+        ),
+        _ if !flags.duplicate.is_empty() => Verdict::new(
+            "duplicate_suspected",
+            Severity::Danger,
+            "This code has been recorded in places one part cannot be at once: copies of its \
+             label are in circulation, and this part may be one of them.",
+        ),
+        _ if flags.recalled.is_some() || status.lot_recall.is_some() => Verdict::new(
+            "recalled",
+            Severity::Danger,
+            "The manufacturer has recalled this part. Do not fit it; return it to the seller.",
+        ),
+        _ if flags.scan_anomaly.is_some() => Verdict::new(
+            "scan_anomaly",
+            Severity::Warning,
+            "This part is genuine as registered, but its code has been scanned in unusually many \
+             places, which can mean copies of its label exist.",
+        ),
+        Custody::Installed { .. } => Verdict::new(
+            "genuine_installed",
+            Severity::Warning,
+            format!(
+                "Genuine, but this part was installed in a vehicle on {}. If it is sold to you \
+                 as new, do not accept it.",
+                date(custody.since)
+            ),
+        ),
+        _ => Verdict::new(
+            "genuine",
+            Severity::Ok,
+            format!(
+                "Genuine: made by {}, a certified manufacturer, and registered on {}.",
+                manufacturer.legal_name,
+                date(record.registered_at)
+            ),
+        ),
+    };
+    v.signature_checked = signature_seen;
+    v.part = Some(part_info(code));
+    v.custody = Some(summarise(registry, status)?);
+    v.manufacturer = Some(manufacturer);
+    for e in &flags.duplicate {
+        v.evidence.push(EvidenceItem {
+            kind: e.kind.code(),
+            at: date(e.at),
+            explanation: e.explain(),
+        });
+    }
+    if let Some(a) = &flags.scan_anomaly {
+        v.evidence.push(EvidenceItem {
+            kind: "scan_anomaly",
+            at: date(a.at),
+            explanation: a.explain(),
+        });
+    }
+    if let Some((at, _)) = flags.recalled {
+        v.evidence.push(EvidenceItem {
+            kind: "recalled",
+            at: date(at),
+            explanation: "The manufacturer recalled this part.".into(),
+        });
+    }
+    if let Some(recall) = &status.lot_recall {
+        v.evidence.push(EvidenceItem {
+            kind: "lot_recalled",
+            at: date(recall.at),
+            explanation: format!(
+                "The manufacturer recalled this part's lot: {}",
+                recall.reason
+            ),
+        });
+    }
+    Ok(v)
+}
+
+/// "Installed on 2026-10-03 by a certified shop in Guangdong": role and region, never the party.
+fn summarise(registry: &Registry, status: &CodeStatus) -> Result<CustodySummary, RegistryError> {
+    let custody = &status.record.custody;
+    let since = date(custody.since);
+    let who = |id: &registry::PartyId| -> Result<String, RegistryError> {
+        Ok(match registry.party(id)? {
+            Some(p) => {
+                let role = match p.role {
+                    Role::Manufacturer => "manufacturer",
+                    Role::Distributor => "distributor",
+                    Role::Shop => "shop",
+                };
+                match p.region {
+                    Some(region) => format!("a certified {role} in {region}"),
+                    None => format!("a certified {role}"),
+                }
+            }
+            None => "a registered business".to_owned(),
+        })
+    };
+    let summary = match &custody.custody {
+        Custody::AtManufacturer => format!(
+            "Registered by its manufacturer on {}.",
+            date(status.record.registered_at)
+        ),
+        Custody::Held { by } => format!("Received by {} on {since}.", who(by)?),
+        Custody::InTransit { to, .. } => format!("Shipped on {since} to {}.", who(to)?),
+        Custody::Installed { by, .. } => {
+            format!("Installed in a vehicle on {since} by {}.", who(by)?)
+        }
+        Custody::Destroyed => format!("Destroyed on {since}."),
+        Custody::Voided => format!("Voided by its manufacturer on {since}."),
+    };
+    Ok(CustodySummary {
+        state: custody.custody.name(),
+        since,
+        summary,
+    })
+}
