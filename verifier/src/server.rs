@@ -39,7 +39,11 @@ pub fn router(state: AppState) -> Router {
     let api = Router::new()
         .route("/api/v1/me", get(api::me))
         .route("/api/v1/events", post(api::record_event))
-        .route("/api/v1/events/batch", post(api::record_batch))
+        .route(
+            "/api/v1/events/batch",
+            // A full batch of scans is larger than other requests.
+            post(api::record_batch).layer(DefaultBodyLimit::max(api::MAX_BATCH_BYTES)),
+        )
         .route("/api/v1/lots/recall", post(api::recall_lot))
         .route("/api/v1/alerts", get(api::alerts))
         .route("/api/v1/reports", get(api::reports))
@@ -118,10 +122,15 @@ pub async fn serve(
     if let Some(task) = pruner {
         task.abort();
     }
-    // Every acknowledged write is durable already; this also covers scans written since the last
-    // sync, so a clean shutdown loses none.
-    let registry = state.registry().clone();
-    match tokio::task::spawn_blocking(move || registry.flush()).await {
+    // Every acknowledged write is durable already; writing the queued scans and flushing once more
+    // means a clean shutdown loses none of them either.
+    let closing = state.clone();
+    match tokio::task::spawn_blocking(move || {
+        closing.scans().close();
+        closing.registry().flush()
+    })
+    .await
+    {
         Ok(Ok(())) => {}
         Ok(Err(e)) => tracing::error!(error = %e, "flushing the store at shutdown failed"),
         Err(e) => tracing::error!(error = %e, "flushing the store at shutdown failed"),

@@ -29,6 +29,8 @@ use crate::state::AppState;
 
 /// Scans in one batch request.
 pub const MAX_BATCH: usize = 1000;
+/// Body limit of a batch request: 1000 scans of about 300 bytes, with room to spare.
+pub const MAX_BATCH_BYTES: usize = 1 << 20;
 /// Largest manifest upload: 2 GiB, about eight million lines.
 pub const MAX_MANIFEST_BYTES: u64 = 2 << 30;
 /// Rejected lines listed in an upload's answer; the counts cover every line.

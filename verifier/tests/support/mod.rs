@@ -73,6 +73,12 @@ impl Server {
     pub fn begin_shutdown(&mut self) {
         self.stop.take().unwrap().send(()).unwrap();
     }
+
+    /// Waits for a shutdown [`Server::begin_shutdown`] started.
+    pub async fn shutdown_after_begin(self) -> (Arc<Registry>, tempfile::TempDir) {
+        self.task.await.unwrap().unwrap();
+        (self.registry, self.dir)
+    }
 }
 
 /// An authority and a certified manufacturer, trusted by the registry as `partseal admin` sets up.
