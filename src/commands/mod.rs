@@ -8,6 +8,7 @@ use std::process::ExitCode;
 use clap::{Parser, Subcommand};
 use verifier::config::LogFormat;
 
+mod admin;
 mod authority;
 mod demo;
 mod files;
@@ -48,6 +49,9 @@ enum Command {
     Registry(registry::RegistryCommand),
     /// Run the verifier service.
     Serve(serve::ServeArgs),
+    /// The service's parties, API tokens and trust state; run while `partseal serve` is stopped.
+    #[command(subcommand)]
+    Admin(admin::AdminCommand),
 }
 
 pub fn run(cli: Cli) -> anyhow::Result<ExitCode> {
@@ -63,6 +67,7 @@ pub fn run(cli: Cli) -> anyhow::Result<ExitCode> {
         Command::Registry(cmd) => registry::run(cmd),
         Command::Sign(args) => sign::run(args),
         Command::Verify(args) => verify::run(args),
+        Command::Admin(cmd) => admin::run(cmd),
     }
 }
 
