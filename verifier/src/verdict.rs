@@ -172,46 +172,52 @@ fn date(t: Timestamp) -> String {
     registry::custody::date(t)
 }
 
-/// The verdict for a scanned label (the URI from the QR, or its path and query).
-pub fn judge_scan(
-    registry: &Registry,
-    input: &str,
-    now: Timestamp,
-) -> Result<(Verdict, Option<CodeKey>), RegistryError> {
+/// What a scan needs next: its verdict already, or a signature check.
+pub enum Scan {
+    Judged(Box<Verdict>, Option<CodeKey>),
+    /// The registry does not hold this exact code: Ed25519 must decide between forged and
+    /// unregistered ([`judge_signature`], CPU work for the blocking pool).
+    NeedsSignature(SignedCode),
+}
+
+/// The verdict for a scanned label (the URI from the QR, or its path and query) as far as the
+/// registry can give it without Ed25519: one read for a registered code.
+pub fn judge_scan(registry: &Registry, input: &str, now: Timestamp) -> Result<Scan, RegistryError> {
     let code = match SignedCode::parse(input) {
         Ok(code) => code,
-        Err(e) => return Ok((Verdict::data_error(&e), None)),
+        Err(e) => return Ok(Scan::Judged(Box::new(Verdict::data_error(&e)), None)),
     };
     let key = CodeKey::of(&code.part);
-    let status = registry.status(&key)?;
-    let trust = registry.trust();
-    let verdict = match status {
+    match registry.status(&key)? {
         Some(status)
             if status.record.key_id == code.key_id
                 && status.record.signature == code.signature
                 && status.record.lot == code.part.lot =>
         {
-            registered(registry, &trust, &code, &status, now, true)?
+            let trust = registry.trust();
+            let verdict = registered(registry, &trust, &code, &status, now, true)?;
+            Ok(Scan::Judged(Box::new(verdict), Some(key)))
         }
-        Some(_) | None => {
-            // Unknown to the registry (or not the code it registered under this GTIN and
-            // serial): the signature decides between forged and unregistered.
-            let mut v = match trust.check_code(&code, CheckTimes::offline(now)) {
-                Err(e @ VerifyError::KeyCompromised { .. }) => revoked(&e),
-                Err(e) => Verdict::forged(&e),
-                Ok(_) => Verdict::new(
-                    "unregistered",
-                    Severity::Warning,
-                    "The label's signature is valid, but its manufacturer never registered this \
-                     part. It may be new stock not yet registered, or a label printed outside the \
-                     manufacturer's records.",
-                ),
-            };
-            v.part = Some(part_info(&code));
-            v
-        }
+        // Unknown to the registry, or not the code it registered under this GTIN and serial.
+        _ => Ok(Scan::NeedsSignature(code)),
+    }
+}
+
+/// The verdict for a code the registry does not hold: the signature decides.
+pub fn judge_signature(registry: &Registry, code: &SignedCode, now: Timestamp) -> Verdict {
+    let mut v = match registry.trust().check_code(code, CheckTimes::offline(now)) {
+        Err(e @ VerifyError::KeyCompromised { .. }) => revoked(&e),
+        Err(e) => Verdict::forged(&e),
+        Ok(_) => Verdict::new(
+            "unregistered",
+            Severity::Warning,
+            "The label's signature is valid, but its manufacturer never registered this part. It \
+             may be new stock not yet registered, or a label printed outside the manufacturer's \
+             records.",
+        ),
     };
-    Ok((verdict, Some(key)))
+    v.part = Some(part_info(code));
+    v
 }
 
 /// The verdict for typed GTIN and serial (the camera failed): the registry's word, without the
