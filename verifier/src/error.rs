@@ -17,13 +17,25 @@ pub struct ApiError {
     retry_after_secs: Option<u64>,
 }
 
-#[derive(Serialize)]
-struct Problem<'a> {
+/// An RFC 9457 problem (`application/problem+json`).
+#[derive(Serialize, utoipa::ToSchema)]
+pub(crate) struct Problem<'a> {
+    /// Always `about:blank`: the status and `code` say what happened.
+    #[schema(example = "about:blank")]
     r#type: &'static str,
+    /// The HTTP status's reason phrase.
+    #[schema(example = "Bad Request")]
     title: &'a str,
+    /// The HTTP status code.
+    #[schema(example = 400)]
     status: u16,
+    /// Stable and machine-readable, e.g. `invalid_code`, `invalid_token`, `wrong_role`,
+    /// `not_found`, `rate_limited`, `overloaded`.
+    #[schema(example = "invalid_code")]
     code: &'static str,
+    /// For people; 5xx details are generic.
     detail: &'a str,
+    /// For batch requests: which item failed.
     #[serde(skip_serializing_if = "Option::is_none")]
     index: Option<usize>,
 }

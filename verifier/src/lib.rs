@@ -15,6 +15,7 @@
 //! | [`verdict`] | the fixed set of verdicts and how a scan earns one |
 //! | [`auth`] | bearer tokens for the parties' API |
 //! | [`scan_log`] | public scans, recorded off the request path |
+//! | [`openapi`] | the OpenAPI 3.1 description served at `/openapi.json`, generated from the handlers |
 //!
 //! ```no_run
 //! # async fn run() -> Result<(), Box<dyn std::error::Error>> {
@@ -33,6 +34,7 @@ pub mod client_ip;
 pub mod config;
 pub mod error;
 pub mod metrics;
+pub mod openapi;
 pub mod rate_limit;
 pub mod routes;
 pub mod scan_log;

@@ -17,39 +17,87 @@ use crate::error::ApiError;
 use crate::routes::{api, ops, public};
 use crate::state::AppState;
 
+/// Every (method, path) the router serves. `/openapi.json` must describe exactly these (its test
+/// compares the two), and [`router`] refuses to build a route missing here, so an endpoint cannot
+/// be added without its description.
+pub const ROUTES: &[(&str, &str)] = &[
+    ("GET", "/healthz"),
+    ("GET", "/readyz"),
+    ("GET", "/metrics"),
+    ("GET", "/openapi.json"),
+    ("GET", "/01/{gtin}/21/{serial}"),
+    ("GET", "/01/{gtin}/10/{lot}/21/{serial}"),
+    ("GET", "/lookup"),
+    ("POST", "/vehicle-check"),
+    ("POST", "/reports"),
+    ("GET", "/api/v1/me"),
+    ("POST", "/api/v1/events"),
+    ("POST", "/api/v1/events/batch"),
+    ("POST", "/api/v1/lots/recall"),
+    ("GET", "/api/v1/alerts"),
+    ("GET", "/api/v1/reports"),
+    ("GET", "/api/v1/codes/{gtin}/{serial}"),
+    ("GET", "/api/v1/codes/{gtin}/{serial}/epcis"),
+    ("GET", "/api/v1/vehicles/{vin}"),
+    ("POST", "/api/v1/manifests"),
+];
+
+/// `path`, once checked to be listed in [`ROUTES`] with `method`. Panics otherwise: every test
+/// builds the router, so a forgotten entry fails them all rather than shipping undocumented.
+fn listed(method: &str, path: &'static str) -> &'static str {
+    assert!(
+        ROUTES.contains(&(method, path)),
+        "{method} {path} is routed but not listed in server::ROUTES (nor, then, in /openapi.json)"
+    );
+    path
+}
+
 /// Every route of the service, with its middleware.
 pub fn router(state: AppState) -> Router {
     let ops = Router::new()
-        .route("/healthz", get(ops::healthz))
-        .route("/readyz", get(ops::readyz))
-        .route("/metrics", get(ops::metrics));
+        .route(listed("GET", "/healthz"), get(ops::healthz))
+        .route(listed("GET", "/readyz"), get(ops::readyz))
+        .route(listed("GET", "/metrics"), get(ops::metrics))
+        .route(listed("GET", "/openapi.json"), get(crate::openapi::serve));
 
     // The QR code's own path is the public endpoint, with and without a lot.
     let public = Router::new()
-        .route("/01/{gtin}/21/{serial}", get(public::scan))
-        .route("/01/{gtin}/10/{lot}/21/{serial}", get(public::scan))
-        .route("/lookup", get(public::lookup))
-        .route("/vehicle-check", post(public::vehicle_check))
-        .route("/reports", post(public::report))
+        .route(listed("GET", "/01/{gtin}/21/{serial}"), get(public::scan))
+        .route(
+            listed("GET", "/01/{gtin}/10/{lot}/21/{serial}"),
+            get(public::scan),
+        )
+        .route(listed("GET", "/lookup"), get(public::lookup))
+        .route(
+            listed("POST", "/vehicle-check"),
+            post(public::vehicle_check),
+        )
+        .route(listed("POST", "/reports"), post(public::report))
         .layer(middleware::from_fn_with_state(
             state.clone(),
             crate::rate_limit::limit_public,
         ));
 
     let api = Router::new()
-        .route("/api/v1/me", get(api::me))
-        .route("/api/v1/events", post(api::record_event))
+        .route(listed("GET", "/api/v1/me"), get(api::me))
+        .route(listed("POST", "/api/v1/events"), post(api::record_event))
         .route(
-            "/api/v1/events/batch",
+            listed("POST", "/api/v1/events/batch"),
             // A full batch of scans is larger than other requests.
             post(api::record_batch).layer(DefaultBodyLimit::max(api::MAX_BATCH_BYTES)),
         )
-        .route("/api/v1/lots/recall", post(api::recall_lot))
-        .route("/api/v1/alerts", get(api::alerts))
-        .route("/api/v1/reports", get(api::reports))
-        .route("/api/v1/codes/{gtin}/{serial}", get(api::code_history))
-        .route("/api/v1/codes/{gtin}/{serial}/epcis", get(api::code_epcis))
-        .route("/api/v1/vehicles/{vin}", get(api::vehicle));
+        .route(listed("POST", "/api/v1/lots/recall"), post(api::recall_lot))
+        .route(listed("GET", "/api/v1/alerts"), get(api::alerts))
+        .route(listed("GET", "/api/v1/reports"), get(api::reports))
+        .route(
+            listed("GET", "/api/v1/codes/{gtin}/{serial}"),
+            get(api::code_history),
+        )
+        .route(
+            listed("GET", "/api/v1/codes/{gtin}/{serial}/epcis"),
+            get(api::code_epcis),
+        )
+        .route(listed("GET", "/api/v1/vehicles/{vin}"), get(api::vehicle));
 
     // Everything but manifest uploads answers within the request timeout; an upload of a million
     // lines streams for longer and is bounded by its own size limit instead.
@@ -60,7 +108,7 @@ pub fn router(state: AppState) -> Router {
         .layer(middleware::from_fn_with_state(state.clone(), time_limit))
         .layer(DefaultBodyLimit::max(state.config().body_limit_bytes));
     let streaming = Router::new().route(
-        "/api/v1/manifests",
+        listed("POST", "/api/v1/manifests"),
         post(api::upload_manifest).layer(DefaultBodyLimit::disable()),
     );
 

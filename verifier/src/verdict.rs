@@ -28,7 +28,7 @@ use registry::{CodeKey, CodeStatus, Custody, Registry, RegistryError, Role};
 use serde::Serialize;
 use signer::{CheckTimes, ParseError, SignedCode, Timestamp, TrustStore, VerifyError};
 
-#[derive(Clone, Copy, Debug, PartialEq, Eq, Serialize)]
+#[derive(Clone, Copy, Debug, PartialEq, Eq, Serialize, utoipa::ToSchema)]
 #[serde(rename_all = "snake_case")]
 pub enum Severity {
     Ok,
@@ -52,9 +52,10 @@ pub const VERDICTS: [&str; 11] = [
     "data_error",
 ];
 
-#[derive(Clone, Debug, Serialize)]
+#[derive(Clone, Debug, Serialize, utoipa::ToSchema)]
 pub struct Verdict {
     /// One of [`VERDICTS`].
+    #[schema(value_type = crate::openapi::VerdictCode)]
     pub verdict: &'static str,
     pub severity: Severity,
     /// True only for `genuine` and `genuine_installed`.
@@ -78,7 +79,7 @@ pub struct Verdict {
     pub evidence: Vec<EvidenceItem>,
 }
 
-#[derive(Clone, Debug, Serialize)]
+#[derive(Clone, Debug, Serialize, utoipa::ToSchema)]
 pub struct PartInfo {
     pub gtin: String,
     #[serde(skip_serializing_if = "Option::is_none")]
@@ -86,7 +87,7 @@ pub struct PartInfo {
     pub serial: String,
 }
 
-#[derive(Clone, Debug, Serialize)]
+#[derive(Clone, Debug, Serialize, utoipa::ToSchema)]
 pub struct ManufacturerInfo {
     pub id: String,
     pub legal_name: String,
@@ -95,7 +96,7 @@ pub struct ManufacturerInfo {
     pub certificate_valid_until: String,
 }
 
-#[derive(Clone, Debug, Serialize)]
+#[derive(Clone, Debug, Serialize, utoipa::ToSchema)]
 pub struct CustodySummary {
     /// at_manufacturer, held, in_transit, installed, destroyed, voided
     pub state: &'static str,
@@ -103,7 +104,7 @@ pub struct CustodySummary {
     pub summary: String,
 }
 
-#[derive(Clone, Debug, Serialize)]
+#[derive(Clone, Debug, Serialize, utoipa::ToSchema)]
 pub struct EvidenceItem {
     pub kind: &'static str,
     pub at: String,

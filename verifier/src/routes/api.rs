@@ -24,7 +24,8 @@ use serde_json::json;
 use signer::{DigitalLink, Gtin, Lot, Serial, Timestamp};
 
 use crate::auth::Caller;
-use crate::error::{ApiError, ApiJson};
+use crate::error::{ApiError, ApiJson, Problem};
+use crate::openapi as doc;
 use crate::state::AppState;
 
 /// Scans in one batch request.
@@ -60,6 +61,16 @@ fn registry_error(e: RegistryError) -> ApiError {
 }
 
 /// `GET /api/v1/me`: who the token belongs to.
+#[utoipa::path(
+    get,
+    path = "/api/v1/me",
+    tag = "parties",
+    summary = "Who the token belongs to",
+    security(("bearer" = [])),
+    responses(
+        (status = 200, description = "The calling party", body = doc::Me),
+    ),
+)]
 pub async fn me(Caller(party): Caller) -> Json<serde_json::Value> {
     Json(json!({
         "id": party.id.as_str(),
@@ -71,7 +82,7 @@ pub async fn me(Caller(party): Caller) -> Json<serde_json::Value> {
 
 // ---- Manifests ----
 
-#[derive(Serialize)]
+#[derive(Serialize, utoipa::ToSchema)]
 pub struct UploadSummary {
     pub lines: u64,
     pub registered: u64,
@@ -83,7 +94,7 @@ pub struct UploadSummary {
     pub rejections_truncated: bool,
 }
 
-#[derive(Serialize)]
+#[derive(Serialize, utoipa::ToSchema)]
 pub struct LineRejection {
     pub line: u64,
     pub code: &'static str,
@@ -93,6 +104,29 @@ pub struct LineRejection {
 /// `POST /api/v1/manifests`: a manifest as `partseal sign` wrote it (JSON Lines), streamed: the
 /// body is registered chunk by chunk as it arrives, so a million lines need no more memory than a
 /// few thousand. Only codes under the caller's own certificates are accepted.
+#[utoipa::path(
+    post,
+    path = "/api/v1/manifests",
+    tag = "parties",
+    summary = "Upload a signed manifest",
+    description = "Registers each line's code as the body arrives. Only manufacturers, and only codes under their own certificates.",
+    request_body(
+        content = String,
+        content_type = "application/x-ndjson",
+        description = "JSON Lines as `partseal sign` writes them, one code per line; streamed, \
+            up to 2 GiB, not bound by the request timeout or body limit of other routes",
+    ),
+    security(("bearer" = [])),
+    responses(
+        (status = 200, description = "Per-line counts; rejected lines do not fail the upload", body = UploadSummary),
+        (status = 400, description = "The manifest cannot be read (`invalid_manifest`), e.g. larger than 2 GiB",
+            body = Problem, content_type = "application/problem+json"),
+        (status = 403, description = "The caller's role may not do this (`wrong_role`, `not_allowed`)",
+            body = Problem, content_type = "application/problem+json"),
+        (status = 422, description = "Trust refused (`trust_refused`)",
+            body = Problem, content_type = "application/problem+json"),
+    ),
+)]
 pub async fn upload_manifest(
     State(state): State<AppState>,
     caller: Caller,
@@ -162,7 +196,7 @@ pub async fn upload_manifest(
 
 /// One scan to record. The code is the scanned URI (`code`), whose signature must then be the
 /// registered one, or typed `gtin` and `serial`.
-#[derive(Deserialize, Clone)]
+#[derive(Deserialize, Clone, utoipa::ToSchema)]
 #[serde(deny_unknown_fields)]
 pub struct EventRequest {
     pub code: Option<String>,
@@ -184,7 +218,7 @@ pub struct EventRequest {
     pub note: Option<String>,
 }
 
-#[derive(Serialize)]
+#[derive(Serialize, utoipa::ToSchema)]
 pub struct EventResult {
     pub code: String,
     pub seq: u32,
@@ -198,7 +232,7 @@ pub struct EventResult {
     pub recalled: bool,
 }
 
-#[derive(Serialize)]
+#[derive(Serialize, utoipa::ToSchema)]
 pub struct ConflictInfo {
     pub kind: &'static str,
     pub explanation: String,
@@ -376,6 +410,29 @@ fn event_result(key: &CodeKey, recorded: &Recorded) -> EventResult {
 }
 
 /// `POST /api/v1/events`: one scan.
+#[utoipa::path(
+    post,
+    path = "/api/v1/events",
+    tag = "parties",
+    summary = "Record one custody event",
+    request_body = EventRequest,
+    security(("bearer" = [])),
+    responses(
+        (status = 200, description = "Recorded (applied, repeated or conflict)", body = EventResult),
+        (status = 400, description = "Bad JSON or a bad field (`invalid_json`, `invalid_field`, `invalid_code`, ...)",
+            body = Problem, content_type = "application/problem+json"),
+        (status = 413, description = "The body is larger than the configured limit",
+            body = Problem, content_type = "application/problem+json"),
+        (status = 415, description = "The body is not `application/json`",
+            body = Problem, content_type = "application/problem+json"),
+        (status = 403, description = "The caller's role may not do this (`wrong_role`, `not_allowed`)",
+            body = Problem, content_type = "application/problem+json"),
+        (status = 404, description = "Not registered (`not_registered`)",
+            body = Problem, content_type = "application/problem+json"),
+        (status = 422, description = "A forged label (`code_mismatch`), an unknown recipient (`unknown_party`), a bad correction or a trust failure",
+            body = Problem, content_type = "application/problem+json"),
+    ),
+)]
 pub async fn record_event(
     State(state): State<AppState>,
     caller: Caller,
@@ -388,7 +445,7 @@ pub async fn record_event(
     Ok(Json(result))
 }
 
-#[derive(Deserialize)]
+#[derive(Deserialize, utoipa::ToSchema)]
 #[serde(deny_unknown_fields)]
 pub struct BatchRequest {
     pub events: Vec<EventRequest>,
@@ -396,6 +453,23 @@ pub struct BatchRequest {
 
 /// `POST /api/v1/events/batch`: up to [`MAX_BATCH`] scans, each answered on its own (a bad scan
 /// does not stop the others), in order, with its index.
+#[utoipa::path(
+    post,
+    path = "/api/v1/events/batch",
+    tag = "parties",
+    summary = "Record up to 1000 custody events",
+    request_body = BatchRequest,
+    security(("bearer" = [])),
+    responses(
+        (status = 200, description = "One result per scan, in order; failed scans carry their own status and error", body = doc::BatchResults),
+        (status = 400, description = "Bad JSON, or not 1 to 1000 scans (`invalid_batch`)",
+            body = Problem, content_type = "application/problem+json"),
+        (status = 413, description = "The body is larger than the configured limit",
+            body = Problem, content_type = "application/problem+json"),
+        (status = 415, description = "The body is not `application/json`",
+            body = Problem, content_type = "application/problem+json"),
+    ),
+)]
 pub async fn record_batch(
     State(state): State<AppState>,
     caller: Caller,
@@ -431,7 +505,7 @@ pub async fn record_batch(
     Ok(Json(json!({ "results": results })))
 }
 
-#[derive(Deserialize)]
+#[derive(Deserialize, utoipa::ToSchema)]
 #[serde(deny_unknown_fields)]
 pub struct LotRecallRequest {
     pub gtin: String,
@@ -440,6 +514,25 @@ pub struct LotRecallRequest {
 }
 
 /// `POST /api/v1/lots/recall`: recalls every code of a lot at once.
+#[utoipa::path(
+    post,
+    path = "/api/v1/lots/recall",
+    tag = "parties",
+    summary = "Recall a lot",
+    request_body = LotRecallRequest,
+    security(("bearer" = [])),
+    responses(
+        (status = 200, description = "The lot is recalled", body = doc::LotRecall),
+        (status = 400, description = "Bad JSON or a bad field (`invalid_json`, `invalid_field`, `invalid_code`, ...)",
+            body = Problem, content_type = "application/problem+json"),
+        (status = 413, description = "The body is larger than the configured limit",
+            body = Problem, content_type = "application/problem+json"),
+        (status = 415, description = "The body is not `application/json`",
+            body = Problem, content_type = "application/problem+json"),
+        (status = 403, description = "The caller's role may not do this (`wrong_role`, `not_allowed`)",
+            body = Problem, content_type = "application/problem+json"),
+    ),
+)]
 pub async fn recall_lot(
     State(state): State<AppState>,
     caller: Caller,
@@ -500,6 +593,18 @@ fn flagged(status: &registry::CodeStatus) -> serde_json::Value {
 }
 
 /// `GET /api/v1/alerts`: the caller's codes flagged as duplicates or scan anomalies.
+#[utoipa::path(
+    get,
+    path = "/api/v1/alerts",
+    tag = "parties",
+    summary = "The caller's flagged codes",
+    security(("bearer" = [])),
+    responses(
+        (status = 200, description = "Codes flagged as duplicates or scan anomalies", body = doc::Alerts),
+        (status = 403, description = "The caller's role may not do this (`wrong_role`, `not_allowed`)",
+            body = Problem, content_type = "application/problem+json"),
+    ),
+)]
 pub async fn alerts(
     State(state): State<AppState>,
     caller: Caller,
@@ -514,6 +619,18 @@ pub async fn alerts(
 }
 
 /// `GET /api/v1/reports`: public reports on the caller's codes, newest first.
+#[utoipa::path(
+    get,
+    path = "/api/v1/reports",
+    tag = "parties",
+    summary = "Public reports on the caller's codes",
+    security(("bearer" = [])),
+    responses(
+        (status = 200, description = "Newest first", body = doc::Reports),
+        (status = 403, description = "The caller's role may not do this (`wrong_role`, `not_allowed`)",
+            body = Problem, content_type = "application/problem+json"),
+    ),
+)]
 pub async fn reports(
     State(state): State<AppState>,
     caller: Caller,
@@ -553,6 +670,26 @@ fn not_yours() -> ApiError {
 }
 
 /// `GET /api/v1/codes/{gtin}/{serial}`: one of the caller's codes with its whole history.
+#[utoipa::path(
+    get,
+    path = "/api/v1/codes/{gtin}/{serial}",
+    tag = "parties",
+    summary = "One of the caller's codes with its history",
+    params(
+        ("gtin" = String, Path, description = "GS1 GTIN, 14 digits", example = "06901234567892"),
+        ("serial" = String, Path, description = "Serial number", example = "X7K2P9QD4M"),
+    ),
+    security(("bearer" = [])),
+    responses(
+        (status = 200, description = "The code, its flags and every event", body = doc::CodeHistory),
+        (status = 400, description = "A bad GTIN or serial (`invalid_code`)",
+            body = Problem, content_type = "application/problem+json"),
+        (status = 403, description = "The caller's role may not do this (`wrong_role`, `not_allowed`)",
+            body = Problem, content_type = "application/problem+json"),
+        (status = 404, description = "No code of the caller's has this GTIN and serial (`not_found`)",
+            body = Problem, content_type = "application/problem+json"),
+    ),
+)]
 pub async fn code_history(
     State(state): State<AppState>,
     caller: Caller,
@@ -594,6 +731,27 @@ pub async fn code_history(
 }
 
 /// `GET /api/v1/codes/{gtin}/{serial}/epcis`: the history as an EPCIS 2.0 JSON-LD document.
+#[utoipa::path(
+    get,
+    path = "/api/v1/codes/{gtin}/{serial}/epcis",
+    tag = "parties",
+    summary = "A code's history as EPCIS 2.0",
+    params(
+        ("gtin" = String, Path, description = "GS1 GTIN, 14 digits", example = "06901234567892"),
+        ("serial" = String, Path, description = "Serial number", example = "X7K2P9QD4M"),
+    ),
+    security(("bearer" = [])),
+    responses(
+        (status = 200, description = "An EPCIS 2.0 JSON-LD document (GS1's schema)",
+            body = Object, content_type = "application/ld+json"),
+        (status = 400, description = "A bad GTIN or serial (`invalid_code`)",
+            body = Problem, content_type = "application/problem+json"),
+        (status = 403, description = "The caller's role may not do this (`wrong_role`, `not_allowed`)",
+            body = Problem, content_type = "application/problem+json"),
+        (status = 404, description = "No code of the caller's has this GTIN and serial (`not_found`)",
+            body = Problem, content_type = "application/problem+json"),
+    ),
+)]
 pub async fn code_epcis(
     State(state): State<AppState>,
     caller: Caller,
@@ -624,6 +782,23 @@ pub async fn code_epcis(
 
 /// `GET /api/v1/vehicles/{vin}`: the parts recorded as installed in a vehicle, for shops (the
 /// maintenance health record view).
+#[utoipa::path(
+    get,
+    path = "/api/v1/vehicles/{vin}",
+    tag = "parties",
+    summary = "The parts installed in a vehicle",
+    params(
+        ("vin" = String, Path, description = "Vehicle identification number (17 characters)", example = "LSVAU218XN2183294"),
+    ),
+    security(("bearer" = [])),
+    responses(
+        (status = 200, description = "Parts recorded as installed now", body = doc::VehicleParts),
+        (status = 400, description = "A bad VIN",
+            body = Problem, content_type = "application/problem+json"),
+        (status = 403, description = "The caller's role may not do this (`wrong_role`, `not_allowed`)",
+            body = Problem, content_type = "application/problem+json"),
+    ),
+)]
 pub async fn vehicle(
     State(state): State<AppState>,
     caller: Caller,

@@ -10,11 +10,26 @@ use crate::error::ApiError;
 use crate::state::AppState;
 
 /// Liveness: the process answers.
+#[utoipa::path(
+    get,
+    path = "/healthz",
+    tag = "operations",
+    summary = "Liveness",
+    responses((status = 200, description = "The process answers", body = crate::openapi::Status)),
+)]
 pub async fn healthz() -> Json<serde_json::Value> {
     Json(json!({ "status": "ok" }))
 }
 
 /// Readiness: the service takes new work (not while draining for shutdown).
+#[utoipa::path(
+    get,
+    path = "/readyz",
+    tag = "operations",
+    summary = "Readiness",
+    description = "503 `draining` once shutdown has begun, so load balancers stop sending work.",
+    responses((status = 200, description = "Taking new work", body = crate::openapi::Status)),
+)]
 pub async fn readyz(State(state): State<AppState>) -> Response {
     if state.is_draining() {
         return ApiError::new(
@@ -28,6 +43,14 @@ pub async fn readyz(State(state): State<AppState>) -> Response {
 }
 
 /// Prometheus text exposition, with the store's size read fresh.
+#[utoipa::path(
+    get,
+    path = "/metrics",
+    tag = "operations",
+    summary = "Prometheus metrics",
+    responses((status = 200, description = "Prometheus text exposition format 0.0.4",
+        body = String, content_type = "text/plain; version=0.0.4; charset=utf-8")),
+)]
 pub async fn metrics(State(state): State<AppState>) -> Response {
     match state.blocking(|r| r.stats()).await {
         Ok(Ok(stats)) => {

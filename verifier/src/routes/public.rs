@@ -12,12 +12,33 @@ use serde::{Deserialize, Serialize};
 use signer::{DigitalLink, Timestamp};
 
 use crate::client_ip::client_ip;
-use crate::error::{ApiError, ApiJson};
+use crate::error::{ApiError, ApiJson, Problem};
 use crate::state::AppState;
 use crate::verdict::{self, Scan, Verdict};
 
 /// `GET /01/{gtin}[/10/{lot}]/21/{serial}?k=..&s=..`: the QR code's own URI. JSON for
 /// `Accept: application/json`, a page for browsers.
+#[utoipa::path(
+    get,
+    path = "/01/{gtin}/21/{serial}",
+    tag = "public",
+    summary = "Verify a scanned label (no lot)",
+    description = "The QR code's own URI. Malformed codes answer 200 with the `data_error` \
+        verdict, never an HTTP error: a misread code is not a counterfeit. JSON for \
+        `Accept: application/json` (without `text/html`), a page otherwise.",
+    params(
+        ("gtin" = String, Path, description = "GS1 GTIN (AI 01), 14 digits", example = "06901234567892"),
+        ("serial" = String, Path, description = "Serial number (AI 21)", example = "X7K2P9QD4M"),
+        ("k" = Option<String>, Query, description = "The signing key's id: 8 bytes, unpadded base64url"),
+        ("s" = Option<String>, Query, description = "The Ed25519 signature: 64 bytes, unpadded base64url"),
+    ),
+    responses(
+        (status = 200, description = "The verdict", content(
+            (Verdict = "application/json"),
+            (String = "text/html"),
+        )),
+    ),
+)]
 pub async fn scan(
     State(state): State<AppState>,
     ConnectInfo(peer): ConnectInfo<SocketAddr>,
@@ -46,14 +67,36 @@ pub async fn scan(
     Ok(answer(&state, peer, &headers, verdict, key, now))
 }
 
-#[derive(Deserialize)]
+#[derive(Deserialize, utoipa::IntoParams)]
+#[into_params(parameter_in = Query)]
 pub struct TypedCode {
+    /// GS1 GTIN, as printed under the QR code.
+    #[param(example = "06901234567892")]
     pub gtin: String,
+    /// Serial number, as printed under the QR code.
+    #[param(example = "X7K2P9QD4M")]
     pub serial: String,
 }
 
 /// `GET /lookup?gtin=..&serial=..`: typed numbers, when the camera fails. The signature is not
 /// checked (there is none to check), and the answer says so.
+#[utoipa::path(
+    get,
+    path = "/lookup",
+    tag = "public",
+    summary = "Verify typed numbers",
+    description = "GTIN and serial typed by hand, when the camera fails. The signature is not \
+        checked (`signature_checked: false`). Malformed numbers answer 200 with `data_error`.",
+    params(TypedCode),
+    responses(
+        (status = 200, description = "The verdict", content(
+            (Verdict = "application/json"),
+            (String = "text/html"),
+        )),
+        (status = 400, description = "`gtin` or `serial` missing (`invalid_query`)",
+            body = Problem, content_type = "application/problem+json"),
+    ),
+)]
 pub async fn lookup(
     State(state): State<AppState>,
     ConnectInfo(peer): ConnectInfo<SocketAddr>,
@@ -179,9 +222,10 @@ fn page(v: &Verdict) -> String {
 }
 
 /// A code as the public gives it: the scanned URI, or typed GTIN and serial.
-#[derive(Deserialize)]
+#[derive(Deserialize, utoipa::ToSchema)]
 #[serde(deny_unknown_fields)]
 pub struct PublicCode {
+    /// The scanned URI; or else `gtin` and `serial`.
     pub code: Option<String>,
     pub gtin: Option<String>,
     pub serial: Option<String>,
@@ -209,7 +253,7 @@ impl PublicCode {
     }
 }
 
-#[derive(Deserialize)]
+#[derive(Deserialize, utoipa::ToSchema)]
 #[serde(deny_unknown_fields)]
 pub struct VehicleCheck {
     #[serde(flatten)]
@@ -217,13 +261,29 @@ pub struct VehicleCheck {
     pub vin: String,
 }
 
-#[derive(Serialize)]
+#[derive(Serialize, utoipa::ToSchema)]
 pub struct VehicleAnswer {
     /// Is this part recorded as installed in that vehicle now? Nothing else is revealed.
     pub recorded: bool,
 }
 
 /// `POST /vehicle-check`: an owner asks whether a part is recorded in their vehicle. Yes or no.
+#[utoipa::path(
+    post,
+    path = "/vehicle-check",
+    tag = "public",
+    summary = "Is this part recorded in my vehicle?",
+    request_body = VehicleCheck,
+    responses(
+        (status = 200, description = "Yes or no; nothing else is revealed", body = VehicleAnswer),
+        (status = 400, description = "Bad JSON, a bad code (`invalid_code`) or a bad VIN",
+            body = Problem, content_type = "application/problem+json"),
+        (status = 413, description = "The body is larger than the configured limit",
+            body = Problem, content_type = "application/problem+json"),
+        (status = 415, description = "The body is not `application/json`",
+            body = Problem, content_type = "application/problem+json"),
+    ),
+)]
 pub async fn vehicle_check(
     State(state): State<AppState>,
     ApiJson(ask): ApiJson<VehicleCheck>,
@@ -244,7 +304,7 @@ pub async fn vehicle_check(
     Ok(Json(VehicleAnswer { recorded }))
 }
 
-#[derive(Deserialize)]
+#[derive(Deserialize, utoipa::ToSchema)]
 #[serde(deny_unknown_fields)]
 pub struct SuspectReport {
     #[serde(flatten)]
@@ -257,6 +317,24 @@ pub struct SuspectReport {
 
 /// `POST /reports`: a report of a suspect part, kept for the manufacturer of the code (or, for a
 /// code the registry does not know, the certified maker of its GTIN).
+#[utoipa::path(
+    post,
+    path = "/reports",
+    tag = "public",
+    summary = "Report a suspect part",
+    request_body = SuspectReport,
+    responses(
+        (status = 201, description = "Received for the code's manufacturer", body = crate::openapi::Received),
+        (status = 400, description = "Bad JSON, a bad code (`invalid_code`) or report (`invalid_report`)",
+            body = Problem, content_type = "application/problem+json"),
+        (status = 413, description = "The body is larger than the configured limit",
+            body = Problem, content_type = "application/problem+json"),
+        (status = 415, description = "The body is not `application/json`",
+            body = Problem, content_type = "application/problem+json"),
+        (status = 422, description = "No certified manufacturer makes this GTIN (`unknown_gtin`)",
+            body = Problem, content_type = "application/problem+json"),
+    ),
+)]
 pub async fn report(
     State(state): State<AppState>,
     ConnectInfo(peer): ConnectInfo<SocketAddr>,

@@ -1,0 +1,383 @@
+//! The OpenAPI 3.1 description of the service, served at `GET /openapi.json`.
+//!
+//! Generated from the handlers' `#[utoipa::path]` attributes and the request and response types.
+//! Responses that middleware adds rather than the handler (429 from the public rate limit, 401 from
+//! the bearer token, 503 from load shedding and the request timeout, 500) are added here in one
+//! place, by audience, so no handler can forget them.
+//!
+//! A few handlers build their JSON with `json!`; the shapes of those answers are declared below
+//! ([`Me`], [`Alerts`], [`CodeHistory`], ...) for the description only, and the tests check real
+//! answers against them.
+
+use std::sync::LazyLock;
+
+use axum::http::header;
+use axum::response::IntoResponse;
+use serde::Serialize;
+use utoipa::openapi::path::Operation;
+use utoipa::openapi::security::{HttpAuthScheme, HttpBuilder, SecurityScheme};
+use utoipa::openapi::{
+    ContentBuilder, HeaderBuilder, Ref, RefOr, ResponseBuilder, Schema, Type, schema::ObjectBuilder,
+};
+use utoipa::{Modify, OpenApi, PartialSchema, ToSchema};
+
+use crate::routes::{api, ops, public};
+use crate::verdict::VERDICTS;
+
+/// The whole description.
+#[derive(OpenApi)]
+#[openapi(
+    info(
+        title = "partseal",
+        description = "Parts provenance and anti-counterfeit verification. The public verifies \
+            parts by scanning their signed QR codes (no login); manufacturers, distributors and \
+            shops record custody through `/api/v1` with bearer tokens (`pst_...`); operators \
+            watch health and metrics. Every error is an RFC 9457 `application/problem+json` \
+            with a stable `code`.",
+        license(name = "Apache-2.0", identifier = "Apache-2.0"),
+    ),
+    paths(
+        ops::healthz,
+        ops::readyz,
+        ops::metrics,
+        serve,
+        public::scan,
+        scan_with_lot,
+        public::lookup,
+        public::vehicle_check,
+        public::report,
+        api::me,
+        api::upload_manifest,
+        api::record_event,
+        api::record_batch,
+        api::recall_lot,
+        api::alerts,
+        api::reports,
+        api::code_history,
+        api::code_epcis,
+        api::vehicle,
+    ),
+    components(schemas(crate::error::Problem, VerdictCode)),
+    modifiers(&MiddlewareResponses),
+    tags(
+        (name = "public", description = "No login: verification by phone or typed numbers, the \
+            owner's vehicle check, reports of suspect parts. Rate-limited per client."),
+        (name = "parties", description = "Manufacturers, distributors and shops, each acting \
+            only as itself with a bearer token."),
+        (name = "operations", description = "For operators and orchestrators."),
+    ),
+)]
+pub struct ApiDoc;
+
+/// The description as served, built once.
+static DOCUMENT: LazyLock<String> = LazyLock::new(|| {
+    let mut doc = ApiDoc::openapi();
+    // The crate's version is the workspace's, i.e. the service's.
+    doc.info.version = env!("CARGO_PKG_VERSION").to_owned();
+    serde_json::to_string(&doc).unwrap_or_else(|e| {
+        tracing::error!(error = %e, "cannot serialise the OpenAPI description");
+        "{}".to_owned()
+    })
+});
+
+/// `GET /openapi.json`.
+#[utoipa::path(
+    get,
+    path = "/openapi.json",
+    tag = "operations",
+    summary = "This description",
+    responses((status = 200, description = "OpenAPI 3.1", body = Object)),
+)]
+pub async fn serve() -> impl IntoResponse {
+    (
+        [(header::CONTENT_TYPE, "application/json")],
+        DOCUMENT.as_str(),
+    )
+}
+
+/// The QR code's URI with a lot; served by [`public::scan`] like the one without.
+#[utoipa::path(
+    get,
+    path = "/01/{gtin}/10/{lot}/21/{serial}",
+    tag = "public",
+    summary = "Verify a scanned label (with lot)",
+    description = "As `/01/{gtin}/21/{serial}`, for labels that carry a lot (AI 10).",
+    params(
+        ("gtin" = String, Path, description = "GS1 GTIN (AI 01), 14 digits", example = "06901234567892"),
+        ("lot" = String, Path, description = "Batch or lot (AI 10)", example = "L2026A"),
+        ("serial" = String, Path, description = "Serial number (AI 21)", example = "X7K2P9QD4M"),
+        ("k" = Option<String>, Query, description = "The signing key's id: 8 bytes, unpadded base64url"),
+        ("s" = Option<String>, Query, description = "The Ed25519 signature: 64 bytes, unpadded base64url"),
+    ),
+    responses(
+        (status = 200, description = "The verdict", content(
+            (crate::verdict::Verdict = "application/json"),
+            (String = "text/html"),
+        )),
+    ),
+)]
+#[allow(dead_code)] // described, never called: the router serves this path with `public::scan`
+fn scan_with_lot() {}
+
+/// The verdict codes, [`VERDICTS`], as a string enum.
+pub struct VerdictCode;
+
+impl PartialSchema for VerdictCode {
+    fn schema() -> RefOr<Schema> {
+        ObjectBuilder::new()
+            .schema_type(Type::String)
+            .enum_values(Some(VERDICTS))
+            .description(Some(
+                "The verdict, in order of precedence when several apply: forged, \
+                 issuer_revoked, voided, destroyed, duplicate_suspected, recalled, scan_anomaly, \
+                 genuine_installed, genuine; unregistered and data_error stand alone.",
+            ))
+            .into()
+    }
+}
+
+impl ToSchema for VerdictCode {}
+
+/// Adds the responses and security that middleware, not handlers, decide.
+struct MiddlewareResponses;
+
+impl Modify for MiddlewareResponses {
+    fn modify(&self, openapi: &mut utoipa::openapi::OpenApi) {
+        let components = openapi.components.get_or_insert_with(Default::default);
+        components.add_security_scheme(
+            "bearer",
+            SecurityScheme::Http(
+                HttpBuilder::new()
+                    .scheme(HttpAuthScheme::Bearer)
+                    .bearer_format("pst_...")
+                    .description(Some("An API token issued to a party by `partseal admin`"))
+                    .build(),
+            ),
+        );
+        for item in openapi.paths.paths.values_mut() {
+            for op in [&mut item.get, &mut item.post].into_iter().flatten() {
+                add_middleware_responses(op);
+            }
+        }
+    }
+}
+
+fn add_middleware_responses(op: &mut Operation) {
+    let tagged = |tag: &str| op.tags.iter().flatten().any(|t| t == tag);
+    let (public, parties) = (tagged("public"), tagged("parties"));
+    let mut add = |status: &str, response| {
+        op.responses
+            .responses
+            .entry(status.to_owned())
+            .or_insert(RefOr::T(response));
+    };
+    if parties {
+        add(
+            "401",
+            problem(
+                "No API token (`missing_token`), or not a valid one (`invalid_token`)",
+                false,
+            ),
+        );
+    }
+    if public {
+        add(
+            "429",
+            problem("Too many requests from this client (`rate_limited`)", true),
+        );
+    }
+    if public || parties {
+        add(
+            "500",
+            problem("Something failed on the server (`internal`); logged", false),
+        );
+    }
+    add(
+        "503",
+        problem(
+            "Overloaded (`overloaded`, with Retry-After), past the request timeout (`timeout`), \
+             or shutting down (`draining`, /readyz)",
+            true,
+        ),
+    );
+}
+
+fn problem(description: &str, retry_after: bool) -> utoipa::openapi::Response {
+    let mut response = ResponseBuilder::new().description(description).content(
+        "application/problem+json",
+        ContentBuilder::new()
+            .schema(Some(Ref::from_schema_name("Problem")))
+            .build(),
+    );
+    if retry_after {
+        response = response.header(
+            "Retry-After",
+            HeaderBuilder::new()
+                .schema(
+                    ObjectBuilder::new()
+                        .schema_type(Type::Integer)
+                        .minimum(Some(1)),
+                )
+                .description(Some("Seconds to wait before trying again"))
+                .build(),
+        );
+    }
+    response.build()
+}
+
+// ---- Shapes of the answers built with `json!` ----
+
+/// `{"status": "ok"}` from /healthz, `{"status": "ready"}` from /readyz.
+#[derive(Serialize, ToSchema)]
+pub struct Status {
+    #[schema(example = "ok")]
+    pub status: String,
+}
+
+/// A public report was received.
+#[derive(Serialize, ToSchema)]
+pub struct Received {
+    #[schema(example = "received")]
+    pub status: String,
+}
+
+/// The party an API token belongs to.
+#[derive(Serialize, ToSchema)]
+pub struct Me {
+    pub id: String,
+    /// manufacturer, distributor or shop
+    pub role: String,
+    pub name: String,
+    pub region: Option<String>,
+}
+
+/// The answer to a batch: one result per scan, in order.
+#[derive(Serialize, ToSchema)]
+pub struct BatchResults {
+    pub results: Vec<BatchItem>,
+}
+
+/// One scan of a batch: `result` when `status` is 200, else `error`.
+#[derive(Serialize, ToSchema)]
+pub struct BatchItem {
+    pub index: usize,
+    pub status: u16,
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub result: Option<api::EventResult>,
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub error: Option<BatchError>,
+}
+
+/// Why one scan of a batch failed: the `code` and `detail` of the problem it would have had alone.
+#[derive(Serialize, ToSchema)]
+pub struct BatchError {
+    pub code: String,
+    pub detail: String,
+}
+
+/// A recalled lot.
+#[derive(Serialize, ToSchema)]
+pub struct LotRecall {
+    pub gtin: String,
+    pub lot: String,
+    pub recalled_at: String,
+    pub reason: String,
+}
+
+/// The caller's flagged codes.
+#[derive(Serialize, ToSchema)]
+pub struct Alerts {
+    pub alerts: Vec<Flagged>,
+}
+
+/// A code with its flags.
+#[derive(Serialize, ToSchema)]
+pub struct Flagged {
+    pub code: String,
+    pub gtin: String,
+    pub serial: String,
+    pub lot: Option<String>,
+    /// at_manufacturer, held, in_transit, installed, destroyed, voided
+    pub custody: String,
+    pub duplicate_suspected: bool,
+    pub conflicts: u32,
+    pub evidence: Vec<DuplicateEvidence>,
+    pub scan_anomaly: Option<ScanAnomaly>,
+}
+
+/// Custody events impossible for one part.
+#[derive(Serialize, ToSchema)]
+pub struct DuplicateEvidence {
+    pub kind: String,
+    pub event: u32,
+    pub conflicts_with: u32,
+    pub at: String,
+    pub explanation: String,
+}
+
+/// An installed part scanned from unusually many networks.
+#[derive(Serialize, ToSchema)]
+pub struct ScanAnomaly {
+    pub at: String,
+    pub networks: u32,
+    pub window_hours: u32,
+    pub threshold: u32,
+    pub explanation: String,
+}
+
+/// A code with its flags and every event.
+#[derive(Serialize, ToSchema)]
+pub struct CodeHistory {
+    #[serde(flatten)]
+    pub code: Flagged,
+    pub events: Vec<HistoryEvent>,
+}
+
+/// One event of a code's history.
+#[derive(Serialize, ToSchema)]
+pub struct HistoryEvent {
+    pub seq: u32,
+    pub step: String,
+    pub at: String,
+    pub actor: String,
+    /// applied, repeated or conflict
+    pub outcome: String,
+}
+
+/// Public reports on the caller's codes, newest first.
+#[derive(Serialize, ToSchema)]
+pub struct Reports {
+    pub reports: Vec<ReportItem>,
+}
+
+/// A public report of a suspect part.
+#[derive(Serialize, ToSchema)]
+pub struct ReportItem {
+    pub code: String,
+    pub at: String,
+    pub text: String,
+    pub contact: Option<String>,
+    /// From a trusted proxy, if any.
+    pub region: Option<String>,
+}
+
+/// The parts installed in a vehicle.
+#[derive(Serialize, ToSchema)]
+pub struct VehicleParts {
+    pub vin: String,
+    pub parts: Vec<InstalledPart>,
+}
+
+/// A part recorded as installed.
+#[derive(Serialize, ToSchema)]
+pub struct InstalledPart {
+    pub code: String,
+    pub gtin: String,
+    pub serial: String,
+    pub lot: Option<String>,
+    pub manufacturer: String,
+    pub installed_at: String,
+    pub installed_by: String,
+    pub duplicate_suspected: bool,
+    pub recalled: bool,
+}

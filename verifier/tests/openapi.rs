@@ -1,0 +1,360 @@
+//! `/openapi.json` describes exactly the routes the router serves, each with its security and
+//! problem responses, and real answers match the schemas it gives.
+
+#![allow(clippy::unwrap_used)] // test helpers outside #[test] functions may unwrap too
+
+mod support;
+
+use std::collections::BTreeSet;
+
+use registry::Role;
+use serde_json::{Value, json};
+use support::{Server, add_party, start, token};
+use verifier::config::Overrides;
+use verifier::server::ROUTES;
+
+const METHODS: [&str; 8] = [
+    "get", "put", "post", "delete", "options", "head", "patch", "trace",
+];
+
+/// Probing every route must not trip the public rate limit.
+async fn server() -> Server {
+    start(Overrides {
+        rate_limit: Some(0),
+        ..Overrides::default()
+    })
+    .await
+}
+
+async fn document(server: &Server) -> Value {
+    let response = reqwest::get(server.url("/openapi.json")).await.unwrap();
+    assert_eq!(response.status(), 200);
+    assert_eq!(response.headers()["content-type"], "application/json");
+    response.json().await.unwrap()
+}
+
+/// Every operation: (method in capitals, path, operation).
+fn operations(doc: &Value) -> Vec<(String, String, &Value)> {
+    let mut out = Vec::new();
+    for (path, item) in doc["paths"].as_object().unwrap() {
+        for method in METHODS {
+            if let Some(op) = item.get(method) {
+                out.push((method.to_uppercase(), path.clone(), op));
+            }
+        }
+    }
+    out
+}
+
+#[tokio::test]
+async fn the_description_lists_exactly_the_routes_served() {
+    let server = server().await;
+    let doc = document(&server).await;
+    assert!(
+        doc["openapi"].as_str().unwrap().starts_with("3.1"),
+        "{}",
+        doc["openapi"]
+    );
+    assert_eq!(doc["info"]["title"], "partseal");
+    assert_eq!(doc["info"]["version"], env!("CARGO_PKG_VERSION"));
+    assert!(!doc["info"]["description"].as_str().unwrap().is_empty());
+
+    let documented: BTreeSet<(String, String)> = operations(&doc)
+        .into_iter()
+        .map(|(method, path, _)| (method, path))
+        .collect();
+    let routed: BTreeSet<(String, String)> = ROUTES
+        .iter()
+        .map(|&(method, path)| (method.to_owned(), path.to_owned()))
+        .collect();
+    assert_eq!(ROUTES.len(), routed.len(), "ROUTES lists a route twice");
+    assert_eq!(
+        documented.difference(&routed).collect::<Vec<_>>(),
+        Vec::<&(String, String)>::new(),
+        "documented but not routed"
+    );
+    assert_eq!(
+        routed.difference(&documented).collect::<Vec<_>>(),
+        Vec::<&(String, String)>::new(),
+        "routed but not documented"
+    );
+    server.shutdown().await;
+}
+
+/// `ROUTES` is what the router serves: each (method, path) reaches a handler, not the fallbacks.
+/// (The router itself refuses to build a route missing from `ROUTES`.)
+#[tokio::test]
+async fn every_listed_route_is_served_with_its_method() {
+    let server = server().await;
+    let client = reqwest::Client::new();
+    for &(method, path) in ROUTES {
+        let concrete = path
+            .replace("{gtin}", "06901234567892")
+            .replace("{lot}", "L2026A")
+            .replace("{serial}", "X7K2P9QD4M")
+            .replace("{vin}", "LSVAU218XN2183294");
+        let method = reqwest::Method::from_bytes(method.as_bytes()).unwrap();
+        let response = client
+            .request(method.clone(), server.url(&concrete))
+            .send()
+            .await
+            .unwrap();
+        let status = response.status();
+        let body = response.text().await.unwrap();
+        assert_ne!(status, 405, "{method} {path}: {body}");
+        assert!(
+            !(status == 404 && body.contains("no such endpoint")),
+            "{method} {path} is not routed: {body}"
+        );
+    }
+    server.shutdown().await;
+}
+
+#[tokio::test]
+async fn security_tags_and_problem_responses_are_declared() {
+    let server = server().await;
+    let doc = document(&server).await;
+    let scheme = &doc["components"]["securitySchemes"]["bearer"];
+    assert_eq!(scheme["type"], "http");
+    assert_eq!(scheme["scheme"], "bearer");
+
+    for (method, path, op) in operations(&doc) {
+        let at = format!("{method} {path}");
+        let tags: Vec<&str> = op["tags"]
+            .as_array()
+            .unwrap_or_else(|| panic!("{at} has no tag"))
+            .iter()
+            .map(|t| t.as_str().unwrap())
+            .collect();
+        let security = op.get("security").and_then(Value::as_array);
+        if path.starts_with("/api/v1/") {
+            assert_eq!(tags, ["parties"], "{at}");
+            let security = security.unwrap_or_else(|| panic!("{at} declares no security"));
+            assert!(
+                security.iter().any(|s| s.get("bearer").is_some()),
+                "{at} does not declare bearer security: {security:?}"
+            );
+            assert!(op["responses"].get("401").is_some(), "{at} lacks 401");
+        } else {
+            assert!(
+                security.is_none_or(|s| s.is_empty()),
+                "{at} is public but declares security"
+            );
+            assert!(
+                tags == ["public"] || tags == ["operations"],
+                "{at}: {tags:?}"
+            );
+            if tags == ["public"] {
+                let limited = &op["responses"]["429"];
+                assert!(
+                    limited["headers"].get("Retry-After").is_some(),
+                    "{at}: 429 without Retry-After"
+                );
+            }
+        }
+        let responses = op["responses"].as_object().unwrap();
+        // The operations routes take no input and no token, so nothing of theirs answers 4xx:
+        // for them a documented problem (503) is what there is to ask.
+        let client_errors = if tags == ["operations"] { "45" } else { "4" };
+        let problems: Vec<&String> = responses
+            .iter()
+            .filter(|(status, response)| {
+                status.starts_with(|c| client_errors.contains(c))
+                    && response["content"]["application/problem+json"]["schema"]["$ref"]
+                        == "#/components/schemas/Problem"
+            })
+            .map(|(status, _)| status)
+            .collect();
+        assert!(!problems.is_empty(), "{at} documents no problem response");
+        for (status, response) in responses {
+            if status.starts_with('4') || status.starts_with('5') {
+                assert!(
+                    response["content"]
+                        .get("application/problem+json")
+                        .is_some(),
+                    "{at} {status} is not problem+json"
+                );
+            }
+        }
+        assert!(responses.keys().any(|s| s.starts_with('2')), "{at}");
+        assert!(responses.contains_key("503"), "{at} lacks 503");
+    }
+
+    // The scan answers JSON or a page.
+    let scan = &doc["paths"]["/01/{gtin}/10/{lot}/21/{serial}"]["get"];
+    let content = &scan["responses"]["200"]["content"];
+    assert_eq!(
+        content["application/json"]["schema"]["$ref"],
+        "#/components/schemas/Verdict"
+    );
+    assert!(content.get("text/html").is_some());
+    let params: BTreeSet<(&str, &str)> = scan["parameters"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .map(|p| (p["name"].as_str().unwrap(), p["in"].as_str().unwrap()))
+        .collect();
+    assert_eq!(
+        params,
+        BTreeSet::from([
+            ("gtin", "path"),
+            ("lot", "path"),
+            ("serial", "path"),
+            ("k", "query"),
+            ("s", "query"),
+        ])
+    );
+    let upload = &doc["paths"]["/api/v1/manifests"]["post"]["requestBody"]["content"];
+    assert!(upload.get("application/x-ndjson").is_some(), "{upload}");
+    server.shutdown().await;
+}
+
+#[tokio::test]
+async fn every_reference_resolves_and_verdicts_are_an_enum() {
+    let server = server().await;
+    let doc = document(&server).await;
+    let schemas = doc["components"]["schemas"].as_object().unwrap();
+    let mut refs = Vec::new();
+    collect_refs(&doc, &mut refs);
+    assert!(!refs.is_empty());
+    for r in refs {
+        let name = r
+            .strip_prefix("#/components/schemas/")
+            .unwrap_or_else(|| panic!("{r} points outside components.schemas"));
+        assert!(schemas.contains_key(name), "{r} does not resolve");
+    }
+    let codes: Vec<&str> = schemas["VerdictCode"]["enum"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .map(|v| v.as_str().unwrap())
+        .collect();
+    assert_eq!(codes, verifier::verdict::VERDICTS);
+    assert_eq!(
+        schemas["Verdict"]["properties"]["verdict"]["$ref"],
+        "#/components/schemas/VerdictCode"
+    );
+    server.shutdown().await;
+}
+
+fn collect_refs<'a>(value: &'a Value, out: &mut Vec<&'a str>) {
+    match value {
+        Value::Object(map) => {
+            for (key, v) in map {
+                match (key.as_str(), v) {
+                    ("$ref", Value::String(r)) => out.push(r),
+                    _ => collect_refs(v, out),
+                }
+            }
+        }
+        Value::Array(items) => items.iter().for_each(|v| collect_refs(v, out)),
+        _ => {}
+    }
+}
+
+/// Checks `instance` against `components.schemas.{name}` of the served description.
+fn assert_matches(doc: &Value, name: &str, instance: &Value) {
+    let mut schema = doc.clone();
+    schema["$ref"] = json!(format!("#/components/schemas/{name}"));
+    let validator = jsonschema::draft202012::options().build(&schema).unwrap();
+    let errors: Vec<String> = validator
+        .iter_errors(instance)
+        .map(|e| format!("{e} (at {})", e.instance_path()))
+        .collect();
+    assert!(
+        errors.is_empty(),
+        "{name}: {}\n{instance:#}",
+        errors.join("\n")
+    );
+}
+
+/// Several answers are built with `json!`; their declared shapes must not drift from them.
+#[tokio::test]
+async fn real_answers_match_their_schemas() {
+    let server = server().await;
+    let doc = document(&server).await;
+    let client = reqwest::Client::new();
+    let get = |path: &str, token: Option<&str>| {
+        let mut request = client
+            .get(server.url(path))
+            .header("accept", "application/json");
+        if let Some(token) = token {
+            request = request.bearer_auth(token);
+        }
+        async move {
+            let response = request.send().await.unwrap();
+            (
+                response.status().as_u16(),
+                response.json::<Value>().await.unwrap(),
+            )
+        }
+    };
+
+    // The check can fail: a wrong shape is caught.
+    let result = std::panic::catch_unwind(|| assert_matches(&doc, "Status", &json!({"status": 1})));
+    assert!(result.is_err(), "a number passed as the status string");
+
+    let (status, body) = get("/healthz", None).await;
+    assert_eq!(status, 200);
+    assert_matches(&doc, "Status", &body);
+    let (_, body) = get("/readyz", None).await;
+    assert_matches(&doc, "Status", &body);
+
+    for path in [
+        "/lookup?gtin=06901234567892&serial=X7K2P9QD4M",
+        "/lookup?gtin=123&serial=X7K2P9QD4M",
+        "/01/06901234567892/21/X7K2P9QD4M?k=AAAAAAAAAAA&s=bad",
+    ] {
+        let (status, body) = get(path, None).await;
+        assert_eq!(status, 200, "{path}: {body}");
+        assert_matches(&doc, "Verdict", &body);
+    }
+
+    let (status, body) = get("/api/v1/me", None).await;
+    assert_eq!(status, 401);
+    assert_matches(&doc, "Problem", &body);
+
+    add_party(&server.registry, "maker-1", Role::Manufacturer, "Guangdong");
+    add_party(&server.registry, "shop-1", Role::Shop, "Shanghai");
+    let maker = token(&server.registry, "maker-1");
+    let shop = token(&server.registry, "shop-1");
+
+    let (status, body) = get("/api/v1/me", Some(&maker)).await;
+    assert_eq!(status, 200);
+    assert_matches(&doc, "Me", &body);
+    let (_, body) = get("/api/v1/alerts", Some(&maker)).await;
+    assert_matches(&doc, "Alerts", &body);
+    let (_, body) = get("/api/v1/reports", Some(&maker)).await;
+    assert_matches(&doc, "Reports", &body);
+    let (status, body) = get("/api/v1/vehicles/LSVAU218XN2183294", Some(&shop)).await;
+    assert_eq!(status, 200, "{body}");
+    assert_matches(&doc, "VehicleParts", &body);
+    let (status, body) = get("/api/v1/alerts", Some(&shop)).await;
+    assert_eq!(status, 403);
+    assert_matches(&doc, "Problem", &body);
+
+    let response = client
+        .post(server.url("/api/v1/events/batch"))
+        .bearer_auth(&shop)
+        .json(&json!({"events": [
+            {"gtin": "06901234567892", "serial": "X7K2P9QD4M", "step": "receiving"},
+            {"code": "not a code", "step": "receiving"},
+        ]}))
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(response.status(), 200);
+    let body: Value = response.json().await.unwrap();
+    assert_matches(&doc, "BatchResults", &body);
+
+    let response = client
+        .post(server.url("/reports"))
+        .json(&json!({"gtin": "06901234567892", "serial": "X7K2P9QD4M", "text": "odd box"}))
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(response.status(), 422);
+    let body: Value = response.json().await.unwrap();
+    assert_matches(&doc, "Problem", &body);
+    server.shutdown().await;
+}
