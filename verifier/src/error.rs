@@ -91,6 +91,12 @@ impl ApiError {
         )
     }
 
+    /// Tells the client when to try again (a `Retry-After` header).
+    pub fn retry_after(mut self, secs: u64) -> Self {
+        self.retry_after_secs = Some(secs.max(1));
+        self
+    }
+
     /// Marks which item of a batch failed.
     pub fn at_index(mut self, index: usize) -> Self {
         self.index = Some(index);
@@ -128,6 +134,10 @@ impl IntoResponse for ApiError {
         );
         if let Some(secs) = self.retry_after_secs {
             headers.insert(header::RETRY_AFTER, HeaderValue::from(secs));
+        }
+        if self.status == StatusCode::UNAUTHORIZED {
+            // RFC 6750: say which scheme the endpoint wants.
+            headers.insert(header::WWW_AUTHENTICATE, HeaderValue::from_static("Bearer"));
         }
         response
     }

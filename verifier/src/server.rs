@@ -231,6 +231,7 @@ async fn time_limit(State(state): State<AppState>, request: Request, next: Next)
                 "timeout",
                 "the request took too long; try again",
             )
+            .retry_after(1)
             .into_response()
         }
     }

@@ -193,6 +193,16 @@ async fn a_cloned_label_is_caught_and_everyone_is_told() {
         assert_eq!(answer, json!({"recorded": expected}));
     }
 
+    // Unknown fields are refused, not ignored.
+    let refused = s
+        .client
+        .post(s.server.url("/vehicle-check"))
+        .json(&json!({"code": uri, "vin": VIN, "owner": "me"}))
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(refused.status(), 400);
+
     // A clone of the label is received at shop B: recorded, and shop B is told.
     let (status, clone) = s
         .event(&s.shop_b, json!({"code": uri, "step": "receiving"}))
@@ -415,6 +425,7 @@ async fn refusals_answer_401_or_403_and_store_nothing() {
         }
         let response = request.send().await.unwrap();
         assert_eq!(response.status(), 401, "{bad:?}");
+        assert_eq!(response.headers()["www-authenticate"], "Bearer");
         assert_eq!(
             response.headers()["content-type"],
             "application/problem+json"

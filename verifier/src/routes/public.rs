@@ -232,6 +232,16 @@ pub struct PublicCode {
 }
 
 impl PublicCode {
+    /// The code fields of a larger request. (Requests list them themselves rather than flattening
+    /// this struct: serde cannot deny unknown fields through a flattened one.)
+    pub fn of(code: &Option<String>, gtin: &Option<String>, serial: &Option<String>) -> Self {
+        PublicCode {
+            code: code.clone(),
+            gtin: gtin.clone(),
+            serial: serial.clone(),
+        }
+    }
+
     pub fn key(&self) -> Result<CodeKey, ApiError> {
         let bad = |e: signer::ParseError| {
             ApiError::bad_request("invalid_code", format!("check the code: {e}"))
@@ -256,8 +266,10 @@ impl PublicCode {
 #[derive(Deserialize, utoipa::ToSchema)]
 #[serde(deny_unknown_fields)]
 pub struct VehicleCheck {
-    #[serde(flatten)]
-    pub code: PublicCode,
+    /// The scanned URI; or else `gtin` and `serial`.
+    pub code: Option<String>,
+    pub gtin: Option<String>,
+    pub serial: Option<String>,
     pub vin: String,
 }
 
@@ -288,7 +300,7 @@ pub async fn vehicle_check(
     State(state): State<AppState>,
     ApiJson(ask): ApiJson<VehicleCheck>,
 ) -> Result<Json<VehicleAnswer>, ApiError> {
-    let key = ask.code.key()?;
+    let key = PublicCode::of(&ask.code, &ask.gtin, &ask.serial).key()?;
     let vin = Vin::parse(&ask.vin).map_err(|e| ApiError::bad_request(e.code(), e.to_string()))?;
     let recorded = state
         .blocking(move |r| {
@@ -307,8 +319,10 @@ pub async fn vehicle_check(
 #[derive(Deserialize, utoipa::ToSchema)]
 #[serde(deny_unknown_fields)]
 pub struct SuspectReport {
-    #[serde(flatten)]
-    pub code: PublicCode,
+    /// The scanned URI; or else `gtin` and `serial`.
+    pub code: Option<String>,
+    pub gtin: Option<String>,
+    pub serial: Option<String>,
     /// What is wrong, in the reporter's words (up to 2000 bytes).
     pub text: String,
     /// How to reach the reporter, if they want to be reached.
@@ -341,7 +355,7 @@ pub async fn report(
     headers: HeaderMap,
     ApiJson(report): ApiJson<SuspectReport>,
 ) -> Result<Response, ApiError> {
-    let key = report.code.key()?;
+    let key = PublicCode::of(&report.code, &report.gtin, &report.serial).key()?;
     let region = trusted_region(&state, peer, &headers);
     let now = Timestamp::now();
     let stored = state
