@@ -20,6 +20,7 @@ const OTHER_VIN: &str = "1M8GDM9AXKP042788";
 
 struct Story {
     server: Server,
+    authority: signer::SigningKey,
     client: Client,
     maker_token: String,
     shop_a: String,
@@ -55,6 +56,7 @@ async fn story() -> Story {
         .collect();
     let uris = codes.iter().map(|c| c.to_uri(&base)).collect();
     Story {
+        authority,
         maker_token: token(r, "acme-brakes"),
         shop_a: token(r, "shop-a"),
         shop_b: token(r, "shop-b"),
@@ -699,4 +701,59 @@ async fn shutdown_finishes_writes_in_flight_and_every_acknowledged_one_is_durabl
         );
     }
     assert!(reopened.audit(|_| {}).unwrap().is_clean());
+}
+
+#[tokio::test]
+async fn revocations_change_what_scans_say() {
+    let s = story().await;
+    let r = &s.server.registry;
+    s.upload(&s.maker_token, manifest(&s.codes[..3], &s.server.base()))
+        .await;
+    assert_eq!(s.scan(&s.uris[0]).await["verdict"], "genuine");
+    let cert = r.trust().certificates()[0].clone();
+    let authority = &s.authority;
+    let decertified = signer::RevocationList::issue(
+        1,
+        now(),
+        vec![signer::Revocation {
+            cert_serial: cert.serial(),
+            key_id: cert.key_id(),
+            reason: signer::RevocationReason::Decertified,
+            effective_at: now(),
+        }],
+        authority,
+    )
+    .unwrap();
+    r.set_revocations(decertified.clone(), now()).unwrap();
+    // Codes registered before the decertification stay genuine, but the maker shows as not certified;
+    // new codes are refused.
+    let v = s.scan(&s.uris[0]).await;
+    assert_eq!(v["verdict"], "genuine");
+    assert_eq!(v["manufacturer"]["certified"], false);
+    let refused: Value = s
+        .upload(&s.maker_token, manifest(&s.codes[3..4], &s.server.base()))
+        .await
+        .json()
+        .await
+        .unwrap();
+    assert_eq!(refused["rejected"]["manufacturer_decertified"], 1);
+    // A stolen key: nothing it signed is trusted any more, registered or not.
+    let compromised = decertified
+        .extend(
+            signer::Revocation {
+                cert_serial: cert.serial(),
+                key_id: cert.key_id(),
+                reason: signer::RevocationReason::KeyCompromise,
+                effective_at: now(),
+            },
+            now(),
+            authority,
+        )
+        .unwrap();
+    r.set_revocations(compromised, now()).unwrap();
+    for uri in [&s.uris[0], &s.uris[10]] {
+        let v = s.scan(uri).await;
+        assert_eq!(v["verdict"], "issuer_revoked", "{v}");
+        assert_eq!(v["genuine"], false);
+    }
 }
