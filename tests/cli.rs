@@ -3,37 +3,12 @@
 
 #![allow(clippy::unwrap_used)] // test helpers outside #[test] functions may unwrap too
 
+mod common;
+
 use std::path::Path;
-use std::process::{Command, Output};
+use std::process::Command;
 
-fn partseal(dir: &Path, args: &[&str]) -> Output {
-    Command::new(env!("CARGO_BIN_EXE_partseal"))
-        .args(args)
-        .current_dir(dir)
-        .env_remove("RUST_LOG")
-        .output()
-        .expect("run partseal")
-}
-
-fn ok(dir: &Path, args: &[&str]) -> String {
-    let out = partseal(dir, args);
-    assert!(
-        out.status.success(),
-        "partseal {args:?} failed: {}",
-        String::from_utf8_lossy(&out.stderr)
-    );
-    String::from_utf8(out.stdout).unwrap()
-}
-
-fn fails(dir: &Path, args: &[&str], code: i32, stderr_has: &str) {
-    let out = partseal(dir, args);
-    let stderr = String::from_utf8_lossy(&out.stderr);
-    assert_eq!(out.status.code(), Some(code), "partseal {args:?}: {stderr}");
-    assert!(
-        stderr.contains(stderr_has),
-        "partseal {args:?}: expected {stderr_has:?} in {stderr}"
-    );
-}
+use common::{fails, ok, partseal};
 
 fn first_uri(manifest: &Path) -> String {
     let text = std::fs::read_to_string(manifest).unwrap();

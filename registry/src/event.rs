@@ -285,7 +285,7 @@ impl Event {
         let seq = u32::from_be_bytes(r.array()?);
         let prev = r.array()?;
         let at = Timestamp(r.i64()?);
-        let actor = party(&mut r)?;
+        let actor = PartyId::read(&mut r)?;
         let tag = r.u8()?;
         let what = if tag == 0 {
             let lot = r.str8("lot")?;
@@ -306,7 +306,9 @@ impl Event {
                 .copied()
                 .ok_or_else(|| r.invalid("event step", format!("unknown step {tag}")))?;
             What::Action(match step {
-                Step::Shipping => Action::Ship { to: party(&mut r)? },
+                Step::Shipping => Action::Ship {
+                    to: PartyId::read(&mut r)?,
+                },
                 Step::Receiving => Action::Receive,
                 Step::Installing => {
                     let bytes: [u8; 17] = r.array()?;
@@ -376,11 +378,6 @@ fn unreachable_step(r: &Reader<'_>) -> Result<Action, WireError> {
 
 fn step_tag(step: Step) -> u8 {
     Step::ALL.iter().position(|s| *s == step).unwrap_or(0) as u8
-}
-
-fn party(r: &mut Reader<'_>) -> Result<PartyId, WireError> {
-    let text = r.str8("party id")?;
-    PartyId::parse(text).map_err(|e| r.invalid("party id", e.to_string()))
 }
 
 #[cfg(test)]

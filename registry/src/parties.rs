@@ -87,11 +87,6 @@ fn read_opt_time(r: &mut Reader<'_>) -> Result<Option<Timestamp>, WireError> {
     })
 }
 
-fn read_party_id(r: &mut Reader<'_>) -> Result<PartyId, WireError> {
-    let text = r.str8("party id")?;
-    PartyId::parse(text).map_err(|e| r.invalid("party id", e.to_string()))
-}
-
 fn version(r: &mut Reader<'_>, what: &'static str) -> Result<(), WireError> {
     match r.u8()? {
         VERSION => Ok(()),
@@ -130,7 +125,7 @@ impl Party {
     pub fn decode(bytes: &[u8]) -> Result<Self, WireError> {
         let mut r = Reader::new(bytes);
         version(&mut r, "party version")?;
-        let id = read_party_id(&mut r)?;
+        let id = PartyId::read(&mut r)?;
         let tag = r.u8()?;
         let role =
             Role::from_tag(tag).ok_or_else(|| r.invalid("role", format!("unknown {tag}")))?;
@@ -190,7 +185,7 @@ impl TokenRecord {
         let mut r = Reader::new(bytes);
         version(&mut r, "token version")?;
         let id = r.str8("token id")?.to_owned();
-        let party = read_party_id(&mut r)?;
+        let party = PartyId::read(&mut r)?;
         let secret_hash = r.array()?;
         let created_at = Timestamp(r.i64()?);
         let expires_at = read_opt_time(&mut r)?;
@@ -326,7 +321,7 @@ impl Report {
     pub fn decode(key: CodeKey, bytes: &[u8]) -> Result<Self, WireError> {
         let mut r = Reader::new(bytes);
         version(&mut r, "report version")?;
-        let manufacturer = read_party_id(&mut r)?;
+        let manufacturer = PartyId::read(&mut r)?;
         let at = Timestamp(r.i64()?);
         let text = r.str16("text")?.to_owned();
         let contact = Some(r.str8("contact")?.to_owned()).filter(|s| !s.is_empty());

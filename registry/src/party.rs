@@ -2,6 +2,8 @@
 
 use std::fmt;
 
+use signer::wire::{Reader, WireError};
+
 /// A party's id: 1 to 64 ASCII letters, digits, `.`, `_` or `-` (the rule certificates use). A manufacturer's party id is the
 /// `manufacturer_id` its certificate names, which ties its codes to it.
 #[derive(Clone, PartialEq, Eq, Hash, PartialOrd, Ord)]
@@ -39,6 +41,12 @@ impl PartyId {
 
     pub fn as_str(&self) -> &str {
         &self.0
+    }
+
+    /// Reads a party id stored as a one-byte length and its text.
+    pub(crate) fn read(r: &mut Reader<'_>) -> Result<Self, WireError> {
+        let text = r.str8("party id")?;
+        PartyId::parse(text).map_err(|e| r.invalid("party id", e.to_string()))
     }
 }
 

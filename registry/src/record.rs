@@ -219,7 +219,7 @@ impl CodeRecord {
         };
         let key_id = KeyId(r.array()?);
         let signature = Signature::from_bytes(&r.array()?);
-        let manufacturer = party(&mut r)?;
+        let manufacturer = PartyId::read(&mut r)?;
         let registered_at = Timestamp(r.i64()?);
         let commissioned = Commissioned {
             lot,
@@ -234,10 +234,12 @@ impl CodeRecord {
                 record.head = r.array()?;
                 let custody = match r.u8()? {
                     0 => Custody::AtManufacturer,
-                    1 => Custody::Held { by: party(&mut r)? },
+                    1 => Custody::Held {
+                        by: PartyId::read(&mut r)?,
+                    },
                     2 => Custody::InTransit {
-                        from: party(&mut r)?,
-                        to: party(&mut r)?,
+                        from: PartyId::read(&mut r)?,
+                        to: PartyId::read(&mut r)?,
                     },
                     3 => {
                         let bytes: [u8; 17] = r.array()?;
@@ -245,7 +247,7 @@ impl CodeRecord {
                             .map_err(|e| r.invalid("VIN", e.to_string()))?;
                         Custody::Installed {
                             vin,
-                            by: party(&mut r)?,
+                            by: PartyId::read(&mut r)?,
                         }
                     }
                     4 => Custody::Destroyed,
@@ -324,7 +326,7 @@ impl LotRecall {
             return Err(r.invalid("lot recall version", format!("unknown version {version}")));
         }
         let recall = LotRecall {
-            actor: party(&mut r)?,
+            actor: PartyId::read(&mut r)?,
             at: Timestamp(r.i64()?),
             reason: r.str16("reason")?.to_owned(),
         };
@@ -335,11 +337,6 @@ impl LotRecall {
 
 fn u32(r: &mut Reader<'_>) -> Result<u32, WireError> {
     Ok(u32::from_be_bytes(r.array()?))
-}
-
-fn party(r: &mut Reader<'_>) -> Result<PartyId, WireError> {
-    let text = r.str8("party id")?;
-    PartyId::parse(text).map_err(|e| r.invalid("party id", e.to_string()))
 }
 
 #[cfg(test)]
