@@ -135,66 +135,98 @@ pub(crate) fn check_codes(
         .collect()
 }
 
-/// Writes the codes that passed the checks, answering per code. Runs under the registration lock.
+/// Writes the codes that passed the checks, answering per code.
+///
+/// Each code is inserted on its own with compare-and-swap, in parallel: no code is ever overwritten,
+/// two uploads of the same code cannot both register it, and no global lock is held (sled's atomic
+/// batches serialise every writer). A crash midway leaves some codes registered and the rest not;
+/// nothing was acknowledged, and sending the manifest again finishes the job.
 pub(crate) fn store_codes(
     store: &dyn Store,
     codes: &[SignedCode],
     checked: Vec<Result<PartyId, Rejection>>,
     now: Timestamp,
 ) -> StoreResult<Vec<Registration>> {
+    enum Pending {
+        Done(Registration),
+        /// The first occurrence in this batch: inserted below.
+        Insert(CodeKey, Box<CodeRecord>),
+        /// A later occurrence of the code at this index.
+        Repeat(usize),
+    }
     let mut first_in_batch: HashMap<CodeKey, usize> = HashMap::new();
-    let mut inserts = Vec::new();
-    let mut results = Vec::with_capacity(codes.len());
-    for (i, (code, check)) in codes.iter().zip(checked).enumerate() {
-        let manufacturer = match check {
-            Ok(m) => m,
-            Err(r) => {
-                results.push(Registration::Rejected(r));
-                continue;
+    let pending: Vec<Pending> = codes
+        .iter()
+        .zip(checked)
+        .enumerate()
+        .map(|(i, (code, check))| match check {
+            Err(r) => Pending::Done(Registration::Rejected(r)),
+            Ok(manufacturer) => {
+                let key = CodeKey::of(&code.part);
+                match first_in_batch.get(&key) {
+                    Some(&first) => Pending::Repeat(first),
+                    None => {
+                        first_in_batch.insert(key.clone(), i);
+                        let commissioned = Commissioned {
+                            lot: code.part.lot.clone(),
+                            key_id: code.key_id,
+                            signature: code.signature,
+                        };
+                        let record = CodeRecord::registered(&key, commissioned, manufacturer, now);
+                        Pending::Insert(key, Box::new(record))
+                    }
+                }
             }
-        };
-        let key = CodeKey::of(&code.part);
+        })
+        .collect();
+    let inserted: Vec<StoreResult<Option<CodeRecord>>> = pending
+        .par_iter()
+        .map(|p| match p {
+            Pending::Insert(key, record) => store.insert_new_code(key, record),
+            _ => Ok(None),
+        })
+        .collect();
+    let mut results: Vec<Registration> = Vec::with_capacity(codes.len());
+    for (i, (p, outcome)) in pending.iter().zip(inserted).enumerate() {
+        let code = &codes[i];
         let same = |lot: &Option<signer::Lot>, key_id, signature| {
             *lot == code.part.lot && key_id == code.key_id && signature == code.signature
         };
-        let existing = match first_in_batch.get(&key) {
-            Some(&j) => Some(same(
-                &codes[j].part.lot,
-                codes[j].key_id,
-                codes[j].signature,
-            )),
-            None => store
-                .code(&key)?
-                .map(|r| same(&r.lot, r.key_id, r.signature)),
-        };
-        results.push(match existing {
-            Some(true) => Registration::AlreadyRegistered,
-            Some(false) => {
-                tracing::warn!(code = %key, "registration conflicts with the registered code");
-                Registration::Rejected(reject(
-                    "conflicting_registration",
-                    format!(
-                        "{key} is already registered with a different lot, key or signature: \
-                         a GTIN and serial identify one part, so this may mean a leaked key or a \
-                         manufacturing data error"
-                    ),
-                ))
-            }
-            None => {
-                first_in_batch.insert(key.clone(), i);
-                let commissioned = Commissioned {
-                    lot: code.part.lot.clone(),
-                    key_id: code.key_id,
-                    signature: code.signature,
-                };
-                let record = CodeRecord::registered(&key, commissioned, manufacturer, now);
-                inserts.push((key, record));
-                Registration::Registered
+        results.push(match p {
+            Pending::Done(r) => r.clone(),
+            Pending::Insert(key, _) => match outcome? {
+                None => Registration::Registered,
+                Some(existing) if same(&existing.lot, existing.key_id, existing.signature) => {
+                    Registration::AlreadyRegistered
+                }
+                Some(_) => conflict(key),
+            },
+            Pending::Repeat(first) => {
+                let earlier = &codes[*first];
+                let first_stands = matches!(
+                    results[*first],
+                    Registration::Registered | Registration::AlreadyRegistered
+                );
+                if first_stands && same(&earlier.part.lot, earlier.key_id, earlier.signature) {
+                    Registration::AlreadyRegistered
+                } else {
+                    conflict(&CodeKey::of(&code.part))
+                }
             }
         });
     }
-    store.insert_codes(&inserts)?;
     Ok(results)
+}
+
+fn conflict(key: &CodeKey) -> Registration {
+    tracing::warn!(code = %key, "registration conflicts with the registered code");
+    Registration::Rejected(reject(
+        "conflicting_registration",
+        format!(
+            "{key} is already registered with a different lot, key or signature: a GTIN and \
+             serial identify one part, so this may mean a leaked key or a manufacturing data error"
+        ),
+    ))
 }
 
 /// Totals of a manifest registration.

@@ -4,8 +4,8 @@
 //! ## Concurrency
 //! Writers on one code are serialised by a striped lock (a code's key picks one of
 //! [`LOCK_STRIPES`] mutexes), so when two shops install the same code at the same instant exactly
-//! one install takes effect and the other is recorded as the conflict. Registrations are serialised
-//! with each other (their signature checks still run in parallel). A backup takes the write gate
+//! one install takes effect and the other is recorded as the conflict. Registrations take no lock:
+//! each code is inserted with compare-and-swap, so it is registered once however many uploads race. A backup takes the write gate
 //! exclusively: reads go on, writes wait until the copy is complete.
 //!
 //! ## Blocking
@@ -272,7 +272,6 @@ impl Registry {
     ) -> Result<Vec<Registration>> {
         let results = {
             let _gate = self.write_gate();
-            let _serial = lock(&self.registering);
             register::store_codes(self.store.as_ref(), codes, checked, now)?
         };
         self.store.durable()?;

@@ -208,3 +208,27 @@ fn a_manifest_registers_line_by_line_with_malformed_lines_reported() {
     assert_eq!(again.already_registered, 20_000);
     assert_eq!(again.registered, 0);
 }
+
+#[test]
+fn racing_uploads_of_one_batch_register_each_code_exactly_once() {
+    let w = World::new();
+    let batch: Vec<SignedCode> = (0..2000).map(|i| w.code(&format!("RACE{i}"))).collect();
+    let results: Vec<Vec<Registration>> = std::thread::scope(|s| {
+        let uploads: Vec<_> = (0..4)
+            .map(|_| s.spawn(|| w.registry.register(&batch, None, day(1)).unwrap()))
+            .collect();
+        uploads.into_iter().map(|u| u.join().unwrap()).collect()
+    });
+    for i in 0..batch.len() {
+        let registered = results
+            .iter()
+            .filter(|r| r[i] == Registration::Registered)
+            .count();
+        assert_eq!(registered, 1, "code {i}");
+        assert!(results.iter().all(|r| matches!(
+            r[i],
+            Registration::Registered | Registration::AlreadyRegistered
+        )));
+    }
+    assert_eq!(w.registry.stats().unwrap().codes, 2000);
+}

@@ -95,8 +95,13 @@ pub type Entries<'a, T> = Box<dyn Iterator<Item = StoreResult<T>> + 'a>;
 pub trait Store: Send + Sync {
     fn code(&self, key: &CodeKey) -> StoreResult<Option<CodeRecord>>;
 
-    /// Inserts freshly registered codes in one atomic write. The caller has checked that none exists.
-    fn insert_codes(&self, codes: &[(CodeKey, CodeRecord)]) -> StoreResult<()>;
+    /// Inserts a freshly registered code unless the key is taken, atomically; returns the record
+    /// already there, if any. Safe to call from many threads at once.
+    fn insert_new_code(
+        &self,
+        key: &CodeKey,
+        record: &CodeRecord,
+    ) -> StoreResult<Option<CodeRecord>>;
 
     /// Appends `event` (if any) to the code's chain and replaces its record (`before` → `after`),
     /// with the derived indexes, in the order the trait's crash contract sets.

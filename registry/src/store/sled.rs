@@ -234,12 +234,27 @@ impl Store for SledStore {
         }
     }
 
-    fn insert_codes(&self, codes: &[(CodeKey, CodeRecord)]) -> StoreResult<()> {
-        let mut batch = sled::Batch::default();
-        for (key, record) in codes {
-            batch.insert(key.as_bytes(), record.encode());
+    fn insert_new_code(
+        &self,
+        key: &CodeKey,
+        record: &CodeRecord,
+    ) -> StoreResult<Option<CodeRecord>> {
+        let swapped = self
+            .codes
+            .compare_and_swap(key.as_bytes(), None::<&[u8]>, Some(record.encode()))
+            .map_err(engine)?;
+        match swapped {
+            Ok(()) => Ok(None),
+            Err(taken) => match taken.current {
+                Some(bytes) => CodeRecord::decode(key, &bytes)
+                    .map(Some)
+                    .map_err(|e| StoreError::corrupt(key.to_string(), e)),
+                None => Err(StoreError::corrupt(
+                    key.to_string(),
+                    "vanished during insert",
+                )),
+            },
         }
-        self.codes.apply_batch(batch).map_err(engine)
     }
 
     fn update_code(
