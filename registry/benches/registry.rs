@@ -61,7 +61,16 @@ fn main() {
     raw_primitives(&maker, &part);
 
     let dir = tempfile::tempdir_in(".").unwrap();
-    let registry = Arc::new(Registry::open(dir.path(), RegistryConfig::default()).unwrap());
+    // PARTSEAL_BENCH_CACHE_MB sizes the store's page cache (default: the registry's default).
+    let mut config = RegistryConfig::default();
+    if let Ok(mb) = std::env::var("PARTSEAL_BENCH_CACHE_MB") {
+        config.cache_bytes = mb
+            .parse::<u64>()
+            .expect("PARTSEAL_BENCH_CACHE_MB: megabytes")
+            << 20;
+    }
+    println!("store cache: {} MiB", config.cache_bytes >> 20);
+    let registry = Arc::new(Registry::open(dir.path(), config).unwrap());
     registry.add_root(authority.verifying_key(), now).unwrap();
     registry.add_certificate(cert, now).unwrap();
 

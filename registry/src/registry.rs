@@ -44,6 +44,9 @@ pub struct RegistryConfig {
     /// How long after an event its actor may still correct it (the EU medicines system allows 10 days).
     pub correction_window_days: i64,
     pub scans: ScanPolicy,
+    /// Memory the embedded store may use to cache its pages. Lookups stay in microseconds while the
+    /// registered codes fit (about 250 bytes each on disk, more in memory).
+    pub cache_bytes: u64,
 }
 
 impl Default for RegistryConfig {
@@ -51,6 +54,7 @@ impl Default for RegistryConfig {
         RegistryConfig {
             correction_window_days: 10,
             scans: ScanPolicy::default(),
+            cache_bytes: 1 << 30,
         }
     }
 }
@@ -134,7 +138,7 @@ impl Registry {
     /// Opens the embedded sled store in `dir`, creating it if needed.
     pub fn open(dir: &Path, config: RegistryConfig) -> Result<Self> {
         std::fs::create_dir_all(dir).map_err(StoreError::Io)?;
-        Self::with_store(Box::new(SledStore::open(dir)?), config)
+        Self::with_store(Box::new(SledStore::open(dir, config.cache_bytes)?), config)
     }
 
     pub fn with_store(store: Box<dyn Store>, config: RegistryConfig) -> Result<Self> {
@@ -615,7 +619,7 @@ impl Registry {
         }
         let result = (|| {
             std::fs::create_dir_all(&partial)?;
-            let store = SledStore::open(&partial)?;
+            let store = SledStore::open(&partial, RegistryConfig::default().cache_bytes)?;
             let n = store.restore(input)?;
             drop(store);
             Ok::<_, StoreError>(n)

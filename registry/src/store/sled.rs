@@ -102,11 +102,11 @@ fn engine(e: sled::Error) -> StoreError {
 }
 
 impl SledStore {
-    /// Opens (creating if needed) the store in `dir`.
-    pub fn open(dir: &Path) -> StoreResult<Self> {
+    /// Opens (creating if needed) the store in `dir`, caching up to `cache_bytes` of pages.
+    pub fn open(dir: &Path, cache_bytes: u64) -> StoreResult<Self> {
         let db = sled::Config::new()
             .path(dir)
-            .cache_capacity(512 * 1024 * 1024)
+            .cache_capacity(cache_bytes)
             .open()
             .map_err(engine)?;
         let tree = |name: &str| db.open_tree(name).map_err(engine);
