@@ -46,6 +46,8 @@ use crate::verdict::VERDICTS;
         public::lookup,
         public::vehicle_check,
         public::report,
+        crate::pages::owner::report,
+        crate::pages::owner::vehicle_check,
         api::me,
         api::upload_manifest,
         api::record_event,

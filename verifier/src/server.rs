@@ -14,6 +14,7 @@ use tokio::net::TcpListener;
 use tower_http::trace::TraceLayer;
 
 use crate::error::ApiError;
+use crate::pages;
 use crate::routes::{api, ops, public};
 use crate::state::AppState;
 
@@ -30,6 +31,8 @@ pub const ROUTES: &[(&str, &str)] = &[
     ("GET", "/lookup"),
     ("POST", "/vehicle-check"),
     ("POST", "/reports"),
+    ("POST", "/owner/report"),
+    ("POST", "/owner/vehicle-check"),
     ("GET", "/api/v1/me"),
     ("POST", "/api/v1/events"),
     ("POST", "/api/v1/events/batch"),
@@ -73,6 +76,12 @@ pub fn router(state: AppState) -> Router {
             post(public::vehicle_check),
         )
         .route(listed("POST", "/reports"), post(public::report))
+        // The owner page's plain HTML forms, answered with pages.
+        .route(listed("POST", "/owner/report"), post(pages::owner::report))
+        .route(
+            listed("POST", "/owner/vehicle-check"),
+            post(pages::owner::vehicle_check),
+        )
         .layer(middleware::from_fn_with_state(
             state.clone(),
             crate::rate_limit::limit_public,

@@ -1,0 +1,172 @@
+//! The pages over plain HTTP: size, language, escaping, forms; and the station's session rules.
+
+#![allow(clippy::unwrap_used)]
+
+mod support;
+
+use registry::Role;
+use reqwest::Client;
+use signer::{Gtin, Lot, PartId, Serial, SignedCode};
+use support::*;
+use verifier::config::Overrides;
+
+struct World {
+    server: Server,
+    uris: Vec<String>,
+}
+
+async fn world() -> World {
+    let server = start(Overrides {
+        rate_limit: Some(0),
+        ..Overrides::default()
+    })
+    .await;
+    let r = &server.registry;
+    let authority = signer::keys::generate();
+    let maker = certify(r, &authority, "acme-brakes", "690123", 1);
+    add_party(r, "shop-a", Role::Shop, "Guangdong");
+    let base = server.base();
+    let mut uris = Vec::new();
+    for i in 0..3 {
+        let code = SignedCode::sign(
+            PartId {
+                gtin: Gtin::parse("06901234567892").unwrap(),
+                lot: Some(Lot::parse("L2026A").unwrap()),
+                serial: Serial::parse(&format!("PAGE{i:04}")).unwrap(),
+            },
+            &maker.key,
+        );
+        r.register(std::slice::from_ref(&code), Some(&maker.id), now())
+            .unwrap();
+        uris.push(code.to_uri(&base));
+    }
+    World { server, uris }
+}
+
+async fn page(client: &Client, url: &str, accept_language: &str) -> (u16, String) {
+    let response = client
+        .get(url)
+        .header("accept", "text/html")
+        .header("accept-language", accept_language)
+        .send()
+        .await
+        .unwrap();
+    (response.status().as_u16(), response.text().await.unwrap())
+}
+
+#[tokio::test]
+async fn the_owner_page_is_small_translated_and_verdict_first() {
+    let w = world().await;
+    let client = Client::new();
+    let (status, zh) = page(&client, &w.uris[0], "zh-CN,zh;q=0.9").await;
+    assert_eq!(status, 200);
+    assert!(zh.len() < 30 * 1024, "{} bytes", zh.len());
+    assert!(zh.contains(r#"<html lang="zh-CN">"#));
+    assert!(zh.contains("正品：这是经过认证的配件"), "{zh}");
+    assert!(zh.contains("acme-brakes 汽车零部件有限公司"));
+    assert!(!zh.contains("<script"));
+    // The verdict comes before the part.
+    assert!(
+        zh.find("id=\"verdict\"").unwrap() < zh.find("<dd class=\"code\">06901234567892").unwrap()
+    );
+    let (_, en) = page(&client, &w.uris[0], "en-GB,en;q=0.9").await;
+    assert!(en.contains(r#"<html lang="en">"#));
+    assert!(en.contains("Genuine: this is a certified part"));
+    // The visible switch keeps the code.
+    assert!(en.contains("lang=zh-CN"));
+    let (_, switched) = page(&client, &format!("{}&lang=en", w.uris[0]), "zh-CN").await;
+    assert!(switched.contains("Genuine: this is a certified part"));
+    // Every input has a label.
+    for html in [&zh, &en] {
+        let inputs = html.matches("<input id=").count() + html.matches("<textarea id=").count();
+        assert_eq!(inputs, html.matches("<label for=").count(), "{html}");
+    }
+    w.server.shutdown().await;
+}
+
+#[tokio::test]
+async fn warnings_carry_the_advice_and_forms_and_forms_answer_pages() {
+    let w = world().await;
+    let client = Client::new();
+    let url = w
+        .server
+        .url("/lookup?gtin=06901234567892&serial=NOSUCH1&lang=en");
+    let (_, html) = page(&client, &url, "").await;
+    assert!(
+        html.contains("Warning: this part is not registered"),
+        "{html}"
+    );
+    assert!(html.contains("action=\"/owner/report\""));
+    assert!(html.contains("action=\"/owner/vehicle-check\""));
+    assert!(html.contains("ask the seller"));
+
+    let thanks = client
+        .post(w.server.url("/owner/report"))
+        .form(&[
+            ("gtin", "06901234567892"),
+            ("serial", "NOSUCH1"),
+            ("text", "<script>alert(1)</script> sold as new"),
+            ("contact", ""),
+            ("lang", "zh-CN"),
+        ])
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(thanks.status().as_u16(), 201);
+    let body = thanks.text().await.unwrap();
+    assert!(body.contains("谢谢"), "{body}");
+    let kept = w
+        .server
+        .registry
+        .reports(&registry::PartyId::parse("acme-brakes").unwrap())
+        .unwrap();
+    assert_eq!(kept.len(), 1);
+
+    let answer = client
+        .post(w.server.url("/owner/vehicle-check"))
+        .form(&[
+            ("gtin", "06901234567892"),
+            ("serial", "PAGE0000"),
+            ("vin", "LSVAU218XN2183294"),
+            ("lang", "en"),
+        ])
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(answer.status().as_u16(), 200);
+    assert!(
+        answer
+            .text()
+            .await
+            .unwrap()
+            .contains("No: this part is not recorded")
+    );
+    let bad_vin = client
+        .post(w.server.url("/owner/vehicle-check"))
+        .form(&[
+            ("gtin", "06901234567892"),
+            ("serial", "PAGE0000"),
+            ("vin", "LSVAU218XN2183295"),
+            ("lang", "en"),
+        ])
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(bad_vin.status().as_u16(), 200);
+    assert!(bad_vin.text().await.unwrap().contains("Not a valid VIN"));
+    w.server.shutdown().await;
+}
+
+#[tokio::test]
+async fn hostile_input_is_escaped() {
+    let w = world().await;
+    let client = Client::new();
+    let url = w.server.url(
+        "/lookup?gtin=06901234567892&serial=%3Cb%3E%22x&lang=%22%3E%3Cscript%3Ealert(1)%3C/script%3E",
+    );
+    let (status, html) = page(&client, &url, "en").await;
+    assert_eq!(status, 200);
+    assert!(!html.contains("<script"), "{html}");
+    assert!(!html.contains("<b>"), "{html}");
+    w.server.shutdown().await;
+}
