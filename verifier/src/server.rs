@@ -4,12 +4,14 @@ use std::future::Future;
 use std::net::SocketAddr;
 use std::time::Duration;
 
-use axum::Router;
+use std::sync::Arc;
+
 use axum::extract::{DefaultBodyLimit, MatchedPath, Request, State};
 use axum::http::StatusCode;
 use axum::middleware::{self, Next};
 use axum::response::{IntoResponse, Response};
 use axum::routing::{get, post};
+use axum::{Extension, Router};
 use tokio::net::TcpListener;
 use tower_http::trace::TraceLayer;
 
@@ -33,6 +35,12 @@ pub const ROUTES: &[(&str, &str)] = &[
     ("POST", "/reports"),
     ("POST", "/owner/report"),
     ("POST", "/owner/vehicle-check"),
+    ("POST", "/signin"),
+    ("POST", "/signout"),
+    ("GET", "/shop"),
+    ("POST", "/shop/scan"),
+    ("POST", "/shop/mode"),
+    ("GET", "/shop/vehicle"),
     ("GET", "/api/v1/me"),
     ("POST", "/api/v1/events"),
     ("POST", "/api/v1/events/batch"),
@@ -87,6 +95,17 @@ pub fn router(state: AppState) -> Router {
             crate::rate_limit::limit_public,
         ));
 
+    // The signed-in pages: the shop's station and the maker's dashboard, over server-side
+    // sessions. Not under the public rate limit: a station scans faster than any phone.
+    let pages = Router::new()
+        .route(listed("POST", "/signin"), post(pages::shop::sign_in))
+        .route(listed("POST", "/signout"), post(pages::shop::sign_out))
+        .route(listed("GET", "/shop"), get(pages::shop::station))
+        .route(listed("POST", "/shop/scan"), post(pages::shop::scan))
+        .route(listed("POST", "/shop/mode"), post(pages::shop::mode))
+        .route(listed("GET", "/shop/vehicle"), get(pages::shop::vehicle))
+        .layer(Extension(Arc::new(pages::Sessions::new())));
+
     let api = Router::new()
         .route(listed("GET", "/api/v1/me"), get(api::me))
         .route(listed("POST", "/api/v1/events"), post(api::record_event))
@@ -113,6 +132,7 @@ pub fn router(state: AppState) -> Router {
     let timed = Router::new()
         .merge(ops)
         .merge(public)
+        .merge(pages)
         .merge(api)
         .layer(middleware::from_fn_with_state(state.clone(), time_limit))
         .layer(DefaultBodyLimit::max(state.config().body_limit_bytes));

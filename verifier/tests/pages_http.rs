@@ -170,3 +170,229 @@ async fn hostile_input_is_escaped() {
     assert!(!html.contains("<b>"), "{html}");
     w.server.shutdown().await;
 }
+
+fn no_redirects() -> Client {
+    Client::builder()
+        .redirect(reqwest::redirect::Policy::none())
+        .build()
+        .unwrap()
+}
+
+/// Signs in with `token`: the session cookie (`name=value`) and the Set-Cookie header.
+async fn sign_in(client: &Client, w: &World, token: &str) -> (String, String) {
+    let response = client
+        .post(w.server.url("/signin"))
+        .form(&[("token", token), ("lang", "en")])
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(response.status().as_u16(), 303);
+    let set = response.headers()["set-cookie"]
+        .to_str()
+        .unwrap()
+        .to_owned();
+    let cookie = set.split(';').next().unwrap().to_owned();
+    (cookie, set)
+}
+
+fn csrf_of(html: &str) -> String {
+    let at = html.find("name=\"csrf\" value=\"").unwrap() + 19;
+    html[at..at + 64].to_owned()
+}
+
+#[tokio::test]
+async fn the_station_needs_a_session_and_its_csrf_token() {
+    let w = world().await;
+    let client = no_redirects();
+    let token = token(&w.server.registry, "shop-a");
+
+    // Without a session: the sign-in form; a bad token is refused on the form.
+    let (_, html) = page(&client, &w.server.url("/shop"), "en").await;
+    assert!(html.contains("action=\"/signin\""));
+    let bad = client
+        .post(w.server.url("/signin"))
+        .form(&[("token", "pst_nope"), ("lang", "en")])
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(bad.status().as_u16(), 200);
+    assert!(bad.headers().get("set-cookie").is_none());
+    assert!(bad.text().await.unwrap().contains("not valid"));
+
+    let (cookie, set) = sign_in(&client, &w, &token).await;
+    assert!(set.contains("HttpOnly"), "{set}");
+    assert!(set.contains("SameSite=Strict"), "{set}");
+    assert!(!set.contains(&token), "the token must not be in the cookie");
+    let html = client
+        .get(w.server.url("/shop"))
+        .header("cookie", &cookie)
+        .send()
+        .await
+        .unwrap()
+        .text()
+        .await
+        .unwrap();
+    assert!(html.contains("shop-a Co."), "{html}");
+    assert!(html.len() < 30 * 1024);
+    let csrf = csrf_of(&html);
+
+    // No CSRF token, a wrong one, or no session: 403, nothing recorded.
+    for (cookie, csrf) in [
+        (&cookie[..], ""),
+        (&cookie[..], &"0".repeat(64)[..]),
+        ("", &csrf[..]),
+    ] {
+        let refused = client
+            .post(w.server.url("/shop/scan"))
+            .header("cookie", cookie)
+            .form(&[("csrf", csrf), ("code", &w.uris[0])])
+            .send()
+            .await
+            .unwrap();
+        assert_eq!(refused.status().as_u16(), 403);
+    }
+    let key = registry::CodeKey::of(&signer::DigitalLink::parse(&w.uris[0]).unwrap().part);
+    assert_eq!(
+        w.server
+            .registry
+            .history(&key)
+            .unwrap()
+            .unwrap()
+            .events
+            .len(),
+        1
+    );
+
+    // Without script: one scan per submit, then the station lists it.
+    let posted = client
+        .post(w.server.url("/shop/scan"))
+        .header("cookie", &cookie)
+        .form(&[("csrf", &csrf[..]), ("code", &w.uris[0])])
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(posted.status().as_u16(), 303);
+    assert_eq!(
+        w.server
+            .registry
+            .history(&key)
+            .unwrap()
+            .unwrap()
+            .events
+            .len(),
+        2
+    );
+    let html = client
+        .get(w.server.url("/shop"))
+        .header("cookie", &cookie)
+        .send()
+        .await
+        .unwrap()
+        .text()
+        .await
+        .unwrap();
+    assert!(html.contains("Received · genuine"), "{html}");
+    // A hostile "scan" is shown escaped.
+    let json: serde_json::Value = client
+        .post(w.server.url("/shop/scan"))
+        .header("cookie", &cookie)
+        .header("accept", "application/json")
+        .form(&[
+            ("csrf", &csrf[..]),
+            ("code", "<img src=x onerror=alert(1)>"),
+        ])
+        .send()
+        .await
+        .unwrap()
+        .json()
+        .await
+        .unwrap();
+    assert_eq!(json["class"], "info");
+    let html = client
+        .get(w.server.url("/shop"))
+        .header("cookie", &cookie)
+        .send()
+        .await
+        .unwrap()
+        .text()
+        .await
+        .unwrap();
+    assert!(!html.contains("<img"), "{html}");
+    assert!(
+        html.contains("&lt;img") || html.contains("&#60;img"),
+        "{html}"
+    );
+
+    // A bad VIN is refused with its reason; a good one switches to install mode.
+    for vin in ["LSVAU218XN2183295", "LSVAU218XN2183294"] {
+        client
+            .post(w.server.url("/shop/mode"))
+            .header("cookie", &cookie)
+            .form(&[("csrf", &csrf[..]), ("mode", "install"), ("vin", vin)])
+            .send()
+            .await
+            .unwrap();
+        let html = client
+            .get(w.server.url("/shop"))
+            .header("cookie", &cookie)
+            .send()
+            .await
+            .unwrap()
+            .text()
+            .await
+            .unwrap();
+        if vin.ends_with('5') {
+            assert!(html.contains("Not a valid VIN"), "{html}");
+        } else {
+            assert!(html.contains("Installing into"), "{html}");
+        }
+    }
+    // Signing out ends the session on the server too.
+    let out = client
+        .post(w.server.url("/signout"))
+        .header("cookie", &cookie)
+        .form(&[("csrf", &csrf[..])])
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(out.status().as_u16(), 303);
+    let again = client
+        .post(w.server.url("/shop/scan"))
+        .header("cookie", &cookie)
+        .form(&[("csrf", &csrf[..]), ("code", &w.uris[1])])
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(again.status().as_u16(), 403);
+    w.server.shutdown().await;
+}
+
+#[tokio::test]
+async fn behind_https_the_cookie_is_secure() {
+    let dir = tempfile::tempdir().unwrap();
+    let registry = std::sync::Arc::new(
+        registry::Registry::open(
+            &dir.path().join("data"),
+            registry::RegistryConfig::default(),
+        )
+        .unwrap(),
+    );
+    add_party(&registry, "shop-a", Role::Shop, "Guangdong");
+    let token = token(&registry, "shop-a");
+    let server = start_on(
+        Overrides {
+            base_url: Some("https://verify.example.cn".into()),
+            ..Overrides::default()
+        },
+        registry,
+        dir,
+    )
+    .await;
+    let w = World {
+        server,
+        uris: Vec::new(),
+    };
+    let (_, set) = sign_in(&no_redirects(), &w, &token).await;
+    assert!(set.contains("; Secure"), "{set}");
+    w.server.shutdown().await;
+}

@@ -5,7 +5,6 @@
 //! |---|---|
 //! | [`owner`] | the car owner's page at the QR code's own URL, its report and vehicle-check forms |
 //! | [`shop`] | the shop's scanning station (`/shop`) and a vehicle's installed parts |
-//! | [`dashboard`] | the manufacturer's alerts, their workflow and charts (`/dashboard`) |
 //! | [`session`] | sign-in with a party token, server-side sessions, CSRF tokens |
 //! | [`i18n`] | every string, one table per language |
 //!
@@ -14,12 +13,15 @@
 
 pub mod i18n;
 pub mod owner;
+pub mod session;
+pub mod shop;
 
 use askama::Template;
 use axum::http::{StatusCode, header};
 use axum::response::{Html, IntoResponse, Response};
 
 pub use i18n::Lang;
+pub use session::Sessions;
 
 use crate::error::ApiError;
 
