@@ -54,6 +54,8 @@ use crate::verdict::VERDICTS;
         crate::pages::shop::scan,
         crate::pages::shop::mode,
         crate::pages::shop::vehicle,
+        crate::pages::dashboard::dashboard,
+        crate::pages::dashboard::alert_action,
         api::me,
         api::upload_manifest,
         api::record_event,

@@ -41,6 +41,8 @@ pub const ROUTES: &[(&str, &str)] = &[
     ("POST", "/shop/scan"),
     ("POST", "/shop/mode"),
     ("GET", "/shop/vehicle"),
+    ("GET", "/dashboard"),
+    ("POST", "/dashboard/alerts"),
     ("GET", "/api/v1/me"),
     ("POST", "/api/v1/events"),
     ("POST", "/api/v1/events/batch"),
@@ -104,6 +106,14 @@ pub fn router(state: AppState) -> Router {
         .route(listed("POST", "/shop/scan"), post(pages::shop::scan))
         .route(listed("POST", "/shop/mode"), post(pages::shop::mode))
         .route(listed("GET", "/shop/vehicle"), get(pages::shop::vehicle))
+        .route(
+            listed("GET", "/dashboard"),
+            get(pages::dashboard::dashboard),
+        )
+        .route(
+            listed("POST", "/dashboard/alerts"),
+            post(pages::dashboard::alert_action),
+        )
         .layer(Extension(Arc::new(pages::Sessions::new())));
 
     let api = Router::new()

@@ -25,6 +25,7 @@ async fn world() -> World {
     let authority = signer::keys::generate();
     let maker = certify(r, &authority, "acme-brakes", "690123", 1);
     add_party(r, "shop-a", Role::Shop, "Guangdong");
+    add_party(r, "shop-b", Role::Shop, "Zhejiang");
     let base = server.base();
     let mut uris = Vec::new();
     for i in 0..3 {
@@ -394,5 +395,126 @@ async fn behind_https_the_cookie_is_secure() {
     };
     let (_, set) = sign_in(&no_redirects(), &w, &token).await;
     assert!(set.contains("; Secure"), "{set}");
+    w.server.shutdown().await;
+}
+
+#[tokio::test]
+async fn the_dashboard_lists_alerts_reports_and_charts_and_resolves() {
+    let w = world().await;
+    let client = no_redirects();
+    let r = &w.server.registry;
+    let link = signer::DigitalLink::parse(&w.uris[1]).unwrap();
+    let key = registry::CodeKey::of(&link.part);
+    let shop_a = registry::PartyId::parse("shop-a").unwrap();
+    let shop_b = registry::PartyId::parse("shop-b").unwrap();
+    let vin = registry::Vin::parse("LSVAU218XN2183294").unwrap();
+    r.record(&key, &shop_a, registry::Action::Receive, now())
+        .unwrap();
+    r.record(&key, &shop_a, registry::Action::Install { vin }, now())
+        .unwrap();
+    let clone = r
+        .record(&key, &shop_b, registry::Action::Receive, now())
+        .unwrap();
+    assert!(matches!(
+        clone.event.outcome,
+        registry::Outcome::Conflict { .. }
+    ));
+    // Public scans feed the per-day chart.
+    for _ in 0..3 {
+        client
+            .get(&w.uris[1])
+            .header("accept", "application/json")
+            .send()
+            .await
+            .unwrap();
+    }
+    client
+        .post(w.server.url("/owner/report"))
+        .form(&[
+            ("gtin", "06901234567892"),
+            ("serial", "PAGE0001"),
+            ("text", "two of these at the market <b>cheap</b>"),
+        ])
+        .send()
+        .await
+        .unwrap();
+
+    // Shops are not let in.
+    let (shop_cookie, _) = sign_in(&client, &w, &token(r, "shop-a")).await;
+    let html = client
+        .get(w.server.url("/dashboard"))
+        .header("cookie", &shop_cookie)
+        .send()
+        .await
+        .unwrap()
+        .text()
+        .await
+        .unwrap();
+    assert!(html.contains("not for your kind of account"), "{html}");
+
+    let (cookie, _) = sign_in(&client, &w, &token(r, "acme-brakes")).await;
+    let get = || async {
+        client
+            .get(w.server.url("/dashboard?lang=en"))
+            .header("cookie", &cookie)
+            .send()
+            .await
+            .unwrap()
+            .text()
+            .await
+            .unwrap()
+    };
+    // The scans are recorded off the request path: wait until the chart has them.
+    let mut html = get().await;
+    for _ in 0..50 {
+        if html.contains(">3</text>") {
+            break;
+        }
+        tokio::time::sleep(std::time::Duration::from_millis(50)).await;
+        html = get().await;
+    }
+    assert!(html.contains("(01)06901234567892(21)PAGE0001"), "{html}");
+    assert!(
+        html.contains("Received or shipped while installed"),
+        "{html}"
+    );
+    assert!(html.contains("New"));
+    assert!(html.contains("<svg"));
+    assert!(html.contains(">3</text>"), "the day's three scans: {html}");
+    assert!(html.contains("cheap"));
+    assert!(!html.contains("<b>cheap"));
+    let csrf = csrf_of(&html);
+
+    let act = |action: &'static str| {
+        let client = client.clone();
+        let url = w.server.url("/dashboard/alerts");
+        let cookie = cookie.clone();
+        let csrf = csrf.clone();
+        async move {
+            client
+                .post(url)
+                .header("cookie", cookie)
+                .form(&[
+                    ("csrf", csrf.as_str()),
+                    ("gtin", "06901234567892"),
+                    ("serial", "PAGE0001"),
+                    ("action", action),
+                    ("note", "seized at the market"),
+                ])
+                .send()
+                .await
+                .unwrap()
+                .status()
+                .as_u16()
+        }
+    };
+    assert_eq!(act("investigating").await, 303);
+    assert!(get().await.contains("Investigating"));
+    assert_eq!(act("counterfeit").await, 303);
+    let html = get().await;
+    assert!(html.contains("Resolved: counterfeit"), "{html}");
+    assert!(html.contains("No open alerts"), "{html}");
+    let history = r.history(&key).unwrap().unwrap();
+    assert_eq!(history.events.last().unwrap().step().as_str(), "resolving");
     w.server.shutdown().await;
 }

@@ -5,12 +5,14 @@
 //! |---|---|
 //! | [`owner`] | the car owner's page at the QR code's own URL, its report and vehicle-check forms |
 //! | [`shop`] | the shop's scanning station (`/shop`) and a vehicle's installed parts |
+//! | [`dashboard`] | the manufacturer's alerts, their workflow and charts (`/dashboard`) |
 //! | [`session`] | sign-in with a party token, server-side sessions, CSRF tokens |
 //! | [`i18n`] | every string, one table per language |
 //!
 //! The owner's page has no script and no login. The shop and dashboard pages sit behind a session
 //! cookie; the token never leaves the sign-in form.
 
+pub mod dashboard;
 pub mod i18n;
 pub mod owner;
 pub mod session;
