@@ -213,7 +213,7 @@ fn bar_chart(title: &str, bars: &[(String, u64)], horizontal: bool) -> String {
     } else {
         let slot = 320 / bars.len().max(1);
         svg.push_str(&format!(
-            "<svg role=\"img\" aria-label=\"{}\" viewBox=\"0 0 320 150\" width=\"100%\">",
+            "<svg role=\"img\" aria-label=\"{}\" viewBox=\"-12 0 344 150\" width=\"100%\">",
             escape(title)
         ));
         for (i, (label, n)) in bars.iter().enumerate() {
