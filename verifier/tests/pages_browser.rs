@@ -25,6 +25,18 @@ use verifier::config::Overrides;
 use verifier::pages::i18n::{EN, Texts, ZH};
 
 const ENTER: &str = "\u{e007}";
+/// The contrast ratio (WCAG 2) of the verdict box's text colour against its background.
+const CONTRAST: &str = r#"
+const box = document.getElementById("verdict");
+const style = getComputedStyle(box);
+const rgb = s => s.match(/\d+(\.\d+)?/g).slice(0, 3).map(Number);
+const lum = c => {
+  const [r, g, b] = c.map(v => { v /= 255; return v <= 0.03928 ? v / 12.92 : Math.pow((v + 0.055) / 1.055, 2.4); });
+  return 0.2126 * r + 0.7152 * g + 0.0722 * b;
+};
+const a = lum(rgb(style.color)), b = lum(rgb(style.backgroundColor));
+return (Math.max(a, b) + 0.05) / (Math.min(a, b) + 0.05);
+"#;
 const VIN: &str = "LSVAU218XN2183294";
 const OTHER_VIN: &str = "1M8GDM9AXKP042788";
 
@@ -211,6 +223,32 @@ async fn people_see_the_pages_in_a_phone_sized_browser() {
     r.record(&key(cloned), &shop_b, Action::Install { vin: other }, now())
         .unwrap();
 
+    // A second maker whose key is then reported stolen.
+    let stolen = certify(&r, &authority, "bolt-works", "690124", 2);
+    let revoked = SignedCode::sign(
+        PartId {
+            gtin: Gtin::parse("06901240000017").unwrap(),
+            lot: None,
+            serial: Serial::parse("STOLEN1").unwrap(),
+        },
+        &stolen.key,
+    );
+    r.register(std::slice::from_ref(&revoked), Some(&stolen.id), now())
+        .unwrap();
+    let list = signer::RevocationList::issue(
+        1,
+        now(),
+        vec![signer::Revocation {
+            cert_serial: 2,
+            key_id: stolen.cert.key_id(),
+            reason: signer::RevocationReason::KeyCompromise,
+            effective_at: now().plus_days(-1),
+        }],
+        &authority,
+    )
+    .unwrap();
+    r.set_revocations(list, now()).unwrap();
+
     let unregistered = code(&maker.key, "NEVERREG").to_uri(&base);
     let forged = code(&signer::keys::generate(), "FORGED1").to_uri(&base);
     let mut cases: Vec<(&str, String)> = vec![
@@ -221,6 +259,7 @@ async fn people_see_the_pages_in_a_phone_sized_browser() {
         ("recalled", codes[4].to_uri(&base)),
         ("voided", codes[5].to_uri(&base)),
         ("destroyed", codes[6].to_uri(&base)),
+        ("issuer_revoked", revoked.to_uri(&base)),
         ("forged", forged),
         ("unregistered", unregistered),
     ];
@@ -270,6 +309,9 @@ async fn people_see_the_pages_in_a_phone_sized_browser() {
             if warns {
                 assert!(advice[0].is_displayed().await.unwrap());
             }
+            // WCAG AA: the verdict's text against its background, at least 4.5:1.
+            let ratio = c.execute(CONTRAST, vec![]).await.unwrap().as_f64().unwrap();
+            assert!(ratio >= 4.5, "{verdict}: contrast {ratio:.2}");
             // The typed lookup is always there.
             c.find(Locator::Css("#lookup-gtin")).await.unwrap();
             // Nothing sticks out of a 360-pixel screen.
