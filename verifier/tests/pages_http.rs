@@ -181,9 +181,11 @@ fn no_redirects() -> Client {
 
 /// Signs in with `token`: the session cookie (`name=value`) and the Set-Cookie header.
 async fn sign_in(client: &Client, w: &World, token: &str) -> (String, String) {
+    let (signin_cookie, csrf) = sign_in_form(client, w).await;
     let response = client
         .post(w.server.url("/signin"))
-        .form(&[("token", token), ("lang", "en")])
+        .header("cookie", signin_cookie)
+        .form(&[("csrf", &csrf[..]), ("token", token), ("lang", "en")])
         .send()
         .await
         .unwrap();
@@ -194,6 +196,18 @@ async fn sign_in(client: &Client, w: &World, token: &str) -> (String, String) {
         .to_owned();
     let cookie = set.split(';').next().unwrap().to_owned();
     (cookie, set)
+}
+
+/// The sign-in form's cookie (`name=value`) and CSRF token.
+async fn sign_in_form(client: &Client, w: &World) -> (String, String) {
+    let form = client.get(w.server.url("/shop")).send().await.unwrap();
+    let set = form.headers()["set-cookie"].to_str().unwrap().to_owned();
+    assert!(
+        set.contains("HttpOnly") && set.contains("SameSite=Strict"),
+        "{set}"
+    );
+    let cookie = set.split(';').next().unwrap().to_owned();
+    (cookie, csrf_of(&form.text().await.unwrap()))
 }
 
 fn csrf_of(html: &str) -> String {
@@ -210,14 +224,33 @@ async fn the_station_needs_a_session_and_its_csrf_token() {
     // Without a session: the sign-in form; a bad token is refused on the form.
     let (_, html) = page(&client, &w.server.url("/shop"), "en").await;
     assert!(html.contains("action=\"/signin\""));
+    // A sign-in form posted from elsewhere (no matching cookie) is refused.
+    let (signin_cookie, signin_csrf) = sign_in_form(&client, &w).await;
+    let forged = client
+        .post(w.server.url("/signin"))
+        .form(&[("csrf", &signin_csrf[..]), ("token", &token[..])])
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(forged.status().as_u16(), 403);
+    assert!(forged.headers().get("set-cookie").is_none());
     let bad = client
         .post(w.server.url("/signin"))
-        .form(&[("token", "pst_nope"), ("lang", "en")])
+        .header("cookie", &signin_cookie)
+        .form(&[
+            ("csrf", &signin_csrf[..]),
+            ("token", "pst_nope"),
+            ("lang", "en"),
+        ])
         .send()
         .await
         .unwrap();
     assert_eq!(bad.status().as_u16(), 200);
-    assert!(bad.headers().get("set-cookie").is_none());
+    let set = bad.headers()["set-cookie"].to_str().unwrap();
+    assert!(
+        set.starts_with("partseal_signin="),
+        "no session for a bad token: {set}"
+    );
     assert!(bad.text().await.unwrap().contains("not valid"));
 
     let (cookie, set) = sign_in(&client, &w, &token).await;

@@ -272,10 +272,11 @@ pub async fn dashboard(
     });
     let Some((lang, party, csrf)) = signed_in else {
         let lang = Lang::choose(query.lang.as_deref(), &headers);
-        return Ok(sign_in_page(lang, "/dashboard", None));
+        return Ok(sign_in_page(&state, lang, "/dashboard", None));
     };
     if party.role != Role::Manufacturer {
         return Ok(sign_in_page(
+            &state,
             lang,
             "/dashboard",
             Some(lang.texts().wrong_role),

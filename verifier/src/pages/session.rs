@@ -17,6 +17,9 @@ use super::Lang;
 use crate::error::ApiError;
 
 pub const COOKIE: &str = "partseal_session";
+/// The sign-in form's own CSRF token, before there is a session: the form carries it and this
+/// cookie does too (a `SameSite=Strict` cookie no other site's form can send).
+pub const SIGNIN_COOKIE: &str = "partseal_signin";
 /// A working day: a station signed in at opening stays signed in until closing.
 pub const LIFETIME: Duration = Duration::from_secs(10 * 3600);
 /// Sessions kept at once; the oldest go first past this.
@@ -200,13 +203,30 @@ fn same(a: &[u8], b: &[u8]) -> bool {
 
 /// The session id from the request's cookies.
 fn cookie(headers: &HeaderMap) -> Option<String> {
+    named_cookie(headers, COOKIE)
+}
+
+/// Whether `csrf` is the sign-in token the browser holds in its cookie.
+pub fn sign_in_csrf_ok(headers: &HeaderMap, csrf: &str) -> bool {
+    named_cookie(headers, SIGNIN_COOKIE).is_some_and(|c| same(c.as_bytes(), csrf.as_bytes()))
+}
+
+/// The `Set-Cookie` value carrying the sign-in form's CSRF token.
+pub fn sign_in_cookie(token: &str, secure: bool) -> String {
+    format!(
+        "{SIGNIN_COOKIE}={token}; Path=/signin; HttpOnly; SameSite=Strict; Max-Age=3600{}",
+        if secure { "; Secure" } else { "" }
+    )
+}
+
+fn named_cookie(headers: &HeaderMap, wanted: &str) -> Option<String> {
     headers
         .get_all(header::COOKIE)
         .iter()
         .filter_map(|v| v.to_str().ok())
         .flat_map(|v| v.split(';'))
         .filter_map(|pair| pair.trim().split_once('='))
-        .find(|(name, _)| *name == COOKIE)
+        .find(|(name, _)| *name == wanted)
         .map(|(_, value)| value.to_owned())
         .filter(|v| v.len() == 64 && v.bytes().all(|b| b.is_ascii_hexdigit()))
 }

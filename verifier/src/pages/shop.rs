@@ -34,6 +34,7 @@ struct SignInPage {
     switch_href: String,
     heading: &'static str,
     error: Option<&'static str>,
+    csrf: String,
 }
 
 #[derive(Template)]
@@ -69,9 +70,18 @@ fn secure(state: &AppState) -> bool {
     state.config().base_url.as_str().starts_with("https://")
 }
 
-pub(crate) fn sign_in_page(lang: Lang, path: &str, error: Option<&'static str>) -> Response {
+/// The sign-in form, with a fresh CSRF token in the form and in a cookie scoped to `/signin`.
+pub(crate) fn sign_in_page(
+    state: &AppState,
+    lang: Lang,
+    path: &str,
+    error: Option<&'static str>,
+) -> Response {
     let t = lang.texts();
-    render(&SignInPage {
+    let csrf = session::random_token();
+    let cookie = session::sign_in_cookie(&csrf, secure(state));
+    let mut page = render(&SignInPage {
+        csrf,
         lang,
         t,
         switch_href: with_lang(path, lang.other()),
@@ -81,7 +91,11 @@ pub(crate) fn sign_in_page(lang: Lang, path: &str, error: Option<&'static str>) 
             t.shop_title
         },
         error,
-    })
+    });
+    if let Ok(value) = header::HeaderValue::from_str(&cookie) {
+        page.headers_mut().append(header::SET_COOKIE, value);
+    }
+    page
 }
 
 /// The session's language, switched by `?lang=` when given.
@@ -104,6 +118,7 @@ fn session_lang(session: &mut session::Session, query: &LangQuery) -> Lang {
     responses((status = 200, description = "The page", body = String, content_type = "text/html")),
 )]
 pub async fn station(
+    State(state): State<AppState>,
     Extension(sessions): Extension<Arc<Sessions>>,
     headers: HeaderMap,
     Query(query): Query<LangQuery>,
@@ -127,13 +142,19 @@ pub async fn station(
     });
     match page {
         Some(Ok(page)) => page,
-        Some(Err(lang)) => sign_in_page(lang, "/shop", Some(lang.texts().wrong_role)),
-        None => sign_in_page(Lang::choose(query.lang.as_deref(), &headers), "/shop", None),
+        Some(Err(lang)) => sign_in_page(&state, lang, "/shop", Some(lang.texts().wrong_role)),
+        None => sign_in_page(
+            &state,
+            Lang::choose(query.lang.as_deref(), &headers),
+            "/shop",
+            None,
+        ),
     }
 }
 
 #[derive(Deserialize)]
 pub struct SignInForm {
+    pub csrf: String,
     pub token: String,
     pub lang: Option<String>,
 }
@@ -144,7 +165,8 @@ pub struct SignInForm {
     path = "/signin",
     tag = "pages",
     summary = "Sign in to the station or dashboard",
-    description = "Form-encoded `token` (the party's `pst_...` API token) and optional `lang`. \
+    description = "Form-encoded `csrf` (the sign-in form's, matching its cookie), `token` (the \
+        party's `pst_...` API token) and optional `lang`. \
         A valid token starts a server-side session and sets its id in a `HttpOnly`, \
         `SameSite=Strict` cookie (`Secure` behind https), then redirects: manufacturers to \
         `/dashboard`, shops and distributors to `/shop`. A bad token shows the form again.",
@@ -155,6 +177,8 @@ pub struct SignInForm {
             body = String, content_type = "text/html"),
         (status = 400, description = "The form is incomplete (`invalid_form`)",
             body = Problem, content_type = "application/problem+json"),
+        (status = 403, description = "The form's CSRF token is not the one its page set (`csrf`)",
+            body = Problem, content_type = "application/problem+json"),
     ),
 )]
 pub async fn sign_in(
@@ -164,6 +188,14 @@ pub async fn sign_in(
     form: Result<Form<SignInForm>, FormRejection>,
 ) -> Result<Response, ApiError> {
     let Form(form) = form.map_err(|e| ApiError::bad_request("invalid_form", e.to_string()))?;
+    if !session::sign_in_csrf_ok(&headers, &form.csrf) {
+        // Another site's form cannot sign a browser in under someone else's token.
+        return Err(ApiError::new(
+            StatusCode::FORBIDDEN,
+            "csrf",
+            "this sign-in form is not from this site's page: reload it and retry",
+        ));
+    }
     let lang = Lang::choose(form.lang.as_deref(), &headers);
     let token = form.token.trim().to_owned();
     let now = Timestamp::now();
@@ -180,7 +212,12 @@ pub async fn sign_in(
                 .and_then(|v| v.to_str().ok())
                 .filter(|r| r.contains("/dashboard"))
                 .map_or("/shop", |_| "/dashboard");
-            return Ok(sign_in_page(lang, back, Some(lang.texts().bad_token)));
+            return Ok(sign_in_page(
+                &state,
+                lang,
+                back,
+                Some(lang.texts().bad_token),
+            ));
         }
     };
     let to = if party.role == Role::Manufacturer {
@@ -445,6 +482,7 @@ pub async fn vehicle(
     let Some((lang, true)) = signed_in else {
         let lang = signed_in.map_or_else(|| Lang::choose(query.lang.as_deref(), &headers), |s| s.0);
         return Ok(sign_in_page(
+            &state,
             lang,
             "/shop",
             signed_in.map(|_| lang.texts().wrong_role),
