@@ -19,7 +19,11 @@ pub const MAX_REGIONS: usize = 8;
 /// Longest region name, in bytes (e.g. `CN-44`, `Guangdong`).
 pub const MAX_REGION_LEN: usize = 32;
 
-const STATS_VERSION: u8 = 1;
+/// Days of per-day counts kept per code (for the manufacturer's chart of verifications per day).
+pub const MAX_DAYS: usize = 14;
+
+/// Version 2 added the per-day counts; version 1 records still decode, with none.
+const STATS_VERSION: u8 = 2;
 
 /// When many distinct networks scanning one installed code becomes an anomaly.
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]
@@ -95,6 +99,8 @@ pub struct ScanStats {
     pub recent: Vec<([u8; 8], Timestamp)>,
     /// Scan counts by region, most scanned first; `other` collects regions past [`MAX_REGIONS`].
     pub regions: Vec<(String, u64)>,
+    /// Scans per UTC day (days since 1970-01-01), oldest first, the last [`MAX_DAYS`] days seen.
+    pub daily: Vec<(i64, u64)>,
 }
 
 impl ScanStats {
@@ -106,6 +112,17 @@ impl ScanStats {
         self.recent.retain(|(n, _)| n != &ctx.network);
         self.recent.insert(0, (ctx.network, at));
         self.recent.truncate(MAX_RECENT_NETWORKS);
+        let day = at.0.div_euclid(86_400);
+        match self.daily.iter_mut().find(|(d, _)| *d == day) {
+            Some((_, n)) => *n += 1,
+            None => {
+                self.daily.push((day, 1));
+                self.daily.sort_unstable();
+                if self.daily.len() > MAX_DAYS {
+                    self.daily.remove(0);
+                }
+            }
+        }
         if let Some(region) = &ctx.region {
             let name = if self.regions.len() >= MAX_REGIONS
                 && !self.regions.iter().any(|(r, _)| r == region)
@@ -143,13 +160,17 @@ impl ScanStats {
         for (region, n) in &self.regions {
             w.str8(region).u64(*n);
         }
+        w.u8(self.daily.len() as u8);
+        for (day, n) in &self.daily {
+            w.i64(*day).u64(*n);
+        }
         w.into_bytes()
     }
 
     pub fn decode(bytes: &[u8]) -> Result<Self, WireError> {
         let mut r = Reader::new(bytes);
         let version = r.u8()?;
-        if version != STATS_VERSION {
+        if version != STATS_VERSION && version != 1 {
             return Err(r.invalid("scan stats version", format!("unknown {version}")));
         }
         let total = r.u64()?;
@@ -166,6 +187,16 @@ impl ScanStats {
         for _ in 0..n {
             regions.push((r.str8("region")?.to_owned(), r.u64()?));
         }
+        let mut daily = Vec::new();
+        if version >= 2 {
+            let n = r.u8()?;
+            if usize::from(n) > MAX_DAYS {
+                return Err(r.invalid("scan stats days", format!("{n} > {MAX_DAYS}")));
+            }
+            for _ in 0..n {
+                daily.push((r.i64()?, r.u64()?));
+            }
+        }
         r.finish()?;
         Ok(ScanStats {
             total,
@@ -173,6 +204,7 @@ impl ScanStats {
             last,
             recent,
             regions,
+            daily,
         })
     }
 }
@@ -211,8 +243,38 @@ mod tests {
         };
         let now = Timestamp(t0.0 + 199 * 3600);
         assert_eq!(stats.distinct_networks(now, policy), 11);
-        assert!(stats.encode().len() < 600);
+        // 32 networks, one region and 14 days of counts.
+        assert!(stats.encode().len() < 800);
         assert_eq!(ScanStats::decode(&stats.encode()).unwrap(), stats);
+    }
+
+    #[test]
+    fn days_are_counted_bounded_and_round_trip() {
+        let mut stats = ScanStats::default();
+        let t0 = 1_790_000_000 - 1_790_000_000 % 86_400;
+        for day in 0..40i64 {
+            for _ in 0..=(day % 3) {
+                stats.add(&ctx(1), Timestamp(t0 + day * 86_400 + 60));
+            }
+        }
+        assert_eq!(stats.daily.len(), MAX_DAYS);
+        assert_eq!(stats.daily.last(), Some(&(t0 / 86_400 + 39, 1)));
+        assert_eq!(stats.daily[0].0, t0 / 86_400 + 26);
+        assert!(stats.daily.windows(2).all(|w| w[0].0 < w[1].0));
+        assert_eq!(ScanStats::decode(&stats.encode()).unwrap(), stats);
+    }
+
+    #[test]
+    fn version_1_records_still_decode() {
+        let mut stats = ScanStats::default();
+        stats.add(&ctx(1), Timestamp(1_790_000_000));
+        // A version 1 record is a version 2 one without the day counts.
+        let mut v1 = stats.encode();
+        v1[0] = 1;
+        v1.truncate(v1.len() - 1 - 16);
+        let decoded = ScanStats::decode(&v1).unwrap();
+        assert_eq!(decoded.total, 1);
+        assert!(decoded.daily.is_empty());
     }
 
     #[test]

@@ -15,6 +15,7 @@
 //! | [`verdict`] | the fixed set of verdicts and how a scan earns one |
 //! | [`auth`] | bearer tokens for the parties' API |
 //! | [`scan_log`] | public scans, recorded off the request path |
+//! | [`pages`] | the pages people see: the owner's page, the shop's station, the maker's dashboard |
 //! | [`openapi`] | the OpenAPI 3.1 description served at `/openapi.json`, generated from the handlers |
 //!
 //! ```no_run
@@ -35,6 +36,7 @@ pub mod config;
 pub mod error;
 pub mod metrics;
 pub mod openapi;
+pub mod pages;
 pub mod rate_limit;
 pub mod routes;
 pub mod scan_log;

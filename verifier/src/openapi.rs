@@ -46,6 +46,16 @@ use crate::verdict::VERDICTS;
         public::lookup,
         public::vehicle_check,
         public::report,
+        crate::pages::owner::report,
+        crate::pages::owner::vehicle_check,
+        crate::pages::shop::sign_in,
+        crate::pages::shop::sign_out,
+        crate::pages::shop::station,
+        crate::pages::shop::scan,
+        crate::pages::shop::mode,
+        crate::pages::shop::vehicle,
+        crate::pages::dashboard::dashboard,
+        crate::pages::dashboard::alert_action,
         api::me,
         api::upload_manifest,
         api::record_event,
@@ -65,6 +75,9 @@ use crate::verdict::VERDICTS;
         (name = "parties", description = "Manufacturers, distributors and shops, each acting \
             only as itself with a bearer token."),
         (name = "operations", description = "For operators and orchestrators."),
+        (name = "pages", description = "The signed-in pages for people: the shop's scanning \
+            station and the manufacturer's dashboard, over a session cookie set by `/signin`; \
+            every form carries the session's CSRF token."),
     ),
 )]
 pub struct ApiDoc;
@@ -164,7 +177,7 @@ impl Modify for MiddlewareResponses {
 
 fn add_middleware_responses(op: &mut Operation) {
     let tagged = |tag: &str| op.tags.iter().flatten().any(|t| t == tag);
-    let (public, parties) = (tagged("public"), tagged("parties"));
+    let (public, parties, pages) = (tagged("public"), tagged("parties"), tagged("pages"));
     let mut add = |status: &str, response| {
         op.responses
             .responses
@@ -186,7 +199,7 @@ fn add_middleware_responses(op: &mut Operation) {
             problem("Too many requests from this client (`rate_limited`)", true),
         );
     }
-    if public || parties {
+    if public || parties || pages {
         add(
             "500",
             problem("Something failed on the server (`internal`); logged", false),

@@ -4,16 +4,19 @@ use std::future::Future;
 use std::net::SocketAddr;
 use std::time::Duration;
 
-use axum::Router;
+use std::sync::Arc;
+
 use axum::extract::{DefaultBodyLimit, MatchedPath, Request, State};
 use axum::http::StatusCode;
 use axum::middleware::{self, Next};
 use axum::response::{IntoResponse, Response};
 use axum::routing::{get, post};
+use axum::{Extension, Router};
 use tokio::net::TcpListener;
 use tower_http::trace::TraceLayer;
 
 use crate::error::ApiError;
+use crate::pages;
 use crate::routes::{api, ops, public};
 use crate::state::AppState;
 
@@ -30,6 +33,16 @@ pub const ROUTES: &[(&str, &str)] = &[
     ("GET", "/lookup"),
     ("POST", "/vehicle-check"),
     ("POST", "/reports"),
+    ("POST", "/owner/report"),
+    ("POST", "/owner/vehicle-check"),
+    ("POST", "/signin"),
+    ("POST", "/signout"),
+    ("GET", "/shop"),
+    ("POST", "/shop/scan"),
+    ("POST", "/shop/mode"),
+    ("GET", "/shop/vehicle"),
+    ("GET", "/dashboard"),
+    ("POST", "/dashboard/alerts"),
     ("GET", "/api/v1/me"),
     ("POST", "/api/v1/events"),
     ("POST", "/api/v1/events/batch"),
@@ -73,10 +86,35 @@ pub fn router(state: AppState) -> Router {
             post(public::vehicle_check),
         )
         .route(listed("POST", "/reports"), post(public::report))
+        // The owner page's plain HTML forms, answered with pages.
+        .route(listed("POST", "/owner/report"), post(pages::owner::report))
+        .route(
+            listed("POST", "/owner/vehicle-check"),
+            post(pages::owner::vehicle_check),
+        )
         .layer(middleware::from_fn_with_state(
             state.clone(),
             crate::rate_limit::limit_public,
         ));
+
+    // The signed-in pages: the shop's station and the maker's dashboard, over server-side
+    // sessions. Not under the public rate limit: a station scans faster than any phone.
+    let pages = Router::new()
+        .route(listed("POST", "/signin"), post(pages::shop::sign_in))
+        .route(listed("POST", "/signout"), post(pages::shop::sign_out))
+        .route(listed("GET", "/shop"), get(pages::shop::station))
+        .route(listed("POST", "/shop/scan"), post(pages::shop::scan))
+        .route(listed("POST", "/shop/mode"), post(pages::shop::mode))
+        .route(listed("GET", "/shop/vehicle"), get(pages::shop::vehicle))
+        .route(
+            listed("GET", "/dashboard"),
+            get(pages::dashboard::dashboard),
+        )
+        .route(
+            listed("POST", "/dashboard/alerts"),
+            post(pages::dashboard::alert_action),
+        )
+        .layer(Extension(Arc::new(pages::Sessions::new())));
 
     let api = Router::new()
         .route(listed("GET", "/api/v1/me"), get(api::me))
@@ -104,6 +142,7 @@ pub fn router(state: AppState) -> Router {
     let timed = Router::new()
         .merge(ops)
         .merge(public)
+        .merge(pages)
         .merge(api)
         .layer(middleware::from_fn_with_state(state.clone(), time_limit))
         .layer(DefaultBodyLimit::max(state.config().body_limit_bytes));

@@ -226,9 +226,11 @@ async fn a_cloned_label_is_caught_and_everyone_is_told() {
     assert_eq!(warned["severity"], "danger");
     assert_eq!(warned["genuine"], false);
     assert_eq!(warned["evidence"][0]["kind"], "still_installed");
+    // (Pages default to Chinese; this one asks for English.)
     let page = s
         .client
         .get(uri)
+        .header("accept-language", "en")
         .send()
         .await
         .unwrap()

@@ -6,7 +6,7 @@ use std::net::SocketAddr;
 use axum::Json;
 use axum::extract::{ConnectInfo, Query, State};
 use axum::http::{HeaderMap, StatusCode, Uri, header};
-use axum::response::{Html, IntoResponse, Response};
+use axum::response::{IntoResponse, Response};
 use registry::{CodeKey, PartyId, Report, Vin};
 use serde::{Deserialize, Serialize};
 use signer::{DigitalLink, Timestamp};
@@ -64,7 +64,7 @@ pub async fn scan(
             (verdict, None)
         }
     };
-    Ok(answer(&state, peer, &headers, verdict, key, now))
+    Ok(answer(&state, peer, &headers, &input, verdict, key, now))
 }
 
 #[derive(Deserialize, utoipa::IntoParams)]
@@ -101,6 +101,7 @@ pub async fn lookup(
     State(state): State<AppState>,
     ConnectInfo(peer): ConnectInfo<SocketAddr>,
     headers: HeaderMap,
+    uri: Uri,
     query: Result<Query<TypedCode>, axum::extract::rejection::QueryRejection>,
 ) -> Result<Response, ApiError> {
     let Query(typed) = query.map_err(|e| {
@@ -115,7 +116,8 @@ pub async fn lookup(
     // Registry reads only, inline for the reason given in `scan`.
     let (verdict, key) = verdict::judge_typed(state.registry(), &typed.gtin, &typed.serial, now)
         .map_err(|e| ApiError::internal(&e))?;
-    Ok(answer(&state, peer, &headers, verdict, key, now))
+    let input = uri.path_and_query().map_or("/lookup", |pq| pq.as_str());
+    Ok(answer(&state, peer, &headers, input, verdict, key, now))
 }
 
 /// Counts the verdict, records the scan of a registered code, and answers in the format asked for.
@@ -123,6 +125,7 @@ fn answer(
     state: &AppState,
     peer: SocketAddr,
     headers: &HeaderMap,
+    path_and_query: &str,
     verdict: Verdict,
     key: Option<CodeKey>,
     now: Timestamp,
@@ -143,7 +146,11 @@ fn answer(
     if wants_json(headers) {
         Json(verdict).into_response()
     } else {
-        Html(page(&verdict)).into_response()
+        let lang = path_and_query
+            .split_once('?')
+            .and_then(|(_, q)| q.split('&').find_map(|p| p.strip_prefix("lang=")));
+        let lang = crate::pages::Lang::choose(lang, headers);
+        crate::pages::owner::verdict_page(&verdict, lang, path_and_query)
     }
 }
 
@@ -170,55 +177,6 @@ fn wants_json(headers: &HeaderMap) -> bool {
         .and_then(|v| v.to_str().ok())
         .unwrap_or("");
     accept.contains("application/json") && !accept.contains("text/html")
-}
-
-fn escape(text: &str) -> String {
-    let mut out = String::with_capacity(text.len());
-    for c in text.chars() {
-        match c {
-            '&' => out.push_str("&amp;"),
-            '<' => out.push_str("&lt;"),
-            '>' => out.push_str("&gt;"),
-            '"' => out.push_str("&quot;"),
-            '\'' => out.push_str("&#39;"),
-            c => out.push(c),
-        }
-    }
-    out
-}
-
-/// A minimal page for browsers: the verdict first, then the part and its custody.
-fn page(v: &Verdict) -> String {
-    let mut body = format!("<h1 class=\"{:?}\">{}</h1>", v.severity, escape(&v.message));
-    if let Some(advice) = v.advice {
-        body.push_str(&format!("<p><strong>{}</strong></p>", escape(advice)));
-    }
-    if let Some(p) = &v.part {
-        body.push_str(&format!(
-            "<p>GTIN (01) {}{}<br>Serial (21) {}</p>",
-            escape(&p.gtin),
-            p.lot
-                .as_ref()
-                .map(|l| format!("<br>Lot (10) {}", escape(l)))
-                .unwrap_or_default(),
-            escape(&p.serial)
-        ));
-    }
-    if let Some(m) = &v.manufacturer {
-        body.push_str(&format!("<p>Manufacturer: {}</p>", escape(&m.legal_name)));
-    }
-    if let Some(c) = &v.custody {
-        body.push_str(&format!("<p>{}</p>", escape(&c.summary)));
-    }
-    for e in &v.evidence {
-        body.push_str(&format!("<p>{}</p>", escape(&e.explanation)));
-    }
-    format!(
-        "<!doctype html><html lang=\"en\"><head><meta charset=\"utf-8\">\
-         <meta name=\"viewport\" content=\"width=device-width\"><title>partseal: {}</title>\
-         </head><body>{body}</body></html>",
-        v.verdict
-    )
 }
 
 /// A code as the public gives it: the scanned URI, or typed GTIN and serial.

@@ -74,9 +74,14 @@ impl Server {
         self.stop.take().unwrap().send(()).unwrap();
     }
 
-    /// Waits for a shutdown [`Server::begin_shutdown`] started.
+    /// Waits for a shutdown [`Server::begin_shutdown`] started, and for the blocking work of
+    /// requests whose clients went away to let go of the store (as a process exit would).
     pub async fn shutdown_after_begin(self) -> (Arc<Registry>, tempfile::TempDir) {
         self.task.await.unwrap().unwrap();
+        let deadline = std::time::Instant::now() + std::time::Duration::from_secs(10);
+        while Arc::strong_count(&self.registry) > 1 && std::time::Instant::now() < deadline {
+            tokio::time::sleep(std::time::Duration::from_millis(10)).await;
+        }
         (self.registry, self.dir)
     }
 }

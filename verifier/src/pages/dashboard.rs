@@ -1,0 +1,423 @@
+//! The manufacturer's dashboard (`/dashboard`): alerts on its codes with their evidence, newest
+//! first, and the workflow each goes through; public reports; and two charts drawn on the server
+//! as SVG (no chart script).
+//!
+//! The workflow: an alert is *new* until someone marks it *investigating*, and ends *resolved as
+//! genuine* or *resolved as counterfeit*. The end is the registry's own `resolving` event (the
+//! API's step): it is recorded in the code's custody chain with the note, attributable and
+//! permanent, and it clears the flags, so the alert leaves the list. "Investigating" is only a
+//! working marker between colleagues; it is kept in the service's memory beside the sessions, so a
+//! restart shows such alerts as new again and loses nothing of the record. (Storing it in the
+//! registry would need a new tree in its storage trait for a marker that carries no evidence.)
+
+use std::collections::{BTreeMap, BTreeSet};
+use std::sync::Arc;
+
+use askama::Template;
+use axum::extract::rejection::FormRejection;
+use axum::extract::{Query, State};
+use axum::http::HeaderMap;
+use axum::response::{IntoResponse, Redirect, Response};
+use axum::{Extension, Form};
+use registry::custody::date;
+use registry::{Action, CodeKey, PartyId, Resolution, Role};
+use serde::Deserialize;
+use signer::Timestamp;
+
+use super::i18n::{Lang, Texts};
+use super::session::{AlertState, Resolved, Sessions};
+use super::shop::{LangQuery, sign_in_page};
+use super::{render, with_lang};
+use crate::error::{ApiError, Problem};
+use crate::state::AppState;
+
+/// Days in the chart of verifications per day.
+const CHART_DAYS: i64 = 14;
+/// Codes whose scan statistics feed the charts, at most.
+const CHART_CODES: usize = 500;
+/// Reports listed, newest first.
+const LISTED_REPORTS: usize = 100;
+
+pub struct AlertView {
+    pub code: String,
+    pub gtin: String,
+    pub serial: String,
+    pub newest: Timestamp,
+    pub newest_date: String,
+    pub state: AlertState,
+    /// (what, when, the registry's explanation)
+    pub evidence: Vec<(&'static str, String, String)>,
+}
+
+pub struct ReportView {
+    pub code: String,
+    pub at: String,
+    pub text: String,
+    pub contact: Option<String>,
+    pub region: String,
+}
+
+#[derive(Template)]
+#[template(path = "dashboard.html")]
+struct DashboardPage<'a> {
+    lang: Lang,
+    t: &'static Texts,
+    switch_href: String,
+    name: &'a str,
+    csrf: &'a str,
+    alerts: Vec<AlertView>,
+    reports: Vec<ReportView>,
+    resolved: Vec<Resolved>,
+    days_svg: String,
+    regions_svg: String,
+}
+
+struct Gathered {
+    alerts: Vec<AlertView>,
+    reports: Vec<ReportView>,
+    /// (day, scans), oldest first.
+    days: Vec<(i64, u64)>,
+    regions: Vec<(String, u64)>,
+}
+
+fn gather(
+    r: &registry::Registry,
+    me: &PartyId,
+    t: &'static Texts,
+    sessions: &Sessions,
+    now: Timestamp,
+) -> Result<Gathered, registry::RegistryError> {
+    let mut alerts = Vec::new();
+    let mut region_counts: BTreeMap<String, u64> = BTreeMap::new();
+    let mut charted: BTreeSet<CodeKey> = BTreeSet::new();
+    for status in r.alerts(me)? {
+        let flags = &status.record.flags;
+        let mut evidence = Vec::new();
+        let mut newest = status.record.registered_at;
+        for e in &flags.duplicate {
+            newest = newest.max(e.at);
+            evidence.push((t.evidence_kind(e.kind.code()), date(e.at), e.explain()));
+        }
+        if let Some(a) = &flags.scan_anomaly {
+            newest = newest.max(a.at);
+            evidence.push((t.evidence_kind("scan_anomaly"), date(a.at), a.explain()));
+        }
+        let scans = r.scans(&status.key)?;
+        let region = scans
+            .as_ref()
+            .and_then(|s| s.regions.first().map(|(r, _)| r.clone()))
+            .unwrap_or_else(|| t.unknown_region.to_owned());
+        *region_counts.entry(region).or_default() += 1;
+        let code = status.key.to_string();
+        alerts.push(AlertView {
+            state: sessions.alert_state(me.as_str(), &code),
+            gtin: status
+                .key
+                .gtin()
+                .map(|g| g.as_str().to_owned())
+                .unwrap_or_default(),
+            serial: status
+                .key
+                .serial()
+                .map(|s| s.as_str().to_owned())
+                .unwrap_or_default(),
+            code,
+            newest,
+            newest_date: date(newest),
+            evidence,
+        });
+        if charted.len() < CHART_CODES {
+            charted.insert(status.key.clone());
+        }
+    }
+    alerts.sort_by_key(|a| std::cmp::Reverse(a.newest));
+    let mut reports = Vec::new();
+    for report in r.reports(me)?.into_iter().rev() {
+        let region = report
+            .region
+            .clone()
+            .unwrap_or_else(|| t.unknown_region.to_owned());
+        *region_counts.entry(region.clone()).or_default() += 1;
+        if charted.len() < CHART_CODES {
+            charted.insert(report.key.clone());
+        }
+        if reports.len() < LISTED_REPORTS {
+            reports.push(ReportView {
+                code: report.key.to_string(),
+                at: date(report.at),
+                text: report.text,
+                contact: report.contact,
+                region,
+            });
+        }
+    }
+    let today = now.0.div_euclid(86_400);
+    let mut days: Vec<(i64, u64)> = (today - CHART_DAYS + 1..=today).map(|d| (d, 0)).collect();
+    for key in &charted {
+        if let Some(stats) = r.scans(key)? {
+            for (day, n) in &stats.daily {
+                if let Some(slot) = days.iter_mut().find(|(d, _)| d == day) {
+                    slot.1 += n;
+                }
+            }
+        }
+    }
+    let mut regions: Vec<(String, u64)> = region_counts.into_iter().collect();
+    regions.sort_by(|a, b| b.1.cmp(&a.1).then_with(|| a.0.cmp(&b.0)));
+    regions.truncate(10);
+    Ok(Gathered {
+        alerts,
+        reports,
+        days,
+        regions,
+    })
+}
+
+fn escape(text: &str) -> String {
+    let mut out = String::with_capacity(text.len());
+    for c in text.chars() {
+        match c {
+            '&' => out.push_str("&amp;"),
+            '<' => out.push_str("&lt;"),
+            '>' => out.push_str("&gt;"),
+            '"' => out.push_str("&quot;"),
+            '\'' => out.push_str("&#39;"),
+            c => out.push(c),
+        }
+    }
+    out
+}
+
+/// A bar chart as SVG: labels under (or beside) the bars, the count on each bar, and a title
+/// and table-like text for screen readers. Labels are escaped here: the SVG goes out unescaped.
+fn bar_chart(title: &str, bars: &[(String, u64)], horizontal: bool) -> String {
+    let max = bars.iter().map(|b| b.1).max().unwrap_or(0).max(1);
+    let mut svg = String::new();
+    if horizontal {
+        let height = 24 * bars.len().max(1) + 8;
+        svg.push_str(&format!(
+            "<svg role=\"img\" aria-label=\"{}\" viewBox=\"0 0 320 {height}\" width=\"100%\">",
+            escape(title)
+        ));
+        for (i, (label, n)) in bars.iter().enumerate() {
+            let y = 4 + i * 24;
+            let w = 1 + (*n as f64 / max as f64 * 170.0) as u32;
+            svg.push_str(&format!(
+                "<text x=\"0\" y=\"{}\">{}</text><rect x=\"110\" y=\"{y}\" width=\"{w}\" height=\"18\" fill=\"#a86a00\"/><text x=\"{}\" y=\"{}\">{n}</text>",
+                y + 13,
+                escape(&label.chars().take(16).collect::<String>()),
+                114 + w,
+                y + 13
+            ));
+        }
+    } else {
+        let slot = 320 / bars.len().max(1);
+        svg.push_str(&format!(
+            "<svg role=\"img\" aria-label=\"{}\" viewBox=\"-12 0 344 150\" width=\"100%\">",
+            escape(title)
+        ));
+        for (i, (label, n)) in bars.iter().enumerate() {
+            let h = (*n as f64 / max as f64 * 100.0) as u32;
+            let x = i * slot;
+            svg.push_str(&format!(
+                "<rect x=\"{}\" y=\"{}\" width=\"{}\" height=\"{h}\" fill=\"#1a5fb4\"/>",
+                x + 2,
+                120 - h,
+                slot.saturating_sub(4)
+            ));
+            if *n > 0 {
+                svg.push_str(&format!(
+                    "<text x=\"{}\" y=\"{}\" text-anchor=\"middle\">{n}</text>",
+                    x + slot / 2,
+                    116 - h
+                ));
+            }
+            if i % 2 == 0 || bars.len() <= 7 {
+                svg.push_str(&format!(
+                    "<text x=\"{}\" y=\"138\" text-anchor=\"middle\">{}</text>",
+                    x + slot / 2,
+                    escape(label)
+                ));
+            }
+        }
+        svg.push_str("<line x1=\"0\" y1=\"120\" x2=\"320\" y2=\"120\" stroke=\"#1a1a1a\"/>");
+    }
+    svg.push_str("</svg>");
+    svg
+}
+
+/// `GET /dashboard`: the manufacturer's alerts, reports and charts, or the sign-in form.
+#[utoipa::path(
+    get,
+    path = "/dashboard",
+    tag = "pages",
+    summary = "The manufacturer's dashboard",
+    description = "For a signed-in manufacturer: its alerts with evidence (newest first) and \
+        their workflow, public reports, verifications per day and alerts per region as SVG. \
+        Without a session: the sign-in form.",
+    params(("lang" = Option<String>, Query, description = "`zh-CN` or `en`")),
+    responses((status = 200, description = "The page", body = String, content_type = "text/html")),
+)]
+pub async fn dashboard(
+    State(state): State<AppState>,
+    Extension(sessions): Extension<Arc<Sessions>>,
+    headers: HeaderMap,
+    Query(query): Query<LangQuery>,
+) -> Result<Response, ApiError> {
+    let signed_in = sessions.with(&headers, |s| {
+        if let Some(q) = query.lang.as_deref() {
+            s.lang = Lang::choose(Some(q), &HeaderMap::new());
+        }
+        (s.lang, s.party.clone(), s.csrf.clone())
+    });
+    let Some((lang, party, csrf)) = signed_in else {
+        let lang = Lang::choose(query.lang.as_deref(), &headers);
+        return Ok(sign_in_page(&state, lang, "/dashboard", None));
+    };
+    if party.role != Role::Manufacturer {
+        return Ok(sign_in_page(
+            &state,
+            lang,
+            "/dashboard",
+            Some(lang.texts().wrong_role),
+        ));
+    }
+    let t = lang.texts();
+    let me = party.id.clone();
+    let gathering = sessions.clone();
+    let now = Timestamp::now();
+    let g = state
+        .blocking(move |r| gather(r, &me, t, &gathering, now))
+        .await?
+        .map_err(|e| ApiError::internal(&e))?;
+    let day_bars: Vec<(String, u64)> = g
+        .days
+        .iter()
+        .map(|(d, n)| {
+            (
+                date(Timestamp(d * 86_400))
+                    .get(5..)
+                    .unwrap_or("")
+                    .to_owned(),
+                *n,
+            )
+        })
+        .collect();
+    Ok(render(&DashboardPage {
+        lang,
+        t,
+        switch_href: with_lang("/dashboard", lang.other()),
+        name: &party.name,
+        csrf: &csrf,
+        days_svg: bar_chart(t.chart_days, &day_bars, false),
+        regions_svg: bar_chart(t.chart_regions, &g.regions, true),
+        alerts: g.alerts,
+        reports: g.reports,
+        resolved: sessions.resolved(party.id.as_str()),
+    }))
+}
+
+#[derive(Deserialize)]
+pub struct AlertForm {
+    pub csrf: String,
+    pub gtin: String,
+    pub serial: String,
+    /// investigating, genuine or counterfeit
+    pub action: String,
+    pub note: Option<String>,
+}
+
+/// `POST /dashboard/alerts`: moves an alert along its workflow.
+#[utoipa::path(
+    post,
+    path = "/dashboard/alerts",
+    tag = "pages",
+    summary = "Move an alert along its workflow",
+    description = "Form-encoded `csrf`, `gtin`, `serial`, `action` (`investigating`, `genuine` or \
+        `counterfeit`) and optional `note`. `genuine` and `counterfeit` record the registry's \
+        `resolving` event on the code (as `POST /api/v1/events` does), which clears its flags.",
+    request_body(content = String, content_type = "application/x-www-form-urlencoded"),
+    responses(
+        (status = 303, description = "Done: back to the dashboard"),
+        (status = 400, description = "A bad code or action (`invalid_code`, `invalid_action`)",
+            body = Problem, content_type = "application/problem+json"),
+        (status = 403, description = "No session, a CSRF token that is not the session's (`csrf`), \
+            or not the code's manufacturer (`not_allowed`, `wrong_role`)",
+            body = Problem, content_type = "application/problem+json"),
+    ),
+)]
+pub async fn alert_action(
+    State(state): State<AppState>,
+    Extension(sessions): Extension<Arc<Sessions>>,
+    headers: HeaderMap,
+    form: Result<Form<AlertForm>, FormRejection>,
+) -> Result<Response, ApiError> {
+    let Ok(Form(form)) = form else {
+        sessions.checked(&headers, "", |_| ())?;
+        return Err(ApiError::bad_request("invalid_form", "incomplete form"));
+    };
+    let party = sessions.checked(&headers, &form.csrf, |s| s.party.clone())?;
+    if party.role != Role::Manufacturer {
+        return Err(ApiError::new(
+            axum::http::StatusCode::FORBIDDEN,
+            "wrong_role",
+            "the dashboard is for manufacturers",
+        ));
+    }
+    let bad = |e: signer::ParseError| ApiError::bad_request("invalid_code", e.to_string());
+    let key = CodeKey::new(
+        &signer::Gtin::parse(form.gtin.trim()).map_err(bad)?,
+        &signer::Serial::parse(form.serial.trim()).map_err(bad)?,
+    );
+    let code = key.to_string();
+    let me = party.id.clone();
+    let owner = {
+        let key = key.clone();
+        state
+            .blocking(move |r| r.status(&key))
+            .await?
+            .map_err(|e| ApiError::internal(&e))?
+            .map(|s| s.record.manufacturer)
+    };
+    if owner.as_ref() != Some(&me) {
+        return Err(ApiError::new(
+            axum::http::StatusCode::FORBIDDEN,
+            "not_allowed",
+            "no code of yours has this GTIN and serial",
+        ));
+    }
+    let resolution = match form.action.as_str() {
+        "investigating" => {
+            sessions.mark_investigating(me.as_str(), &code);
+            return Ok(Redirect::to("/dashboard").into_response());
+        }
+        other => Resolution::parse(other).ok_or_else(|| {
+            ApiError::bad_request(
+                "invalid_action",
+                "action is investigating, genuine or counterfeit",
+            )
+        })?,
+    };
+    let note = form.note.unwrap_or_default();
+    let now = Timestamp::now();
+    let actor = me.clone();
+    state
+        .blocking(move |r| r.record(&key, &actor, Action::Resolve { resolution, note }, now))
+        .await?
+        .map_err(|e| {
+            ApiError::new(
+                axum::http::StatusCode::FORBIDDEN,
+                "not_allowed",
+                e.to_string(),
+            )
+        })?;
+    sessions.mark_resolved(
+        me.as_str(),
+        Resolved {
+            code,
+            how: resolution.as_str(),
+            at: date(now),
+        },
+    );
+    Ok(Redirect::to("/dashboard").into_response())
+}

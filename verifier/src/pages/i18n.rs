@@ -1,0 +1,646 @@
+//! Every word the pages show, one table per language. Simplified Chinese is the default (the
+//! market is China); English for everyone else. A page asks [`Lang::texts`] and never spells a
+//! sentence itself, so a missing translation is a compile error, not an English fallback.
+
+use axum::http::{HeaderMap, header};
+
+use crate::verdict::Severity;
+
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub enum Lang {
+    Zh,
+    En,
+}
+
+impl Lang {
+    /// The `lang` attribute and `?lang=` value.
+    pub fn code(self) -> &'static str {
+        match self {
+            Lang::Zh => "zh-CN",
+            Lang::En => "en",
+        }
+    }
+
+    /// The other language, for the switch.
+    pub fn other(self) -> Lang {
+        match self {
+            Lang::Zh => Lang::En,
+            Lang::En => Lang::Zh,
+        }
+    }
+
+    pub fn texts(self) -> &'static Texts {
+        match self {
+            Lang::Zh => &ZH,
+            Lang::En => &EN,
+        }
+    }
+
+    fn parse(tag: &str) -> Option<Lang> {
+        let tag = tag.trim().to_ascii_lowercase();
+        if tag.starts_with("zh") {
+            Some(Lang::Zh)
+        } else if tag.starts_with("en") {
+            Some(Lang::En)
+        } else {
+            None
+        }
+    }
+
+    /// `?lang=` wins (the visible switch); then the first language of `Accept-Language` the pages
+    /// speak (browsers list them by preference; `q=0` means "not this one"); then Chinese.
+    pub fn choose(query: Option<&str>, headers: &HeaderMap) -> Lang {
+        if let Some(lang) = query.and_then(Lang::parse) {
+            return lang;
+        }
+        let accept = headers
+            .get(header::ACCEPT_LANGUAGE)
+            .and_then(|v| v.to_str().ok())
+            .unwrap_or("");
+        let mut ranked: Vec<(f32, usize, Lang)> = accept
+            .split(',')
+            .enumerate()
+            .filter_map(|(i, item)| {
+                let mut parts = item.split(';');
+                let lang = Lang::parse(parts.next()?)?;
+                let q = parts
+                    .find_map(|p| p.trim().strip_prefix("q="))
+                    .and_then(|q| q.trim().parse::<f32>().ok())
+                    .unwrap_or(1.0);
+                (q > 0.0).then_some((q, i, lang))
+            })
+            .collect();
+        ranked.sort_by(|a, b| b.0.total_cmp(&a.0).then(a.1.cmp(&b.1)));
+        ranked.first().map_or(Lang::Zh, |r| r.2)
+    }
+}
+
+/// A verdict in words: the big sentence and what it means.
+pub struct VerdictText {
+    pub code: &'static str,
+    pub headline: &'static str,
+    pub meaning: &'static str,
+}
+
+/// One language's strings.
+pub struct Texts {
+    pub site: &'static str,
+    pub switch_to: &'static str,
+    pub verdicts: [VerdictText; 11],
+    pub severity_ok: &'static str,
+    pub severity_info: &'static str,
+    pub severity_warning: &'static str,
+    pub severity_danger: &'static str,
+    pub what_to_do: &'static str,
+    pub advice_danger: &'static str,
+    pub advice_warning: &'static str,
+    pub typed_note: &'static str,
+    pub part: &'static str,
+    pub gtin: &'static str,
+    pub lot: &'static str,
+    pub serial: &'static str,
+    pub manufacturer: &'static str,
+    pub legal_name: &'static str,
+    pub certification: &'static str,
+    pub certified: &'static str,
+    pub not_certified: &'static str,
+    pub valid_until: &'static str,
+    pub custody: &'static str,
+    pub custody_state: &'static str,
+    pub since: &'static str,
+    pub states: [(&'static str, &'static str); 6],
+    pub evidence: &'static str,
+    pub evidence_kinds: [(&'static str, &'static str); 10],
+    pub report_heading: &'static str,
+    pub report_text: &'static str,
+    pub report_contact: &'static str,
+    pub report_send: &'static str,
+    pub report_thanks: &'static str,
+    pub report_failed: &'static str,
+    pub vehicle_heading: &'static str,
+    pub vin: &'static str,
+    pub vin_hint: &'static str,
+    pub vehicle_send: &'static str,
+    pub vehicle_yes: &'static str,
+    pub vehicle_no: &'static str,
+    pub bad_vin: &'static str,
+    pub lookup_heading: &'static str,
+    pub lookup_send: &'static str,
+    pub back: &'static str,
+    // The shop's station.
+    pub shop_title: &'static str,
+    pub sign_in: &'static str,
+    pub token: &'static str,
+    pub token_hint: &'static str,
+    pub sign_out: &'static str,
+    pub signed_in_as: &'static str,
+    pub bad_token: &'static str,
+    pub scan_label: &'static str,
+    pub scan_hint: &'static str,
+    pub scan_send: &'static str,
+    pub mode: &'static str,
+    pub mode_receive: &'static str,
+    pub mode_install: &'static str,
+    pub mode_set: &'static str,
+    pub installing_into: &'static str,
+    pub scans: &'static str,
+    pub no_scans: &'static str,
+    pub row_pending: &'static str,
+    pub row_received: &'static str,
+    pub row_installed: &'static str,
+    pub row_repeated: &'static str,
+    pub row_conflict: &'static str,
+    pub row_flagged: &'static str,
+    pub row_recalled: &'static str,
+    pub row_forged: &'static str,
+    pub row_unregistered: &'static str,
+    pub row_unreadable: &'static str,
+    pub row_refused: &'static str,
+    pub vehicle_record: &'static str,
+    pub vehicle_parts_none: &'static str,
+    pub installed_on: &'static str,
+    pub show: &'static str,
+    pub wrong_role: &'static str,
+    // The manufacturer's dashboard.
+    pub dashboard_title: &'static str,
+    pub alerts: &'static str,
+    pub no_alerts: &'static str,
+    pub alert_state: &'static str,
+    pub state_new: &'static str,
+    pub state_investigating: &'static str,
+    pub resolved_genuine: &'static str,
+    pub resolved_counterfeit: &'static str,
+    pub mark_investigating: &'static str,
+    pub resolve_genuine: &'static str,
+    pub resolve_counterfeit: &'static str,
+    pub note: &'static str,
+    pub reports: &'static str,
+    pub no_reports: &'static str,
+    pub region: &'static str,
+    pub unknown_region: &'static str,
+    pub contact: &'static str,
+    pub recently_resolved: &'static str,
+    pub chart_days: &'static str,
+    pub chart_regions: &'static str,
+    pub chart_days_note: &'static str,
+    pub scan_total: &'static str,
+}
+
+impl Texts {
+    pub fn verdict(&self, code: &str) -> &VerdictText {
+        self.verdicts
+            .iter()
+            .find(|v| v.code == code)
+            .unwrap_or(&self.verdicts[10])
+    }
+
+    pub fn severity(&self, s: Severity) -> &'static str {
+        match s {
+            Severity::Ok => self.severity_ok,
+            Severity::Info => self.severity_info,
+            Severity::Warning => self.severity_warning,
+            Severity::Danger => self.severity_danger,
+        }
+    }
+
+    pub fn advice(&self, s: Severity) -> Option<&'static str> {
+        match s {
+            Severity::Danger => Some(self.advice_danger),
+            Severity::Warning => Some(self.advice_warning),
+            _ => None,
+        }
+    }
+
+    pub fn state(&self, code: &str) -> &'static str {
+        lookup(&self.states, code)
+    }
+
+    pub fn evidence_kind(&self, code: &str) -> &'static str {
+        lookup(&self.evidence_kinds, code)
+    }
+}
+
+fn lookup(table: &[(&'static str, &'static str)], code: &str) -> &'static str {
+    table
+        .iter()
+        .find(|(c, _)| *c == code)
+        .map_or(table[table.len() - 1].1, |(_, t)| t)
+}
+
+/// The icon beside a severity's words (never colour alone).
+pub fn icon(s: Severity) -> &'static str {
+    match s {
+        Severity::Ok => "✔",
+        Severity::Info => "ℹ",
+        Severity::Warning => "⚠",
+        Severity::Danger => "✖",
+    }
+}
+
+pub fn severity_class(s: Severity) -> &'static str {
+    match s {
+        Severity::Ok => "ok",
+        Severity::Info => "info",
+        Severity::Warning => "warning",
+        Severity::Danger => "danger",
+    }
+}
+
+pub static ZH: Texts = Texts {
+    site: "partseal 配件验真",
+    switch_to: "English",
+    verdicts: [
+        VerdictText {
+            code: "genuine",
+            headline: "正品：这是经过认证的配件",
+            meaning: "此配件由认证厂商生产并登记，没有发现任何问题。",
+        },
+        VerdictText {
+            code: "genuine_installed",
+            headline: "注意：这个正品配件已经装过车",
+            meaning: "此配件是正品，但记录显示它已安装到一辆车上。如果有人把它当新件卖给您，请不要接受。",
+        },
+        VerdictText {
+            code: "duplicate_suspected",
+            headline: "危险：疑似克隆标签",
+            meaning: "这个码出现在同一个配件不可能同时出现的地方：它的标签已被复制，您手上的配件可能是假货。",
+        },
+        VerdictText {
+            code: "scan_anomaly",
+            headline: "警告：这个码被异常多次扫描",
+            meaning: "登记记录是正品，但这个码在很多不同地方被扫描过，可能存在标签的复制品。",
+        },
+        VerdictText {
+            code: "recalled",
+            headline: "危险：此配件已被召回",
+            meaning: "厂商已召回此配件或其批次。请不要安装，退回给卖家。",
+        },
+        VerdictText {
+            code: "voided",
+            headline: "危险：此码已被厂商作废",
+            meaning: "厂商已作废这个码，没有任何正品配件带有它。",
+        },
+        VerdictText {
+            code: "destroyed",
+            headline: "危险：此配件已登记为销毁",
+            meaning: "带有这个码的配件已被销毁。现在带有它的配件使用的是复制的标签。",
+        },
+        VerdictText {
+            code: "issuer_revoked",
+            headline: "危险：厂商的签名密钥已被吊销",
+            meaning: "厂商报告其签名密钥被盗，用它签发的标签不能再证明配件是正品。",
+        },
+        VerdictText {
+            code: "forged",
+            headline: "危险：伪造的标签",
+            meaning: "这个标签不是由任何认证厂商签发的，或签名与码不符。请把配件当作假货。",
+        },
+        VerdictText {
+            code: "unregistered",
+            headline: "警告：此配件未登记",
+            meaning: "没有找到已登记的配件。可能是尚未登记的新货，也可能是厂商记录之外印制的标签。",
+        },
+        VerdictText {
+            code: "data_error",
+            headline: "无法读取这个码",
+            meaning: "请重新扫描，或核对您输入的号码与标签是否一致。读错码不代表配件是假的。",
+        },
+    ],
+    severity_ok: "正品",
+    severity_info: "提示",
+    severity_warning: "警告",
+    severity_danger: "危险",
+    what_to_do: "怎么办",
+    advice_danger: "不要接受或安装这个配件。保留配件和包装，向卖家（修理厂）索要包装和来源，并在下方举报。",
+    advice_warning: "请小心：接受之前先向卖家询问这个配件；如果回答不能让您信服，请在下方举报。",
+    typed_note: "这是手动输入的号码：标签上的签名没有被检查。",
+    part: "配件",
+    gtin: "商品条码 (GTIN)",
+    lot: "批号",
+    serial: "序列号",
+    manufacturer: "厂商",
+    legal_name: "企业名称",
+    certification: "认证",
+    certified: "✔ 已认证",
+    not_certified: "✖ 认证无效",
+    valid_until: "证书有效期至",
+    custody: "流转记录",
+    custody_state: "当前状态",
+    since: "自",
+    states: [
+        ("at_manufacturer", "在厂商处"),
+        ("held", "已被经销商或修理厂收货"),
+        ("in_transit", "运输中"),
+        ("installed", "已安装到车辆"),
+        ("destroyed", "已销毁"),
+        ("voided", "已作废"),
+    ],
+    evidence: "证据",
+    evidence_kinds: [
+        ("scan_anomaly", "异常多的扫描地点"),
+        ("recalled", "厂商召回"),
+        ("lot_recalled", "批次召回"),
+        (
+            "installed_in_another_vehicle",
+            "已装在一辆车上，又被装到另一辆车",
+        ),
+        ("still_installed", "已装车且未拆下，又被收货或发货"),
+        ("after_destroyed", "销毁后仍有记录"),
+        ("after_voided", "作废后仍有记录"),
+        (
+            "held_by_another_party",
+            "另一方持有时被别处记录，中间没有发货",
+        ),
+        ("removed_but_not_installed", "未装车却被拆下"),
+        ("conflict", "互相矛盾的流转记录"),
+    ],
+    report_heading: "举报可疑配件",
+    report_text: "哪里不对？（必填）",
+    report_contact: "联系方式（选填，仅厂商可见）",
+    report_send: "发送举报",
+    report_thanks: "谢谢！您的举报已发送给这个配件的厂商。",
+    report_failed: "无法发送举报：",
+    vehicle_heading: "这个配件登记在我的车上吗？",
+    vin: "车辆识别代号 (VIN)",
+    vin_hint: "17 位，在行驶证或挡风玻璃左下角",
+    vehicle_send: "查询",
+    vehicle_yes: "是：这个配件登记为安装在这辆车上。",
+    vehicle_no: "否：这个配件没有登记为安装在这辆车上。",
+    bad_vin: "VIN 无效：",
+    lookup_heading: "扫码失败？手动输入号码",
+    lookup_send: "查询",
+    back: "返回",
+    shop_title: "修理厂扫码台",
+    sign_in: "登录",
+    token: "API 令牌",
+    token_hint: "以 pst_ 开头，由管理员发放",
+    sign_out: "退出",
+    signed_in_as: "已登录：",
+    bad_token: "令牌无效（未知、过期或已吊销）。",
+    scan_label: "扫描配件二维码",
+    scan_hint: "用扫码枪扫描，或输入二维码内容后按回车",
+    scan_send: "记录",
+    mode: "模式",
+    mode_receive: "收货",
+    mode_install: "装车",
+    mode_set: "切换",
+    installing_into: "正在装车：",
+    scans: "本次扫描",
+    no_scans: "还没有扫描。",
+    row_pending: "记录中…",
+    row_received: "✔ 已收货 · 正品",
+    row_installed: "✔ 已装车 · 正品",
+    row_repeated: "✔ 之前已记录",
+    row_conflict: "✖ 冲突：疑似克隆标签，请把配件放到一边",
+    row_flagged: "✖ 已记录，但此码疑似克隆",
+    row_recalled: "✖ 已记录，但此配件已被召回",
+    row_forged: "✖ 标签签名不符：可能伪造，未记录",
+    row_unregistered: "⚠ 未登记的码，未记录",
+    row_unreadable: "ℹ 无法读取，请重新扫描",
+    row_refused: "✖ 被拒绝：",
+    vehicle_record: "车辆已装配件记录",
+    vehicle_parts_none: "没有登记在这辆车上的配件。",
+    installed_on: "安装于",
+    show: "查看",
+    wrong_role: "此页面不适用于您的账户类型。",
+    dashboard_title: "厂商看板",
+    alerts: "警报",
+    no_alerts: "没有待处理的警报。",
+    alert_state: "处理状态",
+    state_new: "新",
+    state_investigating: "调查中",
+    resolved_genuine: "已结案：正品",
+    resolved_counterfeit: "已结案：假货",
+    mark_investigating: "标记为调查中",
+    resolve_genuine: "结案：正品",
+    resolve_counterfeit: "结案：假货",
+    note: "备注",
+    reports: "公众举报",
+    no_reports: "没有举报。",
+    region: "地区",
+    unknown_region: "未知",
+    contact: "联系方式",
+    recently_resolved: "最近结案",
+    chart_days: "每日验证次数（警报和被举报的码，近 14 天）",
+    chart_regions: "各地区的警报和举报",
+    chart_days_note: "数据来自这些码的公众扫描统计。",
+    scan_total: "合计",
+};
+
+pub static EN: Texts = Texts {
+    site: "partseal part check",
+    switch_to: "中文",
+    verdicts: [
+        VerdictText {
+            code: "genuine",
+            headline: "Genuine: this is a certified part",
+            meaning: "A certified manufacturer made and registered this part, and nothing is recorded against it.",
+        },
+        VerdictText {
+            code: "genuine_installed",
+            headline: "Careful: this genuine part was already fitted to a car",
+            meaning: "The part is genuine, but it is recorded as installed in a vehicle. If it is sold to you as new, do not accept it.",
+        },
+        VerdictText {
+            code: "duplicate_suspected",
+            headline: "Danger: suspected cloned label",
+            meaning: "This code was recorded in places one part cannot be at once: copies of its label are in circulation, and this part may be one of them.",
+        },
+        VerdictText {
+            code: "scan_anomaly",
+            headline: "Warning: this code was scanned unusually often",
+            meaning: "The part is genuine as registered, but its code was scanned in unusually many places, which can mean copies of its label exist.",
+        },
+        VerdictText {
+            code: "recalled",
+            headline: "Danger: this part is recalled",
+            meaning: "The manufacturer recalled this part or its lot. Do not fit it; return it to the seller.",
+        },
+        VerdictText {
+            code: "voided",
+            headline: "Danger: the manufacturer voided this code",
+            meaning: "The manufacturer voided this code: no genuine part carries it.",
+        },
+        VerdictText {
+            code: "destroyed",
+            headline: "Danger: this part was recorded destroyed",
+            meaning: "The part with this code was destroyed. A part carrying it now has a copied label.",
+        },
+        VerdictText {
+            code: "issuer_revoked",
+            headline: "Danger: the manufacturer's key was revoked",
+            meaning: "The manufacturer reported its signing key stolen, so labels signed with it can no longer prove a part genuine.",
+        },
+        VerdictText {
+            code: "forged",
+            headline: "Danger: forged label",
+            meaning: "No certified manufacturer signed this label, or its signature does not match its code. Treat the part as counterfeit.",
+        },
+        VerdictText {
+            code: "unregistered",
+            headline: "Warning: this part is not registered",
+            meaning: "No registered part matches. It may be new stock not yet registered, or a label printed outside the manufacturer's records.",
+        },
+        VerdictText {
+            code: "data_error",
+            headline: "This code could not be read",
+            meaning: "Scan again, or compare what you typed with the label. A misread code does not mean the part is fake.",
+        },
+    ],
+    severity_ok: "Genuine",
+    severity_info: "Note",
+    severity_warning: "Warning",
+    severity_danger: "Danger",
+    what_to_do: "What to do",
+    advice_danger: "Do not accept or fit this part. Keep it and its packaging, ask the shop for the packaging and where the part came from, and report it below.",
+    advice_warning: "Be careful: ask the seller about this part before you accept it, and report it below if the answer does not convince you.",
+    typed_note: "Typed numbers: the label's signature was not checked.",
+    part: "Part",
+    gtin: "GTIN",
+    lot: "Lot",
+    serial: "Serial",
+    manufacturer: "Manufacturer",
+    legal_name: "Legal name",
+    certification: "Certification",
+    certified: "✔ Certified",
+    not_certified: "✖ Not certified now",
+    valid_until: "Certificate valid until",
+    custody: "Custody",
+    custody_state: "Now",
+    since: "since",
+    states: [
+        ("at_manufacturer", "At the manufacturer"),
+        ("held", "Received by a distributor or shop"),
+        ("in_transit", "In transit"),
+        ("installed", "Installed in a vehicle"),
+        ("destroyed", "Destroyed"),
+        ("voided", "Voided"),
+    ],
+    evidence: "Evidence",
+    evidence_kinds: [
+        ("scan_anomaly", "Scanned from unusually many places"),
+        ("recalled", "Recalled by the manufacturer"),
+        ("lot_recalled", "Lot recalled"),
+        (
+            "installed_in_another_vehicle",
+            "Installed in a second vehicle while in the first",
+        ),
+        (
+            "still_installed",
+            "Received or shipped while installed in a vehicle",
+        ),
+        ("after_destroyed", "Recorded after it was destroyed"),
+        ("after_voided", "Recorded after it was voided"),
+        (
+            "held_by_another_party",
+            "Recorded by a party while another held it, with no shipment",
+        ),
+        ("removed_but_not_installed", "Removed while not installed"),
+        ("conflict", "Contradicting custody records"),
+    ],
+    report_heading: "Report a suspect part",
+    report_text: "What is wrong? (required)",
+    report_contact: "How to reach you (optional, only the manufacturer sees it)",
+    report_send: "Send the report",
+    report_thanks: "Thank you! Your report was sent to this part's manufacturer.",
+    report_failed: "The report could not be sent: ",
+    vehicle_heading: "Is this part recorded in my vehicle?",
+    vin: "Vehicle identification number (VIN)",
+    vin_hint: "17 characters, on the registration or the windscreen",
+    vehicle_send: "Check",
+    vehicle_yes: "Yes: this part is recorded as installed in this vehicle.",
+    vehicle_no: "No: this part is not recorded as installed in this vehicle.",
+    bad_vin: "Not a valid VIN: ",
+    lookup_heading: "Camera failed? Type the numbers",
+    lookup_send: "Check",
+    back: "Back",
+    shop_title: "Shop scanning station",
+    sign_in: "Sign in",
+    token: "API token",
+    token_hint: "Starts with pst_, issued by your administrator",
+    sign_out: "Sign out",
+    signed_in_as: "Signed in as ",
+    bad_token: "That token is not valid (unknown, expired or revoked).",
+    scan_label: "Scan a part's QR code",
+    scan_hint: "Scan with the handheld scanner, or type the QR content and press Enter",
+    scan_send: "Record",
+    mode: "Mode",
+    mode_receive: "Receive",
+    mode_install: "Install",
+    mode_set: "Switch",
+    installing_into: "Installing into ",
+    scans: "Scans this session",
+    no_scans: "No scans yet.",
+    row_pending: "Recording…",
+    row_received: "✔ Received · genuine",
+    row_installed: "✔ Installed · genuine",
+    row_repeated: "✔ Already recorded",
+    row_conflict: "✖ CONFLICT: suspected cloned label. Put this part aside",
+    row_flagged: "✖ Recorded, but this code is a suspected clone",
+    row_recalled: "✖ Recorded, but this part is recalled",
+    row_forged: "✖ Signature does not match: possibly forged. Not recorded",
+    row_unregistered: "⚠ Not a registered code. Not recorded",
+    row_unreadable: "ℹ Could not read it: scan again",
+    row_refused: "✖ Refused: ",
+    vehicle_record: "Vehicle's installed parts",
+    vehicle_parts_none: "No parts are recorded in this vehicle.",
+    installed_on: "installed on",
+    show: "Show",
+    wrong_role: "This page is not for your kind of account.",
+    dashboard_title: "Manufacturer dashboard",
+    alerts: "Alerts",
+    no_alerts: "No open alerts.",
+    alert_state: "State",
+    state_new: "New",
+    state_investigating: "Investigating",
+    resolved_genuine: "Resolved: genuine",
+    resolved_counterfeit: "Resolved: counterfeit",
+    mark_investigating: "Mark investigating",
+    resolve_genuine: "Resolve: genuine",
+    resolve_counterfeit: "Resolve: counterfeit",
+    note: "Note",
+    reports: "Public reports",
+    no_reports: "No reports.",
+    region: "Region",
+    unknown_region: "unknown",
+    contact: "Contact",
+    recently_resolved: "Recently resolved",
+    chart_days: "Verifications per day (alerted and reported codes, last 14 days)",
+    chart_regions: "Alerts and reports per region",
+    chart_days_note: "From the public scan statistics of these codes.",
+    scan_total: "total",
+};
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::verdict::VERDICTS;
+
+    #[test]
+    fn every_verdict_has_words_in_both_languages() {
+        for t in [&ZH, &EN] {
+            for code in VERDICTS {
+                assert_eq!(t.verdict(code).code, code);
+            }
+        }
+    }
+
+    #[test]
+    fn language_from_query_then_accept_language_then_chinese() {
+        let mut h = HeaderMap::new();
+        assert_eq!(Lang::choose(None, &h), Lang::Zh);
+        h.insert(
+            header::ACCEPT_LANGUAGE,
+            "fr-FR, en-US;q=0.8, zh;q=0.5".parse().unwrap(),
+        );
+        assert_eq!(Lang::choose(None, &h), Lang::En);
+        assert_eq!(Lang::choose(Some("zh-CN"), &h), Lang::Zh);
+        h.insert(
+            header::ACCEPT_LANGUAGE,
+            "zh-CN,zh;q=0.9,en;q=0.8".parse().unwrap(),
+        );
+        assert_eq!(Lang::choose(None, &h), Lang::Zh);
+        h.insert(header::ACCEPT_LANGUAGE, "en;q=0, de".parse().unwrap());
+        assert_eq!(Lang::choose(None, &h), Lang::Zh);
+    }
+}

@@ -1,0 +1,87 @@
+//! The pages people see in a browser, server-rendered from compile-time checked templates
+//! (`verifier/templates/`), in Chinese or English.
+//!
+//! | module | page |
+//! |---|---|
+//! | [`owner`] | the car owner's page at the QR code's own URL, its report and vehicle-check forms |
+//! | [`shop`] | the shop's scanning station (`/shop`) and a vehicle's installed parts |
+//! | [`dashboard`] | the manufacturer's alerts, their workflow and charts (`/dashboard`) |
+//! | [`session`] | sign-in with a party token, server-side sessions, CSRF tokens |
+//! | [`i18n`] | every string, one table per language |
+//!
+//! The owner's page has no script and no login. The shop and dashboard pages sit behind a session
+//! cookie; the token never leaves the sign-in form.
+
+pub mod dashboard;
+pub mod i18n;
+pub mod owner;
+pub mod session;
+pub mod shop;
+
+use askama::Template;
+use axum::http::{StatusCode, header};
+use axum::response::{Html, IntoResponse, Response};
+
+pub use i18n::Lang;
+pub use session::Sessions;
+
+use crate::error::ApiError;
+
+/// Renders a template, or a generic 500 (a template failing to render is a bug, logged).
+pub(crate) fn render(page: &impl Template) -> Response {
+    match page.render() {
+        Ok(html) => ([(header::CACHE_CONTROL, "no-store")], Html(html)).into_response(),
+        Err(e) => ApiError::internal(&e).into_response(),
+    }
+}
+
+/// Like [`render`], with another status.
+pub(crate) fn render_status(status: StatusCode, page: &impl Template) -> Response {
+    let mut response = render(page);
+    if response.status().is_success() {
+        *response.status_mut() = status;
+    }
+    response
+}
+
+/// `path_and_query` with its `lang` parameter set to `lang`: the language switch's link.
+pub(crate) fn with_lang(path_and_query: &str, lang: Lang) -> String {
+    let (path, query) = path_and_query
+        .split_once('?')
+        .unwrap_or((path_and_query, ""));
+    let mut params: Vec<&str> = query
+        .split('&')
+        .filter(|p| !p.is_empty() && !p.starts_with("lang="))
+        .collect();
+    let lang = format!("lang={}", lang.code());
+    params.push(&lang);
+    format!("{path}?{}", params.join("&"))
+}
+
+/// Percent-encodes a query value (GS1 serials may hold `&`, `%`, `/`, ...).
+pub(crate) fn encode(value: &str) -> String {
+    let mut out = String::with_capacity(value.len());
+    for b in value.bytes() {
+        if b.is_ascii_alphanumeric() || b"-_.~".contains(&b) {
+            out.push(char::from(b));
+        } else {
+            out.push_str(&format!("%{b:02X}"));
+        }
+    }
+    out
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn the_switch_keeps_the_code_and_replaces_the_language() {
+        assert_eq!(
+            with_lang("/01/06901234567892/21/AB?k=x&s=y&lang=en", Lang::Zh),
+            "/01/06901234567892/21/AB?k=x&s=y&lang=zh-CN"
+        );
+        assert_eq!(with_lang("/shop", Lang::En), "/shop?lang=en");
+        assert_eq!(encode("A&B/%"), "A%26B%2F%25");
+    }
+}

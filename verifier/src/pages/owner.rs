@@ -1,0 +1,322 @@
+//! The car owner's page: what a phone opens from the QR code (`GET /01/...`) or the typed lookup
+//! (`GET /lookup`) shows to a browser. No script, no login, one request: the verdict first, in
+//! words, colour and an icon; then the part, its manufacturer and custody; for warnings, what to
+//! do, with the report form and the "is this part in my vehicle?" check.
+
+use std::net::SocketAddr;
+
+use askama::Template;
+use axum::Form;
+use axum::extract::rejection::FormRejection;
+use axum::extract::{ConnectInfo, State};
+use axum::http::{HeaderMap, StatusCode};
+use axum::response::Response;
+use registry::{CodeKey, PartyId, Report, Vin};
+use serde::Deserialize;
+use signer::Timestamp;
+
+use super::i18n::{self, Lang, Texts, VerdictText};
+use super::{encode, render, render_status, with_lang};
+use crate::error::{ApiError, Problem};
+use crate::state::AppState;
+use crate::verdict::{Severity, Verdict};
+
+#[derive(Template)]
+#[template(path = "owner.html")]
+struct OwnerPage<'a> {
+    lang: Lang,
+    t: &'static Texts,
+    switch_href: String,
+    v: &'a Verdict,
+    vt: &'static VerdictText,
+    sev_class: &'static str,
+    icon: &'static str,
+    sev_word: &'static str,
+    advice: Option<&'static str>,
+    /// The report and vehicle forms: for warning and danger verdicts.
+    forms: bool,
+}
+
+/// The owner's page for a verdict. `path_and_query` is the request's, for the language switch.
+pub fn verdict_page(verdict: &Verdict, lang: Lang, path_and_query: &str) -> Response {
+    let t = lang.texts();
+    let page = OwnerPage {
+        lang,
+        t,
+        switch_href: with_lang(path_and_query, lang.other()),
+        v: verdict,
+        vt: t.verdict(verdict.verdict),
+        sev_class: i18n::severity_class(verdict.severity),
+        icon: i18n::icon(verdict.severity),
+        sev_word: t.severity(verdict.severity),
+        advice: t.advice(verdict.severity),
+        forms: matches!(verdict.severity, Severity::Warning | Severity::Danger),
+    };
+    render(&page)
+}
+
+/// The answer to one of the owner's forms.
+#[derive(Template)]
+#[template(path = "answer.html")]
+struct AnswerPage {
+    lang: Lang,
+    t: &'static Texts,
+    switch_href: String,
+    heading: String,
+    message: String,
+    sev_class: &'static str,
+    icon: &'static str,
+    sev_word: &'static str,
+    back_href: String,
+}
+
+fn answer(
+    lang: Lang,
+    status: StatusCode,
+    severity: Severity,
+    heading: &str,
+    message: String,
+    gtin: &str,
+    serial: &str,
+) -> Response {
+    let t = lang.texts();
+    let back = |l: Lang| {
+        format!(
+            "/lookup?gtin={}&serial={}&lang={}",
+            encode(gtin),
+            encode(serial),
+            l.code()
+        )
+    };
+    render_status(
+        status,
+        &AnswerPage {
+            lang,
+            t,
+            // Switching language after a form shows the part again, in the other language.
+            switch_href: back(lang.other()),
+            heading: heading.to_owned(),
+            message,
+            sev_class: i18n::severity_class(severity),
+            icon: i18n::icon(severity),
+            sev_word: t.severity(severity),
+            back_href: back(lang),
+        },
+    )
+}
+
+fn form_error(e: FormRejection) -> ApiError {
+    ApiError::bad_request("invalid_form", format!("the form is incomplete: {e}"))
+}
+
+fn typed_key(gtin: &str, serial: &str) -> Result<CodeKey, signer::ParseError> {
+    Ok(CodeKey::new(
+        &signer::Gtin::parse(gtin.trim())?,
+        &signer::Serial::parse(serial.trim())?,
+    ))
+}
+
+/// A coarse region from a trusted proxy (e.g. a CDN's geolocation), never from the client itself;
+/// as the JSON report endpoint takes it.
+fn trusted_region(state: &AppState, peer: SocketAddr, headers: &HeaderMap) -> Option<String> {
+    let peer_ip = peer.ip().to_canonical();
+    let trusted = state
+        .config()
+        .trusted_proxies
+        .iter()
+        .any(|net| net.contains(&peer_ip));
+    if !trusted {
+        return None;
+    }
+    headers
+        .get("x-client-region")
+        .and_then(|v| v.to_str().ok())
+        .map(|s| s.chars().take(32).collect())
+}
+
+#[derive(Deserialize)]
+pub struct ReportForm {
+    pub gtin: String,
+    pub serial: String,
+    pub text: String,
+    pub contact: Option<String>,
+    pub lang: Option<String>,
+}
+
+/// `POST /owner/report`: the owner page's report form (form-encoded), answered with a page.
+#[utoipa::path(
+    post,
+    path = "/owner/report",
+    tag = "public",
+    summary = "Report a suspect part (the owner page's form)",
+    description = "As `POST /reports`, for a plain HTML form: `application/x-www-form-urlencoded` \
+        with `gtin`, `serial`, `text`, optional `contact` and `lang`; answers a page saying \
+        thank you, or why not.",
+    request_body(content = String, content_type = "application/x-www-form-urlencoded"),
+    responses(
+        (status = 201, description = "Received: a thank-you page", body = String, content_type = "text/html"),
+        (status = 200, description = "Not kept: a page saying why (bad code, empty text, no certified maker), for people rather than programs",
+            body = String, content_type = "text/html"),
+        (status = 400, description = "A form field is missing (`invalid_form`)",
+            body = Problem, content_type = "application/problem+json"),
+    ),
+)]
+pub async fn report(
+    State(state): State<AppState>,
+    ConnectInfo(peer): ConnectInfo<SocketAddr>,
+    headers: HeaderMap,
+    form: Result<Form<ReportForm>, FormRejection>,
+) -> Result<Response, ApiError> {
+    let Form(form) = form.map_err(form_error)?;
+    let lang = Lang::choose(form.lang.as_deref(), &headers);
+    let t = lang.texts();
+    let failed = |why: String| {
+        answer(
+            lang,
+            StatusCode::OK,
+            Severity::Warning,
+            t.report_heading,
+            format!("{}{why}", t.report_failed),
+            &form.gtin,
+            &form.serial,
+        )
+    };
+    let key = match typed_key(&form.gtin, &form.serial) {
+        Ok(key) => key,
+        Err(e) => return Ok(failed(e.to_string())),
+    };
+    let region = trusted_region(&state, peer, &headers);
+    let report = (
+        form.text.clone(),
+        form.contact.clone().filter(|c| !c.trim().is_empty()),
+    );
+    let now = Timestamp::now();
+    let stored = state
+        .blocking(
+            move |r| -> Result<Result<(), String>, registry::RegistryError> {
+                let manufacturer = match r.status(&key)? {
+                    Some(s) => Some(s.record.manufacturer),
+                    None => {
+                        let gtin = key
+                            .gtin()
+                            .map_err(|e| registry::RegistryError::InvalidInput(e.to_string()))?;
+                        r.trust()
+                            .certificates()
+                            .iter()
+                            .find(|c| c.covers(&gtin))
+                            .and_then(|c| PartyId::parse(&c.body().manufacturer_id).ok())
+                    }
+                };
+                let Some(manufacturer) = manufacturer else {
+                    return Ok(Err(
+                        "no certified manufacturer makes this GTIN; check the numbers".to_owned(),
+                    ));
+                };
+                let report = Report {
+                    key,
+                    manufacturer,
+                    at: now,
+                    text: report.0,
+                    contact: report.1,
+                    region,
+                };
+                if let Err(why) = report.validate() {
+                    return Ok(Err(why));
+                }
+                r.add_report(report)?;
+                Ok(Ok(()))
+            },
+        )
+        .await?
+        .map_err(|e| ApiError::internal(&e))?;
+    Ok(match stored {
+        Ok(()) => answer(
+            lang,
+            StatusCode::CREATED,
+            Severity::Ok,
+            t.report_heading,
+            t.report_thanks.to_owned(),
+            &form.gtin,
+            &form.serial,
+        ),
+        Err(why) => failed(why),
+    })
+}
+
+#[derive(Deserialize)]
+pub struct VehicleForm {
+    pub gtin: String,
+    pub serial: String,
+    pub vin: String,
+    pub lang: Option<String>,
+}
+
+/// `POST /owner/vehicle-check`: the owner page's "is this part recorded in my vehicle?" form.
+#[utoipa::path(
+    post,
+    path = "/owner/vehicle-check",
+    tag = "public",
+    summary = "Is this part recorded in my vehicle? (the owner page's form)",
+    description = "As `POST /vehicle-check`, for a plain HTML form: \
+        `application/x-www-form-urlencoded` with `gtin`, `serial`, `vin` and optional `lang`; \
+        answers a page saying yes or no, and nothing else.",
+    request_body(content = String, content_type = "application/x-www-form-urlencoded"),
+    responses(
+        (status = 200, description = "A page saying yes or no, or that the VIN or code is not valid", body = String, content_type = "text/html"),
+        (status = 400, description = "A form field is missing (`invalid_form`)",
+            body = Problem, content_type = "application/problem+json"),
+    ),
+)]
+pub async fn vehicle_check(
+    State(state): State<AppState>,
+    headers: HeaderMap,
+    form: Result<Form<VehicleForm>, FormRejection>,
+) -> Result<Response, ApiError> {
+    let Form(form) = form.map_err(form_error)?;
+    let lang = Lang::choose(form.lang.as_deref(), &headers);
+    let t = lang.texts();
+    let invalid = |why: String| {
+        answer(
+            lang,
+            StatusCode::OK,
+            Severity::Info,
+            t.vehicle_heading,
+            why,
+            &form.gtin,
+            &form.serial,
+        )
+    };
+    let key = match typed_key(&form.gtin, &form.serial) {
+        Ok(key) => key,
+        Err(e) => return Ok(invalid(e.to_string())),
+    };
+    let vin = match Vin::parse(form.vin.trim()) {
+        Ok(vin) => vin,
+        Err(e) => return Ok(invalid(format!("{}{e}", t.bad_vin))),
+    };
+    let recorded = state
+        .blocking(move |r| {
+            r.status(&key).map(|s| {
+                s.is_some_and(|s| {
+                    matches!(s.record.custody.custody,
+                             registry::Custody::Installed { vin: v, .. } if v == vin)
+                })
+            })
+        })
+        .await?
+        .map_err(|e| ApiError::internal(&e))?;
+    let (severity, message) = if recorded {
+        (Severity::Ok, t.vehicle_yes)
+    } else {
+        (Severity::Warning, t.vehicle_no)
+    };
+    Ok(answer(
+        lang,
+        StatusCode::OK,
+        severity,
+        t.vehicle_heading,
+        message.to_owned(),
+        &form.gtin,
+        &form.serial,
+    ))
+}

@@ -1,0 +1,270 @@
+//! Sign-in for the shop station and the dashboard: the party's API token is typed once into the
+//! sign-in form and checked like a bearer token; the browser then holds only a random session id
+//! in a `Secure` (behind https), `HttpOnly`, `SameSite=Strict` cookie. Sessions live in memory on
+//! the server, keyed by that id, with an expiry and a per-session CSRF token that every form
+//! carries and every POST checks. A restart signs everyone out, which for a station is a re-scan
+//! of one token, and keeps no session secret on disk.
+
+use std::collections::{HashMap, VecDeque};
+use std::sync::{Mutex, MutexGuard, PoisonError};
+use std::time::{Duration, Instant};
+
+use axum::http::{HeaderMap, StatusCode, header};
+use rand::RngCore;
+use registry::{Party, Vin};
+
+use super::Lang;
+use crate::error::ApiError;
+
+pub const COOKIE: &str = "partseal_session";
+/// The sign-in form's own CSRF token, before there is a session: the form carries it and this
+/// cookie does too (a `SameSite=Strict` cookie no other site's form can send).
+pub const SIGNIN_COOKIE: &str = "partseal_signin";
+/// A working day: a station signed in at opening stays signed in until closing.
+pub const LIFETIME: Duration = Duration::from_secs(10 * 3600);
+/// Sessions kept at once; the oldest go first past this.
+pub const MAX_SESSIONS: usize = 10_000;
+/// Scans a session remembers for its running list.
+pub const MAX_ROWS: usize = 200;
+
+/// One scan as the station's list shows it.
+#[derive(Clone, Debug, serde::Serialize)]
+pub struct ScanRow {
+    /// ok, info, warning or danger: the row's colour; the text carries an icon and words too.
+    pub class: &'static str,
+    pub text: String,
+    pub code: String,
+    pub at: String,
+}
+
+/// One alert's place in the manufacturer's workflow, while it is open.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub enum AlertState {
+    New,
+    Investigating,
+}
+
+/// An alert resolved from the dashboard: the code, how, and when.
+#[derive(Clone, Debug)]
+pub struct Resolved {
+    pub code: String,
+    pub how: &'static str,
+    pub at: String,
+}
+
+pub struct Session {
+    pub party: Party,
+    pub csrf: String,
+    pub lang: Lang,
+    expires: Instant,
+    /// Newest first.
+    pub rows: VecDeque<ScanRow>,
+    /// Install mode: the vehicle the scanned parts go into.
+    pub install_vin: Option<Vin>,
+    /// A message for the next page (e.g. a refused VIN).
+    pub flash: Option<String>,
+}
+
+/// The server's sessions.
+#[derive(Default)]
+pub struct Sessions {
+    map: Mutex<HashMap<String, Session>>,
+    /// Alerts marked "investigating", by manufacturer and code (see `dashboard`).
+    investigating: Mutex<HashMap<(String, String), Instant>>,
+    /// Recent resolutions per manufacturer, newest first, for the dashboard's list.
+    resolved: Mutex<HashMap<String, VecDeque<Resolved>>>,
+}
+
+fn lock<T>(m: &Mutex<T>) -> MutexGuard<'_, T> {
+    m.lock().unwrap_or_else(PoisonError::into_inner)
+}
+
+pub fn random_token() -> String {
+    let mut bytes = [0u8; 32];
+    rand::rngs::OsRng.fill_bytes(&mut bytes);
+    bytes.iter().map(|b| format!("{b:02x}")).collect()
+}
+
+impl Sessions {
+    pub fn new() -> Self {
+        Self::default()
+    }
+
+    /// A new session for `party`: its id (for the cookie only).
+    pub fn create(&self, party: Party, lang: Lang) -> String {
+        let id = random_token();
+        let now = Instant::now();
+        let mut map = lock(&self.map);
+        map.retain(|_, s| s.expires > now);
+        if map.len() >= MAX_SESSIONS {
+            if let Some(oldest) = map
+                .iter()
+                .min_by_key(|(_, s)| s.expires)
+                .map(|(k, _)| k.clone())
+            {
+                map.remove(&oldest);
+            }
+        }
+        map.insert(
+            id.clone(),
+            Session {
+                party,
+                csrf: random_token(),
+                lang,
+                expires: now + LIFETIME,
+                rows: VecDeque::new(),
+                install_vin: None,
+                flash: None,
+            },
+        );
+        id
+    }
+
+    /// Runs `f` on the request's live session, if it has one.
+    pub fn with<T>(&self, headers: &HeaderMap, f: impl FnOnce(&mut Session) -> T) -> Option<T> {
+        let id = cookie(headers)?;
+        let mut map = lock(&self.map);
+        let session = map.get_mut(&id)?;
+        if session.expires <= Instant::now() {
+            map.remove(&id);
+            return None;
+        }
+        Some(f(session))
+    }
+
+    /// Runs `f` on the session only if `csrf` is its token; 403 otherwise (no session, or a
+    /// form that did not come from one of its pages).
+    pub fn checked<T>(
+        &self,
+        headers: &HeaderMap,
+        csrf: &str,
+        f: impl FnOnce(&mut Session) -> T,
+    ) -> Result<T, ApiError> {
+        self.with(headers, |s| {
+            if same(s.csrf.as_bytes(), csrf.as_bytes()) {
+                Ok(f(s))
+            } else {
+                Err(refused())
+            }
+        })
+        .unwrap_or_else(|| Err(refused()))
+    }
+
+    pub fn end(&self, headers: &HeaderMap) {
+        if let Some(id) = cookie(headers) {
+            lock(&self.map).remove(&id);
+        }
+    }
+
+    pub fn alert_state(&self, manufacturer: &str, code: &str) -> AlertState {
+        let key = (manufacturer.to_owned(), code.to_owned());
+        if lock(&self.investigating).contains_key(&key) {
+            AlertState::Investigating
+        } else {
+            AlertState::New
+        }
+    }
+
+    pub fn mark_investigating(&self, manufacturer: &str, code: &str) {
+        let mut map = lock(&self.investigating);
+        if map.len() < MAX_SESSIONS * 10 {
+            map.insert((manufacturer.to_owned(), code.to_owned()), Instant::now());
+        }
+    }
+
+    pub fn mark_resolved(&self, manufacturer: &str, resolved: Resolved) {
+        lock(&self.investigating).remove(&(manufacturer.to_owned(), resolved.code.clone()));
+        let mut map = lock(&self.resolved);
+        let list = map.entry(manufacturer.to_owned()).or_default();
+        list.push_front(resolved);
+        list.truncate(50);
+    }
+
+    pub fn resolved(&self, manufacturer: &str) -> Vec<Resolved> {
+        lock(&self.resolved)
+            .get(manufacturer)
+            .map(|l| l.iter().cloned().collect())
+            .unwrap_or_default()
+    }
+}
+
+fn refused() -> ApiError {
+    ApiError::new(
+        StatusCode::FORBIDDEN,
+        "csrf",
+        "this form is not from a signed-in page: reload the page (or sign in again) and retry",
+    )
+}
+
+/// Constant-time comparison: the CSRF token is a secret of the session.
+fn same(a: &[u8], b: &[u8]) -> bool {
+    a.len() == b.len() && a.iter().zip(b).fold(0u8, |acc, (x, y)| acc | (x ^ y)) == 0
+}
+
+/// The session id from the request's cookies.
+fn cookie(headers: &HeaderMap) -> Option<String> {
+    named_cookie(headers, COOKIE)
+}
+
+/// Whether `csrf` is the sign-in token the browser holds in its cookie.
+pub fn sign_in_csrf_ok(headers: &HeaderMap, csrf: &str) -> bool {
+    named_cookie(headers, SIGNIN_COOKIE).is_some_and(|c| same(c.as_bytes(), csrf.as_bytes()))
+}
+
+/// The `Set-Cookie` value carrying the sign-in form's CSRF token.
+pub fn sign_in_cookie(token: &str, secure: bool) -> String {
+    format!(
+        "{SIGNIN_COOKIE}={token}; Path=/signin; HttpOnly; SameSite=Strict; Max-Age=3600{}",
+        if secure { "; Secure" } else { "" }
+    )
+}
+
+fn named_cookie(headers: &HeaderMap, wanted: &str) -> Option<String> {
+    headers
+        .get_all(header::COOKIE)
+        .iter()
+        .filter_map(|v| v.to_str().ok())
+        .flat_map(|v| v.split(';'))
+        .filter_map(|pair| pair.trim().split_once('='))
+        .find(|(name, _)| *name == wanted)
+        .map(|(_, value)| value.to_owned())
+        .filter(|v| v.len() == 64 && v.bytes().all(|b| b.is_ascii_hexdigit()))
+}
+
+/// The `Set-Cookie` value for a new session; `Secure` when the service is reached over https.
+pub fn set_cookie(id: &str, secure: bool) -> String {
+    format!(
+        "{COOKIE}={id}; Path=/; HttpOnly; SameSite=Strict; Max-Age={}{}",
+        LIFETIME.as_secs(),
+        if secure { "; Secure" } else { "" }
+    )
+}
+
+/// The `Set-Cookie` value that ends a session in the browser.
+pub fn clear_cookie(secure: bool) -> String {
+    format!(
+        "{COOKIE}=; Path=/; HttpOnly; SameSite=Strict; Max-Age=0{}",
+        if secure { "; Secure" } else { "" }
+    )
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn cookies_are_parsed_strictly() {
+        let id = random_token();
+        let mut h = HeaderMap::new();
+        h.insert(
+            header::COOKIE,
+            format!("a=b; {COOKIE}={id}").parse().unwrap(),
+        );
+        assert_eq!(cookie(&h), Some(id));
+        h.insert(header::COOKIE, format!("{COOKIE}=short").parse().unwrap());
+        assert_eq!(cookie(&h), None);
+        assert!(set_cookie("x", true).contains("; Secure"));
+        assert!(!set_cookie("x", false).contains("Secure"));
+        assert!(same(b"abc", b"abc") && !same(b"abc", b"abd") && !same(b"ab", b"abc"));
+    }
+}

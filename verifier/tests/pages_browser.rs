@@ -1,0 +1,496 @@
+//! The pages in a real browser: headless Chromium (Debian's `chromium` and `chromium-driver`,
+//! which `.ci/run` installs) driven over WebDriver at a phone's 360×740 viewport. One browser for
+//! the whole file, so the wall time stays a few seconds beyond Chromium's start.
+//!
+//! It asserts what a person sees: the owner page's verdict for each verdict in Chinese and
+//! English, the warning, the forms; the shop station fed keystrokes as a scanner types them
+//! (several parts fast, then a cloned label flagged and sounded); and the maker's dashboard.
+//! Screenshots go to `target/tmp/screenshots/` (some are copied to `docs/screenshots/`).
+
+#![allow(clippy::unwrap_used)]
+
+mod support;
+
+use std::net::TcpListener as StdListener;
+use std::path::PathBuf;
+use std::process::{Child, Command, Stdio};
+use std::time::{Duration, Instant};
+
+use fantoccini::{Client, ClientBuilder, Locator};
+use registry::{Action, CodeKey, PartyId, Role, Vin};
+use serde_json::json;
+use signer::{Gtin, Lot, PartId, Serial, SignedCode};
+use support::*;
+use verifier::config::Overrides;
+use verifier::pages::i18n::{EN, Texts, ZH};
+
+const ENTER: &str = "\u{e007}";
+/// The contrast ratio (WCAG 2) of the verdict box's text colour against its background.
+const CONTRAST: &str = r#"
+const box = document.getElementById("verdict");
+const style = getComputedStyle(box);
+const rgb = s => s.match(/\d+(\.\d+)?/g).slice(0, 3).map(Number);
+const lum = c => {
+  const [r, g, b] = c.map(v => { v /= 255; return v <= 0.03928 ? v / 12.92 : Math.pow((v + 0.055) / 1.055, 2.4); });
+  return 0.2126 * r + 0.7152 * g + 0.0722 * b;
+};
+const a = lum(rgb(style.color)), b = lum(rgb(style.backgroundColor));
+return (Math.max(a, b) + 0.05) / (Math.min(a, b) + 0.05);
+"#;
+const VIN: &str = "LSVAU218XN2183294";
+const OTHER_VIN: &str = "1M8GDM9AXKP042788";
+
+/// chromedriver, stopped when dropped.
+struct Driver(Child);
+
+impl Drop for Driver {
+    fn drop(&mut self) {
+        let _ = self.0.kill();
+        let _ = self.0.wait();
+    }
+}
+
+async fn browser(profile: &std::path::Path) -> (Driver, Client) {
+    let port = StdListener::bind("127.0.0.1:0")
+        .unwrap()
+        .local_addr()
+        .unwrap()
+        .port();
+    let child = Command::new("chromedriver")
+        .arg(format!("--port={port}"))
+        .stdout(Stdio::null())
+        .stderr(Stdio::null())
+        .spawn()
+        .expect(
+            "chromedriver is needed for the browser tests: apt-get install chromium chromium-driver",
+        );
+    let driver = Driver(child);
+    let capabilities = json!({
+        "browserName": "chrome",
+        "goog:chromeOptions": {
+            "binary": "/usr/bin/chromium",
+            "args": [
+                "--headless", "--no-sandbox", "--disable-gpu", "--disable-background-networking",
+                "--no-first-run", "--disable-dev-shm-usage",
+                format!("--user-data-dir={}", profile.display()),
+            ],
+            "mobileEmulation": {
+                "deviceMetrics": {"width": 360, "height": 740, "pixelRatio": 1.0}
+            },
+        },
+    });
+    let capabilities = capabilities.as_object().unwrap().clone();
+    let connector = hyper_util::client::legacy::connect::HttpConnector::new();
+    // chromedriver takes a moment to listen.
+    let deadline = Instant::now() + Duration::from_secs(30);
+    loop {
+        match ClientBuilder::new(connector.clone())
+            .capabilities(capabilities.clone())
+            .connect(&format!("http://127.0.0.1:{port}"))
+            .await
+        {
+            Ok(client) => return (driver, client),
+            Err(e) if Instant::now() < deadline => {
+                let _ = e;
+                tokio::time::sleep(Duration::from_millis(100)).await;
+            }
+            Err(e) => panic!("cannot start Chromium through chromedriver: {e}"),
+        }
+    }
+}
+
+fn shots() -> PathBuf {
+    let dir = PathBuf::from(env!("CARGO_TARGET_TMPDIR")).join("screenshots");
+    std::fs::create_dir_all(&dir).unwrap();
+    dir
+}
+
+async fn shot(c: &Client, name: &str) {
+    let png = c.screenshot().await.unwrap();
+    std::fs::write(shots().join(format!("{name}.png")), png).unwrap();
+}
+
+async fn text(c: &Client, css: &str) -> String {
+    c.find(Locator::Css(css))
+        .await
+        .unwrap()
+        .text()
+        .await
+        .unwrap()
+}
+
+/// Waits until `check` holds for the page's text of `css`.
+async fn wait_text(c: &Client, css: &str, check: impl Fn(&str) -> bool) -> String {
+    let deadline = Instant::now() + Duration::from_secs(15);
+    loop {
+        let now = match c.find(Locator::Css(css)).await {
+            Ok(e) => e.text().await.unwrap_or_default(),
+            Err(_) => String::new(),
+        };
+        if check(&now) {
+            return now;
+        }
+        assert!(Instant::now() < deadline, "{css}: {now}");
+        tokio::time::sleep(Duration::from_millis(50)).await;
+    }
+}
+
+fn code(maker: &signer::SigningKey, serial: &str) -> SignedCode {
+    SignedCode::sign(
+        PartId {
+            gtin: Gtin::parse("06901234567892").unwrap(),
+            lot: Some(Lot::parse("L2026A").unwrap()),
+            serial: Serial::parse(serial).unwrap(),
+        },
+        maker,
+    )
+}
+
+#[tokio::test]
+async fn people_see_the_pages_in_a_phone_sized_browser() {
+    let server = start(Overrides {
+        rate_limit: Some(0),
+        ..Overrides::default()
+    })
+    .await;
+    let r = server.registry.clone();
+    let authority = signer::keys::generate();
+    let maker = certify(&r, &authority, "acme-brakes", "690123", 1);
+    add_party(&r, "shop-a", Role::Shop, "Guangdong");
+    add_party(&r, "shop-b", Role::Shop, "Zhejiang");
+    let base = server.base();
+    let shop_a = PartyId::parse("shop-a").unwrap();
+    let shop_b = PartyId::parse("shop-b").unwrap();
+    let vin = Vin::parse(VIN).unwrap();
+
+    // One registered code per verdict the registry decides, and the ones it cannot.
+    let names = [
+        "genuine",
+        "installed",
+        "clone",
+        "anomaly",
+        "recalled",
+        "voided",
+        "destroyed",
+    ];
+    let codes: Vec<SignedCode> = names
+        .iter()
+        .map(|n| code(&maker.key, &n.to_uppercase()))
+        .collect();
+    let fresh: Vec<SignedCode> = (0..6)
+        .map(|i| code(&maker.key, &format!("FRESH{i}")))
+        .collect();
+    let all: Vec<SignedCode> = codes.iter().chain(&fresh).cloned().collect();
+    r.register(&all, Some(&maker.id), now()).unwrap();
+    let key = |c: &SignedCode| CodeKey::of(&c.part);
+    r.record(&key(&codes[1]), &shop_b, Action::Receive, now())
+        .unwrap();
+    r.record(&key(&codes[1]), &shop_b, Action::Install { vin }, now())
+        .unwrap();
+    r.record(&key(&codes[2]), &shop_b, Action::Receive, now())
+        .unwrap();
+    r.record(&key(&codes[2]), &shop_b, Action::Install { vin }, now())
+        .unwrap();
+    r.record(&key(&codes[2]), &shop_a, Action::Receive, now())
+        .unwrap();
+    r.record(&key(&codes[3]), &shop_b, Action::Receive, now())
+        .unwrap();
+    r.record(&key(&codes[3]), &shop_b, Action::Install { vin }, now())
+        .unwrap();
+    for i in 0..8u8 {
+        let ctx = r.scan_context(std::net::IpAddr::from([10, i, 0, 1]), Some("Guangdong"));
+        r.record_scan(&key(&codes[3]), &ctx, now()).unwrap();
+    }
+    let recall = Action::Recall {
+        reason: "brake fluid seal".into(),
+    };
+    r.record(&key(&codes[4]), &maker.id, recall, now()).unwrap();
+    let void = Action::Decommission {
+        reason: "misprint".into(),
+    };
+    r.record(&key(&codes[5]), &maker.id, void, now()).unwrap();
+    r.record(&key(&codes[6]), &shop_b, Action::Receive, now())
+        .unwrap();
+    let destroy = Action::Destroy {
+        reason: "damaged".into(),
+    };
+    r.record(&key(&codes[6]), &shop_b, destroy, now()).unwrap();
+    // A shop's clone: this fresh code is fitted to another car before shop A receives it.
+    let cloned = &fresh[5];
+    r.record(&key(cloned), &shop_b, Action::Receive, now())
+        .unwrap();
+    let other = Vin::parse(OTHER_VIN).unwrap();
+    r.record(&key(cloned), &shop_b, Action::Install { vin: other }, now())
+        .unwrap();
+
+    // A second maker whose key is then reported stolen.
+    let stolen = certify(&r, &authority, "bolt-works", "690124", 2);
+    let revoked = SignedCode::sign(
+        PartId {
+            gtin: Gtin::parse("06901240000017").unwrap(),
+            lot: None,
+            serial: Serial::parse("STOLEN1").unwrap(),
+        },
+        &stolen.key,
+    );
+    r.register(std::slice::from_ref(&revoked), Some(&stolen.id), now())
+        .unwrap();
+    let list = signer::RevocationList::issue(
+        1,
+        now(),
+        vec![signer::Revocation {
+            cert_serial: 2,
+            key_id: stolen.cert.key_id(),
+            reason: signer::RevocationReason::KeyCompromise,
+            effective_at: now().plus_days(-1),
+        }],
+        &authority,
+    )
+    .unwrap();
+    r.set_revocations(list, now()).unwrap();
+
+    let unregistered = code(&maker.key, "NEVERREG").to_uri(&base);
+    let forged = code(&signer::keys::generate(), "FORGED1").to_uri(&base);
+    let mut cases: Vec<(&str, String)> = vec![
+        ("genuine", codes[0].to_uri(&base)),
+        ("genuine_installed", codes[1].to_uri(&base)),
+        ("duplicate_suspected", codes[2].to_uri(&base)),
+        ("scan_anomaly", codes[3].to_uri(&base)),
+        ("recalled", codes[4].to_uri(&base)),
+        ("voided", codes[5].to_uri(&base)),
+        ("destroyed", codes[6].to_uri(&base)),
+        ("issuer_revoked", revoked.to_uri(&base)),
+        ("forged", forged),
+        ("unregistered", unregistered),
+    ];
+    cases.push(("data_error", server.url("/01/06901234567893/21/BAD")));
+
+    let profile = tempfile::tempdir().unwrap();
+    let (_driver, c) = browser(profile.path()).await;
+
+    // ---- The owner's page, every verdict, both languages ----
+    for (lang, t) in [("zh-CN", &ZH), ("en", &EN)] {
+        for (verdict, uri) in &cases {
+            let sep = if uri.contains('?') { '&' } else { '?' };
+            c.goto(&format!("{uri}{sep}lang={lang}")).await.unwrap();
+            let html_lang = c
+                .find(Locator::Css("html"))
+                .await
+                .unwrap()
+                .attr("lang")
+                .await
+                .unwrap();
+            assert_eq!(html_lang.as_deref(), Some(lang));
+            let shown = c.find(Locator::Css("#verdict")).await.unwrap();
+            assert_eq!(
+                shown.attr("data-verdict").await.unwrap().as_deref(),
+                Some(*verdict)
+            );
+            let words = text(&c, "#verdict h1").await;
+            assert_eq!(words, t.verdict(verdict).headline, "{verdict} in {lang}");
+            let badge = text(&c, "#verdict .badge").await;
+            assert!(
+                !badge.is_empty(),
+                "{verdict}: an icon and words, not colour alone"
+            );
+            let warns = !matches!(*verdict, "genuine" | "data_error");
+            let advice = c.find_all(Locator::Css("#advice")).await.unwrap();
+            let report = c
+                .find_all(Locator::Css("form[action='/owner/report']"))
+                .await
+                .unwrap();
+            let vehicle = c
+                .find_all(Locator::Css("form[action='/owner/vehicle-check']"))
+                .await
+                .unwrap();
+            assert_eq!(advice.len(), usize::from(warns), "{verdict} {lang}");
+            assert_eq!(report.len(), usize::from(warns), "{verdict} {lang}");
+            assert_eq!(vehicle.len(), usize::from(warns), "{verdict} {lang}");
+            if warns {
+                assert!(advice[0].is_displayed().await.unwrap());
+            }
+            // WCAG AA: the verdict's text against its background, at least 4.5:1.
+            let ratio = c.execute(CONTRAST, vec![]).await.unwrap().as_f64().unwrap();
+            assert!(ratio >= 4.5, "{verdict}: contrast {ratio:.2}");
+            // The typed lookup is always there.
+            c.find(Locator::Css("#lookup-gtin")).await.unwrap();
+            // Nothing sticks out of a 360-pixel screen.
+            let wide = c
+                .execute("return document.documentElement.scrollWidth;", vec![])
+                .await
+                .unwrap();
+            assert!(
+                wide.as_u64().unwrap() <= 360,
+                "{verdict} {lang} is {wide}px wide"
+            );
+            if matches!(*verdict, "genuine" | "duplicate_suspected") {
+                shot(&c, &format!("owner-{verdict}-{lang}")).await;
+            }
+        }
+    }
+    // The switch keeps the code and changes the language.
+    c.goto(&cases[0].1).await.unwrap();
+    c.find(Locator::Css("header a"))
+        .await
+        .unwrap()
+        .click()
+        .await
+        .unwrap();
+    let switched = wait_text(&c, "#verdict h1", |t| !t.is_empty()).await;
+    assert!(
+        switched == EN.verdict("genuine").headline || switched == ZH.verdict("genuine").headline
+    );
+
+    // The owner reports the clone and checks their car, with the keyboard.
+    c.goto(&format!("{}&lang=en", cases[2].1)).await.unwrap();
+    c.find(Locator::Css("#report-text"))
+        .await
+        .unwrap()
+        .send_keys("Sold to me as new at a roadside stall")
+        .await
+        .unwrap();
+    c.find(Locator::Css("form[action='/owner/report'] button"))
+        .await
+        .unwrap()
+        .click()
+        .await
+        .unwrap();
+    wait_text(&c, "#answer", |t| t.contains(EN.report_thanks)).await;
+    assert_eq!(r.reports(&maker.id).unwrap().len(), 1);
+    c.goto(&format!("{}&lang=zh-CN", cases[1].1)).await.unwrap();
+    let vin_input = c.find(Locator::Css("#vehicle-vin")).await.unwrap();
+    vin_input.send_keys(&format!("{VIN}{ENTER}")).await.unwrap();
+    wait_text(&c, "#answer", |t| t.contains(ZH.vehicle_yes)).await;
+    shot(&c, "owner-vehicle-check-zh-CN").await;
+
+    // ---- The shop's station ----
+    let t: &Texts = &EN;
+    c.goto(&server.url("/shop?lang=en")).await.unwrap();
+    let token_a = token(&r, "shop-a");
+    c.find(Locator::Css("#signin-token"))
+        .await
+        .unwrap()
+        .send_keys(&format!("{token_a}{ENTER}"))
+        .await
+        .unwrap();
+    c.wait()
+        .for_element(Locator::Css("#scan-code"))
+        .await
+        .unwrap();
+    // The scan input has the focus: the scanner types straight into it.
+    let focused = c.active_element().await.unwrap();
+    assert_eq!(
+        focused.attr("id").await.unwrap().as_deref(),
+        Some("scan-code")
+    );
+    // Five parts as fast as a scanner types them, then the clone.
+    for part in &fresh[..5] {
+        c.active_element()
+            .await
+            .unwrap()
+            .send_keys(&format!("{}{ENTER}", part.to_uri(&base)))
+            .await
+            .unwrap();
+    }
+    c.active_element()
+        .await
+        .unwrap()
+        .send_keys(&format!("{}{ENTER}", cloned.to_uri(&base)))
+        .await
+        .unwrap();
+    let deadline = Instant::now() + Duration::from_secs(15);
+    let rows = loop {
+        let rows = c.find_all(Locator::Css("#scan-list li")).await.unwrap();
+        let mut classes = Vec::new();
+        for row in &rows {
+            classes.push(row.attr("class").await.unwrap().unwrap_or_default());
+        }
+        if rows.len() == 6 && !classes.iter().any(|c| c == "pending") {
+            break rows;
+        }
+        assert!(Instant::now() < deadline, "{classes:?}");
+        tokio::time::sleep(Duration::from_millis(50)).await;
+    };
+    let newest = rows[0].text().await.unwrap();
+    assert!(newest.contains(t.row_conflict), "{newest}");
+    assert_eq!(
+        rows[0].attr("class").await.unwrap().as_deref(),
+        Some("danger")
+    );
+    for row in &rows[1..] {
+        assert!(row.text().await.unwrap().contains(t.row_received));
+    }
+    let alarms = c
+        .find(Locator::Css("body"))
+        .await
+        .unwrap()
+        .attr("data-alarms")
+        .await
+        .unwrap();
+    assert_eq!(alarms.as_deref(), Some("1"), "the clone sounds once");
+    // Every fast scan was recorded once, none lost or merged.
+    for part in &fresh[..5] {
+        let history = r.history(&key(part)).unwrap().unwrap();
+        assert_eq!(history.events.len(), 2, "{:?}", part.part.serial);
+    }
+    shot(&c, "shop-station-en").await;
+
+    // Install mode, with the keyboard: a bad VIN is refused, a good one takes the next scan.
+    c.find(Locator::Css("#mode-select"))
+        .await
+        .unwrap()
+        .select_by_value("install")
+        .await
+        .unwrap();
+    c.find(Locator::Css("#mode-vin"))
+        .await
+        .unwrap()
+        .send_keys(&format!("{VIN}{ENTER}"))
+        .await
+        .unwrap();
+    wait_text(&c, "#mode-banner", |t| t.contains(VIN)).await;
+    c.active_element()
+        .await
+        .unwrap()
+        .send_keys(&format!("{}{ENTER}", fresh[0].to_uri(&base)))
+        .await
+        .unwrap();
+    wait_text(&c, "#scan-list li", |s| s.contains(t.row_installed)).await;
+    c.goto(&server.url(&format!("/shop/vehicle?vin={VIN}")))
+        .await
+        .unwrap();
+    let record = text(&c, "table").await;
+    assert!(record.contains("FRESH0"), "{record}");
+
+    // ---- The maker's dashboard ----
+    c.goto(&server.url("/dashboard?lang=en")).await.unwrap();
+    let token_m = token(&r, "acme-brakes");
+    c.find(Locator::Css("#signin-token"))
+        .await
+        .unwrap()
+        .send_keys(&format!("{token_m}{ENTER}"))
+        .await
+        .unwrap();
+    let alerts = wait_text(&c, "#alerts", |t| t.contains("Alerts")).await;
+    assert!(alerts.contains("(3)") || alerts.contains("(4)"), "{alerts}");
+    let page = text(&c, "main").await;
+    assert!(page.contains("FRESH5"), "the station's clone is an alert");
+    assert!(page.contains("CLONE"));
+    assert!(page.contains("Sold to me as new"));
+    c.find(Locator::Css("#chart-days svg")).await.unwrap();
+    c.find(Locator::Css("#chart-regions svg")).await.unwrap();
+    shot(&c, "dashboard-en").await;
+    let charts = c.find(Locator::Css("#charts")).await.unwrap();
+    let png = charts.screenshot().await.unwrap();
+    std::fs::write(shots().join("dashboard-charts-en.png"), png).unwrap();
+    c.find(Locator::Css(".alert button[value='investigating']"))
+        .await
+        .unwrap()
+        .click()
+        .await
+        .unwrap();
+    wait_text(&c, ".alert .state", |s| s.contains(EN.state_investigating)).await;
+
+    c.close().await.unwrap();
+    server.shutdown().await;
+}
