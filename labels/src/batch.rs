@@ -92,14 +92,15 @@ pub trait Sink {
 /// Why a batch stopped.
 #[derive(Debug, thiserror::Error)]
 pub enum BatchError {
+    // The wrapped errors are in the message, not chained as sources, so a report shows them once.
     #[error("manifest {0}")]
-    Manifest(#[from] ManifestError),
-    #[error("manifest line {line}: {reason}; nothing was printed")]
+    Manifest(ManifestError),
+    #[error("manifest line {line}: {reason}")]
     Rejected { line: u64, reason: String },
     #[error("manifest line {line}: {error}")]
     Render { line: u64, error: LabelError },
     #[error("writing the labels failed: {0}")]
-    Io(#[from] io::Error),
+    Io(io::Error),
     #[error("the manifest holds no codes")]
     Empty,
 }
@@ -130,7 +131,7 @@ pub fn render<R: BufRead>(
         while chunk.len() < chunk_len {
             match manifest.next() {
                 None => break,
-                Some(entry) => chunk.push((manifest.line(), entry?)),
+                Some(entry) => chunk.push((manifest.line(), entry.map_err(BatchError::Manifest)?)),
             }
         }
         if chunk.is_empty() {
@@ -157,7 +158,7 @@ pub fn render<R: BufRead>(
         // Nothing of a chunk reaches the sink unless all of it rendered.
         let units = rendered.into_iter().collect::<Result<Vec<_>, _>>()?;
         for (unit, first) in units.into_iter().zip(chunk.chunks(per_unit)) {
-            sink.put(&first[0].1, unit)?;
+            sink.put(&first[0].1, unit).map_err(BatchError::Io)?;
         }
         for (_, e) in &chunk {
             if e.name.as_deref().is_some_and(|n| !format.draws_name(n)) {

@@ -11,14 +11,16 @@ pub enum QrError {
 #[derive(Debug, thiserror::Error)]
 pub enum LayoutError {
     #[error(
-        "the QR code needs {needed_mm:.1} mm square (quiet zone included) but the label is {width_mm} x {height_mm} mm; \
-         use a smaller module size (at least {min_mm} mm) or a larger label"
+        "the QR code ({modules} modules with its quiet zone) needs {needed_mm:.1} mm square but the label is \
+         {width_mm} x {height_mm} mm; use a module of at most {max_module_mm:.2} mm, a lower error correction \
+         level or a larger label"
     )]
     QrDoesNotFit {
+        modules: usize,
         needed_mm: f32,
         width_mm: f32,
         height_mm: f32,
-        min_mm: f32,
+        max_module_mm: f32,
     },
     #[error(
         "the text needs a font of at least {min_mm} mm to stay legible, but only {found_mm:.2} mm fits on a \

@@ -217,11 +217,13 @@ impl Layout {
         let (w, h) = (self.width_mm, self.height_mm);
         let q = (symbol_size + 2 * QUIET_ZONE) as f32 * module_mm;
         if q > w || q > h {
+            let modules = symbol_size + 2 * QUIET_ZONE;
             return Err(LayoutError::QrDoesNotFit {
+                modules,
                 needed_mm: q,
                 width_mm: w,
                 height_mm: h,
-                min_mm: ModuleSize::MIN_MM,
+                max_module_mm: (w.min(h) / modules as f32 * 100.0).floor() / 100.0,
             });
         }
         let gs1 = gs1_lines(label.part);

@@ -12,6 +12,7 @@ mod authority;
 mod demo;
 mod files;
 mod keys;
+mod labels;
 mod progress;
 mod serve;
 mod sign;
@@ -40,6 +41,8 @@ enum Command {
     Keys(keys::KeysCommand),
     /// Sign a batch of part codes into a manifest (JSON Lines, one code per line).
     Sign(sign::SignArgs),
+    /// Print labels for a signed manifest: PNG, SVG, PDF sheets or ZPL for thermal printers.
+    Labels(labels::LabelsArgs),
     /// Check a scanned code and print a verdict.
     Verify(verify::VerifyArgs),
     /// Run the verifier service.
@@ -57,6 +60,7 @@ pub fn run(cli: Cli) -> anyhow::Result<ExitCode> {
         Command::Authority(cmd) => authority::run(cmd),
         Command::Keys(cmd) => keys::run(cmd),
         Command::Sign(args) => sign::run(args),
+        Command::Labels(args) => labels::run(args),
         Command::Verify(args) => verify::run(args),
     }
 }

@@ -193,7 +193,7 @@ fn serial_lines(input: impl BufRead) -> impl Iterator<Item = Result<Serial, Seri
 
 /// Writes through a temporary file beside `path` and moves it into place only when `write` succeeds,
 /// so a failed or interrupted run leaves no half-written manifest behind. Refuses to replace a file.
-fn write_atomically<T>(
+pub(super) fn write_atomically<T>(
     path: &Path,
     write: impl FnOnce(&mut BufWriter<File>) -> anyhow::Result<T>,
 ) -> anyhow::Result<T> {
