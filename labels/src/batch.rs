@@ -87,6 +87,13 @@ pub enum Unit {
 /// Where rendered labels go, in manifest order. `first` is the unit's first entry.
 pub trait Sink {
     fn put(&mut self, first: &ManifestEntry, unit: Unit) -> io::Result<()>;
+
+    /// A chunk's units, in order. Sinks whose units are independent files write them in parallel.
+    fn put_chunk(&mut self, units: Vec<(&ManifestEntry, Unit)>) -> io::Result<()> {
+        units
+            .into_iter()
+            .try_for_each(|(first, unit)| self.put(first, unit))
+    }
 }
 
 /// Why a batch stopped.
@@ -157,9 +164,9 @@ pub fn render<R: BufRead>(
             .collect();
         // Nothing of a chunk reaches the sink unless all of it rendered.
         let units = rendered.into_iter().collect::<Result<Vec<_>, _>>()?;
-        for (unit, first) in units.into_iter().zip(chunk.chunks(per_unit)) {
-            sink.put(&first[0].1, unit).map_err(BatchError::Io)?;
-        }
+        let firsts = chunk.chunks(per_unit).map(|unit| &unit[0].1);
+        sink.put_chunk(firsts.zip(units).collect())
+            .map_err(BatchError::Io)?;
         for (_, e) in &chunk {
             if e.name.as_deref().is_some_and(|n| !format.draws_name(n)) {
                 summary.names_left_off += 1;
@@ -212,6 +219,19 @@ impl DirSink {
 
 impl Sink for DirSink {
     fn put(&mut self, first: &ManifestEntry, unit: Unit) -> io::Result<()> {
+        self.write_file(first, unit)
+    }
+
+    fn put_chunk(&mut self, units: Vec<(&ManifestEntry, Unit)>) -> io::Result<()> {
+        let this = &*self;
+        units
+            .into_par_iter()
+            .try_for_each(|(first, unit)| this.write_file(first, unit))
+    }
+}
+
+impl DirSink {
+    fn write_file(&self, first: &ManifestEntry, unit: Unit) -> io::Result<()> {
         let Unit::Bytes(bytes) = unit else {
             return Err(io::Error::other("a page cannot be written as a label file"));
         };

@@ -86,6 +86,7 @@ fn png_decodes_to_the_signed_uri_and_records_its_dpi() {
         let reader = decoder.read_info().unwrap();
         let info = reader.info();
         assert_eq!(info.color_type, png::ColorType::Grayscale);
+        assert_eq!(info.bit_depth, png::BitDepth::One);
         let dims = info.pixel_dims.unwrap();
         assert_eq!(dims.unit, png::Unit::Meter);
         assert_eq!((dims.xppu as f64 * 0.0254).round() as u32, dpi);
@@ -389,6 +390,10 @@ fn zpl_has_one_label_per_code_and_the_exact_uri_in_the_bq_field() {
         let width = (63.5 * dpi as f32 / 25.4).round() as u32;
         assert!(out.contains(&format!("^PW{width}^")));
     }
+    // 600 dpi heads: ^BQ stops at 10 dots per module, and the layout follows it.
+    let zpl600 = ZplRenderer::new(Layout::default(), 600).unwrap();
+    let out = zpl600.render(&Label::from(&entries[0])).unwrap();
+    assert!(out.contains(&format!("^BQN,2,10^FDMA,{}^FS", entries[0].uri)));
     assert!(ZplRenderer::new(Layout::default(), 250).is_err());
 }
 
