@@ -5,8 +5,10 @@
 //! (BENCHMARKS.md has the comparison). The symbol is the smallest version that holds the URI at the
 //! chosen error correction level, byte mode.
 
+use std::collections::HashMap;
 use std::fmt;
 use std::str::FromStr;
+use std::sync::{OnceLock, RwLock};
 
 use crate::error::QrError;
 
@@ -92,6 +94,28 @@ impl QrMatrix {
         Ok(QrMatrix { size, dark })
     }
 
+    /// The side of the symbol `encode` makes for `len` bytes at `ec`, without encoding anything
+    /// after the first time: in byte mode the version depends only on the length, so each length is
+    /// encoded once (with placeholder bytes) and remembered. ZPL uses it, since the printer draws the
+    /// symbol and the layout needs only its size.
+    pub fn size_for(len: usize, ec: EcLevel) -> Result<usize, QrError> {
+        static SIZES: OnceLock<RwLock<HashMap<(usize, EcLevel), usize>>> = OnceLock::new();
+        let sizes = SIZES.get_or_init(|| RwLock::new(HashMap::new()));
+        if let Some(&size) = sizes
+            .read()
+            .ok()
+            .and_then(|m| m.get(&(len, ec)).copied())
+            .as_ref()
+        {
+            return Ok(size);
+        }
+        let size = QrMatrix::encode(&"0".repeat(len), ec)?.size();
+        if let Ok(mut m) = sizes.write() {
+            m.insert((len, ec), size);
+        }
+        Ok(size)
+    }
+
     /// Modules per side, without the quiet zone (21 for version 1, 4 more per version).
     pub fn size(&self) -> usize {
         self.size
@@ -163,6 +187,20 @@ mod tests {
             .map(|ec| QrMatrix::encode(&uri, ec).unwrap().size())
             .collect();
         assert!(sizes.windows(2).all(|w| w[0] < w[1]), "{sizes:?}");
+    }
+
+    #[test]
+    fn size_for_matches_encoding() {
+        for len in [10, 100, 175, 180, 250, 1000] {
+            for ec in [EcLevel::L, EcLevel::M, EcLevel::Q, EcLevel::H] {
+                let data = "h".repeat(len);
+                assert_eq!(
+                    QrMatrix::size_for(len, ec).unwrap(),
+                    QrMatrix::encode(&data, ec).unwrap().size(),
+                    "{len} bytes at {ec}"
+                );
+            }
+        }
     }
 
     #[test]

@@ -35,12 +35,12 @@ impl ZplRenderer {
         if let Some(ch) = label.uri.chars().find(|c| matches!(c, '^' | '~')) {
             return Err(ZplError::ControlCharInUri { ch }.into());
         }
-        // The symbol's size decides the layout; the printer encodes the same bytes again itself.
-        let qr = QrMatrix::encode(label.uri, self.layout.ec)?;
+        // The symbol's size decides the layout; the printer encodes the URI itself.
+        let symbol = QrMatrix::size_for(label.uri.len(), self.layout.ec)?;
         // ^BQ magnifies 1 to 10 dots per module (at 600 dpi a 0.5 mm module would need 12).
         let mag = self.layout.module.dots(self.dpi).clamp(1, 10);
         let module_mm = mag as f32 * MM_PER_INCH / self.dpi as f32;
-        let p = self.layout.place(label, qr.size(), module_mm, |_| true)?;
+        let p = self.layout.place(label, symbol, module_mm, |_| true)?;
         let dots = |mm: f32| (mm * self.dpi as f32 / MM_PER_INCH).round() as u32;
         let mut s = String::with_capacity(512);
         let _ = writeln!(
