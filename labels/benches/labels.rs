@@ -59,7 +59,7 @@ fn bench(c: &mut Criterion) {
     g.bench_function("rasterise 300 dpi (symbol + text)", |b| {
         b.iter(|| png.rasterise(black_box(&label), &qr).unwrap())
     });
-    g.bench_function("PNG compress (png crate, fast)", |b| {
+    g.bench_function("PNG compress (1-bit, Up filter, fastest deflate)", |b| {
         b.iter(|| labels::png::encode(black_box(&raster), 300).unwrap())
     });
     g.bench_function(
@@ -83,7 +83,7 @@ fn bench(c: &mut Criterion) {
         b.iter(|| labels::svg::render(&layout, black_box(&label)).unwrap())
     });
     let zpl = ZplRenderer::new(layout, 203).unwrap();
-    g.bench_function("ZPL label (encode for layout + write)", |b| {
+    g.bench_function("ZPL label (symbol size lookup + write)", |b| {
         b.iter(|| zpl.render(black_box(&label)).unwrap())
     });
     g.finish();

@@ -6,7 +6,7 @@
 //! millimetres or printer dots) and the error correction level ([`EcLevel`]); [`Layout::place`] turns
 //! it into a [`layout::Placement`] that every format draws the same way:
 //!
-//! - [`PngRenderer`]: one label as 8-bit greyscale PNG with its DPI recorded;
+//! - [`PngRenderer`]: one label as 1-bit greyscale PNG with its DPI recorded;
 //! - [`svg::render`]: one label as SVG, the symbol as one path, text as text;
 //! - [`SheetWriter`]: labels on A4 or Letter sheets ([`Sheet`]), streamed page by page into one PDF;
 //! - [`ZplRenderer`]: one `^XA ... ^XZ` label per code, the printer drawing the symbol with `^BQ`.
