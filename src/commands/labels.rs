@@ -25,7 +25,7 @@ use super::{files, progress};
 
 #[derive(Clone, Copy, PartialEq, Eq, ValueEnum)]
 enum OutputFormat {
-    /// One PNG file per label in a directory (8-bit greyscale, DPI recorded).
+    /// One PNG file per label in a directory (1-bit greyscale, DPI recorded).
     Png,
     /// One SVG file per label in a directory.
     Svg,
@@ -57,8 +57,8 @@ pub struct LabelsArgs {
     /// is checked against it before anything is printed.
     #[arg(long = "cert", value_name = "FILE", required = true)]
     certs: Vec<PathBuf>,
-    /// The authority's public key: also check the certificates, their validity and prefixes, as
-    /// `verify` does.
+    /// The authority's public key: also check that it issued the certificates and that they are
+    /// valid now, as `verify` does.
     #[arg(long, value_name = "FILE")]
     trust: Option<PathBuf>,
     /// Label size in millimetres, WIDTHxHEIGHT (the PDF grid cell).
