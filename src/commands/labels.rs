@@ -388,6 +388,9 @@ fn write_dir(
         );
     }
     let path = tmp.keep();
-    std::fs::rename(&path, out).with_context(|| format!("cannot create {}", out.display()))?;
+    if let Err(e) = std::fs::rename(&path, out) {
+        let _ = std::fs::remove_dir_all(&path);
+        return Err(e).with_context(|| format!("cannot create {}", out.display()));
+    }
     Ok(summary)
 }
