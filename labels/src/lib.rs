@@ -1,3 +1,66 @@
-//! Renders signed part codes as print-ready labels.
+//! Print-ready labels for signed part codes: PNG, SVG, PDF sheets and ZPL for thermal printers.
 //!
-//! Not built yet: the label formats arrive with the labels work.
+//! A label is the QR symbol of a code's GS1 Digital Link URI (byte for byte what `sign` wrote), with
+//! the GS1 human-readable lines beside it (`(01) 06901234567892`, `(10) L2026A`, `(21) X7K2P9QD4MABC`)
+//! and optionally a short part name. A [`Layout`] fixes the label size, the module size ([`ModuleSize`],
+//! millimetres or printer dots) and the error correction level ([`EcLevel`]); [`Layout::place`] turns
+//! it into a [`layout::Placement`] that every format draws the same way:
+//!
+//! - [`PngRenderer`]: one label as 1-bit greyscale PNG with its DPI recorded;
+//! - [`svg::render`]: one label as SVG, the symbol as one path, text as text;
+//! - [`SheetWriter`]: labels on A4 or Letter sheets ([`Sheet`]), streamed page by page into one PDF;
+//! - [`ZplRenderer`]: one `^XA ... ^XZ` label per code, the printer drawing the symbol with `^BQ`.
+//!
+//! [`batch`] runs any of them over a whole manifest on every core, in bounded memory, checking each
+//! line with a caller-supplied rule (the signature) before anything is written.
+//!
+//! | module | what lives there |
+//! |---|---|
+//! | [`qr`] | encoding a URI into a [`QrMatrix`]; error correction levels; the quiet zone |
+//! | [`layout`] | label geometry: module size, where the symbol and each text line go |
+//! | [`font`] | the compiled-in DejaVu Sans Mono and a glyph cache for raster text |
+//! | [`png`] | raster labels and PNG encoding with the DPI in `pHYs` |
+//! | [`svg`] | vector labels as SVG |
+//! | [`pdf`] | sheets of labels, grids for common sticker sheets, the streaming PDF writer |
+//! | [`zpl`] | ZPL II for Zebra-compatible thermal printers, 203/300/600 dpi |
+//! | [`batch`] | parallel, chunked rendering of a manifest into files or one stream |
+//! | [`error`] | one error type per stage |
+//!
+//! ```
+//! use labels::{Label, Layout, PngRenderer, QrMatrix, EcLevel};
+//! use signer::{BaseUrl, Gtin, PartId, Serial, SignedCode, keys};
+//!
+//! let key = keys::generate();
+//! let part = PartId {
+//!     gtin: Gtin::parse("06901234567892").unwrap(),
+//!     lot: None,
+//!     serial: Serial::parse("X7K2P9QD4MABC").unwrap(),
+//! };
+//! let uri = SignedCode::sign(part.clone(), &key)
+//!     .to_uri(&BaseUrl::parse("https://verify.example.cn").unwrap());
+//! let label = Label { uri: &uri, part: &part, name: Some("Front brake pad") };
+//!
+//! let png = PngRenderer::new(Layout::default(), 300).unwrap().render(&label).unwrap();
+//! assert!(png.starts_with(b"\x89PNG"));
+//! let svg = labels::svg::render(&Layout::default(), &label).unwrap();
+//! assert!(svg.contains("(21) X7K2P9QD4MABC"));
+//! // The symbol alone, for callers with their own drawing code.
+//! assert_eq!(QrMatrix::encode(&uri, EcLevel::M).unwrap().size(), 53);
+//! ```
+
+pub mod batch;
+pub mod error;
+pub mod font;
+pub mod layout;
+pub mod pdf;
+pub mod png;
+pub mod qr;
+pub mod svg;
+pub mod zpl;
+
+pub use error::{LabelError, LayoutError, QrError, ZplError};
+pub use layout::{Label, Layout, ModuleSize};
+pub use pdf::{Sheet, SheetWriter};
+pub use png::PngRenderer;
+pub use qr::{EcLevel, QrMatrix};
+pub use zpl::ZplRenderer;

@@ -13,6 +13,7 @@ mod authority;
 mod demo;
 mod files;
 mod keys;
+mod labels;
 mod progress;
 mod registry;
 mod serve;
@@ -42,6 +43,8 @@ enum Command {
     Keys(keys::KeysCommand),
     /// Sign a batch of part codes into a manifest (JSON Lines, one code per line).
     Sign(sign::SignArgs),
+    /// Print labels for a signed manifest: PNG, SVG, PDF sheets or ZPL for thermal printers.
+    Labels(labels::LabelsArgs),
     /// Check a scanned code and print a verdict.
     Verify(verify::VerifyArgs),
     /// Operate on a registry data directory: register manifests, audit, stats, backup, restore.
@@ -66,6 +69,7 @@ pub fn run(cli: Cli) -> anyhow::Result<ExitCode> {
         Command::Keys(cmd) => keys::run(cmd),
         Command::Registry(cmd) => registry::run(cmd),
         Command::Sign(args) => sign::run(args),
+        Command::Labels(args) => labels::run(args),
         Command::Verify(args) => verify::run(args),
         Command::Admin(cmd) => admin::run(cmd),
     }

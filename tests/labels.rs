@@ -1,0 +1,489 @@
+//! `partseal labels` with the real binary: sign a batch, print it in every format, and the refusals:
+//! a corrupted line is named by its number and leaves nothing behind; nothing is overwritten.
+
+#![allow(clippy::unwrap_used)] // test helpers outside #[test] functions may unwrap too
+
+use std::io::Write;
+use std::path::Path;
+use std::process::{Command, Output, Stdio};
+
+fn partseal(dir: &Path, args: &[&str], stdin: Option<&[u8]>) -> Output {
+    let mut child = Command::new(env!("CARGO_BIN_EXE_partseal"))
+        .args(args)
+        .current_dir(dir)
+        .env_remove("RUST_LOG")
+        .stdin(Stdio::piped())
+        .stdout(Stdio::piped())
+        .stderr(Stdio::piped())
+        .spawn()
+        .expect("run partseal");
+    let mut pipe = child.stdin.take().unwrap();
+    pipe.write_all(stdin.unwrap_or_default()).unwrap();
+    drop(pipe);
+    child.wait_with_output().unwrap()
+}
+
+fn ok(dir: &Path, args: &[&str]) -> Output {
+    ok_with_input(dir, args, None)
+}
+
+fn ok_with_input(dir: &Path, args: &[&str], stdin: Option<&[u8]>) -> Output {
+    let out = partseal(dir, args, stdin);
+    assert!(
+        out.status.success(),
+        "partseal {args:?} failed: {}",
+        String::from_utf8_lossy(&out.stderr)
+    );
+    out
+}
+
+fn fails(dir: &Path, args: &[&str], stderr_has: &str) {
+    let out = partseal(dir, args, None);
+    let stderr = String::from_utf8_lossy(&out.stderr);
+    assert_eq!(out.status.code(), Some(2), "partseal {args:?}: {stderr}");
+    assert!(
+        stderr.contains(stderr_has),
+        "partseal {args:?}: expected {stderr_has:?} in {stderr}"
+    );
+}
+
+/// An authority, a certified maker and a signed batch of `count` codes in `batch.jsonl`.
+fn setup(d: &Path, count: &str) {
+    ok(d, &["authority", "init", "--out", "ca"]);
+    ok(d, &["keys", "generate", "--out", "acme"]);
+    ok(
+        d,
+        &[
+            "authority",
+            "certify",
+            "--authority",
+            "ca",
+            "--public-key",
+            "acme.pub",
+            "--name",
+            "Acme Brakes",
+            "--prefix",
+            "690123",
+            "--valid-days",
+            "30",
+            "--out",
+            "acme.cert",
+        ],
+    );
+    sign(d, count, "batch.jsonl");
+}
+
+fn sign(d: &Path, count: &str, out: &str) -> Output {
+    ok(
+        d,
+        &[
+            "sign",
+            "--key",
+            "acme.key",
+            "--cert",
+            "acme.cert",
+            "--gtin",
+            "06901234567892",
+            "--lot",
+            "L2026A",
+            "--count",
+            count,
+            "--base-url",
+            "https://verify.example.cn",
+            "--name",
+            "Front brake pad",
+            "--out",
+            out,
+        ],
+    )
+}
+
+fn uris(manifest: &str) -> Vec<String> {
+    manifest
+        .lines()
+        .map(|l| {
+            let v: serde_json::Value = serde_json::from_str(l).unwrap();
+            v["uri"].as_str().unwrap().to_owned()
+        })
+        .collect()
+}
+
+/// Nothing but the expected entries in `d` (no temporary files or directories left behind).
+fn entries(d: &Path) -> Vec<String> {
+    let mut names: Vec<String> = std::fs::read_dir(d)
+        .unwrap()
+        .map(|e| e.unwrap().file_name().into_string().unwrap())
+        .collect();
+    names.sort();
+    names
+}
+
+#[test]
+fn sign_then_print_every_format() {
+    let tmp = tempfile::tempdir().unwrap();
+    let d = tmp.path();
+    setup(d, "30");
+    let manifest = std::fs::read_to_string(d.join("batch.jsonl")).unwrap();
+    let uris = uris(&manifest);
+    let labels = |format: &str, out: &str| {
+        ok(
+            d,
+            &[
+                "labels",
+                "--input",
+                "batch.jsonl",
+                "--format",
+                format,
+                "--out",
+                out,
+                "--cert",
+                "acme.cert",
+                "--trust",
+                "ca/authority.pub",
+            ],
+        )
+    };
+
+    let out = labels("png", "png");
+    assert!(String::from_utf8_lossy(&out.stderr).contains("printed 30 PNG files"));
+    let files = entries(&d.join("png"));
+    assert_eq!(files.len(), 30);
+    for f in &files {
+        assert!(
+            f.starts_with("06901234567892_") && f.ends_with(".png"),
+            "{f}"
+        );
+        let bytes = std::fs::read(d.join("png").join(f)).unwrap();
+        assert!(bytes.starts_with(b"\x89PNG\r\n\x1a\n"));
+        assert!(bytes.windows(4).any(|w| w == b"pHYs"), "DPI recorded");
+    }
+    #[cfg(unix)]
+    {
+        use std::os::unix::fs::PermissionsExt;
+        let mode = std::fs::metadata(d.join("png"))
+            .unwrap()
+            .permissions()
+            .mode();
+        assert_eq!(mode & 0o777, 0o755);
+    }
+
+    labels("svg", "svg");
+    assert_eq!(entries(&d.join("svg")).len(), 30);
+    let svg = std::fs::read_to_string(d.join("svg").join(&entries(&d.join("svg"))[0])).unwrap();
+    assert!(svg.starts_with("<svg") && svg.contains("(01) 06901234567892"));
+
+    labels("pdf", "labels.pdf");
+    let pdf = std::fs::read(d.join("labels.pdf")).unwrap();
+    assert!(pdf.starts_with(b"%PDF-1.7"));
+    let text = String::from_utf8_lossy(&pdf);
+    assert!(text.contains("/Count 2"), "30 labels on two sheets of 24");
+    assert!(text.trim_end().ends_with("%%EOF"));
+
+    labels("zpl", "labels.zpl");
+    let zpl = std::fs::read_to_string(d.join("labels.zpl")).unwrap();
+    assert_eq!(zpl.matches("^XA").count(), 30);
+    for uri in &uris {
+        assert!(zpl.contains(&format!("^BQN,2,4^FDMA,{uri}^FS")), "{uri}");
+    }
+
+    // Options: a Letter sheet of 2 x 10 smaller labels at the smallest module, ZPL at 300 dpi, EC Q.
+    ok(
+        d,
+        &[
+            "labels",
+            "--input",
+            "batch.jsonl",
+            "--format",
+            "pdf",
+            "--out",
+            "letter.pdf",
+            "--cert",
+            "acme.cert",
+            "--page",
+            "letter",
+            "--grid",
+            "2x10",
+            "--label",
+            "101.6x25.4",
+            "--module-mm",
+            "0.25",
+            "--gap",
+            "4.8,0",
+        ],
+    );
+    let out = ok(
+        d,
+        &[
+            "labels",
+            "--input",
+            "batch.jsonl",
+            "--format",
+            "zpl",
+            "--out",
+            "-",
+            "--cert",
+            "acme.cert",
+            "--dpi",
+            "300",
+            "--ec",
+            "Q",
+            "--module-dots",
+            "5",
+        ],
+    );
+    let zpl300 = String::from_utf8(out.stdout).unwrap();
+    assert!(zpl300.contains(&format!("^BQN,2,5^FDQA,{}^FS", uris[0])));
+
+    // Refusals that leave everything as it was.
+    let before = entries(d);
+    fails(
+        d,
+        &[
+            "labels",
+            "--input",
+            "batch.jsonl",
+            "--format",
+            "pdf",
+            "--out",
+            "labels.pdf",
+            "--cert",
+            "acme.cert",
+        ],
+        "already exists",
+    );
+    fails(
+        d,
+        &[
+            "labels",
+            "--input",
+            "batch.jsonl",
+            "--format",
+            "pdf",
+            "--out",
+            "tiny.pdf",
+            "--cert",
+            "acme.cert",
+            "--label",
+            "30x20",
+        ],
+        "label",
+    );
+    fails(
+        d,
+        &[
+            "labels",
+            "--input",
+            "batch.jsonl",
+            "--format",
+            "zpl",
+            "--out",
+            "q.zpl",
+            "--cert",
+            "acme.cert",
+            "--dpi",
+            "300",
+            "--ec",
+            "Q",
+        ],
+        "use a module of at most 0.49 mm",
+    );
+    fails(
+        d,
+        &[
+            "labels",
+            "--input",
+            "batch.jsonl",
+            "--format",
+            "pdf",
+            "--out",
+            "wide.pdf",
+            "--cert",
+            "acme.cert",
+            "--grid",
+            "4x8",
+        ],
+        "does not fit",
+    );
+    assert_eq!(entries(d), before);
+}
+
+#[test]
+fn a_corrupted_line_is_named_and_nothing_is_written() {
+    let tmp = tempfile::tempdir().unwrap();
+    let d = tmp.path();
+    setup(d, "2000");
+    let manifest = std::fs::read_to_string(d.join("batch.jsonl")).unwrap();
+    let mut lines: Vec<String> = manifest.lines().map(str::to_owned).collect();
+    // Line 1500: a different serial in both the URI and its field, so the line parses but its
+    // signature no longer matches (a forged or mistyped code).
+    let line = lines[1499].clone();
+    let v: serde_json::Value = serde_json::from_str(&line).unwrap();
+    let serial = v["serial"].as_str().unwrap();
+    let forged = serial.replace(&serial[..1], if &serial[..1] == "Z" { "Y" } else { "Z" });
+    lines[1499] = line.replace(serial, &forged);
+    std::fs::write(d.join("forged.jsonl"), lines.join("\n") + "\n").unwrap();
+    // Line 7: not a manifest line at all.
+    lines[1499] = line.clone();
+    lines[6] = "{\"uri\": 42}".into();
+    std::fs::write(d.join("broken.jsonl"), lines.join("\n") + "\n").unwrap();
+
+    let before = entries(d);
+    for format in ["png", "svg", "pdf", "zpl"] {
+        let args = |input: &'static str| {
+            [
+                "labels",
+                "--input",
+                input,
+                "--format",
+                format,
+                "--out",
+                "out",
+                "--cert",
+                "acme.cert",
+            ]
+        };
+        fails(
+            d,
+            &args("forged.jsonl"),
+            "line 1500: the signature does not verify",
+        );
+        fails(d, &args("broken.jsonl"), "line 7: not a manifest line");
+        assert_eq!(entries(d), before, "{format}: nothing left behind");
+    }
+    // With --trust the full verdict is given, and standard output stays empty on failure.
+    let out = partseal(
+        d,
+        &[
+            "labels",
+            "--input",
+            "-",
+            "--format",
+            "zpl",
+            "--out",
+            "-",
+            "--cert",
+            "acme.cert",
+            "--trust",
+            "ca/authority.pub",
+        ],
+        Some(std::fs::read(d.join("forged.jsonl")).unwrap().as_slice()),
+    );
+    assert_eq!(out.status.code(), Some(2));
+    assert!(out.stdout.is_empty());
+    assert!(
+        String::from_utf8_lossy(&out.stderr)
+            .contains("standard input (nothing was written): manifest line 1500")
+    );
+}
+
+#[test]
+fn a_foreign_certificate_or_authority_is_refused() {
+    let tmp = tempfile::tempdir().unwrap();
+    let d = tmp.path();
+    setup(d, "3");
+    ok(d, &["authority", "init", "--out", "other-ca"]);
+    ok(d, &["keys", "generate", "--out", "other"]);
+    ok(
+        d,
+        &[
+            "authority",
+            "certify",
+            "--authority",
+            "other-ca",
+            "--public-key",
+            "other.pub",
+            "--name",
+            "Other",
+            "--prefix",
+            "690123",
+            "--valid-days",
+            "30",
+            "--out",
+            "other.cert",
+        ],
+    );
+    fails(
+        d,
+        &[
+            "labels",
+            "--input",
+            "batch.jsonl",
+            "--format",
+            "zpl",
+            "--out",
+            "x.zpl",
+            "--cert",
+            "other.cert",
+        ],
+        "line 1: signed with key",
+    );
+    fails(
+        d,
+        &[
+            "labels",
+            "--input",
+            "batch.jsonl",
+            "--format",
+            "zpl",
+            "--out",
+            "x.zpl",
+            "--cert",
+            "acme.cert",
+            "--trust",
+            "other-ca/authority.pub",
+        ],
+        "not trusted under",
+    );
+    assert!(!d.join("x.zpl").exists());
+}
+
+#[test]
+fn sign_pipes_into_labels() {
+    let tmp = tempfile::tempdir().unwrap();
+    let d = tmp.path();
+    setup(d, "1");
+    let signed = sign(d, "50", "-");
+    let manifest = String::from_utf8(signed.stdout.clone()).unwrap();
+    let out = ok_with_input(
+        d,
+        &[
+            "labels",
+            "--input",
+            "-",
+            "--format",
+            "pdf",
+            "--out",
+            "piped.pdf",
+            "--cert",
+            "acme.cert",
+            "--trust",
+            "ca/authority.pub",
+        ],
+        Some(&signed.stdout),
+    );
+    assert!(String::from_utf8_lossy(&out.stderr).contains("printed 50 labels on PDF sheets"));
+    assert!(
+        std::fs::read(d.join("piped.pdf"))
+            .unwrap()
+            .starts_with(b"%PDF")
+    );
+    let out = ok_with_input(
+        d,
+        &[
+            "labels",
+            "--input",
+            "-",
+            "--format",
+            "zpl",
+            "--out",
+            "-",
+            "--cert",
+            "acme.cert",
+        ],
+        Some(&signed.stdout),
+    );
+    let zpl = String::from_utf8(out.stdout).unwrap();
+    for uri in uris(&manifest) {
+        assert!(zpl.contains(&format!("^FDMA,{uri}^FS")));
+    }
+}
