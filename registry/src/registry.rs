@@ -507,6 +507,41 @@ impl Registry {
         Ok(out)
     }
 
+    /// When this manufacturer began investigating the alert on a code (the alert workflow: new,
+    /// investigating, then resolved by a `resolving` event).
+    pub fn investigating(
+        &self,
+        manufacturer: &PartyId,
+        key: &CodeKey,
+    ) -> Result<Option<Timestamp>> {
+        Ok(self.store.alert_investigating(manufacturer, key)?)
+    }
+
+    /// Marks the alert on one of the manufacturer's flagged codes as under investigation. False if
+    /// the code has no alert (nothing to investigate, or someone resolved it meanwhile).
+    pub fn mark_investigating(
+        &self,
+        manufacturer: &PartyId,
+        key: &CodeKey,
+        now: Timestamp,
+    ) -> Result<bool> {
+        let marked = {
+            let _gate = self.write_gate();
+            // Under the code's lock, so a resolution cannot remove the alert in between.
+            let _code = self.stripe(key);
+            match self.store.code(key)? {
+                Some(r) if &r.manufacturer == manufacturer && r.flags.alerting() => {
+                    self.store.set_alert_investigating(manufacturer, key, now)?
+                }
+                _ => false,
+            }
+        };
+        if marked {
+            self.store.durable()?;
+        }
+        Ok(marked)
+    }
+
     /// Codes installed in this vehicle now.
     pub fn installed_in(&self, vin: &Vin) -> Result<Vec<CodeStatus>> {
         let mut out = Vec::new();

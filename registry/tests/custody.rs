@@ -500,3 +500,34 @@ fn everything_survives_reopening_the_store() {
     assert_eq!(r.installed_in(&vin(VIN_A)).unwrap().len(), 1);
     assert!(r.audit(|_| {}).unwrap().is_clean());
 }
+
+#[test]
+fn the_alert_workflow_marks_investigations_until_the_flag_is_resolved() {
+    let w = World::new();
+    let r = &w.registry;
+    let maker = w.maker_party();
+    let key = code_in(&w, "WF1", "installed");
+    // Nothing to investigate before a flag, and never on another maker's behalf.
+    assert!(!r.mark_investigating(&maker, &key, day(4)).unwrap());
+    r.record(
+        &key,
+        &party("shop-2"),
+        Action::Install { vin: vin(VIN_B) },
+        day(5),
+    )
+    .unwrap();
+    assert!(!r.mark_investigating(&party("rival"), &key, day(6)).unwrap());
+    assert_eq!(r.investigating(&maker, &key).unwrap(), None);
+    assert!(r.mark_investigating(&maker, &key, day(6)).unwrap());
+    let dir = w.dir.path().join("data");
+    drop(w.registry);
+    let r = Registry::open(&dir, RegistryConfig::default()).unwrap();
+    assert_eq!(r.investigating(&maker, &key).unwrap(), Some(day(6)));
+    assert!(r.audit(|_| {}).unwrap().is_clean());
+    let resolve = Action::Resolve {
+        resolution: Resolution::Counterfeit,
+        note: "clone seized".into(),
+    };
+    r.record(&key, &maker, resolve, day(7)).unwrap();
+    assert_eq!(r.investigating(&maker, &key).unwrap(), None);
+}

@@ -132,6 +132,20 @@ pub trait Store: Send + Sync {
     /// Codes of this manufacturer with a flag that needs attention, per the alert index (which may
     /// hold left-over entries).
     fn alerts(&self, manufacturer: &PartyId) -> StoreResult<Vec<CodeKey>>;
+    /// When the manufacturer began investigating this flagged code, if it has.
+    fn alert_investigating(
+        &self,
+        manufacturer: &PartyId,
+        key: &CodeKey,
+    ) -> StoreResult<Option<Timestamp>>;
+    /// Marks a flagged code's alert as under investigation; false if the code has no alert. The
+    /// mark goes when the alert does (its flags are resolved).
+    fn set_alert_investigating(
+        &self,
+        manufacturer: &PartyId,
+        key: &CodeKey,
+        at: Timestamp,
+    ) -> StoreResult<bool>;
     /// Every alert index entry (for the audit).
     fn all_alerts(&self) -> Entries<'_, (PartyId, CodeKey)>;
 

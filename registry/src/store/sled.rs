@@ -38,7 +38,8 @@ const EVENTS: &str = "events";
 const LOT_RECALLS: &str = "lot_recalls";
 /// CodeKey → ScanStats.
 const SCANS: &str = "scans";
-/// Derived: manufacturer length || manufacturer || CodeKey → time flagged.
+/// Derived: manufacturer length || manufacturer || CodeKey → time flagged (8 bytes) and, once the
+/// manufacturer investigates, the time it began (8 more bytes).
 const ALERTS: &str = "alerts";
 /// Derived: VIN (17 bytes) || CodeKey → nothing.
 const VEHICLES: &str = "vehicles";
@@ -377,6 +378,38 @@ impl Store for SledStore {
                     .map_err(|e| StoreError::corrupt("alert index", e))
             })
             .collect()
+    }
+
+    fn alert_investigating(
+        &self,
+        manufacturer: &PartyId,
+        key: &CodeKey,
+    ) -> StoreResult<Option<Timestamp>> {
+        let value = self
+            .alerts
+            .get(alert_key(manufacturer, key))
+            .map_err(engine)?;
+        Ok(value.and_then(|v| {
+            v.get(8..16)
+                .and_then(|b| b.try_into().ok())
+                .map(|b| Timestamp(i64::from_be_bytes(b)))
+        }))
+    }
+
+    fn set_alert_investigating(
+        &self,
+        manufacturer: &PartyId,
+        key: &CodeKey,
+        at: Timestamp,
+    ) -> StoreResult<bool> {
+        let entry = alert_key(manufacturer, key);
+        let Some(value) = self.alerts.get(&entry).map_err(engine)? else {
+            return Ok(false);
+        };
+        let mut marked = value.get(..8).unwrap_or_default().to_vec();
+        marked.extend_from_slice(&at.0.to_be_bytes());
+        self.alerts.insert(entry, marked).map_err(engine)?;
+        Ok(true)
     }
 
     fn all_alerts(&self) -> Entries<'_, (PartyId, CodeKey)> {

@@ -5,10 +5,9 @@
 //! The workflow: an alert is *new* until someone marks it *investigating*, and ends *resolved as
 //! genuine* or *resolved as counterfeit*. The end is the registry's own `resolving` event (the
 //! API's step): it is recorded in the code's custody chain with the note, attributable and
-//! permanent, and it clears the flags, so the alert leaves the list. "Investigating" is only a
-//! working marker between colleagues; it is kept in the service's memory beside the sessions, so a
-//! restart shows such alerts as new again and loses nothing of the record. (Storing it in the
-//! registry would need a new tree in its storage trait for a marker that carries no evidence.)
+//! permanent, and it clears the flags, so the alert leaves the list. "Investigating" is a working
+//! marker between colleagues, kept by the registry with the alert itself (it survives restarts and
+//! goes when the alert is resolved).
 
 use std::collections::{BTreeMap, BTreeSet};
 use std::sync::Arc;
@@ -84,7 +83,6 @@ fn gather(
     r: &registry::Registry,
     me: &PartyId,
     t: &'static Texts,
-    sessions: &Sessions,
     now: Timestamp,
 ) -> Result<Gathered, registry::RegistryError> {
     let mut alerts = Vec::new();
@@ -110,7 +108,10 @@ fn gather(
         *region_counts.entry(region).or_default() += 1;
         let code = status.key.to_string();
         alerts.push(AlertView {
-            state: sessions.alert_state(me.as_str(), &code),
+            state: match r.investigating(me, &status.key)? {
+                Some(_) => AlertState::Investigating,
+                None => AlertState::New,
+            },
             gtin: status
                 .key
                 .gtin()
@@ -284,10 +285,9 @@ pub async fn dashboard(
     }
     let t = lang.texts();
     let me = party.id.clone();
-    let gathering = sessions.clone();
     let now = Timestamp::now();
     let g = state
-        .blocking(move |r| gather(r, &me, t, &gathering, now))
+        .blocking(move |r| gather(r, &me, t, now))
         .await?
         .map_err(|e| ApiError::internal(&e))?;
     let day_bars: Vec<(String, u64)> = g
@@ -388,7 +388,12 @@ pub async fn alert_action(
     }
     let resolution = match form.action.as_str() {
         "investigating" => {
-            sessions.mark_investigating(me.as_str(), &code);
+            let (me, key) = (me.clone(), key.clone());
+            let now = Timestamp::now();
+            state
+                .blocking(move |r| r.mark_investigating(&me, &key, now))
+                .await?
+                .map_err(|e| ApiError::internal(&e))?;
             return Ok(Redirect::to("/dashboard").into_response());
         }
         other => Resolution::parse(other).ok_or_else(|| {

@@ -69,8 +69,6 @@ pub struct Session {
 #[derive(Default)]
 pub struct Sessions {
     map: Mutex<HashMap<String, Session>>,
-    /// Alerts marked "investigating", by manufacturer and code (see `dashboard`).
-    investigating: Mutex<HashMap<(String, String), Instant>>,
     /// Recent resolutions per manufacturer, newest first, for the dashboard's list.
     resolved: Mutex<HashMap<String, VecDeque<Resolved>>>,
 }
@@ -156,24 +154,7 @@ impl Sessions {
         }
     }
 
-    pub fn alert_state(&self, manufacturer: &str, code: &str) -> AlertState {
-        let key = (manufacturer.to_owned(), code.to_owned());
-        if lock(&self.investigating).contains_key(&key) {
-            AlertState::Investigating
-        } else {
-            AlertState::New
-        }
-    }
-
-    pub fn mark_investigating(&self, manufacturer: &str, code: &str) {
-        let mut map = lock(&self.investigating);
-        if map.len() < MAX_SESSIONS * 10 {
-            map.insert((manufacturer.to_owned(), code.to_owned()), Instant::now());
-        }
-    }
-
     pub fn mark_resolved(&self, manufacturer: &str, resolved: Resolved) {
-        lock(&self.investigating).remove(&(manufacturer.to_owned(), resolved.code.clone()));
         let mut map = lock(&self.resolved);
         let list = map.entry(manufacturer.to_owned()).or_default();
         list.push_front(resolved);
