@@ -123,11 +123,41 @@ pub fn prepare(registry: &Registry, config: &Config) -> anyhow::Result<()> {
         );
     }
 
-    let uris: Vec<String> = ManifestReader::new(BufReader::new(std::fs::File::open(&manifest)?))
-        .filter_map(Result::ok)
+    let entries: Vec<signer::ManifestEntry> =
+        ManifestReader::new(BufReader::new(std::fs::File::open(&manifest)?))
+            .collect::<Result<_, _>>()?;
+    let uris: Vec<String> = entries
+        .iter()
         .map(|e| rebase(&e.uri, &config.base_url))
         .collect();
+    write_labels(&dir.join("labels"), &entries, &uris)?;
     print_welcome(&dir, &uris, &shop_token, &maker_token, &config.base_url);
+    Ok(())
+}
+
+/// One PNG label a code, as `partseal labels --format png` prints them, pointing at today's base URL.
+fn write_labels(
+    dir: &Path,
+    entries: &[signer::ManifestEntry],
+    uris: &[String],
+) -> anyhow::Result<()> {
+    std::fs::create_dir_all(dir).with_context(|| format!("cannot create {}", dir.display()))?;
+    let renderer = labels::PngRenderer::new(labels::Layout::default(), 300)?;
+    for (entry, uri) in entries.iter().zip(uris) {
+        let label = labels::Label {
+            uri,
+            part: &entry.code.part,
+            name: entry.name.as_deref(),
+        };
+        let path = dir.join(format!(
+            "{}_{}.png",
+            entry.code.part.gtin.as_str(),
+            entry.code.part.serial.as_str()
+        ));
+        // Rewritten each run: the base URL may have changed since the last one.
+        std::fs::write(&path, renderer.render(&label)?)
+            .with_context(|| format!("cannot write {}", path.display()))?;
+    }
     Ok(())
 }
 
@@ -165,6 +195,7 @@ fn print_welcome(dir: &Path, uris: &[String], shop: &str, maker: &str, base: &Ba
         uris.len(),
         dir.display()
     );
+    println!("Their labels, as PNG: {}", dir.join("labels").display());
     println!();
     println!("Open a code as a phone would (a browser, or JSON):");
     for uri in uris.iter().take(3) {
