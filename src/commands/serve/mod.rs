@@ -84,6 +84,8 @@ pub fn run(args: ServeArgs) -> anyhow::Result<ExitCode> {
         let listener = tokio::net::TcpListener::bind(config.listen)
             .await
             .with_context(|| format!("cannot listen on {}", config.listen))?;
+        // Before saying "serving": a SIGTERM from then on stops the service gracefully.
+        let shutdown = verifier::server::shutdown_signal();
         tracing::info!(
             listen = %listener.local_addr()?,
             base_url = %config.base_url,
@@ -91,12 +93,7 @@ pub fn run(args: ServeArgs) -> anyhow::Result<ExitCode> {
             rate_limit = config.rate_limit,
             "partseal serving"
         );
-        verifier::serve(
-            listener,
-            AppState::new(config, registry),
-            verifier::server::shutdown_signal(),
-        )
-        .await?;
+        verifier::serve(listener, AppState::new(config, registry), shutdown).await?;
         tracing::info!("stopped");
         anyhow::Ok(())
     })?;
