@@ -60,7 +60,7 @@ fn main() {
     println!("threads: {}", rayon::current_num_threads());
     raw_primitives(&maker, &part);
 
-    let dir = tempfile::tempdir_in(".").unwrap();
+    let dir = tempfile::tempdir().unwrap();
     // PARTSEAL_BENCH_CACHE_MB sizes the store's page cache (default: the registry's default).
     let mut config = RegistryConfig::default();
     if let Ok(mb) = std::env::var("PARTSEAL_BENCH_CACHE_MB") {
@@ -206,7 +206,7 @@ fn raw_primitives(maker: &SigningKey, part: &(impl Fn(u64) -> PartId + Sync)) {
     let verify = N as f64 / started.elapsed().as_secs_f64();
     println!("raw Ed25519 verify_batch (128 per batch, every core): {verify:.0} signatures/s");
 
-    let dir = tempfile::tempdir_in(".").unwrap();
+    let dir = tempfile::tempdir().unwrap();
     let db = sled::open(dir.path()).unwrap();
     let tree = db.open_tree("raw").unwrap();
     let value = vec![7u8; 100];
