@@ -911,7 +911,23 @@ impl Registry {
         }
     }
 
-    /// Keeps a public report about a registered code for its manufacturer.
+    /// Who a public report about this code goes to: the code's manufacturer, or, for a code the
+    /// registry does not hold (a forged label, say), the certified maker of its GTIN. `None` if no
+    /// certified manufacturer makes the GTIN.
+    pub fn report_recipient(&self, key: &CodeKey) -> Result<Option<PartyId>> {
+        if let Some(status) = self.status(key)? {
+            return Ok(Some(status.record.manufacturer));
+        }
+        let gtin = key.gtin().map_err(corrupt)?;
+        Ok(self
+            .trust()
+            .certificates()
+            .iter()
+            .find(|c| c.covers(&gtin))
+            .and_then(|c| PartyId::parse(&c.body().manufacturer_id).ok()))
+    }
+
+    /// Keeps a public report about a code for its manufacturer.
     pub fn add_report(&self, report: Report) -> Result<()> {
         report.validate().map_err(RegistryError::InvalidInput)?;
         let _gate = self.write_gate();

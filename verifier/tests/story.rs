@@ -383,6 +383,35 @@ async fn forged_unregistered_and_malformed_codes_get_their_own_verdicts() {
         .unwrap();
     assert_eq!(v["verdict"], "unregistered");
     assert_eq!(v["signature_checked"], false);
+    // A report about a label the registry does not know goes to the certified maker of its GTIN;
+    // a GTIN nobody is certified for has no one to go to.
+    let reported = s
+        .client
+        .post(s.server.url("/reports"))
+        .json(&json!({"code": stranger.to_uri(&s.server.base()), "text": "odd label"}))
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(reported.status(), 201);
+    let reports: Value = s
+        .client
+        .get(s.server.url("/api/v1/reports"))
+        .bearer_auth(&s.maker_token)
+        .send()
+        .await
+        .unwrap()
+        .json()
+        .await
+        .unwrap();
+    assert_eq!(reports["reports"][0]["text"], "odd label");
+    let nobody = s
+        .client
+        .post(s.server.url("/reports"))
+        .json(&json!({"gtin": "04012345000016", "serial": "X1", "text": "odd"}))
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(nobody.status(), 422);
     // Scanning a forged label at a shop records nothing on the genuine code.
     let before = s.events_of(1);
     let (status, body) = s

@@ -11,7 +11,7 @@ use axum::extract::rejection::FormRejection;
 use axum::extract::{ConnectInfo, State};
 use axum::http::{HeaderMap, StatusCode};
 use axum::response::Response;
-use registry::{CodeKey, PartyId, Report, Vin};
+use registry::{CodeKey, Report, Vin};
 use serde::Deserialize;
 use signer::Timestamp;
 
@@ -194,19 +194,7 @@ pub async fn report(
     let stored = state
         .blocking(
             move |r| -> Result<Result<(), String>, registry::RegistryError> {
-                let manufacturer = match r.status(&key)? {
-                    Some(s) => Some(s.record.manufacturer),
-                    None => {
-                        let gtin = key
-                            .gtin()
-                            .map_err(|e| registry::RegistryError::InvalidInput(e.to_string()))?;
-                        r.trust()
-                            .certificates()
-                            .iter()
-                            .find(|c| c.covers(&gtin))
-                            .and_then(|c| PartyId::parse(&c.body().manufacturer_id).ok())
-                    }
-                };
+                let manufacturer = r.report_recipient(&key)?;
                 let Some(manufacturer) = manufacturer else {
                     return Ok(Err(
                         "no certified manufacturer makes this GTIN; check the numbers".to_owned(),

@@ -7,7 +7,7 @@ use axum::Json;
 use axum::extract::{ConnectInfo, Query, State};
 use axum::http::{HeaderMap, StatusCode, Uri, header};
 use axum::response::{IntoResponse, Response};
-use registry::{CodeKey, PartyId, Report, Vin};
+use registry::{CodeKey, Report, Vin};
 use serde::{Deserialize, Serialize};
 use signer::{DigitalLink, Timestamp};
 
@@ -319,19 +319,7 @@ pub async fn report(
     let stored = state
         .blocking(
             move |r| -> Result<Result<(), ApiError>, registry::RegistryError> {
-                let manufacturer = match r.status(&key)? {
-                    Some(s) => Some(s.record.manufacturer),
-                    None => {
-                        let gtin = key
-                            .gtin()
-                            .map_err(|e| registry::RegistryError::InvalidInput(e.to_string()))?;
-                        r.trust()
-                            .certificates()
-                            .iter()
-                            .find(|c| c.covers(&gtin))
-                            .and_then(|c| PartyId::parse(&c.body().manufacturer_id).ok())
-                    }
-                };
+                let manufacturer = r.report_recipient(&key)?;
                 let Some(manufacturer) = manufacturer else {
                     return Ok(Err(ApiError::new(
                         StatusCode::UNPROCESSABLE_ENTITY,
