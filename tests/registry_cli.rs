@@ -58,7 +58,8 @@ fn operators_register_audit_back_up_and_restore() {
     let third = text.lines().nth(2).unwrap();
     let line: serde_json::Value = serde_json::from_str(third).unwrap();
     let serial = line["serial"].as_str().unwrap();
-    let forged = third.replace(serial, &format!("Z{}", &serial[1..]));
+    let other = if serial.starts_with('Z') { 'Y' } else { 'Z' };
+    let forged = third.replace(serial, &format!("{other}{}", &serial[1..]));
     let bad = format!("{}\n{forged}\nnot json\n", text.lines().nth(1).unwrap());
     std::fs::write(d.join("bad.jsonl"), bad).unwrap();
     let out = register(d, &["--results", "bad-results.jsonl", "bad.jsonl"]);
