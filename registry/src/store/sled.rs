@@ -102,14 +102,37 @@ fn engine(e: sled::Error) -> StoreError {
     }
 }
 
-impl SledStore {
-    /// Opens (creating if needed) the store in `dir`, caching up to `cache_bytes` of pages.
-    pub fn open(dir: &Path, cache_bytes: u64) -> StoreResult<Self> {
-        let db = sled::Config::new()
+/// Opens sled, waiting up to [`LOCK_WAIT`] for the directory's lock. sled takes an exclusive lock on
+/// its file; a handle dropped a moment ago in this process releases it only once sled's background
+/// threads have let go, so a reopen right after a close can find it still held. Another process
+/// holding it (a running server) still gets the lock error after the wait.
+fn open_db(dir: &Path, cache_bytes: u64) -> StoreResult<sled::Db> {
+    let started = std::time::Instant::now();
+    loop {
+        match sled::Config::new()
             .path(dir)
             .cache_capacity(cache_bytes)
             .open()
-            .map_err(engine)?;
+        {
+            Ok(db) => return Ok(db),
+            Err(sled::Error::Io(e))
+                if e.to_string().contains("could not acquire lock")
+                    && started.elapsed() < LOCK_WAIT =>
+            {
+                std::thread::sleep(std::time::Duration::from_millis(20));
+            }
+            Err(e) => return Err(engine(e)),
+        }
+    }
+}
+
+/// How long opening waits for a lock another handle is releasing.
+const LOCK_WAIT: std::time::Duration = std::time::Duration::from_secs(2);
+
+impl SledStore {
+    /// Opens (creating if needed) the store in `dir`, caching up to `cache_bytes` of pages.
+    pub fn open(dir: &Path, cache_bytes: u64) -> StoreResult<Self> {
+        let db = open_db(dir, cache_bytes)?;
         let tree = |name: &str| db.open_tree(name).map_err(engine);
         let store = SledStore {
             codes: tree(CODES)?,
