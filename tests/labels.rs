@@ -3,48 +3,23 @@
 
 #![allow(clippy::unwrap_used)] // test helpers outside #[test] functions may unwrap too
 
-use std::io::Write;
-use std::path::Path;
-use std::process::{Command, Output, Stdio};
+mod common;
 
-fn partseal(dir: &Path, args: &[&str], stdin: Option<&[u8]>) -> Output {
-    let mut child = Command::new(env!("CARGO_BIN_EXE_partseal"))
-        .args(args)
-        .current_dir(dir)
-        .env_remove("RUST_LOG")
-        .stdin(Stdio::piped())
-        .stdout(Stdio::piped())
-        .stderr(Stdio::piped())
-        .spawn()
-        .expect("run partseal");
-    let mut pipe = child.stdin.take().unwrap();
-    pipe.write_all(stdin.unwrap_or_default()).unwrap();
-    drop(pipe);
-    child.wait_with_output().unwrap()
-}
+use std::path::Path;
+use std::process::Output;
+
+use common::{ok_output, partseal_with_input};
 
 fn ok(dir: &Path, args: &[&str]) -> Output {
-    ok_with_input(dir, args, None)
+    ok_output(dir, args, None)
 }
 
 fn ok_with_input(dir: &Path, args: &[&str], stdin: Option<&[u8]>) -> Output {
-    let out = partseal(dir, args, stdin);
-    assert!(
-        out.status.success(),
-        "partseal {args:?} failed: {}",
-        String::from_utf8_lossy(&out.stderr)
-    );
-    out
+    ok_output(dir, args, stdin)
 }
 
 fn fails(dir: &Path, args: &[&str], stderr_has: &str) {
-    let out = partseal(dir, args, None);
-    let stderr = String::from_utf8_lossy(&out.stderr);
-    assert_eq!(out.status.code(), Some(2), "partseal {args:?}: {stderr}");
-    assert!(
-        stderr.contains(stderr_has),
-        "partseal {args:?}: expected {stderr_has:?} in {stderr}"
-    );
+    common::fails(dir, args, 2, stderr_has);
 }
 
 /// An authority, a certified maker and a signed batch of `count` codes in `batch.jsonl`.
@@ -351,7 +326,7 @@ fn a_corrupted_line_is_named_and_nothing_is_written() {
         assert_eq!(entries(d), before, "{format}: nothing left behind");
     }
     // With --trust the full verdict is given, and standard output stays empty on failure.
-    let out = partseal(
+    let out = partseal_with_input(
         d,
         &[
             "labels",

@@ -2,27 +2,45 @@
 
 #![allow(clippy::unwrap_used, dead_code)]
 
+use std::io::Write;
 use std::path::Path;
-use std::process::{Command, Output};
+use std::process::{Command, Output, Stdio};
 
 pub fn partseal(dir: &Path, args: &[&str]) -> Output {
-    Command::new(env!("CARGO_BIN_EXE_partseal"))
+    partseal_with_input(dir, args, None)
+}
+
+/// Runs `partseal` with `stdin` (if any) on its standard input.
+pub fn partseal_with_input(dir: &Path, args: &[&str], stdin: Option<&[u8]>) -> Output {
+    let mut child = Command::new(env!("CARGO_BIN_EXE_partseal"))
         .args(args)
         .current_dir(dir)
         .env_remove("RUST_LOG")
-        .output()
-        .expect("run partseal")
+        .stdin(Stdio::piped())
+        .stdout(Stdio::piped())
+        .stderr(Stdio::piped())
+        .spawn()
+        .expect("run partseal");
+    let mut pipe = child.stdin.take().unwrap();
+    pipe.write_all(stdin.unwrap_or_default()).unwrap();
+    drop(pipe);
+    child.wait_with_output().unwrap()
 }
 
-/// Runs a command that must succeed and returns its standard output.
-pub fn ok(dir: &Path, args: &[&str]) -> String {
-    let out = partseal(dir, args);
+/// Runs a command that must succeed and returns all it printed.
+pub fn ok_output(dir: &Path, args: &[&str], stdin: Option<&[u8]>) -> Output {
+    let out = partseal_with_input(dir, args, stdin);
     assert!(
         out.status.success(),
         "partseal {args:?} failed: {}",
         String::from_utf8_lossy(&out.stderr)
     );
-    String::from_utf8(out.stdout).unwrap()
+    out
+}
+
+/// Runs a command that must succeed and returns its standard output.
+pub fn ok(dir: &Path, args: &[&str]) -> String {
+    String::from_utf8(ok_output(dir, args, None).stdout).unwrap()
 }
 
 /// Runs a command that must exit with `code`, saying `stderr_has` on standard error.
