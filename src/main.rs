@@ -7,6 +7,10 @@ use clap::Parser;
 
 mod commands;
 
+/// mimalloc: under load glibc's allocator took ~13% of the verifier's CPU (BENCHMARKS.md).
+#[global_allocator]
+static GLOBAL: mimalloc::MiMalloc = mimalloc::MiMalloc;
+
 fn main() -> ExitCode {
     let cli = commands::Cli::parse();
     match commands::run(cli) {

@@ -151,8 +151,7 @@ impl ConflictKind {
 
 /// `2026-10-03`: dates, not times, in explanations people read.
 pub fn date(t: Timestamp) -> String {
-    let text = t.to_string();
-    text.get(..10).unwrap_or(&text).to_owned()
+    t.date()
 }
 
 /// What an event does to custody.

@@ -43,8 +43,13 @@ impl CodeKey {
     }
 
     pub fn gtin(&self) -> Result<Gtin, KeyError> {
-        let bits: [u8; 8] = self
-            .0
+        Self::gtin_of_prefix(&self.0)
+    }
+
+    /// The GTIN of bytes that start with a [`CodeKey::gtin_prefix`] (a code key, or another key
+    /// built on the prefix).
+    pub fn gtin_of_prefix(bytes: &[u8]) -> Result<Gtin, KeyError> {
+        let bits: [u8; 8] = bytes
             .get(..8)
             .and_then(|b| b.try_into().ok())
             .ok_or_else(|| KeyError("shorter than a GTIN".into()))?;

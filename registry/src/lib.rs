@@ -10,7 +10,8 @@
 //! - **Custody events** ([`Registry::record`]): GS1 CBV steps, append-only, each carrying the hash of
 //!   the code's previous event. An event impossible for one physical part is recorded as a conflict
 //!   and flags the code `duplicate_suspected` ([`custody`]).
-//! - **Public scans** ([`Registry::record_scan`]): bounded aggregates that can raise `scan_anomaly`.
+//! - **Public scans** ([`Registry::record_scan`]): bounded aggregates that can raise `scan_anomaly`,
+//!   counted in memory and written behind ([`Registry::write_scans`]).
 //! - **Operations**: [`audit`](Registry::audit) checks every chain and index; backup and restore.
 //!
 //! | module | what lives there |
@@ -22,6 +23,7 @@
 //! | [`record`] | the per-code record and its flags |
 //! | [`register`] | registration and manifest streaming |
 //! | [`scans`] | public scan contexts and aggregates |
+//! | `scan_cache` | recently scanned codes' aggregates, counted in memory and written behind |
 //! | [`registry`](mod@registry) | the [`Registry`]: rules, locking, durability |
 //! | [`audit`] | the end-to-end check of chains and indexes |
 //! | [`epcis`] | a code's history as a GS1 EPCIS 2.0 JSON-LD document |
@@ -78,6 +80,7 @@ pub mod party;
 pub mod record;
 pub mod register;
 pub mod registry;
+mod scan_cache;
 pub mod scans;
 pub mod store;
 pub mod vin;

@@ -12,6 +12,7 @@
 //! Every method blocks (sled reads and writes, fsync, Ed25519). From async code, call them inside
 //! `tokio::task::spawn_blocking`; the registry is `Send + Sync` and meant to be shared in an `Arc`.
 
+use std::collections::HashMap;
 use std::collections::hash_map::DefaultHasher;
 use std::hash::{Hash as _, Hasher};
 use std::io::{Read, Write};
@@ -30,6 +31,7 @@ use crate::parties::{self, AuthError, IssuedToken, Party, Report, TokenRecord};
 use crate::party::PartyId;
 use crate::record::{CodeRecord, Evidence, LotRecall, MAX_EVIDENCE, ScanAnomaly};
 use crate::register::{self, Registration};
+use crate::scan_cache::ScanCache;
 use crate::scans::{ScanContext, ScanPolicy, ScanStats};
 use crate::store::sled::SledStore;
 use crate::store::{Store, StoreError, StoreStats, TrustEntry};
@@ -128,6 +130,21 @@ pub struct Registry {
     writes: RwLock<()>,
     config: RegistryConfig,
     salt: [u8; 32],
+    /// Every lot recall, by GTIN and lot: a scan must know whether its lot is recalled, and lots
+    /// are recalled rarely, so they are read once at open rather than on every scan.
+    lot_recalls: RwLock<LotRecalls>,
+    scans: ScanCache,
+}
+
+type LotRecalls = HashMap<String, HashMap<String, LotRecall>>;
+
+impl Drop for Registry {
+    /// Scans still counted only in memory go to the store, which persists them as it closes.
+    fn drop(&mut self) {
+        if let Err(e) = self.write_scans() {
+            tracing::error!(error = %e, "cannot write the last scan counts");
+        }
+    }
 }
 
 fn lock<T>(m: &Mutex<T>) -> MutexGuard<'_, T> {
@@ -144,7 +161,16 @@ impl Registry {
     pub fn with_store(store: Box<dyn Store>, config: RegistryConfig) -> Result<Self> {
         let trust = load_trust(&store.trust()?)?;
         let salt = store.scan_salt()?;
+        let mut lot_recalls = LotRecalls::new();
+        for (gtin, lot, recall) in store.lot_recalls()? {
+            lot_recalls
+                .entry(gtin.as_str().to_owned())
+                .or_default()
+                .insert(lot.as_str().to_owned(), recall);
+        }
         Ok(Registry {
+            lot_recalls: RwLock::new(lot_recalls),
+            scans: ScanCache::default(),
             store,
             trust: RwLock::new(trust),
             stripes: (0..LOCK_STRIPES).map(|_| Mutex::new(())).collect(),
@@ -443,7 +469,10 @@ impl Registry {
             )));
         }
         let _gate = self.write_gate();
-        let _serial = lock(&self.registering);
+        let mut recalls = self
+            .lot_recalls
+            .write()
+            .unwrap_or_else(PoisonError::into_inner);
         if let Some(existing) = self.store.lot_recall(gtin, lot)? {
             return Ok(existing);
         }
@@ -454,6 +483,10 @@ impl Registry {
         };
         self.store.put_lot_recall(gtin, lot, &recall)?;
         self.store.durable()?;
+        recalls
+            .entry(gtin.as_str().to_owned())
+            .or_default()
+            .insert(lot.as_str().to_owned(), recall.clone());
         Ok(recall)
     }
 
@@ -465,7 +498,7 @@ impl Registry {
             return Ok(None);
         };
         let lot_recall = match &record.lot {
-            Some(lot) => self.store.lot_recall(&key.gtin().map_err(corrupt)?, lot)?,
+            Some(lot) => self.lot_recall(key, lot)?,
             None => None,
         };
         Ok(Some(CodeStatus {
@@ -473,6 +506,22 @@ impl Registry {
             record,
             lot_recall,
         }))
+    }
+
+    /// The recall of this code's lot, from memory.
+    fn lot_recall(&self, key: &CodeKey, lot: &Lot) -> Result<Option<LotRecall>> {
+        let recalls = self
+            .lot_recalls
+            .read()
+            .unwrap_or_else(PoisonError::into_inner);
+        if recalls.is_empty() {
+            return Ok(None);
+        }
+        let gtin = key.gtin().map_err(corrupt)?;
+        Ok(recalls
+            .get(gtin.as_str())
+            .and_then(|lots| lots.get(lot.as_str()))
+            .cloned())
     }
 
     pub fn history(&self, key: &CodeKey) -> Result<Option<History>> {
@@ -567,8 +616,12 @@ impl Registry {
         Ok(events)
     }
 
+    /// The code's scan aggregate, including scans not yet written to the store.
     pub fn scans(&self, key: &CodeKey) -> Result<Option<ScanStats>> {
-        Ok(self.store.scans(key)?)
+        match self.scans.get(key) {
+            Some(stats) => Ok(Some(stats)),
+            None => Ok(self.store.scans(key)?),
+        }
     }
 
     pub fn stats(&self) -> Result<StoreStats> {
@@ -584,24 +637,30 @@ impl Registry {
 
     /// Counts one public scan of a registered code and raises `scan_anomaly` when an installed code
     /// is scanned from too many networks within the window. Returns the anomaly if this scan raised
-    /// it. Scans are analytics, not acknowledged writes: they are not synced one by one (the
-    /// engine's background flush persists them within a second).
+    /// it.
+    ///
+    /// Scans are analytics, not acknowledged writes: the count is kept in memory and written by
+    /// [`Registry::write_scans`] (see `scan_cache`), so this is a lookup in memory unless the code
+    /// was not scanned lately. The flag, when raised, is written to the code's record at once.
     pub fn record_scan(
         &self,
         key: &CodeKey,
         ctx: &ScanContext,
         now: Timestamp,
     ) -> Result<Option<ScanAnomaly>> {
-        let _gate = self.write_gate();
-        let _code = self.stripe(key);
-        let mut stats = self.store.scans(key)?.unwrap_or_default();
-        stats.add(ctx, now);
-        self.store.put_scans(key, &stats)?;
         let policy = self.config.scans;
-        let contexts = stats.distinct_networks(now, policy);
+        let contexts = self.scans.add(
+            key,
+            ctx,
+            now,
+            || self.store.scans(key),
+            |stats| stats.distinct_networks(now, policy),
+        )?;
         if contexts < policy.threshold {
             return Ok(None);
         }
+        let _gate = self.write_gate();
+        let _code = self.stripe(key);
         let Some(before) = self.store.code(key)? else {
             return Ok(None);
         };
@@ -623,15 +682,29 @@ impl Registry {
         Ok(Some(anomaly))
     }
 
+    /// Writes the scan aggregates counted since the last call to the store; returns how many codes'
+    /// aggregates were written. The service calls it every few seconds and at shutdown; dropping
+    /// the registry calls it too.
+    pub fn write_scans(&self) -> Result<usize> {
+        let _gate = self.write_gate();
+        Ok(self
+            .scans
+            .write(|key, stats| self.store.put_scans(key, stats))?)
+    }
+
     // ---- Operations ----
 
-    /// Waits until every write so far is durable (e.g. before shutdown).
+    /// Writes the scans counted in memory and waits until every write so far is durable (e.g.
+    /// before shutdown).
     pub fn flush(&self) -> Result<()> {
+        self.write_scans()?;
         Ok(self.store.durable()?)
     }
 
     /// Copies the whole store to `out` while it stays in use: reads go on, writes wait for the copy.
     pub fn backup(&self, out: &mut dyn Write) -> Result<u64> {
+        // Scans counted so far belong in the copy; later ones wait in memory for the next pass.
+        self.write_scans()?;
         let _exclusive = self.writes.write().unwrap_or_else(PoisonError::into_inner);
         Ok(self.store.backup(out)?)
     }

@@ -266,3 +266,58 @@ fn a_damaged_backup_is_refused_and_leaves_nothing_behind() {
     let e = Registry::restore(&mut bytes.as_slice(), &w.dir.path().join("data")).unwrap_err();
     assert!(e.to_string().contains("already holds data"), "{e}");
 }
+
+#[test]
+fn scan_counts_written_behind_and_lot_recalls_survive_a_reopen() {
+    let w = World::new();
+    let r = &w.registry;
+    let scanned = w.registered("SCANNED");
+    let ctx = r.scan_context(std::net::IpAddr::from([203, 0, 113, 9]), Some("CN-44"));
+    for _ in 0..3 {
+        r.record_scan(&scanned, &ctx, day(3)).unwrap();
+    }
+    // Counted in memory, and already what readers see.
+    assert_eq!(r.scans(&scanned).unwrap().unwrap().total, 3);
+    let gtin = signer::Gtin::parse(GTIN).unwrap();
+    let lot = signer::Lot::parse("L2026A").unwrap();
+    r.recall_lot(&gtin, &lot, &w.maker_party(), "brake fluid leak", day(4))
+        .unwrap();
+    assert!(r.status(&scanned).unwrap().unwrap().lot_recall.is_some());
+
+    // A backup holds the counts so far, though no pass had written them yet.
+    let file = w.dir.path().join("scans.psb");
+    r.backup(&mut std::fs::File::create(&file).unwrap())
+        .unwrap();
+    let restored_dir = w.dir.path().join("restored");
+    Registry::restore(&mut std::fs::File::open(&file).unwrap(), &restored_dir).unwrap();
+    let restored = Registry::open(&restored_dir, RegistryConfig::default()).unwrap();
+    assert_eq!(restored.scans(&scanned).unwrap().unwrap().total, 3);
+    drop(restored);
+
+    // One more scan, then the registry closes: dropping it writes what is left.
+    r.record_scan(&scanned, &ctx, day(5)).unwrap();
+    let dir = w.dir.path().join("data");
+    drop(w.registry);
+    let reopened = Registry::open(&dir, RegistryConfig::default()).unwrap();
+    let stats = reopened.scans(&scanned).unwrap().unwrap();
+    assert_eq!(
+        (stats.total, stats.regions.clone()),
+        (4, vec![("CN-44".to_owned(), 4)])
+    );
+    let status = reopened.status(&scanned).unwrap().unwrap();
+    assert_eq!(status.lot_recall.unwrap().reason, "brake fluid leak");
+    // Other lots of the GTIN are not recalled.
+    let other = {
+        let code = signer::SignedCode::sign(part(GTIN, "L2027B", "OTHERLOT"), &w.maker);
+        reopened.register(&[code.clone()], None, day(6)).unwrap();
+        CodeKey::of(&code.part)
+    };
+    assert!(
+        reopened
+            .status(&other)
+            .unwrap()
+            .unwrap()
+            .lot_recall
+            .is_none()
+    );
+}

@@ -27,6 +27,14 @@ impl Timestamp {
         Timestamp(self.0.saturating_add(days.saturating_mul(86_400)))
     }
 
+    /// The UTC date, `2026-11-22` (the time as written when out of range).
+    pub fn date(self) -> String {
+        match OffsetDateTime::from_unix_timestamp(self.0) {
+            Ok(t) => format!("{:04}-{:02}-{:02}", t.year(), u8::from(t.month()), t.day()),
+            Err(_) => self.to_string(),
+        }
+    }
+
     /// Parses RFC 3339 (`2026-11-22T08:00:00Z`, any offset) or a bare date (`2026-11-22`, midnight UTC).
     pub fn parse(s: &str) -> Result<Self, String> {
         if let Ok(t) = OffsetDateTime::parse(s, &Rfc3339) {
@@ -64,6 +72,8 @@ mod tests {
     fn formats_and_parses_rfc3339() {
         let t = Timestamp::parse("2026-11-22T08:00:00Z").unwrap();
         assert_eq!(t.to_string(), "2026-11-22T08:00:00Z");
+        assert_eq!(t.date(), "2026-11-22");
+        assert_eq!(Timestamp(-1).date(), "1969-12-31");
         assert_eq!(
             Timestamp::parse("2026-11-22").unwrap(),
             Timestamp(t.0 - 8 * 3600)

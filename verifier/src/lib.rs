@@ -14,7 +14,7 @@
 //! | [`metrics`] | Prometheus metrics |
 //! | [`verdict`] | the fixed set of verdicts and how a scan earns one |
 //! | [`auth`] | bearer tokens for the parties' API |
-//! | [`scan_log`] | public scans, recorded off the request path |
+//! | [`scan_writer`] | the thread that writes counted public scans to the store |
 //! | [`pages`] | the pages people see: the owner's page, the shop's station, the maker's dashboard |
 //! | [`openapi`] | the OpenAPI 3.1 description served at `/openapi.json`, generated from the handlers |
 //!
@@ -39,7 +39,7 @@ pub mod openapi;
 pub mod pages;
 pub mod rate_limit;
 pub mod routes;
-pub mod scan_log;
+pub mod scan_writer;
 pub mod server;
 pub mod state;
 pub mod verdict;

@@ -4,6 +4,7 @@
 use std::time::Instant;
 
 use axum::extract::{MatchedPath, Request, State};
+use axum::http::Method;
 use axum::middleware::Next;
 use axum::response::Response;
 use prometheus_client::encoding::EncodeLabelSet;
@@ -13,26 +14,29 @@ use prometheus_client::metrics::gauge::Gauge;
 use prometheus_client::metrics::histogram::{Histogram, exponential_buckets};
 use prometheus_client::registry::Registry;
 
+use crate::server::ROUTES;
 use crate::state::AppState;
+
+// Label values are static strings, so counting a request allocates nothing.
 
 #[derive(Clone, Debug, Hash, PartialEq, Eq, EncodeLabelSet)]
 pub struct RequestLabels {
     /// The route pattern (`/01/{gtin}/21/{serial}`), never the raw path, so label values stay few.
-    pub route: String,
-    pub method: String,
+    pub route: &'static str,
+    pub method: &'static str,
     pub status: u16,
 }
 
 #[derive(Clone, Debug, Hash, PartialEq, Eq, EncodeLabelSet)]
 pub struct RouteLabels {
-    pub route: String,
+    pub route: &'static str,
 }
 
 type HistogramFamily = Family<RouteLabels, Histogram, fn() -> Histogram>;
 
 #[derive(Clone, Debug, Hash, PartialEq, Eq, EncodeLabelSet)]
 pub struct VerdictLabels {
-    pub verdict: String,
+    pub verdict: &'static str,
 }
 
 pub struct Metrics {
@@ -44,8 +48,6 @@ pub struct Metrics {
     pub timeouts: Counter,
     /// Public verdicts by code (`genuine`, `forged`, ...).
     pub verdicts: Family<VerdictLabels, Counter>,
-    /// Scans dropped because the scan queue was full.
-    pub scans_dropped: Counter,
     pub store_codes: Gauge,
     pub store_events: Gauge,
     pub store_flagged: Gauge,
@@ -96,12 +98,6 @@ impl Metrics {
             "Public verification answers by verdict",
             verdicts.clone(),
         );
-        let scans_dropped = Counter::default();
-        registry.register(
-            "scans_dropped",
-            "Public scans not recorded because the scan queue was full",
-            scans_dropped.clone(),
-        );
         let gauge = |registry: &mut Registry, name: &str, help: &str| {
             let g = Gauge::default();
             registry.register(name, help, g.clone());
@@ -123,7 +119,6 @@ impl Metrics {
             shed,
             timeouts,
             verdicts,
-            scans_dropped,
             store_codes,
             store_events,
             store_flagged,
@@ -152,15 +147,13 @@ pub async fn track(State(state): State<AppState>, request: Request, next: Next) 
     let route = request
         .extensions()
         .get::<MatchedPath>()
-        .map_or_else(|| "unmatched".to_owned(), |m| m.as_str().to_owned());
-    let method = request.method().to_string();
+        .map_or("unmatched", |m| route_label(m.as_str()));
+    let method = method_label(request.method());
     let response = next.run(request).await;
     let metrics = state.metrics();
     metrics
         .latency
-        .get_or_create(&RouteLabels {
-            route: route.clone(),
-        })
+        .get_or_create(&RouteLabels { route })
         .observe(started.elapsed().as_secs_f64());
     metrics
         .requests
@@ -171,4 +164,25 @@ pub async fn track(State(state): State<AppState>, request: Request, next: Next) 
         })
         .inc();
     response
+}
+
+/// The route pattern as listed in [`ROUTES`] (every routed path is listed there).
+fn route_label(matched: &str) -> &'static str {
+    ROUTES
+        .iter()
+        .find(|(_, path)| *path == matched)
+        .map_or("unlisted", |(_, path)| path)
+}
+
+fn method_label(method: &Method) -> &'static str {
+    match *method {
+        Method::GET => "GET",
+        Method::POST => "POST",
+        Method::HEAD => "HEAD",
+        Method::PUT => "PUT",
+        Method::DELETE => "DELETE",
+        Method::PATCH => "PATCH",
+        Method::OPTIONS => "OPTIONS",
+        _ => "other",
+    }
 }

@@ -9,7 +9,7 @@ use tokio::sync::Semaphore;
 use crate::config::Config;
 use crate::metrics::Metrics;
 use crate::rate_limit::PublicLimiter;
-use crate::scan_log::ScanLog;
+use crate::scan_writer::ScanWriter;
 
 #[derive(Clone)]
 pub struct AppState(Arc<Inner>);
@@ -18,7 +18,7 @@ struct Inner {
     config: Config,
     metrics: Metrics,
     registry: Arc<Registry>,
-    scans: ScanLog,
+    scans: ScanWriter,
     limiter: Option<Arc<PublicLimiter>>,
     /// Permits for requests in flight; when none is left the service sheds load.
     in_flight: Semaphore,
@@ -28,7 +28,7 @@ struct Inner {
 impl AppState {
     pub fn new(config: Config, registry: Arc<Registry>) -> Self {
         let metrics = Metrics::new();
-        let scans = ScanLog::start(registry.clone(), metrics.scans_dropped.clone());
+        let scans = ScanWriter::start(registry.clone());
         AppState(Arc::new(Inner {
             limiter: PublicLimiter::per_minute(config.rate_limit),
             in_flight: Semaphore::new(config.max_in_flight),
@@ -53,7 +53,7 @@ impl AppState {
         &self.0.registry
     }
 
-    pub fn scans(&self) -> &ScanLog {
+    pub fn scans(&self) -> &ScanWriter {
         &self.0.scans
     }
 

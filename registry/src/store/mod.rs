@@ -125,6 +125,8 @@ pub trait Store: Send + Sync {
 
     fn lot_recall(&self, gtin: &Gtin, lot: &Lot) -> StoreResult<Option<LotRecall>>;
     fn put_lot_recall(&self, gtin: &Gtin, lot: &Lot, recall: &LotRecall) -> StoreResult<()>;
+    /// Every lot recall (there are few: one per recalled lot), for the registry to hold in memory.
+    fn lot_recalls(&self) -> StoreResult<Vec<(Gtin, Lot, LotRecall)>>;
 
     fn scans(&self, key: &CodeKey) -> StoreResult<Option<ScanStats>>;
     fn put_scans(&self, key: &CodeKey, stats: &ScanStats) -> StoreResult<()>;

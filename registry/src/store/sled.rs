@@ -192,6 +192,20 @@ fn lot_key(gtin: &Gtin, lot: &Lot) -> Vec<u8> {
     out
 }
 
+/// The GTIN and lot of a [`lot_key`].
+fn decode_lot_key(bytes: &[u8]) -> StoreResult<(Gtin, Lot)> {
+    let bad = |why: String| StoreError::corrupt("lot recall key", why);
+    let gtin = CodeKey::gtin_of_prefix(bytes).map_err(|e| bad(e.to_string()))?;
+    let rest = &bytes[8..];
+    let lot = match rest.split_first() {
+        Some((&len, lot)) if usize::from(len) == lot.len() => std::str::from_utf8(lot)
+            .map_err(|e| bad(e.to_string()))
+            .and_then(|l| Lot::parse(l).map_err(|e| bad(e.to_string())))?,
+        _ => return Err(bad("lot length does not match".into())),
+    };
+    Ok((gtin, lot))
+}
+
 fn alert_key(manufacturer: &PartyId, key: &CodeKey) -> Vec<u8> {
     let mut out = alert_prefix(manufacturer);
     out.extend_from_slice(key.as_bytes());
@@ -373,6 +387,18 @@ impl Store for SledStore {
             .insert(lot_key(gtin, lot), recall.encode())
             .map_err(engine)?;
         Ok(())
+    }
+
+    fn lot_recalls(&self) -> StoreResult<Vec<(Gtin, Lot, LotRecall)>> {
+        let mut out = Vec::new();
+        for entry in self.lot_recalls.iter() {
+            let (key, value) = entry.map_err(engine)?;
+            let (gtin, lot) = decode_lot_key(&key)?;
+            let recall =
+                LotRecall::decode(&value).map_err(|e| StoreError::corrupt("lot recall", e))?;
+            out.push((gtin, lot, recall));
+        }
+        Ok(out)
     }
 
     fn scans(&self, key: &CodeKey) -> StoreResult<Option<ScanStats>> {

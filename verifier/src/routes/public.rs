@@ -134,14 +134,18 @@ fn answer(
         .metrics()
         .verdicts
         .get_or_create(&crate::metrics::VerdictLabels {
-            verdict: verdict.verdict.to_owned(),
+            verdict: verdict.verdict,
         })
         .inc();
     if let (Some(key), true) = (key, verdict.custody.is_some()) {
         let ip = client_ip(peer, headers, &state.config().trusted_proxies);
         let region = trusted_region(state, peer, headers);
         let ctx = state.registry().scan_context(ip, region.as_deref());
-        state.scans().record(key, ctx, now);
+        // Counted in memory and written behind (a store read only for a code not scanned lately),
+        // so inline like the registry read above.
+        if let Err(e) = state.registry().record_scan(&key, &ctx, now) {
+            tracing::error!(error = %e, "cannot record a scan");
+        }
     }
     if wants_json(headers) {
         Json(verdict).into_response()
