@@ -28,9 +28,19 @@ fn history_with_events(w: &World, serial: &str) -> CodeKey {
     key
 }
 
+/// The store's files opened directly with sled, as someone with disk access would (with the
+/// segment size the registry gives new stores, which sled insists on).
+fn raw_sled(dir: &std::path::Path) -> sled::Db {
+    sled::Config::new()
+        .path(dir)
+        .segment_size(2 << 20)
+        .open()
+        .unwrap()
+}
+
 /// Opens the store's files directly, as someone with disk access would, and changes stored bytes.
 fn tamper(dir: &std::path::Path, tree: &str, edit: impl Fn(&[u8], &mut Vec<u8>) -> bool) {
-    let db = sled::open(dir).unwrap();
+    let db = raw_sled(dir);
     let tree = db.open_tree(tree).unwrap();
     for entry in tree.iter() {
         let (k, v) = entry.unwrap();
@@ -87,7 +97,7 @@ fn the_audit_catches_a_deleted_event_and_a_missing_index_entry() {
     let dir = w.dir.path().join("data");
     drop(w.registry);
     {
-        let db = sled::open(&dir).unwrap();
+        let db = raw_sled(&dir);
         let events = db.open_tree("events").unwrap();
         let aud2 = CodeKey::of(&part(GTIN, "L2026A", "AUD2"));
         let mut second = aud2.as_bytes().to_vec();
@@ -123,7 +133,7 @@ fn remains_of_an_interrupted_write_are_invisible_and_harmless() {
     {
         // What a crash between steps 2 and 3 of an update leaves: the next event, but not the
         // record naming it; and a vehicle index entry the record does not back.
-        let db = sled::open(&dir).unwrap();
+        let db = raw_sled(&dir);
         let events = db.open_tree("events").unwrap();
         let (k, v) = events.iter().next_back().unwrap().unwrap();
         let mut next = k[..k.len() - 4].to_vec();
@@ -309,7 +319,9 @@ fn scan_counts_written_behind_and_lot_recalls_survive_a_reopen() {
     // Other lots of the GTIN are not recalled.
     let other = {
         let code = signer::SignedCode::sign(part(GTIN, "L2027B", "OTHERLOT"), &w.maker);
-        reopened.register(&[code.clone()], None, day(6)).unwrap();
+        reopened
+            .register(std::slice::from_ref(&code), None, day(6))
+            .unwrap();
         CodeKey::of(&code.part)
     };
     assert!(

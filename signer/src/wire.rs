@@ -44,6 +44,20 @@ impl Writer {
         self.0.extend_from_slice(v);
         self
     }
+    /// An unsigned integer in as few bytes as it needs (LEB128: 7 bits a byte, low bits first), for
+    /// stored values where a byte or two per record adds up.
+    pub fn varint(&mut self, mut v: u64) -> &mut Self {
+        while v >= 0x80 {
+            self.0.push((v as u8) | 0x80);
+            v >>= 7;
+        }
+        self.0.push(v as u8);
+        self
+    }
+    /// A signed integer as a [`Writer::varint`] (zigzag: small magnitudes stay short).
+    pub fn varint_i64(&mut self, v: i64) -> &mut Self {
+        self.varint(((v << 1) ^ (v >> 63)) as u64)
+    }
     /// A string of at most 255 bytes, length first. Callers validate lengths before encoding.
     pub fn str8(&mut self, v: &str) -> &mut Self {
         self.0.push(v.len() as u8);
@@ -96,6 +110,29 @@ impl<'a> Reader<'a> {
     pub fn i64(&mut self) -> Result<i64, WireError> {
         Ok(i64::from_be_bytes(self.array()?))
     }
+    /// Reads a [`Writer::varint`]; only its one shortest encoding is accepted.
+    pub fn varint(&mut self) -> Result<u64, WireError> {
+        let mut v = 0u64;
+        for i in 0..10 {
+            let byte = self.u8()?;
+            let bits = u64::from(byte & 0x7F);
+            if i == 9 && byte > 1 {
+                return Err(self.invalid("varint", "more than 64 bits"));
+            }
+            v |= bits << (7 * i);
+            if byte & 0x80 == 0 {
+                if byte == 0 && i > 0 {
+                    return Err(self.invalid("varint", "not in its shortest form"));
+                }
+                return Ok(v);
+            }
+        }
+        Err(self.invalid("varint", "longer than 10 bytes"))
+    }
+    pub fn varint_i64(&mut self) -> Result<i64, WireError> {
+        let v = self.varint()?;
+        Ok(((v >> 1) as i64) ^ -((v & 1) as i64))
+    }
     pub fn str8(&mut self, what: &'static str) -> Result<&'a str, WireError> {
         let len = usize::from(self.u8()?);
         self.utf8(len, what)
@@ -145,4 +182,53 @@ pub fn from_pem(label: &'static str, text: &str) -> Result<Vec<u8>, WireError> {
         return Err(invalid(format!("expected \"{label}\", found \"{found}\"")));
     }
     Ok(bytes)
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn varints_round_trip_in_their_shortest_form_only() {
+        for v in [0, 1, 127, 128, 300, 1 << 35, u64::MAX] {
+            let mut w = Writer::new();
+            w.varint(v);
+            let bytes = w.into_bytes();
+            let mut r = Reader::new(&bytes);
+            assert_eq!(r.varint().unwrap(), v);
+            r.finish().unwrap();
+        }
+        for v in [0, -1, 1, 1_790_000_000, i64::MIN, i64::MAX] {
+            let mut w = Writer::new();
+            w.varint_i64(v);
+            let bytes = w.into_bytes();
+            assert_eq!(Reader::new(&bytes).varint_i64().unwrap(), v);
+        }
+        let len = |write: fn(&mut Writer)| {
+            let mut w = Writer::new();
+            write(&mut w);
+            w.into_bytes().len()
+        };
+        assert_eq!(
+            len(|w| {
+                w.varint(127);
+            }),
+            1
+        );
+        assert_eq!(
+            len(|w| {
+                w.varint_i64(1_790_000_000);
+            }),
+            5
+        );
+        // Overlong, too long, overflowing, truncated.
+        for bad in [
+            &[0x80, 0x00][..],
+            &[0xFF; 11][..],
+            &[0xFF, 0xFF, 0xFF, 0xFF, 0xFF, 0xFF, 0xFF, 0xFF, 0xFF, 0x02][..],
+            &[0x80][..],
+        ] {
+            assert!(Reader::new(bad).varint().is_err(), "{bad:?}");
+        }
+    }
 }

@@ -11,9 +11,11 @@
 //! power loss as far as the drive honours cache flushes. Group commit makes one flush and one fsync
 //! cover every write waiting at the time.
 
+use std::collections::HashMap;
 use std::fs::File;
 use std::io::{Read, Write};
 use std::path::Path;
+use std::sync::{PoisonError, RwLock};
 
 use sha2::{Digest, Sha256};
 use signer::{Certificate, Gtin, Lot, RevocationList, Timestamp, VerifyingKey};
@@ -25,13 +27,15 @@ use crate::event::Event;
 use crate::key::CodeKey;
 use crate::parties::{Party, Report, TokenRecord};
 use crate::party::PartyId;
-use crate::record::{CodeRecord, LotRecall};
+use crate::record::{Batch, CodeRecord, LotRecall};
 use crate::scans::ScanStats;
 use crate::vin::Vin;
 
 // Every tree, by a constant name: a mistyped tree name would silently be a new, empty tree.
-/// CodeKey → CodeRecord.
+/// CodeKey → CodeRecord, referring to its batch by number.
 const CODES: &str = "codes";
+/// Batch number (u32, big-endian) → Batch: what the codes of one lot share, stored once.
+const BATCHES: &str = "batches";
 /// CodeKey || seq (u32, big-endian) → Event, for every event after the commissioning.
 const EVENTS: &str = "events";
 /// GTIN (8 bytes) || lot length || lot → LotRecall.
@@ -54,8 +58,8 @@ const TOKENS: &str = "tokens";
 /// Manufacturer length || manufacturer || time (8 bytes) || CodeKey → Report.
 const REPORTS: &str = "reports";
 
-/// The order trees appear in backups; the index is the tree's tag there.
-const TREES: [&str; 11] = [
+/// The order trees appear in backups; the index is the tree's tag there (new trees go last).
+const TREES: [&str; 12] = [
     CODES,
     EVENTS,
     LOT_RECALLS,
@@ -67,6 +71,7 @@ const TREES: [&str; 11] = [
     PARTIES,
     TOKENS,
     REPORTS,
+    BATCHES,
 ];
 
 const FORMAT_KEY: &[u8] = b"format";
@@ -89,6 +94,10 @@ pub struct SledStore {
     parties: sled::Tree,
     tokens: sled::Tree,
     reports: sled::Tree,
+    batches: sled::Tree,
+    /// Every batch, in memory: a record names its batch by number, and a lookup must not cost a
+    /// second read.
+    batch_table: RwLock<BatchTable>,
     /// sled's log file, fsynced after each flush (see the module docs).
     log: File,
     commits: GroupCommit,
@@ -102,16 +111,26 @@ fn engine(e: sled::Error) -> StoreError {
     }
 }
 
+/// sled's segment (and log buffer) size for new stores. sled reclaims space a segment at a time,
+/// and with its default of 512 KiB a store of a million codes took 304 bytes a code on disk; with
+/// 2 MiB, 283 (BENCHMARKS.md). Larger segments cost more for small stores (a segment is the least
+/// a tree takes) and slowed durable writes.
+const SEGMENT_SIZE: usize = 2 << 20;
+/// What stores created before [`SEGMENT_SIZE`] was set use; sled cannot change it afterwards.
+const FIRST_SEGMENT_SIZE: usize = 512 << 10;
+
 /// Opens sled, waiting up to [`LOCK_WAIT`] for the directory's lock. sled takes an exclusive lock on
 /// its file; a handle dropped a moment ago in this process releases it only once sled's background
 /// threads have let go, so a reopen right after a close can find it still held. Another process
 /// holding it (a running server) still gets the lock error after the wait.
 fn open_db(dir: &Path, cache_bytes: u64) -> StoreResult<sled::Db> {
     let started = std::time::Instant::now();
+    let mut segment_size = SEGMENT_SIZE;
     loop {
         match sled::Config::new()
             .path(dir)
             .cache_capacity(cache_bytes)
+            .segment_size(segment_size)
             .open()
         {
             Ok(db) => return Ok(db),
@@ -120,6 +139,12 @@ fn open_db(dir: &Path, cache_bytes: u64) -> StoreResult<sled::Db> {
                     && started.elapsed() < LOCK_WAIT =>
             {
                 std::thread::sleep(std::time::Duration::from_millis(20));
+            }
+            // A store made with the first segment size keeps it.
+            Err(sled::Error::Unsupported(why))
+                if why.contains("io buffer size") && segment_size != FIRST_SEGMENT_SIZE =>
+            {
+                segment_size = FIRST_SEGMENT_SIZE;
             }
             Err(e) => return Err(engine(e)),
         }
@@ -146,6 +171,8 @@ impl SledStore {
             parties: tree(PARTIES)?,
             tokens: tree(TOKENS)?,
             reports: tree(REPORTS)?,
+            batches: tree(BATCHES)?,
+            batch_table: RwLock::default(),
             log: File::open(dir.join("db"))?,
             commits: GroupCommit::default(),
             db,
@@ -168,14 +195,86 @@ impl SledStore {
                 ));
             }
         }
+        store.load_batches()?;
         Ok(store)
     }
 
-    fn decode_code(key: &[u8], value: &[u8]) -> StoreResult<(CodeKey, CodeRecord)> {
+    fn load_batches(&self) -> StoreResult<()> {
+        let mut table = BatchTable::default();
+        for entry in self.batches.iter() {
+            let (number, value) = entry.map_err(engine)?;
+            let number = number
+                .as_ref()
+                .try_into()
+                .map(u32::from_be_bytes)
+                .map_err(|_| StoreError::corrupt("batch number", "not 4 bytes"))?;
+            let batch = Batch::decode(&value).map_err(|e| StoreError::corrupt("batch", e))?;
+            table.add(number, batch);
+        }
+        *self
+            .batch_table
+            .write()
+            .unwrap_or_else(PoisonError::into_inner) = table;
+        Ok(())
+    }
+
+    /// The number of the record's batch, storing the batch first if it is new (so no record can
+    /// refer to a batch a crash lost: sled recovers a prefix of its log).
+    fn batch_number(&self, record: &CodeRecord) -> StoreResult<u32> {
+        let batch = record.batch();
+        if let Some(&n) = self.batches().numbers.get(&batch) {
+            return Ok(n);
+        }
+        let mut table = self
+            .batch_table
+            .write()
+            .unwrap_or_else(PoisonError::into_inner);
+        if let Some(&n) = table.numbers.get(&batch) {
+            return Ok(n);
+        }
+        let n = table.next;
+        self.batches
+            .insert(n.to_be_bytes(), batch.encode())
+            .map_err(engine)?;
+        table.add(n, batch);
+        Ok(n)
+    }
+
+    fn batches(&self) -> std::sync::RwLockReadGuard<'_, BatchTable> {
+        self.batch_table
+            .read()
+            .unwrap_or_else(PoisonError::into_inner)
+    }
+
+    fn encode_code(&self, record: &CodeRecord) -> StoreResult<Vec<u8>> {
+        Ok(record.encode(self.batch_number(record)?))
+    }
+
+    fn decode_record(&self, key: &CodeKey, value: &[u8]) -> StoreResult<CodeRecord> {
+        CodeRecord::decode(key, value, |n| self.batches().by_number.get(&n).cloned())
+            .map_err(|e| StoreError::corrupt(key.to_string(), e))
+    }
+
+    fn decode_code(&self, key: &[u8], value: &[u8]) -> StoreResult<(CodeKey, CodeRecord)> {
         let key = CodeKey::from_bytes(key).map_err(|e| StoreError::corrupt("code key", e))?;
-        let record =
-            CodeRecord::decode(&key, value).map_err(|e| StoreError::corrupt(key.to_string(), e))?;
+        let record = self.decode_record(&key, value)?;
         Ok((key, record))
+    }
+}
+
+/// The batches by number and by content.
+#[derive(Default)]
+struct BatchTable {
+    by_number: HashMap<u32, Batch>,
+    numbers: HashMap<Batch, u32>,
+    next: u32,
+}
+
+impl BatchTable {
+    fn add(&mut self, number: u32, batch: Batch) {
+        self.next = self.next.max(number + 1);
+        self.numbers.insert(batch.clone(), number);
+        self.by_number.insert(number, batch);
     }
 }
 
@@ -266,9 +365,7 @@ impl Store for SledStore {
     fn code(&self, key: &CodeKey) -> StoreResult<Option<CodeRecord>> {
         match self.codes.get(key.as_bytes()).map_err(engine)? {
             None => Ok(None),
-            Some(bytes) => CodeRecord::decode(key, &bytes)
-                .map(Some)
-                .map_err(|e| StoreError::corrupt(key.to_string(), e)),
+            Some(bytes) => self.decode_record(key, &bytes).map(Some),
         }
     }
 
@@ -279,14 +376,16 @@ impl Store for SledStore {
     ) -> StoreResult<Option<CodeRecord>> {
         let swapped = self
             .codes
-            .compare_and_swap(key.as_bytes(), None::<&[u8]>, Some(record.encode()))
+            .compare_and_swap(
+                key.as_bytes(),
+                None::<&[u8]>,
+                Some(self.encode_code(record)?),
+            )
             .map_err(engine)?;
         match swapped {
             Ok(()) => Ok(None),
             Err(taken) => match taken.current {
-                Some(bytes) => CodeRecord::decode(key, &bytes)
-                    .map(Some)
-                    .map_err(|e| StoreError::corrupt(key.to_string(), e)),
+                Some(bytes) => self.decode_record(key, &bytes).map(Some),
                 None => Err(StoreError::corrupt(
                     key.to_string(),
                     "vanished during insert",
@@ -324,7 +423,7 @@ impl Store for SledStore {
                 .map_err(engine)?;
         }
         self.codes
-            .insert(key.as_bytes(), after.encode())
+            .insert(key.as_bytes(), self.encode_code(after)?)
             .map_err(engine)?;
         if let (true, Some(vin)) = (vin_changed, &vins.0) {
             self.vehicles
@@ -350,7 +449,7 @@ impl Store for SledStore {
     fn codes(&self) -> Entries<'_, (CodeKey, CodeRecord)> {
         Box::new(self.codes.iter().map(|entry| {
             let (k, v) = entry.map_err(engine)?;
-            Self::decode_code(&k, &v)
+            self.decode_code(&k, &v)
         }))
     }
 
@@ -727,6 +826,7 @@ impl Store for SledStore {
             return Err(bad("bytes after the end"));
         }
         self.durable()?;
+        self.load_batches()?;
         Ok(records)
     }
 }
