@@ -69,7 +69,18 @@ fn main() {
             .expect("PARTSEAL_BENCH_CACHE_MB: megabytes")
             << 20;
     }
-    println!("store cache: {} MiB", config.cache_bytes >> 20);
+    // PARTSEAL_BENCH_RECORD_CACHE_MB sizes the record cache in front of it (0: off).
+    if let Ok(mb) = std::env::var("PARTSEAL_BENCH_RECORD_CACHE_MB") {
+        config.record_cache_bytes = mb
+            .parse::<u64>()
+            .expect("PARTSEAL_BENCH_RECORD_CACHE_MB: megabytes")
+            << 20;
+    }
+    println!(
+        "store cache: {} MiB, record cache: {} MiB",
+        config.cache_bytes >> 20,
+        config.record_cache_bytes >> 20
+    );
     let registry = Arc::new(Registry::open(dir.path(), config).unwrap());
     registry.add_root(authority.verifying_key(), now).unwrap();
     registry.add_certificate(cert, now).unwrap();

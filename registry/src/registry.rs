@@ -47,8 +47,11 @@ pub struct RegistryConfig {
     pub correction_window_days: i64,
     pub scans: ScanPolicy,
     /// Memory the embedded store may use to cache its pages. Lookups stay in microseconds while the
-    /// registered codes fit (about 250 bytes each on disk, more in memory).
+    /// registered codes fit (about 290 bytes each on disk, more in memory).
     pub cache_bytes: u64,
+    /// Memory for code records kept in front of the store (about 190 bytes a code): a lookup of
+    /// one of them is a hash probe rather than a walk down the store's tree. 0 switches it off.
+    pub record_cache_bytes: u64,
 }
 
 impl Default for RegistryConfig {
@@ -57,6 +60,8 @@ impl Default for RegistryConfig {
             correction_window_days: 10,
             scans: ScanPolicy::default(),
             cache_bytes: 1 << 30,
+            // About 1.4 million codes: the ones written or looked up lately.
+            record_cache_bytes: 256 << 20,
         }
     }
 }
@@ -155,7 +160,8 @@ impl Registry {
     /// Opens the embedded sled store in `dir`, creating it if needed.
     pub fn open(dir: &Path, config: RegistryConfig) -> Result<Self> {
         std::fs::create_dir_all(dir).map_err(StoreError::Io)?;
-        Self::with_store(Box::new(SledStore::open(dir, config.cache_bytes)?), config)
+        let store = SledStore::open(dir, config.cache_bytes, config.record_cache_bytes)?;
+        Self::with_store(Box::new(store), config)
     }
 
     pub fn with_store(store: Box<dyn Store>, config: RegistryConfig) -> Result<Self> {
@@ -727,7 +733,8 @@ impl Registry {
         }
         let result = (|| {
             std::fs::create_dir_all(&partial)?;
-            let store = SledStore::open(&partial, RegistryConfig::default().cache_bytes)?;
+            // Nothing reads the restored store through this handle: no record cache.
+            let store = SledStore::open(&partial, RegistryConfig::default().cache_bytes, 0)?;
             let n = store.restore(input)?;
             drop(store);
             Ok::<_, StoreError>(n)

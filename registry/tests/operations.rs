@@ -333,3 +333,53 @@ fn scan_counts_written_behind_and_lot_recalls_survive_a_reopen() {
             .is_none()
     );
 }
+
+#[test]
+fn lookups_never_go_back_to_an_older_record_while_it_is_written() {
+    // A small record cache, so entries are dropped and read back from the store all the time.
+    let w = World::with_config(RegistryConfig {
+        record_cache_bytes: 64 * 1024,
+        ..RegistryConfig::default()
+    });
+    let codes: Vec<CodeKey> = (0..64).map(|i| w.registered(&format!("RACE{i}"))).collect();
+    let registry = Arc::new(w.registry);
+    let stop = Arc::new(AtomicBool::new(false));
+    let readers: Vec<_> = (0..3)
+        .map(|_| {
+            let (registry, stop, codes) = (registry.clone(), stop.clone(), codes.clone());
+            std::thread::spawn(move || {
+                let mut seen = vec![0u32; codes.len()];
+                let mut lookups = 0u64;
+                while !stop.load(Ordering::SeqCst) {
+                    for (i, key) in codes.iter().enumerate() {
+                        let events = registry.status(key).unwrap().unwrap().record.events;
+                        assert!(events >= seen[i], "{key}: saw {} then {events}", seen[i]);
+                        seen[i] = events;
+                        lookups += 1;
+                    }
+                }
+                lookups
+            })
+        })
+        .collect();
+    // Receive and ship back and forth: every event moves the record on.
+    let (a, b) = (party("shop-a"), party("shop-b"));
+    for round in 0..20 {
+        for key in &codes {
+            let (from, to) = if round % 2 == 0 { (&a, &b) } else { (&b, &a) };
+            registry.record(key, from, Action::Receive, day(2)).unwrap();
+            registry
+                .record(key, from, Action::Ship { to: to.clone() }, day(2))
+                .unwrap();
+        }
+    }
+    stop.store(true, Ordering::SeqCst);
+    for reader in readers {
+        assert!(reader.join().unwrap() > 0);
+    }
+    for key in &codes {
+        let record = registry.status(key).unwrap().unwrap().record;
+        assert_eq!(record.events, 1 + 40);
+        assert!(record.flags.is_clear(), "{key}: {:?}", record.flags);
+    }
+}

@@ -11,6 +11,8 @@
 //! request_timeout_secs = 10
 //! body_limit_bytes = 65536
 //! max_in_flight = 1024
+//! store_cache_mb = 1024            # the store's page cache
+//! record_cache_mb = 256            # code records kept in front of it (about 190 bytes a code)
 //! ```
 
 use std::net::SocketAddr;
@@ -65,6 +67,9 @@ pub struct Config {
     pub body_limit_bytes: usize,
     /// Requests handled at once; beyond it the service sheds load with 503 instead of queueing forever.
     pub max_in_flight: usize,
+    /// Memory for the store's page cache, and for the code records kept in front of it.
+    pub store_cache_mb: u64,
+    pub record_cache_mb: u64,
 }
 
 /// The optional layer every source provides; `None` means "not set here".
@@ -80,6 +85,8 @@ pub struct Overrides {
     pub request_timeout_secs: Option<u64>,
     pub body_limit_bytes: Option<usize>,
     pub max_in_flight: Option<usize>,
+    pub store_cache_mb: Option<u64>,
+    pub record_cache_mb: Option<u64>,
 }
 
 impl Overrides {
@@ -97,8 +104,9 @@ impl Overrides {
 
     /// Reads `PARTSEAL_LISTEN`, `PARTSEAL_DATA`, `PARTSEAL_BASE_URL`, `PARTSEAL_RATE_LIMIT`,
     /// `PARTSEAL_TRUSTED_PROXIES` (comma-separated), `PARTSEAL_LOG_FORMAT`,
-    /// `PARTSEAL_REQUEST_TIMEOUT_SECS`, `PARTSEAL_BODY_LIMIT_BYTES`, `PARTSEAL_MAX_IN_FLIGHT` through
-    /// `get`, so tests need not touch the process environment.
+    /// `PARTSEAL_REQUEST_TIMEOUT_SECS`, `PARTSEAL_BODY_LIMIT_BYTES`, `PARTSEAL_MAX_IN_FLIGHT`,
+    /// `PARTSEAL_STORE_CACHE_MB`, `PARTSEAL_RECORD_CACHE_MB` through `get`, so tests need not touch
+    /// the process environment.
     pub fn from_env(get: impl Fn(&str) -> Option<String>) -> Result<Self, ConfigError> {
         fn parse<T: std::str::FromStr>(
             get: &impl Fn(&str) -> Option<String>,
@@ -158,6 +166,8 @@ impl Overrides {
             request_timeout_secs: parse(&get, "PARTSEAL_REQUEST_TIMEOUT_SECS")?,
             body_limit_bytes: parse(&get, "PARTSEAL_BODY_LIMIT_BYTES")?,
             max_in_flight: parse(&get, "PARTSEAL_MAX_IN_FLIGHT")?,
+            store_cache_mb: parse(&get, "PARTSEAL_STORE_CACHE_MB")?,
+            record_cache_mb: parse(&get, "PARTSEAL_RECORD_CACHE_MB")?,
         })
     }
 }
@@ -181,6 +191,9 @@ impl Config {
         let mut request_timeout_secs = 10;
         let mut body_limit_bytes = 64 * 1024;
         let mut max_in_flight = 1024;
+        let defaults = registry::RegistryConfig::default();
+        let mut store_cache_mb = defaults.cache_bytes >> 20;
+        let mut record_cache_mb = defaults.record_cache_bytes >> 20;
         for layer in layers {
             listen = layer.listen.unwrap_or(listen);
             data = layer.data.unwrap_or(data);
@@ -191,6 +204,8 @@ impl Config {
             request_timeout_secs = layer.request_timeout_secs.unwrap_or(request_timeout_secs);
             body_limit_bytes = layer.body_limit_bytes.unwrap_or(body_limit_bytes);
             max_in_flight = layer.max_in_flight.unwrap_or(max_in_flight);
+            store_cache_mb = layer.store_cache_mb.unwrap_or(store_cache_mb);
+            record_cache_mb = layer.record_cache_mb.unwrap_or(record_cache_mb);
         }
         // Labels must point somewhere a phone can reach; by default, this very server.
         let base_url = base_url.unwrap_or_else(|| format!("http://{listen}"));
@@ -216,7 +231,18 @@ impl Config {
             request_timeout: Duration::from_secs(request_timeout_secs),
             body_limit_bytes,
             max_in_flight,
+            store_cache_mb,
+            record_cache_mb,
         })
+    }
+
+    /// The registry's settings this configuration chooses.
+    pub fn registry(&self) -> registry::RegistryConfig {
+        registry::RegistryConfig {
+            cache_bytes: self.store_cache_mb << 20,
+            record_cache_bytes: self.record_cache_mb << 20,
+            ..registry::RegistryConfig::default()
+        }
     }
 }
 
@@ -235,6 +261,7 @@ mod tests {
         .unwrap();
         let env = |name: &str| match name {
             "PARTSEAL_RATE_LIMIT" => Some("0".to_owned()),
+            "PARTSEAL_RECORD_CACHE_MB" => Some("2048".to_owned()),
             "PARTSEAL_BASE_URL" => Some("https://verify.example.cn".to_owned()),
             _ => None,
         };
@@ -257,6 +284,7 @@ mod tests {
         );
         assert_eq!(c.log_format, LogFormat::Json);
         assert_eq!(c.data, PathBuf::from("partseal-data"));
+        assert_eq!(c.registry().record_cache_bytes, 2048 << 20);
     }
 
     #[test]
@@ -290,5 +318,6 @@ mod tests {
         let c = Config::resolve([]).unwrap();
         assert_eq!(c.base_url.as_str(), "http://127.0.0.1:8080");
         assert_eq!(c.rate_limit, 60);
+        assert_eq!(c.registry(), registry::RegistryConfig::default());
     }
 }

@@ -9,6 +9,7 @@
 //! so an fsync never stalls the executor.
 
 pub mod group_commit;
+mod record_cache;
 pub mod sled;
 
 use std::io::{Read, Write};

@@ -21,6 +21,7 @@ use sha2::{Digest, Sha256};
 use signer::{Certificate, Gtin, Lot, RevocationList, Timestamp, VerifyingKey};
 
 use super::group_commit::GroupCommit;
+use super::record_cache::RecordCache;
 use super::{Entries, Store, StoreError, StoreResult, StoreStats, TrustEntry};
 use crate::custody::Custody;
 use crate::event::Event;
@@ -98,6 +99,8 @@ pub struct SledStore {
     /// Every batch, in memory: a record names its batch by number, and a lookup must not cost a
     /// second read.
     batch_table: RwLock<BatchTable>,
+    /// Code records in memory, in front of the `codes` tree.
+    records: RecordCache,
     /// sled's log file, fsynced after each flush (see the module docs).
     log: File,
     commits: GroupCommit,
@@ -155,8 +158,9 @@ fn open_db(dir: &Path, cache_bytes: u64) -> StoreResult<sled::Db> {
 const LOCK_WAIT: std::time::Duration = std::time::Duration::from_secs(2);
 
 impl SledStore {
-    /// Opens (creating if needed) the store in `dir`, caching up to `cache_bytes` of pages.
-    pub fn open(dir: &Path, cache_bytes: u64) -> StoreResult<Self> {
+    /// Opens (creating if needed) the store in `dir`, caching up to `cache_bytes` of sled's pages
+    /// and `record_cache_bytes` of code records (see `record_cache`).
+    pub fn open(dir: &Path, cache_bytes: u64, record_cache_bytes: u64) -> StoreResult<Self> {
         let db = open_db(dir, cache_bytes)?;
         let tree = |name: &str| db.open_tree(name).map_err(engine);
         let store = SledStore {
@@ -173,6 +177,7 @@ impl SledStore {
             reports: tree(REPORTS)?,
             batches: tree(BATCHES)?,
             batch_table: RwLock::default(),
+            records: RecordCache::new(record_cache_bytes),
             log: File::open(dir.join("db"))?,
             commits: GroupCommit::default(),
             db,
@@ -363,9 +368,20 @@ fn decode_trust(key: &[u8], value: &[u8]) -> StoreResult<TrustEntry> {
 
 impl Store for SledStore {
     fn code(&self, key: &CodeKey) -> StoreResult<Option<CodeRecord>> {
+        let miss = match self
+            .records
+            .get(key.as_bytes(), |bytes| self.decode_record(key, bytes))
+        {
+            Ok(cached) => return cached.map(Some),
+            Err(miss) => miss,
+        };
         match self.codes.get(key.as_bytes()).map_err(engine)? {
             None => Ok(None),
-            Some(bytes) => self.decode_record(key, &bytes).map(Some),
+            Some(bytes) => {
+                let record = self.decode_record(key, &bytes)?;
+                self.records.fill(miss, key.as_bytes(), &bytes);
+                Ok(Some(record))
+            }
         }
     }
 
@@ -374,16 +390,16 @@ impl Store for SledStore {
         key: &CodeKey,
         record: &CodeRecord,
     ) -> StoreResult<Option<CodeRecord>> {
+        let value = self.encode_code(record)?;
         let swapped = self
             .codes
-            .compare_and_swap(
-                key.as_bytes(),
-                None::<&[u8]>,
-                Some(self.encode_code(record)?),
-            )
+            .compare_and_swap(key.as_bytes(), None::<&[u8]>, Some(value.as_slice()))
             .map_err(engine)?;
         match swapped {
-            Ok(()) => Ok(None),
+            Ok(()) => {
+                self.records.wrote(key.as_bytes(), &value);
+                Ok(None)
+            }
             Err(taken) => match taken.current {
                 Some(bytes) => self.decode_record(key, &bytes).map(Some),
                 None => Err(StoreError::corrupt(
@@ -422,9 +438,11 @@ impl Store for SledStore {
                 .insert(event_key(key, event.seq), event.encode())
                 .map_err(engine)?;
         }
+        let value = self.encode_code(after)?;
         self.codes
-            .insert(key.as_bytes(), self.encode_code(after)?)
+            .insert(key.as_bytes(), value.as_slice())
             .map_err(engine)?;
+        self.records.wrote(key.as_bytes(), &value);
         if let (true, Some(vin)) = (vin_changed, &vins.0) {
             self.vehicles
                 .remove(vehicle_key(vin, key))
@@ -827,6 +845,7 @@ impl Store for SledStore {
         }
         self.durable()?;
         self.load_batches()?;
+        self.records.clear();
         Ok(records)
     }
 }

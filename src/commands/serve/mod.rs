@@ -9,7 +9,7 @@ use std::sync::Arc;
 
 use anyhow::Context;
 use clap::Args;
-use registry::{Registry, RegistryConfig};
+use registry::Registry;
 use verifier::config::{LogFormat, Overrides};
 use verifier::{AppState, Config};
 
@@ -66,7 +66,7 @@ pub fn run(args: ServeArgs) -> anyhow::Result<ExitCode> {
     std::fs::create_dir_all(&config.data)
         .with_context(|| format!("cannot create the data directory {}", config.data.display()))?;
 
-    let registry = Registry::open(&config.data, RegistryConfig::default()).with_context(|| {
+    let registry = Registry::open(&config.data, config.registry()).with_context(|| {
         format!(
             "cannot open the registry in {} (is another partseal using it?)",
             config.data.display()

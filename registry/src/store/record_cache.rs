@@ -1,0 +1,204 @@
+//! Stored code records kept in memory, in front of the engine: a scan's lookup is then one hash
+//! probe instead of a walk down sled's tree.
+//!
+//! sled keeps at most 16 keys in a leaf, so a lookup among ten million codes visits four pages,
+//! and every 64th visit to a part of its page cache stops to reorder that part's LRU list: the
+//! median lookup took 6 µs and the 99th percentile 24 µs (BENCHMARKS.md). This cache holds the
+//! records' stored bytes (about 190 bytes a code with the map's overhead) up to a memory budget,
+//! filled by every write (registration included: a new code is about to be shipped, received and
+//! scanned) and by reads, and forgets the oldest entries when full.
+//!
+//! It must never answer with a record older than the store's. Writers update the store, then the
+//! cache. A reader that missed reads the store and may then insert what it read, unless a write
+//! to the same shard happened meanwhile (each shard counts its writes): otherwise a reader could
+//! put back a record a writer had just replaced.
+
+use std::collections::hash_map::DefaultHasher;
+use std::collections::{HashMap, VecDeque};
+use std::hash::{Hash, Hasher};
+use std::sync::{Arc, Mutex, MutexGuard, PoisonError};
+
+/// Independent locks, so lookups of different codes rarely wait for each other.
+const SHARDS: usize = 64;
+/// What an entry costs beyond its key and value bytes: the map's slot, the eviction queue's, the
+/// shared key's header and the allocator's rounding.
+const ENTRY_OVERHEAD: usize = 100;
+
+pub(crate) struct RecordCache {
+    shards: Vec<Mutex<Shard>>,
+    /// Bytes each shard may hold.
+    shard_budget: usize,
+}
+
+#[derive(Default)]
+struct Shard {
+    records: HashMap<Arc<[u8]>, Box<[u8]>>,
+    /// Keys in the order they came in: the oldest is forgotten first.
+    order: VecDeque<Arc<[u8]>>,
+    bytes: usize,
+    /// Writes so far, so a reader can tell whether one happened while it read the store.
+    writes: u64,
+}
+
+/// What a reader that missed must show [`RecordCache::fill`].
+pub(crate) struct Miss(u64);
+
+fn cost(key: &[u8], value: &[u8]) -> usize {
+    key.len() + value.len() + ENTRY_OVERHEAD
+}
+
+impl RecordCache {
+    /// A cache of at most `budget` bytes; 0 switches it off.
+    pub fn new(budget: u64) -> Self {
+        RecordCache {
+            shards: (0..SHARDS).map(|_| Mutex::default()).collect(),
+            shard_budget: usize::try_from(budget).unwrap_or(usize::MAX) / SHARDS,
+        }
+    }
+
+    fn shard(&self, key: &[u8]) -> MutexGuard<'_, Shard> {
+        let mut h = DefaultHasher::new();
+        key.hash(&mut h);
+        self.shards[(h.finish() as usize) % SHARDS]
+            .lock()
+            .unwrap_or_else(PoisonError::into_inner)
+    }
+
+    /// The stored bytes of `key`'s record, or a [`Miss`] to [`fill`](Self::fill) with once the
+    /// store has been read.
+    pub fn get<T>(&self, key: &[u8], read: impl FnOnce(&[u8]) -> T) -> Result<T, Miss> {
+        let shard = self.shard(key);
+        match shard.records.get(key) {
+            Some(value) => Ok(read(value)),
+            None => Err(Miss(shard.writes)),
+        }
+    }
+
+    /// Keeps what a reader read from the store after `miss`, unless a write to the shard came
+    /// in between (it may have replaced what was read).
+    pub fn fill(&self, miss: Miss, key: &[u8], value: &[u8]) {
+        let mut shard = self.shard(key);
+        if shard.writes == miss.0 && !shard.records.contains_key(key) {
+            self.insert(&mut shard, key, value);
+        }
+    }
+
+    /// Records a write the store has just made.
+    pub fn wrote(&self, key: &[u8], value: &[u8]) {
+        let mut shard = self.shard(key);
+        shard.writes += 1;
+        self.insert(&mut shard, key, value);
+    }
+
+    /// Forgets everything (e.g. after the store's contents were replaced).
+    pub fn clear(&self) {
+        for shard in &self.shards {
+            let mut shard = shard.lock().unwrap_or_else(PoisonError::into_inner);
+            shard.writes += 1;
+            shard.records.clear();
+            shard.order.clear();
+            shard.bytes = 0;
+        }
+    }
+
+    fn insert(&self, shard: &mut Shard, key: &[u8], value: &[u8]) {
+        let added = cost(key, value);
+        if added > self.shard_budget {
+            // Too large to keep (or the cache is off): an older copy must not stay either.
+            if let Some(old) = shard.records.remove(key) {
+                shard.bytes -= cost(key, &old);
+            }
+            return;
+        }
+        match shard.records.get_mut(key) {
+            Some(old) => {
+                shard.bytes = shard.bytes - cost(key, old) + added;
+                *old = value.into();
+            }
+            None => {
+                let key: Arc<[u8]> = key.into();
+                shard.bytes += added;
+                shard.order.push_back(key.clone());
+                shard.records.insert(key, value.into());
+            }
+        }
+        // Over budget: forget the oldest entries (never the one just written, which is newest).
+        while shard.bytes > self.shard_budget {
+            let Some(oldest) = shard.order.pop_front() else {
+                break;
+            };
+            // A key can be queued twice if it was dropped and came back; the first pop forgets it.
+            if let Some(old) = shard.records.remove(&oldest) {
+                shard.bytes -= cost(&oldest, &old);
+            }
+        }
+    }
+
+    #[cfg(test)]
+    fn bytes(&self) -> usize {
+        self.shards
+            .iter()
+            .map(|s| s.lock().unwrap_or_else(PoisonError::into_inner).bytes)
+            .sum()
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn hit(cache: &RecordCache, key: &[u8]) -> Option<Vec<u8>> {
+        cache.get(key, <[u8]>::to_vec).ok()
+    }
+
+    #[test]
+    fn writes_and_reads_fill_it_and_a_write_replaces() {
+        let cache = RecordCache::new(1 << 20);
+        assert!(hit(&cache, b"a").is_none());
+        cache.wrote(b"a", b"one");
+        assert_eq!(hit(&cache, b"a").unwrap(), b"one");
+        cache.wrote(b"a", b"two");
+        assert_eq!(hit(&cache, b"a").unwrap(), b"two");
+        let Err(miss) = cache.get(b"b", |_| ()) else {
+            panic!("not yet cached")
+        };
+        cache.fill(miss, b"b", b"read");
+        assert_eq!(hit(&cache, b"b").unwrap(), b"read");
+    }
+
+    #[test]
+    fn a_read_that_raced_a_write_does_not_put_back_the_old_record() {
+        let cache = RecordCache::new(1 << 20);
+        let Err(miss) = cache.get(b"k", |_| ()) else {
+            panic!("empty")
+        };
+        // The reader read "old" from the store; a writer stored "new" and told the cache.
+        cache.wrote(b"k", b"new");
+        cache.fill(miss, b"k", b"old");
+        assert_eq!(hit(&cache, b"k").unwrap(), b"new");
+        // Even if the writer's entry were gone by then (evicted), the stale read stays out.
+        let Err(miss) = cache.get(b"j", |_| ()) else {
+            panic!("empty")
+        };
+        cache.clear();
+        cache.fill(miss, b"j", b"old");
+        assert!(hit(&cache, b"j").is_none());
+    }
+
+    #[test]
+    fn it_stays_within_its_budget_and_off_means_off() {
+        let budget = 64 * 1024;
+        let cache = RecordCache::new(budget as u64);
+        for i in 0..10_000u32 {
+            cache.wrote(&i.to_be_bytes(), &[7; 72]);
+            assert!(hit(&cache, &i.to_be_bytes()).is_some(), "the newest stays");
+        }
+        assert!(cache.bytes() <= budget);
+        assert!(cache.bytes() > budget / 2, "{}", cache.bytes());
+
+        let off = RecordCache::new(0);
+        off.wrote(b"a", b"one");
+        assert!(hit(&off, b"a").is_none());
+        assert_eq!(off.bytes(), 0);
+    }
+}
