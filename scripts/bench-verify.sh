@@ -52,14 +52,28 @@ for port in 8090 8091; do
     curl -sf "http://127.0.0.1:8091/healthz" >/dev/null 2>&1 && [ "$port" = 8091 ] && break; sleep 0.1; done
 done
 
-run() { echo "== $1"; shift; wrk -t2 -c64 -d"${SECONDS_PER_RUN}s" --latency "$@" | grep -E "Requests/sec|Latency |  50%|  99%|Non-2xx"; }
+# Prints wrk's figures and keeps the rate in $RATE.
+run() {
+  echo "== $1"; shift
+  wrk -t2 -c64 -d"${SECONDS_PER_RUN}s" --latency "$@" > wrk.out
+  grep -E "Requests/sec|Latency |  50%|  99%|Non-2xx" wrk.out
+  RATE=$(awk '/Requests\/sec/ { print $2 }' wrk.out)
+}
+share() { awk -v a="$1" -v b="$2" 'BEGIN { printf "%.1f%%", 100 * a / b }'; }
+
+# A running service has its caches warm: one pass over every code before measuring.
+PATHS=paths.txt run "warm-up (not a measurement): public verify" -s cycle.lua http://127.0.0.1:8091
 # Two rounds, alternating, so a burst of other load on the machine shows up as a disagreement
 # between rounds rather than as a difference between endpoints.
 for round in 1 2; do
   run "round $round: hello world (axum, JSON)" http://127.0.0.1:8090/hello
+  HELLO_RATE=$RATE
   # The same requests as the verifier gets, through the same script: what the client costs.
   PATHS=paths.txt run "round $round: hello world, sent the verifier's requests" -s cycle.lua http://127.0.0.1:8090
+  SAME_RATE=$RATE
   PATHS=paths.txt run "round $round: public verify, JSON, $CODES registered codes cycled" -s cycle.lua http://127.0.0.1:8091
+  echo "-- round $round: verify at $(share "$RATE" "$HELLO_RATE") of hello world," \
+       "$(share "$RATE" "$SAME_RATE") of hello world sent the same requests"
 done
 PATHS=lookups.txt run "typed lookup, JSON" -s cycle.lua http://127.0.0.1:8091
 echo "== store after the runs"

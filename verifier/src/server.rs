@@ -209,7 +209,7 @@ pub async fn serve(
     if let Some(task) = pruner {
         task.abort();
     }
-    // Every acknowledged write is durable already; writing the queued scans and flushing once more
+    // Every acknowledged write is durable already; writing the counted scans and flushing once more
     // means a clean shutdown loses none of them either.
     let closing = state.clone();
     match tokio::task::spawn_blocking(move || {

@@ -4,7 +4,7 @@
 use std::net::SocketAddr;
 
 use axum::Json;
-use axum::extract::{ConnectInfo, Query, State};
+use axum::extract::{ConnectInfo, Query, Request, State};
 use axum::http::{HeaderMap, StatusCode, Uri, header};
 use axum::response::{IntoResponse, Response};
 use registry::{CodeKey, Report, Vin};
@@ -42,19 +42,18 @@ use crate::verdict::{self, Scan, Verdict};
 pub async fn scan(
     State(state): State<AppState>,
     ConnectInfo(peer): ConnectInfo<SocketAddr>,
-    headers: HeaderMap,
-    uri: Uri,
+    // The request itself rather than `HeaderMap` and `Uri` extractors, which copy them.
+    request: Request,
 ) -> Result<Response, ApiError> {
-    let input = uri
-        .path_and_query()
-        .map_or_else(|| uri.path().to_owned(), |pq| pq.as_str().to_owned());
+    let (headers, uri) = (request.headers(), request.uri());
+    let input = uri.path_and_query().map_or(uri.path(), |pq| pq.as_str());
     let now = Timestamp::now();
     // A registered code is judged from one read of the registry, inline: the read is a lookup in
     // sled's page cache (a few microseconds), cheaper than the two thread hand-offs of the
     // blocking pool, which cost a quarter of the throughput when measured (BENCHMARKS.md). Only
     // Ed25519 for codes the registry does not hold goes to the blocking pool.
     let judged =
-        verdict::judge_scan(state.registry(), &input, now).map_err(|e| ApiError::internal(&e))?;
+        verdict::judge_scan(state.registry(), input, now).map_err(|e| ApiError::internal(&e))?;
     let (verdict, key) = match judged {
         Scan::Judged(verdict, key) => (*verdict, key),
         Scan::NeedsSignature(code) => {
@@ -64,7 +63,7 @@ pub async fn scan(
             (verdict, None)
         }
     };
-    Ok(answer(&state, peer, &headers, &input, verdict, key, now))
+    Ok(answer(&state, peer, headers, input, verdict, key, now))
 }
 
 #[derive(Deserialize, utoipa::IntoParams)]
