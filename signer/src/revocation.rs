@@ -112,6 +112,13 @@ pub enum RevocationError {
     BadSignature,
     #[error("revocation list #{offered} is older than #{current}, which is already in force")]
     Stale { offered: u64, current: u64 },
+    /// Two different lists carry one sequence number: the authority must issue a new number for a
+    /// new list, or a list that drops a revocation could replace the one in force.
+    #[error(
+        "revocation list #{sequence} differs from the list #{sequence} already in force; a changed \
+         list needs a higher sequence number"
+    )]
+    Conflicting { sequence: u64 },
     #[error("certificate #{serial} is already revoked ({reason})")]
     AlreadyRevoked {
         serial: u64,

@@ -111,6 +111,12 @@ impl TrustStore {
                     current: current.sequence(),
                 });
             }
+            // Loading the list in force again is harmless; another list under its number is not.
+            if list.sequence() == current.sequence() && &list != current {
+                return Err(RevocationError::Conflicting {
+                    sequence: list.sequence(),
+                });
+            }
         }
         self.revocations = Some(list);
         Ok(())

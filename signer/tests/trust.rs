@@ -275,7 +275,7 @@ fn revocation_lists_only_move_forward_and_escalate() {
         ),
         Err(RevocationError::AlreadyRevoked { .. })
     ));
-    w.trust.set_revocations(second).unwrap();
+    w.trust.set_revocations(second.clone()).unwrap();
     assert!(matches!(
         w.trust.set_revocations(first),
         Err(RevocationError::Stale {
@@ -283,6 +283,20 @@ fn revocation_lists_only_move_forward_and_escalate() {
             current: 2
         })
     ));
+    // The list in force again: fine. Another list under its number (one that leaves out the
+    // compromised key): refused, and the list in force stays.
+    w.trust.set_revocations(second.clone()).unwrap();
+    let rival = RevocationList::issue(
+        2,
+        at(6).now,
+        vec![entry(RevocationReason::Decertified)],
+        &w.authority,
+    )
+    .unwrap();
+    let refused = w.trust.set_revocations(rival).unwrap_err();
+    assert_eq!(refused, RevocationError::Conflicting { sequence: 2 });
+    assert!(refused.to_string().contains("higher sequence number"));
+    assert_eq!(w.trust.revocations(), Some(&second));
 }
 
 #[test]
