@@ -645,6 +645,33 @@ async fn malformed_input_gets_a_4xx_with_a_code_and_stores_nothing() {
     assert_eq!(summary["registered"], 2);
     assert_eq!(summary["rejections"][0]["line"], 3);
     assert_eq!(summary["rejections"][0]["code"], "malformed_line");
+
+    // A manifest that says it is larger than 2 GiB is refused before a byte of it is read. (Raw
+    // HTTP: the client declares the length and sends a first line, not the gigabytes.)
+    use tokio::io::{AsyncReadExt, AsyncWriteExt};
+    let mut tcp = tokio::net::TcpStream::connect(s.server.addr).await.unwrap();
+    let first_line = manifest(&s.codes[4..5], &s.server.base());
+    let request = format!(
+        "POST /api/v1/manifests HTTP/1.1\r\nhost: {}\r\nauthorization: Bearer {}\r\n\
+         content-type: application/x-ndjson\r\ncontent-length: {}\r\n\r\n{first_line}",
+        s.server.addr,
+        s.maker_token,
+        3u64 << 30
+    );
+    tcp.write_all(request.as_bytes()).await.unwrap();
+    let mut answer = vec![0u8; 4096];
+    let n = tcp.read(&mut answer).await.unwrap();
+    let answer = String::from_utf8_lossy(&answer[..n]);
+    assert!(answer.starts_with("HTTP/1.1 413"), "{answer}");
+    assert!(answer.contains("manifest_too_large"), "{answer}");
+    assert!(
+        s.server
+            .registry
+            .status(&CodeKey::of(&s.codes[4].part))
+            .unwrap()
+            .is_none(),
+        "nothing was registered"
+    );
 }
 
 #[tokio::test]

@@ -8,11 +8,13 @@
 
 use std::collections::BTreeMap;
 use std::io::BufReader;
+use std::sync::Arc;
+use std::sync::atomic::{AtomicBool, Ordering};
 
 use axum::Json;
 use axum::body::Body;
 use axum::extract::{Path, State};
-use axum::http::StatusCode;
+use axum::http::{HeaderMap, StatusCode, header};
 use axum::response::{IntoResponse, Response};
 use futures_util::TryStreamExt;
 use registry::{
@@ -119,7 +121,11 @@ pub struct LineRejection {
     security(("bearer" = [])),
     responses(
         (status = 200, description = "Per-line counts; rejected lines do not fail the upload", body = UploadSummary),
-        (status = 400, description = "The manifest cannot be read (`invalid_manifest`), e.g. larger than 2 GiB",
+        (status = 400, description = "The manifest cannot be read (`invalid_manifest`)",
+            body = Problem, content_type = "application/problem+json"),
+        (status = 413, description = "The manifest is larger than 2 GiB (`manifest_too_large`): refused \
+            before reading when `Content-Length` says so; otherwise the lines before the limit were \
+            registered, and re-sending them is harmless",
             body = Problem, content_type = "application/problem+json"),
         (status = 403, description = "The caller's role may not do this (`wrong_role`, `not_allowed`)",
             body = Problem, content_type = "application/problem+json"),
@@ -130,9 +136,22 @@ pub struct LineRejection {
 pub async fn upload_manifest(
     State(state): State<AppState>,
     caller: Caller,
+    headers: HeaderMap,
     body: Body,
 ) -> Result<Json<UploadSummary>, ApiError> {
     caller.require(MAKERS, "uploading a manifest")?;
+    let declared = headers
+        .get(header::CONTENT_LENGTH)
+        .and_then(|v| v.to_str().ok())
+        .and_then(|v| v.parse::<u64>().ok());
+    if declared.is_some_and(|len| len > MAX_MANIFEST_BYTES) {
+        return Err(manifest_too_large(
+            "split it into manifests of at most that size; nothing was registered",
+        ));
+    }
+    // A body without a length (chunked) is counted as it streams in.
+    let too_large = Arc::new(AtomicBool::new(false));
+    let overflowed = too_large.clone();
     let mut seen = 0u64;
     let stream = body
         .into_data_stream()
@@ -140,6 +159,7 @@ pub async fn upload_manifest(
         .and_then(move |chunk| {
             seen += chunk.len() as u64;
             let result = if seen > MAX_MANIFEST_BYTES {
+                overflowed.store(true, Ordering::Relaxed);
                 Err(std::io::Error::other(format!(
                     "the manifest is larger than {MAX_MANIFEST_BYTES} bytes; split it"
                 )))
@@ -180,6 +200,10 @@ pub async fn upload_manifest(
         })
         .await?
         .map_err(|e| match e {
+            _ if too_large.load(Ordering::Relaxed) => manifest_too_large(
+                "split it; the lines before the limit were registered, and sending them again is \
+                 harmless (they come back as already registered)",
+            ),
             RegistryError::InvalidInput(why) => ApiError::bad_request("invalid_manifest", why),
             other => registry_error(other),
         })?;
@@ -190,6 +214,14 @@ pub async fn upload_manifest(
         "manifest uploaded"
     );
     Ok(Json(summary))
+}
+
+fn manifest_too_large(what_then: &str) -> ApiError {
+    ApiError::new(
+        StatusCode::PAYLOAD_TOO_LARGE,
+        "manifest_too_large",
+        format!("the manifest is larger than {MAX_MANIFEST_BYTES} bytes (2 GiB): {what_then}"),
+    )
 }
 
 // ---- Custody events ----
