@@ -34,7 +34,7 @@ use crate::register::{self, Registration};
 use crate::scan_cache::ScanCache;
 use crate::scans::{ScanContext, ScanPolicy, ScanStats};
 use crate::store::sled::SledStore;
-use crate::store::{Store, StoreError, StoreStats, TrustEntry};
+use crate::store::{RecordCacheStats, Store, StoreError, StoreStats, TrustEntry};
 use crate::vin::Vin;
 
 /// Mutexes serialising writers per code.
@@ -630,8 +630,14 @@ impl Registry {
         }
     }
 
+    /// Counts and sizes of the whole store. It walks the store: seconds for millions of codes.
     pub fn stats(&self) -> Result<StoreStats> {
         Ok(self.store.stats()?)
+    }
+
+    /// How the code records kept in memory serve lookups (cheap).
+    pub fn record_cache(&self) -> RecordCacheStats {
+        self.store.record_cache()
     }
 
     // ---- Public scans ----

@@ -90,7 +90,13 @@ fn open(dir: &Path, create: bool) -> anyhow::Result<Registry> {
             dir.display()
         );
     }
-    Registry::open(dir, RegistryConfig::default()).with_context(|| {
+    // A command runs once over the store: records kept in memory for later lookups would only
+    // cost memory and time.
+    let config = RegistryConfig {
+        record_cache_bytes: 0,
+        ..RegistryConfig::default()
+    };
+    Registry::open(dir, config).with_context(|| {
         format!(
             "cannot open the registry in {} (is `partseal serve` using it?)",
             dir.display()

@@ -52,6 +52,12 @@ pub struct Metrics {
     pub store_events: Gauge,
     pub store_flagged: Gauge,
     pub store_bytes: Gauge,
+    /// The code records kept in memory in front of the store: how many, their bytes, and lookups
+    /// answered from them or not since the service started.
+    pub record_cache_records: Gauge,
+    pub record_cache_bytes: Gauge,
+    pub record_cache_hits: Gauge,
+    pub record_cache_misses: Gauge,
 }
 
 fn latency_histogram() -> Histogram {
@@ -111,6 +117,26 @@ impl Metrics {
         );
         let store_flagged = gauge(&mut registry, "store_flagged_codes", "Codes with an alert");
         let store_bytes = gauge(&mut registry, "store_bytes", "Bytes the store uses on disk");
+        let record_cache_records = gauge(
+            &mut registry,
+            "record_cache_records",
+            "Code records kept in memory in front of the store",
+        );
+        let record_cache_bytes = gauge(
+            &mut registry,
+            "record_cache_bytes",
+            "Memory those records take",
+        );
+        let record_cache_hits = gauge(
+            &mut registry,
+            "record_cache_hits",
+            "Code lookups answered from memory since the service started",
+        );
+        let record_cache_misses = gauge(
+            &mut registry,
+            "record_cache_misses",
+            "Code lookups that read the store since the service started",
+        );
         Metrics {
             registry,
             requests,
@@ -123,6 +149,10 @@ impl Metrics {
             store_events,
             store_flagged,
             store_bytes,
+            record_cache_records,
+            record_cache_bytes,
+            record_cache_hits,
+            record_cache_misses,
         }
     }
 

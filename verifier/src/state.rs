@@ -1,7 +1,8 @@
 //! The one piece of shared state every handler receives through axum's `State`.
 
-use std::sync::Arc;
 use std::sync::atomic::{AtomicBool, Ordering};
+use std::sync::{Arc, Mutex, PoisonError};
+use std::time::{Duration, Instant};
 
 use registry::Registry;
 use tokio::sync::Semaphore;
@@ -23,6 +24,8 @@ struct Inner {
     /// Permits for requests in flight; when none is left the service sheds load.
     in_flight: Semaphore,
     draining: AtomicBool,
+    /// When `/metrics` last refreshed the store's counts.
+    store_counts_at: Mutex<Option<Instant>>,
 }
 
 impl AppState {
@@ -36,6 +39,7 @@ impl AppState {
             registry,
             scans,
             draining: AtomicBool::new(false),
+            store_counts_at: Mutex::new(None),
             config,
         }))
     }
@@ -84,5 +88,20 @@ impl AppState {
 
     pub fn is_draining(&self) -> bool {
         self.0.draining.load(Ordering::SeqCst)
+    }
+
+    /// True (and the clock restarted) when the store's counts were last taken longer than `every`
+    /// ago, or never.
+    pub(crate) fn store_counts_due(&self, every: Duration) -> bool {
+        let mut at = self
+            .0
+            .store_counts_at
+            .lock()
+            .unwrap_or_else(PoisonError::into_inner);
+        if at.is_some_and(|t| t.elapsed() < every) {
+            return false;
+        }
+        *at = Some(Instant::now());
+        true
     }
 }

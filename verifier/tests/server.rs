@@ -79,6 +79,10 @@ async fn metrics_count_requests_by_route_pattern() {
         text.contains("partseal_http_request_duration_seconds_bucket"),
         "{text}"
     );
+    // The store's figures, and the record cache's (empty: nothing was looked up).
+    assert!(text.contains("partseal_store_codes 0"), "{text}");
+    assert!(text.contains("partseal_record_cache_records 0"), "{text}");
+    assert!(text.contains("partseal_record_cache_misses 0"), "{text}");
     server.shutdown().await;
 }
 

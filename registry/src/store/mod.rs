@@ -9,7 +9,9 @@
 //! so an fsync never stalls the executor.
 
 pub mod group_commit;
-mod record_cache;
+pub mod record_cache;
+
+pub use record_cache::RecordCacheStats;
 pub mod sled;
 
 use std::io::{Read, Write};
@@ -179,7 +181,13 @@ pub trait Store: Send + Sync {
     /// one sync (group commit).
     fn durable(&self) -> StoreResult<()>;
 
+    /// Counts walk the store: seconds for millions of codes.
     fn stats(&self) -> StoreResult<StoreStats>;
+
+    /// How the records kept in memory in front of the engine serve (cheap).
+    fn record_cache(&self) -> RecordCacheStats {
+        RecordCacheStats::default()
+    }
 
     /// Writes every record to `out` in a self-checking format. The caller keeps writers out while it
     /// runs, so the copy is consistent.

@@ -38,6 +38,18 @@ struct Shard {
     bytes: usize,
     /// Writes so far, so a reader can tell whether one happened while it read the store.
     writes: u64,
+    /// Lookups answered here, and not.
+    hits: u64,
+    misses: u64,
+}
+
+/// What the cache holds and how well it serves, for the operators' metrics.
+#[derive(Clone, Copy, Debug, Default, PartialEq, Eq)]
+pub struct RecordCacheStats {
+    pub records: u64,
+    pub bytes: u64,
+    pub hits: u64,
+    pub misses: u64,
 }
 
 /// What a reader that missed must show [`RecordCache::fill`].
@@ -67,10 +79,17 @@ impl RecordCache {
     /// The stored bytes of `key`'s record, or a [`Miss`] to [`fill`](Self::fill) with once the
     /// store has been read.
     pub fn get<T>(&self, key: &[u8], read: impl FnOnce(&[u8]) -> T) -> Result<T, Miss> {
-        let shard = self.shard(key);
+        let mut shard = self.shard(key);
         match shard.records.get(key) {
-            Some(value) => Ok(read(value)),
-            None => Err(Miss(shard.writes)),
+            Some(value) => {
+                let found = read(value);
+                shard.hits += 1;
+                Ok(found)
+            }
+            None => {
+                shard.misses += 1;
+                Err(Miss(shard.writes))
+            }
         }
     }
 
@@ -88,6 +107,18 @@ impl RecordCache {
         let mut shard = self.shard(key);
         shard.writes += 1;
         self.insert(&mut shard, key, value);
+    }
+
+    pub fn stats(&self) -> RecordCacheStats {
+        let mut stats = RecordCacheStats::default();
+        for shard in &self.shards {
+            let shard = shard.lock().unwrap_or_else(PoisonError::into_inner);
+            stats.records += shard.records.len() as u64;
+            stats.bytes += shard.bytes as u64;
+            stats.hits += shard.hits;
+            stats.misses += shard.misses;
+        }
+        stats
     }
 
     /// Forgets everything (e.g. after the store's contents were replaced).
@@ -164,6 +195,8 @@ mod tests {
         };
         cache.fill(miss, b"b", b"read");
         assert_eq!(hit(&cache, b"b").unwrap(), b"read");
+        let stats = cache.stats();
+        assert_eq!((stats.records, stats.hits, stats.misses), (2, 3, 2));
     }
 
     #[test]

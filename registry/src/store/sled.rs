@@ -752,6 +752,10 @@ impl Store for SledStore {
         })
     }
 
+    fn record_cache(&self) -> super::RecordCacheStats {
+        self.records.stats()
+    }
+
     fn backup(&self, out: &mut dyn Write) -> StoreResult<u64> {
         let mut hasher = Sha256::new();
         let mut write = |bytes: &[u8]| -> StoreResult<()> {

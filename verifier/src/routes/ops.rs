@@ -42,7 +42,12 @@ pub async fn readyz(State(state): State<AppState>) -> Response {
     Json(json!({ "status": "ready" })).into_response()
 }
 
-/// Prometheus text exposition, with the store's size read fresh.
+/// How often `/metrics` refreshes the store's counts.
+pub const STORE_COUNTS_EVERY: std::time::Duration = std::time::Duration::from_secs(300);
+
+/// Prometheus text exposition. The store's counts walk the whole store (seconds for millions of
+/// codes), so they are refreshed at most every [`STORE_COUNTS_EVERY`]; the record cache's figures
+/// are read at every scrape.
 #[utoipa::path(
     get,
     path = "/metrics",
@@ -52,20 +57,27 @@ pub async fn readyz(State(state): State<AppState>) -> Response {
         body = String, content_type = "text/plain; version=0.0.4; charset=utf-8")),
 )]
 pub async fn metrics(State(state): State<AppState>) -> Response {
-    match state.blocking(|r| r.stats()).await {
-        Ok(Ok(stats)) => {
-            let m = state.metrics();
-            let set = |g: &prometheus_client::metrics::gauge::Gauge, v: u64| {
-                g.set(i64::try_from(v).unwrap_or(i64::MAX));
-            };
-            set(&m.store_codes, stats.codes);
-            set(&m.store_events, stats.events);
-            set(&m.store_flagged, stats.alerts);
-            set(&m.store_bytes, stats.bytes_on_disk);
+    let m = state.metrics();
+    let set = |g: &prometheus_client::metrics::gauge::Gauge, v: u64| {
+        g.set(i64::try_from(v).unwrap_or(i64::MAX));
+    };
+    if state.store_counts_due(STORE_COUNTS_EVERY) {
+        match state.blocking(|r| r.stats()).await {
+            Ok(Ok(stats)) => {
+                set(&m.store_codes, stats.codes);
+                set(&m.store_events, stats.events);
+                set(&m.store_flagged, stats.alerts);
+                set(&m.store_bytes, stats.bytes_on_disk);
+            }
+            Ok(Err(e)) => tracing::error!(error = %e, "cannot read store statistics"),
+            Err(_) => {}
         }
-        Ok(Err(e)) => tracing::error!(error = %e, "cannot read store statistics"),
-        Err(_) => {}
     }
+    let cache = state.registry().record_cache();
+    set(&m.record_cache_records, cache.records);
+    set(&m.record_cache_bytes, cache.bytes);
+    set(&m.record_cache_hits, cache.hits);
+    set(&m.record_cache_misses, cache.misses);
     (
         [(
             header::CONTENT_TYPE,
