@@ -45,7 +45,8 @@ pub struct AlertView {
     pub newest_date: String,
     pub state: AlertState,
     /// (what, when, the registry's explanation)
-    pub evidence: Vec<(&'static str, String, String)>,
+    /// What, when, why, and the language of the why.
+    pub evidence: Vec<(&'static str, String, String, &'static str)>,
 }
 
 pub struct ReportView {
@@ -82,9 +83,15 @@ struct Gathered {
 fn gather(
     r: &registry::Registry,
     me: &PartyId,
-    t: &'static Texts,
+    lang: Lang,
     now: Timestamp,
 ) -> Result<Gathered, registry::RegistryError> {
+    let t = lang.texts();
+    // The page's own words where it has them; the registry's English otherwise, marked as such.
+    let in_language = |translated: Option<String>, english: &dyn Fn() -> String| match translated {
+        Some(text) => (text, lang.code()),
+        None => (english(), "en"),
+    };
     let mut alerts = Vec::new();
     let mut region_counts: BTreeMap<String, u64> = BTreeMap::new();
     let mut charted: BTreeSet<CodeKey> = BTreeSet::new();
@@ -94,11 +101,13 @@ fn gather(
         let mut newest = status.record.registered_at;
         for e in &flags.duplicate {
             newest = newest.max(e.at);
-            evidence.push((t.evidence_kind(e.kind.code()), date(e.at), e.explain()));
+            let (why, why_lang) = in_language(t.explain_conflict(e), &|| e.explain());
+            evidence.push((t.evidence_kind(e.kind.code()), date(e.at), why, why_lang));
         }
         if let Some(a) = &flags.scan_anomaly {
             newest = newest.max(a.at);
-            evidence.push((t.evidence_kind("scan_anomaly"), date(a.at), a.explain()));
+            let (why, why_lang) = in_language(t.explain_anomaly(a), &|| a.explain());
+            evidence.push((t.evidence_kind("scan_anomaly"), date(a.at), why, why_lang));
         }
         let scans = r.scans(&status.key)?;
         let region = scans
@@ -287,7 +296,7 @@ pub async fn dashboard(
     let me = party.id.clone();
     let now = Timestamp::now();
     let g = state
-        .blocking(move |r| gather(r, &me, t, now))
+        .blocking(move |r| gather(r, &me, lang, now))
         .await?
         .map_err(|e| ApiError::internal(&e))?;
     let day_bars: Vec<(String, u64)> = g

@@ -111,6 +111,10 @@ pub struct Texts {
     pub states: [(&'static str, &'static str); 6],
     pub evidence: &'static str,
     pub evidence_kinds: [(&'static str, &'static str); 10],
+    /// What each kind of evidence means, with `{at}`, `{since}` (dates) and, for `scan_anomaly`,
+    /// `{contexts}`, `{hours}`, `{threshold}`. `None` where the registry's own (English) words are
+    /// the language's.
+    pub evidence_explanations: Option<[(&'static str, &'static str); 7]>,
     pub report_heading: &'static str,
     pub report_text: &'static str,
     pub report_contact: &'static str,
@@ -217,6 +221,35 @@ impl Texts {
 
     pub fn evidence_kind(&self, code: &str) -> &'static str {
         lookup(&self.evidence_kinds, code)
+    }
+
+    /// A conflict's explanation in this language, if it has its own words for it.
+    pub fn explain_conflict(&self, e: &registry::Evidence) -> Option<String> {
+        let template = self.explanation(e.kind.code())?;
+        Some(
+            template
+                .replace("{at}", &e.at.date())
+                .replace("{since}", &e.since.date()),
+        )
+    }
+
+    /// A scan anomaly's explanation in this language, if it has its own words for it.
+    pub fn explain_anomaly(&self, a: &registry::ScanAnomaly) -> Option<String> {
+        let template = self.explanation("scan_anomaly")?;
+        Some(
+            template
+                .replace("{contexts}", &a.contexts.to_string())
+                .replace("{hours}", &a.window_hours.to_string())
+                .replace("{threshold}", &a.threshold.to_string()),
+        )
+    }
+
+    fn explanation(&self, code: &str) -> Option<&'static str> {
+        self.evidence_explanations
+            .as_ref()?
+            .iter()
+            .find(|(c, _)| *c == code)
+            .map(|(_, t)| *t)
     }
 }
 
@@ -354,6 +387,36 @@ pub static ZH: Texts = Texts {
         ("removed_but_not_installed", "未装车却被拆下"),
         ("conflict", "互相矛盾的流转记录"),
     ],
+    evidence_explanations: Some([
+        (
+            "installed_in_another_vehicle",
+            "{at}，这个编码在装车时被扫描，但它自 {since} 起已装在另一辆车上。一个零件不可能同时装在两辆车上：其中一件带的是复制的标签。",
+        ),
+        (
+            "still_installed",
+            "{at}，这个编码在企业之间流转时被扫描，但它自 {since} 起已装在一辆车上，且从未拆下。车外带这个标签的零件，标签是复制的。",
+        ),
+        (
+            "after_destroyed",
+            "这个编码已于 {since} 登记为销毁，却在 {at} 又被扫描。现在带这个编码的零件，标签是复制的。",
+        ),
+        (
+            "after_voided",
+            "厂商已于 {since} 作废这个编码，却在 {at} 又被扫描。正品零件不会带有作废的编码。",
+        ),
+        (
+            "held_by_another_party",
+            "{at}，有企业登记了这个零件，但另一家企业自 {since} 起一直持有它，且从未发货。一个零件不可能同时在两处：其中一件带的是复制的标签。",
+        ),
+        (
+            "removed_but_not_installed",
+            "{at}，有修理厂登记从车上拆下这个零件，但它并未装在任何车上（当前状态自 {since} 起）。装在未登记之处的零件，可能带有复制的标签。",
+        ),
+        (
+            "scan_anomaly",
+            "这个已登记装车的编码，在 {hours} 小时内被 {contexts} 个不同的网络扫描（警报阈值为 {threshold}）。装在一辆车上的零件很少在这么多地方被扫描：市面上可能有它的复制标签。仅凭扫描不能证明复制；厂商已收到警报。",
+        ),
+    ]),
     report_heading: "举报可疑配件",
     report_text: "哪里不对？（必填）",
     report_contact: "联系方式（选填，仅厂商可见）",
@@ -538,6 +601,7 @@ pub static EN: Texts = Texts {
         ("removed_but_not_installed", "Removed while not installed"),
         ("conflict", "Contradicting custody records"),
     ],
+    evidence_explanations: None,
     report_heading: "Report a suspect part",
     report_text: "What is wrong? (required)",
     report_contact: "How to reach you (optional, only the manufacturer sees it)",
