@@ -7,7 +7,7 @@ mod common;
 
 use std::path::Path;
 
-use common::{fails, ok, partseal};
+use common::{fails, http_get, ok, partseal, serve, stop};
 use registry::{AuthError, PartyId, Registry, RegistryConfig};
 use signer::Timestamp;
 
@@ -513,7 +513,7 @@ fn bad_input_is_refused_with_exit_2_and_nothing_stored() {
 }
 
 #[test]
-fn a_store_in_use_is_refused_with_a_message_saying_to_stop_the_server() {
+fn a_store_another_process_holds_is_refused_with_a_message() {
     let tmp = tempfile::tempdir().unwrap();
     let d = tmp.path();
     certified_maker(d);
@@ -529,17 +529,102 @@ fn a_store_in_use_is_refused_with_a_message_saying_to_stop_the_server() {
             "acme.cert",
         ],
     );
+    // Held by a process that is not a running service (no admin socket): e.g. `partseal registry`.
     let held = open(d);
     admin_fails(
         d,
         &["party", "list", "--data", "data"],
-        "is locked by another process, most likely `partseal serve`",
-    );
-    admin_fails(
-        d,
-        &["status", "--data", "data"],
-        "while `partseal serve` is stopped",
+        "is locked by another process (a `partseal registry` command",
     );
     drop(held);
     admin(d, &["status", "--data", "data"]);
+}
+
+#[test]
+fn while_the_service_runs_admin_commands_are_carried_out_by_it_at_once() {
+    let tmp = tempfile::tempdir().unwrap();
+    let d = tmp.path();
+    certified_maker(d);
+    admin(
+        d,
+        &["trust", "--data", "data", "--authority", "ca/authority.pub"],
+    );
+    let running = serve(d, &[]);
+    let socket = d.join("data/admin.sock");
+    use std::os::unix::fs::{FileTypeExt, PermissionsExt};
+    let meta = std::fs::metadata(&socket).unwrap();
+    assert!(meta.file_type().is_socket());
+    assert_eq!(
+        meta.permissions().mode() & 0o777,
+        0o600,
+        "only the service's user"
+    );
+
+    // Trust a certificate (a file path relative to the command's directory), add a party, issue a
+    // token: the service uses them at once.
+    let out = admin(
+        d,
+        &[
+            "trust",
+            "--data",
+            "data",
+            "--authority",
+            "ca/authority.pub",
+            "--cert",
+            "acme.cert",
+        ],
+    );
+    assert!(out.contains("trusted certificate"), "{out}");
+    admin(
+        d,
+        &[
+            "party",
+            "add",
+            "--data",
+            "data",
+            "--id",
+            "shop-1",
+            "--role",
+            "shop",
+            "--name",
+            "修理厂",
+        ],
+    );
+    let token = admin(
+        d,
+        &["token", "create", "--data", "data", "--party", "shop-1"],
+    );
+    let token = token.trim();
+    let (status, body) = http_get(&running.addr, "/api/v1/me", Some(token));
+    assert_eq!(status, 200, "{body}");
+    assert_eq!(json(&body)["id"], "shop-1");
+
+    // Revoked while the service runs: refused from the next request on.
+    let id = token.split('_').nth(1).unwrap();
+    let out = admin(d, &["token", "revoke", "--data", "data", "--id", id]);
+    assert!(out.contains("revoked token"), "{out}");
+    let (status, _) = http_get(&running.addr, "/api/v1/me", Some(token));
+    assert_eq!(status, 401);
+
+    // Mistakes are reported as they are without a service, with a non-zero exit.
+    admin_fails(
+        d,
+        &[
+            "party", "add", "--data", "data", "--id", "shop-1", "--role", "shop", "--name", "again",
+        ],
+        "party shop-1 already exists",
+    );
+    admin_fails(
+        d,
+        &["token", "create", "--data", "data", "--party", "ghost"],
+        "no party ghost",
+    );
+    let status = json(&admin(d, &["status", "--data", "data", "--json"]));
+    assert_eq!(status["tokens"]["revoked"], 1, "{status}");
+
+    // Stopped, the socket is gone and the commands open the store themselves again.
+    stop(running);
+    assert!(!socket.exists());
+    let parties = json(&admin(d, &["party", "list", "--data", "data", "--json"]));
+    assert_eq!(parties[0]["id"], "shop-1");
 }

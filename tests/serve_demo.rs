@@ -3,71 +3,11 @@
 
 #![allow(clippy::unwrap_used)]
 
-use std::io::{BufRead, BufReader, Read};
-use std::process::{Child, Command, Stdio};
+mod common;
 
-struct Running {
-    child: Child,
-    stdout: String,
-    addr: String,
-}
+use std::process::Command;
 
-/// Starts `serve --demo` on a free port and waits until it serves.
-fn start(dir: &std::path::Path) -> Running {
-    let mut child = Command::new(env!("CARGO_BIN_EXE_partseal"))
-        .args([
-            "serve",
-            "--demo",
-            "--listen",
-            "127.0.0.1:0",
-            "--data",
-            "data",
-        ])
-        .args(["--log-format", "json"])
-        .current_dir(dir)
-        .env("RUST_LOG", "info")
-        .stdout(Stdio::piped())
-        .stderr(Stdio::piped())
-        .spawn()
-        .unwrap();
-    let mut stderr = BufReader::new(child.stderr.take().unwrap());
-    let mut addr = None;
-    let mut line = String::new();
-    while addr.is_none() {
-        line.clear();
-        assert!(
-            stderr.read_line(&mut line).unwrap() > 0,
-            "serve exited early"
-        );
-        if line.contains("partseal serving") {
-            let log: serde_json::Value = serde_json::from_str(&line).unwrap();
-            addr = log["fields"]["listen"].as_str().map(str::to_owned);
-        }
-    }
-    // Keep draining the log so the server never blocks on a full pipe.
-    std::thread::spawn(move || std::io::copy(&mut stderr, &mut std::io::sink()));
-    // The welcome text is complete before the server starts listening.
-    let mut stdout = String::new();
-    let mut out = child.stdout.take().unwrap();
-    let mut buf = [0u8; 65536];
-    let n = out.read(&mut buf).unwrap();
-    stdout.push_str(&String::from_utf8_lossy(&buf[..n]));
-    Running {
-        child,
-        stdout,
-        addr: addr.unwrap(),
-    }
-}
-
-fn stop(mut running: Running) {
-    let status = Command::new("kill")
-        .args(["-TERM", &running.child.id().to_string()])
-        .status()
-        .unwrap();
-    assert!(status.success());
-    let exit = running.child.wait().unwrap();
-    assert!(exit.success(), "serve did not stop cleanly: {exit:?}");
-}
+use common::{http_get, serve, stop};
 
 fn first_link_path(stdout: &str) -> String {
     let link = stdout
@@ -87,7 +27,7 @@ fn token_after(stdout: &str, heading: &str) -> String {
 #[test]
 fn serve_demo_is_ready_to_try_and_reuses_what_it_made() {
     let tmp = tempfile::tempdir().unwrap();
-    let first = start(tmp.path());
+    let first = serve(tmp.path(), &["--demo"]);
     assert!(
         first.stdout.contains("20 codes registered"),
         "{}",
@@ -110,31 +50,14 @@ fn serve_demo_is_ready_to_try_and_reuses_what_it_made() {
     // curl is on every machine this project runs on; without it, ask the server another way.
     let body = match answer {
         Ok(out) if out.status.success() => String::from_utf8(out.stdout).unwrap(),
-        _ => http_get(&first.addr, &path),
+        _ => http_get(&first.addr, &path, None).1,
     };
     let verdict: serde_json::Value = serde_json::from_str(&body).unwrap();
     assert_eq!(verdict["verdict"], "genuine", "{body}");
     stop(first);
 
-    let second = start(tmp.path());
+    let second = serve(tmp.path(), &["--demo"]);
     assert_eq!(first_link_path(&second.stdout), path);
     assert_eq!(token_after(&second.stdout, "The shop's API token"), shop);
     stop(second);
-}
-
-/// A minimal HTTP/1.1 GET over a TCP socket.
-fn http_get(addr: &str, path: &str) -> String {
-    use std::io::Write;
-    let mut stream = std::net::TcpStream::connect(addr).unwrap();
-    write!(
-        stream,
-        "GET {path} HTTP/1.1\r\nHost: {addr}\r\nAccept: application/json\r\nConnection: close\r\n\r\n"
-    )
-    .unwrap();
-    let mut response = String::new();
-    stream.read_to_string(&mut response).unwrap();
-    response
-        .split_once("\r\n\r\n")
-        .map(|(_, body)| body.to_owned())
-        .unwrap()
 }

@@ -2,10 +2,13 @@
 //! that record custody events, their API tokens, and the trust state (authority keys, certificates,
 //! revocation list).
 //!
-//! The store is locked by whichever process has it open, so these run while `partseal serve` is
-//! stopped. Every argument and input file is checked before the store is opened, so a mistake
-//! writes nothing.
+//! The store is locked by whichever process has it open. When `partseal serve` holds it, a command
+//! is handed to the service through its admin socket (`admin_socket`) and carried out there, on
+//! the service's own registry: a revoked token stops working at once, without a restart. Otherwise
+//! the command opens the store itself. Every argument and input file is checked before anything is
+//! written, so a mistake writes nothing.
 
+use std::io::Write;
 use std::path::{Path, PathBuf};
 use std::process::ExitCode;
 
@@ -17,10 +20,7 @@ use registry::{
 use serde_json::{Value, json};
 use signer::{Certificate, KeyId, Timestamp, TrustStore};
 
-use super::files;
-
-/// Said wherever the store may be locked: in help text, and in the error when it is.
-const STOPPED: &str = "run it while `partseal serve` is stopped";
+use super::{admin_socket, files};
 
 #[derive(Subcommand)]
 pub enum AdminCommand {
@@ -58,7 +58,8 @@ pub enum TokenCommand {
 
 #[derive(Args)]
 pub struct DataArgs {
-    /// The server's data directory (`partseal serve --data`); run while the server is stopped.
+    /// The service's data directory (`partseal serve --data`); while the service runs, the command
+    /// is carried out by it.
     #[arg(long, value_name = "DIR")]
     data: PathBuf,
 }
@@ -163,16 +164,72 @@ fn token_id(s: &str) -> Result<String, String> {
     ))
 }
 
+/// Where a command writes: standard output (what scripts read: a token, JSON) and standard error
+/// (the words about it).
+pub struct Console<'a> {
+    pub out: &'a mut dyn Write,
+    pub err: &'a mut dyn Write,
+}
+
+impl AdminCommand {
+    pub(super) fn data_dir(&self) -> &Path {
+        match self {
+            AdminCommand::Party(PartyCommand::Add(a)) => &a.data.data,
+            AdminCommand::Party(PartyCommand::List(a)) | AdminCommand::Status(a) => &a.data.data,
+            AdminCommand::Party(PartyCommand::Revoke(a)) => &a.data.data,
+            AdminCommand::Token(TokenCommand::Create(a)) => &a.data.data,
+            AdminCommand::Token(TokenCommand::List(a)) => &a.list.data.data,
+            AdminCommand::Token(TokenCommand::Revoke(a)) => &a.data.data,
+            AdminCommand::Trust(a) => &a.data.data,
+        }
+    }
+}
+
+/// Runs the command: through the running service's admin socket when `partseal serve` holds the
+/// store, on the store directly otherwise.
 pub fn run(cmd: AdminCommand) -> anyhow::Result<ExitCode> {
+    let dir = cmd.data_dir().to_owned();
+    if let Some(answer) = admin_socket::ask(&dir, &admin_socket::argv_for_server()?)? {
+        std::io::stdout().write_all(answer.out.as_bytes())?;
+        std::io::stderr().write_all(answer.err.as_bytes())?;
+        return Ok(if answer.ok {
+            ExitCode::SUCCESS
+        } else {
+            ExitCode::from(2)
+        });
+    }
+    let registry = match &cmd {
+        // Only `admin trust`, the first step on a new server, may create a store, and only once
+        // its files checked out (`trust` reads them again: they are small).
+        AdminCommand::Trust(args) => {
+            files::trust_store(&args.authority, &args.certs, args.revoked.as_deref())?;
+            open(&dir, true)?
+        }
+        _ => open(&dir, false)?,
+    };
+    let (mut out, mut err) = (std::io::stdout(), std::io::stderr());
+    execute(
+        &registry,
+        cmd,
+        &mut Console {
+            out: &mut out,
+            err: &mut err,
+        },
+    )?;
+    Ok(ExitCode::SUCCESS)
+}
+
+/// Runs a command on an open registry: the command line's own, or the running service's.
+pub fn execute(registry: &Registry, cmd: AdminCommand, c: &mut Console<'_>) -> anyhow::Result<()> {
     match cmd {
-        AdminCommand::Party(PartyCommand::Add(args)) => party_add(args),
-        AdminCommand::Party(PartyCommand::List(args)) => party_list(args),
-        AdminCommand::Party(PartyCommand::Revoke(args)) => party_revoke(args),
-        AdminCommand::Token(TokenCommand::Create(args)) => token_create(args),
-        AdminCommand::Token(TokenCommand::List(args)) => token_list(args),
-        AdminCommand::Token(TokenCommand::Revoke(args)) => token_revoke(args),
-        AdminCommand::Trust(args) => trust(args),
-        AdminCommand::Status(args) => status(args),
+        AdminCommand::Party(PartyCommand::Add(args)) => party_add(registry, args, c),
+        AdminCommand::Party(PartyCommand::List(args)) => party_list(registry, args, c),
+        AdminCommand::Party(PartyCommand::Revoke(args)) => party_revoke(registry, args, c),
+        AdminCommand::Token(TokenCommand::Create(args)) => token_create(registry, args, c),
+        AdminCommand::Token(TokenCommand::List(args)) => token_list(registry, args, c),
+        AdminCommand::Token(TokenCommand::Revoke(args)) => token_revoke(registry, args, c),
+        AdminCommand::Trust(args) => trust(registry, args, c),
+        AdminCommand::Status(args) => status(registry, args, c),
     }
 }
 
@@ -189,8 +246,8 @@ fn open(dir: &Path, create: bool) -> anyhow::Result<Registry> {
     Registry::open(dir, RegistryConfig::default()).map_err(|e| {
         if is_locked(&e) {
             anyhow::anyhow!(
-                "the registry in {} is locked by another process, most likely `partseal serve`: \
-                 admin commands change the store directly, so {STOPPED}",
+                "the registry in {} is locked by another process (a `partseal registry` command, \
+                 or a service that is starting or stopping); try again when it is done",
                 dir.display()
             )
         } else {
@@ -213,7 +270,7 @@ fn existing_party(registry: &Registry, id: &PartyId, dir: &Path) -> anyhow::Resu
     })
 }
 
-fn party_add(args: PartyAddArgs) -> anyhow::Result<ExitCode> {
+fn party_add(registry: &Registry, args: PartyAddArgs, c: &mut Console<'_>) -> anyhow::Result<()> {
     let dir = &args.data.data;
     let now = Timestamp::now();
     let party = Party {
@@ -227,7 +284,6 @@ fn party_add(args: PartyAddArgs) -> anyhow::Result<ExitCode> {
     party
         .validate()
         .map_err(|why| anyhow::anyhow!("party {}: {why}", party.id))?;
-    let registry = open(dir, false)?;
     if registry.party(&party.id)?.is_some() {
         bail!(
             "party {} already exists in {}; choose another --id",
@@ -248,15 +304,17 @@ fn party_add(args: PartyAddArgs) -> anyhow::Result<ExitCode> {
             );
         }
         if !certs.iter().any(|c| cert_state(&trust, c, now) == "valid") {
-            eprintln!(
+            writeln!(
+                c.err,
                 "warning: no certificate of {} is valid now (expired, not yet valid or revoked); \
                  it cannot register new codes",
                 party.id
-            );
+            )?;
         }
     }
     registry.add_party(party.clone())?;
-    println!(
+    writeln!(
+        c.out,
         "added {} {} ({}{})",
         party.role.as_str(),
         party.id,
@@ -266,8 +324,8 @@ fn party_add(args: PartyAddArgs) -> anyhow::Result<ExitCode> {
             .as_deref()
             .map(|r| format!(", {r}"))
             .unwrap_or_default()
-    );
-    Ok(ExitCode::SUCCESS)
+    )?;
+    Ok(())
 }
 
 fn certificates_of<'a>(
@@ -291,19 +349,19 @@ fn party_json(p: &Party) -> Value {
     })
 }
 
-fn party_list(args: ListArgs) -> anyhow::Result<ExitCode> {
-    let registry = open(&args.data.data, false)?;
+fn party_list(registry: &Registry, args: ListArgs, c: &mut Console<'_>) -> anyhow::Result<()> {
     let parties = registry.parties()?;
     if args.json {
         let list: Vec<Value> = parties.iter().map(party_json).collect();
-        println!("{}", serde_json::to_string_pretty(&list)?);
-        return Ok(ExitCode::SUCCESS);
+        writeln!(c.out, "{}", serde_json::to_string_pretty(&list)?)?;
+        return Ok(());
     }
     if parties.is_empty() {
-        println!("no parties");
+        writeln!(c.out, "no parties")?;
     }
     for p in &parties {
-        println!(
+        writeln!(
+            c.out,
             "{:<24} {:<12} {} [{}] created {}{}",
             p.id.as_str(),
             p.role.as_str(),
@@ -313,18 +371,21 @@ fn party_list(args: ListArgs) -> anyhow::Result<ExitCode> {
             p.revoked_at
                 .map(|t| format!(", REVOKED {t}"))
                 .unwrap_or_default()
-        );
+        )?;
     }
-    Ok(ExitCode::SUCCESS)
+    Ok(())
 }
 
-fn party_revoke(args: PartyRevokeArgs) -> anyhow::Result<ExitCode> {
+fn party_revoke(
+    registry: &Registry,
+    args: PartyRevokeArgs,
+    c: &mut Console<'_>,
+) -> anyhow::Result<()> {
     let dir = &args.data.data;
-    let registry = open(dir, false)?;
-    let before = existing_party(&registry, &args.id, dir)?;
+    let before = existing_party(registry, &args.id, dir)?;
     if let Some(at) = before.revoked_at {
-        println!("party {} was already revoked at {at}", args.id);
-        return Ok(ExitCode::SUCCESS);
+        writeln!(c.out, "party {} was already revoked at {at}", args.id)?;
+        return Ok(());
     }
     let party = registry.revoke_party(&args.id, Timestamp::now())?;
     let tokens = registry
@@ -332,19 +393,23 @@ fn party_revoke(args: PartyRevokeArgs) -> anyhow::Result<ExitCode> {
         .into_iter()
         .filter(|t| t.party == party.id && t.revoked_at.is_none())
         .count();
-    println!(
+    writeln!(
+        c.out,
         "revoked party {}; its {tokens} token(s) no longer authenticate",
         party.id
-    );
-    Ok(ExitCode::SUCCESS)
+    )?;
+    Ok(())
 }
 
-fn token_create(args: TokenCreateArgs) -> anyhow::Result<ExitCode> {
+fn token_create(
+    registry: &Registry,
+    args: TokenCreateArgs,
+    c: &mut Console<'_>,
+) -> anyhow::Result<()> {
     let dir = &args.data.data;
     let now = Timestamp::now();
     let expires_at = args.expires_days.map(|d| now.plus_days(i64::from(d)));
-    let registry = open(dir, false)?;
-    let party = existing_party(&registry, &args.party, dir)?;
+    let party = existing_party(registry, &args.party, dir)?;
     if let Some(at) = party.revoked_at {
         bail!(
             "party {} was revoked at {at}; it gets no new tokens",
@@ -354,7 +419,8 @@ fn token_create(args: TokenCreateArgs) -> anyhow::Result<ExitCode> {
     let issued = registry.issue_token(&party.id, expires_at, now)?;
     // The token itself goes to standard output only, so it can be piped into a secret store; the
     // words about it go to standard error.
-    eprintln!(
+    writeln!(
+        c.err,
         "token {} for {} {} ({}); this is the only time it is shown: the store keeps only its hash",
         issued.record.id,
         party.role.as_str(),
@@ -363,9 +429,9 @@ fn token_create(args: TokenCreateArgs) -> anyhow::Result<ExitCode> {
             Some(t) => format!("expires {t}"),
             None => "no expiry; revoke it with `partseal admin token revoke`".into(),
         }
-    );
-    println!("{}", issued.reveal());
-    Ok(ExitCode::SUCCESS)
+    )?;
+    writeln!(c.out, "{}", issued.reveal())?;
+    Ok(())
 }
 
 fn token_state(t: &TokenRecord, now: Timestamp) -> &'static str {
@@ -378,11 +444,10 @@ fn token_state(t: &TokenRecord, now: Timestamp) -> &'static str {
     }
 }
 
-fn token_list(args: TokenListArgs) -> anyhow::Result<ExitCode> {
+fn token_list(registry: &Registry, args: TokenListArgs, c: &mut Console<'_>) -> anyhow::Result<()> {
     let dir = &args.list.data.data;
-    let registry = open(dir, false)?;
     if let Some(party) = &args.party {
-        existing_party(&registry, party, dir)?;
+        existing_party(registry, party, dir)?;
     }
     let now = Timestamp::now();
     let tokens: Vec<TokenRecord> = registry
@@ -405,14 +470,15 @@ fn token_list(args: TokenListArgs) -> anyhow::Result<ExitCode> {
                 })
             })
             .collect();
-        println!("{}", serde_json::to_string_pretty(&list)?);
-        return Ok(ExitCode::SUCCESS);
+        writeln!(c.out, "{}", serde_json::to_string_pretty(&list)?)?;
+        return Ok(());
     }
     if tokens.is_empty() {
-        println!("no tokens");
+        writeln!(c.out, "no tokens")?;
     }
     for t in &tokens {
-        println!(
+        writeln!(
+            c.out,
             "{}  {:<24} {:<8} created {}  expires {}  revoked {}",
             t.id,
             t.party.as_str(),
@@ -420,14 +486,17 @@ fn token_list(args: TokenListArgs) -> anyhow::Result<ExitCode> {
             t.created_at,
             t.expires_at.map_or("never".into(), |x| x.to_string()),
             t.revoked_at.map_or("-".into(), |x| x.to_string()),
-        );
+        )?;
     }
-    Ok(ExitCode::SUCCESS)
+    Ok(())
 }
 
-fn token_revoke(args: TokenRevokeArgs) -> anyhow::Result<ExitCode> {
+fn token_revoke(
+    registry: &Registry,
+    args: TokenRevokeArgs,
+    c: &mut Console<'_>,
+) -> anyhow::Result<()> {
     let dir = &args.data.data;
-    let registry = open(dir, false)?;
     let Some(before) = registry.tokens()?.into_iter().find(|t| t.id == args.id) else {
         bail!(
             "no token {} in {} (see `partseal admin token list`)",
@@ -436,19 +505,18 @@ fn token_revoke(args: TokenRevokeArgs) -> anyhow::Result<ExitCode> {
         );
     };
     if let Some(at) = before.revoked_at {
-        println!("token {} was already revoked at {at}", args.id);
-        return Ok(ExitCode::SUCCESS);
+        writeln!(c.out, "token {} was already revoked at {at}", args.id)?;
+        return Ok(());
     }
     let token = registry.revoke_token(&args.id, Timestamp::now())?;
-    println!("revoked token {} of party {}", token.id, token.party);
-    Ok(ExitCode::SUCCESS)
+    writeln!(c.out, "revoked token {} of party {}", token.id, token.party)?;
+    Ok(())
 }
 
-fn trust(args: TrustArgs) -> anyhow::Result<ExitCode> {
+fn trust(registry: &Registry, args: TrustArgs, c: &mut Console<'_>) -> anyhow::Result<()> {
     // Every file is read and checked against the authority key before the store is opened.
     let offered = files::trust_store(&args.authority, &args.certs, args.revoked.as_deref())?;
     let now = Timestamp::now();
-    let registry = open(&args.data.data, true)?;
     // A stale list is refused before anything else is written, so the command is all or nothing.
     if let (Some(new), Some(current)) = (offered.revocations(), registry.trust().revocations()) {
         if new.sequence() < current.sequence() {
@@ -464,35 +532,38 @@ fn trust(args: TrustArgs) -> anyhow::Result<ExitCode> {
     }
     for root in offered.roots() {
         registry.add_root(*root, now)?;
-        println!("trusted authority key {}", KeyId::of(root));
+        writeln!(c.out, "trusted authority key {}", KeyId::of(root))?;
     }
     for cert in offered.certificates() {
         registry.add_certificate(cert.clone(), now)?;
         let b = cert.body();
-        println!(
+        writeln!(
+            c.out,
             "trusted certificate #{} for {} ({})",
             cert.serial(),
             b.manufacturer_id,
             b.legal_name
-        );
+        )?;
         let state = cert_state(&registry.trust(), cert, now);
         if state != "valid" {
-            eprintln!(
+            writeln!(
+                c.err,
                 "warning: certificate #{} is {state}: {} cannot register new codes under it",
                 cert.serial(),
                 b.manufacturer_id
-            );
+            )?;
         }
     }
     if let Some(list) = offered.revocations() {
         registry.set_revocations(list.clone(), now)?;
-        println!(
+        writeln!(
+            c.out,
             "revocation list #{} in force ({} revoked certificate(s))",
             list.sequence(),
             list.entries().len()
-        );
+        )?;
     }
-    Ok(ExitCode::SUCCESS)
+    Ok(())
 }
 
 /// `valid`, `expired`, `not yet valid`, or `revoked (reason)` for a certificate in `trust`.
@@ -510,8 +581,7 @@ fn cert_state(trust: &TrustStore, cert: &Certificate, now: Timestamp) -> String 
     }
 }
 
-fn status(args: ListArgs) -> anyhow::Result<ExitCode> {
-    let registry = open(&args.data.data, false)?;
+fn status(registry: &Registry, args: ListArgs, c: &mut Console<'_>) -> anyhow::Result<()> {
     let now = Timestamp::now();
     let trust = registry.trust().clone();
     let parties = registry.parties()?;
@@ -580,17 +650,18 @@ fn status(args: ListArgs) -> anyhow::Result<ExitCode> {
         },
     });
     if args.json {
-        println!("{}", serde_json::to_string_pretty(&value)?);
-        return Ok(ExitCode::SUCCESS);
+        writeln!(c.out, "{}", serde_json::to_string_pretty(&value)?)?;
+        return Ok(());
     }
 
-    println!("authority keys:   {}", list_or_none(&roots));
-    println!("certificates:     {}", certs.len());
-    for c in trust.certificates() {
-        let b = c.body();
-        println!(
+    writeln!(c.out, "authority keys:   {}", list_or_none(&roots))?;
+    writeln!(c.out, "certificates:     {}", certs.len())?;
+    for cert in trust.certificates() {
+        let b = cert.body();
+        writeln!(
+            c.out,
             "  #{} {} ({}) prefixes {} valid {} to {}: {}",
-            c.serial(),
+            cert.serial(),
             b.manufacturer_id,
             b.legal_name,
             b.prefixes
@@ -600,36 +671,39 @@ fn status(args: ListArgs) -> anyhow::Result<ExitCode> {
                 .join(","),
             b.not_before,
             b.not_after,
-            cert_state(&trust, c, now)
-        );
+            cert_state(&trust, cert, now)
+        )?;
     }
     match trust.revocations() {
-        Some(l) => println!(
+        Some(l) => writeln!(
+            c.out,
             "revocation list:  #{} issued {} ({} entries)",
             l.sequence(),
             l.issued_at(),
             l.entries().len()
-        ),
-        None => println!("revocation list:  none"),
+        )?,
+        None => writeln!(c.out, "revocation list:  none")?,
     }
-    println!(
+    writeln!(
+        c.out,
         "parties:          {} manufacturer, {} distributor, {} shop; {} revoked",
         count_parties(Role::Manufacturer),
         count_parties(Role::Distributor),
         count_parties(Role::Shop),
         parties.iter().filter(|p| p.revoked_at.is_some()).count()
-    );
-    println!(
+    )?;
+    writeln!(
+        c.out,
         "tokens:           {} active, {} expired, {} revoked",
         count_tokens("active"),
         count_tokens("expired"),
         count_tokens("revoked")
-    );
-    println!("codes:            {}", stats.codes);
-    println!("events:           {}", stats.events);
-    println!("flagged codes:    {}", stats.alerts);
-    println!("bytes on disk:    {}", stats.bytes_on_disk);
-    Ok(ExitCode::SUCCESS)
+    )?;
+    writeln!(c.out, "codes:            {}", stats.codes)?;
+    writeln!(c.out, "events:           {}", stats.events)?;
+    writeln!(c.out, "flagged codes:    {}", stats.alerts)?;
+    writeln!(c.out, "bytes on disk:    {}", stats.bytes_on_disk)?;
+    Ok(())
 }
 
 fn list_or_none(items: &[String]) -> String {

@@ -9,6 +9,7 @@ use clap::{Parser, Subcommand};
 use verifier::config::LogFormat;
 
 mod admin;
+mod admin_socket;
 mod authority;
 mod demo;
 mod files;
@@ -52,7 +53,7 @@ enum Command {
     Registry(registry::RegistryCommand),
     /// Run the verifier service.
     Serve(serve::ServeArgs),
-    /// The service's parties, API tokens and trust state; run while `partseal serve` is stopped.
+    /// The service's parties, API tokens and trust state, whether `partseal serve` runs or not.
     #[command(subcommand)]
     Admin(admin::AdminCommand),
 }

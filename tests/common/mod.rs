@@ -2,9 +2,9 @@
 
 #![allow(clippy::unwrap_used, dead_code)]
 
-use std::io::Write;
+use std::io::{BufRead, BufReader, Read, Write};
 use std::path::Path;
-use std::process::{Command, Output, Stdio};
+use std::process::{Child, Command, Output, Stdio};
 
 pub fn partseal(dir: &Path, args: &[&str]) -> Output {
     partseal_with_input(dir, args, None)
@@ -98,4 +98,84 @@ pub fn certified_batch(dir: &Path, count: u32) {
             "batch.jsonl",
         ],
     );
+}
+
+/// A `partseal serve` running in the background.
+pub struct Running {
+    pub child: Child,
+    /// What it printed on standard output before it began serving.
+    pub stdout: String,
+    pub addr: String,
+}
+
+/// Starts `partseal serve --data data` (and `extra` arguments) on a free port in `dir` and waits
+/// until it serves.
+pub fn serve(dir: &Path, extra: &[&str]) -> Running {
+    let mut child = Command::new(env!("CARGO_BIN_EXE_partseal"))
+        .args(["serve", "--listen", "127.0.0.1:0", "--data", "data"])
+        .args(extra)
+        .args(["--log-format", "json"])
+        .current_dir(dir)
+        .env("RUST_LOG", "info")
+        .stdout(Stdio::piped())
+        .stderr(Stdio::piped())
+        .spawn()
+        .unwrap();
+    let mut stderr = BufReader::new(child.stderr.take().unwrap());
+    let mut addr = None;
+    let mut line = String::new();
+    while addr.is_none() {
+        line.clear();
+        assert!(
+            stderr.read_line(&mut line).unwrap() > 0,
+            "serve exited early"
+        );
+        if line.contains("partseal serving") {
+            let log: serde_json::Value = serde_json::from_str(&line).unwrap();
+            addr = log["fields"]["listen"].as_str().map(str::to_owned);
+        }
+    }
+    // Keep draining the log so the server never blocks on a full pipe.
+    std::thread::spawn(move || std::io::copy(&mut stderr, &mut std::io::sink()));
+    // What it prints comes before it starts listening (nothing, without --demo).
+    let mut stdout = String::new();
+    if extra.contains(&"--demo") {
+        let mut out = child.stdout.take().unwrap();
+        let mut buf = [0u8; 65536];
+        let n = out.read(&mut buf).unwrap();
+        stdout.push_str(&String::from_utf8_lossy(&buf[..n]));
+    }
+    Running {
+        child,
+        stdout,
+        addr: addr.unwrap(),
+    }
+}
+
+/// Stops it with SIGTERM, as a service manager would, and checks it stopped cleanly.
+pub fn stop(mut running: Running) {
+    let status = Command::new("kill")
+        .args(["-TERM", &running.child.id().to_string()])
+        .status()
+        .unwrap();
+    assert!(status.success());
+    let exit = running.child.wait().unwrap();
+    assert!(exit.success(), "serve did not stop cleanly: {exit:?}");
+}
+
+/// A minimal HTTP/1.1 GET over a TCP socket, with a bearer token if given: the status code and
+/// the body.
+pub fn http_get(addr: &str, path: &str, token: Option<&str>) -> (u16, String) {
+    let mut stream = std::net::TcpStream::connect(addr).unwrap();
+    let auth = token.map_or(String::new(), |t| format!("Authorization: Bearer {t}\r\n"));
+    write!(
+        stream,
+        "GET {path} HTTP/1.1\r\nHost: {addr}\r\nAccept: application/json\r\n{auth}Connection: close\r\n\r\n"
+    )
+    .unwrap();
+    let mut response = String::new();
+    stream.read_to_string(&mut response).unwrap();
+    let (head, body) = response.split_once("\r\n\r\n").unwrap();
+    let status = head.split(' ').nth(1).unwrap().parse().unwrap();
+    (status, body.to_owned())
 }

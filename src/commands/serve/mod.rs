@@ -76,6 +76,12 @@ pub fn run(args: ServeArgs) -> anyhow::Result<ExitCode> {
     if args.demo {
         demo::prepare(&registry, &config)?;
     }
+    // `partseal admin` reaches the running service here; the socket goes when this does. Without
+    // it (e.g. a data directory path too long for a socket's name) the service still serves, and
+    // admin commands wait for it to stop.
+    let _admin = super::admin_socket::listen(&config.data, registry.clone())
+        .map_err(|e| tracing::warn!(error = %format!("{e:#}"), "no admin socket"))
+        .ok();
 
     let runtime = tokio::runtime::Builder::new_multi_thread()
         .enable_all()
