@@ -46,6 +46,13 @@ fn certify(dir: &Path, authority: &str, name: &str, id: &str) {
     );
 }
 
+/// `trust --data data --authority ca/authority.pub`, then `extra`.
+fn trust_args<'a>(extra: &[&'a str]) -> Vec<&'a str> {
+    let mut args = vec!["trust", "--data", "data", "--authority", "ca/authority.pub"];
+    args.extend(extra);
+    args
+}
+
 fn admin(dir: &Path, args: &[&str]) -> String {
     let mut all = vec!["admin"];
     all.extend(args);
@@ -72,33 +79,11 @@ fn an_operator_trusts_adds_parties_and_issues_and_revokes_tokens() {
     let d = tmp.path();
     certified_maker(d);
 
-    let out = admin(
-        d,
-        &[
-            "trust",
-            "--data",
-            "data",
-            "--authority",
-            "ca/authority.pub",
-            "--cert",
-            "acme.cert",
-        ],
-    );
+    let out = admin(d, &trust_args(&["--cert", "acme.cert"]));
     assert!(out.contains("trusted certificate #"), "{out}");
     assert!(out.contains("acme-brakes"), "{out}");
     // Loading the same files again changes nothing and is not an error.
-    admin(
-        d,
-        &[
-            "trust",
-            "--data",
-            "data",
-            "--authority",
-            "ca/authority.pub",
-            "--cert",
-            "acme.cert",
-        ],
-    );
+    admin(d, &trust_args(&["--cert", "acme.cert"]));
 
     let maker = [
         "party",
@@ -345,32 +330,14 @@ fn bad_input_is_refused_with_exit_2_and_nothing_stored() {
     // A certificate the authority did not sign: refused, and no store is created.
     admin_fails(
         d,
-        &[
-            "trust",
-            "--data",
-            "data",
-            "--authority",
-            "ca/authority.pub",
-            "--cert",
-            "rogue.cert",
-        ],
+        &trust_args(&["--cert", "rogue.cert"]),
         "rogue.cert is not trusted under ca/authority.pub",
     );
     assert!(!d.join("data").exists());
 
     admin(
         d,
-        &[
-            "trust",
-            "--data",
-            "data",
-            "--authority",
-            "ca/authority.pub",
-            "--cert",
-            "acme.cert",
-            "--revoked",
-            "revoked-2.list",
-        ],
+        &trust_args(&["--cert", "acme.cert", "--revoked", "revoked-2.list"]),
     );
     admin(
         d,
@@ -388,32 +355,12 @@ fn bad_input_is_refused_with_exit_2_and_nothing_stored() {
     // An older revocation list, alone or beside a new certificate: refused, nothing changes.
     admin_fails(
         d,
-        &[
-            "trust",
-            "--data",
-            "data",
-            "--authority",
-            "ca/authority.pub",
-            "--cert",
-            "old1.cert",
-            "--revoked",
-            "revoked-1.list",
-        ],
+        &trust_args(&["--cert", "old1.cert", "--revoked", "revoked-1.list"]),
         "revocation list #1, older than #2 already in force",
     );
     admin_fails(
         d,
-        &[
-            "trust",
-            "--data",
-            "data",
-            "--authority",
-            "ca/authority.pub",
-            "--cert",
-            "acme.cert",
-            "--cert",
-            "rogue.cert",
-        ],
+        &trust_args(&["--cert", "acme.cert", "--cert", "rogue.cert"]),
         "rogue.cert is not trusted",
     );
     admin_fails(
@@ -517,18 +464,7 @@ fn a_store_another_process_holds_is_refused_with_a_message() {
     let tmp = tempfile::tempdir().unwrap();
     let d = tmp.path();
     certified_maker(d);
-    admin(
-        d,
-        &[
-            "trust",
-            "--data",
-            "data",
-            "--authority",
-            "ca/authority.pub",
-            "--cert",
-            "acme.cert",
-        ],
-    );
+    admin(d, &trust_args(&["--cert", "acme.cert"]));
     // Held by a process that is not a running service (no admin socket): e.g. `partseal registry`.
     let held = open(d);
     admin_fails(
@@ -545,10 +481,7 @@ fn while_the_service_runs_admin_commands_are_carried_out_by_it_at_once() {
     let tmp = tempfile::tempdir().unwrap();
     let d = tmp.path();
     certified_maker(d);
-    admin(
-        d,
-        &["trust", "--data", "data", "--authority", "ca/authority.pub"],
-    );
+    admin(d, &trust_args(&[]));
     let running = serve(d, &[]);
     let socket = d.join("data/admin.sock");
     use std::os::unix::fs::{FileTypeExt, PermissionsExt};
@@ -562,18 +495,7 @@ fn while_the_service_runs_admin_commands_are_carried_out_by_it_at_once() {
 
     // Trust a certificate (a file path relative to the command's directory), add a party, issue a
     // token: the service uses them at once.
-    let out = admin(
-        d,
-        &[
-            "trust",
-            "--data",
-            "data",
-            "--authority",
-            "ca/authority.pub",
-            "--cert",
-            "acme.cert",
-        ],
-    );
+    let out = admin(d, &trust_args(&["--cert", "acme.cert"]));
     assert!(out.contains("trusted certificate"), "{out}");
     admin(
         d,

@@ -55,6 +55,19 @@ async fn page(client: &Client, url: &str, accept_language: &str) -> (u16, String
     (response.status().as_u16(), response.text().await.unwrap())
 }
 
+/// The page at `url`, fetched with a session cookie.
+async fn signed_in_page(client: &Client, url: String, cookie: &str) -> String {
+    client
+        .get(url)
+        .header("cookie", cookie)
+        .send()
+        .await
+        .unwrap()
+        .text()
+        .await
+        .unwrap()
+}
+
 #[tokio::test]
 async fn the_owner_page_is_small_translated_and_verdict_first() {
     let w = world().await;
@@ -257,15 +270,7 @@ async fn the_station_needs_a_session_and_its_csrf_token() {
     assert!(set.contains("HttpOnly"), "{set}");
     assert!(set.contains("SameSite=Strict"), "{set}");
     assert!(!set.contains(&token), "the token must not be in the cookie");
-    let html = client
-        .get(w.server.url("/shop"))
-        .header("cookie", &cookie)
-        .send()
-        .await
-        .unwrap()
-        .text()
-        .await
-        .unwrap();
+    let html = signed_in_page(&client, w.server.url("/shop"), &cookie).await;
     assert!(html.contains("shop-a Co."), "{html}");
     assert!(html.len() < 30 * 1024);
     let csrf = csrf_of(&html);
@@ -316,15 +321,7 @@ async fn the_station_needs_a_session_and_its_csrf_token() {
             .len(),
         2
     );
-    let html = client
-        .get(w.server.url("/shop"))
-        .header("cookie", &cookie)
-        .send()
-        .await
-        .unwrap()
-        .text()
-        .await
-        .unwrap();
+    let html = signed_in_page(&client, w.server.url("/shop"), &cookie).await;
     assert!(html.contains("Received · genuine"), "{html}");
     // A hostile "scan" is shown escaped.
     let json: serde_json::Value = client
@@ -342,15 +339,7 @@ async fn the_station_needs_a_session_and_its_csrf_token() {
         .await
         .unwrap();
     assert_eq!(json["class"], "info");
-    let html = client
-        .get(w.server.url("/shop"))
-        .header("cookie", &cookie)
-        .send()
-        .await
-        .unwrap()
-        .text()
-        .await
-        .unwrap();
+    let html = signed_in_page(&client, w.server.url("/shop"), &cookie).await;
     assert!(!html.contains("<img"), "{html}");
     assert!(
         html.contains("&lt;img") || html.contains("&#60;img"),
@@ -366,15 +355,7 @@ async fn the_station_needs_a_session_and_its_csrf_token() {
             .send()
             .await
             .unwrap();
-        let html = client
-            .get(w.server.url("/shop"))
-            .header("cookie", &cookie)
-            .send()
-            .await
-            .unwrap()
-            .text()
-            .await
-            .unwrap();
+        let html = signed_in_page(&client, w.server.url("/shop"), &cookie).await;
         if vin.ends_with('5') {
             assert!(html.contains("Not a valid VIN"), "{html}");
         } else {
@@ -474,29 +455,11 @@ async fn the_dashboard_lists_alerts_reports_and_charts_and_resolves() {
 
     // Shops are not let in.
     let (shop_cookie, _) = sign_in(&client, &w, &token(r, "shop-a")).await;
-    let html = client
-        .get(w.server.url("/dashboard"))
-        .header("cookie", &shop_cookie)
-        .send()
-        .await
-        .unwrap()
-        .text()
-        .await
-        .unwrap();
+    let html = signed_in_page(&client, w.server.url("/dashboard"), &shop_cookie).await;
     assert!(html.contains("not for your kind of account"), "{html}");
 
     let (cookie, _) = sign_in(&client, &w, &token(r, "acme-brakes")).await;
-    let get = || async {
-        client
-            .get(w.server.url("/dashboard?lang=en"))
-            .header("cookie", &cookie)
-            .send()
-            .await
-            .unwrap()
-            .text()
-            .await
-            .unwrap()
-    };
+    let get = || signed_in_page(&client, w.server.url("/dashboard?lang=en"), &cookie);
     // Scans are counted as they are answered (and written to the store behind), so the chart
     // has them at once.
     let html = get().await;
@@ -515,15 +478,7 @@ async fn the_dashboard_lists_alerts_reports_and_charts_and_resolves() {
         "the evidence explained: {html}"
     );
     // In Chinese, the explanation is Chinese too, with the dates filled in.
-    let zh = client
-        .get(w.server.url("/dashboard?lang=zh-CN"))
-        .header("cookie", &cookie)
-        .send()
-        .await
-        .unwrap()
-        .text()
-        .await
-        .unwrap();
+    let zh = signed_in_page(&client, w.server.url("/dashboard?lang=zh-CN"), &cookie).await;
     let today = now().date();
     assert!(
         zh.contains(&format!(

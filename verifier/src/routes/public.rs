@@ -140,8 +140,9 @@ fn answer(
         let ip = client_ip(peer, headers, &state.config().trusted_proxies);
         let region = trusted_region(state, peer, headers);
         let ctx = state.registry().scan_context(ip, region.as_deref());
-        // Counted in memory and written behind (a store read only for a code not scanned lately),
-        // so inline like the registry read above.
+        // Counted in memory and written behind, so inline like the registry read above: a store
+        // read only for a code not scanned lately, and a record write (no sync) only on the one
+        // scan that raises a code's scan anomaly.
         if let Err(e) = state.registry().record_scan(&key, &ctx, now) {
             tracing::error!(error = %e, "cannot record a scan");
         }
