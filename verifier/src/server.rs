@@ -114,7 +114,9 @@ pub fn router(state: AppState) -> Router {
             listed("POST", "/dashboard/alerts"),
             post(pages::dashboard::alert_action),
         )
-        .layer(Extension(Arc::new(pages::Sessions::new())));
+        .layer(Extension(Arc::new(pages::Sessions::new(
+            state.registry().clone(),
+        ))));
 
     let api = Router::new()
         .route(listed("GET", "/api/v1/me"), get(api::me))
