@@ -13,6 +13,7 @@
 //! | [`rate_limit`], [`client_ip`] | per-client limits on public routes; trusted-proxy handling |
 //! | [`metrics`] | Prometheus metrics |
 //! | [`verdict`] | the fixed set of verdicts and how a scan earns one |
+//! | [`typed_input`] | hand-typed GTIN and serial made lookup-ready: padding, grouping, pasted AIs |
 //! | [`auth`] | bearer tokens for the parties' API |
 //! | [`scan_writer`] | the thread that writes counted public scans to the store |
 //! | [`pages`] | the pages people see: the owner's page, the shop's station, the maker's dashboard |
@@ -42,6 +43,7 @@ pub mod routes;
 pub mod scan_writer;
 pub mod server;
 pub mod state;
+pub mod typed_input;
 pub mod verdict;
 
 pub use config::Config;
