@@ -10,6 +10,7 @@
 //! | [`server`] | the router, load shedding, timeouts, tracing, graceful shutdown |
 //! | [`routes`] | handlers, one module per audience: `public` (no login), `api` (parties), `ops` |
 //! | [`error`] | RFC 9457 problem responses with stable codes |
+//! | [`local_time`] | times on pages in the deployment's time zone (`time_zone`) |
 //! | [`rate_limit`], [`client_ip`] | per-client limits on public routes; trusted-proxy handling |
 //! | [`metrics`] | Prometheus metrics |
 //! | [`verdict`] | the fixed set of verdicts and how a scan earns one |
@@ -35,6 +36,7 @@ pub mod auth;
 pub mod client_ip;
 pub mod config;
 pub mod error;
+pub mod local_time;
 pub mod metrics;
 pub mod openapi;
 pub mod pages;

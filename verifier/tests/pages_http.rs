@@ -16,9 +16,14 @@ struct World {
 }
 
 async fn world() -> World {
+    world_with(Overrides::default()).await
+}
+
+/// The world on a server with `overrides` (and no rate limit).
+async fn world_with(overrides: Overrides) -> World {
     let server = start(Overrides {
         rate_limit: Some(0),
-        ..Overrides::default()
+        ..overrides
     })
     .await;
     let r = &server.registry;
@@ -941,5 +946,60 @@ async fn typed_numbers_are_forgiven_and_mistakes_explained_in_the_form() {
         .await
         .unwrap();
     assert_eq!(missing.status(), 400);
+    w.server.shutdown().await;
+}
+
+#[tokio::test]
+async fn the_station_reads_the_deployments_clock_and_json_stays_utc() {
+    // Kathmandu is UTC+05:45: no other zone's clock, nor UTC's, reads the same minutes.
+    let w = world_with(Overrides {
+        time_zone: Some("Asia/Kathmandu".into()),
+        ..Overrides::default()
+    })
+    .await;
+    let client = no_redirects();
+    let token_of = token;
+    let token = token_of(&w.server.registry, "shop-a");
+    let (cookie, _) = sign_in(&client, &w, &token).await;
+    let html = signed_in_page(&client, w.server.url("/shop"), &cookie).await;
+    let csrf = csrf_of(&html);
+    let before = now().seconds();
+    let row: serde_json::Value = client
+        .post(w.server.url("/shop/scan"))
+        .header("cookie", &cookie)
+        .header("accept", "application/json")
+        .form(&[("csrf", &csrf[..]), ("code", &w.uris[1])])
+        .send()
+        .await
+        .unwrap()
+        .json()
+        .await
+        .unwrap();
+    let after = now().seconds();
+    let at = row["at"].as_str().unwrap();
+    let clock = |t: i64| {
+        let s = (t + 5 * 3600 + 45 * 60).rem_euclid(86_400);
+        format!("{:02}:{:02}:{:02}", s / 3600, s / 60 % 60, s % 60)
+    };
+    assert!(
+        (before..=after).any(|t| clock(t) == at),
+        "{at} is not Kathmandu's {}",
+        clock(before)
+    );
+    // The page lists the row at the same local time.
+    let html = signed_in_page(&client, w.server.url("/shop"), &cookie).await;
+    assert!(html.contains(&format!("<time>{at}</time>")), "{html}");
+    // Programs still get UTC RFC 3339.
+    let history: serde_json::Value = client
+        .get(w.server.url("/api/v1/codes/06901234567892/PAGE0001"))
+        .bearer_auth(token_of(&w.server.registry, "acme-brakes"))
+        .send()
+        .await
+        .unwrap()
+        .json()
+        .await
+        .unwrap();
+    let text = history.to_string();
+    assert!(text.contains("Z\""), "{text}");
     w.server.shutdown().await;
 }

@@ -14,6 +14,7 @@ use super::errors::{prefers_html, query_lang};
 use super::i18n::{self, Lang, Texts};
 use super::{TypedForm, render, with_lang};
 use crate::error::{ApiError, Problem};
+use crate::local_time::Zone;
 use crate::state::AppState;
 use crate::typed_input;
 use crate::verdict::{ManufacturerInfo, Severity};
@@ -109,7 +110,7 @@ pub async fn product(
         return match parsed {
             Ok(gtin) => Json(Product {
                 gtin: gtin.as_str().to_owned(),
-                manufacturer: maker_of(&state.registry().trust(), &gtin, Timestamp::now()),
+                manufacturer: maker_of(&state.registry().trust(), &gtin, Timestamp::now(), None),
             })
             .into_response(),
             Err(e) => ApiError::bad_request(
@@ -121,7 +122,8 @@ pub async fn product(
     }
     let (gtin_shown, maker, message, severity, bad) = match parsed {
         Ok(g) => {
-            let maker = maker_of(&state.registry().trust(), &g, Timestamp::now());
+            let zone = &state.config().time_zone;
+            let maker = maker_of(&state.registry().trust(), &g, Timestamp::now(), Some(zone));
             let (message, severity) = match &maker {
                 Some(_) => (t.product_scan_own.to_owned(), Severity::Info),
                 None => (t.product_unknown.to_owned(), Severity::Warning),
@@ -157,7 +159,13 @@ pub async fn product(
 
 /// The manufacturer whose certificate covers `gtin`: one certified now if there is one (a maker
 /// renewing its certificate holds two for a while), else the one whose certificate ended last.
-fn maker_of(trust: &TrustStore, gtin: &Gtin, now: Timestamp) -> Option<ManufacturerInfo> {
+/// Its end date in `zone` for a page, UTC for JSON.
+fn maker_of(
+    trust: &TrustStore,
+    gtin: &Gtin,
+    now: Timestamp,
+    zone: Option<&Zone>,
+) -> Option<ManufacturerInfo> {
     let certified = |cert: &signer::Certificate| {
         cert.check_validity(now).is_ok()
             && trust
@@ -175,6 +183,7 @@ fn maker_of(trust: &TrustStore, gtin: &Gtin, now: Timestamp) -> Option<Manufactu
         id: body.manufacturer_id.clone(),
         legal_name: body.legal_name.clone(),
         certified: certified(cert),
-        certificate_valid_until: body.not_after.date(),
+        certificate_valid_until: zone
+            .map_or_else(|| body.not_after.date(), |z| z.date(body.not_after)),
     })
 }
