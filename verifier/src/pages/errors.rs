@@ -83,20 +83,16 @@ pub(crate) fn query_lang(uri: &Uri) -> Option<&str> {
 /// Middleware: a browser's error answers become pages in its language, keeping the status and
 /// `Retry-After` (the 429 page says when, from the rate limiter's own wait).
 pub async fn html_errors(request: Request, next: Next) -> Response {
-    let uri = request.uri().clone();
-    if uri.path().starts_with("/api/") || !prefers_html(request.headers()) {
+    if request.uri().path().starts_with("/api/") || !prefers_html(request.headers()) {
         return next.run(request).await;
     }
-    let lang = Lang::choose(query_lang(&uri), request.headers());
-    // The switch reloads the same address, which only a GET (or HEAD) can.
-    let switch_href = if matches!(*request.method(), Method::GET | Method::HEAD) {
-        with_lang(
-            uri.path_and_query().map_or("/", |pq| pq.as_str()),
-            lang.other(),
-        )
-    } else {
-        with_lang("/", lang.other())
-    };
+    // Kept for the error page only, so a successful answer costs no more than these clones.
+    let uri = request.uri().clone();
+    let reloadable = matches!(*request.method(), Method::GET | Method::HEAD);
+    let mut language = HeaderMap::new();
+    if let Some(value) = request.headers().get(header::ACCEPT_LANGUAGE) {
+        language.insert(header::ACCEPT_LANGUAGE, value.clone());
+    }
     let response = next.run(request).await;
     let status = response.status();
     let is_html = response
@@ -107,6 +103,16 @@ pub async fn html_errors(request: Request, next: Next) -> Response {
     if status.as_u16() < 400 || is_html {
         return response;
     }
+    let lang = Lang::choose(query_lang(&uri), &language);
+    // The switch reloads the same address, which only a GET (or HEAD) can.
+    let switch_href = if reloadable {
+        with_lang(
+            uri.path_and_query().map_or("/", |pq| pq.as_str()),
+            lang.other(),
+        )
+    } else {
+        with_lang("/", lang.other())
+    };
     let retry_after = response.headers().get(header::RETRY_AFTER).cloned();
     let secs = retry_after
         .as_ref()

@@ -85,14 +85,18 @@ pub struct TypedCode {
     tag = "public",
     summary = "Verify typed numbers",
     description = "GTIN and serial typed by hand, when the camera fails. The signature is not \
-        checked (`signature_checked: false`). Malformed numbers answer 200 with `data_error`.",
+        checked (`signature_checked: false`). What people copy from a label is forgiven: a \
+        GTIN-8, -12 or -13 is padded to 14 digits; spaces, hyphens in the GTIN and a pasted \
+        `(01)` or `(21)` are dropped; a serial not found as typed is tried in capitals and \
+        without hyphens. Malformed numbers answer 200: `data_error` in JSON, and for a browser \
+        the form again, saying which field is wrong and why.",
     params(TypedCode),
     responses(
         (status = 200, description = "The verdict", content(
             (Verdict = "application/json"),
             (String = "text/html"),
         )),
-        (status = 400, description = "`gtin` or `serial` missing (`invalid_query`)",
+        (status = 400, description = "`gtin` or `serial` missing (`invalid_query`); a browser gets the form instead",
             body = Problem, content_type = "application/problem+json"),
     ),
 )]
