@@ -24,13 +24,17 @@ pub enum LayoutError {
     },
     #[error(
         "the text needs a font of at least {min_mm} mm to stay legible, but only {found_mm:.2} mm fits on a \
-         {width_mm} x {height_mm} mm label; use a larger label or a smaller module size"
+         {width_mm} x {height_mm} mm label; a {fits_width_mm} x {fits_height_mm} mm label fits it, or use \
+         a smaller module size"
     )]
     TextDoesNotFit {
         found_mm: f32,
         min_mm: f32,
         width_mm: f32,
         height_mm: f32,
+        /// A label size at which the text fits, with this module size.
+        fits_width_mm: f32,
+        fits_height_mm: f32,
     },
     #[error("{what} must be between {min} and {max} (found {found})")]
     OutOfRange {

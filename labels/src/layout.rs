@@ -7,6 +7,11 @@
 //! text beside it; a label too narrow for that gets the text under the symbol. The text is one
 //! monospace size for all lines, the largest that fits (at most [`MAX_FONT_MM`]), so the serial stays
 //! easy to copy by hand; a part name too long for the line is shortened with `...`.
+//!
+//! Under the GS1 lines, a line says where to check by hand when the camera fails: "scan to verify"
+//! ("扫码验真" where the format draws Chinese) and the verifier's host from the code's URI, on one
+//! line or, where that gives larger text, two. A label too small for all of it is refused with a
+//! size that fits.
 
 use signer::PartId;
 
@@ -143,6 +148,31 @@ pub fn gs1_lines(part: &PartId) -> Vec<String> {
     lines
 }
 
+/// "Scan to verify", in the words the label can draw.
+pub const CHECK_WORDS_ZH: &str = "扫码验真";
+pub const CHECK_WORDS_EN: &str = "Scan to verify";
+
+/// The verifier's host (with its port, if any) from a code's URI:
+/// `https://verify.example.cn/01/…` gives `verify.example.cn`.
+pub fn verifier_host(uri: &str) -> Option<&str> {
+    let rest = uri.split_once("://")?.1;
+    let host = rest.split(['/', '?', '#']).next()?;
+    (!host.is_empty()).then_some(host)
+}
+
+/// Monospace cells `text` takes: East Asian wide characters (ideographs, kana, Hangul, full-width
+/// forms) take two.
+pub fn cells(text: &str) -> usize {
+    text.chars()
+        .map(|c| {
+            let wide = matches!(u32::from(c),
+                0x1100..=0x115F | 0x2E80..=0xA4CF | 0xAC00..=0xD7A3 | 0xF900..=0xFAFF
+                | 0xFE30..=0xFE4F | 0xFF00..=0xFF60 | 0xFFE0..=0xFFE6 | 0x20000..=0x3FFFD);
+            if wide { 2 } else { 1 }
+        })
+        .sum()
+}
+
 /// Which face a line is set in.
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]
 pub enum LineKind {
@@ -150,6 +180,8 @@ pub enum LineKind {
     Name,
     /// A GS1 element (bold where the format has a bold face).
     Gs1,
+    /// Where to check by hand: "scan to verify" and the verifier's host (plain).
+    Check,
 }
 
 /// One line of text, placed.
@@ -205,8 +237,9 @@ impl Layout {
     }
 
     /// Places a label whose symbol is `symbol_size` modules wide (quiet zone excluded) of
-    /// `module_mm` each. `name_fits` says whether the format can draw the whole part name; a name
-    /// it cannot draw is left off (the GS1 lines always print).
+    /// `module_mm` each. `name_fits` says whether the format can draw a text whole: a part name it
+    /// cannot draw is left off (the GS1 lines always print), and "scan to verify" is in Chinese
+    /// only where it can draw [`CHECK_WORDS_ZH`].
     pub fn place(
         &self,
         label: &Label<'_>,
@@ -228,37 +261,71 @@ impl Layout {
         }
         let gs1 = gs1_lines(label.part);
         let name = label.name.filter(|n| name_fits(n));
-        let n_lines = gs1.len() + usize::from(name.is_some());
-        let widest = gs1.iter().map(|l| l.chars().count()).max().unwrap_or(1) as f32;
-        let font_for = |avail_w: f32, avail_h: f32| {
-            (avail_w / (MONO_ADVANCE * widest))
-                .min(avail_h / (LINE_HEIGHT * n_lines as f32))
-                .min(MAX_FONT_MM)
+        // Where to check by hand: one line, or two where that gives larger text.
+        let check: Vec<Vec<String>> = match verifier_host(label.uri) {
+            None => vec![Vec::new()],
+            Some(host) => {
+                let words = if name_fits(CHECK_WORDS_ZH) {
+                    CHECK_WORDS_ZH
+                } else {
+                    CHECK_WORDS_EN
+                };
+                vec![
+                    vec![format!("{words} {host}")],
+                    vec![words.to_owned(), host.to_owned()],
+                ]
+            }
         };
-        // Beside: text right of the symbol's quiet zone. Under: text below it, across the label.
-        let beside = font_for(w - q - PADDING_MM, h - 2.0 * PADDING_MM);
-        let under = font_for(w - 2.0 * PADDING_MM, h - q - PADDING_MM);
-        let (font, qr_x, qr_y, text_x, text_top, text_h) = if beside >= under {
-            (
-                beside,
-                0.0,
-                (h - q) / 2.0,
-                q,
-                PADDING_MM,
-                h - 2.0 * PADDING_MM,
-            )
+        // The font each arrangement allows: (font, beside, widest cells, lines).
+        let fit = |check: &[String]| {
+            let n_lines = gs1.len() + check.len() + usize::from(name.is_some());
+            let widest = gs1.iter().chain(check).map(|l| cells(l)).max().unwrap_or(1) as f32;
+            let font_for = |avail_w: f32, avail_h: f32| {
+                (avail_w / (MONO_ADVANCE * widest))
+                    .min(avail_h / (LINE_HEIGHT * n_lines as f32))
+                    .min(MAX_FONT_MM)
+            };
+            // Beside: text right of the symbol's quiet zone. Under: text below it, across the label.
+            let beside = font_for(w - q - PADDING_MM, h - 2.0 * PADDING_MM);
+            let under = font_for(w - 2.0 * PADDING_MM, h - q - PADDING_MM);
+            (beside.max(under), beside >= under, widest, n_lines)
+        };
+        let (check, (font, beside, widest, n_lines)) = check
+            .into_iter()
+            .map(|c| {
+                let f = fit(&c);
+                (c, f)
+            })
+            // The largest text; the fewer lines when equal (the first is one line).
+            .reduce(|a, b| if b.1.0 > a.1.0 { b } else { a })
+            .unwrap_or_default();
+        let (qr_x, qr_y, text_x, text_top, text_h) = if beside {
+            (0.0, (h - q) / 2.0, q, PADDING_MM, h - 2.0 * PADDING_MM)
         } else {
-            (under, (w - q) / 2.0, 0.0, PADDING_MM, q, h - q - PADDING_MM)
+            ((w - q) / 2.0, 0.0, PADDING_MM, q, h - q - PADDING_MM)
         };
         if font < MIN_FONT_MM {
+            // The smaller of the two labels that fit it: text beside the symbol, or under it.
+            let text_w = MIN_FONT_MM * MONO_ADVANCE * widest;
+            let text_h = MIN_FONT_MM * LINE_HEIGHT * n_lines as f32;
+            let beside = (q + PADDING_MM + text_w, q.max(2.0 * PADDING_MM + text_h));
+            let under = (q.max(2.0 * PADDING_MM + text_w), q + PADDING_MM + text_h);
+            let (fw, fh) = if beside.0 * beside.1 <= under.0 * under.1 {
+                beside
+            } else {
+                under
+            };
+            let up = |mm: f32| (mm * 10.0).ceil() / 10.0;
             return Err(LayoutError::TextDoesNotFit {
                 found_mm: font.max(0.0),
                 min_mm: MIN_FONT_MM,
                 width_mm: w,
                 height_mm: h,
+                fits_width_mm: up(fw),
+                fits_height_mm: up(fh),
             });
         }
-        let text_w = if beside >= under {
+        let text_w = if beside {
             w - q - PADDING_MM
         } else {
             w - 2.0 * PADDING_MM
@@ -282,6 +349,15 @@ impl Layout {
             let i = lines.len();
             lines.push(TextLine {
                 kind: LineKind::Gs1,
+                text,
+                x_mm: text_x,
+                baseline_mm: baseline(i),
+            });
+        }
+        for text in check {
+            let i = lines.len();
+            lines.push(TextLine {
+                kind: LineKind::Check,
                 text,
                 x_mm: text_x,
                 baseline_mm: baseline(i),
@@ -396,6 +472,101 @@ mod tests {
         };
         let err = narrow.place(&label, 53, 0.5, |_| true).unwrap_err();
         assert!(matches!(err, LayoutError::TextDoesNotFit { .. }), "{err}");
+    }
+
+    #[test]
+    fn the_label_says_where_to_check_by_hand() {
+        let part = part();
+        let uri = "https://verify.example.cn/01/06901234567892/10/L2026A/21/X7K2P9QD4MABC?k=a&s=b";
+        assert_eq!(verifier_host(uri), Some("verify.example.cn"));
+        assert_eq!(
+            verifier_host("http://127.0.0.1:8080/01/1/21/2"),
+            Some("127.0.0.1:8080")
+        );
+        assert_eq!(cells("扫码验真 a"), 10);
+        let label = Label {
+            uri,
+            part: &part,
+            name: Some("Front brake pad"),
+        };
+        // A format that draws Chinese says it in Chinese; the others in English.
+        for (draws, words) in [
+            (&(|_: &str| true) as &dyn Fn(&str) -> bool, CHECK_WORDS_ZH),
+            (&|n: &str| n.is_ascii(), CHECK_WORDS_EN),
+        ] {
+            let p = Layout::default().place(&label, 53, 0.5, draws).unwrap();
+            let check: Vec<&str> = p
+                .lines
+                .iter()
+                .filter(|l| l.kind == LineKind::Check)
+                .map(|l| l.text.as_str())
+                .collect();
+            // The GS1 lines keep their size: the check line goes on two lines rather than
+            // shrinking the serial.
+            assert_eq!(check, [words, "verify.example.cn"]);
+            assert!(p.font_mm > 2.7, "{}", p.font_mm);
+            for l in &p.lines {
+                assert!(
+                    l.x_mm + cells(&l.text) as f32 * MONO_ADVANCE * p.font_mm
+                        <= 63.5 - PADDING_MM + 1e-3,
+                    "{} sticks out",
+                    l.text
+                );
+            }
+            assert!(p.lines.last().unwrap().baseline_mm < 33.9 - PADDING_MM);
+        }
+        // A wide label has room for one line.
+        let wide = Layout {
+            width_mm: 101.6,
+            height_mm: 25.4,
+            module: ModuleSize::Mm(0.25),
+            ..Layout::default()
+        };
+        let p = wide.place(&label, 53, 0.25, |_| true).unwrap();
+        let check: Vec<&str> = p
+            .lines
+            .iter()
+            .filter(|l| l.kind == LineKind::Check)
+            .map(|l| l.text.as_str())
+            .collect();
+        assert_eq!(check, ["扫码验真 verify.example.cn"]);
+    }
+
+    #[test]
+    fn a_refused_label_is_told_a_size_that_fits() {
+        let part = part();
+        let label = Label {
+            uri: "https://a-rather-long-verifier-host.example.com/01/06901234567892/21/X",
+            part: &part,
+            name: Some("Front brake pad"),
+        };
+        let small = Layout {
+            width_mm: 40.0,
+            height_mm: 32.0,
+            ..Layout::default()
+        };
+        let err = small.place(&label, 53, 0.5, |_| true).unwrap_err();
+        let LayoutError::TextDoesNotFit {
+            fits_width_mm,
+            fits_height_mm,
+            ..
+        } = err
+        else {
+            panic!("{err}");
+        };
+        assert!(
+            err.to_string().contains(&format!(
+                "a {fits_width_mm} x {fits_height_mm} mm label fits it"
+            )),
+            "{err}"
+        );
+        let fitting = Layout {
+            width_mm: fits_width_mm,
+            height_mm: fits_height_mm,
+            ..Layout::default()
+        };
+        let p = fitting.place(&label, 53, 0.5, |_| true).unwrap();
+        assert!(p.font_mm >= MIN_FONT_MM);
     }
 
     #[test]

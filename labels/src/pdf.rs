@@ -181,7 +181,7 @@ impl Sheet {
             for line in &p.lines {
                 let font = match line.kind {
                     LineKind::Gs1 => Name(b"F1"),
-                    LineKind::Name => Name(b"F2"),
+                    LineKind::Name | LineKind::Check => Name(b"F2"),
                 };
                 let bytes: Vec<u8> = line.text.chars().filter_map(winansi).collect();
                 c.begin_text();

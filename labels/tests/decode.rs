@@ -406,3 +406,64 @@ fn zpl_escapes_control_characters_in_text() {
     assert!(out.contains("^FDPad \\5EXZ\\7EJA^FS"), "{out}");
     assert_eq!(out.matches("^XZ").count(), 1);
 }
+
+#[test]
+fn every_format_says_where_to_check_by_hand_and_still_decodes() {
+    use labels::layout::{CHECK_WORDS_EN, CHECK_WORDS_ZH, LineKind};
+    let entry = &entries(1)[0];
+    let label = Label::from(entry);
+    let layout = Layout::default();
+    // SVG and ZPL draw Chinese.
+    let svg = labels::svg::render(&layout, &label).unwrap();
+    assert!(svg.contains(&format!(">{CHECK_WORDS_ZH}</text>")), "{svg}");
+    assert!(svg.contains(">verify.example.cn</text>"), "{svg}");
+    let zpl = ZplRenderer::new(layout, 203)
+        .unwrap()
+        .render(&label)
+        .unwrap();
+    assert!(zpl.contains(&format!("^FD{CHECK_WORDS_ZH}^FS")), "{zpl}");
+    assert!(zpl.contains("^FDverify.example.cn^FS"), "{zpl}");
+    // PDF's Courier has no Chinese: English there.
+    let pdf = pdf_bytes(Sheet::default(), std::slice::from_ref(entry));
+    let start = pdf.windows(7).position(|w| w == b"stream\n").unwrap() + 7;
+    let end = pdf.windows(10).position(|w| w == b"\nendstream").unwrap();
+    let content = miniz_oxide::inflate::decompress_to_vec_zlib(&pdf[start..end]).unwrap();
+    let content = String::from_utf8_lossy(&content);
+    assert!(
+        content.contains(&format!("({CHECK_WORDS_EN})")),
+        "{content}"
+    );
+    assert!(content.contains("(verify.example.cn)"));
+    // PNG (DejaVu, no Chinese either): the lines are inked where the layout puts them, and the
+    // symbol still decodes.
+    let dpi = 300;
+    let renderer = PngRenderer::new(layout, dpi).unwrap();
+    let png = png_image(&renderer.render(&label).unwrap());
+    assert_eq!(decode_both(&png), entry.uri);
+    let qr = labels::QrMatrix::encode(label.uri, layout.ec).unwrap();
+    let placed = layout
+        .place(&label, qr.size(), layout.module.raster_mm(dpi), |n| {
+            renderer.draws_name(n)
+        })
+        .unwrap();
+    let check: Vec<_> = placed
+        .lines
+        .iter()
+        .filter(|l| l.kind == LineKind::Check)
+        .collect();
+    assert_eq!(check[0].text, CHECK_WORDS_EN);
+    assert_eq!(check[1].text, "verify.example.cn");
+    let px = |mm: f32| (mm * dpi as f32 / 25.4).round() as u32;
+    for line in check {
+        let (x0, x1) = (px(line.x_mm), px(line.x_mm + 5.0));
+        let (y0, y1) = (
+            px(line.baseline_mm - 0.7 * placed.font_mm),
+            px(line.baseline_mm),
+        );
+        let inked = (x0..x1)
+            .flat_map(|x| (y0..y1).map(move |y| (x, y)))
+            .filter(|&(x, y)| png.get_pixel(x, y).0[0] < 128)
+            .count();
+        assert!(inked > 20, "{:?}: {inked} dark pixels", line.text);
+    }
+}

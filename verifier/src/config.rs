@@ -17,6 +17,7 @@
 //! max_in_flight = 1024
 //! store_cache_mb = 1024            # the store's page cache
 //! record_cache_mb = 256            # code records kept in front of it (about 190 bytes a code)
+//! time_zone = "Asia/Shanghai"      # IANA name: times on pages (JSON stays UTC)
 //! ```
 
 use std::net::SocketAddr;
@@ -26,6 +27,8 @@ use std::time::Duration;
 use ipnet::IpNet;
 use serde::Deserialize;
 use signer::BaseUrl;
+
+use crate::local_time::Zone;
 
 #[derive(Debug, thiserror::Error)]
 pub enum ConfigError {
@@ -81,6 +84,8 @@ pub struct Config {
     /// Memory for the store's page cache, and for the code records kept in front of it.
     pub store_cache_mb: u64,
     pub record_cache_mb: u64,
+    /// Where times on pages are read; an unknown name is refused at start.
+    pub time_zone: Zone,
 }
 
 /// The optional layer every source provides; `None` means "not set here".
@@ -102,6 +107,7 @@ pub struct Overrides {
     pub max_in_flight: Option<usize>,
     pub store_cache_mb: Option<u64>,
     pub record_cache_mb: Option<u64>,
+    pub time_zone: Option<String>,
 }
 
 impl Overrides {
@@ -120,7 +126,7 @@ impl Overrides {
     /// Reads `PARTSEAL_LISTEN`, `PARTSEAL_DATA`, `PARTSEAL_BASE_URL`, `PARTSEAL_RATE_LIMIT`,
     /// `PARTSEAL_TRUSTED_PROXIES` (comma-separated), `PARTSEAL_LOG_FORMAT`,
     /// `PARTSEAL_REQUEST_TIMEOUT_SECS`, `PARTSEAL_BODY_LIMIT_BYTES`, `PARTSEAL_MAX_IN_FLIGHT`,
-    /// `PARTSEAL_STORE_CACHE_MB`, `PARTSEAL_RECORD_CACHE_MB` through `get`, so tests need not touch
+    /// `PARTSEAL_STORE_CACHE_MB`, `PARTSEAL_RECORD_CACHE_MB`, `PARTSEAL_TIME_ZONE` through `get`, so tests need not touch
     /// the process environment.
     pub fn from_env(get: impl Fn(&str) -> Option<String>) -> Result<Self, ConfigError> {
         fn parse<T: std::str::FromStr>(
@@ -187,6 +193,7 @@ impl Overrides {
             max_in_flight: parse(&get, "PARTSEAL_MAX_IN_FLIGHT")?,
             store_cache_mb: parse(&get, "PARTSEAL_STORE_CACHE_MB")?,
             record_cache_mb: parse(&get, "PARTSEAL_RECORD_CACHE_MB")?,
+            time_zone: get("PARTSEAL_TIME_ZONE"),
         })
     }
 }
@@ -218,6 +225,7 @@ impl Config {
         let defaults = registry::RegistryConfig::default();
         let mut store_cache_mb = defaults.cache_bytes >> 20;
         let mut record_cache_mb = defaults.record_cache_bytes >> 20;
+        let mut time_zone = None;
         for layer in layers {
             listen = layer.listen.unwrap_or(listen);
             data = layer.data.unwrap_or(data);
@@ -238,6 +246,7 @@ impl Config {
             max_in_flight = layer.max_in_flight.unwrap_or(max_in_flight);
             store_cache_mb = layer.store_cache_mb.unwrap_or(store_cache_mb);
             record_cache_mb = layer.record_cache_mb.unwrap_or(record_cache_mb);
+            time_zone = layer.time_zone.or(time_zone);
         }
         // Labels must point somewhere a phone can reach; by default, this very server.
         let base_url = base_url.unwrap_or_else(|| format!("http://{listen}"));
@@ -268,6 +277,10 @@ impl Config {
                 )));
             }
         }
+        let time_zone = match time_zone {
+            None => Zone::default(),
+            Some(name) => Zone::named(name.trim()).map_err(ConfigError::Invalid)?,
+        };
         Ok(Config {
             listen,
             data,
@@ -284,6 +297,7 @@ impl Config {
             max_in_flight,
             store_cache_mb,
             record_cache_mb,
+            time_zone,
         })
     }
 
@@ -377,5 +391,27 @@ mod tests {
         assert_eq!(c.base_url.as_str(), "http://127.0.0.1:8080");
         assert_eq!(c.rate_limit, 60);
         assert_eq!(c.registry(), registry::RegistryConfig::default());
+        assert_eq!(c.time_zone.name(), "Asia/Shanghai");
+    }
+
+    #[test]
+    fn the_time_zone_is_an_iana_name_checked_at_start() {
+        let dir = tempfile::tempdir().unwrap();
+        let file = dir.path().join("partseal.toml");
+        std::fs::write(&file, "time_zone = \"Europe/Berlin\"\n").unwrap();
+        let c = Config::resolve([Overrides::from_file(&file).unwrap()]).unwrap();
+        assert_eq!(c.time_zone.name(), "Europe/Berlin");
+        let env = Overrides::from_env(|n| (n == "PARTSEAL_TIME_ZONE").then(|| "UTC".to_owned()));
+        let c = Config::resolve([env.unwrap()]).unwrap();
+        assert_eq!(c.time_zone.name(), "UTC");
+        let typo = Overrides {
+            time_zone: Some("Asia/Shangai".into()),
+            ..Overrides::default()
+        };
+        let err = Config::resolve([typo]).unwrap_err().to_string();
+        assert!(
+            err.contains("\"Asia/Shangai\"") && err.contains("IANA"),
+            "{err}"
+        );
     }
 }

@@ -10,9 +10,11 @@
 //! | [`server`] | the router, load shedding, timeouts, tracing, graceful shutdown |
 //! | [`routes`] | handlers, one module per audience: `public` (no login), `api` (parties), `ops` |
 //! | [`error`] | RFC 9457 problem responses with stable codes |
+//! | [`local_time`] | times on pages in the deployment's time zone (`time_zone`) |
 //! | [`rate_limit`], [`client_ip`] | per-client limits on public routes; trusted-proxy handling |
 //! | [`metrics`] | Prometheus metrics |
 //! | [`verdict`] | the fixed set of verdicts and how a scan earns one |
+//! | [`typed_input`] | hand-typed GTIN and serial made lookup-ready: padding, grouping, pasted AIs |
 //! | [`auth`] | bearer tokens for the parties' API |
 //! | [`scan_writer`] | the thread that writes counted public scans to the store |
 //! | [`pages`] | the pages people see: the owner's page, the shop's station, the maker's dashboard |
@@ -34,6 +36,7 @@ pub mod auth;
 pub mod client_ip;
 pub mod config;
 pub mod error;
+pub mod local_time;
 pub mod metrics;
 pub mod openapi;
 pub mod pages;
@@ -43,6 +46,7 @@ pub mod routes;
 pub mod scan_writer;
 pub mod server;
 pub mod state;
+pub mod typed_input;
 pub mod verdict;
 
 pub use config::Config;

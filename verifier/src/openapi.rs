@@ -41,6 +41,8 @@ use crate::verdict::VERDICTS;
         ops::readyz,
         ops::metrics,
         serve,
+        crate::pages::home::landing,
+        crate::pages::home::product,
         public::scan,
         scan_with_lot,
         public::lookup,

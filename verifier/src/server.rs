@@ -28,6 +28,8 @@ pub const ROUTES: &[(&str, &str)] = &[
     ("GET", "/readyz"),
     ("GET", "/metrics"),
     ("GET", "/openapi.json"),
+    ("GET", "/"),
+    ("GET", "/01/{gtin}"),
     ("GET", "/01/{gtin}/21/{serial}"),
     ("GET", "/01/{gtin}/10/{lot}/21/{serial}"),
     ("GET", "/lookup"),
@@ -75,6 +77,9 @@ pub fn router(state: AppState) -> Router {
 
     // The QR code's own path is the public endpoint, with and without a lot.
     let public = Router::new()
+        .route(listed("GET", "/"), get(pages::home::landing))
+        // A Digital Link without a serial names a product, not a part.
+        .route(listed("GET", "/01/{gtin}"), get(pages::home::product))
         .route(listed("GET", "/01/{gtin}/21/{serial}"), get(public::scan))
         .route(
             listed("GET", "/01/{gtin}/10/{lot}/21/{serial}"),
@@ -174,6 +179,8 @@ pub fn router(state: AppState) -> Router {
             crate::metrics::track,
         ))
         .layer(middleware::from_fn_with_state(state.clone(), shed_load))
+        // Outermost, so even load shedding's 503 reaches a browser as a page.
+        .layer(middleware::from_fn(pages::errors::html_errors))
         .with_state(state)
 }
 
@@ -285,8 +292,11 @@ async fn time_limit(State(state): State<AppState>, request: Request, next: Next)
     }
 }
 
-async fn not_found() -> ApiError {
-    ApiError::not_found("no such endpoint")
+async fn not_found(uri: axum::http::Uri) -> Response {
+    if let Some(redirect) = pages::errors::without_trailing_slash(&uri) {
+        return redirect;
+    }
+    ApiError::not_found("no such endpoint").into_response()
 }
 
 async fn method_not_allowed() -> ApiError {

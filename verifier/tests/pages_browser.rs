@@ -4,7 +4,9 @@
 //!
 //! It asserts what a person sees: the owner page's verdict for each verdict in Chinese and
 //! English, the warning, the forms; the shop station fed keystrokes as a scanner types them
-//! (several parts fast, then a cloned label flagged and sounded); and the maker's dashboard.
+//! (several parts fast, then a cloned label flagged and sounded); and the maker's dashboard. A
+//! second test takes the answers a phone used to get as raw JSON or an unexplained refusal: the
+//! rate limit's page, a product link without a serial, numbers typed from under a barcode.
 //! Screenshots go to `target/tmp/screenshots/` (some are copied to `docs/screenshots/`).
 
 #![allow(clippy::unwrap_used)]
@@ -492,5 +494,166 @@ async fn people_see_the_pages_in_a_phone_sized_browser() {
     wait_text(&c, ".alert .state", |s| s.contains(EN.state_investigating)).await;
 
     c.close().await.unwrap();
+    server.shutdown().await;
+}
+
+/// The answers a phone used to get as raw English JSON or an unexplained "cannot read": the rate
+/// limit's page, a product's page from a Digital Link without a serial, and numbers typed from
+/// under a barcode, each in Chinese and English at 360×740.
+#[tokio::test]
+async fn a_phone_gets_limits_products_and_typed_numbers_as_pages() {
+    let server = start(Overrides {
+        rate_limit: Some(0),
+        ..Overrides::default()
+    })
+    .await;
+    let r = server.registry.clone();
+    let authority = signer::keys::generate();
+    let maker = certify(&r, &authority, "acme-brakes", "690123", 1);
+    let part = code(&maker.key, "PAGE0001");
+    r.register(std::slice::from_ref(&part), Some(&maker.id), now())
+        .unwrap();
+    // A second server whose limit is one request a minute, so the second request meets it.
+    let limited = start(Overrides {
+        rate_limit: Some(1),
+        ..Overrides::default()
+    })
+    .await;
+
+    let profile = tempfile::tempdir().unwrap();
+    let (_driver, c) = browser(profile.path()).await;
+    let fits_the_screen = async |c: &Client, what: &str| {
+        let wide = c
+            .execute("return document.documentElement.scrollWidth;", vec![])
+            .await
+            .unwrap();
+        assert!(wide.as_u64().unwrap() <= 360, "{what} is {wide}px wide");
+    };
+    let value = async |c: &Client, css: &str| {
+        c.find(Locator::Css(css))
+            .await
+            .unwrap()
+            .prop("value")
+            .await
+            .unwrap()
+            .unwrap_or_default()
+    };
+
+    for (lang, t) in [("zh-CN", &ZH), ("en", &EN)] {
+        // ---- Over the rate limit ----
+        c.goto(&limited.url(&format!("/?lang={lang}")))
+            .await
+            .unwrap();
+        c.goto(&limited.url(&format!("/?lang={lang}")))
+            .await
+            .unwrap();
+        let problem = c.find(Locator::Css("#problem")).await.unwrap();
+        assert_eq!(
+            problem.attr("data-status").await.unwrap().as_deref(),
+            Some("429")
+        );
+        assert_eq!(text(&c, "#problem h1").await, t.error_rate_limited.0);
+        let retry = text(&c, "#retry").await;
+        let secs: u64 = retry
+            .chars()
+            .filter(char::is_ascii_digit)
+            .collect::<String>()
+            .parse()
+            .unwrap();
+        assert!((1..=60).contains(&secs), "{retry}");
+        assert_eq!(retry, t.retry_in.replace("{secs}", &secs.to_string()));
+        fits_the_screen(&c, "the 429 page").await;
+        shot(&c, &format!("error-429-{lang}")).await;
+
+        // ---- A Digital Link without a serial: the product, and a request for the part's label ----
+        c.goto(&server.url(&format!("/01/6901234567892?lang={lang}")))
+            .await
+            .unwrap();
+        assert_eq!(text(&c, "#product h1").await, t.product_heading);
+        assert!(text(&c, "#product").await.contains(t.product_scan_own));
+        let maker_shown = text(&c, "#product-maker").await;
+        assert!(
+            maker_shown.contains("acme-brakes 汽车零部件有限公司")
+                && maker_shown.contains(t.certified.trim_start_matches("✔ ")),
+            "{maker_shown}"
+        );
+        assert_eq!(value(&c, "#lookup-gtin").await, "06901234567892");
+        fits_the_screen(&c, "the product page").await;
+        shot(&c, &format!("product-{lang}")).await;
+        // The serial typed in small letters, as a phone keyboard gives it, finds the part.
+        c.find(Locator::Css("#lookup-serial"))
+            .await
+            .unwrap()
+            .send_keys(&format!("page0001{ENTER}"))
+            .await
+            .unwrap();
+        // Typed numbers are never presented as a checked label.
+        let typed = t.verdict("registered_numbers").headline;
+        wait_text(&c, "#verdict h1", |s| s == typed).await;
+
+        // ---- The 13 digits under a barcode, typed on the landing page ----
+        c.goto(&server.url(&format!("/?lang={lang}")))
+            .await
+            .unwrap();
+        assert_eq!(text(&c, "#home").await, t.home_heading);
+        c.find(Locator::Css("#lookup-gtin"))
+            .await
+            .unwrap()
+            .send_keys("6901234567892")
+            .await
+            .unwrap();
+        c.find(Locator::Css("#lookup-serial"))
+            .await
+            .unwrap()
+            .send_keys(&format!("PAGE0001{ENTER}"))
+            .await
+            .unwrap();
+        wait_text(&c, "#verdict h1", |s| s == typed).await;
+        let shown = c.find(Locator::Css("#verdict")).await.unwrap();
+        assert_eq!(
+            shown.attr("data-verdict").await.unwrap().as_deref(),
+            Some("registered_numbers")
+        );
+        fits_the_screen(&c, "the typed lookup's verdict").await;
+        shot(&c, &format!("typed-13-digits-{lang}")).await;
+
+        // A wrong last digit: what is wrong, and the form still holds what was typed.
+        c.goto(&server.url(&format!("/?lang={lang}")))
+            .await
+            .unwrap();
+        c.find(Locator::Css("#lookup-gtin"))
+            .await
+            .unwrap()
+            .send_keys("6901234567893")
+            .await
+            .unwrap();
+        c.find(Locator::Css("#lookup-serial"))
+            .await
+            .unwrap()
+            .send_keys(&format!("PAGE0001{ENTER}"))
+            .await
+            .unwrap();
+        let said = wait_text(&c, "#typed-problem", |s| !s.is_empty()).await;
+        assert!(
+            said.contains(&t.typed_gtin_check.replace("{digit}", "2")),
+            "{said}"
+        );
+        assert_eq!(value(&c, "#lookup-gtin").await, "6901234567893");
+        assert_eq!(value(&c, "#lookup-serial").await, "PAGE0001");
+        let invalid = c
+            .find(Locator::Css("#lookup-gtin"))
+            .await
+            .unwrap()
+            .attr("aria-invalid")
+            .await
+            .unwrap();
+        assert_eq!(invalid.as_deref(), Some("true"));
+        assert!(text(&c, "#lookup-where").await.contains("(21)"));
+        fits_the_screen(&c, "the typed mistake").await;
+        shot(&c, &format!("typed-mistake-{lang}")).await;
+    }
+
+    c.close().await.unwrap();
+    limited.shutdown().await;
     server.shutdown().await;
 }

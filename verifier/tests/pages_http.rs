@@ -16,9 +16,14 @@ struct World {
 }
 
 async fn world() -> World {
+    world_with(Overrides::default()).await
+}
+
+/// The world on a server with `overrides` (and no rate limit).
+async fn world_with(overrides: Overrides) -> World {
     let server = start(Overrides {
         rate_limit: Some(0),
-        ..Overrides::default()
+        ..overrides
     })
     .await;
     let r = &server.registry;
@@ -520,5 +525,485 @@ async fn the_dashboard_lists_alerts_reports_and_charts_and_resolves() {
     assert!(html.contains("No open alerts"), "{html}");
     let history = r.history(&key).unwrap().unwrap();
     assert_eq!(history.events.last().unwrap().step().as_str(), "resolving");
+    w.server.shutdown().await;
+}
+
+/// A page's checks every owner-facing page must pass: small, no script, in the language asked.
+fn owner_sized(html: &str, lang: &str) {
+    assert!(html.len() < 30 * 1024, "{} bytes", html.len());
+    assert!(!html.contains("<script"), "{html}");
+    assert!(html.contains(&format!(r#"<html lang="{lang}">"#)), "{html}");
+}
+
+/// `s` as askama escapes it in a page.
+fn esc(s: &str) -> String {
+    s.replace('&', "&amp;")
+        .replace('<', "&lt;")
+        .replace('>', "&gt;")
+        .replace('"', "&#34;")
+        .replace('\'', "&#39;")
+}
+
+async fn get_as(client: &Client, url: &str, accept: &str, lang: &str) -> reqwest::Response {
+    client
+        .get(url)
+        .header("accept", accept)
+        .header("accept-language", lang)
+        .send()
+        .await
+        .unwrap()
+}
+
+const BROWSER: &str =
+    "text/html,application/xhtml+xml,application/xml;q=0.9,image/avif,image/webp,*/*;q=0.8";
+
+#[tokio::test]
+async fn a_browser_gets_every_error_as_a_page_and_a_program_gets_json() {
+    use verifier::pages::i18n::{EN, ZH};
+    let w = world().await;
+    let client = no_redirects();
+    // A typo at the top level and a wrong path, in both languages.
+    for (lang, t) in [("zh-CN", &ZH), ("en", &EN)] {
+        for path in ["/lookpu", "/01/06901234567892/21", "/shop/nothing"] {
+            let response = get_as(&client, &w.server.url(path), BROWSER, lang).await;
+            assert_eq!(response.status(), 404, "{path}");
+            assert!(
+                response.headers()["content-type"]
+                    .to_str()
+                    .unwrap()
+                    .starts_with("text/html")
+            );
+            let html = response.text().await.unwrap();
+            owner_sized(&html, lang);
+            assert!(html.contains(&esc(t.error_not_found.0)), "{html}");
+            assert!(html.contains(r#"data-status="404""#));
+            // Someone looking for a part gets the typed lookup.
+            assert!(html.contains(r#"id="lookup-gtin""#));
+        }
+        // A method the route does not take.
+        let response = client
+            .delete(w.server.url("/lookup"))
+            .header("accept", BROWSER)
+            .header("accept-language", lang)
+            .send()
+            .await
+            .unwrap();
+        assert_eq!(response.status(), 405);
+        let html = response.text().await.unwrap();
+        owner_sized(&html, lang);
+        assert!(html.contains(&esc(t.error_method.0)), "{html}");
+    }
+    // Programs keep problem+json, and so does /api/ whatever it asks for.
+    for (path, accept) in [
+        ("/lookpu", "application/json"),
+        ("/lookpu", "*/*"),
+        ("/api/v1/nothing", BROWSER),
+    ] {
+        let response = get_as(&client, &w.server.url(path), accept, "en").await;
+        assert_eq!(response.status(), 404);
+        assert_eq!(
+            response.headers()["content-type"],
+            "application/problem+json",
+            "{path} {accept}"
+        );
+    }
+
+    // A trailing slash leads to the route without it, keeping the query; elsewhere it is a 404.
+    let code = w.uris[0].split_once("/01/").unwrap().1;
+    let (path, query) = code.split_once('?').unwrap();
+    for (from, to) in [
+        (
+            format!("/01/{path}/?{query}"),
+            format!("/01/{path}?{query}"),
+        ),
+        (
+            "/lookup/?gtin=06901234567892&serial=PAGE0001".to_owned(),
+            "/lookup?gtin=06901234567892&serial=PAGE0001".to_owned(),
+        ),
+        (
+            "/01/06901234567892/".to_owned(),
+            "/01/06901234567892".to_owned(),
+        ),
+    ] {
+        let response = get_as(&client, &w.server.url(&from), BROWSER, "en").await;
+        assert_eq!(response.status(), 308, "{from}");
+        assert_eq!(response.headers()["location"], to.as_str());
+    }
+    let followed = get_as(
+        &Client::new(),
+        &w.server.url(&format!("/01/{path}/?{query}&lang=en")),
+        BROWSER,
+        "",
+    )
+    .await;
+    assert_eq!(followed.status(), 200);
+    assert!(
+        followed
+            .text()
+            .await
+            .unwrap()
+            .contains(&esc(EN.verdict("genuine").headline))
+    );
+    let response = get_as(&client, &w.server.url("/nothing/"), BROWSER, "en").await;
+    assert_eq!(response.status(), 404);
+
+    // The landing page: what partseal is, and the typed lookup.
+    for (lang, t) in [("zh-CN", &ZH), ("en", &EN)] {
+        let response = get_as(&client, &w.server.url("/"), BROWSER, lang).await;
+        assert_eq!(response.status(), 200);
+        let html = response.text().await.unwrap();
+        owner_sized(&html, lang);
+        assert!(html.contains(&esc(t.home_heading)) && html.contains(&esc(t.home_intro)));
+        assert!(html.contains(r#"action="/lookup""#));
+    }
+    w.server.shutdown().await;
+}
+
+#[tokio::test]
+async fn the_rate_limit_the_body_limit_and_the_timeout_are_pages_too() {
+    use verifier::pages::i18n::{EN, ZH};
+    let server = start(Overrides {
+        rate_limit: Some(2),
+        body_limit_bytes: Some(1024),
+        request_timeout_secs: Some(1),
+        ..Overrides::default()
+    })
+    .await;
+    let client = Client::new();
+    for _ in 0..2 {
+        let ok = get_as(&client, &server.url("/"), BROWSER, "zh-CN").await;
+        assert_eq!(ok.status(), 200);
+    }
+    for (lang, t) in [("zh-CN", &ZH), ("en", &EN)] {
+        let response = get_as(&client, &server.url("/"), BROWSER, lang).await;
+        assert_eq!(response.status(), 429);
+        let wait: u64 = response.headers()["retry-after"]
+            .to_str()
+            .unwrap()
+            .parse()
+            .unwrap();
+        assert!((1..=30).contains(&wait), "{wait}");
+        let html = response.text().await.unwrap();
+        owner_sized(&html, lang);
+        assert!(html.contains(&esc(t.error_rate_limited.1)), "{html}");
+        // When to retry, from the limiter's own wait (a second may have passed meanwhile).
+        let says =
+            |secs: u64| html.contains(&esc(&t.retry_in.replace("{secs}", &secs.to_string())));
+        assert!(says(wait) || says(wait + 1), "{html}");
+    }
+    // A program over the limit still gets problem+json.
+    let response = get_as(&client, &server.url("/"), "application/json", "en").await;
+    assert_eq!(response.status(), 429);
+    assert_eq!(
+        response.headers()["content-type"],
+        "application/problem+json"
+    );
+    let (registry, dir) = server.shutdown().await;
+
+    // The other limits, on a server without the rate limit so they are reached.
+    let server = support::start_on(
+        Overrides {
+            rate_limit: Some(0),
+            body_limit_bytes: Some(1024),
+            request_timeout_secs: Some(1),
+            ..Overrides::default()
+        },
+        registry,
+        dir,
+    )
+    .await;
+    let response = client
+        .post(server.url("/reports"))
+        .header("accept", BROWSER)
+        .header("accept-language", "en")
+        .header("content-type", "application/json")
+        .body(format!(r#"{{"text":"{}"}}"#, "x".repeat(4096)))
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(response.status(), 413);
+    let html = response.text().await.unwrap();
+    owner_sized(&html, "en");
+    assert!(html.contains(&esc(EN.error_too_large.0)), "{html}");
+
+    // A body that never arrives: the request is cut off, and the browser is told in its words.
+    use tokio::io::{AsyncReadExt, AsyncWriteExt};
+    let mut stream = tokio::net::TcpStream::connect(server.addr).await.unwrap();
+    stream
+        .write_all(
+            format!(
+                "POST /owner/report HTTP/1.1\r\nHost: {}\r\nAccept: {BROWSER}\r\n\
+                 Accept-Language: zh-CN\r\nContent-Type: application/x-www-form-urlencoded\r\n\
+                 Content-Length: 100\r\n\r\ngtin=",
+                server.addr
+            )
+            .as_bytes(),
+        )
+        .await
+        .unwrap();
+    let mut answer = Vec::new();
+    let mut buf = [0u8; 4096];
+    let deadline = std::time::Instant::now() + std::time::Duration::from_secs(20);
+    while !String::from_utf8_lossy(&answer).contains("</html>") {
+        assert!(std::time::Instant::now() < deadline, "no answer");
+        let n = tokio::time::timeout(std::time::Duration::from_secs(20), stream.read(&mut buf))
+            .await
+            .unwrap()
+            .unwrap();
+        if n == 0 {
+            break;
+        }
+        answer.extend_from_slice(&buf[..n]);
+    }
+    let answer = String::from_utf8_lossy(&answer);
+    let status: u16 = answer[9..12].parse().unwrap();
+    // The request timeout answers 503; a server that times out slow bodies itself answers 408.
+    let words = match status {
+        503 => ZH.error_busy.0,
+        408 => ZH.error_timeout.0,
+        other => panic!("{other}: {answer}"),
+    };
+    assert!(answer.contains(&esc(words)), "{answer}");
+    assert!(answer.contains(r#"<html lang="zh-CN">"#));
+    server.shutdown().await;
+}
+
+#[tokio::test]
+async fn a_digital_link_without_a_serial_names_the_maker_and_asks_for_the_part() {
+    use verifier::pages::i18n::{EN, ZH};
+    let w = world().await;
+    let client = Client::new();
+    for (lang, t) in [("zh-CN", &ZH), ("en", &EN)] {
+        // The GTIN-14, and the 13 digits under a barcode.
+        for gtin in ["06901234567892", "6901234567892"] {
+            let response = get_as(
+                &client,
+                &w.server.url(&format!("/01/{gtin}")),
+                BROWSER,
+                lang,
+            )
+            .await;
+            assert_eq!(response.status(), 200);
+            let html = response.text().await.unwrap();
+            owner_sized(&html, lang);
+            assert!(html.contains(&esc(t.product_heading)), "{html}");
+            assert!(html.contains(&esc(t.product_scan_own)));
+            assert!(html.contains("acme-brakes 汽车零部件有限公司"));
+            assert!(html.contains(&esc(t.certified)));
+            assert!(html.contains(r#"id="product-gtin">06901234567892<"#));
+            // The typed lookup waits for the serial with the GTIN filled in.
+            assert!(
+                html.contains(r#"name="gtin" value="06901234567892""#),
+                "{html}"
+            );
+        }
+        // A GTIN no certified maker's prefix covers.
+        let response = get_as(&client, &w.server.url("/01/06912345678902"), BROWSER, lang).await;
+        assert_eq!(response.status(), 200);
+        let html = response.text().await.unwrap();
+        assert!(html.contains(&esc(t.product_unknown)), "{html}");
+        assert!(!html.contains("acme-brakes"));
+        assert!(html.contains(r#"data-known="false""#));
+        // Not a GTIN at all: what is wrong with it.
+        let response = get_as(&client, &w.server.url("/01/6901234567893"), BROWSER, lang).await;
+        assert_eq!(response.status(), 200);
+        let html = response.text().await.unwrap();
+        assert!(
+            html.contains(&esc(&t.typed_gtin_check.replace("{digit}", "2"))),
+            "{html}"
+        );
+    }
+    // Programs get JSON.
+    let product: serde_json::Value = get_as(
+        &client,
+        &w.server.url("/01/6901234567892"),
+        "application/json",
+        "",
+    )
+    .await
+    .json()
+    .await
+    .unwrap();
+    assert_eq!(product["gtin"], "06901234567892");
+    assert_eq!(product["manufacturer"]["id"], "acme-brakes");
+    assert_eq!(product["manufacturer"]["certified"], true);
+    let unknown: serde_json::Value = get_as(
+        &client,
+        &w.server.url("/01/06912345678902"),
+        "application/json",
+        "",
+    )
+    .await
+    .json()
+    .await
+    .unwrap();
+    assert!(unknown.get("manufacturer").is_none(), "{unknown}");
+    let bad = get_as(&client, &w.server.url("/01/123"), "application/json", "").await;
+    assert_eq!(bad.status(), 400);
+    w.server.shutdown().await;
+}
+
+#[tokio::test]
+async fn typed_numbers_are_forgiven_and_mistakes_explained_in_the_form() {
+    use verifier::pages::i18n::{EN, ZH};
+    let w = world().await;
+    let client = Client::new();
+    let lookup = |gtin: &str, serial: &str, lang: &str| {
+        w.server.url(&format!(
+            "/lookup?gtin={}&serial={}&lang={lang}",
+            gtin.replace(' ', "+")
+                .replace('(', "%28")
+                .replace(')', "%29"),
+            serial.replace(' ', "+")
+        ))
+    };
+    // The 13 digits under the barcode, grouping, a pasted AI, a phone's small letters: all found.
+    for (gtin, serial) in [
+        ("6901234567892", "PAGE0001"),
+        ("690 1234 56789 2", "page0001"),
+        ("690-1234-56789-2", " PAGE 0001 "),
+        ("(01)06901234567892", "(21)PAGE0001"),
+    ] {
+        for (lang, t) in [("zh-CN", &ZH), ("en", &EN)] {
+            let (status, html) = page(&client, &lookup(gtin, serial, lang), "").await;
+            assert_eq!(status, 200);
+            owner_sized(&html, lang);
+            // Found, and never presented as a checked label.
+            assert!(
+                html.contains(&esc(t.verdict("registered_numbers").headline)),
+                "{gtin} {serial}: {html}"
+            );
+            assert!(html.contains("<dd class=\"code\">PAGE0001</dd>"));
+        }
+        let json: serde_json::Value = client
+            .get(lookup(gtin, serial, "en"))
+            .header("accept", "application/json")
+            .send()
+            .await
+            .unwrap()
+            .json()
+            .await
+            .unwrap();
+        assert_eq!(
+            json["verdict"], "registered_numbers",
+            "{gtin} {serial}: {json}"
+        );
+    }
+    // An unknown serial is reported as typed.
+    let (_, html) = page(&client, &lookup("6901234567892", "nosuch1", "en"), "").await;
+    assert!(html.contains(&esc(EN.verdict("unregistered").headline)));
+    assert!(html.contains("<dd class=\"code\">nosuch1</dd>"), "{html}");
+
+    // Mistakes: which box, why, in the page's language, with what was typed kept.
+    for (lang, t) in [("zh-CN", &ZH), ("en", &EN)] {
+        let (status, html) = page(&client, &lookup("6901234567893", "page0001", lang), "").await;
+        assert_eq!(status, 200);
+        owner_sized(&html, lang);
+        assert!(
+            html.contains(&esc(&t.typed_gtin_check.replace("{digit}", "2"))),
+            "{html}"
+        );
+        assert!(html.contains(r#"data-field="gtin""#));
+        assert!(
+            html.contains(r#"name="gtin" value="6901234567893""#),
+            "{html}"
+        );
+        assert!(html.contains(r#"name="serial" value="page0001""#));
+        assert!(html.contains(r#"aria-invalid="true""#));
+        // Where to look on the label.
+        assert!(html.contains(&esc(t.lookup_where)) && t.lookup_where.contains("(21)"));
+
+        let (_, html) = page(&client, &lookup("690123456", "X", lang), "").await;
+        assert!(
+            html.contains(&esc(&t.typed_gtin_length.replace("{n}", "9"))),
+            "{html}"
+        );
+        let (_, html) = page(&client, &lookup("6901234567892", "AB%23", lang), "").await;
+        assert!(html.contains(r#"data-field="serial""#), "{html}");
+        assert!(html.contains(&esc(&t.typed_serial_char.replace("{ch}", "#"))));
+        // A box left out of the address altogether is shown the same way.
+        let (status, html) = page(
+            &client,
+            &w.server
+                .url(&format!("/lookup?gtin=6901234567892&lang={lang}")),
+            "",
+        )
+        .await;
+        assert_eq!(status, 200);
+        assert!(html.contains(&esc(t.typed_serial_empty)), "{html}");
+    }
+    // Programs keep the strict answers: data_error with its reason, 400 for a missing field.
+    let json: serde_json::Value = client
+        .get(lookup("6901234567893", "PAGE0001", "en"))
+        .header("accept", "application/json")
+        .send()
+        .await
+        .unwrap()
+        .json()
+        .await
+        .unwrap();
+    assert_eq!(json["verdict"], "data_error", "{json}");
+    let missing = client
+        .get(w.server.url("/lookup?gtin=06901234567892"))
+        .header("accept", "application/json")
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(missing.status(), 400);
+    w.server.shutdown().await;
+}
+
+#[tokio::test]
+async fn the_station_reads_the_deployments_clock_and_json_stays_utc() {
+    // Kathmandu is UTC+05:45: no other zone's clock, nor UTC's, reads the same minutes.
+    let w = world_with(Overrides {
+        time_zone: Some("Asia/Kathmandu".into()),
+        ..Overrides::default()
+    })
+    .await;
+    let client = no_redirects();
+    let token_of = token;
+    let token = token_of(&w.server.registry, "shop-a");
+    let (cookie, _) = sign_in(&client, &w, &token).await;
+    let html = signed_in_page(&client, w.server.url("/shop"), &cookie).await;
+    let csrf = csrf_of(&html);
+    let before = now().seconds();
+    let row: serde_json::Value = client
+        .post(w.server.url("/shop/scan"))
+        .header("cookie", &cookie)
+        .header("accept", "application/json")
+        .form(&[("csrf", &csrf[..]), ("code", &w.uris[1])])
+        .send()
+        .await
+        .unwrap()
+        .json()
+        .await
+        .unwrap();
+    let after = now().seconds();
+    let at = row["at"].as_str().unwrap();
+    let clock = |t: i64| {
+        let s = (t + 5 * 3600 + 45 * 60).rem_euclid(86_400);
+        format!("{:02}:{:02}:{:02}", s / 3600, s / 60 % 60, s % 60)
+    };
+    assert!(
+        (before..=after).any(|t| clock(t) == at),
+        "{at} is not Kathmandu's {}",
+        clock(before)
+    );
+    // The page lists the row at the same local time.
+    let html = signed_in_page(&client, w.server.url("/shop"), &cookie).await;
+    assert!(html.contains(&format!("<time>{at}</time>")), "{html}");
+    // Programs still get UTC RFC 3339.
+    let history: serde_json::Value = client
+        .get(w.server.url("/api/v1/codes/06901234567892/PAGE0001"))
+        .bearer_auth(token_of(&w.server.registry, "acme-brakes"))
+        .send()
+        .await
+        .unwrap()
+        .json()
+        .await
+        .unwrap();
+    let text = history.to_string();
+    assert!(text.contains("Z\""), "{text}");
     w.server.shutdown().await;
 }

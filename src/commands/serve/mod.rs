@@ -34,6 +34,9 @@ pub struct ServeArgs {
     /// Log format: text or json [default: text].
     #[arg(long, value_name = "FORMAT", value_parser = parse_log_format)]
     log_format: Option<LogFormat>,
+    /// IANA time zone in which pages show times, e.g. Europe/Berlin [default: Asia/Shanghai].
+    #[arg(long, value_name = "ZONE")]
+    time_zone: Option<String>,
     /// A TOML configuration file; PARTSEAL_* environment variables override it, and flags override both.
     #[arg(long, value_name = "FILE")]
     config: Option<PathBuf>,
@@ -59,6 +62,7 @@ pub fn run(args: ServeArgs) -> anyhow::Result<ExitCode> {
         base_url: args.base_url,
         rate_limit: args.rate_limit,
         log_format: args.log_format,
+        time_zone: args.time_zone,
         ..Overrides::default()
     };
     let config = Config::resolve([file, env, flags])?;

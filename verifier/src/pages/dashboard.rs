@@ -24,6 +24,8 @@ use registry::{Action, CodeKey, GenuineCopy, PartyId, Registry, Resolution, Role
 use serde::Deserialize;
 use signer::Timestamp;
 
+use crate::local_time::Zone;
+
 use super::i18n::{Lang, Texts};
 use super::session::{AlertState, Resolved, Sessions};
 use super::shop::{LangQuery, sign_in_page};
@@ -88,6 +90,7 @@ fn gather(
     me: &PartyId,
     lang: Lang,
     now: Timestamp,
+    zone: &Zone,
 ) -> Result<Gathered, registry::RegistryError> {
     let t = lang.texts();
     // The page's own words where it has them; the registry's English otherwise, marked as such.
@@ -105,12 +108,22 @@ fn gather(
         for e in &flags.duplicate {
             newest = newest.max(e.at);
             let (why, why_lang) = in_language(t.explain_conflict(e), &|| e.explain());
-            evidence.push((t.evidence_kind(e.kind.code()), date(e.at), why, why_lang));
+            evidence.push((
+                t.evidence_kind(e.kind.code()),
+                zone.date_time(e.at),
+                why,
+                why_lang,
+            ));
         }
         if let Some(a) = &flags.scan_anomaly {
             newest = newest.max(a.at);
             let (why, why_lang) = in_language(t.explain_anomaly(a), &|| a.explain());
-            evidence.push((t.evidence_kind("scan_anomaly"), date(a.at), why, why_lang));
+            evidence.push((
+                t.evidence_kind("scan_anomaly"),
+                zone.date_time(a.at),
+                why,
+                why_lang,
+            ));
         }
         let scans = r.scans(&status.key)?;
         let region = scans
@@ -136,7 +149,7 @@ fn gather(
                 .unwrap_or_default(),
             code,
             newest,
-            newest_date: date(newest),
+            newest_date: zone.date(newest),
             evidence,
             copies: copies(r, &status, t)?,
         });
@@ -158,7 +171,7 @@ fn gather(
         if reports.len() < LISTED_REPORTS {
             reports.push(ReportView {
                 code: report.key.to_string(),
-                at: date(report.at),
+                at: zone.date_time(report.at),
                 text: report.text,
                 contact: report.contact,
                 region,
@@ -370,9 +383,14 @@ pub async fn dashboard(
     let me = party.id.clone();
     let now = Timestamp::now();
     let g = state
-        .blocking(move |r| gather(r, &me, lang, now))
+        .blocking({
+            let zone = state.config().time_zone.clone();
+            move |r| gather(r, &me, lang, now, &zone)
+        })
         .await?
         .map_err(|e| ApiError::internal(&e))?;
+    // The registry counts scans per UTC day, so these bars are labelled with UTC dates: relabelling
+    // them in the local zone would put a day's counts under a date they only half belong to.
     let day_bars: Vec<(String, u64)> = g
         .days
         .iter()
@@ -528,7 +546,7 @@ pub async fn alert_action(
         Resolved {
             code,
             how: resolution.as_str(),
-            at: date(now),
+            at: state.config().time_zone.date_time(now),
         },
     );
     Ok(Redirect::to("/dashboard").into_response())

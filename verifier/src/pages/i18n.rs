@@ -136,6 +136,38 @@ pub struct Texts {
     pub bad_vin: &'static str,
     pub lookup_heading: &'static str,
     pub lookup_send: &'static str,
+    /// Where the typed numbers are on a label.
+    pub lookup_where: &'static str,
+    /// A typed lookup that cannot be made: the heading, and each problem, with `{ch}`, `{n}` or
+    /// `{digit}` where the problem has one.
+    pub typed_heading: &'static str,
+    pub typed_gtin_empty: &'static str,
+    pub typed_gtin_char: &'static str,
+    pub typed_gtin_length: &'static str,
+    pub typed_gtin_check: &'static str,
+    pub typed_serial_empty: &'static str,
+    pub typed_serial_char: &'static str,
+    pub typed_serial_long: &'static str,
+    // The landing page, a product (a GTIN without a serial) and the error pages.
+    pub home_heading: &'static str,
+    pub home_intro: &'static str,
+    pub home_scan: &'static str,
+    pub home_link: &'static str,
+    pub product_heading: &'static str,
+    pub product: &'static str,
+    pub product_scan_own: &'static str,
+    pub product_unknown: &'static str,
+    pub product_bad_gtin: &'static str,
+    pub error_not_found: (&'static str, &'static str),
+    pub error_method: (&'static str, &'static str),
+    pub error_bad_request: (&'static str, &'static str),
+    pub error_timeout: (&'static str, &'static str),
+    pub error_too_large: (&'static str, &'static str),
+    pub error_rate_limited: (&'static str, &'static str),
+    pub error_busy: (&'static str, &'static str),
+    pub error_internal: (&'static str, &'static str),
+    /// With `{secs}`.
+    pub retry_in: &'static str,
     pub back: &'static str,
     // The shop's station.
     pub shop_title: &'static str,
@@ -203,6 +235,36 @@ pub struct Texts {
 }
 
 impl Texts {
+    /// What is wrong with typed numbers, in this language.
+    pub fn typed_problem(&self, e: &crate::typed_input::TypedError) -> String {
+        use crate::typed_input::TypedError as E;
+        match e {
+            E::GtinEmpty => self.typed_gtin_empty.to_owned(),
+            E::GtinChar(ch) => self.typed_gtin_char.replace("{ch}", &ch.to_string()),
+            E::GtinLength(n) => self.typed_gtin_length.replace("{n}", &n.to_string()),
+            E::GtinCheckDigit { expected } => self
+                .typed_gtin_check
+                .replace("{digit}", &expected.to_string()),
+            E::SerialEmpty => self.typed_serial_empty.to_owned(),
+            E::SerialChar(ch) => self.typed_serial_char.replace("{ch}", &ch.to_string()),
+            E::SerialTooLong(n) => self.typed_serial_long.replace("{n}", &n.to_string()),
+        }
+    }
+
+    /// An error page's heading and sentence for an HTTP status.
+    pub fn error(&self, status: u16) -> (&'static str, &'static str) {
+        match status {
+            404 => self.error_not_found,
+            405 => self.error_method,
+            408 => self.error_timeout,
+            413 => self.error_too_large,
+            429 => self.error_rate_limited,
+            503 => self.error_busy,
+            500..=599 => self.error_internal,
+            _ => self.error_bad_request,
+        }
+    }
+
     pub fn verdict(&self, code: &str) -> &VerdictText {
         self.verdicts
             .iter()
@@ -458,6 +520,45 @@ pub static ZH: Texts = Texts {
     bad_vin: "VIN 无效：",
     lookup_heading: "扫码失败？手动输入号码",
     lookup_send: "查询",
+    lookup_where: "号码印在标签上二维码的旁边：(01) 开头的一行是商品条码，(21) 开头的一行是序列号。",
+    typed_heading: "请核对输入的号码",
+    typed_gtin_empty: "请输入商品条码 (GTIN)。",
+    typed_gtin_char: "商品条码只能是数字：“{ch}”不是数字。",
+    typed_gtin_length: "商品条码应为 8、12、13 或 14 位数字，您输入了 {n} 位。",
+    typed_gtin_check: "商品条码的校验位不对：最后一位应该是 {digit}。请逐位核对。",
+    typed_serial_empty: "请输入序列号。",
+    typed_serial_char: "序列号不能包含“{ch}”。",
+    typed_serial_long: "序列号最多 20 个字符，您输入了 {n} 个。",
+    home_heading: "汽车配件验真",
+    home_intro: "partseal 帮您查验汽车配件是否为正品：每个配件的标签上都有厂商签名的二维码，验证结果来自厂商登记和配件的流转记录。",
+    home_scan: "用手机相机扫描配件标签上的二维码即可查看结果，无需安装应用或登录。",
+    home_link: "首页",
+    product_heading: "这是一个产品的条码，不是某一个配件的码",
+    product: "产品",
+    product_scan_own: "每个配件都有自己的码：请扫描配件本身标签上的二维码，或在下方输入标签上的序列号。",
+    product_unknown: "没有认证厂商生产这个商品条码的产品：带有它的配件无法验真。请核对号码。",
+    product_bad_gtin: "这个地址中的商品条码无效：",
+    error_not_found: (
+        "找不到这个页面",
+        "这个地址没有页面。请重新扫描配件标签，或在下方输入标签上的号码。",
+    ),
+    error_method: (
+        "无法这样打开这个页面",
+        "这个地址不接受这种请求。请从首页重新开始。",
+    ),
+    error_bad_request: (
+        "无法处理这个请求",
+        "请求不完整或格式不对。请返回上一页重试。",
+    ),
+    error_timeout: ("请求超时", "您的网络发送请求太慢，连接已断开。请重试。"),
+    error_too_large: ("内容太长", "您发送的内容超过了允许的长度。请缩短后重试。"),
+    error_rate_limited: (
+        "查询太频繁",
+        "您所在的网络在一分钟内查询次数过多（同一移动网络的手机常共用一个地址）。",
+    ),
+    error_busy: ("服务繁忙", "查询的人太多，服务暂时无法处理您的请求。"),
+    error_internal: ("服务出错", "我们这边出了问题，已记录下来。请稍后重试。"),
+    retry_in: "请在 {secs} 秒后重试。",
     back: "返回",
     shop_title: "修理厂扫码台",
     sign_in: "登录",
@@ -664,6 +765,57 @@ pub static EN: Texts = Texts {
     bad_vin: "Not a valid VIN: ",
     lookup_heading: "Camera failed? Type the numbers",
     lookup_send: "Check",
+    lookup_where: "The numbers are printed beside the QR code on the label: the line starting (01) is the GTIN, the line starting (21) the serial.",
+    typed_heading: "Check the numbers you typed",
+    typed_gtin_empty: "Type the GTIN.",
+    typed_gtin_char: "The GTIN has only digits: \u{201c}{ch}\u{201d} is not one.",
+    typed_gtin_length: "The GTIN has 8, 12, 13 or 14 digits; you typed {n}.",
+    typed_gtin_check: "The GTIN's check digit is wrong: the last digit should be {digit}. Compare each digit with the label.",
+    typed_serial_empty: "Type the serial.",
+    typed_serial_char: "The serial cannot contain \u{201c}{ch}\u{201d}.",
+    typed_serial_long: "The serial has at most 20 characters; you typed {n}.",
+    home_heading: "Is this car part genuine?",
+    home_intro: "partseal checks car parts against counterfeits: each part's label carries a QR code signed by its manufacturer, and the answer comes from the manufacturer's registration and the part's custody records.",
+    home_scan: "Scan the QR code on the part's label with your phone's camera to see the answer; no app or login needed.",
+    home_link: "Home",
+    product_heading: "This is a product's code, not one part's",
+    product: "Product",
+    product_scan_own: "Each part has its own code: scan the QR code on the part's own label, or type the serial printed on it below.",
+    product_unknown: "No certified manufacturer makes a product with this GTIN, so a part carrying it cannot be verified. Check the number.",
+    product_bad_gtin: "The GTIN in this address is not valid: ",
+    error_not_found: (
+        "Page not found",
+        "There is no page at this address. Scan the part's label again, or type its numbers below.",
+    ),
+    error_method: (
+        "This page cannot be opened this way",
+        "This address does not take that kind of request. Start again from the home page.",
+    ),
+    error_bad_request: (
+        "This request cannot be handled",
+        "The request was incomplete or malformed. Go back and try again.",
+    ),
+    error_timeout: (
+        "The request timed out",
+        "Your connection sent the request too slowly and was closed. Try again.",
+    ),
+    error_too_large: (
+        "Too much text",
+        "What you sent is longer than allowed. Shorten it and try again.",
+    ),
+    error_rate_limited: (
+        "Too many checks",
+        "Too many checks came from your network in the last minute (phones on one mobile network often share an address).",
+    ),
+    error_busy: (
+        "The service is busy",
+        "Too many people are checking at once; your request could not be handled now.",
+    ),
+    error_internal: (
+        "Something went wrong",
+        "Something went wrong on our side and it has been logged. Try again later.",
+    ),
+    retry_in: "Try again in {secs} seconds.",
     back: "Back",
     shop_title: "Shop scanning station",
     sign_in: "Sign in",

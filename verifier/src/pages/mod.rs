@@ -3,16 +3,20 @@
 //!
 //! | module | page |
 //! |---|---|
+//! | [`home`] | the landing page (`/`) and a product's page (`/01/{gtin}`, a Digital Link without a serial) |
 //! | [`owner`] | the car owner's page at the QR code's own URL, its report and vehicle-check forms |
 //! | [`shop`] | the shop's scanning station (`/shop`) and a vehicle's installed parts |
 //! | [`dashboard`] | the manufacturer's alerts, their workflow and charts (`/dashboard`) |
 //! | [`session`] | sign-in with a party token, server-side sessions, CSRF tokens |
 //! | [`i18n`] | every string, one table per language |
+//! | [`errors`] | every error a browser gets, as a page in its language rather than problem+json |
 //!
 //! The owner's page has no script and no login. The shop and dashboard pages sit behind a session
 //! cookie; the token never leaves the sign-in form.
 
 pub mod dashboard;
+pub mod errors;
+pub mod home;
 pub mod i18n;
 pub mod owner;
 pub mod session;
@@ -26,6 +30,25 @@ pub use i18n::Lang;
 pub use session::Sessions;
 
 use crate::error::ApiError;
+
+/// What the typed-lookup form (`lookup_form.html`, on every owner-facing page) shows: the numbers
+/// as typed, so a mistake is corrected rather than typed again, and which box was wrong.
+#[derive(Default)]
+pub(crate) struct TypedForm {
+    pub gtin: String,
+    pub serial: String,
+    pub bad: Option<crate::typed_input::TypedField>,
+}
+
+impl TypedForm {
+    pub fn bad_gtin(&self) -> bool {
+        self.bad == Some(crate::typed_input::TypedField::Gtin)
+    }
+
+    pub fn bad_serial(&self) -> bool {
+        self.bad == Some(crate::typed_input::TypedField::Serial)
+    }
+}
 
 /// Renders a template, or a generic 500 (a template failing to render is a bug, logged).
 pub(crate) fn render(page: &impl Template) -> Response {

@@ -16,11 +16,12 @@ use serde::Deserialize;
 use signer::Timestamp;
 
 use super::i18n::{self, Lang, Texts, VerdictText};
-use super::{encode, render, render_status, with_lang};
+use super::{TypedForm, encode, render, render_status, with_lang};
 use crate::client_ip::client_ip;
 use crate::error::{ApiError, Problem};
 use crate::reports::{self, NotKept, Subject, Submitted};
 use crate::state::AppState;
+use crate::typed_input::{TypedError, TypedField};
 use crate::verdict::{Severity, Verdict};
 
 #[derive(Template)]
@@ -39,6 +40,7 @@ struct OwnerPage<'a> {
     forms: bool,
     /// The scanned label's path and query, which a report carries (empty for typed numbers).
     scanned: String,
+    typed: TypedForm,
 }
 
 /// The owner's page for a verdict. `path_and_query` is the request's, for the language switch.
@@ -56,6 +58,7 @@ pub fn verdict_page(verdict: &Verdict, lang: Lang, path_and_query: &str) -> Resp
         advice: t.advice(verdict.severity),
         forms: matches!(verdict.severity, Severity::Warning | Severity::Danger),
         scanned: scanned_path(path_and_query).unwrap_or_default(),
+        typed: TypedForm::default(),
     };
     render(&page)
 }
@@ -77,6 +80,48 @@ fn scanned_path(path_and_query: &str) -> Option<String> {
         path.to_owned()
     } else {
         format!("{path}?{}", query.join("&"))
+    })
+}
+
+#[derive(Template)]
+#[template(path = "typed.html")]
+struct TypedProblemPage {
+    lang: Lang,
+    t: &'static Texts,
+    switch_href: String,
+    problem: String,
+    field: &'static str,
+    icon: &'static str,
+    sev_word: &'static str,
+    typed: TypedForm,
+}
+
+/// The typed lookup's answer to numbers that cannot be looked up: what is wrong, in the page's
+/// language, above the form still holding what was typed, and where on the label to look.
+pub fn typed_problem_page(
+    problem: &TypedError,
+    gtin: &str,
+    serial: &str,
+    lang: Lang,
+    path_and_query: &str,
+) -> Response {
+    let t = lang.texts();
+    render(&TypedProblemPage {
+        lang,
+        t,
+        switch_href: with_lang(path_and_query, lang.other()),
+        problem: t.typed_problem(problem),
+        field: match problem.field() {
+            TypedField::Gtin => "gtin",
+            TypedField::Serial => "serial",
+        },
+        icon: i18n::icon(Severity::Info),
+        sev_word: t.severity(Severity::Info),
+        typed: TypedForm {
+            gtin: gtin.to_owned(),
+            serial: serial.to_owned(),
+            bad: Some(problem.field()),
+        },
     })
 }
 

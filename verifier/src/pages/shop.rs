@@ -314,7 +314,11 @@ pub async fn scan(
     }
     let now = Timestamp::now();
     let row = state
-        .blocking(move |r| record(r, &party, vin.as_ref(), &code, lang.texts(), now))
+        .blocking({
+            // The station's clock is the shop's, not UTC.
+            let at = state.config().time_zone.time(now);
+            move |r| record(r, &party, vin.as_ref(), &code, lang.texts(), now, at)
+        })
         .await?;
     sessions.with(&headers, |s| {
         s.rows.push_front(row.clone());
@@ -339,8 +343,8 @@ fn record(
     input: &str,
     t: &Texts,
     now: Timestamp,
+    at: String,
 ) -> ScanRow {
-    let at = now.to_string().get(11..19).unwrap_or_default().to_owned();
     let row = |class: &'static str, text: String, code: String| ScanRow {
         class,
         text,
@@ -503,6 +507,7 @@ pub async fn vehicle(
         ));
     };
     let t = lang.texts();
+    let zone = &state.config().time_zone;
     let typed = query.vin.unwrap_or_default().trim().to_ascii_uppercase();
     let (error, parts) = match Vin::parse(&typed) {
         Err(e) if !typed.is_empty() => (Some(format!("{}{e}", t.bad_vin)), Vec::new()),
@@ -520,7 +525,7 @@ pub async fn vehicle(
                         || s.lot_recall.is_some();
                     (
                         s.key.to_string(),
-                        registry::custody::date(s.record.custody.since),
+                        zone.date_time(s.record.custody.since),
                         flagged,
                     )
                 })

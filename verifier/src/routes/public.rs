@@ -86,14 +86,18 @@ pub struct TypedCode {
     tag = "public",
     summary = "Verify typed numbers",
     description = "GTIN and serial typed by hand, when the camera fails. The signature is not \
-        checked (`signature_checked: false`). Malformed numbers answer 200 with `data_error`.",
+        checked (`signature_checked: false`). What people copy from a label is forgiven: a \
+        GTIN-8, -12 or -13 is padded to 14 digits; spaces, hyphens in the GTIN and a pasted \
+        `(01)` or `(21)` are dropped; a serial not found as typed is tried in capitals and \
+        without hyphens. Malformed numbers answer 200: `data_error` in JSON, and for a browser \
+        the form again, saying which field is wrong and why.",
     params(TypedCode),
     responses(
         (status = 200, description = "The verdict", content(
             (Verdict = "application/json"),
             (String = "text/html"),
         )),
-        (status = 400, description = "`gtin` or `serial` missing (`invalid_query`)",
+        (status = 400, description = "`gtin` or `serial` missing (`invalid_query`); a browser gets the form instead",
             body = Problem, content_type = "application/problem+json"),
     ),
 )]
@@ -102,22 +106,56 @@ pub async fn lookup(
     ConnectInfo(peer): ConnectInfo<SocketAddr>,
     headers: HeaderMap,
     uri: Uri,
-    query: Result<Query<TypedCode>, axum::extract::rejection::QueryRejection>,
+    query: Result<Query<LookupQuery>, axum::extract::rejection::QueryRejection>,
 ) -> Result<Response, ApiError> {
-    let Query(typed) = query.map_err(|e| {
+    let bad_query = |why: &dyn std::fmt::Display| {
         ApiError::bad_request(
             "invalid_query",
             format!(
-                "give gtin and serial, e.g. /lookup?gtin=06901234567892&serial=X7K2P9QD4M: {e}"
+                "give gtin and serial, e.g. /lookup?gtin=06901234567892&serial=X7K2P9QD4M: {why}"
             ),
         )
-    })?;
+    };
+    let Query(typed) = query.map_err(|e| bad_query(&e))?;
+    let input = uri.path_and_query().map_or("/lookup", |pq| pq.as_str());
+    // A browser's empty box is a mistake to show in the form; a program's is a bad request.
+    let browser = !wants_json(&headers);
+    let (gtin, serial) = match (typed.gtin, typed.serial) {
+        (Some(gtin), Some(serial)) => (gtin, serial),
+        (gtin, serial) if browser => (gtin.unwrap_or_default(), serial.unwrap_or_default()),
+        (None, _) => return Err(bad_query(&"missing field `gtin`")),
+        (_, None) => return Err(bad_query(&"missing field `serial`")),
+    };
     let now = Timestamp::now();
     // Registry reads only, inline for the reason given in `scan`.
-    let (verdict, key) = verdict::judge_typed(state.registry(), &typed.gtin, &typed.serial, now)
-        .map_err(|e| ApiError::internal(&e))?;
-    let input = uri.path_and_query().map_or("/lookup", |pq| pq.as_str());
+    let judged = match crate::typed_input::normalise(&gtin, &serial) {
+        Ok(typed) => crate::typed_input::judge(state.registry(), &typed, now),
+        Err(problem) if browser => {
+            let lang = crate::pages::Lang::choose(page_lang(input), &headers);
+            return Ok(crate::pages::owner::typed_problem_page(
+                &problem, &gtin, &serial, lang, input,
+            ));
+        }
+        // Programs get the strict parsers' `data_error` with its stable reason code.
+        Err(_) => verdict::judge_typed(state.registry(), &gtin, &serial, now),
+    };
+    let (verdict, key) = judged.map_err(|e| ApiError::internal(&e))?;
     Ok(answer(&state, peer, &headers, input, verdict, key, now))
+}
+
+/// `/lookup`'s query as sent: either box may be missing or empty, which a browser is shown in
+/// the form ([`TypedCode`] is what the description asks for).
+#[derive(Deserialize)]
+pub struct LookupQuery {
+    pub gtin: Option<String>,
+    pub serial: Option<String>,
+}
+
+/// `?lang=` in a path and query.
+fn page_lang(path_and_query: &str) -> Option<&str> {
+    path_and_query
+        .split_once('?')
+        .and_then(|(_, q)| q.split('&').find_map(|p| p.strip_prefix("lang=")))
 }
 
 /// Counts the verdict, records the scan of a registered code, and answers in the format asked for.
@@ -151,10 +189,7 @@ fn answer(
     if wants_json(headers) {
         Json(verdict).into_response()
     } else {
-        let lang = path_and_query
-            .split_once('?')
-            .and_then(|(_, q)| q.split('&').find_map(|p| p.strip_prefix("lang=")));
-        let lang = crate::pages::Lang::choose(lang, headers);
+        let lang = crate::pages::Lang::choose(page_lang(path_and_query), headers);
         crate::pages::owner::verdict_page(&verdict, lang, path_and_query)
     }
 }
