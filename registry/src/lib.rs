@@ -97,5 +97,5 @@ pub use register::{Registration, Rejection, Summary, register_manifest};
 pub use registry::{CodeStatus, History, Recorded, Registry, RegistryConfig, RegistryError};
 pub use scans::{ScanContext, ScanPolicy, ScanStats};
 pub use store::sled::SledStore;
-pub use store::{RecordCacheStats, Store, StoreError, StoreStats};
+pub use store::{Fault, RecordCacheStats, Store, StoreError, StoreStats};
 pub use vin::Vin;
