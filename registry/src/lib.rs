@@ -93,7 +93,7 @@ pub use key::CodeKey;
 pub use parties::{AuthError, IssuedToken, Party, Report, Role, TokenRecord};
 pub use party::PartyId;
 pub use record::{CodeRecord, Evidence, Flags, LotRecall, ScanAnomaly};
-pub use register::{Registration, Rejection, Summary, register_manifest};
+pub use register::{Interrupted, Registration, Rejection, Summary, register_manifest};
 pub use registry::{CodeStatus, History, Recorded, Registry, RegistryConfig, RegistryError};
 pub use scans::{ScanContext, ScanPolicy, ScanStats};
 pub use store::sled::SledStore;

@@ -212,15 +212,24 @@ pub async fn serve(
     // Every acknowledged write is durable already; writing the counted scans and flushing once more
     // means a clean shutdown loses none of them either.
     let closing = state.clone();
-    match tokio::task::spawn_blocking(move || {
+    // A failed flush fails the whole run: the caller exits non-zero, so a supervisor (or the
+    // operator) sees that the last scans counted, at least, were not written.
+    let flushed = match tokio::task::spawn_blocking(move || {
         closing.scans().close();
         closing.registry().flush()
     })
     .await
     {
-        Ok(Ok(())) => {}
-        Ok(Err(e)) => tracing::error!(error = %e, "flushing the store at shutdown failed"),
-        Err(e) => tracing::error!(error = %e, "flushing the store at shutdown failed"),
+        Ok(Ok(())) => Ok(()),
+        Ok(Err(e)) => Err(e.to_string()),
+        Err(e) => Err(e.to_string()),
+    };
+    if let Err(why) = flushed {
+        tracing::error!(error = %why, "flushing the store at shutdown failed: writes not yet written are lost");
+        result?;
+        return Err(std::io::Error::other(format!(
+            "flushing the store at shutdown failed: {why}"
+        )));
     }
     result
 }

@@ -298,7 +298,7 @@ pub async fn dashboard(
     let g = state
         .blocking(move |r| gather(r, &me, lang, now))
         .await?
-        .map_err(|e| ApiError::internal(&e))?;
+        .map_err(|e| ApiError::unexpected(&e))?;
     let day_bars: Vec<(String, u64)> = g
         .days
         .iter()
@@ -385,7 +385,7 @@ pub async fn alert_action(
         state
             .blocking(move |r| r.status(&key))
             .await?
-            .map_err(|e| ApiError::internal(&e))?
+            .map_err(|e| ApiError::unexpected(&e))?
             .map(|s| s.record.manufacturer)
     };
     if owner.as_ref() != Some(&me) {
@@ -402,7 +402,7 @@ pub async fn alert_action(
             state
                 .blocking(move |r| r.mark_investigating(&me, &key, now))
                 .await?
-                .map_err(|e| ApiError::internal(&e))?;
+                .map_err(|e| ApiError::unexpected(&e))?;
             return Ok(Redirect::to("/dashboard").into_response());
         }
         other => Resolution::parse(other).ok_or_else(|| {

@@ -216,7 +216,7 @@ pub async fn report(
             },
         )
         .await?
-        .map_err(|e| ApiError::internal(&e))?;
+        .map_err(|e| ApiError::unexpected(&e))?;
     Ok(match stored {
         Ok(()) => answer(
             lang,
@@ -292,7 +292,7 @@ pub async fn vehicle_check(
             })
         })
         .await?
-        .map_err(|e| ApiError::internal(&e))?;
+        .map_err(|e| ApiError::unexpected(&e))?;
     let (severity, message) = if recorded {
         (Severity::Ok, t.vehicle_yes)
     } else {

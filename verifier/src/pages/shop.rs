@@ -202,7 +202,7 @@ pub async fn sign_in(
     let result = state
         .blocking(move |r| r.authenticate(&token, now))
         .await?
-        .map_err(|e| ApiError::internal(&e))?;
+        .map_err(|e| ApiError::unexpected(&e))?;
     let party = match result {
         Ok(party) => party,
         Err(reason) => {
@@ -497,7 +497,7 @@ pub async fn vehicle(
             let parts = state
                 .blocking(move |r| r.installed_in(&vin))
                 .await?
-                .map_err(|e| ApiError::internal(&e))?;
+                .map_err(|e| ApiError::unexpected(&e))?;
             let parts = parts
                 .iter()
                 .map(|s| {

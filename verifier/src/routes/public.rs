@@ -53,7 +53,7 @@ pub async fn scan(
     // blocking pool, which cost a quarter of the throughput when measured (BENCHMARKS.md). Only
     // Ed25519 for codes the registry does not hold goes to the blocking pool.
     let judged =
-        verdict::judge_scan(state.registry(), input, now).map_err(|e| ApiError::internal(&e))?;
+        verdict::judge_scan(state.registry(), input, now).map_err(|e| ApiError::unexpected(&e))?;
     let (verdict, key) = match judged {
         Scan::Judged(verdict, key) => (*verdict, key),
         Scan::NeedsSignature(code) => {
@@ -114,7 +114,7 @@ pub async fn lookup(
     let now = Timestamp::now();
     // Registry reads only, inline for the reason given in `scan`.
     let (verdict, key) = verdict::judge_typed(state.registry(), &typed.gtin, &typed.serial, now)
-        .map_err(|e| ApiError::internal(&e))?;
+        .map_err(|e| ApiError::unexpected(&e))?;
     let input = uri.path_and_query().map_or("/lookup", |pq| pq.as_str());
     Ok(answer(&state, peer, &headers, input, verdict, key, now))
 }
@@ -274,7 +274,7 @@ pub async fn vehicle_check(
             })
         })
         .await?
-        .map_err(|e| ApiError::internal(&e))?;
+        .map_err(|e| ApiError::unexpected(&e))?;
     Ok(Json(VehicleAnswer { recorded }))
 }
 
@@ -348,7 +348,7 @@ pub async fn report(
             },
         )
         .await?
-        .map_err(|e| ApiError::internal(&e))?;
+        .map_err(|e| ApiError::unexpected(&e))?;
     stored?;
     Ok((
         StatusCode::CREATED,
