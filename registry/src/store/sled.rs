@@ -198,7 +198,8 @@ fn as_fault(e: StoreError) -> Fault {
 
 fn engine(e: sled::Error) -> StoreError {
     match e {
-        sled::Error::Io(io) => StoreError::Io(io),
+        // Classified here, where the I/O error is seen: a full disk or another fault.
+        sled::Error::Io(io) => Fault::of_io(&io).into(),
         sled::Error::Corruption { .. } => StoreError::corrupt("sled", e),
         other => StoreError::Engine(other.to_string()),
     }
@@ -232,6 +233,10 @@ fn open_db(dir: &Path, cache_bytes: u64) -> StoreResult<sled::Db> {
                     && started.elapsed() < LOCK_WAIT =>
             {
                 std::thread::sleep(std::time::Duration::from_millis(20));
+            }
+            // Another process holds the store (callers tell this apart from a fault).
+            Err(sled::Error::Io(e)) if e.to_string().contains("could not acquire lock") => {
+                return Err(StoreError::Io(e));
             }
             // A store made with the first segment size keeps it.
             Err(sled::Error::Unsupported(why))
