@@ -194,6 +194,8 @@ impl IntoResponse for ApiError {
             }
             (self.status, Json(value)).into_response()
         };
+        // For layers that answer people rather than programs (the pages' storage fault page).
+        response.extensions_mut().insert(ProblemCode(self.code));
         let headers = response.headers_mut();
         headers.insert(
             header::CONTENT_TYPE,
@@ -209,6 +211,10 @@ impl IntoResponse for ApiError {
         response
     }
 }
+
+/// The `code` of a problem response, kept in the response's extensions.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub struct ProblemCode(pub &'static str);
 
 /// Bad JSON gets the project's error format, not axum's plain text.
 impl From<JsonRejection> for ApiError {

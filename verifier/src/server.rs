@@ -92,6 +92,7 @@ pub fn router(state: AppState) -> Router {
             listed("POST", "/owner/vehicle-check"),
             post(pages::owner::vehicle_check),
         )
+        .layer(middleware::from_fn(pages::storage_fault_page))
         .layer(middleware::from_fn_with_state(
             state.clone(),
             crate::rate_limit::limit_public,
@@ -114,6 +115,7 @@ pub fn router(state: AppState) -> Router {
             listed("POST", "/dashboard/alerts"),
             post(pages::dashboard::alert_action),
         )
+        .layer(middleware::from_fn(pages::storage_fault_page))
         .layer(Extension(Arc::new(pages::Sessions::new())));
 
     let api = Router::new()

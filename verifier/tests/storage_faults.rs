@@ -237,6 +237,35 @@ async fn a_full_disk_refuses_writes_with_507_and_they_resume_once_space_returns(
     let problem: Value = refused.json().await.unwrap();
     assert_eq!(problem["code"], "storage_full", "{problem}");
 
+    // A person filling in a form gets a page saying so, in their language, not a 500.
+    let page = w
+        .client
+        .post(w.server.url("/owner/report"))
+        .header("accept", "text/html,application/xhtml+xml")
+        .header("accept-language", "en")
+        .form(&[
+            ("gtin", "06901234567892"),
+            ("serial", "FULL000001"),
+            ("text", "sold as new at a market stall"),
+        ])
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(page.status(), StatusCode::INSUFFICIENT_STORAGE);
+    assert_eq!(page.headers()["x-problem-code"], "storage_full");
+    assert!(
+        page.headers()["content-type"]
+            .to_str()
+            .unwrap()
+            .starts_with("text/html")
+    );
+    let html = page.text().await.unwrap();
+    assert!(
+        html.contains("disk is full, so this was not recorded"),
+        "{html}"
+    );
+    assert!(html.contains("Cannot save right now"), "{html}");
+
     // Not ready for writes, and says why; reads go on answering.
     let (status, ready) = w.get("/readyz").await;
     assert_eq!(status, StatusCode::SERVICE_UNAVAILABLE, "{ready}");
