@@ -274,3 +274,34 @@ pub trait Store: Send + Sync {
     /// anything.
     fn restore(&self, input: &mut dyn Read) -> StoreResult<u64>;
 }
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use std::io::Error;
+
+    #[test]
+    fn a_full_device_or_quota_is_full_and_other_io_errors_are_unavailable() {
+        assert!(Fault::of_io(&Error::from_raw_os_error(ENOSPC)).is_full());
+        assert!(Fault::of_io(&Error::from_raw_os_error(EDQUOT)).is_full());
+        assert!(!Fault::of_io(&Error::from_raw_os_error(5)).is_full(), "EIO");
+        assert!(
+            !Fault::of_io(&Error::from_raw_os_error(30)).is_full(),
+            "EROFS"
+        );
+        // sled's copy of its first error keeps the kind and the Debug text of the original.
+        let original = Error::from_raw_os_error(ENOSPC);
+        let copy = Error::new(original.kind(), format!("{original:?}"));
+        let fault = Fault::of_io(&copy);
+        assert_eq!(fault, Fault::Full("No space left on device".into()));
+        let copy = Error::other(format!("{original:?}"));
+        assert!(Fault::of_io(&copy).is_full(), "known by its text alone");
+        // A store error says which fault it is, and damage is none.
+        assert!(
+            StoreError::Io(Error::from_raw_os_error(5))
+                .fault()
+                .is_some()
+        );
+        assert!(StoreError::corrupt("x", "y").fault().is_none());
+    }
+}
