@@ -138,6 +138,12 @@ impl ApiError {
         }
     }
 
+    /// Replaces the detail.
+    pub fn with_detail(mut self, detail: impl Into<String>) -> Self {
+        self.detail = detail.into();
+        self
+    }
+
     /// Adds a sentence to the detail.
     pub fn and_say(mut self, more: &str) -> Self {
         self.detail = format!("{}; {more}", self.detail);

@@ -222,9 +222,14 @@ async fn a_full_disk_refuses_writes_with_507_and_they_resume_once_space_returns(
     assert_eq!(status, StatusCode::INSUFFICIENT_STORAGE, "{problem}");
     assert_eq!(problem["code"], "storage_full", "{problem}");
     assert!(
-        problem["detail"].as_str().unwrap().contains("disk is full"),
+        problem["detail"]
+            .as_str()
+            .unwrap()
+            .starts_with("the registry's disk filled during the upload"),
         "{problem}"
     );
+
+    assert_eq!(problem["stored_through_line"], 0, "{problem}");
 
     // Every write is refused the same way, with the stable code, until space is freed.
     let refused = w.receive(&uris[0]).await;
@@ -236,6 +241,10 @@ async fn a_full_disk_refuses_writes_with_507_and_they_resume_once_space_returns(
     );
     let problem: Value = refused.json().await.unwrap();
     assert_eq!(problem["code"], "storage_full", "{problem}");
+    assert!(
+        problem["detail"].as_str().unwrap().contains("disk is full"),
+        "{problem}"
+    );
 
     // A person filling in a form gets a page saying so, in their language, not a 500.
     let page = w

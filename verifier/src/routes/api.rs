@@ -211,7 +211,17 @@ pub async fn upload_manifest(
                 RegistryError::InvalidInput(why) => {
                     ApiError::bad_request("invalid_manifest", why.clone())
                 }
-                other => ApiError::unexpected(other),
+                other => match fault_of(other) {
+                    // Part of the upload was stored: say that, not "nothing was recorded".
+                    Some(fault) => ApiError::storage(&fault).with_detail(if fault.is_full() {
+                        "the registry's disk filled during the upload; writes resume by themselves \
+                         once an operator frees space"
+                    } else {
+                        "the registry could not write to its storage during the upload; try again \
+                         shortly"
+                    }),
+                    None => ApiError::unexpected(other),
+                },
             };
             tracing::warn!(
                 party = %caller.0.id,
@@ -236,6 +246,13 @@ pub async fn upload_manifest(
         "manifest uploaded"
     );
     Ok(Json(summary))
+}
+
+fn fault_of(e: &RegistryError) -> Option<registry::Fault> {
+    match e {
+        RegistryError::Store(store) => store.fault(),
+        _ => None,
+    }
 }
 
 fn upload_summary(
