@@ -13,6 +13,10 @@
 //! - **Public scans** ([`Registry::record_scan`]): bounded aggregates that can raise `scan_anomaly`,
 //!   counted in memory and written behind ([`Registry::write_scans`]).
 //! - **Operations**: [`audit`](Registry::audit) checks every chain and index; backup and restore.
+//! - **Storage faults**: a write the store cannot make fails with a [`Fault`] (full, or
+//!   unavailable) while reads go on; [`Registry::writable`] says whether writes go through and gives
+//!   the store its chance to recover once the device takes writes again. An interrupted manifest
+//!   ([`Interrupted`]) says exactly which lines are stored.
 //!
 //! | module | what lives there |
 //! |---|---|

@@ -178,7 +178,8 @@ pub fn router(state: AppState) -> Router {
 }
 
 /// Serves on an already-bound listener until `shutdown` resolves, then stops accepting, lets requests
-/// in flight finish, and returns.
+/// in flight finish, flushes the store, and returns: an error if serving or that flush failed (so
+/// the process can exit non-zero).
 pub async fn serve(
     listener: TcpListener,
     state: AppState,
