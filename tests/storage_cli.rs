@@ -127,6 +127,11 @@ fn register_on_a_full_disk_names_the_last_stored_line_and_the_rest_completes_it(
         stderr.contains(&format!("re-send from line {}", through + 1)),
         "{stderr}"
     );
+    let stdout = String::from_utf8_lossy(&out.stdout);
+    assert!(
+        stdout.contains(&format!("{through} lines stored before it stopped")),
+        "{stdout}"
+    );
 
     // Space returns; the lines after the last stored one complete the manifest.
     std::fs::remove_file(&filler).unwrap();
