@@ -106,7 +106,8 @@ impl ApiError {
     /// `storage_unavailable` with `Retry-After`. Reads go on; writes resume by themselves once the
     /// device takes them again. The cause is logged, not sent.
     pub fn storage(fault: &Fault) -> Self {
-        tracing::error!(error = %fault, "a write failed for lack of storage");
+        // The store logs an error when writes begin to fail; each refusal after that is a warning.
+        tracing::warn!(error = %fault, "a write refused: the store cannot write");
         if fault.is_full() {
             Self::new(
                 StatusCode::INSUFFICIENT_STORAGE,
