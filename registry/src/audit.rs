@@ -7,7 +7,8 @@ use crate::custody::Custody;
 use crate::event::GENESIS;
 use crate::key::CodeKey;
 use crate::party::PartyId;
-use crate::registry::{Registry, Result, replay};
+use crate::registry::{Registry, Result};
+use crate::rules;
 use crate::vin::Vin;
 
 /// What the audit found. Clean means no problems.
@@ -116,8 +117,10 @@ impl Registry {
                 );
             }
             if intact {
-                let (custody, recalled) = replay(&record, &events, None);
-                if custody.custody != record.custody.custody || recalled != record.flags.recalled {
+                let (replayed, _) = rules::replay(&record, &events, &rules::corrected(&events));
+                if replayed.custody.custody != record.custody.custody
+                    || replayed.flags != record.flags
+                {
                     problem(
                         &mut report,
                         format!("{key}: the record's custody does not follow from its history"),

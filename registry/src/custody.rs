@@ -1,17 +1,26 @@
-//! Where a part is, and which events are impossible for one physical part.
+//! Where a part is, who may move it, and which events are impossible for one physical part.
 //!
-//! A code's custody follows from its events. [`transition`] decides what a new event does to it:
-//! applies it, notes it as a repeat (a second intake scan), or calls it a **conflict**: an event no
-//! single physical part could produce, such as an install into a second vehicle. A conflict is
-//! evidence of a cloned label; the registry records it, leaves custody as it was, and flags the code.
+//! A code's custody follows from its events. [`decide`] judges a new event by the custody it finds,
+//! how the actor relates to the part ([`Relation`]) and how the actor named the code ([`Basis`]):
 //!
-//! The rules are deliberately lenient where real supply chains skip scans (a factory that never
-//! records shipping, a carton received by a different branch) and strict where only a copy explains
-//! the events.
+//! - **Only the holder changes the part's state**: the party holding it ships, installs and destroys
+//!   it; the party it was shipped to receives it; a shop that has the car in its workshop removes it
+//!   by naming the VIN it is recorded in and scanning its label. Where a step implies an unrecorded
+//!   one (a distributor that never scans parts in ships them on; a shop installs a part fresh from
+//!   its maker), what one physical part could do is accepted.
+//! - **A scanned label where the part cannot be is evidence**: receiving or installing a part held
+//!   elsewhere, installed in another vehicle, destroyed or voided, with the signed code, is a
+//!   [`Decision::Evidence`] of a second label and flags the code.
+//! - **Typed numbers prove nothing physical**: the same event with typed numbers is a
+//!   [`Decision::Claim`], kept for the manufacturer without effect.
+//! - **A non-holder's ship, remove or destroy is refused** ([`Decision::Refuse`]) and kept as a claim.
+//!
+//! `docs/custody-rules.md` is the whole table, and `registry/tests/custody_rules.rs` checks every
+//! cell of it against the registry.
 
 use signer::Timestamp;
 
-use crate::event::Action;
+use crate::event::{Action, Basis};
 use crate::party::PartyId;
 use crate::vin::Vin;
 
@@ -141,9 +150,9 @@ impl ConflictKind {
                  carries a copied label."
             ),
             ConflictKind::NotInstalled => format!(
-                "On {at} a shop recorded removing this part from a vehicle, but it was not \
-                 installed in any vehicle (custody since {since}). A part fitted somewhere \
-                 unrecorded may carry a copied label."
+                "On {at} a business recorded removing this part from a vehicle, but it is not \
+                 recorded in any vehicle (custody since {since}). Only the part's holder moves it: \
+                 the attempt was kept for the manufacturer."
             ),
         }
     }
@@ -154,77 +163,172 @@ pub fn date(t: Timestamp) -> String {
     t.date()
 }
 
-/// What an event does to custody.
-#[derive(Clone, Debug, PartialEq, Eq)]
-pub enum Transition {
-    Applied(Custody),
-    Repeated,
-    Conflict(ConflictKind),
+/// How the acting party stands to the part, as far as the registry knows.
+#[derive(Clone, Copy, Debug, PartialEq, Eq, Hash)]
+pub enum Relation {
+    /// Holds the part: the party it was last received by, or its manufacturer before any event.
+    Holder,
+    /// Shipped the part, which is in transit.
+    Sender,
+    /// The party the part is in transit to.
+    Addressee,
+    /// The shop that installed the part in the vehicle it is in.
+    Installer,
+    /// Another party naming the vehicle the part is recorded in (a shop with the car in its
+    /// workshop).
+    VehicleShop,
+    /// The part's manufacturer, holding it no more.
+    Manufacturer,
+    /// Anyone else.
+    Other,
 }
 
-/// Decides what a custody-moving action (ship, receive, install, remove, destroy, decommission) does
-/// to a code held as `current`. `actor` is the party recording it. Who may decommission is checked
-/// by the caller; here every action is judged only on whether one physical part could do it.
-pub fn transition(current: &Custody, actor: &PartyId, action: &Action) -> Transition {
-    use Custody::*;
-    use Transition::{Applied, Conflict, Repeated};
-    match current {
-        Destroyed => return Conflict(ConflictKind::AfterDestroyed),
-        Voided => return Conflict(ConflictKind::AfterVoided),
-        _ => {}
+impl Relation {
+    pub fn as_str(self) -> &'static str {
+        match self {
+            Relation::Holder => "holder",
+            Relation::Sender => "sender",
+            Relation::Addressee => "addressee",
+            Relation::Installer => "installer",
+            Relation::VehicleShop => "vehicle_shop",
+            Relation::Manufacturer => "manufacturer",
+            Relation::Other => "other",
+        }
     }
-    let holds = |by: &PartyId| by == actor;
-    match action {
-        Action::Decommission { .. } => Applied(Voided),
-        Action::Ship { to } => match current {
-            AtManufacturer => Applied(InTransit {
-                from: actor.clone(),
-                to: to.clone(),
-            }),
-            Held { by } if holds(by) => Applied(InTransit {
-                from: actor.clone(),
-                to: to.clone(),
-            }),
-            // The addressee sending it on without an intake scan, or the sender changing the address.
-            InTransit { from, to: dest } if holds(dest) || holds(from) => Applied(InTransit {
-                from: actor.clone(),
-                to: to.clone(),
-            }),
-            Installed { .. } => Conflict(ConflictKind::StillInstalled),
-            _ => Conflict(ConflictKind::HeldByAnother),
-        },
-        Action::Receive => match current {
-            Held { by } if holds(by) => Repeated,
-            Held { .. } => Conflict(ConflictKind::HeldByAnother),
-            // A receiver other than the addressee is a misrouted carton, not a copy: if the
-            // addressee later records the same part, that is the conflict.
-            AtManufacturer | InTransit { .. } => Applied(Held { by: actor.clone() }),
-            Installed { .. } => Conflict(ConflictKind::StillInstalled),
-            Destroyed | Voided => Repeated, // unreachable: handled above
-        },
-        Action::Install { vin } => match current {
-            Installed {
-                vin: current_vin, ..
-            } if current_vin == vin => Repeated,
-            Installed { .. } => Conflict(ConflictKind::InstalledInAnotherVehicle),
-            Held { by } if !holds(by) => Conflict(ConflictKind::HeldByAnother),
-            _ => Applied(Installed {
-                vin: *vin,
-                by: actor.clone(),
-            }),
-        },
-        Action::Remove => match current {
-            Installed { .. } => Applied(Held { by: actor.clone() }),
-            _ => Conflict(ConflictKind::NotInstalled),
-        },
-        Action::Destroy { .. } => match current {
-            Held { by } | Installed { by, .. } if !holds(by) => {
-                Conflict(ConflictKind::HeldByAnother)
+}
+
+/// How `actor` relates to a part in `current` custody, made by `manufacturer`, given the vehicle
+/// `action` names (an install's or a removal's VIN).
+pub fn relation(
+    current: &Custody,
+    manufacturer: &PartyId,
+    actor: &PartyId,
+    action: &Action,
+) -> Relation {
+    let named_vin = match action {
+        Action::Install { vin } | Action::Remove { vin: Some(vin) } => Some(vin),
+        _ => None,
+    };
+    match current {
+        Custody::AtManufacturer if actor == manufacturer => Relation::Holder,
+        Custody::Held { by } if by == actor => Relation::Holder,
+        Custody::InTransit { to, .. } if to == actor => Relation::Addressee,
+        Custody::InTransit { from, .. } if from == actor => Relation::Sender,
+        Custody::Installed { by, .. } if by == actor => Relation::Installer,
+        Custody::Installed { vin, .. } if named_vin == Some(vin) => Relation::VehicleShop,
+        _ if actor == manufacturer => Relation::Manufacturer,
+        _ => Relation::Other,
+    }
+}
+
+/// What the rules make of a custody event.
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub enum Decision {
+    /// The part moves: custody becomes this.
+    Apply(Custody),
+    /// The event repeats the current custody (a second intake scan): recorded, nothing changes.
+    Repeat,
+    /// Impossible for one physical part, with the label scanned: recorded, the code flagged.
+    Evidence(ConflictKind),
+    /// The same with typed numbers, or an unsupported takeover: kept for the manufacturer, no effect.
+    Claim(ConflictKind),
+    /// A ship, remove or destroy by a non-holder: the caller is refused (`not_holder`); the
+    /// attempt is kept as a claim for the manufacturer.
+    Refuse(ConflictKind),
+}
+
+/// Judges a custody-moving action (ship, receive, install, remove, destroy) on a code in `current`
+/// custody by an actor standing in `relation` to it, who named the code by `basis`.
+///
+/// Decommissioning, recalls, corrections and resolutions are the manufacturer's or the author's
+/// and are judged by the registry; here they change nothing.
+pub fn decide(
+    current: &Custody,
+    relation: Relation,
+    actor: &PartyId,
+    action: &Action,
+    basis: Basis,
+) -> Decision {
+    use Decision::{Apply, Claim, Evidence, Refuse, Repeat};
+    use Relation::*;
+    let scanned = basis != Basis::Typed;
+    // A label seen where the part cannot be: evidence when scanned, a claim when typed.
+    let seen = |kind| if scanned { Evidence(kind) } else { Claim(kind) };
+    let held = || Custody::Held { by: actor.clone() };
+    let shipped = |to: &PartyId| Custody::InTransit {
+        from: actor.clone(),
+        to: to.clone(),
+    };
+    let installed = |vin: &Vin| Custody::Installed {
+        vin: *vin,
+        by: actor.clone(),
+    };
+    match current {
+        Custody::Destroyed | Custody::Voided => {
+            let kind = if *current == Custody::Destroyed {
+                ConflictKind::AfterDestroyed
+            } else {
+                ConflictKind::AfterVoided
+            };
+            match action {
+                Action::Receive | Action::Install { .. } => seen(kind),
+                Action::Ship { .. } | Action::Remove { .. } | Action::Destroy { .. } => {
+                    Refuse(kind)
+                }
+                _ => Repeat,
             }
-            _ => Applied(Destroyed),
+        }
+        Custody::AtManufacturer => match (action, relation) {
+            (Action::Ship { to }, Holder) => Apply(shipped(to)),
+            (Action::Receive, Holder) => Repeat,
+            (Action::Install { vin }, Holder) => Apply(installed(vin)),
+            (Action::Destroy { .. }, Holder) => Apply(Custody::Destroyed),
+            // Factories rarely scan outgoing cartons: a party with the label in hand took it
+            // over through an unrecorded shipment. Typed numbers do not show a part in hand.
+            (Action::Ship { to }, _) if scanned => Apply(shipped(to)),
+            (Action::Receive, _) if scanned => Apply(held()),
+            (Action::Install { vin }, _) if scanned => Apply(installed(vin)),
+            (Action::Receive | Action::Install { .. }, _) => Claim(ConflictKind::HeldByAnother),
+            (Action::Remove { .. }, _) => Refuse(ConflictKind::NotInstalled),
+            _ => Refuse(ConflictKind::HeldByAnother),
         },
-        // Recalls, corrections and resolutions do not move the part; the registry handles them.
-        Action::Recall { .. } | Action::Correct { .. } | Action::Resolve { .. } => Repeated,
+        Custody::Held { .. } => match (action, relation) {
+            (Action::Ship { to }, Holder) => Apply(shipped(to)),
+            (Action::Receive, Holder) => Repeat,
+            (Action::Install { vin }, Holder) => Apply(installed(vin)),
+            (Action::Destroy { .. }, Holder) => Apply(Custody::Destroyed),
+            (Action::Receive | Action::Install { .. }, _) => seen(ConflictKind::HeldByAnother),
+            (Action::Remove { .. }, _) => Refuse(ConflictKind::NotInstalled),
+            _ => Refuse(ConflictKind::HeldByAnother),
+        },
+        Custody::InTransit { .. } => match (action, relation) {
+            // The addressee sends it on without an intake scan, or the sender re-addresses it.
+            (Action::Ship { to }, Addressee | Sender) => Apply(shipped(to)),
+            (Action::Receive, Addressee | Sender) => Apply(held()),
+            (Action::Install { vin }, Addressee) => Apply(installed(vin)),
+            (Action::Destroy { .. }, Addressee) => Apply(Custody::Destroyed),
+            // A carton delivered to the wrong business is misrouted, not copied: if the
+            // addressee later records the same part, that is the conflict.
+            (Action::Receive, _) if scanned => Apply(held()),
+            (Action::Install { vin }, _) if scanned => Apply(installed(vin)),
+            (Action::Receive | Action::Install { .. }, _) => Claim(ConflictKind::HeldByAnother),
+            (Action::Remove { .. }, _) => Refuse(ConflictKind::NotInstalled),
+            _ => Refuse(ConflictKind::HeldByAnother),
+        },
+        Custody::Installed {
+            vin: current_vin, ..
+        } => match (action, relation) {
+            (Action::Install { vin }, _) if vin == current_vin => Repeat,
+            (Action::Install { .. }, _) => seen(ConflictKind::InstalledInAnotherVehicle),
+            (Action::Receive, _) => seen(ConflictKind::StillInstalled),
+            // The installer took it out: a removal it did not record (a warranty return).
+            (Action::Ship { to }, Installer) => Apply(shipped(to)),
+            (Action::Destroy { .. }, Installer) => Apply(Custody::Destroyed),
+            (Action::Remove { .. }, Installer) => Apply(held()),
+            // Cars change shops: the one with the car names its VIN and scans the label.
+            (Action::Remove { .. }, VehicleShop) if scanned => Apply(held()),
+            _ => Refuse(ConflictKind::StillInstalled),
+        },
     }
 }
 
@@ -239,26 +343,32 @@ mod tests {
         Vin::parse(["1M8GDM9AXKP042788", "LSVAU218XN2183294"][n]).unwrap()
     }
 
+    /// Judges `action` by `actor` as the registry would.
+    fn judge(current: &Custody, actor: &str, action: &Action, basis: Basis) -> Decision {
+        let actor = p(actor);
+        let rel = relation(current, &p("maker"), &actor, action);
+        decide(current, rel, &actor, action, basis)
+    }
+
     #[test]
     fn the_normal_path_applies() {
-        let shop = p("shop");
         let mut c = Custody::AtManufacturer;
         for (actor, action) in [
-            (p("maker"), Action::Ship { to: p("dist") }),
-            (p("dist"), Action::Receive),
-            (p("dist"), Action::Ship { to: shop.clone() }),
-            (shop.clone(), Action::Receive),
-            (shop.clone(), Action::Install { vin: vin(0) }),
-            (p("shop2"), Action::Remove),
+            ("maker", Action::Ship { to: p("dist") }),
+            ("dist", Action::Receive),
+            ("dist", Action::Ship { to: p("shop") }),
+            ("shop", Action::Receive),
+            ("shop", Action::Install { vin: vin(0) }),
+            ("shop2", Action::Remove { vin: Some(vin(0)) }),
             (
-                p("shop2"),
+                "shop2",
                 Action::Destroy {
                     reason: "worn".into(),
                 },
             ),
         ] {
-            match transition(&c, &actor, &action) {
-                Transition::Applied(next) => c = next,
+            match judge(&c, actor, &action, Basis::Scanned) {
+                Decision::Apply(next) => c = next,
                 other => panic!("{action:?} by {actor} on {c:?}: {other:?}"),
             }
         }
@@ -266,80 +376,73 @@ mod tests {
     }
 
     #[test]
-    fn impossible_events_are_conflicts() {
+    fn relations_follow_custody() {
         let installed = Custody::Installed {
             vin: vin(0),
             by: p("shop"),
         };
-        let cases = [
-            (
-                installed.clone(),
-                Action::Install { vin: vin(1) },
-                ConflictKind::InstalledInAnotherVehicle,
+        let remove = |v| Action::Remove { vin: Some(vin(v)) };
+        assert_eq!(
+            relation(&installed, &p("maker"), &p("shop"), &remove(1)),
+            Relation::Installer
+        );
+        assert_eq!(
+            relation(&installed, &p("maker"), &p("shop2"), &remove(0)),
+            Relation::VehicleShop
+        );
+        assert_eq!(
+            relation(&installed, &p("maker"), &p("shop2"), &remove(1)),
+            Relation::Other
+        );
+        assert_eq!(
+            relation(&installed, &p("maker"), &p("maker"), &Action::Receive),
+            Relation::Manufacturer
+        );
+        let transit = Custody::InTransit {
+            from: p("a"),
+            to: p("b"),
+        };
+        assert_eq!(
+            relation(&transit, &p("maker"), &p("b"), &Action::Receive),
+            Relation::Addressee
+        );
+        assert_eq!(
+            relation(&transit, &p("maker"), &p("a"), &Action::Receive),
+            Relation::Sender
+        );
+        assert_eq!(
+            relation(
+                &Custody::AtManufacturer,
+                &p("maker"),
+                &p("maker"),
+                &Action::Receive
             ),
-            (
-                installed.clone(),
-                Action::Receive,
-                ConflictKind::StillInstalled,
-            ),
-            (
-                installed.clone(),
-                Action::Ship { to: p("x") },
-                ConflictKind::StillInstalled,
-            ),
-            (
-                Custody::Destroyed,
-                Action::Receive,
-                ConflictKind::AfterDestroyed,
-            ),
-            (
-                Custody::Voided,
-                Action::Install { vin: vin(0) },
-                ConflictKind::AfterVoided,
-            ),
-            (
-                Custody::Held { by: p("shop") },
-                Action::Receive,
-                ConflictKind::HeldByAnother,
-            ),
-            (
-                Custody::Held { by: p("shop") },
-                Action::Install { vin: vin(1) },
-                ConflictKind::HeldByAnother,
-            ),
-            (
-                Custody::Held { by: p("other") },
-                Action::Remove,
-                ConflictKind::NotInstalled,
-            ),
-        ];
-        for (state, action, kind) in cases {
-            assert_eq!(
-                transition(&state, &p("other"), &action),
-                Transition::Conflict(kind),
-                "{action:?} on {state:?}"
-            );
-        }
+            Relation::Holder
+        );
     }
 
     #[test]
-    fn repeats_are_not_conflicts() {
-        let installed = Custody::Installed {
-            vin: vin(0),
-            by: p("shop"),
-        };
+    fn typed_numbers_never_flag_and_non_holders_never_move_a_part() {
+        let held = Custody::Held { by: p("shop") };
         assert_eq!(
-            transition(&installed, &p("shop"), &Action::Install { vin: vin(0) }),
-            Transition::Repeated
+            judge(&held, "other", &Action::Receive, Basis::Scanned),
+            Decision::Evidence(ConflictKind::HeldByAnother)
         );
         assert_eq!(
-            transition(
-                &Custody::Held { by: p("shop") },
-                &p("shop"),
-                &Action::Receive
-            ),
-            Transition::Repeated
+            judge(&held, "other", &Action::Receive, Basis::Typed),
+            Decision::Claim(ConflictKind::HeldByAnother)
         );
+        for basis in [Basis::Scanned, Basis::Typed] {
+            let destroy = Action::Destroy { reason: "x".into() };
+            assert_eq!(
+                judge(&Custody::AtManufacturer, "other", &destroy, basis),
+                Decision::Refuse(ConflictKind::HeldByAnother)
+            );
+            assert_eq!(
+                judge(&held, "other", &Action::Remove { vin: None }, basis),
+                Decision::Refuse(ConflictKind::NotInstalled)
+            );
+        }
     }
 
     #[test]

@@ -28,7 +28,7 @@ use serde_json::{Map, Value, json};
 use sha2::{Digest, Sha256};
 use signer::{Gtin, Lot, PartId, SignedCode, Timestamp};
 
-use crate::event::{Action, Event, Hash, Outcome, Step, What};
+use crate::event::{Action, Basis, Event, GenuineCopy, Hash, Outcome, Step, What};
 use crate::key::{CodeKey, KeyError};
 use crate::party::PartyId;
 use crate::record::LotRecall;
@@ -191,7 +191,10 @@ impl Export<'_> {
                 Action::Install { vin } => {
                     e.insert("partseal:vin".into(), vin.as_str().into());
                 }
-                Action::Receive | Action::Remove => {}
+                Action::Receive | Action::Remove { vin: None } => {}
+                Action::Remove { vin: Some(vin) } => {
+                    e.insert("partseal:vin".into(), vin.as_str().into());
+                }
                 Action::Decommission { reason }
                 | Action::Destroy { reason }
                 | Action::Recall { reason } => {
@@ -202,26 +205,48 @@ impl Export<'_> {
                     e.insert("partseal:corrects".into(), (*corrects).into());
                     e.insert("partseal:reason".into(), reason.as_str().into());
                 }
-                Action::Resolve { resolution, note } => {
+                Action::Resolve {
+                    resolution,
+                    genuine,
+                    note,
+                } => {
                     e.insert("partseal:resolution".into(), resolution.as_str().into());
+                    match genuine {
+                        Some(GenuineCopy::Vehicle(vin)) => {
+                            e.insert("partseal:genuineVin".into(), vin.as_str().into());
+                        }
+                        Some(GenuineCopy::Holder(p)) => {
+                            e.insert("partseal:genuineHolder".into(), party(p).into());
+                        }
+                        Some(GenuineCopy::Unknown) => {
+                            e.insert("partseal:genuineKnown".into(), false.into());
+                        }
+                        None => {}
+                    }
                     e.insert("partseal:note".into(), note.as_str().into());
                 }
             },
         }
         e.insert("partseal:actor".into(), party(&event.actor).into());
+        if event.basis != Basis::Legacy {
+            e.insert("partseal:basis".into(), event.basis.as_str().into());
+        }
+        if event.recall_override {
+            e.insert("partseal:recallOverride".into(), true.into());
+        }
         self.chain_fields(event, &mut e);
-        let outcome = match event.outcome {
-            Outcome::Applied => "applied",
-            Outcome::Repeated => "repeated",
-            Outcome::Conflict { kind, with } => {
+        match event.outcome {
+            Outcome::Applied | Outcome::Repeated => {}
+            Outcome::Conflict { kind, with }
+            | Outcome::Claim { kind, with }
+            | Outcome::Refused { kind, with } => {
                 e.insert("partseal:conflict".into(), kind.code().into());
                 if let Some(with) = self.id(with) {
                     e.insert("partseal:conflictsWith".into(), with.into());
                 }
-                "conflict"
             }
-        };
-        e.insert("partseal:outcome".into(), outcome.into());
+        }
+        e.insert("partseal:outcome".into(), event.outcome.as_str().into());
         e
     }
 

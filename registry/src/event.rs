@@ -22,7 +22,12 @@ pub type Hash = [u8; 32];
 pub const GENESIS: Hash = [0; 32];
 
 const EVENT_DOMAIN: &[u8] = b"partseal-event-v1\0";
-const EVENT_VERSION: u8 = 1;
+/// Version 2 records how the actor named the code ([`Basis`]), a recall override, the VIN a
+/// removal names, the genuine copy a counterfeit resolution names, and claims. Version 1 events
+/// (recorded before the rules told scans from typed numbers) still decode, re-encode to the same
+/// bytes (their hashes hold) and keep the outcome they were given.
+const EVENT_VERSION: u8 = 2;
+const EVENT_VERSION_1: u8 = 1;
 
 /// Longest free-text reason or note, in bytes.
 pub const MAX_TEXT_LEN: usize = 500;
@@ -78,12 +83,45 @@ impl Step {
     }
 }
 
+/// How the acting party named the code: a scanned label proves the party saw a label (the signed
+/// code, compared with the registered signature); typed numbers prove nothing physical, since
+/// anyone can copy them from a photo.
+#[derive(Clone, Copy, Debug, PartialEq, Eq, Hash)]
+pub enum Basis {
+    Scanned,
+    Typed,
+    /// Recorded before the rules told the two apart: the event keeps the outcome it was given.
+    Legacy,
+}
+
+impl Basis {
+    pub fn as_str(self) -> &'static str {
+        match self {
+            Basis::Scanned => "scanned",
+            Basis::Typed => "typed",
+            Basis::Legacy => "legacy",
+        }
+    }
+}
+
+/// Which copy of a cloned label the manufacturer found genuine when it resolved the alert.
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub enum GenuineCopy {
+    /// The part recorded in this vehicle is the genuine one.
+    Vehicle(Vin),
+    /// The part this party holds (or recorded) is the genuine one.
+    Holder(PartyId),
+    /// Every copy seen is a copy, or the genuine part could not be told apart.
+    Unknown,
+}
+
 /// How the manufacturer settled a flag.
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]
 pub enum Resolution {
     /// Investigated: the part here is genuine (e.g. a mistyped scan); the flags are cleared.
     Genuine,
-    /// Investigated: a counterfeit carries this code; the flags are cleared and the finding recorded.
+    /// Investigated: copies of the label exist. The alert ends, and the code's verdict warns of
+    /// copies for good; the resolution names the genuine copy, if known.
     Counterfeit,
 }
 
@@ -111,8 +149,9 @@ pub enum Action {
     Receive,
     /// The acting shop fits the part to a vehicle.
     Install { vin: Vin },
-    /// The acting shop takes the part out of the vehicle it is installed in.
-    Remove,
+    /// The acting shop takes the part out of the vehicle it is installed in. A shop other than the
+    /// installer must name that vehicle (it has the car in its workshop).
+    Remove { vin: Option<Vin> },
     /// The manufacturer voids the code (misprinted or withdrawn label).
     Decommission { reason: String },
     /// The part is destroyed (scrapped).
@@ -121,9 +160,11 @@ pub enum Action {
     Recall { reason: String },
     /// The acting party declares its own earlier event (by sequence number) erroneous.
     Correct { corrects: u32, reason: String },
-    /// The manufacturer settles the code's flags.
+    /// The manufacturer settles the code's flags. `genuine` is required for a counterfeit
+    /// resolution and absent for a genuine one.
     Resolve {
         resolution: Resolution,
+        genuine: Option<GenuineCopy>,
         note: String,
     },
 }
@@ -134,7 +175,7 @@ impl Action {
             Action::Ship { .. } => Step::Shipping,
             Action::Receive => Step::Receiving,
             Action::Install { .. } => Step::Installing,
-            Action::Remove => Step::Removing,
+            Action::Remove { .. } => Step::Removing,
             Action::Decommission { .. } => Step::Decommissioning,
             Action::Destroy { .. } => Step::Destroying,
             Action::Recall { .. } => Step::Recalling,
@@ -186,9 +227,32 @@ pub enum Outcome {
     Applied,
     /// The event repeats the current custody (a second intake scan): recorded, nothing changes.
     Repeated,
-    /// The event is impossible for one physical part given event `with`: recorded as evidence of a
-    /// duplicate, custody unchanged, the code flagged.
+    /// The event is impossible for one physical part given event `with`, and the label was scanned:
+    /// recorded as evidence of a duplicate, custody unchanged, the code flagged.
     Conflict { kind: ConflictKind, with: u32 },
+    /// The same, with typed numbers only, which anyone can copy: kept and shown to the
+    /// manufacturer, no effect on custody or on what scans say.
+    Claim { kind: ConflictKind, with: u32 },
+    /// A ship, remove or destroy by a party that does not hold the part: refused (the caller is
+    /// told `not_holder`) and kept as a claim for the manufacturer.
+    Refused { kind: ConflictKind, with: u32 },
+}
+
+impl Outcome {
+    pub fn as_str(self) -> &'static str {
+        match self {
+            Outcome::Applied => "applied",
+            Outcome::Repeated => "repeated",
+            Outcome::Conflict { .. } => "conflict",
+            Outcome::Claim { .. } => "claim",
+            Outcome::Refused { .. } => "refused",
+        }
+    }
+
+    /// Claims and refusals: kept for the manufacturer, without effect.
+    pub fn is_claim(self) -> bool {
+        matches!(self, Outcome::Claim { .. } | Outcome::Refused { .. })
+    }
 }
 
 /// One stored event. `seq` 0 is the commissioning; each later event's `prev` is the hash of the
@@ -199,6 +263,10 @@ pub struct Event {
     pub prev: Hash,
     pub at: Timestamp,
     pub actor: PartyId,
+    /// How the actor named the code.
+    pub basis: Basis,
+    /// An install of a recalled part the shop chose to go ahead with.
+    pub recall_override: bool,
     pub what: What,
     pub outcome: Outcome,
 }
@@ -219,14 +287,27 @@ impl Event {
             .into()
     }
 
-    /// The compact, versioned encoding events are stored in (and hashed over).
+    /// The compact, versioned encoding events are stored in (and hashed over). A legacy event is
+    /// written exactly as version 1 wrote it, so its hash, and the chain after it, hold.
     pub fn encode(&self) -> Vec<u8> {
+        let legacy = self.basis == Basis::Legacy;
         let mut w = Writer::new();
-        w.u8(EVENT_VERSION)
-            .bytes(&self.seq.to_be_bytes())
-            .bytes(&self.prev)
-            .i64(self.at.0)
-            .str8(self.actor.as_str());
+        w.u8(if legacy {
+            EVENT_VERSION_1
+        } else {
+            EVENT_VERSION
+        })
+        .bytes(&self.seq.to_be_bytes())
+        .bytes(&self.prev)
+        .i64(self.at.0)
+        .str8(self.actor.as_str());
+        if !legacy {
+            w.u8(match self.basis {
+                Basis::Typed => 1,
+                _ => 0,
+            })
+            .u8(u8::from(self.recall_override));
+        }
         match &self.what {
             What::Commissioned(c) => {
                 w.u8(0)
@@ -243,7 +324,12 @@ impl Event {
                     Action::Install { vin } => {
                         w.bytes(vin.as_bytes());
                     }
-                    Action::Receive | Action::Remove => {}
+                    Action::Receive => {}
+                    Action::Remove { vin } => {
+                        if !legacy {
+                            write_opt_vin(&mut w, vin.as_ref());
+                        }
+                    }
                     Action::Decommission { reason }
                     | Action::Destroy { reason }
                     | Action::Recall { reason } => {
@@ -252,12 +338,24 @@ impl Event {
                     Action::Correct { corrects, reason } => {
                         w.bytes(&corrects.to_be_bytes()).str16(reason);
                     }
-                    Action::Resolve { resolution, note } => {
+                    Action::Resolve {
+                        resolution,
+                        genuine,
+                        note,
+                    } => {
                         w.u8(match resolution {
                             Resolution::Genuine => 0,
                             Resolution::Counterfeit => 1,
-                        })
-                        .str16(note);
+                        });
+                        if !legacy {
+                            match genuine {
+                                None => w.u8(0),
+                                Some(GenuineCopy::Unknown) => w.u8(1),
+                                Some(GenuineCopy::Vehicle(vin)) => w.u8(2).bytes(vin.as_bytes()),
+                                Some(GenuineCopy::Holder(p)) => w.u8(3).str8(p.as_str()),
+                            };
+                        }
+                        w.str16(note);
                     }
                 }
             }
@@ -272,6 +370,12 @@ impl Event {
             Outcome::Conflict { kind, with } => {
                 w.u8(2).u8(kind.tag()).bytes(&with.to_be_bytes());
             }
+            Outcome::Claim { kind, with } => {
+                w.u8(3).u8(kind.tag()).bytes(&with.to_be_bytes());
+            }
+            Outcome::Refused { kind, with } => {
+                w.u8(4).u8(kind.tag()).bytes(&with.to_be_bytes());
+            }
         }
         w.into_bytes()
     }
@@ -279,13 +383,29 @@ impl Event {
     pub fn decode(bytes: &[u8]) -> Result<Event, WireError> {
         let mut r = Reader::new(bytes);
         let version = r.u8()?;
-        if version != EVENT_VERSION {
+        if version != EVENT_VERSION && version != EVENT_VERSION_1 {
             return Err(r.invalid("event version", format!("unknown version {version}")));
         }
+        let legacy = version == EVENT_VERSION_1;
         let seq = u32::from_be_bytes(r.array()?);
         let prev = r.array()?;
         let at = Timestamp(r.i64()?);
         let actor = PartyId::read(&mut r)?;
+        let (basis, recall_override) = if legacy {
+            (Basis::Legacy, false)
+        } else {
+            let basis = match r.u8()? {
+                0 => Basis::Scanned,
+                1 => Basis::Typed,
+                other => return Err(r.invalid("basis", format!("unknown {other}"))),
+            };
+            let recall_override = match r.u8()? {
+                0 => false,
+                1 => true,
+                other => return Err(r.invalid("recall override", format!("unknown {other}"))),
+            };
+            (basis, recall_override)
+        };
         let tag = r.u8()?;
         let what = if tag == 0 {
             let lot = r.str8("lot")?;
@@ -310,13 +430,12 @@ impl Event {
                     to: PartyId::read(&mut r)?,
                 },
                 Step::Receiving => Action::Receive,
-                Step::Installing => {
-                    let bytes: [u8; 17] = r.array()?;
-                    let text = String::from_utf8_lossy(&bytes).into_owned();
-                    let vin = Vin::parse(&text).map_err(|e| r.invalid("VIN", e.to_string()))?;
-                    Action::Install { vin }
-                }
-                Step::Removing => Action::Remove,
+                Step::Installing => Action::Install {
+                    vin: read_vin(&mut r)?,
+                },
+                Step::Removing => Action::Remove {
+                    vin: if legacy { None } else { read_opt_vin(&mut r)? },
+                },
                 Step::Decommissioning => Action::Decommission {
                     reason: r.str16("reason")?.to_owned(),
                 },
@@ -338,25 +457,48 @@ impl Event {
                             return Err(r.invalid("resolution", format!("unknown {other}")));
                         }
                     };
+                    let genuine = if legacy {
+                        None
+                    } else {
+                        match r.u8()? {
+                            0 => None,
+                            1 => Some(GenuineCopy::Unknown),
+                            2 => Some(GenuineCopy::Vehicle(read_vin(&mut r)?)),
+                            3 => Some(GenuineCopy::Holder(PartyId::read(&mut r)?)),
+                            other => {
+                                return Err(r.invalid("genuine copy", format!("unknown {other}")));
+                            }
+                        }
+                    };
                     Action::Resolve {
                         resolution,
+                        genuine,
                         note: r.str16("note")?.to_owned(),
                     }
                 }
                 Step::Commissioning => unreachable_step(&r)?,
             })
         };
+        let kind_with = |r: &mut Reader<'_>| -> Result<(ConflictKind, u32), WireError> {
+            let tag = r.u8()?;
+            let kind = ConflictKind::from_tag(tag)
+                .ok_or_else(|| r.invalid("conflict kind", format!("unknown {tag}")))?;
+            Ok((kind, u32::from_be_bytes(r.array()?)))
+        };
         let outcome = match r.u8()? {
             0 => Outcome::Applied,
             1 => Outcome::Repeated,
             2 => {
-                let tag = r.u8()?;
-                let kind = ConflictKind::from_tag(tag)
-                    .ok_or_else(|| r.invalid("conflict kind", format!("unknown {tag}")))?;
-                Outcome::Conflict {
-                    kind,
-                    with: u32::from_be_bytes(r.array()?),
-                }
+                let (kind, with) = kind_with(&mut r)?;
+                Outcome::Conflict { kind, with }
+            }
+            3 if !legacy => {
+                let (kind, with) = kind_with(&mut r)?;
+                Outcome::Claim { kind, with }
+            }
+            4 if !legacy => {
+                let (kind, with) = kind_with(&mut r)?;
+                Outcome::Refused { kind, with }
             }
             other => return Err(r.invalid("outcome", format!("unknown {other}"))),
         };
@@ -366,9 +508,32 @@ impl Event {
             prev,
             at,
             actor,
+            basis,
+            recall_override,
             what,
             outcome,
         })
+    }
+}
+
+fn read_vin(r: &mut Reader<'_>) -> Result<Vin, WireError> {
+    let bytes: [u8; 17] = r.array()?;
+    let text = String::from_utf8_lossy(&bytes).into_owned();
+    Vin::parse(&text).map_err(|e| r.invalid("VIN", e.to_string()))
+}
+
+fn write_opt_vin(w: &mut Writer, vin: Option<&Vin>) {
+    match vin {
+        None => w.u8(0),
+        Some(vin) => w.u8(1).bytes(vin.as_bytes()),
+    };
+}
+
+fn read_opt_vin(r: &mut Reader<'_>) -> Result<Option<Vin>, WireError> {
+    match r.u8()? {
+        0 => Ok(None),
+        1 => Ok(Some(read_vin(r)?)),
+        other => Err(r.invalid("VIN", format!("unknown presence tag {other}"))),
     }
 }
 
@@ -399,6 +564,12 @@ mod tests {
             prev: [seq as u8; 32],
             at: Timestamp(1_790_000_000 + i64::from(seq)),
             actor: actor.clone(),
+            basis: if seq % 2 == 0 {
+                Basis::Scanned
+            } else {
+                Basis::Typed
+            },
+            recall_override: seq == 3,
             what,
             outcome,
         };
@@ -430,7 +601,13 @@ mod tests {
                     with: 2,
                 },
             ),
-            base(4, What::Action(Action::Remove), Outcome::Applied),
+            base(
+                4,
+                What::Action(Action::Remove {
+                    vin: Some(Vin::parse("1M8GDM9AXKP042788").unwrap()),
+                }),
+                Outcome::Applied,
+            ),
             base(
                 5,
                 What::Action(Action::Correct {
@@ -443,9 +620,28 @@ mod tests {
                 6,
                 What::Action(Action::Resolve {
                     resolution: Resolution::Counterfeit,
+                    genuine: Some(GenuineCopy::Holder(PartyId::parse("shop-2").unwrap())),
                     note: "假货".into(),
                 }),
                 Outcome::Applied,
+            ),
+            base(
+                8,
+                What::Action(Action::Destroy {
+                    reason: "not mine".into(),
+                }),
+                Outcome::Refused {
+                    kind: ConflictKind::HeldByAnother,
+                    with: 4,
+                },
+            ),
+            base(
+                9,
+                What::Action(Action::Receive),
+                Outcome::Claim {
+                    kind: ConflictKind::StillInstalled,
+                    with: 4,
+                },
             ),
             base(
                 7,
@@ -462,6 +658,41 @@ mod tests {
         for event in sample_events() {
             assert_eq!(Event::decode(&event.encode()).unwrap(), event);
         }
+    }
+
+    #[test]
+    fn version_1_events_decode_as_legacy_and_re_encode_to_the_same_bytes() {
+        // A version 1 removal and resolution, byte for byte as the first encoding wrote them.
+        let mut removal = vec![1];
+        removal.extend_from_slice(&4u32.to_be_bytes());
+        removal.extend_from_slice(&[4; 32]);
+        removal.extend_from_slice(&1_790_000_004i64.to_be_bytes());
+        removal.push(6);
+        removal.extend_from_slice(b"shop-1");
+        removal.push(step_tag(Step::Removing));
+        removal.push(0);
+        let event = Event::decode(&removal).unwrap();
+        assert_eq!(event.basis, Basis::Legacy);
+        assert_eq!(event.what, What::Action(Action::Remove { vin: None }));
+        assert_eq!(event.encode(), removal);
+
+        let mut resolution = removal[..removal.len() - 2].to_vec();
+        resolution.push(step_tag(Step::Resolving));
+        resolution.push(1);
+        resolution.extend_from_slice(&3u16.to_be_bytes());
+        resolution.extend_from_slice(b"bad");
+        resolution.push(0);
+        let event = Event::decode(&resolution).unwrap();
+        assert!(matches!(
+            &event.what,
+            What::Action(Action::Resolve { resolution: Resolution::Counterfeit, genuine: None, note })
+                if note == "bad"
+        ));
+        assert_eq!(event.encode(), resolution);
+        // Claims did not exist in version 1.
+        let mut claim = removal.clone();
+        *claim.last_mut().unwrap() = 3;
+        assert!(Event::decode(&claim).is_err());
     }
 
     #[test]

@@ -8,8 +8,9 @@
 //!   verification), then stored once per GTIN + serial. Re-sending is idempotent; a different
 //!   signature for a registered code is a conflict.
 //! - **Custody events** ([`Registry::record`]): GS1 CBV steps, append-only, each carrying the hash of
-//!   the code's previous event. An event impossible for one physical part is recorded as a conflict
-//!   and flags the code `duplicate_suspected` ([`custody`]).
+//!   the code's previous event. Only the part's holder moves it; a scanned label where the part
+//!   cannot be is evidence and flags the code `duplicate_suspected`; typed numbers and non-holders'
+//!   attempts are kept as claims for the manufacturer ([`custody`], `docs/custody-rules.md`).
 //! - **Public scans** ([`Registry::record_scan`]): bounded aggregates that can raise `scan_anomaly`,
 //!   counted in memory and written behind ([`Registry::write_scans`]).
 //! - **Operations**: [`audit`](Registry::audit) checks every chain and index; backup and restore.
@@ -23,7 +24,8 @@
 //! | [`key`], [`vin`], [`party`] | code keys, VINs, party ids: validated values |
 //! | [`parties`] | parties, their API tokens (stored as hashes), public reports |
 //! | [`event`] | events, their encoding and hash chain |
-//! | [`custody`] | custody states and the duplicate rules, with their explanations |
+//! | [`custody`] | custody states, how a party relates to a part, and who may move it |
+//! | `rules` | how one event changes a record; replay for corrections and the audit |
 //! | [`record`] | the per-code record and its flags |
 //! | [`register`] | registration and manifest streaming |
 //! | [`scans`] | public scan contexts and aggregates |
@@ -84,21 +86,25 @@ pub mod party;
 pub mod record;
 pub mod register;
 pub mod registry;
+mod rules;
 mod scan_cache;
 pub mod scans;
 pub mod store;
 pub mod vin;
 
 pub use audit::AuditReport;
-pub use custody::{ConflictKind, Custody};
+pub use custody::{ConflictKind, Custody, Decision, Relation};
 pub use epcis::history_document;
-pub use event::{Action, Event, Outcome, Resolution, Step};
+pub use event::{Action, Basis, Event, GenuineCopy, Outcome, Resolution, Step};
 pub use key::CodeKey;
 pub use parties::{AuthError, IssuedToken, Party, Report, Role, TokenRecord};
 pub use party::PartyId;
-pub use record::{CodeRecord, Evidence, Flags, LotRecall, ScanAnomaly};
+pub use record::{CodeRecord, Copies, Evidence, Flags, LotRecall, ScanAnomaly};
 pub use register::{Interrupted, Registration, Rejection, Summary, register_manifest};
-pub use registry::{CodeStatus, History, Recorded, Registry, RegistryConfig, RegistryError};
+pub use registry::{
+    CodeStatus, History, Recorded, Registry, RegistryConfig, RegistryError, Submission,
+    VehicleAnswer,
+};
 pub use scans::{ScanContext, ScanPolicy, ScanStats};
 pub use store::sled::SledStore;
 pub use store::{Fault, RecordCacheStats, Store, StoreError, StoreStats};

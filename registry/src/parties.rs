@@ -12,8 +12,8 @@ use base64::Engine;
 use base64::engine::general_purpose::URL_SAFE_NO_PAD;
 use rand::RngCore;
 use sha2::{Digest, Sha256};
-use signer::Timestamp;
 use signer::wire::{Reader, WireError, Writer};
+use signer::{KeyId, Signature, Timestamp};
 use subtle::ConstantTimeEq;
 use zeroize::Zeroizing;
 
@@ -277,19 +277,49 @@ pub enum AuthError {
     PartyRevoked,
 }
 
-/// A public report of a suspect part, kept for the code's manufacturer.
+/// A public report of a suspect part, kept for the code's manufacturer. Each has its own random
+/// id, so no report can overwrite another, however many arrive at once.
 #[derive(Clone, Debug, PartialEq, Eq)]
 pub struct Report {
+    /// 16 hex digits; empty for reports stored before reports had ids.
+    pub id: String,
     pub key: CodeKey,
     pub manufacturer: PartyId,
     pub at: Timestamp,
     pub text: String,
     pub contact: Option<String>,
     pub region: Option<String>,
+    /// The verdict the sender's scan or lookup got when the report was made.
+    pub verdict: Option<String>,
+    /// The label's key id and signature, when the report came from a scanned label (a forged
+    /// label's are the evidence the maker needs).
+    pub key_id: Option<KeyId>,
+    pub signature: Option<Signature>,
 }
 
+/// Reports written before they had ids, verdicts and labels.
+const REPORT_VERSION_1: u8 = 1;
+const REPORT_VERSION: u8 = 2;
+
 impl Report {
+    /// A new report's id.
+    pub fn new_id() -> String {
+        let mut bytes = [0u8; 8];
+        rand::rngs::OsRng.fill_bytes(&mut bytes);
+        bytes.iter().map(|b| format!("{b:02x}")).collect()
+    }
+
+    /// Checks everything, the id included.
     pub fn validate(&self) -> Result<(), String> {
+        self.validate_text()?;
+        if self.id.len() != 16 || !self.id.bytes().all(|b| b.is_ascii_hexdigit()) {
+            return Err("a report id is 16 hex digits".into());
+        }
+        Ok(())
+    }
+
+    /// Checks what the sender wrote: the text and the contact.
+    pub fn validate_text(&self) -> Result<(), String> {
         if self.text.trim().is_empty() || self.text.len() > MAX_REPORT_LEN {
             return Err(format!(
                 "the report text must be 1 to {MAX_REPORT_LEN} bytes"
@@ -309,32 +339,81 @@ impl Report {
 
     pub fn encode(&self) -> Vec<u8> {
         let mut w = Writer::new();
-        w.u8(VERSION)
+        w.u8(REPORT_VERSION)
             .str8(self.manufacturer.as_str())
             .i64(self.at.0)
             .str16(&self.text)
             .str8(self.contact.as_deref().unwrap_or(""))
-            .str8(self.region.as_deref().unwrap_or(""));
+            .str8(self.region.as_deref().unwrap_or(""))
+            .str8(&self.id)
+            .u8(self.key.as_bytes().len() as u8)
+            .bytes(self.key.as_bytes())
+            .str8(self.verdict.as_deref().unwrap_or(""));
+        match (&self.key_id, &self.signature) {
+            (Some(k), Some(s)) => w.u8(1).bytes(&k.0).bytes(&s.to_bytes()),
+            _ => w.u8(0),
+        };
         w.into_bytes()
     }
 
-    pub fn decode(key: CodeKey, bytes: &[u8]) -> Result<Self, WireError> {
+    /// Decodes a stored report; `legacy_key` gives the code of a version 1 report, which its
+    /// storage key held.
+    pub fn decode(
+        bytes: &[u8],
+        legacy_key: impl FnOnce() -> Option<CodeKey>,
+    ) -> Result<Self, WireError> {
         let mut r = Reader::new(bytes);
-        version(&mut r, "report version")?;
+        let version = r.u8()?;
+        if version != REPORT_VERSION && version != REPORT_VERSION_1 {
+            return Err(r.invalid("report version", format!("unknown version {version}")));
+        }
         let manufacturer = PartyId::read(&mut r)?;
         let at = Timestamp(r.i64()?);
         let text = r.str16("text")?.to_owned();
         let contact = Some(r.str8("contact")?.to_owned()).filter(|s| !s.is_empty());
         let region = Some(r.str8("region")?.to_owned()).filter(|s| !s.is_empty());
-        r.finish()?;
-        Ok(Report {
+        if version == REPORT_VERSION_1 {
+            let key = legacy_key().ok_or_else(|| r.invalid("report", "malformed key"))?;
+            r.finish()?;
+            return Ok(Report {
+                id: String::new(),
+                key,
+                manufacturer,
+                at,
+                text,
+                contact,
+                region,
+                verdict: None,
+                key_id: None,
+                signature: None,
+            });
+        }
+        let id = r.str8("id")?.to_owned();
+        let len = usize::from(r.u8()?);
+        let key =
+            CodeKey::from_bytes(r.take(len)?).map_err(|e| r.invalid("code", e.to_string()))?;
+        let verdict = Some(r.str8("verdict")?.to_owned()).filter(|s| !s.is_empty());
+        let (key_id, signature) = match r.u8()? {
+            0 => (None, None),
+            _ => (
+                Some(KeyId(r.array()?)),
+                Some(Signature::from_bytes(&r.array()?)),
+            ),
+        };
+        let report = Report {
+            id,
             key,
             manufacturer,
             at,
             text,
             contact,
             region,
-        })
+            verdict,
+            key_id,
+            signature,
+        };
+        r.finish()?;
+        Ok(report)
     }
 }
 

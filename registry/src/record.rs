@@ -5,7 +5,7 @@ use signer::wire::{Reader, WireError, Writer};
 use signer::{KeyId, Lot, Signature, Timestamp};
 
 use crate::custody::{ConflictKind, Custody, CustodyState};
-use crate::event::{Commissioned, Event, GENESIS, Hash, Outcome, What};
+use crate::event::{Basis, Commissioned, Event, GENESIS, GenuineCopy, Hash, Outcome, What};
 use crate::key::CodeKey;
 use crate::party::PartyId;
 use crate::vin::Vin;
@@ -19,6 +19,8 @@ const RECORD_VERSION_1: u8 = 1;
 /// instead of 150).
 const SHAPE_FRESH: u8 = 0;
 const SHAPE_FULL: u8 = 1;
+/// A full record with the claims count and the known-copies finding after its flags.
+const SHAPE_FULL_2: u8 = 2;
 
 /// Evidence kept per code; beyond it only the count grows, so a record stays bounded under a flood
 /// of conflicting scans.
@@ -122,13 +124,23 @@ pub struct ScanAnomaly {
 impl ScanAnomaly {
     pub fn explain(&self) -> String {
         format!(
-            "This code, recorded as installed in a vehicle, was scanned from {} different networks \
-             within {} hours (the alert threshold is {}). A part fitted to one car is rarely scanned \
-             from so many places: copies of its label may be in circulation. Scans alone never prove \
-             a copy; the manufacturer has been alerted.",
+            "This code was scanned from {} different networks within {} hours (the alert \
+             threshold for a part where this one is recorded is {}). One part is rarely scanned \
+             from so many places: copies of its label may be in circulation. Scans alone never \
+             prove a copy; the manufacturer has been alerted.",
             self.contexts, self.window_hours, self.threshold
         )
     }
+}
+
+/// The manufacturer's finding that copies of this code's label exist: kept for good, so every
+/// later scan warns of them.
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub struct Copies {
+    pub at: Timestamp,
+    /// The resolving event.
+    pub event: u32,
+    pub genuine: GenuineCopy,
 }
 
 #[derive(Clone, Debug, Default, PartialEq, Eq)]
@@ -140,6 +152,10 @@ pub struct Flags {
     /// How many conflicting events there were, including those beyond [`MAX_EVIDENCE`].
     pub conflicts: u32,
     pub scan_anomaly: Option<ScanAnomaly>,
+    /// Claims and refused attempts recorded on the code (shown to its manufacturer only).
+    pub claims: u32,
+    /// Set when the manufacturer resolved an alert as counterfeit.
+    pub copies: Option<Copies>,
 }
 
 impl Flags {
@@ -187,6 +203,8 @@ impl CodeRecord {
             prev: GENESIS,
             at: self.registered_at,
             actor: self.manufacturer.clone(),
+            basis: Basis::Legacy,
+            recall_override: false,
             what: What::Commissioned(Commissioned {
                 lot: self.lot.clone(),
                 key_id: self.key_id,
@@ -221,7 +239,7 @@ impl CodeRecord {
         let mut w = Writer::new();
         let fresh = self.is_fresh();
         w.u8(RECORD_VERSION)
-            .u8(if fresh { SHAPE_FRESH } else { SHAPE_FULL })
+            .u8(if fresh { SHAPE_FRESH } else { SHAPE_FULL_2 })
             .varint(u64::from(batch))
             .bytes(&self.signature.to_bytes())
             .varint_i64(self.registered_at.0);
@@ -261,6 +279,18 @@ impl CodeRecord {
                 .bytes(&a.contexts.to_be_bytes())
                 .bytes(&a.window_hours.to_be_bytes())
                 .bytes(&a.threshold.to_be_bytes()),
+        };
+        w.bytes(&flags.claims.to_be_bytes());
+        match &flags.copies {
+            None => w.u8(0),
+            Some(c) => {
+                w.u8(1).i64(c.at.0).bytes(&c.event.to_be_bytes());
+                match &c.genuine {
+                    GenuineCopy::Unknown => w.u8(0),
+                    GenuineCopy::Vehicle(vin) => w.u8(1).bytes(vin.as_bytes()),
+                    GenuineCopy::Holder(p) => w.u8(2).str8(p.as_str()),
+                }
+            }
         };
         w.into_bytes()
     }
@@ -309,7 +339,7 @@ impl CodeRecord {
         let mut record = CodeRecord::registered(key, commissioned, manufacturer, registered_at);
         match shape {
             SHAPE_FRESH => {}
-            SHAPE_FULL => {
+            SHAPE_FULL | SHAPE_FULL_2 => {
                 record.events = u32(&mut r)?;
                 record.head = r.array()?;
                 let custody = match r.u8()? {
@@ -367,11 +397,18 @@ impl CodeRecord {
                         threshold: u32(&mut r)?,
                     }),
                 };
+                let (claims, copies) = if shape == SHAPE_FULL_2 {
+                    (u32(&mut r)?, read_copies(&mut r)?)
+                } else {
+                    (0, None)
+                };
                 record.flags = Flags {
                     recalled,
                     duplicate,
                     conflicts,
                     scan_anomaly,
+                    claims,
+                    copies,
                 };
             }
             other => return Err(r.invalid("record shape", format!("unknown {other}"))),
@@ -413,6 +450,27 @@ impl LotRecall {
         r.finish()?;
         Ok(recall)
     }
+}
+
+fn read_copies(r: &mut Reader<'_>) -> Result<Option<Copies>, WireError> {
+    if r.u8()? == 0 {
+        return Ok(None);
+    }
+    let at = Timestamp(r.i64()?);
+    let event = u32(r)?;
+    let genuine = match r.u8()? {
+        0 => GenuineCopy::Unknown,
+        1 => {
+            let bytes: [u8; 17] = r.array()?;
+            GenuineCopy::Vehicle(
+                Vin::parse(&String::from_utf8_lossy(&bytes))
+                    .map_err(|e| r.invalid("VIN", e.to_string()))?,
+            )
+        }
+        2 => GenuineCopy::Holder(PartyId::read(r)?),
+        other => return Err(r.invalid("genuine copy", format!("unknown {other}"))),
+    };
+    Ok(Some(Copies { at, event, genuine }))
 }
 
 fn u32(r: &mut Reader<'_>) -> Result<u32, WireError> {
@@ -508,6 +566,12 @@ mod tests {
                 contexts: 9,
                 window_hours: 72,
                 threshold: 8,
+            }),
+            claims: 3,
+            copies: Some(Copies {
+                at: Timestamp(1_790_000_500),
+                event: 4,
+                genuine: GenuineCopy::Vehicle(Vin::parse("LSVAU218XN2183294").unwrap()),
             }),
         };
         let bytes = record.encode(7);

@@ -24,13 +24,14 @@ use signer::{
     VerifyingKey,
 };
 
-use crate::custody::{self, Custody, CustodyState, Transition};
-use crate::event::{Action, Event, MAX_TEXT_LEN, Outcome, What};
+use crate::custody::Custody;
+use crate::event::{Action, Basis, Event, MAX_TEXT_LEN, Outcome, Resolution, What};
 use crate::key::CodeKey;
 use crate::parties::{self, AuthError, IssuedToken, Party, Report, TokenRecord};
 use crate::party::PartyId;
-use crate::record::{CodeRecord, Evidence, LotRecall, MAX_EVIDENCE, ScanAnomaly};
+use crate::record::{CodeRecord, LotRecall, ScanAnomaly};
 use crate::register::{self, Registration};
+use crate::rules;
 use crate::scan_cache::ScanCache;
 use crate::scans::{ScanContext, ScanPolicy, ScanStats};
 use crate::store::sled::SledStore;
@@ -78,6 +79,8 @@ pub enum RegistryError {
     InvalidCorrection(String),
     #[error("{0}")]
     InvalidInput(String),
+    #[error("this part is recalled: {0}")]
+    Recalled(String),
     #[error("trust state refused: {0}")]
     Trust(String),
 }
@@ -91,6 +94,7 @@ impl RegistryError {
             RegistryError::NotAllowed(_) => "not_allowed",
             RegistryError::InvalidCorrection(_) => "invalid_correction",
             RegistryError::InvalidInput(_) => "invalid_input",
+            RegistryError::Recalled(_) => "recalled",
             RegistryError::Trust(_) => "trust_refused",
         }
     }
@@ -104,8 +108,51 @@ pub struct Recorded {
     pub event: Event,
     /// The code's record after the event.
     pub record: CodeRecord,
-    /// For a conflict: what it means, in words a shop understands.
+    /// For a conflict, claim or refusal: what it means, in words a shop understands.
     pub explanation: Option<String>,
+    /// Something the party should know although the event was recorded (a recalled part).
+    pub warning: Option<String>,
+}
+
+/// What an owner's "is this part in my vehicle?" gets.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub enum VehicleAnswer {
+    /// The part is recorded as installed in this vehicle now.
+    Recorded,
+    /// It is not.
+    NotRecorded,
+    /// A part was recorded under this code in this vehicle, and the manufacturer found it was a
+    /// copy.
+    FoundCounterfeit,
+}
+
+/// An event as a party submits it.
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub struct Submission {
+    pub action: Action,
+    /// Whether the party scanned the label (its signature compared with the registered one) or
+    /// typed the numbers.
+    pub basis: Basis,
+    /// Install a recalled part anyway (the shop's explicit choice, recorded with the event).
+    pub recall_override: bool,
+}
+
+impl Submission {
+    pub fn scanned(action: Action) -> Self {
+        Submission {
+            action,
+            basis: Basis::Scanned,
+            recall_override: false,
+        }
+    }
+
+    pub fn typed(action: Action) -> Self {
+        Submission {
+            action,
+            basis: Basis::Typed,
+            recall_override: false,
+        }
+    }
 }
 
 /// Everything a scan needs to answer, from one or two reads.
@@ -316,12 +363,8 @@ impl Registry {
 
     // ---- Custody events ----
 
-    /// Records `action` on a code by `actor`, and returns once it is durable.
-    ///
-    /// Custody moves are judged by [`custody::transition`]: an impossible move is still recorded,
-    /// as a conflict, and flags the code `duplicate_suspected`. Refused (nothing stored): an
-    /// unregistered code, a manufacturer-only action by another party, an invalid correction, text
-    /// over [`MAX_TEXT_LEN`] bytes.
+    /// Records `action` by `actor` with the label scanned: [`Registry::submit`] with
+    /// [`Submission::scanned`].
     pub fn record(
         &self,
         key: &CodeKey,
@@ -329,6 +372,35 @@ impl Registry {
         action: Action,
         now: Timestamp,
     ) -> Result<Recorded> {
+        self.submit(key, actor, Submission::scanned(action), now)
+    }
+
+    /// Records an event by `actor` on a code, and returns once it is durable.
+    ///
+    /// Custody moves are judged by [`custody::decide`] (see `docs/custody-rules.md`): applied,
+    /// repeated, recorded as evidence (the code is flagged `duplicate_suspected`), kept as a claim,
+    /// or refused and kept as a claim ([`Outcome::Refused`]; the caller answers `not_holder`).
+    /// Refused with nothing stored: an unregistered code, a manufacturer-only action by another
+    /// party, an invalid correction or resolution, an install of a recalled part without
+    /// override, text over [`MAX_TEXT_LEN`] bytes.
+    pub fn submit(
+        &self,
+        key: &CodeKey,
+        actor: &PartyId,
+        submission: Submission,
+        now: Timestamp,
+    ) -> Result<Recorded> {
+        let Submission {
+            action,
+            basis,
+            recall_override,
+        } = submission;
+        if basis == Basis::Legacy {
+            // Legacy events keep the outcome stored with them; a new one has none to keep.
+            return Err(RegistryError::InvalidInput(
+                "a new event is scanned or typed".into(),
+            ));
+        }
         if let Some(text) = action.text() {
             if text.len() > MAX_TEXT_LEN {
                 return Err(RegistryError::InvalidInput(format!(
@@ -345,43 +417,62 @@ impl Registry {
                 .store
                 .code(key)?
                 .ok_or_else(|| RegistryError::NotRegistered(key.clone()))?;
-            let (after, outcome, explanation) = self.apply(key, &before, actor, &action, now)?;
-            let mut after = after;
-            let event = Event {
+            let mut event = Event {
                 seq: before.events,
                 prev: before.head,
                 at: now,
                 actor: actor.clone(),
+                basis,
+                recall_override,
                 what: What::Action(action),
-                outcome,
+                outcome: Outcome::Applied,
             };
+            let (mut after, warning) = self.judge(key, &before, &mut event)?;
             after.events = before.events + 1;
             after.head = event.hash(key);
             self.store.update_code(key, Some(&event), &before, &after)?;
+            let explanation = match event.outcome {
+                Outcome::Conflict { kind, .. }
+                | Outcome::Claim { kind, .. }
+                | Outcome::Refused { kind, .. } => {
+                    Some(kind.explain(before.custody.since, event.at))
+                }
+                _ => None,
+            };
             Recorded {
                 event,
                 record: after,
                 explanation,
+                warning,
             }
         };
         self.store.durable()?;
-        if let Outcome::Conflict { kind, .. } = recorded.event.outcome {
-            tracing::warn!(code = %key, conflict = kind.code(), "duplicate suspected");
+        match recorded.event.outcome {
+            Outcome::Conflict { kind, .. } => {
+                tracing::warn!(code = %key, conflict = kind.code(), "duplicate suspected")
+            }
+            Outcome::Refused { kind, .. } => {
+                tracing::info!(code = %key, party = %actor, kind = kind.code(), "refused: not the holder")
+            }
+            _ => {}
         }
         Ok(recorded)
     }
 
-    /// Works out the record after `action` and the outcome to store with it.
-    fn apply(
+    /// Works out the record after `event` and sets its outcome; refuses what must not be stored.
+    /// Returns the record and a warning for the party (a recalled part received).
+    fn judge(
         &self,
         key: &CodeKey,
         before: &CodeRecord,
-        actor: &PartyId,
-        action: &Action,
-        now: Timestamp,
-    ) -> Result<(CodeRecord, Outcome, Option<String>)> {
-        let mut after = before.clone();
-        let seq = before.events;
+        event: &mut Event,
+    ) -> Result<(CodeRecord, Option<String>)> {
+        let What::Action(action) = &event.what else {
+            return Err(RegistryError::InvalidInput(
+                "registration is not a custody event".into(),
+            ));
+        };
+        let actor = &event.actor;
         let manufacturer_only = matches!(
             action,
             Action::Decommission { .. } | Action::Recall { .. } | Action::Resolve { .. }
@@ -392,59 +483,96 @@ impl Registry {
                 action.step().as_str()
             )));
         }
+        let mut after = before.clone();
         match action {
-            Action::Recall { .. } => {
-                if before.flags.recalled.is_some() {
-                    return Ok((after, Outcome::Repeated, None));
-                }
-                after.flags.recalled = Some((now, seq));
-                Ok((after, Outcome::Applied, None))
-            }
-            Action::Resolve { .. } => {
-                after.flags.duplicate.clear();
-                after.flags.conflicts = 0;
-                after.flags.scan_anomaly = None;
-                Ok((after, Outcome::Applied, None))
-            }
             Action::Correct { corrects, .. } => {
                 let events = self.events(key, before)?;
-                check_correction(&events, *corrects, actor, now, &self.config)?;
-                let (custody, recalled) = replay(before, &events, Some(*corrects));
-                after.custody = custody;
-                after.flags.recalled = recalled;
-                Ok((after, Outcome::Applied, None))
+                check_correction(&events, *corrects, actor, event.at, &self.config)?;
+                after = corrected_record(before, &events, *corrects)?;
+                event.outcome = Outcome::Applied;
+                return Ok((after, None));
             }
-            _ => match custody::transition(&before.custody.custody, actor, action) {
-                Transition::Applied(next) => {
-                    after.custody = CustodyState {
-                        custody: next,
-                        since: now,
-                        event: seq,
-                    };
-                    Ok((after, Outcome::Applied, None))
+            Action::Resolve {
+                resolution,
+                genuine,
+                note,
+            } => {
+                if note.trim().is_empty() {
+                    return Err(RegistryError::InvalidInput(
+                        "a resolution needs a note saying what the investigation found".into(),
+                    ));
                 }
-                Transition::Repeated => Ok((after, Outcome::Repeated, None)),
-                Transition::Conflict(kind) => {
-                    let evidence = Evidence {
-                        kind,
-                        event: seq,
-                        with: before.custody.event,
-                        at: now,
-                        since: before.custody.since,
-                    };
-                    let explanation = evidence.explain();
-                    if after.flags.duplicate.len() < MAX_EVIDENCE {
-                        after.flags.duplicate.push(evidence);
+                let events = match (resolution, genuine) {
+                    (Resolution::Genuine, Some(_)) => {
+                        return Err(RegistryError::InvalidInput(
+                            "a genuine resolution (a false alarm) names no genuine copy".into(),
+                        ));
                     }
-                    after.flags.conflicts = after.flags.conflicts.saturating_add(1);
-                    let outcome = Outcome::Conflict {
-                        kind,
-                        with: before.custody.event,
-                    };
-                    Ok((after, outcome, Some(explanation)))
-                }
-            },
+                    (Resolution::Counterfeit, None) => {
+                        return Err(RegistryError::InvalidInput(
+                            "a counterfeit resolution must say which copy is genuine: a vehicle, \
+                             a holder, or that none is known"
+                                .into(),
+                        ));
+                    }
+                    (Resolution::Counterfeit, Some(g)) => {
+                        let events = self.events(key, before)?;
+                        if !rules::genuine_is_known(&before.custody.custody, g, &events) {
+                            return Err(RegistryError::InvalidInput(
+                                "the history of this code records no such vehicle or holder; \
+                                 name one its events record, or that none is known"
+                                    .into(),
+                            ));
+                        }
+                        events
+                    }
+                    (Resolution::Genuine, None) => Vec::new(),
+                };
+                event.outcome = rules::apply(&mut after, event, &events);
+                // Ending an alert ends its scan anomaly too; a later anomaly raises a new one.
+                after.flags.scan_anomaly = None;
+                return Ok((after, None));
+            }
+            _ => {}
         }
+        event.outcome = rules::apply(&mut after, event, &[]);
+        let recall = self.recall_reason(key, before)?;
+        let mut warning = None;
+        if let (Some(reason), Outcome::Applied) = (recall, event.outcome) {
+            match action {
+                Action::Install { .. } if !event.recall_override => {
+                    return Err(RegistryError::Recalled(reason));
+                }
+                Action::Install { .. } | Action::Receive => {
+                    warning = Some(format!("this part is recalled: {reason}"));
+                }
+                _ => {}
+            }
+        }
+        Ok((after, warning))
+    }
+
+    /// Why the code or its lot is recalled, if it is.
+    fn recall_reason(&self, key: &CodeKey, record: &CodeRecord) -> Result<Option<String>> {
+        if let Some(lot) = &record.lot {
+            if let Some(recall) = self.lot_recall(key, lot)? {
+                return Ok(Some(recall.reason));
+            }
+        }
+        let Some((_, seq)) = record.flags.recalled else {
+            return Ok(None);
+        };
+        let reason = self
+            .events(key, record)?
+            .into_iter()
+            .find(|e| e.seq == seq)
+            .and_then(|e| match e.what {
+                What::Action(Action::Recall { reason }) => Some(reason),
+                _ => None,
+            })
+            .filter(|r| !r.trim().is_empty())
+            .unwrap_or_else(|| "recalled by its manufacturer".to_owned());
+        Ok(Some(reason))
     }
 
     /// Recalls a whole lot: one record, effective for every code of the lot. Only a manufacturer
@@ -597,6 +725,32 @@ impl Registry {
         Ok(marked)
     }
 
+    /// What the registry can tell the owner of vehicle `vin` about this code: whether the part is
+    /// recorded in their vehicle, or whether the part recorded under it in their vehicle was found
+    /// counterfeit (the manufacturer resolved the code's copies, naming another copy or none as
+    /// genuine). Nothing else is revealed.
+    pub fn vehicle_answer(&self, key: &CodeKey, vin: &Vin) -> Result<VehicleAnswer> {
+        let Some(status) = self.status(key)? else {
+            return Ok(VehicleAnswer::NotRecorded);
+        };
+        let record = &status.record;
+        if matches!(&record.custody.custody, Custody::Installed { vin: v, .. } if v == vin) {
+            return Ok(VehicleAnswer::Recorded);
+        }
+        if record.flags.copies.is_none() {
+            return Ok(VehicleAnswer::NotRecorded);
+        }
+        let recorded_here = self.events(key, record)?.iter().any(|e| {
+            matches!(&e.what, What::Action(Action::Install { vin: v }) if v == vin)
+                && !e.outcome.is_claim()
+        });
+        Ok(if recorded_here {
+            VehicleAnswer::FoundCounterfeit
+        } else {
+            VehicleAnswer::NotRecorded
+        })
+    }
+
     /// Codes installed in this vehicle now.
     pub fn installed_in(&self, vin: &Vin) -> Result<Vec<CodeStatus>> {
         let mut out = Vec::new();
@@ -653,9 +807,12 @@ impl Registry {
         ScanContext::from_ip(ip, &self.salt, region)
     }
 
-    /// Counts one public scan of a registered code and raises `scan_anomaly` when an installed code
-    /// is scanned from too many networks within the window. Returns the anomaly if this scan raised
-    /// it.
+    /// Counts one public scan of a registered code and raises `scan_anomaly` when the code is
+    /// scanned from more networks within the window than its custody makes plausible (see
+    /// [`ScanPolicy::threshold_for`]): a part at its maker should not be in the public's hands at
+    /// all, a part in stock is seen by a few buyers, a fitted part by its owner and a shop or two.
+    /// Returns the anomaly if this scan raised it. An anomaly is a warning and an alert for the
+    /// manufacturer, never a verdict of a copy.
     ///
     /// Scans are analytics, not acknowledged writes: the count is kept in memory and written by
     /// [`Registry::write_scans`] (see `scan_cache`), so this is a lookup in memory unless the code
@@ -674,7 +831,7 @@ impl Registry {
             || self.store.scans(key),
             |stats| stats.distinct_networks(now, policy),
         )?;
-        if contexts < policy.threshold {
+        if contexts < policy.lowest_threshold() {
             return Ok(None);
         }
         let _gate = self.write_gate();
@@ -682,21 +839,22 @@ impl Registry {
         let Some(before) = self.store.code(key)? else {
             return Ok(None);
         };
-        if before.flags.scan_anomaly.is_some()
-            || !matches!(before.custody.custody, Custody::Installed { .. })
-        {
+        let Some(threshold) = policy.threshold_for(&before.custody.custody) else {
+            return Ok(None);
+        };
+        if contexts < threshold || before.flags.scan_anomaly.is_some() {
             return Ok(None);
         }
         let anomaly = ScanAnomaly {
             at: now,
             contexts,
             window_hours: policy.window_hours,
-            threshold: policy.threshold,
+            threshold,
         };
         let mut after = before.clone();
         after.flags.scan_anomaly = Some(anomaly.clone());
         self.store.update_code(key, None, &before, &after)?;
-        tracing::warn!(code = %key, contexts, "scan anomaly");
+        tracing::warn!(code = %key, contexts, custody = before.custody.custody.name(), "scan anomaly");
         Ok(Some(anomaly))
     }
 
@@ -850,52 +1008,33 @@ fn check_correction(
     Ok(())
 }
 
-/// Custody and recall after replaying the events that took effect, leaving out corrected ones (and
-/// `also_corrected`, the one a correction being recorded now retracts). Used when a correction
-/// changes the past, and by the audit to check each record against its history.
-pub(crate) fn replay(
-    record: &CodeRecord,
-    events: &[Event],
-    also_corrected: Option<u32>,
-) -> (CustodyState, Option<(Timestamp, u32)>) {
-    let mut corrected: Vec<u32> = events
-        .iter()
-        .filter_map(|e| match &e.what {
-            What::Action(Action::Correct { corrects, .. }) => Some(*corrects),
-            _ => None,
-        })
-        .collect();
-    corrected.extend(also_corrected);
-    let mut custody = CustodyState {
-        custody: Custody::AtManufacturer,
-        since: record.registered_at,
-        event: 0,
+/// The record as it would be had event `corrects` never happened, unless an event of another
+/// party after it depends on it (its outcome would change): then the correction is refused,
+/// naming that event.
+fn corrected_record(before: &CodeRecord, events: &[Event], corrects: u32) -> Result<CodeRecord> {
+    let mut retracted = rules::corrected(events);
+    let (_, outcomes_now) = rules::replay(before, events, &retracted);
+    retracted.insert(corrects);
+    let (mut after, outcomes_then) = rules::replay(before, events, &retracted);
+    let Some(author) = events.iter().find(|e| e.seq == corrects).map(|e| &e.actor) else {
+        return Err(RegistryError::InvalidCorrection(format!(
+            "the code has no event {corrects}"
+        )));
     };
-    let mut recalled = None;
-    for e in events {
-        if e.outcome != Outcome::Applied || corrected.contains(&e.seq) {
-            continue;
-        }
-        let What::Action(action) = &e.what else {
-            continue;
-        };
-        match action {
-            Action::Recall { .. } => recalled = Some((e.at, e.seq)),
-            Action::Correct { .. } | Action::Resolve { .. } => {}
-            _ => {
-                if let Transition::Applied(next) =
-                    custody::transition(&custody.custody, &e.actor, action)
-                {
-                    custody = CustodyState {
-                        custody: next,
-                        since: e.at,
-                        event: e.seq,
-                    };
-                }
-            }
+    for ((event, now), then) in events.iter().zip(&outcomes_now).zip(&outcomes_then) {
+        if event.seq > corrects && &event.actor != author && now != then {
+            return Err(RegistryError::InvalidCorrection(format!(
+                "event {} ({}, {}) was recorded by another party after event {corrects} and \
+                 depends on it: without event {corrects} it would be {}",
+                event.seq,
+                event.step().as_str(),
+                event.at.date(),
+                then.map_or("left out", |o| o.as_str()),
+            )));
         }
     }
-    (custody, recalled)
+    after.flags.scan_anomaly = before.flags.scan_anomaly.clone();
+    Ok(after)
 }
 
 // ---- Parties, tokens and reports ----
@@ -1003,6 +1142,22 @@ impl Registry {
         }
     }
 
+    /// Whether the token `token_id` still stands for `party` now: not revoked, not expired, and
+    /// its party not revoked. A signed-in browser session asks on every request, so it lives no
+    /// longer than the token it was opened with.
+    pub fn token_in_force(&self, token_id: &str, party: &PartyId, now: Timestamp) -> Result<bool> {
+        let Some(record) = self.store.token(token_id)? else {
+            return Ok(false);
+        };
+        if &record.party != party
+            || record.revoked_at.is_some_and(|t| t <= now)
+            || record.expires_at.is_some_and(|t| t <= now)
+        {
+            return Ok(false);
+        }
+        Ok(matches!(self.store.party(party)?, Some(p) if p.revoked_at.is_none_or(|t| t > now)))
+    }
+
     /// Who a public report about this code goes to: the code's manufacturer, or, for a code the
     /// registry does not hold (a forged label, say), the certified maker of its GTIN. `None` if no
     /// certified manufacturer makes the GTIN.
@@ -1019,13 +1174,15 @@ impl Registry {
             .and_then(|c| PartyId::parse(&c.body().manufacturer_id).ok()))
     }
 
-    /// Keeps a public report about a code for its manufacturer.
-    pub fn add_report(&self, report: Report) -> Result<()> {
+    /// Keeps a public report about a code for its manufacturer, under a new random id, which it
+    /// returns.
+    pub fn add_report(&self, mut report: Report) -> Result<String> {
+        report.id = Report::new_id();
         report.validate().map_err(RegistryError::InvalidInput)?;
         let _gate = self.write_gate();
         self.store.add_report(&report)?;
         self.store.durable()?;
-        Ok(())
+        Ok(report.id)
     }
 
     pub fn reports(&self, manufacturer: &PartyId) -> Result<Vec<Report>> {

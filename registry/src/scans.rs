@@ -25,22 +25,52 @@ pub const MAX_DAYS: usize = 14;
 /// Version 2 added the per-day counts; version 1 records still decode, with none.
 const STATS_VERSION: u8 = 2;
 
-/// When many distinct networks scanning one installed code becomes an anomaly.
+/// When many distinct networks scanning one code becomes an anomaly, by where the part is.
+/// Thresholds are distinct networks within the window (at most [`MAX_RECENT_NETWORKS`]).
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]
 pub struct ScanPolicy {
     pub window_hours: u32,
-    /// Distinct networks within the window that raise the flag (at most [`MAX_RECENT_NETWORKS`]).
+    /// For an installed part.
     pub threshold: u32,
+    /// For a part held by a distributor or shop, or in transit between them.
+    pub threshold_held: u32,
+    /// For a part its maker has recorded nothing about since registering it.
+    pub threshold_at_manufacturer: u32,
 }
 
 impl Default for ScanPolicy {
     /// A fitted part is scanned by its owner and perhaps a shop or two: eight different networks in
-    /// three days is far outside that.
+    /// three days is far outside that. A part in a shop's stock is seen by its staff and a few
+    /// buyers; a label still at its factory should hardly be scanned by the public at all, while a
+    /// cloned label sold online is scanned by many buyers long before anything is installed.
     fn default() -> Self {
         ScanPolicy {
             window_hours: 72,
             threshold: 8,
+            threshold_held: 8,
+            threshold_at_manufacturer: 5,
         }
+    }
+}
+
+impl ScanPolicy {
+    /// The threshold for a part in `custody`; `None` where scans need no watching (a destroyed
+    /// or voided code already answers danger).
+    pub fn threshold_for(&self, custody: &crate::Custody) -> Option<u32> {
+        use crate::Custody::*;
+        match custody {
+            AtManufacturer => Some(self.threshold_at_manufacturer),
+            Held { .. } | InTransit { .. } => Some(self.threshold_held),
+            Installed { .. } => Some(self.threshold),
+            Destroyed | Voided => None,
+        }
+    }
+
+    /// Below this many networks no custody state raises an anomaly, so the record need not be read.
+    pub fn lowest_threshold(&self) -> u32 {
+        self.threshold
+            .min(self.threshold_held)
+            .min(self.threshold_at_manufacturer)
     }
 }
 
@@ -240,6 +270,7 @@ mod tests {
         let policy = ScanPolicy {
             window_hours: 10,
             threshold: 5,
+            ..ScanPolicy::default()
         };
         let now = Timestamp(t0.0 + 199 * 3600);
         assert_eq!(stats.distinct_networks(now, policy), 11);

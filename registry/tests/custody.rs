@@ -9,8 +9,8 @@ use std::sync::{Arc, Barrier};
 
 use common::*;
 use registry::{
-    Action, ConflictKind, Custody, Outcome, PartyId, Registry, RegistryConfig, RegistryError,
-    Resolution, ScanPolicy, Vin,
+    Action, ConflictKind, Custody, GenuineCopy, Outcome, PartyId, Registry, RegistryConfig,
+    RegistryError, Resolution, ScanPolicy, Vin,
 };
 
 fn vin(s: &str) -> Vin {
@@ -41,7 +41,13 @@ fn the_whole_life_of_a_part_is_recorded_in_order() {
         (&dist, Action::Ship { to: shop.clone() }, "in_transit"),
         (&shop, Action::Receive, "held"),
         (&shop, Action::Install { vin: vin(VIN_A) }, "installed"),
-        (&shop2, Action::Remove, "held"),
+        (
+            &shop2,
+            Action::Remove {
+                vin: Some(vin(VIN_A)),
+            },
+            "held",
+        ),
         (
             &shop2,
             Action::Destroy {
@@ -197,7 +203,8 @@ fn the_flag_stays_until_the_manufacturer_resolves_it() {
     .unwrap();
     // Later events do not clear it.
     let shop = party("shop-1");
-    r.record(&key, &shop, Action::Remove, day(6)).unwrap();
+    r.record(&key, &shop, Action::Remove { vin: None }, day(6))
+        .unwrap();
     assert!(
         !r.status(&key)
             .unwrap()
@@ -210,6 +217,7 @@ fn the_flag_stays_until_the_manufacturer_resolves_it() {
     // Only the manufacturer may resolve.
     let resolve = Action::Resolve {
         resolution: Resolution::Genuine,
+        genuine: None,
         note: "scan typo at shop-2".into(),
     };
     let refused = r.record(&key, &shop, resolve.clone(), day(7)).unwrap_err();
@@ -425,11 +433,13 @@ fn unregistered_codes_and_oversized_text_are_refused_and_nothing_is_stored() {
 }
 
 #[test]
-fn many_networks_scanning_an_installed_code_raise_a_scan_anomaly() {
+fn many_networks_scanning_a_code_raise_a_scan_anomaly_at_its_custody_threshold() {
     let config = RegistryConfig {
         scans: ScanPolicy {
             window_hours: 24,
             threshold: 5,
+            threshold_held: 8,
+            threshold_at_manufacturer: 12,
         },
         ..RegistryConfig::default()
     };
@@ -438,14 +448,24 @@ fn many_networks_scanning_an_installed_code_raise_a_scan_anomaly() {
     let fresh = w.registered("SCAN1");
     let installed = code_in(&w, "SCAN2", "installed");
     let mut raised = None;
+    let mut raised_fresh = None;
     for i in 0..20u8 {
         let ctx = r.scan_context(std::net::IpAddr::from([198, 51, i, 7]), Some("CN-44"));
-        assert_eq!(r.record_scan(&fresh, &ctx, day(5)).unwrap(), None);
+        if let Some(a) = r.record_scan(&fresh, &ctx, day(5)).unwrap() {
+            assert!(raised_fresh.is_none(), "raised twice");
+            raised_fresh = Some((i, a));
+        }
         if let Some(a) = r.record_scan(&installed, &ctx, day(5)).unwrap() {
             assert!(raised.is_none(), "raised twice");
             raised = Some((i, a));
         }
     }
+    // A label still at its maker, scanned by the public from twelve networks: a clone sold
+    // before anything was installed.
+    let (i, anomaly) = raised_fresh.unwrap();
+    assert_eq!((i, anomaly.contexts, anomaly.threshold), (11, 12, 12));
+    let fresh_record = r.status(&fresh).unwrap().unwrap().record;
+    assert!(fresh_record.flags.alerting() && fresh_record.flags.duplicate.is_empty());
     let (i, anomaly) = raised.unwrap();
     assert_eq!(i, 4);
     assert_eq!(anomaly.contexts, 5);
@@ -526,8 +546,213 @@ fn the_alert_workflow_marks_investigations_until_the_flag_is_resolved() {
     assert!(r.audit(|_| {}).unwrap().is_clean());
     let resolve = Action::Resolve {
         resolution: Resolution::Counterfeit,
+        genuine: Some(GenuineCopy::Vehicle(vin(VIN_A))),
         note: "clone seized".into(),
     };
     r.record(&key, &maker, resolve, day(7)).unwrap();
     assert_eq!(r.investigating(&maker, &key).unwrap(), None);
+}
+
+// ---- The manufacturer's and the author's steps (docs/custody-rules.md, second table) ----
+
+#[test]
+fn a_correction_replays_the_history_without_the_corrected_event() {
+    let w = World::new();
+    let r = &w.registry;
+    let shop = party("shop-1");
+    let key = code_in(&w, "COR1", "installed");
+    // The installer scans its own installed part in receive mode: evidence, flagged.
+    let mistake = r.record(&key, &shop, Action::Receive, day(4)).unwrap();
+    assert!(matches!(mistake.event.outcome, Outcome::Conflict { .. }));
+    let corrected = r
+        .record(
+            &key,
+            &shop,
+            Action::Correct {
+                corrects: mistake.event.seq,
+                reason: "wrong mode".into(),
+            },
+            day(4),
+        )
+        .unwrap();
+    assert!(corrected.record.flags.duplicate.is_empty());
+    assert_eq!(corrected.record.flags.conflicts, 0);
+    assert_eq!(corrected.record.custody.custody.name(), "installed");
+    assert!(r.alerts(&w.maker_party()).unwrap().is_empty());
+    assert!(r.audit(|_| {}).unwrap().is_clean());
+}
+
+#[test]
+fn a_correction_another_partys_event_depends_on_is_refused_and_nothing_stored() {
+    let w = World::new();
+    let r = &w.registry;
+    let (a, b) = (party("dist-1"), party("shop-1"));
+    let key = w.registered("COR2");
+    r.record(&key, &a, Action::Receive, day(2)).unwrap();
+    let ship = r
+        .record(&key, &a, Action::Ship { to: b.clone() }, day(3))
+        .unwrap();
+    // Typed numbers: only the addressee can receive them as applied.
+    let received = r
+        .submit(
+            &key,
+            &b,
+            registry::Submission::typed(Action::Receive),
+            day(4),
+        )
+        .unwrap();
+    assert_eq!(received.event.outcome, Outcome::Applied);
+    let events = r.status(&key).unwrap().unwrap().record.events;
+    let refused = r
+        .record(
+            &key,
+            &a,
+            Action::Correct {
+                corrects: ship.event.seq,
+                reason: "wrong address".into(),
+            },
+            day(5),
+        )
+        .unwrap_err();
+    assert!(
+        matches!(&refused, RegistryError::InvalidCorrection(why) if why.contains("event 3")),
+        "{refused}"
+    );
+    assert_eq!(r.status(&key).unwrap().unwrap().record.events, events);
+}
+
+#[test]
+fn a_counterfeit_resolution_names_the_genuine_copy_and_keeps_copies_known() {
+    let w = World::new();
+    let r = &w.registry;
+    let maker = w.maker_party();
+    let key = code_in(&w, "CF1", "held");
+    let clone = r
+        .record(&key, &party("shop-2"), Action::Receive, day(5))
+        .unwrap();
+    assert!(matches!(clone.event.outcome, Outcome::Conflict { .. }));
+    let resolve = |genuine, note: &str| Action::Resolve {
+        resolution: Resolution::Counterfeit,
+        genuine,
+        note: note.into(),
+    };
+    // A note and a genuine copy the history records are required.
+    for (genuine, note) in [
+        (Some(GenuineCopy::Holder(party("shop-2"))), ""),
+        (None, "seized"),
+        (Some(GenuineCopy::Holder(party("nobody"))), "seized"),
+        (Some(GenuineCopy::Vehicle(vin(VIN_C))), "seized"),
+    ] {
+        let e = r
+            .record(&key, &maker, resolve(genuine, note), day(6))
+            .unwrap_err();
+        assert_eq!(e.code(), "invalid_input", "{e}");
+    }
+    // The maker finds the part shop-2 holds is the genuine one: custody moves there.
+    let resolved = r
+        .record(
+            &key,
+            &maker,
+            resolve(
+                Some(GenuineCopy::Holder(party("shop-2"))),
+                "shop-1's was a copy",
+            ),
+            day(6),
+        )
+        .unwrap();
+    let record = resolved.record;
+    assert_eq!(
+        record.custody.custody,
+        registry::Custody::Held {
+            by: party("shop-2")
+        }
+    );
+    assert!(record.flags.duplicate.is_empty() && !record.flags.alerting());
+    let copies = record.flags.copies.clone().unwrap();
+    assert_eq!(copies.genuine, GenuineCopy::Holder(party("shop-2")));
+    // Later events do not clear the finding; a false-alarm resolution of a new alert neither.
+    r.record(&key, &party("shop-1"), Action::Receive, day(7))
+        .unwrap();
+    r.record(
+        &key,
+        &maker,
+        Action::Resolve {
+            resolution: Resolution::Genuine,
+            genuine: None,
+            note: "shop-1 rescanned its copy".into(),
+        },
+        day(8),
+    )
+    .unwrap();
+    assert!(
+        r.status(&key)
+            .unwrap()
+            .unwrap()
+            .record
+            .flags
+            .copies
+            .is_some()
+    );
+    assert!(r.audit(|_| {}).unwrap().is_clean());
+}
+
+#[test]
+fn only_the_maker_decommissions_and_a_destroyed_code_stays_destroyed() {
+    let w = World::new();
+    let r = &w.registry;
+    let key = code_in(&w, "DEC1", "destroyed");
+    let void = || Action::Decommission {
+        reason: "withdrawn".into(),
+    };
+    let e = r
+        .record(&key, &party("shop-1"), void(), day(5))
+        .unwrap_err();
+    assert!(matches!(e, RegistryError::NotAllowed(_)));
+    let repeated = r.record(&key, &w.maker_party(), void(), day(5)).unwrap();
+    assert_eq!(repeated.event.outcome, Outcome::Repeated);
+    assert_eq!(repeated.record.custody.custody.name(), "destroyed");
+    assert!(repeated.record.flags.duplicate.is_empty());
+}
+
+#[test]
+fn a_recalled_part_is_installed_only_with_an_override_which_is_recorded() {
+    let w = World::new();
+    let r = &w.registry;
+    let shop = party("shop-1");
+    let key = w.registered("RCL1");
+    r.record(
+        &key,
+        &w.maker_party(),
+        Action::Recall {
+            reason: "cracked housing".into(),
+        },
+        day(2),
+    )
+    .unwrap();
+    let received = r.record(&key, &shop, Action::Receive, day(3)).unwrap();
+    assert!(received.warning.unwrap().contains("cracked housing"));
+    let events = r.status(&key).unwrap().unwrap().record.events;
+    let install = || Action::Install { vin: vin(VIN_A) };
+    let e = r.record(&key, &shop, install(), day(4)).unwrap_err();
+    assert!(
+        matches!(&e, RegistryError::Recalled(why) if why == "cracked housing"),
+        "{e}"
+    );
+    assert_eq!(r.status(&key).unwrap().unwrap().record.events, events);
+    let overridden = r
+        .submit(
+            &key,
+            &shop,
+            registry::Submission {
+                action: install(),
+                basis: registry::Basis::Scanned,
+                recall_override: true,
+            },
+            day(4),
+        )
+        .unwrap();
+    assert_eq!(overridden.event.outcome, Outcome::Applied);
+    assert!(overridden.event.recall_override);
+    let history = r.history(&key).unwrap().unwrap();
+    assert!(history.events.last().unwrap().recall_override);
 }

@@ -166,7 +166,7 @@ fn full_history(s: &Setup) -> (CodeKey, History) {
                 reason: "scanned the label of the part on the bench, not the one fitted".into(),
             },
         ), // 7
-        (shop.clone(), Action::Remove), // 8
+        (shop.clone(), Action::Remove { vin: None }), // 8
         (
             acme.clone(),
             Action::Recall {
@@ -177,6 +177,7 @@ fn full_history(s: &Setup) -> (CodeKey, History) {
             acme.clone(),
             Action::Resolve {
                 resolution: Resolution::Genuine,
+                genuine: None,
                 note: "shop-2 mis-scanned; withdrawn by its correction".into(),
             },
         ), // 10

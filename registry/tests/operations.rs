@@ -24,7 +24,8 @@ fn history_with_events(w: &World, serial: &str) -> CodeKey {
         day(3),
     )
     .unwrap();
-    r.record(&key, &shop, Action::Remove, day(4)).unwrap();
+    r.record(&key, &shop, Action::Remove { vin: None }, day(4))
+        .unwrap();
     key
 }
 

@@ -6,6 +6,10 @@
 //! data = "./partseal-data"
 //! base_url = "https://verify.example.cn"
 //! rate_limit = 60                  # public requests per minute per client; 0 switches it off
+//! report_rate_limit = 10           # public reports per hour per client; 0 switches it off
+//! scan_threshold_installed = 8     # networks in 72 h that make a code's scans an anomaly,
+//! scan_threshold_held = 8          # by where the part is (docs/custody-rules.md)
+//! scan_threshold_at_manufacturer = 5
 //! trusted_proxies = ["10.0.0.0/8"] # only these may set X-Forwarded-For
 //! log_format = "text"              # or "json"
 //! request_timeout_secs = 10
@@ -58,6 +62,13 @@ pub struct Config {
     pub base_url: BaseUrl,
     /// Public requests per minute per client; 0 switches rate limiting off (for benchmarks).
     pub rate_limit: u32,
+    /// Public reports per hour per client; 0 switches it off.
+    pub report_rate_limit: u32,
+    /// Distinct networks scanning one code within the scan window that raise a scan anomaly, by
+    /// where the part is (see `docs/custody-rules.md`).
+    pub scan_threshold_installed: u32,
+    pub scan_threshold_held: u32,
+    pub scan_threshold_at_manufacturer: u32,
     /// Proxies whose `X-Forwarded-For` is believed; from anyone else the header is ignored, or a client
     /// could pick its own rate-limit key.
     pub trusted_proxies: Vec<IpNet>,
@@ -80,6 +91,10 @@ pub struct Overrides {
     pub data: Option<PathBuf>,
     pub base_url: Option<String>,
     pub rate_limit: Option<u32>,
+    pub report_rate_limit: Option<u32>,
+    pub scan_threshold_installed: Option<u32>,
+    pub scan_threshold_held: Option<u32>,
+    pub scan_threshold_at_manufacturer: Option<u32>,
     pub trusted_proxies: Option<Vec<IpNet>>,
     pub log_format: Option<LogFormat>,
     pub request_timeout_secs: Option<u64>,
@@ -161,6 +176,10 @@ impl Overrides {
             data: get("PARTSEAL_DATA").map(PathBuf::from),
             base_url: get("PARTSEAL_BASE_URL"),
             rate_limit: parse(&get, "PARTSEAL_RATE_LIMIT")?,
+            report_rate_limit: parse(&get, "PARTSEAL_REPORT_RATE_LIMIT")?,
+            scan_threshold_installed: parse(&get, "PARTSEAL_SCAN_THRESHOLD_INSTALLED")?,
+            scan_threshold_held: parse(&get, "PARTSEAL_SCAN_THRESHOLD_HELD")?,
+            scan_threshold_at_manufacturer: parse(&get, "PARTSEAL_SCAN_THRESHOLD_AT_MANUFACTURER")?,
             trusted_proxies,
             log_format,
             request_timeout_secs: parse(&get, "PARTSEAL_REQUEST_TIMEOUT_SECS")?,
@@ -186,6 +205,11 @@ impl Config {
         let mut data = PathBuf::from("partseal-data");
         let mut base_url = None;
         let mut rate_limit = 60;
+        let mut report_rate_limit = 10;
+        let scan_defaults = registry::ScanPolicy::default();
+        let mut scan_threshold_installed = scan_defaults.threshold;
+        let mut scan_threshold_held = scan_defaults.threshold_held;
+        let mut scan_threshold_at_manufacturer = scan_defaults.threshold_at_manufacturer;
         let mut trusted_proxies = Vec::new();
         let mut log_format = LogFormat::Text;
         let mut request_timeout_secs = 10;
@@ -199,6 +223,14 @@ impl Config {
             data = layer.data.unwrap_or(data);
             base_url = layer.base_url.or(base_url);
             rate_limit = layer.rate_limit.unwrap_or(rate_limit);
+            report_rate_limit = layer.report_rate_limit.unwrap_or(report_rate_limit);
+            scan_threshold_installed = layer
+                .scan_threshold_installed
+                .unwrap_or(scan_threshold_installed);
+            scan_threshold_held = layer.scan_threshold_held.unwrap_or(scan_threshold_held);
+            scan_threshold_at_manufacturer = layer
+                .scan_threshold_at_manufacturer
+                .unwrap_or(scan_threshold_at_manufacturer);
             trusted_proxies = layer.trusted_proxies.unwrap_or(trusted_proxies);
             log_format = layer.log_format.unwrap_or(log_format);
             request_timeout_secs = layer.request_timeout_secs.unwrap_or(request_timeout_secs);
@@ -221,11 +253,30 @@ impl Config {
                 "max_in_flight must be at least 1 and body_limit_bytes at least 1024".into(),
             ));
         }
+        let max = registry::scans::MAX_RECENT_NETWORKS as u32;
+        for (name, n) in [
+            ("scan_threshold_installed", scan_threshold_installed),
+            ("scan_threshold_held", scan_threshold_held),
+            (
+                "scan_threshold_at_manufacturer",
+                scan_threshold_at_manufacturer,
+            ),
+        ] {
+            if !(2..=max).contains(&n) {
+                return Err(ConfigError::Invalid(format!(
+                    "{name} must be 2 to {max} networks (the networks a code remembers), not {n}"
+                )));
+            }
+        }
         Ok(Config {
             listen,
             data,
             base_url,
             rate_limit,
+            report_rate_limit,
+            scan_threshold_installed,
+            scan_threshold_held,
+            scan_threshold_at_manufacturer,
             trusted_proxies,
             log_format,
             request_timeout: Duration::from_secs(request_timeout_secs),
@@ -238,10 +289,17 @@ impl Config {
 
     /// The registry's settings this configuration chooses.
     pub fn registry(&self) -> registry::RegistryConfig {
+        let defaults = registry::RegistryConfig::default();
         registry::RegistryConfig {
             cache_bytes: self.store_cache_mb << 20,
             record_cache_bytes: self.record_cache_mb << 20,
-            ..registry::RegistryConfig::default()
+            scans: registry::ScanPolicy {
+                threshold: self.scan_threshold_installed,
+                threshold_held: self.scan_threshold_held,
+                threshold_at_manufacturer: self.scan_threshold_at_manufacturer,
+                ..defaults.scans
+            },
+            ..defaults
         }
     }
 }

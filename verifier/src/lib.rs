@@ -38,6 +38,7 @@ pub mod metrics;
 pub mod openapi;
 pub mod pages;
 pub mod rate_limit;
+pub mod reports;
 pub mod routes;
 pub mod scan_writer;
 pub mod server;

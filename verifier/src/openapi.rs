@@ -142,8 +142,10 @@ impl PartialSchema for VerdictCode {
             .enum_values(Some(VERDICTS))
             .description(Some(
                 "The verdict, in order of precedence when several apply: forged, \
-                 issuer_revoked, voided, destroyed, duplicate_suspected, recalled, scan_anomaly, \
-                 genuine_installed, genuine; unregistered and data_error stand alone.",
+                 issuer_revoked, voided, destroyed, duplicate_suspected, copies_known, recalled, \
+                 scan_anomaly, genuine_installed, genuine; unregistered, registered_numbers (typed \
+                 numbers of a registered part: the label itself was not checked) and data_error \
+                 stand alone.",
             ))
             .into()
     }
@@ -259,6 +261,11 @@ pub struct Status {
 pub struct Received {
     #[schema(example = "received")]
     pub status: String,
+    /// The report's own id (16 hex digits).
+    pub id: String,
+    /// The verdict the code got when the report was made.
+    #[schema(value_type = VerdictCode)]
+    pub verdict: String,
 }
 
 /// The party an API token belongs to.
@@ -304,10 +311,12 @@ pub struct LotRecall {
     pub reason: String,
 }
 
-/// The caller's flagged codes.
+/// The caller's flagged codes, and the reports of forged labels under its GTINs.
 #[derive(Serialize, ToSchema)]
 pub struct Alerts {
     pub alerts: Vec<Flagged>,
+    /// Newest first.
+    pub forged_label_reports: Vec<ReportItem>,
 }
 
 /// A code with its flags.
@@ -321,8 +330,21 @@ pub struct Flagged {
     pub custody: String,
     pub duplicate_suspected: bool,
     pub conflicts: u32,
+    /// Claims and refused attempts on the code (typed numbers where the part cannot be, a
+    /// non-holder's ship, remove or destroy): see the history's events.
+    pub claims: u32,
+    /// Set once the maker resolved an alert as counterfeit: the verdict warns of copies for good.
+    pub copies_known: Option<CopiesKnown>,
     pub evidence: Vec<DuplicateEvidence>,
     pub scan_anomaly: Option<ScanAnomaly>,
+}
+
+/// The maker's finding that copies of the code's label exist.
+#[derive(Serialize, ToSchema)]
+pub struct CopiesKnown {
+    pub at: String,
+    /// Where the genuine part is: vehicle, holder or unknown.
+    pub genuine: String,
 }
 
 /// Custody events impossible for one part.
@@ -335,7 +357,7 @@ pub struct DuplicateEvidence {
     pub explanation: String,
 }
 
-/// An installed part scanned from unusually many networks.
+/// A code scanned from more networks than where it is recorded makes plausible.
 #[derive(Serialize, ToSchema)]
 pub struct ScanAnomaly {
     pub at: String,
@@ -360,8 +382,11 @@ pub struct HistoryEvent {
     pub step: String,
     pub at: String,
     pub actor: String,
-    /// applied, repeated or conflict
+    /// applied, repeated, conflict (evidence), claim, or refused (a non-holder's attempt, kept as
+    /// a claim)
     pub outcome: String,
+    /// scanned, typed, or legacy (recorded before the two were told apart)
+    pub basis: String,
 }
 
 /// Public reports on the caller's codes, newest first.
@@ -373,12 +398,19 @@ pub struct Reports {
 /// A public report of a suspect part.
 #[derive(Serialize, ToSchema)]
 pub struct ReportItem {
+    /// Empty for reports kept before reports had ids.
+    pub id: String,
     pub code: String,
     pub at: String,
     pub text: String,
     pub contact: Option<String>,
     /// From a trusted proxy, if any.
     pub region: Option<String>,
+    /// The verdict the code got when the report was made.
+    pub verdict: Option<String>,
+    /// The scanned label's key id and signature (base64url), when the report came from a scan.
+    pub key_id: Option<String>,
+    pub signature: Option<String>,
 }
 
 /// The parts installed in a vehicle.

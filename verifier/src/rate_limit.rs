@@ -30,6 +30,15 @@ impl PublicLimiter {
         }))
     }
 
+    /// Public reports: `n` an hour per client (a burst of `n`), since each is kept for good and a
+    /// flood of them would bury the real ones. `None` for 0 (off).
+    pub fn per_hour(n: u32) -> Option<Arc<Self>> {
+        let n = NonZeroU32::new(n)?;
+        Some(Arc::new(PublicLimiter {
+            limiter: RateLimiter::keyed(Quota::per_hour(n)),
+        }))
+    }
+
     /// `Ok` if `client` may make a request now, else how many seconds to wait.
     pub fn check(&self, client: IpAddr) -> Result<(), u64> {
         self.limiter.check_key(&client).map_err(|not_until| {

@@ -116,7 +116,9 @@ pub fn router(state: AppState) -> Router {
             post(pages::dashboard::alert_action),
         )
         .layer(middleware::from_fn(pages::storage_fault_page))
-        .layer(Extension(Arc::new(pages::Sessions::new())));
+        .layer(Extension(Arc::new(pages::Sessions::new(
+            state.registry().clone(),
+        ))));
 
     let api = Router::new()
         .route(listed("GET", "/api/v1/me"), get(api::me))

@@ -21,6 +21,8 @@ struct Inner {
     registry: Arc<Registry>,
     scans: ScanWriter,
     limiter: Option<Arc<PublicLimiter>>,
+    /// Public reports per client, on top of `limiter`.
+    report_limiter: Option<Arc<PublicLimiter>>,
     /// Permits for requests in flight; when none is left the service sheds load.
     in_flight: Semaphore,
     draining: AtomicBool,
@@ -34,6 +36,7 @@ impl AppState {
         let scans = ScanWriter::start(registry.clone());
         AppState(Arc::new(Inner {
             limiter: PublicLimiter::per_minute(config.rate_limit),
+            report_limiter: PublicLimiter::per_hour(config.report_rate_limit),
             in_flight: Semaphore::new(config.max_in_flight),
             metrics,
             registry,
@@ -75,6 +78,10 @@ impl AppState {
 
     pub fn limiter(&self) -> Option<&PublicLimiter> {
         self.0.limiter.as_deref()
+    }
+
+    pub fn report_limiter(&self) -> Option<&PublicLimiter> {
+        self.0.report_limiter.as_deref()
     }
 
     pub(crate) fn in_flight(&self) -> &Semaphore {

@@ -6,17 +6,23 @@
 //! | `genuine` | ok | registered, signature matches, nothing against it |
 //! | `genuine_installed` | warning | genuine, but already installed in a vehicle: not a new part |
 //! | `duplicate_suspected` | danger | custody events impossible for one part: a cloned label |
-//! | `scan_anomaly` | warning | an installed part scanned from unusually many networks |
+//! | `copies_known` | danger | the manufacturer found copies of this label; only one part is genuine |
+//! | `scan_anomaly` | warning | a part scanned from more networks than where it is makes plausible |
 //! | `recalled` | danger | the manufacturer recalled the part or its lot |
 //! | `voided` | danger | the manufacturer voided the code; no genuine part carries it |
 //! | `destroyed` | danger | the part was recorded destroyed; a part carrying it is a copy |
 //! | `issuer_revoked` | danger | the signing key was reported compromised |
 //! | `forged` | danger | bad signature, unknown key, or GTIN outside the maker's certificate |
 //! | `unregistered` | warning | a valid signature (or typed numbers) with no registered part |
+//! | `registered_numbers` | info | typed numbers of a registered part with nothing against it: the label itself was not checked |
 //! | `data_error` | info | the input is malformed: check the code (most are typing or scanner errors) |
 //!
 //! Where several apply, the first in this order wins: forged, issuer revoked, voided, destroyed,
-//! duplicate suspected, recalled, scan anomaly, installed, genuine.
+//! duplicate suspected, copies known, recalled, scan anomaly, installed, genuine.
+//!
+//! A typed lookup never reads as a checked label: where a scan would say `genuine` or
+//! `genuine_installed`, typed numbers get `registered_numbers` (numbers can be copied from a
+//! photo), and `signature_checked` is false.
 //!
 //! The public answer names no vehicle, token or party: custody is summarised by role and region.
 //!
@@ -24,7 +30,7 @@
 //! code only compares the scanned signature bytes with the registered ones; Ed25519 runs only for
 //! codes the registry does not know.
 
-use registry::{CodeKey, CodeStatus, Custody, Registry, RegistryError, Role};
+use registry::{CodeKey, CodeStatus, Custody, GenuineCopy, Registry, RegistryError, Role};
 use serde::Serialize;
 use signer::{CheckTimes, ParseError, SignedCode, Timestamp, TrustStore, VerifyError};
 
@@ -38,10 +44,11 @@ pub enum Severity {
 }
 
 /// Every verdict code, in the documented order.
-pub const VERDICTS: [&str; 11] = [
+pub const VERDICTS: [&str; 13] = [
     "genuine",
     "genuine_installed",
     "duplicate_suspected",
+    "copies_known",
     "scan_anomaly",
     "recalled",
     "voided",
@@ -49,6 +56,7 @@ pub const VERDICTS: [&str; 11] = [
     "issuer_revoked",
     "forged",
     "unregistered",
+    "registered_numbers",
     "data_error",
 ];
 
@@ -263,6 +271,24 @@ pub fn judge_typed(
     let trust = registry.trust();
     let mut v = registered(registry, &trust, &code, &status, now, false)?;
     v.signature_checked = false;
+    if v.genuine {
+        // The numbers are a registered part's, but numbers can be copied from a photo: never the
+        // answer a checked label gets.
+        let installed = v.verdict == "genuine_installed";
+        v.verdict = "registered_numbers";
+        v.severity = Severity::Info;
+        v.genuine = false;
+        v.advice = None;
+        v.message = format!(
+            "These numbers belong to a registered genuine part{}, but the label itself was not \
+             checked: scan its QR code, or compare the numbers printed on it.",
+            if installed {
+                " recorded as installed in a vehicle"
+            } else {
+                ""
+            }
+        );
+    }
     Ok((v, Some(key)))
 }
 
@@ -349,6 +375,27 @@ fn registered(
             "This code has been recorded in places one part cannot be at once: copies of its \
              label are in circulation, and this part may be one of them.",
         ),
+        _ if flags.copies.is_some() => Verdict::new(
+            "copies_known",
+            Severity::Danger,
+            match (&custody.custody, flags.copies.as_ref().map(|c| &c.genuine)) {
+                (Custody::Installed { .. }, Some(GenuineCopy::Vehicle(_))) => {
+                    "The manufacturer found copies of this label: the genuine part with this code \
+                     is fitted to a vehicle. If this part was sold to you, it is a copy. If it is \
+                     fitted to your car, check your VIN below."
+                }
+                (_, Some(GenuineCopy::Unknown)) => {
+                    "The manufacturer found copies of this label and could not tell which part, \
+                     if any, is genuine. Treat a part carrying it as a copy, and report where it \
+                     came from."
+                }
+                _ => {
+                    "The manufacturer found copies of this label: only one part carrying it is \
+                     genuine, and its custody is recorded. Unless a certified business confirms \
+                     this is that part, treat it as a copy."
+                }
+            },
+        ),
         _ if flags.recalled.is_some() || status.lot_recall.is_some() => Verdict::new(
             "recalled",
             Severity::Danger,
@@ -388,6 +435,13 @@ fn registered(
             kind: e.kind.code(),
             at: date(e.at),
             explanation: e.explain(),
+        });
+    }
+    if let Some(c) = &flags.copies {
+        v.evidence.push(EvidenceItem {
+            kind: "copies_known",
+            at: date(c.at),
+            explanation: "The manufacturer investigated and found copies of this label.".into(),
         });
     }
     if let Some(a) = &flags.scan_anomaly {

@@ -192,7 +192,10 @@ async fn a_cloned_label_is_caught_and_everyone_is_told() {
             .json()
             .await
             .unwrap();
-        assert_eq!(answer, json!({"recorded": expected}));
+        assert_eq!(
+            answer,
+            json!({"recorded": expected, "found_counterfeit": false})
+        );
     }
 
     // Unknown fields are refused, not ignored.
@@ -321,16 +324,32 @@ async fn a_cloned_label_is_caught_and_everyone_is_told() {
     assert_eq!(doc["type"], "EPCISDocument");
     assert_eq!(doc["epcisBody"]["eventList"].as_array().unwrap().len(), 4);
 
-    // The manufacturer resolves the alert after investigating; public scans still show the custody.
+    // The manufacturer resolves the alert after investigating, naming the genuine part (the one in
+    // the owner's car): the alert ends, but every scan now warns that copies exist, and the owner
+    // of the genuine vehicle still gets "recorded in your vehicle".
     let (status, resolved) = s
         .event(
             &s.maker_token,
-            json!({"code": uri, "step": "resolving", "resolution": "counterfeit", "note": "clone seized"}),
+            json!({"code": uri, "step": "resolving", "resolution": "counterfeit",
+                   "genuine_vin": VIN, "note": "clone seized at shop B"}),
         )
         .await;
     assert_eq!(status, 200, "{resolved}");
     assert_eq!(resolved["duplicate_suspected"], false);
-    assert_eq!(s.scan(uri).await["verdict"], "genuine_installed");
+    let after = s.scan(uri).await;
+    assert_eq!(after["verdict"], "copies_known", "{after}");
+    assert_eq!(after["genuine"], false);
+    let answer: Value = s
+        .client
+        .post(s.server.url("/vehicle-check"))
+        .json(&json!({"code": uri, "vin": VIN}))
+        .send()
+        .await
+        .unwrap()
+        .json()
+        .await
+        .unwrap();
+    assert_eq!(answer["recorded"], true);
 }
 
 #[tokio::test]

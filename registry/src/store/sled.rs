@@ -69,7 +69,8 @@ const META: &str = "meta";
 const PARTIES: &str = "parties";
 /// Token id → TokenRecord (the secret's hash, never the secret).
 const TOKENS: &str = "tokens";
-/// Manufacturer length || manufacturer || time (8 bytes) || CodeKey → Report.
+/// Manufacturer length || manufacturer || time (8 bytes) || report id → Report (version 1
+/// reports: || CodeKey instead of the id).
 const REPORTS: &str = "reports";
 
 /// The order trees appear in backups; the index is the tree's tag there (new trees go last).
@@ -894,11 +895,13 @@ impl Store for SledStore {
             .collect()
     }
 
+    /// Keyed by maker, time and the report's own random id, so reports never overwrite each
+    /// other. (Version 1 reports were keyed by maker, time and code; they still read.)
     fn add_report(&self, report: &Report) -> StoreResult<()> {
         self.write(|e| {
             let mut key = alert_prefix(&report.manufacturer);
             key.extend_from_slice(&report.at.0.to_be_bytes());
-            key.extend_from_slice(report.key.as_bytes());
+            key.extend_from_slice(report.id.as_bytes());
             e.reports.insert(key, report.encode()).map_err(engine)?;
             Ok(())
         })
@@ -911,11 +914,11 @@ impl Store for SledStore {
             .scan_prefix(&prefix)
             .map(|entry| {
                 let (k, v) = entry.map_err(engine)?;
-                let code = k
-                    .get(prefix.len() + 8..)
-                    .and_then(|b| CodeKey::from_bytes(b).ok())
-                    .ok_or_else(|| StoreError::corrupt("report", "malformed key"))?;
-                Report::decode(code, &v).map_err(|e| StoreError::corrupt("report", e))
+                let legacy_code = || {
+                    k.get(prefix.len() + 8..)
+                        .and_then(|b| CodeKey::from_bytes(b).ok())
+                };
+                Report::decode(&v, legacy_code).map_err(|e| StoreError::corrupt("report", e))
             })
             .collect()
     }

@@ -19,7 +19,8 @@ use axum::http::HeaderMap;
 use axum::response::{IntoResponse, Redirect, Response};
 use axum::{Extension, Form};
 use registry::custody::date;
-use registry::{Action, CodeKey, PartyId, Resolution, Role};
+use registry::event::What;
+use registry::{Action, CodeKey, GenuineCopy, PartyId, Registry, Resolution, Role};
 use serde::Deserialize;
 use signer::Timestamp;
 
@@ -47,6 +48,8 @@ pub struct AlertView {
     /// (what, when, the registry's explanation)
     /// What, when, why, and the language of the why.
     pub evidence: Vec<(&'static str, String, String, &'static str)>,
+    /// The copies a counterfeit resolution can name as genuine: (`event:N`, what it is).
+    pub copies: Vec<(String, String)>,
 }
 
 pub struct ReportView {
@@ -135,6 +138,7 @@ fn gather(
             newest,
             newest_date: date(newest),
             evidence,
+            copies: copies(r, &status, t)?,
         });
         if charted.len() < CHART_CODES {
             charted.insert(status.key.clone());
@@ -181,6 +185,76 @@ fn gather(
         days,
         regions,
     })
+}
+
+/// The copies of an alerting code a counterfeit resolution can name as genuine: where custody has
+/// the part, and where each conflicting event saw a label; by event number, with the vehicle's
+/// last characters (VINs are masked even to makers) or the party's name.
+fn copies(
+    r: &Registry,
+    status: &registry::CodeStatus,
+    t: &Texts,
+) -> Result<Vec<(String, String)>, registry::RegistryError> {
+    let Some(history) = r.history(&status.key)? else {
+        return Ok(Vec::new());
+    };
+    let flags = &status.record.flags;
+    let mut seqs = vec![status.record.custody.event];
+    seqs.extend(flags.duplicate.iter().map(|e| e.event));
+    let mut out = Vec::new();
+    for seq in seqs {
+        let Some(event) = history.events.iter().find(|e| e.seq == seq) else {
+            continue;
+        };
+        let when = date(event.at);
+        let label = match &event.what {
+            What::Action(Action::Install { vin }) => {
+                let tail = &vin.as_str()[11..];
+                t.copy_in_vehicle
+                    .replace("{vin}", tail)
+                    .replace("{date}", &when)
+            }
+            What::Action(Action::Receive | Action::Remove { .. }) => {
+                let name = r
+                    .party(&event.actor)?
+                    .map_or_else(|| event.actor.to_string(), |p| p.name);
+                t.copy_held_by
+                    .replace("{name}", &name)
+                    .replace("{date}", &when)
+            }
+            _ => continue,
+        };
+        out.push((format!("event:{seq}"), label));
+    }
+    Ok(out)
+}
+
+/// The genuine copy the dashboard's form names: `event:N` (the copy event N recorded) or `unknown`.
+fn genuine_of_form(
+    r: &Registry,
+    key: &CodeKey,
+    value: Option<&str>,
+) -> Result<Option<GenuineCopy>, registry::RegistryError> {
+    let Some(seq) = value.and_then(|v| v.strip_prefix("event:")) else {
+        return Ok(Some(GenuineCopy::Unknown));
+    };
+    let Ok(seq) = seq.parse::<u32>() else {
+        return Ok(None);
+    };
+    let Some(history) = r.history(key)? else {
+        return Ok(None);
+    };
+    Ok(history
+        .events
+        .into_iter()
+        .find(|e| e.seq == seq)
+        .and_then(|e| match e.what {
+            What::Action(Action::Install { vin }) => Some(GenuineCopy::Vehicle(vin)),
+            What::Action(Action::Receive | Action::Remove { .. }) => {
+                Some(GenuineCopy::Holder(e.actor))
+            }
+            _ => None,
+        }))
 }
 
 fn escape(text: &str) -> String {
@@ -334,6 +408,8 @@ pub struct AlertForm {
     /// investigating, genuine or counterfeit
     pub action: String,
     pub note: Option<String>,
+    /// For counterfeit: `event:N` (the copy event N recorded is genuine) or `unknown`.
+    pub genuine: Option<String>,
 }
 
 /// `POST /dashboard/alerts`: moves an alert along its workflow.
@@ -415,15 +491,37 @@ pub async fn alert_action(
     let note = form.note.unwrap_or_default();
     let now = Timestamp::now();
     let actor = me.clone();
+    let choice = form.genuine;
     state
-        .blocking(move |r| r.record(&key, &actor, Action::Resolve { resolution, note }, now))
+        .blocking(move |r| {
+            let genuine = match resolution {
+                Resolution::Genuine => None,
+                Resolution::Counterfeit => match genuine_of_form(r, &key, choice.as_deref())? {
+                    Some(g) => Some(g),
+                    None => {
+                        return Err(registry::RegistryError::InvalidInput(
+                            "choose which copy is genuine from the list".into(),
+                        ));
+                    }
+                },
+            };
+            let action = Action::Resolve {
+                resolution,
+                genuine,
+                note,
+            };
+            r.record(&key, &actor, action, now)
+        })
         .await?
-        .map_err(|e| {
-            ApiError::new(
+        .map_err(|e| match e {
+            registry::RegistryError::InvalidInput(why) => {
+                ApiError::bad_request("invalid_resolution", why)
+            }
+            e => ApiError::new(
                 axum::http::StatusCode::FORBIDDEN,
                 "not_allowed",
                 e.to_string(),
-            )
+            ),
         })?;
     sessions.mark_resolved(
         me.as_str(),

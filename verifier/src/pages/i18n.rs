@@ -86,7 +86,7 @@ pub struct VerdictText {
 pub struct Texts {
     pub site: &'static str,
     pub switch_to: &'static str,
-    pub verdicts: [VerdictText; 11],
+    pub verdicts: [VerdictText; 13],
     pub severity_ok: &'static str,
     pub severity_info: &'static str,
     pub severity_warning: &'static str,
@@ -110,7 +110,7 @@ pub struct Texts {
     pub since: &'static str,
     pub states: [(&'static str, &'static str); 6],
     pub evidence: &'static str,
-    pub evidence_kinds: [(&'static str, &'static str); 10],
+    pub evidence_kinds: [(&'static str, &'static str); 11],
     /// What each kind of evidence means, with `{at}`, `{since}` (dates) and, for `scan_anomaly`,
     /// `{contexts}`, `{hours}`, `{threshold}`. `None` where the registry's own (English) words are
     /// the language's.
@@ -120,6 +120,12 @@ pub struct Texts {
     pub report_contact: &'static str,
     pub report_send: &'static str,
     pub report_thanks: &'static str,
+    /// Before the headline of the verdict the reporter saw.
+    pub report_seen: &'static str,
+    /// The vehicle check's answer when the part recorded in the vehicle was found a copy.
+    pub vehicle_counterfeit: &'static str,
+    /// `{minutes}`: when the next report is taken.
+    pub report_too_many: &'static str,
     pub report_failed: &'static str,
     pub vehicle_heading: &'static str,
     pub vin: &'static str,
@@ -182,6 +188,12 @@ pub struct Texts {
     pub mark_investigating: &'static str,
     pub resolve_genuine: &'static str,
     pub resolve_counterfeit: &'static str,
+    /// The counterfeit resolution's question, and its answers (`{vin}`: the VIN's last six
+    /// characters; `{name}`: a party's name; `{date}`).
+    pub genuine_copy: &'static str,
+    pub copy_in_vehicle: &'static str,
+    pub copy_held_by: &'static str,
+    pub copy_unknown: &'static str,
     pub note: &'static str,
     pub reports: &'static str,
     pub no_reports: &'static str,
@@ -200,7 +212,7 @@ impl Texts {
         self.verdicts
             .iter()
             .find(|v| v.code == code)
-            .unwrap_or(&self.verdicts[10])
+            .unwrap_or(&self.verdicts[self.verdicts.len() - 1])
     }
 
     pub fn severity(&self, s: Severity) -> &'static str {
@@ -304,6 +316,11 @@ pub static ZH: Texts = Texts {
             meaning: "这个码出现在同一个配件不可能同时出现的地方：它的标签已被复制，您手上的配件可能是假货。",
         },
         VerdictText {
+            code: "copies_known",
+            headline: "危险：这个标签已被复制",
+            meaning: "厂商调查后确认市面上有这个标签的复制品，只有一件配件是正品。如果有人把带这个码的配件卖给您，它是复制品；如果它装在您的车上，请在下方核对您的车架号。",
+        },
+        VerdictText {
             code: "scan_anomaly",
             headline: "警告：这个码被异常多次扫描",
             meaning: "登记记录是正品，但这个码在很多不同地方被扫描过，可能存在标签的复制品。",
@@ -337,6 +354,11 @@ pub static ZH: Texts = Texts {
             code: "unregistered",
             headline: "警告：此配件未登记",
             meaning: "没有找到已登记的配件。可能是尚未登记的新货，也可能是厂商记录之外印制的标签。",
+        },
+        VerdictText {
+            code: "registered_numbers",
+            headline: "号码已登记，但标签未经核验",
+            meaning: "这组号码属于一个已登记的正品配件，但标签本身没有被核验：号码可以从照片抄来。请扫描标签上的二维码，或核对标签上印的号码。",
         },
         VerdictText {
             code: "data_error",
@@ -375,6 +397,7 @@ pub static ZH: Texts = Texts {
     ],
     evidence: "证据",
     evidence_kinds: [
+        ("copies_known", "厂商确认存在复制标签"),
         ("scan_anomaly", "异常多的扫描地点"),
         ("recalled", "厂商召回"),
         ("lot_recalled", "批次召回"),
@@ -415,11 +438,11 @@ pub static ZH: Texts = Texts {
         ),
         (
             "removed_but_not_installed",
-            "{at}，有修理厂登记从车上拆下这个零件，但它并未装在任何车上（当前状态自 {since} 起）。装在未登记之处的零件，可能带有复制的标签。",
+            "{at}，有企业登记从车上拆下这个零件，但它并未登记在任何车上（当前状态自 {since} 起）。只有持有者能变更零件状态：这次尝试已记录供厂商查看。",
         ),
         (
             "scan_anomaly",
-            "这个已登记装车的编码，在 {hours} 小时内被 {contexts} 个不同的网络扫描（警报阈值为 {threshold}）。装在一辆车上的零件很少在这么多地方被扫描：市面上可能有它的复制标签。仅凭扫描不能证明复制；厂商已收到警报。",
+            "这个编码在 {hours} 小时内被 {contexts} 个不同的网络扫描（按它登记所在之处，警报阈值为 {threshold}）。一个零件很少在这么多地方被扫描：市面上可能有它的复制标签。仅凭扫描不能证明复制；厂商已收到警报。",
         ),
     ]),
     report_heading: "举报可疑配件",
@@ -427,6 +450,9 @@ pub static ZH: Texts = Texts {
     report_contact: "联系方式（选填，仅厂商可见）",
     report_send: "发送举报",
     report_thanks: "谢谢！您的举报已发送给这个配件的厂商。",
+    report_seen: "本次查验的结果：",
+    vehicle_counterfeit: "您车上以这个编码登记的零件，经厂商调查确认是假货（带复制标签）。请联系为您安装的修理厂或厂商。",
+    report_too_many: "您刚才已经发送了多份举报。请在 {minutes} 分钟后再试。",
     report_failed: "无法发送举报：",
     vehicle_heading: "这个配件登记在我的车上吗？",
     vin: "车辆识别代号 (VIN)",
@@ -486,6 +512,10 @@ pub static ZH: Texts = Texts {
     mark_investigating: "标记为调查中",
     resolve_genuine: "结案：正品",
     resolve_counterfeit: "结案：假货",
+    genuine_copy: "若结案为假货，哪一件是正品？",
+    copy_in_vehicle: "车辆 …{vin} 中的零件（{date} 记录）",
+    copy_held_by: "{name} 持有的零件（{date} 记录）",
+    copy_unknown: "不知道哪一件是正品",
     note: "备注",
     reports: "公众举报",
     no_reports: "没有举报。",
@@ -517,6 +547,11 @@ pub static EN: Texts = Texts {
             code: "duplicate_suspected",
             headline: "Danger: suspected cloned label",
             meaning: "This code was recorded in places one part cannot be at once: copies of its label are in circulation, and this part may be one of them.",
+        },
+        VerdictText {
+            code: "copies_known",
+            headline: "Danger: this label has been copied",
+            meaning: "The manufacturer investigated and found copies of this label; only one part carrying it is genuine. If a part with this code is sold to you, it is a copy. If it is fitted to your car, check your VIN below.",
         },
         VerdictText {
             code: "scan_anomaly",
@@ -552,6 +587,11 @@ pub static EN: Texts = Texts {
             code: "unregistered",
             headline: "Warning: this part is not registered",
             meaning: "No registered part matches. It may be new stock not yet registered, or a label printed outside the manufacturer's records.",
+        },
+        VerdictText {
+            code: "registered_numbers",
+            headline: "Numbers registered; the label itself was not checked",
+            meaning: "These numbers belong to a registered genuine part, but numbers can be copied from a photo, so the label itself was not checked. Scan its QR code, or compare the numbers printed on it.",
         },
         VerdictText {
             code: "data_error",
@@ -590,6 +630,10 @@ pub static EN: Texts = Texts {
     ],
     evidence: "Evidence",
     evidence_kinds: [
+        (
+            "copies_known",
+            "The manufacturer found copies of this label",
+        ),
         ("scan_anomaly", "Scanned from unusually many places"),
         ("recalled", "Recalled by the manufacturer"),
         ("lot_recalled", "Lot recalled"),
@@ -616,6 +660,9 @@ pub static EN: Texts = Texts {
     report_contact: "How to reach you (optional, only the manufacturer sees it)",
     report_send: "Send the report",
     report_thanks: "Thank you! Your report was sent to this part's manufacturer.",
+    report_seen: "What this check said: ",
+    vehicle_counterfeit: "The part recorded under this code in your vehicle was found counterfeit by its manufacturer (a copied label). Contact the shop that fitted it, or the manufacturer.",
+    report_too_many: "You have sent several reports just now. Please try again in {minutes} minutes.",
     report_failed: "The report could not be sent: ",
     vehicle_heading: "Is this part recorded in my vehicle?",
     vin: "Vehicle identification number (VIN)",
@@ -675,6 +722,10 @@ pub static EN: Texts = Texts {
     mark_investigating: "Mark investigating",
     resolve_genuine: "Resolve: genuine",
     resolve_counterfeit: "Resolve: counterfeit",
+    genuine_copy: "If counterfeit, which copy is genuine?",
+    copy_in_vehicle: "The part in vehicle …{vin} (recorded {date})",
+    copy_held_by: "The part held by {name} (recorded {date})",
+    copy_unknown: "None is known to be genuine",
     note: "Note",
     reports: "Public reports",
     no_reports: "No reports.",

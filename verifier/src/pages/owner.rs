@@ -11,13 +11,15 @@ use axum::extract::rejection::FormRejection;
 use axum::extract::{ConnectInfo, State};
 use axum::http::{HeaderMap, StatusCode};
 use axum::response::Response;
-use registry::{CodeKey, Report, Vin};
+use registry::{CodeKey, Vin};
 use serde::Deserialize;
 use signer::Timestamp;
 
 use super::i18n::{self, Lang, Texts, VerdictText};
 use super::{encode, render, render_status, with_lang};
+use crate::client_ip::client_ip;
 use crate::error::{ApiError, Problem};
+use crate::reports::{self, NotKept, Subject, Submitted};
 use crate::state::AppState;
 use crate::verdict::{Severity, Verdict};
 
@@ -35,6 +37,8 @@ struct OwnerPage<'a> {
     advice: Option<&'static str>,
     /// The report and vehicle forms: for warning and danger verdicts.
     forms: bool,
+    /// The scanned label's path and query, which a report carries (empty for typed numbers).
+    scanned: String,
 }
 
 /// The owner's page for a verdict. `path_and_query` is the request's, for the language switch.
@@ -51,8 +55,29 @@ pub fn verdict_page(verdict: &Verdict, lang: Lang, path_and_query: &str) -> Resp
         sev_word: t.severity(verdict.severity),
         advice: t.advice(verdict.severity),
         forms: matches!(verdict.severity, Severity::Warning | Severity::Danger),
+        scanned: scanned_path(path_and_query).unwrap_or_default(),
     };
     render(&page)
+}
+
+/// The label's own path and query (`/01/...`, without the language switch), if this page answers
+/// a scanned label: what a report from it carries, and where its confirmation links back to.
+fn scanned_path(path_and_query: &str) -> Option<String> {
+    if !path_and_query.starts_with("/01/") || path_and_query.len() > 2000 {
+        return None;
+    }
+    let (path, query) = path_and_query
+        .split_once('?')
+        .unwrap_or((path_and_query, ""));
+    let query: Vec<&str> = query
+        .split('&')
+        .filter(|p| !p.is_empty() && !p.starts_with("lang="))
+        .collect();
+    Some(if query.is_empty() {
+        path.to_owned()
+    } else {
+        format!("{path}?{}", query.join("&"))
+    })
 }
 
 /// The answer to one of the owner's forms.
@@ -80,14 +105,7 @@ fn answer(
     serial: &str,
 ) -> Response {
     let t = lang.texts();
-    let back = |l: Lang| {
-        format!(
-            "/lookup?gtin={}&serial={}&lang={}",
-            encode(gtin),
-            encode(serial),
-            l.code()
-        )
-    };
+    let back = |l: Lang| lookup_href(gtin, serial, l);
     render_status(
         status,
         &AnswerPage {
@@ -138,6 +156,8 @@ fn trusted_region(state: &AppState, peer: SocketAddr, headers: &HeaderMap) -> Op
 pub struct ReportForm {
     pub gtin: String,
     pub serial: String,
+    /// The scanned label's path and query, when the report comes from its page.
+    pub scanned: Option<String>,
     pub text: String,
     pub contact: Option<String>,
     pub lang: Option<String>,
@@ -181,54 +201,84 @@ pub async fn report(
             &form.serial,
         )
     };
-    let key = match typed_key(&form.gtin, &form.serial) {
-        Ok(key) => key,
-        Err(e) => return Ok(failed(e.to_string())),
+    let client = client_ip(peer, &headers, &state.config().trusted_proxies);
+    if let Some(Err(wait)) = state.report_limiter().map(|l| l.check(client)) {
+        return Ok(failed(
+            t.report_too_many
+                .replace("{minutes}", &wait.div_ceil(60).to_string()),
+        ));
+    }
+    let scanned = form.scanned.as_deref().and_then(scanned_path);
+    let subject = match &scanned {
+        Some(path) => Subject::Scanned(path.clone()),
+        None => Subject::Typed {
+            gtin: form.gtin.clone(),
+            serial: form.serial.clone(),
+        },
     };
-    let region = trusted_region(&state, peer, &headers);
-    let report = (
-        form.text.clone(),
-        form.contact.clone().filter(|c| !c.trim().is_empty()),
-    );
+    let submitted = Submitted {
+        subject,
+        text: form.text.clone(),
+        contact: form.contact.clone(),
+        region: trusted_region(&state, peer, &headers),
+    };
     let now = Timestamp::now();
-    let stored = state
-        .blocking(
-            move |r| -> Result<Result<(), String>, registry::RegistryError> {
-                let manufacturer = r.report_recipient(&key)?;
-                let Some(manufacturer) = manufacturer else {
-                    return Ok(Err(
-                        "no certified manufacturer makes this GTIN; check the numbers".to_owned(),
-                    ));
-                };
-                let report = Report {
-                    key,
-                    manufacturer,
-                    at: now,
-                    text: report.0,
-                    contact: report.1,
-                    region,
-                };
-                if let Err(why) = report.validate() {
-                    return Ok(Err(why));
-                }
-                r.add_report(report)?;
-                Ok(Ok(()))
-            },
-        )
+    let filed = state
+        .blocking(move |r| reports::file(r, submitted, now))
         .await?
         .map_err(|e| ApiError::unexpected(&e))?;
-    Ok(match stored {
-        Ok(()) => answer(
-            lang,
-            StatusCode::CREATED,
-            Severity::Ok,
-            t.report_heading,
-            t.report_thanks.to_owned(),
-            &form.gtin,
-            &form.serial,
+    let filed = match filed {
+        Ok(filed) => filed,
+        Err(NotKept::BadCode(why) | NotKept::Invalid(why)) => return Ok(failed(why)),
+        Err(NotKept::NoRecipient) => {
+            return Ok(failed(
+                "no certified manufacturer makes this GTIN; check the numbers".to_owned(),
+            ));
+        }
+    };
+    // The confirmation repeats what the check said, in its colours, and leads back to the label's
+    // own page: never a greener answer than the one the reporter saw.
+    let seen = t.verdict(filed.verdict.verdict);
+    let message = format!("{} {}{}", t.report_thanks, t.report_seen, seen.headline);
+    let back = match &scanned {
+        Some(path) => format!(
+            "{path}{}lang={}",
+            if path.contains('?') { '&' } else { '?' },
+            lang.code()
         ),
-        Err(why) => failed(why),
-    })
+        None => lookup_href(&form.gtin, &form.serial, lang),
+    };
+    let switch = match &scanned {
+        Some(path) => format!(
+            "{path}{}lang={}",
+            if path.contains('?') { '&' } else { '?' },
+            lang.other().code()
+        ),
+        None => lookup_href(&form.gtin, &form.serial, lang.other()),
+    };
+    Ok(render_status(
+        StatusCode::CREATED,
+        &AnswerPage {
+            lang,
+            t,
+            switch_href: switch,
+            heading: t.report_heading.to_owned(),
+            message,
+            sev_class: i18n::severity_class(filed.verdict.severity),
+            icon: i18n::icon(filed.verdict.severity),
+            sev_word: t.severity(filed.verdict.severity),
+            back_href: back,
+        },
+    ))
+}
+
+fn lookup_href(gtin: &str, serial: &str, lang: Lang) -> String {
+    format!(
+        "/lookup?gtin={}&serial={}&lang={}",
+        encode(gtin),
+        encode(serial),
+        lang.code()
+    )
 }
 
 #[derive(Deserialize)]
@@ -282,21 +332,14 @@ pub async fn vehicle_check(
         Ok(vin) => vin,
         Err(e) => return Ok(invalid(format!("{}{e}", t.bad_vin))),
     };
-    let recorded = state
-        .blocking(move |r| {
-            r.status(&key).map(|s| {
-                s.is_some_and(|s| {
-                    matches!(s.record.custody.custody,
-                             registry::Custody::Installed { vin: v, .. } if v == vin)
-                })
-            })
-        })
+    let found = state
+        .blocking(move |r| r.vehicle_answer(&key, &vin))
         .await?
         .map_err(|e| ApiError::unexpected(&e))?;
-    let (severity, message) = if recorded {
-        (Severity::Ok, t.vehicle_yes)
-    } else {
-        (Severity::Warning, t.vehicle_no)
+    let (severity, message) = match found {
+        registry::VehicleAnswer::Recorded => (Severity::Ok, t.vehicle_yes),
+        registry::VehicleAnswer::NotRecorded => (Severity::Warning, t.vehicle_no),
+        registry::VehicleAnswer::FoundCounterfeit => (Severity::Danger, t.vehicle_counterfeit),
     };
     Ok(answer(
         lang,

@@ -6,12 +6,13 @@
 //! of one token, and keeps no session secret on disk.
 
 use std::collections::{HashMap, VecDeque};
-use std::sync::{Mutex, MutexGuard, PoisonError};
+use std::sync::{Arc, Mutex, MutexGuard, PoisonError};
 use std::time::{Duration, Instant};
 
 use axum::http::{HeaderMap, StatusCode, header};
 use rand::RngCore;
-use registry::{Party, Vin};
+use registry::{Party, Registry, Vin};
+use signer::Timestamp;
 
 use super::Lang;
 use crate::error::ApiError;
@@ -54,6 +55,8 @@ pub struct Resolved {
 
 pub struct Session {
     pub party: Party,
+    /// The id of the API token the session was opened with.
+    token_id: String,
     pub csrf: String,
     pub lang: Lang,
     expires: Instant,
@@ -66,8 +69,9 @@ pub struct Session {
 }
 
 /// The server's sessions.
-#[derive(Default)]
 pub struct Sessions {
+    /// Asked on every request whether the session's token and party are still in force.
+    registry: Arc<Registry>,
     map: Mutex<HashMap<String, Session>>,
     /// Recent resolutions per manufacturer, newest first, for the dashboard's list.
     resolved: Mutex<HashMap<String, VecDeque<Resolved>>>,
@@ -84,12 +88,16 @@ pub fn random_token() -> String {
 }
 
 impl Sessions {
-    pub fn new() -> Self {
-        Self::default()
+    pub fn new(registry: Arc<Registry>) -> Self {
+        Sessions {
+            registry,
+            map: Mutex::default(),
+            resolved: Mutex::default(),
+        }
     }
 
-    /// A new session for `party`: its id (for the cookie only).
-    pub fn create(&self, party: Party, lang: Lang) -> String {
+    /// A new session for `party`, opened with the token `token_id`: its id (for the cookie only).
+    pub fn create(&self, party: Party, token_id: String, lang: Lang) -> String {
         let id = random_token();
         let now = Instant::now();
         let mut map = lock(&self.map);
@@ -107,6 +115,7 @@ impl Sessions {
             id.clone(),
             Session {
                 party,
+                token_id,
                 csrf: random_token(),
                 lang,
                 expires: now + LIFETIME,
@@ -118,16 +127,34 @@ impl Sessions {
         id
     }
 
-    /// Runs `f` on the request's live session, if it has one.
+    /// Runs `f` on the request's live session, if it has one. A session lives only as long as the
+    /// token that opened it and its party: both are checked on every request, as the API checks a
+    /// bearer token, so a revocation ends the session at once.
     pub fn with<T>(&self, headers: &HeaderMap, f: impl FnOnce(&mut Session) -> T) -> Option<T> {
         let id = cookie(headers)?;
+        let (token_id, party) = {
+            let mut map = lock(&self.map);
+            let session = map.get(&id)?;
+            if session.expires <= Instant::now() {
+                map.remove(&id);
+                return None;
+            }
+            (session.token_id.clone(), session.party.id.clone())
+        };
+        // Two store reads, outside the sessions' lock.
+        let in_force = self
+            .registry
+            .token_in_force(&token_id, &party, Timestamp::now())
+            .unwrap_or_else(|e| {
+                tracing::error!(error = %e, "cannot check a session's token; refusing the session");
+                false
+            });
         let mut map = lock(&self.map);
-        let session = map.get_mut(&id)?;
-        if session.expires <= Instant::now() {
+        if !in_force {
             map.remove(&id);
             return None;
         }
-        Some(f(session))
+        map.get_mut(&id).map(f)
     }
 
     /// Runs `f` on the session only if `csrf` is its token; 403 otherwise (no session, or a

@@ -198,6 +198,11 @@ pub async fn sign_in(
     }
     let lang = Lang::choose(form.lang.as_deref(), &headers);
     let token = form.token.trim().to_owned();
+    // The session remembers which token opened it (its id, never its secret), so it ends when
+    // that token or its party is revoked.
+    let token_id = registry::parties::split_token(&token)
+        .map(|(id, _)| id.to_owned())
+        .unwrap_or_default();
     let now = Timestamp::now();
     let result = state
         .blocking(move |r| r.authenticate(&token, now))
@@ -225,7 +230,7 @@ pub async fn sign_in(
     } else {
         "/shop"
     };
-    let id = sessions.create(party, lang);
+    let id = sessions.create(party, token_id, lang);
     Ok((
         [(header::SET_COOKIE, session::set_cookie(&id, secure(&state)))],
         Redirect::to(to),
@@ -375,6 +380,15 @@ fn record(
     };
     let recalled = recorded.record.flags.recalled.is_some() || status.lot_recall.is_some();
     match recorded.event.outcome {
+        Outcome::Claim { .. } | Outcome::Refused { .. } => row(
+            "warning",
+            format!(
+                "{}{}",
+                t.row_refused,
+                recorded.explanation.unwrap_or_default()
+            ),
+            code,
+        ),
         Outcome::Conflict { kind, .. } => row(
             "danger",
             format!("{} ({})", t.row_conflict, t.evidence_kind(kind.code())),

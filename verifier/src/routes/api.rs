@@ -16,10 +16,11 @@ use axum::body::Body;
 use axum::extract::{Path, State};
 use axum::http::{HeaderMap, StatusCode, header};
 use axum::response::{IntoResponse, Response};
+use base64::Engine as _;
 use futures_util::TryStreamExt;
 use registry::{
-    Action, CodeKey, Custody, Outcome, PartyId, Recorded, Registration, Registry, RegistryError,
-    Resolution, Role, Vin, register_manifest,
+    Action, Basis, CodeKey, Custody, GenuineCopy, Outcome, PartyId, Recorded, Registration,
+    Registry, RegistryError, Resolution, Role, Submission, Vin, register_manifest,
 };
 use serde::{Deserialize, Serialize};
 use serde_json::json;
@@ -55,6 +56,15 @@ fn registry_error(e: RegistryError) -> ApiError {
             ApiError::new(StatusCode::UNPROCESSABLE_ENTITY, "invalid_correction", why)
         }
         RegistryError::InvalidInput(why) => ApiError::bad_request("invalid_input", why),
+        RegistryError::Recalled(reason) => ApiError::new(
+            StatusCode::CONFLICT,
+            "recalled",
+            format!(
+                "this part is recalled by its manufacturer ({reason}): do not fit it. Nothing was \
+                 recorded. To install it anyway, send the event again with \
+                 \"override_recall\": true; the override is recorded with it."
+            ),
+        ),
         RegistryError::Trust(why) => {
             ApiError::new(StatusCode::UNPROCESSABLE_ENTITY, "trust_refused", why)
         }
@@ -293,14 +303,24 @@ pub struct EventRequest {
     pub step: String,
     /// shipping: the party the part goes to.
     pub to: Option<String>,
-    /// installing: the vehicle.
+    /// installing: the vehicle; removing: the vehicle the part is in (required of a shop other
+    /// than the one that installed it, with the label scanned).
     pub vin: Option<String>,
+    /// installing: fit a recalled part anyway (recorded with the event).
+    pub override_recall: Option<bool>,
     /// destroying, decommissioning, recalling, correcting.
     pub reason: Option<String>,
     /// correcting: the sequence number of the caller's own event being corrected.
     pub corrects: Option<u32>,
-    /// resolving: genuine or counterfeit.
+    /// resolving: genuine (a false alarm) or counterfeit (copies of the label exist).
     pub resolution: Option<String>,
+    /// resolving as counterfeit: the vehicle the genuine part is in,
+    pub genuine_vin: Option<String>,
+    /// or the party holding the genuine part,
+    pub genuine_party: Option<String>,
+    /// or `true`: no copy is known to be the genuine one.
+    pub genuine_unknown: Option<bool>,
+    /// resolving: what the investigation found (required).
     pub note: Option<String>,
 }
 
@@ -309,13 +329,20 @@ pub struct EventResult {
     pub code: String,
     pub seq: u32,
     pub step: &'static str,
-    /// applied, repeated or conflict
+    /// applied, repeated, conflict (evidence of a copied label: the code is flagged) or claim
+    /// (kept for the manufacturer, no effect: typed numbers where the part cannot be). A refused
+    /// event (a non-holder's ship, remove or destroy) is answered `409 not_holder` instead.
     pub outcome: &'static str,
+    /// scanned (the label's signature was compared with the registered one) or typed.
+    pub basis: &'static str,
     #[serde(skip_serializing_if = "Option::is_none")]
     pub conflict: Option<ConflictInfo>,
     pub custody: &'static str,
     pub duplicate_suspected: bool,
     pub recalled: bool,
+    /// Recorded, but worth knowing (a recalled part received, or installed with the override).
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub warning: Option<String>,
 }
 
 #[derive(Serialize, utoipa::ToSchema)]
@@ -390,7 +417,14 @@ fn action(caller: &Caller, req: &EventRequest) -> Result<Action, ApiError> {
                 vin: Vin::parse(vin).map_err(|e| ApiError::bad_request(e.code(), e.to_string()))?,
             }
         }
-        "removing" => Action::Remove,
+        "removing" => Action::Remove {
+            vin: match req.vin.as_deref() {
+                Some(vin) => Some(
+                    Vin::parse(vin).map_err(|e| ApiError::bad_request(e.code(), e.to_string()))?,
+                ),
+                None => None,
+            },
+        },
         "destroying" => Action::Destroy {
             reason: text(&req.reason),
         },
@@ -406,13 +440,15 @@ fn action(caller: &Caller, req: &EventRequest) -> Result<Action, ApiError> {
         },
         "resolving" => {
             let resolution = required(req.resolution.as_deref(), "resolution", step)?;
+            let resolution = Resolution::parse(resolution).ok_or_else(|| {
+                ApiError::bad_request(
+                    "invalid_resolution",
+                    "resolution is \"genuine\" or \"counterfeit\"",
+                )
+            })?;
             Action::Resolve {
-                resolution: Resolution::parse(resolution).ok_or_else(|| {
-                    ApiError::bad_request(
-                        "invalid_resolution",
-                        "resolution is \"genuine\" or \"counterfeit\"",
-                    )
-                })?,
+                resolution,
+                genuine: genuine_copy(req, resolution)?,
                 note: text(&req.note),
             }
         }
@@ -426,6 +462,72 @@ fn action(caller: &Caller, req: &EventRequest) -> Result<Action, ApiError> {
             ));
         }
     })
+}
+
+/// The genuine copy a resolution names: exactly one of `genuine_vin`, `genuine_party` and
+/// `genuine_unknown` for a counterfeit resolution, none for a genuine one.
+fn genuine_copy(
+    req: &EventRequest,
+    resolution: Resolution,
+) -> Result<Option<GenuineCopy>, ApiError> {
+    let named = [
+        req.genuine_vin.is_some(),
+        req.genuine_party.is_some(),
+        req.genuine_unknown == Some(true),
+    ];
+    let count = named.iter().filter(|n| **n).count();
+    match resolution {
+        Resolution::Genuine if count == 0 => Ok(None),
+        Resolution::Genuine => Err(ApiError::bad_request(
+            "invalid_resolution",
+            "a genuine resolution (a false alarm) names no genuine copy",
+        )),
+        Resolution::Counterfeit if count != 1 => Err(ApiError::bad_request(
+            "invalid_resolution",
+            "a counterfeit resolution names which copy is genuine: exactly one of \
+             \"genuine_vin\" (the vehicle it is in), \"genuine_party\" (who holds it) or \
+             \"genuine_unknown\": true",
+        )),
+        Resolution::Counterfeit => Ok(Some(match (&req.genuine_vin, &req.genuine_party) {
+            (Some(vin), _) => GenuineCopy::Vehicle(
+                Vin::parse(vin).map_err(|e| ApiError::bad_request(e.code(), e.to_string()))?,
+            ),
+            (_, Some(party)) => GenuineCopy::Holder(
+                PartyId::parse(party)
+                    .map_err(|e| ApiError::bad_request("invalid_party", e.to_string()))?,
+            ),
+            _ => GenuineCopy::Unknown,
+        })),
+    }
+}
+
+/// The `409 not_holder` answer: what the caller may know of where the part is, never who has it.
+fn not_holder(recorded: &Recorded) -> ApiError {
+    let custody = &recorded.record.custody;
+    let since = custody.since.date();
+    let where_it_is = match &custody.custody {
+        Custody::AtManufacturer => "is at its manufacturer".to_owned(),
+        Custody::Held { .. } => format!("has been held by another business since {since}"),
+        Custody::InTransit { .. } => {
+            format!("has been in transit to another business since {since}")
+        }
+        Custody::Installed { .. } => format!(
+            "has been installed in a vehicle since {since}; a shop with that car in its workshop \
+             removes it by sending \"removing\" with the car's VIN and the label scanned"
+        ),
+        Custody::Destroyed => format!("was recorded destroyed on {since}"),
+        Custody::Voided => format!("was voided by its manufacturer on {since}"),
+    };
+    let step = recorded.event.step().as_str();
+    ApiError::new(
+        StatusCode::CONFLICT,
+        "not_holder",
+        format!(
+            "only the party holding a part may record {step} for it, and this part {where_it_is}. \
+             Nothing changed; the attempt was recorded (event {}) for the manufacturer.",
+            recorded.event.seq
+        ),
+    )
 }
 
 /// Records one event: everything checked before anything is stored.
@@ -465,33 +567,53 @@ fn record_one(
             ));
         }
     }
+    let submission = Submission {
+        action,
+        basis: if named.scanned.is_some() {
+            Basis::Scanned
+        } else {
+            Basis::Typed
+        },
+        recall_override: req.override_recall == Some(true),
+    };
     let recorded = registry
-        .record(&named.key, &caller.0.id, action, now)
+        .submit(&named.key, &caller.0.id, submission, now)
         .map_err(registry_error)?;
+    if matches!(recorded.event.outcome, Outcome::Refused { .. }) {
+        return Err(not_holder(&recorded));
+    }
     Ok(event_result(&named.key, &recorded))
 }
 
 fn event_result(key: &CodeKey, recorded: &Recorded) -> EventResult {
-    let (outcome, conflict) = match recorded.event.outcome {
-        Outcome::Applied => ("applied", None),
-        Outcome::Repeated => ("repeated", None),
-        Outcome::Conflict { kind, .. } => (
-            "conflict",
-            Some(ConflictInfo {
-                kind: kind.code(),
-                explanation: recorded.explanation.clone().unwrap_or_default(),
-            }),
-        ),
+    let outcome = recorded.event.outcome;
+    let conflict = match outcome {
+        Outcome::Conflict { kind, .. }
+        | Outcome::Claim { kind, .. }
+        | Outcome::Refused { kind, .. } => Some(ConflictInfo {
+            kind: kind.code(),
+            explanation: recorded.explanation.clone().unwrap_or_default(),
+        }),
+        Outcome::Applied | Outcome::Repeated => None,
     };
+    let mut warning = recorded.warning.clone();
+    if recorded.event.recall_override {
+        warning = Some(format!(
+            "{} The install was recorded with your override.",
+            warning.unwrap_or_default()
+        ));
+    }
     EventResult {
         code: key.to_string(),
         seq: recorded.event.seq,
         step: recorded.event.step().as_str(),
-        outcome,
+        outcome: outcome.as_str(),
+        basis: recorded.event.basis.as_str(),
         conflict,
         custody: recorded.record.custody.custody.name(),
         duplicate_suspected: !recorded.record.flags.duplicate.is_empty(),
         recalled: recorded.record.flags.recalled.is_some(),
+        warning,
     }
 }
 
@@ -514,6 +636,10 @@ fn event_result(key: &CodeKey, recorded: &Recorded) -> EventResult {
         (status = 403, description = "The caller's role may not do this (`wrong_role`, `not_allowed`)",
             body = Problem, content_type = "application/problem+json"),
         (status = 404, description = "Not registered (`not_registered`)",
+            body = Problem, content_type = "application/problem+json"),
+        (status = 409, description = "A ship, remove or destroy by a party that does not hold the part \
+            (`not_holder`: nothing changed, the attempt was kept as a claim for the manufacturer), \
+            or an install of a recalled part without `override_recall` (`recalled`: nothing stored)",
             body = Problem, content_type = "application/problem+json"),
         (status = 422, description = "A forged label (`code_mismatch`), an unknown recipient (`unknown_party`), a bad correction or a trust failure",
             body = Problem, content_type = "application/problem+json"),
@@ -667,6 +793,15 @@ fn flagged(status: &registry::CodeStatus) -> serde_json::Value {
         "custody": record.custody.custody.name(),
         "duplicate_suspected": !record.flags.duplicate.is_empty(),
         "conflicts": record.flags.conflicts,
+        "claims": record.flags.claims,
+        "copies_known": record.flags.copies.as_ref().map(|c| json!({
+            "at": c.at.to_string(),
+            "genuine": match &c.genuine {
+                GenuineCopy::Vehicle(_) => "vehicle",
+                GenuineCopy::Holder(_) => "holder",
+                GenuineCopy::Unknown => "unknown",
+            },
+        })),
         "evidence": evidence,
         "scan_anomaly": record.flags.scan_anomaly.as_ref().map(|a| json!({
             "at": a.at.to_string(),
@@ -696,12 +831,23 @@ pub async fn alerts(
     caller: Caller,
 ) -> Result<Json<serde_json::Value>, ApiError> {
     caller.require(MAKERS, "reading alerts")?;
-    let list = state
-        .blocking(move |r| r.alerts(&caller.0.id))
+    let (list, reports) = state
+        .blocking(move |r| {
+            Ok::<_, RegistryError>((r.alerts(&caller.0.id)?, r.reports(&caller.0.id)?))
+        })
         .await?
         .map_err(registry_error)?;
     let alerts: Vec<_> = list.iter().map(flagged).collect();
-    Ok(Json(json!({ "alerts": alerts })))
+    // A forged label under the maker's GTIN is a counterfeit in someone's hands: an alert too.
+    let forged: Vec<_> = reports
+        .iter()
+        .rev()
+        .filter(|r| r.verdict.as_deref() == Some("forged"))
+        .map(report_json)
+        .collect();
+    Ok(Json(
+        json!({ "alerts": alerts, "forged_label_reports": forged }),
+    ))
 }
 
 /// `GET /api/v1/reports`: public reports on the caller's codes, newest first.
@@ -727,19 +873,24 @@ pub async fn reports(
         .await?
         .map_err(registry_error)?;
     list.reverse();
-    let reports: Vec<_> = list
-        .iter()
-        .map(|r| {
-            json!({
-                "code": r.key.to_string(),
-                "at": r.at.to_string(),
-                "text": r.text,
-                "contact": r.contact,
-                "region": r.region,
-            })
-        })
-        .collect();
+    let reports: Vec<_> = list.iter().map(report_json).collect();
     Ok(Json(json!({ "reports": reports })))
+}
+
+fn report_json(r: &registry::Report) -> serde_json::Value {
+    json!({
+        "id": r.id,
+        "code": r.key.to_string(),
+        "at": r.at.to_string(),
+        "text": r.text,
+        "contact": r.contact,
+        "region": r.region,
+        "verdict": r.verdict,
+        "key_id": r.key_id.map(|k| k.to_base64()),
+        "signature": r.signature.map(|s| {
+            base64::engine::general_purpose::URL_SAFE_NO_PAD.encode(s.to_bytes())
+        }),
+    })
 }
 
 fn path_key(gtin: &str, serial: &str) -> Result<CodeKey, ApiError> {
@@ -803,11 +954,8 @@ pub async fn code_history(
                 "step": e.step().as_str(),
                 "at": e.at.to_string(),
                 "actor": e.actor.as_str(),
-                "outcome": match e.outcome {
-                    Outcome::Applied => "applied",
-                    Outcome::Repeated => "repeated",
-                    Outcome::Conflict { .. } => "conflict",
-                },
+                "outcome": e.outcome.as_str(),
+                "basis": e.basis.as_str(),
             })
         })
         .collect();

@@ -7,12 +7,13 @@ use axum::Json;
 use axum::extract::{ConnectInfo, Query, Request, State};
 use axum::http::{HeaderMap, StatusCode, Uri, header};
 use axum::response::{IntoResponse, Response};
-use registry::{CodeKey, Report, Vin};
+use registry::{CodeKey, Vin};
 use serde::{Deserialize, Serialize};
 use signer::{DigitalLink, Timestamp};
 
 use crate::client_ip::client_ip;
 use crate::error::{ApiError, ApiJson, Problem};
+use crate::reports::{self, NotKept, Subject, Submitted};
 use crate::state::AppState;
 use crate::verdict::{self, Scan, Verdict};
 
@@ -239,6 +240,9 @@ pub struct VehicleCheck {
 pub struct VehicleAnswer {
     /// Is this part recorded as installed in that vehicle now? Nothing else is revealed.
     pub recorded: bool,
+    /// A part was recorded under this code in that vehicle, and the manufacturer found it was a
+    /// copy of the label.
+    pub found_counterfeit: bool,
 }
 
 /// `POST /vehicle-check`: an owner asks whether a part is recorded in their vehicle. Yes or no.
@@ -264,18 +268,14 @@ pub async fn vehicle_check(
 ) -> Result<Json<VehicleAnswer>, ApiError> {
     let key = PublicCode::of(&ask.code, &ask.gtin, &ask.serial).key()?;
     let vin = Vin::parse(&ask.vin).map_err(|e| ApiError::bad_request(e.code(), e.to_string()))?;
-    let recorded = state
-        .blocking(move |r| {
-            r.status(&key).map(|s| {
-                s.is_some_and(|s| {
-                    matches!(s.record.custody.custody,
-                             registry::Custody::Installed { vin: v, .. } if v == vin)
-                })
-            })
-        })
+    let answer = state
+        .blocking(move |r| r.vehicle_answer(&key, &vin))
         .await?
         .map_err(|e| ApiError::unexpected(&e))?;
-    Ok(Json(VehicleAnswer { recorded }))
+    Ok(Json(VehicleAnswer {
+        recorded: answer == registry::VehicleAnswer::Recorded,
+        found_counterfeit: answer == registry::VehicleAnswer::FoundCounterfeit,
+    }))
 }
 
 #[derive(Deserialize, utoipa::ToSchema)]
@@ -317,42 +317,50 @@ pub async fn report(
     headers: HeaderMap,
     ApiJson(report): ApiJson<SuspectReport>,
 ) -> Result<Response, ApiError> {
-    let key = PublicCode::of(&report.code, &report.gtin, &report.serial).key()?;
-    let region = trusted_region(&state, peer, &headers);
+    let client = client_ip(peer, &headers, &state.config().trusted_proxies);
+    if let Some(Err(wait)) = state.report_limiter().map(|l| l.check(client)) {
+        return Err(ApiError::too_many_requests(wait));
+    }
+    let subject = match (report.code, report.gtin, report.serial) {
+        (Some(uri), None, None) => Subject::Scanned(uri),
+        (None, Some(gtin), Some(serial)) => Subject::Typed { gtin, serial },
+        _ => {
+            return Err(ApiError::bad_request(
+                "invalid_code",
+                "give either \"code\" (the scanned URI) or \"gtin\" and \"serial\"",
+            ));
+        }
+    };
+    let submitted = Submitted {
+        subject,
+        text: report.text,
+        contact: report.contact,
+        region: trusted_region(&state, peer, &headers),
+    };
     let now = Timestamp::now();
-    let stored = state
-        .blocking(
-            move |r| -> Result<Result<(), ApiError>, registry::RegistryError> {
-                let manufacturer = r.report_recipient(&key)?;
-                let Some(manufacturer) = manufacturer else {
-                    return Ok(Err(ApiError::new(
-                        StatusCode::UNPROCESSABLE_ENTITY,
-                        "unknown_gtin",
-                        "no certified manufacturer makes this GTIN, so there is no one to send the \
-                     report to; check the code",
-                    )));
-                };
-                let report = Report {
-                    key,
-                    manufacturer,
-                    at: now,
-                    text: report.text,
-                    contact: report.contact,
-                    region,
-                };
-                if let Err(why) = report.validate() {
-                    return Ok(Err(ApiError::bad_request("invalid_report", why)));
-                }
-                r.add_report(report)?;
-                Ok(Ok(()))
-            },
-        )
+    let filed = state
+        .blocking(move |r| reports::file(r, submitted, now))
         .await?
         .map_err(|e| ApiError::unexpected(&e))?;
-    stored?;
+    let filed = filed.map_err(|why| match why {
+        NotKept::BadCode(why) => {
+            ApiError::bad_request("invalid_code", format!("check the code: {why}"))
+        }
+        NotKept::NoRecipient => ApiError::new(
+            StatusCode::UNPROCESSABLE_ENTITY,
+            "unknown_gtin",
+            "no certified manufacturer makes this GTIN, so there is no one to send the report to; \
+             check the code",
+        ),
+        NotKept::Invalid(why) => ApiError::bad_request("invalid_report", why),
+    })?;
     Ok((
         StatusCode::CREATED,
-        Json(serde_json::json!({"status": "received"})),
+        Json(serde_json::json!({
+            "status": "received",
+            "id": filed.id,
+            "verdict": filed.verdict.verdict,
+        })),
     )
         .into_response())
 }
