@@ -142,6 +142,11 @@ fn codes(key: &SigningKey, prefix: &str, count: usize) -> Vec<SignedCode> {
         .collect()
 }
 
+fn csrf_of(html: &str) -> String {
+    let at = html.find("name=\"csrf\" value=\"").unwrap() + 19;
+    html[at..at + 64].to_owned()
+}
+
 fn manifest(codes: &[SignedCode], base: &signer::BaseUrl) -> String {
     codes
         .iter()
@@ -201,6 +206,36 @@ impl World {
         }
     }
 
+    /// Signs the shop in at the station: its session cookie and the station's CSRF token.
+    async fn station(&self) -> (String, String) {
+        let client = Client::builder()
+            .redirect(reqwest::redirect::Policy::none())
+            .build()
+            .unwrap();
+        let form = client.get(self.server.url("/shop")).send().await.unwrap();
+        let set = form.headers()["set-cookie"].to_str().unwrap().to_owned();
+        let signin_cookie = set.split(';').next().unwrap().to_owned();
+        let csrf = csrf_of(&form.text().await.unwrap());
+        let signed_in = client
+            .post(self.server.url("/signin"))
+            .header("cookie", signin_cookie)
+            .form(&[("csrf", &csrf[..]), ("token", &self.shop), ("lang", "en")])
+            .send()
+            .await
+            .unwrap();
+        assert_eq!(signed_in.status(), StatusCode::SEE_OTHER);
+        let set = signed_in.headers()["set-cookie"].to_str().unwrap();
+        let cookie = set.split(';').next().unwrap().to_owned();
+        let page = client
+            .get(self.server.url("/shop"))
+            .header("cookie", &cookie)
+            .send()
+            .await
+            .unwrap();
+        let csrf = csrf_of(&page.text().await.unwrap());
+        (cookie, csrf)
+    }
+
     fn audit_is_clean(&self) {
         let report = self.server.registry.audit(|_| {}).unwrap();
         assert!(report.is_clean(), "{:?}", report.problems);
@@ -215,6 +250,8 @@ async fn a_full_disk_refuses_writes_with_507_and_they_resume_once_space_returns(
     let uris: Vec<String> = made.iter().map(|c| c.to_uri(&base)).collect();
     let (status, body) = w.upload(manifest(&made[..50], &base)).await;
     assert_eq!((status, &body["registered"]), (StatusCode::OK, &json!(50)));
+
+    let (station, csrf) = w.station().await;
 
     let filler = fill(&w.data());
     // The store's last page may still take a few small writes; a manifest of 150 codes does not fit.
@@ -274,6 +311,28 @@ async fn a_full_disk_refuses_writes_with_507_and_they_resume_once_space_returns(
         "{html}"
     );
     assert!(html.contains("Cannot save right now"), "{html}");
+
+    // A shop scanning at its station is told in the station's words.
+    let row: Value = w
+        .client
+        .post(w.server.url("/shop/scan"))
+        .header("cookie", &station)
+        .header("accept", "application/json")
+        .form(&[("csrf", &csrf[..]), ("code", &uris[1])])
+        .send()
+        .await
+        .unwrap()
+        .json()
+        .await
+        .unwrap();
+    assert_eq!(row["class"], "danger", "{row}");
+    assert!(
+        row["text"]
+            .as_str()
+            .unwrap()
+            .contains("disk is full, so this was not recorded"),
+        "{row}"
+    );
 
     // Not ready for writes, and says why; reads go on answering.
     let (status, ready) = w.get("/readyz").await;

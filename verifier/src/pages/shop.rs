@@ -376,7 +376,14 @@ fn record(
     let installing = matches!(action, Action::Install { .. });
     let recorded = match r.record(&key, &party.id, action, now) {
         Ok(recorded) => recorded,
-        Err(e) => return row("danger", format!("{}{e}", t.row_refused), code),
+        Err(e) => {
+            // A full or failing store: say so in the station's words, not the engine's.
+            let text = super::storage_text(&e, t).map_or_else(
+                || format!("{}{e}", t.row_refused),
+                |says| format!("{}{says}", t.row_refused),
+            );
+            return row("danger", text, code);
+        }
     };
     let recalled = recorded.record.flags.recalled.is_some() || status.lot_recall.is_some();
     match recorded.event.outcome {
