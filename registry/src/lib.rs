@@ -14,6 +14,10 @@
 //! - **Public scans** ([`Registry::record_scan`]): bounded aggregates that can raise `scan_anomaly`,
 //!   counted in memory and written behind ([`Registry::write_scans`]).
 //! - **Operations**: [`audit`](Registry::audit) checks every chain and index; backup and restore.
+//! - **Storage faults**: a write the store cannot make fails with a [`Fault`] (full, or
+//!   unavailable) while reads go on; [`Registry::writable`] says whether writes go through and gives
+//!   the store its chance to recover once the device takes writes again. An interrupted manifest
+//!   ([`Interrupted`]) says exactly which lines are stored.
 //!
 //! | module | what lives there |
 //! |---|---|
@@ -96,12 +100,12 @@ pub use key::CodeKey;
 pub use parties::{AuthError, IssuedToken, Party, Report, Role, TokenRecord};
 pub use party::PartyId;
 pub use record::{CodeRecord, Copies, Evidence, Flags, LotRecall, ScanAnomaly};
-pub use register::{Registration, Rejection, Summary, register_manifest};
+pub use register::{Interrupted, Registration, Rejection, Summary, register_manifest};
 pub use registry::{
     CodeStatus, History, Recorded, Registry, RegistryConfig, RegistryError, Submission,
     VehicleAnswer,
 };
 pub use scans::{ScanContext, ScanPolicy, ScanStats};
 pub use store::sled::SledStore;
-pub use store::{RecordCacheStats, Store, StoreError, StoreStats};
+pub use store::{Fault, RecordCacheStats, Store, StoreError, StoreStats};
 pub use vin::Vin;

@@ -254,10 +254,38 @@ impl Summary {
     }
 }
 
+/// A manifest registration that stopped before the end (storage failed, or the input could not be
+/// read): exactly what was stored durably before it stopped.
+#[derive(Debug, thiserror::Error)]
+#[error("{error}; {}", self.resume())]
+pub struct Interrupted {
+    /// The lines up to [`Interrupted::stored_through`], every one reported.
+    pub summary: Summary,
+    /// The last line whose result is durable: re-sending from the next one completes the manifest
+    /// (lines of the failed chunk that did land come back as already registered).
+    pub stored_through: u64,
+    /// Why it stopped (said in this error's message, so not also its source).
+    pub error: RegistryError,
+}
+
+impl Interrupted {
+    /// What to do next, in a sentence.
+    pub fn resume(&self) -> String {
+        match self.stored_through {
+            0 => "nothing was stored: re-send the whole manifest".to_owned(),
+            n => format!(
+                "lines 1 to {n} are stored: re-send from line {} (lines already stored come back \
+                 as already registered)",
+                n + 1
+            ),
+        }
+    }
+}
+
 /// Registers a manifest as `partseal sign` writes it, streaming in chunks of [`CHUNK`] codes (each
 /// chunk durable before its results are reported), and reports every line to `on_line` with its
-/// 1-based number. A malformed line is rejected with its reason; the rest go on. Stops with an
-/// error only if the input cannot be read or storage fails: chunks before that stay registered.
+/// 1-based number. A malformed line is rejected with its reason; the rest go on. Stops only if the
+/// input cannot be read or storage fails: then [`Interrupted`] says which lines are stored.
 ///
 /// Two stages overlap: while one chunk is written and synced, the next one's signatures are checked
 /// on every core. Memory holds at most three chunks whatever the manifest's size.
@@ -267,12 +295,13 @@ pub fn register_manifest<R: BufRead>(
     as_party: Option<&PartyId>,
     now: Timestamp,
     mut on_line: impl FnMut(u64, &Registration),
-) -> Result<Summary, RegistryError> {
+) -> Result<Summary, Interrupted> {
     type Lines = Vec<(u64, Result<SignedCode, Rejection>)>;
     type Checked = (Lines, Vec<SignedCode>, Vec<Result<PartyId, Rejection>>);
     let mut summary = Summary::default();
+    let mut stored_through = 0u64;
     let mut reader = ManifestReader::new(input);
-    std::thread::scope(|scope| {
+    let outcome = std::thread::scope(|scope| {
         let (to_store, stored_in) = std::sync::mpsc::sync_channel::<Checked>(1);
         let (to_report, reports) =
             std::sync::mpsc::sync_channel::<Result<(Lines, Vec<Registration>), RegistryError>>(1);
@@ -299,6 +328,7 @@ pub fn register_manifest<R: BufRead>(
                 };
                 summary.count(&result);
                 on_line(line, &result);
+                stored_through = line;
             }
         };
         let mut in_flight = 0usize;
@@ -346,8 +376,15 @@ pub fn register_manifest<R: BufRead>(
         drop(reports);
         let _ = writer.join();
         outcome
-    })?;
-    Ok(summary)
+    });
+    match outcome {
+        Ok(()) => Ok(summary),
+        Err(error) => Err(Interrupted {
+            summary,
+            stored_through,
+            error,
+        }),
+    }
 }
 
 fn writer_gone() -> RegistryError {

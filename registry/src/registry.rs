@@ -794,6 +794,12 @@ impl Registry {
         self.store.record_cache()
     }
 
+    /// Whether writes go through; see [`Store::writable`] (which this also gives its chance to
+    /// recover the store).
+    pub fn writable(&self) -> std::result::Result<(), crate::store::Fault> {
+        self.store.writable()
+    }
+
     // ---- Public scans ----
 
     /// The context of a scan from `ip`, hashed with this store's salt.

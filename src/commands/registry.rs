@@ -142,6 +142,11 @@ fn register(args: RegisterArgs) -> anyhow::Result<ExitCode> {
             if failed.is_none() {
                 failed = out(line, result).err();
             }
+        })
+        .inspect_err(|stopped| {
+            // What is registered, before the error that names where to resume.
+            bar.finish_and_clear();
+            print_summary("stored before it stopped", &stopped.summary);
         })?;
         match failed {
             Some(e) => Err(anyhow::Error::from(e).context("cannot write the results")),
@@ -156,18 +161,27 @@ fn register(args: RegisterArgs) -> anyhow::Result<ExitCode> {
     };
     bar.finish_and_clear();
 
-    println!("{} lines", summary.lines);
+    print_summary("", &summary);
+    Ok(if summary.rejected_total() == 0 {
+        ExitCode::SUCCESS
+    } else {
+        ExitCode::from(1)
+    })
+}
+
+fn print_summary(what: &str, summary: &registry::Summary) {
+    let what = if what.is_empty() {
+        String::new()
+    } else {
+        format!(" {what}")
+    };
+    println!("{} lines{what}", summary.lines);
     println!("  registered:          {}", summary.registered);
     println!("  already registered:  {}", summary.already_registered);
     println!("  rejected:            {}", summary.rejected_total());
     for (reason, n) in &summary.rejected {
         println!("    {reason}: {n}");
     }
-    Ok(if summary.rejected_total() == 0 {
-        ExitCode::SUCCESS
-    } else {
-        ExitCode::from(1)
-    })
 }
 
 fn write_result(out: &mut dyn Write, line: u64, result: &Registration) -> std::io::Result<()> {

@@ -38,7 +38,7 @@ impl FromRequestParts<AppState> for Caller {
         let result = state
             .blocking(move |r| r.authenticate(&token, now))
             .await?
-            .map_err(|e| ApiError::internal(&e))?;
+            .map_err(|e| ApiError::unexpected(&e))?;
         match result {
             Ok(party) => Ok(Caller(party)),
             Err(reason) => {

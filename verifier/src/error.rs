@@ -5,7 +5,14 @@ use axum::Json;
 use axum::extract::rejection::JsonRejection;
 use axum::http::{HeaderValue, StatusCode, header};
 use axum::response::{IntoResponse, Response};
+use registry::{Fault, RegistryError};
 use serde::Serialize;
+
+/// The stable codes of a write refused for storage.
+pub const STORAGE_FULL: &str = "storage_full";
+pub const STORAGE_UNAVAILABLE: &str = "storage_unavailable";
+/// What a client refused for storage is told to wait: about when the store tests its device again.
+pub const STORAGE_RETRY_SECS: u64 = 5;
 
 #[derive(Debug)]
 pub struct ApiError {
@@ -15,6 +22,9 @@ pub struct ApiError {
     /// For batch requests: which item failed.
     index: Option<usize>,
     retry_after_secs: Option<u64>,
+    /// More members of the problem body (RFC 9457 extension members), e.g. what an interrupted
+    /// upload stored.
+    extension: serde_json::Map<String, serde_json::Value>,
 }
 
 /// An RFC 9457 problem (`application/problem+json`).
@@ -48,6 +58,7 @@ impl ApiError {
             detail: detail.into(),
             index: None,
             retry_after_secs: None,
+            extension: serde_json::Map::new(),
         }
     }
 
@@ -91,6 +102,61 @@ impl ApiError {
         )
     }
 
+    /// The store cannot write: 507 `storage_full` when its device is full, else 503
+    /// `storage_unavailable` with `Retry-After`. Reads go on; writes resume by themselves once the
+    /// device takes them again. The cause is logged, not sent.
+    pub fn storage(fault: &Fault) -> Self {
+        // The store logs an error when writes begin to fail; each refusal after that is a warning.
+        tracing::warn!(error = %fault, "a write refused: the store cannot write");
+        if fault.is_full() {
+            Self::new(
+                StatusCode::INSUFFICIENT_STORAGE,
+                STORAGE_FULL,
+                "the registry's disk is full, so this change was not recorded; reads still work, \
+                 and writes resume by themselves once an operator frees space",
+            )
+            .retry_after(STORAGE_RETRY_SECS)
+        } else {
+            Self::new(
+                StatusCode::SERVICE_UNAVAILABLE,
+                STORAGE_UNAVAILABLE,
+                "the registry cannot write to its storage at the moment, so this change was not \
+                 recorded; reads still work; try again shortly",
+            )
+            .retry_after(STORAGE_RETRY_SECS)
+        }
+    }
+
+    /// A registry error no handler expects: a storage fault answers as one ([`ApiError::storage`]),
+    /// anything else is internal.
+    pub fn unexpected(e: &RegistryError) -> Self {
+        match e {
+            RegistryError::Store(store) => match store.fault() {
+                Some(fault) => Self::storage(&fault),
+                None => Self::internal(e),
+            },
+            other => Self::internal(other),
+        }
+    }
+
+    /// Replaces the detail.
+    pub fn with_detail(mut self, detail: impl Into<String>) -> Self {
+        self.detail = detail.into();
+        self
+    }
+
+    /// Adds a sentence to the detail.
+    pub fn and_say(mut self, more: &str) -> Self {
+        self.detail = format!("{}; {more}", self.detail);
+        self
+    }
+
+    /// Adds a member to the problem body.
+    pub fn with(mut self, name: &str, value: serde_json::Value) -> Self {
+        self.extension.insert(name.to_owned(), value);
+        self
+    }
+
     /// Tells the client when to try again (a `Retry-After` header).
     pub fn retry_after(mut self, secs: u64) -> Self {
         self.retry_after_secs = Some(secs.max(1));
@@ -126,7 +192,17 @@ impl IntoResponse for ApiError {
             detail: &self.detail,
             index: self.index,
         };
-        let mut response = (self.status, Json(body)).into_response();
+        let mut response = if self.extension.is_empty() {
+            (self.status, Json(body)).into_response()
+        } else {
+            let mut value = serde_json::to_value(&body).unwrap_or_default();
+            if let Some(members) = value.as_object_mut() {
+                members.extend(self.extension);
+            }
+            (self.status, Json(value)).into_response()
+        };
+        // For layers that answer people rather than programs (the pages' storage fault page).
+        response.extensions_mut().insert(ProblemCode(self.code));
         let headers = response.headers_mut();
         headers.insert(
             header::CONTENT_TYPE,
@@ -142,6 +218,10 @@ impl IntoResponse for ApiError {
         response
     }
 }
+
+/// The `code` of a problem response, kept in the response's extensions.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub struct ProblemCode(pub &'static str);
 
 /// Bad JSON gets the project's error format, not axum's plain text.
 impl From<JsonRejection> for ApiError {

@@ -244,11 +244,18 @@ fn problem(description: &str, retry_after: bool) -> utoipa::openapi::Response {
 
 // ---- Shapes of the answers built with `json!` ----
 
-/// `{"status": "ok"}` from /healthz, `{"status": "ready"}` from /readyz.
+/// `{"status": "ok"}` from /healthz, `{"status": "ready", "reads": "ok", "writes": "ok"}` from
+/// /readyz.
 #[derive(Serialize, ToSchema)]
 pub struct Status {
     #[schema(example = "ok")]
     pub status: String,
+    /// /readyz: whether the store answers reads (`ok`).
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub reads: Option<String>,
+    /// /readyz: whether the store takes writes (`ok`; while it cannot, /readyz answers 503).
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub writes: Option<String>,
 }
 
 /// A public report was received.

@@ -97,6 +97,7 @@ pub fn router(state: AppState) -> Router {
             listed("POST", "/owner/vehicle-check"),
             post(pages::owner::vehicle_check),
         )
+        .layer(middleware::from_fn(pages::storage_fault_page))
         .layer(middleware::from_fn_with_state(
             state.clone(),
             crate::rate_limit::limit_public,
@@ -119,6 +120,7 @@ pub fn router(state: AppState) -> Router {
             listed("POST", "/dashboard/alerts"),
             post(pages::dashboard::alert_action),
         )
+        .layer(middleware::from_fn(pages::storage_fault_page))
         .layer(Extension(Arc::new(pages::Sessions::new(
             state.registry().clone(),
         ))));
@@ -185,7 +187,8 @@ pub fn router(state: AppState) -> Router {
 }
 
 /// Serves on an already-bound listener until `shutdown` resolves, then stops accepting, lets requests
-/// in flight finish, and returns.
+/// in flight finish, flushes the store, and returns: an error if serving or that flush failed (so
+/// the process can exit non-zero).
 pub async fn serve(
     listener: TcpListener,
     state: AppState,
@@ -221,15 +224,24 @@ pub async fn serve(
     // Every acknowledged write is durable already; writing the counted scans and flushing once more
     // means a clean shutdown loses none of them either.
     let closing = state.clone();
-    match tokio::task::spawn_blocking(move || {
+    // A failed flush fails the whole run: the caller exits non-zero, so a supervisor (or the
+    // operator) sees that the last scans counted, at least, were not written.
+    let flushed = match tokio::task::spawn_blocking(move || {
         closing.scans().close();
         closing.registry().flush()
     })
     .await
     {
-        Ok(Ok(())) => {}
-        Ok(Err(e)) => tracing::error!(error = %e, "flushing the store at shutdown failed"),
-        Err(e) => tracing::error!(error = %e, "flushing the store at shutdown failed"),
+        Ok(Ok(())) => Ok(()),
+        Ok(Err(e)) => Err(e.to_string()),
+        Err(e) => Err(e.to_string()),
+    };
+    if let Err(why) = flushed {
+        tracing::error!(error = %why, "flushing the store at shutdown failed: writes not yet written are lost");
+        result?;
+        return Err(std::io::Error::other(format!(
+            "flushing the store at shutdown failed: {why}"
+        )));
     }
     result
 }

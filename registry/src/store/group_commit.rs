@@ -19,28 +19,42 @@ pub const GATHER_STEP: Duration = Duration::from_micros(50);
 /// The most a leader delays its sync to gather writers.
 pub const MAX_GATHER: Duration = Duration::from_millis(1);
 
-#[derive(Default)]
-pub struct GroupCommit {
-    state: Mutex<State>,
+/// `E` is the sync's error, handed to every writer the failed sync covered.
+pub struct GroupCommit<E = String> {
+    state: Mutex<State<E>>,
     synced: Condvar,
     arrived: Condvar,
 }
 
-#[derive(Default)]
-struct State {
+struct State<E> {
     /// Tickets handed out: each caller's writes happened before it took its ticket.
     issued: u64,
     /// Every ticket up to this one is durable.
     durable: u64,
     syncing: bool,
     /// The last failure and the tickets it covered: those callers get the error.
-    failed: Option<(u64, String)>,
+    failed: Option<(u64, E)>,
 }
 
-impl GroupCommit {
+impl<E> Default for GroupCommit<E> {
+    fn default() -> Self {
+        GroupCommit {
+            state: Mutex::new(State {
+                issued: 0,
+                durable: 0,
+                syncing: false,
+                failed: None,
+            }),
+            synced: Condvar::new(),
+            arrived: Condvar::new(),
+        }
+    }
+}
+
+impl<E: Clone> GroupCommit<E> {
     /// Returns once a sync that started after this call has completed. `sync` is run by at most one
     /// caller at a time.
-    pub fn wait(&self, sync: impl FnOnce() -> Result<(), String>) -> Result<(), String> {
+    pub fn wait(&self, sync: impl FnOnce() -> Result<(), E>) -> Result<(), E> {
         let mut state = self.state.lock().unwrap_or_else(PoisonError::into_inner);
         state.issued += 1;
         let ticket = state.issued;
@@ -96,7 +110,7 @@ mod tests {
 
     #[test]
     fn concurrent_writers_share_syncs_and_each_is_covered() {
-        let gc = Arc::new(GroupCommit::default());
+        let gc = Arc::new(GroupCommit::<String>::default());
         let syncs = Arc::new(AtomicU64::new(0));
         let written = Arc::new(AtomicU64::new(0));
         let synced_upto = Arc::new(AtomicU64::new(0));
@@ -133,7 +147,7 @@ mod tests {
 
     #[test]
     fn a_failed_sync_fails_the_writers_it_covered() {
-        let gc = GroupCommit::default();
+        let gc = GroupCommit::<String>::default();
         assert_eq!(gc.wait(|| Err("disk full".into())), Err("disk full".into()));
         assert_eq!(gc.wait(|| Ok(())), Ok(()));
     }

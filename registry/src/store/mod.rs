@@ -36,6 +36,9 @@ pub enum StoreError {
     Io(#[from] std::io::Error),
     #[error("{0}")]
     Backup(String),
+    /// The store cannot write at the moment (its device is full, or failing); see [`Fault`].
+    #[error(transparent)]
+    Fault(#[from] Fault),
 }
 
 impl StoreError {
@@ -44,6 +47,73 @@ impl StoreError {
             what: what.into(),
             why: why.to_string(),
         }
+    }
+
+    /// The storage fault behind this error, if it is one: a full device, or an I/O failure that
+    /// may pass (as opposed to damaged data or a bug, which waiting does not mend).
+    pub fn fault(&self) -> Option<Fault> {
+        match self {
+            StoreError::Fault(fault) => Some(fault.clone()),
+            StoreError::Io(e) => Some(Fault::of_io(e)),
+            _ => None,
+        }
+    }
+}
+
+/// Why the store cannot write: cloneable, so one failed sync can fail every writer it covered.
+///
+/// Classified where the I/O error is seen, in the engine: the layers above map it to what their
+/// callers understand (HTTP 507 or 503, a CLI message) without knowing the engine.
+#[derive(Clone, Debug, PartialEq, Eq, thiserror::Error)]
+pub enum Fault {
+    /// No space (or quota) left on the store's device: writes fail until space is freed; reads go
+    /// on.
+    #[error("no space left on the store's device: {0}")]
+    Full(String),
+    /// Another I/O failure, or the engine being reopened after one: writes may work again shortly.
+    #[error("the store cannot write: {0}")]
+    Unavailable(String),
+}
+
+impl Fault {
+    /// ENOSPC and EDQUOT are a full device; any other I/O error leaves the store unavailable.
+    pub fn of_io(e: &std::io::Error) -> Self {
+        use std::io::ErrorKind;
+        // sled hands back copies of its first I/O error that keep only the kind and the text.
+        let text = e.to_string();
+        let full = matches!(e.kind(), ErrorKind::StorageFull | ErrorKind::QuotaExceeded)
+            || matches!(e.raw_os_error(), Some(ENOSPC | EDQUOT))
+            || text.contains("No space left on device")
+            || text.contains("Disk quota exceeded");
+        if full {
+            Fault::Full(short_io(&text))
+        } else {
+            Fault::Unavailable(short_io(&text))
+        }
+    }
+
+    pub fn is_full(&self) -> bool {
+        matches!(self, Fault::Full(_))
+    }
+
+    /// The cause, without the sentence around it.
+    pub fn cause(&self) -> &str {
+        match self {
+            Fault::Full(why) | Fault::Unavailable(why) => why,
+        }
+    }
+}
+
+/// Linux's numbers (the same on the other Unix systems the service runs on, except EDQUOT).
+const ENOSPC: i32 = 28;
+const EDQUOT: i32 = 122;
+
+/// sled's copies of an I/O error carry its `Debug` form (`Os { code: 28, kind: StorageFull,
+/// message: "No space left on device" }`): keep the operating system's message when it is there.
+fn short_io(text: &str) -> String {
+    match text.split_once("message: \"") {
+        Some((_, rest)) => rest.split('"').next().unwrap_or(rest).to_owned(),
+        None => text.to_owned(),
     }
 }
 
@@ -181,6 +251,13 @@ pub trait Store: Send + Sync {
     /// one sync (group commit).
     fn durable(&self) -> StoreResult<()>;
 
+    /// Whether writes go through: `Err` with the fault while they cannot (reads go on). While
+    /// faulted this may test the device and, once it takes writes again, recover the engine, so
+    /// calling it now and then (a readiness probe) is enough for writes to resume by themselves.
+    fn writable(&self) -> Result<(), Fault> {
+        Ok(())
+    }
+
     /// Counts walk the store: seconds for millions of codes.
     fn stats(&self) -> StoreResult<StoreStats>;
 
@@ -196,4 +273,35 @@ pub trait Store: Send + Sync {
     /// Loads a backup into this store, which must be empty. Checks the whole file before writing
     /// anything.
     fn restore(&self, input: &mut dyn Read) -> StoreResult<u64>;
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use std::io::Error;
+
+    #[test]
+    fn a_full_device_or_quota_is_full_and_other_io_errors_are_unavailable() {
+        assert!(Fault::of_io(&Error::from_raw_os_error(ENOSPC)).is_full());
+        assert!(Fault::of_io(&Error::from_raw_os_error(EDQUOT)).is_full());
+        assert!(!Fault::of_io(&Error::from_raw_os_error(5)).is_full(), "EIO");
+        assert!(
+            !Fault::of_io(&Error::from_raw_os_error(30)).is_full(),
+            "EROFS"
+        );
+        // sled's copy of its first error keeps the kind and the Debug text of the original.
+        let original = Error::from_raw_os_error(ENOSPC);
+        let copy = Error::new(original.kind(), format!("{original:?}"));
+        let fault = Fault::of_io(&copy);
+        assert_eq!(fault, Fault::Full("No space left on device".into()));
+        let copy = Error::other(format!("{original:?}"));
+        assert!(Fault::of_io(&copy).is_full(), "known by its text alone");
+        // A store error says which fault it is, and damage is none.
+        assert!(
+            StoreError::Io(Error::from_raw_os_error(5))
+                .fault()
+                .is_some()
+        );
+        assert!(StoreError::corrupt("x", "y").fault().is_none());
+    }
 }

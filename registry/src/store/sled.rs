@@ -10,19 +10,32 @@
 //! `flush()` with an `fsync` of sled's log file, which does both: an acknowledged write survives a
 //! power loss as far as the drive honours cache flushes. Group commit makes one flush and one fsync
 //! cover every write waiting at the time.
+//!
+//! ## When the device fails
+//!
+//! sled 0.34 keeps the first I/O error it meets (a full disk, say) and refuses every later write
+//! with it, even once space is back. So the store classifies the error ([`Fault`]: full, or
+//! otherwise unavailable), refuses writes at once from then on, and keeps answering reads. At most
+//! every [`PROBE_EVERY`], [`Store::writable`] (called before each write, and by the readiness
+//! probe) writes and syncs a test file of two segments beside the store; once that works it
+//! reopens sled on what the disk holds, reloads the batch table and empties the record cache, so
+//! nothing that was only ever in memory (a write whose sync failed) is served afterwards. Writers
+//! hold the engine's read lock while they write, so a reopen never lands in the middle of a write.
 
 use std::collections::HashMap;
 use std::fs::File;
 use std::io::{Read, Write};
-use std::path::Path;
-use std::sync::{PoisonError, RwLock};
+use std::path::{Path, PathBuf};
+use std::sync::atomic::{AtomicBool, Ordering};
+use std::sync::{Arc, Mutex, PoisonError, RwLock};
+use std::time::{Duration, Instant};
 
 use sha2::{Digest, Sha256};
 use signer::{Certificate, Gtin, Lot, RevocationList, Timestamp, VerifyingKey};
 
 use super::group_commit::GroupCommit;
 use super::record_cache::RecordCache;
-use super::{Entries, Store, StoreError, StoreResult, StoreStats, TrustEntry};
+use super::{Entries, Fault, Store, StoreError, StoreResult, StoreStats, TrustEntry};
 use crate::custody::Custody;
 use crate::event::Event;
 use crate::key::CodeKey;
@@ -84,6 +97,25 @@ const BACKUP_MAGIC: &[u8; 16] = b"PARTSEAL-BACKUP1";
 const BACKUP_END: u8 = 0xFF;
 
 pub struct SledStore {
+    dir: PathBuf,
+    cache_bytes: u64,
+    /// The open engine. Writers hold the read side for the length of a write, so a reopen (the
+    /// write side) never lands in the middle of one; readers take a handle and let go. `None` only
+    /// if reopening after a write failure failed (the next probe tries again).
+    engine: RwLock<Option<Arc<Engine>>>,
+    /// Every batch, in memory: a record names its batch by number, and a lookup must not cost a
+    /// second read.
+    batch_table: RwLock<BatchTable>,
+    /// Code records in memory, in front of the `codes` tree.
+    records: RecordCache,
+    commits: GroupCommit<Fault>,
+    /// Set while writes fail; [`Store::writable`] probes the device and recovers.
+    faulted: AtomicBool,
+    health: Mutex<Health>,
+}
+
+/// One open sled database and its trees.
+struct Engine {
     db: sled::Db,
     codes: sled::Tree,
     events: sled::Tree,
@@ -97,19 +129,78 @@ pub struct SledStore {
     tokens: sled::Tree,
     reports: sled::Tree,
     batches: sled::Tree,
-    /// Every batch, in memory: a record names its batch by number, and a lookup must not cost a
-    /// second read.
-    batch_table: RwLock<BatchTable>,
-    /// Code records in memory, in front of the `codes` tree.
-    records: RecordCache,
     /// sled's log file, fsynced after each flush (see the module docs).
     log: File,
-    commits: GroupCommit,
+}
+
+impl Engine {
+    fn open(dir: &Path, cache_bytes: u64) -> StoreResult<Self> {
+        let db = open_db(dir, cache_bytes)?;
+        let tree = |name: &str| db.open_tree(name).map_err(engine);
+        Ok(Engine {
+            codes: tree(CODES)?,
+            events: tree(EVENTS)?,
+            lot_recalls: tree(LOT_RECALLS)?,
+            scans: tree(SCANS)?,
+            alerts: tree(ALERTS)?,
+            vehicles: tree(VEHICLES)?,
+            trust: tree(TRUST)?,
+            meta: tree(META)?,
+            parties: tree(PARTIES)?,
+            tokens: tree(TOKENS)?,
+            reports: tree(REPORTS)?,
+            batches: tree(BATCHES)?,
+            log: File::open(dir.join("db"))?,
+            db,
+        })
+    }
+}
+
+/// The write fault, while there is one.
+#[derive(Default)]
+struct Health {
+    fault: Option<Fault>,
+    /// When the device was last tested (or the fault seen): tests come at most every
+    /// [`PROBE_EVERY`].
+    probed: Option<Instant>,
+}
+
+/// How often a faulted store tests whether its device takes writes again. Also the least time
+/// between a write failure and the engine's reopening, so a writer that wrote just before the
+/// failure has called [`Store::durable`] (and been told it failed) by then.
+pub const PROBE_EVERY: Duration = Duration::from_secs(1);
+/// What the device must take before the engine is reopened: two of sled's segments (it reclaims
+/// and grows its log a segment at a time).
+const PROBE_BYTES: usize = 2 * SEGMENT_SIZE;
+/// The probe's file in the data directory, removed after each test.
+const PROBE_FILE: &str = "write-probe";
+
+/// Writes [`PROBE_BYTES`] to a file beside the store and syncs it: the device takes writes again.
+fn probe(dir: &Path) -> std::io::Result<()> {
+    let path = dir.join(PROBE_FILE);
+    let result = (|| {
+        let mut file = File::create(&path)?;
+        file.write_all(&vec![0u8; PROBE_BYTES])?;
+        file.sync_all()
+    })();
+    let removed = std::fs::remove_file(&path);
+    result.and(removed)
+}
+
+fn closed() -> StoreError {
+    Fault::Unavailable("the store is being reopened after a write failure".into()).into()
+}
+
+/// Any store error as the fault it leaves writes in.
+fn as_fault(e: StoreError) -> Fault {
+    e.fault()
+        .unwrap_or_else(|| Fault::Unavailable(e.to_string()))
 }
 
 fn engine(e: sled::Error) -> StoreError {
     match e {
-        sled::Error::Io(io) => StoreError::Io(io),
+        // Classified here, where the I/O error is seen: a full disk or another fault.
+        sled::Error::Io(io) => Fault::of_io(&io).into(),
         sled::Error::Corruption { .. } => StoreError::corrupt("sled", e),
         other => StoreError::Engine(other.to_string()),
     }
@@ -144,6 +235,10 @@ fn open_db(dir: &Path, cache_bytes: u64) -> StoreResult<sled::Db> {
             {
                 std::thread::sleep(std::time::Duration::from_millis(20));
             }
+            // Another process holds the store (callers tell this apart from a fault).
+            Err(sled::Error::Io(e)) if e.to_string().contains("could not acquire lock") => {
+                return Err(StoreError::Io(e));
+            }
             // A store made with the first segment size keeps it.
             Err(sled::Error::Unsupported(why))
                 if why.contains("io buffer size") && segment_size != FIRST_SEGMENT_SIZE =>
@@ -162,31 +257,15 @@ impl SledStore {
     /// Opens (creating if needed) the store in `dir`, caching up to `cache_bytes` of sled's pages
     /// and `record_cache_bytes` of code records (see `record_cache`).
     pub fn open(dir: &Path, cache_bytes: u64, record_cache_bytes: u64) -> StoreResult<Self> {
-        let db = open_db(dir, cache_bytes)?;
-        let tree = |name: &str| db.open_tree(name).map_err(engine);
-        let store = SledStore {
-            codes: tree(CODES)?,
-            events: tree(EVENTS)?,
-            lot_recalls: tree(LOT_RECALLS)?,
-            scans: tree(SCANS)?,
-            alerts: tree(ALERTS)?,
-            vehicles: tree(VEHICLES)?,
-            trust: tree(TRUST)?,
-            meta: tree(META)?,
-            parties: tree(PARTIES)?,
-            tokens: tree(TOKENS)?,
-            reports: tree(REPORTS)?,
-            batches: tree(BATCHES)?,
-            batch_table: RwLock::default(),
-            records: RecordCache::new(record_cache_bytes),
-            log: File::open(dir.join("db"))?,
-            commits: GroupCommit::default(),
-            db,
-        };
-        match store.meta.get(FORMAT_KEY).map_err(engine)? {
+        let engine = Engine::open(dir, cache_bytes)?;
+        match engine.meta.get(FORMAT_KEY).map_err(self::engine)? {
             None => {
-                store.meta.insert(FORMAT_KEY, FORMAT).map_err(engine)?;
-                store.durable()?;
+                engine
+                    .meta
+                    .insert(FORMAT_KEY, FORMAT)
+                    .map_err(self::engine)?;
+                engine.db.flush().map_err(self::engine)?;
+                engine.log.sync_all()?;
             }
             Some(found) if found.as_ref() == FORMAT => {}
             Some(found) => {
@@ -201,13 +280,85 @@ impl SledStore {
                 ));
             }
         }
-        store.load_batches()?;
+        let store = SledStore {
+            dir: dir.to_owned(),
+            cache_bytes,
+            batch_table: RwLock::default(),
+            records: RecordCache::new(record_cache_bytes),
+            commits: GroupCommit::default(),
+            faulted: AtomicBool::new(false),
+            health: Mutex::default(),
+            engine: RwLock::new(None),
+        };
+        store.load_batches(&engine)?;
+        *store.engine.write().unwrap_or_else(PoisonError::into_inner) = Some(Arc::new(engine));
         Ok(store)
     }
 
-    fn load_batches(&self) -> StoreResult<()> {
+    /// The engine, for a read.
+    fn current(&self) -> StoreResult<Arc<Engine>> {
+        self.engine
+            .read()
+            .unwrap_or_else(PoisonError::into_inner)
+            .clone()
+            .ok_or_else(closed)
+    }
+
+    /// Runs a write on the engine, failing at once while the store is faulted (after a recovery
+    /// attempt if one is due) and noting the fault if the write meets one.
+    fn write<T>(&self, f: impl FnOnce(&Engine) -> StoreResult<T>) -> StoreResult<T> {
+        self.writable()?;
+        let result = {
+            let slot = self.engine.read().unwrap_or_else(PoisonError::into_inner);
+            match slot.as_deref() {
+                Some(engine) => f(engine),
+                None => Err(closed()),
+            }
+        };
+        // With the engine let go: recovery takes the health lock, then the engine's.
+        if let Err(e) = &result {
+            if let Some(fault) = e.fault() {
+                self.fail(fault);
+            }
+        }
+        result
+    }
+
+    /// Notes that writes fail. sled 0.34 keeps its first I/O error and refuses every later write,
+    /// so from here on writes fail at once until [`Store::writable`] finds the device writable
+    /// and reopens the engine.
+    fn fail(&self, fault: Fault) {
+        let mut health = self.health.lock().unwrap_or_else(PoisonError::into_inner);
+        if health.fault.is_none() {
+            tracing::error!(error = %fault, "the store cannot write; reads go on, writes are refused until it can");
+            health.probed = Some(Instant::now());
+        }
+        health.fault = Some(fault);
+        self.faulted.store(true, Ordering::Release);
+    }
+
+    /// Replaces the engine that failed with a fresh one opened on what the disk holds. Writes that
+    /// sled took in memory but never wrote are gone (none was acknowledged: their sync failed), so
+    /// everything kept in memory in front of it is dropped too. False if the old engine is still
+    /// in use (a long read): the next probe tries again.
+    fn reopen(&self) -> StoreResult<bool> {
+        let mut slot = self.engine.write().unwrap_or_else(PoisonError::into_inner);
+        if slot.as_ref().is_some_and(|old| Arc::strong_count(old) > 1) {
+            return Ok(false);
+        }
+        // sled releases its directory lock only once the old handle is gone.
+        drop(slot.take());
+        self.records.clear();
+        let engine = Engine::open(&self.dir, self.cache_bytes)?;
+        self.load_batches(&engine)?;
+        *slot = Some(Arc::new(engine));
+        self.records.clear();
+        Ok(true)
+    }
+
+    fn load_batches(&self, eng: &Engine) -> StoreResult<()> {
         let mut table = BatchTable::default();
-        for entry in self.batches.iter() {
+        for entry in eng.batches.iter() {
             let (number, value) = entry.map_err(engine)?;
             let number = number
                 .as_ref()
@@ -226,7 +377,7 @@ impl SledStore {
 
     /// The number of the record's batch, storing the batch first if it is new (so no record can
     /// refer to a batch a crash lost: sled recovers a prefix of its log).
-    fn batch_number(&self, record: &CodeRecord) -> StoreResult<u32> {
+    fn batch_number(&self, eng: &Engine, record: &CodeRecord) -> StoreResult<u32> {
         let batch = record.batch();
         if let Some(&n) = self.batches().numbers.get(&batch) {
             return Ok(n);
@@ -239,7 +390,7 @@ impl SledStore {
             return Ok(n);
         }
         let n = table.next;
-        self.batches
+        eng.batches
             .insert(n.to_be_bytes(), batch.encode())
             .map_err(engine)?;
         table.add(n, batch);
@@ -252,8 +403,8 @@ impl SledStore {
             .unwrap_or_else(PoisonError::into_inner)
     }
 
-    fn encode_code(&self, record: &CodeRecord) -> StoreResult<Vec<u8>> {
-        Ok(record.encode(self.batch_number(record)?))
+    fn encode_code(&self, eng: &Engine, record: &CodeRecord) -> StoreResult<Vec<u8>> {
+        Ok(record.encode(self.batch_number(eng, record)?))
     }
 
     fn decode_record(&self, key: &CodeKey, value: &[u8]) -> StoreResult<CodeRecord> {
@@ -376,7 +527,8 @@ impl Store for SledStore {
             Ok(cached) => return cached.map(Some),
             Err(miss) => miss,
         };
-        match self.codes.get(key.as_bytes()).map_err(engine)? {
+        let e = self.current()?;
+        match e.codes.get(key.as_bytes()).map_err(engine)? {
             None => Ok(None),
             Some(bytes) => {
                 let record = self.decode_record(key, &bytes)?;
@@ -391,24 +543,26 @@ impl Store for SledStore {
         key: &CodeKey,
         record: &CodeRecord,
     ) -> StoreResult<Option<CodeRecord>> {
-        let value = self.encode_code(record)?;
-        let swapped = self
-            .codes
-            .compare_and_swap(key.as_bytes(), None::<&[u8]>, Some(value.as_slice()))
-            .map_err(engine)?;
-        match swapped {
-            Ok(()) => {
-                self.records.wrote(key.as_bytes(), &value);
-                Ok(None)
+        self.write(|e| {
+            let value = self.encode_code(e, record)?;
+            let swapped = e
+                .codes
+                .compare_and_swap(key.as_bytes(), None::<&[u8]>, Some(value.as_slice()))
+                .map_err(engine)?;
+            match swapped {
+                Ok(()) => {
+                    self.records.wrote(key.as_bytes(), &value);
+                    Ok(None)
+                }
+                Err(taken) => match taken.current {
+                    Some(bytes) => self.decode_record(key, &bytes).map(Some),
+                    None => Err(StoreError::corrupt(
+                        key.to_string(),
+                        "vanished during insert",
+                    )),
+                },
             }
-            Err(taken) => match taken.current {
-                Some(bytes) => self.decode_record(key, &bytes).map(Some),
-                None => Err(StoreError::corrupt(
-                    key.to_string(),
-                    "vanished during insert",
-                )),
-            },
-        }
+        })
     }
 
     fn update_code(
@@ -418,45 +572,46 @@ impl Store for SledStore {
         before: &CodeRecord,
         after: &CodeRecord,
     ) -> StoreResult<()> {
-        // Plain inserts in the order of the trait's crash contract: sled recovers a prefix of its
-        // log, so no interrupted update can leave a record without its event or an index without
-        // an entry it needs.
-        let alert = alert_key(&after.manufacturer, key);
-        let alerting = (before.flags.alerting(), after.flags.alerting());
-        let vins = (installed_vin(before), installed_vin(after));
-        let vin_changed = vins.0 != vins.1;
-        if alerting == (false, true) {
-            let since = after.custody.since.0.to_be_bytes();
-            self.alerts.insert(&alert, &since).map_err(engine)?;
-        }
-        if let (true, Some(vin)) = (vin_changed, &vins.1) {
-            self.vehicles
-                .insert(vehicle_key(vin, key), &[])
+        self.write(|e| {
+            // Plain inserts in the order of the trait's crash contract: sled recovers a prefix of its
+            // log, so no interrupted update can leave a record without its event or an index without
+            // an entry it needs.
+            let alert = alert_key(&after.manufacturer, key);
+            let alerting = (before.flags.alerting(), after.flags.alerting());
+            let vins = (installed_vin(before), installed_vin(after));
+            let vin_changed = vins.0 != vins.1;
+            if alerting == (false, true) {
+                let since = after.custody.since.0.to_be_bytes();
+                e.alerts.insert(&alert, &since).map_err(engine)?;
+            }
+            if let (true, Some(vin)) = (vin_changed, &vins.1) {
+                e.vehicles
+                    .insert(vehicle_key(vin, key), &[])
+                    .map_err(engine)?;
+            }
+            if let Some(event) = event {
+                e.events
+                    .insert(event_key(key, event.seq), event.encode())
+                    .map_err(engine)?;
+            }
+            let value = self.encode_code(e, after)?;
+            e.codes
+                .insert(key.as_bytes(), value.as_slice())
                 .map_err(engine)?;
-        }
-        if let Some(event) = event {
-            self.events
-                .insert(event_key(key, event.seq), event.encode())
-                .map_err(engine)?;
-        }
-        let value = self.encode_code(after)?;
-        self.codes
-            .insert(key.as_bytes(), value.as_slice())
-            .map_err(engine)?;
-        self.records.wrote(key.as_bytes(), &value);
-        if let (true, Some(vin)) = (vin_changed, &vins.0) {
-            self.vehicles
-                .remove(vehicle_key(vin, key))
-                .map_err(engine)?;
-        }
-        if alerting == (true, false) {
-            self.alerts.remove(&alert).map_err(engine)?;
-        }
-        Ok(())
+            self.records.wrote(key.as_bytes(), &value);
+            if let (true, Some(vin)) = (vin_changed, &vins.0) {
+                e.vehicles.remove(vehicle_key(vin, key)).map_err(engine)?;
+            }
+            if alerting == (true, false) {
+                e.alerts.remove(&alert).map_err(engine)?;
+            }
+            Ok(())
+        })
     }
 
     fn events(&self, key: &CodeKey) -> StoreResult<Vec<Event>> {
-        self.events
+        let e = self.current()?;
+        e.events
             .scan_prefix(key.as_bytes())
             .map(|entry| {
                 let (_, value) = entry.map_err(engine)?;
@@ -466,14 +621,28 @@ impl Store for SledStore {
     }
 
     fn codes(&self) -> Entries<'_, (CodeKey, CodeRecord)> {
-        Box::new(self.codes.iter().map(|entry| {
+        let e = match self.current() {
+            Ok(e) => e,
+            Err(err) => return Box::new(std::iter::once(Err(err))),
+        };
+        // The iterator holds the engine: no reopen while it runs.
+        let entries = e.codes.iter();
+        Box::new(entries.map(move |entry| {
+            let _engine = &e;
             let (k, v) = entry.map_err(engine)?;
             self.decode_code(&k, &v)
         }))
     }
 
     fn all_events(&self) -> Entries<'_, (CodeKey, Event)> {
-        Box::new(self.events.iter().map(|entry| {
+        let e = match self.current() {
+            Ok(e) => e,
+            Err(err) => return Box::new(std::iter::once(Err(err))),
+        };
+        // The iterator holds the engine: no reopen while it runs.
+        let entries = e.events.iter();
+        Box::new(entries.map(move |entry| {
+            let _engine = &e;
             let (k, v) = entry.map_err(engine)?;
             let code = k
                 .len()
@@ -492,7 +661,8 @@ impl Store for SledStore {
     }
 
     fn lot_recall(&self, gtin: &Gtin, lot: &Lot) -> StoreResult<Option<LotRecall>> {
-        match self.lot_recalls.get(lot_key(gtin, lot)).map_err(engine)? {
+        let e = self.current()?;
+        match e.lot_recalls.get(lot_key(gtin, lot)).map_err(engine)? {
             None => Ok(None),
             Some(bytes) => LotRecall::decode(&bytes)
                 .map(Some)
@@ -501,15 +671,18 @@ impl Store for SledStore {
     }
 
     fn put_lot_recall(&self, gtin: &Gtin, lot: &Lot, recall: &LotRecall) -> StoreResult<()> {
-        self.lot_recalls
-            .insert(lot_key(gtin, lot), recall.encode())
-            .map_err(engine)?;
-        Ok(())
+        self.write(|e| {
+            e.lot_recalls
+                .insert(lot_key(gtin, lot), recall.encode())
+                .map_err(engine)?;
+            Ok(())
+        })
     }
 
     fn lot_recalls(&self) -> StoreResult<Vec<(Gtin, Lot, LotRecall)>> {
+        let e = self.current()?;
         let mut out = Vec::new();
-        for entry in self.lot_recalls.iter() {
+        for entry in e.lot_recalls.iter() {
             let (key, value) = entry.map_err(engine)?;
             let (gtin, lot) = decode_lot_key(&key)?;
             let recall =
@@ -520,7 +693,8 @@ impl Store for SledStore {
     }
 
     fn scans(&self, key: &CodeKey) -> StoreResult<Option<ScanStats>> {
-        match self.scans.get(key.as_bytes()).map_err(engine)? {
+        let e = self.current()?;
+        match e.scans.get(key.as_bytes()).map_err(engine)? {
             None => Ok(None),
             Some(bytes) => ScanStats::decode(&bytes)
                 .map(Some)
@@ -529,15 +703,18 @@ impl Store for SledStore {
     }
 
     fn put_scans(&self, key: &CodeKey, stats: &ScanStats) -> StoreResult<()> {
-        self.scans
-            .insert(key.as_bytes(), stats.encode())
-            .map_err(engine)?;
-        Ok(())
+        self.write(|e| {
+            e.scans
+                .insert(key.as_bytes(), stats.encode())
+                .map_err(engine)?;
+            Ok(())
+        })
     }
 
     fn alerts(&self, manufacturer: &PartyId) -> StoreResult<Vec<CodeKey>> {
+        let e = self.current()?;
         let prefix = alert_prefix(manufacturer);
-        self.alerts
+        e.alerts
             .scan_prefix(&prefix)
             .map(|entry| {
                 let (k, _) = entry.map_err(engine)?;
@@ -552,10 +729,8 @@ impl Store for SledStore {
         manufacturer: &PartyId,
         key: &CodeKey,
     ) -> StoreResult<Option<Timestamp>> {
-        let value = self
-            .alerts
-            .get(alert_key(manufacturer, key))
-            .map_err(engine)?;
+        let e = self.current()?;
+        let value = e.alerts.get(alert_key(manufacturer, key)).map_err(engine)?;
         Ok(value.and_then(|v| {
             v.get(8..16)
                 .and_then(|b| b.try_into().ok())
@@ -569,18 +744,27 @@ impl Store for SledStore {
         key: &CodeKey,
         at: Timestamp,
     ) -> StoreResult<bool> {
-        let entry = alert_key(manufacturer, key);
-        let Some(value) = self.alerts.get(&entry).map_err(engine)? else {
-            return Ok(false);
-        };
-        let mut marked = value.get(..8).unwrap_or_default().to_vec();
-        marked.extend_from_slice(&at.0.to_be_bytes());
-        self.alerts.insert(entry, marked).map_err(engine)?;
-        Ok(true)
+        self.write(|e| {
+            let entry = alert_key(manufacturer, key);
+            let Some(value) = e.alerts.get(&entry).map_err(engine)? else {
+                return Ok(false);
+            };
+            let mut marked = value.get(..8).unwrap_or_default().to_vec();
+            marked.extend_from_slice(&at.0.to_be_bytes());
+            e.alerts.insert(entry, marked).map_err(engine)?;
+            Ok(true)
+        })
     }
 
     fn all_alerts(&self) -> Entries<'_, (PartyId, CodeKey)> {
-        Box::new(self.alerts.iter().map(|entry| {
+        let e = match self.current() {
+            Ok(e) => e,
+            Err(err) => return Box::new(std::iter::once(Err(err))),
+        };
+        // The iterator holds the engine: no reopen while it runs.
+        let entries = e.alerts.iter();
+        Box::new(entries.map(move |entry| {
+            let _engine = &e;
             let (k, _) = entry.map_err(engine)?;
             let corrupt = || StoreError::corrupt("alert index", "malformed entry");
             let len = usize::from(*k.first().ok_or_else(corrupt)?);
@@ -595,7 +779,8 @@ impl Store for SledStore {
     }
 
     fn installed_in(&self, vin: &Vin) -> StoreResult<Vec<CodeKey>> {
-        self.vehicles
+        let e = self.current()?;
+        e.vehicles
             .scan_prefix(vin.as_bytes())
             .map(|entry| {
                 let (k, _) = entry.map_err(engine)?;
@@ -605,7 +790,14 @@ impl Store for SledStore {
     }
 
     fn all_installed(&self) -> Entries<'_, (Vin, CodeKey)> {
-        Box::new(self.vehicles.iter().map(|entry| {
+        let e = match self.current() {
+            Ok(e) => e,
+            Err(err) => return Box::new(std::iter::once(Err(err))),
+        };
+        // The iterator holds the engine: no reopen while it runs.
+        let entries = e.vehicles.iter();
+        Box::new(entries.map(move |entry| {
+            let _engine = &e;
             let (k, _) = entry.map_err(engine)?;
             let corrupt = || StoreError::corrupt("vehicle index", "malformed entry");
             let vin = k
@@ -619,7 +811,8 @@ impl Store for SledStore {
     }
 
     fn trust(&self) -> StoreResult<Vec<TrustEntry>> {
-        self.trust
+        let e = self.current()?;
+        e.trust
             .iter()
             .map(|entry| {
                 let (k, v) = entry.map_err(engine)?;
@@ -629,19 +822,22 @@ impl Store for SledStore {
     }
 
     fn put_trust(&self, entry: &TrustEntry) -> StoreResult<()> {
-        let (known_at, bytes): (Timestamp, &[u8]) = match entry {
-            TrustEntry::Root { key, known_at } => (*known_at, key.as_bytes()),
-            TrustEntry::Certificate { cert, known_at } => (*known_at, cert.to_bytes()),
-            TrustEntry::Revocations { list, known_at } => (*known_at, list.to_bytes()),
-        };
-        let mut value = known_at.0.to_be_bytes().to_vec();
-        value.extend_from_slice(bytes);
-        self.trust.insert(trust_key(entry), value).map_err(engine)?;
-        Ok(())
+        self.write(|e| {
+            let (known_at, bytes): (Timestamp, &[u8]) = match entry {
+                TrustEntry::Root { key, known_at } => (*known_at, key.as_bytes()),
+                TrustEntry::Certificate { cert, known_at } => (*known_at, cert.to_bytes()),
+                TrustEntry::Revocations { list, known_at } => (*known_at, list.to_bytes()),
+            };
+            let mut value = known_at.0.to_be_bytes().to_vec();
+            value.extend_from_slice(bytes);
+            e.trust.insert(trust_key(entry), value).map_err(engine)?;
+            Ok(())
+        })
     }
 
     fn party(&self, id: &PartyId) -> StoreResult<Option<Party>> {
-        match self.parties.get(id.as_str()).map_err(engine)? {
+        let e = self.current()?;
+        match e.parties.get(id.as_str()).map_err(engine)? {
             None => Ok(None),
             Some(bytes) => Party::decode(&bytes)
                 .map(Some)
@@ -650,14 +846,17 @@ impl Store for SledStore {
     }
 
     fn put_party(&self, party: &Party) -> StoreResult<()> {
-        self.parties
-            .insert(party.id.as_str(), party.encode())
-            .map_err(engine)?;
-        Ok(())
+        self.write(|e| {
+            e.parties
+                .insert(party.id.as_str(), party.encode())
+                .map_err(engine)?;
+            Ok(())
+        })
     }
 
     fn parties(&self) -> StoreResult<Vec<Party>> {
-        self.parties
+        let e = self.current()?;
+        e.parties
             .iter()
             .map(|entry| {
                 let (_, v) = entry.map_err(engine)?;
@@ -667,7 +866,8 @@ impl Store for SledStore {
     }
 
     fn token(&self, id: &str) -> StoreResult<Option<TokenRecord>> {
-        match self.tokens.get(id).map_err(engine)? {
+        let e = self.current()?;
+        match e.tokens.get(id).map_err(engine)? {
             None => Ok(None),
             Some(bytes) => TokenRecord::decode(&bytes)
                 .map(Some)
@@ -676,14 +876,17 @@ impl Store for SledStore {
     }
 
     fn put_token(&self, token: &TokenRecord) -> StoreResult<()> {
-        self.tokens
-            .insert(token.id.as_str(), token.encode())
-            .map_err(engine)?;
-        Ok(())
+        self.write(|e| {
+            e.tokens
+                .insert(token.id.as_str(), token.encode())
+                .map_err(engine)?;
+            Ok(())
+        })
     }
 
     fn tokens(&self) -> StoreResult<Vec<TokenRecord>> {
-        self.tokens
+        let e = self.current()?;
+        e.tokens
             .iter()
             .map(|entry| {
                 let (_, v) = entry.map_err(engine)?;
@@ -695,16 +898,19 @@ impl Store for SledStore {
     /// Keyed by maker, time and the report's own random id, so reports never overwrite each
     /// other. (Version 1 reports were keyed by maker, time and code; they still read.)
     fn add_report(&self, report: &Report) -> StoreResult<()> {
-        let mut key = alert_prefix(&report.manufacturer);
-        key.extend_from_slice(&report.at.0.to_be_bytes());
-        key.extend_from_slice(report.id.as_bytes());
-        self.reports.insert(key, report.encode()).map_err(engine)?;
-        Ok(())
+        self.write(|e| {
+            let mut key = alert_prefix(&report.manufacturer);
+            key.extend_from_slice(&report.at.0.to_be_bytes());
+            key.extend_from_slice(report.id.as_bytes());
+            e.reports.insert(key, report.encode()).map_err(engine)?;
+            Ok(())
+        })
     }
 
     fn reports(&self, manufacturer: &PartyId) -> StoreResult<Vec<Report>> {
+        let e = self.current()?;
         let prefix = alert_prefix(manufacturer);
-        self.reports
+        e.reports
             .scan_prefix(&prefix)
             .map(|entry| {
                 let (k, v) = entry.map_err(engine)?;
@@ -718,7 +924,7 @@ impl Store for SledStore {
     }
 
     fn scan_salt(&self) -> StoreResult<[u8; 32]> {
-        if let Some(salt) = self.meta.get(SALT_KEY).map_err(engine)? {
+        if let Some(salt) = self.current()?.meta.get(SALT_KEY).map_err(engine)? {
             return salt
                 .as_ref()
                 .try_into()
@@ -727,10 +933,13 @@ impl Store for SledStore {
         let mut salt = [0u8; 32];
         rand::RngCore::fill_bytes(&mut rand::rngs::OsRng, &mut salt);
         // Two first callers racing must end up with one salt: keep whichever landed first.
-        let _ = self
-            .meta
-            .compare_and_swap(SALT_KEY, None::<&[u8]>, Some(&salt[..]))
-            .map_err(engine)?;
+        self.write(|e| {
+            let _ = e
+                .meta
+                .compare_and_swap(SALT_KEY, None::<&[u8]>, Some(&salt[..]))
+                .map_err(engine)?;
+            Ok(())
+        })?;
         self.durable()?;
         self.scan_salt()
     }
@@ -738,20 +947,61 @@ impl Store for SledStore {
     fn durable(&self) -> StoreResult<()> {
         self.commits
             .wait(|| {
-                self.db.flush().map_err(|e| e.to_string())?;
-                self.log.sync_all().map_err(|e| e.to_string())
+                let e = self.current().map_err(as_fault)?;
+                e.db.flush().map_err(|err| as_fault(engine(err)))?;
+                e.log.sync_all().map_err(|err| Fault::of_io(&err))
             })
-            .map_err(StoreError::Engine)
+            .map_err(|fault| {
+                self.fail(fault.clone());
+                fault.into()
+            })
+    }
+
+    fn writable(&self) -> Result<(), Fault> {
+        if !self.faulted.load(Ordering::Acquire) {
+            return Ok(());
+        }
+        let mut health = self.health.lock().unwrap_or_else(PoisonError::into_inner);
+        let Some(fault) = health.fault.clone() else {
+            return Ok(());
+        };
+        if health.probed.is_some_and(|at| at.elapsed() < PROBE_EVERY) {
+            return Err(fault);
+        }
+        health.probed = Some(Instant::now());
+        if let Err(e) = probe(&self.dir) {
+            let fault = Fault::of_io(&e);
+            health.fault = Some(fault.clone());
+            return Err(fault);
+        }
+        match self.reopen() {
+            Ok(true) => {
+                health.fault = None;
+                self.faulted.store(false, Ordering::Release);
+                tracing::info!(
+                    "the store writes again: its device takes writes and the engine was reopened"
+                );
+                Ok(())
+            }
+            Ok(false) => Err(fault),
+            Err(e) => {
+                let fault = as_fault(e);
+                tracing::error!(error = %fault, "reopening the store after a write failure failed; retrying");
+                health.fault = Some(fault.clone());
+                Err(fault)
+            }
+        }
     }
 
     fn stats(&self) -> StoreResult<StoreStats> {
+        let e = self.current()?;
         Ok(StoreStats {
-            codes: self.codes.len() as u64,
-            events: self.events.len() as u64,
-            alerts: self.alerts.len() as u64,
-            lot_recalls: self.lot_recalls.len() as u64,
-            scanned_codes: self.scans.len() as u64,
-            bytes_on_disk: self.db.size_on_disk().map_err(engine)?,
+            codes: e.codes.len() as u64,
+            events: e.events.len() as u64,
+            alerts: e.alerts.len() as u64,
+            lot_recalls: e.lot_recalls.len() as u64,
+            scanned_codes: e.scans.len() as u64,
+            bytes_on_disk: e.db.size_on_disk().map_err(engine)?,
         })
     }
 
@@ -760,6 +1010,7 @@ impl Store for SledStore {
     }
 
     fn backup(&self, out: &mut dyn Write) -> StoreResult<u64> {
+        let e = self.current()?;
         let mut hasher = Sha256::new();
         let mut write = |bytes: &[u8]| -> StoreResult<()> {
             hasher.update(bytes);
@@ -769,7 +1020,7 @@ impl Store for SledStore {
         write(BACKUP_MAGIC)?;
         let mut records = 0u64;
         for (tag, name) in TREES.iter().enumerate() {
-            let tree = self.db.open_tree(name).map_err(engine)?;
+            let tree = e.db.open_tree(name).map_err(engine)?;
             for entry in tree.iter() {
                 let (k, v) = entry.map_err(engine)?;
                 write(&[tag as u8])?;
@@ -789,7 +1040,9 @@ impl Store for SledStore {
     }
 
     fn restore(&self, input: &mut dyn Read) -> StoreResult<u64> {
-        if !self.codes.is_empty() || !self.events.is_empty() || !self.trust.is_empty() {
+        // Not through `write`: an error reading the backup file is no fault of the store.
+        let e = self.current()?;
+        if !e.codes.is_empty() || !e.events.is_empty() || !e.trust.is_empty() {
             return Err(StoreError::Backup(
                 "the target store is not empty; restore into a new data directory".into(),
             ));
@@ -810,7 +1063,7 @@ impl Store for SledStore {
         }
         let trees: Vec<sled::Tree> = TREES
             .iter()
-            .map(|name| self.db.open_tree(name).map_err(engine))
+            .map(|name| e.db.open_tree(name).map_err(engine))
             .collect::<StoreResult<_>>()?;
         let mut records = 0u64;
         loop {
@@ -851,7 +1104,7 @@ impl Store for SledStore {
             return Err(bad("bytes after the end"));
         }
         self.durable()?;
-        self.load_batches()?;
+        self.load_batches(&e)?;
         self.records.clear();
         Ok(records)
     }

@@ -388,7 +388,7 @@ pub async fn dashboard(
             move |r| gather(r, &me, lang, now, &zone)
         })
         .await?
-        .map_err(|e| ApiError::internal(&e))?;
+        .map_err(|e| ApiError::unexpected(&e))?;
     // The registry counts scans per UTC day, so these bars are labelled with UTC dates: relabelling
     // them in the local zone would put a day's counts under a date they only half belong to.
     let day_bars: Vec<(String, u64)> = g
@@ -479,7 +479,7 @@ pub async fn alert_action(
         state
             .blocking(move |r| r.status(&key))
             .await?
-            .map_err(|e| ApiError::internal(&e))?
+            .map_err(|e| ApiError::unexpected(&e))?
             .map(|s| s.record.manufacturer)
     };
     if owner.as_ref() != Some(&me) {
@@ -496,7 +496,7 @@ pub async fn alert_action(
             state
                 .blocking(move |r| r.mark_investigating(&me, &key, now))
                 .await?
-                .map_err(|e| ApiError::internal(&e))?;
+                .map_err(|e| ApiError::unexpected(&e))?;
             return Ok(Redirect::to("/dashboard").into_response());
         }
         other => Resolution::parse(other).ok_or_else(|| {

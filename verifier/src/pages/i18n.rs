@@ -169,6 +169,11 @@ pub struct Texts {
     /// With `{secs}`.
     pub retry_in: &'static str,
     pub back: &'static str,
+    // A change refused because the store cannot write (a full disk, a failing one).
+    pub storage_full_heading: &'static str,
+    pub storage_full_text: &'static str,
+    pub storage_unavailable_heading: &'static str,
+    pub storage_unavailable_text: &'static str,
     // The shop's station.
     pub shop_title: &'static str,
     pub sign_in: &'static str,
@@ -560,6 +565,10 @@ pub static ZH: Texts = Texts {
     error_internal: ("服务出错", "我们这边出了问题，已记录下来。请稍后重试。"),
     retry_in: "请在 {secs} 秒后重试。",
     back: "返回",
+    storage_full_heading: "暂时无法保存",
+    storage_full_text: "服务器磁盘已满，这次操作没有记录。查询仍然可用；管理员释放空间后会自动恢复，请稍后再试。",
+    storage_unavailable_heading: "暂时无法保存",
+    storage_unavailable_text: "服务器暂时无法写入存储，这次操作没有记录。查询仍然可用，请稍后再试。",
     shop_title: "修理厂扫码台",
     sign_in: "登录",
     token: "API 令牌",
@@ -817,6 +826,10 @@ pub static EN: Texts = Texts {
     ),
     retry_in: "Try again in {secs} seconds.",
     back: "Back",
+    storage_full_heading: "Cannot save right now",
+    storage_full_text: "The server's disk is full, so this was not recorded. Checking parts still works; saving resumes by itself once an administrator frees space. Please try again later.",
+    storage_unavailable_heading: "Cannot save right now",
+    storage_unavailable_text: "The server cannot write to its storage at the moment, so this was not recorded. Checking parts still works; please try again shortly.",
     shop_title: "Shop scanning station",
     sign_in: "Sign in",
     token: "API token",

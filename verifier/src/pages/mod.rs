@@ -23,13 +23,15 @@ pub mod session;
 pub mod shop;
 
 use askama::Template;
-use axum::http::{StatusCode, header};
+use axum::extract::Request;
+use axum::http::{HeaderValue, StatusCode, header};
+use axum::middleware::Next;
 use axum::response::{Html, IntoResponse, Response};
 
 pub use i18n::Lang;
 pub use session::Sessions;
 
-use crate::error::ApiError;
+use crate::error::{ApiError, ProblemCode, STORAGE_FULL, STORAGE_UNAVAILABLE};
 
 /// What the typed-lookup form (`lookup_form.html`, on every owner-facing page) shows: the numbers
 /// as typed, so a mistake is corrected rather than typed again, and which box was wrong.
@@ -56,6 +58,77 @@ pub(crate) fn render(page: &impl Template) -> Response {
         Ok(html) => ([(header::CACHE_CONTROL, "no-store")], Html(html)).into_response(),
         Err(e) => ApiError::internal(&e).into_response(),
     }
+}
+
+/// What a browser shows when a change is refused because the store cannot write.
+#[derive(Template)]
+#[template(path = "storage.html")]
+struct StoragePage {
+    lang: Lang,
+    t: &'static i18n::Texts,
+    switch_href: String,
+    heading: &'static str,
+    message: &'static str,
+}
+
+/// Answers people with a page, not problem+json, when a write met a full or failing store: on
+/// the page routes, and on public routes when the browser asks for HTML. Status and `Retry-After`
+/// stay; the problem's code goes in an `X-Problem-Code` header for scripts.
+pub(crate) async fn storage_fault_page(request: Request, next: Next) -> Response {
+    let headers = request.headers().clone();
+    let lang_query = request.uri().query().and_then(|q| {
+        q.split('&')
+            .find_map(|p| p.strip_prefix("lang="))
+            .map(str::to_owned)
+    });
+    let path = request.uri().path().to_owned();
+    let response = next.run(request).await;
+    let Some(ProblemCode(code)) = response.extensions().get::<ProblemCode>().copied() else {
+        return response;
+    };
+    let wants_html = headers
+        .get(header::ACCEPT)
+        .and_then(|v| v.to_str().ok())
+        .is_some_and(|accept| accept.contains("text/html"));
+    if !wants_html || !matches!(code, STORAGE_FULL | STORAGE_UNAVAILABLE) {
+        return response;
+    }
+    let lang = Lang::choose(lang_query.as_deref(), &headers);
+    let t = lang.texts();
+    let (heading, message) = if code == STORAGE_FULL {
+        (t.storage_full_heading, t.storage_full_text)
+    } else {
+        (t.storage_unavailable_heading, t.storage_unavailable_text)
+    };
+    let page = StoragePage {
+        lang,
+        t,
+        switch_href: with_lang(&path, lang.other()),
+        heading,
+        message,
+    };
+    let mut page = render_status(response.status(), &page);
+    if let Some(retry) = response.headers().get(header::RETRY_AFTER) {
+        page.headers_mut()
+            .insert(header::RETRY_AFTER, retry.clone());
+    }
+    if let Ok(value) = HeaderValue::from_str(code) {
+        page.headers_mut().insert("x-problem-code", value);
+    }
+    page
+}
+
+/// What to tell people when `e` is a storage fault (a full or failing store), in their language.
+pub(crate) fn storage_text(e: &registry::RegistryError, t: &i18n::Texts) -> Option<&'static str> {
+    let registry::RegistryError::Store(store) = e else {
+        return None;
+    };
+    let fault = store.fault()?;
+    Some(if fault.is_full() {
+        t.storage_full_text
+    } else {
+        t.storage_unavailable_text
+    })
 }
 
 /// Like [`render`], with another status.

@@ -207,7 +207,7 @@ pub async fn sign_in(
     let result = state
         .blocking(move |r| r.authenticate(&token, now))
         .await?
-        .map_err(|e| ApiError::internal(&e))?;
+        .map_err(|e| ApiError::unexpected(&e))?;
     let party = match result {
         Ok(party) => party,
         Err(reason) => {
@@ -380,7 +380,14 @@ fn record(
     let installing = matches!(action, Action::Install { .. });
     let recorded = match r.record(&key, &party.id, action, now) {
         Ok(recorded) => recorded,
-        Err(e) => return row("danger", format!("{}{e}", t.row_refused), code),
+        Err(e) => {
+            // A full or failing store: say so in the station's words, not the engine's.
+            let text = super::storage_text(&e, t).map_or_else(
+                || format!("{}{e}", t.row_refused),
+                |says| format!("{}{says}", t.row_refused),
+            );
+            return row("danger", text, code);
+        }
     };
     let recalled = recorded.record.flags.recalled.is_some() || status.lot_recall.is_some();
     match recorded.event.outcome {
@@ -516,7 +523,7 @@ pub async fn vehicle(
             let parts = state
                 .blocking(move |r| r.installed_in(&vin))
                 .await?
-                .map_err(|e| ApiError::internal(&e))?;
+                .map_err(|e| ApiError::unexpected(&e))?;
             let parts = parts
                 .iter()
                 .map(|s| {

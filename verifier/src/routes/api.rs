@@ -68,7 +68,7 @@ fn registry_error(e: RegistryError) -> ApiError {
         RegistryError::Trust(why) => {
             ApiError::new(StatusCode::UNPROCESSABLE_ENTITY, "trust_refused", why)
         }
-        e @ RegistryError::Store(_) => ApiError::internal(&e),
+        e @ RegistryError::Store(_) => ApiError::unexpected(&e),
     }
 }
 
@@ -141,6 +141,14 @@ pub struct LineRejection {
             body = Problem, content_type = "application/problem+json"),
         (status = 422, description = "Trust refused (`trust_refused`)",
             body = Problem, content_type = "application/problem+json"),
+        (status = 507, description = "The store's disk filled during the upload (`storage_full`). \
+            Each chunk is stored durably before the next: `stored` is the summary of the lines \
+            stored, `stored_through_line` the last of them; re-send from `resume_from_line` once \
+            the disk has room (lines already stored come back as already registered)",
+            body = Problem, content_type = "application/problem+json"),
+        (status = 503, description = "The store could not write (`storage_unavailable`), with \
+            `Retry-After` and the same members as 507",
+            body = Problem, content_type = "application/problem+json"),
     ),
 )]
 pub async fn upload_manifest(
@@ -181,12 +189,12 @@ pub async fn upload_manifest(
     let reader = tokio_util::io::SyncIoBridge::new(tokio_util::io::StreamReader::new(stream));
     let party = caller.0.id.clone();
     let now = Timestamp::now();
-    let summary = state
+    let (outcome, rejections, truncated) = state
         .blocking(move |r| {
             let mut rejections = Vec::new();
             let mut truncated = false;
             let input = BufReader::with_capacity(1 << 16, reader);
-            let summary = register_manifest(r, input, Some(&party), now, |line, result| {
+            let outcome = register_manifest(r, input, Some(&party), now, |line, result| {
                 if let Registration::Rejected(rejection) = result {
                     if rejections.len() < MAX_LISTED_REJECTIONS {
                         rejections.push(LineRejection {
@@ -198,25 +206,49 @@ pub async fn upload_manifest(
                         truncated = true;
                     }
                 }
-            })?;
-            Ok::<_, RegistryError>(UploadSummary {
-                lines: summary.lines,
-                registered: summary.registered,
-                already_registered: summary.already_registered,
-                rejected: summary.rejected,
-                rejections,
-                rejections_truncated: truncated,
-            })
+            });
+            (outcome, rejections, truncated)
         })
-        .await?
-        .map_err(|e| match e {
-            _ if too_large.load(Ordering::Relaxed) => manifest_too_large(
-                "split it; the lines before the limit were registered, and sending them again is \
-                 harmless (they come back as already registered)",
-            ),
-            RegistryError::InvalidInput(why) => ApiError::bad_request("invalid_manifest", why),
-            other => registry_error(other),
-        })?;
+        .await?;
+    let summary = match outcome {
+        Ok(summary) => upload_summary(summary, rejections, truncated),
+        Err(interrupted) => {
+            let error = match &interrupted.error {
+                _ if too_large.load(Ordering::Relaxed) => manifest_too_large(
+                    "split it; the lines before the limit were registered, and sending them again \
+                     is harmless (they come back as already registered)",
+                ),
+                RegistryError::InvalidInput(why) => {
+                    ApiError::bad_request("invalid_manifest", why.clone())
+                }
+                other => match fault_of(other) {
+                    // Part of the upload was stored: say that, not "nothing was recorded".
+                    Some(fault) => ApiError::storage(&fault).with_detail(if fault.is_full() {
+                        "the registry's disk filled during the upload; writes resume by themselves \
+                         once an operator frees space"
+                    } else {
+                        "the registry could not write to its storage during the upload; try again \
+                         shortly"
+                    }),
+                    None => ApiError::unexpected(other),
+                },
+            };
+            tracing::warn!(
+                party = %caller.0.id,
+                stored_through = interrupted.stored_through,
+                error = %interrupted.error,
+                "manifest upload interrupted"
+            );
+            // What is registered, exactly, so the client re-sends only the rest.
+            let resume = interrupted.resume();
+            let stored = upload_summary(interrupted.summary, rejections, truncated);
+            return Err(error
+                .and_say(&resume)
+                .with("stored", serde_json::to_value(stored).unwrap_or_default())
+                .with("stored_through_line", interrupted.stored_through.into())
+                .with("resume_from_line", (interrupted.stored_through + 1).into()));
+        }
+    };
     tracing::info!(
         party = %caller.0.id,
         lines = summary.lines,
@@ -224,6 +256,28 @@ pub async fn upload_manifest(
         "manifest uploaded"
     );
     Ok(Json(summary))
+}
+
+fn fault_of(e: &RegistryError) -> Option<registry::Fault> {
+    match e {
+        RegistryError::Store(store) => store.fault(),
+        _ => None,
+    }
+}
+
+fn upload_summary(
+    summary: registry::Summary,
+    rejections: Vec<LineRejection>,
+    rejections_truncated: bool,
+) -> UploadSummary {
+    UploadSummary {
+        lines: summary.lines,
+        registered: summary.registered,
+        already_registered: summary.already_registered,
+        rejected: summary.rejected,
+        rejections,
+        rejections_truncated,
+    }
 }
 
 fn manifest_too_large(what_then: &str) -> ApiError {

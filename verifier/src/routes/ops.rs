@@ -6,7 +6,7 @@ use axum::http::{StatusCode, header};
 use axum::response::{IntoResponse, Response};
 use serde_json::json;
 
-use crate::error::ApiError;
+use crate::error::{ApiError, STORAGE_FULL, STORAGE_RETRY_SECS, STORAGE_UNAVAILABLE};
 use crate::state::AppState;
 
 /// Liveness: the process answers.
@@ -21,14 +21,22 @@ pub async fn healthz() -> Json<serde_json::Value> {
     Json(json!({ "status": "ok" }))
 }
 
-/// Readiness: the service takes new work (not while draining for shutdown).
+/// Readiness: the service takes new work (not while draining for shutdown, nor while the store
+/// cannot write).
 #[utoipa::path(
     get,
     path = "/readyz",
     tag = "operations",
     summary = "Readiness",
-    description = "503 `draining` once shutdown has begun, so load balancers stop sending work.",
-    responses((status = 200, description = "Taking new work", body = crate::openapi::Status)),
+    description = "503 `draining` once shutdown has begun, so load balancers stop sending work. 503 \
+        `storage_full` or `storage_unavailable` while the store cannot write: reads still answer \
+        (`reads`: `ok`, `writes`: `failing`, `cause`), and writes resume by themselves once the \
+        device takes them again (each call may test it, at most once a second).",
+    responses(
+        (status = 200, description = "Taking new work", body = crate::openapi::Status),
+        (status = 503, description = "Draining, or the store cannot write",
+            body = crate::error::Problem, content_type = "application/problem+json"),
+    ),
 )]
 pub async fn readyz(State(state): State<AppState>) -> Response {
     if state.is_draining() {
@@ -39,7 +47,32 @@ pub async fn readyz(State(state): State<AppState>) -> Response {
         )
         .into_response();
     }
-    Json(json!({ "status": "ready" })).into_response()
+    // Also the store's chance to notice that its device takes writes again and recover.
+    match state.blocking(|r| r.writable()).await {
+        Ok(Ok(())) => {
+            Json(json!({ "status": "ready", "reads": "ok", "writes": "ok" })).into_response()
+        }
+        Ok(Err(fault)) => {
+            let (code, detail) = if fault.is_full() {
+                (
+                    STORAGE_FULL,
+                    "the store's disk is full: reads answer, writes are refused until space is freed",
+                )
+            } else {
+                (
+                    STORAGE_UNAVAILABLE,
+                    "the store cannot write: reads answer, writes are refused until it can",
+                )
+            };
+            ApiError::new(StatusCode::SERVICE_UNAVAILABLE, code, detail)
+                .retry_after(STORAGE_RETRY_SECS)
+                .with("reads", "ok".into())
+                .with("writes", "failing".into())
+                .with("cause", fault.cause().into())
+                .into_response()
+        }
+        Err(e) => e.into_response(),
+    }
 }
 
 /// How often `/metrics` refreshes the store's counts.

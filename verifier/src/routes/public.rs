@@ -54,7 +54,7 @@ pub async fn scan(
     // blocking pool, which cost a quarter of the throughput when measured (BENCHMARKS.md). Only
     // Ed25519 for codes the registry does not hold goes to the blocking pool.
     let judged =
-        verdict::judge_scan(state.registry(), input, now).map_err(|e| ApiError::internal(&e))?;
+        verdict::judge_scan(state.registry(), input, now).map_err(|e| ApiError::unexpected(&e))?;
     let (verdict, key) = match judged {
         Scan::Judged(verdict, key) => (*verdict, key),
         Scan::NeedsSignature(code) => {
@@ -139,7 +139,7 @@ pub async fn lookup(
         // Programs get the strict parsers' `data_error` with its stable reason code.
         Err(_) => verdict::judge_typed(state.registry(), &gtin, &serial, now),
     };
-    let (verdict, key) = judged.map_err(|e| ApiError::internal(&e))?;
+    let (verdict, key) = judged.map_err(|e| ApiError::unexpected(&e))?;
     Ok(answer(&state, peer, &headers, input, verdict, key, now))
 }
 
@@ -306,7 +306,7 @@ pub async fn vehicle_check(
     let answer = state
         .blocking(move |r| r.vehicle_answer(&key, &vin))
         .await?
-        .map_err(|e| ApiError::internal(&e))?;
+        .map_err(|e| ApiError::unexpected(&e))?;
     Ok(Json(VehicleAnswer {
         recorded: answer == registry::VehicleAnswer::Recorded,
         found_counterfeit: answer == registry::VehicleAnswer::FoundCounterfeit,
@@ -376,7 +376,7 @@ pub async fn report(
     let filed = state
         .blocking(move |r| reports::file(r, submitted, now))
         .await?
-        .map_err(|e| ApiError::internal(&e))?;
+        .map_err(|e| ApiError::unexpected(&e))?;
     let filed = filed.map_err(|why| match why {
         NotKept::BadCode(why) => {
             ApiError::bad_request("invalid_code", format!("check the code: {why}"))
