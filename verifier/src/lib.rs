@@ -33,6 +33,7 @@
 pub mod auth;
 pub mod client_ip;
 pub mod config;
+mod connection;
 pub mod error;
 pub mod metrics;
 pub mod openapi;
