@@ -72,6 +72,7 @@ pub struct Config {
     /// Largest JSON request body; manifest uploads stream and are limited per line instead.
     pub body_limit_bytes: usize,
     /// Requests handled at once; beyond it the service sheds load with 503 instead of queueing forever.
+    /// Requests with a body may take half of them.
     pub max_in_flight: usize,
     /// How long a client has from the first byte of a request to the end of its headers; a
     /// connection that takes longer is closed (the slowloris defence).

@@ -4,7 +4,8 @@
 //! Without them a few hundred connections that never finish their headers (slowloris) hold
 //! sockets and memory for as long as their clients like. Each connection here is watched:
 //!
-//! - from the first byte of a request to the end of its headers: `header_read_timeout`;
+//! - from the opening of the connection, or the first byte of a later request, to the end of the
+//!   request's headers: `header_read_timeout`;
 //! - with no request being handled and no bytes moving (an idle keep-alive connection, or a client
 //!   that stopped reading its answer): `idle_timeout`;
 //! - a request body, piece by piece: `body_read_timeout`, in [`crate::server`]'s `body_deadline`,
@@ -350,7 +351,9 @@ impl Activity {
         Activity {
             opened: Instant::now(),
             last_io: AtomicU64::new(0),
-            head_since: AtomicU64::new(0),
+            // A new connection's first request is due at once: one that sends nothing holds as
+            // much as one that sends half a head.
+            head_since: AtomicU64::new(1),
             handling: AtomicU32::new(0),
             changed: Notify::new(),
         }
@@ -511,15 +514,10 @@ mod tests {
     fn the_clock_that_applies_follows_what_the_connection_is_doing() {
         let limits = limits();
         let activity = Arc::new(Activity::new());
-        // Waiting for a first request: the idle clock.
-        let idle = activity.deadline(&limits).unwrap();
-        assert_eq!(idle, activity.opened + limits.idle_timeout);
-        // A first byte: the header clock, which is earlier.
-        activity.read(1);
+        // Waiting for a first request: the header clock, from the opening.
         let header = activity.deadline(&limits).unwrap();
-        assert!(header <= Instant::now() + limits.header_read_timeout);
-        assert!(header < idle);
-        // More bytes of the same head do not restart it.
+        assert_eq!(header, activity.opened + limits.header_read_timeout);
+        // Bytes of the head do not restart it.
         activity.read(100);
         assert_eq!(activity.deadline(&limits), Some(header));
         // While a request is handled, neither.
@@ -528,9 +526,14 @@ mod tests {
         assert_eq!(activity.deadline(&limits), None);
         assert_eq!(activity.expired(&limits), None);
         drop(handling);
-        // Afterwards, the idle clock again, from the end of the handling.
-        let after = activity.deadline(&limits).unwrap();
-        assert!(after > header && after >= activity.opened + limits.idle_timeout);
+        // Afterwards, the idle clock, from the end of the handling.
+        let idle = activity.deadline(&limits).unwrap();
+        assert!(idle > header && idle >= activity.opened + limits.idle_timeout);
+        assert_eq!(activity.expired(&limits), None);
+        // The next request's first byte: the header clock again, from that byte.
+        activity.read(1);
+        let next = activity.deadline(&limits).unwrap();
+        assert!(next < idle && next >= header);
     }
 
     #[test]

@@ -10,7 +10,7 @@
 //! | no request being handled, nothing moving | `idle_timeout_secs` (60) | connection closed |
 //! | wait for the next piece of a request body | `body_read_timeout_secs` (10) | 408 `request_timeout`, in-flight slot freed |
 //! | a whole request, body included (not manifest uploads) | `request_timeout_secs` (10) | 408 `request_timeout` if the body was still arriving, else 503 `timeout` |
-//! | requests in flight | `max_in_flight` (1024) | 503 `overloaded` |
+//! | requests in flight | `max_in_flight` (1024), half of it for requests with a body | 503 `overloaded` |
 //!
 //! The connection stages live in [`crate::connection`], the request stages here.
 
@@ -271,13 +271,26 @@ pub fn shutdown_signal() -> impl Future<Output = ()> + Send + 'static {
     }
 }
 
-/// Refuses work beyond `max_in_flight` at once with 503, rather than queueing until everything is slow.
+/// Refuses work beyond `max_in_flight` at once with 503, rather than queueing until everything is
+/// slow. Requests with a body may hold only half of the slots: a body arrives at its client's
+/// pace, and slow ones must not leave verifications without a slot.
 async fn shed_load(State(state): State<AppState>, request: Request, next: Next) -> Response {
+    let body_permit = if request.body().is_end_stream() {
+        None
+    } else {
+        let Ok(permit) = state.with_body().try_acquire() else {
+            state.metrics().shed.inc();
+            return ApiError::overloaded().into_response();
+        };
+        Some(permit)
+    };
     let Ok(_permit) = state.in_flight().try_acquire() else {
         state.metrics().shed.inc();
         return ApiError::overloaded().into_response();
     };
-    next.run(request).await
+    let response = next.run(request).await;
+    drop(body_permit);
+    response
 }
 
 /// Ends a request that runs past the configured timeout with a problem response: 408 if the
