@@ -8,6 +8,7 @@
 //! |---|---|
 //! | [`config`] | defaults, TOML file, `PARTSEAL_*` environment, flags |
 //! | [`server`] | the router, load shedding, timeouts, tracing, graceful shutdown |
+//! | `connection` | the accept loop: per-address connection caps, header and idle timeouts |
 //! | [`routes`] | handlers, one module per audience: `public` (no login), `api` (parties), `ops` |
 //! | [`error`] | RFC 9457 problem responses with stable codes |
 //! | [`rate_limit`], [`client_ip`] | per-client limits on public routes; trusted-proxy handling |

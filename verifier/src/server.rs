@@ -12,7 +12,7 @@
 //! | a whole request, body included (not manifest uploads) | `request_timeout_secs` (10) | 408 `request_timeout` if the body was still arriving, else 503 `timeout` |
 //! | requests in flight | `max_in_flight` (1024), half of it for requests with a body | 503 `overloaded` |
 //!
-//! The connection stages live in [`crate::connection`], the request stages here.
+//! The connection stages live in `connection.rs`, the request stages here.
 
 use std::future::Future;
 use std::pin::Pin;
