@@ -86,8 +86,8 @@ pub struct Config {
     pub body_read_timeout: Duration,
     /// The request line and headers together; beyond it the request is refused with 431.
     pub max_header_bytes: usize,
-    /// Open connections per client address, counted by peer address; beyond it a connection is
-    /// answered 503 and closed. 0 switches the cap off.
+    /// Open connections per client address (the peer's; an IPv6 /64 counts as one); beyond it a
+    /// connection is answered 503 and closed. 0 switches the cap off.
     pub max_connections_per_client: usize,
     /// The same cap for peers in `trusted_proxies`, which carry many clients' connections.
     pub max_connections_per_proxy: usize,

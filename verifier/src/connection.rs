@@ -19,8 +19,8 @@
 //! two clocks differ here, and `verifier/tests/slow_clients.rs` pins down what each does.
 //!
 //! Beyond `max_connections_per_client` open connections from one address (the peer address:
-//! `X-Forwarded-For` is not read before a connection is accepted), a new one is answered 503 with
-//! `Retry-After` and closed. Trusted proxies carry many clients and get their own cap.
+//! `X-Forwarded-For` is not read before a connection is accepted; an IPv6 address counts as its
+//! /64), a new one is answered 503 with `Retry-After` and closed. Trusted proxies carry many clients and get their own cap.
 
 use std::collections::HashMap;
 use std::future::Future;
@@ -117,7 +117,7 @@ pub(crate) async fn serve_connections(
             () = &mut shutdown => break,
         };
         let ip = peer.ip().to_canonical();
-        let Some(slot) = counts.admit(ip, limits.cap(&ip), &state) else {
+        let Some(slot) = counts.admit(counted_as(ip), limits.cap(&ip), &state) else {
             state.metrics().connections_refused.inc();
             tracing::debug!(%ip, "too many connections from one address; refused");
             refuse(stream, &counts);
@@ -138,6 +138,15 @@ pub(crate) async fn serve_connections(
     let _ = stop_tx.send(true);
     drop(done_rx);
     done_tx.closed().await;
+}
+
+/// The address a connection is counted under: an IPv4 address, or an IPv6 address's /64, since
+/// one host is commonly given a whole /64 and could otherwise use a fresh address per connection.
+fn counted_as(ip: IpAddr) -> IpAddr {
+    match ip {
+        IpAddr::V6(v6) => IpAddr::V6((u128::from(v6) & !(u128::from(u64::MAX))).into()),
+        v4 => v4,
+    }
 }
 
 /// Waits a moment after an accept error that is not about one connection (such as running out
@@ -534,6 +543,18 @@ mod tests {
         activity.read(1);
         let next = activity.deadline(&limits).unwrap();
         assert!(next < idle && next >= header);
+    }
+
+    #[test]
+    fn ipv6_addresses_are_counted_by_their_64() {
+        let a: IpAddr = "2001:db8:1:2:aaaa::1".parse().unwrap();
+        let b: IpAddr = "2001:db8:1:2:bbbb::9".parse().unwrap();
+        let other: IpAddr = "2001:db8:1:3::1".parse().unwrap();
+        assert_eq!(counted_as(a), counted_as(b));
+        assert_eq!(counted_as(a), "2001:db8:1:2::".parse::<IpAddr>().unwrap());
+        assert_ne!(counted_as(a), counted_as(other));
+        let v4: IpAddr = "203.0.113.9".parse().unwrap();
+        assert_eq!(counted_as(v4), v4);
     }
 
     #[test]

@@ -4,7 +4,7 @@
 //!
 //! | stage | setting (default) | what happens |
 //! |---|---|---|
-//! | open connections per address | `max_connections_per_client` (256), `max_connections_per_proxy` (none) | 503 `too_many_connections` with `Retry-After`, closed |
+//! | open connections per address (an IPv6 /64 counts as one) | `max_connections_per_client` (256), `max_connections_per_proxy` (none) | 503 `too_many_connections` with `Retry-After`, closed |
 //! | first byte of a request to the end of its headers | `header_read_timeout_secs` (10) | connection closed |
 //! | request line and headers | `max_header_bytes` (16 KiB) | 431, closed |
 //! | no request being handled, nothing moving | `idle_timeout_secs` (60) | connection closed |
