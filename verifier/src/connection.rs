@@ -18,6 +18,11 @@
 //! reuse (nginx: 60 s) and a request it sends on one the service has just closed fails, so the
 //! two clocks differ here, and `verifier/tests/slow_clients.rs` pins down what each does.
 //!
+//! One case gets the idle clock where the header clock would be right: a partial head that
+//! arrived together with the request before it (pipelined) sits in hyper's buffer, unseen here,
+//! so the connection is closed after `idle_timeout` rather than `header_read_timeout`. The
+//! per-address cap bounds how many such connections one client holds.
+//!
 //! Beyond `max_connections_per_client` open connections from one address (the peer address:
 //! `X-Forwarded-For` is not read before a connection is accepted; an IPv6 address counts as its
 //! /64), a new one is answered 503 with `Retry-After` and closed. Trusted proxies carry many clients and get their own cap.
