@@ -314,6 +314,38 @@ async fn an_idle_keep_alive_connection_outlives_the_header_timeout_then_is_close
     assert_eq!(f.metric("header_timeouts").await, 0);
 }
 
+#[tokio::test]
+async fn shutdown_closes_idle_connections_and_waits_for_a_half_sent_head_no_longer_than_its_timeout()
+ {
+    let mut f = fixture(Overrides {
+        header_read_timeout_secs: Some(2),
+        idle_timeout_secs: Some(60),
+        ..Overrides::default()
+    })
+    .await;
+    let addr = f.server.addr;
+    let mut quiet = Vec::new();
+    for _ in 0..10 {
+        quiet.push(TcpStream::connect(addr).await.unwrap());
+    }
+    let (kept_alive, response) = get(addr, "/healthz", false).await;
+    assert_eq!(response.unwrap().status, 200);
+    quiet.push(kept_alive);
+    // Five more that send nothing, five half a head.
+    let _half = slowloris(addr, 10).await;
+    f.server.begin_shutdown();
+    // Connections with no request on them close at once, well before any timeout.
+    for stream in &mut quiet {
+        assert!(closed_within(stream, Duration::from_secs(1)).await);
+    }
+    // Half-sent heads have until their header timeout; then the server is gone.
+    let Fixture { server, .. } = f;
+    tokio::time::timeout(Duration::from_secs(15), server.shutdown_after_begin())
+        .await
+        .expect("shutdown waited on abandoned connections");
+    assert!(TcpStream::connect(addr).await.is_err());
+}
+
 /// A report's head with a body of `length` bytes, of which it sends the first few.
 fn stalled_report(addr: SocketAddr, length: usize) -> String {
     format!(
