@@ -11,6 +11,7 @@ use std::collections::{BTreeMap, HashMap};
 use std::io::BufRead;
 
 use rayon::prelude::*;
+use signer::manifest::{LineError, MAX_LINE_LEN};
 use signer::{CheckTimes, ManifestError, ManifestReader, SignedCode, Timestamp, TrustStore};
 
 use crate::event::Commissioned;
@@ -235,7 +236,8 @@ pub struct Summary {
     pub lines: u64,
     pub registered: u64,
     pub already_registered: u64,
-    /// Rejected lines by reason code (malformed lines as `malformed_line`).
+    /// Rejected lines by reason code (malformed lines as `malformed_line`, over-long ones as
+    /// `line_too_long`).
     pub rejected: BTreeMap<&'static str, u64>,
 }
 
@@ -401,6 +403,18 @@ fn read_chunk<R: BufRead>(
         match reader.next() {
             None => return Ok((lines, true)),
             Some(Ok(entry)) => lines.push((reader.line(), Ok(entry.code))),
+            // An over-long line gets its own code: the fix (shorten the name, or a wrong file
+            // altogether) differs from a malformed one. The reader skipped it without holding it.
+            Some(Err(ManifestError::Line {
+                line,
+                error: LineError::TooLong,
+            })) => lines.push((
+                line,
+                Err(reject(
+                    "line_too_long",
+                    format!("line {line} is longer than {MAX_LINE_LEN} bytes; it was skipped"),
+                )),
+            )),
             Some(Err(ManifestError::Line { line, error })) => {
                 lines.push((line, Err(reject("malformed_line", error.to_string()))))
             }

@@ -15,6 +15,12 @@
 //! request_timeout_secs = 10
 //! body_limit_bytes = 65536
 //! max_in_flight = 1024
+//! header_read_timeout_secs = 10    # from a request's first byte to the end of its headers
+//! idle_timeout_secs = 60           # a connection with no request running and no bytes moving
+//! body_read_timeout_secs = 10      # longest wait for the next piece of a request body (408 after)
+//! max_header_bytes = 16384         # a request's line and headers; beyond it 431
+//! max_connections_per_client = 256 # open connections per client address; 0 switches it off
+//! max_connections_per_proxy = 0    # the same for trusted proxies (they carry many clients)
 //! store_cache_mb = 1024            # the store's page cache
 //! record_cache_mb = 256            # code records kept in front of it (about 190 bytes a code)
 //! time_zone = "Asia/Shanghai"      # IANA name: times on pages (JSON stays UTC)
@@ -80,7 +86,25 @@ pub struct Config {
     /// Largest JSON request body; manifest uploads stream and are limited per line instead.
     pub body_limit_bytes: usize,
     /// Requests handled at once; beyond it the service sheds load with 503 instead of queueing forever.
+    /// Requests with a body may take half of them.
     pub max_in_flight: usize,
+    /// How long a client has from the first byte of a request to the end of its headers; a
+    /// connection that takes longer is closed (the slowloris defence).
+    pub header_read_timeout: Duration,
+    /// How long a connection may sit with no request being handled and no bytes moving, waiting
+    /// for a next request or for the client to read its answer, before it is closed. Longer than
+    /// a proxy's upstream keep-alive (nginx: 60 s) so the proxy, not the service, closes first.
+    pub idle_timeout: Duration,
+    /// The longest wait for the next piece of a request body; then the request is answered 408
+    /// and its in-flight slot freed. Between pieces, not in total: a large upload streams on.
+    pub body_read_timeout: Duration,
+    /// The request line and headers together; beyond it the request is refused with 431.
+    pub max_header_bytes: usize,
+    /// Open connections per client address (the peer's; an IPv6 /64 counts as one); beyond it a
+    /// connection is answered 503 and closed. 0 switches the cap off.
+    pub max_connections_per_client: usize,
+    /// The same cap for peers in `trusted_proxies`, which carry many clients' connections.
+    pub max_connections_per_proxy: usize,
     /// Memory for the store's page cache, and for the code records kept in front of it.
     pub store_cache_mb: u64,
     pub record_cache_mb: u64,
@@ -105,6 +129,12 @@ pub struct Overrides {
     pub request_timeout_secs: Option<u64>,
     pub body_limit_bytes: Option<usize>,
     pub max_in_flight: Option<usize>,
+    pub header_read_timeout_secs: Option<u64>,
+    pub idle_timeout_secs: Option<u64>,
+    pub body_read_timeout_secs: Option<u64>,
+    pub max_header_bytes: Option<usize>,
+    pub max_connections_per_client: Option<usize>,
+    pub max_connections_per_proxy: Option<usize>,
     pub store_cache_mb: Option<u64>,
     pub record_cache_mb: Option<u64>,
     pub time_zone: Option<String>,
@@ -126,7 +156,11 @@ impl Overrides {
     /// Reads `PARTSEAL_LISTEN`, `PARTSEAL_DATA`, `PARTSEAL_BASE_URL`, `PARTSEAL_RATE_LIMIT`,
     /// `PARTSEAL_TRUSTED_PROXIES` (comma-separated), `PARTSEAL_LOG_FORMAT`,
     /// `PARTSEAL_REQUEST_TIMEOUT_SECS`, `PARTSEAL_BODY_LIMIT_BYTES`, `PARTSEAL_MAX_IN_FLIGHT`,
-    /// `PARTSEAL_STORE_CACHE_MB`, `PARTSEAL_RECORD_CACHE_MB`, `PARTSEAL_TIME_ZONE` through `get`, so tests need not touch
+    /// `PARTSEAL_HEADER_READ_TIMEOUT_SECS`, `PARTSEAL_IDLE_TIMEOUT_SECS`,
+    /// `PARTSEAL_BODY_READ_TIMEOUT_SECS`, `PARTSEAL_MAX_HEADER_BYTES`,
+    /// `PARTSEAL_MAX_CONNECTIONS_PER_CLIENT`, `PARTSEAL_MAX_CONNECTIONS_PER_PROXY`,
+    /// `PARTSEAL_STORE_CACHE_MB`, `PARTSEAL_RECORD_CACHE_MB`, `PARTSEAL_TIME_ZONE` through `get`, so
+    /// tests need not touch
     /// the process environment.
     pub fn from_env(get: impl Fn(&str) -> Option<String>) -> Result<Self, ConfigError> {
         fn parse<T: std::str::FromStr>(
@@ -191,6 +225,12 @@ impl Overrides {
             request_timeout_secs: parse(&get, "PARTSEAL_REQUEST_TIMEOUT_SECS")?,
             body_limit_bytes: parse(&get, "PARTSEAL_BODY_LIMIT_BYTES")?,
             max_in_flight: parse(&get, "PARTSEAL_MAX_IN_FLIGHT")?,
+            header_read_timeout_secs: parse(&get, "PARTSEAL_HEADER_READ_TIMEOUT_SECS")?,
+            idle_timeout_secs: parse(&get, "PARTSEAL_IDLE_TIMEOUT_SECS")?,
+            body_read_timeout_secs: parse(&get, "PARTSEAL_BODY_READ_TIMEOUT_SECS")?,
+            max_header_bytes: parse(&get, "PARTSEAL_MAX_HEADER_BYTES")?,
+            max_connections_per_client: parse(&get, "PARTSEAL_MAX_CONNECTIONS_PER_CLIENT")?,
+            max_connections_per_proxy: parse(&get, "PARTSEAL_MAX_CONNECTIONS_PER_PROXY")?,
             store_cache_mb: parse(&get, "PARTSEAL_STORE_CACHE_MB")?,
             record_cache_mb: parse(&get, "PARTSEAL_RECORD_CACHE_MB")?,
             time_zone: get("PARTSEAL_TIME_ZONE"),
@@ -222,6 +262,14 @@ impl Config {
         let mut request_timeout_secs = 10;
         let mut body_limit_bytes = 64 * 1024;
         let mut max_in_flight = 1024;
+        let mut header_read_timeout_secs = 10;
+        let mut idle_timeout_secs = 60;
+        let mut body_read_timeout_secs = 10;
+        let mut max_header_bytes = 16 * 1024;
+        // Phones behind one carrier NAT share an address: generous, but far below what a single
+        // machine holding connections open would take.
+        let mut max_connections_per_client = 256;
+        let mut max_connections_per_proxy = 0;
         let defaults = registry::RegistryConfig::default();
         let mut store_cache_mb = defaults.cache_bytes >> 20;
         let mut record_cache_mb = defaults.record_cache_bytes >> 20;
@@ -244,6 +292,20 @@ impl Config {
             request_timeout_secs = layer.request_timeout_secs.unwrap_or(request_timeout_secs);
             body_limit_bytes = layer.body_limit_bytes.unwrap_or(body_limit_bytes);
             max_in_flight = layer.max_in_flight.unwrap_or(max_in_flight);
+            header_read_timeout_secs = layer
+                .header_read_timeout_secs
+                .unwrap_or(header_read_timeout_secs);
+            idle_timeout_secs = layer.idle_timeout_secs.unwrap_or(idle_timeout_secs);
+            body_read_timeout_secs = layer
+                .body_read_timeout_secs
+                .unwrap_or(body_read_timeout_secs);
+            max_header_bytes = layer.max_header_bytes.unwrap_or(max_header_bytes);
+            max_connections_per_client = layer
+                .max_connections_per_client
+                .unwrap_or(max_connections_per_client);
+            max_connections_per_proxy = layer
+                .max_connections_per_proxy
+                .unwrap_or(max_connections_per_proxy);
             store_cache_mb = layer.store_cache_mb.unwrap_or(store_cache_mb);
             record_cache_mb = layer.record_cache_mb.unwrap_or(record_cache_mb);
             time_zone = layer.time_zone.or(time_zone);
@@ -252,9 +314,19 @@ impl Config {
         let base_url = base_url.unwrap_or_else(|| format!("http://{listen}"));
         let base_url = BaseUrl::parse(&base_url)
             .map_err(|e| ConfigError::Invalid(format!("base_url: {e}")))?;
-        if request_timeout_secs == 0 {
+        for (name, secs) in [
+            ("request_timeout_secs", request_timeout_secs),
+            ("header_read_timeout_secs", header_read_timeout_secs),
+            ("idle_timeout_secs", idle_timeout_secs),
+            ("body_read_timeout_secs", body_read_timeout_secs),
+        ] {
+            if secs == 0 {
+                return Err(ConfigError::Invalid(format!("{name} must be at least 1")));
+            }
+        }
+        if max_header_bytes < 1024 {
             return Err(ConfigError::Invalid(
-                "request_timeout_secs must be at least 1".into(),
+                "max_header_bytes must be at least 1024".into(),
             ));
         }
         if max_in_flight == 0 || body_limit_bytes < 1024 {
@@ -295,6 +367,12 @@ impl Config {
             request_timeout: Duration::from_secs(request_timeout_secs),
             body_limit_bytes,
             max_in_flight,
+            header_read_timeout: Duration::from_secs(header_read_timeout_secs),
+            idle_timeout: Duration::from_secs(idle_timeout_secs),
+            body_read_timeout: Duration::from_secs(body_read_timeout_secs),
+            max_header_bytes,
+            max_connections_per_client,
+            max_connections_per_proxy,
             store_cache_mb,
             record_cache_mb,
             time_zone,
@@ -334,6 +412,7 @@ mod tests {
         let env = |name: &str| match name {
             "PARTSEAL_RATE_LIMIT" => Some("0".to_owned()),
             "PARTSEAL_RECORD_CACHE_MB" => Some("2048".to_owned()),
+            "PARTSEAL_HEADER_READ_TIMEOUT_SECS" => Some("3".to_owned()),
             "PARTSEAL_BASE_URL" => Some("https://verify.example.cn".to_owned()),
             _ => None,
         };
@@ -357,6 +436,8 @@ mod tests {
         assert_eq!(c.log_format, LogFormat::Json);
         assert_eq!(c.data, PathBuf::from("partseal-data"));
         assert_eq!(c.registry().record_cache_bytes, 2048 << 20);
+        assert_eq!(c.header_read_timeout, Duration::from_secs(3));
+        assert_eq!(c.max_connections_per_client, 256);
     }
 
     #[test]
@@ -391,6 +472,9 @@ mod tests {
         assert_eq!(c.base_url.as_str(), "http://127.0.0.1:8080");
         assert_eq!(c.rate_limit, 60);
         assert_eq!(c.registry(), registry::RegistryConfig::default());
+        assert_eq!(c.header_read_timeout, Duration::from_secs(10));
+        assert_eq!(c.idle_timeout, Duration::from_secs(60));
+        assert_eq!(c.max_header_bytes, 16 * 1024);
         assert_eq!(c.time_zone.name(), "Asia/Shanghai");
     }
 

@@ -8,6 +8,7 @@
 //! |---|---|
 //! | [`config`] | defaults, TOML file, `PARTSEAL_*` environment, flags |
 //! | [`server`] | the router, load shedding, timeouts, tracing, graceful shutdown |
+//! | `connection` | the accept loop: per-address connection caps, header and idle timeouts |
 //! | [`routes`] | handlers, one module per audience: `public` (no login), `api` (parties), `ops` |
 //! | [`error`] | RFC 9457 problem responses with stable codes |
 //! | [`local_time`] | times on pages in the deployment's time zone (`time_zone`) |
@@ -35,6 +36,7 @@
 pub mod auth;
 pub mod client_ip;
 pub mod config;
+mod connection;
 pub mod error;
 pub mod local_time;
 pub mod metrics;

@@ -46,6 +46,14 @@ pub struct Metrics {
     pub rate_limited: Counter,
     pub shed: Counter,
     pub timeouts: Counter,
+    /// Requests answered 408 because their body stopped arriving.
+    pub body_timeouts: Counter,
+    /// Connections open now, refused for their address's cap, and closed because their client
+    /// took too long over a request's headers or let the connection sit idle.
+    pub connections_open: Gauge,
+    pub connections_refused: Counter,
+    pub header_timeouts: Counter,
+    pub idle_timeouts: Counter,
     /// Public verdicts by code (`genuine`, `forged`, ...).
     pub verdicts: Family<VerdictLabels, Counter>,
     pub store_codes: Gauge,
@@ -98,6 +106,37 @@ impl Metrics {
             "Requests that ran out of time",
             timeouts.clone(),
         );
+        let counter = |registry: &mut Registry, name: &str, help: &str| {
+            let c = Counter::default();
+            registry.register(name, help, c.clone());
+            c
+        };
+        let body_timeouts = counter(
+            &mut registry,
+            "body_timeouts",
+            "Requests answered 408 because their body stopped arriving",
+        );
+        let connections_refused = counter(
+            &mut registry,
+            "connections_refused",
+            "Connections refused because their address had too many open",
+        );
+        let header_timeouts = counter(
+            &mut registry,
+            "header_timeouts",
+            "Connections closed because a request's headers took too long",
+        );
+        let idle_timeouts = counter(
+            &mut registry,
+            "idle_timeouts",
+            "Connections closed after sitting idle",
+        );
+        let connections_open = Gauge::default();
+        registry.register(
+            "connections_open",
+            "Client connections open now",
+            connections_open.clone(),
+        );
         let verdicts = Family::<VerdictLabels, Counter>::default();
         registry.register(
             "verdicts",
@@ -144,6 +183,11 @@ impl Metrics {
             rate_limited,
             shed,
             timeouts,
+            body_timeouts,
+            connections_open,
+            connections_refused,
+            header_timeouts,
+            idle_timeouts,
             verdicts,
             store_codes,
             store_events,

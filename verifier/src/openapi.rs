@@ -2,8 +2,9 @@
 //!
 //! Generated from the handlers' `#[utoipa::path]` attributes and the request and response types.
 //! Responses that middleware adds rather than the handler (429 from the public rate limit, 401 from
-//! the bearer token, 503 from load shedding and the request timeout, 500) are added here in one
-//! place, by audience, so no handler can forget them.
+//! the bearer token, 408 from the body deadline, 503 from load shedding and the request timeout,
+//! 500) are added here in one place, by audience, so no handler can forget them. (A request whose
+//! headers pass `max_header_bytes` is refused 431 by hyper, before any route, with no body.)
 //!
 //! A few handlers build their JSON with `json!`; the shapes of those answers are declared below
 //! ([`Me`], [`Alerts`], [`CodeHistory`], ...) for the description only, and the tests check real
@@ -203,6 +204,15 @@ fn add_middleware_responses(op: &mut Operation) {
             problem("Too many requests from this client (`rate_limited`)", true),
         );
     }
+    if op.request_body.is_some() {
+        add(
+            "408",
+            problem(
+                "The request body stopped arriving (`request_timeout`); the connection is closed",
+                false,
+            ),
+        );
+    }
     if public || parties || pages {
         add(
             "500",
@@ -213,6 +223,7 @@ fn add_middleware_responses(op: &mut Operation) {
         "503",
         problem(
             "Overloaded (`overloaded`, with Retry-After), past the request timeout (`timeout`), \
+             too many open connections from one address (`too_many_connections`, then closed), \
              or shutting down (`draining`, /readyz)",
             true,
         ),

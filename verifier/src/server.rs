@@ -1,13 +1,29 @@
 //! The router and the server's life: limits, load shedding, timeouts, tracing, graceful shutdown.
+//!
+//! Clients that are slow or gone are bounded at each stage, so they cannot hold what others need:
+//!
+//! | stage | setting (default) | what happens |
+//! |---|---|---|
+//! | open connections per address (an IPv6 /64 counts as one) | `max_connections_per_client` (256), `max_connections_per_proxy` (none) | 503 `too_many_connections` with `Retry-After`, closed |
+//! | first byte of a request to the end of its headers | `header_read_timeout_secs` (10) | connection closed |
+//! | request line and headers | `max_header_bytes` (16 KiB) | 431, closed |
+//! | no request being handled, nothing moving | `idle_timeout_secs` (60) | connection closed |
+//! | wait for the next piece of a request body | `body_read_timeout_secs` (10) | 408 `request_timeout`, in-flight slot freed |
+//! | a whole request, body included (not manifest uploads) | `request_timeout_secs` (10) | 408 `request_timeout` if the body was still arriving, else 503 `timeout` |
+//! | requests in flight | `max_in_flight` (1024), half of it for requests with a body | 503 `overloaded` |
+//!
+//! The connection stages live in `connection.rs`, the request stages here.
 
 use std::future::Future;
-use std::net::SocketAddr;
+use std::pin::Pin;
+use std::sync::Arc;
+use std::sync::atomic::{AtomicBool, Ordering};
+use std::task::{Context, Poll};
 use std::time::Duration;
 
-use std::sync::Arc;
-
+use axum::body::{Body, Bytes, HttpBody};
 use axum::extract::{DefaultBodyLimit, MatchedPath, Request, State};
-use axum::http::StatusCode;
+use axum::http::{HeaderValue, StatusCode, header};
 use axum::middleware::{self, Next};
 use axum::response::{IntoResponse, Response};
 use axum::routing::{get, post};
@@ -165,7 +181,9 @@ pub fn router(state: AppState) -> Router {
         .merge(streaming)
         .fallback(not_found)
         .method_not_allowed_fallback(method_not_allowed)
-        // Layers run outside-in from the last added: shed first, then measure, then trace.
+        // Layers run outside-in from the last added: shed first, then measure, then trace, then
+        // watch the body arrive.
+        .layer(middleware::from_fn_with_state(state.clone(), body_deadline))
         .layer(
             TraceLayer::new_for_http().make_span_with(|request: &Request| {
                 // The route pattern, not the path: codes and tokens stay out of span names.
@@ -208,11 +226,7 @@ pub async fn serve(
         })
     });
     let draining = state.clone();
-    let result = axum::serve(
-        listener,
-        app.into_make_service_with_connect_info::<SocketAddr>(),
-    )
-    .with_graceful_shutdown(async move {
+    crate::connection::serve_connections(listener, app, state.clone(), async move {
         shutdown.await;
         draining.start_draining();
         tracing::info!("shutting down: no new connections, finishing requests in flight");
@@ -238,12 +252,11 @@ pub async fn serve(
     };
     if let Err(why) = flushed {
         tracing::error!(error = %why, "flushing the store at shutdown failed: writes not yet written are lost");
-        result?;
         return Err(std::io::Error::other(format!(
             "flushing the store at shutdown failed: {why}"
         )));
     }
-    result
+    Ok(())
 }
 
 /// A future that resolves on SIGTERM or Ctrl-C, for [`serve`]'s `shutdown`.
@@ -278,19 +291,38 @@ pub fn shutdown_signal() -> impl Future<Output = ()> + Send + 'static {
     }
 }
 
-/// Refuses work beyond `max_in_flight` at once with 503, rather than queueing until everything is slow.
+/// Refuses work beyond `max_in_flight` at once with 503, rather than queueing until everything is
+/// slow. Requests with a body may hold only half of the slots: a body arrives at its client's
+/// pace, and slow ones must not leave verifications without a slot.
 async fn shed_load(State(state): State<AppState>, request: Request, next: Next) -> Response {
+    let body_permit = if request.body().is_end_stream() {
+        None
+    } else {
+        let Ok(permit) = state.with_body().try_acquire() else {
+            state.metrics().shed.inc();
+            return ApiError::overloaded().into_response();
+        };
+        Some(permit)
+    };
     let Ok(_permit) = state.in_flight().try_acquire() else {
         state.metrics().shed.inc();
         return ApiError::overloaded().into_response();
     };
-    next.run(request).await
+    let response = next.run(request).await;
+    drop(body_permit);
+    response
 }
 
-/// Ends a request that runs past the configured timeout with a problem response.
+/// Ends a request that runs past the configured timeout with a problem response: 408 if the
+/// client was still sending its body, 503 if the time went on the service's side.
 async fn time_limit(State(state): State<AppState>, request: Request, next: Next) -> Response {
+    let body = request.extensions().get::<Arc<BodyProgress>>().cloned();
     match tokio::time::timeout(state.config().request_timeout, next.run(request)).await {
         Ok(response) => response,
+        Err(_) if body.is_some_and(|b| !b.finished.load(Ordering::Relaxed)) => {
+            state.metrics().body_timeouts.inc();
+            request_timeout()
+        }
         Err(_) => {
             state.metrics().timeouts.inc();
             ApiError::new(
@@ -301,6 +333,112 @@ async fn time_limit(State(state): State<AppState>, request: Request, next: Next)
             .retry_after(1)
             .into_response()
         }
+    }
+}
+
+/// How a request's body is arriving, shared by [`body_deadline`], [`time_limit`] and the body.
+#[derive(Default)]
+struct BodyProgress {
+    finished: AtomicBool,
+    timed_out: AtomicBool,
+}
+
+/// Gives a request body `body_read_timeout` for each of its pieces. A client that stops sending
+/// is answered 408 `request_timeout` as soon as the handler gives up on the body, which frees the
+/// request's in-flight slot, instead of holding it until the request timeout. Between pieces, not
+/// in total, so a large manifest upload streams for as long as it keeps moving. Requests without
+/// a body (every verification) pass untouched.
+async fn body_deadline(
+    State(state): State<AppState>,
+    mut request: Request,
+    next: Next,
+) -> Response {
+    if request.body().is_end_stream() {
+        return next.run(request).await;
+    }
+    let progress = Arc::new(BodyProgress::default());
+    request.extensions_mut().insert(progress.clone());
+    let request = request.map(|body| {
+        Body::new(DeadlineBody {
+            timeout: state.config().body_read_timeout,
+            next_piece: Box::pin(tokio::time::sleep(state.config().body_read_timeout)),
+            progress: progress.clone(),
+            body,
+        })
+    });
+    let response = next.run(request).await;
+    if progress.timed_out.load(Ordering::Relaxed) {
+        // Whatever the handler made of the failed body (a bad manifest, bad JSON), the cause is
+        // the client's silence.
+        state.metrics().body_timeouts.inc();
+        return request_timeout();
+    }
+    response
+}
+
+/// 408 with `Connection: close`: the rest of the body will not be read, so the connection cannot
+/// carry another request.
+fn request_timeout() -> Response {
+    let mut response = ApiError::new(
+        StatusCode::REQUEST_TIMEOUT,
+        "request_timeout",
+        "the request body stopped arriving; send the request again",
+    )
+    .into_response();
+    response
+        .headers_mut()
+        .insert(header::CONNECTION, HeaderValue::from_static("close"));
+    response
+}
+
+/// A request body that fails when its next piece is more than `timeout` in coming.
+struct DeadlineBody {
+    body: Body,
+    timeout: Duration,
+    next_piece: Pin<Box<tokio::time::Sleep>>,
+    progress: Arc<BodyProgress>,
+}
+
+impl HttpBody for DeadlineBody {
+    type Data = Bytes;
+    type Error = axum::Error;
+
+    fn poll_frame(
+        mut self: Pin<&mut Self>,
+        cx: &mut Context<'_>,
+    ) -> Poll<Option<Result<hyper::body::Frame<Bytes>, axum::Error>>> {
+        let this = &mut *self;
+        match Pin::new(&mut this.body).poll_frame(cx) {
+            Poll::Ready(Some(frame)) => {
+                let deadline = tokio::time::Instant::now() + this.timeout;
+                this.next_piece.as_mut().reset(deadline);
+                if this.body.is_end_stream() {
+                    this.progress.finished.store(true, Ordering::Relaxed);
+                }
+                Poll::Ready(Some(frame))
+            }
+            Poll::Ready(None) => {
+                this.progress.finished.store(true, Ordering::Relaxed);
+                Poll::Ready(None)
+            }
+            Poll::Pending => {
+                if this.next_piece.as_mut().poll(cx).is_ready() {
+                    this.progress.timed_out.store(true, Ordering::Relaxed);
+                    return Poll::Ready(Some(Err(axum::Error::new(
+                        "the request body stopped arriving",
+                    ))));
+                }
+                Poll::Pending
+            }
+        }
+    }
+
+    fn is_end_stream(&self) -> bool {
+        self.body.is_end_stream()
+    }
+
+    fn size_hint(&self) -> hyper::body::SizeHint {
+        self.body.size_hint()
     }
 }
 

@@ -25,6 +25,9 @@ struct Inner {
     report_limiter: Option<Arc<PublicLimiter>>,
     /// Permits for requests in flight; when none is left the service sheds load.
     in_flight: Semaphore,
+    /// Of those, the ones requests with a body may hold: half, so clients that send their bodies
+    /// slowly can never take the slots that verifications (which have none) need.
+    with_body: Semaphore,
     draining: AtomicBool,
     /// When `/metrics` last refreshed the store's counts.
     store_counts_at: Mutex<Option<Instant>>,
@@ -38,6 +41,7 @@ impl AppState {
             limiter: PublicLimiter::per_minute(config.rate_limit),
             report_limiter: PublicLimiter::per_hour(config.report_rate_limit),
             in_flight: Semaphore::new(config.max_in_flight),
+            with_body: Semaphore::new(config.max_in_flight.div_ceil(2)),
             metrics,
             registry,
             scans,
@@ -86,6 +90,10 @@ impl AppState {
 
     pub(crate) fn in_flight(&self) -> &Semaphore {
         &self.0.in_flight
+    }
+
+    pub(crate) fn with_body(&self) -> &Semaphore {
+        &self.0.with_body
     }
 
     /// Shutdown has begun: `/readyz` says so, so load balancers stop sending new work.
