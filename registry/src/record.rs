@@ -579,6 +579,17 @@ mod tests {
             CodeRecord::decode(&key(), &bytes, batches(&record)).unwrap(),
             record
         );
+        // The first full shape: the same without the claims count and the copies finding (one
+        // presence byte, then the finding's 8 + 4 + 1 + 17 bytes; and 4 bytes of claims).
+        let mut shape_1 = bytes[..bytes.len() - (4 + 1 + 8 + 4 + 1 + 17)].to_vec();
+        shape_1[1] = SHAPE_FULL;
+        let mut old = record.clone();
+        old.flags.claims = 0;
+        old.flags.copies = None;
+        assert_eq!(
+            CodeRecord::decode(&key(), &shape_1, batches(&record)).unwrap(),
+            old
+        );
         for len in 0..bytes.len() {
             assert!(CodeRecord::decode(&key(), &bytes[..len], batches(&record)).is_err());
         }

@@ -756,3 +756,148 @@ fn a_recalled_part_is_installed_only_with_an_override_which_is_recorded() {
     let history = r.history(&key).unwrap().unwrap();
     assert!(history.events.last().unwrap().recall_override);
 }
+
+/// A store written under the first rules (version 1 events, which did not tell scans from typed
+/// numbers) still audits clean: each old event keeps the outcome it was given, an old correction
+/// keeps the evidence it did not undo then, and new events go on from there.
+#[test]
+fn events_recorded_under_the_first_rules_keep_their_outcomes() {
+    use registry::custody::CustodyState;
+    use registry::event::{Basis, Event, What};
+    use registry::record::Evidence;
+    use registry::{Custody, SledStore, Store};
+
+    let w = World::new();
+    let key = w.registered("OLD1");
+    let dir = w.dir.path().join("data");
+    let World {
+        registry,
+        dir: _keep,
+        ..
+    } = w;
+    drop(registry);
+
+    let store = SledStore::open(&dir, 1 << 24, 0).unwrap();
+    let mut record = store.code(&key).unwrap().unwrap();
+    let registered_head = record.head;
+    let legacy = |seq: u32, prev, at, actor: &str, what, outcome| Event {
+        seq,
+        prev,
+        at,
+        actor: party(actor),
+        basis: Basis::Legacy,
+        recall_override: false,
+        what: What::Action(what),
+        outcome,
+    };
+    let mut write = |event: Event, change: &dyn Fn(&mut registry::CodeRecord)| {
+        let before = record.clone();
+        change(&mut record);
+        record.events = event.seq + 1;
+        record.head = event.hash(&key);
+        store
+            .update_code(&key, Some(&event), &before, &record)
+            .unwrap();
+    };
+    let received = legacy(
+        1,
+        registered_head,
+        day(2),
+        "shop-1",
+        Action::Receive,
+        Outcome::Applied,
+    );
+    let head = received.hash(&key);
+    write(received, &|r| {
+        r.custody = CustodyState {
+            custody: Custody::Held {
+                by: party("shop-1"),
+            },
+            since: day(2),
+            event: 1,
+        }
+    });
+    let clash = ConflictKind::HeldByAnother;
+    let copy = legacy(
+        2,
+        head,
+        day(3),
+        "shop-2",
+        Action::Receive,
+        Outcome::Conflict {
+            kind: clash,
+            with: 1,
+        },
+    );
+    let head = copy.hash(&key);
+    let evidence = |event, kind, at| Evidence {
+        kind,
+        event,
+        with: 1,
+        at,
+        since: day(2),
+    };
+    write(copy, &|r| {
+        r.flags.duplicate.push(evidence(2, clash, day(3)));
+        r.flags.conflicts = 1;
+    });
+    let corrected = legacy(
+        3,
+        head,
+        day(3),
+        "shop-2",
+        Action::Correct {
+            corrects: 2,
+            reason: "wrong label".into(),
+        },
+        Outcome::Applied,
+    );
+    let head = corrected.hash(&key);
+    write(corrected, &|_| {});
+    // The first rules called a removal of a part in no vehicle evidence; today it is refused.
+    let removal = legacy(
+        4,
+        head,
+        day(4),
+        "shop-3",
+        Action::Remove { vin: None },
+        Outcome::Conflict {
+            kind: ConflictKind::NotInstalled,
+            with: 1,
+        },
+    );
+    write(removal, &|r| {
+        r.flags
+            .duplicate
+            .push(evidence(4, ConflictKind::NotInstalled, day(4)));
+        r.flags.conflicts = 2;
+    });
+    store.durable().unwrap();
+    drop(store);
+
+    let r = Registry::open(&dir, RegistryConfig::default()).unwrap();
+    let report = r.audit(|_| {}).unwrap();
+    assert!(report.is_clean(), "{report:?}");
+    let history = r.history(&key).unwrap().unwrap();
+    assert!(history.events[1..].iter().all(|e| e.basis == Basis::Legacy));
+    assert_eq!(history.record.flags.duplicate.len(), 2);
+    // New events follow today's rules on top of the old history.
+    let resolved = r
+        .record(
+            &key,
+            &party("acme-brakes"),
+            Action::Resolve {
+                resolution: Resolution::Genuine,
+                genuine: None,
+                note: "old flags reviewed".into(),
+            },
+            day(5),
+        )
+        .unwrap();
+    assert!(resolved.record.flags.duplicate.is_empty());
+    let refused = r
+        .record(&key, &party("shop-3"), Action::Remove { vin: None }, day(6))
+        .unwrap();
+    assert!(matches!(refused.event.outcome, Outcome::Refused { .. }));
+    assert!(r.audit(|_| {}).unwrap().is_clean());
+}
