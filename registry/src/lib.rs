@@ -23,6 +23,7 @@
 //! |---|---|
 //! | [`key`], [`vin`], [`party`] | code keys, VINs, party ids: validated values |
 //! | [`parties`] | parties, their API tokens (stored as hashes), public reports |
+//! | [`notices`] | what a business hears when another party moved a part it had |
 //! | [`event`] | events, their encoding and hash chain |
 //! | [`custody`] | custody states, how a party relates to a part, and who may move it |
 //! | `rules` | how one event changes a record; replay for corrections and the audit |
@@ -81,6 +82,7 @@ pub mod custody;
 pub mod epcis;
 pub mod event;
 pub mod key;
+pub mod notices;
 pub mod parties;
 pub mod party;
 pub mod record;
@@ -97,6 +99,7 @@ pub use custody::{ConflictKind, Custody, Decision, Relation};
 pub use epcis::history_document;
 pub use event::{Action, Basis, Event, GenuineCopy, Outcome, Resolution, Step};
 pub use key::CodeKey;
+pub use notices::{Notice, NoticeKind};
 pub use parties::{AuthError, IssuedToken, Party, Report, Role, TokenRecord};
 pub use party::PartyId;
 pub use record::{CodeRecord, Copies, Evidence, Flags, LotRecall, ScanAnomaly};

@@ -27,6 +27,7 @@ use signer::{
 use crate::custody::Custody;
 use crate::event::{Action, Basis, Event, MAX_TEXT_LEN, Outcome, Resolution, What};
 use crate::key::CodeKey;
+use crate::notices::{Notice, NoticeKind};
 use crate::parties::{self, AuthError, IssuedToken, Party, Report, TokenRecord};
 use crate::party::PartyId;
 use crate::record::{CodeRecord, LotRecall, ScanAnomaly};
@@ -430,6 +431,10 @@ impl Registry {
             let (mut after, warning) = self.judge(key, &before, &mut event)?;
             after.events = before.events + 1;
             after.head = event.hash(key);
+            // Notices go first: a reader ignores one whose event the record does not count yet.
+            for notice in notices_of(key, &before, &event) {
+                self.store.add_notice(&notice)?;
+            }
             self.store.update_code(key, Some(&event), &before, &after)?;
             let explanation = match event.outcome {
                 Outcome::Conflict { kind, .. }
@@ -751,6 +756,20 @@ impl Registry {
         })
     }
 
+    /// This party's notices, newest first: parts it had that another party moved (see
+    /// [`crate::notices`]).
+    pub fn notices(&self, party: &PartyId) -> Result<Vec<Notice>> {
+        let mut out = Vec::new();
+        for notice in self.store.notices(party)?.into_iter().rev() {
+            // A notice written by an update that did not complete names an event never counted.
+            match self.store.code(&notice.key)? {
+                Some(record) if notice.seq < record.events => out.push(notice),
+                _ => {}
+            }
+        }
+        Ok(out)
+    }
+
     /// Codes installed in this vehicle now.
     pub fn installed_in(&self, vin: &Vin) -> Result<Vec<CodeStatus>> {
         let mut out = Vec::new();
@@ -1006,6 +1025,37 @@ fn check_correction(
         return invalid(format!("event {corrects} has already been corrected"));
     }
     Ok(())
+}
+
+/// Who must hear of an applied event that moved a part away from them: the installer of a part
+/// another shop removed; the addressee and sender of a shipment another business received.
+fn notices_of(key: &CodeKey, before: &CodeRecord, event: &Event) -> Vec<Notice> {
+    if event.outcome != Outcome::Applied {
+        return Vec::new();
+    }
+    let notice = |party: &PartyId, kind| Notice {
+        party: party.clone(),
+        key: key.clone(),
+        seq: event.seq,
+        at: event.at,
+        actor: event.actor.clone(),
+        kind,
+    };
+    let actor = &event.actor;
+    match (&event.what, &before.custody.custody) {
+        (What::Action(Action::Remove { .. }), Custody::Installed { by, .. }) if by != actor => {
+            vec![notice(by, NoticeKind::RemovedByAnotherShop)]
+        }
+        (What::Action(Action::Receive), Custody::InTransit { from, to })
+            if to != actor && from != actor =>
+        {
+            vec![
+                notice(to, NoticeKind::ReceivedElsewhere),
+                notice(from, NoticeKind::ReceivedElsewhere),
+            ]
+        }
+        _ => Vec::new(),
+    }
 }
 
 /// The record as it would be had event `corrects` never happened, unless an event of another

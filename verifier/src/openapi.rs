@@ -66,6 +66,7 @@ use crate::verdict::VERDICTS;
         api::recall_lot,
         api::alerts,
         api::reports,
+        api::notices,
         api::code_history,
         api::code_epcis,
         api::vehicle,
@@ -400,6 +401,30 @@ pub struct HistoryEvent {
     pub outcome: String,
     /// scanned, typed, or legacy (recorded before the two were told apart)
     pub basis: String,
+}
+
+/// Parts the caller had that another party moved, newest first.
+#[derive(Serialize, ToSchema)]
+pub struct Notices {
+    pub notices: Vec<NoticeItem>,
+}
+
+/// One part the caller had, moved by another party.
+#[derive(Serialize, ToSchema)]
+pub struct NoticeItem {
+    pub code: String,
+    pub gtin: String,
+    pub serial: String,
+    /// The event that moved it, in the code's history.
+    pub seq: u32,
+    pub at: String,
+    /// removed_by_another_shop or received_elsewhere
+    pub kind: String,
+    /// The party that recorded it, and its name and region.
+    pub by: String,
+    pub by_name: Option<String>,
+    pub by_region: Option<String>,
+    pub explanation: String,
 }
 
 /// Public reports on the caller's codes, newest first.

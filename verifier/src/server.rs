@@ -70,6 +70,7 @@ pub const ROUTES: &[(&str, &str)] = &[
     ("GET", "/api/v1/codes/{gtin}/{serial}"),
     ("GET", "/api/v1/codes/{gtin}/{serial}/epcis"),
     ("GET", "/api/v1/vehicles/{vin}"),
+    ("GET", "/api/v1/notices"),
     ("POST", "/api/v1/manifests"),
 ];
 
@@ -152,6 +153,7 @@ pub fn router(state: AppState) -> Router {
         .route(listed("POST", "/api/v1/lots/recall"), post(api::recall_lot))
         .route(listed("GET", "/api/v1/alerts"), get(api::alerts))
         .route(listed("GET", "/api/v1/reports"), get(api::reports))
+        .route(listed("GET", "/api/v1/notices"), get(api::notices))
         .route(
             listed("GET", "/api/v1/codes/{gtin}/{serial}"),
             get(api::code_history),

@@ -245,6 +245,40 @@ async fn a_shop_that_never_held_a_part_cannot_destroy_or_remove_it() {
         .await;
     assert_eq!(removed["outcome"], "applied");
     assert_eq!(removed["custody"], "held");
+    // The installing shop hears of it, attributed; the maker sees it in the history.
+    let notices = w.get(&w.shop_a, "/api/v1/notices").await;
+    let notice = &notices["notices"][0];
+    assert_eq!(notice["kind"], "removed_by_another_shop", "{notices}");
+    assert_eq!(notice["by"], "shop-b");
+    assert_eq!(notice["seq"], removed["seq"]);
+    assert!(
+        w.get(&w.shop_b, "/api/v1/notices").await["notices"]
+            .as_array()
+            .unwrap()
+            .is_empty()
+    );
+
+    // A carton for shop A delivered to shop B is received there (one part can be misrouted), and
+    // both ends of the shipment are told.
+    w.ok(&w.dist, json!({"code": w.uris[14], "step": "receiving"}))
+        .await;
+    w.ok(
+        &w.dist,
+        json!({"code": w.uris[14], "step": "shipping", "to": "shop-a"}),
+    )
+    .await;
+    let misrouted = w
+        .ok(&w.shop_b, json!({"code": w.uris[14], "step": "receiving"}))
+        .await;
+    assert_eq!(misrouted["outcome"], "applied");
+    for token in [&w.shop_a, &w.dist] {
+        let notices = w.get(token, "/api/v1/notices").await;
+        assert_eq!(
+            notices["notices"][0]["kind"], "received_elsewhere",
+            "{notices}"
+        );
+        assert_eq!(notices["notices"][0]["seq"], misrouted["seq"]);
+    }
 }
 
 /// Typed numbers prove nothing physical: a second shop typing a part's numbers where the part

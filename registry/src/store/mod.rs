@@ -20,6 +20,7 @@ use signer::{Certificate, Gtin, Lot, RevocationList, Timestamp, VerifyingKey};
 
 use crate::event::Event;
 use crate::key::CodeKey;
+use crate::notices::Notice;
 use crate::parties::{Party, Report, TokenRecord};
 use crate::party::PartyId;
 use crate::record::{CodeRecord, LotRecall};
@@ -239,6 +240,12 @@ pub trait Store: Send + Sync {
     fn token(&self, id: &str) -> StoreResult<Option<TokenRecord>>;
     fn put_token(&self, token: &TokenRecord) -> StoreResult<()>;
     fn tokens(&self) -> StoreResult<Vec<TokenRecord>>;
+
+    /// Keeps a notice for its party (written before the event it is about: readers ignore notices
+    /// of events the code's record does not count).
+    fn add_notice(&self, notice: &Notice) -> StoreResult<()>;
+    /// This party's notices, oldest first.
+    fn notices(&self, party: &PartyId) -> StoreResult<Vec<Notice>>;
 
     fn add_report(&self, report: &Report) -> StoreResult<()>;
     /// Reports on this manufacturer's codes, oldest first.

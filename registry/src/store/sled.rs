@@ -39,6 +39,7 @@ use super::{Entries, Fault, Store, StoreError, StoreResult, StoreStats, TrustEnt
 use crate::custody::Custody;
 use crate::event::Event;
 use crate::key::CodeKey;
+use crate::notices::Notice;
 use crate::parties::{Party, Report, TokenRecord};
 use crate::party::PartyId;
 use crate::record::{Batch, CodeRecord, LotRecall};
@@ -72,9 +73,11 @@ const TOKENS: &str = "tokens";
 /// Manufacturer length || manufacturer || time (8 bytes) || report id → Report (version 1
 /// reports: || CodeKey instead of the id).
 const REPORTS: &str = "reports";
+/// Party length || party || time (8 bytes) || a number sled hands out in increasing order → Notice.
+const NOTICES: &str = "notices";
 
 /// The order trees appear in backups; the index is the tree's tag there (new trees go last).
-const TREES: [&str; 12] = [
+const TREES: [&str; 13] = [
     CODES,
     EVENTS,
     LOT_RECALLS,
@@ -87,6 +90,7 @@ const TREES: [&str; 12] = [
     TOKENS,
     REPORTS,
     BATCHES,
+    NOTICES,
 ];
 
 const FORMAT_KEY: &[u8] = b"format";
@@ -129,6 +133,7 @@ struct Engine {
     tokens: sled::Tree,
     reports: sled::Tree,
     batches: sled::Tree,
+    notices: sled::Tree,
     /// sled's log file, fsynced after each flush (see the module docs).
     log: File,
 }
@@ -150,6 +155,7 @@ impl Engine {
             tokens: tree(TOKENS)?,
             reports: tree(REPORTS)?,
             batches: tree(BATCHES)?,
+            notices: tree(NOTICES)?,
             log: File::open(dir.join("db"))?,
             db,
         })
@@ -905,6 +911,37 @@ impl Store for SledStore {
             e.reports.insert(key, report.encode()).map_err(engine)?;
             Ok(())
         })
+    }
+
+    fn add_notice(&self, notice: &Notice) -> StoreResult<()> {
+        self.write(|e| {
+            let mut key = alert_prefix(&notice.party);
+            key.extend_from_slice(&notice.at.0.to_be_bytes());
+            // Notices of one second in the order they were written.
+            key.extend_from_slice(&e.db.generate_id().map_err(engine)?.to_be_bytes());
+            e.notices
+                .insert(key, notice.encode_value())
+                .map_err(engine)?;
+            Ok(())
+        })
+    }
+
+    fn notices(&self, party: &PartyId) -> StoreResult<Vec<Notice>> {
+        let e = self.current()?;
+        let prefix = alert_prefix(party);
+        e.notices
+            .scan_prefix(&prefix)
+            .map(|entry| {
+                let (k, v) = entry.map_err(engine)?;
+                let at = k
+                    .get(prefix.len()..prefix.len() + 8)
+                    .and_then(|b| b.try_into().ok())
+                    .map(|b| Timestamp(i64::from_be_bytes(b)))
+                    .ok_or_else(|| StoreError::corrupt("notice", "malformed key"))?;
+                Notice::decode_value(party.clone(), at, &v)
+                    .map_err(|e| StoreError::corrupt("notice", e))
+            })
+            .collect()
     }
 
     fn reports(&self, manufacturer: &PartyId) -> StoreResult<Vec<Report>> {

@@ -877,6 +877,69 @@ pub async fn reports(
     Ok(Json(json!({ "reports": reports })))
 }
 
+/// `GET /api/v1/notices`: parts the caller had that another party moved: removed from a car the
+/// caller installed them in by the shop that has the car, or received by another business while
+/// shipped to or by the caller. Those moves are applied (one part can make them) and attributed, so
+/// the caller learns who did it.
+#[utoipa::path(
+    get,
+    path = "/api/v1/notices",
+    tag = "parties",
+    summary = "Parts the caller had that another party moved",
+    security(("bearer" = [])),
+    responses(
+        (status = 200, description = "Newest first", body = doc::Notices),
+    ),
+)]
+pub async fn notices(
+    State(state): State<AppState>,
+    caller: Caller,
+) -> Result<Json<serde_json::Value>, ApiError> {
+    let me = caller.0.id.clone();
+    let list = state
+        .blocking(move |r| {
+            let mut out = Vec::new();
+            for n in r.notices(&me)? {
+                let by = r.party(&n.actor)?;
+                out.push((n, by));
+            }
+            Ok::<_, RegistryError>(out)
+        })
+        .await?
+        .map_err(registry_error)?;
+    let notices: Vec<_> = list
+        .iter()
+        .map(|(n, by)| {
+            let who = by.as_ref().map_or(n.actor.as_str(), |p| p.name.as_str());
+            let explanation = match n.kind {
+                registry::NoticeKind::RemovedByAnotherShop => format!(
+                    "{who} removed this part, which you installed, from the vehicle on {} \
+                     (it has the car in its workshop and scanned the part's label).",
+                    n.at.date()
+                ),
+                registry::NoticeKind::ReceivedElsewhere => format!(
+                    "{who} received this part on {} while it was in transit between you and \
+                     another business: a misrouted carton, or a copy of its label.",
+                    n.at.date()
+                ),
+            };
+            json!({
+                "code": n.key.to_string(),
+                "gtin": n.key.gtin().map(|g| g.as_str().to_owned()).unwrap_or_default(),
+                "serial": n.key.serial().map(|s| s.as_str().to_owned()).unwrap_or_default(),
+                "seq": n.seq,
+                "at": n.at.to_string(),
+                "kind": n.kind.code(),
+                "by": n.actor.as_str(),
+                "by_name": by.as_ref().map(|p| p.name.clone()),
+                "by_region": by.as_ref().and_then(|p| p.region.clone()),
+                "explanation": explanation,
+            })
+        })
+        .collect();
+    Ok(Json(json!({ "notices": notices })))
+}
+
 fn report_json(r: &registry::Report) -> serde_json::Value {
     json!({
         "id": r.id,
