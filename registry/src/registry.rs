@@ -1188,4 +1188,36 @@ impl Registry {
     pub fn reports(&self, manufacturer: &PartyId) -> Result<Vec<Report>> {
         Ok(self.store.reports(manufacturer)?)
     }
+
+    /// Keeps a note of the manufacturer's on one of its own codes (written with a dashboard
+    /// action), beside the code's history: append-only, kept after the alert ends.
+    pub fn add_alert_note(
+        &self,
+        manufacturer: &PartyId,
+        key: &CodeKey,
+        note: &crate::notes::AlertNote,
+    ) -> Result<()> {
+        note.validate().map_err(RegistryError::InvalidInput)?;
+        match self.store.code(key)? {
+            Some(r) if &r.manufacturer == manufacturer => {}
+            _ => {
+                return Err(RegistryError::NotAllowed(format!(
+                    "{manufacturer} did not register this code"
+                )));
+            }
+        }
+        let _gate = self.write_gate();
+        self.store.add_alert_note(manufacturer, key, note)?;
+        self.store.durable()?;
+        Ok(())
+    }
+
+    /// The manufacturer's notes on a code, oldest first.
+    pub fn alert_notes(
+        &self,
+        manufacturer: &PartyId,
+        key: &CodeKey,
+    ) -> Result<Vec<crate::notes::AlertNote>> {
+        Ok(self.store.alert_notes(manufacturer, key)?)
+    }
 }

@@ -39,6 +39,7 @@ use super::{Entries, Fault, Store, StoreError, StoreResult, StoreStats, TrustEnt
 use crate::custody::Custody;
 use crate::event::Event;
 use crate::key::CodeKey;
+use crate::notes::AlertNote;
 use crate::parties::{Party, Report, TokenRecord};
 use crate::party::PartyId;
 use crate::record::{Batch, CodeRecord, LotRecall};
@@ -72,9 +73,12 @@ const TOKENS: &str = "tokens";
 /// Manufacturer length || manufacturer || time (8 bytes) || report id → Report (version 1
 /// reports: || CodeKey instead of the id).
 const REPORTS: &str = "reports";
+/// Manufacturer length || manufacturer || CodeKey || time (8 bytes) || sled id (8 bytes) →
+/// AlertNote: append-only, in the order written, never removed with the alert.
+const ALERT_NOTES: &str = "alert_notes";
 
 /// The order trees appear in backups; the index is the tree's tag there (new trees go last).
-const TREES: [&str; 12] = [
+const TREES: [&str; 13] = [
     CODES,
     EVENTS,
     LOT_RECALLS,
@@ -87,6 +91,7 @@ const TREES: [&str; 12] = [
     TOKENS,
     REPORTS,
     BATCHES,
+    ALERT_NOTES,
 ];
 
 const FORMAT_KEY: &[u8] = b"format";
@@ -129,6 +134,7 @@ struct Engine {
     tokens: sled::Tree,
     reports: sled::Tree,
     batches: sled::Tree,
+    alert_notes: sled::Tree,
     /// sled's log file, fsynced after each flush (see the module docs).
     log: File,
 }
@@ -150,6 +156,7 @@ impl Engine {
             tokens: tree(TOKENS)?,
             reports: tree(REPORTS)?,
             batches: tree(BATCHES)?,
+            alert_notes: tree(ALERT_NOTES)?,
             log: File::open(dir.join("db"))?,
             db,
         })
@@ -754,6 +761,38 @@ impl Store for SledStore {
             e.alerts.insert(entry, marked).map_err(engine)?;
             Ok(true)
         })
+    }
+
+    fn add_alert_note(
+        &self,
+        manufacturer: &PartyId,
+        key: &CodeKey,
+        note: &AlertNote,
+    ) -> StoreResult<()> {
+        self.write(|e| {
+            let mut k = alert_key(manufacturer, key);
+            k.extend_from_slice(&note.at.0.to_be_bytes());
+            // Two notes in the same second keep their order and never overwrite each other.
+            k.extend_from_slice(&e.db.generate_id().map_err(engine)?.to_be_bytes());
+            e.alert_notes.insert(k, note.encode()).map_err(engine)?;
+            Ok(())
+        })
+    }
+
+    fn alert_notes(&self, manufacturer: &PartyId, key: &CodeKey) -> StoreResult<Vec<AlertNote>> {
+        let e = self.current()?;
+        let prefix = alert_key(manufacturer, key);
+        e.alert_notes
+            .scan_prefix(&prefix)
+            .map(|entry| {
+                let (k, v) = entry.map_err(engine)?;
+                // Code keys are prefix-free, so the prefix holds this code's notes only.
+                if k.len() != prefix.len() + 16 {
+                    return Err(StoreError::corrupt("alert note", "malformed key"));
+                }
+                AlertNote::decode(&v).map_err(|e| StoreError::corrupt("alert note", e))
+            })
+            .collect()
     }
 
     fn all_alerts(&self) -> Entries<'_, (PartyId, CodeKey)> {
