@@ -71,6 +71,9 @@ pub const ROUTES: &[(&str, &str)] = &[
     ("GET", "/api/v1/codes/{gtin}/{serial}/epcis"),
     ("GET", "/api/v1/vehicles/{vin}"),
     ("POST", "/api/v1/manifests"),
+    ("GET", "/dashboard/codes/{gtin}/{serial}"),
+    ("GET", "/dashboard/find"),
+    ("POST", "/dashboard/recall"),
 ];
 
 /// `path`, once checked to be listed in [`ROUTES`] with `method`. Panics otherwise: every test
@@ -135,6 +138,15 @@ pub fn router(state: AppState) -> Router {
         .route(
             listed("POST", "/dashboard/alerts"),
             post(pages::dashboard::alert_action),
+        )
+        .route(
+            listed("GET", "/dashboard/codes/{gtin}/{serial}"),
+            get(pages::case::case),
+        )
+        .route(listed("GET", "/dashboard/find"), get(pages::case::find))
+        .route(
+            listed("POST", "/dashboard/recall"),
+            post(pages::case::recall),
         )
         .layer(middleware::from_fn(pages::storage_fault_page))
         .layer(Extension(Arc::new(pages::Sessions::new(

@@ -20,12 +20,14 @@ use axum::response::{IntoResponse, Redirect, Response};
 use axum::{Extension, Form};
 use registry::custody::date;
 use registry::event::What;
-use registry::{Action, CodeKey, GenuineCopy, PartyId, Registry, Resolution, Role};
+use registry::{Action, AlertNote, CodeKey, GenuineCopy, PartyId, Registry, Resolution, Role};
 use serde::Deserialize;
 use signer::Timestamp;
 
 use crate::local_time::Zone;
 
+use super::case::case_href;
+use super::case_text::{self, CaseTexts};
 use super::i18n::{Lang, Texts};
 use super::session::{AlertState, Resolved, Sessions};
 use super::shop::{LangQuery, sign_in_page};
@@ -52,6 +54,8 @@ pub struct AlertView {
     pub evidence: Vec<(&'static str, String, String, &'static str)>,
     /// The copies a counterfeit resolution can name as genuine: (`event:N`, what it is).
     pub copies: Vec<(String, String)>,
+    /// The code's investigation view.
+    pub href: String,
 }
 
 pub struct ReportView {
@@ -70,6 +74,11 @@ struct DashboardPage<'a> {
     switch_href: String,
     name: &'a str,
     csrf: &'a str,
+    /// The search form's words and (empty) boxes, shared with the search's own page.
+    c: &'static CaseTexts,
+    gtin: String,
+    serial: String,
+    problem: String,
     alerts: Vec<AlertView>,
     reports: Vec<ReportView>,
     resolved: Vec<Resolved>,
@@ -125,12 +134,9 @@ fn gather(
                 why_lang,
             ));
         }
-        let scans = r.scans(&status.key)?;
-        let region = scans
-            .as_ref()
-            .and_then(|s| s.regions.first().map(|(r, _)| r.clone()))
-            .unwrap_or_else(|| t.unknown_region.to_owned());
-        *region_counts.entry(region).or_default() += 1;
+        for region in alert_regions(r, &status, t)? {
+            *region_counts.entry(region).or_default() += 1;
+        }
         let code = status.key.to_string();
         alerts.push(AlertView {
             state: match r.investigating(me, &status.key)? {
@@ -148,6 +154,7 @@ fn gather(
                 .map(|s| s.as_str().to_owned())
                 .unwrap_or_default(),
             code,
+            href: case_href(&status.key),
             newest,
             newest_date: zone.date(newest),
             evidence,
@@ -198,6 +205,43 @@ fn gather(
         days,
         regions,
     })
+}
+
+/// The regions an alert involves, each once: the registered regions of the parties in its
+/// conflicting events and of the party custody has it with, and the coarse regions its public
+/// scans came from. A Guangdong shop's conflicting receive counts under Guangdong even when no
+/// member of the public scanned the code. "unknown" only when none is known.
+fn alert_regions(
+    r: &Registry,
+    status: &registry::CodeStatus,
+    t: &Texts,
+) -> Result<BTreeSet<String>, registry::RegistryError> {
+    let mut regions = BTreeSet::new();
+    let flags = &status.record.flags;
+    if !flags.duplicate.is_empty() {
+        let mut seqs: BTreeSet<u32> = flags.duplicate.iter().map(|e| e.event).collect();
+        seqs.insert(status.record.custody.event);
+        let events = r
+            .history(&status.key)?
+            .map(|h| h.events)
+            .unwrap_or_default();
+        for e in events.iter().filter(|e| seqs.contains(&e.seq)) {
+            // The commissioning's actor is the maker itself: its region says nothing of the alert.
+            if e.seq == 0 {
+                continue;
+            }
+            if let Some(region) = r.party(&e.actor)?.and_then(|p| p.region) {
+                regions.insert(region);
+            }
+        }
+    }
+    if let Some(scans) = r.scans(&status.key)? {
+        regions.extend(scans.regions.into_iter().map(|(region, _)| region));
+    }
+    if regions.is_empty() {
+        regions.insert(t.unknown_region.to_owned());
+    }
+    Ok(regions)
 }
 
 /// The copies of an alerting code a counterfeit resolution can name as genuine: where custody has
@@ -410,6 +454,10 @@ pub async fn dashboard(
         switch_href: with_lang("/dashboard", lang.other()),
         name: &party.name,
         csrf: &csrf,
+        c: case_text::texts(lang),
+        gtin: String::new(),
+        serial: String::new(),
+        problem: String::new(),
         days_svg: bar_chart(t.chart_days, &day_bars, false),
         regions_svg: bar_chart(t.chart_regions, &g.regions, true),
         alerts: g.alerts,
@@ -428,6 +476,8 @@ pub struct AlertForm {
     pub note: Option<String>,
     /// For counterfeit: `event:N` (the copy event N recorded is genuine) or `unknown`.
     pub genuine: Option<String>,
+    /// `case`: back to the code's investigation view rather than the dashboard.
+    pub back: Option<String>,
 }
 
 /// `POST /dashboard/alerts`: moves an alert along its workflow.
@@ -489,15 +539,38 @@ pub async fn alert_action(
             "no code of yours has this GTIN and serial",
         ));
     }
+    let back = if form.back.as_deref() == Some("case") {
+        case_href(&key)
+    } else {
+        "/dashboard".to_owned()
+    };
+    let note = form.note.unwrap_or_default().trim().to_owned();
+    let kept = AlertNote {
+        at: Timestamp::now(),
+        action: form.action.clone(),
+        note: note.clone(),
+    };
     let resolution = match form.action.as_str() {
         "investigating" => {
             let (me, key) = (me.clone(), key.clone());
             let now = Timestamp::now();
             state
-                .blocking(move |r| r.mark_investigating(&me, &key, now))
+                .blocking(move |r| {
+                    r.mark_investigating(&me, &key, now)?;
+                    // The note typed with the mark is the colleague's reason: kept beside it.
+                    if !kept.note.is_empty() {
+                        r.add_alert_note(&me, &key, &kept)?;
+                    }
+                    Ok::<_, registry::RegistryError>(())
+                })
                 .await?
-                .map_err(|e| ApiError::unexpected(&e))?;
-            return Ok(Redirect::to("/dashboard").into_response());
+                .map_err(|e| match e {
+                    registry::RegistryError::InvalidInput(why) => {
+                        ApiError::bad_request("invalid_note", why)
+                    }
+                    e => ApiError::unexpected(&e),
+                })?;
+            return Ok(Redirect::to(&back).into_response());
         }
         other => Resolution::parse(other).ok_or_else(|| {
             ApiError::bad_request(
@@ -506,7 +579,6 @@ pub async fn alert_action(
             )
         })?,
     };
-    let note = form.note.unwrap_or_default();
     let now = Timestamp::now();
     let actor = me.clone();
     let choice = form.genuine;
@@ -528,7 +600,10 @@ pub async fn alert_action(
                 genuine,
                 note,
             };
-            r.record(&key, &actor, action, now)
+            r.record(&key, &actor, action, now)?;
+            // The resolving event keeps the note for good; the notes list shows it with the
+            // others, so a colleague reads the case in one place.
+            r.add_alert_note(&actor, &key, &kept)
         })
         .await?
         .map_err(|e| match e {
@@ -549,5 +624,5 @@ pub async fn alert_action(
             at: state.config().time_zone.date_time(now),
         },
     );
-    Ok(Redirect::to("/dashboard").into_response())
+    Ok(Redirect::to(&back).into_response())
 }

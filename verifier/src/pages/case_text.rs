@@ -1,0 +1,273 @@
+//! The words of the manufacturer's investigation view, code search and recall forms, one table
+//! per language like [`super::i18n`]. They live in their own table because only these pages use
+//! them; [`super::i18n::Texts`] keeps the words shared across pages. A missing translation is a
+//! compile error here too.
+
+use registry::event::{Basis, Outcome, Step};
+
+use super::i18n::Lang;
+
+pub struct CaseTexts {
+    pub title: &'static str,
+    pub back: &'static str,
+    pub find: &'static str,
+    pub find_hint: &'static str,
+    pub find_button: &'static str,
+    pub gtin: &'static str,
+    pub serial: &'static str,
+    pub not_yours: &'static str,
+    pub lot: &'static str,
+    pub no_lot: &'static str,
+    pub custody_now: &'static str,
+    pub open_alert: &'static str,
+    pub no_alert: &'static str,
+    pub investigate: &'static str,
+    // The timeline.
+    pub history: &'static str,
+    pub col_when: &'static str,
+    pub col_step: &'static str,
+    pub col_party: &'static str,
+    pub col_basis: &'static str,
+    pub col_outcome: &'static str,
+    /// `{vin}`: the VIN's last six characters.
+    pub in_vehicle: &'static str,
+    /// `{name}`: the party shipped to.
+    pub shipped_to: &'static str,
+    pub steps: [(&'static str, &'static str); 10],
+    pub scanned: &'static str,
+    pub typed: &'static str,
+    pub legacy: &'static str,
+    pub applied: &'static str,
+    pub repeated: &'static str,
+    pub evidence: &'static str,
+    pub claim: &'static str,
+    pub refused: &'static str,
+    // The copies.
+    pub copies: &'static str,
+    pub custody_copy: &'static str,
+    pub conflicting_copy: &'static str,
+    // Claims.
+    pub claims: &'static str,
+    pub no_claims: &'static str,
+    // Scans.
+    pub scans: &'static str,
+    pub scans_total: &'static str,
+    /// `{hours}`: the scan window.
+    pub scans_networks: &'static str,
+    pub scans_regions: &'static str,
+    pub scans_days: &'static str,
+    pub no_scans: &'static str,
+    // Reports and notes.
+    pub reports: &'static str,
+    pub no_reports: &'static str,
+    pub notes: &'static str,
+    pub no_notes: &'static str,
+    pub note_required: &'static str,
+    pub actions: [(&'static str, &'static str); 5],
+    // Recalls.
+    pub recall: &'static str,
+    pub recall_code: &'static str,
+    /// `{lot}`.
+    pub recall_lot: &'static str,
+    pub reason: &'static str,
+    pub recall_button: &'static str,
+    pub recall_lot_button: &'static str,
+    pub recalled: &'static str,
+    pub lot_recalled: &'static str,
+}
+
+impl CaseTexts {
+    /// A step in words; one the table does not name (added later) shows its CBV word.
+    pub fn step(&self, step: Step) -> &'static str {
+        let code = step.as_str();
+        self.steps
+            .iter()
+            .find(|(c, _)| *c == code)
+            .map_or(code, |(_, w)| w)
+    }
+
+    pub fn basis(&self, basis: Basis) -> &'static str {
+        match basis {
+            Basis::Scanned => self.scanned,
+            Basis::Typed => self.typed,
+            Basis::Legacy => self.legacy,
+        }
+    }
+
+    pub fn outcome(&self, outcome: Outcome) -> &'static str {
+        match outcome {
+            Outcome::Applied => self.applied,
+            Outcome::Repeated => self.repeated,
+            Outcome::Conflict { .. } => self.evidence,
+            Outcome::Claim { .. } => self.claim,
+            Outcome::Refused { .. } => self.refused,
+        }
+    }
+
+    /// The dashboard action a note was written with, in words (the stored word if unknown).
+    pub fn action(&self, action: &str) -> String {
+        self.actions
+            .iter()
+            .find(|(c, _)| *c == action)
+            .map_or_else(|| action.to_owned(), |(_, w)| (*w).to_owned())
+    }
+}
+
+pub fn texts(lang: Lang) -> &'static CaseTexts {
+    match lang {
+        Lang::Zh => &ZH,
+        Lang::En => &EN,
+    }
+}
+
+static ZH: CaseTexts = CaseTexts {
+    title: "编码调查",
+    back: "返回看板",
+    find: "查找编码",
+    find_hint: "输入您的任意一个编码的 GTIN 和序列号，查看它的完整记录。",
+    find_button: "查找",
+    gtin: "GTIN（商品编码）",
+    serial: "序列号",
+    not_yours: "您登记的编码中没有这个 GTIN 和序列号。",
+    lot: "批号",
+    no_lot: "无批号",
+    custody_now: "当前保管",
+    open_alert: "这个编码有待处理的警报。",
+    no_alert: "这个编码没有待处理的警报。",
+    investigate: "调查",
+    history: "流转记录",
+    col_when: "时间",
+    col_step: "步骤",
+    col_party: "参与方",
+    col_basis: "方式",
+    col_outcome: "结果",
+    in_vehicle: "车辆 …{vin}",
+    shipped_to: "发往 {name}",
+    steps: [
+        ("commissioning", "登记"),
+        ("shipping", "发货"),
+        ("receiving", "收货"),
+        ("installing", "安装"),
+        ("removing", "拆下"),
+        ("decommissioning", "作废"),
+        ("destroying", "销毁"),
+        ("recalling", "召回"),
+        ("correcting", "更正"),
+        ("resolving", "结案"),
+    ],
+    scanned: "扫描标签",
+    typed: "手动输入号码",
+    legacy: "旧记录",
+    applied: "已执行",
+    repeated: "重复",
+    evidence: "冲突证据",
+    claim: "声明（无效力）",
+    refused: "被拒绝",
+    copies: "相互冲突的几件",
+    custody_copy: "保管记录中的这一件",
+    conflicting_copy: "冲突的一件",
+    claims: "其他参与方的声明和被拒绝的操作",
+    no_claims: "没有。",
+    scans: "公众扫描",
+    scans_total: "扫描总次数",
+    scans_networks: "近 {hours} 小时内的不同网络",
+    scans_regions: "扫描地区",
+    scans_days: "每日扫描",
+    no_scans: "还没有公众扫描。",
+    reports: "关于这个编码的公众举报",
+    no_reports: "没有举报。",
+    notes: "备注",
+    no_notes: "还没有备注。",
+    note_required: "备注（必填）",
+    actions: [
+        ("investigating", "标记为调查中"),
+        ("genuine", "结案：正品"),
+        ("counterfeit", "结案：假货"),
+        ("recall", "召回此件"),
+        ("lot_recall", "召回整批"),
+    ],
+    recall: "召回",
+    recall_code: "召回这一件",
+    recall_lot: "召回批号 {lot} 的全部配件",
+    reason: "原因",
+    recall_button: "召回此件",
+    recall_lot_button: "召回整批",
+    recalled: "已召回",
+    lot_recalled: "整批已召回",
+};
+
+static EN: CaseTexts = CaseTexts {
+    title: "Code investigation",
+    back: "Back to the dashboard",
+    find: "Find a code",
+    find_hint: "Type the GTIN and serial of any of your codes to see its whole history.",
+    find_button: "Find",
+    gtin: "GTIN (product number)",
+    serial: "Serial number",
+    not_yours: "No code of yours has this GTIN and serial.",
+    lot: "Lot",
+    no_lot: "no lot",
+    custody_now: "Custody now",
+    open_alert: "This code has an open alert.",
+    no_alert: "No open alert on this code.",
+    investigate: "Investigate",
+    history: "History",
+    col_when: "When",
+    col_step: "Step",
+    col_party: "Party",
+    col_basis: "How",
+    col_outcome: "Outcome",
+    in_vehicle: "vehicle …{vin}",
+    shipped_to: "to {name}",
+    steps: [
+        ("commissioning", "registered"),
+        ("shipping", "shipped"),
+        ("receiving", "received"),
+        ("installing", "installed"),
+        ("removing", "removed"),
+        ("decommissioning", "voided"),
+        ("destroying", "destroyed"),
+        ("recalling", "recalled"),
+        ("correcting", "corrected"),
+        ("resolving", "resolved"),
+    ],
+    scanned: "label scanned",
+    typed: "numbers typed",
+    legacy: "older record",
+    applied: "applied",
+    repeated: "repeated",
+    evidence: "evidence of a copy",
+    claim: "claim (no effect)",
+    refused: "refused",
+    copies: "The conflicting copies",
+    custody_copy: "Where custody has the part",
+    conflicting_copy: "Conflicting copy",
+    claims: "Claims and refused attempts by other parties",
+    no_claims: "None.",
+    scans: "Public scans",
+    scans_total: "Scans in all",
+    scans_networks: "Networks in the last {hours} hours",
+    scans_regions: "Regions scanned from",
+    scans_days: "Scans per day",
+    no_scans: "No public scans yet.",
+    reports: "Public reports on this code",
+    no_reports: "No reports.",
+    notes: "Notes",
+    no_notes: "No notes yet.",
+    note_required: "Note (required)",
+    actions: [
+        ("investigating", "Marked investigating"),
+        ("genuine", "Resolved: genuine"),
+        ("counterfeit", "Resolved: counterfeit"),
+        ("recall", "Recalled the part"),
+        ("lot_recall", "Recalled the lot"),
+    ],
+    recall: "Recall",
+    recall_code: "Recall this part",
+    recall_lot: "Recall every part of lot {lot}",
+    reason: "Reason",
+    recall_button: "Recall this part",
+    recall_lot_button: "Recall the lot",
+    recalled: "Recalled",
+    lot_recalled: "The whole lot is recalled",
+};
