@@ -72,6 +72,7 @@ use crate::verdict::VERDICTS;
         crate::pages::case::case,
         crate::pages::case::find,
         crate::pages::case::recall,
+        crate::pages::upload::upload,
     ),
     components(schemas(crate::error::Problem, VerdictCode)),
     modifiers(&MiddlewareResponses),

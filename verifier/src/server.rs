@@ -74,6 +74,7 @@ pub const ROUTES: &[(&str, &str)] = &[
     ("GET", "/dashboard/codes/{gtin}/{serial}"),
     ("GET", "/dashboard/find"),
     ("POST", "/dashboard/recall"),
+    ("POST", "/dashboard/manifests"),
 ];
 
 /// `path`, once checked to be listed in [`ROUTES`] with `method`. Panics otherwise: every test
@@ -122,6 +123,8 @@ pub fn router(state: AppState) -> Router {
             crate::rate_limit::limit_public,
         ));
 
+    // One set of sessions for the signed-in pages and the dashboard's streamed upload.
+    let sessions = Arc::new(pages::Sessions::new(state.registry().clone()));
     // The signed-in pages: the shop's station and the maker's dashboard, over server-side
     // sessions. Not under the public rate limit: a station scans faster than any phone.
     let pages = Router::new()
@@ -149,9 +152,7 @@ pub fn router(state: AppState) -> Router {
             post(pages::case::recall),
         )
         .layer(middleware::from_fn(pages::storage_fault_page))
-        .layer(Extension(Arc::new(pages::Sessions::new(
-            state.registry().clone(),
-        ))));
+        .layer(Extension(sessions.clone()));
 
     let api = Router::new()
         .route(listed("GET", "/api/v1/me"), get(api::me))
@@ -183,10 +184,16 @@ pub fn router(state: AppState) -> Router {
         .merge(api)
         .layer(middleware::from_fn_with_state(state.clone(), time_limit))
         .layer(DefaultBodyLimit::max(state.config().body_limit_bytes));
-    let streaming = Router::new().route(
-        listed("POST", "/api/v1/manifests"),
-        post(api::upload_manifest).layer(DefaultBodyLimit::disable()),
-    );
+    let streaming = Router::new()
+        .route(
+            listed("POST", "/api/v1/manifests"),
+            post(api::upload_manifest).layer(DefaultBodyLimit::disable()),
+        )
+        .route(
+            listed("POST", "/dashboard/manifests"),
+            post(pages::upload::upload).layer(DefaultBodyLimit::disable()),
+        )
+        .layer(Extension(sessions));
 
     Router::new()
         .merge(timed)

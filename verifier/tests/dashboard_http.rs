@@ -21,6 +21,8 @@ struct World {
     uris: Vec<String>,
     /// A code of another maker's.
     theirs: CodeKey,
+    maker: Maker,
+    rival: Maker,
 }
 
 async fn world() -> World {
@@ -63,6 +65,8 @@ async fn world() -> World {
         keys,
         uris,
         theirs,
+        maker,
+        rival,
     }
 }
 
@@ -594,5 +598,130 @@ async fn a_part_and_a_lot_are_recalled_from_the_browser_with_their_reasons() {
     }
     // Both forms are gone once done.
     assert!(!html.contains("action=\"/dashboard/recall\""), "{html}");
+    w.server.shutdown().await;
+}
+
+fn sign(maker_key: &signer::SigningKey, gtin: &str, serial: &str) -> SignedCode {
+    SignedCode::sign(
+        PartId {
+            gtin: Gtin::parse(gtin).unwrap(),
+            lot: Some(Lot::parse("L2026B").unwrap()),
+            serial: Serial::parse(serial).unwrap(),
+        },
+        maker_key,
+    )
+}
+
+fn line(code: &SignedCode, w: &World) -> String {
+    signer::manifest::ManifestEntry::new(code.clone(), &w.server.base(), None).to_json_line() + "\n"
+}
+
+#[tokio::test]
+async fn a_manifest_uploads_from_the_dashboard_streamed_with_its_summary() {
+    let w = world().await;
+    let r = &w.server.registry;
+    let client = no_redirects();
+    let (cookie, csrf) = sign_in(&client, &w, "acme-brakes").await;
+    // The page offers the upload with the session's CSRF token for the script.
+    let html = get(&client, &w, "/dashboard?lang=en", &cookie).await.1;
+    assert!(html.contains(&format!("data-csrf=\"{csrf}\"")), "{html}");
+    assert!(html.contains("type=\"file\""));
+
+    let (mine, other) = (&w.maker, &w.rival);
+    let fresh = [
+        sign(&mine.key, GTIN, "UPLOAD0001"),
+        sign(&mine.key, GTIN, "UPLOAD0002"),
+    ];
+    let foreign = sign(&other.key, "06909990000011", "NOTMINE01");
+    let again = line(&fresh[0], &w);
+    let body = format!(
+        "{}{}{again}not json at all\n{}",
+        line(&fresh[0], &w),
+        line(&fresh[1], &w),
+        line(&foreign, &w)
+    );
+    let upload = |cookie: String, csrf: String, body: String| {
+        let client = client.clone();
+        let url = w.server.url("/dashboard/manifests");
+        async move {
+            let response = client
+                .post(url)
+                .header("cookie", cookie)
+                .header("x-csrf-token", csrf)
+                .header("content-type", "application/x-ndjson")
+                .header("accept", "application/json")
+                .body(body)
+                .send()
+                .await
+                .unwrap();
+            let status = response.status().as_u16();
+            (status, response.json::<serde_json::Value>().await.unwrap())
+        }
+    };
+    // Without the session's CSRF token: refused, nothing registered.
+    let (status, problem) = upload(cookie.clone(), "0".repeat(64), body.clone()).await;
+    assert_eq!(status, 403, "{problem}");
+    assert!(r.status(&CodeKey::of(&fresh[0].part)).unwrap().is_none());
+    // A shop may not upload.
+    let (shop_cookie, _) = sign_in(&client, &w, "shop-a").await;
+    let shop_csrf = csrf_of(&get(&client, &w, "/shop", &shop_cookie).await.1);
+    let (status, problem) = upload(shop_cookie, shop_csrf, body.clone()).await;
+    assert_eq!(
+        (status, problem["code"].as_str()),
+        (403, Some("wrong_role"))
+    );
+
+    let (status, summary) = upload(cookie.clone(), csrf.clone(), body).await;
+    assert_eq!(status, 200, "{summary}");
+    assert_eq!(summary["lines"], 5, "{summary}");
+    assert_eq!(summary["registered"], 2, "{summary}");
+    assert_eq!(summary["already_registered"], 1, "{summary}");
+    let rejected: Vec<u64> = summary["rejections"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .map(|r| r["line"].as_u64().unwrap())
+        .collect();
+    assert_eq!(rejected, [4, 5], "{summary}");
+    assert!(r.status(&CodeKey::of(&fresh[1].part)).unwrap().is_some());
+
+    // Streamed: the registry takes lines a chunk at a time, and the first chunk is registered
+    // while the rest of the body has not even been sent.
+    let (send, receive) = tokio::sync::mpsc::channel::<Result<String, std::io::Error>>(1);
+    let stream = futures_util::stream::unfold(receive, |mut receive| async move {
+        receive.recv().await.map(|piece| (piece, receive))
+    });
+    let chunk: String = (0..registry::register::CHUNK)
+        .map(|i| line(&sign(&mine.key, GTIN, &format!("STREAM{i:05}")), &w))
+        .collect();
+    let first = sign(&mine.key, GTIN, "STREAM00000");
+    let second = sign(&mine.key, GTIN, "STREAMLAST");
+    let request = client
+        .post(w.server.url("/dashboard/manifests"))
+        .header("cookie", &cookie)
+        .header("x-csrf-token", &csrf)
+        .header("content-type", "application/x-ndjson")
+        .body(reqwest::Body::wrap_stream(stream))
+        .send();
+    let answer = tokio::spawn(request);
+    send.send(Ok(chunk)).await.unwrap();
+    let deadline = std::time::Instant::now() + std::time::Duration::from_secs(20);
+    while r.status(&CodeKey::of(&first.part)).unwrap().is_none() {
+        assert!(
+            std::time::Instant::now() < deadline,
+            "the first line was not registered before the body ended"
+        );
+        tokio::time::sleep(std::time::Duration::from_millis(20)).await;
+    }
+    send.send(Ok(line(&second, &w))).await.unwrap();
+    drop(send);
+    let response = answer.await.unwrap().unwrap();
+    assert_eq!(response.status().as_u16(), 200);
+    let summary: serde_json::Value = response.json().await.unwrap();
+    assert_eq!(
+        summary["registered"],
+        registry::register::CHUNK + 1,
+        "{summary}"
+    );
     w.server.shutdown().await;
 }

@@ -8,6 +8,7 @@
 //! | [`shop`] | the shop's scanning station (`/shop`) and a vehicle's installed parts |
 //! | [`dashboard`] | the manufacturer's alerts, their workflow and charts (`/dashboard`) |
 //! | [`case`] | the manufacturer's investigation view of one code, code search and recalls (`/dashboard/…`) |
+//! | [`upload`] | the manufacturer's manifest upload from the dashboard, streamed |
 //! | [`session`] | sign-in with a party token, server-side sessions, CSRF tokens |
 //! | [`i18n`] | every string, one table per language |
 //! | [`errors`] | every error a browser gets, as a page in its language rather than problem+json |
@@ -24,6 +25,7 @@ pub mod i18n;
 pub mod owner;
 pub mod session;
 pub mod shop;
+pub mod upload;
 
 use askama::Template;
 use axum::extract::Request;
