@@ -73,6 +73,7 @@ use crate::verdict::VERDICTS;
         crate::pages::case::find,
         crate::pages::case::recall,
         crate::pages::upload::upload,
+        crate::pages::lots::lots,
     ),
     components(schemas(crate::error::Problem, VerdictCode)),
     modifiers(&MiddlewareResponses),

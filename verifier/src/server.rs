@@ -75,6 +75,7 @@ pub const ROUTES: &[(&str, &str)] = &[
     ("GET", "/dashboard/find"),
     ("POST", "/dashboard/recall"),
     ("POST", "/dashboard/manifests"),
+    ("GET", "/dashboard/lots"),
 ];
 
 /// `path`, once checked to be listed in [`ROUTES`] with `method`. Panics otherwise: every test
@@ -151,6 +152,7 @@ pub fn router(state: AppState) -> Router {
             listed("POST", "/dashboard/recall"),
             post(pages::case::recall),
         )
+        .route(listed("GET", "/dashboard/lots"), get(pages::lots::lots))
         .layer(middleware::from_fn(pages::storage_fault_page))
         .layer(Extension(sessions.clone()));
 

@@ -725,3 +725,49 @@ async fn a_manifest_uploads_from_the_dashboard_streamed_with_its_summary() {
     );
     w.server.shutdown().await;
 }
+
+#[tokio::test]
+async fn the_lots_page_counts_each_lots_codes_scans_and_alerts() {
+    let w = world().await;
+    cloned(&w);
+    let client = no_redirects();
+    for _ in 0..2 {
+        let scan = client
+            .get(&w.uris[1])
+            .header("accept", "application/json")
+            .send()
+            .await
+            .unwrap();
+        assert_eq!(scan.status().as_u16(), 200);
+    }
+    w.server
+        .registry
+        .recall_lot(
+            &Gtin::parse(GTIN).unwrap(),
+            &Lot::parse("L2026A").unwrap(),
+            &party("acme-brakes"),
+            "compound",
+            now(),
+        )
+        .unwrap();
+    let (cookie, _) = sign_in(&client, &w, "acme-brakes").await;
+    let html = get(&client, &w, "/dashboard/lots?lang=en", &cookie).await.1;
+    // The world's three codes, two scans, one alert; the rival's lot is not listed.
+    assert!(
+        html.contains(
+            "<tr data-lot=\"L2026A\"><td><span class=\"code\">06901234567892</span><br>L2026A · \
+             <strong>The whole lot is recalled</strong></td><td>3</td><td>2</td><td>1</td></tr>"
+        ),
+        "{html}"
+    );
+    assert!(!html.contains("R1"), "{html}");
+    assert!(!html.contains("lots-incomplete"), "{html}");
+    // Another maker sees its own lot only.
+    let (cookie, _) = sign_in(&client, &w, "rival-parts").await;
+    let html = get(&client, &w, "/dashboard/lots?lang=en", &cookie).await.1;
+    assert!(
+        html.contains("data-lot=\"R1\"") && !html.contains("L2026A"),
+        "{html}"
+    );
+    w.server.shutdown().await;
+}

@@ -301,7 +301,7 @@ fn gather(
 
 /// The signed-in manufacturer's language, party and CSRF token; or the page to show instead (the
 /// sign-in form, or "not for your kind of account").
-fn signed_in_maker(
+pub(crate) fn signed_in_maker(
     state: &AppState,
     sessions: &Sessions,
     headers: &HeaderMap,

@@ -93,6 +93,15 @@ pub struct CaseTexts {
     pub col_line: &'static str,
     pub col_reason: &'static str,
     pub more_rejections: &'static str,
+    // The lots.
+    pub lots: &'static str,
+    pub lots_link: &'static str,
+    pub no_lots: &'static str,
+    pub col_codes: &'static str,
+    pub col_scans: &'static str,
+    pub col_alerts: &'static str,
+    /// `{n}`: code records examined.
+    pub lots_incomplete: &'static str,
 }
 
 impl CaseTexts {
@@ -230,6 +239,13 @@ static ZH: CaseTexts = CaseTexts {
     col_line: "行",
     col_reason: "原因",
     more_rejections: "被拒绝的行较多，只列出前面的部分。",
+    lots: "您的批次",
+    lots_link: "查看您的批次",
+    no_lots: "还没有登记的编码。",
+    col_codes: "编码数",
+    col_scans: "公众扫描",
+    col_alerts: "警报",
+    lots_incomplete: "只统计了登记库中的前 {n} 个编码，数字可能偏少。",
 };
 
 static EN: CaseTexts = CaseTexts {
@@ -323,4 +339,11 @@ static EN: CaseTexts = CaseTexts {
     col_line: "Line",
     col_reason: "Reason",
     more_rejections: "Many lines were rejected; only the first are listed.",
+    lots: "Your lots",
+    lots_link: "See your lots",
+    no_lots: "No codes registered yet.",
+    col_codes: "Codes",
+    col_scans: "Public scans",
+    col_alerts: "Alerts",
+    lots_incomplete: "Counted over the registry's first {n} codes only: the figures may be low.",
 };

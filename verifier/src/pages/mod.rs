@@ -9,6 +9,7 @@
 //! | [`dashboard`] | the manufacturer's alerts, their workflow and charts (`/dashboard`) |
 //! | [`case`] | the manufacturer's investigation view of one code, code search and recalls (`/dashboard/…`) |
 //! | [`upload`] | the manufacturer's manifest upload from the dashboard, streamed |
+//! | [`lots`] | the manufacturer's lots with their codes, scans and alerts (`/dashboard/lots`) |
 //! | [`session`] | sign-in with a party token, server-side sessions, CSRF tokens |
 //! | [`i18n`] | every string, one table per language |
 //! | [`errors`] | every error a browser gets, as a page in its language rather than problem+json |
@@ -22,6 +23,7 @@ pub mod dashboard;
 pub mod errors;
 pub mod home;
 pub mod i18n;
+pub mod lots;
 pub mod owner;
 pub mod session;
 pub mod shop;
