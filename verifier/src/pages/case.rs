@@ -19,7 +19,7 @@ use axum::extract::{Path, Query, State};
 use axum::http::{HeaderMap, StatusCode};
 use axum::response::{IntoResponse, Redirect, Response};
 use axum::{Extension, Form};
-use registry::event::What;
+use registry::event::{Step, What};
 use registry::{Action, AlertNote, CodeKey, Party, PartyId, Registry, RegistryError, Role};
 use serde::Deserialize;
 use signer::{Gtin, Lot, Serial, Timestamp};
@@ -65,6 +65,7 @@ pub struct Row {
     pub region: Option<String>,
     /// The vehicle or party the step names, and any reason or note.
     pub detail: Vec<String>,
+    /// Scanned or typed, for custody moves; empty for the maker's own steps.
     pub basis: &'static str,
     pub outcome: &'static str,
     /// `applied`, `repeated`, `conflict`, `claim` or `refused`: the row's class.
@@ -178,6 +179,12 @@ fn gather(
                 detail.push(text.to_owned());
             }
         }
+        // Scanned or typed matters for custody moves only: the maker's own steps (registering,
+        // recalling, resolving) name the code through its account, not a label in hand.
+        let moves = matches!(
+            e.step(),
+            Step::Shipping | Step::Receiving | Step::Installing | Step::Removing | Step::Destroying
+        );
         rows.push(Row {
             seq: e.seq,
             when: zone.date_time(e.at),
@@ -185,7 +192,7 @@ fn gather(
             party,
             region,
             detail,
-            basis: c.basis(e.basis),
+            basis: if moves { c.basis(e.basis) } else { "" },
             outcome: c.outcome(e.outcome),
             outcome_code: e.outcome.as_str(),
         });
