@@ -7,7 +7,9 @@
 //! API's step): it is recorded in the code's custody chain with the note, attributable and
 //! permanent, and it clears the flags, so the alert leaves the list. "Investigating" is a working
 //! marker between colleagues, kept by the registry with the alert itself (it survives restarts and
-//! goes when the alert is resolved).
+//! goes when the alert is resolved). The note typed with any action is kept beside the code's
+//! history (the registry's alert notes, which stay after the alert ends), and each alert links to
+//! the code's investigation view ([`super::case`]), which lists them.
 
 use std::collections::{BTreeMap, BTreeSet};
 use std::sync::Arc;
