@@ -23,6 +23,8 @@
 //! |---|---|
 //! | [`key`], [`vin`], [`party`] | code keys, VINs, party ids: validated values |
 //! | [`parties`] | parties, their API tokens (stored as hashes), public reports |
+//! | [`notes`] | the manufacturer's notes on its codes, kept beside their history |
+//! | [`lots`] | a manufacturer's lots as its dashboard counts them |
 //! | [`event`] | events, their encoding and hash chain |
 //! | [`custody`] | custody states, how a party relates to a part, and who may move it |
 //! | `rules` | how one event changes a record; replay for corrections and the audit |
