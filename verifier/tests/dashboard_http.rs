@@ -316,6 +316,18 @@ async fn the_region_chart_counts_the_parties_regions() {
     let w = world().await;
     cloned(&w);
     let client = no_redirects();
+    // A report that came with no region counts where its code's alert is, not under "unknown".
+    let report = client
+        .post(w.server.url("/owner/report"))
+        .form(&[
+            ("gtin", GTIN),
+            ("serial", "CASE0000"),
+            ("text", "two of these"),
+        ])
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(report.status().as_u16(), 201);
     let (cookie, _) = sign_in(&client, &w, "acme-brakes").await;
     let html = get(&client, &w, "/dashboard?lang=en", &cookie).await.1;
     let chart = &html[html.find("id=\"chart-regions\"").unwrap()..];
@@ -323,6 +335,12 @@ async fn the_region_chart_counts_the_parties_regions() {
     assert!(chart.contains(">Guangdong</text>"), "{chart}");
     assert!(chart.contains(">Zhejiang</text>"), "{chart}");
     assert!(!chart.contains(">unknown</text>"), "{chart}");
+    // Each alert says which shops, regions and vehicles it involves.
+    assert!(
+        html.contains("Involves: shop-a Co. (Guangdong) · …183294; shop-b Co. (Zhejiang)"),
+        "{html}"
+    );
+    assert!(!html.contains(VIN), "{html}");
     // Each alert links to its investigation view.
     assert!(html.contains("href=\"/dashboard/codes/06901234567892/CASE0000\""));
     w.server.shutdown().await;

@@ -22,6 +22,7 @@ pub struct CaseTexts {
     pub open_alert: &'static str,
     pub no_alert: &'static str,
     pub investigate: &'static str,
+    pub involves: &'static str,
     // The timeline.
     pub history: &'static str,
     pub col_when: &'static str,
@@ -163,6 +164,7 @@ static ZH: CaseTexts = CaseTexts {
     open_alert: "这个编码有待处理的警报。",
     no_alert: "这个编码没有待处理的警报。",
     investigate: "调查",
+    involves: "涉及",
     history: "流转记录",
     col_when: "时间",
     col_step: "步骤",
@@ -263,6 +265,7 @@ static EN: CaseTexts = CaseTexts {
     open_alert: "This code has an open alert.",
     no_alert: "No open alert on this code.",
     investigate: "Investigate",
+    involves: "Involves",
     history: "History",
     col_when: "When",
     col_step: "Step",

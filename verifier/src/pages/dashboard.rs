@@ -58,6 +58,9 @@ pub struct AlertView {
     pub copies: Vec<(String, String)>,
     /// The code's investigation view.
     pub href: String,
+    /// The parties in the alert's conflicting events and custody (name and region) and the
+    /// vehicles (last six characters): which copies the alert is about.
+    pub involved: Vec<String>,
 }
 
 pub struct ReportView {
@@ -112,6 +115,8 @@ fn gather(
     let mut alerts = Vec::new();
     let mut region_counts: BTreeMap<String, u64> = BTreeMap::new();
     let mut charted: BTreeSet<CodeKey> = BTreeSet::new();
+    // Each alerting code's known regions, for the reports on it that came with none.
+    let mut alert_regions: BTreeMap<CodeKey, BTreeSet<String>> = BTreeMap::new();
     for status in r.alerts(me)? {
         let flags = &status.record.flags;
         let mut evidence = Vec::new();
@@ -136,9 +141,16 @@ fn gather(
                 why_lang,
             ));
         }
-        for region in alert_regions(r, &status, t)? {
+        let involved = involved(r, &status)?;
+        let regions = if involved.regions.is_empty() {
+            BTreeSet::from([t.unknown_region.to_owned()])
+        } else {
+            involved.regions.clone()
+        };
+        for region in regions {
             *region_counts.entry(region).or_default() += 1;
         }
+        alert_regions.insert(status.key.clone(), involved.regions);
         let code = status.key.to_string();
         alerts.push(AlertView {
             state: match r.investigating(me, &status.key)? {
@@ -161,6 +173,7 @@ fn gather(
             newest_date: zone.date(newest),
             evidence,
             copies: copies(r, &status, t)?,
+            involved: involved.parties,
         });
         if charted.len() < CHART_CODES {
             charted.insert(status.key.clone());
@@ -173,7 +186,14 @@ fn gather(
             .region
             .clone()
             .unwrap_or_else(|| t.unknown_region.to_owned());
-        *region_counts.entry(region.clone()).or_default() += 1;
+        // A report that came with no region counts where its code's alert is, if it has one.
+        let chart_regions = match (&report.region, alert_regions.get(&report.key)) {
+            (None, Some(known)) if !known.is_empty() => known.clone(),
+            _ => BTreeSet::from([region.clone()]),
+        };
+        for chart_region in chart_regions {
+            *region_counts.entry(chart_region).or_default() += 1;
+        }
         if charted.len() < CHART_CODES {
             charted.insert(report.key.clone());
         }
@@ -209,16 +229,24 @@ fn gather(
     })
 }
 
-/// The regions an alert involves, each once: the registered regions of the parties in its
-/// conflicting events and of the party custody has it with, and the coarse regions its public
-/// scans came from. A Guangdong shop's conflicting receive counts under Guangdong even when no
-/// member of the public scanned the code. "unknown" only when none is known.
-fn alert_regions(
+/// Who and where an alert involves.
+struct Involved {
+    /// Each once: the registered regions of the parties in its conflicting events and of the
+    /// party custody has it with, and the coarse regions its public scans came from. A Guangdong
+    /// shop's conflicting receive counts under Guangdong even when nobody scanned the code.
+    regions: BTreeSet<String>,
+    /// Those parties as "name (region)", and the vehicles as "…" and the VIN's last six.
+    parties: Vec<String>,
+}
+
+fn involved(
     r: &Registry,
     status: &registry::CodeStatus,
-    t: &Texts,
-) -> Result<BTreeSet<String>, registry::RegistryError> {
-    let mut regions = BTreeSet::new();
+) -> Result<Involved, registry::RegistryError> {
+    let mut out = Involved {
+        regions: BTreeSet::new(),
+        parties: Vec::new(),
+    };
     let flags = &status.record.flags;
     if !flags.duplicate.is_empty() {
         let mut seqs: BTreeSet<u32> = flags.duplicate.iter().map(|e| e.event).collect();
@@ -228,22 +256,33 @@ fn alert_regions(
             .map(|h| h.events)
             .unwrap_or_default();
         for e in events.iter().filter(|e| seqs.contains(&e.seq)) {
-            // The commissioning's actor is the maker itself: its region says nothing of the alert.
+            // The commissioning's actor is the maker itself: it says nothing of the alert.
             if e.seq == 0 {
                 continue;
             }
-            if let Some(region) = r.party(&e.actor)?.and_then(|p| p.region) {
-                regions.insert(region);
+            let party = r.party(&e.actor)?;
+            let name = party
+                .as_ref()
+                .map_or_else(|| e.actor.to_string(), |p| p.name.clone());
+            let region = party.and_then(|p| p.region);
+            let mut words = match &region {
+                Some(region) => format!("{name} ({region})"),
+                None => name,
+            };
+            if let What::Action(Action::Install { vin }) = &e.what {
+                words.push_str(&format!(" · …{}", &vin.as_str()[11..]));
             }
+            if !out.parties.contains(&words) {
+                out.parties.push(words);
+            }
+            out.regions.extend(region);
         }
     }
     if let Some(scans) = r.scans(&status.key)? {
-        regions.extend(scans.regions.into_iter().map(|(region, _)| region));
+        out.regions
+            .extend(scans.regions.into_iter().map(|(region, _)| region));
     }
-    if regions.is_empty() {
-        regions.insert(t.unknown_region.to_owned());
-    }
-    Ok(regions)
+    Ok(out)
 }
 
 /// The copies of an alerting code a counterfeit resolution can name as genuine: where custody has
