@@ -44,12 +44,28 @@ pub struct CaseQuery {
     pub serial: Option<String>,
 }
 
-/// A party as the maker sees it: its name, and its registered region when it has one.
-fn party_words(r: &Registry, id: &PartyId) -> Result<(String, Option<String>), RegistryError> {
-    Ok(match r.party(id)? {
-        Some(Party { name, region, .. }) => (name, region),
-        None => (id.to_string(), None),
-    })
+/// Parties as the maker sees them, each read once per page: a cloned code's history names the
+/// same few parties many times.
+#[derive(Default)]
+struct PartyNames(std::collections::HashMap<PartyId, (String, Option<String>)>);
+
+impl PartyNames {
+    /// The party's name, and its registered region when it has one.
+    fn get(
+        &mut self,
+        r: &Registry,
+        id: &PartyId,
+    ) -> Result<(String, Option<String>), RegistryError> {
+        if let Some(known) = self.0.get(id) {
+            return Ok(known.clone());
+        }
+        let words = match r.party(id)? {
+            Some(Party { name, region, .. }) => (name, region),
+            None => (id.to_string(), None),
+        };
+        self.0.insert(id.clone(), words.clone());
+        Ok(words)
+    }
 }
 
 /// The last six characters of a VIN: enough to tell two vehicles apart, too few to identify one.
@@ -156,9 +172,10 @@ fn gather(
         return Ok(None);
     }
     let record = &history.record;
+    let mut names = PartyNames::default();
     let mut rows = Vec::new();
     for e in &history.events {
-        let (party, region) = party_words(r, &e.actor)?;
+        let (party, region) = names.get(r, &e.actor)?;
         let mut detail = Vec::new();
         if let What::Action(action) = &e.what {
             match action {
@@ -166,7 +183,7 @@ fn gather(
                     detail.push(c.in_vehicle.replace("{vin}", vin_tail(vin)));
                 }
                 Action::Ship { to } => {
-                    let (name, region) = party_words(r, to)?;
+                    let (name, region) = names.get(r, to)?;
                     let to = match region {
                         Some(region) => format!("{name} ({region})"),
                         None => name,
@@ -232,7 +249,7 @@ fn gather(
                 // Custody set by the commissioning or a shipment is no copy a shop holds.
                 _ => continue,
             };
-            let (party, region) = party_words(r, &e.actor)?;
+            let (party, region) = names.get(r, &e.actor)?;
             copies.push(CopyView {
                 value: format!("event:{seq}"),
                 heading,
@@ -267,7 +284,7 @@ fn gather(
         .take(14)
         .map(|(d, n)| (registry::custody::date(Timestamp(d * 86_400)), *n))
         .collect();
-    let mut reports: Vec<ReportRow> = r
+    let reports: Vec<ReportRow> = r
         .reports(me)?
         .into_iter()
         .rev()
@@ -280,7 +297,6 @@ fn gather(
             region: report.region.unwrap_or_else(|| t.unknown_region.to_owned()),
         })
         .collect();
-    reports.shrink_to_fit();
     let notes = r
         .alert_notes(me, key)?
         .into_iter()
