@@ -24,6 +24,8 @@
 //! | [`key`], [`vin`], [`party`] | code keys, VINs, party ids: validated values |
 //! | [`parties`] | parties, their API tokens (stored as hashes), public reports |
 //! | [`notices`] | what a business hears when another party moved a part it had |
+//! | [`notes`] | the manufacturer's notes on its codes, kept beside their history |
+//! | [`lots`] | a manufacturer's lots as its dashboard counts them |
 //! | [`event`] | events, their encoding and hash chain |
 //! | [`custody`] | custody states, how a party relates to a part, and who may move it |
 //! | `rules` | how one event changes a record; replay for corrections and the audit |
@@ -82,6 +84,8 @@ pub mod custody;
 pub mod epcis;
 pub mod event;
 pub mod key;
+pub mod lots;
+pub mod notes;
 pub mod notices;
 pub mod parties;
 pub mod party;
@@ -99,6 +103,8 @@ pub use custody::{ConflictKind, Custody, Decision, Relation};
 pub use epcis::history_document;
 pub use event::{Action, Basis, Event, GenuineCopy, Outcome, Resolution, Step};
 pub use key::CodeKey;
+pub use lots::{LotSummary, Lots};
+pub use notes::AlertNote;
 pub use notices::{Notice, NoticeKind};
 pub use parties::{AuthError, IssuedToken, Party, Report, Role, TokenRecord};
 pub use party::PartyId;

@@ -1238,4 +1238,87 @@ impl Registry {
     pub fn reports(&self, manufacturer: &PartyId) -> Result<Vec<Report>> {
         Ok(self.store.reports(manufacturer)?)
     }
+
+    /// Keeps a note of the manufacturer's on one of its own codes (written with a dashboard
+    /// action), beside the code's history: append-only, kept after the alert ends.
+    pub fn add_alert_note(
+        &self,
+        manufacturer: &PartyId,
+        key: &CodeKey,
+        note: &crate::notes::AlertNote,
+    ) -> Result<()> {
+        note.validate().map_err(RegistryError::InvalidInput)?;
+        match self.store.code(key)? {
+            Some(r) if &r.manufacturer == manufacturer => {}
+            _ => {
+                return Err(RegistryError::NotAllowed(format!(
+                    "{manufacturer} did not register this code"
+                )));
+            }
+        }
+        let _gate = self.write_gate();
+        self.store.add_alert_note(manufacturer, key, note)?;
+        self.store.durable()?;
+        Ok(())
+    }
+
+    /// The manufacturer's notes on a code, oldest first.
+    pub fn alert_notes(
+        &self,
+        manufacturer: &PartyId,
+        key: &CodeKey,
+    ) -> Result<Vec<crate::notes::AlertNote>> {
+        Ok(self.store.alert_notes(manufacturer, key)?)
+    }
+
+    /// The manufacturer's lots with their code counts, public scans and open alerts, from a walk
+    /// of the code records that stops after `max_codes` of them (everyone's codes count towards
+    /// the bound; [`crate::Lots::complete`] says whether it was reached). It reads each of the
+    /// manufacturer's codes' scan figures too: seconds for a million codes, so it serves a page
+    /// asked for, never one loaded on every visit.
+    pub fn lots(&self, manufacturer: &PartyId, max_codes: u64) -> Result<crate::Lots> {
+        let mut by_lot: std::collections::BTreeMap<(String, String), crate::LotSummary> =
+            std::collections::BTreeMap::new();
+        let mut out = crate::Lots {
+            complete: true,
+            ..crate::Lots::default()
+        };
+        for entry in self.store.codes() {
+            if out.examined >= max_codes {
+                out.complete = false;
+                break;
+            }
+            let (key, record) = entry?;
+            out.examined += 1;
+            if &record.manufacturer != manufacturer {
+                continue;
+            }
+            let gtin = key.gtin().map_err(corrupt)?;
+            let lot_name = record
+                .lot
+                .as_ref()
+                .map(|l| l.as_str().to_owned())
+                .unwrap_or_default();
+            let recalled = match &record.lot {
+                Some(lot) => self.lot_recall(&key, lot)?.is_some(),
+                None => false,
+            };
+            let scans = self.scans(&key)?.map_or(0, |s| s.total);
+            let summary = by_lot
+                .entry((gtin.as_str().to_owned(), lot_name))
+                .or_insert_with(|| crate::LotSummary {
+                    gtin,
+                    lot: record.lot.clone(),
+                    codes: 0,
+                    scans: 0,
+                    alerting: 0,
+                    recalled,
+                });
+            summary.codes += 1;
+            summary.scans += scans;
+            summary.alerting += u64::from(record.flags.alerting());
+        }
+        out.lots = by_lot.into_values().collect();
+        Ok(out)
+    }
 }

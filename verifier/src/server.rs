@@ -72,6 +72,11 @@ pub const ROUTES: &[(&str, &str)] = &[
     ("GET", "/api/v1/vehicles/{vin}"),
     ("GET", "/api/v1/notices"),
     ("POST", "/api/v1/manifests"),
+    ("GET", "/dashboard/codes/{gtin}/{serial}"),
+    ("GET", "/dashboard/find"),
+    ("POST", "/dashboard/recall"),
+    ("POST", "/dashboard/manifests"),
+    ("GET", "/dashboard/lots"),
 ];
 
 /// `path`, once checked to be listed in [`ROUTES`] with `method`. Panics otherwise: every test
@@ -120,6 +125,8 @@ pub fn router(state: AppState) -> Router {
             crate::rate_limit::limit_public,
         ));
 
+    // One set of sessions for the signed-in pages and the dashboard's streamed upload.
+    let sessions = Arc::new(pages::Sessions::new(state.registry().clone()));
     // The signed-in pages: the shop's station and the maker's dashboard, over server-side
     // sessions. Not under the public rate limit: a station scans faster than any phone.
     let pages = Router::new()
@@ -137,10 +144,18 @@ pub fn router(state: AppState) -> Router {
             listed("POST", "/dashboard/alerts"),
             post(pages::dashboard::alert_action),
         )
+        .route(
+            listed("GET", "/dashboard/codes/{gtin}/{serial}"),
+            get(pages::case::case),
+        )
+        .route(listed("GET", "/dashboard/find"), get(pages::case::find))
+        .route(
+            listed("POST", "/dashboard/recall"),
+            post(pages::case::recall),
+        )
+        .route(listed("GET", "/dashboard/lots"), get(pages::lots::lots))
         .layer(middleware::from_fn(pages::storage_fault_page))
-        .layer(Extension(Arc::new(pages::Sessions::new(
-            state.registry().clone(),
-        ))));
+        .layer(Extension(sessions.clone()));
 
     let api = Router::new()
         .route(listed("GET", "/api/v1/me"), get(api::me))
@@ -173,10 +188,16 @@ pub fn router(state: AppState) -> Router {
         .merge(api)
         .layer(middleware::from_fn_with_state(state.clone(), time_limit))
         .layer(DefaultBodyLimit::max(state.config().body_limit_bytes));
-    let streaming = Router::new().route(
-        listed("POST", "/api/v1/manifests"),
-        post(api::upload_manifest).layer(DefaultBodyLimit::disable()),
-    );
+    let streaming = Router::new()
+        .route(
+            listed("POST", "/api/v1/manifests"),
+            post(api::upload_manifest).layer(DefaultBodyLimit::disable()),
+        )
+        .route(
+            listed("POST", "/dashboard/manifests"),
+            post(pages::upload::upload).layer(DefaultBodyLimit::disable()),
+        )
+        .layer(Extension(sessions));
 
     Router::new()
         .merge(timed)

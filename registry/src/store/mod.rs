@@ -222,6 +222,19 @@ pub trait Store: Send + Sync {
         key: &CodeKey,
         at: Timestamp,
     ) -> StoreResult<bool>;
+    /// Keeps a manufacturer's note on one of its codes, after the notes already kept.
+    fn add_alert_note(
+        &self,
+        manufacturer: &PartyId,
+        key: &CodeKey,
+        note: &crate::notes::AlertNote,
+    ) -> StoreResult<()>;
+    /// The manufacturer's notes on a code, oldest first.
+    fn alert_notes(
+        &self,
+        manufacturer: &PartyId,
+        key: &CodeKey,
+    ) -> StoreResult<Vec<crate::notes::AlertNote>>;
     /// Every alert index entry (for the audit).
     fn all_alerts(&self) -> Entries<'_, (PartyId, CodeKey)>;
 

@@ -39,6 +39,7 @@ use super::{Entries, Fault, Store, StoreError, StoreResult, StoreStats, TrustEnt
 use crate::custody::Custody;
 use crate::event::Event;
 use crate::key::CodeKey;
+use crate::notes::AlertNote;
 use crate::notices::Notice;
 use crate::parties::{Party, Report, TokenRecord};
 use crate::party::PartyId;
@@ -75,9 +76,12 @@ const TOKENS: &str = "tokens";
 const REPORTS: &str = "reports";
 /// Party length || party || time (8 bytes) || a number sled hands out in increasing order → Notice.
 const NOTICES: &str = "notices";
+/// Manufacturer length || manufacturer || CodeKey || time (8 bytes) || sled id (8 bytes) →
+/// AlertNote: append-only, in the order written, never removed with the alert.
+const ALERT_NOTES: &str = "alert_notes";
 
 /// The order trees appear in backups; the index is the tree's tag there (new trees go last).
-const TREES: [&str; 13] = [
+const TREES: [&str; 14] = [
     CODES,
     EVENTS,
     LOT_RECALLS,
@@ -91,6 +95,7 @@ const TREES: [&str; 13] = [
     REPORTS,
     BATCHES,
     NOTICES,
+    ALERT_NOTES,
 ];
 
 const FORMAT_KEY: &[u8] = b"format";
@@ -134,6 +139,7 @@ struct Engine {
     reports: sled::Tree,
     batches: sled::Tree,
     notices: sled::Tree,
+    alert_notes: sled::Tree,
     /// sled's log file, fsynced after each flush (see the module docs).
     log: File,
 }
@@ -156,6 +162,7 @@ impl Engine {
             reports: tree(REPORTS)?,
             batches: tree(BATCHES)?,
             notices: tree(NOTICES)?,
+            alert_notes: tree(ALERT_NOTES)?,
             log: File::open(dir.join("db"))?,
             db,
         })
@@ -760,6 +767,38 @@ impl Store for SledStore {
             e.alerts.insert(entry, marked).map_err(engine)?;
             Ok(true)
         })
+    }
+
+    fn add_alert_note(
+        &self,
+        manufacturer: &PartyId,
+        key: &CodeKey,
+        note: &AlertNote,
+    ) -> StoreResult<()> {
+        self.write(|e| {
+            let mut k = alert_key(manufacturer, key);
+            k.extend_from_slice(&note.at.0.to_be_bytes());
+            // Two notes in the same second keep their order and never overwrite each other.
+            k.extend_from_slice(&e.db.generate_id().map_err(engine)?.to_be_bytes());
+            e.alert_notes.insert(k, note.encode()).map_err(engine)?;
+            Ok(())
+        })
+    }
+
+    fn alert_notes(&self, manufacturer: &PartyId, key: &CodeKey) -> StoreResult<Vec<AlertNote>> {
+        let e = self.current()?;
+        let prefix = alert_key(manufacturer, key);
+        e.alert_notes
+            .scan_prefix(&prefix)
+            .map(|entry| {
+                let (k, v) = entry.map_err(engine)?;
+                // Code keys are prefix-free, so the prefix holds this code's notes only.
+                if k.len() != prefix.len() + 16 {
+                    return Err(StoreError::corrupt("alert note", "malformed key"));
+                }
+                AlertNote::decode(&v).map_err(|e| StoreError::corrupt("alert note", e))
+            })
+            .collect()
     }
 
     fn all_alerts(&self) -> Entries<'_, (PartyId, CodeKey)> {

@@ -7,7 +7,9 @@
 //! API's step): it is recorded in the code's custody chain with the note, attributable and
 //! permanent, and it clears the flags, so the alert leaves the list. "Investigating" is a working
 //! marker between colleagues, kept by the registry with the alert itself (it survives restarts and
-//! goes when the alert is resolved).
+//! goes when the alert is resolved). The note typed with any action is kept beside the code's
+//! history (the registry's alert notes, which stay after the alert ends), and each alert links to
+//! the code's investigation view ([`super::case`]), which lists them.
 
 use std::collections::{BTreeMap, BTreeSet};
 use std::sync::Arc;
@@ -20,12 +22,14 @@ use axum::response::{IntoResponse, Redirect, Response};
 use axum::{Extension, Form};
 use registry::custody::date;
 use registry::event::What;
-use registry::{Action, CodeKey, GenuineCopy, PartyId, Registry, Resolution, Role};
+use registry::{Action, AlertNote, CodeKey, GenuineCopy, PartyId, Registry, Resolution, Role};
 use serde::Deserialize;
 use signer::Timestamp;
 
 use crate::local_time::Zone;
 
+use super::case::case_href;
+use super::case_text::{self, CaseTexts};
 use super::i18n::{Lang, Texts};
 use super::session::{AlertState, Resolved, Sessions};
 use super::shop::{LangQuery, sign_in_page};
@@ -52,6 +56,11 @@ pub struct AlertView {
     pub evidence: Vec<(&'static str, String, String, &'static str)>,
     /// The copies a counterfeit resolution can name as genuine: (`event:N`, what it is).
     pub copies: Vec<(String, String)>,
+    /// The code's investigation view.
+    pub href: String,
+    /// The parties in the alert's conflicting events and custody (name and region) and the
+    /// vehicles (last six characters): which copies the alert is about.
+    pub involved: Vec<String>,
 }
 
 pub struct ReportView {
@@ -70,6 +79,11 @@ struct DashboardPage<'a> {
     switch_href: String,
     name: &'a str,
     csrf: &'a str,
+    /// The search form's words and (empty) boxes, shared with the search's own page.
+    c: &'static CaseTexts,
+    gtin: String,
+    serial: String,
+    problem: String,
     alerts: Vec<AlertView>,
     reports: Vec<ReportView>,
     resolved: Vec<Resolved>,
@@ -101,6 +115,8 @@ fn gather(
     let mut alerts = Vec::new();
     let mut region_counts: BTreeMap<String, u64> = BTreeMap::new();
     let mut charted: BTreeSet<CodeKey> = BTreeSet::new();
+    // Each alerting code's known regions, for the reports on it that came with none.
+    let mut alert_regions: BTreeMap<CodeKey, BTreeSet<String>> = BTreeMap::new();
     for status in r.alerts(me)? {
         let flags = &status.record.flags;
         let mut evidence = Vec::new();
@@ -125,12 +141,16 @@ fn gather(
                 why_lang,
             ));
         }
-        let scans = r.scans(&status.key)?;
-        let region = scans
-            .as_ref()
-            .and_then(|s| s.regions.first().map(|(r, _)| r.clone()))
-            .unwrap_or_else(|| t.unknown_region.to_owned());
-        *region_counts.entry(region).or_default() += 1;
+        let involved = involved(r, &status)?;
+        let regions = if involved.regions.is_empty() {
+            BTreeSet::from([t.unknown_region.to_owned()])
+        } else {
+            involved.regions.clone()
+        };
+        for region in regions {
+            *region_counts.entry(region).or_default() += 1;
+        }
+        alert_regions.insert(status.key.clone(), involved.regions);
         let code = status.key.to_string();
         alerts.push(AlertView {
             state: match r.investigating(me, &status.key)? {
@@ -148,10 +168,12 @@ fn gather(
                 .map(|s| s.as_str().to_owned())
                 .unwrap_or_default(),
             code,
+            href: case_href(&status.key),
             newest,
             newest_date: zone.date(newest),
             evidence,
             copies: copies(r, &status, t)?,
+            involved: involved.parties,
         });
         if charted.len() < CHART_CODES {
             charted.insert(status.key.clone());
@@ -164,7 +186,14 @@ fn gather(
             .region
             .clone()
             .unwrap_or_else(|| t.unknown_region.to_owned());
-        *region_counts.entry(region.clone()).or_default() += 1;
+        // A report that came with no region counts where its code's alert is, if it has one.
+        let chart_regions = match (&report.region, alert_regions.get(&report.key)) {
+            (None, Some(known)) if !known.is_empty() => known.clone(),
+            _ => BTreeSet::from([region.clone()]),
+        };
+        for chart_region in chart_regions {
+            *region_counts.entry(chart_region).or_default() += 1;
+        }
         if charted.len() < CHART_CODES {
             charted.insert(report.key.clone());
         }
@@ -198,6 +227,62 @@ fn gather(
         days,
         regions,
     })
+}
+
+/// Who and where an alert involves.
+struct Involved {
+    /// Each once: the registered regions of the parties in its conflicting events and of the
+    /// party custody has it with, and the coarse regions its public scans came from. A Guangdong
+    /// shop's conflicting receive counts under Guangdong even when nobody scanned the code.
+    regions: BTreeSet<String>,
+    /// Those parties as "name (region)", and the vehicles as "…" and the VIN's last six.
+    parties: Vec<String>,
+}
+
+fn involved(
+    r: &Registry,
+    status: &registry::CodeStatus,
+) -> Result<Involved, registry::RegistryError> {
+    let mut out = Involved {
+        regions: BTreeSet::new(),
+        parties: Vec::new(),
+    };
+    let flags = &status.record.flags;
+    if !flags.duplicate.is_empty() {
+        let mut seqs: BTreeSet<u32> = flags.duplicate.iter().map(|e| e.event).collect();
+        seqs.insert(status.record.custody.event);
+        let events = r
+            .history(&status.key)?
+            .map(|h| h.events)
+            .unwrap_or_default();
+        for e in events.iter().filter(|e| seqs.contains(&e.seq)) {
+            // The commissioning's actor is the maker itself: it says nothing of the alert.
+            if e.seq == 0 {
+                continue;
+            }
+            let party = r.party(&e.actor)?;
+            let name = party
+                .as_ref()
+                .map_or_else(|| e.actor.to_string(), |p| p.name.clone());
+            let region = party.and_then(|p| p.region);
+            let mut words = match &region {
+                Some(region) => format!("{name} ({region})"),
+                None => name,
+            };
+            if let What::Action(Action::Install { vin }) = &e.what {
+                words.push_str(&format!(" · …{}", &vin.as_str()[11..]));
+            }
+            if !out.parties.contains(&words) {
+                out.parties.push(words);
+            }
+            out.regions.extend(region);
+        }
+    }
+    if let Some(scans) = r.scans(&status.key)? {
+        out.regions
+            .extend(scans.regions.into_iter().map(|(region, _)| region));
+    }
+    Ok(out)
 }
 
 /// The copies of an alerting code a counterfeit resolution can name as genuine: where custody has
@@ -410,6 +495,10 @@ pub async fn dashboard(
         switch_href: with_lang("/dashboard", lang.other()),
         name: &party.name,
         csrf: &csrf,
+        c: case_text::texts(lang),
+        gtin: String::new(),
+        serial: String::new(),
+        problem: String::new(),
         days_svg: bar_chart(t.chart_days, &day_bars, false),
         regions_svg: bar_chart(t.chart_regions, &g.regions, true),
         alerts: g.alerts,
@@ -428,6 +517,8 @@ pub struct AlertForm {
     pub note: Option<String>,
     /// For counterfeit: `event:N` (the copy event N recorded is genuine) or `unknown`.
     pub genuine: Option<String>,
+    /// `case`: back to the code's investigation view rather than the dashboard.
+    pub back: Option<String>,
 }
 
 /// `POST /dashboard/alerts`: moves an alert along its workflow.
@@ -489,15 +580,38 @@ pub async fn alert_action(
             "no code of yours has this GTIN and serial",
         ));
     }
+    let back = if form.back.as_deref() == Some("case") {
+        case_href(&key)
+    } else {
+        "/dashboard".to_owned()
+    };
+    let note = form.note.unwrap_or_default().trim().to_owned();
+    let kept = AlertNote {
+        at: Timestamp::now(),
+        action: form.action.clone(),
+        note: note.clone(),
+    };
     let resolution = match form.action.as_str() {
         "investigating" => {
             let (me, key) = (me.clone(), key.clone());
             let now = Timestamp::now();
             state
-                .blocking(move |r| r.mark_investigating(&me, &key, now))
+                .blocking(move |r| {
+                    r.mark_investigating(&me, &key, now)?;
+                    // The note typed with the mark is the colleague's reason: kept beside it.
+                    if !kept.note.is_empty() {
+                        r.add_alert_note(&me, &key, &kept)?;
+                    }
+                    Ok::<_, registry::RegistryError>(())
+                })
                 .await?
-                .map_err(|e| ApiError::unexpected(&e))?;
-            return Ok(Redirect::to("/dashboard").into_response());
+                .map_err(|e| match e {
+                    registry::RegistryError::InvalidInput(why) => {
+                        ApiError::bad_request("invalid_note", why)
+                    }
+                    e => ApiError::unexpected(&e),
+                })?;
+            return Ok(Redirect::to(&back).into_response());
         }
         other => Resolution::parse(other).ok_or_else(|| {
             ApiError::bad_request(
@@ -506,7 +620,6 @@ pub async fn alert_action(
             )
         })?,
     };
-    let note = form.note.unwrap_or_default();
     let now = Timestamp::now();
     let actor = me.clone();
     let choice = form.genuine;
@@ -528,7 +641,10 @@ pub async fn alert_action(
                 genuine,
                 note,
             };
-            r.record(&key, &actor, action, now)
+            r.record(&key, &actor, action, now)?;
+            // The resolving event keeps the note for good; the notes list shows it with the
+            // others, so a colleague reads the case in one place.
+            r.add_alert_note(&actor, &key, &kept)
         })
         .await?
         .map_err(|e| match e {
@@ -549,5 +665,5 @@ pub async fn alert_action(
             at: state.config().time_zone.date_time(now),
         },
     );
-    Ok(Redirect::to("/dashboard").into_response())
+    Ok(Redirect::to(&back).into_response())
 }

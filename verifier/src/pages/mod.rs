@@ -7,6 +7,9 @@
 //! | [`owner`] | the car owner's page at the QR code's own URL, its report and vehicle-check forms |
 //! | [`shop`] | the shop's scanning station (`/shop`) and a vehicle's installed parts |
 //! | [`dashboard`] | the manufacturer's alerts, their workflow and charts (`/dashboard`) |
+//! | [`case`] | the manufacturer's investigation view of one code, code search and recalls (`/dashboard/…`) |
+//! | [`upload`] | the manufacturer's manifest upload from the dashboard, streamed |
+//! | [`lots`] | the manufacturer's lots with their codes, scans and alerts (`/dashboard/lots`) |
 //! | [`session`] | sign-in with a party token, server-side sessions, CSRF tokens |
 //! | [`i18n`] | every string, one table per language |
 //! | [`errors`] | every error a browser gets, as a page in its language rather than problem+json |
@@ -14,13 +17,17 @@
 //! The owner's page has no script and no login. The shop and dashboard pages sit behind a session
 //! cookie; the token never leaves the sign-in form.
 
+pub mod case;
+pub mod case_text;
 pub mod dashboard;
 pub mod errors;
 pub mod home;
 pub mod i18n;
+pub mod lots;
 pub mod owner;
 pub mod session;
 pub mod shop;
+pub mod upload;
 
 use askama::Template;
 use axum::extract::Request;

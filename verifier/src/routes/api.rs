@@ -158,6 +158,19 @@ pub async fn upload_manifest(
     body: Body,
 ) -> Result<Json<UploadSummary>, ApiError> {
     caller.require(MAKERS, "uploading a manifest")?;
+    Ok(Json(
+        register_streamed(&state, caller.0.id.clone(), &headers, body).await?,
+    ))
+}
+
+/// Registers a manifest body for `party` as it streams in: the API's upload and the dashboard's
+/// (`POST /dashboard/manifests`) alike, so both answer with the same summary and problems.
+pub(crate) async fn register_streamed(
+    state: &AppState,
+    party: registry::PartyId,
+    headers: &HeaderMap,
+    body: Body,
+) -> Result<UploadSummary, ApiError> {
     let declared = headers
         .get(header::CONTENT_LENGTH)
         .and_then(|v| v.to_str().ok())
@@ -187,7 +200,7 @@ pub async fn upload_manifest(
             std::future::ready(result)
         });
     let reader = tokio_util::io::SyncIoBridge::new(tokio_util::io::StreamReader::new(stream));
-    let party = caller.0.id.clone();
+    let caller = party.clone();
     let now = Timestamp::now();
     let (outcome, rejections, truncated) = state
         .blocking(move |r| {
@@ -234,7 +247,7 @@ pub async fn upload_manifest(
                 },
             };
             tracing::warn!(
-                party = %caller.0.id,
+                party = %caller,
                 stored_through = interrupted.stored_through,
                 error = %interrupted.error,
                 "manifest upload interrupted"
@@ -250,12 +263,12 @@ pub async fn upload_manifest(
         }
     };
     tracing::info!(
-        party = %caller.0.id,
+        party = %caller,
         lines = summary.lines,
         registered = summary.registered,
         "manifest uploaded"
     );
-    Ok(Json(summary))
+    Ok(summary)
 }
 
 fn fault_of(e: &RegistryError) -> Option<registry::Fault> {
