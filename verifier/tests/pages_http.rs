@@ -1007,3 +1007,241 @@ async fn the_station_reads_the_deployments_clock_and_json_stays_utc() {
     assert!(text.contains("Z\""), "{text}");
     w.server.shutdown().await;
 }
+
+/// Posts a station form (`path`) with the session's cookie; the answer as JSON when `json`.
+async fn station_post(
+    client: &Client,
+    w: &World,
+    cookie: &str,
+    path: &str,
+    form: &[(&str, &str)],
+) -> reqwest::Response {
+    client
+        .post(w.server.url(path))
+        .header("cookie", cookie)
+        .header("accept", "application/json")
+        .form(form)
+        .send()
+        .await
+        .unwrap()
+}
+
+fn history_of(w: &World, uri: &str) -> registry::History {
+    let key = registry::CodeKey::of(&signer::DigitalLink::parse(uri).unwrap().part);
+    w.server.registry.history(&key).unwrap().unwrap()
+}
+
+#[tokio::test]
+async fn the_station_asks_before_a_wrong_mode_scan_and_undoes_its_own() {
+    let w = world().await;
+    let client = no_redirects();
+    let token = token(&w.server.registry, "shop-a");
+    let (cookie, _) = sign_in(&client, &w, &token).await;
+    let html = signed_in_page(&client, w.server.url("/shop"), &cookie).await;
+    let csrf = csrf_of(&html);
+    let set_mode = |mode: &'static str, vin: &'static str| {
+        let (client, cookie, csrf, w) = (&client, &cookie, &csrf, &w);
+        async move {
+            station_post(
+                client,
+                w,
+                cookie,
+                "/shop/mode",
+                &[("csrf", csrf), ("mode", mode), ("vin", vin)],
+            )
+            .await;
+        }
+    };
+    let scan = |uri: String| {
+        let (client, cookie, csrf, w) = (&client, &cookie, &csrf, &w);
+        async move {
+            station_post(
+                client,
+                w,
+                cookie,
+                "/shop/scan",
+                &[("csrf", csrf), ("code", &uri)],
+            )
+            .await
+            .json::<serde_json::Value>()
+            .await
+            .unwrap()
+        }
+    };
+
+    // The shop installs the part, then scans it again with the station left in receive mode.
+    set_mode("install", "LSVAU218XN2183294").await;
+    let installed = scan(w.uris[0].clone()).await;
+    assert_eq!(installed["class"], "ok", "{installed}");
+    assert_eq!(installed["undo"], true, "{installed}");
+    set_mode("receive", "").await;
+    let asked = scan(w.uris[0].clone()).await;
+    assert_eq!(asked["ask"], true, "{asked}");
+    let text = asked["text"].as_str().unwrap();
+    assert!(
+        text.contains("you installed this part in vehicle …3294 on")
+            && text.contains("Record it as removed"),
+        "{text}"
+    );
+    // Nothing was recorded: no clone of itself.
+    assert_eq!(history_of(&w, &w.uris[0]).events.len(), 2);
+    assert!(history_of(&w, &w.uris[0]).record.flags.duplicate.is_empty());
+    // The page without script shows the question with its three buttons.
+    let html = signed_in_page(&client, w.server.url("/shop"), &cookie).await;
+    for button in ["Record removal", "Record the scan anyway", "Cancel"] {
+        assert!(html.contains(button), "{html}");
+    }
+
+    // Record removal: a `removing` event naming the vehicle.
+    let row = asked["id"].to_string();
+    let removed: serde_json::Value = station_post(
+        &client,
+        &w,
+        &cookie,
+        "/shop/decide",
+        &[("csrf", &csrf), ("row", &row), ("choice", "remove")],
+    )
+    .await
+    .json()
+    .await
+    .unwrap();
+    assert_eq!(removed["text"], "✔ Removal recorded", "{removed}");
+    let history = history_of(&w, &w.uris[0]);
+    let last = history.events.last().unwrap();
+    assert_eq!(
+        last.what,
+        registry::event::What::Action(registry::Action::Remove {
+            vin: Some(registry::Vin::parse("LSVAU218XN2183294").unwrap())
+        })
+    );
+    // A question already answered cannot be answered again.
+    let again = station_post(
+        &client,
+        &w,
+        &cookie,
+        "/shop/decide",
+        &[("csrf", &csrf), ("row", &row), ("choice", "anyway")],
+    )
+    .await;
+    assert_eq!(again.status().as_u16(), 404);
+
+    // Undo the removal: a `correcting` event, and the part is back in the vehicle.
+    let undone = station_post(
+        &client,
+        &w,
+        &cookie,
+        "/shop/undo",
+        &[("csrf", &csrf), ("row", &row)],
+    )
+    .await;
+    assert_eq!(undone.status().as_u16(), 303);
+    let history = history_of(&w, &w.uris[0]);
+    assert!(matches!(
+        history.events.last().unwrap().what,
+        registry::event::What::Action(registry::Action::Correct { corrects: 2, .. })
+    ));
+    assert!(matches!(
+        history.record.custody.custody,
+        registry::Custody::Installed { .. }
+    ));
+    let html = signed_in_page(&client, w.server.url("/shop"), &cookie).await;
+    assert!(html.contains("Undone: this scan"), "{html}");
+
+    // In Chinese: "record anyway" records the conflict, and Undo takes it back with its flag.
+    signed_in_page(&client, w.server.url("/shop?lang=zh-CN"), &cookie).await;
+    let asked = scan(w.uris[0].clone()).await;
+    let text = asked["text"].as_str().unwrap();
+    assert!(
+        text.contains("贵店") && text.contains("…3294") && text.contains("要记录为已从该车拆下吗"),
+        "{text}"
+    );
+    let row = asked["id"].to_string();
+    let anyway: serde_json::Value = station_post(
+        &client,
+        &w,
+        &cookie,
+        "/shop/decide",
+        &[("csrf", &csrf), ("row", &row), ("choice", "anyway")],
+    )
+    .await
+    .json()
+    .await
+    .unwrap();
+    assert_eq!(anyway["class"], "danger", "{anyway}");
+    assert!(!history_of(&w, &w.uris[0]).record.flags.duplicate.is_empty());
+    station_post(
+        &client,
+        &w,
+        &cookie,
+        "/shop/undo",
+        &[("csrf", &csrf), ("row", &row)],
+    )
+    .await;
+    assert!(history_of(&w, &w.uris[0]).record.flags.duplicate.is_empty());
+    let html = signed_in_page(&client, w.server.url("/shop"), &cookie).await;
+    assert!(html.contains("已撤销"), "{html}");
+    assert!(html.contains(">撤销<"), "{html}");
+
+    // Installing it into another vehicle asks too; cancel records nothing.
+    set_mode("install", "1M8GDM9AXKP042788").await;
+    let asked = scan(w.uris[0].clone()).await;
+    assert_eq!(asked["ask"], true, "{asked}");
+    let events = history_of(&w, &w.uris[0]).events.len();
+    let row = asked["id"].to_string();
+    let cancelled: serde_json::Value = station_post(
+        &client,
+        &w,
+        &cookie,
+        "/shop/decide",
+        &[("csrf", &csrf), ("row", &row), ("choice", "cancel")],
+    )
+    .await
+    .json()
+    .await
+    .unwrap();
+    assert_eq!(cancelled["text"], "ℹ 已取消，未记录", "{cancelled}");
+    assert_eq!(history_of(&w, &w.uris[0]).events.len(), events);
+
+    // An undo another party's later event depends on is refused, and the station says which.
+    signed_in_page(&client, w.server.url("/shop?lang=en"), &cookie).await;
+    set_mode("receive", "").await;
+    let received = scan(w.uris[1].clone()).await;
+    let key = registry::CodeKey::of(&signer::DigitalLink::parse(&w.uris[1]).unwrap().part);
+    let shop_b = registry::PartyId::parse("shop-b").unwrap();
+    w.server
+        .registry
+        .record(&key, &shop_b, registry::Action::Receive, now())
+        .unwrap();
+    let row = received["id"].to_string();
+    let refused = station_post(
+        &client,
+        &w,
+        &cookie,
+        "/shop/undo",
+        &[("csrf", &csrf), ("row", &row)],
+    )
+    .await;
+    assert_eq!(refused.status().as_u16(), 303);
+    let html = signed_in_page(&client, w.server.url("/shop"), &cookie).await;
+    assert!(
+        html.contains("Cannot undo: another party&#x27;s later event #2 (received,")
+            || html.contains("Cannot undo: another party&#39;s later event #2 (received,"),
+        "{html}"
+    );
+    signed_in_page(&client, w.server.url("/shop?lang=zh-CN"), &cookie).await;
+    station_post(
+        &client,
+        &w,
+        &cookie,
+        "/shop/undo",
+        &[("csrf", &csrf), ("row", &row)],
+    )
+    .await;
+    let html = signed_in_page(&client, w.server.url("/shop"), &cookie).await;
+    assert!(
+        html.contains("无法撤销：之后另一方记录的事件 #2（收货，"),
+        "{html}"
+    );
+    assert_eq!(history_of(&w, &w.uris[1]).events.len(), 3);
+    w.server.shutdown().await;
+}

@@ -237,6 +237,22 @@ pub struct Texts {
     pub chart_regions: &'static str,
     pub chart_days_note: &'static str,
     pub scan_total: &'static str,
+    // The station's questions, undo and custody steps.
+    /// A scan contradicting the shop's own record: `{vin}` (its last four) and `{date}`.
+    pub ask_installed: &'static str,
+    pub ask_remove: &'static str,
+    pub ask_anyway: &'static str,
+    pub ask_cancel: &'static str,
+    pub row_removed: &'static str,
+    pub row_cancelled: &'static str,
+    pub undo: &'static str,
+    pub row_undone: &'static str,
+    pub undo_refused: &'static str,
+    /// `{seq}`, `{step}` and `{date}` of the other party's event that depends on the undone one.
+    pub undo_depends: &'static str,
+    pub undo_too_old: &'static str,
+    /// Custody step names (GS1 CBV), the last for any other.
+    pub steps: [(&'static str, &'static str); 11],
 }
 
 impl Texts {
@@ -296,6 +312,10 @@ impl Texts {
 
     pub fn state(&self, code: &str) -> &'static str {
         lookup(&self.states, code)
+    }
+
+    pub fn step(&self, code: &str) -> &'static str {
+        lookup(&self.steps, code)
     }
 
     pub fn evidence_kind(&self, code: &str) -> &'static str {
@@ -628,6 +648,30 @@ pub static ZH: Texts = Texts {
     chart_regions: "各地区的警报和举报",
     chart_days_note: "数据来自这些码的公众扫描统计。",
     scan_total: "合计",
+    ask_installed: "⚠ 未记录：此配件是贵店 {date} 装到车辆 …{vin} 上的。要记录为已从该车拆下吗？",
+    ask_remove: "记录为已拆下",
+    ask_anyway: "仍按此扫描记录",
+    ask_cancel: "取消",
+    row_removed: "✔ 已记录拆下",
+    row_cancelled: "ℹ 已取消，未记录",
+    undo: "撤销",
+    row_undone: "↶ 已撤销：这次扫描的记录已作废",
+    undo_refused: "无法撤销：",
+    undo_depends: "无法撤销：之后另一方记录的事件 #{seq}（{step}，{date}）依赖于这次扫描。",
+    undo_too_old: "无法撤销：已超过更正期限。",
+    steps: [
+        ("commissioning", "登记"),
+        ("shipping", "发货"),
+        ("receiving", "收货"),
+        ("installing", "装车"),
+        ("removing", "拆下"),
+        ("decommissioning", "作废"),
+        ("destroying", "销毁"),
+        ("recalling", "召回"),
+        ("correcting", "更正"),
+        ("resolving", "结案"),
+        ("", "事件"),
+    ],
 };
 
 pub static EN: Texts = Texts {
@@ -889,6 +933,30 @@ pub static EN: Texts = Texts {
     chart_regions: "Alerts and reports per region",
     chart_days_note: "From the public scan statistics of these codes.",
     scan_total: "total",
+    ask_installed: "⚠ Not recorded: you installed this part in vehicle …{vin} on {date}. Record it as removed from that vehicle?",
+    ask_remove: "Record removal",
+    ask_anyway: "Record the scan anyway",
+    ask_cancel: "Cancel",
+    row_removed: "✔ Removal recorded",
+    row_cancelled: "ℹ Cancelled: nothing recorded",
+    undo: "Undo",
+    row_undone: "↶ Undone: this scan's record is withdrawn",
+    undo_refused: "Cannot undo: ",
+    undo_depends: "Cannot undo: another party's later event #{seq} ({step}, {date}) depends on this scan.",
+    undo_too_old: "Cannot undo: the correction window has closed.",
+    steps: [
+        ("commissioning", "registered"),
+        ("shipping", "shipped"),
+        ("receiving", "received"),
+        ("installing", "installed"),
+        ("removing", "removed"),
+        ("decommissioning", "voided"),
+        ("destroying", "destroyed"),
+        ("recalling", "recalled"),
+        ("correcting", "corrected"),
+        ("resolving", "resolved"),
+        ("", "event"),
+    ],
 };
 
 #[cfg(test)]

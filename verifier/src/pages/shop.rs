@@ -2,6 +2,10 @@
 //! content and press Enter. Each scan is recorded at once as `receiving` (or, in install mode,
 //! `installing` into the chosen vehicle) and added to a running list with what it means; a
 //! conflict stands out in colour, icon and words, and the page's small script beeps for it.
+//! A scan that contradicts what this same shop recorded (receiving a part it installed, installing
+//! it into another vehicle) is not recorded: the row asks first (record the removal, record the
+//! scan anyway, or cancel). Each row the shop recorded offers Undo (a `correcting` event) while
+//! the correction window is open.
 //!
 //! The script only submits scans without reloading, one at a time from a queue, so fast scans are
 //! never lost or merged; without it the form posts one scan per submit and the page lists the
@@ -16,7 +20,9 @@ use axum::extract::{Query, State};
 use axum::http::{HeaderMap, StatusCode, header};
 use axum::response::{IntoResponse, Json, Redirect, Response};
 use axum::{Extension, Form};
-use registry::{Action, CodeKey, Outcome, Party, Registry, Role, Vin};
+use registry::{
+    Action, CodeKey, Custody, Outcome, Party, Registry, RegistryError, Role, Submission, Vin,
+};
 use serde::Deserialize;
 use signer::{DigitalLink, Timestamp};
 
@@ -24,6 +30,7 @@ use super::i18n::{Lang, Texts};
 use super::session::{self, ScanRow, Sessions};
 use super::{render, with_lang};
 use crate::error::{ApiError, Problem};
+use crate::local_time::Zone;
 use crate::state::AppState;
 
 #[derive(Template)]
@@ -129,6 +136,17 @@ pub async fn station(
             return Err(lang);
         }
         let t = lang.texts();
+        let now = Timestamp::now();
+        let rows = s
+            .rows
+            .iter()
+            .cloned()
+            .map(|mut row| {
+                // Undo is offered only while the registry would accept it.
+                row.undo = row.undoable.is_some_and(|(_, until)| now <= until);
+                row
+            })
+            .collect();
         Ok(render(&StationPage {
             lang,
             t,
@@ -137,7 +155,7 @@ pub async fn station(
             csrf: &s.csrf,
             install_vin: s.install_vin.as_ref().map(Vin::as_str),
             flash: s.flash.take(),
-            rows: s.rows.iter().cloned().collect(),
+            rows,
         }))
     });
     match page {
@@ -316,26 +334,31 @@ pub async fn scan(
     let row = state
         .blocking({
             // The station's clock is the shop's, not UTC.
-            let at = state.config().time_zone.time(now);
-            move |r| record(r, &party, vin.as_ref(), &code, lang.texts(), now, at)
+            let zone = state.config().time_zone.clone();
+            move |r| record(r, &party, vin.as_ref(), &code, lang.texts(), now, &zone)
         })
         .await?;
-    sessions.with(&headers, |s| {
-        s.rows.push_front(row.clone());
-        s.rows.truncate(session::MAX_ROWS);
-    });
+    let row = sessions
+        .with(&headers, |s| s.push_row(row.clone()))
+        .unwrap_or(row);
+    Ok(answer(&headers, row))
+}
+
+/// The row as JSON for the page's script, or back to the station for a plain form.
+fn answer(headers: &HeaderMap, row: ScanRow) -> Response {
     let wants_json = headers
         .get(header::ACCEPT)
         .and_then(|v| v.to_str().ok())
         .is_some_and(|a| a.contains("application/json"));
-    Ok(if wants_json {
+    if wants_json {
         Json(row).into_response()
     } else {
         Redirect::to("/shop").into_response()
-    })
+    }
 }
 
-/// Records one scanned code for `party` and says what it means, in the session's language.
+/// Records one scanned code for `party` and says what it means, in the session's language; or,
+/// when the scan contradicts what this shop itself recorded, records nothing and asks.
 fn record(
     r: &Registry,
     party: &Party,
@@ -343,13 +366,11 @@ fn record(
     input: &str,
     t: &Texts,
     now: Timestamp,
-    at: String,
+    zone: &Zone,
 ) -> ScanRow {
-    let row = |class: &'static str, text: String, code: String| ScanRow {
-        class,
-        text,
-        code,
-        at: at.clone(),
+    let at = zone.time(now);
+    let row = |class: &'static str, text: String, code: String| {
+        ScanRow::plain(class, text, code, at.clone())
     };
     let shown: String = input.trim().chars().take(120).collect();
     let Ok(link) = DigitalLink::parse(input.trim()) else {
@@ -377,7 +398,76 @@ fn record(
         Some(vin) if party.role == Role::Shop => Action::Install { vin: *vin },
         _ => Action::Receive,
     };
-    let installing = matches!(action, Action::Install { .. });
+    if let Some(question) = wrong_mode(&status, party, &action, t, zone) {
+        return question;
+    }
+    record_action(r, party, key, action, t, now, at)
+}
+
+/// The question the station asks, recording nothing, when a scan contradicts this shop's own
+/// record: receiving a part it installed, or installing it into another vehicle. Such a scan is
+/// almost always the station left in the wrong mode, and recorded it would flag the shop's own
+/// genuine part as a clone of itself (the rules must treat it as evidence: a label outside the car
+/// it is recorded in).
+fn wrong_mode(
+    status: &registry::CodeStatus,
+    party: &Party,
+    action: &Action,
+    t: &Texts,
+    zone: &Zone,
+) -> Option<ScanRow> {
+    let Custody::Installed { vin, by } = &status.record.custody.custody else {
+        return None;
+    };
+    let contradicts = match action {
+        Action::Receive => true,
+        Action::Install { vin: into } => into != vin,
+        _ => false,
+    };
+    if by != &party.id || !contradicts {
+        return None;
+    }
+    let text = t
+        .ask_installed
+        .replace("{vin}", vin_tail(vin))
+        .replace("{date}", &zone.date(status.record.custody.since));
+    Some(ScanRow {
+        ask: true,
+        key: Some(status.key.clone()),
+        asked: Some((*vin, action.clone())),
+        ..ScanRow::plain(
+            "warning",
+            text,
+            status.key.to_string(),
+            zone.time(Timestamp::now()),
+        )
+    })
+}
+
+/// A VIN's last four characters, as people read them off a car: "…3294".
+fn vin_tail(vin: &Vin) -> &str {
+    &vin.as_str()[13..]
+}
+
+/// Records `action` by `party` with the label scanned, and the row that says what it did.
+fn record_action(
+    r: &Registry,
+    party: &Party,
+    key: CodeKey,
+    action: Action,
+    t: &Texts,
+    now: Timestamp,
+    at: String,
+) -> ScanRow {
+    let code = key.to_string();
+    let row = |class: &'static str, text: String, code: String| {
+        ScanRow::plain(class, text, code, at.clone())
+    };
+    let into = match &action {
+        Action::Install { vin } => Some(*vin),
+        _ => None,
+    };
+    let removing = matches!(action, Action::Remove { .. });
     let recorded = match r.record(&key, &party.id, action, now) {
         Ok(recorded) => recorded,
         Err(e) => {
@@ -389,8 +479,9 @@ fn record(
             return row("danger", text, code);
         }
     };
-    let recalled = recorded.record.flags.recalled.is_some() || status.lot_recall.is_some();
-    match recorded.event.outcome {
+    let lot_recall = matches!(r.status(&key), Ok(Some(s)) if s.lot_recall.is_some());
+    let recalled = recorded.record.flags.recalled.is_some() || lot_recall;
+    let mut shown = match recorded.event.outcome {
         Outcome::Claim { .. } | Outcome::Refused { .. } => row(
             "warning",
             format!(
@@ -410,17 +501,227 @@ fn record(
         }
         _ if recalled => row("danger", t.row_recalled.to_owned(), code),
         Outcome::Repeated => row("ok", t.row_repeated.to_owned(), code),
-        Outcome::Applied if installing => row(
-            "ok",
-            format!(
-                "{} → {}",
-                t.row_installed,
-                vin.map(Vin::as_str).unwrap_or_default()
-            ),
-            code,
-        ),
-        Outcome::Applied => row("ok", t.row_received.to_owned(), code),
+        Outcome::Applied if removing => row("ok", t.row_removed.to_owned(), code),
+        Outcome::Applied => match into {
+            Some(vin) => row("ok", format!("{} → {vin}", t.row_installed), code),
+            None => row("ok", t.row_received.to_owned(), code),
+        },
+    };
+    // What the shop recorded it may take back within the correction window; a claim or refusal
+    // changed nothing to take back.
+    if matches!(
+        recorded.event.outcome,
+        Outcome::Applied | Outcome::Repeated | Outcome::Conflict { .. }
+    ) {
+        let until = recorded
+            .event
+            .at
+            .plus_days(r.config().correction_window_days);
+        shown.key = Some(key);
+        shown.undoable = Some((recorded.event.seq, until));
+        shown.undo = true;
     }
+    shown
+}
+
+#[derive(Deserialize)]
+pub struct RowForm {
+    pub csrf: String,
+    pub row: u64,
+    /// For `/shop/decide`: `remove`, `anyway` or `cancel`.
+    pub choice: Option<String>,
+}
+
+/// `POST /shop/decide`: the operator's answer to the station's question about a scan.
+#[utoipa::path(
+    post,
+    path = "/shop/decide",
+    tag = "pages",
+    summary = "Answer the station's question about a scan in the wrong mode",
+    description = "Form-encoded `csrf`, `row` (the list row's id) and `choice`: `remove` records \
+        the part's removal from the vehicle the shop recorded it in (`removing`, naming that VIN); \
+        `anyway` records the scan as it was made; `cancel` records nothing. With \
+        `Accept: application/json` answers the row; otherwise redirects back to the station.",
+    request_body(content = String, content_type = "application/x-www-form-urlencoded"),
+    responses(
+        (status = 200, description = "The row, answered", body = Object),
+        (status = 303, description = "Answered: back to the station"),
+        (status = 403, description = "No session, or the form's CSRF token is not the session's (`csrf`)",
+            body = Problem, content_type = "application/problem+json"),
+        (status = 404, description = "No such question in this session's list (`no_such_row`)",
+            body = Problem, content_type = "application/problem+json"),
+    ),
+)]
+pub async fn decide(
+    State(state): State<AppState>,
+    Extension(sessions): Extension<Arc<Sessions>>,
+    headers: HeaderMap,
+    form: Result<Form<RowForm>, FormRejection>,
+) -> Result<Response, ApiError> {
+    let form = row_form(&sessions, &headers, form)?;
+    let (party, lang, asked) = sessions.checked(&headers, &form.csrf, |s| {
+        let asked = s
+            .row_mut(form.row)
+            .filter(|r| r.ask)
+            .and_then(|r| Some((r.key.clone()?, r.asked.clone()?, r.at.clone())));
+        (s.party.clone(), s.lang, asked)
+    })?;
+    let Some((key, (vin, action), at)) = asked else {
+        return Err(no_such_row());
+    };
+    let t = lang.texts();
+    let choice = form.choice.as_deref().unwrap_or("cancel");
+    let now = Timestamp::now();
+    let row = match choice {
+        "remove" | "anyway" => {
+            let action = if choice == "remove" {
+                Action::Remove { vin: Some(vin) }
+            } else {
+                action
+            };
+            let at = state.config().time_zone.time(now);
+            state
+                .blocking(move |r| record_action(r, &party, key, action, t, now, at))
+                .await?
+        }
+        _ => ScanRow::plain("info", t.row_cancelled.to_owned(), key.to_string(), at),
+    };
+    let row = sessions
+        .with(&headers, |s| match s.row_mut(form.row) {
+            Some(slot) => {
+                *slot = ScanRow {
+                    id: slot.id,
+                    ..row.clone()
+                };
+                slot.clone()
+            }
+            None => row.clone(),
+        })
+        .unwrap_or(row);
+    Ok(answer(&headers, row))
+}
+
+/// `POST /shop/undo`: takes back the event one of the station's rows recorded.
+#[utoipa::path(
+    post,
+    path = "/shop/undo",
+    tag = "pages",
+    summary = "Undo a scan the station recorded",
+    description = "Form-encoded `csrf` and `row` (the list row's id). Records a `correcting` \
+        event for the event the row's scan recorded, within the correction window: the \
+        registry replays the code's history without it, or refuses (another party's later \
+        event depends on it), which the station shows in words.",
+    request_body(content = String, content_type = "application/x-www-form-urlencoded"),
+    responses(
+        (status = 303, description = "Back to the station, which shows the outcome"),
+        (status = 403, description = "No session, or the form's CSRF token is not the session's (`csrf`)",
+            body = Problem, content_type = "application/problem+json"),
+        (status = 404, description = "No such row to undo in this session's list (`no_such_row`)",
+            body = Problem, content_type = "application/problem+json"),
+    ),
+)]
+pub async fn undo(
+    State(state): State<AppState>,
+    Extension(sessions): Extension<Arc<Sessions>>,
+    headers: HeaderMap,
+    form: Result<Form<RowForm>, FormRejection>,
+) -> Result<Response, ApiError> {
+    let form = row_form(&sessions, &headers, form)?;
+    let (party, lang, target) = sessions.checked(&headers, &form.csrf, |s| {
+        let target = s
+            .row_mut(form.row)
+            .and_then(|r| Some((r.key.clone()?, r.undoable?)));
+        (s.party.clone(), s.lang, target)
+    })?;
+    let Some((key, (seq, _))) = target else {
+        return Err(no_such_row());
+    };
+    let t = lang.texts();
+    let now = Timestamp::now();
+    let zone = state.config().time_zone.clone();
+    let (text, undone) = state
+        .blocking(move |r| {
+            let correct = Action::Correct {
+                corrects: seq,
+                reason: "undone at the scanning station".to_owned(),
+            };
+            match r.submit(&key, &party.id, Submission::scanned(correct), now) {
+                Ok(_) => (t.row_undone.to_owned(), true),
+                Err(e) => (undo_refusal(r, &key, &e, t, &zone), false),
+            }
+        })
+        .await?;
+    sessions.with(&headers, |s| {
+        if undone {
+            if let Some(row) = s.row_mut(form.row) {
+                row.class = "info";
+                row.text = text;
+                row.undoable = None;
+                row.undo = false;
+            }
+        } else {
+            s.flash = Some(text);
+        }
+    });
+    Ok(Redirect::to("/shop").into_response())
+}
+
+/// Why an undo was refused, in the station's words: the later event of another party that depends
+/// on the scan (named by its number, step and date), or the registry's other reasons.
+fn undo_refusal(r: &Registry, key: &CodeKey, e: &RegistryError, t: &Texts, zone: &Zone) -> String {
+    if let Some(says) = super::storage_text(e, t) {
+        return format!("{}{says}", t.undo_refused);
+    }
+    let RegistryError::InvalidCorrection(why) = e else {
+        return format!("{}{e}", t.undo_refused);
+    };
+    // The registry names the dependent event first: "event N (step, date) was recorded by another
+    // party ... and depends on it". Its number finds the event, whose words are the page's own.
+    let dependent = why
+        .contains("depends on it")
+        .then(|| {
+            why.strip_prefix("event ")?
+                .split(' ')
+                .next()?
+                .parse::<u32>()
+                .ok()
+        })
+        .flatten()
+        .and_then(|seq| {
+            let history = r.history(key).ok()??;
+            history.events.into_iter().find(|e| e.seq == seq)
+        });
+    match dependent {
+        Some(event) => t
+            .undo_depends
+            .replace("{seq}", &event.seq.to_string())
+            .replace("{step}", t.step(event.step().as_str()))
+            .replace("{date}", &zone.date(event.at)),
+        None if why.contains("correction window") => t.undo_too_old.to_owned(),
+        None => format!("{}{why}", t.undo_refused),
+    }
+}
+
+fn row_form(
+    sessions: &Sessions,
+    headers: &HeaderMap,
+    form: Result<Form<RowForm>, FormRejection>,
+) -> Result<RowForm, ApiError> {
+    match form {
+        Ok(Form(form)) => Ok(form),
+        Err(_) => Err(sessions
+            .checked(headers, "", |_| ())
+            .err()
+            .unwrap_or_else(|| ApiError::bad_request("invalid_form", "incomplete form"))),
+    }
+}
+
+fn no_such_row() -> ApiError {
+    ApiError::new(
+        StatusCode::NOT_FOUND,
+        "no_such_row",
+        "this station's list has no such row to answer or undo: reload the station",
+    )
 }
 
 #[derive(Deserialize)]
