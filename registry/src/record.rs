@@ -205,6 +205,7 @@ impl CodeRecord {
             actor: self.manufacturer.clone(),
             basis: Basis::Legacy,
             recall_override: false,
+            vin_confirmed: false,
             what: What::Commissioned(Commissioned {
                 lot: self.lot.clone(),
                 key_id: self.key_id,
@@ -353,7 +354,7 @@ impl CodeRecord {
                     },
                     3 => {
                         let bytes: [u8; 17] = r.array()?;
-                        let vin = Vin::parse(&String::from_utf8_lossy(&bytes))
+                        let vin = Vin::parse_confirmed(&String::from_utf8_lossy(&bytes))
                             .map_err(|e| r.invalid("VIN", e.to_string()))?;
                         Custody::Installed {
                             vin,
@@ -463,7 +464,7 @@ fn read_copies(r: &mut Reader<'_>) -> Result<Option<Copies>, WireError> {
         1 => {
             let bytes: [u8; 17] = r.array()?;
             GenuineCopy::Vehicle(
-                Vin::parse(&String::from_utf8_lossy(&bytes))
+                Vin::parse_confirmed(&String::from_utf8_lossy(&bytes))
                     .map_err(|e| r.invalid("VIN", e.to_string()))?,
             )
         }

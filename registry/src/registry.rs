@@ -135,6 +135,9 @@ pub struct Submission {
     pub basis: Basis,
     /// Install a recalled part anyway (the shop's explicit choice, recorded with the event).
     pub recall_override: bool,
+    /// The party confirmed a VIN whose check digit does not verify against the registration
+    /// certificate (recorded with the event); required to install into such a VIN.
+    pub vin_confirmed: bool,
 }
 
 impl Submission {
@@ -143,6 +146,7 @@ impl Submission {
             action,
             basis: Basis::Scanned,
             recall_override: false,
+            vin_confirmed: false,
         }
     }
 
@@ -151,6 +155,7 @@ impl Submission {
             action,
             basis: Basis::Typed,
             recall_override: false,
+            vin_confirmed: false,
         }
     }
 }
@@ -394,7 +399,18 @@ impl Registry {
             action,
             basis,
             recall_override,
+            vin_confirmed,
         } = submission;
+        if let Action::Install { vin } = &action {
+            // A VIN that does not verify is taken only as a person's confirmed reading of the
+            // registration certificate, never as a typing error slipped through.
+            if !vin.check_digit_verifies() && !vin_confirmed {
+                return Err(RegistryError::InvalidInput(format!(
+                    "the check digit (character 9) of VIN {vin} does not verify: compare it with \
+                     the vehicle's registration certificate and confirm it"
+                )));
+            }
+        }
         if basis == Basis::Legacy {
             // Legacy events keep the outcome stored with them; a new one has none to keep.
             return Err(RegistryError::InvalidInput(
@@ -424,6 +440,9 @@ impl Registry {
                 actor: actor.clone(),
                 basis,
                 recall_override,
+                // Recorded only where it means something: a VIN that does not verify.
+                vin_confirmed: vin_confirmed
+                    && matches!(&action, Action::Install { vin } if !vin.check_digit_verifies()),
                 what: What::Action(action),
                 outcome: Outcome::Applied,
             };

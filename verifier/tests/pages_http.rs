@@ -165,7 +165,7 @@ async fn warnings_carry_the_advice_and_forms_and_forms_answer_pages() {
         .form(&[
             ("gtin", "06901234567892"),
             ("serial", "PAGE0000"),
-            ("vin", "LSVAU218XN2183295"),
+            ("vin", "LSVAU218XN218329I"),
             ("lang", "en"),
         ])
         .send()
@@ -351,7 +351,7 @@ async fn the_station_needs_a_session_and_its_csrf_token() {
         "{html}"
     );
 
-    // A bad VIN is refused with its reason; a good one switches to install mode.
+    // A VIN whose check digit does not verify is asked about; a good one switches to install mode.
     for vin in ["LSVAU218XN2183295", "LSVAU218XN2183294"] {
         client
             .post(w.server.url("/shop/mode"))
@@ -362,7 +362,11 @@ async fn the_station_needs_a_session_and_its_csrf_token() {
             .unwrap();
         let html = signed_in_page(&client, w.server.url("/shop"), &cookie).await;
         if vin.ends_with('5') {
-            assert!(html.contains("Not a valid VIN"), "{html}");
+            // A check digit that does not verify is asked about, not refused.
+            assert!(
+                html.contains("Compare it with the registration certificate"),
+                "{html}"
+            );
         } else {
             assert!(html.contains("Installing into"), "{html}");
         }
@@ -1243,5 +1247,146 @@ async fn the_station_asks_before_a_wrong_mode_scan_and_undoes_its_own() {
         "{html}"
     );
     assert_eq!(history_of(&w, &w.uris[1]).events.len(), 3);
+    w.server.shutdown().await;
+}
+
+#[tokio::test]
+async fn a_european_vin_is_confirmed_at_the_station_and_through_the_api() {
+    let w = world().await;
+    let client = no_redirects();
+    let token = token(&w.server.registry, "shop-a");
+    let (cookie, _) = sign_in(&client, &w, &token).await;
+    let csrf = csrf_of(&signed_in_page(&client, w.server.url("/shop"), &cookie).await);
+    const EUROPEAN: &str = "WVWZZZ1JZXW000001";
+
+    // Chinese first: the station asks, in Chinese, and does not switch to install mode yet.
+    for (lang, asks, note) in [
+        ("zh-CN", "请与行驶证核对", "（已与行驶证核对）"),
+        (
+            "en",
+            "Compare it with the registration certificate",
+            "(confirmed against the registration certificate)",
+        ),
+    ] {
+        signed_in_page(
+            &client,
+            w.server.url(&format!("/shop?lang={lang}")),
+            &cookie,
+        )
+        .await;
+        station_post(
+            &client,
+            &w,
+            &cookie,
+            "/shop/mode",
+            &[("csrf", &csrf), ("mode", "install"), ("vin", EUROPEAN)],
+        )
+        .await;
+        let html = signed_in_page(&client, w.server.url("/shop"), &cookie).await;
+        assert!(
+            html.contains("id=\"vin-confirm\"") && html.contains(asks),
+            "{html}"
+        );
+        assert!(!html.contains("id=\"mode-banner\""), "{html}");
+        assert!(!html.contains("Not a valid VIN") && !html.contains("typing error"));
+        station_post(
+            &client,
+            &w,
+            &cookie,
+            "/shop/mode",
+            &[
+                ("csrf", &csrf),
+                ("mode", "install"),
+                ("vin", EUROPEAN),
+                ("confirmed", "1"),
+            ],
+        )
+        .await;
+        let html = signed_in_page(&client, w.server.url("/shop"), &cookie).await;
+        assert!(
+            html.contains("id=\"mode-banner\"") && html.contains(note),
+            "{html}"
+        );
+        assert!(!html.contains("id=\"vin-confirm\""), "{html}");
+    }
+    // A scan installs into it, and the event records the confirmation.
+    let row: serde_json::Value = station_post(
+        &client,
+        &w,
+        &cookie,
+        "/shop/scan",
+        &[("csrf", &csrf), ("code", &w.uris[0])],
+    )
+    .await
+    .json()
+    .await
+    .unwrap();
+    assert_eq!(row["class"], "ok", "{row}");
+    let installed = history_of(&w, &w.uris[0]);
+    assert!(installed.events.last().unwrap().vin_confirmed);
+    // A character no VIN has is still refused, in the page's words.
+    signed_in_page(&client, w.server.url("/shop?lang=zh-CN"), &cookie).await;
+    station_post(
+        &client,
+        &w,
+        &cookie,
+        "/shop/mode",
+        &[
+            ("csrf", &csrf),
+            ("mode", "install"),
+            ("vin", "WVWZZZ1JZXW00000I"),
+        ],
+    )
+    .await;
+    let html = signed_in_page(&client, w.server.url("/shop"), &cookie).await;
+    assert!(html.contains("第 17 位“I”不能出现在 VIN 中"), "{html}");
+
+    // The API: 422 vin_check_digit without the confirmation, recorded with it.
+    let event = |confirmed: Option<bool>| {
+        let mut body =
+            serde_json::json!({"code": w.uris[1], "step": "installing", "vin": EUROPEAN});
+        if let Some(c) = confirmed {
+            body["vin_confirmed"] = c.into();
+        }
+        client
+            .post(w.server.url("/api/v1/events"))
+            .bearer_auth(&token)
+            .json(&body)
+            .send()
+    };
+    for confirmed in [None, Some(false)] {
+        let refused = event(confirmed).await.unwrap();
+        assert_eq!(refused.status().as_u16(), 422);
+        let problem: serde_json::Value = refused.json().await.unwrap();
+        assert_eq!(problem["code"], "vin_check_digit", "{problem}");
+        assert!(
+            problem["detail"]
+                .as_str()
+                .unwrap()
+                .contains("\"vin_confirmed\": true"),
+            "{problem}"
+        );
+    }
+    assert_eq!(history_of(&w, &w.uris[1]).events.len(), 1);
+    let recorded = event(Some(true)).await.unwrap();
+    assert!(recorded.status().is_success(), "{}", recorded.status());
+    assert!(
+        history_of(&w, &w.uris[1])
+            .events
+            .last()
+            .unwrap()
+            .vin_confirmed
+    );
+    // The vehicle's page finds both parts by that VIN.
+    let html = signed_in_page(
+        &client,
+        w.server.url(&format!("/shop/vehicle?vin={EUROPEAN}")),
+        &cookie,
+    )
+    .await;
+    assert!(
+        html.contains("PAGE0000") && html.contains("PAGE0001"),
+        "{html}"
+    );
     w.server.shutdown().await;
 }

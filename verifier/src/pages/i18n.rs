@@ -253,6 +253,14 @@ pub struct Texts {
     pub undo_too_old: &'static str,
     /// Custody step names (GS1 CBV), the last for any other.
     pub steps: [(&'static str, &'static str); 11],
+    /// A VIN refused: `{n}` characters; `{pos}` and `{ch}` of a character no VIN has.
+    pub vin_length: &'static str,
+    pub vin_character: &'static str,
+    /// A VIN whose check digit does not verify: `{vin}`, `{found}` and `{expected}`.
+    pub vin_unverified: &'static str,
+    pub vin_confirm: &'static str,
+    pub vin_correct: &'static str,
+    pub vin_confirmed_note: &'static str,
 }
 
 impl Texts {
@@ -312,6 +320,23 @@ impl Texts {
 
     pub fn state(&self, code: &str) -> &'static str {
         lookup(&self.states, code)
+    }
+
+    /// Why a VIN was refused, in this language.
+    pub fn vin_error(&self, e: &registry::vin::VinError) -> String {
+        let why = match e {
+            registry::vin::VinError::Length(n) => self.vin_length.replace("{n}", &n.to_string()),
+            registry::vin::VinError::BadChar { pos, ch } => self
+                .vin_character
+                .replace("{pos}", &pos.to_string())
+                .replace("{ch}", &ch.to_string()),
+            registry::vin::VinError::CheckDigit { found, expected } => self
+                .vin_unverified
+                .replace(" {vin}", "")
+                .replace("{found}", &found.to_string())
+                .replace("{expected}", &expected.to_string()),
+        };
+        format!("{}{why}", self.bad_vin)
     }
 
     pub fn step(&self, code: &str) -> &'static str {
@@ -672,6 +697,12 @@ pub static ZH: Texts = Texts {
         ("resolving", "结案"),
         ("", "事件"),
     ],
+    vin_length: "VIN 应有 17 位，这个有 {n} 位。",
+    vin_character: "第 {pos} 位“{ch}”不能出现在 VIN 中（VIN 不用字母 I、O、Q）。",
+    vin_unverified: "VIN {vin} 的第 9 位是“{found}”，按其他各位算应为“{expected}”。可能是输入错误，也可能这辆车的 VIN 没有校验位（许多进口欧洲车如此）。请与行驶证核对。",
+    vin_confirm: "与行驶证一致，装到这辆车",
+    vin_correct: "改正 VIN",
+    vin_confirmed_note: "（已与行驶证核对）",
 };
 
 pub static EN: Texts = Texts {
@@ -957,6 +988,12 @@ pub static EN: Texts = Texts {
         ("resolving", "resolved"),
         ("", "event"),
     ],
+    vin_length: "a VIN has 17 characters, this one has {n}.",
+    vin_character: "character {pos} (“{ch}”) cannot appear in a VIN (letters I, O and Q are never used).",
+    vin_unverified: "Character 9 of VIN {vin} is “{found}” but the other characters give “{expected}”. It may be mistyped, or the vehicle may carry a VIN without a check digit (many imported European vehicles do). Compare it with the registration certificate.",
+    vin_confirm: "It matches the registration certificate: install into it",
+    vin_correct: "Correct the VIN",
+    vin_confirmed_note: " (confirmed against the registration certificate)",
 };
 
 #[cfg(test)]

@@ -373,9 +373,10 @@ pub async fn vehicle_check(
         Ok(key) => key,
         Err(e) => return Ok(invalid(e.to_string())),
     };
-    let vin = match Vin::parse(form.vin.trim()) {
+    // A lookup: any ISO 3779 VIN, check digit or not (many European vehicles carry none).
+    let vin = match Vin::parse_confirmed(form.vin.trim()) {
         Ok(vin) => vin,
-        Err(e) => return Ok(invalid(format!("{}{e}", t.bad_vin))),
+        Err(e) => return Ok(invalid(t.vin_error(&e))),
     };
     let found = state
         .blocking(move |r| r.vehicle_answer(&key, &vin))

@@ -96,8 +96,11 @@ pub struct Session {
     expires: Instant,
     /// Newest first.
     pub rows: VecDeque<ScanRow>,
-    /// Install mode: the vehicle the scanned parts go into.
+    /// Install mode: the vehicle the scanned parts go into. A VIN whose check digit does not
+    /// verify is here only once the operator confirmed it against the registration certificate.
     pub install_vin: Option<Vin>,
+    /// A VIN whose check digit does not verify, waiting for the operator's confirmation.
+    pub confirm_vin: Option<Vin>,
     /// A message for the next page (e.g. a refused VIN).
     pub flash: Option<String>,
     /// The id the next row gets.
@@ -172,6 +175,7 @@ impl Sessions {
                 expires: now + LIFETIME,
                 rows: VecDeque::new(),
                 install_vin: None,
+                confirm_vin: None,
                 flash: None,
                 next_row: 0,
             },

@@ -32,6 +32,7 @@ use super::{render, with_lang};
 use crate::error::{ApiError, Problem};
 use crate::local_time::Zone;
 use crate::state::AppState;
+use registry::vin::VinError;
 
 #[derive(Template)]
 #[template(path = "signin.html")]
@@ -53,6 +54,10 @@ struct StationPage<'a> {
     party: &'a Party,
     csrf: &'a str,
     install_vin: Option<&'a str>,
+    /// The install VIN's check digit does not verify; the operator confirmed it.
+    install_confirmed: bool,
+    /// A VIN waiting for confirmation, and why it needs it.
+    confirm_vin: Option<(&'a str, String)>,
     flash: Option<String>,
     rows: Vec<ScanRow>,
 }
@@ -154,6 +159,20 @@ pub async fn station(
             party: &s.party,
             csrf: &s.csrf,
             install_vin: s.install_vin.as_ref().map(Vin::as_str),
+            install_confirmed: s.install_vin.is_some_and(|v| !v.check_digit_verifies()),
+            confirm_vin: s.confirm_vin.as_ref().map(|v| {
+                let why = Vin::parse(v.as_str())
+                    .err()
+                    .map_or_else(String::new, |e| match e {
+                        VinError::CheckDigit { found, expected } => t
+                            .vin_unverified
+                            .replace("{vin}", v.as_str())
+                            .replace("{found}", &found.to_string())
+                            .replace("{expected}", &expected.to_string()),
+                        other => t.vin_error(&other),
+                    });
+                (v.as_str(), why)
+            }),
             flash: s.flash.take(),
             rows,
         }))
@@ -468,7 +487,14 @@ fn record_action(
         _ => None,
     };
     let removing = matches!(action, Action::Remove { .. });
-    let recorded = match r.record(&key, &party.id, action, now) {
+    // The station holds a VIN whose check digit does not verify only once the operator confirmed
+    // it against the registration certificate (see `mode`).
+    let vin_confirmed = matches!(&action, Action::Install { vin } if !vin.check_digit_verifies());
+    let submission = Submission {
+        vin_confirmed,
+        ..Submission::scanned(action)
+    };
+    let recorded = match r.submit(&key, &party.id, submission, now) {
         Ok(recorded) => recorded,
         Err(e) => {
             // A full or failing store: say so in the station's words, not the engine's.
@@ -729,6 +755,8 @@ pub struct ModeForm {
     pub csrf: String,
     pub mode: String,
     pub vin: Option<String>,
+    /// Present when the operator confirmed a VIN whose check digit does not verify.
+    pub confirmed: Option<String>,
 }
 
 /// `POST /shop/mode`: receive, or install into a vehicle.
@@ -738,7 +766,9 @@ pub struct ModeForm {
     tag = "pages",
     summary = "Switch the station between receiving and installing",
     description = "Form-encoded `csrf`, `mode` (`receive` or `install`) and, to install, `vin` \
-        (checked, with its check digit). Shops only may install.",
+        (any ISO 3779 VIN). A VIN whose check digit does not verify is taken only with \
+        `confirmed` (the operator compared it with the registration certificate); without it \
+        the station asks. Shops only may install.",
     request_body(content = String, content_type = "application/x-www-form-urlencoded"),
     responses(
         (status = 303, description = "Back to the station, which shows the mode or why the VIN was refused"),
@@ -761,15 +791,24 @@ pub async fn mode(
         let t = s.lang.texts();
         if form.mode != "install" {
             s.install_vin = None;
+            s.confirm_vin = None;
             return;
         }
         if s.party.role != Role::Shop {
             s.flash = Some(t.wrong_role.to_owned());
             return;
         }
-        match Vin::parse(form.vin.as_deref().unwrap_or("").trim()) {
+        s.confirm_vin = None;
+        match Vin::parse_confirmed(form.vin.as_deref().unwrap_or("").trim()) {
+            // Many imported European vehicles carry a VIN without a check digit: ask the operator
+            // to compare it with the registration certificate rather than refuse it.
+            // Until then no scan goes into the vehicle chosen before.
+            Ok(vin) if !vin.check_digit_verifies() && form.confirmed.is_none() => {
+                s.install_vin = None;
+                s.confirm_vin = Some(vin);
+            }
             Ok(vin) => s.install_vin = Some(vin),
-            Err(e) => s.flash = Some(format!("{}{e}", t.bad_vin)),
+            Err(e) => s.flash = Some(t.vin_error(&e)),
         }
     })?;
     Ok(Redirect::to("/shop").into_response())
@@ -817,8 +856,9 @@ pub async fn vehicle(
     let t = lang.texts();
     let zone = &state.config().time_zone;
     let typed = query.vin.unwrap_or_default().trim().to_ascii_uppercase();
-    let (error, parts) = match Vin::parse(&typed) {
-        Err(e) if !typed.is_empty() => (Some(format!("{}{e}", t.bad_vin)), Vec::new()),
+    // A lookup: any ISO 3779 VIN, check digit or not (many European vehicles carry none).
+    let (error, parts) = match Vin::parse_confirmed(&typed) {
+        Err(e) if !typed.is_empty() => (Some(t.vin_error(&e)), Vec::new()),
         Err(_) => (None, Vec::new()),
         Ok(vin) => {
             let parts = state
