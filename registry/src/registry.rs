@@ -571,8 +571,9 @@ impl Registry {
         Ok((after, warning))
     }
 
-    /// Why the code or its lot is recalled, if it is.
-    fn recall_reason(&self, key: &CodeKey, record: &CodeRecord) -> Result<Option<String>> {
+    /// Why the code or its lot is recalled, if it is: the lot recall's reason, or the code's
+    /// recall event's.
+    pub fn recall_reason(&self, key: &CodeKey, record: &CodeRecord) -> Result<Option<String>> {
         if let Some(lot) = &record.lot {
             if let Some(recall) = self.lot_recall(key, lot)? {
                 return Ok(Some(recall.reason));

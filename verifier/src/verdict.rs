@@ -77,6 +77,9 @@ pub struct Verdict {
     pub signature_checked: bool,
     #[serde(skip_serializing_if = "Option::is_none")]
     pub reason: Option<String>,
+    /// For `recalled`: why the manufacturer recalled the part or its lot, in its words.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub recall_reason: Option<String>,
     #[serde(skip_serializing_if = "Option::is_none")]
     pub part: Option<PartInfo>,
     #[serde(skip_serializing_if = "Option::is_none")]
@@ -120,6 +123,9 @@ pub struct EvidenceItem {
 }
 
 const ADVICE_DANGER: &str = "Do not accept or fit this part. Keep it and its packaging, ask the seller where it came from, and report it below.";
+/// A recalled part is genuine: the owner needs a replacement, not a counterfeit report.
+const ADVICE_RECALLED: &str =
+    "Do not fit this part. Contact the seller or the shop about a replacement.";
 const ADVICE_WARNING: &str = "Be careful: ask the seller about this part before you accept it, and report it if the answer does not convince you.";
 
 impl Verdict {
@@ -136,6 +142,7 @@ impl Verdict {
             },
             signature_checked: true,
             reason: None,
+            recall_reason: None,
             part: None,
             manufacturer: None,
             custody: None,
@@ -396,11 +403,16 @@ fn registered(
                 }
             },
         ),
-        _ if flags.recalled.is_some() || status.lot_recall.is_some() => Verdict::new(
-            "recalled",
-            Severity::Danger,
-            "The manufacturer has recalled this part. Do not fit it; return it to the seller.",
-        ),
+        _ if flags.recalled.is_some() || status.lot_recall.is_some() => {
+            let mut v = Verdict::new(
+                "recalled",
+                Severity::Danger,
+                "The manufacturer has recalled this part. Do not fit it; return it to the seller.",
+            );
+            v.advice = Some(ADVICE_RECALLED);
+            v.recall_reason = registry.recall_reason(&status.key, record)?;
+            v
+        }
         _ if flags.scan_anomaly.is_some() => Verdict::new(
             "scan_anomaly",
             Severity::Warning,

@@ -1390,3 +1390,143 @@ async fn a_european_vin_is_confirmed_at_the_station_and_through_the_api() {
     );
     w.server.shutdown().await;
 }
+
+#[tokio::test]
+async fn a_recalled_part_stops_the_install_and_its_reason_is_shown_everywhere() {
+    let w = world().await;
+    let client = no_redirects();
+    let maker = registry::PartyId::parse("acme-brakes").unwrap();
+    let key = registry::CodeKey::of(&signer::DigitalLink::parse(&w.uris[2]).unwrap().part);
+    w.server
+        .registry
+        .record(
+            &key,
+            &maker,
+            registry::Action::Recall {
+                reason: "friction layer may crack".into(),
+            },
+            now(),
+        )
+        .unwrap();
+    let token = token(&w.server.registry, "shop-a");
+    let (cookie, _) = sign_in(&client, &w, &token).await;
+    let csrf = csrf_of(&signed_in_page(&client, w.server.url("/shop"), &cookie).await);
+    station_post(
+        &client,
+        &w,
+        &cookie,
+        "/shop/mode",
+        &[
+            ("csrf", &csrf),
+            ("mode", "install"),
+            ("vin", "LSVAU218XN2183294"),
+        ],
+    )
+    .await;
+
+    // The install is refused with the reason, and nothing is recorded until the shop chooses.
+    let refused: serde_json::Value = station_post(
+        &client,
+        &w,
+        &cookie,
+        "/shop/scan",
+        &[("csrf", &csrf), ("code", &w.uris[2])],
+    )
+    .await
+    .json()
+    .await
+    .unwrap();
+    assert_eq!(refused["recall"], true, "{refused}");
+    assert_eq!(refused["class"], "danger", "{refused}");
+    assert!(
+        refused["text"]
+            .as_str()
+            .unwrap()
+            .contains("Not installed: this part is recalled (friction layer may crack)"),
+        "{refused}"
+    );
+    assert_eq!(history_of(&w, &w.uris[2]).events.len(), 2);
+    let html = signed_in_page(&client, w.server.url("/shop"), &cookie).await;
+    assert!(
+        html.contains("Install anyway (recorded as a known recall)"),
+        "{html}"
+    );
+    let row = refused["id"].to_string();
+    let installed: serde_json::Value = station_post(
+        &client,
+        &w,
+        &cookie,
+        "/shop/decide",
+        &[("csrf", &csrf), ("row", &row), ("choice", "override")],
+    )
+    .await
+    .json()
+    .await
+    .unwrap();
+    assert!(
+        installed["text"]
+            .as_str()
+            .unwrap()
+            .contains("override is recorded"),
+        "{installed}"
+    );
+    assert!(
+        history_of(&w, &w.uris[2])
+            .events
+            .last()
+            .unwrap()
+            .recall_override
+    );
+
+    // The vehicle's page says why the row is red, in each language.
+    for (lang, says) in [
+        ("en", "Recalled: friction layer may crack"),
+        ("zh-CN", "已召回：friction layer may crack"),
+    ] {
+        let html = signed_in_page(
+            &client,
+            w.server
+                .url(&format!("/shop/vehicle?vin=LSVAU218XN2183294&lang={lang}")),
+            &cookie,
+        )
+        .await;
+        assert!(
+            html.contains("class=\"danger\"") && html.contains(says),
+            "{html}"
+        );
+    }
+
+    // The owner's page: the reason and recall advice, not the counterfeit advice.
+    for (lang, reason, advice) in [
+        (
+            "en",
+            "Recall reason: </strong>friction layer may crack",
+            "Contact the seller or the shop about a replacement",
+        ),
+        (
+            "zh-CN",
+            "召回原因：</strong>friction layer may crack",
+            "请联系卖家或维修店更换",
+        ),
+    ] {
+        let (_, html) = page(&client, &format!("{}&lang={lang}", w.uris[2]), lang).await;
+        assert!(html.contains(reason), "{html}");
+        assert!(html.contains(advice), "{html}");
+        assert!(
+            !html.contains("report it below") && !html.contains("保留配件和包装"),
+            "{html}"
+        );
+    }
+    let json: serde_json::Value = get_as(&client, &w.uris[2], "application/json", "en")
+        .await
+        .json()
+        .await
+        .unwrap();
+    assert_eq!(json["verdict"], "recalled");
+    assert_eq!(json["recall_reason"], "friction layer may crack", "{json}");
+    assert!(
+        json["advice"].as_str().unwrap().contains("replacement"),
+        "{json}"
+    );
+    w.server.shutdown().await;
+}

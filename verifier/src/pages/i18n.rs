@@ -261,6 +261,16 @@ pub struct Texts {
     pub vin_confirm: &'static str,
     pub vin_correct: &'static str,
     pub vin_confirmed_note: &'static str,
+    // Recalls.
+    pub recall_reason: &'static str,
+    pub advice_recalled: &'static str,
+    /// An install refused for a recall: `{reason}`.
+    pub row_recall_refused: &'static str,
+    pub install_anyway: &'static str,
+    pub row_installed_override: &'static str,
+    pub flagged_recalled: &'static str,
+    pub flagged_duplicate: &'static str,
+    pub flagged_copies: &'static str,
 }
 
 impl Texts {
@@ -703,6 +713,14 @@ pub static ZH: Texts = Texts {
     vin_confirm: "与行驶证一致，装到这辆车",
     vin_correct: "改正 VIN",
     vin_confirmed_note: "（已与行驶证核对）",
+    recall_reason: "召回原因：",
+    advice_recalled: "不要安装此配件。请联系卖家或维修店更换。",
+    row_recall_refused: "✖ 未装车：此配件已被召回（{reason}）。请勿安装，除非您确定要这样做。",
+    install_anyway: "仍然安装（记录为已知召回）",
+    row_installed_override: "⚠ 已装车，召回已知并已记录",
+    flagged_recalled: "已召回：",
+    flagged_duplicate: "疑似克隆标签",
+    flagged_copies: "已知此标签有仿制品",
 };
 
 pub static EN: Texts = Texts {
@@ -994,6 +1012,14 @@ pub static EN: Texts = Texts {
     vin_confirm: "It matches the registration certificate: install into it",
     vin_correct: "Correct the VIN",
     vin_confirmed_note: " (confirmed against the registration certificate)",
+    recall_reason: "Recall reason: ",
+    advice_recalled: "Do not fit this part. Contact the seller or the shop about a replacement.",
+    row_recall_refused: "✖ Not installed: this part is recalled ({reason}). Do not fit it unless you are sure.",
+    install_anyway: "Install anyway (recorded as a known recall)",
+    row_installed_override: "⚠ Installed with the recall known; the override is recorded",
+    flagged_recalled: "Recalled: ",
+    flagged_duplicate: "Suspected cloned label",
+    flagged_copies: "Copies of this label are known",
 };
 
 #[cfg(test)]

@@ -42,6 +42,8 @@ pub struct ScanRow {
     pub undo: bool,
     /// A question the station asks before recording anything (a scan in the wrong mode).
     pub ask: bool,
+    /// An install refused because the part is recalled, which the shop may still choose.
+    pub recall: bool,
     /// The scanned code, for the row's buttons.
     #[serde(skip)]
     pub key: Option<CodeKey>,
@@ -65,6 +67,7 @@ impl ScanRow {
             at,
             undo: false,
             ask: false,
+            recall: false,
             key: None,
             undoable: None,
             asked: None,

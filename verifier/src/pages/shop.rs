@@ -70,7 +70,8 @@ struct VehiclePage<'a> {
     switch_href: String,
     vin: &'a str,
     error: Option<String>,
-    parts: Vec<(String, String, bool)>,
+    /// Each part: its code, when it was installed, and why its row is red (nothing when it is not).
+    parts: Vec<(String, String, Vec<String>)>,
 }
 
 #[derive(Deserialize)]
@@ -420,7 +421,7 @@ fn record(
     if let Some(question) = wrong_mode(&status, party, &action, t, zone) {
         return question;
     }
-    record_action(r, party, key, action, t, now, at)
+    record_action(r, party, key, Submission::scanned(action), t, now, at)
 }
 
 /// The question the station asks, recording nothing, when a scan contradicts this shop's own
@@ -473,11 +474,16 @@ fn record_action(
     r: &Registry,
     party: &Party,
     key: CodeKey,
-    action: Action,
+    submission: Submission,
     t: &Texts,
     now: Timestamp,
     at: String,
 ) -> ScanRow {
+    let Submission {
+        action,
+        recall_override,
+        ..
+    } = submission;
     let code = key.to_string();
     let row = |class: &'static str, text: String, code: String| {
         ScanRow::plain(class, text, code, at.clone())
@@ -492,10 +498,28 @@ fn record_action(
     let vin_confirmed = matches!(&action, Action::Install { vin } if !vin.check_digit_verifies());
     let submission = Submission {
         vin_confirmed,
-        ..Submission::scanned(action)
+        recall_override,
+        ..Submission::scanned(action.clone())
     };
     let recorded = match r.submit(&key, &party.id, submission, now) {
         Ok(recorded) => recorded,
+        // A recalled part stops the install until the shop chooses, knowing the reason.
+        Err(RegistryError::Recalled(reason)) => {
+            let installing = match &action {
+                Action::Install { vin } => Some(*vin),
+                _ => None,
+            };
+            return ScanRow {
+                recall: true,
+                key: Some(key),
+                asked: installing.map(|vin| (vin, action)),
+                ..row(
+                    "danger",
+                    t.row_recall_refused.replace("{reason}", &reason),
+                    code,
+                )
+            };
+        }
         Err(e) => {
             // A full or failing store: say so in the station's words, not the engine's.
             let text = super::storage_text(&e, t).map_or_else(
@@ -524,6 +548,9 @@ fn record_action(
         ),
         _ if !recorded.record.flags.duplicate.is_empty() => {
             row("danger", t.row_flagged.to_owned(), code)
+        }
+        Outcome::Applied if recall_override => {
+            row("warning", t.row_installed_override.to_owned(), code)
         }
         _ if recalled => row("danger", t.row_recalled.to_owned(), code),
         Outcome::Repeated => row("ok", t.row_repeated.to_owned(), code),
@@ -563,10 +590,11 @@ pub struct RowForm {
     post,
     path = "/shop/decide",
     tag = "pages",
-    summary = "Answer the station's question about a scan in the wrong mode",
+    summary = "Answer the station's question about a scan (wrong mode, or a recalled part)",
     description = "Form-encoded `csrf`, `row` (the list row's id) and `choice`: `remove` records \
         the part's removal from the vehicle the shop recorded it in (`removing`, naming that VIN); \
-        `anyway` records the scan as it was made; `cancel` records nothing. With \
+        `anyway` records the scan as it was made; `override` installs a recalled part anyway \
+        (recorded with the event); `cancel` records nothing. With \
         `Accept: application/json` answers the row; otherwise redirects back to the station.",
     request_body(content = String, content_type = "application/x-www-form-urlencoded"),
     responses(
@@ -588,7 +616,7 @@ pub async fn decide(
     let (party, lang, asked) = sessions.checked(&headers, &form.csrf, |s| {
         let asked = s
             .row_mut(form.row)
-            .filter(|r| r.ask)
+            .filter(|r| r.ask || r.recall)
             .and_then(|r| Some((r.key.clone()?, r.asked.clone()?, r.at.clone())));
         (s.party.clone(), s.lang, asked)
     })?;
@@ -599,15 +627,19 @@ pub async fn decide(
     let choice = form.choice.as_deref().unwrap_or("cancel");
     let now = Timestamp::now();
     let row = match choice {
-        "remove" | "anyway" => {
-            let action = if choice == "remove" {
-                Action::Remove { vin: Some(vin) }
-            } else {
-                action
+        "remove" | "anyway" | "override" => {
+            let submission = match choice {
+                "remove" => Submission::scanned(Action::Remove { vin: Some(vin) }),
+                // The shop's explicit choice to fit a recalled part, recorded with the event.
+                "override" => Submission {
+                    recall_override: true,
+                    ..Submission::scanned(action)
+                },
+                _ => Submission::scanned(action),
             };
             let at = state.config().time_zone.time(now);
             state
-                .blocking(move |r| record_action(r, &party, key, action, t, now, at))
+                .blocking(move |r| record_action(r, &party, key, submission, t, now, at))
                 .await?
         }
         _ => ScanRow::plain("info", t.row_cancelled.to_owned(), key.to_string(), at),
@@ -862,19 +894,37 @@ pub async fn vehicle(
         Err(_) => (None, Vec::new()),
         Ok(vin) => {
             let parts = state
-                .blocking(move |r| r.installed_in(&vin))
+                .blocking(move |r| {
+                    let parts = r.installed_in(&vin)?;
+                    parts
+                        .into_iter()
+                        .map(|s| {
+                            let recall = r.recall_reason(&s.key, &s.record)?;
+                            Ok((s, recall))
+                        })
+                        .collect::<Result<Vec<_>, registry::RegistryError>>()
+                })
                 .await?
                 .map_err(|e| ApiError::unexpected(&e))?;
             let parts = parts
                 .iter()
-                .map(|s| {
-                    let flagged = !s.record.flags.duplicate.is_empty()
-                        || s.record.flags.recalled.is_some()
-                        || s.lot_recall.is_some();
+                .map(|(s, recall)| {
+                    // A red row says why, in words.
+                    let flags = &s.record.flags;
+                    let mut why = Vec::new();
+                    if let Some(reason) = recall {
+                        why.push(format!("{}{reason}", t.flagged_recalled));
+                    }
+                    if !flags.duplicate.is_empty() {
+                        why.push(t.flagged_duplicate.to_owned());
+                    }
+                    if flags.copies.is_some() {
+                        why.push(t.flagged_copies.to_owned());
+                    }
                     (
                         s.key.to_string(),
                         zone.date_time(s.record.custody.since),
-                        flagged,
+                        why,
                     )
                 })
                 .collect();
