@@ -335,8 +335,20 @@ impl Registry {
         as_party: Option<&PartyId>,
         now: Timestamp,
     ) -> Result<Vec<Registration>> {
+        self.register_named(codes, &[], as_party, now)
+    }
+
+    /// [`Registry::register`] with each code's part name (`names[i]` for `codes[i]`; missing or
+    /// `None`: no name), kept once per batch.
+    pub fn register_named(
+        &self,
+        codes: &[SignedCode],
+        names: &[Option<String>],
+        as_party: Option<&PartyId>,
+        now: Timestamp,
+    ) -> Result<Vec<Registration>> {
         let checked = self.check_codes(codes, as_party, now);
-        self.store_checked(codes, checked, now)
+        self.store_checked(codes, names, checked, now)
     }
 
     /// The first half of [`Registry::register`]: trust rules and signatures, on every core, with no
@@ -355,12 +367,13 @@ impl Registry {
     pub(crate) fn store_checked(
         &self,
         codes: &[SignedCode],
+        names: &[Option<String>],
         checked: Vec<Result<PartyId, register::Rejection>>,
         now: Timestamp,
     ) -> Result<Vec<Registration>> {
         let results = {
             let _gate = self.write_gate();
-            register::store_codes(self.store.as_ref(), codes, checked, now)?
+            register::store_codes(self.store.as_ref(), codes, names, checked, now)?
         };
         self.store.durable()?;
         Ok(results)

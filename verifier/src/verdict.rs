@@ -92,6 +92,9 @@ pub struct Verdict {
 
 #[derive(Clone, Debug, Serialize, utoipa::ToSchema)]
 pub struct PartInfo {
+    /// What the part is ("Front brake pad"), as its manufacturer's manifest named it.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub name: Option<String>,
     pub gtin: String,
     #[serde(skip_serializing_if = "Option::is_none")]
     pub lot: Option<String>,
@@ -260,6 +263,7 @@ pub fn judge_typed(
         );
         v.signature_checked = false;
         v.part = Some(PartInfo {
+            name: None,
             gtin: gtin.as_str().to_owned(),
             lot: None,
             serial: serial.as_str().to_owned(),
@@ -312,6 +316,7 @@ fn revoked(e: &VerifyError) -> Verdict {
 
 fn part_info(code: &SignedCode) -> PartInfo {
     PartInfo {
+        name: None,
         gtin: code.part.gtin.as_str().to_owned(),
         lot: code.part.lot.as_ref().map(|l| l.as_str().to_owned()),
         serial: code.part.serial.as_str().to_owned(),
@@ -439,7 +444,10 @@ fn registered(
         ),
     };
     v.signature_checked = signature_seen;
-    v.part = Some(part_info(code));
+    v.part = Some(PartInfo {
+        name: record.name.clone(),
+        ..part_info(code)
+    });
     v.custody = Some(summarise(registry, status)?);
     v.manufacturer = Some(manufacturer);
     for e in &flags.duplicate {

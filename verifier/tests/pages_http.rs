@@ -1530,3 +1530,46 @@ async fn a_recalled_part_stops_the_install_and_its_reason_is_shown_everywhere() 
     );
     w.server.shutdown().await;
 }
+
+#[tokio::test]
+async fn the_parts_name_comes_first_on_the_owner_page_and_in_the_json() {
+    let w = world().await;
+    let r = &w.server.registry;
+    let authority = signer::keys::generate();
+    let maker = certify(r, &authority, "bosch-cn", "690124", 2);
+    let named = SignedCode::sign(
+        PartId {
+            gtin: Gtin::parse("06901240000000").unwrap(),
+            lot: Some(Lot::parse("L2026B").unwrap()),
+            serial: Serial::parse("NAMED1").unwrap(),
+        },
+        &maker.key,
+    );
+    r.register_named(
+        std::slice::from_ref(&named),
+        &[Some("Front brake pad".into())],
+        Some(&maker.id),
+        now(),
+    )
+    .unwrap();
+    let uri = named.to_uri(&w.server.base());
+    let client = Client::new();
+    for lang in ["zh-CN", "en"] {
+        let (status, html) = page(&client, &format!("{uri}&lang={lang}"), lang).await;
+        assert_eq!(status, 200, "{html}");
+        let name = html.find("id=\"part-name\">Front brake pad<").expect(&html);
+        // First: above the verdict's headline and the part's details.
+        assert!(name < html.find("<h1>").unwrap(), "{html}");
+        assert!(name < html.find("<dd class=\"code\">").unwrap(), "{html}");
+    }
+    let json: serde_json::Value = get_as(&client, &uri, "application/json", "en")
+        .await
+        .json()
+        .await
+        .unwrap();
+    assert_eq!(json["part"]["name"], "Front brake pad", "{json}");
+    // A part registered without a name shows none.
+    let (_, html) = page(&client, &w.uris[0], "en").await;
+    assert!(!html.contains("id=\"part-name\""), "{html}");
+    w.server.shutdown().await;
+}
