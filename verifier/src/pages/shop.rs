@@ -493,6 +493,13 @@ fn record_action(
         _ => None,
     };
     let removing = matches!(action, Action::Remove { .. });
+    // When the custody a claim or refusal contradicts began, for its explanation in the page's
+    // words (the registry's are English).
+    let since = r
+        .status(&key)
+        .ok()
+        .flatten()
+        .map(|s| s.record.custody.since);
     // The station holds a VIN whose check digit does not verify only once the operator confirmed
     // it against the registration certificate (see `mode`).
     let vin_confirmed = matches!(&action, Action::Install { vin } if !vin.check_digit_verifies());
@@ -532,15 +539,21 @@ fn record_action(
     let lot_recall = matches!(r.status(&key), Ok(Some(s)) if s.lot_recall.is_some());
     let recalled = recorded.record.flags.recalled.is_some() || lot_recall;
     let mut shown = match recorded.event.outcome {
-        Outcome::Claim { .. } | Outcome::Refused { .. } => row(
-            "warning",
-            format!(
-                "{}{}",
-                t.row_refused,
-                recorded.explanation.unwrap_or_default()
-            ),
-            code,
-        ),
+        Outcome::Claim { kind, with } | Outcome::Refused { kind, with } => {
+            let said = since
+                .and_then(|since| {
+                    t.explain_conflict(&registry::Evidence {
+                        kind,
+                        event: recorded.event.seq,
+                        with,
+                        at: recorded.event.at,
+                        since,
+                    })
+                })
+                .or(recorded.explanation)
+                .unwrap_or_default();
+            row("warning", format!("{}{said}", t.row_refused), code)
+        }
         Outcome::Conflict { kind, .. } => row(
             "danger",
             format!("{} ({})", t.row_conflict, t.evidence_kind(kind.code())),
