@@ -703,10 +703,19 @@ async fn the_station_asks_about_its_own_parts_undoes_and_confirms_a_european_vin
     let maker = certify(&r, &authority, "acme-brakes", "690123", 1);
     add_party(&r, "shop-a", Role::Shop, "Guangdong");
     let base = server.base();
-    let parts: Vec<SignedCode> = (0..2)
+    let parts: Vec<SignedCode> = (0..3)
         .map(|i| code(&maker.key, &format!("OWN{i}")))
         .collect();
     r.register(&parts, Some(&maker.id), now()).unwrap();
+    r.record(
+        &CodeKey::of(&parts[2].part),
+        &maker.id,
+        Action::Recall {
+            reason: "friction layer may crack".into(),
+        },
+        now(),
+    )
+    .unwrap();
     let key = |c: &SignedCode| CodeKey::of(&c.part);
     let profile = tempfile::tempdir().unwrap();
     let (_driver, c) = browser(profile.path()).await;
@@ -774,6 +783,34 @@ async fn the_station_asks_about_its_own_parts_undoes_and_confirms_a_european_vin
         registry::Custody::Installed { .. }
     ));
     shot(&c, "shop-undo-en").await;
+
+    // A recalled part stops the install with the reason until the shop chooses.
+    set_mode(&c, "install", VIN).await;
+    wait_text(&c, "#mode-banner", |s| s.contains(VIN)).await;
+    scan(&c, &parts[2].to_uri(&base)).await;
+    let stopped = wait_text(&c, "#scan-list li", |s| {
+        s.contains("friction layer may crack")
+    })
+    .await;
+    assert!(stopped.contains(t.install_anyway), "{stopped}");
+    let row = c.find(Locator::Css("#scan-list li")).await.unwrap();
+    assert_eq!(row.attr("role").await.unwrap().as_deref(), Some("alert"));
+    assert_eq!(r.history(&key(&parts[2])).unwrap().unwrap().events.len(), 2);
+    shot(&c, "shop-recalled-en").await;
+    click(&c, "#scan-list li button[value='override']").await;
+    wait_text(&c, "#scan-list li", |s| {
+        s.contains(t.row_installed_override)
+    })
+    .await;
+    assert!(
+        r.history(&key(&parts[2]))
+            .unwrap()
+            .unwrap()
+            .events
+            .last()
+            .unwrap()
+            .recall_override
+    );
 
     // A European VIN in Chinese: the station asks to compare it with the registration
     // certificate, and takes it once confirmed.
