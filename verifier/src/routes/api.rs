@@ -516,9 +516,8 @@ fn genuine_copy(
              \"genuine_unknown\": true",
         )),
         Resolution::Counterfeit => Ok(Some(match (&req.genuine_vin, &req.genuine_party) {
-            (Some(vin), _) => GenuineCopy::Vehicle(
-                Vin::parse(vin).map_err(|e| ApiError::bad_request(e.code(), e.to_string()))?,
-            ),
+            // Names a vehicle the code's history records, whose VIN was checked then.
+            (Some(vin), _) => GenuineCopy::Vehicle(any_vin(vin)?),
             (_, Some(party)) => GenuineCopy::Holder(
                 PartyId::parse(party)
                     .map_err(|e| ApiError::bad_request("invalid_party", e.to_string()))?,
@@ -669,7 +668,7 @@ fn event_result(key: &CodeKey, recorded: &Recorded) -> EventResult {
             (`not_holder`: nothing changed, the attempt was kept as a claim for the manufacturer), \
             or an install of a recalled part without `override_recall` (`recalled`: nothing stored)",
             body = Problem, content_type = "application/problem+json"),
-        (status = 422, description = "A forged label (`code_mismatch`), an unknown recipient (`unknown_party`), a bad correction or a trust failure",
+        (status = 422, description = "A forged label (`code_mismatch`), an unknown recipient (`unknown_party`), a bad correction, a trust failure, or an install into a VIN whose check digit does not verify without `\"vin_confirmed\": true` (`vin_check_digit`)",
             body = Problem, content_type = "application/problem+json"),
     ),
 )]
