@@ -1478,6 +1478,66 @@ async fn a_recalled_part_stops_the_install_and_its_reason_is_shown_everywhere() 
             .recall_override
     );
 
+    // In Chinese: the install stops in Chinese words; a recalled part received says why.
+    let key1 = registry::CodeKey::of(&signer::DigitalLink::parse(&w.uris[1]).unwrap().part);
+    w.server
+        .registry
+        .record(
+            &key1,
+            &maker,
+            registry::Action::Recall {
+                reason: "批次缺陷".into(),
+            },
+            now(),
+        )
+        .unwrap();
+    signed_in_page(&client, w.server.url("/shop?lang=zh-CN"), &cookie).await;
+    let refused: serde_json::Value = station_post(
+        &client,
+        &w,
+        &cookie,
+        "/shop/scan",
+        &[("csrf", &csrf), ("code", &w.uris[1])],
+    )
+    .await
+    .json()
+    .await
+    .unwrap();
+    assert_eq!(refused["recall"], true, "{refused}");
+    assert!(
+        refused["text"]
+            .as_str()
+            .unwrap()
+            .contains("未装车：此配件已被召回（批次缺陷）"),
+        "{refused}"
+    );
+    let html = signed_in_page(&client, w.server.url("/shop"), &cookie).await;
+    assert!(html.contains("仍然安装（记录为已知召回）"), "{html}");
+    station_post(
+        &client,
+        &w,
+        &cookie,
+        "/shop/mode",
+        &[("csrf", &csrf), ("mode", "receive")],
+    )
+    .await;
+    let received: serde_json::Value = station_post(
+        &client,
+        &w,
+        &cookie,
+        "/shop/scan",
+        &[("csrf", &csrf), ("code", &w.uris[1])],
+    )
+    .await
+    .json()
+    .await
+    .unwrap();
+    assert_eq!(
+        received["text"], "✖ 已记录，但此配件已被召回 (批次缺陷)",
+        "{received}"
+    );
+    signed_in_page(&client, w.server.url("/shop?lang=en"), &cookie).await;
+
     // The vehicle's page says why the row is red, in each language.
     for (lang, says) in [
         ("en", "Recalled: friction layer may crack"),

@@ -536,8 +536,8 @@ fn record_action(
             return row("danger", text, code);
         }
     };
-    let lot_recall = matches!(r.status(&key), Ok(Some(s)) if s.lot_recall.is_some());
-    let recalled = recorded.record.flags.recalled.is_some() || lot_recall;
+    // A recalled part received (or installed with the override): the row says why.
+    let recall = r.recall_reason(&key, &recorded.record).ok().flatten();
     let mut shown = match recorded.event.outcome {
         Outcome::Claim { kind, with } | Outcome::Refused { kind, with } => {
             let said = since
@@ -565,7 +565,11 @@ fn record_action(
         Outcome::Applied if recall_override => {
             row("warning", t.row_installed_override.to_owned(), code)
         }
-        _ if recalled => row("danger", t.row_recalled.to_owned(), code),
+        _ if recall.is_some() => row(
+            "danger",
+            format!("{} ({})", t.row_recalled, recall.unwrap_or_default()),
+            code,
+        ),
         Outcome::Repeated => row("ok", t.row_repeated.to_owned(), code),
         Outcome::Applied if removing => row("ok", t.row_removed.to_owned(), code),
         Outcome::Applied => match into {
