@@ -22,8 +22,8 @@ pub type Hash = [u8; 32];
 pub const GENESIS: Hash = [0; 32];
 
 const EVENT_DOMAIN: &[u8] = b"partseal-event-v1\0";
-/// Version 2 records how the actor named the code ([`Basis`]), a recall override, the VIN a
-/// removal names, the genuine copy a counterfeit resolution names, and claims. Version 1 events
+/// Version 2 records how the actor named the code ([`Basis`]), a recall override, whether a VIN
+/// that does not verify was confirmed (a flag byte after the override's), the VIN a removal names, the genuine copy a counterfeit resolution names, and claims. Version 1 events
 /// (recorded before the rules told scans from typed numbers) still decode, re-encode to the same
 /// bytes (their hashes hold) and keep the outcome they were given.
 const EVENT_VERSION: u8 = 2;
