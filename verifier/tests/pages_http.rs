@@ -1151,8 +1151,13 @@ async fn the_station_asks_before_a_wrong_mode_scan_and_undoes_its_own() {
     let html = signed_in_page(&client, w.server.url("/shop"), &cookie).await;
     assert!(html.contains("Undone: this scan"), "{html}");
 
-    // In Chinese: "record anyway" records the conflict, and Undo takes it back with its flag.
-    signed_in_page(&client, w.server.url("/shop?lang=zh-CN"), &cookie).await;
+    // In Chinese: the rows recorded in English follow the switch; "record anyway" records the
+    // conflict, and Undo takes it back with its flag.
+    let html = signed_in_page(&client, w.server.url("/shop?lang=zh-CN"), &cookie).await;
+    assert!(
+        html.contains("↶ 已撤销") && html.contains("✔ 已装车") && !html.contains("Undone"),
+        "{html}"
+    );
     let asked = scan(w.uris[0].clone()).await;
     let text = asked["text"].as_str().unwrap();
     assert!(

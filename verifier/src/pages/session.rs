@@ -35,7 +35,11 @@ pub struct ScanRow {
     pub id: u64,
     /// ok, info, warning or danger: the row's colour; the text carries an icon and words too.
     pub class: &'static str,
+    /// The words in the session's language, from `texts`.
     pub text: String,
+    /// The words in Chinese and in English.
+    #[serde(skip)]
+    pub texts: [String; 2],
     pub code: String,
     pub at: String,
     /// Whether the row offers Undo now (worked out when the row is shown).
@@ -58,11 +62,12 @@ pub struct ScanRow {
 
 impl ScanRow {
     /// A row with nothing to undo and nothing to ask.
-    pub fn plain(class: &'static str, text: String, code: String, at: String) -> Self {
+    pub fn plain(class: &'static str, texts: [String; 2], code: String, at: String) -> Self {
         ScanRow {
             id: 0,
             class,
-            text,
+            text: String::new(),
+            texts,
             code,
             at,
             undo: false,
@@ -72,6 +77,16 @@ impl ScanRow {
             undoable: None,
             asked: None,
         }
+    }
+
+    /// The row with its words in `lang`.
+    pub fn shown_in(mut self, lang: Lang) -> Self {
+        let [zh, en] = &self.texts;
+        self.text = match lang {
+            Lang::Zh => zh.clone(),
+            Lang::En => en.clone(),
+        };
+        self
     }
 }
 
@@ -112,8 +127,9 @@ pub struct Session {
 
 impl Session {
     /// Puts `row` first in the list, numbered.
-    pub fn push_row(&mut self, mut row: ScanRow) -> ScanRow {
+    pub fn push_row(&mut self, row: ScanRow) -> ScanRow {
         self.next_row += 1;
+        let mut row = row.shown_in(self.lang);
         row.id = self.next_row;
         self.rows.push_front(row.clone());
         self.rows.truncate(MAX_ROWS);

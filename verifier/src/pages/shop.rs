@@ -150,7 +150,7 @@ pub async fn station(
             .map(|mut row| {
                 // Undo is offered only while the registry would accept it.
                 row.undo = row.undoable.is_some_and(|(_, until)| now <= until);
-                row
+                row.shown_in(lang)
             })
             .collect();
         Ok(render(&StationPage {
@@ -355,12 +355,12 @@ pub async fn scan(
         .blocking({
             // The station's clock is the shop's, not UTC.
             let zone = state.config().time_zone.clone();
-            move |r| record(r, &party, vin.as_ref(), &code, lang.texts(), now, &zone)
+            move |r| record(r, &party, vin.as_ref(), &code, now, &zone)
         })
         .await?;
     let row = sessions
         .with(&headers, |s| s.push_row(row.clone()))
-        .unwrap_or(row);
+        .unwrap_or_else(|| row.shown_in(lang));
     Ok(answer(&headers, row))
 }
 
@@ -377,33 +377,36 @@ fn answer(headers: &HeaderMap, row: ScanRow) -> Response {
     }
 }
 
-/// Records one scanned code for `party` and says what it means, in the session's language; or,
-/// when the scan contradicts what this shop itself recorded, records nothing and asks.
+/// Records one scanned code for `party` and says what it means, in each language (the row is shown
+/// in the session's, which the operator may switch); or, when the scan contradicts what this shop
+/// itself recorded, records nothing and asks.
 fn record(
     r: &Registry,
     party: &Party,
     vin: Option<&Vin>,
     input: &str,
-    t: &Texts,
     now: Timestamp,
     zone: &Zone,
 ) -> ScanRow {
     let at = zone.time(now);
-    let row = |class: &'static str, text: String, code: String| {
-        ScanRow::plain(class, text, code, at.clone())
+    let row = |class: &'static str, texts: [String; 2], code: String| {
+        ScanRow::plain(class, texts, code, at.clone())
     };
     let shown: String = input.trim().chars().take(120).collect();
     let Ok(link) = DigitalLink::parse(input.trim()) else {
-        return row("info", t.row_unreadable.to_owned(), shown);
+        return row("info", both(|t| t.row_unreadable.to_owned()), shown);
     };
     let key = CodeKey::of(&link.part);
     let code = key.to_string();
     let status = match r.status(&key) {
         Ok(Some(status)) => status,
-        Ok(None) => return row("warning", t.row_unregistered.to_owned(), code),
+        Ok(None) => {
+            return row("warning", both(|t| t.row_unregistered.to_owned()), code);
+        }
         Err(e) => {
             tracing::error!(error = %e, "a station scan failed");
-            return row("danger", format!("{}{}", t.row_refused, e.code()), code);
+            let texts = both(|t| format!("{}{}", t.row_refused, e.code()));
+            return row("danger", texts, code);
         }
     };
     // A scanned label must be the registered one: a forged label naming a genuine serial must not
@@ -412,16 +415,16 @@ fn record(
         && link.signature == Some(status.record.signature)
         && link.part.lot == status.record.lot;
     if !matches {
-        return row("danger", t.row_forged.to_owned(), code);
+        return row("danger", both(|t| t.row_forged.to_owned()), code);
     }
     let action = match vin {
         Some(vin) if party.role == Role::Shop => Action::Install { vin: *vin },
         _ => Action::Receive,
     };
-    if let Some(question) = wrong_mode(&status, party, &action, t, zone) {
+    if let Some(question) = wrong_mode(&status, party, &action, zone) {
         return question;
     }
-    record_action(r, party, key, Submission::scanned(action), t, now, at)
+    record_action(r, party, key, Submission::scanned(action), now, at)
 }
 
 /// The question the station asks, recording nothing, when a scan contradicts this shop's own
@@ -433,7 +436,6 @@ fn wrong_mode(
     status: &registry::CodeStatus,
     party: &Party,
     action: &Action,
-    t: &Texts,
     zone: &Zone,
 ) -> Option<ScanRow> {
     let Custody::Installed { vin, by } = &status.record.custody.custody else {
@@ -447,10 +449,12 @@ fn wrong_mode(
     if by != &party.id || !contradicts {
         return None;
     }
-    let text = t
-        .ask_installed
-        .replace("{vin}", vin_tail(vin))
-        .replace("{date}", &zone.date(status.record.custody.since));
+    let date = zone.date(status.record.custody.since);
+    let text = both(|t| {
+        t.ask_installed
+            .replace("{vin}", vin_tail(vin))
+            .replace("{date}", &date)
+    });
     Some(ScanRow {
         ask: true,
         key: Some(status.key.clone()),
@@ -464,6 +468,12 @@ fn wrong_mode(
     })
 }
 
+/// A row's words in each language: the operator may switch the station's language, and the list
+/// follows.
+fn both(say: impl Fn(&'static Texts) -> String) -> [String; 2] {
+    [say(&super::i18n::ZH), say(&super::i18n::EN)]
+}
+
 /// A VIN's last four characters, as people read them off a car: "…3294".
 fn vin_tail(vin: &Vin) -> &str {
     &vin.as_str()[13..]
@@ -475,7 +485,6 @@ fn record_action(
     party: &Party,
     key: CodeKey,
     submission: Submission,
-    t: &Texts,
     now: Timestamp,
     at: String,
 ) -> ScanRow {
@@ -485,8 +494,8 @@ fn record_action(
         ..
     } = submission;
     let code = key.to_string();
-    let row = |class: &'static str, text: String, code: String| {
-        ScanRow::plain(class, text, code, at.clone())
+    let row = |class: &'static str, texts: [String; 2], code: String| {
+        ScanRow::plain(class, texts, code, at.clone())
     };
     let into = match &action {
         Action::Install { vin } => Some(*vin),
@@ -522,59 +531,72 @@ fn record_action(
                 asked: installing.map(|vin| (vin, action)),
                 ..row(
                     "danger",
-                    t.row_recall_refused.replace("{reason}", &reason),
+                    both(|t| t.row_recall_refused.replace("{reason}", &reason)),
                     code,
                 )
             };
         }
         Err(e) => {
             // A full or failing store: say so in the station's words, not the engine's.
-            let text = super::storage_text(&e, t).map_or_else(
-                || format!("{}{e}", t.row_refused),
-                |says| format!("{}{says}", t.row_refused),
-            );
-            return row("danger", text, code);
+            let texts = both(|t| {
+                super::storage_text(&e, t).map_or_else(
+                    || format!("{}{e}", t.row_refused),
+                    |says| format!("{}{says}", t.row_refused),
+                )
+            });
+            return row("danger", texts, code);
         }
     };
     // A recalled part received (or installed with the override): the row says why.
     let recall = r.recall_reason(&key, &recorded.record).ok().flatten();
     let mut shown = match recorded.event.outcome {
         Outcome::Claim { kind, with } | Outcome::Refused { kind, with } => {
-            let said = since
-                .and_then(|since| {
-                    t.explain_conflict(&registry::Evidence {
-                        kind,
-                        event: recorded.event.seq,
-                        with,
-                        at: recorded.event.at,
-                        since,
+            let texts = both(|t| {
+                let said = since
+                    .and_then(|since| {
+                        t.explain_conflict(&registry::Evidence {
+                            kind,
+                            event: recorded.event.seq,
+                            with,
+                            at: recorded.event.at,
+                            since,
+                        })
                     })
-                })
-                .or(recorded.explanation)
-                .unwrap_or_default();
-            row("warning", format!("{}{said}", t.row_refused), code)
+                    .or_else(|| recorded.explanation.clone())
+                    .unwrap_or_default();
+                format!("{}{said}", t.row_refused)
+            });
+            row("warning", texts, code)
         }
         Outcome::Conflict { kind, .. } => row(
             "danger",
-            format!("{} ({})", t.row_conflict, t.evidence_kind(kind.code())),
+            both(|t| format!("{} ({})", t.row_conflict, t.evidence_kind(kind.code()))),
             code,
         ),
         _ if !recorded.record.flags.duplicate.is_empty() => {
-            row("danger", t.row_flagged.to_owned(), code)
+            row("danger", both(|t| t.row_flagged.to_owned()), code)
         }
-        Outcome::Applied if recall_override => {
-            row("warning", t.row_installed_override.to_owned(), code)
-        }
-        _ if recall.is_some() => row(
-            "danger",
-            format!("{} ({})", t.row_recalled, recall.unwrap_or_default()),
+        Outcome::Applied if recall_override => row(
+            "warning",
+            both(|t| t.row_installed_override.to_owned()),
             code,
         ),
-        Outcome::Repeated => row("ok", t.row_repeated.to_owned(), code),
-        Outcome::Applied if removing => row("ok", t.row_removed.to_owned(), code),
+        _ if recall.is_some() => row(
+            "danger",
+            both(|t| {
+                format!(
+                    "{} ({})",
+                    t.row_recalled,
+                    recall.as_deref().unwrap_or_default()
+                )
+            }),
+            code,
+        ),
+        Outcome::Repeated => row("ok", both(|t| t.row_repeated.to_owned()), code),
+        Outcome::Applied if removing => row("ok", both(|t| t.row_removed.to_owned()), code),
         Outcome::Applied => match into {
-            Some(vin) => row("ok", format!("{} → {vin}", t.row_installed), code),
-            None => row("ok", t.row_received.to_owned(), code),
+            Some(vin) => row("ok", both(|t| format!("{} → {vin}", t.row_installed)), code),
+            None => row("ok", both(|t| t.row_received.to_owned()), code),
         },
     };
     // What the shop recorded it may take back within the correction window; a claim or refusal
@@ -640,7 +662,6 @@ pub async fn decide(
     let Some((key, (vin, action), at)) = asked else {
         return Err(no_such_row());
     };
-    let t = lang.texts();
     let choice = form.choice.as_deref().unwrap_or("cancel");
     let now = Timestamp::now();
     let row = match choice {
@@ -656,23 +677,32 @@ pub async fn decide(
             };
             let at = state.config().time_zone.time(now);
             state
-                .blocking(move |r| record_action(r, &party, key, submission, t, now, at))
+                .blocking(move |r| record_action(r, &party, key, submission, now, at))
                 .await?
         }
-        _ => ScanRow::plain("info", t.row_cancelled.to_owned(), key.to_string(), at),
+        _ => ScanRow::plain(
+            "info",
+            both(|t| t.row_cancelled.to_owned()),
+            key.to_string(),
+            at,
+        ),
     };
     let row = sessions
-        .with(&headers, |s| match s.row_mut(form.row) {
-            Some(slot) => {
-                *slot = ScanRow {
-                    id: slot.id,
-                    ..row.clone()
-                };
-                slot.clone()
+        .with(&headers, |s| {
+            let lang = s.lang;
+            match s.row_mut(form.row) {
+                Some(slot) => {
+                    *slot = ScanRow {
+                        id: slot.id,
+                        ..row.clone()
+                    }
+                    .shown_in(lang);
+                    slot.clone()
+                }
+                None => row.clone().shown_in(lang),
             }
-            None => row.clone(),
         })
-        .unwrap_or(row);
+        .unwrap_or_else(|| row.shown_in(lang));
     Ok(answer(&headers, row))
 }
 
@@ -721,18 +751,20 @@ pub async fn undo(
                 reason: "undone at the scanning station".to_owned(),
             };
             match r.submit(&key, &party.id, Submission::scanned(correct), now) {
-                Ok(_) => (t.row_undone.to_owned(), true),
+                Ok(_) => (String::new(), true),
                 Err(e) => (undo_refusal(r, &key, &e, t, &zone), false),
             }
         })
         .await?;
     sessions.with(&headers, |s| {
         if undone {
+            let lang = s.lang;
             if let Some(row) = s.row_mut(form.row) {
                 row.class = "info";
-                row.text = text;
+                row.texts = both(|t| t.row_undone.to_owned());
                 row.undoable = None;
                 row.undo = false;
+                *row = row.clone().shown_in(lang);
             }
         } else {
             s.flash = Some(text);
