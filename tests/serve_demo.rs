@@ -54,6 +54,8 @@ fn serve_demo_is_ready_to_try_and_reuses_what_it_made() {
     };
     let verdict: serde_json::Value = serde_json::from_str(&body).unwrap();
     assert_eq!(verdict["verdict"], "genuine", "{body}");
+    // The demo manifest's part name, kept with its batch.
+    assert_eq!(verdict["part"]["name"], "Front brake pad", "{body}");
     stop(first);
 
     let second = serve(tmp.path(), &["--demo"]);

@@ -234,6 +234,9 @@ impl Export<'_> {
         if event.recall_override {
             e.insert("partseal:recallOverride".into(), true.into());
         }
+        if event.vin_confirmed {
+            e.insert("partseal:vinConfirmed".into(), true.into());
+        }
         self.chain_fields(event, &mut e);
         match event.outcome {
             Outcome::Applied | Outcome::Repeated => {}

@@ -22,8 +22,8 @@ pub type Hash = [u8; 32];
 pub const GENESIS: Hash = [0; 32];
 
 const EVENT_DOMAIN: &[u8] = b"partseal-event-v1\0";
-/// Version 2 records how the actor named the code ([`Basis`]), a recall override, the VIN a
-/// removal names, the genuine copy a counterfeit resolution names, and claims. Version 1 events
+/// Version 2 records how the actor named the code ([`Basis`]), a recall override, whether a VIN
+/// that does not verify was confirmed (a flag byte after the override's), the VIN a removal names, the genuine copy a counterfeit resolution names, and claims. Version 1 events
 /// (recorded before the rules told scans from typed numbers) still decode, re-encode to the same
 /// bytes (their hashes hold) and keep the outcome they were given.
 const EVENT_VERSION: u8 = 2;
@@ -267,6 +267,9 @@ pub struct Event {
     pub basis: Basis,
     /// An install of a recalled part the shop chose to go ahead with.
     pub recall_override: bool,
+    /// The event's VIN does not verify (position 9 is no check digit, as on many European
+    /// vehicles) and the party confirmed it against the registration certificate.
+    pub vin_confirmed: bool,
     pub what: What,
     pub outcome: Outcome,
 }
@@ -306,7 +309,8 @@ impl Event {
                 Basis::Typed => 1,
                 _ => 0,
             })
-            .u8(u8::from(self.recall_override));
+            .u8(u8::from(self.recall_override))
+            .u8(u8::from(self.vin_confirmed));
         }
         match &self.what {
             What::Commissioned(c) => {
@@ -391,8 +395,8 @@ impl Event {
         let prev = r.array()?;
         let at = Timestamp(r.i64()?);
         let actor = PartyId::read(&mut r)?;
-        let (basis, recall_override) = if legacy {
-            (Basis::Legacy, false)
+        let (basis, recall_override, vin_confirmed) = if legacy {
+            (Basis::Legacy, false, false)
         } else {
             let basis = match r.u8()? {
                 0 => Basis::Scanned,
@@ -404,7 +408,12 @@ impl Event {
                 1 => true,
                 other => return Err(r.invalid("recall override", format!("unknown {other}"))),
             };
-            (basis, recall_override)
+            let vin_confirmed = match r.u8()? {
+                0 => false,
+                1 => true,
+                other => return Err(r.invalid("VIN confirmed", format!("unknown {other}"))),
+            };
+            (basis, recall_override, vin_confirmed)
         };
         let tag = r.u8()?;
         let what = if tag == 0 {
@@ -510,6 +519,7 @@ impl Event {
             actor,
             basis,
             recall_override,
+            vin_confirmed,
             what,
             outcome,
         })
@@ -519,7 +529,8 @@ impl Event {
 fn read_vin(r: &mut Reader<'_>) -> Result<Vin, WireError> {
     let bytes: [u8; 17] = r.array()?;
     let text = String::from_utf8_lossy(&bytes).into_owned();
-    Vin::parse(&text).map_err(|e| r.invalid("VIN", e.to_string()))
+    // Checked when it was recorded; a confirmed VIN's check digit need not verify.
+    Vin::parse_confirmed(&text).map_err(|e| r.invalid("VIN", e.to_string()))
 }
 
 fn write_opt_vin(w: &mut Writer, vin: Option<&Vin>) {
@@ -570,6 +581,7 @@ mod tests {
                 Basis::Typed
             },
             recall_override: seq == 3,
+            vin_confirmed: seq == 4,
             what,
             outcome,
         };
@@ -658,6 +670,31 @@ mod tests {
         for event in sample_events() {
             assert_eq!(Event::decode(&event.encode()).unwrap(), event);
         }
+    }
+
+    #[test]
+    fn a_confirmed_vin_round_trips_with_its_flag_beside_the_recall_override() {
+        let event = Event {
+            vin_confirmed: true,
+            what: What::Action(Action::Install {
+                vin: Vin::parse_confirmed("WVWZZZ1JZXW000001").unwrap(),
+            }),
+            ..sample_events()[2].clone()
+        };
+        let bytes = event.encode();
+        assert_eq!(Event::decode(&bytes).unwrap(), event);
+        // Version, seq, prev, time, actor (length and "shop-1"), basis, override, then the flag.
+        let flag = 1 + 4 + 32 + 8 + 1 + 6 + 2;
+        assert_eq!((bytes[flag - 1], bytes[flag]), (0, 1));
+        let unconfirmed = Event {
+            vin_confirmed: false,
+            ..event.clone()
+        };
+        assert_eq!(unconfirmed.encode()[flag], 0);
+        assert_ne!(unconfirmed.hash(&key()), event.hash(&key()));
+        let mut bad = bytes;
+        bad[flag] = 2;
+        assert!(Event::decode(&bad).is_err());
     }
 
     #[test]

@@ -26,46 +26,68 @@ const SHAPE_FULL_2: u8 = 2;
 /// of conflicting scans.
 pub const MAX_EVIDENCE: usize = 8;
 
-/// What the codes of one lot share: their manufacturer, the key that signed them and the lot. A
-/// store keeps each batch once and records refer to it by number, which saves about 24 bytes a code
-/// (there are about as many batches as lots).
+/// Version 3 batches carry the part's name; version 2 batches (without one) still decode.
+const BATCH_VERSION: u8 = 3;
+const BATCH_VERSION_2: u8 = 2;
+/// The longest part name kept, in bytes (a name is a short product name, "Front brake pad").
+pub const MAX_NAME_LEN: usize = 200;
+
+/// What the codes of one lot share: their manufacturer, the key that signed them, the lot and the
+/// part's name. A store keeps each batch once and records refer to it by number, which saves about
+/// 24 bytes a code (there are about as many batches as lots) and keeps the name out of every code's
+/// record. The same maker, key and lot with another name is another batch.
 #[derive(Clone, Debug, PartialEq, Eq, Hash)]
 pub struct Batch {
     pub manufacturer: PartyId,
     pub key_id: KeyId,
     pub lot: Option<Lot>,
+    pub name: Option<String>,
 }
 
 impl Batch {
     pub fn encode(&self) -> Vec<u8> {
         let mut w = Writer::new();
-        w.u8(RECORD_VERSION);
-        self.write(&mut w);
+        w.u8(BATCH_VERSION)
+            .str8(self.lot.as_ref().map_or("", |l| l.as_str()))
+            .bytes(&self.key_id.0)
+            .str8(self.manufacturer.as_str())
+            .str8(self.name.as_deref().unwrap_or(""));
         w.into_bytes()
     }
 
     pub fn decode(bytes: &[u8]) -> Result<Self, WireError> {
         let mut r = Reader::new(bytes);
         let version = r.u8()?;
-        if version != RECORD_VERSION {
+        if version != BATCH_VERSION && version != BATCH_VERSION_2 {
             return Err(r.invalid("batch version", format!("unknown version {version}")));
         }
         let lot = read_lot(&mut r)?;
         let key_id = KeyId(r.array()?);
         let manufacturer = PartyId::read(&mut r)?;
+        let name = if version == BATCH_VERSION {
+            Some(r.str8("name")?.to_owned()).filter(|n| !n.is_empty())
+        } else {
+            None
+        };
         r.finish()?;
         Ok(Batch {
             manufacturer,
             key_id,
             lot,
+            name,
         })
     }
+}
 
-    fn write(&self, w: &mut Writer) {
-        w.str8(self.lot.as_ref().map_or("", |l| l.as_str()))
-            .bytes(&self.key_id.0)
-            .str8(self.manufacturer.as_str());
+/// A manifest's part name as a batch keeps it: trimmed, at most [`MAX_NAME_LEN`] bytes (cut at a
+/// character), none when empty.
+pub fn part_name(name: Option<&str>) -> Option<String> {
+    let name = name?.trim();
+    let mut end = name.len().min(MAX_NAME_LEN);
+    while !name.is_char_boundary(end) {
+        end -= 1;
     }
+    Some(name[..end].trim_end().to_owned()).filter(|n| !n.is_empty())
 }
 
 fn read_lot(r: &mut Reader<'_>) -> Result<Option<Lot>, WireError> {
@@ -89,6 +111,8 @@ pub struct CodeRecord {
     pub head: Hash,
     pub custody: CustodyState,
     pub flags: Flags,
+    /// The part's name from the manifest, kept with the code's batch (not in its stored record).
+    pub name: Option<String>,
 }
 
 /// One conflicting event, kept as evidence of a duplicate.
@@ -191,6 +215,7 @@ impl CodeRecord {
                 event: 0,
             },
             flags: Flags::default(),
+            name: None,
         };
         record.head = record.commissioning().hash(key);
         record
@@ -205,6 +230,7 @@ impl CodeRecord {
             actor: self.manufacturer.clone(),
             basis: Basis::Legacy,
             recall_override: false,
+            vin_confirmed: false,
             what: What::Commissioned(Commissioned {
                 lot: self.lot.clone(),
                 key_id: self.key_id,
@@ -231,6 +257,7 @@ impl CodeRecord {
             manufacturer: self.manufacturer.clone(),
             key_id: self.key_id,
             lot: self.lot.clone(),
+            name: self.name.clone(),
         }
     }
 
@@ -323,6 +350,7 @@ impl CodeRecord {
                     manufacturer,
                     key_id,
                     lot,
+                    name: None,
                 };
                 (batch, signature, Timestamp(r.i64()?))
             }
@@ -337,6 +365,7 @@ impl CodeRecord {
         };
         let manufacturer = batch.manufacturer;
         let mut record = CodeRecord::registered(key, commissioned, manufacturer, registered_at);
+        record.name = batch.name;
         match shape {
             SHAPE_FRESH => {}
             SHAPE_FULL | SHAPE_FULL_2 => {
@@ -353,7 +382,7 @@ impl CodeRecord {
                     },
                     3 => {
                         let bytes: [u8; 17] = r.array()?;
-                        let vin = Vin::parse(&String::from_utf8_lossy(&bytes))
+                        let vin = Vin::parse_confirmed(&String::from_utf8_lossy(&bytes))
                             .map_err(|e| r.invalid("VIN", e.to_string()))?;
                         Custody::Installed {
                             vin,
@@ -463,7 +492,7 @@ fn read_copies(r: &mut Reader<'_>) -> Result<Option<Copies>, WireError> {
         1 => {
             let bytes: [u8; 17] = r.array()?;
             GenuineCopy::Vehicle(
-                Vin::parse(&String::from_utf8_lossy(&bytes))
+                Vin::parse_confirmed(&String::from_utf8_lossy(&bytes))
                     .map_err(|e| r.invalid("VIN", e.to_string()))?,
             )
         }
@@ -523,6 +552,38 @@ mod tests {
             Batch::decode(&record.batch().encode()).unwrap(),
             record.batch()
         );
+    }
+
+    #[test]
+    fn a_batch_keeps_the_name_and_version_2_batches_still_decode() {
+        let mut record = fresh();
+        record.name = Some("Front brake pad".into());
+        let bytes = record.encode(7);
+        // The name lives in the batch: a code's record is as small as without it.
+        assert_eq!(bytes.len(), 72);
+        let decoded = CodeRecord::decode(&key(), &bytes, batches(&record)).unwrap();
+        assert_eq!(decoded.name.as_deref(), Some("Front brake pad"));
+        assert_eq!(
+            Batch::decode(&record.batch().encode()).unwrap(),
+            record.batch()
+        );
+        // The same maker, key and lot under another name is another batch.
+        let unnamed = fresh().batch();
+        assert_ne!(record.batch(), unnamed);
+        // A version 2 batch, byte for byte: no name.
+        let mut v2 = vec![2, 6];
+        v2.extend_from_slice(b"L2026A");
+        v2.extend_from_slice(&[1; 8]);
+        v2.push(11);
+        v2.extend_from_slice(b"acme-brakes");
+        assert_eq!(Batch::decode(&v2).unwrap(), unnamed);
+        assert!(Batch::decode(&[4, 0]).is_err());
+        // Names are trimmed and bounded at a character.
+        assert_eq!(part_name(Some("  刹车片 ")).as_deref(), Some("刹车片"));
+        assert_eq!(part_name(Some("   ")), None);
+        let long = "刹".repeat(100);
+        let kept = part_name(Some(&long)).unwrap();
+        assert!(kept.len() <= MAX_NAME_LEN && long.starts_with(&kept));
     }
 
     #[test]

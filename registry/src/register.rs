@@ -145,6 +145,7 @@ pub(crate) fn check_codes(
 pub(crate) fn store_codes(
     store: &dyn Store,
     codes: &[SignedCode],
+    names: &[Option<String>],
     checked: Vec<Result<PartyId, Rejection>>,
     now: Timestamp,
 ) -> StoreResult<Vec<Registration>> {
@@ -173,7 +174,10 @@ pub(crate) fn store_codes(
                             key_id: code.key_id,
                             signature: code.signature,
                         };
-                        let record = CodeRecord::registered(&key, commissioned, manufacturer, now);
+                        let mut record =
+                            CodeRecord::registered(&key, commissioned, manufacturer, now);
+                        record.name =
+                            crate::record::part_name(names.get(i).and_then(|n| n.as_deref()));
                         Pending::Insert(key, Box::new(record))
                     }
                 }
@@ -298,8 +302,13 @@ pub fn register_manifest<R: BufRead>(
     now: Timestamp,
     mut on_line: impl FnMut(u64, &Registration),
 ) -> Result<Summary, Interrupted> {
-    type Lines = Vec<(u64, Result<SignedCode, Rejection>)>;
-    type Checked = (Lines, Vec<SignedCode>, Vec<Result<PartyId, Rejection>>);
+    type Lines = Vec<(u64, Result<(SignedCode, Option<String>), Rejection>)>;
+    type Checked = (
+        Lines,
+        Vec<SignedCode>,
+        Vec<Option<String>>,
+        Vec<Result<PartyId, Rejection>>,
+    );
     let mut summary = Summary::default();
     let mut stored_through = 0u64;
     let mut reader = ManifestReader::new(input);
@@ -308,9 +317,9 @@ pub fn register_manifest<R: BufRead>(
         let (to_report, reports) =
             std::sync::mpsc::sync_channel::<Result<(Lines, Vec<Registration>), RegistryError>>(1);
         let writer = scope.spawn(move || {
-            for (lines, codes, checked) in stored_in {
+            for (lines, codes, names, checked) in stored_in {
                 let stored = registry
-                    .store_checked(&codes, checked, now)
+                    .store_checked(&codes, &names, checked, now)
                     .map(|results| (lines, results));
                 let failed = stored.is_err();
                 if to_report.send(stored).is_err() || failed {
@@ -340,10 +349,10 @@ pub fn register_manifest<R: BufRead>(
                 Err(e) => break Err(e),
             };
             if !lines.is_empty() {
-                let codes: Vec<SignedCode> = lines
+                let (codes, names): (Vec<SignedCode>, Vec<Option<String>>) = lines
                     .iter()
                     .filter_map(|(_, c)| c.as_ref().ok().cloned())
-                    .collect();
+                    .unzip();
                 let checked = registry.check_codes(&codes, as_party, now);
                 // Collect the previous chunk's results before queueing this one, so reports
                 // come in line order and at most one chunk waits.
@@ -355,7 +364,7 @@ pub fn register_manifest<R: BufRead>(
                     }
                     in_flight -= 1;
                 }
-                if to_store.send((lines, codes, checked)).is_err() {
+                if to_store.send((lines, codes, names, checked)).is_err() {
                     break Err(writer_gone());
                 }
                 in_flight += 1;
@@ -397,12 +406,18 @@ fn writer_gone() -> RegistryError {
 #[allow(clippy::type_complexity)]
 fn read_chunk<R: BufRead>(
     reader: &mut ManifestReader<R>,
-) -> Result<(Vec<(u64, Result<SignedCode, Rejection>)>, bool), RegistryError> {
+) -> Result<
+    (
+        Vec<(u64, Result<(SignedCode, Option<String>), Rejection>)>,
+        bool,
+    ),
+    RegistryError,
+> {
     let mut lines = Vec::with_capacity(CHUNK);
     while lines.len() < CHUNK {
         match reader.next() {
             None => return Ok((lines, true)),
-            Some(Ok(entry)) => lines.push((reader.line(), Ok(entry.code))),
+            Some(Ok(entry)) => lines.push((reader.line(), Ok((entry.code, entry.name)))),
             // An over-long line gets its own code: the fix (shorten the name, or a wrong file
             // altogether) differs from a malformed one. The reader skipped it without holding it.
             Some(Err(ManifestError::Line {

@@ -136,6 +136,9 @@ pub struct Submission {
     pub basis: Basis,
     /// Install a recalled part anyway (the shop's explicit choice, recorded with the event).
     pub recall_override: bool,
+    /// The party confirmed a VIN whose check digit does not verify against the registration
+    /// certificate (recorded with the event); required to install into such a VIN.
+    pub vin_confirmed: bool,
 }
 
 impl Submission {
@@ -144,6 +147,7 @@ impl Submission {
             action,
             basis: Basis::Scanned,
             recall_override: false,
+            vin_confirmed: false,
         }
     }
 
@@ -152,6 +156,7 @@ impl Submission {
             action,
             basis: Basis::Typed,
             recall_override: false,
+            vin_confirmed: false,
         }
     }
 }
@@ -331,8 +336,20 @@ impl Registry {
         as_party: Option<&PartyId>,
         now: Timestamp,
     ) -> Result<Vec<Registration>> {
+        self.register_named(codes, &[], as_party, now)
+    }
+
+    /// [`Registry::register`] with each code's part name (`names[i]` for `codes[i]`; missing or
+    /// `None`: no name), kept once per batch.
+    pub fn register_named(
+        &self,
+        codes: &[SignedCode],
+        names: &[Option<String>],
+        as_party: Option<&PartyId>,
+        now: Timestamp,
+    ) -> Result<Vec<Registration>> {
         let checked = self.check_codes(codes, as_party, now);
-        self.store_checked(codes, checked, now)
+        self.store_checked(codes, names, checked, now)
     }
 
     /// The first half of [`Registry::register`]: trust rules and signatures, on every core, with no
@@ -351,12 +368,13 @@ impl Registry {
     pub(crate) fn store_checked(
         &self,
         codes: &[SignedCode],
+        names: &[Option<String>],
         checked: Vec<Result<PartyId, register::Rejection>>,
         now: Timestamp,
     ) -> Result<Vec<Registration>> {
         let results = {
             let _gate = self.write_gate();
-            register::store_codes(self.store.as_ref(), codes, checked, now)?
+            register::store_codes(self.store.as_ref(), codes, names, checked, now)?
         };
         self.store.durable()?;
         Ok(results)
@@ -395,7 +413,18 @@ impl Registry {
             action,
             basis,
             recall_override,
+            vin_confirmed,
         } = submission;
+        if let Action::Install { vin } = &action {
+            // A VIN that does not verify is taken only as a person's confirmed reading of the
+            // registration certificate, never as a typing error slipped through.
+            if !vin.check_digit_verifies() && !vin_confirmed {
+                return Err(RegistryError::InvalidInput(format!(
+                    "the check digit (character 9) of VIN {vin} does not verify: compare it with \
+                     the vehicle's registration certificate and confirm it"
+                )));
+            }
+        }
         if basis == Basis::Legacy {
             // Legacy events keep the outcome stored with them; a new one has none to keep.
             return Err(RegistryError::InvalidInput(
@@ -425,6 +454,9 @@ impl Registry {
                 actor: actor.clone(),
                 basis,
                 recall_override,
+                // Recorded only where it means something: a VIN that does not verify.
+                vin_confirmed: vin_confirmed
+                    && matches!(&action, Action::Install { vin } if !vin.check_digit_verifies()),
                 what: What::Action(action),
                 outcome: Outcome::Applied,
             };
@@ -557,8 +589,9 @@ impl Registry {
         Ok((after, warning))
     }
 
-    /// Why the code or its lot is recalled, if it is.
-    fn recall_reason(&self, key: &CodeKey, record: &CodeRecord) -> Result<Option<String>> {
+    /// Why the code or its lot is recalled, if it is: the lot recall's reason, or the code's
+    /// recall event's.
+    pub fn recall_reason(&self, key: &CodeKey, record: &CodeRecord) -> Result<Option<String>> {
         if let Some(lot) = &record.lot {
             if let Some(recall) = self.lot_recall(key, lot)? {
                 return Ok(Some(recall.reason));

@@ -1,9 +1,15 @@
 //! Vehicle identification numbers (ISO 3779; GB 16735 in China): 17 characters, no I, O or Q, with
 //! the check digit in position 9 (the North American scheme that GB 16735 also prescribes).
+//!
+//! Many imported European vehicles carry a VIN whose position 9 is no check digit, so a VIN that
+//! does not verify is not necessarily mistyped: [`Vin::parse`] stays strict, and
+//! [`Vin::parse_confirmed`] takes such a VIN once a person has compared it with the vehicle's
+//! registration certificate (the event records that confirmation).
 
 use std::fmt;
 
-/// A VIN whose characters and check digit are valid.
+/// A VIN whose characters are valid, and whose check digit verifies unless it was built by
+/// [`Vin::parse_confirmed`].
 #[derive(Clone, Copy, PartialEq, Eq, Hash, PartialOrd, Ord)]
 pub struct Vin([u8; 17]);
 
@@ -49,36 +55,58 @@ fn transliterate(b: u8) -> Option<u32> {
 }
 
 impl Vin {
-    /// Parses a VIN; lower-case letters are accepted and upper-cased (people type them).
+    /// Parses a VIN, check digit included; lower-case letters are accepted and upper-cased (people
+    /// type them).
     pub fn parse(s: &str) -> Result<Self, VinError> {
+        let vin = Vin::parse_confirmed(s)?;
+        let expected = vin.expected_check_digit();
+        if vin.0[8] != expected {
+            return Err(VinError::CheckDigit {
+                found: vin.0[8] as char,
+                expected: expected as char,
+            });
+        }
+        Ok(vin)
+    }
+
+    /// Parses a VIN whose length and characters are valid (ISO 3779) without requiring its check
+    /// digit to verify: for a VIN a person confirmed against the registration certificate, for
+    /// looking a vehicle up, and for VINs read back from storage (checked when they were recorded).
+    pub fn parse_confirmed(s: &str) -> Result<Self, VinError> {
         let count = s.chars().count();
         if count != 17 {
             return Err(VinError::Length(count));
         }
         let mut out = [0u8; 17];
-        let mut sum = 0;
         for (pos, ch) in s.chars().enumerate() {
             let upper = ch.to_ascii_uppercase();
-            let value = u8::try_from(upper)
+            let byte = u8::try_from(upper)
                 .ok()
-                .and_then(|b| transliterate(b).map(|v| (b, v)));
-            let Some((byte, value)) = value else {
+                .filter(|b| transliterate(*b).is_some());
+            let Some(byte) = byte else {
                 return Err(VinError::BadChar { pos: pos + 1, ch });
             };
             out[pos] = byte;
-            sum += value * WEIGHTS[pos];
-        }
-        let expected = match sum % 11 {
-            10 => b'X',
-            d => b'0' + d as u8,
-        };
-        if out[8] != expected {
-            return Err(VinError::CheckDigit {
-                found: out[8] as char,
-                expected: expected as char,
-            });
         }
         Ok(Vin(out))
+    }
+
+    /// Whether position 9 is the check digit the other characters give.
+    pub fn check_digit_verifies(&self) -> bool {
+        self.0[8] == self.expected_check_digit()
+    }
+
+    fn expected_check_digit(&self) -> u8 {
+        let sum: u32 = self
+            .0
+            .iter()
+            .zip(WEIGHTS)
+            .map(|(b, w)| transliterate(*b).unwrap_or(0) * w)
+            .sum();
+        match sum % 11 {
+            10 => b'X',
+            d => b'0' + d as u8,
+        }
     }
 
     pub fn as_str(&self) -> &str {
@@ -133,5 +161,34 @@ mod tests {
             })
         );
         assert!(Vin::parse("1M8GDM9AXKP04278é").is_err());
+    }
+
+    #[test]
+    fn a_confirmed_vin_needs_valid_characters_but_not_the_check_digit() {
+        // A European VIN: position 9 is no check digit.
+        assert_eq!(
+            Vin::parse("WVWZZZ1JZXW000001"),
+            Err(VinError::CheckDigit {
+                found: 'Z',
+                expected: '0'
+            })
+        );
+        let vin = Vin::parse_confirmed("wvwzzz1jzxw000001").unwrap();
+        assert_eq!(vin.as_str(), "WVWZZZ1JZXW000001");
+        assert!(!vin.check_digit_verifies());
+        assert!(
+            Vin::parse_confirmed("LSVAU218XN2183294")
+                .unwrap()
+                .check_digit_verifies()
+        );
+        assert_eq!(
+            Vin::parse_confirmed("WVWZZZ1JZXW00001"),
+            Err(VinError::Length(16))
+        );
+        assert_eq!(
+            Vin::parse_confirmed("WVWZZZ1JZXW00000I"),
+            Err(VinError::BadChar { pos: 17, ch: 'I' })
+        );
+        assert!(Vin::parse_confirmed("WVWZZZ1JZXW00000é").is_err());
     }
 }

@@ -747,6 +747,7 @@ fn a_recalled_part_is_installed_only_with_an_override_which_is_recorded() {
                 action: install(),
                 basis: registry::Basis::Scanned,
                 recall_override: true,
+                vin_confirmed: false,
             },
             day(4),
         )
@@ -787,6 +788,7 @@ fn events_recorded_under_the_first_rules_keep_their_outcomes() {
         actor: party(actor),
         basis: Basis::Legacy,
         recall_override: false,
+        vin_confirmed: false,
         what: What::Action(what),
         outcome,
     };
@@ -900,4 +902,47 @@ fn events_recorded_under_the_first_rules_keep_their_outcomes() {
         .unwrap();
     assert!(matches!(refused.event.outcome, Outcome::Refused { .. }));
     assert!(r.audit(|_| {}).unwrap().is_clean());
+}
+
+#[test]
+fn a_vin_that_does_not_verify_is_installed_into_only_when_confirmed() {
+    let w = World::new();
+    let key = w.registered("EUROPE1");
+    let r = &w.registry;
+    let shop = party("shop-1");
+    // A European VIN: position 9 is no check digit.
+    let european = Vin::parse_confirmed("WVWZZZ1JZXW000001").unwrap();
+    let install = |vin_confirmed| registry::Submission {
+        vin_confirmed,
+        ..registry::Submission::scanned(Action::Install { vin: european })
+    };
+    let e = r.submit(&key, &shop, install(false), day(1)).unwrap_err();
+    assert!(
+        matches!(&e, RegistryError::InvalidInput(why) if why.contains("registration certificate")),
+        "{e}"
+    );
+    assert_eq!(r.status(&key).unwrap().unwrap().record.events, 1);
+    let recorded = r.submit(&key, &shop, install(true), day(1)).unwrap();
+    assert_eq!(recorded.event.outcome, Outcome::Applied);
+    assert!(recorded.event.vin_confirmed);
+    // Stored, indexed and exported with the confirmation.
+    let history = r.history(&key).unwrap().unwrap();
+    assert!(history.events.last().unwrap().vin_confirmed);
+    assert_eq!(r.installed_in(&european).unwrap().len(), 1);
+    let epcis = registry::history_document(&history, day(2))
+        .unwrap()
+        .to_string();
+    assert!(epcis.contains("\"partseal:vinConfirmed\":true"), "{epcis}");
+    // A VIN that verifies records no confirmation, whatever the caller sent.
+    let key2 = w.registered("EUROPE2");
+    let verified = registry::Submission {
+        vin_confirmed: true,
+        ..registry::Submission::scanned(Action::Install { vin: vin(VIN_A) })
+    };
+    assert!(
+        !r.submit(&key2, &shop, verified, day(1))
+            .unwrap()
+            .event
+            .vin_confirmed
+    );
 }

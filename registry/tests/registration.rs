@@ -5,7 +5,7 @@
 mod common;
 
 use common::*;
-use registry::{Registration, register_manifest};
+use registry::{CodeKey, Registration, register_manifest};
 use signer::{
     BaseUrl, ManifestEntry, Revocation, RevocationList, RevocationReason, Signature, SignedCode,
 };
@@ -231,4 +231,58 @@ fn racing_uploads_of_one_batch_register_each_code_exactly_once() {
         )));
     }
     assert_eq!(w.registry.stats().unwrap().codes, 2000);
+}
+
+#[test]
+fn the_part_name_is_kept_once_per_batch_and_survives_a_reopen() {
+    let World {
+        dir,
+        registry,
+        maker,
+        ..
+    } = World::new();
+    let base = BaseUrl::parse("https://verify.example.cn").unwrap();
+    let code = |serial: &str| SignedCode::sign(part(GTIN, "L2026A", serial), &maker);
+    // One lot, two names: two batches; a line without a name keeps none.
+    let lines = [
+        ("N1", Some("Front brake pad")),
+        ("N2", Some("Front brake pad")),
+        ("N3", Some("前刹车片")),
+        ("N4", None),
+    ];
+    let mut text = String::new();
+    for (serial, name) in lines {
+        let entry = ManifestEntry::new(code(serial), &base, name.map(str::to_owned));
+        text.push_str(&entry.to_json_line());
+        text.push('\n');
+    }
+    let summary = register_manifest(&registry, text.as_bytes(), None, day(1), |_, _| {}).unwrap();
+    assert_eq!(summary.registered, 4);
+    let name_of = |r: &registry::Registry, serial: &str| {
+        r.status(&CodeKey::of(&code(serial).part))
+            .unwrap()
+            .unwrap()
+            .record
+            .name
+    };
+    let check = |r: &registry::Registry| {
+        for (serial, name) in lines {
+            assert_eq!(name_of(r, serial).as_deref(), name, "{serial}");
+        }
+    };
+    check(&registry);
+    // Read back from disk, through the batches table.
+    drop(registry);
+    let reopened = registry::Registry::open(
+        &dir.path().join("data"),
+        registry::RegistryConfig::default(),
+    )
+    .unwrap();
+    check(&reopened);
+    // A code whose batch has a name keeps it when a custody event rewrites its record.
+    let key = CodeKey::of(&code("N1").part);
+    reopened
+        .record(&key, &party("shop-1"), registry::Action::Receive, day(2))
+        .unwrap();
+    assert_eq!(name_of(&reopened, "N1").as_deref(), Some("Front brake pad"));
 }

@@ -57,6 +57,8 @@ use crate::verdict::VERDICTS;
         crate::pages::shop::scan,
         crate::pages::shop::mode,
         crate::pages::shop::vehicle,
+        crate::pages::shop::decide,
+        crate::pages::shop::undo,
         crate::pages::dashboard::dashboard,
         crate::pages::dashboard::alert_action,
         api::me,

@@ -59,6 +59,8 @@ pub const ROUTES: &[(&str, &str)] = &[
     ("POST", "/shop/scan"),
     ("POST", "/shop/mode"),
     ("GET", "/shop/vehicle"),
+    ("POST", "/shop/decide"),
+    ("POST", "/shop/undo"),
     ("GET", "/dashboard"),
     ("POST", "/dashboard/alerts"),
     ("GET", "/api/v1/me"),
@@ -136,6 +138,8 @@ pub fn router(state: AppState) -> Router {
         .route(listed("POST", "/shop/scan"), post(pages::shop::scan))
         .route(listed("POST", "/shop/mode"), post(pages::shop::mode))
         .route(listed("GET", "/shop/vehicle"), get(pages::shop::vehicle))
+        .route(listed("POST", "/shop/decide"), post(pages::shop::decide))
+        .route(listed("POST", "/shop/undo"), post(pages::shop::undo))
         .route(
             listed("GET", "/dashboard"),
             get(pages::dashboard::dashboard),

@@ -77,6 +77,9 @@ pub struct Verdict {
     pub signature_checked: bool,
     #[serde(skip_serializing_if = "Option::is_none")]
     pub reason: Option<String>,
+    /// For `recalled`: why the manufacturer recalled the part or its lot, in its words.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub recall_reason: Option<String>,
     #[serde(skip_serializing_if = "Option::is_none")]
     pub part: Option<PartInfo>,
     #[serde(skip_serializing_if = "Option::is_none")]
@@ -89,6 +92,9 @@ pub struct Verdict {
 
 #[derive(Clone, Debug, Serialize, utoipa::ToSchema)]
 pub struct PartInfo {
+    /// What the part is ("Front brake pad"), as its manufacturer's manifest named it.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub name: Option<String>,
     pub gtin: String,
     #[serde(skip_serializing_if = "Option::is_none")]
     pub lot: Option<String>,
@@ -120,6 +126,9 @@ pub struct EvidenceItem {
 }
 
 const ADVICE_DANGER: &str = "Do not accept or fit this part. Keep it and its packaging, ask the seller where it came from, and report it below.";
+/// A recalled part is genuine: the owner needs a replacement, not a counterfeit report.
+const ADVICE_RECALLED: &str =
+    "Do not fit this part. Contact the seller or the shop about a replacement.";
 const ADVICE_WARNING: &str = "Be careful: ask the seller about this part before you accept it, and report it if the answer does not convince you.";
 
 impl Verdict {
@@ -136,6 +145,7 @@ impl Verdict {
             },
             signature_checked: true,
             reason: None,
+            recall_reason: None,
             part: None,
             manufacturer: None,
             custody: None,
@@ -253,6 +263,7 @@ pub fn judge_typed(
         );
         v.signature_checked = false;
         v.part = Some(PartInfo {
+            name: None,
             gtin: gtin.as_str().to_owned(),
             lot: None,
             serial: serial.as_str().to_owned(),
@@ -305,6 +316,7 @@ fn revoked(e: &VerifyError) -> Verdict {
 
 fn part_info(code: &SignedCode) -> PartInfo {
     PartInfo {
+        name: None,
         gtin: code.part.gtin.as_str().to_owned(),
         lot: code.part.lot.as_ref().map(|l| l.as_str().to_owned()),
         serial: code.part.serial.as_str().to_owned(),
@@ -396,11 +408,16 @@ fn registered(
                 }
             },
         ),
-        _ if flags.recalled.is_some() || status.lot_recall.is_some() => Verdict::new(
-            "recalled",
-            Severity::Danger,
-            "The manufacturer has recalled this part. Do not fit it; return it to the seller.",
-        ),
+        _ if flags.recalled.is_some() || status.lot_recall.is_some() => {
+            let mut v = Verdict::new(
+                "recalled",
+                Severity::Danger,
+                "The manufacturer has recalled this part. Do not fit it; return it to the seller.",
+            );
+            v.advice = Some(ADVICE_RECALLED);
+            v.recall_reason = registry.recall_reason(&status.key, record)?;
+            v
+        }
         _ if flags.scan_anomaly.is_some() => Verdict::new(
             "scan_anomaly",
             Severity::Warning,
@@ -427,7 +444,10 @@ fn registered(
         ),
     };
     v.signature_checked = signature_seen;
-    v.part = Some(part_info(code));
+    v.part = Some(PartInfo {
+        name: record.name.clone(),
+        ..part_info(code)
+    });
     v.custody = Some(summarise(registry, status)?);
     v.manufacturer = Some(manufacturer);
     for e in &flags.duplicate {

@@ -657,3 +657,183 @@ async fn a_phone_gets_limits_products_and_typed_numbers_as_pages() {
     limited.shutdown().await;
     server.shutdown().await;
 }
+
+/// Clicks the first element `css` finds.
+async fn click(c: &Client, css: &str) {
+    c.find(Locator::Css(css))
+        .await
+        .unwrap()
+        .click()
+        .await
+        .unwrap();
+}
+
+/// Switches the station's mode with its form, as an operator does.
+async fn set_mode(c: &Client, mode: &str, vin: &str) {
+    c.find(Locator::Css("#mode-select"))
+        .await
+        .unwrap()
+        .select_by_value(mode)
+        .await
+        .unwrap();
+    let input = c.find(Locator::Css("#mode-vin")).await.unwrap();
+    input.clear().await.unwrap();
+    input.send_keys(&format!("{vin}{ENTER}")).await.unwrap();
+}
+
+/// Types a scan into the focused input, as a scanner does.
+async fn scan(c: &Client, uri: &str) {
+    c.active_element()
+        .await
+        .unwrap()
+        .send_keys(&format!("{uri}{ENTER}"))
+        .await
+        .unwrap();
+}
+
+#[tokio::test]
+async fn the_station_asks_about_its_own_parts_undoes_and_confirms_a_european_vin() {
+    let server = start(Overrides {
+        rate_limit: Some(0),
+        ..Overrides::default()
+    })
+    .await;
+    let r = server.registry.clone();
+    let authority = signer::keys::generate();
+    let maker = certify(&r, &authority, "acme-brakes", "690123", 1);
+    add_party(&r, "shop-a", Role::Shop, "Guangdong");
+    let base = server.base();
+    let parts: Vec<SignedCode> = (0..3)
+        .map(|i| code(&maker.key, &format!("OWN{i}")))
+        .collect();
+    r.register(&parts, Some(&maker.id), now()).unwrap();
+    r.record(
+        &CodeKey::of(&parts[2].part),
+        &maker.id,
+        Action::Recall {
+            reason: "friction layer may crack".into(),
+        },
+        now(),
+    )
+    .unwrap();
+    let key = |c: &SignedCode| CodeKey::of(&c.part);
+    let profile = tempfile::tempdir().unwrap();
+    let (_driver, c) = browser(profile.path()).await;
+    let t: &Texts = &EN;
+
+    c.goto(&server.url("/shop?lang=en")).await.unwrap();
+    c.find(Locator::Css("#signin-token"))
+        .await
+        .unwrap()
+        .send_keys(&format!("{}{ENTER}", token(&r, "shop-a")))
+        .await
+        .unwrap();
+    c.wait()
+        .for_element(Locator::Css("#scan-code"))
+        .await
+        .unwrap();
+
+    // The shop installs a part, then scans it again with the station back in receive mode.
+    set_mode(&c, "install", VIN).await;
+    wait_text(&c, "#mode-banner", |s| s.contains(VIN)).await;
+    scan(&c, &parts[0].to_uri(&base)).await;
+    wait_text(&c, "#scan-list li", |s| s.contains(t.row_installed)).await;
+    assert_eq!(
+        text(&c, "#scan-list li form[action='/shop/undo'] button").await,
+        t.undo
+    );
+    set_mode(&c, "receive", "").await;
+    c.wait()
+        .for_element(Locator::Css("#scan-code"))
+        .await
+        .unwrap();
+    scan(&c, &parts[0].to_uri(&base)).await;
+    let asked = wait_text(&c, "#scan-list li", |s| s.contains("…3294")).await;
+    assert!(asked.contains("Record it as removed"), "{asked}");
+    for button in [t.ask_remove, t.ask_anyway, t.ask_cancel] {
+        assert!(asked.contains(button), "{asked}");
+    }
+    // Nothing recorded yet: the part is not a clone of itself.
+    let history = r.history(&key(&parts[0])).unwrap().unwrap();
+    assert_eq!(history.events.len(), 2);
+    assert!(history.record.flags.duplicate.is_empty());
+    shot(&c, "shop-wrong-mode-en").await;
+
+    // Record the removal: a removing event naming that vehicle.
+    click(&c, "#scan-list li button[value='remove']").await;
+    wait_text(&c, "#scan-list li", |s| s.contains(t.row_removed)).await;
+    let history = r.history(&key(&parts[0])).unwrap().unwrap();
+    assert_eq!(
+        history.events.last().unwrap().what,
+        registry::event::What::Action(Action::Remove {
+            vin: Some(Vin::parse(VIN).unwrap())
+        })
+    );
+
+    // Undo it: a correcting event, and the part is back in the car.
+    click(&c, "#scan-list li form[action='/shop/undo'] button").await;
+    wait_text(&c, "#scan-list li", |s| s.contains(t.row_undone)).await;
+    let history = r.history(&key(&parts[0])).unwrap().unwrap();
+    assert!(matches!(
+        history.events.last().unwrap().what,
+        registry::event::What::Action(Action::Correct { corrects: 2, .. })
+    ));
+    assert!(matches!(
+        history.record.custody.custody,
+        registry::Custody::Installed { .. }
+    ));
+    shot(&c, "shop-undo-en").await;
+
+    // A recalled part stops the install with the reason until the shop chooses.
+    set_mode(&c, "install", VIN).await;
+    wait_text(&c, "#mode-banner", |s| s.contains(VIN)).await;
+    scan(&c, &parts[2].to_uri(&base)).await;
+    let stopped = wait_text(&c, "#scan-list li", |s| {
+        s.contains("friction layer may crack")
+    })
+    .await;
+    assert!(stopped.contains(t.install_anyway), "{stopped}");
+    let row = c.find(Locator::Css("#scan-list li")).await.unwrap();
+    assert_eq!(row.attr("role").await.unwrap().as_deref(), Some("alert"));
+    assert_eq!(r.history(&key(&parts[2])).unwrap().unwrap().events.len(), 2);
+    shot(&c, "shop-recalled-en").await;
+    click(&c, "#scan-list li button[value='override']").await;
+    wait_text(&c, "#scan-list li", |s| {
+        s.contains(t.row_installed_override)
+    })
+    .await;
+    assert!(
+        r.history(&key(&parts[2]))
+            .unwrap()
+            .unwrap()
+            .events
+            .last()
+            .unwrap()
+            .recall_override
+    );
+
+    // A European VIN in Chinese: the station asks to compare it with the registration
+    // certificate, and takes it once confirmed.
+    let zh: &Texts = &ZH;
+    c.goto(&server.url("/shop?lang=zh-CN")).await.unwrap();
+    set_mode(&c, "install", "WVWZZZ1JZXW000001").await;
+    let asked = wait_text(&c, "#vin-confirm", |s| s.contains("行驶证")).await;
+    assert!(asked.contains(zh.vin_confirm), "{asked}");
+    assert!(c.find(Locator::Css("#mode-banner")).await.is_err());
+    shot(&c, "shop-vin-confirm-zh-CN").await;
+    click(&c, "#vin-confirm-yes").await;
+    wait_text(&c, "#mode-banner", |s| s.contains(zh.vin_confirmed_note)).await;
+    c.find(Locator::Css("#scan-code"))
+        .await
+        .unwrap()
+        .click()
+        .await
+        .unwrap();
+    scan(&c, &parts[1].to_uri(&base)).await;
+    wait_text(&c, "#scan-list li", |s| s.contains(zh.row_installed)).await;
+    let history = r.history(&key(&parts[1])).unwrap().unwrap();
+    assert!(history.events.last().unwrap().vin_confirmed);
+
+    c.close().await.unwrap();
+    server.shutdown().await;
+}

@@ -165,7 +165,7 @@ async fn warnings_carry_the_advice_and_forms_and_forms_answer_pages() {
         .form(&[
             ("gtin", "06901234567892"),
             ("serial", "PAGE0000"),
-            ("vin", "LSVAU218XN2183295"),
+            ("vin", "LSVAU218XN218329I"),
             ("lang", "en"),
         ])
         .send()
@@ -351,7 +351,7 @@ async fn the_station_needs_a_session_and_its_csrf_token() {
         "{html}"
     );
 
-    // A bad VIN is refused with its reason; a good one switches to install mode.
+    // A VIN whose check digit does not verify is asked about; a good one switches to install mode.
     for vin in ["LSVAU218XN2183295", "LSVAU218XN2183294"] {
         client
             .post(w.server.url("/shop/mode"))
@@ -362,7 +362,11 @@ async fn the_station_needs_a_session_and_its_csrf_token() {
             .unwrap();
         let html = signed_in_page(&client, w.server.url("/shop"), &cookie).await;
         if vin.ends_with('5') {
-            assert!(html.contains("Not a valid VIN"), "{html}");
+            // A check digit that does not verify is asked about, not refused.
+            assert!(
+                html.contains("Compare it with the registration certificate"),
+                "{html}"
+            );
         } else {
             assert!(html.contains("Installing into"), "{html}");
         }
@@ -1005,5 +1009,632 @@ async fn the_station_reads_the_deployments_clock_and_json_stays_utc() {
         .unwrap();
     let text = history.to_string();
     assert!(text.contains("Z\""), "{text}");
+    w.server.shutdown().await;
+}
+
+/// Posts a station form (`path`) with the session's cookie; the answer as JSON when `json`.
+async fn station_post(
+    client: &Client,
+    w: &World,
+    cookie: &str,
+    path: &str,
+    form: &[(&str, &str)],
+) -> reqwest::Response {
+    client
+        .post(w.server.url(path))
+        .header("cookie", cookie)
+        .header("accept", "application/json")
+        .form(form)
+        .send()
+        .await
+        .unwrap()
+}
+
+fn history_of(w: &World, uri: &str) -> registry::History {
+    let key = registry::CodeKey::of(&signer::DigitalLink::parse(uri).unwrap().part);
+    w.server.registry.history(&key).unwrap().unwrap()
+}
+
+#[tokio::test]
+async fn the_station_asks_before_a_wrong_mode_scan_and_undoes_its_own() {
+    let w = world().await;
+    let client = no_redirects();
+    let token = token(&w.server.registry, "shop-a");
+    let (cookie, _) = sign_in(&client, &w, &token).await;
+    let html = signed_in_page(&client, w.server.url("/shop"), &cookie).await;
+    let csrf = csrf_of(&html);
+    let set_mode = |mode: &'static str, vin: &'static str| {
+        let (client, cookie, csrf, w) = (&client, &cookie, &csrf, &w);
+        async move {
+            station_post(
+                client,
+                w,
+                cookie,
+                "/shop/mode",
+                &[("csrf", csrf), ("mode", mode), ("vin", vin)],
+            )
+            .await;
+        }
+    };
+    let scan = |uri: String| {
+        let (client, cookie, csrf, w) = (&client, &cookie, &csrf, &w);
+        async move {
+            station_post(
+                client,
+                w,
+                cookie,
+                "/shop/scan",
+                &[("csrf", csrf), ("code", &uri)],
+            )
+            .await
+            .json::<serde_json::Value>()
+            .await
+            .unwrap()
+        }
+    };
+
+    // The shop installs the part, then scans it again with the station left in receive mode.
+    set_mode("install", "LSVAU218XN2183294").await;
+    let installed = scan(w.uris[0].clone()).await;
+    assert_eq!(installed["class"], "ok", "{installed}");
+    assert_eq!(installed["undo"], true, "{installed}");
+    set_mode("receive", "").await;
+    let asked = scan(w.uris[0].clone()).await;
+    assert_eq!(asked["ask"], true, "{asked}");
+    let text = asked["text"].as_str().unwrap();
+    assert!(
+        text.contains("you installed this part in vehicle …3294 on")
+            && text.contains("Record it as removed"),
+        "{text}"
+    );
+    // Nothing was recorded: no clone of itself.
+    assert_eq!(history_of(&w, &w.uris[0]).events.len(), 2);
+    assert!(history_of(&w, &w.uris[0]).record.flags.duplicate.is_empty());
+    // The page without script shows the question with its three buttons.
+    let html = signed_in_page(&client, w.server.url("/shop"), &cookie).await;
+    for button in ["Record removal", "Record the scan anyway", "Cancel"] {
+        assert!(html.contains(button), "{html}");
+    }
+
+    // Record removal: a `removing` event naming the vehicle.
+    let row = asked["id"].to_string();
+    let removed: serde_json::Value = station_post(
+        &client,
+        &w,
+        &cookie,
+        "/shop/decide",
+        &[("csrf", &csrf), ("row", &row), ("choice", "remove")],
+    )
+    .await
+    .json()
+    .await
+    .unwrap();
+    assert_eq!(removed["text"], "✔ Removal recorded", "{removed}");
+    let history = history_of(&w, &w.uris[0]);
+    let last = history.events.last().unwrap();
+    assert_eq!(
+        last.what,
+        registry::event::What::Action(registry::Action::Remove {
+            vin: Some(registry::Vin::parse("LSVAU218XN2183294").unwrap())
+        })
+    );
+    // A question already answered cannot be answered again.
+    let again = station_post(
+        &client,
+        &w,
+        &cookie,
+        "/shop/decide",
+        &[("csrf", &csrf), ("row", &row), ("choice", "anyway")],
+    )
+    .await;
+    assert_eq!(again.status().as_u16(), 404);
+
+    // Undo the removal: a `correcting` event, and the part is back in the vehicle.
+    let undone = station_post(
+        &client,
+        &w,
+        &cookie,
+        "/shop/undo",
+        &[("csrf", &csrf), ("row", &row)],
+    )
+    .await;
+    assert_eq!(undone.status().as_u16(), 303);
+    let history = history_of(&w, &w.uris[0]);
+    assert!(matches!(
+        history.events.last().unwrap().what,
+        registry::event::What::Action(registry::Action::Correct { corrects: 2, .. })
+    ));
+    assert!(matches!(
+        history.record.custody.custody,
+        registry::Custody::Installed { .. }
+    ));
+    let html = signed_in_page(&client, w.server.url("/shop"), &cookie).await;
+    assert!(html.contains("Undone: this scan"), "{html}");
+
+    // In Chinese: the rows recorded in English follow the switch; "record anyway" records the
+    // conflict, and Undo takes it back with its flag.
+    let html = signed_in_page(&client, w.server.url("/shop?lang=zh-CN"), &cookie).await;
+    assert!(
+        html.contains("↶ 已撤销") && html.contains("✔ 已装车") && !html.contains("Undone"),
+        "{html}"
+    );
+    let asked = scan(w.uris[0].clone()).await;
+    let text = asked["text"].as_str().unwrap();
+    assert!(
+        text.contains("贵店") && text.contains("…3294") && text.contains("要记录为已从该车拆下吗"),
+        "{text}"
+    );
+    let row = asked["id"].to_string();
+    let anyway: serde_json::Value = station_post(
+        &client,
+        &w,
+        &cookie,
+        "/shop/decide",
+        &[("csrf", &csrf), ("row", &row), ("choice", "anyway")],
+    )
+    .await
+    .json()
+    .await
+    .unwrap();
+    assert_eq!(anyway["class"], "danger", "{anyway}");
+    assert!(!history_of(&w, &w.uris[0]).record.flags.duplicate.is_empty());
+    station_post(
+        &client,
+        &w,
+        &cookie,
+        "/shop/undo",
+        &[("csrf", &csrf), ("row", &row)],
+    )
+    .await;
+    assert!(history_of(&w, &w.uris[0]).record.flags.duplicate.is_empty());
+    let html = signed_in_page(&client, w.server.url("/shop"), &cookie).await;
+    assert!(html.contains("已撤销"), "{html}");
+    assert!(html.contains(">撤销<"), "{html}");
+
+    // Installing it into another vehicle asks too; cancel records nothing.
+    set_mode("install", "1M8GDM9AXKP042788").await;
+    let asked = scan(w.uris[0].clone()).await;
+    assert_eq!(asked["ask"], true, "{asked}");
+    let events = history_of(&w, &w.uris[0]).events.len();
+    let row = asked["id"].to_string();
+    let cancelled: serde_json::Value = station_post(
+        &client,
+        &w,
+        &cookie,
+        "/shop/decide",
+        &[("csrf", &csrf), ("row", &row), ("choice", "cancel")],
+    )
+    .await
+    .json()
+    .await
+    .unwrap();
+    assert_eq!(cancelled["text"], "ℹ 已取消，未记录", "{cancelled}");
+    assert_eq!(history_of(&w, &w.uris[0]).events.len(), events);
+
+    // An undo another party's later event depends on is refused, and the station says which.
+    signed_in_page(&client, w.server.url("/shop?lang=en"), &cookie).await;
+    set_mode("receive", "").await;
+    let received = scan(w.uris[1].clone()).await;
+    let key = registry::CodeKey::of(&signer::DigitalLink::parse(&w.uris[1]).unwrap().part);
+    let shop_b = registry::PartyId::parse("shop-b").unwrap();
+    w.server
+        .registry
+        .record(&key, &shop_b, registry::Action::Receive, now())
+        .unwrap();
+    let row = received["id"].to_string();
+    let refused = station_post(
+        &client,
+        &w,
+        &cookie,
+        "/shop/undo",
+        &[("csrf", &csrf), ("row", &row)],
+    )
+    .await;
+    assert_eq!(refused.status().as_u16(), 303);
+    let html = signed_in_page(&client, w.server.url("/shop"), &cookie).await;
+    assert!(
+        html.contains("Cannot undo: another party&#x27;s later event #2 (received,")
+            || html.contains("Cannot undo: another party&#39;s later event #2 (received,"),
+        "{html}"
+    );
+    signed_in_page(&client, w.server.url("/shop?lang=zh-CN"), &cookie).await;
+    station_post(
+        &client,
+        &w,
+        &cookie,
+        "/shop/undo",
+        &[("csrf", &csrf), ("row", &row)],
+    )
+    .await;
+    let html = signed_in_page(&client, w.server.url("/shop"), &cookie).await;
+    assert!(
+        html.contains("无法撤销：之后另一方记录的事件 #2（收货，"),
+        "{html}"
+    );
+    assert_eq!(history_of(&w, &w.uris[1]).events.len(), 3);
+    w.server.shutdown().await;
+}
+
+#[tokio::test]
+async fn a_european_vin_is_confirmed_at_the_station_and_through_the_api() {
+    let w = world().await;
+    let client = no_redirects();
+    let token = token(&w.server.registry, "shop-a");
+    let (cookie, _) = sign_in(&client, &w, &token).await;
+    let csrf = csrf_of(&signed_in_page(&client, w.server.url("/shop"), &cookie).await);
+    const EUROPEAN: &str = "WVWZZZ1JZXW000001";
+
+    // Chinese first: the station asks, in Chinese, and does not switch to install mode yet.
+    for (lang, asks, note) in [
+        ("zh-CN", "请与行驶证核对", "（已与行驶证核对）"),
+        (
+            "en",
+            "Compare it with the registration certificate",
+            "(confirmed against the registration certificate)",
+        ),
+    ] {
+        signed_in_page(
+            &client,
+            w.server.url(&format!("/shop?lang={lang}")),
+            &cookie,
+        )
+        .await;
+        station_post(
+            &client,
+            &w,
+            &cookie,
+            "/shop/mode",
+            &[("csrf", &csrf), ("mode", "install"), ("vin", EUROPEAN)],
+        )
+        .await;
+        let html = signed_in_page(&client, w.server.url("/shop"), &cookie).await;
+        assert!(
+            html.contains("id=\"vin-confirm\"") && html.contains(asks),
+            "{html}"
+        );
+        assert!(!html.contains("id=\"mode-banner\""), "{html}");
+        assert!(!html.contains("Not a valid VIN") && !html.contains("typing error"));
+        station_post(
+            &client,
+            &w,
+            &cookie,
+            "/shop/mode",
+            &[
+                ("csrf", &csrf),
+                ("mode", "install"),
+                ("vin", EUROPEAN),
+                ("confirmed", "1"),
+            ],
+        )
+        .await;
+        let html = signed_in_page(&client, w.server.url("/shop"), &cookie).await;
+        assert!(
+            html.contains("id=\"mode-banner\"") && html.contains(note),
+            "{html}"
+        );
+        assert!(!html.contains("id=\"vin-confirm\""), "{html}");
+    }
+    // A scan installs into it, and the event records the confirmation.
+    let row: serde_json::Value = station_post(
+        &client,
+        &w,
+        &cookie,
+        "/shop/scan",
+        &[("csrf", &csrf), ("code", &w.uris[0])],
+    )
+    .await
+    .json()
+    .await
+    .unwrap();
+    assert_eq!(row["class"], "ok", "{row}");
+    let installed = history_of(&w, &w.uris[0]);
+    assert!(installed.events.last().unwrap().vin_confirmed);
+    // A character no VIN has is still refused, in the page's words.
+    signed_in_page(&client, w.server.url("/shop?lang=zh-CN"), &cookie).await;
+    station_post(
+        &client,
+        &w,
+        &cookie,
+        "/shop/mode",
+        &[
+            ("csrf", &csrf),
+            ("mode", "install"),
+            ("vin", "WVWZZZ1JZXW00000I"),
+        ],
+    )
+    .await;
+    let html = signed_in_page(&client, w.server.url("/shop"), &cookie).await;
+    assert!(html.contains("第 17 位“I”不能出现在 VIN 中"), "{html}");
+
+    // The API: 422 vin_check_digit without the confirmation, recorded with it.
+    let event = |confirmed: Option<bool>| {
+        let mut body =
+            serde_json::json!({"code": w.uris[1], "step": "installing", "vin": EUROPEAN});
+        if let Some(c) = confirmed {
+            body["vin_confirmed"] = c.into();
+        }
+        client
+            .post(w.server.url("/api/v1/events"))
+            .bearer_auth(&token)
+            .json(&body)
+            .send()
+    };
+    for confirmed in [None, Some(false)] {
+        let refused = event(confirmed).await.unwrap();
+        assert_eq!(refused.status().as_u16(), 422);
+        let problem: serde_json::Value = refused.json().await.unwrap();
+        assert_eq!(problem["code"], "vin_check_digit", "{problem}");
+        assert!(
+            problem["detail"]
+                .as_str()
+                .unwrap()
+                .contains("\"vin_confirmed\": true"),
+            "{problem}"
+        );
+    }
+    assert_eq!(history_of(&w, &w.uris[1]).events.len(), 1);
+    let recorded = event(Some(true)).await.unwrap();
+    assert!(recorded.status().is_success(), "{}", recorded.status());
+    assert!(
+        history_of(&w, &w.uris[1])
+            .events
+            .last()
+            .unwrap()
+            .vin_confirmed
+    );
+    // The vehicle's page finds both parts by that VIN.
+    let html = signed_in_page(
+        &client,
+        w.server.url(&format!("/shop/vehicle?vin={EUROPEAN}")),
+        &cookie,
+    )
+    .await;
+    assert!(
+        html.contains("PAGE0000") && html.contains("PAGE0001"),
+        "{html}"
+    );
+    w.server.shutdown().await;
+}
+
+#[tokio::test]
+async fn a_recalled_part_stops_the_install_and_its_reason_is_shown_everywhere() {
+    let w = world().await;
+    let client = no_redirects();
+    let maker = registry::PartyId::parse("acme-brakes").unwrap();
+    let key = registry::CodeKey::of(&signer::DigitalLink::parse(&w.uris[2]).unwrap().part);
+    w.server
+        .registry
+        .record(
+            &key,
+            &maker,
+            registry::Action::Recall {
+                reason: "friction layer may crack".into(),
+            },
+            now(),
+        )
+        .unwrap();
+    let token = token(&w.server.registry, "shop-a");
+    let (cookie, _) = sign_in(&client, &w, &token).await;
+    let csrf = csrf_of(&signed_in_page(&client, w.server.url("/shop"), &cookie).await);
+    station_post(
+        &client,
+        &w,
+        &cookie,
+        "/shop/mode",
+        &[
+            ("csrf", &csrf),
+            ("mode", "install"),
+            ("vin", "LSVAU218XN2183294"),
+        ],
+    )
+    .await;
+
+    // The install is refused with the reason, and nothing is recorded until the shop chooses.
+    let refused: serde_json::Value = station_post(
+        &client,
+        &w,
+        &cookie,
+        "/shop/scan",
+        &[("csrf", &csrf), ("code", &w.uris[2])],
+    )
+    .await
+    .json()
+    .await
+    .unwrap();
+    assert_eq!(refused["recall"], true, "{refused}");
+    assert_eq!(refused["class"], "danger", "{refused}");
+    assert!(
+        refused["text"]
+            .as_str()
+            .unwrap()
+            .contains("Not installed: this part is recalled (friction layer may crack)"),
+        "{refused}"
+    );
+    assert_eq!(history_of(&w, &w.uris[2]).events.len(), 2);
+    let html = signed_in_page(&client, w.server.url("/shop"), &cookie).await;
+    assert!(
+        html.contains("Install anyway (recorded as a known recall)"),
+        "{html}"
+    );
+    let row = refused["id"].to_string();
+    let installed: serde_json::Value = station_post(
+        &client,
+        &w,
+        &cookie,
+        "/shop/decide",
+        &[("csrf", &csrf), ("row", &row), ("choice", "override")],
+    )
+    .await
+    .json()
+    .await
+    .unwrap();
+    assert!(
+        installed["text"]
+            .as_str()
+            .unwrap()
+            .contains("override is recorded"),
+        "{installed}"
+    );
+    assert!(
+        history_of(&w, &w.uris[2])
+            .events
+            .last()
+            .unwrap()
+            .recall_override
+    );
+
+    // In Chinese: the install stops in Chinese words; a recalled part received says why.
+    let key1 = registry::CodeKey::of(&signer::DigitalLink::parse(&w.uris[1]).unwrap().part);
+    w.server
+        .registry
+        .record(
+            &key1,
+            &maker,
+            registry::Action::Recall {
+                reason: "批次缺陷".into(),
+            },
+            now(),
+        )
+        .unwrap();
+    signed_in_page(&client, w.server.url("/shop?lang=zh-CN"), &cookie).await;
+    let refused: serde_json::Value = station_post(
+        &client,
+        &w,
+        &cookie,
+        "/shop/scan",
+        &[("csrf", &csrf), ("code", &w.uris[1])],
+    )
+    .await
+    .json()
+    .await
+    .unwrap();
+    assert_eq!(refused["recall"], true, "{refused}");
+    assert!(
+        refused["text"]
+            .as_str()
+            .unwrap()
+            .contains("未装车：此配件已被召回（批次缺陷）"),
+        "{refused}"
+    );
+    let html = signed_in_page(&client, w.server.url("/shop"), &cookie).await;
+    assert!(html.contains("仍然安装（记录为已知召回）"), "{html}");
+    station_post(
+        &client,
+        &w,
+        &cookie,
+        "/shop/mode",
+        &[("csrf", &csrf), ("mode", "receive")],
+    )
+    .await;
+    let received: serde_json::Value = station_post(
+        &client,
+        &w,
+        &cookie,
+        "/shop/scan",
+        &[("csrf", &csrf), ("code", &w.uris[1])],
+    )
+    .await
+    .json()
+    .await
+    .unwrap();
+    assert_eq!(
+        received["text"], "✖ 已记录，但此配件已被召回 (批次缺陷)",
+        "{received}"
+    );
+    signed_in_page(&client, w.server.url("/shop?lang=en"), &cookie).await;
+
+    // The vehicle's page says why the row is red, in each language.
+    for (lang, says) in [
+        ("en", "Recalled: friction layer may crack"),
+        ("zh-CN", "已召回：friction layer may crack"),
+    ] {
+        let html = signed_in_page(
+            &client,
+            w.server
+                .url(&format!("/shop/vehicle?vin=LSVAU218XN2183294&lang={lang}")),
+            &cookie,
+        )
+        .await;
+        assert!(
+            html.contains("class=\"danger\"") && html.contains(says),
+            "{html}"
+        );
+    }
+
+    // The owner's page: the reason and recall advice, not the counterfeit advice.
+    for (lang, reason, advice) in [
+        (
+            "en",
+            "Recall reason: </strong>friction layer may crack",
+            "Contact the seller or the shop about a replacement",
+        ),
+        (
+            "zh-CN",
+            "召回原因：</strong>friction layer may crack",
+            "请联系卖家或维修店更换",
+        ),
+    ] {
+        let (_, html) = page(&client, &format!("{}&lang={lang}", w.uris[2]), lang).await;
+        assert!(html.contains(reason), "{html}");
+        assert!(html.contains(advice), "{html}");
+        assert!(
+            !html.contains("report it below") && !html.contains("保留配件和包装"),
+            "{html}"
+        );
+    }
+    let json: serde_json::Value = get_as(&client, &w.uris[2], "application/json", "en")
+        .await
+        .json()
+        .await
+        .unwrap();
+    assert_eq!(json["verdict"], "recalled");
+    assert_eq!(json["recall_reason"], "friction layer may crack", "{json}");
+    assert!(
+        json["advice"].as_str().unwrap().contains("replacement"),
+        "{json}"
+    );
+    w.server.shutdown().await;
+}
+
+#[tokio::test]
+async fn the_parts_name_comes_first_on_the_owner_page_and_in_the_json() {
+    let w = world().await;
+    let r = &w.server.registry;
+    let authority = signer::keys::generate();
+    let maker = certify(r, &authority, "bosch-cn", "690124", 2);
+    let named = SignedCode::sign(
+        PartId {
+            gtin: Gtin::parse("06901240000000").unwrap(),
+            lot: Some(Lot::parse("L2026B").unwrap()),
+            serial: Serial::parse("NAMED1").unwrap(),
+        },
+        &maker.key,
+    );
+    r.register_named(
+        std::slice::from_ref(&named),
+        &[Some("Front brake pad".into())],
+        Some(&maker.id),
+        now(),
+    )
+    .unwrap();
+    let uri = named.to_uri(&w.server.base());
+    let client = Client::new();
+    for lang in ["zh-CN", "en"] {
+        let (status, html) = page(&client, &format!("{uri}&lang={lang}"), lang).await;
+        assert_eq!(status, 200, "{html}");
+        let name = html.find("id=\"part-name\">Front brake pad<").expect(&html);
+        // First: above the verdict's headline and the part's details.
+        assert!(name < html.find("<h1>").unwrap(), "{html}");
+        assert!(name < html.find("<dd class=\"code\">").unwrap(), "{html}");
+    }
+    let json: serde_json::Value = get_as(&client, &uri, "application/json", "en")
+        .await
+        .json()
+        .await
+        .unwrap();
+    assert_eq!(json["part"]["name"], "Front brake pad", "{json}");
+    // A part registered without a name shows none.
+    let (_, html) = page(&client, &w.uris[0], "en").await;
+    assert!(!html.contains("id=\"part-name\""), "{html}");
     w.server.shutdown().await;
 }

@@ -580,8 +580,13 @@ async fn malformed_input_gets_a_4xx_with_a_code_and_stores_nothing() {
         ),
         (
             json!({"code": uri, "step": "installing", "vin": "LSVAU2180N2183294"}).to_string(),
+            422,
+            "vin_check_digit",
+        ),
+        (
+            json!({"code": uri, "step": "installing", "vin": "LSVAU2180N218329O"}).to_string(),
             400,
-            "vin.check_digit",
+            "vin.character",
         ),
         (
             json!({"code": uri, "step": "shipping", "to": "Not A Party"}).to_string(),

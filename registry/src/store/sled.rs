@@ -848,7 +848,7 @@ impl Store for SledStore {
             let vin = k
                 .get(..17)
                 .and_then(|b| std::str::from_utf8(b).ok())
-                .and_then(|s| Vin::parse(s).ok())
+                .and_then(|s| Vin::parse_confirmed(s).ok())
                 .ok_or_else(corrupt)?;
             let key = CodeKey::from_bytes(&k[17..]).map_err(|_| corrupt())?;
             Ok((vin, key))

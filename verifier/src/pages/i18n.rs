@@ -237,6 +237,40 @@ pub struct Texts {
     pub chart_regions: &'static str,
     pub chart_days_note: &'static str,
     pub scan_total: &'static str,
+    // The station's questions, undo and custody steps.
+    /// A scan contradicting the shop's own record: `{vin}` (its last four) and `{date}`.
+    pub ask_installed: &'static str,
+    pub ask_remove: &'static str,
+    pub ask_anyway: &'static str,
+    pub ask_cancel: &'static str,
+    pub row_removed: &'static str,
+    pub row_cancelled: &'static str,
+    pub undo: &'static str,
+    pub row_undone: &'static str,
+    pub undo_refused: &'static str,
+    /// `{seq}`, `{step}` and `{date}` of the other party's event that depends on the undone one.
+    pub undo_depends: &'static str,
+    pub undo_too_old: &'static str,
+    /// Custody step names (GS1 CBV), the last for any other.
+    pub steps: [(&'static str, &'static str); 11],
+    /// A VIN refused: `{n}` characters; `{pos}` and `{ch}` of a character no VIN has.
+    pub vin_length: &'static str,
+    pub vin_character: &'static str,
+    /// A VIN whose check digit does not verify: `{vin}`, `{found}` and `{expected}`.
+    pub vin_unverified: &'static str,
+    pub vin_confirm: &'static str,
+    pub vin_correct: &'static str,
+    pub vin_confirmed_note: &'static str,
+    // Recalls.
+    pub recall_reason: &'static str,
+    pub advice_recalled: &'static str,
+    /// An install refused for a recall: `{reason}`.
+    pub row_recall_refused: &'static str,
+    pub install_anyway: &'static str,
+    pub row_installed_override: &'static str,
+    pub flagged_recalled: &'static str,
+    pub flagged_duplicate: &'static str,
+    pub flagged_copies: &'static str,
 }
 
 impl Texts {
@@ -296,6 +330,27 @@ impl Texts {
 
     pub fn state(&self, code: &str) -> &'static str {
         lookup(&self.states, code)
+    }
+
+    /// Why a VIN was refused, in this language.
+    pub fn vin_error(&self, e: &registry::vin::VinError) -> String {
+        let why = match e {
+            registry::vin::VinError::Length(n) => self.vin_length.replace("{n}", &n.to_string()),
+            registry::vin::VinError::BadChar { pos, ch } => self
+                .vin_character
+                .replace("{pos}", &pos.to_string())
+                .replace("{ch}", &ch.to_string()),
+            registry::vin::VinError::CheckDigit { found, expected } => self
+                .vin_unverified
+                .replace(" {vin}", "")
+                .replace("{found}", &found.to_string())
+                .replace("{expected}", &expected.to_string()),
+        };
+        format!("{}{why}", self.bad_vin)
+    }
+
+    pub fn step(&self, code: &str) -> &'static str {
+        lookup(&self.steps, code)
     }
 
     pub fn evidence_kind(&self, code: &str) -> &'static str {
@@ -628,6 +683,44 @@ pub static ZH: Texts = Texts {
     chart_regions: "各地区的警报和举报",
     chart_days_note: "数据来自这些码的公众扫描统计。",
     scan_total: "合计",
+    ask_installed: "⚠ 未记录：此配件是贵店 {date} 装到车辆 …{vin} 上的。要记录为已从该车拆下吗？",
+    ask_remove: "记录为已拆下",
+    ask_anyway: "仍按此扫描记录",
+    ask_cancel: "取消",
+    row_removed: "✔ 已记录拆下",
+    row_cancelled: "ℹ 已取消，未记录",
+    undo: "撤销",
+    row_undone: "↶ 已撤销：这次扫描的记录已作废",
+    undo_refused: "无法撤销：",
+    undo_depends: "无法撤销：之后另一方记录的事件 #{seq}（{step}，{date}）依赖于这次扫描。",
+    undo_too_old: "无法撤销：已超过更正期限。",
+    steps: [
+        ("commissioning", "登记"),
+        ("shipping", "发货"),
+        ("receiving", "收货"),
+        ("installing", "装车"),
+        ("removing", "拆下"),
+        ("decommissioning", "作废"),
+        ("destroying", "销毁"),
+        ("recalling", "召回"),
+        ("correcting", "更正"),
+        ("resolving", "结案"),
+        ("", "事件"),
+    ],
+    vin_length: "VIN 应有 17 位，这个有 {n} 位。",
+    vin_character: "第 {pos} 位“{ch}”不能出现在 VIN 中（VIN 不用字母 I、O、Q）。",
+    vin_unverified: "VIN {vin} 的第 9 位是“{found}”，按其他各位算应为“{expected}”。可能是输入错误，也可能这辆车的 VIN 没有校验位（许多进口欧洲车如此）。请与行驶证核对。",
+    vin_confirm: "与行驶证一致，装到这辆车",
+    vin_correct: "改正 VIN",
+    vin_confirmed_note: "（已与行驶证核对）",
+    recall_reason: "召回原因：",
+    advice_recalled: "不要安装此配件。请联系卖家或维修店更换。",
+    row_recall_refused: "✖ 未装车：此配件已被召回（{reason}）。请勿安装，除非您确定要这样做。",
+    install_anyway: "仍然安装（记录为已知召回）",
+    row_installed_override: "⚠ 已装车，召回已知并已记录",
+    flagged_recalled: "已召回：",
+    flagged_duplicate: "疑似克隆标签",
+    flagged_copies: "已知此标签有仿制品",
 };
 
 pub static EN: Texts = Texts {
@@ -889,6 +982,44 @@ pub static EN: Texts = Texts {
     chart_regions: "Alerts and reports per region",
     chart_days_note: "From the public scan statistics of these codes.",
     scan_total: "total",
+    ask_installed: "⚠ Not recorded: you installed this part in vehicle …{vin} on {date}. Record it as removed from that vehicle?",
+    ask_remove: "Record removal",
+    ask_anyway: "Record the scan anyway",
+    ask_cancel: "Cancel",
+    row_removed: "✔ Removal recorded",
+    row_cancelled: "ℹ Cancelled: nothing recorded",
+    undo: "Undo",
+    row_undone: "↶ Undone: this scan's record is withdrawn",
+    undo_refused: "Cannot undo: ",
+    undo_depends: "Cannot undo: another party's later event #{seq} ({step}, {date}) depends on this scan.",
+    undo_too_old: "Cannot undo: the correction window has closed.",
+    steps: [
+        ("commissioning", "registered"),
+        ("shipping", "shipped"),
+        ("receiving", "received"),
+        ("installing", "installed"),
+        ("removing", "removed"),
+        ("decommissioning", "voided"),
+        ("destroying", "destroyed"),
+        ("recalling", "recalled"),
+        ("correcting", "corrected"),
+        ("resolving", "resolved"),
+        ("", "event"),
+    ],
+    vin_length: "a VIN has 17 characters, this one has {n}.",
+    vin_character: "character {pos} (“{ch}”) cannot appear in a VIN (letters I, O and Q are never used).",
+    vin_unverified: "Character 9 of VIN {vin} is “{found}” but the other characters give “{expected}”. It may be mistyped, or the vehicle may carry a VIN without a check digit (many imported European vehicles do). Compare it with the registration certificate.",
+    vin_confirm: "It matches the registration certificate: install into it",
+    vin_correct: "Correct the VIN",
+    vin_confirmed_note: " (confirmed against the registration certificate)",
+    recall_reason: "Recall reason: ",
+    advice_recalled: "Do not fit this part. Contact the seller or the shop about a replacement.",
+    row_recall_refused: "✖ Not installed: this part is recalled ({reason}). Do not fit it unless you are sure.",
+    install_anyway: "Install anyway (recorded as a known recall)",
+    row_installed_override: "⚠ Installed with the recall known; the override is recorded",
+    flagged_recalled: "Recalled: ",
+    flagged_duplicate: "Suspected cloned label",
+    flagged_copies: "Copies of this label are known",
 };
 
 #[cfg(test)]

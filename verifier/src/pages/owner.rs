@@ -36,6 +36,8 @@ struct OwnerPage<'a> {
     icon: &'static str,
     sev_word: &'static str,
     advice: Option<&'static str>,
+    /// Why the part is recalled, for a `recalled` verdict.
+    recall_reason: Option<&'a str>,
     /// The report and vehicle forms: for warning and danger verdicts.
     forms: bool,
     /// The scanned label's path and query, which a report carries (empty for typed numbers).
@@ -55,7 +57,13 @@ pub fn verdict_page(verdict: &Verdict, lang: Lang, path_and_query: &str) -> Resp
         sev_class: i18n::severity_class(verdict.severity),
         icon: i18n::icon(verdict.severity),
         sev_word: t.severity(verdict.severity),
-        advice: t.advice(verdict.severity),
+        // A recalled part is genuine: it needs a replacement, not a counterfeit report.
+        advice: if verdict.verdict == "recalled" {
+            Some(t.advice_recalled)
+        } else {
+            t.advice(verdict.severity)
+        },
+        recall_reason: verdict.recall_reason.as_deref(),
         forms: matches!(verdict.severity, Severity::Warning | Severity::Danger),
         scanned: scanned_path(path_and_query).unwrap_or_default(),
         typed: TypedForm::default(),
@@ -373,9 +381,10 @@ pub async fn vehicle_check(
         Ok(key) => key,
         Err(e) => return Ok(invalid(e.to_string())),
     };
-    let vin = match Vin::parse(form.vin.trim()) {
+    // A lookup: any ISO 3779 VIN, check digit or not (many European vehicles carry none).
+    let vin = match Vin::parse_confirmed(form.vin.trim()) {
         Ok(vin) => vin,
-        Err(e) => return Ok(invalid(format!("{}{e}", t.bad_vin))),
+        Err(e) => return Ok(invalid(t.vin_error(&e))),
     };
     let found = state
         .blocking(move |r| r.vehicle_answer(&key, &vin))

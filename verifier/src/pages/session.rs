@@ -11,7 +11,7 @@ use std::time::{Duration, Instant};
 
 use axum::http::{HeaderMap, StatusCode, header};
 use rand::RngCore;
-use registry::{Party, Registry, Vin};
+use registry::{Action, CodeKey, Party, Registry, Vin};
 use signer::Timestamp;
 
 use super::Lang;
@@ -31,11 +31,63 @@ pub const MAX_ROWS: usize = 200;
 /// One scan as the station's list shows it.
 #[derive(Clone, Debug, serde::Serialize)]
 pub struct ScanRow {
+    /// The row's number in its session, which the row's buttons name.
+    pub id: u64,
     /// ok, info, warning or danger: the row's colour; the text carries an icon and words too.
     pub class: &'static str,
+    /// The words in the session's language, from `texts`.
     pub text: String,
+    /// The words in Chinese and in English.
+    #[serde(skip)]
+    pub texts: [String; 2],
     pub code: String,
     pub at: String,
+    /// Whether the row offers Undo now (worked out when the row is shown).
+    pub undo: bool,
+    /// A question the station asks before recording anything (a scan in the wrong mode).
+    pub ask: bool,
+    /// An install refused because the part is recalled, which the shop may still choose.
+    pub recall: bool,
+    /// The scanned code, for the row's buttons.
+    #[serde(skip)]
+    pub key: Option<CodeKey>,
+    /// The event this shop recorded with the scan, which Undo corrects, and until when it may.
+    #[serde(skip)]
+    pub undoable: Option<(u32, Timestamp)>,
+    /// For a question: the vehicle the shop recorded the part in, and what the scan would have
+    /// recorded.
+    #[serde(skip)]
+    pub asked: Option<(Vin, Action)>,
+}
+
+impl ScanRow {
+    /// A row with nothing to undo and nothing to ask.
+    pub fn plain(class: &'static str, texts: [String; 2], code: String, at: String) -> Self {
+        ScanRow {
+            id: 0,
+            class,
+            text: String::new(),
+            texts,
+            code,
+            at,
+            undo: false,
+            ask: false,
+            recall: false,
+            key: None,
+            undoable: None,
+            asked: None,
+        }
+    }
+
+    /// The row with its words in `lang`.
+    pub fn shown_in(mut self, lang: Lang) -> Self {
+        let [zh, en] = &self.texts;
+        self.text = match lang {
+            Lang::Zh => zh.clone(),
+            Lang::En => en.clone(),
+        };
+        self
+    }
 }
 
 /// One alert's place in the manufacturer's workflow, while it is open.
@@ -62,10 +114,31 @@ pub struct Session {
     expires: Instant,
     /// Newest first.
     pub rows: VecDeque<ScanRow>,
-    /// Install mode: the vehicle the scanned parts go into.
+    /// Install mode: the vehicle the scanned parts go into. A VIN whose check digit does not
+    /// verify is here only once the operator confirmed it against the registration certificate.
     pub install_vin: Option<Vin>,
+    /// A VIN whose check digit does not verify, waiting for the operator's confirmation.
+    pub confirm_vin: Option<Vin>,
     /// A message for the next page (e.g. a refused VIN).
     pub flash: Option<String>,
+    /// The id the next row gets.
+    next_row: u64,
+}
+
+impl Session {
+    /// Puts `row` first in the list, numbered.
+    pub fn push_row(&mut self, row: ScanRow) -> ScanRow {
+        self.next_row += 1;
+        let mut row = row.shown_in(self.lang);
+        row.id = self.next_row;
+        self.rows.push_front(row.clone());
+        self.rows.truncate(MAX_ROWS);
+        row
+    }
+
+    pub fn row_mut(&mut self, id: u64) -> Option<&mut ScanRow> {
+        self.rows.iter_mut().find(|r| r.id == id)
+    }
 }
 
 /// The server's sessions.
@@ -121,7 +194,9 @@ impl Sessions {
                 expires: now + LIFETIME,
                 rows: VecDeque::new(),
                 install_vin: None,
+                confirm_vin: None,
                 flash: None,
+                next_row: 0,
             },
         );
         id

@@ -2,6 +2,10 @@
 //! content and press Enter. Each scan is recorded at once as `receiving` (or, in install mode,
 //! `installing` into the chosen vehicle) and added to a running list with what it means; a
 //! conflict stands out in colour, icon and words, and the page's small script beeps for it.
+//! A scan that contradicts what this same shop recorded (receiving a part it installed, installing
+//! it into another vehicle) is not recorded: the row asks first (record the removal, record the
+//! scan anyway, or cancel). Each row the shop recorded offers Undo (a `correcting` event) while
+//! the correction window is open.
 //!
 //! The script only submits scans without reloading, one at a time from a queue, so fast scans are
 //! never lost or merged; without it the form posts one scan per submit and the page lists the
@@ -16,7 +20,9 @@ use axum::extract::{Query, State};
 use axum::http::{HeaderMap, StatusCode, header};
 use axum::response::{IntoResponse, Json, Redirect, Response};
 use axum::{Extension, Form};
-use registry::{Action, CodeKey, Outcome, Party, Registry, Role, Vin};
+use registry::{
+    Action, CodeKey, Custody, Outcome, Party, Registry, RegistryError, Role, Submission, Vin,
+};
 use serde::Deserialize;
 use signer::{DigitalLink, Timestamp};
 
@@ -24,7 +30,9 @@ use super::i18n::{Lang, Texts};
 use super::session::{self, ScanRow, Sessions};
 use super::{render, with_lang};
 use crate::error::{ApiError, Problem};
+use crate::local_time::Zone;
 use crate::state::AppState;
+use registry::vin::VinError;
 
 #[derive(Template)]
 #[template(path = "signin.html")]
@@ -46,6 +54,10 @@ struct StationPage<'a> {
     party: &'a Party,
     csrf: &'a str,
     install_vin: Option<&'a str>,
+    /// The install VIN's check digit does not verify; the operator confirmed it.
+    install_confirmed: bool,
+    /// A VIN waiting for confirmation, and why it needs it.
+    confirm_vin: Option<(&'a str, String)>,
     flash: Option<String>,
     rows: Vec<ScanRow>,
 }
@@ -58,7 +70,8 @@ struct VehiclePage<'a> {
     switch_href: String,
     vin: &'a str,
     error: Option<String>,
-    parts: Vec<(String, String, bool)>,
+    /// Each part: its code, when it was installed, and why its row is red (nothing when it is not).
+    parts: Vec<(String, String, Vec<String>)>,
 }
 
 #[derive(Deserialize)]
@@ -129,6 +142,17 @@ pub async fn station(
             return Err(lang);
         }
         let t = lang.texts();
+        let now = Timestamp::now();
+        let rows = s
+            .rows
+            .iter()
+            .cloned()
+            .map(|mut row| {
+                // Undo is offered only while the registry would accept it.
+                row.undo = row.undoable.is_some_and(|(_, until)| now <= until);
+                row.shown_in(lang)
+            })
+            .collect();
         Ok(render(&StationPage {
             lang,
             t,
@@ -136,8 +160,22 @@ pub async fn station(
             party: &s.party,
             csrf: &s.csrf,
             install_vin: s.install_vin.as_ref().map(Vin::as_str),
+            install_confirmed: s.install_vin.is_some_and(|v| !v.check_digit_verifies()),
+            confirm_vin: s.confirm_vin.as_ref().map(|v| {
+                let why = Vin::parse(v.as_str())
+                    .err()
+                    .map_or_else(String::new, |e| match e {
+                        VinError::CheckDigit { found, expected } => t
+                            .vin_unverified
+                            .replace("{vin}", v.as_str())
+                            .replace("{found}", &found.to_string())
+                            .replace("{expected}", &expected.to_string()),
+                        other => t.vin_error(&other),
+                    });
+                (v.as_str(), why)
+            }),
             flash: s.flash.take(),
-            rows: s.rows.iter().cloned().collect(),
+            rows,
         }))
     });
     match page {
@@ -316,53 +354,59 @@ pub async fn scan(
     let row = state
         .blocking({
             // The station's clock is the shop's, not UTC.
-            let at = state.config().time_zone.time(now);
-            move |r| record(r, &party, vin.as_ref(), &code, lang.texts(), now, at)
+            let zone = state.config().time_zone.clone();
+            move |r| record(r, &party, vin.as_ref(), &code, now, &zone)
         })
         .await?;
-    sessions.with(&headers, |s| {
-        s.rows.push_front(row.clone());
-        s.rows.truncate(session::MAX_ROWS);
-    });
+    let row = sessions
+        .with(&headers, |s| s.push_row(row.clone()))
+        .unwrap_or_else(|| row.shown_in(lang));
+    Ok(answer(&headers, row))
+}
+
+/// The row as JSON for the page's script, or back to the station for a plain form.
+fn answer(headers: &HeaderMap, row: ScanRow) -> Response {
     let wants_json = headers
         .get(header::ACCEPT)
         .and_then(|v| v.to_str().ok())
         .is_some_and(|a| a.contains("application/json"));
-    Ok(if wants_json {
+    if wants_json {
         Json(row).into_response()
     } else {
         Redirect::to("/shop").into_response()
-    })
+    }
 }
 
-/// Records one scanned code for `party` and says what it means, in the session's language.
+/// Records one scanned code for `party` and says what it means, in each language (the row is shown
+/// in the session's, which the operator may switch); or, when the scan contradicts what this shop
+/// itself recorded, records nothing and asks.
 fn record(
     r: &Registry,
     party: &Party,
     vin: Option<&Vin>,
     input: &str,
-    t: &Texts,
     now: Timestamp,
-    at: String,
+    zone: &Zone,
 ) -> ScanRow {
-    let row = |class: &'static str, text: String, code: String| ScanRow {
-        class,
-        text,
-        code,
-        at: at.clone(),
+    let at = zone.time(now);
+    let row = |class: &'static str, texts: [String; 2], code: String| {
+        ScanRow::plain(class, texts, code, at.clone())
     };
     let shown: String = input.trim().chars().take(120).collect();
     let Ok(link) = DigitalLink::parse(input.trim()) else {
-        return row("info", t.row_unreadable.to_owned(), shown);
+        return row("info", both(|t| t.row_unreadable.to_owned()), shown);
     };
     let key = CodeKey::of(&link.part);
     let code = key.to_string();
     let status = match r.status(&key) {
         Ok(Some(status)) => status,
-        Ok(None) => return row("warning", t.row_unregistered.to_owned(), code),
+        Ok(None) => {
+            return row("warning", both(|t| t.row_unregistered.to_owned()), code);
+        }
         Err(e) => {
             tracing::error!(error = %e, "a station scan failed");
-            return row("danger", format!("{}{}", t.row_refused, e.code()), code);
+            let texts = both(|t| format!("{}{}", t.row_refused, e.code()));
+            return row("danger", texts, code);
         }
     };
     // A scanned label must be the registered one: a forged label naming a genuine serial must not
@@ -371,56 +415,420 @@ fn record(
         && link.signature == Some(status.record.signature)
         && link.part.lot == status.record.lot;
     if !matches {
-        return row("danger", t.row_forged.to_owned(), code);
+        return row("danger", both(|t| t.row_forged.to_owned()), code);
     }
     let action = match vin {
         Some(vin) if party.role == Role::Shop => Action::Install { vin: *vin },
         _ => Action::Receive,
     };
-    let installing = matches!(action, Action::Install { .. });
-    let recorded = match r.record(&key, &party.id, action, now) {
+    if let Some(question) = wrong_mode(&status, party, &action, zone) {
+        return question;
+    }
+    record_action(r, party, key, Submission::scanned(action), now, at)
+}
+
+/// The question the station asks, recording nothing, when a scan contradicts this shop's own
+/// record: receiving a part it installed, or installing it into another vehicle. Such a scan is
+/// almost always the station left in the wrong mode, and recorded it would flag the shop's own
+/// genuine part as a clone of itself (the rules must treat it as evidence: a label outside the car
+/// it is recorded in).
+fn wrong_mode(
+    status: &registry::CodeStatus,
+    party: &Party,
+    action: &Action,
+    zone: &Zone,
+) -> Option<ScanRow> {
+    let Custody::Installed { vin, by } = &status.record.custody.custody else {
+        return None;
+    };
+    let contradicts = match action {
+        Action::Receive => true,
+        Action::Install { vin: into } => into != vin,
+        _ => false,
+    };
+    if by != &party.id || !contradicts {
+        return None;
+    }
+    let date = zone.date(status.record.custody.since);
+    let text = both(|t| {
+        t.ask_installed
+            .replace("{vin}", vin_tail(vin))
+            .replace("{date}", &date)
+    });
+    Some(ScanRow {
+        ask: true,
+        key: Some(status.key.clone()),
+        asked: Some((*vin, action.clone())),
+        ..ScanRow::plain(
+            "warning",
+            text,
+            status.key.to_string(),
+            zone.time(Timestamp::now()),
+        )
+    })
+}
+
+/// A row's words in each language: the operator may switch the station's language, and the list
+/// follows.
+fn both(say: impl Fn(&'static Texts) -> String) -> [String; 2] {
+    [say(&super::i18n::ZH), say(&super::i18n::EN)]
+}
+
+/// A VIN's last four characters, as people read them off a car: "…3294".
+fn vin_tail(vin: &Vin) -> &str {
+    &vin.as_str()[13..]
+}
+
+/// Records `action` by `party` with the label scanned, and the row that says what it did.
+fn record_action(
+    r: &Registry,
+    party: &Party,
+    key: CodeKey,
+    submission: Submission,
+    now: Timestamp,
+    at: String,
+) -> ScanRow {
+    let Submission {
+        action,
+        recall_override,
+        ..
+    } = submission;
+    let code = key.to_string();
+    let row = |class: &'static str, texts: [String; 2], code: String| {
+        ScanRow::plain(class, texts, code, at.clone())
+    };
+    let into = match &action {
+        Action::Install { vin } => Some(*vin),
+        _ => None,
+    };
+    let removing = matches!(action, Action::Remove { .. });
+    // When the custody a claim or refusal contradicts began, for its explanation in the page's
+    // words (the registry's are English).
+    let since = r
+        .status(&key)
+        .ok()
+        .flatten()
+        .map(|s| s.record.custody.since);
+    // The station holds a VIN whose check digit does not verify only once the operator confirmed
+    // it against the registration certificate (see `mode`).
+    let vin_confirmed = matches!(&action, Action::Install { vin } if !vin.check_digit_verifies());
+    let submission = Submission {
+        vin_confirmed,
+        recall_override,
+        ..Submission::scanned(action.clone())
+    };
+    let recorded = match r.submit(&key, &party.id, submission, now) {
         Ok(recorded) => recorded,
+        // A recalled part stops the install until the shop chooses, knowing the reason.
+        Err(RegistryError::Recalled(reason)) => {
+            let installing = match &action {
+                Action::Install { vin } => Some(*vin),
+                _ => None,
+            };
+            return ScanRow {
+                recall: true,
+                key: Some(key),
+                asked: installing.map(|vin| (vin, action)),
+                ..row(
+                    "danger",
+                    both(|t| t.row_recall_refused.replace("{reason}", &reason)),
+                    code,
+                )
+            };
+        }
         Err(e) => {
             // A full or failing store: say so in the station's words, not the engine's.
-            let text = super::storage_text(&e, t).map_or_else(
-                || format!("{}{e}", t.row_refused),
-                |says| format!("{}{says}", t.row_refused),
-            );
-            return row("danger", text, code);
+            let texts = both(|t| {
+                super::storage_text(&e, t).map_or_else(
+                    || format!("{}{e}", t.row_refused),
+                    |says| format!("{}{says}", t.row_refused),
+                )
+            });
+            return row("danger", texts, code);
         }
     };
-    let recalled = recorded.record.flags.recalled.is_some() || status.lot_recall.is_some();
-    match recorded.event.outcome {
-        Outcome::Claim { .. } | Outcome::Refused { .. } => row(
-            "warning",
-            format!(
-                "{}{}",
-                t.row_refused,
-                recorded.explanation.unwrap_or_default()
-            ),
-            code,
-        ),
+    // A recalled part received (or installed with the override): the row says why.
+    let recall = r.recall_reason(&key, &recorded.record).ok().flatten();
+    let mut shown = match recorded.event.outcome {
+        Outcome::Claim { kind, with } | Outcome::Refused { kind, with } => {
+            let texts = both(|t| {
+                let said = since
+                    .and_then(|since| {
+                        t.explain_conflict(&registry::Evidence {
+                            kind,
+                            event: recorded.event.seq,
+                            with,
+                            at: recorded.event.at,
+                            since,
+                        })
+                    })
+                    .or_else(|| recorded.explanation.clone())
+                    .unwrap_or_default();
+                format!("{}{said}", t.row_refused)
+            });
+            row("warning", texts, code)
+        }
         Outcome::Conflict { kind, .. } => row(
             "danger",
-            format!("{} ({})", t.row_conflict, t.evidence_kind(kind.code())),
+            both(|t| format!("{} ({})", t.row_conflict, t.evidence_kind(kind.code()))),
             code,
         ),
         _ if !recorded.record.flags.duplicate.is_empty() => {
-            row("danger", t.row_flagged.to_owned(), code)
+            row("danger", both(|t| t.row_flagged.to_owned()), code)
         }
-        _ if recalled => row("danger", t.row_recalled.to_owned(), code),
-        Outcome::Repeated => row("ok", t.row_repeated.to_owned(), code),
-        Outcome::Applied if installing => row(
-            "ok",
-            format!(
-                "{} → {}",
-                t.row_installed,
-                vin.map(Vin::as_str).unwrap_or_default()
-            ),
+        Outcome::Applied if recall_override => row(
+            "warning",
+            both(|t| t.row_installed_override.to_owned()),
             code,
         ),
-        Outcome::Applied => row("ok", t.row_received.to_owned(), code),
+        _ if recall.is_some() => row(
+            "danger",
+            both(|t| {
+                format!(
+                    "{} ({})",
+                    t.row_recalled,
+                    recall.as_deref().unwrap_or_default()
+                )
+            }),
+            code,
+        ),
+        Outcome::Repeated => row("ok", both(|t| t.row_repeated.to_owned()), code),
+        Outcome::Applied if removing => row("ok", both(|t| t.row_removed.to_owned()), code),
+        Outcome::Applied => match into {
+            Some(vin) => row("ok", both(|t| format!("{} → {vin}", t.row_installed)), code),
+            None => row("ok", both(|t| t.row_received.to_owned()), code),
+        },
+    };
+    // What the shop recorded it may take back within the correction window; a claim or refusal
+    // changed nothing to take back.
+    if matches!(
+        recorded.event.outcome,
+        Outcome::Applied | Outcome::Repeated | Outcome::Conflict { .. }
+    ) {
+        let until = recorded
+            .event
+            .at
+            .plus_days(r.config().correction_window_days);
+        shown.key = Some(key);
+        shown.undoable = Some((recorded.event.seq, until));
+        shown.undo = true;
     }
+    shown
+}
+
+#[derive(Deserialize)]
+pub struct RowForm {
+    pub csrf: String,
+    pub row: u64,
+    /// For `/shop/decide`: `remove`, `anyway` or `cancel`.
+    pub choice: Option<String>,
+}
+
+/// `POST /shop/decide`: the operator's answer to the station's question about a scan.
+#[utoipa::path(
+    post,
+    path = "/shop/decide",
+    tag = "pages",
+    summary = "Answer the station's question about a scan (wrong mode, or a recalled part)",
+    description = "Form-encoded `csrf`, `row` (the list row's id) and `choice`: `remove` records \
+        the part's removal from the vehicle the shop recorded it in (`removing`, naming that VIN); \
+        `anyway` records the scan as it was made; `override` installs a recalled part anyway \
+        (recorded with the event); `cancel` records nothing. With \
+        `Accept: application/json` answers the row; otherwise redirects back to the station.",
+    request_body(content = String, content_type = "application/x-www-form-urlencoded"),
+    responses(
+        (status = 200, description = "The row, answered", body = Object),
+        (status = 303, description = "Answered: back to the station"),
+        (status = 403, description = "No session, or the form's CSRF token is not the session's (`csrf`)",
+            body = Problem, content_type = "application/problem+json"),
+        (status = 404, description = "No such question in this session's list (`no_such_row`)",
+            body = Problem, content_type = "application/problem+json"),
+    ),
+)]
+pub async fn decide(
+    State(state): State<AppState>,
+    Extension(sessions): Extension<Arc<Sessions>>,
+    headers: HeaderMap,
+    form: Result<Form<RowForm>, FormRejection>,
+) -> Result<Response, ApiError> {
+    let form = row_form(&sessions, &headers, form)?;
+    let (party, lang, asked) = sessions.checked(&headers, &form.csrf, |s| {
+        let asked = s
+            .row_mut(form.row)
+            .filter(|r| r.ask || r.recall)
+            .and_then(|r| Some((r.key.clone()?, r.asked.clone()?, r.at.clone())));
+        (s.party.clone(), s.lang, asked)
+    })?;
+    let Some((key, (vin, action), at)) = asked else {
+        return Err(no_such_row());
+    };
+    let choice = form.choice.as_deref().unwrap_or("cancel");
+    let now = Timestamp::now();
+    let row = match choice {
+        "remove" | "anyway" | "override" => {
+            let submission = match choice {
+                "remove" => Submission::scanned(Action::Remove { vin: Some(vin) }),
+                // The shop's explicit choice to fit a recalled part, recorded with the event.
+                "override" => Submission {
+                    recall_override: true,
+                    ..Submission::scanned(action)
+                },
+                _ => Submission::scanned(action),
+            };
+            let at = state.config().time_zone.time(now);
+            state
+                .blocking(move |r| record_action(r, &party, key, submission, now, at))
+                .await?
+        }
+        _ => ScanRow::plain(
+            "info",
+            both(|t| t.row_cancelled.to_owned()),
+            key.to_string(),
+            at,
+        ),
+    };
+    let row = sessions
+        .with(&headers, |s| {
+            let lang = s.lang;
+            match s.row_mut(form.row) {
+                Some(slot) => {
+                    *slot = ScanRow {
+                        id: slot.id,
+                        ..row.clone()
+                    }
+                    .shown_in(lang);
+                    slot.clone()
+                }
+                None => row.clone().shown_in(lang),
+            }
+        })
+        .unwrap_or_else(|| row.shown_in(lang));
+    Ok(answer(&headers, row))
+}
+
+/// `POST /shop/undo`: takes back the event one of the station's rows recorded.
+#[utoipa::path(
+    post,
+    path = "/shop/undo",
+    tag = "pages",
+    summary = "Undo a scan the station recorded",
+    description = "Form-encoded `csrf` and `row` (the list row's id). Records a `correcting` \
+        event for the event the row's scan recorded, within the correction window: the \
+        registry replays the code's history without it, or refuses (another party's later \
+        event depends on it), which the station shows in words.",
+    request_body(content = String, content_type = "application/x-www-form-urlencoded"),
+    responses(
+        (status = 303, description = "Back to the station, which shows the outcome"),
+        (status = 403, description = "No session, or the form's CSRF token is not the session's (`csrf`)",
+            body = Problem, content_type = "application/problem+json"),
+        (status = 404, description = "No such row to undo in this session's list (`no_such_row`)",
+            body = Problem, content_type = "application/problem+json"),
+    ),
+)]
+pub async fn undo(
+    State(state): State<AppState>,
+    Extension(sessions): Extension<Arc<Sessions>>,
+    headers: HeaderMap,
+    form: Result<Form<RowForm>, FormRejection>,
+) -> Result<Response, ApiError> {
+    let form = row_form(&sessions, &headers, form)?;
+    let (party, lang, target) = sessions.checked(&headers, &form.csrf, |s| {
+        let target = s
+            .row_mut(form.row)
+            .and_then(|r| Some((r.key.clone()?, r.undoable?)));
+        (s.party.clone(), s.lang, target)
+    })?;
+    let Some((key, (seq, _))) = target else {
+        return Err(no_such_row());
+    };
+    let t = lang.texts();
+    let now = Timestamp::now();
+    let zone = state.config().time_zone.clone();
+    let (text, undone) = state
+        .blocking(move |r| {
+            let correct = Action::Correct {
+                corrects: seq,
+                reason: "undone at the scanning station".to_owned(),
+            };
+            match r.submit(&key, &party.id, Submission::scanned(correct), now) {
+                Ok(_) => (String::new(), true),
+                Err(e) => (undo_refusal(r, &key, &e, t, &zone), false),
+            }
+        })
+        .await?;
+    sessions.with(&headers, |s| {
+        if undone {
+            let lang = s.lang;
+            if let Some(row) = s.row_mut(form.row) {
+                row.class = "info";
+                row.texts = both(|t| t.row_undone.to_owned());
+                row.undoable = None;
+                row.undo = false;
+                *row = row.clone().shown_in(lang);
+            }
+        } else {
+            s.flash = Some(text);
+        }
+    });
+    Ok(Redirect::to("/shop").into_response())
+}
+
+/// Why an undo was refused, in the station's words: the later event of another party that depends
+/// on the scan (named by its number, step and date), or the registry's other reasons.
+fn undo_refusal(r: &Registry, key: &CodeKey, e: &RegistryError, t: &Texts, zone: &Zone) -> String {
+    if let Some(says) = super::storage_text(e, t) {
+        return format!("{}{says}", t.undo_refused);
+    }
+    let RegistryError::InvalidCorrection(why) = e else {
+        return format!("{}{e}", t.undo_refused);
+    };
+    // The registry names the dependent event first: "event N (step, date) was recorded by another
+    // party ... and depends on it". Its number finds the event, whose words are the page's own.
+    let dependent = why
+        .contains("depends on it")
+        .then(|| {
+            why.strip_prefix("event ")?
+                .split(' ')
+                .next()?
+                .parse::<u32>()
+                .ok()
+        })
+        .flatten()
+        .and_then(|seq| {
+            let history = r.history(key).ok()??;
+            history.events.into_iter().find(|e| e.seq == seq)
+        });
+    match dependent {
+        Some(event) => t
+            .undo_depends
+            .replace("{seq}", &event.seq.to_string())
+            .replace("{step}", t.step(event.step().as_str()))
+            .replace("{date}", &zone.date(event.at)),
+        None if why.contains("correction window") => t.undo_too_old.to_owned(),
+        None => format!("{}{why}", t.undo_refused),
+    }
+}
+
+fn row_form(
+    sessions: &Sessions,
+    headers: &HeaderMap,
+    form: Result<Form<RowForm>, FormRejection>,
+) -> Result<RowForm, ApiError> {
+    match form {
+        Ok(Form(form)) => Ok(form),
+        Err(_) => Err(sessions
+            .checked(headers, "", |_| ())
+            .err()
+            .unwrap_or_else(|| ApiError::bad_request("invalid_form", "incomplete form"))),
+    }
+}
+
+fn no_such_row() -> ApiError {
+    ApiError::new(
+        StatusCode::NOT_FOUND,
+        "no_such_row",
+        "this station's list has no such row to answer or undo: reload the station",
+    )
 }
 
 #[derive(Deserialize)]
@@ -428,6 +836,8 @@ pub struct ModeForm {
     pub csrf: String,
     pub mode: String,
     pub vin: Option<String>,
+    /// Present when the operator confirmed a VIN whose check digit does not verify.
+    pub confirmed: Option<String>,
 }
 
 /// `POST /shop/mode`: receive, or install into a vehicle.
@@ -437,7 +847,9 @@ pub struct ModeForm {
     tag = "pages",
     summary = "Switch the station between receiving and installing",
     description = "Form-encoded `csrf`, `mode` (`receive` or `install`) and, to install, `vin` \
-        (checked, with its check digit). Shops only may install.",
+        (any ISO 3779 VIN). A VIN whose check digit does not verify is taken only with \
+        `confirmed` (the operator compared it with the registration certificate); without it \
+        the station asks. Shops only may install.",
     request_body(content = String, content_type = "application/x-www-form-urlencoded"),
     responses(
         (status = 303, description = "Back to the station, which shows the mode or why the VIN was refused"),
@@ -460,15 +872,24 @@ pub async fn mode(
         let t = s.lang.texts();
         if form.mode != "install" {
             s.install_vin = None;
+            s.confirm_vin = None;
             return;
         }
         if s.party.role != Role::Shop {
             s.flash = Some(t.wrong_role.to_owned());
             return;
         }
-        match Vin::parse(form.vin.as_deref().unwrap_or("").trim()) {
+        s.confirm_vin = None;
+        match Vin::parse_confirmed(form.vin.as_deref().unwrap_or("").trim()) {
+            // Many imported European vehicles carry a VIN without a check digit: ask the operator
+            // to compare it with the registration certificate rather than refuse it.
+            // Until then no scan goes into the vehicle chosen before.
+            Ok(vin) if !vin.check_digit_verifies() && form.confirmed.is_none() => {
+                s.install_vin = None;
+                s.confirm_vin = Some(vin);
+            }
             Ok(vin) => s.install_vin = Some(vin),
-            Err(e) => s.flash = Some(format!("{}{e}", t.bad_vin)),
+            Err(e) => s.flash = Some(t.vin_error(&e)),
         }
     })?;
     Ok(Redirect::to("/shop").into_response())
@@ -516,24 +937,43 @@ pub async fn vehicle(
     let t = lang.texts();
     let zone = &state.config().time_zone;
     let typed = query.vin.unwrap_or_default().trim().to_ascii_uppercase();
-    let (error, parts) = match Vin::parse(&typed) {
-        Err(e) if !typed.is_empty() => (Some(format!("{}{e}", t.bad_vin)), Vec::new()),
+    // A lookup: any ISO 3779 VIN, check digit or not (many European vehicles carry none).
+    let (error, parts) = match Vin::parse_confirmed(&typed) {
+        Err(e) if !typed.is_empty() => (Some(t.vin_error(&e)), Vec::new()),
         Err(_) => (None, Vec::new()),
         Ok(vin) => {
             let parts = state
-                .blocking(move |r| r.installed_in(&vin))
+                .blocking(move |r| {
+                    let parts = r.installed_in(&vin)?;
+                    parts
+                        .into_iter()
+                        .map(|s| {
+                            let recall = r.recall_reason(&s.key, &s.record)?;
+                            Ok((s, recall))
+                        })
+                        .collect::<Result<Vec<_>, registry::RegistryError>>()
+                })
                 .await?
                 .map_err(|e| ApiError::unexpected(&e))?;
             let parts = parts
                 .iter()
-                .map(|s| {
-                    let flagged = !s.record.flags.duplicate.is_empty()
-                        || s.record.flags.recalled.is_some()
-                        || s.lot_recall.is_some();
+                .map(|(s, recall)| {
+                    // A red row says why, in words.
+                    let flags = &s.record.flags;
+                    let mut why = Vec::new();
+                    if let Some(reason) = recall {
+                        why.push(format!("{}{reason}", t.flagged_recalled));
+                    }
+                    if !flags.duplicate.is_empty() {
+                        why.push(t.flagged_duplicate.to_owned());
+                    }
+                    if flags.copies.is_some() {
+                        why.push(t.flagged_copies.to_owned());
+                    }
                     (
                         s.key.to_string(),
                         zone.date_time(s.record.custody.since),
-                        flagged,
+                        why,
                     )
                 })
                 .collect();

@@ -321,6 +321,10 @@ pub struct EventRequest {
     pub vin: Option<String>,
     /// installing: fit a recalled part anyway (recorded with the event).
     pub override_recall: Option<bool>,
+    /// installing: the VIN's check digit (character 9) does not verify, as on many imported
+    /// European vehicles, and the caller compared it with the registration certificate
+    /// (recorded with the event). Without it such a VIN is refused (`vin_check_digit`).
+    pub vin_confirmed: Option<bool>,
     /// destroying, decommissioning, recalling, correcting.
     pub reason: Option<String>,
     /// correcting: the sequence number of the caller's own event being corrected.
@@ -396,6 +400,30 @@ fn name_code(req: &EventRequest) -> Result<Named, ApiError> {
     }
 }
 
+/// Any ISO 3779 VIN (17 characters, no I, O or Q), whether or not its check digit verifies.
+fn any_vin(vin: &str) -> Result<Vin, ApiError> {
+    Vin::parse_confirmed(vin.trim()).map_err(|e| ApiError::bad_request(e.code(), e.to_string()))
+}
+
+/// The VIN to install into: one whose check digit does not verify only when `confirmed`, since
+/// many imported European vehicles carry such VINs but a typing error looks the same.
+fn install_vin(vin: &str, confirmed: bool) -> Result<Vin, ApiError> {
+    let parsed = any_vin(vin)?;
+    if parsed.check_digit_verifies() || confirmed {
+        return Ok(parsed);
+    }
+    Err(ApiError::new(
+        StatusCode::UNPROCESSABLE_ENTITY,
+        "vin_check_digit",
+        format!(
+            "the check digit (character 9) of VIN {parsed} does not verify: it may be mistyped, or \
+             the vehicle may carry a VIN without a check digit (many imported European vehicles \
+             do). Compare it with the vehicle's registration certificate and send it again with \
+             \"vin_confirmed\": true"
+        ),
+    ))
+}
+
 fn required<T>(value: Option<T>, field: &str, step: &str) -> Result<T, ApiError> {
     value.ok_or_else(|| {
         ApiError::bad_request(
@@ -427,14 +455,13 @@ fn action(caller: &Caller, req: &EventRequest) -> Result<Action, ApiError> {
         "installing" => {
             let vin = required(req.vin.as_deref(), "vin", step)?;
             Action::Install {
-                vin: Vin::parse(vin).map_err(|e| ApiError::bad_request(e.code(), e.to_string()))?,
+                vin: install_vin(vin, req.vin_confirmed == Some(true))?,
             }
         }
         "removing" => Action::Remove {
+            // Names the vehicle the part is recorded in, whose VIN was checked when it was.
             vin: match req.vin.as_deref() {
-                Some(vin) => Some(
-                    Vin::parse(vin).map_err(|e| ApiError::bad_request(e.code(), e.to_string()))?,
-                ),
+                Some(vin) => Some(any_vin(vin)?),
                 None => None,
             },
         },
@@ -502,9 +529,8 @@ fn genuine_copy(
              \"genuine_unknown\": true",
         )),
         Resolution::Counterfeit => Ok(Some(match (&req.genuine_vin, &req.genuine_party) {
-            (Some(vin), _) => GenuineCopy::Vehicle(
-                Vin::parse(vin).map_err(|e| ApiError::bad_request(e.code(), e.to_string()))?,
-            ),
+            // Names a vehicle the code's history records, whose VIN was checked then.
+            (Some(vin), _) => GenuineCopy::Vehicle(any_vin(vin)?),
             (_, Some(party)) => GenuineCopy::Holder(
                 PartyId::parse(party)
                     .map_err(|e| ApiError::bad_request("invalid_party", e.to_string()))?,
@@ -588,6 +614,7 @@ fn record_one(
             Basis::Typed
         },
         recall_override: req.override_recall == Some(true),
+        vin_confirmed: req.vin_confirmed == Some(true),
     };
     let recorded = registry
         .submit(&named.key, &caller.0.id, submission, now)
@@ -654,7 +681,7 @@ fn event_result(key: &CodeKey, recorded: &Recorded) -> EventResult {
             (`not_holder`: nothing changed, the attempt was kept as a claim for the manufacturer), \
             or an install of a recalled part without `override_recall` (`recalled`: nothing stored)",
             body = Problem, content_type = "application/problem+json"),
-        (status = 422, description = "A forged label (`code_mismatch`), an unknown recipient (`unknown_party`), a bad correction or a trust failure",
+        (status = 422, description = "A forged label (`code_mismatch`), an unknown recipient (`unknown_party`), a bad correction, a trust failure, or an install into a VIN whose check digit does not verify without `\"vin_confirmed\": true` (`vin_check_digit`)",
             body = Problem, content_type = "application/problem+json"),
     ),
 )]
@@ -1115,7 +1142,7 @@ pub async fn vehicle(
     Path(vin): Path<String>,
 ) -> Result<Json<serde_json::Value>, ApiError> {
     caller.require(SHOPS, "reading a vehicle's parts")?;
-    let vin = Vin::parse(&vin).map_err(|e| ApiError::bad_request(e.code(), e.to_string()))?;
+    let vin = any_vin(&vin)?;
     let parts = state
         .blocking(move |r| r.installed_in(&vin))
         .await?

@@ -302,7 +302,9 @@ pub async fn vehicle_check(
     ApiJson(ask): ApiJson<VehicleCheck>,
 ) -> Result<Json<VehicleAnswer>, ApiError> {
     let key = PublicCode::of(&ask.code, &ask.gtin, &ask.serial).key()?;
-    let vin = Vin::parse(&ask.vin).map_err(|e| ApiError::bad_request(e.code(), e.to_string()))?;
+    // A lookup: any ISO 3779 VIN, check digit or not (many European vehicles carry none).
+    let vin = Vin::parse_confirmed(ask.vin.trim())
+        .map_err(|e| ApiError::bad_request(e.code(), e.to_string()))?;
     let answer = state
         .blocking(move |r| r.vehicle_answer(&key, &vin))
         .await?
