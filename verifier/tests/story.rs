@@ -740,9 +740,17 @@ async fn shutdown_finishes_writes_in_flight_and_every_acknowledged_one_is_durabl
     let client = s.client.clone();
     let url = s.server.url("/api/v1/events");
     let mut writers = Vec::new();
+    // Shutdown begins as soon as the first write is answered, with the others still in flight:
+    // however busy the machine, some writes got in and some race the shutdown.
+    let first_answer = std::sync::Arc::new(tokio::sync::Notify::new());
     for (i, uri) in s.uris.iter().enumerate() {
-        let (client, url, uri, token) =
-            (client.clone(), url.clone(), uri.clone(), s.shop_a.clone());
+        let (client, url, uri, token, answered) = (
+            client.clone(),
+            url.clone(),
+            uri.clone(),
+            s.shop_a.clone(),
+            first_answer.clone(),
+        );
         writers.push(tokio::spawn(async move {
             let response = client
                 .post(&url)
@@ -750,10 +758,13 @@ async fn shutdown_finishes_writes_in_flight_and_every_acknowledged_one_is_durabl
                 .json(&json!({"code": uri, "step": "receiving"}))
                 .send()
                 .await;
+            answered.notify_one();
             (i, response.map(|r| r.status().as_u16()).ok())
         }));
     }
-    tokio::time::sleep(std::time::Duration::from_millis(5)).await;
+    tokio::time::timeout(std::time::Duration::from_secs(30), first_answer.notified())
+        .await
+        .expect("no write was answered within 30 s");
     s.server.begin_shutdown();
     let mut acknowledged = Vec::new();
     for w in writers {
