@@ -164,6 +164,10 @@ struct World {
     maker: String,
     shop: String,
     uri: String,
+    /// Cookies and CSRF tokens: a shop's session, a maker's, and the sign-in form's.
+    shop_session: (String, String),
+    maker_session: (String, String),
+    sign_in: (String, String),
 }
 
 async fn world() -> World {
@@ -193,10 +197,18 @@ async fn world() -> World {
         })
         .collect();
     r.register(&codes, None, now()).unwrap();
+    let (maker, shop) = (token(r, "acme-brakes"), token(r, "shop-a"));
+    let client = Client::builder()
+        .redirect(reqwest::redirect::Policy::none())
+        .build()
+        .unwrap();
     World {
         uri: codes[0].to_uri(&server.base()),
-        maker: token(r, "acme-brakes"),
-        shop: token(r, "shop-a"),
+        shop_session: session(&client, &server, &shop).await,
+        maker_session: session(&client, &server, &maker).await,
+        sign_in: sign_in_form(&client, &server).await,
+        maker,
+        shop,
         server,
     }
 }
@@ -705,6 +717,166 @@ fn catalogue(w: &World) -> Vec<Case> {
         "400 vin.check_digit",
     );
 
+    // ---- Forms: the owner's, the sign-in, the station's and the dashboard's ----
+    let uri_q: String = uri
+        .bytes()
+        .map(|b| match b {
+            b'A'..=b'Z' | b'a'..=b'z' | b'0'..=b'9' | b'-' | b'_' | b'.' => (b as char).to_string(),
+            b => format!("%{b:02X}"),
+        })
+        .collect();
+    // Each with the answers to: a body over the limit, JSON, no content type, an empty form, the
+    // last field left out, invalid UTF-8 in it, and it given twice. The owner's forms and the
+    // sign-in say what is wrong (a field the handler checks itself answers a page saying so); the
+    // signed-in forms answer `403 csrf` to any form they cannot read, as to one without a session,
+    // and a page (303 to the station, with its message) for a value they can.
+    type Form<'a> = (
+        &'a str,
+        &'a (String, String),
+        String,
+        &'a str,
+        [&'static str; 7],
+    );
+    let forms: [Form; 6] = [
+        (
+            "/owner/report",
+            &(String::new(), String::new()),
+            format!("gtin={GTIN}&text=fake&serial=BAD0000"),
+            "serial",
+            [
+                "413 body_too_large",
+                "400 invalid_form",
+                "400 invalid_form",
+                "400 invalid_form",
+                "400 invalid_form",
+                "200 text/html; charset=utf-8",
+                "400 invalid_form",
+            ],
+        ),
+        (
+            "/owner/vehicle-check",
+            &(String::new(), String::new()),
+            format!("gtin={GTIN}&serial=BAD0000&vin={VIN}"),
+            "vin",
+            [
+                "413 body_too_large",
+                "400 invalid_form",
+                "400 invalid_form",
+                "400 invalid_form",
+                "400 invalid_form",
+                "200 text/html; charset=utf-8",
+                "400 invalid_form",
+            ],
+        ),
+        (
+            "/signin",
+            &w.sign_in,
+            format!("csrf={}&token={}", w.sign_in.1, w.shop),
+            "token",
+            [
+                "413 body_too_large",
+                "400 invalid_form",
+                "400 invalid_form",
+                "400 invalid_form",
+                "400 invalid_form",
+                "200 text/html; charset=utf-8",
+                "400 invalid_form",
+            ],
+        ),
+        (
+            "/shop/scan",
+            &w.shop_session,
+            format!("csrf={}&code={uri_q}", w.shop_session.1),
+            "code",
+            [
+                "403 csrf", "403 csrf", "403 csrf", "403 csrf", "403 csrf", "303", "403 csrf",
+            ],
+        ),
+        (
+            "/shop/mode",
+            &w.shop_session,
+            format!("csrf={}&mode=install&vin={VIN}", w.shop_session.1),
+            "vin",
+            [
+                "403 csrf", "403 csrf", "403 csrf", "403 csrf", "303", "303", "403 csrf",
+            ],
+        ),
+        (
+            "/dashboard/alerts",
+            &w.maker_session,
+            format!(
+                "csrf={}&gtin={GTIN}&serial=BAD0000&action=investigating",
+                w.maker_session.1
+            ),
+            "action",
+            [
+                "403 csrf",
+                "403 csrf",
+                "403 csrf",
+                "403 csrf",
+                "403 csrf",
+                "400 invalid_action",
+                "403 csrf",
+            ],
+        ),
+    ];
+    let form_type = "content-type: application/x-www-form-urlencoded\r\n";
+    for (route, (cookie, _), good, last, expect) in forms {
+        let cookie = if cookie.is_empty() {
+            String::new()
+        } else {
+            format!("cookie: {cookie}\r\n")
+        };
+        let with =
+            |head: &str, body: &[u8]| request("POST", route, &format!("{cookie}{head}"), body);
+        add(
+            &mut cases,
+            format!("{route}: body over the limit"),
+            with(
+                form_type,
+                format!("{good}&pad={}", "x".repeat(64 * 1024)).as_bytes(),
+            ),
+            expect[0],
+        );
+        add(
+            &mut cases,
+            format!("{route}: JSON"),
+            with(json, b"{}"),
+            expect[1],
+        );
+        add(
+            &mut cases,
+            format!("{route}: no content type"),
+            with("", good.as_bytes()),
+            expect[2],
+        );
+        add(
+            &mut cases,
+            format!("{route}: empty"),
+            with(form_type, b""),
+            expect[3],
+        );
+        let cut = good.split(&format!("&{last}=")).next().unwrap();
+        add(
+            &mut cases,
+            format!("{route}: without {last}"),
+            with(form_type, cut.as_bytes()),
+            expect[4],
+        );
+        add(
+            &mut cases,
+            format!("{route}: invalid UTF-8 in {last}"),
+            with(form_type, format!("{cut}&{last}=%FF%FE%C3").as_bytes()),
+            expect[5],
+        );
+        add(
+            &mut cases,
+            format!("{route}: {last} given twice"),
+            with(form_type, format!("{good}&{last}=again").as_bytes()),
+            expect[6],
+        );
+    }
+
     // ---- Heads ----
     add(
         &mut cases,
@@ -1184,12 +1356,17 @@ async fn page(client: &Client, server: &Server, path: &str, cookie: &str) -> Str
     response.text().await.unwrap()
 }
 
-/// A session opened with `token`: its cookie and the CSRF token of its pages.
-async fn session(client: &Client, server: &Server, token: &str) -> (String, String) {
+/// The sign-in form's cookie (`name=value`) and CSRF token.
+async fn sign_in_form(client: &Client, server: &Server) -> (String, String) {
     let form = client.get(server.url("/shop")).send().await.unwrap();
     let set = form.headers()["set-cookie"].to_str().unwrap().to_owned();
-    let signin_cookie = set.split(';').next().unwrap().to_owned();
-    let csrf = csrf_of(&form.text().await.unwrap());
+    let cookie = set.split(';').next().unwrap().to_owned();
+    (cookie, csrf_of(&form.text().await.unwrap()))
+}
+
+/// A session opened with `token`: its cookie and the CSRF token of its pages.
+async fn session(client: &Client, server: &Server, token: &str) -> (String, String) {
+    let (signin_cookie, csrf) = sign_in_form(client, server).await;
     let response = client
         .post(server.url("/signin"))
         .header("cookie", signin_cookie)
