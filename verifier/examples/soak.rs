@@ -36,6 +36,8 @@ const GTIN: &str = "06901234567892";
 const VIN: &str = "LSVAU218XN2183294";
 const CODES: usize = 20_000;
 const UPLOAD: usize = 20_000;
+/// Shops and scanning tasks unless `--shops` or `--scanners` say otherwise (0 leaves that load
+/// out, to see which part of it memory follows).
 const SHOPS: usize = 4;
 const SCANNERS: usize = 12;
 /// Addresses the well-behaved scans come from, in turn: at this service's pace each is seen far
@@ -158,6 +160,8 @@ async fn main() {
     // caches fill early and memory growing after that is not data being cached (`serve` defaults
     // to 1024, under which memory follows the data written until the cache is full).
     let cache_mb = arg("--cache-mb").unwrap_or(64);
+    let shop_count = arg("--shops").map_or(SHOPS, |n| n as usize);
+    let scanners = arg("--scanners").map_or(SCANNERS, |n| n as usize);
 
     // The registry: a certified maker, its codes, shops with tokens.
     let dir = tempfile::tempdir().expect("tempdir");
@@ -207,7 +211,7 @@ async fn main() {
             .to_owned()
     };
     let maker = token("acme-brakes");
-    let shops: Vec<String> = (0..SHOPS)
+    let shops: Vec<String> = (0..shop_count)
         .map(|i| {
             let id = format!("shop-{i}");
             registry.add_party(party(&id, Role::Shop)).expect("party");
@@ -261,7 +265,7 @@ async fn main() {
 
     // Well-behaved scans, each from the next address.
     let next_address = Arc::new(AtomicU64::new(0));
-    for _ in 0..SCANNERS {
+    for _ in 0..scanners {
         let (run, client, uris, next) = (
             run.clone(),
             client.clone(),
@@ -321,7 +325,7 @@ async fn main() {
         let (run, client, uris) = (run.clone(), client.clone(), uris.clone());
         let url = format!("http://{addr}/api/v1/events");
         tasks.push(tokio::spawn(async move {
-            let slice = CODES / SHOPS;
+            let slice = CODES / shop_count;
             let mut i = 0;
             while !run.stop.load(Ordering::Relaxed) {
                 let uri = &uris[s * slice + (i / 3) % slice];
@@ -387,8 +391,8 @@ async fn main() {
     }
 
     println!(
-        "soak: {seconds} s, windows of {window} s, {SCANNERS} scanners over {ADDRESSES} addresses, \
-         one client over the limit, {SHOPS} shops, one {UPLOAD}-line upload, store cache \
+        "soak: {seconds} s, windows of {window} s, {scanners} scanners over {ADDRESSES} addresses, \
+         one client over the limit, {shop_count} shops, one {UPLOAD}-line upload, store cache \
          {cache_mb} MiB; RSS at start {} MiB",
         rss_start / 1024
     );
