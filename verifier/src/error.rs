@@ -2,7 +2,7 @@
 //! machine-readable `code` and a human `detail`. 5xx bodies stay generic; their cause goes to the log.
 
 use axum::Json;
-use axum::extract::rejection::JsonRejection;
+use axum::extract::rejection::{FormRejection, JsonRejection};
 use axum::http::{HeaderValue, StatusCode, header};
 use axum::response::{IntoResponse, Response};
 use registry::{Fault, RegistryError};
@@ -244,6 +244,19 @@ impl From<JsonRejection> for ApiError {
         };
         ApiError::new(status, code, rejection.body_text())
     }
+}
+
+/// A form that cannot be read: 413 `body_too_large` past the body limit, as for JSON; otherwise
+/// 400 `invalid_form`, its detail after `saying`.
+pub fn form_rejected(rejection: &FormRejection, saying: &str) -> ApiError {
+    if rejection.status() == StatusCode::PAYLOAD_TOO_LARGE {
+        return ApiError::new(
+            StatusCode::PAYLOAD_TOO_LARGE,
+            "body_too_large",
+            rejection.body_text(),
+        );
+    }
+    ApiError::bad_request("invalid_form", format!("{saying}{rejection}"))
 }
 
 /// `Json<T>` with the project's error format for rejections.

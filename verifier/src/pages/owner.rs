@@ -177,7 +177,7 @@ fn answer(
 }
 
 fn form_error(e: FormRejection) -> ApiError {
-    ApiError::bad_request("invalid_form", format!("the form is incomplete: {e}"))
+    crate::error::form_rejected(&e, "the form is incomplete: ")
 }
 
 fn typed_key(gtin: &str, serial: &str) -> Result<CodeKey, signer::ParseError> {
@@ -231,6 +231,8 @@ pub struct ReportForm {
         (status = 200, description = "Not kept: a page saying why (bad code, empty text, no certified maker), for people rather than programs",
             body = String, content_type = "text/html"),
         (status = 400, description = "A form field is missing (`invalid_form`)",
+            body = Problem, content_type = "application/problem+json"),
+        (status = 413, description = "The form is larger than the body limit (`body_too_large`)",
             body = Problem, content_type = "application/problem+json"),
     ),
 )]
@@ -355,6 +357,8 @@ pub struct VehicleForm {
     responses(
         (status = 200, description = "A page saying yes or no, or that the VIN or code is not valid", body = String, content_type = "text/html"),
         (status = 400, description = "A form field is missing (`invalid_form`)",
+            body = Problem, content_type = "application/problem+json"),
+        (status = 413, description = "The form is larger than the body limit (`body_too_large`)",
             body = Problem, content_type = "application/problem+json"),
     ),
 )]

@@ -215,6 +215,8 @@ pub struct SignInForm {
             body = String, content_type = "text/html"),
         (status = 400, description = "The form is incomplete (`invalid_form`)",
             body = Problem, content_type = "application/problem+json"),
+        (status = 413, description = "The form is larger than the body limit (`body_too_large`)",
+            body = Problem, content_type = "application/problem+json"),
         (status = 403, description = "The form's CSRF token is not the one its page set (`csrf`)",
             body = Problem, content_type = "application/problem+json"),
     ),
@@ -225,7 +227,7 @@ pub async fn sign_in(
     headers: HeaderMap,
     form: Result<Form<SignInForm>, FormRejection>,
 ) -> Result<Response, ApiError> {
-    let Form(form) = form.map_err(|e| ApiError::bad_request("invalid_form", e.to_string()))?;
+    let Form(form) = form.map_err(|e| crate::error::form_rejected(&e, ""))?;
     if !session::sign_in_csrf_ok(&headers, &form.csrf) {
         // Another site's form cannot sign a browser in under someone else's token.
         return Err(ApiError::new(
