@@ -169,6 +169,63 @@ const TABLE: &[Row] = &[
         form(["303", "403 wrong_role", "403 wrong_role", "403 not_allowed"]),
     ),
     ("GET", "/api/v1/me", "", ANY_PARTY),
+    ("GET", "/api/v1/notices", "", ANY_PARTY),
+    // A session answers only the question its own station asked, about its own rows: none here.
+    (
+        "POST",
+        "/shop/decide",
+        "cancel",
+        form([
+            "404 no_such_row",
+            "404 no_such_row",
+            "404 no_such_row",
+            "404 no_such_row",
+        ]),
+    ),
+    // The first row of each station: the shop's and the distributor's earlier scans above.
+    (
+        "POST",
+        "/shop/undo",
+        "",
+        form(["404 no_such_row", "303", "303", "404 no_such_row"]),
+    ),
+    // The maker's investigation of its own code; another maker's is refused, not shown.
+    (
+        "GET",
+        "/dashboard/codes/{gtin}/{serial}",
+        "",
+        page(["200", "200 signin", "200 signin", "403 not_allowed"]),
+    ),
+    // Found: on to the investigation; another maker gets the search form saying it is not its own.
+    (
+        "GET",
+        "/dashboard/find",
+        "",
+        page(["303", "200 signin", "200 signin", "200"]),
+    ),
+    (
+        "GET",
+        "/dashboard/lots",
+        "",
+        page(["200", "200 signin", "200 signin", "200"]),
+    ),
+    (
+        "POST",
+        "/dashboard/recall",
+        "",
+        form(["303", "403 wrong_role", "403 wrong_role", "403 not_allowed"]),
+    ),
+    (
+        "POST",
+        "/dashboard/manifests",
+        "",
+        form([
+            "200 registered=1",
+            "403 wrong_role",
+            "403 wrong_role",
+            "200 registered=0",
+        ]),
+    ),
     // Custody steps on a part its manufacturer holds and nobody recorded yet: the holder is the
     // manufacturer; everyone else is "other" in docs/custody-rules.md's at_manufacturer rows.
     (
@@ -440,6 +497,36 @@ impl World {
                     other => panic!("no request for the variant {other:?}"),
                 };
                 self.client.post(url(path)).json(&body)
+            }
+            ("POST", "/shop/decide") => self.client.post(url(path)).form(&[
+                ("csrf", &csrf[..]),
+                ("row", "1"),
+                ("choice", "cancel"),
+            ]),
+            ("POST", "/shop/undo") => self
+                .client
+                .post(url(path))
+                .form(&[("csrf", &csrf[..]), ("row", "1")]),
+            ("GET", "/dashboard/codes/{gtin}/{serial}") => self
+                .client
+                .get(url(&format!("/dashboard/codes/{GTIN}/{serial}"))),
+            ("GET", "/dashboard/find") => self
+                .client
+                .get(url(&format!("/dashboard/find?gtin={GTIN}&serial={serial}"))),
+            ("POST", "/dashboard/recall") => self.client.post(url(path)).form(&[
+                ("csrf", &csrf[..]),
+                ("gtin", GTIN),
+                ("serial", &serial),
+                ("reason", "cracked housing"),
+            ]),
+            ("POST", "/dashboard/manifests") => {
+                let code = self.unregistered();
+                let line = ManifestEntry::new(code, &self.server.base(), None).to_json_line();
+                self.client
+                    .post(url(path))
+                    .header("x-csrf-token", &csrf)
+                    .header("content-type", "application/x-ndjson")
+                    .body(format!("{line}\n"))
             }
             ("POST", "/api/v1/events/batch") => self
                 .client

@@ -508,10 +508,11 @@ fn catalogue(w: &World) -> Vec<Case> {
         )
     };
     for (what, vin, code) in [
+        // Imported cars carry VINs whose character 9 is no check digit: confirmed, not refused.
         (
-            "a wrong check digit",
+            "a check digit that does not verify, unconfirmed",
             "LSVAU218XN2183295",
-            "400 vin.check_digit",
+            "422 vin_check_digit",
         ),
         ("16 characters", "LSVAU218XN218329", "400 vin.length"),
         ("18 characters", "LSVAU218XN21832944", "400 vin.length"),
@@ -707,14 +708,14 @@ fn catalogue(w: &World) -> Vec<Case> {
     );
     add(
         &mut cases,
-        "vehicle check: a VIN with a wrong check digit".into(),
+        "vehicle check: a VIN with the letters I and O".into(),
         request(
             "POST",
             "/vehicle-check",
             json,
-            &serde_json::to_vec(&json!({"code": uri, "vin": "LSVAU218XN2183295"})).unwrap(),
+            &serde_json::to_vec(&json!({"code": uri, "vin": "LSVAU218XN2I8329O"})).unwrap(),
         ),
-        "400 vin.check_digit",
+        "400 vin.character",
     );
 
     // ---- Forms: the owner's, the sign-in, the station's and the dashboard's ----
