@@ -152,7 +152,7 @@ pub async fn station(
     }
 }
 
-#[derive(Deserialize)]
+#[derive(Deserialize, utoipa::ToSchema)]
 pub struct SignInForm {
     pub csrf: String,
     pub token: String,
@@ -170,7 +170,7 @@ pub struct SignInForm {
         A valid token starts a server-side session and sets its id in a `HttpOnly`, \
         `SameSite=Strict` cookie (`Secure` behind https), then redirects: manufacturers to \
         `/dashboard`, shops and distributors to `/shop`. A bad token shows the form again.",
-    request_body(content = String, content_type = "application/x-www-form-urlencoded"),
+    request_body(content = SignInForm, content_type = "application/x-www-form-urlencoded"),
     responses(
         (status = 303, description = "Signed in: to the party's page"),
         (status = 200, description = "The sign-in form again, saying the token was refused",
@@ -238,7 +238,7 @@ pub async fn sign_in(
         .into_response())
 }
 
-#[derive(Deserialize)]
+#[derive(Deserialize, utoipa::ToSchema)]
 pub struct CsrfForm {
     pub csrf: String,
 }
@@ -249,7 +249,7 @@ pub struct CsrfForm {
     path = "/signout",
     tag = "pages",
     summary = "Sign out",
-    request_body(content = String, content_type = "application/x-www-form-urlencoded"),
+    request_body(content = CsrfForm, content_type = "application/x-www-form-urlencoded"),
     responses(
         (status = 303, description = "Signed out: to the sign-in form"),
         (status = 403, description = "No session, or the form's CSRF token is not the session's (`csrf`)",
@@ -272,7 +272,7 @@ pub async fn sign_out(
         .into_response())
 }
 
-#[derive(Deserialize)]
+#[derive(Deserialize, utoipa::ToSchema)]
 pub struct ScanForm {
     pub csrf: String,
     pub code: String,
@@ -287,7 +287,7 @@ pub struct ScanForm {
     description = "Form-encoded `csrf` and `code` (what the scanner typed). Recorded at once as \
         `receiving`, or `installing` in install mode. With `Accept: application/json` (the \
         page's script) answers the list row; otherwise redirects back to the station.",
-    request_body(content = String, content_type = "application/x-www-form-urlencoded"),
+    request_body(content = ScanForm, content_type = "application/x-www-form-urlencoded"),
     responses(
         (status = 200, description = "The scan's row in the list", body = Object),
         (status = 303, description = "Recorded: back to the station"),
@@ -423,7 +423,7 @@ fn record(
     }
 }
 
-#[derive(Deserialize)]
+#[derive(Deserialize, utoipa::ToSchema)]
 pub struct ModeForm {
     pub csrf: String,
     pub mode: String,
@@ -438,7 +438,7 @@ pub struct ModeForm {
     summary = "Switch the station between receiving and installing",
     description = "Form-encoded `csrf`, `mode` (`receive` or `install`) and, to install, `vin` \
         (checked, with its check digit). Shops only may install.",
-    request_body(content = String, content_type = "application/x-www-form-urlencoded"),
+    request_body(content = ModeForm, content_type = "application/x-www-form-urlencoded"),
     responses(
         (status = 303, description = "Back to the station, which shows the mode or why the VIN was refused"),
         (status = 403, description = "No session, or the form's CSRF token is not the session's (`csrf`)",
