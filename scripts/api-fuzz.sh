@@ -14,9 +14,12 @@ repo=$PWD
 SCHEMATHESIS_VERSION=4.32.5
 max_examples="${MAX_EXAMPLES:-10}"
 target_dir="${CARGO_TARGET_DIR:-$PWD/target}"
-binary="${1:-$target_dir/release/partseal}"
-if [[ ! -x "$binary" ]]; then
-    cargo build --release --locked -p partseal
+if [[ $# -gt 0 ]]; then
+    binary="$1"
+    [[ -x "$binary" ]] || { echo "no partseal binary at $binary" >&2; exit 2; }
+else
+    binary="$target_dir/release/partseal"
+    [[ -x "$binary" ]] || cargo build --release --locked -p partseal
 fi
 
 venv="$target_dir/schemathesis-$SCHEMATHESIS_VERSION"
