@@ -442,6 +442,15 @@ impl CodeRecord {
             }
             other => return Err(r.invalid("record shape", format!("unknown {other}"))),
         }
+        // With only its commissioning event, a record's chain head is that event's hash. Another
+        // head is damage; read as is, it would be written back in the fresh shape, which keeps no
+        // head, and so be silently mended before the audit could see it.
+        if record.is_fresh() && record.head != record.commissioning().hash(key) {
+            return Err(r.invalid(
+                "record head",
+                "a record with only its commissioning event must have that event's hash as head",
+            ));
+        }
         r.finish()?;
         Ok(record)
     }
@@ -552,6 +561,33 @@ mod tests {
             Batch::decode(&record.batch().encode()).unwrap(),
             record.batch()
         );
+    }
+
+    /// Found by the `stored` fuzz target: a full-shape record with only its commissioning event
+    /// and a head that is not that event's hash decoded, and re-encoded in the fresh shape
+    /// without the head, so the damage vanished on the next write.
+    #[test]
+    fn a_fresh_looking_record_with_a_foreign_head_is_refused() {
+        let record = fresh();
+        let mut full = record.clone();
+        full.custody.since = Timestamp(record.registered_at.0 + 1);
+        let mut bytes = full.encode(7);
+        assert_eq!(bytes[1], SHAPE_FULL_2);
+        // The same record in the full shape with `since` at registration: fresh, head intact.
+        // After `since`: its event (4), recalled (1), conflicts (4), evidence (1), scan anomaly
+        // (1), claims (4), copies (1).
+        let since = bytes.len() - 16 - 8;
+        bytes[since..since + 8].copy_from_slice(&record.registered_at.0.to_be_bytes());
+        let read = CodeRecord::decode(&key(), &bytes, batches(&record)).unwrap();
+        assert_eq!(read, record);
+        assert_eq!(
+            CodeRecord::decode(&key(), &read.encode(7), batches(&record)).unwrap(),
+            record
+        );
+        // Its head changed: refused. Before `since`: the head (32) and the custody tag (1).
+        let head = since - 1 - 32;
+        bytes[head] ^= 1;
+        assert!(CodeRecord::decode(&key(), &bytes, batches(&record)).is_err());
     }
 
     #[test]

@@ -15,6 +15,7 @@ use std::sync::LazyLock;
 use axum::http::header;
 use axum::response::IntoResponse;
 use serde::Serialize;
+use serde_json::json;
 use utoipa::openapi::path::Operation;
 use utoipa::openapi::security::{HttpAuthScheme, HttpBuilder, SecurityScheme};
 use utoipa::openapi::{
@@ -98,11 +99,152 @@ static DOCUMENT: LazyLock<String> = LazyLock::new(|| {
     let mut doc = ApiDoc::openapi();
     // The crate's version is the workspace's, i.e. the service's.
     doc.info.version = env!("CARGO_PKG_VERSION").to_owned();
-    serde_json::to_string(&doc).unwrap_or_else(|e| {
-        tracing::error!(error = %e, "cannot serialise the OpenAPI description");
-        "{}".to_owned()
-    })
+    serde_json::to_value(&doc)
+        .map(|mut doc| {
+            exact_inputs(&mut doc);
+            doc.to_string()
+        })
+        .unwrap_or_else(|e| {
+            tracing::error!(error = %e, "cannot serialise the OpenAPI description");
+            "{}".to_owned()
+        })
 });
+
+// ---- Which fields go together ----
+//
+// The derives state each field's shape; which fields a request needs together (a code, or a GTIN
+// and a serial; what each custody step needs) is JSON Schema's `oneOf`, `not` and `if`/`then`,
+// which they cannot write, so they are added to the document here. A null counts as absent,
+// as serde reads it. `verifier/tests/openapi.rs` checks requests against these rules.
+
+/// `field` is given, as a string.
+fn given(field: &str) -> serde_json::Value {
+    json!({"required": [field], "properties": {field: {"type": "string"}}})
+}
+
+/// `field` is missing or null.
+fn absent(field: &str) -> serde_json::Value {
+    json!({"not": given(field)})
+}
+
+/// Either the scanned `code`, or `gtin` and `serial`: never both, never neither.
+fn code_or_typed() -> serde_json::Value {
+    json!([
+        {"title": "scanned", "allOf": [given("code"), absent("gtin"), absent("serial")]},
+        {"title": "typed", "allOf": [given("gtin"), given("serial"), absent("code")]},
+    ])
+}
+
+/// What each custody step needs besides the code ([`crate::routes::api::EventRequest`]).
+fn step_rules() -> serde_json::Value {
+    let step = |name: &str| json!({"required": ["step"], "properties": {"step": {"const": name}}});
+    let resolved = |resolution: &str| {
+        json!({
+            "required": ["step", "resolution"],
+            "properties": {"step": {"const": "resolving"}, "resolution": {"const": resolution}},
+        })
+    };
+    let copies = json!([
+        given("genuine_vin"),
+        given("genuine_party"),
+        {"required": ["genuine_unknown"], "properties": {"genuine_unknown": {"const": true}}},
+    ]);
+    json!([
+        {"if": step("shipping"), "then": given("to")},
+        {"if": step("installing"), "then": given("vin")},
+        {"if": step("correcting"), "then": {
+            "required": ["corrects"], "properties": {"corrects": {"type": "integer"}},
+        }},
+        {"if": step("resolving"), "then": given("resolution")},
+        // A false alarm names no genuine copy; a counterfeit names exactly one.
+        {"if": resolved("genuine"), "then": {"not": {"anyOf": copies}}},
+        {"if": resolved("counterfeit"), "then": {"oneOf": copies}},
+    ])
+}
+
+/// Adds the rules above to the request schemas of the served document.
+fn exact_inputs(doc: &mut serde_json::Value) {
+    let Some(schemas) = doc
+        .pointer_mut("/components/schemas")
+        .and_then(serde_json::Value::as_object_mut)
+    else {
+        tracing::error!("the OpenAPI description has no schemas");
+        return;
+    };
+    // A batch reads each scan's types (a wrong type refuses the whole batch, 400), but judges its
+    // values scan by scan: a scan with a bad GTIN or a missing field gets its own 400 in the
+    // results of a 200. So a batch's items are the event's shape without the value rules.
+    if let Some(event) = schemas.get("EventRequest").cloned() {
+        schemas.insert("BatchEvent".to_owned(), shape_only(event));
+    }
+    let mut add = |schema: &str, keyword: &str, rule: serde_json::Value| match schemas
+        .get_mut(schema)
+        .and_then(serde_json::Value::as_object_mut)
+    {
+        Some(object) => {
+            object.insert(keyword.to_owned(), rule);
+        }
+        None => tracing::error!(schema, "no such schema in the OpenAPI description"),
+    };
+    for schema in ["EventRequest", "VehicleCheck", "SuspectReport"] {
+        add(schema, "oneOf", code_or_typed());
+    }
+    add("EventRequest", "allOf", step_rules());
+    match schemas
+        .get_mut("BatchRequest")
+        .and_then(|batch| batch.pointer_mut("/properties/events/items"))
+    {
+        Some(items) => *items = json!({"$ref": "#/components/schemas/BatchEvent"}),
+        None => tracing::error!("no BatchRequest events in the OpenAPI description"),
+    }
+    // An empty upload is an empty manifest (JSON Lines with no line): answered 200 with
+    // `lines: 0`, like a manifest of blank lines, so the body is optional. And any text is a
+    // manifest whose lines are judged one by one (rejected lines are counted in the 200), so
+    // the body's schema constrains nothing.
+    match doc.pointer_mut("/paths/~1api~1v1~1manifests/post/requestBody") {
+        Some(serde_json::Value::Object(body)) => {
+            body.insert("required".to_owned(), json!(false));
+            body.insert(
+                "content".to_owned(),
+                json!({"application/x-ndjson": {"schema": {
+                    "description": "Any text: each line is registered or rejected on its own",
+                }}}),
+            );
+        }
+        Some(_) | None => tracing::error!("no manifest upload in the OpenAPI description"),
+    }
+}
+
+/// `schema` with only what serde checks: property types, unknown fields and number ranges;
+/// without patterns, formats, lengths and enums.
+fn shape_only(mut schema: serde_json::Value) -> serde_json::Value {
+    if let Some(properties) = schema
+        .get_mut("properties")
+        .and_then(serde_json::Value::as_object_mut)
+    {
+        for property in properties.values_mut() {
+            if let Some(property) = property.as_object_mut() {
+                for keyword in ["pattern", "format", "maxLength", "minLength", "enum"] {
+                    property.remove(keyword);
+                }
+            }
+        }
+    }
+    // An enum inlined as `oneOf: [null, {enum}]` reads as a nullable string.
+    if let Some(resolution) = schema.pointer_mut("/properties/resolution") {
+        *resolution = json!({"type": ["string", "null"]});
+    }
+    if let Some(step) = schema.pointer_mut("/properties/step") {
+        *step = json!({"type": "string"});
+    }
+    if let Some(object) = schema.as_object_mut() {
+        object.insert("description".to_owned(), json!(
+        "A scan of a batch: the shape of `EventRequest`. Its value rules are judged per scan: a \
+         scan breaking them gets its own status and error in the results."
+        ));
+    }
+    schema
+}
 
 /// `GET /openapi.json`.
 #[utoipa::path(
@@ -163,6 +305,54 @@ impl PartialSchema for VerdictCode {
 }
 
 impl ToSchema for VerdictCode {}
+
+/// A string enum with a description, for the inputs below.
+fn string_enum(values: &[&str], description: &str) -> RefOr<Schema> {
+    ObjectBuilder::new()
+        .schema_type(Type::String)
+        .enum_values(Some(values.iter().copied()))
+        .description(Some(description))
+        .into()
+}
+
+/// The custody steps an event request may name.
+pub struct StepName;
+
+impl PartialSchema for StepName {
+    fn schema() -> RefOr<Schema> {
+        string_enum(
+            &[
+                "shipping",
+                "receiving",
+                "installing",
+                "removing",
+                "destroying",
+                "decommissioning",
+                "recalling",
+                "correcting",
+                "resolving",
+            ],
+            "The custody step (GS1 CBV). Installing and removing are for shops; \
+             decommissioning, recalling and resolving for manufacturers.",
+        )
+    }
+}
+
+impl ToSchema for StepName {}
+
+/// How a manufacturer resolves an alert.
+pub struct ResolutionName;
+
+impl PartialSchema for ResolutionName {
+    fn schema() -> RefOr<Schema> {
+        string_enum(
+            &["genuine", "counterfeit"],
+            "genuine: a false alarm; counterfeit: copies of the label exist",
+        )
+    }
+}
+
+impl ToSchema for ResolutionName {}
 
 /// Adds the responses and security that middleware, not handlers, decide.
 struct MiddlewareResponses;

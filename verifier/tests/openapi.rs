@@ -371,3 +371,120 @@ async fn real_answers_match_their_schemas() {
     assert_matches(&doc, "Problem", &body);
     server.shutdown().await;
 }
+
+/// Whether `instance` is valid against `components.schemas.{name}` of the served description.
+fn is_valid(doc: &Value, name: &str, instance: &Value) -> bool {
+    let mut schema = doc.clone();
+    schema["$ref"] = json!(format!("#/components/schemas/{name}"));
+    jsonschema::draft202012::options()
+        .build(&schema)
+        .unwrap()
+        .is_valid(instance)
+}
+
+/// The request schemas say what the server accepts (scripts/api-fuzz.sh checks it at large with
+/// schemathesis): a code or a GTIN and serial, what each step needs, the shapes of batch items.
+#[tokio::test]
+async fn request_schemas_state_which_fields_go_together() {
+    let server = server().await;
+    let doc = document(&server).await;
+    let typed = json!({"gtin": "06901234567892", "serial": "X7K2P9QD4M", "step": "receiving"});
+    let scanned = json!({"code": "/01/06901234567892/21/X7K2P9QD4M", "step": "receiving"});
+    assert!(is_valid(&doc, "EventRequest", &typed));
+    assert!(is_valid(&doc, "EventRequest", &scanned));
+    // A null is absent, as serde reads it.
+    let mut with_null = typed.clone();
+    with_null["code"] = Value::Null;
+    assert!(is_valid(&doc, "EventRequest", &with_null));
+    for (refused, why) in [
+        (json!({"step": "receiving"}), "no code"),
+        (
+            json!({"gtin": "06901234567892", "step": "receiving"}),
+            "no serial",
+        ),
+        (
+            json!({"code": "/01/06901234567892/21/X7K2P9QD4M", "gtin": "06901234567892",
+                "serial": "X7K2P9QD4M", "step": "receiving"}),
+            "both",
+        ),
+        (
+            json!({"gtin": "0690123456789", "serial": "X", "step": "receiving"}),
+            "13 digits",
+        ),
+        (
+            json!({"gtin": "06901234567892", "serial": "X", "step": "shipping"}),
+            "no `to`",
+        ),
+        (
+            json!({"gtin": "06901234567892", "serial": "X", "step": "installing"}),
+            "no VIN",
+        ),
+        (
+            json!({"gtin": "06901234567892", "serial": "X", "step": "correcting"}),
+            "no `corrects`",
+        ),
+        (
+            json!({"gtin": "06901234567892", "serial": "X", "step": "correcting", "corrects": -1}),
+            "negative",
+        ),
+        (
+            json!({"gtin": "06901234567892", "serial": "X", "step": "resolving",
+                "resolution": "counterfeit"}),
+            "no genuine copy named",
+        ),
+        (
+            json!({"gtin": "06901234567892", "serial": "X", "step": "resolving",
+                "resolution": "genuine", "genuine_unknown": true}),
+            "a false alarm naming a copy",
+        ),
+        (
+            json!({"gtin": "06901234567892", "serial": "X", "step": "dancing"}),
+            "no such step",
+        ),
+    ] {
+        assert!(
+            !is_valid(&doc, "EventRequest", &refused),
+            "{why}: {refused}"
+        );
+    }
+    let counterfeit = json!({"gtin": "06901234567892", "serial": "X", "step": "resolving",
+        "resolution": "counterfeit", "genuine_unknown": true, "note": "two labels"});
+    assert!(is_valid(&doc, "EventRequest", &counterfeit));
+    // A batch judges values scan by scan; only the types refuse it whole.
+    let batch = json!({"events": [{"step": "dancing", "gtin": "1"}]});
+    assert!(is_valid(&doc, "BatchRequest", &batch));
+    assert!(!is_valid(&doc, "BatchRequest", &json!({"events": []})));
+    assert!(!is_valid(
+        &doc,
+        "BatchRequest",
+        &json!({"events": [{"step": 1}]})
+    ));
+    assert!(!is_valid(
+        &doc,
+        "VehicleCheck",
+        &json!({"gtin": "06901234567892", "vin": "X"})
+    ));
+
+    // And the server: `corrects` 3.0 is the integer 3; an empty manifest is an empty upload.
+    add_party(&server.registry, "maker-1", Role::Manufacturer, "Guangdong");
+    let maker = token(&server.registry, "maker-1");
+    let client = reqwest::Client::new();
+    let response = client
+        .post(server.url("/api/v1/events"))
+        .bearer_auth(&maker)
+        .json(&json!({"gtin": "06901234567892", "serial": "X", "step": "correcting", "corrects": 3.0}))
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(response.status(), 404, "{}", response.text().await.unwrap());
+    let response = client
+        .post(server.url("/api/v1/manifests"))
+        .bearer_auth(&maker)
+        .header("content-type", "application/x-ndjson")
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(response.status(), 200);
+    assert_eq!(response.json::<Value>().await.unwrap()["lines"], 0);
+    server.shutdown().await;
+}

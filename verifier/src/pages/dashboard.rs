@@ -507,7 +507,7 @@ pub async fn dashboard(
     }))
 }
 
-#[derive(Deserialize)]
+#[derive(Deserialize, utoipa::ToSchema)]
 pub struct AlertForm {
     pub csrf: String,
     pub gtin: String,
@@ -530,7 +530,7 @@ pub struct AlertForm {
     description = "Form-encoded `csrf`, `gtin`, `serial`, `action` (`investigating`, `genuine` or \
         `counterfeit`) and optional `note`. `genuine` and `counterfeit` record the registry's \
         `resolving` event on the code (as `POST /api/v1/events` does), which clears its flags.",
-    request_body(content = String, content_type = "application/x-www-form-urlencoded"),
+    request_body(content = AlertForm, content_type = "application/x-www-form-urlencoded"),
     responses(
         (status = 303, description = "Done: back to the dashboard"),
         (status = 400, description = "A bad code or action (`invalid_code`, `invalid_action`)",

@@ -205,7 +205,7 @@ fn trusted_region(state: &AppState, peer: SocketAddr, headers: &HeaderMap) -> Op
         .map(|s| s.chars().take(32).collect())
 }
 
-#[derive(Deserialize)]
+#[derive(Deserialize, utoipa::ToSchema)]
 pub struct ReportForm {
     pub gtin: String,
     pub serial: String,
@@ -225,7 +225,7 @@ pub struct ReportForm {
     description = "As `POST /reports`, for a plain HTML form: `application/x-www-form-urlencoded` \
         with `gtin`, `serial`, `text`, optional `contact` and `lang`; answers a page saying \
         thank you, or why not.",
-    request_body(content = String, content_type = "application/x-www-form-urlencoded"),
+    request_body(content = ReportForm, content_type = "application/x-www-form-urlencoded"),
     responses(
         (status = 201, description = "Received: a thank-you page", body = String, content_type = "text/html"),
         (status = 200, description = "Not kept: a page saying why (bad code, empty text, no certified maker), for people rather than programs",
@@ -336,7 +336,7 @@ fn lookup_href(gtin: &str, serial: &str, lang: Lang) -> String {
     )
 }
 
-#[derive(Deserialize)]
+#[derive(Deserialize, utoipa::ToSchema)]
 pub struct VehicleForm {
     pub gtin: String,
     pub serial: String,
@@ -353,7 +353,7 @@ pub struct VehicleForm {
     description = "As `POST /vehicle-check`, for a plain HTML form: \
         `application/x-www-form-urlencoded` with `gtin`, `serial`, `vin` and optional `lang`; \
         answers a page saying yes or no, and nothing else.",
-    request_body(content = String, content_type = "application/x-www-form-urlencoded"),
+    request_body(content = VehicleForm, content_type = "application/x-www-form-urlencoded"),
     responses(
         (status = 200, description = "A page saying yes or no, or that the VIN or code is not valid", body = String, content_type = "text/html"),
         (status = 400, description = "A form field is missing (`invalid_form`)",

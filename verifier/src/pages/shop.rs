@@ -190,7 +190,7 @@ pub async fn station(
     }
 }
 
-#[derive(Deserialize)]
+#[derive(Deserialize, utoipa::ToSchema)]
 pub struct SignInForm {
     pub csrf: String,
     pub token: String,
@@ -208,7 +208,7 @@ pub struct SignInForm {
         A valid token starts a server-side session and sets its id in a `HttpOnly`, \
         `SameSite=Strict` cookie (`Secure` behind https), then redirects: manufacturers to \
         `/dashboard`, shops and distributors to `/shop`. A bad token shows the form again.",
-    request_body(content = String, content_type = "application/x-www-form-urlencoded"),
+    request_body(content = SignInForm, content_type = "application/x-www-form-urlencoded"),
     responses(
         (status = 303, description = "Signed in: to the party's page"),
         (status = 200, description = "The sign-in form again, saying the token was refused",
@@ -278,7 +278,7 @@ pub async fn sign_in(
         .into_response())
 }
 
-#[derive(Deserialize)]
+#[derive(Deserialize, utoipa::ToSchema)]
 pub struct CsrfForm {
     pub csrf: String,
 }
@@ -289,7 +289,7 @@ pub struct CsrfForm {
     path = "/signout",
     tag = "pages",
     summary = "Sign out",
-    request_body(content = String, content_type = "application/x-www-form-urlencoded"),
+    request_body(content = CsrfForm, content_type = "application/x-www-form-urlencoded"),
     responses(
         (status = 303, description = "Signed out: to the sign-in form"),
         (status = 403, description = "No session, or the form's CSRF token is not the session's (`csrf`)",
@@ -312,7 +312,7 @@ pub async fn sign_out(
         .into_response())
 }
 
-#[derive(Deserialize)]
+#[derive(Deserialize, utoipa::ToSchema)]
 pub struct ScanForm {
     pub csrf: String,
     pub code: String,
@@ -327,7 +327,7 @@ pub struct ScanForm {
     description = "Form-encoded `csrf` and `code` (what the scanner typed). Recorded at once as \
         `receiving`, or `installing` in install mode. With `Accept: application/json` (the \
         page's script) answers the list row; otherwise redirects back to the station.",
-    request_body(content = String, content_type = "application/x-www-form-urlencoded"),
+    request_body(content = ScanForm, content_type = "application/x-www-form-urlencoded"),
     responses(
         (status = 200, description = "The scan's row in the list", body = Object),
         (status = 303, description = "Recorded: back to the station"),
@@ -833,7 +833,7 @@ fn no_such_row() -> ApiError {
     )
 }
 
-#[derive(Deserialize)]
+#[derive(Deserialize, utoipa::ToSchema)]
 pub struct ModeForm {
     pub csrf: String,
     pub mode: String,
@@ -852,7 +852,7 @@ pub struct ModeForm {
         (any ISO 3779 VIN). A VIN whose check digit does not verify is taken only with \
         `confirmed` (the operator compared it with the registration certificate); without it \
         the station asks. Shops only may install.",
-    request_body(content = String, content_type = "application/x-www-form-urlencoded"),
+    request_body(content = ModeForm, content_type = "application/x-www-form-urlencoded"),
     responses(
         (status = 303, description = "Back to the station, which shows the mode or why the VIN was refused"),
         (status = 403, description = "No session, or the form's CSRF token is not the session's (`csrf`)",

@@ -304,20 +304,31 @@ fn manifest_too_large(what_then: &str) -> ApiError {
 // ---- Custody events ----
 
 /// One scan to record. The code is the scanned URI (`code`), whose signature must then be the
-/// registered one, or typed `gtin` and `serial`.
+/// registered one, or typed `gtin` and `serial`. What each step needs besides is stated in the
+/// description's `oneOf` and `allOf` (`openapi::exact_inputs`).
 #[derive(Deserialize, Clone, utoipa::ToSchema)]
 #[serde(deny_unknown_fields)]
 pub struct EventRequest {
+    /// The scanned GS1 Digital Link (`https://host/01/{gtin}[/10/{lot}]/21/{serial}?k=..&s=..`,
+    /// or its path and query).
+    #[schema(format = "gs1-digital-link", max_length = 2048)]
     pub code: Option<String>,
+    /// GTIN-14 with its check digit (surrounding whitespace is ignored).
+    #[schema(format = "gtin", pattern = r"^[ \t\r\n]*[0-9]{14}[ \t\r\n]*$")]
     pub gtin: Option<String>,
+    /// 1 to 20 characters of GS1 character set 82 (surrounding whitespace is ignored).
+    #[schema(pattern = r#"^[ \t\r\n]*[!"%-?A-Z_a-z]{1,20}[ \t\r\n]*$"#)]
     pub serial: Option<String>,
     /// shipping, receiving, installing, removing, destroying, decommissioning, recalling,
     /// correcting, resolving
+    #[schema(value_type = crate::openapi::StepName, inline)]
     pub step: String,
     /// shipping: the party the part goes to.
+    #[schema(pattern = r"^[A-Za-z0-9._-]{1,64}$")]
     pub to: Option<String>,
     /// installing: the vehicle; removing: the vehicle the part is in (required of a shop other
     /// than the one that installed it, with the label scanned).
+    #[schema(format = "vin", pattern = r"^[0-9A-HJ-NPR-Za-hj-npr-z]{17}$")]
     pub vin: Option<String>,
     /// installing: fit a recalled part anyway (recorded with the event).
     pub override_recall: Option<bool>,
@@ -325,20 +336,48 @@ pub struct EventRequest {
     /// European vehicles, and the caller compared it with the registration certificate
     /// (recorded with the event). Without it such a VIN is refused (`vin_check_digit`).
     pub vin_confirmed: Option<bool>,
-    /// destroying, decommissioning, recalling, correcting.
+    /// destroying, decommissioning, recalling, correcting: up to 500 bytes of UTF-8.
+    #[schema(max_length = 500)]
     pub reason: Option<String>,
     /// correcting: the sequence number of the caller's own event being corrected.
+    #[schema(minimum = 0, maximum = 4294967295_u64, format = Int64)]
+    #[serde(default, deserialize_with = "integral_u32")]
     pub corrects: Option<u32>,
     /// resolving: genuine (a false alarm) or counterfeit (copies of the label exist).
+    #[schema(value_type = Option<crate::openapi::ResolutionName>, inline)]
     pub resolution: Option<String>,
     /// resolving as counterfeit: the vehicle the genuine part is in,
+    #[schema(format = "vin", pattern = r"^[0-9A-HJ-NPR-Za-hj-npr-z]{17}$")]
     pub genuine_vin: Option<String>,
     /// or the party holding the genuine part,
+    #[schema(pattern = r"^[A-Za-z0-9._-]{1,64}$")]
     pub genuine_party: Option<String>,
     /// or `true`: no copy is known to be the genuine one.
     pub genuine_unknown: Option<bool>,
-    /// resolving: what the investigation found (required).
+    /// resolving: what the investigation found, up to 500 bytes of UTF-8.
+    #[schema(max_length = 500)]
     pub note: Option<String>,
+}
+
+/// A JSON integer as JSON Schema reads one: `7` or `7.0`, not `7.5`, from 0 to `u32::MAX`. (A
+/// client whose JSON writes every number with a fraction, as some do, means the same number.)
+fn integral_u32<'de, D: serde::Deserializer<'de>>(input: D) -> Result<Option<u32>, D::Error> {
+    let Some(number) = Option::<serde_json::Number>::deserialize(input)? else {
+        return Ok(None);
+    };
+    let whole = match number.as_u64() {
+        Some(n) => u32::try_from(n).ok(),
+        None => number
+            .as_f64()
+            .filter(|f| f.fract() == 0.0 && (0.0..=f64::from(u32::MAX)).contains(f))
+            .map(|f| f as u32),
+    };
+    whole.map(Some).ok_or_else(|| {
+        serde::de::Error::custom(format!(
+            "invalid value: {number}, expected an integer from 0 to {}",
+            u32::MAX
+        ))
+    })
 }
 
 #[derive(Serialize, utoipa::ToSchema)]
@@ -540,6 +579,17 @@ fn genuine_copy(
     }
 }
 
+/// The code a request names and the action it asks of `caller`, checked as [`record_event`] checks
+/// them before the registry is read. For the fuzz target of request bodies (`fuzz/`).
+#[doc(hidden)]
+pub fn check_event_request(
+    caller: &Caller,
+    req: &EventRequest,
+) -> Result<(CodeKey, Action), ApiError> {
+    let named = name_code(req)?;
+    Ok((named.key, action(caller, req)?))
+}
+
 /// The `409 not_holder` answer: what the caller may know of where the part is, never who has it.
 fn not_holder(recorded: &Recorded) -> ApiError {
     let custody = &recorded.record.custody;
@@ -700,6 +750,7 @@ pub async fn record_event(
 #[derive(Deserialize, utoipa::ToSchema)]
 #[serde(deny_unknown_fields)]
 pub struct BatchRequest {
+    #[schema(min_items = 1, max_items = 1000)]
     pub events: Vec<EventRequest>,
 }
 
@@ -760,8 +811,15 @@ pub async fn record_batch(
 #[derive(Deserialize, utoipa::ToSchema)]
 #[serde(deny_unknown_fields)]
 pub struct LotRecallRequest {
+    /// GTIN-14 with its check digit (surrounding whitespace is ignored).
+    #[schema(format = "gtin", pattern = r"^[ \t\r\n]*[0-9]{14}[ \t\r\n]*$")]
     pub gtin: String,
+    /// The lot (AI 10): 1 to 20 characters of GS1 character set 82 (surrounding whitespace is
+    /// ignored).
+    #[schema(pattern = r#"^[ \t\r\n]*[!"%-?A-Z_a-z]{1,20}[ \t\r\n]*$"#)]
     pub lot: String,
+    /// Why: up to 500 bytes of UTF-8.
+    #[schema(max_length = 500)]
     pub reason: String,
 }
 
@@ -1016,8 +1074,10 @@ fn not_yours() -> ApiError {
     tag = "parties",
     summary = "One of the caller's codes with its history",
     params(
-        ("gtin" = String, Path, description = "GS1 GTIN, 14 digits", example = "06901234567892"),
-        ("serial" = String, Path, description = "Serial number", example = "X7K2P9QD4M"),
+        ("gtin" = String, Path, description = "GS1 GTIN-14 with its check digit", example = "06901234567892",
+            format = "gtin", pattern = r"^[0-9]{14}$"),
+        ("serial" = String, Path, description = "Serial number: 1 to 20 characters of GS1 character set 82",
+            example = "X7K2P9QD4M", pattern = r#"^[!"%-?A-Z_a-z]{1,20}$"#),
     ),
     security(("bearer" = [])),
     responses(
@@ -1074,8 +1134,10 @@ pub async fn code_history(
     tag = "parties",
     summary = "A code's history as EPCIS 2.0",
     params(
-        ("gtin" = String, Path, description = "GS1 GTIN, 14 digits", example = "06901234567892"),
-        ("serial" = String, Path, description = "Serial number", example = "X7K2P9QD4M"),
+        ("gtin" = String, Path, description = "GS1 GTIN-14 with its check digit", example = "06901234567892",
+            format = "gtin", pattern = r"^[0-9]{14}$"),
+        ("serial" = String, Path, description = "Serial number: 1 to 20 characters of GS1 character set 82",
+            example = "X7K2P9QD4M", pattern = r#"^[!"%-?A-Z_a-z]{1,20}$"#),
     ),
     security(("bearer" = [])),
     responses(
@@ -1125,7 +1187,9 @@ pub async fn code_epcis(
     tag = "parties",
     summary = "The parts installed in a vehicle",
     params(
-        ("vin" = String, Path, description = "Vehicle identification number (17 characters)", example = "LSVAU218XN2183294"),
+        ("vin" = String, Path, description = "Vehicle identification number: 17 characters, no I, O or Q, \
+            with its check digit (character 9)", example = "LSVAU218XN2183294",
+            format = "vin", pattern = r"^[0-9A-HJ-NPR-Za-hj-npr-z]{17}$"),
     ),
     security(("bearer" = [])),
     responses(
@@ -1168,4 +1232,30 @@ pub async fn vehicle(
         })
         .collect();
     Ok(Json(json!({ "vin": vin.as_str(), "parts": parts })))
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    /// Found by schemathesis: `"corrects": 12203.0` is an integer to JSON Schema (and to the
+    /// description), and was refused 400 `invalid_field`.
+    #[test]
+    fn corrects_is_read_as_json_schema_reads_an_integer() {
+        let read = |value: &str| {
+            serde_json::from_str::<EventRequest>(&format!(
+                r#"{{"step": "correcting", "corrects": {value}}}"#
+            ))
+            .map(|r| r.corrects)
+        };
+        assert_eq!(read("7").ok(), Some(Some(7)));
+        assert_eq!(read("7.0").ok(), Some(Some(7)));
+        assert_eq!(read("4294967295").ok(), Some(Some(u32::MAX)));
+        assert_eq!(read("null").ok(), Some(None));
+        for bad in ["7.5", "-1", "-1.0", "4294967296", "1e300", "\"7\""] {
+            assert!(read(bad).is_err(), "{bad} was read");
+        }
+        let absent = serde_json::from_str::<EventRequest>(r#"{"step": "receiving"}"#);
+        assert_eq!(absent.map(|r| r.corrects).ok(), Some(None));
+    }
 }

@@ -70,12 +70,13 @@ pub async fn scan(
 #[derive(Deserialize, utoipa::IntoParams)]
 #[into_params(parameter_in = Query)]
 pub struct TypedCode {
-    /// GS1 GTIN, as printed under the QR code.
+    /// GS1 GTIN, as printed under the QR code. Programs (`Accept: application/json`) must give
+    /// it (400 without); a browser without it gets the form.
     #[param(example = "06901234567892")]
-    pub gtin: String,
-    /// Serial number, as printed under the QR code.
+    pub gtin: Option<String>,
+    /// Serial number, as printed under the QR code; required of programs as `gtin` is.
     #[param(example = "X7K2P9QD4M")]
-    pub serial: String,
+    pub serial: Option<String>,
 }
 
 /// `GET /lookup?gtin=..&serial=..`: typed numbers, when the camera fails. The signature is not
@@ -265,9 +266,16 @@ impl PublicCode {
 #[serde(deny_unknown_fields)]
 pub struct VehicleCheck {
     /// The scanned URI; or else `gtin` and `serial`.
+    #[schema(format = "gs1-digital-link", max_length = 2048)]
     pub code: Option<String>,
+    /// GTIN-14 with its check digit (surrounding whitespace is ignored).
+    #[schema(format = "gtin", pattern = r"^[ \t\r\n]*[0-9]{14}[ \t\r\n]*$")]
     pub gtin: Option<String>,
+    /// 1 to 20 characters of GS1 character set 82 (surrounding whitespace is ignored).
+    #[schema(pattern = r#"^[ \t\r\n]*[!"%-?A-Z_a-z]{1,20}[ \t\r\n]*$"#)]
     pub serial: Option<String>,
+    /// The vehicle: 17 characters, no I, O or Q, with its check digit (character 9).
+    #[schema(format = "vin", pattern = r"^[0-9A-HJ-NPR-Za-hj-npr-z]{17}$")]
     pub vin: String,
 }
 
@@ -319,12 +327,19 @@ pub async fn vehicle_check(
 #[serde(deny_unknown_fields)]
 pub struct SuspectReport {
     /// The scanned URI; or else `gtin` and `serial`.
+    #[schema(format = "gs1-digital-link", max_length = 2048)]
     pub code: Option<String>,
+    /// GTIN-14 with its check digit (surrounding whitespace is ignored).
+    #[schema(format = "gtin", pattern = r"^[ \t\r\n]*[0-9]{14}[ \t\r\n]*$")]
     pub gtin: Option<String>,
+    /// 1 to 20 characters of GS1 character set 82 (surrounding whitespace is ignored).
+    #[schema(pattern = r#"^[ \t\r\n]*[!"%-?A-Z_a-z]{1,20}[ \t\r\n]*$"#)]
     pub serial: Option<String>,
-    /// What is wrong, in the reporter's words (up to 2000 bytes).
+    /// What is wrong, in the reporter's words: 1 to 2000 bytes of UTF-8, not only whitespace.
+    #[schema(min_length = 1, max_length = 2000, pattern = r"\S")]
     pub text: String,
-    /// How to reach the reporter, if they want to be reached.
+    /// How to reach the reporter, if they want to be reached: up to 200 bytes of UTF-8.
+    #[schema(max_length = 200)]
     pub contact: Option<String>,
 }
 
