@@ -1,5 +1,7 @@
 #!/usr/bin/env bash
 # Builds every fuzz target in fuzz/ and runs each for SECONDS (default 60), one after the other.
+#
+#   scripts/fuzz.sh [SECONDS]            (FUZZ_BUILD=dev for an unoptimised, faster-to-build run)
 # Needs cargo-fuzz (`cargo install --locked cargo-fuzz`); runs on the stable toolchain through
 # RUSTC_BOOTSTRAP=1 (cargo-fuzz passes flags stable rustc keeps for nightly). Corpora are kept in
 # fuzz/corpus/<target> between runs; a crash stops the script with the input in
@@ -15,7 +17,13 @@ export CARGO_TARGET_DIR="$PWD/fuzz/target"
 # No sanitizer: the project's crates forbid `unsafe`, so what a target looks for is a panic, a
 # failed round-trip assertion, an overflow (debug assertions are on), a hang or runaway memory;
 # AddressSanitizer would double the build and slow every execution for little more.
-flags=(--release --debug-assertions --sanitizer none)
+# FUZZ_BUILD=dev builds without optimisation: a third of the build time from nothing, fewer
+# executions a second; CI's short smoke run takes it, a long local run keeps the default.
+if [ "${FUZZ_BUILD:-release}" = dev ]; then
+    flags=(--dev --sanitizer none)
+else
+    flags=(--release --debug-assertions --sanitizer none)
+fi
 cargo fuzz build "${flags[@]}"
 targets=$(cargo fuzz list)
 summary=""
