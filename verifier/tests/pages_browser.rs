@@ -357,7 +357,34 @@ async fn people_see_the_pages_in_a_phone_sized_browser() {
         .click()
         .await
         .unwrap();
-    wait_text(&c, "#answer", |t| t.contains(EN.report_thanks)).await;
+    let confirmed = wait_text(&c, "#answer", |t| t.contains(EN.report_thanks)).await;
+    // The confirmation repeats what the check said, in its colours, and leads back to the label.
+    assert!(
+        confirmed.contains(EN.verdict("duplicate_suspected").headline),
+        "{confirmed}"
+    );
+    let answer_class = c
+        .find(Locator::Css("#answer"))
+        .await
+        .unwrap()
+        .attr("class")
+        .await
+        .unwrap()
+        .unwrap_or_default();
+    assert!(answer_class.contains("danger"), "{answer_class}");
+    let back = c
+        .find(Locator::Css("main p a"))
+        .await
+        .unwrap()
+        .attr("href")
+        .await
+        .unwrap()
+        .unwrap_or_default();
+    assert!(
+        back.starts_with("/01/"),
+        "back to the scanned label: {back}"
+    );
+    shot(&c, "owner-report-sent-en").await;
     assert_eq!(r.reports(&maker.id).unwrap().len(), 1);
     c.goto(&format!("{}&lang=zh-CN", cases[1].1)).await.unwrap();
     let vin_input = c.find(Locator::Css("#vehicle-vin")).await.unwrap();
