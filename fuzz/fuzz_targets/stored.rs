@@ -23,6 +23,7 @@ fn batch() -> Batch {
         manufacturer: PartyId::parse("maker-1").expect("a valid party id"),
         key_id: KeyId([7; 8]),
         lot: Lot::parse("L2026A").ok(),
+        name: Some("Front brake pad".into()),
     }
 }
 
