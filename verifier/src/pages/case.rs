@@ -386,8 +386,10 @@ pub(crate) fn case_href(key: &CodeKey) -> String {
         scan figures and reports, the notes kept with each dashboard action, the resolution form \
         and recall forms. Without a session: the sign-in form.",
     params(
-        ("gtin" = String, Path, description = "GTIN-14"),
-        ("serial" = String, Path, description = "Serial (percent-encoded)"),
+        ("gtin" = String, Path, description = "GS1 GTIN-14 with its check digit", example = "06901234567892",
+            format = "gtin", pattern = r"^[0-9]{14}$"),
+        ("serial" = String, Path, description = "Serial number: 1 to 20 characters of GS1 character set 82 (percent-encoded)",
+            example = "X7K2P9QD4M", pattern = r#"^[!"%-?A-Z_a-z]{1,20}$"#),
         ("lang" = Option<String>, Query, description = "`zh-CN` or `en`"),
     ),
     responses(
@@ -555,7 +557,7 @@ pub async fn find(
     })
 }
 
-#[derive(Deserialize)]
+#[derive(Deserialize, utoipa::ToSchema)]
 pub struct RecallForm {
     pub csrf: String,
     pub gtin: String,
@@ -596,7 +598,7 @@ fn recall_error(e: RegistryError) -> ApiError {
         `lot`: the registry's `recalling` event on the code (as `POST /api/v1/events` does). With \
         `lot`: the code's lot is recalled (as `POST /api/v1/lots/recall` does); the lot must be \
         the code's own. The reason is kept as a note too.",
-    request_body(content = String, content_type = "application/x-www-form-urlencoded"),
+    request_body(content = RecallForm, content_type = "application/x-www-form-urlencoded"),
     responses(
         (status = 303, description = "Done: back to the code's investigation view"),
         (status = 400, description = "A bad code, lot or reason (`invalid_code`, `invalid_recall`)",

@@ -618,7 +618,7 @@ fn record_action(
     shown
 }
 
-#[derive(Deserialize)]
+#[derive(Deserialize, utoipa::ToSchema)]
 pub struct RowForm {
     pub csrf: String,
     pub row: u64,
@@ -637,7 +637,7 @@ pub struct RowForm {
         `anyway` records the scan as it was made; `override` installs a recalled part anyway \
         (recorded with the event); `cancel` records nothing. With \
         `Accept: application/json` answers the row; otherwise redirects back to the station.",
-    request_body(content = String, content_type = "application/x-www-form-urlencoded"),
+    request_body(content = RowForm, content_type = "application/x-www-form-urlencoded"),
     responses(
         (status = 200, description = "The row, answered", body = Object),
         (status = 303, description = "Answered: back to the station"),
@@ -718,7 +718,7 @@ pub async fn decide(
         event for the event the row's scan recorded, within the correction window: the \
         registry replays the code's history without it, or refuses (another party's later \
         event depends on it), which the station shows in words.",
-    request_body(content = String, content_type = "application/x-www-form-urlencoded"),
+    request_body(content = RowForm, content_type = "application/x-www-form-urlencoded"),
     responses(
         (status = 303, description = "Back to the station, which shows the outcome"),
         (status = 403, description = "No session, or the form's CSRF token is not the session's (`csrf`)",
