@@ -138,10 +138,10 @@ pub(crate) fn check_codes(
 
 /// Writes the codes that passed the checks, answering per code.
 ///
-/// Each code is inserted on its own with compare-and-swap, in parallel: no code is ever overwritten,
-/// two uploads of the same code cannot both register it, and no global lock is held (sled's atomic
-/// batches serialise every writer). A crash midway leaves some codes registered and the rest not;
-/// nothing was acknowledged, and sending the manifest again finishes the job.
+/// Each code is inserted only if its key is free ([`Store::insert_new_codes`]): no code is ever
+/// overwritten, two uploads of the same code cannot both register it, and no global lock is held.
+/// A crash midway leaves some codes registered and the rest not; nothing was acknowledged, and
+/// sending the manifest again finishes the job.
 pub(crate) fn store_codes(
     store: &dyn Store,
     codes: &[SignedCode],
@@ -151,12 +151,13 @@ pub(crate) fn store_codes(
 ) -> StoreResult<Vec<Registration>> {
     enum Pending {
         Done(Registration),
-        /// The first occurrence in this batch: inserted below.
-        Insert(CodeKey, Box<CodeRecord>),
+        /// The first occurrence in this batch: `fresh[n]`, inserted below.
+        Insert(usize),
         /// A later occurrence of the code at this index.
         Repeat(usize),
     }
     let mut first_in_batch: HashMap<CodeKey, usize> = HashMap::new();
+    let mut fresh: Vec<(CodeKey, CodeRecord)> = Vec::new();
     let pending: Vec<Pending> = codes
         .iter()
         .zip(checked)
@@ -178,33 +179,28 @@ pub(crate) fn store_codes(
                             CodeRecord::registered(&key, commissioned, manufacturer, now);
                         record.name =
                             crate::record::part_name(names.get(i).and_then(|n| n.as_deref()));
-                        Pending::Insert(key, Box::new(record))
+                        fresh.push((key, record));
+                        Pending::Insert(fresh.len() - 1)
                     }
                 }
             }
         })
         .collect();
-    let inserted: Vec<StoreResult<Option<CodeRecord>>> = pending
-        .par_iter()
-        .map(|p| match p {
-            Pending::Insert(key, record) => store.insert_new_code(key, record),
-            _ => Ok(None),
-        })
-        .collect();
+    let inserted = store.insert_new_codes(&fresh)?;
     let mut results: Vec<Registration> = Vec::with_capacity(codes.len());
-    for (i, (p, outcome)) in pending.iter().zip(inserted).enumerate() {
+    for (i, p) in pending.iter().enumerate() {
         let code = &codes[i];
         let same = |lot: &Option<signer::Lot>, key_id, signature| {
             *lot == code.part.lot && key_id == code.key_id && signature == code.signature
         };
         results.push(match p {
             Pending::Done(r) => r.clone(),
-            Pending::Insert(key, _) => match outcome? {
+            Pending::Insert(n) => match &inserted[*n] {
                 None => Registration::Registered,
                 Some(existing) if same(&existing.lot, existing.key_id, existing.signature) => {
                     Registration::AlreadyRegistered
                 }
-                Some(_) => conflict(key),
+                Some(_) => conflict(&fresh[*n].0),
             },
             Pending::Repeat(first) => {
                 let earlier = &codes[*first];

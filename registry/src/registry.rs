@@ -41,6 +41,9 @@ use crate::vin::Vin;
 
 /// Mutexes serialising writers per code.
 pub const LOCK_STRIPES: usize = 1024;
+/// How often one write is judged again because other replicas kept changing its code meanwhile,
+/// before it gives up (and the caller sees a store error to retry).
+const MAX_CONFLICTS: u32 = 32;
 
 /// Policy the registry applies.
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]
@@ -443,44 +446,25 @@ impl Registry {
         let recorded = {
             let _gate = self.write_gate();
             let _code = self.stripe(key);
-            let before = self
-                .store
-                .code(key)?
-                .ok_or_else(|| RegistryError::NotRegistered(key.clone()))?;
-            let mut event = Event {
-                seq: before.events,
-                prev: before.head,
-                at: now,
-                actor: actor.clone(),
-                basis,
-                recall_override,
-                // Recorded only where it means something: a VIN that does not verify.
-                vin_confirmed: vin_confirmed
-                    && matches!(&action, Action::Install { vin } if !vin.check_digit_verifies()),
-                what: What::Action(action),
-                outcome: Outcome::Applied,
-            };
-            let (mut after, warning) = self.judge(key, &before, &mut event)?;
-            after.events = before.events + 1;
-            after.head = event.hash(key);
-            // Notices go first: a reader ignores one whose event the record does not count yet.
-            for notice in notices_of(key, &before, &event) {
-                self.store.add_notice(&notice)?;
-            }
-            self.store.update_code(key, Some(&event), &before, &after)?;
-            let explanation = match event.outcome {
-                Outcome::Conflict { kind, .. }
-                | Outcome::Claim { kind, .. }
-                | Outcome::Refused { kind, .. } => {
-                    Some(kind.explain(before.custody.since, event.at))
+            let mut conflicts = 0;
+            loop {
+                match self.try_submit(
+                    key,
+                    actor,
+                    &action,
+                    basis,
+                    recall_override,
+                    vin_confirmed,
+                    now,
+                ) {
+                    // Another replica wrote the code since it was read: judge again on what it wrote.
+                    Err(RegistryError::Store(StoreError::Conflict))
+                        if conflicts < MAX_CONFLICTS =>
+                    {
+                        conflicts += 1;
+                    }
+                    result => break result?,
                 }
-                _ => None,
-            };
-            Recorded {
-                event,
-                record: after,
-                explanation,
-                warning,
             }
         };
         self.store.durable()?;
@@ -494,6 +478,56 @@ impl Registry {
             _ => {}
         }
         Ok(recorded)
+    }
+
+    /// One attempt of [`Registry::submit`] on the code's record as stored now, under the code's
+    /// lock.
+    #[allow(clippy::too_many_arguments)]
+    fn try_submit(
+        &self,
+        key: &CodeKey,
+        actor: &PartyId,
+        action: &Action,
+        basis: Basis,
+        recall_override: bool,
+        vin_confirmed: bool,
+        now: Timestamp,
+    ) -> Result<Recorded> {
+        let before = self
+            .store
+            .code(key)?
+            .ok_or_else(|| RegistryError::NotRegistered(key.clone()))?;
+        let mut event = Event {
+            seq: before.events,
+            prev: before.head,
+            at: now,
+            actor: actor.clone(),
+            basis,
+            recall_override,
+            // Recorded only where it means something: a VIN that does not verify.
+            vin_confirmed: vin_confirmed
+                && matches!(action, Action::Install { vin } if !vin.check_digit_verifies()),
+            what: What::Action(action.clone()),
+            outcome: Outcome::Applied,
+        };
+        let (mut after, warning) = self.judge(key, &before, &mut event)?;
+        after.events = before.events + 1;
+        after.head = event.hash(key);
+        let notices = notices_of(key, &before, &event);
+        self.store
+            .update_code(key, Some(&event), &notices, &before, &after)?;
+        let explanation = match event.outcome {
+            Outcome::Conflict { kind, .. }
+            | Outcome::Claim { kind, .. }
+            | Outcome::Refused { kind, .. } => Some(kind.explain(before.custody.since, event.at)),
+            _ => None,
+        };
+        Ok(Recorded {
+            event,
+            record: after,
+            explanation,
+            warning,
+        })
     }
 
     /// Works out the record after `event` and sets its outcome; refuses what must not be stored.
@@ -888,24 +922,32 @@ impl Registry {
         }
         let _gate = self.write_gate();
         let _code = self.stripe(key);
-        let Some(before) = self.store.code(key)? else {
-            return Ok(None);
+        let mut conflicts = 0;
+        let (before, anomaly) = loop {
+            let Some(before) = self.store.code(key)? else {
+                return Ok(None);
+            };
+            let Some(threshold) = policy.threshold_for(&before.custody.custody) else {
+                return Ok(None);
+            };
+            if contexts < threshold || before.flags.scan_anomaly.is_some() {
+                return Ok(None);
+            }
+            let anomaly = ScanAnomaly {
+                at: now,
+                contexts,
+                window_hours: policy.window_hours,
+                threshold,
+            };
+            let mut after = before.clone();
+            after.flags.scan_anomaly = Some(anomaly.clone());
+            match self.store.update_code(key, None, &[], &before, &after) {
+                Ok(()) => break (before, anomaly),
+                // Another replica wrote the code meanwhile: look again.
+                Err(StoreError::Conflict) if conflicts < MAX_CONFLICTS => conflicts += 1,
+                Err(e) => return Err(e.into()),
+            }
         };
-        let Some(threshold) = policy.threshold_for(&before.custody.custody) else {
-            return Ok(None);
-        };
-        if contexts < threshold || before.flags.scan_anomaly.is_some() {
-            return Ok(None);
-        }
-        let anomaly = ScanAnomaly {
-            at: now,
-            contexts,
-            window_hours: policy.window_hours,
-            threshold,
-        };
-        let mut after = before.clone();
-        after.flags.scan_anomaly = Some(anomaly.clone());
-        self.store.update_code(key, None, &before, &after)?;
         tracing::warn!(code = %key, contexts, custody = before.custody.custody.name(), "scan anomaly");
         Ok(Some(anomaly))
     }

@@ -798,7 +798,7 @@ fn events_recorded_under_the_first_rules_keep_their_outcomes() {
         record.events = event.seq + 1;
         record.head = event.hash(&key);
         store
-            .update_code(&key, Some(&event), &before, &record)
+            .update_code(&key, Some(&event), &[], &before, &record)
             .unwrap();
     };
     let received = legacy(

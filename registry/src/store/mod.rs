@@ -1,15 +1,31 @@
 //! Storage behind a narrow, domain-level trait.
 //!
-//! The registry's rules live above this trait; below it, an engine only stores records and keeps
-//! their derived indexes in step. [`sled`] is the embedded default; a server database can
-//! implement [`Store`] later without touching the rules. Engine types never appear outside the
-//! engine's module.
+//! The registry's rules live above [`Store`]; below it, [`TableStore`](table_store::TableStore)
+//! lays records, events and their derived indexes out in key-ordered tables, the same for every
+//! engine, and an engine only moves bytes ([`tables::Tables`]): [`sled`] is the embedded default,
+//! [`postgres`] the server database for more than one machine. Engine types never appear outside
+//! the engine's module.
+//!
+//! | module | what lives there |
+//! |---|---|
+//! | [`tables`] | the engine interface: tables, conditional changes |
+//! | [`keys`] | how keys and small values are laid out |
+//! | [`table_store`] | [`Store`] on any engine: batches, record cache, crash order, conflicts |
+//! | [`batches`], [`record_cache`] | what is kept in memory in front of the engine |
+//! | [`group_commit`] | many writers, one sync |
+//! | [`backup`] | the engine-independent backup file |
+//! | [`sled`], [`postgres`] | the engines |
 //!
 //! Every method is blocking. Async callers run them on a blocking pool (`tokio::task::spawn_blocking`)
-//! so an fsync never stalls the executor.
+//! so an fsync or a database round trip never stalls the executor.
 
+pub mod backup;
+pub mod batches;
 pub mod group_commit;
+pub mod keys;
 pub mod record_cache;
+pub mod table_store;
+pub mod tables;
 
 pub use record_cache::RecordCacheStats;
 pub mod sled;
@@ -40,6 +56,9 @@ pub enum StoreError {
     /// The store cannot write at the moment (its device is full, or failing); see [`Fault`].
     #[error(transparent)]
     Fault(#[from] Fault),
+    /// Another process changed the code since its record was read: judge again on the fresh one.
+    #[error("the code changed while the update was being judged")]
+    Conflict,
 }
 
 impl StoreError {
@@ -169,20 +188,22 @@ pub type Entries<'a, T> = Box<dyn Iterator<Item = StoreResult<T>> + 'a>;
 pub trait Store: Send + Sync {
     fn code(&self, key: &CodeKey) -> StoreResult<Option<CodeRecord>>;
 
-    /// Inserts a freshly registered code unless the key is taken, atomically; returns the record
-    /// already there, if any. Safe to call from many threads at once.
-    fn insert_new_code(
+    /// Inserts freshly registered codes whose keys are free, each atomically, and returns for each
+    /// the record already there, if any. Safe to call from many threads and processes at once.
+    fn insert_new_codes(
         &self,
-        key: &CodeKey,
-        record: &CodeRecord,
-    ) -> StoreResult<Option<CodeRecord>>;
+        codes: &[(CodeKey, CodeRecord)],
+    ) -> StoreResult<Vec<Option<CodeRecord>>>;
 
     /// Appends `event` (if any) to the code's chain and replaces its record (`before` → `after`),
-    /// with the derived indexes, in the order the trait's crash contract sets.
+    /// with the derived indexes and the `notices` about the event, in the order the trait's crash
+    /// contract sets (notices first: a reader ignores one whose event the record does not count).
+    /// [`StoreError::Conflict`], with nothing written, if the stored record is no longer `before`.
     fn update_code(
         &self,
         key: &CodeKey,
         event: Option<&Event>,
+        notices: &[Notice],
         before: &CodeRecord,
         after: &CodeRecord,
     ) -> StoreResult<()>;
@@ -254,9 +275,6 @@ pub trait Store: Send + Sync {
     fn put_token(&self, token: &TokenRecord) -> StoreResult<()>;
     fn tokens(&self) -> StoreResult<Vec<TokenRecord>>;
 
-    /// Keeps a notice for its party (written before the event it is about: readers ignore notices
-    /// of events the code's record does not count).
-    fn add_notice(&self, notice: &Notice) -> StoreResult<()>;
     /// This party's notices, oldest first.
     fn notices(&self, party: &PartyId) -> StoreResult<Vec<Notice>>;
 

@@ -9,7 +9,9 @@
 //! scanned) and by reads, and forgets the oldest entries when full.
 //!
 //! It must never answer with a record older than the store's. Writers update the store, then the
-//! cache. A reader that missed reads the store and may then insert what it read, unless a write
+//! cache. Where other processes write to the same store (PostgreSQL replicas), it cannot see their
+//! writes: then an entry is served for at most its maximum age after it was read or written, the
+//! bound on how stale a replica's answer can be. A reader that missed reads the store and may then insert what it read, unless a write
 //! to the same shard happened meanwhile (each shard counts its writes): otherwise a reader could
 //! put back a record a writer had just replaced.
 
@@ -17,6 +19,7 @@ use std::collections::hash_map::DefaultHasher;
 use std::collections::{HashMap, VecDeque};
 use std::hash::{Hash, Hasher};
 use std::sync::{Arc, Mutex, MutexGuard, PoisonError};
+use std::time::{Duration, Instant};
 
 /// Independent locks, so lookups of different codes rarely wait for each other.
 const SHARDS: usize = 64;
@@ -28,11 +31,19 @@ pub(crate) struct RecordCache {
     shards: Vec<Mutex<Shard>>,
     /// Bytes each shard may hold.
     shard_budget: usize,
+    /// How long an entry may be served; `None`: until replaced (no other process writes).
+    max_age: Option<Duration>,
+}
+
+struct Entry {
+    value: Box<[u8]>,
+    /// When it was read or written (only kept with a maximum age).
+    at: Option<Instant>,
 }
 
 #[derive(Default)]
 struct Shard {
-    records: HashMap<Arc<[u8]>, Box<[u8]>>,
+    records: HashMap<Arc<[u8]>, Entry>,
     /// Keys in the order they came in: the oldest is forgotten first.
     order: VecDeque<Arc<[u8]>>,
     bytes: usize,
@@ -65,6 +76,20 @@ impl RecordCache {
         RecordCache {
             shards: (0..SHARDS).map(|_| Mutex::default()).collect(),
             shard_budget: usize::try_from(budget).unwrap_or(usize::MAX) / SHARDS,
+            max_age: None,
+        }
+    }
+
+    /// Serves each entry for at most `max_age` after it was read or written.
+    pub fn with_max_age(mut self, max_age: Duration) -> Self {
+        self.max_age = Some(max_age);
+        self
+    }
+
+    fn fresh(&self, entry: &Entry) -> bool {
+        match (self.max_age, entry.at) {
+            (Some(max), Some(at)) => at.elapsed() < max,
+            _ => true,
         }
     }
 
@@ -80,9 +105,9 @@ impl RecordCache {
     /// store has been read.
     pub fn get<T>(&self, key: &[u8], read: impl FnOnce(&[u8]) -> T) -> Result<T, Miss> {
         let mut shard = self.shard(key);
-        match shard.records.get(key) {
-            Some(value) => {
-                let found = read(value);
+        match shard.records.get(key).filter(|e| self.fresh(e)) {
+            Some(entry) => {
+                let found = read(&entry.value);
                 shard.hits += 1;
                 Ok(found)
             }
@@ -97,8 +122,19 @@ impl RecordCache {
     /// in between (it may have replaced what was read).
     pub fn fill(&self, miss: Miss, key: &[u8], value: &[u8]) {
         let mut shard = self.shard(key);
-        if shard.writes == miss.0 && !shard.records.contains_key(key) {
+        let present = shard.records.get(key).is_some_and(|e| self.fresh(e));
+        if shard.writes == miss.0 && !present {
             self.insert(&mut shard, key, value);
+        }
+    }
+
+    /// Forgets `key`'s entry: the store holds something else than this process last saw (another
+    /// process wrote it).
+    pub fn forget(&self, key: &[u8]) {
+        let mut shard = self.shard(key);
+        shard.writes += 1;
+        if let Some(old) = shard.records.remove(key) {
+            shard.bytes -= cost(key, &old.value);
         }
     }
 
@@ -137,20 +173,24 @@ impl RecordCache {
         if added > self.shard_budget {
             // Too large to keep (or the cache is off): an older copy must not stay either.
             if let Some(old) = shard.records.remove(key) {
-                shard.bytes -= cost(key, &old);
+                shard.bytes -= cost(key, &old.value);
             }
             return;
         }
+        let entry = Entry {
+            value: value.into(),
+            at: self.max_age.map(|_| Instant::now()),
+        };
         match shard.records.get_mut(key) {
             Some(old) => {
-                shard.bytes = shard.bytes - cost(key, old) + added;
-                *old = value.into();
+                shard.bytes = shard.bytes - cost(key, &old.value) + added;
+                *old = entry;
             }
             None => {
                 let key: Arc<[u8]> = key.into();
                 shard.bytes += added;
                 shard.order.push_back(key.clone());
-                shard.records.insert(key, value.into());
+                shard.records.insert(key, entry);
             }
         }
         // Over budget: forget the oldest entries (never the one just written, which is newest).
@@ -160,7 +200,7 @@ impl RecordCache {
             };
             // A key can be queued twice if it was dropped and came back; the first pop forgets it.
             if let Some(old) = shard.records.remove(&oldest) {
-                shard.bytes -= cost(&oldest, &old);
+                shard.bytes -= cost(&oldest, &old.value);
             }
         }
     }
@@ -233,5 +273,20 @@ mod tests {
         off.wrote(b"a", b"one");
         assert!(hit(&off, b"a").is_none());
         assert_eq!(off.bytes(), 0);
+    }
+
+    #[test]
+    fn with_a_maximum_age_an_entry_is_served_only_that_long_and_can_be_forgotten() {
+        let cache = RecordCache::new(1 << 20).with_max_age(Duration::from_millis(50));
+        cache.wrote(b"a", b"one");
+        assert_eq!(hit(&cache, b"a").unwrap(), b"one");
+        std::thread::sleep(Duration::from_millis(60));
+        let Err(miss) = cache.get(b"a", |_| ()) else {
+            panic!("older than its maximum age")
+        };
+        cache.fill(miss, b"a", b"two");
+        assert_eq!(hit(&cache, b"a").unwrap(), b"two");
+        cache.forget(b"a");
+        assert!(hit(&cache, b"a").is_none());
     }
 }

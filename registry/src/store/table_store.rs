@@ -1,0 +1,665 @@
+//! [`Store`] on any engine's [`Tables`]: the one place that knows how records, events, indexes and
+//! batches are laid out in tables, kept in memory in front of the engine, ordered for crash
+//! safety, and guarded against writers in other processes.
+//!
+//! ## One writer per code
+//! Within a process the registry's code locks serialise writers. Across processes (replicas on one
+//! PostgreSQL database) [`Store::update_code`] is a compare-and-swap: the code's stored bytes must
+//! still be those of the record the update was judged on, or nothing is written and the caller
+//! gets [`StoreError::Conflict`] and judges again on the fresh record. The engine checks the
+//! condition inside the transaction that makes the update (a row lock), never with a lock of its
+//! own.
+
+use std::io::{Read, Write};
+use std::sync::{PoisonError, RwLock, RwLockReadGuard};
+use std::time::Duration;
+
+use signer::{Gtin, Lot, Timestamp};
+
+use super::backup;
+use super::batches::{BatchTable, batch_key};
+use super::keys::{self, FORMAT, FORMAT_KEY, SALT_KEY};
+use super::record_cache::RecordCache;
+use super::tables::{Change, Expect, Table, Tables};
+use super::{Entries, Fault, RecordCacheStats, Store, StoreError, StoreResult, StoreStats};
+use super::{TrustEntry, backup::Reader};
+use crate::event::Event;
+use crate::key::CodeKey;
+use crate::notes::AlertNote;
+use crate::notices::Notice;
+use crate::parties::{Party, Report, TokenRecord};
+use crate::party::PartyId;
+use crate::record::{Batch, CodeRecord, LotRecall};
+use crate::scans::ScanStats;
+use crate::vin::Vin;
+
+pub struct TableStore<T: Tables> {
+    tables: T,
+    /// Every batch, in memory: a record names its batch by number, and a lookup must not cost a
+    /// second read.
+    batch_table: RwLock<BatchTable>,
+    /// Code records in memory, in front of the codes table.
+    records: RecordCache,
+    /// What the store is called in errors (its directory, or its database).
+    name: String,
+}
+
+fn decode<V>(what: &str, r: Result<V, impl std::fmt::Display>) -> StoreResult<V> {
+    r.map_err(|e| StoreError::corrupt(what, e))
+}
+
+impl<T: Tables> TableStore<T> {
+    /// The store on `tables`, which it marks with the format on first use. Code records are kept
+    /// in memory up to `record_cache_bytes`, each for at most `max_age` if other processes write
+    /// to the same tables.
+    pub fn on(
+        tables: T,
+        name: String,
+        record_cache_bytes: u64,
+        max_age: Option<Duration>,
+    ) -> StoreResult<Self> {
+        let found = tables.insert_new(Table::Meta, &[(FORMAT_KEY.to_vec(), FORMAT.to_vec())])?;
+        if let Some(Some(found)) = found.first() {
+            if found.as_ref() != FORMAT {
+                return Err(StoreError::corrupt(
+                    "format",
+                    format!(
+                        "{name} holds {:?}, this version reads {:?}",
+                        String::from_utf8_lossy(found.as_ref()),
+                        String::from_utf8_lossy(FORMAT)
+                    ),
+                ));
+            }
+        } else {
+            tables.durable()?;
+        }
+        let mut records = RecordCache::new(record_cache_bytes);
+        if let Some(max_age) = max_age {
+            records = records.with_max_age(max_age);
+        }
+        let store = TableStore {
+            tables,
+            batch_table: RwLock::default(),
+            records,
+            name,
+        };
+        store.reload_batches()?;
+        Ok(store)
+    }
+
+    pub fn tables(&self) -> &T {
+        &self.tables
+    }
+
+    fn reload_batches(&self) -> StoreResult<()> {
+        let mut table = BatchTable::default();
+        for entry in self.tables.scan(Table::Batches, &[]) {
+            let (number, value) = entry?;
+            let number = number
+                .as_ref()
+                .try_into()
+                .map(u32::from_be_bytes)
+                .map_err(|_| StoreError::corrupt("batch number", "not 4 bytes"))?;
+            table.add(number, decode("batch", Batch::decode(value.as_ref()))?);
+        }
+        *self
+            .batch_table
+            .write()
+            .unwrap_or_else(PoisonError::into_inner) = table;
+        Ok(())
+    }
+
+    fn batches(&self) -> RwLockReadGuard<'_, BatchTable> {
+        self.batch_table
+            .read()
+            .unwrap_or_else(PoisonError::into_inner)
+    }
+
+    /// The number of the record's batch, storing the batch first if it is new (so no record can
+    /// refer to a batch a crash lost). Another process may number a batch at the same time: the
+    /// insert-if-absent tells, and the table is read again.
+    fn batch_number(&self, record: &CodeRecord) -> StoreResult<u32> {
+        let batch = record.batch();
+        loop {
+            if let Some(n) = self.batches().number_of(&batch) {
+                return Ok(n);
+            }
+            let mut table = self
+                .batch_table
+                .write()
+                .unwrap_or_else(PoisonError::into_inner);
+            if let Some(n) = table.number_of(&batch) {
+                return Ok(n);
+            }
+            let n = table.next();
+            let encoded = batch.encode();
+            let taken = self
+                .tables
+                .insert_new(Table::Batches, &[(batch_key(n).to_vec(), encoded.clone())])?;
+            match taken.into_iter().next().flatten() {
+                None => {
+                    table.add(n, batch);
+                    return Ok(n);
+                }
+                Some(other) if other.as_ref() == encoded => {
+                    table.add(n, batch);
+                    return Ok(n);
+                }
+                Some(_) => {
+                    drop(table);
+                    self.reload_batches()?;
+                }
+            }
+        }
+    }
+
+    fn encode_code(&self, record: &CodeRecord) -> StoreResult<Vec<u8>> {
+        Ok(record.encode(self.batch_number(record)?))
+    }
+
+    fn decode_record(&self, key: &CodeKey, value: &[u8]) -> StoreResult<CodeRecord> {
+        let decode = || {
+            CodeRecord::decode(key, value, |n| self.batches().batch(n).cloned())
+                .map_err(|e| StoreError::corrupt(key.to_string(), e))
+        };
+        match decode() {
+            Ok(record) => Ok(record),
+            // Perhaps a batch another process numbered since this one read the table.
+            Err(e) => {
+                let known = self.batches().next();
+                self.reload_batches()?;
+                if self.batches().next() > known {
+                    decode()
+                } else {
+                    Err(e)
+                }
+            }
+        }
+    }
+
+    fn decode_code(&self, key: &[u8], value: &[u8]) -> StoreResult<(CodeKey, CodeRecord)> {
+        let key = decode("code key", CodeKey::from_bytes(key))?;
+        let record = self.decode_record(&key, value)?;
+        Ok((key, record))
+    }
+
+    /// Runs a write, failing at once while the engine cannot write.
+    fn write<R>(&self, f: impl FnOnce() -> StoreResult<R>) -> StoreResult<R> {
+        self.writable()?;
+        f()
+    }
+
+    fn put(&self, table: Table, key: &[u8], value: &[u8]) -> StoreResult<()> {
+        self.write(|| self.tables.put(table, key, value))
+    }
+
+    fn get_decoded<V, E: std::fmt::Display>(
+        &self,
+        table: Table,
+        key: &[u8],
+        what: &str,
+        f: impl FnOnce(&[u8]) -> Result<V, E>,
+    ) -> StoreResult<Option<V>> {
+        match self.tables.get(table, key)? {
+            None => Ok(None),
+            Some(bytes) => decode(what, f(bytes.as_ref())).map(Some),
+        }
+    }
+
+    fn list<V>(
+        &self,
+        table: Table,
+        prefix: &[u8],
+        mut f: impl FnMut(&[u8], &[u8]) -> StoreResult<V>,
+    ) -> StoreResult<Vec<V>> {
+        self.tables
+            .scan(table, prefix)
+            .map(|entry| {
+                let (k, v) = entry?;
+                f(k.as_ref(), v.as_ref())
+            })
+            .collect()
+    }
+
+    /// The changes of an update, in the order of the crash contract of [`Store::update_code`].
+    fn update_changes(
+        &self,
+        key: &CodeKey,
+        event: Option<&Event>,
+        notices: &[Notice],
+        before: &CodeRecord,
+        after: &CodeRecord,
+        value: Vec<u8>,
+    ) -> StoreResult<Vec<Change>> {
+        let mut changes = Vec::new();
+        let alert = keys::alert_key(&after.manufacturer, key);
+        let alerting = (before.flags.alerting(), after.flags.alerting());
+        let vins = (keys::installed_vin(before), keys::installed_vin(after));
+        let vin_changed = vins.0 != vins.1;
+        if alerting == (false, true) {
+            let since = after.custody.since.0.to_be_bytes().to_vec();
+            changes.push(Change::Put(Table::Alerts, alert.clone(), since));
+        }
+        if let (true, Some(vin)) = (vin_changed, &vins.1) {
+            changes.push(Change::Put(
+                Table::Vehicles,
+                keys::vehicle_key(vin, key),
+                vec![],
+            ));
+        }
+        // Notices before their event: a reader ignores one whose event the record does not count.
+        for notice in notices {
+            let mut k = keys::party_prefix(&notice.party);
+            k.extend_from_slice(&notice.at.0.to_be_bytes());
+            // Notices of one second in the order they were written.
+            k.extend_from_slice(&self.tables.unique_id()?.to_be_bytes());
+            changes.push(Change::Put(Table::Notices, k, notice.encode_value()));
+        }
+        if let Some(event) = event {
+            changes.push(Change::Put(
+                Table::Events,
+                keys::event_key(key, event.seq),
+                event.encode(),
+            ));
+        }
+        changes.push(Change::Put(Table::Codes, key.as_bytes().to_vec(), value));
+        if let (true, Some(vin)) = (vin_changed, &vins.0) {
+            changes.push(Change::Remove(Table::Vehicles, keys::vehicle_key(vin, key)));
+        }
+        if alerting == (true, false) {
+            changes.push(Change::Remove(Table::Alerts, alert));
+        }
+        Ok(changes)
+    }
+}
+
+impl<T: Tables> Store for TableStore<T> {
+    fn code(&self, key: &CodeKey) -> StoreResult<Option<CodeRecord>> {
+        let miss = match self
+            .records
+            .get(key.as_bytes(), |bytes| self.decode_record(key, bytes))
+        {
+            Ok(cached) => return cached.map(Some),
+            Err(miss) => miss,
+        };
+        match self.tables.get(Table::Codes, key.as_bytes())? {
+            None => Ok(None),
+            Some(bytes) => {
+                let record = self.decode_record(key, bytes.as_ref())?;
+                self.records.fill(miss, key.as_bytes(), bytes.as_ref());
+                Ok(Some(record))
+            }
+        }
+    }
+
+    fn insert_new_codes(
+        &self,
+        codes: &[(CodeKey, CodeRecord)],
+    ) -> StoreResult<Vec<Option<CodeRecord>>> {
+        self.write(|| {
+            let entries = codes
+                .iter()
+                .map(|(key, record)| Ok((key.as_bytes().to_vec(), self.encode_code(record)?)))
+                .collect::<StoreResult<Vec<_>>>()?;
+            let taken = self.tables.insert_new(Table::Codes, &entries)?;
+            codes
+                .iter()
+                .zip(&entries)
+                .zip(taken)
+                .map(|(((key, _), (k, v)), taken)| match taken {
+                    None => {
+                        self.records.wrote(k, v);
+                        Ok(None)
+                    }
+                    Some(bytes) => self.decode_record(key, bytes.as_ref()).map(Some),
+                })
+                .collect()
+        })
+    }
+
+    fn update_code(
+        &self,
+        key: &CodeKey,
+        event: Option<&Event>,
+        notices: &[Notice],
+        before: &CodeRecord,
+        after: &CodeRecord,
+    ) -> StoreResult<()> {
+        self.write(|| {
+            let value = self.encode_code(after)?;
+            let changes = self.update_changes(key, event, notices, before, after, value.clone())?;
+            let mut expected = self.encode_code(before)?;
+            let mut tries = 0;
+            loop {
+                let expect = Expect {
+                    table: Table::Codes,
+                    key: key.as_bytes(),
+                    expected: &expected,
+                };
+                match self.tables.apply(Some(expect), &changes) {
+                    Ok(()) => {
+                        self.records.wrote(key.as_bytes(), &value);
+                        return Ok(());
+                    }
+                    Err(StoreError::Conflict) if tries == 0 => {
+                        tries += 1;
+                        self.records.forget(key.as_bytes());
+                        // The stored bytes may be an older encoding of the very same record (a
+                        // store restored from an older version): that is no conflict.
+                        match self.tables.get(Table::Codes, key.as_bytes())? {
+                            Some(stored)
+                                if self.decode_record(key, stored.as_ref())? == *before =>
+                            {
+                                expected = stored.as_ref().to_vec();
+                            }
+                            _ => return Err(StoreError::Conflict),
+                        }
+                    }
+                    Err(e) => {
+                        self.records.forget(key.as_bytes());
+                        return Err(e);
+                    }
+                }
+            }
+        })
+    }
+
+    fn events(&self, key: &CodeKey) -> StoreResult<Vec<Event>> {
+        self.list(Table::Events, key.as_bytes(), |_, v| {
+            decode(&key.to_string(), Event::decode(v))
+        })
+    }
+
+    fn codes(&self) -> Entries<'_, (CodeKey, CodeRecord)> {
+        Box::new(self.tables.scan(Table::Codes, &[]).map(|entry| {
+            let (k, v) = entry?;
+            self.decode_code(k.as_ref(), v.as_ref())
+        }))
+    }
+
+    fn all_events(&self) -> Entries<'_, (CodeKey, Event)> {
+        Box::new(self.tables.scan(Table::Events, &[]).map(|entry| {
+            let (k, v) = entry?;
+            let (code, seq) = keys::decode_event_key(k.as_ref())?;
+            let event = decode(&code.to_string(), Event::decode(v.as_ref()))?;
+            if seq != event.seq {
+                return Err(StoreError::corrupt(
+                    code.to_string(),
+                    "event stored under another sequence number",
+                ));
+            }
+            Ok((code, event))
+        }))
+    }
+
+    fn lot_recall(&self, gtin: &Gtin, lot: &Lot) -> StoreResult<Option<LotRecall>> {
+        self.get_decoded(
+            Table::LotRecalls,
+            &keys::lot_key(gtin, lot),
+            "lot recall",
+            LotRecall::decode,
+        )
+    }
+
+    fn put_lot_recall(&self, gtin: &Gtin, lot: &Lot, recall: &LotRecall) -> StoreResult<()> {
+        self.put(
+            Table::LotRecalls,
+            &keys::lot_key(gtin, lot),
+            &recall.encode(),
+        )
+    }
+
+    fn lot_recalls(&self) -> StoreResult<Vec<(Gtin, Lot, LotRecall)>> {
+        self.list(Table::LotRecalls, &[], |k, v| {
+            let (gtin, lot) = keys::decode_lot_key(k)?;
+            Ok((gtin, lot, decode("lot recall", LotRecall::decode(v))?))
+        })
+    }
+
+    fn scans(&self, key: &CodeKey) -> StoreResult<Option<ScanStats>> {
+        self.get_decoded(
+            Table::Scans,
+            key.as_bytes(),
+            "scan stats",
+            ScanStats::decode,
+        )
+    }
+
+    fn put_scans(&self, key: &CodeKey, stats: &ScanStats) -> StoreResult<()> {
+        self.put(Table::Scans, key.as_bytes(), &stats.encode())
+    }
+
+    fn alerts(&self, manufacturer: &PartyId) -> StoreResult<Vec<CodeKey>> {
+        let prefix = keys::party_prefix(manufacturer);
+        self.list(Table::Alerts, &prefix, |k, _| {
+            decode("alert index", CodeKey::from_bytes(&k[prefix.len()..]))
+        })
+    }
+
+    fn alert_investigating(
+        &self,
+        manufacturer: &PartyId,
+        key: &CodeKey,
+    ) -> StoreResult<Option<Timestamp>> {
+        let value = self
+            .tables
+            .get(Table::Alerts, &keys::alert_key(manufacturer, key))?;
+        Ok(value.and_then(|v| keys::time_at(v.as_ref(), 8)))
+    }
+
+    fn set_alert_investigating(
+        &self,
+        manufacturer: &PartyId,
+        key: &CodeKey,
+        at: Timestamp,
+    ) -> StoreResult<bool> {
+        self.write(|| {
+            let entry = keys::alert_key(manufacturer, key);
+            let Some(value) = self.tables.get(Table::Alerts, &entry)? else {
+                return Ok(false);
+            };
+            let mut marked = value.as_ref().get(..8).unwrap_or_default().to_vec();
+            marked.extend_from_slice(&at.0.to_be_bytes());
+            self.tables.put(Table::Alerts, &entry, &marked)?;
+            Ok(true)
+        })
+    }
+
+    fn add_alert_note(
+        &self,
+        manufacturer: &PartyId,
+        key: &CodeKey,
+        note: &AlertNote,
+    ) -> StoreResult<()> {
+        self.write(|| {
+            let mut k = keys::alert_key(manufacturer, key);
+            k.extend_from_slice(&note.at.0.to_be_bytes());
+            // Two notes in the same second keep their order and never overwrite each other.
+            k.extend_from_slice(&self.tables.unique_id()?.to_be_bytes());
+            self.tables.put(Table::AlertNotes, &k, &note.encode())
+        })
+    }
+
+    fn alert_notes(&self, manufacturer: &PartyId, key: &CodeKey) -> StoreResult<Vec<AlertNote>> {
+        let prefix = keys::alert_key(manufacturer, key);
+        self.list(Table::AlertNotes, &prefix, |k, v| {
+            // Code keys are prefix-free, so the prefix holds this code's notes only.
+            if k.len() != prefix.len() + 16 {
+                return Err(StoreError::corrupt("alert note", "malformed key"));
+            }
+            decode("alert note", AlertNote::decode(v))
+        })
+    }
+
+    fn all_alerts(&self) -> Entries<'_, (PartyId, CodeKey)> {
+        Box::new(
+            self.tables
+                .scan(Table::Alerts, &[])
+                .map(|entry| keys::decode_alert_key(entry?.0.as_ref())),
+        )
+    }
+
+    fn installed_in(&self, vin: &Vin) -> StoreResult<Vec<CodeKey>> {
+        self.list(Table::Vehicles, vin.as_bytes(), |k, _| {
+            decode("vehicle index", CodeKey::from_bytes(&k[17..]))
+        })
+    }
+
+    fn all_installed(&self) -> Entries<'_, (Vin, CodeKey)> {
+        Box::new(
+            self.tables
+                .scan(Table::Vehicles, &[])
+                .map(|entry| keys::decode_vehicle_key(entry?.0.as_ref())),
+        )
+    }
+
+    fn trust(&self) -> StoreResult<Vec<TrustEntry>> {
+        self.list(Table::Trust, &[], keys::decode_trust)
+    }
+
+    fn put_trust(&self, entry: &TrustEntry) -> StoreResult<()> {
+        self.put(
+            Table::Trust,
+            &keys::trust_key(entry),
+            &keys::encode_trust(entry),
+        )
+    }
+
+    fn party(&self, id: &PartyId) -> StoreResult<Option<Party>> {
+        self.get_decoded(
+            Table::Parties,
+            id.as_str().as_bytes(),
+            "party",
+            Party::decode,
+        )
+    }
+
+    fn put_party(&self, party: &Party) -> StoreResult<()> {
+        self.put(
+            Table::Parties,
+            party.id.as_str().as_bytes(),
+            &party.encode(),
+        )
+    }
+
+    fn parties(&self) -> StoreResult<Vec<Party>> {
+        self.list(Table::Parties, &[], |_, v| {
+            decode("party", Party::decode(v))
+        })
+    }
+
+    fn token(&self, id: &str) -> StoreResult<Option<TokenRecord>> {
+        self.get_decoded(Table::Tokens, id.as_bytes(), "token", TokenRecord::decode)
+    }
+
+    fn put_token(&self, token: &TokenRecord) -> StoreResult<()> {
+        self.put(Table::Tokens, token.id.as_bytes(), &token.encode())
+    }
+
+    fn tokens(&self) -> StoreResult<Vec<TokenRecord>> {
+        self.list(Table::Tokens, &[], |_, v| {
+            decode("token", TokenRecord::decode(v))
+        })
+    }
+
+    fn notices(&self, party: &PartyId) -> StoreResult<Vec<Notice>> {
+        let prefix = keys::party_prefix(party);
+        self.list(Table::Notices, &prefix, |k, v| {
+            let at = keys::time_at(k, prefix.len())
+                .ok_or_else(|| StoreError::corrupt("notice", "malformed key"))?;
+            decode("notice", Notice::decode_value(party.clone(), at, v))
+        })
+    }
+
+    /// Keyed by maker, time and the report's own random id, so reports never overwrite each
+    /// other. (Version 1 reports were keyed by maker, time and code; they still read.)
+    fn add_report(&self, report: &Report) -> StoreResult<()> {
+        let mut key = keys::party_prefix(&report.manufacturer);
+        key.extend_from_slice(&report.at.0.to_be_bytes());
+        key.extend_from_slice(report.id.as_bytes());
+        self.put(Table::Reports, &key, &report.encode())
+    }
+
+    fn reports(&self, manufacturer: &PartyId) -> StoreResult<Vec<Report>> {
+        let prefix = keys::party_prefix(manufacturer);
+        self.list(Table::Reports, &prefix, |k, v| {
+            let legacy_code = || {
+                k.get(prefix.len() + 8..)
+                    .and_then(|b| CodeKey::from_bytes(b).ok())
+            };
+            decode("report", Report::decode(v, legacy_code))
+        })
+    }
+
+    fn scan_salt(&self) -> StoreResult<[u8; 32]> {
+        let salt = match self.tables.get(Table::Meta, SALT_KEY)? {
+            Some(salt) => salt.as_ref().to_vec(),
+            None => {
+                let mut salt = [0u8; 32];
+                rand::RngCore::fill_bytes(&mut rand::rngs::OsRng, &mut salt);
+                // Two first callers racing must end up with one salt: keep whichever landed first.
+                let taken = self.write(|| {
+                    self.tables
+                        .insert_new(Table::Meta, &[(SALT_KEY.to_vec(), salt.to_vec())])
+                })?;
+                self.durable()?;
+                match taken.into_iter().next().flatten() {
+                    Some(first) => first.as_ref().to_vec(),
+                    None => salt.to_vec(),
+                }
+            }
+        };
+        salt.as_slice()
+            .try_into()
+            .map_err(|_| StoreError::corrupt("scan salt", "not 32 bytes"))
+    }
+
+    fn durable(&self) -> StoreResult<()> {
+        self.tables.durable()
+    }
+
+    fn writable(&self) -> Result<(), Fault> {
+        self.tables.writable(&|| {
+            // Writes the engine took only in memory are gone; so is what was kept in front of it.
+            self.records.clear();
+            self.reload_batches()
+        })
+    }
+
+    fn stats(&self) -> StoreResult<StoreStats> {
+        Ok(StoreStats {
+            codes: self.tables.len(Table::Codes)?,
+            events: self.tables.len(Table::Events)?,
+            alerts: self.tables.len(Table::Alerts)?,
+            lot_recalls: self.tables.len(Table::LotRecalls)?,
+            scanned_codes: self.tables.len(Table::Scans)?,
+            bytes_on_disk: self.tables.bytes_on_disk()?,
+        })
+    }
+
+    fn record_cache(&self) -> RecordCacheStats {
+        self.records.stats()
+    }
+
+    fn backup(&self, out: &mut dyn Write) -> StoreResult<u64> {
+        backup::write(&self.tables, out)
+    }
+
+    fn restore(&self, input: &mut dyn Read) -> StoreResult<u64> {
+        let holds = |table| -> StoreResult<bool> {
+            Ok(self.tables.scan(table, &[]).next().transpose()?.is_some())
+        };
+        if holds(Table::Codes)? || holds(Table::Events)? || holds(Table::Trust)? {
+            return Err(StoreError::Backup(format!(
+                "{} is not empty; restore into a new store",
+                self.name
+            )));
+        }
+        // The backup holds the format mark this store was opened with: loading puts it again.
+        let n = self.tables.load(&mut Reader::new(input))?;
+        self.durable()?;
+        self.reload_batches()?;
+        self.records.clear();
+        Ok(n)
+    }
+}

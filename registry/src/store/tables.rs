@@ -1,0 +1,167 @@
+//! What an engine provides: named tables of byte keys and values, ordered by key.
+//!
+//! Every engine-independent part of storage (the key layouts in [`keys`](super::keys), the record
+//! encodings, the batch table, the record cache, the backup format, the crash-ordered update) is
+//! written once in [`TableStore`](super::table_store::TableStore) on top of this trait. An engine
+//! only moves bytes: sled keeps each [`Table`] as a tree, PostgreSQL as a table of `(k bytea
+//! primary key, v bytea)`, so a backup reads the same from either and loads into either.
+
+use super::{Entries, Fault, StoreResult};
+
+/// The store's tables, in the order backups list them; a table's position is its tag there, so
+/// new tables go last.
+#[derive(Clone, Copy, Debug, PartialEq, Eq, Hash)]
+pub enum Table {
+    /// CodeKey → CodeRecord, referring to its batch by number.
+    Codes,
+    /// CodeKey || seq (u32, big-endian) → Event, for every event after the commissioning.
+    Events,
+    /// GTIN (8 bytes) || lot length || lot → LotRecall.
+    LotRecalls,
+    /// CodeKey → ScanStats.
+    Scans,
+    /// Derived: manufacturer length || manufacturer || CodeKey → time flagged (8 bytes) and, once
+    /// the manufacturer investigates, the time it began (8 more bytes).
+    Alerts,
+    /// Derived: VIN (17 bytes) || CodeKey → nothing.
+    Vehicles,
+    /// `root/…`, `cert/…`, `revocations` → known-at time (8 bytes) || the signed bytes.
+    Trust,
+    /// `format`, `scan_salt`.
+    Meta,
+    /// PartyId → Party.
+    Parties,
+    /// Token id → TokenRecord (the secret's hash, never the secret).
+    Tokens,
+    /// Manufacturer length || manufacturer || time (8 bytes) || report id → Report (version 1
+    /// reports: || CodeKey instead of the id).
+    Reports,
+    /// Batch number (u32, big-endian) → Batch: what the codes of one lot share, stored once.
+    Batches,
+    /// Party length || party || time (8 bytes) || a unique increasing id (8 bytes) → Notice.
+    Notices,
+    /// Manufacturer length || manufacturer || CodeKey || time (8 bytes) || unique id (8 bytes) →
+    /// AlertNote: append-only, in the order written, never removed with the alert.
+    AlertNotes,
+}
+
+impl Table {
+    pub const ALL: [Table; 14] = [
+        Table::Codes,
+        Table::Events,
+        Table::LotRecalls,
+        Table::Scans,
+        Table::Alerts,
+        Table::Vehicles,
+        Table::Trust,
+        Table::Meta,
+        Table::Parties,
+        Table::Tokens,
+        Table::Reports,
+        Table::Batches,
+        Table::Notices,
+        Table::AlertNotes,
+    ];
+
+    /// The engine's name for it (a sled tree, a PostgreSQL table): constants, so a mistyped name
+    /// can never silently be a new, empty table.
+    pub const fn name(self) -> &'static str {
+        match self {
+            Table::Codes => "codes",
+            Table::Events => "events",
+            Table::LotRecalls => "lot_recalls",
+            Table::Scans => "scans",
+            Table::Alerts => "alerts",
+            Table::Vehicles => "vehicles",
+            Table::Trust => "trust",
+            Table::Meta => "meta",
+            Table::Parties => "parties",
+            Table::Tokens => "tokens",
+            Table::Reports => "reports",
+            Table::Batches => "batches",
+            Table::Notices => "notices",
+            Table::AlertNotes => "alert_notes",
+        }
+    }
+
+    /// Its tag in backups.
+    pub fn tag(self) -> u8 {
+        Table::ALL.iter().position(|t| *t == self).unwrap_or(0) as u8
+    }
+
+    pub fn of_tag(tag: u8) -> Option<Table> {
+        Table::ALL.get(usize::from(tag)).copied()
+    }
+}
+
+/// One write of an [`Tables::apply`].
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub enum Change {
+    Put(Table, Vec<u8>, Vec<u8>),
+    Remove(Table, Vec<u8>),
+}
+
+/// The condition of an [`Tables::apply`]: `table[key]` still holds `expected`.
+#[derive(Clone, Copy, Debug)]
+pub struct Expect<'a> {
+    pub table: Table,
+    pub key: &'a [u8],
+    pub expected: &'a [u8],
+}
+
+/// One entry of a table, as a backup lists it.
+pub type Entry = (Table, Vec<u8>, Vec<u8>);
+
+/// A key and value as an engine hands them out.
+pub type Pair<B> = (B, B);
+
+/// An engine: named, key-ordered tables of bytes.
+pub trait Tables: Send + Sync + 'static {
+    /// The engine's byte buffers (sled's shared `IVec`, or plain vectors).
+    type Bytes: AsRef<[u8]> + Send;
+
+    fn get(&self, table: Table, key: &[u8]) -> StoreResult<Option<Self::Bytes>>;
+
+    /// The entries whose key starts with `prefix` (all of them for an empty prefix), in key order.
+    fn scan(&self, table: Table, prefix: &[u8]) -> Entries<'_, Pair<Self::Bytes>>;
+
+    fn put(&self, table: Table, key: &[u8], value: &[u8]) -> StoreResult<()>;
+
+    /// Inserts each entry whose key is absent, atomically per key, and returns for each the value
+    /// already there (`None`: inserted). Safe to call from many threads and processes at once.
+    fn insert_new(
+        &self,
+        table: Table,
+        entries: &[(Vec<u8>, Vec<u8>)],
+    ) -> StoreResult<Vec<Option<Self::Bytes>>>;
+
+    /// Makes `changes` in order, if `expect` still holds (else [`StoreError::Conflict`], nothing
+    /// written). An engine that cannot make them atomically must make each atomically, in order,
+    /// and recover to a prefix of them after a crash (see the crash contract of
+    /// [`Store::update_code`](super::Store::update_code)).
+    ///
+    /// [`StoreError::Conflict`]: super::StoreError::Conflict
+    fn apply(&self, expect: Option<Expect<'_>>, changes: &[Change]) -> StoreResult<()>;
+
+    /// A number no earlier call returned, larger than those earlier calls of this process returned
+    /// (orders notes and notices written in the same second).
+    fn unique_id(&self) -> StoreResult<u64>;
+
+    /// Returns once every write that returned before this call is durable.
+    fn durable(&self) -> StoreResult<()>;
+
+    /// Whether writes go through (see [`Store::writable`](super::Store::writable)). An engine
+    /// that recovers by reopening calls `reset` once the new engine is in place and before writes
+    /// resume, so what was kept in memory in front of the old one is dropped.
+    fn writable(&self, reset: &dyn Fn() -> StoreResult<()>) -> Result<(), Fault>;
+
+    /// Entries in `table` (may walk it).
+    fn len(&self, table: Table) -> StoreResult<u64>;
+
+    /// What the whole store takes on disk.
+    fn bytes_on_disk(&self) -> StoreResult<u64>;
+
+    /// Loads a backup's entries into this empty store: all of them, or, where the engine has
+    /// transactions, none if `entries` yields an error. Returns how many were loaded.
+    fn load(&self, entries: &mut dyn Iterator<Item = StoreResult<Entry>>) -> StoreResult<u64>;
+}
