@@ -115,6 +115,7 @@ pub use registry::{
     VehicleAnswer,
 };
 pub use scans::{ScanContext, ScanPolicy, ScanStats};
+pub use store::postgres::PgStore;
 pub use store::sled::SledStore;
 pub use store::{Fault, RecordCacheStats, Store, StoreError, StoreStats};
 pub use vin::Vin;

@@ -35,6 +35,7 @@ use crate::register::{self, Registration};
 use crate::rules;
 use crate::scan_cache::ScanCache;
 use crate::scans::{ScanContext, ScanPolicy, ScanStats};
+use crate::store::postgres::PgStore;
 use crate::store::sled::SledStore;
 use crate::store::{RecordCacheStats, Store, StoreError, StoreStats, TrustEntry};
 use crate::vin::Vin;
@@ -217,6 +218,13 @@ impl Registry {
     pub fn open(dir: &Path, config: RegistryConfig) -> Result<Self> {
         std::fs::create_dir_all(dir).map_err(StoreError::Io)?;
         let store = SledStore::open(dir, config.cache_bytes, config.record_cache_bytes)?;
+        Self::with_store(Box::new(store), config)
+    }
+
+    /// Connects to the PostgreSQL database at `url` (see [`PgStore::connect`]), applying pending
+    /// schema migrations: the store for more than one machine, shared by any number of processes.
+    pub fn connect(url: &str, config: RegistryConfig) -> Result<Self> {
+        let store = PgStore::connect(url, config.record_cache_bytes)?;
         Self::with_store(Box::new(store), config)
     }
 
@@ -977,6 +985,14 @@ impl Registry {
         self.write_scans()?;
         let _exclusive = self.writes.write().unwrap_or_else(PoisonError::into_inner);
         Ok(self.store.backup(out)?)
+    }
+
+    /// Restores a backup into the empty PostgreSQL database at `url`, in one transaction: a damaged
+    /// backup (checked to its last byte before the commit) leaves the database as it was.
+    pub fn restore_into_database(input: &mut dyn Read, url: &str) -> Result<u64> {
+        // Nothing reads the restored store through this handle: no record cache.
+        let store = PgStore::connect(url, 0)?;
+        Ok(store.restore(input)?)
     }
 
     /// Restores a backup into a new data directory `dir`: the file is loaded into `dir.restoring`

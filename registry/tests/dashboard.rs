@@ -5,7 +5,7 @@
 mod common;
 
 use common::*;
-use registry::{AlertNote, Registry, RegistryConfig};
+use registry::{AlertNote, Registry};
 
 fn note(at: i64, action: &str, text: &str) -> AlertNote {
     AlertNote {
@@ -52,14 +52,16 @@ fn notes_are_the_makers_own_append_only_and_survive_a_reopen_and_a_backup() {
     assert_eq!(texts(&w.registry), ["first", "second", "third"]);
     let mut backup = Vec::new();
     w.registry.backup(&mut backup).unwrap();
-    let World { dir, registry, .. } = w;
+    let World {
+        dir,
+        registry,
+        database,
+        ..
+    } = w;
     drop(registry);
-    let reopened = Registry::open(&dir.path().join("data"), RegistryConfig::default()).unwrap();
+    let reopened = common::reopen(&dir.path().join("data"), database.as_ref());
     assert_eq!(texts(&reopened), ["first", "second", "third"]);
-    let restored = tempfile::tempdir().unwrap();
-    Registry::restore(&mut backup.as_slice(), &restored.path().join("data")).unwrap();
-    let restored =
-        Registry::open(&restored.path().join("data"), RegistryConfig::default()).unwrap();
+    let (restored, _dir, _database) = common::restore(&backup);
     assert_eq!(texts(&restored), ["first", "second", "third"]);
 }
 

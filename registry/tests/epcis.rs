@@ -4,6 +4,8 @@
 
 #![allow(clippy::unwrap_used)] // test helpers outside #[test] functions may unwrap too
 
+mod common;
+
 use std::collections::HashSet;
 
 use registry::epcis::{BIZ_STEP_RECALLING, BIZ_STEP_RESOLVING, ERROR_REASON};
@@ -93,13 +95,14 @@ fn at(hours: i64) -> Timestamp {
 struct Setup {
     _dir: tempfile::TempDir,
     registry: Registry,
+    _database: Option<common::postgres::TestDatabase>,
     maker: SigningKey,
 }
 
 /// A registry that trusts one authority, which certified `acme-brakes` for prefix 690123.
 fn setup() -> Setup {
     let dir = tempfile::tempdir().unwrap();
-    let registry = Registry::open(dir.path(), RegistryConfig::default()).unwrap();
+    let (registry, database) = common::open_registry(dir.path(), RegistryConfig::default());
     let (authority, maker) = (keys::generate(), keys::generate());
     let cert = Certificate::issue(
         CertificateBody {
@@ -121,6 +124,7 @@ fn setup() -> Setup {
     Setup {
         _dir: dir,
         registry,
+        _database: database,
         maker,
     }
 }

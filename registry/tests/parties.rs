@@ -5,7 +5,7 @@
 mod common;
 
 use common::*;
-use registry::{AuthError, Party, Registry, RegistryConfig, Role};
+use registry::{AuthError, Party, Role};
 
 fn shop(id: &str) -> Party {
     Party {
@@ -63,20 +63,42 @@ fn tokens_authenticate_their_party_until_expired_or_revoked() {
     let dir = w.dir.path().join("data");
     let secret = other.reveal().rsplit('_').next().unwrap().to_owned();
     drop(w.registry);
-    for entry in std::fs::read_dir(&dir).unwrap() {
-        let path = entry.unwrap().path();
-        if path.is_file() {
-            let bytes = std::fs::read(&path).unwrap();
+    // What the store holds: sled's files, or the whole database as pg_dump writes it out.
+    let stored: Vec<(String, Vec<u8>)> = match &w.database {
+        None => std::fs::read_dir(&dir)
+            .unwrap()
+            .map(|entry| entry.unwrap().path())
+            .filter(|path| path.is_file())
+            .map(|path| (path.display().to_string(), std::fs::read(&path).unwrap()))
+            .collect(),
+        Some(database) => {
+            let dump = std::process::Command::new("pg_dump")
+                .args(["--data-only", "--format=plain", &database.url])
+                .output()
+                .unwrap();
             assert!(
-                !bytes
-                    .windows(secret.len())
-                    .any(|win| win == secret.as_bytes()),
-                "{} holds a token secret",
-                path.display()
+                dump.status.success(),
+                "{}",
+                String::from_utf8_lossy(&dump.stderr)
+            );
+            // bytea is dumped as hex.
+            let text = String::from_utf8(dump.stdout).unwrap();
+            vec![("the database".into(), text.into_bytes())]
+        }
+    };
+    assert!(stored.iter().map(|(_, b)| b.len()).sum::<usize>() > 0);
+    for (what, bytes) in stored {
+        for needle in [
+            secret.as_bytes().to_vec(),
+            hex::encode(&secret).into_bytes(),
+        ] {
+            assert!(
+                !bytes.windows(needle.len()).any(|win| win == needle),
+                "{what} holds a token secret"
             );
         }
     }
-    let r = Registry::open(&dir, RegistryConfig::default()).unwrap();
+    let r = common::reopen(&dir, w.database.as_ref());
     assert_eq!(r.tokens().unwrap().len(), 3);
     assert!(
         r.party(&party("shop-1"))

@@ -239,6 +239,7 @@ fn the_part_name_is_kept_once_per_batch_and_survives_a_reopen() {
         dir,
         registry,
         maker,
+        database,
         ..
     } = World::new();
     let base = BaseUrl::parse("https://verify.example.cn").unwrap();
@@ -273,11 +274,7 @@ fn the_part_name_is_kept_once_per_batch_and_survives_a_reopen() {
     check(&registry);
     // Read back from disk, through the batches table.
     drop(registry);
-    let reopened = registry::Registry::open(
-        &dir.path().join("data"),
-        registry::RegistryConfig::default(),
-    )
-    .unwrap();
+    let reopened = common::reopen(&dir.path().join("data"), database.as_ref());
     check(&reopened);
     // A code whose batch has a name keeps it when a custody event rewrites its record.
     let key = CodeKey::of(&code("N1").part);

@@ -28,6 +28,7 @@ pub mod table_store;
 pub mod tables;
 
 pub use record_cache::RecordCacheStats;
+pub mod postgres;
 pub mod sled;
 
 use std::io::{Read, Write};

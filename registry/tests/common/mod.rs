@@ -1,7 +1,13 @@
 //! A small world for registry tests: an authority, certified makers, signed codes, a registry on a
-//! real sled store in a temporary directory.
+//! real sled store in a temporary directory, or on a real PostgreSQL database.
+//!
+//! One suite, two engines: a test file `x.rs` runs on sled; `x_on_postgres.rs`, which only
+//! includes `x.rs`, runs the same tests on PostgreSQL ([`engine`] tells them apart by the test
+//! crate's name).
 
 #![allow(clippy::unwrap_used, dead_code)]
+
+pub mod postgres;
 
 use registry::{CodeKey, PartyId, Registry, RegistryConfig};
 use signer::{
@@ -55,12 +61,72 @@ pub fn part(gtin: &str, lot: &str, serial: &str) -> PartId {
     }
 }
 
+/// The storage engine a test runs on.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub enum Engine {
+    Sled,
+    Postgres,
+}
+
+/// This test crate's engine: PostgreSQL for the `…_on_postgres` test files.
+pub fn engine() -> Engine {
+    if env!("CARGO_CRATE_NAME").ends_with("_on_postgres") {
+        Engine::Postgres
+    } else {
+        Engine::Sled
+    }
+}
+
+/// A registry on this test crate's engine: in `dir`/data, or in a new database (returned too: it
+/// must outlive the registry).
+pub fn open_registry(
+    dir: &std::path::Path,
+    config: RegistryConfig,
+) -> (Registry, Option<postgres::TestDatabase>) {
+    match engine() {
+        Engine::Sled => (Registry::open(&dir.join("data"), config).unwrap(), None),
+        Engine::Postgres => {
+            let database = postgres::TestDatabase::create_or_skip();
+            let registry = Registry::connect(&database.url, config).unwrap();
+            (registry, Some(database))
+        }
+    }
+}
+
+/// The registry again, as a restarted process opens it: sled in `data_dir`, or the database.
+pub fn reopen(data_dir: &std::path::Path, database: Option<&postgres::TestDatabase>) -> Registry {
+    match database {
+        None => Registry::open(data_dir, RegistryConfig::default()).unwrap(),
+        Some(database) => Registry::connect(&database.url, RegistryConfig::default()).unwrap(),
+    }
+}
+
+/// Restores `backup` into a new store on this crate's engine, as `partseal registry restore`
+/// does.
+pub fn restore(backup: &[u8]) -> (Registry, tempfile::TempDir, Option<postgres::TestDatabase>) {
+    let dir = tempfile::tempdir().unwrap();
+    let data = dir.path().join("data");
+    match engine() {
+        Engine::Sled => {
+            Registry::restore(&mut &backup[..], &data).unwrap();
+            (reopen(&data, None), dir, None)
+        }
+        Engine::Postgres => {
+            let database = postgres::TestDatabase::create_or_skip();
+            Registry::restore_into_database(&mut &backup[..], &database.url).unwrap();
+            (reopen(&data, Some(&database)), dir, Some(database))
+        }
+    }
+}
+
 pub struct World {
     pub dir: tempfile::TempDir,
     pub registry: Registry,
     pub authority: SigningKey,
     pub maker: SigningKey,
     pub cert: Certificate,
+    /// The PostgreSQL database the registry is on, dropped after it.
+    pub database: Option<postgres::TestDatabase>,
 }
 
 impl World {
@@ -70,7 +136,7 @@ impl World {
 
     pub fn with_config(config: RegistryConfig) -> World {
         let dir = tempfile::tempdir().unwrap();
-        let registry = Registry::open(&dir.path().join("data"), config).unwrap();
+        let (registry, database) = open_registry(dir.path(), config);
         let authority = key(1);
         let maker = key(2);
         let cert = certify(&authority, &maker, 10, "acme-brakes");
@@ -82,6 +148,7 @@ impl World {
             authority,
             maker,
             cert,
+            database,
         }
     }
 

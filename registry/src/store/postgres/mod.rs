@@ -1,0 +1,651 @@
+//! The server database: [`Tables`] on PostgreSQL (or a database that speaks its protocol), for
+//! more than one machine. The only module that names tokio-postgres's types.
+//!
+//! Each [`Table`] is a table `(k bytea PRIMARY KEY, v bytea)` (`migrations/`), so records, events
+//! and indexes are laid out exactly as on sled and a backup moves between the engines unchanged.
+//!
+//! ## Many replicas, one database
+//! Any number of processes may use one database. Nothing relies on a lock inside a process:
+//! - an update is one transaction whose first statement replaces the code's row only if it still
+//!   holds the bytes the update was judged on (the row lock serialises writers of one code; a
+//!   loser writes nothing and is judged again: [`StoreError::Conflict`]);
+//! - registration inserts with `ON CONFLICT DO NOTHING`, so one code is registered once;
+//! - batch numbers are claimed with insert-if-absent and read back on a miss;
+//! - a process serves a code record from memory for at most [`STALENESS`] after it read it (and
+//!   always its own writes at once).
+//!
+//! ## Durability
+//! Every write is a committed transaction before it returns: with PostgreSQL's default
+//! `synchronous_commit = on`, its WAL is flushed (and, with a synchronous standby, replicated) by
+//! then. Opening the store warns if the server says otherwise. [`Tables::durable`] has nothing left
+//! to wait for.
+//!
+//! ## Blocking
+//! The store keeps a small tokio runtime of its own that drives the connections; the blocking
+//! methods wait on it. Called from a multi-threaded tokio runtime they wait in
+//! `tokio::task::block_in_place`, so the executor's other tasks move on.
+
+mod migrations;
+
+use std::future::Future;
+use std::str::FromStr;
+use std::sync::{Mutex, PoisonError};
+use std::time::{Duration, Instant};
+
+use deadpool_postgres::{Manager, ManagerConfig, Pool, RecyclingMethod};
+use futures_util::StreamExt;
+use tokio_postgres::NoTls;
+use tokio_postgres::error::SqlState;
+use tokio_postgres::types::ToSql;
+
+use super::table_store::TableStore;
+use super::tables::{Change, Entry, Expect, Pair, Table, Tables};
+use super::{Entries, Fault, StoreError, StoreResult};
+
+/// The longest a process serves a code record it read without reading it again: the bound on
+/// how stale one replica's answer can be about another replica's write.
+pub const STALENESS: Duration = Duration::from_secs(1);
+/// How long an operation keeps trying to get a connection (the database restarting, a standby
+/// being promoted) before it answers that the store is unavailable.
+const CONNECT_PATIENCE: Duration = Duration::from_secs(5);
+/// Connections per process.
+const POOL_SIZE: usize = 32;
+/// Rows per statement when inserting many.
+const CHUNK: usize = 2000;
+
+/// The store on PostgreSQL: the shared rules of [`TableStore`] on [`PgTables`].
+pub type PgStore = TableStore<PgTables>;
+
+impl PgStore {
+    /// Connects to the database at `url` (a `postgres://` URL; several hosts with
+    /// `target_session_attrs=read-write` pick the primary), applies pending migrations, and keeps
+    /// up to `record_cache_bytes` of code records in memory, each for at most [`STALENESS`].
+    pub fn connect(url: &str, record_cache_bytes: u64) -> StoreResult<Self> {
+        let tables = PgTables::connect(url)?;
+        let name = tables.name.clone();
+        TableStore::on(tables, name, record_cache_bytes, Some(STALENESS))
+    }
+}
+
+pub struct PgTables {
+    /// `None` only while dropping (see `Drop`).
+    runtime: Option<tokio::runtime::Runtime>,
+    pool: Pool,
+    /// The database as errors name it: hosts and database, never the password.
+    name: String,
+    /// The last fault an operation met, and when: writes are refused for a moment after one, and
+    /// [`Tables::writable`] tests the database again.
+    fault: Mutex<Option<(Fault, Instant)>>,
+}
+
+impl Drop for PgTables {
+    fn drop(&mut self) {
+        // Dropping a runtime waits for its tasks, which a caller inside another runtime may not do.
+        if let Some(runtime) = self.runtime.take() {
+            runtime.shutdown_background();
+        }
+    }
+}
+
+/// A database error as a store error: faults that pass (the server restarting or read-only, a
+/// full disk, a dropped connection) apart from everything else.
+pub(crate) fn db(e: tokio_postgres::Error) -> StoreError {
+    let Some(state) = e.code() else {
+        // No SQL state: the connection failed or closed.
+        return Fault::Unavailable(format!("the database connection failed: {e}")).into();
+    };
+    let text = e
+        .as_db_error()
+        .map_or_else(|| e.to_string(), |d| d.message().to_owned());
+    if *state == SqlState::DISK_FULL {
+        Fault::Full(text).into()
+    } else if state.code().starts_with("08")
+        || state.code().starts_with("53")
+        || state.code().starts_with("57P")
+        || *state == SqlState::READ_ONLY_SQL_TRANSACTION
+        || *state == SqlState::T_R_SERIALIZATION_FAILURE
+        || *state == SqlState::T_R_DEADLOCK_DETECTED
+    {
+        Fault::Unavailable(text).into()
+    } else {
+        StoreError::Engine(format!("{state:?}: {text}"))
+    }
+}
+
+fn pool_error(e: deadpool_postgres::PoolError) -> StoreError {
+    match e {
+        deadpool_postgres::PoolError::Backend(e) => db(e),
+        other => Fault::Unavailable(format!("no database connection: {other}")).into(),
+    }
+}
+
+/// The first key after every key that starts with `prefix`, if there is one.
+fn successor(prefix: &[u8]) -> Option<Vec<u8>> {
+    let mut end = prefix.to_vec();
+    while let Some(last) = end.pop() {
+        if last < 0xFF {
+            end.push(last + 1);
+            return Some(end);
+        }
+    }
+    None
+}
+
+impl PgTables {
+    fn connect(url: &str) -> StoreResult<Self> {
+        let config = tokio_postgres::Config::from_str(url)
+            .map_err(|e| StoreError::Engine(format!("not a PostgreSQL URL: {e}")))?;
+        let name = describe(&config);
+        let runtime = tokio::runtime::Builder::new_multi_thread()
+            .worker_threads(2)
+            .thread_name("partseal-postgres")
+            .enable_all()
+            .build()?;
+        let manager = Manager::from_config(
+            config,
+            NoTls,
+            ManagerConfig {
+                recycling_method: RecyclingMethod::Fast,
+            },
+        );
+        let pool = Pool::builder(manager)
+            .max_size(POOL_SIZE)
+            .runtime(deadpool_postgres::Runtime::Tokio1)
+            .build()
+            .map_err(|e| StoreError::Engine(e.to_string()))?;
+        let tables = PgTables {
+            runtime: Some(runtime),
+            pool,
+            name,
+            fault: Mutex::new(None),
+        };
+        tables.run(async {
+            let client = tables.client().await?;
+            migrations::apply(&client).await?;
+            let sync: String = client
+                .query_one("SHOW synchronous_commit", &[])
+                .await
+                .map_err(db)?
+                .get(0);
+            if sync == "off" || sync == "local" {
+                tracing::warn!(synchronous_commit = %sync, "the database may lose acknowledged writes in a crash: set synchronous_commit = on");
+            }
+            Ok::<_, StoreError>(())
+        })?;
+        tracing::info!(database = %tables.name, "store: PostgreSQL");
+        Ok(tables)
+    }
+
+    /// Waits for `f` on the store's runtime.
+    fn run<F: Future + Send>(&self, f: F) -> F::Output
+    where
+        F::Output: Send,
+    {
+        let runtime = self.runtime.as_ref().expect("the runtime lives until drop");
+        match tokio::runtime::Handle::try_current().map(|h| h.runtime_flavor()) {
+            Err(_) => runtime.block_on(f),
+            // A worker (or blocking) thread of a multi-threaded runtime: hand its tasks on first.
+            Ok(tokio::runtime::RuntimeFlavor::MultiThread) => {
+                tokio::task::block_in_place(|| runtime.block_on(f))
+            }
+            // A single-threaded runtime (tests): it cannot hand its tasks on, so wait on a scoped
+            // thread outside it.
+            Ok(_) => std::thread::scope(|s| {
+                s.spawn(|| runtime.block_on(f))
+                    .join()
+                    .unwrap_or_else(|p| std::panic::resume_unwind(p))
+            }),
+        }
+    }
+
+    /// A connection, waiting (with backoff) while the database cannot be reached.
+    async fn client(&self) -> StoreResult<deadpool_postgres::Object> {
+        let started = Instant::now();
+        let mut pause = Duration::from_millis(20);
+        loop {
+            match self.pool.get().await {
+                Ok(client) => return Ok(client),
+                Err(e) if started.elapsed() < CONNECT_PATIENCE => {
+                    tracing::debug!(error = %e, "waiting for the database");
+                    tokio::time::sleep(pause).await;
+                    pause = (pause * 2).min(Duration::from_millis(500));
+                }
+                Err(e) => return Err(pool_error(e)),
+            }
+        }
+    }
+
+    /// Runs an operation, noting the fault if it meets one.
+    fn op<T: Send>(&self, f: impl Future<Output = StoreResult<T>> + Send) -> StoreResult<T> {
+        let result = self.run(f);
+        if let Err(e) = &result {
+            if let Some(fault) = e.fault() {
+                let mut noted = self.fault.lock().unwrap_or_else(PoisonError::into_inner);
+                if noted.is_none() {
+                    tracing::error!(error = %fault, "the database cannot write; reads go on where they can");
+                }
+                *noted = Some((fault, Instant::now()));
+            }
+        }
+        result
+    }
+
+    async fn get_async(&self, table: Table, key: &[u8]) -> StoreResult<Option<Vec<u8>>> {
+        let client = self.client().await?;
+        let sql = format!("SELECT v FROM {} WHERE k = $1", table.name());
+        let statement = client.prepare_cached(&sql).await.map_err(db)?;
+        let row = client.query_opt(&statement, &[&key]).await.map_err(db)?;
+        Ok(row.map(|r| r.get(0)))
+    }
+
+    async fn scan_async(&self, table: Table, prefix: &[u8]) -> StoreResult<Vec<Pair<Vec<u8>>>> {
+        let client = self.client().await?;
+        let (sql, end) = scan_sql(table, prefix);
+        let statement = client.prepare_cached(&sql).await.map_err(db)?;
+        let rows = match &end {
+            Some(end) => client.query(&statement, &[&prefix, end]).await,
+            None if prefix.is_empty() => client.query(&statement, &[]).await,
+            None => client.query(&statement, &[&prefix]).await,
+        }
+        .map_err(db)?;
+        Ok(rows.into_iter().map(|r| (r.get(0), r.get(1))).collect())
+    }
+
+    /// Inserts absent keys; returns the value of each key that was present.
+    async fn insert_new_async(
+        &self,
+        table: Table,
+        entries: &[(Vec<u8>, Vec<u8>)],
+    ) -> StoreResult<Vec<Option<Vec<u8>>>> {
+        let client = self.client().await?;
+        let insert = client
+            .prepare_cached(&format!(
+                "INSERT INTO {t} (k, v) SELECT * FROM unnest($1::bytea[], $2::bytea[]) \
+                 ON CONFLICT (k) DO NOTHING RETURNING k",
+                t = table.name()
+            ))
+            .await
+            .map_err(db)?;
+        let select = client
+            .prepare_cached(&format!(
+                "SELECT k, v FROM {} WHERE k = ANY($1::bytea[])",
+                table.name()
+            ))
+            .await
+            .map_err(db)?;
+        let mut out = Vec::with_capacity(entries.len());
+        for chunk in entries.chunks(CHUNK) {
+            let keys: Vec<&[u8]> = chunk.iter().map(|(k, _)| k.as_slice()).collect();
+            let values: Vec<&[u8]> = chunk.iter().map(|(_, v)| v.as_slice()).collect();
+            let inserted: std::collections::HashSet<Vec<u8>> = client
+                .query(&insert, &[&keys, &values])
+                .await
+                .map_err(db)?
+                .into_iter()
+                .map(|r| r.get(0))
+                .collect();
+            let taken: Vec<&[u8]> = keys
+                .iter()
+                .copied()
+                .filter(|k| !inserted.contains(*k))
+                .collect();
+            let mut present = std::collections::HashMap::new();
+            if !taken.is_empty() {
+                for row in client.query(&select, &[&taken]).await.map_err(db)? {
+                    present.insert(row.get::<_, Vec<u8>>(0), row.get::<_, Vec<u8>>(1));
+                }
+            }
+            for k in keys {
+                if inserted.contains(k) {
+                    out.push(None);
+                } else {
+                    let value = present.get(k).cloned().ok_or_else(|| {
+                        StoreError::corrupt(String::from_utf8_lossy(k), "vanished during insert")
+                    })?;
+                    out.push(Some(value));
+                }
+            }
+        }
+        Ok(out)
+    }
+
+    async fn apply_async(&self, expect: Option<Expect<'_>>, changes: &[Change]) -> StoreResult<()> {
+        let mut client = self.client().await?;
+        let tx = client.transaction().await.map_err(db)?;
+        if let Some(expect) = expect {
+            let guarded = changes.iter().find_map(|c| match c {
+                Change::Put(t, k, v) if *t == expect.table && k.as_slice() == expect.key => Some(v),
+                _ => None,
+            });
+            // The guarded row first: its lock serialises writers of the code, and a loser writes
+            // nothing.
+            let held = match guarded {
+                Some(value) => {
+                    let sql = format!(
+                        "UPDATE {} SET v = $1 WHERE k = $2 AND v = $3",
+                        expect.table.name()
+                    );
+                    let statement = tx.prepare_cached(&sql).await.map_err(db)?;
+                    tx.execute(&statement, &[value, &expect.key, &expect.expected])
+                        .await
+                        .map_err(db)?
+                        == 1
+                }
+                None => {
+                    let sql = format!(
+                        "SELECT v FROM {} WHERE k = $1 FOR UPDATE",
+                        expect.table.name()
+                    );
+                    let statement = tx.prepare_cached(&sql).await.map_err(db)?;
+                    let row = tx.query_opt(&statement, &[&expect.key]).await.map_err(db)?;
+                    row.is_some_and(|r| r.get::<_, &[u8]>(0) == expect.expected)
+                }
+            };
+            if !held {
+                return Err(StoreError::Conflict);
+            }
+        }
+        for change in changes {
+            let (sql, params): (String, Vec<&(dyn ToSql + Sync)>) = match change {
+                Change::Put(t, k, _)
+                    if expect.is_some_and(|e| e.table == *t && e.key == k.as_slice()) =>
+                {
+                    continue;
+                }
+                Change::Put(t, k, v) => (upsert_sql(*t), vec![k, v]),
+                Change::Remove(t, k) => (format!("DELETE FROM {} WHERE k = $1", t.name()), vec![k]),
+            };
+            let statement = tx.prepare_cached(&sql).await.map_err(db)?;
+            tx.execute(&statement, &params).await.map_err(db)?;
+        }
+        tx.commit().await.map_err(db)
+    }
+
+    async fn load_async(
+        &self,
+        entries: &mut (dyn Iterator<Item = StoreResult<Entry>> + Send),
+    ) -> StoreResult<u64> {
+        let mut client = self.client().await?;
+        let tx = client.transaction().await.map_err(db)?;
+        let mut n = 0u64;
+        let mut pending: Vec<Entry> = Vec::new();
+        let flush = |pending: Vec<Entry>| {
+            let tx = &tx;
+            async move {
+                let Some(table) = pending.first().map(|e| e.0) else {
+                    return Ok::<_, StoreError>(());
+                };
+                let sql = format!(
+                    "INSERT INTO {t} (k, v) SELECT * FROM unnest($1::bytea[], $2::bytea[]) \
+                     ON CONFLICT (k) DO UPDATE SET v = EXCLUDED.v",
+                    t = table.name()
+                );
+                let keys: Vec<&[u8]> = pending.iter().map(|e| e.1.as_slice()).collect();
+                let values: Vec<&[u8]> = pending.iter().map(|e| e.2.as_slice()).collect();
+                tx.execute(&sql, &[&keys, &values]).await.map_err(db)?;
+                Ok(())
+            }
+        };
+        for entry in entries {
+            // An error anywhere in the file drops the transaction: nothing is loaded.
+            let entry = entry?;
+            if pending.len() >= CHUNK || pending.first().is_some_and(|e| e.0 != entry.0) {
+                flush(std::mem::take(&mut pending)).await?;
+            }
+            pending.push(entry);
+            n += 1;
+        }
+        flush(pending).await?;
+        tx.commit().await.map_err(db)?;
+        Ok(n)
+    }
+}
+
+fn upsert_sql(table: Table) -> String {
+    format!(
+        "INSERT INTO {} (k, v) VALUES ($1, $2) ON CONFLICT (k) DO UPDATE SET v = EXCLUDED.v",
+        table.name()
+    )
+}
+
+/// The query listing a prefix of `table`, and the end of its key range if it has one.
+fn scan_sql(table: Table, prefix: &[u8]) -> (String, Option<Vec<u8>>) {
+    let t = table.name();
+    if prefix.is_empty() {
+        return (format!("SELECT k, v FROM {t} ORDER BY k"), None);
+    }
+    match successor(prefix) {
+        Some(end) => (
+            format!("SELECT k, v FROM {t} WHERE k >= $1 AND k < $2 ORDER BY k"),
+            Some(end),
+        ),
+        None => (
+            format!("SELECT k, v FROM {t} WHERE k >= $1 ORDER BY k"),
+            None,
+        ),
+    }
+}
+
+/// Hosts, ports and database of a connection, without user or password.
+fn describe(config: &tokio_postgres::Config) -> String {
+    let hosts: Vec<String> = config
+        .get_hosts()
+        .iter()
+        .zip(config.get_ports().iter().chain(std::iter::repeat(&5432)))
+        .map(|(host, port)| match host {
+            tokio_postgres::config::Host::Tcp(h) => format!("{h}:{port}"),
+            tokio_postgres::config::Host::Unix(p) => format!("{}:{port}", p.display()),
+        })
+        .collect();
+    format!(
+        "postgres://{}/{}",
+        hosts.join(","),
+        config.get_dbname().unwrap_or("")
+    )
+}
+
+impl Tables for PgTables {
+    type Bytes = Vec<u8>;
+
+    fn get(&self, table: Table, key: &[u8]) -> StoreResult<Option<Vec<u8>>> {
+        self.op(self.get_async(table, key))
+    }
+
+    fn scan(&self, table: Table, prefix: &[u8]) -> Entries<'_, Pair<Vec<u8>>> {
+        if !prefix.is_empty() {
+            // A prefix is one code's events or one party's entries: few rows.
+            return match self.op(self.scan_async(table, prefix)) {
+                Ok(rows) => Box::new(rows.into_iter().map(Ok)),
+                Err(e) => Box::new(std::iter::once(Err(e))),
+            };
+        }
+        // A whole table (audit, backup, stats) streams in key order, a bounded channel ahead.
+        let (sender, mut receiver) = tokio::sync::mpsc::channel::<StoreResult<Pair<Vec<u8>>>>(4096);
+        let pool = self.pool.clone();
+        let sql = scan_sql(table, prefix).0;
+        let runtime = self.runtime.as_ref().expect("the runtime lives until drop");
+        runtime.spawn(async move {
+            let stream = async {
+                let client = pool.get().await.map_err(pool_error)?;
+                let rows = client
+                    .query_raw(&sql, std::iter::empty::<&(dyn ToSql + Sync)>())
+                    .await
+                    .map_err(db)?;
+                Ok::<_, StoreError>((client, rows))
+            };
+            match stream.await {
+                Err(e) => {
+                    let _ = sender.send(Err(e)).await;
+                }
+                Ok((_client, rows)) => {
+                    let mut rows = std::pin::pin!(rows);
+                    while let Some(row) = rows.next().await {
+                        let item = row.map(|r| (r.get(0), r.get(1))).map_err(db);
+                        let failed = item.is_err();
+                        if sender.send(item).await.is_err() || failed {
+                            break;
+                        }
+                    }
+                }
+            }
+        });
+        Box::new(std::iter::from_fn(move || self.run(receiver.recv())))
+    }
+
+    fn put(&self, table: Table, key: &[u8], value: &[u8]) -> StoreResult<()> {
+        self.op(async {
+            let client = self.client().await?;
+            let statement = client
+                .prepare_cached(&upsert_sql(table))
+                .await
+                .map_err(db)?;
+            client
+                .execute(&statement, &[&key, &value])
+                .await
+                .map_err(db)?;
+            Ok(())
+        })
+    }
+
+    fn insert_new(
+        &self,
+        table: Table,
+        entries: &[(Vec<u8>, Vec<u8>)],
+    ) -> StoreResult<Vec<Option<Vec<u8>>>> {
+        self.op(self.insert_new_async(table, entries))
+    }
+
+    fn apply(&self, expect: Option<Expect<'_>>, changes: &[Change]) -> StoreResult<()> {
+        self.op(self.apply_async(expect, changes))
+    }
+
+    fn unique_id(&self) -> StoreResult<u64> {
+        self.op(async {
+            let client = self.client().await?;
+            let row = client
+                .query_one("SELECT nextval('partseal_ids')", &[])
+                .await
+                .map_err(db)?;
+            Ok(row.get::<_, i64>(0) as u64)
+        })
+    }
+
+    fn durable(&self) -> StoreResult<()> {
+        // Every write returned only once committed (see the module docs).
+        Ok(())
+    }
+
+    fn writable(&self, _reset: &dyn Fn() -> StoreResult<()>) -> Result<(), Fault> {
+        let noted = self
+            .fault
+            .lock()
+            .unwrap_or_else(PoisonError::into_inner)
+            .clone();
+        let Some((fault, at)) = noted else {
+            return Ok(());
+        };
+        if at.elapsed() < Duration::from_secs(1) {
+            return Err(fault);
+        }
+        // Test the database: it must take writes (a standby promoted, space freed).
+        let test = self.run(async {
+            let client = self.client().await?;
+            let row = client
+                .query_one("SHOW transaction_read_only", &[])
+                .await
+                .map_err(db)?;
+            match row.get::<_, String>(0).as_str() {
+                "off" => Ok(()),
+                _ => Err(StoreError::Fault(Fault::Unavailable(
+                    "the database is read-only (a standby)".into(),
+                ))),
+            }
+        });
+        let mut noted = self.fault.lock().unwrap_or_else(PoisonError::into_inner);
+        match test {
+            Ok(()) => {
+                *noted = None;
+                tracing::info!("the database takes writes again");
+                Ok(())
+            }
+            Err(e) => {
+                let fault = e
+                    .fault()
+                    .unwrap_or_else(|| Fault::Unavailable(e.to_string()));
+                *noted = Some((fault.clone(), Instant::now()));
+                Err(fault)
+            }
+        }
+    }
+
+    fn len(&self, table: Table) -> StoreResult<u64> {
+        self.op(async {
+            let client = self.client().await?;
+            let row = client
+                .query_one(&format!("SELECT count(*) FROM {}", table.name()), &[])
+                .await
+                .map_err(db)?;
+            Ok(row.get::<_, i64>(0) as u64)
+        })
+    }
+
+    fn bytes_on_disk(&self) -> StoreResult<u64> {
+        self.op(async {
+            let client = self.client().await?;
+            let names: Vec<&str> = Table::ALL.iter().map(|t| t.name()).collect();
+            let row = client
+                .query_one(
+                    "SELECT coalesce(sum(pg_total_relation_size(c.oid)), 0)::bigint FROM pg_class c \
+                     JOIN pg_namespace n ON n.oid = c.relnamespace \
+                     WHERE c.relkind = 'r' AND n.nspname = current_schema() AND c.relname = ANY($1)",
+                    &[&names],
+                )
+                .await
+                .map_err(db)?;
+            Ok(row.get::<_, i64>(0) as u64)
+        })
+    }
+
+    fn load(&self, entries: &mut dyn Iterator<Item = StoreResult<Entry>>) -> StoreResult<u64> {
+        // The backup is read on this thread; its entries go to the database in one transaction.
+        let (sender, receiver) = std::sync::mpsc::sync_channel::<StoreResult<Entry>>(CHUNK);
+        std::thread::scope(|s| {
+            let loader = s.spawn(|| {
+                let mut received = receiver.into_iter();
+                self.op(self.load_async(&mut received))
+            });
+            for entry in entries {
+                let failed = entry.is_err();
+                if sender.send(entry).is_err() || failed {
+                    break;
+                }
+            }
+            drop(sender);
+            loader
+                .join()
+                .unwrap_or_else(|p| std::panic::resume_unwind(p))
+        })
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn a_prefix_ends_before_the_first_key_past_it() {
+        assert_eq!(successor(b"ab"), Some(b"ac".to_vec()));
+        assert_eq!(successor(&[1, 0xFF]), Some(vec![2]));
+        assert_eq!(successor(&[0xFF, 0xFF]), None);
+        assert_eq!(successor(&[]), None);
+    }
+
+    #[test]
+    fn a_database_is_named_without_its_credentials() {
+        let config =
+            tokio_postgres::Config::from_str("postgres://u:secret@h1:5433,h2/reg").unwrap();
+        let name = describe(&config);
+        assert_eq!(name, "postgres://h1:5433,h2:5432/reg");
+        assert!(!name.contains("secret"));
+    }
+}

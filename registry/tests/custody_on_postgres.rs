@@ -1,0 +1,4 @@
+//! `custody.rs` on PostgreSQL: the same tests, on the other engine (see `common::engine`).
+
+#[path = "custody.rs"]
+mod on_postgres;

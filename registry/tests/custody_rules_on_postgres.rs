@@ -1,0 +1,4 @@
+//! `custody_rules.rs` on PostgreSQL: the same tests, on the other engine (see `common::engine`).
+
+#[path = "custody_rules.rs"]
+mod on_postgres;

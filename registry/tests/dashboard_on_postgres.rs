@@ -1,0 +1,4 @@
+//! `dashboard.rs` on PostgreSQL: the same tests, on the other engine (see `common::engine`).
+
+#[path = "dashboard.rs"]
+mod on_postgres;
