@@ -60,8 +60,18 @@ pub enum TokenCommand {
 pub struct DataArgs {
     /// The service's data directory (`partseal serve --data`); while the service runs, the command
     /// is carried out by it.
-    #[arg(long, value_name = "DIR")]
-    data: PathBuf,
+    #[arg(long, value_name = "DIR", required_unless_present = "database_url")]
+    data: Option<PathBuf>,
+    /// The registry's PostgreSQL database instead (also PARTSEAL_DATABASE_URL): the command is
+    /// carried out on it directly, and every service on it sees the change within a second.
+    #[arg(
+        long,
+        value_name = "URL",
+        env = "PARTSEAL_DATABASE_URL",
+        hide_env_values = true,
+        conflicts_with = "data"
+    )]
+    database_url: Option<String>,
 }
 
 #[derive(Args)]
@@ -164,6 +174,16 @@ fn token_id(s: &str) -> Result<String, String> {
     ))
 }
 
+impl DataArgs {
+    /// The store as messages name it.
+    fn describe(&self) -> String {
+        match &self.data {
+            Some(dir) => dir.display().to_string(),
+            None => "the database".to_owned(),
+        }
+    }
+}
+
 /// Where a command writes: standard output (what scripts read: a token, JSON) and standard error
 /// (the words about it).
 pub struct Console<'a> {
@@ -172,23 +192,45 @@ pub struct Console<'a> {
 }
 
 impl AdminCommand {
-    pub(super) fn data_dir(&self) -> &Path {
+    fn store(&self) -> &DataArgs {
         match self {
-            AdminCommand::Party(PartyCommand::Add(a)) => &a.data.data,
-            AdminCommand::Party(PartyCommand::List(a)) | AdminCommand::Status(a) => &a.data.data,
-            AdminCommand::Party(PartyCommand::Revoke(a)) => &a.data.data,
-            AdminCommand::Token(TokenCommand::Create(a)) => &a.data.data,
-            AdminCommand::Token(TokenCommand::List(a)) => &a.list.data.data,
-            AdminCommand::Token(TokenCommand::Revoke(a)) => &a.data.data,
-            AdminCommand::Trust(a) => &a.data.data,
+            AdminCommand::Party(PartyCommand::Add(a)) => &a.data,
+            AdminCommand::Party(PartyCommand::List(a)) | AdminCommand::Status(a) => &a.data,
+            AdminCommand::Party(PartyCommand::Revoke(a)) => &a.data,
+            AdminCommand::Token(TokenCommand::Create(a)) => &a.data,
+            AdminCommand::Token(TokenCommand::List(a)) => &a.list.data,
+            AdminCommand::Token(TokenCommand::Revoke(a)) => &a.data,
+            AdminCommand::Trust(a) => &a.data,
         }
+    }
+
+    /// The data directory the command names (`None`: it names a database).
+    pub(super) fn data_dir(&self) -> Option<&Path> {
+        self.store().data.as_deref()
     }
 }
 
 /// Runs the command: through the running service's admin socket when `partseal serve` holds the
 /// store, on the store directly otherwise.
 pub fn run(cmd: AdminCommand) -> anyhow::Result<ExitCode> {
-    let dir = cmd.data_dir().to_owned();
+    if let Some(url) = cmd.store().database_url.clone() {
+        if let AdminCommand::Trust(args) = &cmd {
+            files::trust_store(&args.authority, &args.certs, args.revoked.as_deref())?;
+        }
+        let registry = Registry::connect(&url, RegistryConfig::default())
+            .context("cannot open the registry in the database")?;
+        let (mut out, mut err) = (std::io::stdout(), std::io::stderr());
+        execute(
+            &registry,
+            cmd,
+            &mut Console {
+                out: &mut out,
+                err: &mut err,
+            },
+        )?;
+        return Ok(ExitCode::SUCCESS);
+    }
+    let dir = cmd.data_dir().unwrap_or(Path::new(".")).to_owned();
     if let Some(answer) = admin_socket::ask(&dir, &admin_socket::argv_for_server()?)? {
         std::io::stdout().write_all(answer.out.as_bytes())?;
         std::io::stderr().write_all(answer.err.as_bytes())?;
@@ -261,17 +303,14 @@ fn is_locked(e: &RegistryError) -> bool {
     matches!(e, RegistryError::Store(StoreError::Io(io)) if io.to_string().contains("could not acquire lock"))
 }
 
-fn existing_party(registry: &Registry, id: &PartyId, dir: &Path) -> anyhow::Result<Party> {
-    registry.party(id)?.with_context(|| {
-        format!(
-            "no party {id} in {} (see `partseal admin party list`)",
-            dir.display()
-        )
-    })
+fn existing_party(registry: &Registry, id: &PartyId, dir: &str) -> anyhow::Result<Party> {
+    registry
+        .party(id)?
+        .with_context(|| format!("no party {id} in {} (see `partseal admin party list`)", dir))
 }
 
 fn party_add(registry: &Registry, args: PartyAddArgs, c: &mut Console<'_>) -> anyhow::Result<()> {
-    let dir = &args.data.data;
+    let dir = args.data.describe();
     let now = Timestamp::now();
     let party = Party {
         id: args.id,
@@ -288,7 +327,7 @@ fn party_add(registry: &Registry, args: PartyAddArgs, c: &mut Console<'_>) -> an
         bail!(
             "party {} already exists in {}; choose another --id",
             party.id,
-            dir.display()
+            dir
         );
     }
     if party.role == Role::Manufacturer {
@@ -300,7 +339,7 @@ fn party_add(registry: &Registry, args: PartyAddArgs, c: &mut Console<'_>) -> an
                  certificate's manufacturer id; load the certificate first with \
                  `partseal admin trust --data {} --authority FILE --cert FILE`",
                 party.id,
-                dir.display()
+                dir
             );
         }
         if !certs.iter().any(|c| cert_state(&trust, c, now) == "valid") {
@@ -381,8 +420,8 @@ fn party_revoke(
     args: PartyRevokeArgs,
     c: &mut Console<'_>,
 ) -> anyhow::Result<()> {
-    let dir = &args.data.data;
-    let before = existing_party(registry, &args.id, dir)?;
+    let dir = args.data.describe();
+    let before = existing_party(registry, &args.id, &dir)?;
     if let Some(at) = before.revoked_at {
         writeln!(c.out, "party {} was already revoked at {at}", args.id)?;
         return Ok(());
@@ -406,10 +445,10 @@ fn token_create(
     args: TokenCreateArgs,
     c: &mut Console<'_>,
 ) -> anyhow::Result<()> {
-    let dir = &args.data.data;
+    let dir = args.data.describe();
     let now = Timestamp::now();
     let expires_at = args.expires_days.map(|d| now.plus_days(i64::from(d)));
-    let party = existing_party(registry, &args.party, dir)?;
+    let party = existing_party(registry, &args.party, &dir)?;
     if let Some(at) = party.revoked_at {
         bail!(
             "party {} was revoked at {at}; it gets no new tokens",
@@ -445,9 +484,9 @@ fn token_state(t: &TokenRecord, now: Timestamp) -> &'static str {
 }
 
 fn token_list(registry: &Registry, args: TokenListArgs, c: &mut Console<'_>) -> anyhow::Result<()> {
-    let dir = &args.list.data.data;
+    let dir = args.list.data.describe();
     if let Some(party) = &args.party {
-        existing_party(registry, party, dir)?;
+        existing_party(registry, party, &dir)?;
     }
     let now = Timestamp::now();
     let tokens: Vec<TokenRecord> = registry
@@ -496,12 +535,12 @@ fn token_revoke(
     args: TokenRevokeArgs,
     c: &mut Console<'_>,
 ) -> anyhow::Result<()> {
-    let dir = &args.data.data;
+    let dir = args.data.describe();
     let Some(before) = registry.tokens()?.into_iter().find(|t| t.id == args.id) else {
         bail!(
             "no token {} in {} (see `partseal admin token list`)",
             args.id,
-            dir.display()
+            dir
         );
     };
     if let Some(at) = before.revoked_at {
@@ -526,7 +565,7 @@ fn trust(registry: &Registry, args: TrustArgs, c: &mut Console<'_>) -> anyhow::R
                 args.revoked.as_deref().unwrap_or(Path::new("-")).display(),
                 new.sequence(),
                 current.sequence(),
-                args.data.data.display()
+                args.data.describe()
             );
         }
     }

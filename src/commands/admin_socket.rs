@@ -206,8 +206,8 @@ fn run(argv: Vec<String>, registry: &Registry, data: &Path) -> Answer {
         return failed("only `partseal admin` commands are taken here".into());
     };
     // The command names a data directory; it must be the one this service serves.
-    match cmd.data_dir().canonicalize() {
-        Ok(dir) if dir == data => {}
+    match cmd.data_dir().map(Path::canonicalize) {
+        Some(Ok(dir)) if dir == data => {}
         _ => {
             return failed(format!(
                 "this service serves {}; run the command with --data {}",

@@ -1,4 +1,5 @@
-//! `partseal registry`: operator commands on a registry data directory that no server is using.
+//! `partseal registry`: operator commands on a registry: a data directory that no server is using,
+//! or a PostgreSQL database (which servers may be using meanwhile).
 
 use std::fs::File;
 use std::io::{BufReader, Write};
@@ -29,9 +30,35 @@ pub enum RegistryCommand {
 
 #[derive(Args)]
 pub struct DataArgs {
-    /// The registry's data directory.
-    #[arg(long, value_name = "DIR")]
-    data: PathBuf,
+    /// The registry's data directory (the embedded store).
+    #[arg(long, value_name = "DIR", required_unless_present = "database_url")]
+    data: Option<PathBuf>,
+    /// The registry's PostgreSQL database instead (also PARTSEAL_DATABASE_URL).
+    #[arg(
+        long,
+        value_name = "URL",
+        env = "PARTSEAL_DATABASE_URL",
+        hide_env_values = true,
+        conflicts_with = "data"
+    )]
+    database_url: Option<String>,
+}
+
+/// Where the registry is.
+enum Location<'a> {
+    Directory(&'a Path),
+    Database(&'a str),
+}
+
+impl DataArgs {
+    fn location(&self) -> Location<'_> {
+        match (&self.database_url, &self.data) {
+            (Some(url), _) => Location::Database(url),
+            (None, Some(dir)) => Location::Directory(dir),
+            // clap requires one of them.
+            (None, None) => Location::Directory(Path::new(".")),
+        }
+    }
 }
 
 #[derive(Args)]
@@ -65,9 +92,10 @@ pub struct BackupArgs {
 
 #[derive(Args)]
 pub struct RestoreArgs {
-    /// The data directory to create; it must not exist or be empty.
-    #[arg(long, value_name = "DIR")]
-    data: PathBuf,
+    /// The data directory to create (it must not exist or be empty), or with --database-url the
+    /// empty database to fill.
+    #[command(flatten)]
+    data: DataArgs,
     /// The backup file.
     #[arg(long, value_name = "FILE")]
     from: PathBuf,
@@ -83,19 +111,26 @@ pub fn run(cmd: RegistryCommand) -> anyhow::Result<ExitCode> {
     }
 }
 
-fn open(dir: &Path, create: bool) -> anyhow::Result<Registry> {
-    if !create && !dir.join("db").exists() {
-        bail!(
-            "{} holds no registry (nothing registered there yet?)",
-            dir.display()
-        );
-    }
+fn open(at: &DataArgs, create: bool) -> anyhow::Result<Registry> {
     // A command runs once over the store: records kept in memory for later lookups would only
     // cost memory and time.
     let config = RegistryConfig {
         record_cache_bytes: 0,
         ..RegistryConfig::default()
     };
+    let dir = match at.location() {
+        Location::Directory(dir) => dir,
+        Location::Database(url) => {
+            return Registry::connect(url, config)
+                .context("cannot open the registry in the database");
+        }
+    };
+    if !create && !dir.join("db").exists() {
+        bail!(
+            "{} holds no registry (nothing registered there yet?)",
+            dir.display()
+        );
+    }
     Registry::open(dir, config).with_context(|| {
         format!(
             "cannot open the registry in {} (is `partseal serve` using it?)",
@@ -115,7 +150,7 @@ fn register(args: RegisterArgs) -> anyhow::Result<ExitCode> {
             );
         }
     }
-    let registry = open(&args.data.data, true)?;
+    let registry = open(&args.data, true)?;
     let now = Timestamp::now();
     for root in trust.roots() {
         registry.add_root(*root, now)?;
@@ -193,7 +228,7 @@ fn write_result(out: &mut dyn Write, line: u64, result: &Registration) -> std::i
 }
 
 fn audit(args: DataArgs) -> anyhow::Result<ExitCode> {
-    let registry = open(&args.data, false)?;
+    let registry = open(&args, false)?;
     let total = registry.stats()?.codes;
     let bar = progress::bar(Some(total), "auditing");
     let report = registry.audit(|done| bar.set_position(done))?;
@@ -214,7 +249,7 @@ fn audit(args: DataArgs) -> anyhow::Result<ExitCode> {
 }
 
 fn stats(args: DataArgs) -> anyhow::Result<ExitCode> {
-    let registry = open(&args.data, false)?;
+    let registry = open(&args, false)?;
     let s = registry.stats()?;
     println!("codes:            {}", s.codes);
     println!("events:           {} (after registration)", s.events);
@@ -229,7 +264,7 @@ fn stats(args: DataArgs) -> anyhow::Result<ExitCode> {
 }
 
 fn backup(args: BackupArgs) -> anyhow::Result<ExitCode> {
-    let registry = open(&args.data.data, false)?;
+    let registry = open(&args.data, false)?;
     let records =
         files::write_atomically(&args.out, files::PRIVATE, |file| Ok(registry.backup(file)?))?;
     println!("backed up {records} records to {}", args.out.display());
@@ -239,13 +274,22 @@ fn backup(args: BackupArgs) -> anyhow::Result<ExitCode> {
 fn restore(args: RestoreArgs) -> anyhow::Result<ExitCode> {
     let file =
         File::open(&args.from).with_context(|| format!("cannot read {}", args.from.display()))?;
-    let records = Registry::restore(&mut BufReader::with_capacity(1 << 20, file), &args.data)
-        .with_context(|| format!("cannot restore {}", args.from.display()))?;
+    let mut input = BufReader::with_capacity(1 << 20, file);
+    let (records, target) = match args.data.location() {
+        Location::Directory(dir) => (
+            Registry::restore(&mut input, dir),
+            dir.display().to_string(),
+        ),
+        Location::Database(url) => (
+            Registry::restore_into_database(&mut input, url),
+            "the database".to_owned(),
+        ),
+    };
+    let records = records.with_context(|| format!("cannot restore {}", args.from.display()))?;
     let registry = open(&args.data, false)?;
     let report = registry.audit(|_| {})?;
     println!(
-        "restored {records} records into {} ({} codes; audit {})",
-        args.data.display(),
+        "restored {records} records into {target} ({} codes; audit {})",
         report.codes,
         if report.is_clean() {
             "clean"

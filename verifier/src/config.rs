@@ -4,6 +4,8 @@
 //! ```toml
 //! listen = "127.0.0.1:8080"
 //! data = "./partseal-data"
+//! database_url = "postgres://partseal@db1,db2/partseal?target_session_attrs=read-write"
+//!                                  # the registry on PostgreSQL instead of sled in `data`
 //! base_url = "https://verify.example.cn"
 //! rate_limit = 60                  # public requests per minute per client; 0 switches it off
 //! report_rate_limit = 10           # public reports per hour per client; 0 switches it off
@@ -67,6 +69,8 @@ pub enum LogFormat {
 pub struct Config {
     pub listen: SocketAddr,
     pub data: PathBuf,
+    /// The registry's PostgreSQL database; `None`: the embedded sled store in `data`.
+    pub database_url: Option<DatabaseUrl>,
     /// Where labels point; public pages link relative to it.
     pub base_url: BaseUrl,
     /// Public requests per minute per client; 0 switches rate limiting off (for benchmarks).
@@ -112,12 +116,38 @@ pub struct Config {
     pub time_zone: Zone,
 }
 
+/// A database URL, which may hold a password: shown without it.
+#[derive(Clone, PartialEq, Eq, Deserialize)]
+#[serde(transparent)]
+pub struct DatabaseUrl(pub String);
+
+impl DatabaseUrl {
+    pub fn expose(&self) -> &str {
+        &self.0
+    }
+}
+
+impl std::fmt::Debug for DatabaseUrl {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        // Hosts and database only: credentials sit before `@` or in the query (`password=`).
+        let url = self.0.split('?').next().unwrap_or_default();
+        let shown = match (url.find("://"), url.rfind('@')) {
+            (Some(scheme), Some(at)) if at > scheme => {
+                format!("{}://…@{}", &url[..scheme], &url[at + 1..])
+            }
+            _ => url.to_owned(),
+        };
+        f.write_str(&shown)
+    }
+}
+
 /// The optional layer every source provides; `None` means "not set here".
 #[derive(Default, Debug, Deserialize)]
 #[serde(deny_unknown_fields)]
 pub struct Overrides {
     pub listen: Option<SocketAddr>,
     pub data: Option<PathBuf>,
+    pub database_url: Option<DatabaseUrl>,
     pub base_url: Option<String>,
     pub rate_limit: Option<u32>,
     pub report_rate_limit: Option<u32>,
@@ -214,6 +244,9 @@ impl Overrides {
         Ok(Overrides {
             listen: parse(&get, "PARTSEAL_LISTEN")?,
             data: get("PARTSEAL_DATA").map(PathBuf::from),
+            database_url: get("PARTSEAL_DATABASE_URL")
+                .filter(|url| !url.is_empty())
+                .map(DatabaseUrl),
             base_url: get("PARTSEAL_BASE_URL"),
             rate_limit: parse(&get, "PARTSEAL_RATE_LIMIT")?,
             report_rate_limit: parse(&get, "PARTSEAL_REPORT_RATE_LIMIT")?,
@@ -250,6 +283,7 @@ impl Config {
     pub fn resolve(layers: impl IntoIterator<Item = Overrides>) -> Result<Self, ConfigError> {
         let mut listen = SocketAddr::from(([127, 0, 0, 1], 8080));
         let mut data = PathBuf::from("partseal-data");
+        let mut database_url = None;
         let mut base_url = None;
         let mut rate_limit = 60;
         let mut report_rate_limit = 10;
@@ -277,6 +311,7 @@ impl Config {
         for layer in layers {
             listen = layer.listen.unwrap_or(listen);
             data = layer.data.unwrap_or(data);
+            database_url = layer.database_url.or(database_url);
             base_url = layer.base_url.or(base_url);
             rate_limit = layer.rate_limit.unwrap_or(rate_limit);
             report_rate_limit = layer.report_rate_limit.unwrap_or(report_rate_limit);
@@ -356,6 +391,7 @@ impl Config {
         Ok(Config {
             listen,
             data,
+            database_url,
             base_url,
             rate_limit,
             report_rate_limit,

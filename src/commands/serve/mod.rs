@@ -1,4 +1,5 @@
-//! `partseal serve`: the verifier service, on the embedded registry in its data directory.
+//! `partseal serve`: the verifier service, on the embedded registry in its data directory or on a
+//! PostgreSQL database that any number of such services share.
 
 mod demo;
 
@@ -22,9 +23,15 @@ pub struct ServeArgs {
     /// Address to listen on [default: 127.0.0.1:8080].
     #[arg(long, value_name = "ADDR")]
     listen: Option<SocketAddr>,
-    /// Data directory of the embedded store [default: ./partseal-data].
+    /// Data directory of the embedded store [default: ./partseal-data]; with --database-url it
+    /// keeps only the admin socket and the demo's files.
     #[arg(long, value_name = "DIR")]
     data: Option<PathBuf>,
+    /// The registry's PostgreSQL database instead of the embedded store, e.g.
+    /// postgres://partseal@db1,db2/partseal?target_session_attrs=read-write
+    /// (also PARTSEAL_DATABASE_URL, or database_url in the configuration file).
+    #[arg(long, value_name = "URL")]
+    database_url: Option<String>,
     /// Public base URL that labels point at [default: http://<listen>].
     #[arg(long, value_name = "URL")]
     base_url: Option<String>,
@@ -59,6 +66,7 @@ pub fn run(args: ServeArgs) -> anyhow::Result<ExitCode> {
     let flags = Overrides {
         listen: args.listen,
         data: args.data,
+        database_url: args.database_url.map(verifier::config::DatabaseUrl),
         base_url: args.base_url,
         rate_limit: args.rate_limit,
         log_format: args.log_format,
@@ -70,12 +78,16 @@ pub fn run(args: ServeArgs) -> anyhow::Result<ExitCode> {
     std::fs::create_dir_all(&config.data)
         .with_context(|| format!("cannot create the data directory {}", config.data.display()))?;
 
-    let registry = Registry::open(&config.data, config.registry()).with_context(|| {
-        format!(
-            "cannot open the registry in {} (is another partseal using it?)",
-            config.data.display()
-        )
-    })?;
+    let registry = match &config.database_url {
+        None => Registry::open(&config.data, config.registry()).with_context(|| {
+            format!(
+                "cannot open the registry in {} (is another partseal using it?)",
+                config.data.display()
+            )
+        })?,
+        Some(url) => Registry::connect(url.expose(), config.registry())
+            .with_context(|| format!("cannot open the registry in the database {url:?}"))?,
+    };
     let registry = Arc::new(registry);
     if args.demo {
         demo::prepare(&registry, &config)?;
