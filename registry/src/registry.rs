@@ -196,6 +196,10 @@ pub struct Registry {
     /// are recalled rarely, so they are read once at open rather than on every scan.
     lot_recalls: RwLock<LotRecalls>,
     scans: ScanCache,
+    /// Where other processes share the store: when the trust state and lot recalls held in
+    /// memory are next read again from it (milliseconds since `opened`).
+    refresh_due: std::sync::atomic::AtomicU64,
+    opened: std::time::Instant,
 }
 
 type LotRecalls = HashMap<String, HashMap<String, LotRecall>>;
@@ -231,14 +235,10 @@ impl Registry {
     pub fn with_store(store: Box<dyn Store>, config: RegistryConfig) -> Result<Self> {
         let trust = load_trust(&store.trust()?)?;
         let salt = store.scan_salt()?;
-        let mut lot_recalls = LotRecalls::new();
-        for (gtin, lot, recall) in store.lot_recalls()? {
-            lot_recalls
-                .entry(gtin.as_str().to_owned())
-                .or_default()
-                .insert(lot.as_str().to_owned(), recall);
-        }
+        let lot_recalls = load_lot_recalls(store.as_ref())?;
         Ok(Registry {
+            refresh_due: std::sync::atomic::AtomicU64::new(0),
+            opened: std::time::Instant::now(),
             lot_recalls: RwLock::new(lot_recalls),
             scans: ScanCache::default(),
             store,
@@ -273,7 +273,55 @@ impl Registry {
 
     /// The trust state in force (authority keys, certificates, revocations).
     pub fn trust(&self) -> RwLockReadGuard<'_, TrustStore> {
+        self.refresh_shared();
         self.trust.read().unwrap_or_else(PoisonError::into_inner)
+    }
+
+    /// Where other processes share the store (replicas), reads the trust state and the lot
+    /// recalls again once they are older than the store's bound: a revocation or recall made
+    /// through any replica is in force in every one within it. A failed read keeps what is held
+    /// and tries again at the next call.
+    fn refresh_shared(&self) {
+        use std::sync::atomic::Ordering;
+        let Some(bound) = self.store.shared() else {
+            return;
+        };
+        let now = self.opened.elapsed().as_millis() as u64;
+        let due = self.refresh_due.load(Ordering::Acquire);
+        if now < due
+            || self
+                .refresh_due
+                .compare_exchange(
+                    due,
+                    now + bound.as_millis() as u64,
+                    Ordering::AcqRel,
+                    Ordering::Acquire,
+                )
+                .is_err()
+        {
+            return;
+        }
+        let fresh = self
+            .store
+            .trust()
+            .map_err(RegistryError::from)
+            .and_then(|entries| load_trust(&entries))
+            .and_then(|trust| Ok((trust, load_lot_recalls(self.store.as_ref())?)));
+        match fresh {
+            // Never waits: a caller on this thread may hold a read guard (it would deadlock); a
+            // busy lock is tried again at the next call.
+            Ok((trust, recalls)) => match (self.trust.try_write(), self.lot_recalls.try_write()) {
+                (Ok(mut held_trust), Ok(mut held_recalls)) => {
+                    *held_trust = trust;
+                    *held_recalls = recalls;
+                }
+                _ => self.refresh_due.store(now, Ordering::Release),
+            },
+            Err(e) => {
+                self.refresh_due.store(now, Ordering::Release);
+                tracing::warn!(error = %e, "cannot read the shared trust state and recalls again");
+            }
+        }
     }
 
     fn change_trust(
@@ -724,6 +772,7 @@ impl Registry {
 
     /// The recall of this code's lot, from memory.
     fn lot_recall(&self, key: &CodeKey, lot: &Lot) -> Result<Option<LotRecall>> {
+        self.refresh_shared();
         let recalls = self
             .lot_recalls
             .read()
@@ -1033,6 +1082,17 @@ impl Registry {
             }
         }
     }
+}
+
+fn load_lot_recalls(store: &dyn Store) -> Result<LotRecalls> {
+    let mut lot_recalls = LotRecalls::new();
+    for (gtin, lot, recall) in store.lot_recalls()? {
+        lot_recalls
+            .entry(gtin.as_str().to_owned())
+            .or_default()
+            .insert(lot.as_str().to_owned(), recall);
+    }
+    Ok(lot_recalls)
 }
 
 fn corrupt(e: impl std::fmt::Display) -> StoreError {

@@ -775,13 +775,10 @@ async fn shutdown_finishes_writes_in_flight_and_every_acknowledged_one_is_durabl
     assert!(!acknowledged.is_empty(), "no write got in before shutdown");
     // Reopen the store from disk, as the next start would.
     let Story { server, codes, .. } = s;
+    let database_url = server.database_url.clone();
     let (registry, dir) = server.shutdown_after_begin().await;
     drop(registry);
-    let reopened = registry::Registry::open(
-        &dir.path().join("data"),
-        registry::RegistryConfig::default(),
-    )
-    .unwrap();
+    let reopened = reopen(dir.path(), database_url.as_deref());
     for i in acknowledged {
         let record = reopened
             .status(&CodeKey::of(&codes[i].part))

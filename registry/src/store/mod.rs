@@ -300,6 +300,12 @@ pub trait Store: Send + Sync {
     /// Counts walk the store: seconds for millions of codes.
     fn stats(&self) -> StoreResult<StoreStats>;
 
+    /// `Some(bound)` if other processes write to the same store (replicas on one database): what
+    /// a process keeps in memory must then be read again at least this often.
+    fn shared(&self) -> Option<std::time::Duration> {
+        None
+    }
+
     /// How the records kept in memory in front of the engine serve (cheap).
     fn record_cache(&self) -> RecordCacheStats {
         RecordCacheStats::default()

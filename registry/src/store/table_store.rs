@@ -42,6 +42,8 @@ pub struct TableStore<T: Tables> {
     records: RecordCache,
     /// What the store is called in errors (its directory, or its database).
     name: String,
+    /// How long records are served from memory, where other processes write too.
+    max_age: Option<Duration>,
 }
 
 fn decode<V>(what: &str, r: Result<V, impl std::fmt::Display>) -> StoreResult<V> {
@@ -82,6 +84,7 @@ impl<T: Tables> TableStore<T> {
             batch_table: RwLock::default(),
             records,
             name,
+            max_age,
         };
         store.reload_batches()?;
         Ok(store)
@@ -639,6 +642,10 @@ impl<T: Tables> Store for TableStore<T> {
 
     fn record_cache(&self) -> RecordCacheStats {
         self.records.stats()
+    }
+
+    fn shared(&self) -> Option<Duration> {
+        self.max_age
     }
 
     fn backup(&self, out: &mut dyn Write) -> StoreResult<u64> {

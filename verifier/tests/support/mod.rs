@@ -4,6 +4,8 @@
 #![allow(clippy::unwrap_used, dead_code)]
 
 pub mod browser;
+#[path = "../../../registry/tests/common/postgres.rs"]
+pub mod postgres;
 
 use std::net::SocketAddr;
 use std::sync::Arc;
@@ -19,15 +21,47 @@ pub struct Server {
     pub addr: SocketAddr,
     pub registry: Arc<Registry>,
     pub dir: tempfile::TempDir,
+    /// The PostgreSQL database the registry is on (`…_on_postgres` tests).
+    pub database_url: Option<String>,
     stop: Option<oneshot::Sender<()>>,
     task: tokio::task::JoinHandle<std::io::Result<()>>,
 }
 
+/// This test crate's engine: PostgreSQL for the `…_on_postgres` test files, which include the
+/// sled ones (one suite, two engines).
+pub fn on_postgres() -> bool {
+    env!("CARGO_CRATE_NAME").ends_with("_on_postgres")
+}
+
+/// A server on a new registry: sled in a temporary directory, or a new PostgreSQL database.
 pub async fn start(overrides: Overrides) -> Server {
     let dir = tempfile::tempdir().unwrap();
-    let registry =
-        Arc::new(Registry::open(&dir.path().join("data"), RegistryConfig::default()).unwrap());
-    start_on(overrides, registry, dir).await
+    if !on_postgres() {
+        let registry =
+            Arc::new(Registry::open(&dir.path().join("data"), RegistryConfig::default()).unwrap());
+        return start_on(overrides, registry, dir).await;
+    }
+    // Kept to the end of the test binary (a throwaway cluster's): a server's registry may outlive
+    // the test's handle on it.
+    let database = Box::leak(Box::new(postgres::TestDatabase::create_or_skip()));
+    let url = database.url.clone();
+    let registry = tokio::task::spawn_blocking({
+        let url = url.clone();
+        move || Arc::new(Registry::connect(&url, RegistryConfig::default()).unwrap())
+    })
+    .await
+    .unwrap();
+    let mut server = start_on(overrides, registry, dir).await;
+    server.database_url = Some(url);
+    server
+}
+
+/// The registry again, as the next start of the process would open it.
+pub fn reopen(dir: &std::path::Path, database_url: Option<&str>) -> Registry {
+    match database_url {
+        None => Registry::open(&dir.join("data"), RegistryConfig::default()).unwrap(),
+        Some(url) => Registry::connect(url, RegistryConfig::default()).unwrap(),
+    }
 }
 
 pub async fn start_on(
@@ -51,6 +85,7 @@ pub async fn start_on(
         addr,
         registry,
         dir,
+        database_url: None,
         stop: Some(stop),
         task,
     }

@@ -1,0 +1,4 @@
+//! `story.rs` on PostgreSQL: the same tests, on the other engine (see `support::on_postgres`).
+
+#[path = "story.rs"]
+mod on_postgres;
