@@ -62,14 +62,14 @@ pub struct DataArgs {
     /// is carried out by it.
     #[arg(long, value_name = "DIR", required_unless_present = "database_url")]
     data: Option<PathBuf>,
-    /// The registry's PostgreSQL database instead (also PARTSEAL_DATABASE_URL): the command is
-    /// carried out on it directly, and every service on it sees the change within a second.
+    /// The registry's PostgreSQL database instead (also PARTSEAL_DATABASE_URL; --data, when
+    /// given, takes precedence): the command is carried out on it directly, and every service on
+    /// it sees the change within a second.
     #[arg(
         long,
         value_name = "URL",
         env = "PARTSEAL_DATABASE_URL",
-        hide_env_values = true,
-        conflicts_with = "data"
+        hide_env_values = true
     )]
     database_url: Option<String>,
 }
@@ -213,7 +213,7 @@ impl AdminCommand {
 /// Runs the command: through the running service's admin socket when `partseal serve` holds the
 /// store, on the store directly otherwise.
 pub fn run(cmd: AdminCommand) -> anyhow::Result<ExitCode> {
-    if let Some(url) = cmd.store().database_url.clone() {
+    if let (Some(url), None) = (cmd.store().database_url.clone(), &cmd.store().data) {
         if let AdminCommand::Trust(args) = &cmd {
             files::trust_store(&args.authority, &args.certs, args.revoked.as_deref())?;
         }

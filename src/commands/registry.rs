@@ -33,13 +33,13 @@ pub struct DataArgs {
     /// The registry's data directory (the embedded store).
     #[arg(long, value_name = "DIR", required_unless_present = "database_url")]
     data: Option<PathBuf>,
-    /// The registry's PostgreSQL database instead (also PARTSEAL_DATABASE_URL).
+    /// The registry's PostgreSQL database instead (also PARTSEAL_DATABASE_URL); --data, when
+    /// given, takes precedence.
     #[arg(
         long,
         value_name = "URL",
         env = "PARTSEAL_DATABASE_URL",
-        hide_env_values = true,
-        conflicts_with = "data"
+        hide_env_values = true
     )]
     database_url: Option<String>,
 }
@@ -53,8 +53,8 @@ enum Location<'a> {
 impl DataArgs {
     fn location(&self) -> Location<'_> {
         match (&self.database_url, &self.data) {
-            (Some(url), _) => Location::Database(url),
-            (None, Some(dir)) => Location::Directory(dir),
+            (_, Some(dir)) => Location::Directory(dir),
+            (Some(url), None) => Location::Database(url),
             // clap requires one of them.
             (None, None) => Location::Directory(Path::new(".")),
         }
