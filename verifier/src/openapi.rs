@@ -273,17 +273,63 @@ fn exact_inputs(doc: &mut serde_json::Value) {
     // `lines: 0`, like a manifest of blank lines, so the body is optional. And any text is a
     // manifest whose lines are judged one by one (rejected lines are counted in the 200), so
     // the body's schema constrains nothing.
-    match doc.pointer_mut("/paths/~1api~1v1~1manifests/post/requestBody") {
-        Some(serde_json::Value::Object(body)) => {
-            body.insert("required".to_owned(), json!(false));
-            body.insert(
-                "content".to_owned(),
-                json!({"application/x-ndjson": {"schema": {
-                    "description": "Any text: each line is registered or rejected on its own",
-                }}}),
-            );
+    // The dashboard's upload is the same upload behind a session.
+    for upload in ["/api/v1/manifests", "/dashboard/manifests"] {
+        let at = format!("/paths/{}/post/requestBody", upload.replace('/', "~1"));
+        match doc.pointer_mut(&at) {
+            Some(serde_json::Value::Object(body)) => {
+                body.insert("required".to_owned(), json!(false));
+                body.insert(
+                    "content".to_owned(),
+                    json!({"application/x-ndjson": {"schema": {
+                        "description": "Any text: each line is registered or rejected on its own",
+                    }}}),
+                );
+            }
+            Some(_) | None => tracing::error!(upload, "no manifest upload in the description"),
         }
-        Some(_) | None => tracing::error!("no manifest upload in the OpenAPI description"),
+    }
+    forms_are_text(doc);
+}
+
+/// A form's fields are text, present or not: a form cannot send a null, so the `null` the derives
+/// add to an optional field's type is taken out of every form-encoded request body's schema.
+fn forms_are_text(doc: &mut serde_json::Value) {
+    let mut forms = Vec::new();
+    for item in doc["paths"]
+        .as_object()
+        .into_iter()
+        .flat_map(|p| p.values())
+    {
+        for op in item.as_object().into_iter().flat_map(|o| o.values()) {
+            let schema =
+                op.pointer("/requestBody/content/application~1x-www-form-urlencoded/schema/$ref");
+            if let Some(name) = schema
+                .and_then(serde_json::Value::as_str)
+                .and_then(|r| r.strip_prefix("#/components/schemas/"))
+            {
+                forms.push(name.to_owned());
+            }
+        }
+    }
+    for form in forms {
+        let at = format!("/components/schemas/{form}/properties");
+        let Some(properties) = doc.pointer_mut(&at).and_then(|p| p.as_object_mut()) else {
+            tracing::error!(form, "a form without properties in the description");
+            continue;
+        };
+        for property in properties.values_mut() {
+            if let Some(types) = property.get_mut("type") {
+                if let Some(list) = types.as_array() {
+                    let text: Vec<serde_json::Value> =
+                        list.iter().filter(|t| *t != "null").cloned().collect();
+                    *types = match text.as_slice() {
+                        [one] => one.clone(),
+                        _ => json!(text),
+                    };
+                }
+            }
+        }
     }
 }
 
@@ -401,6 +447,21 @@ impl PartialSchema for StepName {
 }
 
 impl ToSchema for StepName {}
+
+/// What the dashboard's alert form asks of an alert.
+pub struct AlertActionName;
+
+impl PartialSchema for AlertActionName {
+    fn schema() -> RefOr<Schema> {
+        string_enum(
+            &["investigating", "genuine", "counterfeit"],
+            "investigating: mark it as being looked into; genuine: a false alarm; counterfeit: \
+             copies of the label exist",
+        )
+    }
+}
+
+impl ToSchema for AlertActionName {}
 
 /// How a manufacturer resolves an alert.
 pub struct ResolutionName;

@@ -582,3 +582,151 @@ async fn each_step_takes_the_fields_the_description_gives_it() {
     );
     server.shutdown().await;
 }
+
+/// A session of `token`'s party, opened as a browser opens one: the session cookie
+/// (`name=value`) and its CSRF token, from the page `page` leads to.
+async fn sign_in(server: &Server, page: &str, token: &str) -> (String, String) {
+    let client = reqwest::Client::builder()
+        .redirect(reqwest::redirect::Policy::none())
+        .build()
+        .unwrap();
+    let cookie_of = |response: &reqwest::Response| {
+        let set = response.headers()["set-cookie"].to_str().unwrap();
+        set.split(';').next().unwrap().to_owned()
+    };
+    let csrf_of = |html: &str| {
+        let at = html.find("name=\"csrf\" value=\"").unwrap() + 19;
+        html[at..at + 64].to_owned()
+    };
+    let form = client.get(server.url(page)).send().await.unwrap();
+    let signin_cookie = cookie_of(&form);
+    let csrf = csrf_of(&form.text().await.unwrap());
+    let response = client
+        .post(server.url("/signin"))
+        .header("cookie", signin_cookie)
+        .form(&[("csrf", &csrf[..]), ("token", token)])
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(response.status(), 303);
+    let session = cookie_of(&response);
+    let page = client
+        .get(server.url(page))
+        .header("cookie", &session)
+        .send()
+        .await
+        .unwrap();
+    let csrf = csrf_of(&page.text().await.unwrap());
+    (session, csrf)
+}
+
+/// The dashboard's forms state what the handlers check before they look for the code (found by
+/// schemathesis once signed in: any text passed for a GTIN, a serial and a reason), and its
+/// upload, like the API's, takes an empty body. Each form names a well-formed code no one
+/// registered: one the form's checks pass is answered `403 not_allowed` (not the maker's code).
+#[tokio::test]
+async fn the_dashboards_forms_state_what_it_takes() {
+    let server = server().await;
+    let doc = document(&server).await;
+    add_party(&server.registry, "maker-1", Role::Manufacturer, "Guangdong");
+    let maker = token(&server.registry, "maker-1");
+    let (session, csrf) = sign_in(&server, "/dashboard", &maker).await;
+    let client = reqwest::Client::new();
+    let recall = |changes: Value| {
+        let mut form =
+            json!({"gtin": "06901234567892", "serial": "X7K2P9QD4M", "reason": "cracks"});
+        for (k, v) in changes.as_object().unwrap() {
+            form[k] = v.clone();
+        }
+        ("RecallForm", "/dashboard/recall", form)
+    };
+    let alert = |changes: Value| {
+        let mut form =
+            json!({"gtin": "06901234567892", "serial": "X7K2P9QD4M", "action": "investigating"});
+        for (k, v) in changes.as_object().unwrap() {
+            form[k] = v.clone();
+        }
+        ("AlertForm", "/dashboard/alerts", form)
+    };
+    for ((schema, path, mut form), valid, status) in [
+        (recall(json!({})), true, 403),
+        (recall(json!({"gtin": " 06901234567892\n"})), true, 403),
+        (recall(json!({"gtin": ""})), false, 400),
+        (recall(json!({"gtin": "0690123456789X"})), false, 400),
+        (recall(json!({"serial": ""})), false, 400),
+        (recall(json!({"serial": "X7K2 P9QD4M"})), false, 400),
+        (recall(json!({"lot": ""})), true, 403),
+        (recall(json!({"lot": " \t"})), true, 403),
+        (recall(json!({"lot": " L2026A "})), true, 403),
+        (recall(json!({"lot": "L2026 A"})), false, 400),
+        (recall(json!({"lot": "L".repeat(21)})), false, 400),
+        (recall(json!({"reason": ""})), false, 400),
+        (
+            recall(json!({"reason": " \t\u{3000}\u{85}\u{a0}"})),
+            false,
+            400,
+        ),
+        (recall(json!({"reason": " \u{feff} "})), true, 403),
+        (recall(json!({"reason": "\u{3000}裂纹"})), true, 403),
+        (alert(json!({})), true, 403),
+        (
+            alert(json!({"action": "counterfeit", "genuine": "unknown"})),
+            true,
+            403,
+        ),
+        (alert(json!({"gtin": ""})), false, 400),
+        (alert(json!({"serial": "é"})), false, 400),
+        // Whose code it is is asked before what to do with it.
+        (alert(json!({"action": "dance"})), false, 403),
+    ] {
+        form["csrf"] = json!(csrf);
+        assert_eq!(is_valid(&doc, schema, &form), valid, "{schema}: {form}");
+        let fields: Vec<(String, String)> = form
+            .as_object()
+            .unwrap()
+            .iter()
+            .map(|(k, v)| (k.clone(), v.as_str().unwrap().to_owned()))
+            .collect();
+        let response = client
+            .post(server.url(path))
+            .header("cookie", &session)
+            .form(&fields)
+            .send()
+            .await
+            .unwrap();
+        assert_eq!(
+            response.status().as_u16(),
+            status,
+            "{path} {form}: {}",
+            response.text().await.unwrap()
+        );
+    }
+    // A form cannot send a null: no form field's type admits one.
+    let forms = doc["components"]["schemas"]
+        .as_object()
+        .unwrap()
+        .iter()
+        .filter(|(name, _)| name.ends_with("Form"));
+    for (name, form) in forms {
+        for (field, schema) in form["properties"].as_object().unwrap() {
+            assert!(
+                !schema.to_string().contains(r#""null""#),
+                "{name}.{field}: {schema}"
+            );
+        }
+    }
+
+    let upload = &doc["paths"]["/dashboard/manifests"]["post"]["requestBody"];
+    assert_eq!(upload["required"], false, "{upload}");
+    let response = client
+        .post(server.url("/dashboard/manifests"))
+        .header("cookie", &session)
+        .header("x-csrf-token", &csrf)
+        .header("content-type", "application/x-ndjson")
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(response.status(), 200);
+    assert_eq!(response.json::<Value>().await.unwrap()["lines"], 0);
+    server.shutdown().await;
+}
