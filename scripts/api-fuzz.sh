@@ -1,10 +1,12 @@
 #!/usr/bin/env bash
 # Checks the OpenAPI contract against the real service: schemathesis, every check, against
-# `partseal serve --demo` on a loopback port with a temporary data directory, once without a token
-# and once with each role's token (manufacturer, distributor, shop). Exits non-zero on any
-# failure. Load stays on 127.0.0.1 and is bounded by the example count (MAX_EXAMPLES per
-# operation and run, default 10). scripts/schemathesis_hooks.py generates values with check
-# digits; scripts/schemathesis.toml says which status depends on the registry, not the request.
+# `partseal serve --demo` on a loopback port with a temporary data directory, once without a token,
+# once with each role's token (manufacturer, distributor, shop) on the API, and signed in to the
+# shop's station and the manufacturer's dashboard on their pages. Exits non-zero on any failure.
+# Load stays on 127.0.0.1 and is bounded by the example count (MAX_EXAMPLES per operation and
+# run, default 10). scripts/schemathesis_hooks.py generates values with check digits and puts the
+# session's CSRF token in the pages' forms; scripts/schemathesis.toml says which status depends on
+# the registry, not the request.
 #
 # Usage: scripts/api-fuzz.sh [path to a built partseal binary]
 set -euo pipefail
@@ -60,6 +62,21 @@ grep -qF "$maker" "$work/serve.out" && grep -qF "$shop" "$work/serve.out"
 "$binary" admin party add --data "$work/data" --id dist-1 --role distributor --name "Distributor" >/dev/null
 distributor=$("$binary" admin token create --data "$work/data" --party dist-1)
 
+# Signed-in sessions for the pages, opened as a browser opens one: the sign-in form sets its CSRF
+# token in a cookie and in the form; the form sends it with the party's token; the page it leads
+# to carries the session's CSRF token, which every form of the session sends back.
+csrf_of() { grep -o 'name="csrf" value="[^"]*"' | head -1 | sed 's/.*value="//; s/"$//'; }
+sign_in() {
+    local page="$1" token="$2" jar
+    jar=$(mktemp -p "$work")
+    curl -fsS -c "$jar" "$base$page" | csrf_of >"$jar.csrf"
+    curl -fsS -b "$jar" -c "$jar" -o /dev/null --data-urlencode "csrf=$(cat "$jar.csrf")" \
+        --data-urlencode "token=$token" "$base/signin"
+    session=$(awk '$6 == "partseal_session" { print $7 }' "$jar")
+    session_csrf=$(curl -fsS -b "$jar" "$base$page" | csrf_of)
+    [[ -n "$session" && -n "$session_csrf" ]] || { echo "cannot sign in to $page" >&2; exit 1; }
+}
+
 failed=0
 run() {
     local who="$1"
@@ -79,6 +96,14 @@ run anonymous
 run manufacturer --include-path-regex '^/api/v1/' -H "Authorization: Bearer $maker"
 run distributor --include-path-regex '^/api/v1/' -H "Authorization: Bearer $distributor"
 run shop --include-path-regex '^/api/v1/' -H "Authorization: Bearer $shop"
+# Signed in, the pages behind a session: the shop's station, the manufacturer's dashboard (whose
+# upload takes the CSRF token as a header).
+sign_in /shop "$shop"
+PARTSEAL_CSRF="$session_csrf" run shop-station --include-path-regex '^/shop' \
+    -H "Cookie: partseal_session=$session"
+sign_in /dashboard "$maker"
+PARTSEAL_CSRF="$session_csrf" run maker-dashboard --include-path-regex '^/dashboard' \
+    -H "Cookie: partseal_session=$session" -H "X-CSRF-Token: $session_csrf"
 echo "== test cases"
 cat "$work/counts"
 exit "$failed"

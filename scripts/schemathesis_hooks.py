@@ -8,6 +8,7 @@ and `signer::DigitalLink::parse` accept.
 """
 
 import base64
+import os
 from urllib.parse import quote
 
 import schemathesis
@@ -63,3 +64,16 @@ schemathesis.openapi.format("gs1-digital-link", digital_links())
 
 # A manifest upload (`application/x-ndjson`) is text: JSON Lines.
 schemathesis.serializer.alias("application/x-ndjson", "text/plain")
+
+# The signed-in pages' forms carry the session's CSRF token (`csrf`); `scripts/api-fuzz.sh` signs
+# in and passes the session's token here, so that a form schemathesis builds reaches the page's
+# own checks rather than stopping at the CSRF check. A form without the field keeps its absence.
+SESSION_CSRF = os.environ.get("PARTSEAL_CSRF")
+
+if SESSION_CSRF:
+
+    @schemathesis.hook
+    def map_body(context, body):
+        if isinstance(body, dict) and "csrf" in body:
+            return {**body, "csrf": SESSION_CSRF}
+        return body

@@ -113,9 +113,11 @@ static DOCUMENT: LazyLock<String> = LazyLock::new(|| {
 // ---- Which fields go together ----
 //
 // The derives state each field's shape; which fields a request needs together (a code, or a GTIN
-// and a serial; what each custody step needs) is JSON Schema's `oneOf`, `not` and `if`/`then`,
-// which they cannot write, so they are added to the document here. A null counts as absent,
-// as serde reads it. `verifier/tests/openapi.rs` checks requests against these rules.
+// and a serial; which fields each custody step takes) is JSON Schema's `oneOf` and `not`, which
+// they cannot write, so they are added to the document here. A null counts as absent, as serde
+// reads it. `verifier/tests/openapi.rs` checks requests against these rules. (A step's fields are
+// one flat branch per step rather than `if`/`then` over all the fields: schemathesis cannot
+// generate from the latter once the request has fifteen optional fields.)
 
 /// `field` is given, as a string.
 fn given(field: &str) -> serde_json::Value {
@@ -135,31 +137,98 @@ fn code_or_typed() -> serde_json::Value {
     ])
 }
 
-/// What each custody step needs besides the code ([`crate::routes::api::EventRequest`]).
-fn step_rules() -> serde_json::Value {
-    let step = |name: &str| json!({"required": ["step"], "properties": {"step": {"const": name}}});
-    let resolved = |resolution: &str| {
+/// One branch per custody step ([`api::STEP_FIELDS`]), each listing every field of the event
+/// request: `step` as the step's name; the code's fields as the request's (which go together is
+/// [`code_or_typed`]); the fields the step needs, not null; those it may have, as the request's;
+/// and every other field null (absent). With `additionalProperties: false`, a branch admits
+/// nothing else. `event` is the derived `EventRequest` schema, for the fields and their types.
+///
+/// Resolving is four branches, by what the resolution says of the genuine copy: a false alarm
+/// names none; a counterfeit names exactly one of the vehicle it is in, the party holding it, or
+/// none known (`genuine_unknown: true`). A `genuine_unknown` of false names nothing.
+fn step_branches(event: &serde_json::Value) -> serde_json::Value {
+    let fields: Vec<&String> = event
+        .get("properties")
+        .and_then(serde_json::Value::as_object)
+        .map(|properties| properties.keys().collect())
+        .unwrap_or_default();
+    // A needed field's type without null: `["string", "null"]` is "string".
+    let not_null = |field: &str| match event.pointer(&format!("/properties/{field}/type")) {
+        Some(serde_json::Value::Array(types)) => {
+            let types: Vec<&serde_json::Value> = types.iter().filter(|t| *t != "null").collect();
+            match types.as_slice() {
+                [one] => json!({"type": one}),
+                _ => json!({"type": types}),
+            }
+        }
+        Some(other) => json!({"type": other}),
+        // The resolution is an enum inlined as `oneOf: [null, {enum}]`; a branch names its value.
+        None => json!({"not": {"type": "null"}}),
+    };
+    let branch = |title: &str, step: &str, needed: &[&str], optional: &[&str]| {
+        let mut properties = serde_json::Map::new();
+        for &field in &fields {
+            let schema = match field.as_str() {
+                "step" => json!({"const": step}),
+                "code" | "gtin" | "serial" => json!({}),
+                f if needed.contains(&f) => not_null(f),
+                f if optional.contains(&f) => json!({}),
+                _ => json!({"type": "null"}),
+            };
+            properties.insert(field.clone(), schema);
+        }
+        let mut required = vec!["step"];
+        required.extend(needed);
         json!({
-            "required": ["step", "resolution"],
-            "properties": {"step": {"const": "resolving"}, "resolution": {"const": resolution}},
+            "title": title,
+            "properties": properties,
+            "required": required,
+            "additionalProperties": false,
         })
     };
-    let copies = json!([
-        given("genuine_vin"),
-        given("genuine_party"),
-        {"required": ["genuine_unknown"], "properties": {"genuine_unknown": {"const": true}}},
-    ]);
-    json!([
-        {"if": step("shipping"), "then": given("to")},
-        {"if": step("installing"), "then": given("vin")},
-        {"if": step("correcting"), "then": {
-            "required": ["corrects"], "properties": {"corrects": {"type": "integer"}},
-        }},
-        {"if": step("resolving"), "then": given("resolution")},
-        // A false alarm names no genuine copy; a counterfeit names exactly one.
-        {"if": resolved("genuine"), "then": {"not": {"anyOf": copies}}},
-        {"if": resolved("counterfeit"), "then": {"oneOf": copies}},
-    ])
+    let mut branches = Vec::new();
+    for (step, needed, optional) in api::STEP_FIELDS {
+        if step != "resolving" {
+            branches.push(branch(step, step, needed, optional));
+            continue;
+        }
+        let nothing_named = json!({"enum": [false, null]});
+        for (title, resolution, names) in [
+            ("resolving: a false alarm", "genuine", None),
+            (
+                "resolving: counterfeit, the genuine part in a vehicle",
+                "counterfeit",
+                Some("genuine_vin"),
+            ),
+            (
+                "resolving: counterfeit, the genuine part held by a party",
+                "counterfeit",
+                Some("genuine_party"),
+            ),
+            (
+                "resolving: counterfeit, which copy is genuine unknown",
+                "counterfeit",
+                Some("genuine_unknown"),
+            ),
+        ] {
+            let mut needed = needed.to_vec();
+            needed.extend(names);
+            let optional: Vec<&str> = optional
+                .iter()
+                .copied()
+                .filter(|f| *f == "note" || Some(*f) == names)
+                .collect();
+            let mut branch = branch(title, step, &needed, &optional);
+            branch["properties"]["resolution"] = json!({"const": resolution});
+            if names == Some("genuine_unknown") {
+                branch["properties"]["genuine_unknown"] = json!({"const": true});
+            } else {
+                branch["properties"]["genuine_unknown"] = nothing_named.clone();
+            }
+            branches.push(branch);
+        }
+    }
+    json!(branches)
 }
 
 /// Adds the rules above to the request schemas of the served document.
@@ -177,6 +246,7 @@ fn exact_inputs(doc: &mut serde_json::Value) {
     if let Some(event) = schemas.get("EventRequest").cloned() {
         schemas.insert("BatchEvent".to_owned(), shape_only(event));
     }
+    let steps = schemas.get("EventRequest").map(step_branches);
     let mut add = |schema: &str, keyword: &str, rule: serde_json::Value| match schemas
         .get_mut(schema)
         .and_then(serde_json::Value::as_object_mut)
@@ -189,7 +259,9 @@ fn exact_inputs(doc: &mut serde_json::Value) {
     for schema in ["EventRequest", "VehicleCheck", "SuspectReport"] {
         add(schema, "oneOf", code_or_typed());
     }
-    add("EventRequest", "allOf", step_rules());
+    if let Some(steps) = steps {
+        add("EventRequest", "allOf", json!([{"oneOf": steps}]));
+    }
     match schemas
         .get_mut("BatchRequest")
         .and_then(|batch| batch.pointer_mut("/properties/events/items"))
@@ -201,17 +273,63 @@ fn exact_inputs(doc: &mut serde_json::Value) {
     // `lines: 0`, like a manifest of blank lines, so the body is optional. And any text is a
     // manifest whose lines are judged one by one (rejected lines are counted in the 200), so
     // the body's schema constrains nothing.
-    match doc.pointer_mut("/paths/~1api~1v1~1manifests/post/requestBody") {
-        Some(serde_json::Value::Object(body)) => {
-            body.insert("required".to_owned(), json!(false));
-            body.insert(
-                "content".to_owned(),
-                json!({"application/x-ndjson": {"schema": {
-                    "description": "Any text: each line is registered or rejected on its own",
-                }}}),
-            );
+    // The dashboard's upload is the same upload behind a session.
+    for upload in ["/api/v1/manifests", "/dashboard/manifests"] {
+        let at = format!("/paths/{}/post/requestBody", upload.replace('/', "~1"));
+        match doc.pointer_mut(&at) {
+            Some(serde_json::Value::Object(body)) => {
+                body.insert("required".to_owned(), json!(false));
+                body.insert(
+                    "content".to_owned(),
+                    json!({"application/x-ndjson": {"schema": {
+                        "description": "Any text: each line is registered or rejected on its own",
+                    }}}),
+                );
+            }
+            Some(_) | None => tracing::error!(upload, "no manifest upload in the description"),
         }
-        Some(_) | None => tracing::error!("no manifest upload in the OpenAPI description"),
+    }
+    forms_are_text(doc);
+}
+
+/// A form's fields are text, present or not: a form cannot send a null, so the `null` the derives
+/// add to an optional field's type is taken out of every form-encoded request body's schema.
+fn forms_are_text(doc: &mut serde_json::Value) {
+    let mut forms = Vec::new();
+    for item in doc["paths"]
+        .as_object()
+        .into_iter()
+        .flat_map(|p| p.values())
+    {
+        for op in item.as_object().into_iter().flat_map(|o| o.values()) {
+            let schema =
+                op.pointer("/requestBody/content/application~1x-www-form-urlencoded/schema/$ref");
+            if let Some(name) = schema
+                .and_then(serde_json::Value::as_str)
+                .and_then(|r| r.strip_prefix("#/components/schemas/"))
+            {
+                forms.push(name.to_owned());
+            }
+        }
+    }
+    for form in forms {
+        let at = format!("/components/schemas/{form}/properties");
+        let Some(properties) = doc.pointer_mut(&at).and_then(|p| p.as_object_mut()) else {
+            tracing::error!(form, "a form without properties in the description");
+            continue;
+        };
+        for property in properties.values_mut() {
+            if let Some(types) = property.get_mut("type") {
+                if let Some(list) = types.as_array() {
+                    let text: Vec<serde_json::Value> =
+                        list.iter().filter(|t| *t != "null").cloned().collect();
+                    *types = match text.as_slice() {
+                        [one] => one.clone(),
+                        _ => json!(text),
+                    };
+                }
+            }
+        }
     }
 }
 
@@ -321,17 +439,7 @@ pub struct StepName;
 impl PartialSchema for StepName {
     fn schema() -> RefOr<Schema> {
         string_enum(
-            &[
-                "shipping",
-                "receiving",
-                "installing",
-                "removing",
-                "destroying",
-                "decommissioning",
-                "recalling",
-                "correcting",
-                "resolving",
-            ],
+            &api::STEP_FIELDS.map(|(step, ..)| step),
             "The custody step (GS1 CBV). Installing and removing are for shops; \
              decommissioning, recalling and resolving for manufacturers.",
         )
@@ -339,6 +447,21 @@ impl PartialSchema for StepName {
 }
 
 impl ToSchema for StepName {}
+
+/// What the dashboard's alert form asks of an alert.
+pub struct AlertActionName;
+
+impl PartialSchema for AlertActionName {
+    fn schema() -> RefOr<Schema> {
+        string_enum(
+            &["investigating", "genuine", "counterfeit"],
+            "investigating: mark it as being looked into; genuine: a false alarm; counterfeit: \
+             copies of the label exist",
+        )
+    }
+}
+
+impl ToSchema for AlertActionName {}
 
 /// How a manufacturer resolves an alert.
 pub struct ResolutionName;

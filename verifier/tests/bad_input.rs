@@ -425,6 +425,19 @@ fn catalogue(w: &World) -> Vec<Case> {
             "400 invalid_step",
         );
     }
+    // A field of another step is refused, not ignored (a null is absent).
+    add(
+        &mut cases,
+        "events: a VIN when correcting".into(),
+        event(json!({"corrects": 1, "vin": VIN})),
+        "400 unexpected_field",
+    );
+    add(
+        &mut cases,
+        "events: override_recall false when receiving".into(),
+        event(json!({"step": "receiving", "override_recall": false})),
+        "400 unexpected_field",
+    );
     add(
         &mut cases,
         "events: override_recall 1".into(),

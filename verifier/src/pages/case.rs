@@ -560,10 +560,20 @@ pub async fn find(
 #[derive(Deserialize, utoipa::ToSchema)]
 pub struct RecallForm {
     pub csrf: String,
+    /// GTIN-14 with its check digit (surrounding whitespace is ignored).
+    #[schema(format = "gtin", pattern = r"^[ \t\r\n]*[0-9]{14}[ \t\r\n]*$")]
     pub gtin: String,
+    /// 1 to 20 characters of GS1 character set 82 (surrounding whitespace is ignored).
+    #[schema(pattern = r#"^[ \t\r\n]*[!"%-?A-Z_a-z]{1,20}[ \t\r\n]*$"#)]
     pub serial: String,
-    /// For a lot recall: the lot (the code's own, as the view shows it).
+    /// For a lot recall: the lot (the code's own, as the view shows it), 1 to 20 characters of GS1
+    /// character set 82; empty (or only whitespace) for the code alone.
+    #[schema(pattern = r#"^[ \t\r\n]*([!"%-?A-Z_a-z]{1,20}[ \t\r\n]*)?$"#)]
     pub lot: Option<String>,
+    /// Why: not empty (nor only whitespace, which is ignored around it).
+    #[schema(
+        pattern = r"[^\t\n\v\f\r \u0085\u00a0\u1680\u2000-\u200a\u2028\u2029\u202f\u205f\u3000]"
+    )]
     pub reason: String,
 }
 

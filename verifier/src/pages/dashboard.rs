@@ -510,9 +510,14 @@ pub async fn dashboard(
 #[derive(Deserialize, utoipa::ToSchema)]
 pub struct AlertForm {
     pub csrf: String,
+    /// GTIN-14 with its check digit (surrounding whitespace is ignored).
+    #[schema(format = "gtin", pattern = r"^[ \t\r\n]*[0-9]{14}[ \t\r\n]*$")]
     pub gtin: String,
+    /// 1 to 20 characters of GS1 character set 82 (surrounding whitespace is ignored).
+    #[schema(pattern = r#"^[ \t\r\n]*[!"%-?A-Z_a-z]{1,20}[ \t\r\n]*$"#)]
     pub serial: String,
     /// investigating, genuine or counterfeit
+    #[schema(value_type = crate::openapi::AlertActionName, inline)]
     pub action: String,
     pub note: Option<String>,
     /// For counterfeit: `event:N` (the copy event N recorded is genuine) or `unknown`.

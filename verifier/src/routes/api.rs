@@ -304,8 +304,9 @@ fn manifest_too_large(what_then: &str) -> ApiError {
 // ---- Custody events ----
 
 /// One scan to record. The code is the scanned URI (`code`), whose signature must then be the
-/// registered one, or typed `gtin` and `serial`. What each step needs besides is stated in the
-/// description's `oneOf` and `allOf` (`openapi::exact_inputs`).
+/// registered one, or typed `gtin` and `serial`. Which other fields each step takes is
+/// [`STEP_FIELDS`]; the description states both in its `oneOf` and `allOf`
+/// (`openapi::exact_inputs`).
 #[derive(Deserialize, Clone, utoipa::ToSchema)]
 #[serde(deny_unknown_fields)]
 pub struct EventRequest {
@@ -357,6 +358,86 @@ pub struct EventRequest {
     /// resolving: what the investigation found, up to 500 bytes of UTF-8.
     #[schema(max_length = 500)]
     pub note: Option<String>,
+}
+
+/// What each custody step takes besides `step` and the code: the fields it needs, then those it
+/// may have. A step is refused any other field of [`EventRequest`] that is given (not null):
+/// `400 unexpected_field`, as an unknown field is refused, rather than ignored, since a `vin`
+/// sent with receiving or a `reason` with shipping is a mistake the client should hear of. The
+/// description states the same, one branch per step (`openapi::exact_inputs`).
+pub const STEP_FIELDS: [(&str, &[&str], &[&str]); 9] = [
+    ("shipping", &["to"], &[]),
+    ("receiving", &[], &[]),
+    (
+        "installing",
+        &["vin"],
+        &["override_recall", "vin_confirmed"],
+    ),
+    ("removing", &[], &["vin"]),
+    ("destroying", &[], &["reason"]),
+    ("decommissioning", &[], &["reason"]),
+    ("recalling", &[], &["reason"]),
+    ("correcting", &["corrects"], &["reason"]),
+    (
+        "resolving",
+        &["resolution"],
+        &["genuine_vin", "genuine_party", "genuine_unknown", "note"],
+    ),
+];
+
+impl EventRequest {
+    /// Each field of the request other than `step` and the code, and whether it is given (a null
+    /// is not: serde reads it as absent).
+    pub fn step_fields_given(&self) -> [(&'static str, bool); 11] {
+        [
+            ("to", self.to.is_some()),
+            ("vin", self.vin.is_some()),
+            ("override_recall", self.override_recall.is_some()),
+            ("vin_confirmed", self.vin_confirmed.is_some()),
+            ("reason", self.reason.is_some()),
+            ("corrects", self.corrects.is_some()),
+            ("resolution", self.resolution.is_some()),
+            ("genuine_vin", self.genuine_vin.is_some()),
+            ("genuine_party", self.genuine_party.is_some()),
+            ("genuine_unknown", self.genuine_unknown.is_some()),
+            ("note", self.note.is_some()),
+        ]
+    }
+}
+
+/// `400 unexpected_field` for the first given field `req`'s step does not take ([`STEP_FIELDS`]);
+/// none for an unknown step, which is refused as such.
+fn unexpected_field(req: &EventRequest) -> Result<(), ApiError> {
+    let Some((step, needed, optional)) = STEP_FIELDS.iter().find(|(s, ..)| *s == req.step) else {
+        return Ok(());
+    };
+    let takes = |field: &str| needed.contains(&field) || optional.contains(&field);
+    match req
+        .step_fields_given()
+        .into_iter()
+        .find(|&(field, given)| given && !takes(field))
+    {
+        None => Ok(()),
+        Some((field, _)) => {
+            let taken: Vec<String> = needed
+                .iter()
+                .chain(optional.iter())
+                .map(|f| format!("\"{f}\""))
+                .collect();
+            let takes = match taken.as_slice() {
+                [] => "nothing besides the code".to_owned(),
+                [one] => one.clone(),
+                [init @ .., last] => format!("{} and {last}", init.join(", ")),
+            };
+            Err(ApiError::bad_request(
+                "unexpected_field",
+                format!(
+                    "{step} does not take \"{field}\": it takes {takes}. Leave the field out (or \
+                     null), or check the step"
+                ),
+            ))
+        }
+    }
 }
 
 /// A JSON integer as JSON Schema reads one: `7` or `7.0`, not `7.5`, from 0 to `u32::MAX`. (A
@@ -482,6 +563,7 @@ fn action(caller: &Caller, req: &EventRequest) -> Result<Action, ApiError> {
         _ => ANYONE,
     };
     caller.require(roles, step)?;
+    unexpected_field(req)?;
     Ok(match step {
         "shipping" => {
             let to = required(req.to.as_deref(), "to", step)?;
@@ -717,7 +799,7 @@ fn event_result(key: &CodeKey, recorded: &Recorded) -> EventResult {
     security(("bearer" = [])),
     responses(
         (status = 200, description = "Recorded (applied, repeated or conflict)", body = EventResult),
-        (status = 400, description = "Bad JSON or a bad field (`invalid_json`, `invalid_field`, `invalid_code`, ...)",
+        (status = 400, description = "Bad JSON or a bad field (`invalid_json`, `invalid_field`, `invalid_code`, ...), a field the step needs missing (`missing_field`) or one it does not take given (`unexpected_field`)",
             body = Problem, content_type = "application/problem+json"),
         (status = 413, description = "The body is larger than the configured limit",
             body = Problem, content_type = "application/problem+json"),
@@ -1257,5 +1339,31 @@ mod tests {
         }
         let absent = serde_json::from_str::<EventRequest>(r#"{"step": "receiving"}"#);
         assert_eq!(absent.map(|r| r.corrects).ok(), Some(None));
+    }
+
+    /// [`EventRequest::step_fields_given`] names every field but `step` and the code's, by its
+    /// name in JSON, and [`STEP_FIELDS`] names no other.
+    #[test]
+    fn step_fields_are_the_requests_fields() {
+        let all = r#"{"step": "receiving", "code": "c", "to": "p", "vin": "v",
+            "override_recall": false, "vin_confirmed": false, "reason": "r", "corrects": 0,
+            "resolution": "genuine", "genuine_vin": "v", "genuine_party": "p",
+            "genuine_unknown": false, "note": "n"}"#;
+        let Ok(req) = serde_json::from_str::<EventRequest>(all) else {
+            panic!("a request with every field is read");
+        };
+        let given = req.step_fields_given();
+        assert!(given.iter().all(|(_, given)| *given), "{given:?}");
+        let names: Vec<&str> = given.iter().map(|(name, _)| *name).collect();
+        for (name, _) in given {
+            assert!(all.contains(&format!("\"{name}\"")), "{name}");
+        }
+        for (step, needed, optional) in STEP_FIELDS {
+            for field in needed.iter().chain(optional) {
+                assert!(names.contains(field), "{step}: {field}");
+            }
+        }
+        let none = serde_json::from_str::<EventRequest>(r#"{"step": "receiving", "vin": null}"#);
+        assert!(none.is_ok_and(|r| r.step_fields_given().iter().all(|(_, given)| !given)));
     }
 }
