@@ -1,7 +1,8 @@
 //! The chain-of-custody registry: which codes certified manufacturers issued, where each part has
 //! been, and which codes show the marks of a cloned label.
 //!
-//! A [`Registry`] sits on a [`Store`] (the embedded [`SledStore`] by default) and holds the rules:
+//! A [`Registry`] sits on a [`Store`] (the embedded [`SledStore`] by default, or [`PgStore`] on a
+//! PostgreSQL database that several processes share) and holds the rules:
 //!
 //! - **Registration** ([`Registry::register`], [`register_manifest`]): each signed code is checked
 //!   against the trust state (certificate, prefixes, revocation) and its signature (batch
@@ -36,7 +37,7 @@
 //! | [`registry`](mod@registry) | the [`Registry`]: rules, locking, durability |
 //! | [`audit`] | the end-to-end check of chains and indexes |
 //! | [`epcis`] | a code's history as a GS1 EPCIS 2.0 JSON-LD document |
-//! | [`store`] | the storage trait, group commit, and the sled engine |
+//! | [`store`] | the storage trait, the engine-independent table layout, the sled and PostgreSQL engines |
 //!
 //! All methods block; from async code call them in `tokio::task::spawn_blocking`.
 //!

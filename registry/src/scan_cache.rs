@@ -8,6 +8,11 @@
 //! since the last pass. A flag that scans raise (`scan_anomaly`) is not kept here: it is written to
 //! the code's record at once.
 //!
+//! A pass writes the scans counted since the last one, not the aggregate: the store adds them to
+//! what it holds ([`Store::add_scans`](crate::Store::add_scans)), so processes that count scans of
+//! the same code (replicas on one database) never overwrite each other's, and each then holds
+//! every process's scans up to its last pass.
+//!
 //! Memory stays bounded: after each pass, a shard holding more than [`KEEP_PER_SHARD`] aggregates
 //! forgets those already written; they are read back from the store if scanned again.
 
@@ -36,10 +41,10 @@ pub(crate) struct ScanCache {
 type Shard = HashMap<CodeKey, Cached>;
 
 struct Cached {
+    /// The stored aggregate as last read or written, with the scans counted since.
     stats: ScanStats,
-    /// Scans added since the aggregate was loaded, and how many of them are in the store.
-    added: u64,
-    written: u64,
+    /// The scans counted since the last pass: what the next pass adds to the store.
+    unwritten: ScanStats,
 }
 
 fn lock<T>(m: &Mutex<T>) -> MutexGuard<'_, T> {
@@ -80,12 +85,11 @@ impl ScanCache {
             Some(cached) => cached,
             None => shard.entry(key.clone()).or_insert(Cached {
                 stats: load()?.unwrap_or_default(),
-                added: 0,
-                written: 0,
+                unwritten: ScanStats::default(),
             }),
         };
         cached.stats.add(ctx, at);
-        cached.added += 1;
+        cached.unwritten.add(ctx, at);
         Ok(read(&cached.stats))
     }
 
@@ -94,33 +98,47 @@ impl ScanCache {
         self.shard(key).get(key).map(|c| c.stats.clone())
     }
 
-    /// Writes every aggregate changed since the last pass with `put`; returns how many. Scans
-    /// added while a shard is being written stay marked as not written, for the next pass.
+    /// Adds the scans counted since the last pass to the store with `add` (which returns the
+    /// stored aggregate they made); returns for how many codes. Scans counted while a shard is
+    /// being written wait for the next pass; those of a failed write are kept for it too.
     pub fn write(
         &self,
-        mut put: impl FnMut(&CodeKey, &ScanStats) -> StoreResult<()>,
+        mut add: impl FnMut(&CodeKey, &ScanStats) -> StoreResult<ScanStats>,
     ) -> StoreResult<usize> {
         let _one_pass = lock(&self.writing);
         let mut count = 0;
         for shard in &self.shards {
-            let changed: Vec<(CodeKey, ScanStats, u64)> = lock(shard)
-                .iter()
-                .filter(|(_, c)| c.added != c.written)
-                .map(|(k, c)| (k.clone(), c.stats.clone(), c.added))
+            let taken: Vec<(CodeKey, ScanStats)> = lock(shard)
+                .iter_mut()
+                .filter(|(_, c)| c.unwritten.total > 0)
+                .map(|(k, c)| (k.clone(), std::mem::take(&mut c.unwritten)))
                 .collect();
-            for (key, stats, _) in &changed {
-                put(key, stats)?;
-            }
-            count += changed.len();
-            let mut shard = lock(shard);
-            for (key, _, added) in changed {
-                // Present: only this pass removes entries, and it has not yet.
-                if let Some(c) = shard.get_mut(&key) {
-                    c.written = added;
+            let mut taken = taken.into_iter();
+            while let Some((key, delta)) = taken.next() {
+                match add(&key, &delta) {
+                    Ok(stored) => {
+                        // Present: only this pass removes entries, and it has not yet.
+                        if let Some(c) = lock(shard).get_mut(&key) {
+                            // What every process wrote, and what this one counted meanwhile.
+                            c.stats = stored;
+                            c.stats.merge(&c.unwritten);
+                        }
+                        count += 1;
+                    }
+                    Err(e) => {
+                        let mut shard = lock(shard);
+                        for (key, delta) in std::iter::once((key, delta)).chain(taken) {
+                            if let Some(c) = shard.get_mut(&key) {
+                                c.unwritten.merge(&delta);
+                            }
+                        }
+                        return Err(e);
+                    }
                 }
             }
+            let mut shard = lock(shard);
             if shard.len() > KEEP_PER_SHARD {
-                shard.retain(|_, c| c.added != c.written);
+                shard.retain(|_, c| c.unwritten.total > 0);
             }
         }
         Ok(count)
@@ -171,24 +189,33 @@ mod tests {
         assert_eq!(*loads.borrow(), 1);
         assert_eq!(cache.get(&key(1)).unwrap().total, 3);
 
+        // The pass adds the two new scans to what the store holds, which another process has
+        // added to meanwhile: afterwards the cache counts them all.
+        let mut store = stored.clone();
+        store.add(&ctx(9), Timestamp(2_500));
         let mut written = Vec::new();
         let n = cache
-            .write(|k, s| {
-                written.push((k.clone(), s.total));
-                Ok(())
+            .write(|k, delta| {
+                written.push((k.clone(), delta.total));
+                store.merge(delta);
+                Ok(store.clone())
             })
             .unwrap();
-        assert_eq!((n, written), (1, vec![(key(1), 3)]));
-        // Nothing changed since: nothing to write.
+        assert_eq!((n, written), (1, vec![(key(1), 2)]));
+        assert_eq!(store.total, 4);
+        assert_eq!(cache.get(&key(1)).unwrap().total, 4);
+        // Nothing counted since: nothing to write.
         assert_eq!(cache.write(|_, _| panic!("unchanged")).unwrap(), 0);
         cache
             .add(&key(1), &ctx(4), Timestamp(4_000), || unreachable!(), total)
             .unwrap();
-        let written = cache.write(|_, s| {
-            assert_eq!(s.total, 4);
-            Ok(())
+        let written = cache.write(|_, delta| {
+            assert_eq!(delta.total, 1);
+            store.merge(delta);
+            Ok(store.clone())
         });
         assert_eq!(written.unwrap(), 1);
+        assert_eq!(store.total, 5);
     }
 
     #[test]
@@ -203,7 +230,14 @@ mod tests {
             )))
         });
         assert!(failed.is_err());
-        assert_eq!(cache.write(|_, _| Ok(())).unwrap(), 1);
+        // The scan waits for the next pass, once: not lost, not doubled.
+        let mut totals = Vec::new();
+        let written = cache.write(|_, delta| {
+            totals.push(delta.total);
+            Ok(delta.clone())
+        });
+        assert_eq!((written.unwrap(), totals), (1, vec![1]));
+        assert_eq!(cache.write(|_, _| panic!("written")).unwrap(), 0);
     }
 
     #[test]
@@ -215,7 +249,10 @@ mod tests {
                 .add(&key(i), &ctx(1), Timestamp(1), || Ok(None), |_| ())
                 .unwrap();
         }
-        assert_eq!(cache.write(|_, _| Ok(())).unwrap(), codes as usize);
+        assert_eq!(
+            cache.write(|_, delta| Ok(delta.clone())).unwrap(),
+            codes as usize
+        );
         let kept: usize = cache.shards.iter().map(|s| lock(s).len()).sum();
         assert_eq!(kept, 0, "every shard was over its bound and fully written");
         // Forgotten aggregates are loaded again from the store when scanned.

@@ -170,6 +170,53 @@ impl ScanStats {
         }
     }
 
+    /// Adds the scans of another aggregate of the same code (counted by another process, or since
+    /// the last write), as if each had been added here: totals, days and regions add up, the
+    /// first and last scans are the earlier and the later, and a network seen in both keeps its
+    /// latest time. The lists keep their bounds, so merging is exact for everything the bounds
+    /// keep.
+    pub fn merge(&mut self, other: &ScanStats) {
+        self.total += other.total;
+        self.first = match (self.first, other.first) {
+            (Some(a), Some(b)) => Some(a.min(b)),
+            (a, b) => a.or(b),
+        };
+        self.last = self.last.max(other.last);
+        for &(network, at) in &other.recent {
+            match self.recent.iter_mut().find(|(n, _)| *n == network) {
+                Some(seen) => seen.1 = seen.1.max(at),
+                None => self.recent.push((network, at)),
+            }
+        }
+        // Newest first; a stable sort keeps this aggregate's order among equal times.
+        self.recent.sort_by_key(|&(_, at)| std::cmp::Reverse(at));
+        self.recent.truncate(MAX_RECENT_NETWORKS);
+        for &(day, n) in &other.daily {
+            match self.daily.iter_mut().find(|(d, _)| *d == day) {
+                Some((_, count)) => *count += n,
+                None => self.daily.push((day, n)),
+            }
+        }
+        self.daily.sort_unstable();
+        let excess = self.daily.len().saturating_sub(MAX_DAYS);
+        self.daily.drain(..excess);
+        for (region, n) in &other.regions {
+            let name = if self.regions.len() >= MAX_REGIONS
+                && !self.regions.iter().any(|(r, _)| r == region)
+            {
+                "other"
+            } else {
+                region.as_str()
+            };
+            match self.regions.iter_mut().find(|(r, _)| r == name) {
+                Some((_, count)) => *count += n,
+                None => self.regions.push((name.to_owned(), *n)),
+            }
+        }
+        self.regions
+            .sort_by(|a, b| b.1.cmp(&a.1).then_with(|| a.0.cmp(&b.0)));
+    }
+
     /// Distinct networks seen within the policy's window before `now`.
     pub fn distinct_networks(&self, now: Timestamp, policy: ScanPolicy) -> u32 {
         let from = now.0 - i64::from(policy.window_hours) * 3600;
@@ -318,5 +365,36 @@ mod tests {
         }
         assert_eq!(stats.regions.len(), MAX_REGIONS + 1);
         assert_eq!(stats.regions[0], ("other".to_owned(), 12));
+    }
+
+    #[test]
+    fn merging_two_processes_counts_is_counting_every_scan_in_one() {
+        let t0 = Timestamp(1_790_000_000);
+        let scan = |i: u32| {
+            let region = ["CN-44", "CN-11", "CN-31"][(i % 3) as usize];
+            let ctx = ScanContext::from_ip(
+                IpAddr::from([10, 0, (i % 7) as u8, 1]),
+                &[5; 32],
+                Some(region),
+            );
+            (ctx, Timestamp(t0.0 + i64::from(i) * 5000))
+        };
+        let (mut one, mut a, mut b) = Default::default();
+        for i in 0..60u32 {
+            let (ctx, at) = scan(i);
+            ScanStats::add(&mut one, &ctx, at);
+            // Two replicas, each counting the scans that reached it.
+            let replica: &mut ScanStats = if i % 2 == 0 { &mut a } else { &mut b };
+            replica.add(&ctx, at);
+        }
+        let mut merged: ScanStats = a.clone();
+        merged.merge(&b);
+        assert_eq!(merged, one);
+        // Either way round, and merging nothing changes nothing.
+        let mut other_way = b.clone();
+        other_way.merge(&a);
+        assert_eq!(other_way, one);
+        merged.merge(&ScanStats::default());
+        assert_eq!(merged, one);
     }
 }

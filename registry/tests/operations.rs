@@ -31,12 +31,20 @@ fn history_with_events(w: &World, serial: &str) -> CodeKey {
 
 /// The store's files opened directly with sled, as someone with disk access would (with the
 /// segment size the registry gives new stores, which sled insists on).
+/// sled lets go of its directory's lock only once a dropped handle's threads have: wait for it.
 fn raw_sled(dir: &std::path::Path) -> sled::Db {
-    sled::Config::new()
-        .path(dir)
-        .segment_size(2 << 20)
-        .open()
-        .unwrap()
+    let deadline = std::time::Instant::now() + std::time::Duration::from_secs(5);
+    loop {
+        match sled::Config::new().path(dir).segment_size(2 << 20).open() {
+            Err(sled::Error::Io(e))
+                if e.to_string().contains("could not acquire lock")
+                    && std::time::Instant::now() < deadline =>
+            {
+                std::thread::sleep(std::time::Duration::from_millis(20));
+            }
+            opened => return opened.unwrap(),
+        }
+    }
 }
 
 /// Opens the store's files directly, as someone with disk access would, and changes stored bytes.

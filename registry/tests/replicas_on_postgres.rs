@@ -159,3 +159,34 @@ fn revocations_and_recalls_through_one_replica_hold_in_every_other_within_a_seco
 fn key_of(n: u8) -> signer::SigningKey {
     common::key(n)
 }
+
+#[test]
+fn scans_counted_by_several_replicas_add_up() {
+    let w = World::new();
+    let key = w.registered("SCANS1");
+    let replicas = replicas(&w, 3);
+    let now = day(2);
+    // Each replica counts scans from its own networks, and writes them behind, twice.
+    for round in 0..2u8 {
+        std::thread::scope(|s| {
+            for (i, r) in replicas.iter().enumerate() {
+                let key = key.clone();
+                s.spawn(move || {
+                    for n in 0..5u8 {
+                        let ip = std::net::IpAddr::from([10, i as u8, round * 10 + n, 1]);
+                        r.record_scan(&key, &r.scan_context(ip, None), now).unwrap();
+                    }
+                    r.write_scans().unwrap();
+                });
+            }
+        });
+    }
+    let stored = w.registry.scans(&key).unwrap().unwrap();
+    assert_eq!(stored.total, 30, "every replica's scans, none overwritten");
+    assert_eq!(stored.daily, vec![(now.0.div_euclid(86_400), 30)]);
+    // The replicas share the store's salt, so one network is one context in all of them.
+    assert_eq!(
+        stored.distinct_networks(now, registry::ScanPolicy::default()),
+        30
+    );
+}

@@ -131,6 +131,14 @@ impl ApiError {
     /// anything else is internal.
     pub fn unexpected(e: &RegistryError) -> Self {
         match e {
+            // Other replicas kept changing the code while this write was judged again and again.
+            RegistryError::Store(registry::StoreError::Conflict) => Self::new(
+                StatusCode::SERVICE_UNAVAILABLE,
+                STORAGE_UNAVAILABLE,
+                "the part was being changed by other requests at the same moment, so this change \
+                 was not recorded; try again",
+            )
+            .retry_after(1),
             RegistryError::Store(store) => match store.fault() {
                 Some(fault) => Self::storage(&fault),
                 None => Self::internal(e),

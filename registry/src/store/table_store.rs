@@ -428,8 +428,38 @@ impl<T: Tables> Store for TableStore<T> {
         )
     }
 
-    fn put_scans(&self, key: &CodeKey, stats: &ScanStats) -> StoreResult<()> {
-        self.put(Table::Scans, key.as_bytes(), &stats.encode())
+    fn add_scans(&self, key: &CodeKey, delta: &ScanStats) -> StoreResult<ScanStats> {
+        self.write(|| {
+            loop {
+                let k = key.as_bytes();
+                // A read, a merge, and a write only if no other process wrote in between (else again).
+                match self.tables.get(Table::Scans, k)? {
+                    None => {
+                        let taken = self
+                            .tables
+                            .insert_new(Table::Scans, &[(k.to_vec(), delta.encode())])?;
+                        if taken.into_iter().next().flatten().is_none() {
+                            return Ok(delta.clone());
+                        }
+                    }
+                    Some(stored) => {
+                        let mut merged = decode("scan stats", ScanStats::decode(stored.as_ref()))?;
+                        merged.merge(delta);
+                        let expect = Expect {
+                            table: Table::Scans,
+                            key: k,
+                            expected: stored.as_ref(),
+                        };
+                        let change = Change::Put(Table::Scans, k.to_vec(), merged.encode());
+                        match self.tables.apply(Some(expect), &[change]) {
+                            Ok(()) => return Ok(merged),
+                            Err(StoreError::Conflict) => {}
+                            Err(e) => return Err(e),
+                        }
+                    }
+                }
+            }
+        })
     }
 
     fn alerts(&self, manufacturer: &PartyId) -> StoreResult<Vec<CodeKey>> {

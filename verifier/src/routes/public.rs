@@ -52,9 +52,17 @@ pub async fn scan(
     // A registered code is judged from one read of the registry, inline: the read is a lookup in
     // sled's page cache (a few microseconds), cheaper than the two thread hand-offs of the
     // blocking pool, which cost a quarter of the throughput when measured (BENCHMARKS.md). Only
-    // Ed25519 for codes the registry does not hold goes to the blocking pool.
-    let judged =
-        verdict::judge_scan(state.registry(), input, now).map_err(|e| ApiError::unexpected(&e))?;
+    // Ed25519 for codes the registry does not hold goes to the blocking pool. A store shared
+    // with other replicas may wait on the network: then the read goes there too.
+    let judged = if state.registry().shared() {
+        let input = input.to_owned();
+        state
+            .blocking(move |r| verdict::judge_scan(r, &input, now))
+            .await?
+    } else {
+        verdict::judge_scan(state.registry(), input, now)
+    }
+    .map_err(|e| ApiError::unexpected(&e))?;
     let (verdict, key) = match judged {
         Scan::Judged(verdict, key) => (*verdict, key),
         Scan::NeedsSignature(code) => {
@@ -128,8 +136,13 @@ pub async fn lookup(
         (_, None) => return Err(bad_query(&"missing field `serial`")),
     };
     let now = Timestamp::now();
-    // Registry reads only, inline for the reason given in `scan`.
+    // Registry reads only, inline for the reason given in `scan` (where the store is local).
     let judged = match crate::typed_input::normalise(&gtin, &serial) {
+        Ok(typed) if state.registry().shared() => {
+            state
+                .blocking(move |r| crate::typed_input::judge(r, &typed, now))
+                .await?
+        }
         Ok(typed) => crate::typed_input::judge(state.registry(), &typed, now),
         Err(problem) if browser => {
             let lang = crate::pages::Lang::choose(page_lang(input), &headers);
@@ -138,6 +151,12 @@ pub async fn lookup(
             ));
         }
         // Programs get the strict parsers' `data_error` with its stable reason code.
+        Err(_) if state.registry().shared() => {
+            let (gtin, serial) = (gtin.clone(), serial.clone());
+            state
+                .blocking(move |r| verdict::judge_typed(r, &gtin, &serial, now))
+                .await?
+        }
         Err(_) => verdict::judge_typed(state.registry(), &gtin, &serial, now),
     };
     let (verdict, key) = judged.map_err(|e| ApiError::unexpected(&e))?;
@@ -183,8 +202,17 @@ fn answer(
         // Counted in memory and written behind, so inline like the registry read above: a store
         // read only for a code not scanned lately, and a record write (no sync) only on the one
         // scan that raises a code's scan anomaly.
-        if let Err(e) = state.registry().record_scan(&key, &ctx, now) {
-            tracing::error!(error = %e, "cannot record a scan");
+        let record = move |r: &registry::Registry| {
+            if let Err(e) = r.record_scan(&key, &ctx, now) {
+                tracing::error!(error = %e, "cannot record a scan");
+            }
+        };
+        if state.registry().shared() {
+            // The answer does not wait for the count (a scan is analytics, never acknowledged).
+            let registry = state.registry().clone();
+            tokio::task::spawn_blocking(move || record(&registry));
+        } else {
+            record(state.registry());
         }
     }
     if wants_json(headers) {

@@ -428,10 +428,18 @@ fn scan_sql(table: Table, prefix: &[u8]) -> (String, Option<Vec<u8>>) {
 
 /// Hosts, ports and database of a connection, without user or password.
 fn describe(config: &tokio_postgres::Config) -> String {
+    // One port stands for every host; none means the default.
+    let ports = config.get_ports();
+    let port_of = |i: usize| match ports {
+        [] => 5432,
+        [one] => *one,
+        many => many.get(i).copied().unwrap_or(5432),
+    };
     let hosts: Vec<String> = config
         .get_hosts()
         .iter()
-        .zip(config.get_ports().iter().chain(std::iter::repeat(&5432)))
+        .enumerate()
+        .map(|(i, host)| (host, port_of(i)))
         .map(|(host, port)| match host {
             tokio_postgres::config::Host::Tcp(h) => format!("{h}:{port}"),
             tokio_postgres::config::Host::Unix(p) => format!("{}:{port}", p.display()),
@@ -643,9 +651,12 @@ mod tests {
     #[test]
     fn a_database_is_named_without_its_credentials() {
         let config =
-            tokio_postgres::Config::from_str("postgres://u:secret@h1:5433,h2/reg").unwrap();
+            tokio_postgres::Config::from_str("postgres://u:secret@h1:5433,h2:5434/reg").unwrap();
         let name = describe(&config);
-        assert_eq!(name, "postgres://h1:5433,h2:5432/reg");
+        assert_eq!(name, "postgres://h1:5433,h2:5434/reg");
         assert!(!name.contains("secret"));
+        let one_port = "host=h1,h2 port=6000 dbname=reg password=secret";
+        let name = describe(&tokio_postgres::Config::from_str(one_port).unwrap());
+        assert_eq!(name, "postgres://h1:6000,h2:6000/reg");
     }
 }
