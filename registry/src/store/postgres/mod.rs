@@ -91,8 +91,10 @@ impl Drop for PgTables {
 /// full disk, a dropped connection) apart from everything else.
 pub(crate) fn db(e: tokio_postgres::Error) -> StoreError {
     let Some(state) = e.code() else {
-        // No SQL state: the connection failed or closed.
-        return Fault::Unavailable(format!("the database connection failed: {e}")).into();
+        // No SQL state: the connection failed or closed; the cause (refused, timed out) is the
+        // error's source.
+        let cause = std::error::Error::source(&e).map_or_else(String::new, |s| format!(": {s}"));
+        return Fault::Unavailable(format!("the database connection failed ({e}{cause})")).into();
     };
     let text = e
         .as_db_error()
@@ -108,7 +110,7 @@ pub(crate) fn db(e: tokio_postgres::Error) -> StoreError {
     {
         Fault::Unavailable(text).into()
     } else {
-        StoreError::Engine(format!("{state:?}: {text}"))
+        StoreError::Engine(format!("{text} (SQL state {})", state.code()))
     }
 }
 
@@ -171,6 +173,15 @@ impl PgTables {
                 tracing::warn!(synchronous_commit = %sync, "the database may lose acknowledged writes in a crash: set synchronous_commit = on");
             }
             Ok::<_, StoreError>(())
+        })
+        .map_err(|e| match e.fault() {
+            // Not a write that failed: the store could not be opened at all.
+            Some(fault) => StoreError::Engine(format!(
+                "cannot reach the database {}: {}",
+                tables.name,
+                fault.cause()
+            )),
+            None => e,
         })?;
         tracing::info!(database = %tables.name, "store: PostgreSQL");
         Ok(tables)
