@@ -9,6 +9,11 @@
 //! percentiles, and bytes on disk per code. Then custody events with 64 concurrent writers. The raw
 //! limits measured in the same run: Ed25519 batch verification on every core, sled batch inserts,
 //! and one flush + fsync.
+//!
+//! With `PARTSEAL_BENCH_DATABASE_URL` (an empty PostgreSQL database; `scripts/pg-cluster.sh`
+//! starts a server) the store is PostgreSQL instead, and the raw limits are the same server's:
+//! a binary COPY of the same rows into a table with their primary key, and `pgbench -N` with 64
+//! and 16 clients (in a database `pgbench` the bench creates beside it).
 
 #![allow(clippy::unwrap_used)]
 
@@ -58,7 +63,11 @@ fn main() {
     };
 
     println!("threads: {}", rayon::current_num_threads());
+    let database = std::env::var("PARTSEAL_BENCH_DATABASE_URL").ok();
     raw_primitives(&maker, &part);
+    if let Some(url) = &database {
+        postgres_limits::run(url, &part);
+    }
 
     let dir = tempfile::tempdir().unwrap();
     // PARTSEAL_BENCH_CACHE_MB sizes the store's page cache (default: the registry's default).
@@ -81,7 +90,10 @@ fn main() {
         config.cache_bytes >> 20,
         config.record_cache_bytes >> 20
     );
-    let registry = Arc::new(Registry::open(dir.path(), config).unwrap());
+    let registry = Arc::new(match &database {
+        None => Registry::open(dir.path(), config).unwrap(),
+        Some(url) => Registry::connect(url, config).unwrap(),
+    });
     registry.add_root(authority.verifying_key(), now).unwrap();
     registry.add_certificate(cert, now).unwrap();
 
@@ -195,6 +207,9 @@ fn events(registry: &Arc<Registry>, part: &(impl Fn(u64) -> PartId + Sync), code
     let report = registry.audit(|_| {}).unwrap();
     assert!(report.is_clean(), "{:?}", report.problems);
 }
+
+#[path = "registry/postgres_limits.rs"]
+mod postgres_limits;
 
 fn raw_primitives(maker: &SigningKey, part: &(impl Fn(u64) -> PartId + Sync)) {
     const N: u64 = 100_000;

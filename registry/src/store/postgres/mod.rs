@@ -18,13 +18,15 @@
 //! Every write is a committed transaction before it returns: with PostgreSQL's default
 //! `synchronous_commit = on`, its WAL is flushed (and, with a synchronous standby, replicated) by
 //! then. Opening the store warns if the server says otherwise. [`Tables::durable`] has nothing left
-//! to wait for.
+//! to wait for. Concurrent code updates share transactions ([`group_commit`]), so one WAL flush
+//! covers many events.
 //!
 //! ## Blocking
 //! The store keeps a small tokio runtime of its own that drives the connections; the blocking
 //! methods wait on it. Called from a multi-threaded tokio runtime they wait in
 //! `tokio::task::block_in_place`, so the executor's other tasks move on.
 
+mod group_commit;
 mod migrations;
 
 use std::future::Future;
@@ -71,6 +73,8 @@ pub struct PgTables {
     /// `None` only while dropping (see `Drop`).
     runtime: Option<tokio::runtime::Runtime>,
     pool: Pool,
+    /// Code updates waiting to share a transaction (see [`group_commit`]).
+    updates: tokio::sync::mpsc::Sender<group_commit::Update>,
     /// The database as errors name it: hosts and database, never the password.
     name: String,
     /// The last fault an operation met, and when: writes are refused for a moment after one, and
@@ -114,10 +118,27 @@ pub(crate) fn db(e: tokio_postgres::Error) -> StoreError {
     }
 }
 
-fn pool_error(e: deadpool_postgres::PoolError) -> StoreError {
+pub(crate) fn pool_error(e: deadpool_postgres::PoolError) -> StoreError {
     match e {
         deadpool_postgres::PoolError::Backend(e) => db(e),
         other => Fault::Unavailable(format!("no database connection: {other}")).into(),
+    }
+}
+
+/// A connection from the pool, waiting (with backoff) while the database cannot be reached.
+pub(crate) async fn connection(pool: &Pool) -> StoreResult<deadpool_postgres::Object> {
+    let started = Instant::now();
+    let mut pause = Duration::from_millis(20);
+    loop {
+        match pool.get().await {
+            Ok(client) => return Ok(client),
+            Err(e) if started.elapsed() < CONNECT_PATIENCE => {
+                tracing::debug!(error = %e, "waiting for the database");
+                tokio::time::sleep(pause).await;
+                pause = (pause * 2).min(Duration::from_millis(500));
+            }
+            Err(e) => return Err(pool_error(e)),
+        }
     }
 }
 
@@ -155,8 +176,13 @@ impl PgTables {
             .runtime(deadpool_postgres::Runtime::Tokio1)
             .build()
             .map_err(|e| StoreError::Engine(e.to_string()))?;
+        let updates = {
+            let _on = runtime.enter();
+            group_commit::start(pool.clone())
+        };
         let tables = PgTables {
             runtime: Some(runtime),
+            updates,
             pool,
             name,
             fault: Mutex::new(None),
@@ -209,21 +235,8 @@ impl PgTables {
         }
     }
 
-    /// A connection, waiting (with backoff) while the database cannot be reached.
     async fn client(&self) -> StoreResult<deadpool_postgres::Object> {
-        let started = Instant::now();
-        let mut pause = Duration::from_millis(20);
-        loop {
-            match self.pool.get().await {
-                Ok(client) => return Ok(client),
-                Err(e) if started.elapsed() < CONNECT_PATIENCE => {
-                    tracing::debug!(error = %e, "waiting for the database");
-                    tokio::time::sleep(pause).await;
-                    pause = (pause * 2).min(Duration::from_millis(500));
-                }
-                Err(e) => return Err(pool_error(e)),
-            }
-        }
+        connection(&self.pool).await
     }
 
     /// Runs an operation, noting the fault if it meets one.
@@ -386,11 +399,7 @@ impl PgTables {
                 let Some(table) = pending.first().map(|e| e.0) else {
                     return Ok::<_, StoreError>(());
                 };
-                let sql = format!(
-                    "INSERT INTO {t} (k, v) SELECT * FROM unnest($1::bytea[], $2::bytea[]) \
-                     ON CONFLICT (k) DO UPDATE SET v = EXCLUDED.v",
-                    t = table.name()
-                );
+                let sql = upsert_many_sql(table);
                 let keys: Vec<&[u8]> = pending.iter().map(|e| e.1.as_slice()).collect();
                 let values: Vec<&[u8]> = pending.iter().map(|e| e.2.as_slice()).collect();
                 tx.execute(&sql, &[&keys, &values]).await.map_err(db)?;
@@ -410,6 +419,15 @@ impl PgTables {
         tx.commit().await.map_err(db)?;
         Ok(n)
     }
+}
+
+/// Upserts the rows of two arrays, keys and values.
+pub(crate) fn upsert_many_sql(table: Table) -> String {
+    format!(
+        "INSERT INTO {} (k, v) SELECT * FROM unnest($1::bytea[], $2::bytea[]) \
+         ON CONFLICT (k) DO UPDATE SET v = EXCLUDED.v",
+        table.name()
+    )
 }
 
 fn upsert_sql(table: Table) -> String {
@@ -535,7 +553,40 @@ impl Tables for PgTables {
     }
 
     fn apply(&self, expect: Option<Expect<'_>>, changes: &[Change]) -> StoreResult<()> {
-        self.op(self.apply_async(expect, changes))
+        // A code's update (with its new row among the changes) shares a transaction with the
+        // updates of other codes waiting at the same time.
+        let guarded = expect.filter(|e| e.table == Table::Codes).and_then(|e| {
+            changes.iter().find_map(|c| match c {
+                Change::Put(Table::Codes, k, v) if k.as_slice() == e.key => Some((e, v)),
+                _ => None,
+            })
+        });
+        let Some((expect, value)) = guarded else {
+            return self.op(self.apply_async(expect, changes));
+        };
+        let (done, answer) = tokio::sync::oneshot::channel();
+        let update = group_commit::Update {
+            key: expect.key.to_vec(),
+            expected: expect.expected.to_vec(),
+            value: value.clone(),
+            changes: changes
+                .iter()
+                .filter(
+                    |c| !matches!(c, Change::Put(Table::Codes, k, _) if k.as_slice() == expect.key),
+                )
+                .cloned()
+                .collect(),
+            done,
+        };
+        self.op(async {
+            self.updates
+                .send(update)
+                .await
+                .map_err(|_| StoreError::Engine("the store is closing".into()))?;
+            answer
+                .await
+                .map_err(|_| StoreError::Engine("the store is closing".into()))?
+        })
     }
 
     fn unique_id(&self) -> StoreResult<u64> {
