@@ -9,6 +9,9 @@
 # verifier's public JSON verify of registered codes (cycling through all of them, scan recording
 # included), and the typed lookup. Both servers and wrk share this machine's cores, as the numbers in
 # BENCHMARKS.md were measured.
+#
+# With PARTSEAL_BENCH_DATABASE_URL (an empty PostgreSQL database) the registry is there instead of
+# sled in a data directory: a replica's rate, with the server on the same machine.
 set -euo pipefail
 cd "$(dirname "$0")/.."
 CODES=${1:-100000}
@@ -30,7 +33,15 @@ $P authority certify --authority ca --public-key maker.pub --name "Bench Brakes"
     --prefix 690123 --valid-days 365 --out maker.cert >/dev/null
 $P sign --key maker.key --cert maker.cert --gtin 06901234567892 --lot L2026A --count "$CODES" \
     --base-url http://127.0.0.1:8091 --out batch.jsonl 2>/dev/null
-$P registry register --data data --trust ca/authority.pub --cert maker.cert batch.jsonl >/dev/null
+# Where the registry is: sled in ./data, or the database.
+if [[ -n "${PARTSEAL_BENCH_DATABASE_URL:-}" ]]; then
+  STORE=(--data data --database-url "$PARTSEAL_BENCH_DATABASE_URL")
+  REGISTRY=(--database-url "$PARTSEAL_BENCH_DATABASE_URL")
+else
+  STORE=(--data data)
+  REGISTRY=(--data data)
+fi
+$P registry register "${REGISTRY[@]}" --trust ca/authority.pub --cert maker.cert batch.jsonl >/dev/null
 sed 's/.*"uri":"http:\/\/127.0.0.1:8091\([^"]*\)".*/\1/' batch.jsonl > paths.txt
 sed -n '1~97p' paths.txt | sed 's/.*\/21\/\([^?]*\)?.*/\/lookup?gtin=06901234567892\&serial=\1/' > lookups.txt
 
@@ -45,7 +56,7 @@ end
 LUA
 
 $HELLO 127.0.0.1:8090 & HELLO_PID=$!
-RUST_LOG=warn $P serve --data data --listen 127.0.0.1:8091 --base-url http://127.0.0.1:8091 \
+RUST_LOG=warn $P serve "${STORE[@]}" --listen 127.0.0.1:8091 --base-url http://127.0.0.1:8091 \
     --rate-limit 0 2>serve.log & SERVER=$!
 for port in 8090 8091; do
   for _ in $(seq 50); do curl -sf "http://127.0.0.1:$port/${port/8090/hello}" >/dev/null 2>&1 && break
@@ -78,4 +89,4 @@ done
 PATHS=lookups.txt run "typed lookup, JSON" -s cycle.lua http://127.0.0.1:8091
 echo "== store after the runs"
 kill "$SERVER"; wait "$SERVER" 2>/dev/null || true; SERVER=
-$P registry stats --data data | grep -E "codes|scanned"
+$P registry stats "${REGISTRY[@]}" | grep -E "codes|scanned|bytes"

@@ -190,3 +190,26 @@ fn scans_counted_by_several_replicas_add_up() {
         30
     );
 }
+
+#[test]
+fn told_of_each_others_changes_replicas_keep_records_longer_and_see_a_change_at_once() {
+    let w = World::new();
+    let key = w.registered("TOLD1");
+    let other = replicas(&w, 1).remove(0);
+    // Listening starts moments after opening.
+    std::thread::sleep(Duration::from_millis(300));
+    assert_eq!(other.status(&key).unwrap().unwrap().record.events, 1);
+    // Past the 1 s bound, the record is still served from memory: nothing changed it.
+    std::thread::sleep(Duration::from_millis(1300));
+    let hits = other.record_cache().hits;
+    assert_eq!(other.status(&key).unwrap().unwrap().record.events, 1);
+    assert_eq!(other.record_cache().hits, hits + 1, "served from memory");
+    // A change through another replica reaches it well within the bound.
+    w.registry
+        .record(&key, &party("shop-1"), Action::Receive, day(2))
+        .unwrap();
+    let took = eventually(Duration::from_millis(1500), || {
+        other.status(&key).unwrap().unwrap().record.events == 2
+    });
+    assert!(took < Duration::from_millis(300), "{took:?}");
+}

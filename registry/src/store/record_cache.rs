@@ -18,6 +18,7 @@
 use std::collections::hash_map::DefaultHasher;
 use std::collections::{HashMap, VecDeque};
 use std::hash::{Hash, Hasher};
+use std::sync::atomic::{AtomicU64, Ordering};
 use std::sync::{Arc, Mutex, MutexGuard, PoisonError};
 use std::time::{Duration, Instant};
 
@@ -31,8 +32,9 @@ pub(crate) struct RecordCache {
     shards: Vec<Mutex<Shard>>,
     /// Bytes each shard may hold.
     shard_budget: usize,
-    /// How long an entry may be served; `None`: until replaced (no other process writes).
-    max_age: Option<Duration>,
+    /// How long an entry may be served, in milliseconds; `u64::MAX`: until replaced (no other
+    /// process writes). Changes while the cache runs (see [`RecordCache::set_max_age`]).
+    max_age_ms: AtomicU64,
 }
 
 struct Entry {
@@ -76,19 +78,27 @@ impl RecordCache {
         RecordCache {
             shards: (0..SHARDS).map(|_| Mutex::default()).collect(),
             shard_budget: usize::try_from(budget).unwrap_or(usize::MAX) / SHARDS,
-            max_age: None,
+            max_age_ms: AtomicU64::new(u64::MAX),
         }
     }
 
     /// Serves each entry for at most `max_age` after it was read or written.
-    pub fn with_max_age(mut self, max_age: Duration) -> Self {
-        self.max_age = Some(max_age);
+    pub fn with_max_age(self, max_age: Duration) -> Self {
+        self.set_max_age(max_age);
         self
     }
 
+    /// From now on, serves each entry for at most `max_age` after it was read or written (e.g.
+    /// longer while the engine reports every other process's write, shorter when it cannot).
+    pub fn set_max_age(&self, max_age: Duration) {
+        let ms = u64::try_from(max_age.as_millis()).unwrap_or(u64::MAX - 1);
+        self.max_age_ms.store(ms, Ordering::Release);
+    }
+
     fn fresh(&self, entry: &Entry) -> bool {
-        match (self.max_age, entry.at) {
-            (Some(max), Some(at)) => at.elapsed() < max,
+        let max = self.max_age_ms.load(Ordering::Acquire);
+        match entry.at {
+            Some(at) if max != u64::MAX => at.elapsed() < Duration::from_millis(max),
             _ => true,
         }
     }
@@ -179,7 +189,7 @@ impl RecordCache {
         }
         let entry = Entry {
             value: value.into(),
-            at: self.max_age.map(|_| Instant::now()),
+            at: (self.max_age_ms.load(Ordering::Relaxed) != u64::MAX).then(Instant::now),
         };
         match shard.records.get_mut(key) {
             Some(old) => {

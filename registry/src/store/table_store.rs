@@ -11,7 +11,7 @@
 //! own.
 
 use std::io::{Read, Write};
-use std::sync::{PoisonError, RwLock, RwLockReadGuard};
+use std::sync::{Arc, PoisonError, RwLock, RwLockReadGuard};
 use std::time::Duration;
 
 use signer::{Gtin, Lot, Timestamp};
@@ -20,7 +20,7 @@ use super::backup;
 use super::batches::{BatchTable, batch_key};
 use super::keys::{self, FORMAT, FORMAT_KEY, SALT_KEY};
 use super::record_cache::RecordCache;
-use super::tables::{Change, Expect, Table, Tables};
+use super::tables::{Change, Changed, Expect, Table, Tables};
 use super::{Entries, Fault, RecordCacheStats, Store, StoreError, StoreResult, StoreStats};
 use super::{TrustEntry, backup::Reader};
 use crate::event::Event;
@@ -33,13 +33,17 @@ use crate::record::{Batch, CodeRecord, LotRecall};
 use crate::scans::ScanStats;
 use crate::vin::Vin;
 
+/// How long a record is served from memory while the engine tells of every other process's
+/// change: a safety net, not the staleness bound (which is then the time a change takes to be told).
+const WATCHED_MAX_AGE: Duration = Duration::from_secs(60);
+
 pub struct TableStore<T: Tables> {
     tables: T,
     /// Every batch, in memory: a record names its batch by number, and a lookup must not cost a
     /// second read.
     batch_table: RwLock<BatchTable>,
     /// Code records in memory, in front of the codes table.
-    records: RecordCache,
+    records: Arc<RecordCache>,
     /// What the store is called in errors (its directory, or its database).
     name: String,
     /// How long records are served from memory, where other processes write too.
@@ -82,11 +86,25 @@ impl<T: Tables> TableStore<T> {
         let store = TableStore {
             tables,
             batch_table: RwLock::default(),
-            records,
+            records: Arc::new(records),
             name,
             max_age,
         };
         store.reload_batches()?;
+        if let Some(bound) = max_age {
+            // Where the engine tells of other processes' changes, records are forgotten as they
+            // change and may be kept longer; where it cannot (or stops), the bound holds again.
+            let records = store.records.clone();
+            store.tables.watch(Arc::new(move |change| match change {
+                Changed::Code(key) => records.forget(key),
+                Changed::Watching => {
+                    // Anything read before may have changed untold.
+                    records.clear();
+                    records.set_max_age(WATCHED_MAX_AGE);
+                }
+                Changed::Lost => records.set_max_age(bound),
+            }));
+        }
         Ok(store)
     }
 

@@ -112,6 +112,20 @@ pub struct Expect<'a> {
 /// One entry of a table, as a backup lists it.
 pub type Entry = (Table, Vec<u8>, Vec<u8>);
 
+/// What an engine tells about writes that other processes make to the same store.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub enum Changed<'a> {
+    /// Another process changed this code's record.
+    Code(&'a [u8]),
+    /// From now on every other process's change of a code is told.
+    Watching,
+    /// Changes may go untold (until `Watching` again).
+    Lost,
+}
+
+/// Where an engine tells of other processes' changes (see [`Tables::watch`]).
+pub type ChangeNote = std::sync::Arc<dyn Fn(Changed<'_>) + Send + Sync>;
+
 /// A key and value as an engine hands them out.
 pub type Pair<B> = (B, B);
 
@@ -154,6 +168,12 @@ pub trait Tables: Send + Sync + 'static {
     /// that recovers by reopening calls `reset` once the new engine is in place and before writes
     /// resume, so what was kept in memory in front of the old one is dropped.
     fn writable(&self, reset: &dyn Fn() -> StoreResult<()>) -> Result<(), Fault>;
+
+    /// Tells `note` of every code record another process changes, where the engine can (the
+    /// default: it cannot, and never calls it).
+    fn watch(&self, note: ChangeNote) {
+        let _ = note;
+    }
 
     /// Entries in `table` (may walk it).
     fn len(&self, table: Table) -> StoreResult<u64>;

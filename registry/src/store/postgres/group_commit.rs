@@ -8,7 +8,7 @@
 //!    its update was judged on, and returns the codes it replaced;
 //! 2. the other changes of those updates only (events, notices, index entries), one upsert and
 //!    one delete per table;
-//! 3. one commit.
+//! 3. one notice to the other replicas of the codes it replaced (`changes`), and one commit.
 //!
 //! An update whose code changed meanwhile is left out of step 2 and answered
 //! [`StoreError::Conflict`]: one event's refusal never undoes another's. A failure of the
@@ -43,7 +43,7 @@ pub struct Update {
 
 /// Starts the workers on the current runtime; updates sent to the queue they return are made in
 /// shared transactions.
-pub fn start(pool: Pool) -> mpsc::Sender<Update> {
+pub fn start(pool: Pool, origin: u64) -> mpsc::Sender<Update> {
     let (queue, waiting) = mpsc::channel::<Update>(MAX_BATCH * WORKERS);
     let waiting = Arc::new(Mutex::new(waiting));
     for _ in 0..WORKERS {
@@ -65,15 +65,15 @@ pub fn start(pool: Pool) -> mpsc::Sender<Update> {
                         }
                     }
                 }
-                commit(&pool, batch).await;
+                commit(&pool, origin, batch).await;
             }
         });
     }
     queue
 }
 
-async fn commit(pool: &Pool, batch: Vec<Update>) {
-    match transaction(pool, &batch).await {
+async fn commit(pool: &Pool, origin: u64, batch: Vec<Update>) {
+    match transaction(pool, origin, &batch).await {
         Ok(replaced) => {
             for update in batch {
                 let result = if replaced.contains(&update.key) {
@@ -105,7 +105,7 @@ fn copy(e: &StoreError) -> StoreError {
 type Columns<'a> = (Vec<&'a [u8]>, Vec<&'a [u8]>);
 
 /// Makes the batch's updates in one transaction; returns the codes whose rows it replaced.
-async fn transaction(pool: &Pool, batch: &[Update]) -> StoreResult<HashSet<Vec<u8>>> {
+async fn transaction(pool: &Pool, origin: u64, batch: &[Update]) -> StoreResult<HashSet<Vec<u8>>> {
     let mut client = connection(pool).await?;
     let tx = client.transaction().await.map_err(db)?;
     let keys: Vec<&[u8]> = batch.iter().map(|u| u.key.as_slice()).collect();
@@ -150,6 +150,17 @@ async fn transaction(pool: &Pool, batch: &[Update]) -> StoreResult<HashSet<Vec<u
         let sql = format!("DELETE FROM {} WHERE k = ANY($1::bytea[])", table.name());
         let statement = tx.prepare_cached(&sql).await.map_err(db)?;
         tx.execute(&statement, &[ks]).await.map_err(db)?;
+    }
+    // Every other replica forgets these records once this commits (see `changes`).
+    let notices = super::changes::payloads(origin, replaced.iter().map(Vec::as_slice));
+    if !notices.is_empty() {
+        let notify = tx
+            .prepare_cached("SELECT pg_notify($1, p) FROM unnest($2::text[]) AS p")
+            .await
+            .map_err(db)?;
+        tx.query(&notify, &[&super::changes::CHANNEL, &notices])
+            .await
+            .map_err(db)?;
     }
     tx.commit().await.map_err(db)?;
     Ok(replaced)

@@ -11,8 +11,10 @@
 //!   loser writes nothing and is judged again: [`StoreError::Conflict`]);
 //! - registration inserts with `ON CONFLICT DO NOTHING`, so one code is registered once;
 //! - batch numbers are claimed with insert-if-absent and read back on a miss;
-//! - a process serves a code record from memory for at most [`STALENESS`] after it read it (and
-//!   always its own writes at once).
+//! - each process is told of the codes the others change (`changes`: LISTEN/NOTIFY, sent in
+//!   the changing transaction) and forgets those records, so it may keep records in memory long;
+//!   while it is not told (connection lost, a database without LISTEN) it serves a record for at
+//!   most [`STALENESS`] after reading it. Its own writes it serves at once.
 //!
 //! ## Durability
 //! Every write is a committed transaction before it returns: with PostgreSQL's default
@@ -26,6 +28,7 @@
 //! methods wait on it. Called from a multi-threaded tokio runtime they wait in
 //! `tokio::task::block_in_place`, so the executor's other tasks move on.
 
+mod changes;
 mod group_commit;
 mod migrations;
 
@@ -41,7 +44,7 @@ use tokio_postgres::error::SqlState;
 use tokio_postgres::types::ToSql;
 
 use super::table_store::TableStore;
-use super::tables::{Change, Entry, Expect, Pair, Table, Tables};
+use super::tables::{Change, ChangeNote, Entry, Expect, Pair, Table, Tables};
 use super::{Entries, Fault, StoreError, StoreResult};
 
 /// The longest a process serves a code record it read without reading it again: the bound on
@@ -77,6 +80,9 @@ pub struct PgTables {
     updates: tokio::sync::mpsc::Sender<group_commit::Update>,
     /// The database as errors name it: hosts and database, never the password.
     name: String,
+    config: tokio_postgres::Config,
+    /// This process among those on the database: its own change notices are not news to it.
+    origin: u64,
     /// The last fault an operation met, and when: writes are refused for a moment after one, and
     /// [`Tables::writable`] tests the database again.
     fault: Mutex<Option<(Fault, Instant)>>,
@@ -159,13 +165,14 @@ impl PgTables {
         let config = tokio_postgres::Config::from_str(url)
             .map_err(|e| StoreError::Engine(format!("not a PostgreSQL URL: {e}")))?;
         let name = describe(&config);
+        let origin = rand::random::<u64>();
         let runtime = tokio::runtime::Builder::new_multi_thread()
             .worker_threads(2)
             .thread_name("partseal-postgres")
             .enable_all()
             .build()?;
         let manager = Manager::from_config(
-            config,
+            config.clone(),
             NoTls,
             ManagerConfig {
                 recycling_method: RecyclingMethod::Fast,
@@ -178,13 +185,15 @@ impl PgTables {
             .map_err(|e| StoreError::Engine(e.to_string()))?;
         let updates = {
             let _on = runtime.enter();
-            group_commit::start(pool.clone())
+            group_commit::start(pool.clone(), origin)
         };
         let tables = PgTables {
             runtime: Some(runtime),
             updates,
             pool,
             name,
+            config,
+            origin,
             fault: Mutex::new(None),
         };
         tables.run(async {
@@ -646,6 +655,11 @@ impl Tables for PgTables {
                 Err(fault)
             }
         }
+    }
+
+    fn watch(&self, note: ChangeNote) {
+        let runtime = self.runtime.as_ref().expect("the runtime lives until drop");
+        runtime.spawn(changes::listen(self.config.clone(), self.origin, note));
     }
 
     fn len(&self, table: Table) -> StoreResult<u64> {
