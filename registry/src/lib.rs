@@ -26,6 +26,7 @@
 //! | [`parties`] | parties, their API tokens (stored as hashes), public reports |
 //! | [`notices`] | what a business hears when another party moved a part it had |
 //! | [`notes`] | the manufacturer's notes on its codes, kept beside their history |
+//! | [`sessions`] | browser sessions, kept in the store so every replica knows them |
 //! | [`lots`] | a manufacturer's lots as its dashboard counts them |
 //! | [`event`] | events, their encoding and hash chain |
 //! | [`custody`] | custody states, how a party relates to a part, and who may move it |
@@ -96,6 +97,7 @@ pub mod registry;
 mod rules;
 mod scan_cache;
 pub mod scans;
+pub mod sessions;
 pub mod store;
 pub mod vin;
 
@@ -116,6 +118,7 @@ pub use registry::{
     VehicleAnswer,
 };
 pub use scans::{ScanContext, ScanPolicy, ScanStats};
+pub use sessions::{SessionRecord, session_key};
 pub use store::postgres::PgStore;
 pub use store::sled::SledStore;
 pub use store::{Fault, RecordCacheStats, Store, StoreError, StoreStats};

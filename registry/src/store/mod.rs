@@ -282,6 +282,13 @@ pub trait Store: Send + Sync {
     /// This party's notices, oldest first.
     fn notices(&self, party: &PartyId) -> StoreResult<Vec<Notice>>;
 
+    /// A browser session, by [`session_key`](crate::session_key).
+    fn session(&self, key: &[u8; 32]) -> StoreResult<Option<crate::SessionRecord>>;
+    fn put_session(&self, key: &[u8; 32], session: &crate::SessionRecord) -> StoreResult<()>;
+    fn remove_session(&self, key: &[u8; 32]) -> StoreResult<()>;
+    /// Removes the sessions that expired before `now`; returns how many.
+    fn remove_expired_sessions(&self, now: Timestamp) -> StoreResult<usize>;
+
     fn add_report(&self, report: &Report) -> StoreResult<()>;
     /// Reports on this manufacturer's codes, oldest first.
     fn reports(&self, manufacturer: &PartyId) -> StoreResult<Vec<Report>>;

@@ -31,6 +31,7 @@ use crate::parties::{Party, Report, TokenRecord};
 use crate::party::PartyId;
 use crate::record::{Batch, CodeRecord, LotRecall};
 use crate::scans::ScanStats;
+use crate::sessions::SessionRecord;
 use crate::vin::Vin;
 
 /// How long a record is served from memory while the engine tells of every other process's
@@ -620,6 +621,38 @@ impl<T: Tables> Store for TableStore<T> {
                 .ok_or_else(|| StoreError::corrupt("notice", "malformed key"))?;
             decode("notice", Notice::decode_value(party.clone(), at, v))
         })
+    }
+
+    fn session(&self, key: &[u8; 32]) -> StoreResult<Option<SessionRecord>> {
+        self.get_decoded(Table::Sessions, key, "session", SessionRecord::decode)
+    }
+
+    fn put_session(&self, key: &[u8; 32], session: &SessionRecord) -> StoreResult<()> {
+        self.put(Table::Sessions, key, &session.encode())
+    }
+
+    fn remove_session(&self, key: &[u8; 32]) -> StoreResult<()> {
+        self.write(|| {
+            let removal = Change::Remove(Table::Sessions, key.to_vec());
+            self.tables.apply(None, &[removal])
+        })
+    }
+
+    fn remove_expired_sessions(&self, now: Timestamp) -> StoreResult<usize> {
+        // Few: a sign-in per station and day.
+        let expired = self.list(Table::Sessions, &[], |k, v| {
+            let session = decode("session", SessionRecord::decode(v))?;
+            Ok((session.expires_at <= now).then(|| k.to_vec()))
+        })?;
+        let removals: Vec<Change> = expired
+            .into_iter()
+            .flatten()
+            .map(|k| Change::Remove(Table::Sessions, k))
+            .collect();
+        if !removals.is_empty() {
+            self.write(|| self.tables.apply(None, &removals))?;
+        }
+        Ok(removals.len())
     }
 
     /// Keyed by maker, time and the report's own random id, so reports never overwrite each

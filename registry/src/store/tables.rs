@@ -43,10 +43,12 @@ pub enum Table {
     /// Manufacturer length || manufacturer || CodeKey || time (8 bytes) || unique id (8 bytes) →
     /// AlertNote: append-only, in the order written, never removed with the alert.
     AlertNotes,
+    /// SHA-256 of a browser session's id → SessionRecord.
+    Sessions,
 }
 
 impl Table {
-    pub const ALL: [Table; 14] = [
+    pub const ALL: [Table; 15] = [
         Table::Codes,
         Table::Events,
         Table::LotRecalls,
@@ -61,6 +63,7 @@ impl Table {
         Table::Batches,
         Table::Notices,
         Table::AlertNotes,
+        Table::Sessions,
     ];
 
     /// The engine's name for it (a sled tree, a PostgreSQL table): constants, so a mistyped name
@@ -81,6 +84,7 @@ impl Table {
             Table::Batches => "batches",
             Table::Notices => "notices",
             Table::AlertNotes => "alert_notes",
+            Table::Sessions => "sessions",
         }
     }
 

@@ -1,9 +1,11 @@
 //! Sign-in for the shop station and the dashboard: the party's API token is typed once into the
 //! sign-in form and checked like a bearer token; the browser then holds only a random session id
-//! in a `Secure` (behind https), `HttpOnly`, `SameSite=Strict` cookie. Sessions live in memory on
-//! the server, keyed by that id, with an expiry and a per-session CSRF token that every form
-//! carries and every POST checks. A restart signs everyone out, which for a station is a re-scan
-//! of one token, and keeps no session secret on disk.
+//! in a `Secure` (behind https), `HttpOnly`, `SameSite=Strict` cookie. Sessions live in the
+//! registry's store ([`registry::SessionRecord`], under a hash of that id), with an expiry, the
+//! station's mode and a per-session CSRF token that every form carries and every POST checks, so
+//! every replica of the service knows them and a sign-out through one ends the session in all.
+//! What a session only shows (the station's running list of scans, a message for the next page)
+//! stays in the memory of the replica that served it.
 
 use std::collections::{HashMap, VecDeque};
 use std::sync::{Arc, Mutex, MutexGuard, PoisonError};
@@ -11,7 +13,7 @@ use std::time::{Duration, Instant};
 
 use axum::http::{HeaderMap, StatusCode, header};
 use rand::RngCore;
-use registry::{Action, CodeKey, Party, Registry, Vin};
+use registry::{Action, CodeKey, Party, Registry, SessionRecord, Vin};
 use signer::Timestamp;
 
 use super::Lang;
@@ -23,7 +25,7 @@ pub const COOKIE: &str = "partseal_session";
 pub const SIGNIN_COOKIE: &str = "partseal_signin";
 /// A working day: a station signed in at opening stays signed in until closing.
 pub const LIFETIME: Duration = Duration::from_secs(10 * 3600);
-/// Sessions kept at once; the oldest go first past this.
+/// Sessions whose running lists a replica keeps at once; the least recently used go first.
 pub const MAX_SESSIONS: usize = 10_000;
 /// Scans a session remembers for its running list.
 pub const MAX_ROWS: usize = 200;
@@ -107,11 +109,8 @@ pub struct Resolved {
 
 pub struct Session {
     pub party: Party,
-    /// The id of the API token the session was opened with.
-    token_id: String,
     pub csrf: String,
     pub lang: Lang,
-    expires: Instant,
     /// Newest first.
     pub rows: VecDeque<ScanRow>,
     /// Install mode: the vehicle the scanned parts go into. A VIN whose check digit does not
@@ -143,11 +142,32 @@ impl Session {
 
 /// The server's sessions.
 pub struct Sessions {
-    /// Asked on every request whether the session's token and party are still in force.
+    /// Holds the sessions, and is asked on every request whether a session's token and party are
+    /// still in force.
     registry: Arc<Registry>,
-    map: Mutex<HashMap<String, Session>>,
+    /// What each session shows on this replica only, by session id.
+    local: Mutex<HashMap<String, Local>>,
     /// Recent resolutions per manufacturer, newest first, for the dashboard's list.
     resolved: Mutex<HashMap<String, VecDeque<Resolved>>>,
+}
+
+/// A session's running list and next message, on this replica.
+struct Local {
+    rows: VecDeque<ScanRow>,
+    next_row: u64,
+    flash: Option<String>,
+    used: Instant,
+}
+
+impl Default for Local {
+    fn default() -> Self {
+        Local {
+            rows: VecDeque::new(),
+            next_row: 0,
+            flash: None,
+            used: Instant::now(),
+        }
+    }
 }
 
 fn lock<T>(m: &Mutex<T>) -> MutexGuard<'_, T> {
@@ -164,72 +184,121 @@ impl Sessions {
     pub fn new(registry: Arc<Registry>) -> Self {
         Sessions {
             registry,
-            map: Mutex::default(),
+            local: Mutex::default(),
             resolved: Mutex::default(),
         }
     }
 
     /// A new session for `party`, opened with the token `token_id`: its id (for the cookie only).
-    pub fn create(&self, party: Party, token_id: String, lang: Lang) -> String {
+    pub fn create(&self, party: Party, token_id: String, lang: Lang) -> Result<String, ApiError> {
         let id = random_token();
-        let now = Instant::now();
-        let mut map = lock(&self.map);
-        map.retain(|_, s| s.expires > now);
-        if map.len() >= MAX_SESSIONS {
-            if let Some(oldest) = map
+        let now = Timestamp::now();
+        // Sessions end by themselves; their records go as others sign in.
+        if let Err(e) = self.registry.remove_expired_sessions(now) {
+            tracing::warn!(error = %e, "cannot remove expired sessions");
+        }
+        let record = SessionRecord {
+            party: party.id,
+            token_id,
+            csrf: random_token(),
+            lang: lang.code().to_owned(),
+            expires_at: Timestamp(now.0 + LIFETIME.as_secs() as i64),
+            install_vin: None,
+            confirm_vin: None,
+        };
+        self.registry
+            .put_session(&id, &record)
+            .map_err(|e| ApiError::unexpected(&e))?;
+        let mut local = lock(&self.local);
+        if local.len() >= MAX_SESSIONS {
+            let stale = Instant::now() - LIFETIME;
+            local.retain(|_, l| l.used > stale);
+            if let Some(oldest) = local
                 .iter()
-                .min_by_key(|(_, s)| s.expires)
+                .min_by_key(|(_, l)| l.used)
                 .map(|(k, _)| k.clone())
             {
-                map.remove(&oldest);
+                local.remove(&oldest);
             }
         }
-        map.insert(
-            id.clone(),
-            Session {
-                party,
-                token_id,
-                csrf: random_token(),
-                lang,
-                expires: now + LIFETIME,
-                rows: VecDeque::new(),
-                install_vin: None,
-                confirm_vin: None,
-                flash: None,
-                next_row: 0,
-            },
-        );
-        id
+        local.insert(id.clone(), Local::default());
+        Ok(id)
+    }
+
+    /// Ends the session everywhere and forgets what this replica kept of it.
+    fn forget(&self, id: &str) {
+        lock(&self.local).remove(id);
+        if let Err(e) = self.registry.end_session(id) {
+            tracing::error!(error = %e, "cannot end a session in the store");
+        }
     }
 
     /// Runs `f` on the request's live session, if it has one. A session lives only as long as the
     /// token that opened it and its party: both are checked on every request, as the API checks a
-    /// bearer token, so a revocation ends the session at once.
+    /// bearer token, so a revocation ends the session at once, in every replica.
     pub fn with<T>(&self, headers: &HeaderMap, f: impl FnOnce(&mut Session) -> T) -> Option<T> {
         let id = cookie(headers)?;
-        let (token_id, party) = {
-            let mut map = lock(&self.map);
-            let session = map.get(&id)?;
-            if session.expires <= Instant::now() {
-                map.remove(&id);
+        let record = match self.registry.session(&id) {
+            Ok(Some(record)) => record,
+            Ok(None) => {
+                lock(&self.local).remove(&id);
                 return None;
             }
-            (session.token_id.clone(), session.party.id.clone())
+            Err(e) => {
+                tracing::error!(error = %e, "cannot read a session; refusing it");
+                return None;
+            }
         };
-        // Two store reads, outside the sessions' lock.
-        let in_force = self
-            .registry
-            .token_in_force(&token_id, &party, Timestamp::now())
-            .unwrap_or_else(|e| {
-                tracing::error!(error = %e, "cannot check a session's token; refusing the session");
-                false
-            });
-        let mut map = lock(&self.map);
+        let now = Timestamp::now();
+        let in_force = record.expires_at > now
+            && self
+                .registry
+                .token_in_force(&record.token_id, &record.party, now)
+                .unwrap_or_else(|e| {
+                    tracing::error!(error = %e, "cannot check a session's token; refusing the session");
+                    false
+                });
         if !in_force {
-            map.remove(&id);
+            self.forget(&id);
             return None;
         }
-        map.get_mut(&id).map(f)
+        let party = match self.registry.party(&record.party) {
+            Ok(Some(party)) => party,
+            _ => return None,
+        };
+        let (out, changed) = {
+            let mut local = lock(&self.local);
+            let local = local.entry(id.clone()).or_default();
+            let mut session = Session {
+                party,
+                csrf: record.csrf.clone(),
+                lang: Lang::choose(Some(&record.lang), &HeaderMap::new()),
+                rows: std::mem::take(&mut local.rows),
+                install_vin: record.install_vin,
+                confirm_vin: record.confirm_vin,
+                flash: local.flash.take(),
+                next_row: local.next_row,
+            };
+            let out = f(&mut session);
+            local.rows = session.rows;
+            local.flash = session.flash;
+            local.next_row = session.next_row;
+            local.used = Instant::now();
+            let changed = SessionRecord {
+                lang: session.lang.code().to_owned(),
+                install_vin: session.install_vin,
+                confirm_vin: session.confirm_vin,
+                ..record.clone()
+            };
+            (out, changed)
+        };
+        // The station's mode and language, for whichever replica serves the next request.
+        if changed != record {
+            if let Err(e) = self.registry.put_session(&id, &changed) {
+                tracing::error!(error = %e, "cannot keep a session's mode");
+            }
+        }
+        Some(out)
     }
 
     /// Runs `f` on the session only if `csrf` is its token; 403 otherwise (no session, or a
@@ -252,7 +321,7 @@ impl Sessions {
 
     pub fn end(&self, headers: &HeaderMap) {
         if let Some(id) = cookie(headers) {
-            lock(&self.map).remove(&id);
+            self.forget(&id);
         }
     }
 

@@ -270,7 +270,7 @@ pub async fn sign_in(
     } else {
         "/shop"
     };
-    let id = sessions.create(party, token_id, lang);
+    let id = sessions.create(party, token_id, lang)?;
     Ok((
         [(header::SET_COOKIE, session::set_cookie(&id, secure(&state)))],
         Redirect::to(to),

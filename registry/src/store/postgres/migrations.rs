@@ -8,11 +8,18 @@
 use super::{StoreError, StoreResult, db};
 
 /// Every migration, oldest first: (version, what it does, SQL).
-pub const MIGRATIONS: &[(i32, &str, &str)] = &[(
-    1,
-    "the store's tables",
-    include_str!("migrations/0001_tables.sql"),
-)];
+pub const MIGRATIONS: &[(i32, &str, &str)] = &[
+    (
+        1,
+        "the store's tables",
+        include_str!("migrations/0001_tables.sql"),
+    ),
+    (
+        2,
+        "browser sessions",
+        include_str!("migrations/0002_sessions.sql"),
+    ),
+];
 
 pub async fn apply(client: &deadpool_postgres::Object) -> StoreResult<()> {
     client
