@@ -11,15 +11,14 @@
 
 mod common;
 
-use std::io::{BufRead, BufReader, Read, Write};
-use std::net::TcpStream;
+use std::io::{BufRead, BufReader};
 use std::path::Path;
 use std::process::{Child, Command, Stdio};
 use std::sync::atomic::{AtomicBool, Ordering};
 use std::sync::{Arc, Mutex};
 use std::time::{Duration, Instant};
 
-use common::ok;
+use common::{http, ok};
 use registry::{CodeKey, PartyId, Registry, RegistryConfig};
 use signer::{Gtin, Serial};
 
@@ -56,52 +55,6 @@ impl Lcg {
             .wrapping_add(1_442_695_040_888_963_407);
         (self.0 >> 33) % n
     }
-}
-
-/// One HTTP/1.1 request on a fresh connection: the status and body, or `None` if the connection
-/// failed or was cut (the server was killed): no answer, so nothing acknowledged.
-fn http(
-    addr: &str,
-    method: &str,
-    path: &str,
-    token: Option<&str>,
-    body: Option<(&str, &[u8])>,
-) -> Option<(u16, String)> {
-    let mut stream = TcpStream::connect(addr).ok()?;
-    stream
-        .set_read_timeout(Some(Duration::from_secs(10)))
-        .ok()?;
-    let auth = token.map_or(String::new(), |t| format!("authorization: Bearer {t}\r\n"));
-    let mut request = format!(
-        "{method} {path} HTTP/1.1\r\nhost: {addr}\r\naccept: application/json\r\n{auth}connection: close\r\n"
-    )
-    .into_bytes();
-    if let Some((kind, bytes)) = body {
-        request.extend_from_slice(
-            format!(
-                "content-type: {kind}\r\ncontent-length: {}\r\n",
-                bytes.len()
-            )
-            .as_bytes(),
-        );
-        request.extend_from_slice(b"\r\n");
-        request.extend_from_slice(bytes);
-    } else {
-        request.extend_from_slice(b"\r\n");
-    }
-    stream.write_all(&request).ok()?;
-    let mut response = Vec::new();
-    stream.read_to_end(&mut response).ok()?;
-    let text = String::from_utf8(response).ok()?;
-    let (head, body) = text.split_once("\r\n\r\n")?;
-    let status = head.split(' ').nth(1)?.parse().ok()?;
-    // A body cut short by the kill is no answer either.
-    let length: usize = head.lines().find_map(|l| {
-        let (n, v) = l.split_once(':')?;
-        n.eq_ignore_ascii_case("content-length")
-            .then(|| v.trim().parse().ok())?
-    })?;
-    (body.len() == length).then(|| (status, body.to_owned()))
 }
 
 fn json(body: &str) -> serde_json::Value {

@@ -179,3 +179,49 @@ pub fn http_get(addr: &str, path: &str, token: Option<&str>) -> (u16, String) {
     let status = head.split(' ').nth(1).unwrap().parse().unwrap();
     (status, body.to_owned())
 }
+
+/// One HTTP/1.1 request on a fresh connection: the status and body, or `None` if the connection
+/// failed or was cut (the server was killed) or no answer came within 10 s: nothing acknowledged.
+pub fn http(
+    addr: &str,
+    method: &str,
+    path: &str,
+    token: Option<&str>,
+    body: Option<(&str, &[u8])>,
+) -> Option<(u16, String)> {
+    let mut stream = std::net::TcpStream::connect(addr).ok()?;
+    stream
+        .set_read_timeout(Some(std::time::Duration::from_secs(10)))
+        .ok()?;
+    let auth = token.map_or(String::new(), |t| format!("authorization: Bearer {t}\r\n"));
+    let mut request = format!(
+        "{method} {path} HTTP/1.1\r\nhost: {addr}\r\naccept: application/json\r\n{auth}connection: close\r\n"
+    )
+    .into_bytes();
+    if let Some((kind, bytes)) = body {
+        request.extend_from_slice(
+            format!(
+                "content-type: {kind}\r\ncontent-length: {}\r\n",
+                bytes.len()
+            )
+            .as_bytes(),
+        );
+        request.extend_from_slice(b"\r\n");
+        request.extend_from_slice(bytes);
+    } else {
+        request.extend_from_slice(b"\r\n");
+    }
+    stream.write_all(&request).ok()?;
+    let mut response = Vec::new();
+    stream.read_to_end(&mut response).ok()?;
+    let text = String::from_utf8(response).ok()?;
+    let (head, body) = text.split_once("\r\n\r\n")?;
+    let status = head.split(' ').nth(1)?.parse().ok()?;
+    // A body cut short by the kill is no answer either.
+    let length: usize = head.lines().find_map(|l| {
+        let (n, v) = l.split_once(':')?;
+        n.eq_ignore_ascii_case("content-length")
+            .then(|| v.trim().parse().ok())?
+    })?;
+    (body.len() == length).then(|| (status, body.to_owned()))
+}
