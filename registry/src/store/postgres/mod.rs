@@ -39,9 +39,12 @@ use std::time::{Duration, Instant};
 
 use deadpool_postgres::{Manager, ManagerConfig, Pool, RecyclingMethod};
 use futures_util::StreamExt;
+use std::collections::{HashMap, HashSet};
 use tokio_postgres::NoTls;
 use tokio_postgres::error::SqlState;
-use tokio_postgres::types::ToSql;
+
+use tokio_postgres::binary_copy::BinaryCopyInWriter;
+use tokio_postgres::types::{ToSql, Type};
 
 use super::table_store::TableStore;
 use super::tables::{Change, ChangeNote, Entry, Expect, Pair, Table, Tables};
@@ -55,8 +58,10 @@ pub const STALENESS: Duration = Duration::from_secs(1);
 const CONNECT_PATIENCE: Duration = Duration::from_secs(5);
 /// Connections per process.
 const POOL_SIZE: usize = 32;
-/// Rows per statement when inserting many.
+/// Rows per statement when loading a backup.
 const CHUNK: usize = 2000;
+/// Rows per transaction when registering many codes.
+const COPY_CHUNK: usize = 8192;
 
 /// The store on PostgreSQL: the shared rules of [`TableStore`] on [`PgTables`].
 pub type PgStore = TableStore<PgTables>;
@@ -284,51 +289,70 @@ impl PgTables {
         Ok(rows.into_iter().map(|r| (r.get(0), r.get(1))).collect())
     }
 
-    /// Inserts absent keys; returns the value of each key that was present.
+    /// Inserts absent keys; returns the value of each key that was present. Many entries go in
+    /// through a binary COPY into a temporary table and one `INSERT … SELECT … ON CONFLICT DO
+    /// NOTHING` from it, a transaction per chunk: COPY is the cheapest way into PostgreSQL, and a
+    /// plain COPY into the table could not skip the keys already there.
     async fn insert_new_async(
         &self,
         table: Table,
         entries: &[(Vec<u8>, Vec<u8>)],
     ) -> StoreResult<Vec<Option<Vec<u8>>>> {
-        let client = self.client().await?;
-        let insert = client
-            .prepare_cached(&format!(
-                "INSERT INTO {t} (k, v) SELECT * FROM unnest($1::bytea[], $2::bytea[]) \
-                 ON CONFLICT (k) DO NOTHING RETURNING k",
-                t = table.name()
-            ))
-            .await
-            .map_err(db)?;
-        let select = client
-            .prepare_cached(&format!(
-                "SELECT k, v FROM {} WHERE k = ANY($1::bytea[])",
-                table.name()
-            ))
-            .await
-            .map_err(db)?;
+        let mut client = self.client().await?;
         let mut out = Vec::with_capacity(entries.len());
-        for chunk in entries.chunks(CHUNK) {
-            let keys: Vec<&[u8]> = chunk.iter().map(|(k, _)| k.as_slice()).collect();
-            let values: Vec<&[u8]> = chunk.iter().map(|(_, v)| v.as_slice()).collect();
-            let inserted: std::collections::HashSet<Vec<u8>> = client
-                .query(&insert, &[&keys, &values])
+        for chunk in entries.chunks(COPY_CHUNK) {
+            let tx = client.transaction().await.map_err(db)?;
+            tx.batch_execute(
+                "CREATE TEMP TABLE IF NOT EXISTS partseal_incoming (k bytea, v bytea) \
+                 ON COMMIT DELETE ROWS",
+            )
+            .await
+            .map_err(db)?;
+            let sink = tx
+                .copy_in("COPY partseal_incoming (k, v) FROM STDIN (FORMAT binary)")
+                .await
+                .map_err(db)?;
+            let writer = BinaryCopyInWriter::new(sink, &[Type::BYTEA, Type::BYTEA]);
+            let mut writer = std::pin::pin!(writer);
+            for (k, v) in chunk {
+                writer.as_mut().write(&[k, v]).await.map_err(db)?;
+            }
+            writer.finish().await.map_err(db)?;
+            let insert = tx
+                .prepare_cached(&format!(
+                    "INSERT INTO {} (k, v) SELECT k, v FROM partseal_incoming \
+                     ON CONFLICT (k) DO NOTHING RETURNING k",
+                    table.name()
+                ))
+                .await
+                .map_err(db)?;
+            let inserted: HashSet<Vec<u8>> = tx
+                .query(&insert, &[])
                 .await
                 .map_err(db)?
                 .into_iter()
                 .map(|r| r.get(0))
                 .collect();
-            let taken: Vec<&[u8]> = keys
+            let taken: Vec<&[u8]> = chunk
                 .iter()
-                .copied()
+                .map(|(k, _)| k.as_slice())
                 .filter(|k| !inserted.contains(*k))
                 .collect();
-            let mut present = std::collections::HashMap::new();
+            let mut present = HashMap::new();
             if !taken.is_empty() {
-                for row in client.query(&select, &[&taken]).await.map_err(db)? {
+                let select = tx
+                    .prepare_cached(&format!(
+                        "SELECT k, v FROM {} WHERE k = ANY($1::bytea[])",
+                        table.name()
+                    ))
+                    .await
+                    .map_err(db)?;
+                for row in tx.query(&select, &[&taken]).await.map_err(db)? {
                     present.insert(row.get::<_, Vec<u8>>(0), row.get::<_, Vec<u8>>(1));
                 }
             }
-            for k in keys {
+            tx.commit().await.map_err(db)?;
+            for (k, _) in chunk {
                 if inserted.contains(k) {
                     out.push(None);
                 } else {
