@@ -1021,9 +1021,7 @@ impl Registry {
     /// the registry calls it too.
     pub fn write_scans(&self) -> Result<usize> {
         let _gate = self.write_gate();
-        Ok(self
-            .scans
-            .write(|key, delta| self.store.add_scans(key, delta))?)
+        Ok(self.scans.write(|deltas| self.store.add_scans(deltas))?)
     }
 
     // ---- Operations ----

@@ -98,12 +98,13 @@ impl ScanCache {
         self.shard(key).get(key).map(|c| c.stats.clone())
     }
 
-    /// Adds the scans counted since the last pass to the store with `add` (which returns the
-    /// stored aggregate they made); returns for how many codes. Scans counted while a shard is
-    /// being written wait for the next pass; those of a failed write are kept for it too.
+    /// Adds the scans counted since the last pass to the store with `add` (one call per shard,
+    /// which returns the stored aggregates they made, in order); returns for how many codes.
+    /// Scans counted while a shard is being written wait for the next pass; those of a failed
+    /// write are kept for it too.
     pub fn write(
         &self,
-        mut add: impl FnMut(&CodeKey, &ScanStats) -> StoreResult<ScanStats>,
+        mut add: impl FnMut(&[(CodeKey, ScanStats)]) -> StoreResult<Vec<ScanStats>>,
     ) -> StoreResult<usize> {
         let _one_pass = lock(&self.writing);
         let mut count = 0;
@@ -113,27 +114,30 @@ impl ScanCache {
                 .filter(|(_, c)| c.unwritten.total > 0)
                 .map(|(k, c)| (k.clone(), std::mem::take(&mut c.unwritten)))
                 .collect();
-            let mut taken = taken.into_iter();
-            while let Some((key, delta)) = taken.next() {
-                match add(&key, &delta) {
-                    Ok(stored) => {
+            if taken.is_empty() {
+                continue;
+            }
+            match add(&taken) {
+                Ok(stored) => {
+                    let mut shard = lock(shard);
+                    for ((key, _), stored) in taken.iter().zip(stored) {
                         // Present: only this pass removes entries, and it has not yet.
-                        if let Some(c) = lock(shard).get_mut(&key) {
+                        if let Some(c) = shard.get_mut(key) {
                             // What every process wrote, and what this one counted meanwhile.
                             c.stats = stored;
                             c.stats.merge(&c.unwritten);
                         }
-                        count += 1;
                     }
-                    Err(e) => {
-                        let mut shard = lock(shard);
-                        for (key, delta) in std::iter::once((key, delta)).chain(taken) {
-                            if let Some(c) = shard.get_mut(&key) {
-                                c.unwritten.merge(&delta);
-                            }
+                    count += taken.len();
+                }
+                Err(e) => {
+                    let mut shard = lock(shard);
+                    for (key, delta) in taken {
+                        if let Some(c) = shard.get_mut(&key) {
+                            c.unwritten.merge(&delta);
                         }
-                        return Err(e);
                     }
+                    return Err(e);
                 }
             }
             let mut shard = lock(shard);
@@ -195,24 +199,25 @@ mod tests {
         store.add(&ctx(9), Timestamp(2_500));
         let mut written = Vec::new();
         let n = cache
-            .write(|k, delta| {
+            .write(|deltas| {
+                let (k, delta) = &deltas[0];
                 written.push((k.clone(), delta.total));
                 store.merge(delta);
-                Ok(store.clone())
+                Ok(vec![store.clone()])
             })
             .unwrap();
         assert_eq!((n, written), (1, vec![(key(1), 2)]));
         assert_eq!(store.total, 4);
         assert_eq!(cache.get(&key(1)).unwrap().total, 4);
         // Nothing counted since: nothing to write.
-        assert_eq!(cache.write(|_, _| panic!("unchanged")).unwrap(), 0);
+        assert_eq!(cache.write(|_| panic!("unchanged")).unwrap(), 0);
         cache
             .add(&key(1), &ctx(4), Timestamp(4_000), || unreachable!(), total)
             .unwrap();
-        let written = cache.write(|_, delta| {
-            assert_eq!(delta.total, 1);
-            store.merge(delta);
-            Ok(store.clone())
+        let written = cache.write(|deltas| {
+            assert_eq!(deltas[0].1.total, 1);
+            store.merge(&deltas[0].1);
+            Ok(vec![store.clone()])
         });
         assert_eq!(written.unwrap(), 1);
         assert_eq!(store.total, 5);
@@ -224,7 +229,7 @@ mod tests {
         cache
             .add(&key(1), &ctx(1), Timestamp(1), || Ok(None), |_| ())
             .unwrap();
-        let failed = cache.write(|_, _| {
+        let failed = cache.write(|_| {
             Err(crate::store::StoreError::Io(std::io::Error::other(
                 "disk full",
             )))
@@ -232,12 +237,12 @@ mod tests {
         assert!(failed.is_err());
         // The scan waits for the next pass, once: not lost, not doubled.
         let mut totals = Vec::new();
-        let written = cache.write(|_, delta| {
-            totals.push(delta.total);
-            Ok(delta.clone())
+        let written = cache.write(|deltas| {
+            totals.extend(deltas.iter().map(|(_, d)| d.total));
+            Ok(deltas.iter().map(|(_, d)| d.clone()).collect())
         });
         assert_eq!((written.unwrap(), totals), (1, vec![1]));
-        assert_eq!(cache.write(|_, _| panic!("written")).unwrap(), 0);
+        assert_eq!(cache.write(|_| panic!("written")).unwrap(), 0);
     }
 
     #[test]
@@ -250,7 +255,9 @@ mod tests {
                 .unwrap();
         }
         assert_eq!(
-            cache.write(|_, delta| Ok(delta.clone())).unwrap(),
+            cache
+                .write(|deltas| Ok(deltas.iter().map(|(_, d)| d.clone()).collect()))
+                .unwrap(),
             codes as usize
         );
         let kept: usize = cache.shards.iter().map(|s| lock(s).len()).sum();

@@ -225,10 +225,10 @@ pub trait Store: Send + Sync {
     fn lot_recalls(&self) -> StoreResult<Vec<(Gtin, Lot, LotRecall)>>;
 
     fn scans(&self, key: &CodeKey) -> StoreResult<Option<ScanStats>>;
-    /// Adds scans counted by this process (see [`ScanStats::merge`]) to the code's stored
-    /// aggregate, and returns the aggregate stored. Safe to call from many processes at once: none
-    /// overwrites another's scans.
-    fn add_scans(&self, key: &CodeKey, delta: &ScanStats) -> StoreResult<ScanStats>;
+    /// Adds scans counted by this process (see [`ScanStats::merge`]) to each code's stored
+    /// aggregate, and returns the aggregates stored, in order. Safe to call from many processes at
+    /// once: none overwrites another's scans.
+    fn add_scans(&self, deltas: &[(CodeKey, ScanStats)]) -> StoreResult<Vec<ScanStats>>;
 
     /// Codes of this manufacturer with a flag that needs attention, per the alert index (which may
     /// hold left-over entries).

@@ -39,7 +39,7 @@ use std::time::{Duration, Instant};
 
 use super::group_commit::GroupCommit;
 use super::table_store::TableStore;
-use super::tables::{Change, Entry, Expect, Pair, Table, Tables};
+use super::tables::{Change, Entry, Expect, Merge, Pair, Table, Tables};
 use super::{Entries, Fault, StoreError, StoreResult};
 
 /// The store on sled: the shared rules of [`TableStore`] on [`SledTables`].
@@ -347,6 +347,33 @@ impl Tables for SledTables {
                 }
             }
             Ok(())
+        })
+    }
+
+    fn merge(
+        &self,
+        table: Table,
+        entries: &[(Vec<u8>, Vec<u8>)],
+        merge: &Merge<'_>,
+    ) -> StoreResult<Vec<Vec<u8>>> {
+        self.write(|e| {
+            let tree = e.tree(table);
+            entries
+                .iter()
+                .map(|(k, given)| {
+                    loop {
+                        // Compare-and-swap until no other writer came in between.
+                        let stored = tree.get(k).map_err(engine)?;
+                        let merged = merge(stored.as_deref(), given)?;
+                        let swapped = tree
+                            .compare_and_swap(k, stored, Some(merged.as_slice()))
+                            .map_err(engine)?;
+                        if swapped.is_ok() {
+                            return Ok(merged);
+                        }
+                    }
+                })
+                .collect()
         })
     }
 

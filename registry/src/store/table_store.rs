@@ -447,38 +447,25 @@ impl<T: Tables> Store for TableStore<T> {
         )
     }
 
-    fn add_scans(&self, key: &CodeKey, delta: &ScanStats) -> StoreResult<ScanStats> {
-        self.write(|| {
-            loop {
-                let k = key.as_bytes();
-                // A read, a merge, and a write only if no other process wrote in between (else again).
-                match self.tables.get(Table::Scans, k)? {
-                    None => {
-                        let taken = self
-                            .tables
-                            .insert_new(Table::Scans, &[(k.to_vec(), delta.encode())])?;
-                        if taken.into_iter().next().flatten().is_none() {
-                            return Ok(delta.clone());
-                        }
-                    }
-                    Some(stored) => {
-                        let mut merged = decode("scan stats", ScanStats::decode(stored.as_ref()))?;
-                        merged.merge(delta);
-                        let expect = Expect {
-                            table: Table::Scans,
-                            key: k,
-                            expected: stored.as_ref(),
-                        };
-                        let change = Change::Put(Table::Scans, k.to_vec(), merged.encode());
-                        match self.tables.apply(Some(expect), &[change]) {
-                            Ok(()) => return Ok(merged),
-                            Err(StoreError::Conflict) => {}
-                            Err(e) => return Err(e),
-                        }
-                    }
-                }
-            }
-        })
+    fn add_scans(&self, deltas: &[(CodeKey, ScanStats)]) -> StoreResult<Vec<ScanStats>> {
+        let entries: Vec<(Vec<u8>, Vec<u8>)> = deltas
+            .iter()
+            .map(|(key, delta)| (key.as_bytes().to_vec(), delta.encode()))
+            .collect();
+        let add = |stored: Option<&[u8]>, delta: &[u8]| -> StoreResult<Vec<u8>> {
+            let delta = decode("scan stats", ScanStats::decode(delta))?;
+            let Some(stored) = stored else {
+                return Ok(delta.encode());
+            };
+            let mut merged = decode("scan stats", ScanStats::decode(stored))?;
+            merged.merge(&delta);
+            Ok(merged.encode())
+        };
+        let written = self.write(|| self.tables.merge(Table::Scans, &entries, &add))?;
+        written
+            .iter()
+            .map(|bytes| decode("scan stats", ScanStats::decode(bytes)))
+            .collect()
     }
 
     fn alerts(&self, manufacturer: &PartyId) -> StoreResult<Vec<CodeKey>> {

@@ -130,6 +130,9 @@ pub enum Changed<'a> {
 /// Where an engine tells of other processes' changes (see [`Tables::watch`]).
 pub type ChangeNote = std::sync::Arc<dyn Fn(Changed<'_>) + Send + Sync>;
 
+/// How [`Tables::merge`] combines a stored value (if any) with a given one.
+pub type Merge<'a> = dyn Fn(Option<&[u8]>, &[u8]) -> StoreResult<Vec<u8>> + Sync + 'a;
+
 /// A key and value as an engine hands them out.
 pub type Pair<B> = (B, B);
 
@@ -160,6 +163,16 @@ pub trait Tables: Send + Sync + 'static {
     ///
     /// [`StoreError::Conflict`]: super::StoreError::Conflict
     fn apply(&self, expect: Option<Expect<'_>>, changes: &[Change]) -> StoreResult<()>;
+
+    /// Replaces the value of each key with `merge(stored value, given value)` (`None` where the key
+    /// is absent), atomically per key against every other writer, in this process or another;
+    /// returns the values written, in order. For aggregates that several processes add to.
+    fn merge(
+        &self,
+        table: Table,
+        entries: &[(Vec<u8>, Vec<u8>)],
+        merge: &Merge<'_>,
+    ) -> StoreResult<Vec<Vec<u8>>>;
 
     /// A number no earlier call returned, larger than those earlier calls of this process returned
     /// (orders notes and notices written in the same second).

@@ -47,7 +47,7 @@ use tokio_postgres::binary_copy::BinaryCopyInWriter;
 use tokio_postgres::types::{ToSql, Type};
 
 use super::table_store::TableStore;
-use super::tables::{Change, ChangeNote, Entry, Expect, Pair, Table, Tables};
+use super::tables::{Change, ChangeNote, Entry, Expect, Merge, Pair, Table, Tables};
 use super::{Entries, Fault, StoreError, StoreResult};
 
 /// The longest a process serves a code record it read without reading it again: the bound on
@@ -366,6 +366,96 @@ impl PgTables {
         Ok(out)
     }
 
+    /// [`Tables::merge`] in one transaction: the rows there are locked (in key order, so two
+    /// processes merging into the same keys wait rather than deadlock), the absent ones inserted,
+    /// and those another process inserted meanwhile locked and merged in turn.
+    async fn merge_async(
+        &self,
+        table: Table,
+        entries: &[(Vec<u8>, Vec<u8>)],
+        merge: &Merge<'_>,
+    ) -> StoreResult<Vec<Vec<u8>>> {
+        let mut client = self.client().await?;
+        let tx = client.transaction().await.map_err(db)?;
+        let lock = tx
+            .prepare_cached(&format!(
+                "SELECT k, v FROM {} WHERE k = ANY($1::bytea[]) ORDER BY k FOR UPDATE",
+                table.name()
+            ))
+            .await
+            .map_err(db)?;
+        let keys: Vec<&[u8]> = entries.iter().map(|(k, _)| k.as_slice()).collect();
+        let mut stored: HashMap<Vec<u8>, Vec<u8>> = tx
+            .query(&lock, &[&keys])
+            .await
+            .map_err(db)?
+            .into_iter()
+            .map(|r| (r.get(0), r.get(1)))
+            .collect();
+        let absent: Vec<&(Vec<u8>, Vec<u8>)> = entries
+            .iter()
+            .filter(|(k, _)| !stored.contains_key(k))
+            .collect();
+        let mut inserted: HashMap<&[u8], Vec<u8>> = HashMap::new();
+        if !absent.is_empty() {
+            let fresh: Vec<Vec<u8>> = absent
+                .iter()
+                .map(|(_, given)| merge(None, given))
+                .collect::<StoreResult<_>>()?;
+            let ks: Vec<&[u8]> = absent.iter().map(|(k, _)| k.as_slice()).collect();
+            let vs: Vec<&[u8]> = fresh.iter().map(Vec::as_slice).collect();
+            let insert = tx
+                .prepare_cached(&format!(
+                    "INSERT INTO {} (k, v) SELECT * FROM unnest($1::bytea[], $2::bytea[]) \
+                     ON CONFLICT (k) DO NOTHING RETURNING k",
+                    table.name()
+                ))
+                .await
+                .map_err(db)?;
+            let landed: HashSet<Vec<u8>> = tx
+                .query(&insert, &[&ks, &vs])
+                .await
+                .map_err(db)?
+                .into_iter()
+                .map(|r| r.get(0))
+                .collect();
+            for (k, value) in ks.iter().zip(fresh) {
+                if landed.contains(*k) {
+                    inserted.insert(k, value);
+                }
+            }
+            // Inserted by another process since the lock: lock and merge those too.
+            let raced: Vec<&[u8]> = ks.into_iter().filter(|k| !landed.contains(*k)).collect();
+            if !raced.is_empty() {
+                for row in tx.query(&lock, &[&raced]).await.map_err(db)? {
+                    stored.insert(row.get(0), row.get(1));
+                }
+            }
+        }
+        let mut out = Vec::with_capacity(entries.len());
+        let (mut ks, mut vs) = (Vec::new(), Vec::new());
+        for (k, given) in entries {
+            if let Some(value) = inserted.get(k.as_slice()) {
+                out.push(value.clone());
+                continue;
+            }
+            let merged = merge(stored.get(k).map(Vec::as_slice), given)?;
+            ks.push(k.as_slice());
+            vs.push(merged.clone());
+            out.push(merged);
+        }
+        if !ks.is_empty() {
+            let vs: Vec<&[u8]> = vs.iter().map(Vec::as_slice).collect();
+            let update = tx
+                .prepare_cached(&upsert_many_sql(table))
+                .await
+                .map_err(db)?;
+            tx.execute(&update, &[&ks, &vs]).await.map_err(db)?;
+        }
+        tx.commit().await.map_err(db)?;
+        Ok(out)
+    }
+
     async fn apply_async(&self, expect: Option<Expect<'_>>, changes: &[Change]) -> StoreResult<()> {
         let mut client = self.client().await?;
         let tx = client.transaction().await.map_err(db)?;
@@ -620,6 +710,15 @@ impl Tables for PgTables {
                 .await
                 .map_err(|_| StoreError::Engine("the store is closing".into()))?
         })
+    }
+
+    fn merge(
+        &self,
+        table: Table,
+        entries: &[(Vec<u8>, Vec<u8>)],
+        merge: &Merge<'_>,
+    ) -> StoreResult<Vec<Vec<u8>>> {
+        self.op(self.merge_async(table, entries, merge))
     }
 
     fn unique_id(&self) -> StoreResult<u64> {
