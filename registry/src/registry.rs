@@ -932,13 +932,6 @@ impl Registry {
         Ok(self.store.stats()?)
     }
 
-    /// Whether other processes share the store (replicas on one database): a read that misses
-    /// the memory in front of it then waits on the network, so async callers should make it on
-    /// their blocking pool.
-    pub fn shared(&self) -> bool {
-        self.store.shared().is_some()
-    }
-
     /// How the code records kept in memory serve lookups (cheap).
     pub fn record_cache(&self) -> RecordCacheStats {
         self.store.record_cache()

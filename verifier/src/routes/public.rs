@@ -50,19 +50,13 @@ pub async fn scan(
     let input = uri.path_and_query().map_or(uri.path(), |pq| pq.as_str());
     let now = Timestamp::now();
     // A registered code is judged from one read of the registry, inline: the read is a lookup in
-    // sled's page cache (a few microseconds), cheaper than the two thread hand-offs of the
-    // blocking pool, which cost a quarter of the throughput when measured (BENCHMARKS.md). Only
-    // Ed25519 for codes the registry does not hold goes to the blocking pool. A store shared
-    // with other replicas may wait on the network: then the read goes there too.
-    let judged = if state.registry().shared() {
-        let input = input.to_owned();
-        state
-            .blocking(move |r| verdict::judge_scan(r, &input, now))
-            .await?
-    } else {
-        verdict::judge_scan(state.registry(), input, now)
-    }
-    .map_err(|e| ApiError::unexpected(&e))?;
+    // the records kept in memory (or sled's page cache), cheaper than the two thread hand-offs of
+    // the blocking pool, which cost a quarter of the throughput when measured (BENCHMARKS.md).
+    // Where the read must wait on the network (a shared database, a record not in memory), the
+    // store waits in `block_in_place`, which hands this worker's other tasks on first. Only
+    // Ed25519 for codes the registry does not hold goes to the blocking pool.
+    let judged =
+        verdict::judge_scan(state.registry(), input, now).map_err(|e| ApiError::unexpected(&e))?;
     let (verdict, key) = match judged {
         Scan::Judged(verdict, key) => (*verdict, key),
         Scan::NeedsSignature(code) => {
@@ -136,13 +130,8 @@ pub async fn lookup(
         (_, None) => return Err(bad_query(&"missing field `serial`")),
     };
     let now = Timestamp::now();
-    // Registry reads only, inline for the reason given in `scan` (where the store is local).
+    // Registry reads only, inline for the reason given in `scan`.
     let judged = match crate::typed_input::normalise(&gtin, &serial) {
-        Ok(typed) if state.registry().shared() => {
-            state
-                .blocking(move |r| crate::typed_input::judge(r, &typed, now))
-                .await?
-        }
         Ok(typed) => crate::typed_input::judge(state.registry(), &typed, now),
         Err(problem) if browser => {
             let lang = crate::pages::Lang::choose(page_lang(input), &headers);
@@ -151,12 +140,6 @@ pub async fn lookup(
             ));
         }
         // Programs get the strict parsers' `data_error` with its stable reason code.
-        Err(_) if state.registry().shared() => {
-            let (gtin, serial) = (gtin.clone(), serial.clone());
-            state
-                .blocking(move |r| verdict::judge_typed(r, &gtin, &serial, now))
-                .await?
-        }
         Err(_) => verdict::judge_typed(state.registry(), &gtin, &serial, now),
     };
     let (verdict, key) = judged.map_err(|e| ApiError::unexpected(&e))?;
@@ -202,17 +185,8 @@ fn answer(
         // Counted in memory and written behind, so inline like the registry read above: a store
         // read only for a code not scanned lately, and a record write (no sync) only on the one
         // scan that raises a code's scan anomaly.
-        let record = move |r: &registry::Registry| {
-            if let Err(e) = r.record_scan(&key, &ctx, now) {
-                tracing::error!(error = %e, "cannot record a scan");
-            }
-        };
-        if state.registry().shared() {
-            // The answer does not wait for the count (a scan is analytics, never acknowledged).
-            let registry = state.registry().clone();
-            tokio::task::spawn_blocking(move || record(&registry));
-        } else {
-            record(state.registry());
+        if let Err(e) = state.registry().record_scan(&key, &ctx, now) {
+            tracing::error!(error = %e, "cannot record a scan");
         }
     }
     if wants_json(headers) {
