@@ -18,7 +18,7 @@ use std::sync::atomic::{AtomicBool, Ordering};
 use std::sync::{Arc, Mutex};
 use std::time::{Duration, Instant};
 
-use common::{http, ok};
+use common::{certified_maker, http, ok};
 use registry::{CodeKey, PartyId, Registry, RegistryConfig};
 use signer::{Gtin, Serial};
 
@@ -118,29 +118,7 @@ fn serial_of(line: &str) -> String {
 }
 
 fn setup(d: &Path) -> (String, Vec<String>) {
-    ok(d, &["authority", "init", "--out", "ca"]);
-    ok(d, &["keys", "generate", "--out", "acme"]);
-    ok(
-        d,
-        &[
-            "authority",
-            "certify",
-            "--authority",
-            "ca",
-            "--public-key",
-            "acme.pub",
-            "--name",
-            "Acme Brakes",
-            "--id",
-            "acme-brakes",
-            "--prefix",
-            "690123",
-            "--valid-days",
-            "365",
-            "--out",
-            "acme.cert",
-        ],
-    );
+    certified_maker(d, "Acme Brakes", Some("acme-brakes"));
     let sign = |lot: &str, count: usize, out: &str| {
         ok(
             d,

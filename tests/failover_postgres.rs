@@ -23,7 +23,7 @@ use std::sync::atomic::{AtomicBool, Ordering};
 use std::sync::{Arc, Mutex};
 use std::time::{Duration, Instant};
 
-use common::{http, ok};
+use common::{certified_maker, http, ok};
 use registry::{CodeKey, Registry, RegistryConfig};
 use signer::{Gtin, Serial};
 
@@ -216,29 +216,7 @@ fn json(body: &str) -> serde_json::Value {
 /// all in the database at `url` through the binary's commands; the shop's token and the codes'
 /// manifest lines.
 fn setup(d: &Path, url: &str) -> (String, Vec<String>) {
-    ok(d, &["authority", "init", "--out", "ca"]);
-    ok(d, &["keys", "generate", "--out", "acme"]);
-    ok(
-        d,
-        &[
-            "authority",
-            "certify",
-            "--authority",
-            "ca",
-            "--public-key",
-            "acme.pub",
-            "--name",
-            "Acme Brakes",
-            "--id",
-            "acme-brakes",
-            "--prefix",
-            "690123",
-            "--valid-days",
-            "365",
-            "--out",
-            "acme.cert",
-        ],
-    );
+    certified_maker(d, "Acme Brakes", Some("acme-brakes"));
     ok(
         d,
         &[

@@ -54,30 +54,37 @@ pub fn fails(dir: &Path, args: &[&str], code: i32, stderr_has: &str) {
     );
 }
 
+/// An authority (`ca/`) and a manufacturer key (`acme.key`) it certified for prefix 690123
+/// (`acme.cert`), as `name`, with manufacturer id `id` if given.
+pub fn certified_maker(dir: &Path, name: &str, id: Option<&str>) {
+    ok(dir, &["authority", "init", "--out", "ca"]);
+    ok(dir, &["keys", "generate", "--out", "acme"]);
+    let mut certify = vec![
+        "authority",
+        "certify",
+        "--authority",
+        "ca",
+        "--public-key",
+        "acme.pub",
+        "--name",
+        name,
+        "--prefix",
+        "690123",
+        "--valid-days",
+        "365",
+        "--out",
+        "acme.cert",
+    ];
+    if let Some(id) = id {
+        certify.extend(["--id", id]);
+    }
+    ok(dir, &certify);
+}
+
 /// An authority, a certified manufacturer `acme` for prefix 690123, and a signed batch of `count`
 /// codes in `batch.jsonl`.
 pub fn certified_batch(dir: &Path, count: u32) {
-    ok(dir, &["authority", "init", "--out", "ca"]);
-    ok(dir, &["keys", "generate", "--out", "acme"]);
-    ok(
-        dir,
-        &[
-            "authority",
-            "certify",
-            "--authority",
-            "ca",
-            "--public-key",
-            "acme.pub",
-            "--name",
-            "广州某某汽车零部件有限公司",
-            "--prefix",
-            "690123",
-            "--valid-days",
-            "365",
-            "--out",
-            "acme.cert",
-        ],
-    );
+    certified_maker(dir, "广州某某汽车零部件有限公司", None);
     ok(
         dir,
         &[
