@@ -118,6 +118,11 @@ pub struct CustodySummary {
     pub summary: String,
 }
 
+/// The kinds of [`EvidenceItem`] a verdict lists besides the registry's conflict kinds
+/// ([`registry::ConflictKind::code`]). The pages have words for each (a test checks), so a new
+/// kind belongs here too.
+pub const FLAG_EVIDENCE: [&str; 4] = ["copies_known", "scan_anomaly", "recalled", "lot_recalled"];
+
 #[derive(Clone, Debug, Serialize, utoipa::ToSchema)]
 pub struct EvidenceItem {
     pub kind: &'static str,

@@ -24,7 +24,7 @@ use registry::{Action, AlertNote, CodeKey, Party, PartyId, Registry, RegistryErr
 use serde::Deserialize;
 use signer::{Gtin, Lot, Serial, Timestamp};
 
-use super::case_text::{self, CaseTexts};
+use super::case_text::{self, CaseTexts, NoteAction};
 use super::i18n::{Lang, Texts};
 use super::session::Sessions;
 use super::shop::sign_in_page;
@@ -265,13 +265,13 @@ fn gather(
     let mut evidence = Vec::new();
     for d in &record.flags.duplicate {
         evidence.push((
-            t.evidence_kind(d.kind.code()),
+            t.conflict_kind(d.kind),
             t.explain_conflict(d).unwrap_or_else(|| d.explain()),
         ));
     }
     if let Some(a) = &record.flags.scan_anomaly {
         evidence.push((
-            t.evidence_kind("scan_anomaly"),
+            t.evidence_kinds.scan_anomaly,
             t.explain_anomaly(a).unwrap_or_else(|| a.explain()),
         ));
     }
@@ -304,7 +304,7 @@ fn gather(
         .collect();
     Ok(Some(Case {
         lot: record.lot.as_ref().map(|l| l.as_str().to_owned()),
-        custody: t.state(record.custody.custody.name()),
+        custody: t.custody(&record.custody.custody),
         alerting: record.flags.alerting(),
         recalled: record.flags.recalled.is_some(),
         lot_recalled: history.lot_recall.is_some(),
@@ -662,7 +662,7 @@ pub async fn recall(
                         ));
                     }
                     r.recall_lot(&gtin, &lot, &me, &reason, now)?;
-                    "lot_recall"
+                    NoteAction::LotRecall
                 }
                 None => {
                     r.record(
@@ -673,12 +673,12 @@ pub async fn recall(
                         },
                         now,
                     )?;
-                    "recall"
+                    NoteAction::Recall
                 }
             };
             let note = AlertNote {
                 at: now,
-                action: action.into(),
+                action: action.as_str().into(),
                 note: reason,
             };
             r.add_alert_note(&me, &target, &note)

@@ -124,18 +124,13 @@ fn gather(
         for e in &flags.duplicate {
             newest = newest.max(e.at);
             let (why, why_lang) = in_language(t.explain_conflict(e), &|| e.explain());
-            evidence.push((
-                t.evidence_kind(e.kind.code()),
-                zone.date_time(e.at),
-                why,
-                why_lang,
-            ));
+            evidence.push((t.conflict_kind(e.kind), zone.date_time(e.at), why, why_lang));
         }
         if let Some(a) = &flags.scan_anomaly {
             newest = newest.max(a.at);
             let (why, why_lang) = in_language(t.explain_anomaly(a), &|| a.explain());
             evidence.push((
-                t.evidence_kind("scan_anomaly"),
+                t.evidence_kinds.scan_anomaly,
                 zone.date_time(a.at),
                 why,
                 why_lang,

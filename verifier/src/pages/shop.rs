@@ -572,7 +572,7 @@ fn record_action(
         }
         Outcome::Conflict { kind, .. } => row(
             "danger",
-            both(|t| format!("{} ({})", t.row_conflict, t.evidence_kind(kind.code()))),
+            both(|t| format!("{} ({})", t.row_conflict, t.conflict_kind(kind))),
             code,
         ),
         _ if !recorded.record.flags.duplicate.is_empty() => {
@@ -804,7 +804,7 @@ fn undo_refusal(r: &Registry, key: &CodeKey, e: &RegistryError, t: &Texts, zone:
         Some(event) => t
             .undo_depends
             .replace("{seq}", &event.seq.to_string())
-            .replace("{step}", t.step(event.step().as_str()))
+            .replace("{step}", t.step(event.step()))
             .replace("{date}", &zone.date(event.at)),
         None if why.contains("correction window") => t.undo_too_old.to_owned(),
         None => format!("{}{why}", t.undo_refused),
