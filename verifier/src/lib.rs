@@ -8,6 +8,7 @@
 //! |---|---|
 //! | [`config`] | defaults, TOML file, `PARTSEAL_*` environment, flags |
 //! | [`server`] | the router, load shedding, timeouts, tracing, graceful shutdown |
+//! | [`route_list`] | every (method, path) served, as data the router, metrics and tests read |
 //! | `connection` | the accept loop: per-address connection caps, header and idle timeouts |
 //! | [`routes`] | handlers, one module per audience: `public` (no login), `api` (parties), `ops` |
 //! | [`error`] | RFC 9457 problem responses with stable codes |
@@ -44,6 +45,7 @@ pub mod openapi;
 pub mod pages;
 pub mod rate_limit;
 pub mod reports;
+pub mod route_list;
 pub mod routes;
 pub mod scan_writer;
 pub mod server;

@@ -14,7 +14,7 @@ use prometheus_client::metrics::gauge::Gauge;
 use prometheus_client::metrics::histogram::{Histogram, exponential_buckets};
 use prometheus_client::registry::Registry;
 
-use crate::server::ROUTES;
+use crate::route_list::ROUTES;
 use crate::state::AppState;
 
 // Label values are static strings, so counting a request allocates nothing.

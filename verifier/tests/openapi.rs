@@ -11,8 +11,8 @@ use registry::Role;
 use serde_json::{Value, json};
 use support::{Server, add_party, start, token};
 use verifier::config::Overrides;
+use verifier::route_list::ROUTES;
 use verifier::routes::api::STEP_FIELDS;
-use verifier::server::ROUTES;
 
 const METHODS: [&str; 8] = [
     "get", "put", "post", "delete", "options", "head", "patch", "trace",
