@@ -17,7 +17,7 @@ use signer::Timestamp;
 
 use super::i18n::{self, Lang, Texts, VerdictText};
 use super::{TypedForm, encode, render, render_status, with_lang};
-use crate::client_ip::client_ip;
+use crate::client_ip::{client_ip, trusted_region};
 use crate::error::{ApiError, Problem};
 use crate::reports::{self, NotKept, Subject, Submitted};
 use crate::state::AppState;
@@ -187,24 +187,6 @@ fn typed_key(gtin: &str, serial: &str) -> Result<CodeKey, signer::ParseError> {
     ))
 }
 
-/// A coarse region from a trusted proxy (e.g. a CDN's geolocation), never from the client itself;
-/// as the JSON report endpoint takes it.
-fn trusted_region(state: &AppState, peer: SocketAddr, headers: &HeaderMap) -> Option<String> {
-    let peer_ip = peer.ip().to_canonical();
-    let trusted = state
-        .config()
-        .trusted_proxies
-        .iter()
-        .any(|net| net.contains(&peer_ip));
-    if !trusted {
-        return None;
-    }
-    headers
-        .get("x-client-region")
-        .and_then(|v| v.to_str().ok())
-        .map(|s| s.chars().take(32).collect())
-}
-
 #[derive(Deserialize, utoipa::ToSchema)]
 pub struct ReportForm {
     pub gtin: String,
@@ -275,7 +257,7 @@ pub async fn report(
         subject,
         text: form.text.clone(),
         contact: form.contact.clone(),
-        region: trusted_region(&state, peer, &headers),
+        region: trusted_region(peer, &headers, &state.config().trusted_proxies),
     };
     let now = Timestamp::now();
     let filed = state

@@ -11,7 +11,7 @@ use registry::{CodeKey, Vin};
 use serde::{Deserialize, Serialize};
 use signer::{DigitalLink, Timestamp};
 
-use crate::client_ip::client_ip;
+use crate::client_ip::{client_ip, trusted_region};
 use crate::error::{ApiError, ApiJson, Problem};
 use crate::reports::{self, NotKept, Subject, Submitted};
 use crate::state::AppState;
@@ -180,7 +180,7 @@ fn answer(
         .inc();
     if let (Some(key), true) = (key, verdict.custody.is_some()) {
         let ip = client_ip(peer, headers, &state.config().trusted_proxies);
-        let region = trusted_region(state, peer, headers);
+        let region = trusted_region(peer, headers, &state.config().trusted_proxies);
         let ctx = state.registry().scan_context(ip, region.as_deref());
         // Counted in memory and written behind, so inline like the registry read above: a store
         // read only for a code not scanned lately, and a record write (no sync) only on the one
@@ -195,23 +195,6 @@ fn answer(
         let lang = crate::pages::Lang::choose(page_lang(path_and_query), headers);
         crate::pages::owner::verdict_page(&verdict, lang, path_and_query)
     }
-}
-
-/// A coarse region from a trusted proxy (e.g. a CDN's geolocation), never from the client itself.
-fn trusted_region(state: &AppState, peer: SocketAddr, headers: &HeaderMap) -> Option<String> {
-    let peer_ip = peer.ip().to_canonical();
-    let trusted = state
-        .config()
-        .trusted_proxies
-        .iter()
-        .any(|net| net.contains(&peer_ip));
-    if !trusted {
-        return None;
-    }
-    headers
-        .get("x-client-region")
-        .and_then(|v| v.to_str().ok())
-        .map(|s| s.chars().take(32).collect())
 }
 
 fn wants_json(headers: &HeaderMap) -> bool {
@@ -389,7 +372,7 @@ pub async fn report(
         subject,
         text: report.text,
         contact: report.contact,
-        region: trusted_region(&state, peer, &headers),
+        region: trusted_region(peer, &headers, &state.config().trusted_proxies),
     };
     let now = Timestamp::now();
     let filed = state
