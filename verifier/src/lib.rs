@@ -18,6 +18,7 @@
 //! | [`verdict`] | the fixed set of verdicts and how a scan earns one |
 //! | [`typed_input`] | hand-typed GTIN and serial made lookup-ready: padding, grouping, pasted AIs |
 //! | [`auth`] | bearer tokens for the parties' API |
+//! | [`manifest_upload`] | a signed manifest registered as it streams in, for the API and the dashboard |
 //! | [`scan_writer`] | the thread that writes counted public scans to the store |
 //! | [`pages`] | the pages people see: the owner's page, the shop's station, the maker's dashboard |
 //! | [`openapi`] | the OpenAPI 3.1 description served at `/openapi.json`, generated from the handlers |
@@ -40,6 +41,7 @@ pub mod config;
 mod connection;
 pub mod error;
 pub mod local_time;
+pub mod manifest_upload;
 pub mod metrics;
 pub mod openapi;
 pub mod pages;

@@ -21,7 +21,7 @@ use registry::Role;
 
 use super::session::Sessions;
 use crate::error::{ApiError, Problem};
-use crate::routes::api::{UploadSummary, register_streamed};
+use crate::manifest_upload::{UploadSummary, register_streamed};
 use crate::state::AppState;
 
 /// The header that carries the session's CSRF token.
