@@ -18,10 +18,11 @@
 //! | [`verdict`] | the fixed set of verdicts and how a scan earns one |
 //! | [`typed_input`] | hand-typed GTIN and serial made lookup-ready: padding, grouping, pasted AIs |
 //! | [`auth`] | bearer tokens for the parties' API |
-//! | [`manifest_upload`] | a signed manifest registered as it streams in, for the API and the dashboard |
+//! | [`manifest_upload`] | a manifest registered as it streams in, for the API and the dashboard |
 //! | [`scan_writer`] | the thread that writes counted public scans to the store |
 //! | [`pages`] | the pages people see: the owner's page, the shop's station, the maker's dashboard |
 //! | [`openapi`] | the OpenAPI 3.1 description served at `/openapi.json`, generated from the handlers |
+//! | [`schemas`] | shapes of `json!` answers and input enums that the description names |
 //!
 //! ```no_run
 //! # async fn run() -> Result<(), Box<dyn std::error::Error>> {
@@ -50,6 +51,7 @@ pub mod reports;
 pub mod route_list;
 pub mod routes;
 pub mod scan_writer;
+pub mod schemas;
 pub mod server;
 pub mod state;
 pub mod typed_input;

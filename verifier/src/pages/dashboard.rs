@@ -517,7 +517,7 @@ pub struct AlertForm {
     #[schema(pattern = r#"^[ \t\r\n]*[!"%-?A-Z_a-z]{1,20}[ \t\r\n]*$"#)]
     pub serial: String,
     /// investigating, genuine or counterfeit
-    #[schema(value_type = crate::openapi::AlertActionName, inline)]
+    #[schema(value_type = crate::schemas::AlertActionName, inline)]
     pub action: String,
     pub note: Option<String>,
     /// For counterfeit: `event:N` (the copy event N recorded is genuine) or `unknown`.

@@ -19,11 +19,13 @@ use registry::{
 use serde::{Deserialize, Serialize};
 use serde_json::json;
 use signer::{DigitalLink, Gtin, Lot, Serial, Timestamp};
+use utoipa::openapi::{RefOr, Schema};
+use utoipa::{PartialSchema, ToSchema};
 
 use crate::auth::Caller;
 use crate::error::{ApiError, ApiJson, Problem};
 use crate::manifest_upload::{UploadSummary, register_streamed};
-use crate::openapi as doc;
+use crate::schemas as doc;
 use crate::state::AppState;
 
 /// Scans in one batch request.
@@ -156,7 +158,7 @@ pub struct EventRequest {
     pub serial: Option<String>,
     /// shipping, receiving, installing, removing, destroying, decommissioning, recalling,
     /// correcting, resolving
-    #[schema(value_type = crate::openapi::StepName, inline)]
+    #[schema(value_type = StepName, inline)]
     pub step: String,
     /// shipping: the party the part goes to.
     #[schema(pattern = r"^[A-Za-z0-9._-]{1,64}$")]
@@ -179,7 +181,7 @@ pub struct EventRequest {
     #[serde(default, deserialize_with = "integral_u32")]
     pub corrects: Option<u32>,
     /// resolving: genuine (a false alarm) or counterfeit (copies of the label exist).
-    #[schema(value_type = Option<crate::openapi::ResolutionName>, inline)]
+    #[schema(value_type = Option<crate::schemas::ResolutionName>, inline)]
     pub resolution: Option<String>,
     /// resolving as counterfeit: the vehicle the genuine part is in,
     #[schema(format = "vin", pattern = r"^[0-9A-HJ-NPR-Za-hj-npr-z]{17}$")]
@@ -218,6 +220,21 @@ pub const STEP_FIELDS: [(&str, &[&str], &[&str]); 9] = [
         &["genuine_vin", "genuine_party", "genuine_unknown", "note"],
     ),
 ];
+
+/// The custody steps an event request may name.
+pub struct StepName;
+
+impl PartialSchema for StepName {
+    fn schema() -> RefOr<Schema> {
+        crate::schemas::string_enum(
+            &STEP_FIELDS.map(|(step, ..)| step),
+            "The custody step (GS1 CBV). Installing and removing are for shops; \
+             decommissioning, recalling and resolving for manufacturers.",
+        )
+    }
+}
+
+impl ToSchema for StepName {}
 
 impl EventRequest {
     /// Each field of the request other than `step` and the code, and whether it is given (a null
@@ -670,6 +687,30 @@ pub struct BatchRequest {
     pub events: Vec<EventRequest>,
 }
 
+/// The answer to a batch: one result per scan, in order.
+#[derive(Serialize, ToSchema)]
+pub struct BatchResults {
+    pub results: Vec<BatchItem>,
+}
+
+/// One scan of a batch: `result` when `status` is 200, else `error`.
+#[derive(Serialize, ToSchema)]
+pub struct BatchItem {
+    pub index: usize,
+    pub status: u16,
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub result: Option<EventResult>,
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub error: Option<BatchError>,
+}
+
+/// Why one scan of a batch failed: the `code` and `detail` of the problem it would have had alone.
+#[derive(Serialize, ToSchema)]
+pub struct BatchError {
+    pub code: String,
+    pub detail: String,
+}
+
 /// `POST /api/v1/events/batch`: up to [`MAX_BATCH`] scans, each answered on its own (a bad scan
 /// does not stop the others), in order, with its index.
 #[utoipa::path(
@@ -680,7 +721,7 @@ pub struct BatchRequest {
     request_body = BatchRequest,
     security(("bearer" = [])),
     responses(
-        (status = 200, description = "One result per scan, in order; failed scans carry their own status and error", body = doc::BatchResults),
+        (status = 200, description = "One result per scan, in order; failed scans carry their own status and error", body = BatchResults),
         (status = 400, description = "Bad JSON, or not 1 to 1000 scans (`invalid_batch`)",
             body = Problem, content_type = "application/problem+json"),
         (status = 413, description = "The body is larger than the configured limit",

@@ -337,7 +337,7 @@ pub struct SuspectReport {
     summary = "Report a suspect part",
     request_body = SuspectReport,
     responses(
-        (status = 201, description = "Received for the code's manufacturer", body = crate::openapi::Received),
+        (status = 201, description = "Received for the code's manufacturer", body = crate::schemas::Received),
         (status = 400, description = "Bad JSON, a bad code (`invalid_code`) or report (`invalid_report`)",
             body = Problem, content_type = "application/problem+json"),
         (status = 413, description = "The body is larger than the configured limit",
