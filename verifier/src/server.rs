@@ -15,14 +15,15 @@
 //! The connection stages live in `connection.rs`, the request stages here.
 
 use std::future::Future;
+use std::net::SocketAddr;
 use std::pin::Pin;
 use std::sync::Arc;
 use std::sync::atomic::{AtomicBool, Ordering};
 use std::task::{Context, Poll};
-use std::time::Duration;
+use std::time::{Duration, Instant};
 
 use axum::body::{Body, Bytes, HttpBody};
-use axum::extract::{DefaultBodyLimit, MatchedPath, Request, State};
+use axum::extract::{ConnectInfo, DefaultBodyLimit, MatchedPath, Request, State};
 use axum::http::{HeaderValue, StatusCode, header};
 use axum::middleware::{self, Next};
 use axum::response::{IntoResponse, Response};
@@ -31,7 +32,9 @@ use axum::{Extension, Router};
 use tokio::net::TcpListener;
 use tower_http::trace::TraceLayer;
 
+use crate::client_ip::client_ip;
 use crate::error::ApiError;
+use crate::metrics;
 use crate::pages;
 use crate::route_list::ROUTES;
 use crate::routes::{api, ops, public};
@@ -78,10 +81,7 @@ pub fn router(state: AppState) -> Router {
             post(pages::owner::vehicle_check),
         )
         .layer(middleware::from_fn(pages::storage_fault_page))
-        .layer(middleware::from_fn_with_state(
-            state.clone(),
-            crate::rate_limit::limit_public,
-        ));
+        .layer(middleware::from_fn_with_state(state.clone(), limit_public));
 
     // One set of sessions for the signed-in pages and the dashboard's streamed upload.
     let sessions = Arc::new(pages::Sessions::new(state.registry().clone()));
@@ -177,10 +177,7 @@ pub fn router(state: AppState) -> Router {
                 tracing::info_span!("request", method = %request.method(), route)
             }),
         )
-        .layer(middleware::from_fn_with_state(
-            state.clone(),
-            crate::metrics::track,
-        ))
+        .layer(middleware::from_fn_with_state(state.clone(), track))
         .layer(middleware::from_fn_with_state(state.clone(), shed_load))
         // Outermost, so even load shedding's 503 reaches a browser as a page.
         .layer(middleware::from_fn(pages::errors::html_errors))
@@ -272,6 +269,35 @@ pub fn shutdown_signal() -> impl Future<Output = ()> + Send + 'static {
     async {
         let _ = tokio::signal::ctrl_c().await;
     }
+}
+
+/// Refuses a client past its public rate limit with 429 and `Retry-After`.
+async fn limit_public(
+    State(state): State<AppState>,
+    ConnectInfo(peer): ConnectInfo<SocketAddr>,
+    request: Request,
+    next: Next,
+) -> Response {
+    if let Some(limiter) = state.limiter() {
+        let client = client_ip(peer, request.headers(), &state.config().trusted_proxies);
+        if let Err(wait) = limiter.check(client) {
+            state.metrics().rate_limited.inc();
+            return ApiError::too_many_requests(wait).into_response();
+        }
+    }
+    next.run(request).await
+}
+
+/// Counts and times every request under its route pattern.
+async fn track(State(state): State<AppState>, request: Request, next: Next) -> Response {
+    let started = Instant::now();
+    let labels =
+        metrics::request_labels(request.extensions().get::<MatchedPath>(), request.method());
+    let response = next.run(request).await;
+    state
+        .metrics()
+        .observe(labels, response.status().as_u16(), started.elapsed());
+    response
 }
 
 /// Refuses work beyond `max_in_flight` at once with 503, rather than queueing until everything is
