@@ -11,23 +11,19 @@
 //! The resolution form posts to `POST /dashboard/alerts`, the dashboard's own contract
 //! (`genuine=event:N|unknown`), so the two pages resolve alike.
 
-use std::sync::Arc;
-
 use askama::Template;
-use axum::extract::rejection::FormRejection;
-use axum::extract::{Path, Query, State};
-use axum::http::{HeaderMap, StatusCode};
+use axum::extract::{FromRequestParts, Path, Query, State};
+use axum::http::StatusCode;
+use axum::http::request::Parts;
 use axum::response::{IntoResponse, Redirect, Response};
-use axum::{Extension, Form};
 use registry::event::{Step, What};
-use registry::{Action, AlertNote, CodeKey, Party, PartyId, Registry, RegistryError, Role};
+use registry::{Action, AlertNote, CodeKey, Party, PartyId, Registry, RegistryError};
 use serde::Deserialize;
 use signer::{Gtin, Lot, Serial, Timestamp};
 
 use super::case_text::{self, CaseTexts};
 use super::i18n::{Lang, Texts};
-use super::session::Sessions;
-use super::shop::sign_in_page;
+use super::signed_in::{CheckedForm, Dashboard, SignedIn, session_forms};
 use super::{encode, render, with_lang};
 use crate::error::{ApiError, Problem};
 use crate::local_time::Zone;
@@ -36,12 +32,37 @@ use crate::state::AppState;
 /// Public reports listed on one code, newest first.
 const LISTED_REPORTS: usize = 50;
 
-/// The query of the signed-in pages here: the language, and the search's boxes.
+/// The search's boxes, as typed.
 #[derive(Deserialize, Default)]
 pub struct CaseQuery {
-    pub lang: Option<String>,
     pub gtin: Option<String>,
     pub serial: Option<String>,
+}
+
+/// The code a `/dashboard/codes/{gtin}/{serial}` path names, as given and read: a path that names
+/// no code is a bad request (`400 invalid_code`) whoever asks, so it is read before the session.
+pub struct CasePath {
+    key: CodeKey,
+    gtin: String,
+    serial: String,
+}
+
+impl FromRequestParts<AppState> for CasePath {
+    type Rejection = Response;
+
+    async fn from_request_parts(parts: &mut Parts, state: &AppState) -> Result<Self, Response> {
+        let Path((gtin, serial)) = Path::<(String, String)>::from_request_parts(parts, state)
+            .await
+            .map_err(IntoResponse::into_response)?;
+        let bad = |e: signer::ParseError| {
+            ApiError::bad_request("invalid_code", e.to_string()).into_response()
+        };
+        let key = CodeKey::new(
+            &Gtin::parse(&gtin).map_err(bad)?,
+            &Serial::parse(&serial).map_err(bad)?,
+        );
+        Ok(CasePath { key, gtin, serial })
+    }
 }
 
 /// Parties as the maker sees them, each read once per page: a cloned code's history names the
@@ -322,36 +343,6 @@ fn gather(
     }))
 }
 
-/// The signed-in manufacturer's language, party and CSRF token; or the page to show instead (the
-/// sign-in form, or "not for your kind of account").
-pub(crate) fn signed_in_maker(
-    state: &AppState,
-    sessions: &Sessions,
-    headers: &HeaderMap,
-    lang_query: Option<&str>,
-    path: &str,
-) -> Result<(Lang, Party, String), Box<Response>> {
-    let signed_in = sessions.with(headers, |s| {
-        if let Some(q) = lang_query {
-            s.lang = Lang::choose(Some(q), &HeaderMap::new());
-        }
-        (s.lang, s.party.clone(), s.csrf.clone())
-    });
-    let Some((lang, party, csrf)) = signed_in else {
-        let lang = Lang::choose(lang_query, headers);
-        return Err(Box::new(sign_in_page(state, lang, path, None)));
-    };
-    if party.role != Role::Manufacturer {
-        return Err(Box::new(sign_in_page(
-            state,
-            lang,
-            path,
-            Some(lang.texts().wrong_role),
-        )));
-    }
-    Ok((lang, party, csrf))
-}
-
 fn not_yours() -> ApiError {
     ApiError::new(
         StatusCode::FORBIDDEN,
@@ -402,22 +393,11 @@ pub(crate) fn case_href(key: &CodeKey) -> String {
 )]
 pub async fn case(
     State(state): State<AppState>,
-    Extension(sessions): Extension<Arc<Sessions>>,
-    headers: HeaderMap,
-    Path((gtin, serial)): Path<(String, String)>,
-    Query(query): Query<CaseQuery>,
+    CasePath { key, gtin, serial }: CasePath,
+    SignedIn { session, .. }: SignedIn<Dashboard>,
 ) -> Result<Response, ApiError> {
-    let bad = |e: signer::ParseError| ApiError::bad_request("invalid_code", e.to_string());
-    let key = CodeKey::new(
-        &Gtin::parse(&gtin).map_err(bad)?,
-        &Serial::parse(&serial).map_err(bad)?,
-    );
     let href = case_href(&key);
-    let (lang, party, csrf) =
-        match signed_in_maker(&state, &sessions, &headers, query.lang.as_deref(), &href) {
-            Ok(signed_in) => signed_in,
-            Err(page) => return Ok(*page),
-        };
+    let (lang, party) = (session.lang(), session.party());
     let me = party.id.clone();
     let now = Timestamp::now();
     let case = state
@@ -435,7 +415,7 @@ pub async fn case(
         t: lang.texts(),
         c,
         switch_href: with_lang(&href, lang.other()),
-        csrf: &csrf,
+        csrf: session.csrf(),
         code: key.to_string(),
         gtin,
         serial,
@@ -498,20 +478,10 @@ struct FindPage {
 )]
 pub async fn find(
     State(state): State<AppState>,
-    Extension(sessions): Extension<Arc<Sessions>>,
-    headers: HeaderMap,
     Query(query): Query<CaseQuery>,
+    SignedIn { session, .. }: SignedIn<Dashboard>,
 ) -> Result<Response, ApiError> {
-    let (lang, party, _) = match signed_in_maker(
-        &state,
-        &sessions,
-        &headers,
-        query.lang.as_deref(),
-        "/dashboard/find",
-    ) {
-        Ok(signed_in) => signed_in,
-        Err(page) => return Ok(*page),
-    };
+    let (lang, party) = (session.lang(), session.party());
     let (t, c) = (lang.texts(), case_text::texts(lang));
     let gtin_typed = query.gtin.unwrap_or_default();
     let serial_typed = query.serial.unwrap_or_default();
@@ -577,18 +547,7 @@ pub struct RecallForm {
     pub reason: String,
 }
 
-/// The signed-in manufacturer behind a form whose CSRF token matches its session.
-fn form_maker(sessions: &Sessions, headers: &HeaderMap, csrf: &str) -> Result<Party, ApiError> {
-    let party = sessions.checked(headers, csrf, |s| s.party.clone())?;
-    if party.role != Role::Manufacturer {
-        return Err(ApiError::new(
-            StatusCode::FORBIDDEN,
-            "wrong_role",
-            "the dashboard is for manufacturers",
-        ));
-    }
-    Ok(party)
-}
+session_forms!(RecallForm);
 
 fn recall_error(e: RegistryError) -> ApiError {
     match e {
@@ -620,15 +579,9 @@ fn recall_error(e: RegistryError) -> ApiError {
 )]
 pub async fn recall(
     State(state): State<AppState>,
-    Extension(sessions): Extension<Arc<Sessions>>,
-    headers: HeaderMap,
-    form: Result<Form<RecallForm>, FormRejection>,
+    CheckedForm { session, form, .. }: CheckedForm<RecallForm, Dashboard>,
 ) -> Result<Response, ApiError> {
-    let Ok(Form(form)) = form else {
-        sessions.checked(&headers, "", |_| ())?;
-        return Err(ApiError::bad_request("invalid_form", "incomplete form"));
-    };
-    let party = form_maker(&sessions, &headers, &form.csrf)?;
+    let party = session.party();
     let bad = |e: signer::ParseError| ApiError::bad_request("invalid_code", e.to_string());
     let gtin = Gtin::parse(form.gtin.trim()).map_err(bad)?;
     let key = CodeKey::new(&gtin, &Serial::parse(form.serial.trim()).map_err(bad)?);

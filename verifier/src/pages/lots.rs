@@ -1,18 +1,13 @@
 //! The manufacturer's lots (`/dashboard/lots`): each GTIN and lot with its codes, public scans,
 //! open alerts and whether it is recalled, from [`registry::Registry::lots`]'s bounded walk.
 
-use std::sync::Arc;
-
 use askama::Template;
-use axum::Extension;
-use axum::extract::{Query, State};
-use axum::http::HeaderMap;
+use axum::extract::State;
 use axum::response::Response;
 
-use super::case::{CaseQuery, signed_in_maker};
 use super::case_text::{self, CaseTexts};
 use super::i18n::{Lang, Texts};
-use super::session::Sessions;
+use super::signed_in::{Dashboard, SignedIn};
 use super::{render, with_lang};
 use crate::error::ApiError;
 use crate::state::AppState;
@@ -55,20 +50,9 @@ struct LotsPage {
 )]
 pub async fn lots(
     State(state): State<AppState>,
-    Extension(sessions): Extension<Arc<Sessions>>,
-    headers: HeaderMap,
-    Query(query): Query<CaseQuery>,
+    SignedIn { session, .. }: SignedIn<Dashboard>,
 ) -> Result<Response, ApiError> {
-    let (lang, party, _) = match signed_in_maker(
-        &state,
-        &sessions,
-        &headers,
-        query.lang.as_deref(),
-        "/dashboard/lots",
-    ) {
-        Ok(signed_in) => signed_in,
-        Err(page) => return Ok(*page),
-    };
+    let (lang, party) = (session.lang(), session.party());
     let c = case_text::texts(lang);
     let me = party.id.clone();
     let counted = state
