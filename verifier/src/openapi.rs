@@ -1,10 +1,12 @@
 //! The OpenAPI 3.1 description of the service, served at `GET /openapi.json`.
 //!
 //! Generated from the handlers' `#[utoipa::path]` attributes and the request and response types.
-//! Responses that middleware adds rather than the handler (429 from the public rate limit, 401 from
-//! the bearer token, 408 from the body deadline, 503 from load shedding and the request timeout,
-//! 500) are added here in one place, by audience, so no handler can forget them. (A request whose
-//! headers pass `max_header_bytes` is refused 431 by hyper, before any route, with no body.)
+//! Responses that middleware or an extractor gives rather than the handler (429 from the public
+//! rate limit, 401 from the bearer token, 408 from the body deadline, 413 and 415 from a JSON
+//! body's reader, 403 `csrf` from a signed-in page's form check, 503 from load shedding and the
+//! request timeout, 500) are added here in one place, by audience and by the kind of body, so no
+//! handler can forget them. (A request whose headers pass `max_header_bytes` is refused 431 by
+//! hyper, before any route, with no body.)
 //!
 //! The shapes of answers the handlers build with `json!`, and the string enums of a few inputs,
 //! are declared in [`crate::schemas`], which the handlers' attributes name without importing this
@@ -20,9 +22,10 @@ use utoipa::openapi::path::Operation;
 use utoipa::openapi::security::{HttpAuthScheme, HttpBuilder, SecurityScheme};
 use utoipa::{Modify, OpenApi};
 
+use crate::manifest_upload::UploadSummary;
 use crate::routes::{api, ops, public};
-use crate::schemas::problem;
-use crate::verdict::VerdictCode;
+use crate::schemas::{VerdictAnswer, problem};
+use crate::verdict::{Verdict, VerdictCode};
 
 /// The whole description.
 #[derive(OpenApi)]
@@ -77,7 +80,8 @@ use crate::verdict::VerdictCode;
         crate::pages::upload::upload,
         crate::pages::lots::lots,
     ),
-    components(schemas(crate::error::Problem, VerdictCode)),
+    // Named by the shared answer sets of `schemas`, which cannot register them themselves.
+    components(schemas(crate::error::Problem, VerdictCode, Verdict, UploadSummary)),
     modifiers(&MiddlewareResponses),
     tags(
         (name = "public", description = "No login: verification by phone or typed numbers, the \
@@ -391,17 +395,12 @@ pub async fn serve() -> impl IntoResponse {
         ("k" = Option<String>, Query, description = "The signing key's id: 8 bytes, unpadded base64url"),
         ("s" = Option<String>, Query, description = "The Ed25519 signature: 64 bytes, unpadded base64url"),
     ),
-    responses(
-        (status = 200, description = "The verdict", content(
-            (crate::verdict::Verdict = "application/json"),
-            (String = "text/html"),
-        )),
-    ),
+    responses(VerdictAnswer),
 )]
 #[allow(dead_code)] // described, never called: the router serves this path with `public::scan`
 fn scan_with_lot() {}
 
-/// Adds the responses and security that middleware, not handlers, decide.
+/// Adds the responses and security that middleware and extractors, not handlers, decide.
 struct MiddlewareResponses;
 
 impl Modify for MiddlewareResponses {
@@ -428,6 +427,8 @@ impl Modify for MiddlewareResponses {
 fn add_middleware_responses(op: &mut Operation) {
     let tagged = |tag: &str| op.tags.iter().flatten().any(|t| t == tag);
     let (public, parties, pages) = (tagged("public"), tagged("parties"), tagged("pages"));
+    let json_body = body_is(op, "application/json");
+    let form_body = body_is(op, "application/x-www-form-urlencoded");
     let mut add = |status: &str, response| {
         op.responses
             .responses
@@ -458,6 +459,24 @@ fn add_middleware_responses(op: &mut Operation) {
             ),
         );
     }
+    // `ApiJson` reads every JSON body.
+    if json_body {
+        add(
+            "413",
+            problem("The body is larger than the configured limit", false),
+        );
+        add("415", problem("The body is not `application/json`", false));
+    }
+    // `CheckedForm` reads every form of the signed-in pages (the sign-in form says its own).
+    if pages && form_body {
+        add(
+            "403",
+            problem(
+                "No session, or the form's CSRF token is not the session's (`csrf`)",
+                false,
+            ),
+        );
+    }
     if public || parties || pages {
         add(
             "500",
@@ -473,4 +492,11 @@ fn add_middleware_responses(op: &mut Operation) {
             true,
         ),
     );
+}
+
+/// Whether `op` takes a body of `content_type`.
+fn body_is(op: &Operation, content_type: &str) -> bool {
+    op.request_body
+        .as_ref()
+        .is_some_and(|body| body.content.contains_key(content_type))
 }

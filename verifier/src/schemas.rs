@@ -1,15 +1,21 @@
-//! What the OpenAPI description names that the handlers' own types do not say: the shapes of
-//! answers the handlers build with `json!` ([`Me`], [`Alerts`], [`CodeHistory`], ...), declared
-//! here for the description only (the tests check real answers against them), and the string
-//! enums of a few inputs. Handlers name these in their `#[utoipa::path]` attributes and
-//! [`crate::openapi`] puts them together; this module names no handler, so neither the routes nor
-//! the pages import the module that imports them.
+//! What the OpenAPI description names that the handlers' own types do not say: the answers many
+//! operations share, each set declared once ([`RoleRefused`], [`Page`], ...), so an attribute
+//! lists only what is particular to its handler; the shapes of answers the handlers build with
+//! `json!` ([`Me`], [`Alerts`], [`CodeHistory`], ...), declared here for the description only (the
+//! tests check real answers against them); and the string enums and path parameters of a few
+//! inputs. Handlers name these in their `#[utoipa::path]` attributes and [`crate::openapi`] puts
+//! them together; this module names no handler, so neither the routes nor the pages import the
+//! module that imports them. (Answers that middleware or an extractor gives every operation of a
+//! kind are added by [`crate::openapi`] itself.)
+
+use std::collections::BTreeMap;
 
 use serde::Serialize;
 use utoipa::openapi::{
-    ContentBuilder, HeaderBuilder, Ref, RefOr, ResponseBuilder, Schema, Type, schema::ObjectBuilder,
+    ContentBuilder, HeaderBuilder, Ref, RefOr, Response, ResponseBuilder, Schema, Type,
+    schema::ObjectBuilder,
 };
-use utoipa::{PartialSchema, ToSchema};
+use utoipa::{IntoParams, IntoResponses, PartialSchema, ToSchema};
 
 use crate::verdict::VerdictCode;
 
@@ -53,7 +59,7 @@ impl ToSchema for ResolutionName {}
 
 /// A problem+json answer (RFC 9457, [`crate::error::Problem`]) with `description`, and a
 /// `Retry-After` header if `retry_after`.
-pub(crate) fn problem(description: &str, retry_after: bool) -> utoipa::openapi::Response {
+pub(crate) fn problem(description: &str, retry_after: bool) -> Response {
     let mut response = ResponseBuilder::new().description(description).content(
         "application/problem+json",
         ContentBuilder::new()
@@ -74,6 +80,155 @@ pub(crate) fn problem(description: &str, retry_after: bool) -> utoipa::openapi::
         );
     }
     response.build()
+}
+
+// ---- Answers many operations share ----
+
+/// Answers by status.
+type Answers = BTreeMap<String, RefOr<Response>>;
+
+fn answers<const N: usize>(list: [(&str, Response); N]) -> Answers {
+    list.into_iter()
+        .map(|(status, response)| (status.to_owned(), RefOr::T(response)))
+        .collect()
+}
+
+/// A `text/html` answer.
+fn html(description: &str) -> ResponseBuilder {
+    ResponseBuilder::new().description(description).content(
+        "text/html",
+        ContentBuilder::new().schema(Some(String::schema())).build(),
+    )
+}
+
+/// `200`: a page (text/html).
+pub struct Page;
+
+impl IntoResponses for Page {
+    fn responses() -> Answers {
+        answers([("200", html("The page").build())])
+    }
+}
+
+/// `200`: a verdict, as JSON or as the owner's page.
+pub struct VerdictAnswer;
+
+impl IntoResponses for VerdictAnswer {
+    fn responses() -> Answers {
+        let json = ContentBuilder::new()
+            .schema(Some(Ref::from_schema_name("Verdict")))
+            .build();
+        let verdict = html("The verdict").content("application/json", json);
+        answers([("200", verdict.build())])
+    }
+}
+
+/// `403`: the parties' API refuses the caller's role, or a code not the caller's to act on.
+pub struct RoleRefused;
+
+impl IntoResponses for RoleRefused {
+    fn responses() -> Answers {
+        let text = "The caller's role may not do this (`wrong_role`, `not_allowed`)";
+        answers([("403", problem(text, false))])
+    }
+}
+
+/// `400` and `404` of a manufacturer's code named in the path.
+pub struct CallersCode;
+
+impl IntoResponses for CallersCode {
+    fn responses() -> Answers {
+        answers([
+            (
+                "400",
+                problem("A bad GTIN or serial (`invalid_code`)", false),
+            ),
+            (
+                "404",
+                problem(
+                    "No code of the caller's has this GTIN and serial (`not_found`)",
+                    false,
+                ),
+            ),
+        ])
+    }
+}
+
+/// `400` and `413` of a form read without a session (the owner page's, the sign-in form).
+pub struct UnreadForm;
+
+impl IntoResponses for UnreadForm {
+    fn responses() -> Answers {
+        answers([
+            (
+                "400",
+                problem("A form field is missing (`invalid_form`)", false),
+            ),
+            (
+                "413",
+                problem(
+                    "The form is larger than the body limit (`body_too_large`)",
+                    false,
+                ),
+            ),
+        ])
+    }
+}
+
+/// What a manifest upload answers, the API's and the dashboard's alike
+/// ([`crate::manifest_upload`]).
+pub struct ManifestAnswers;
+
+impl IntoResponses for ManifestAnswers {
+    fn responses() -> Answers {
+        let summary = ResponseBuilder::new()
+            .description("Per-line counts; rejected lines do not fail the upload")
+            .content(
+                "application/json",
+                ContentBuilder::new()
+                    .schema(Some(Ref::from_schema_name("UploadSummary")))
+                    .build(),
+            );
+        answers([
+            ("200", summary.build()),
+            (
+                "400",
+                problem("The manifest cannot be read (`invalid_manifest`)", false),
+            ),
+            (
+                "413",
+                problem(
+                    "The manifest is larger than 2 GiB (`manifest_too_large`): refused before \
+                     reading when `Content-Length` says so; otherwise the lines before the limit \
+                     were registered, and re-sending them is harmless",
+                    false,
+                ),
+            ),
+            (
+                "507",
+                problem(
+                    "The store's disk filled during the upload (`storage_full`). Each chunk is \
+                     stored durably before the next: `stored` is the summary of the lines \
+                     stored, `stored_through_line` the last of them; re-send from \
+                     `resume_from_line` once the disk has room (lines already stored come back \
+                     as already registered)",
+                    false,
+                ),
+            ),
+        ])
+    }
+}
+
+/// A manufacturer's code in the path: `/{gtin}/{serial}`, as given (the handler reads it).
+#[derive(serde::Deserialize, IntoParams)]
+#[into_params(parameter_in = Path)]
+pub struct CodeInPath {
+    /// GS1 GTIN-14 with its check digit
+    #[param(example = "06901234567892", format = "gtin", pattern = r"^[0-9]{14}$")]
+    pub gtin: String,
+    /// Serial number: 1 to 20 characters of GS1 character set 82 (percent-encoded)
+    #[param(example = "X7K2P9QD4M", pattern = r#"^[!"%-?A-Z_a-z]{1,20}$"#)]
+    pub serial: String,
 }
 
 // ---- Shapes of the answers built with `json!` ----

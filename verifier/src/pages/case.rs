@@ -23,19 +23,23 @@ use signer::{Gtin, Lot, Serial, Timestamp};
 
 use super::case_text::{self, CaseTexts};
 use super::i18n::{Lang, Texts};
-use super::signed_in::{CheckedForm, Dashboard, SignedIn, session_forms};
+use super::signed_in::{CheckedForm, Dashboard, LangQuery, SignedIn, session_forms};
 use super::{encode, render, with_lang};
 use crate::error::{ApiError, Problem};
 use crate::local_time::Zone;
+use crate::schemas::{CodeInPath, Page};
 use crate::state::AppState;
 
 /// Public reports listed on one code, newest first.
 const LISTED_REPORTS: usize = 50;
 
 /// The search's boxes, as typed.
-#[derive(Deserialize, Default)]
+#[derive(Deserialize, Default, utoipa::IntoParams)]
+#[into_params(parameter_in = Query)]
 pub struct CaseQuery {
+    /// The GTIN as typed
     pub gtin: Option<String>,
+    /// The serial as typed
     pub serial: Option<String>,
 }
 
@@ -376,15 +380,9 @@ pub(crate) fn case_href(key: &CodeKey) -> String {
         conflicting copies side by side, claims and refused attempts by other parties, public \
         scan figures and reports, the notes kept with each dashboard action, the resolution form \
         and recall forms. Without a session: the sign-in form.",
-    params(
-        ("gtin" = String, Path, description = "GS1 GTIN-14 with its check digit", example = "06901234567892",
-            format = "gtin", pattern = r"^[0-9]{14}$"),
-        ("serial" = String, Path, description = "Serial number: 1 to 20 characters of GS1 character set 82 (percent-encoded)",
-            example = "X7K2P9QD4M", pattern = r#"^[!"%-?A-Z_a-z]{1,20}$"#),
-        ("lang" = Option<String>, Query, description = "`zh-CN` or `en`"),
-    ),
+    params(CodeInPath, LangQuery),
     responses(
-        (status = 200, description = "The page", body = String, content_type = "text/html"),
+        Page,
         (status = 400, description = "Not a GTIN and serial (`invalid_code`)",
             body = Problem, content_type = "application/problem+json"),
         (status = 403, description = "Not one of the manufacturer's codes (`not_allowed`)",
@@ -465,11 +463,7 @@ struct FindPage {
         investigation view, alerting or not. Otherwise the search form again (200, as the \
         typed lookup answers), with the numbers as typed and what was wrong: numbers that cannot \
         be a code, or no code of the manufacturer's.",
-    params(
-        ("gtin" = Option<String>, Query, description = "The GTIN as typed"),
-        ("serial" = Option<String>, Query, description = "The serial as typed"),
-        ("lang" = Option<String>, Query, description = "`zh-CN` or `en`"),
-    ),
+    params(CaseQuery, LangQuery),
     responses(
         (status = 200, description = "The search form, with what was wrong if anything",
             body = String, content_type = "text/html"),

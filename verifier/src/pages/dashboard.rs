@@ -28,9 +28,10 @@ use super::case::case_href;
 use super::case_text::{self, CaseTexts};
 use super::i18n::{Lang, Texts};
 use super::session::{AlertState, Resolved};
-use super::signed_in::{CheckedForm, Dashboard, SignedIn, session_forms};
+use super::signed_in::{CheckedForm, Dashboard, LangQuery, SignedIn, session_forms};
 use super::{render, with_lang};
 use crate::error::{ApiError, Problem};
+use crate::schemas::Page;
 use crate::state::AppState;
 
 /// Days in the chart of verifications per day.
@@ -433,8 +434,8 @@ fn bar_chart(title: &str, bars: &[(String, u64)], horizontal: bool) -> String {
     description = "For a signed-in manufacturer: its alerts with evidence (newest first) and \
         their workflow, public reports, verifications per day and alerts per region as SVG. \
         Without a session: the sign-in form.",
-    params(("lang" = Option<String>, Query, description = "`zh-CN` or `en`")),
-    responses((status = 200, description = "The page", body = String, content_type = "text/html")),
+    params(LangQuery),
+    responses(Page)
 )]
 pub async fn dashboard(
     State(state): State<AppState>,

@@ -7,9 +7,10 @@ use axum::response::Response;
 
 use super::case_text::{self, CaseTexts};
 use super::i18n::{Lang, Texts};
-use super::signed_in::{Dashboard, SignedIn};
+use super::signed_in::{Dashboard, LangQuery, SignedIn};
 use super::{render, with_lang};
 use crate::error::ApiError;
+use crate::schemas::Page;
 use crate::state::AppState;
 
 /// Code records the walk looks at, at most (everyone's): about a second on the service's disk.
@@ -45,8 +46,8 @@ struct LotsPage {
         number of codes, their public scans in all, open alerts and whether the lot is recalled. \
         Counted by walking at most 500,000 code records of the registry; the page says when the \
         walk stopped before the end. Without a session: the sign-in form.",
-    params(("lang" = Option<String>, Query, description = "`zh-CN` or `en`")),
-    responses((status = 200, description = "The page", body = String, content_type = "text/html")),
+    params(LangQuery),
+    responses(Page)
 )]
 pub async fn lots(
     State(state): State<AppState>,

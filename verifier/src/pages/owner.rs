@@ -18,8 +18,9 @@ use signer::Timestamp;
 use super::i18n::{self, Lang, Texts, VerdictText};
 use super::{TypedForm, encode, render, render_status, with_lang};
 use crate::client_ip::{client_ip, trusted_region};
-use crate::error::{ApiError, Problem};
+use crate::error::ApiError;
 use crate::reports::{self, NotKept, Subject, Submitted};
+use crate::schemas::UnreadForm;
 use crate::state::AppState;
 use crate::typed_input::{TypedError, TypedField};
 use crate::verdict::{Severity, Verdict};
@@ -212,10 +213,7 @@ pub struct ReportForm {
         (status = 201, description = "Received: a thank-you page", body = String, content_type = "text/html"),
         (status = 200, description = "Not kept: a page saying why (bad code, empty text, no certified maker), for people rather than programs",
             body = String, content_type = "text/html"),
-        (status = 400, description = "A form field is missing (`invalid_form`)",
-            body = Problem, content_type = "application/problem+json"),
-        (status = 413, description = "The form is larger than the body limit (`body_too_large`)",
-            body = Problem, content_type = "application/problem+json"),
+        UnreadForm,
     ),
 )]
 pub async fn report(
@@ -338,10 +336,7 @@ pub struct VehicleForm {
     request_body(content = VehicleForm, content_type = "application/x-www-form-urlencoded"),
     responses(
         (status = 200, description = "A page saying yes or no, or that the VIN or code is not valid", body = String, content_type = "text/html"),
-        (status = 400, description = "A form field is missing (`invalid_form`)",
-            body = Problem, content_type = "application/problem+json"),
-        (status = 413, description = "The form is larger than the body limit (`body_too_large`)",
-            body = Problem, content_type = "application/problem+json"),
+        UnreadForm,
     ),
 )]
 pub async fn vehicle_check(

@@ -29,11 +29,12 @@ use signer::{DigitalLink, Timestamp};
 use super::i18n::{Lang, Texts};
 use super::session::{self, ScanRow, Sessions};
 use super::signed_in::{
-    CheckedForm, Shops, SignedIn, Station, secure, session_forms, sign_in_page,
+    CheckedForm, LangQuery, Shops, SignedIn, Station, secure, session_forms, sign_in_page,
 };
 use super::{render, with_lang};
 use crate::error::{ApiError, Problem};
 use crate::local_time::Zone;
+use crate::schemas::{Page, UnreadForm};
 use crate::state::AppState;
 use registry::vin::VinError;
 
@@ -74,8 +75,8 @@ struct VehiclePage<'a> {
     summary = "The shop's scanning station",
     description = "For a signed-in shop or distributor: the scan form and the session's recent \
         scans. Without a session: the sign-in form.",
-    params(("lang" = Option<String>, Query, description = "`zh-CN` or `en`")),
-    responses((status = 200, description = "The page", body = String, content_type = "text/html")),
+    params(LangQuery),
+    responses(Page)
 )]
 pub async fn station(SignedIn { mut session, .. }: SignedIn<Station>) -> Response {
     session
@@ -144,10 +145,7 @@ pub struct SignInForm {
         (status = 303, description = "Signed in: to the party's page"),
         (status = 200, description = "The sign-in form again, saying the token was refused",
             body = String, content_type = "text/html"),
-        (status = 400, description = "The form is incomplete (`invalid_form`)",
-            body = Problem, content_type = "application/problem+json"),
-        (status = 413, description = "The form is larger than the body limit (`body_too_large`)",
-            body = Problem, content_type = "application/problem+json"),
+        UnreadForm,
         (status = 403, description = "The form's CSRF token is not the one its page set (`csrf`)",
             body = Problem, content_type = "application/problem+json"),
     ),
@@ -225,8 +223,6 @@ session_forms!(CsrfForm, ScanForm, RowForm, ModeForm);
     request_body(content = CsrfForm, content_type = "application/x-www-form-urlencoded"),
     responses(
         (status = 303, description = "Signed out: to the sign-in form"),
-        (status = 403, description = "No session, or the form's CSRF token is not the session's (`csrf`)",
-            body = Problem, content_type = "application/problem+json"),
     ),
 )]
 pub async fn sign_out(
@@ -260,8 +256,6 @@ pub struct ScanForm {
     responses(
         (status = 200, description = "The scan's row in the list", body = Object),
         (status = 303, description = "Recorded: back to the station"),
-        (status = 403, description = "No session, or the form's CSRF token is not the session's (`csrf`)",
-            body = Problem, content_type = "application/problem+json"),
     ),
 )]
 pub async fn scan(
@@ -559,8 +553,6 @@ pub struct RowForm {
     responses(
         (status = 200, description = "The row, answered", body = Object),
         (status = 303, description = "Answered: back to the station"),
-        (status = 403, description = "No session, or the form's CSRF token is not the session's (`csrf`)",
-            body = Problem, content_type = "application/problem+json"),
         (status = 404, description = "No such question in this session's list (`no_such_row`)",
             body = Problem, content_type = "application/problem+json"),
     ),
@@ -636,8 +628,6 @@ pub async fn decide(
     request_body(content = RowForm, content_type = "application/x-www-form-urlencoded"),
     responses(
         (status = 303, description = "Back to the station, which shows the outcome"),
-        (status = 403, description = "No session, or the form's CSRF token is not the session's (`csrf`)",
-            body = Problem, content_type = "application/problem+json"),
         (status = 404, description = "No such row to undo in this session's list (`no_such_row`)",
             body = Problem, content_type = "application/problem+json"),
     ),
@@ -757,8 +747,6 @@ pub struct ModeForm {
     request_body(content = ModeForm, content_type = "application/x-www-form-urlencoded"),
     responses(
         (status = 303, description = "Back to the station, which shows the mode or why the VIN was refused"),
-        (status = 403, description = "No session, or the form's CSRF token is not the session's (`csrf`)",
-            body = Problem, content_type = "application/problem+json"),
     ),
 )]
 pub async fn mode(
@@ -795,8 +783,10 @@ pub async fn mode(
     Redirect::to("/shop").into_response()
 }
 
-#[derive(Deserialize)]
+#[derive(Deserialize, utoipa::IntoParams)]
+#[into_params(parameter_in = Query)]
 pub struct VinQuery {
+    /// The vehicle (17 characters)
     pub vin: Option<String>,
 }
 
@@ -806,10 +796,7 @@ pub struct VinQuery {
     path = "/shop/vehicle",
     tag = "pages",
     summary = "A vehicle's installed parts, for a signed-in shop",
-    params(
-        ("vin" = Option<String>, Query, description = "The vehicle (17 characters)"),
-        ("lang" = Option<String>, Query, description = "`zh-CN` or `en`"),
-    ),
+    params(VinQuery, LangQuery),
     responses((status = 200, description = "The page (or the sign-in form)", body = String, content_type = "text/html")),
 )]
 pub async fn vehicle(

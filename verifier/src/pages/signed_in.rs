@@ -100,9 +100,13 @@ pub struct SignedIn<A> {
     audience: PhantomData<A>,
 }
 
-#[derive(Deserialize)]
-struct LangQuery {
-    lang: Option<String>,
+/// The language a signed-in page asks for: the session's from then on. Its description is the
+/// pages' `lang` parameter.
+#[derive(Deserialize, utoipa::IntoParams)]
+#[into_params(parameter_in = Query)]
+pub struct LangQuery {
+    /// `zh-CN` or `en`
+    pub lang: Option<String>,
 }
 
 impl<A: Audience> FromRequestParts<AppState> for SignedIn<A> {

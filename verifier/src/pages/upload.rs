@@ -18,6 +18,7 @@ use axum::http::HeaderMap;
 use super::signed_in::{CheckedHeader, ManifestUpload};
 use crate::error::{ApiError, Problem};
 use crate::manifest_upload::{UploadSummary, register_streamed};
+use crate::schemas::ManifestAnswers;
 use crate::state::AppState;
 
 /// `POST /dashboard/manifests`: registers a manifest the signed-in manufacturer chose in the
@@ -33,17 +34,9 @@ use crate::state::AppState;
         Not bound by the request timeout or body limit of other pages.",
     request_body(content = String, content_type = "application/x-ndjson"),
     responses(
-        (status = 200, description = "Per-line counts; rejected lines do not fail the upload",
-            body = UploadSummary),
-        (status = 400, description = "The manifest cannot be read (`invalid_manifest`)",
-            body = Problem, content_type = "application/problem+json"),
+        ManifestAnswers,
         (status = 403, description = "No session, a CSRF token that is not the session's (`csrf`), \
             or not a manufacturer (`wrong_role`)",
-            body = Problem, content_type = "application/problem+json"),
-        (status = 413, description = "Larger than 2 GiB (`manifest_too_large`)",
-            body = Problem, content_type = "application/problem+json"),
-        (status = 507, description = "The disk filled during the upload (`storage_full`), with \
-            what was stored and where to resume, as the API says",
             body = Problem, content_type = "application/problem+json"),
     ),
 )]

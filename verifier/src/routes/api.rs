@@ -25,7 +25,7 @@ use utoipa::{PartialSchema, ToSchema};
 use crate::auth::Caller;
 use crate::error::{ApiError, ApiJson, Problem};
 use crate::manifest_upload::{UploadSummary, register_streamed};
-use crate::schemas as doc;
+use crate::schemas::{self as doc, CallersCode, CodeInPath, ManifestAnswers, RoleRefused};
 use crate::state::AppState;
 
 /// Scans in one batch request.
@@ -104,21 +104,9 @@ pub async fn me(Caller(party): Caller) -> Json<serde_json::Value> {
     ),
     security(("bearer" = [])),
     responses(
-        (status = 200, description = "Per-line counts; rejected lines do not fail the upload", body = UploadSummary),
-        (status = 400, description = "The manifest cannot be read (`invalid_manifest`)",
-            body = Problem, content_type = "application/problem+json"),
-        (status = 413, description = "The manifest is larger than 2 GiB (`manifest_too_large`): refused \
-            before reading when `Content-Length` says so; otherwise the lines before the limit were \
-            registered, and re-sending them is harmless",
-            body = Problem, content_type = "application/problem+json"),
-        (status = 403, description = "The caller's role may not do this (`wrong_role`, `not_allowed`)",
-            body = Problem, content_type = "application/problem+json"),
+        ManifestAnswers,
+        RoleRefused,
         (status = 422, description = "Trust refused (`trust_refused`)",
-            body = Problem, content_type = "application/problem+json"),
-        (status = 507, description = "The store's disk filled during the upload (`storage_full`). \
-            Each chunk is stored durably before the next: `stored` is the summary of the lines \
-            stored, `stored_through_line` the last of them; re-send from `resume_from_line` once \
-            the disk has room (lines already stored come back as already registered)",
             body = Problem, content_type = "application/problem+json"),
         (status = 503, description = "The store could not write (`storage_unavailable`), with \
             `Retry-After` and the same members as 507",
@@ -652,12 +640,7 @@ fn event_result(key: &CodeKey, recorded: &Recorded) -> EventResult {
         (status = 200, description = "Recorded (applied, repeated or conflict)", body = EventResult),
         (status = 400, description = "Bad JSON or a bad field (`invalid_json`, `invalid_field`, `invalid_code`, ...), a field the step needs missing (`missing_field`) or one it does not take given (`unexpected_field`)",
             body = Problem, content_type = "application/problem+json"),
-        (status = 413, description = "The body is larger than the configured limit",
-            body = Problem, content_type = "application/problem+json"),
-        (status = 415, description = "The body is not `application/json`",
-            body = Problem, content_type = "application/problem+json"),
-        (status = 403, description = "The caller's role may not do this (`wrong_role`, `not_allowed`)",
-            body = Problem, content_type = "application/problem+json"),
+        RoleRefused,
         (status = 404, description = "Not registered (`not_registered`)",
             body = Problem, content_type = "application/problem+json"),
         (status = 409, description = "A ship, remove or destroy by a party that does not hold the part \
@@ -724,10 +707,6 @@ pub struct BatchError {
         (status = 200, description = "One result per scan, in order; failed scans carry their own status and error", body = BatchResults),
         (status = 400, description = "Bad JSON, or not 1 to 1000 scans (`invalid_batch`)",
             body = Problem, content_type = "application/problem+json"),
-        (status = 413, description = "The body is larger than the configured limit",
-            body = Problem, content_type = "application/problem+json"),
-        (status = 415, description = "The body is not `application/json`",
-            body = Problem, content_type = "application/problem+json"),
     ),
 )]
 pub async fn record_batch(
@@ -792,12 +771,7 @@ pub struct LotRecallRequest {
         (status = 200, description = "The lot is recalled", body = doc::LotRecall),
         (status = 400, description = "Bad JSON or a bad field (`invalid_json`, `invalid_field`, `invalid_code`, ...)",
             body = Problem, content_type = "application/problem+json"),
-        (status = 413, description = "The body is larger than the configured limit",
-            body = Problem, content_type = "application/problem+json"),
-        (status = 415, description = "The body is not `application/json`",
-            body = Problem, content_type = "application/problem+json"),
-        (status = 403, description = "The caller's role may not do this (`wrong_role`, `not_allowed`)",
-            body = Problem, content_type = "application/problem+json"),
+        RoleRefused,
     ),
 )]
 pub async fn recall_lot(
@@ -877,8 +851,7 @@ fn flagged(status: &registry::CodeStatus) -> serde_json::Value {
     security(("bearer" = [])),
     responses(
         (status = 200, description = "Codes flagged as duplicates or scan anomalies", body = doc::Alerts),
-        (status = 403, description = "The caller's role may not do this (`wrong_role`, `not_allowed`)",
-            body = Problem, content_type = "application/problem+json"),
+        RoleRefused,
     ),
 )]
 pub async fn alerts(
@@ -914,8 +887,7 @@ pub async fn alerts(
     security(("bearer" = [])),
     responses(
         (status = 200, description = "Newest first", body = doc::Reports),
-        (status = 403, description = "The caller's role may not do this (`wrong_role`, `not_allowed`)",
-            body = Problem, content_type = "application/problem+json"),
+        RoleRefused,
     ),
 )]
 pub async fn reports(
@@ -1030,27 +1002,18 @@ fn not_yours() -> ApiError {
     path = "/api/v1/codes/{gtin}/{serial}",
     tag = "parties",
     summary = "One of the caller's codes with its history",
-    params(
-        ("gtin" = String, Path, description = "GS1 GTIN-14 with its check digit", example = "06901234567892",
-            format = "gtin", pattern = r"^[0-9]{14}$"),
-        ("serial" = String, Path, description = "Serial number: 1 to 20 characters of GS1 character set 82",
-            example = "X7K2P9QD4M", pattern = r#"^[!"%-?A-Z_a-z]{1,20}$"#),
-    ),
+    params(CodeInPath),
     security(("bearer" = [])),
     responses(
         (status = 200, description = "The code, its flags and every event", body = doc::CodeHistory),
-        (status = 400, description = "A bad GTIN or serial (`invalid_code`)",
-            body = Problem, content_type = "application/problem+json"),
-        (status = 403, description = "The caller's role may not do this (`wrong_role`, `not_allowed`)",
-            body = Problem, content_type = "application/problem+json"),
-        (status = 404, description = "No code of the caller's has this GTIN and serial (`not_found`)",
-            body = Problem, content_type = "application/problem+json"),
+        CallersCode,
+        RoleRefused,
     ),
 )]
 pub async fn code_history(
     State(state): State<AppState>,
     caller: Caller,
-    Path((gtin, serial)): Path<(String, String)>,
+    Path(CodeInPath { gtin, serial }): Path<CodeInPath>,
 ) -> Result<Json<serde_json::Value>, ApiError> {
     caller.require(MAKERS, "reading a code's history")?;
     let key = path_key(&gtin, &serial)?;
@@ -1090,28 +1053,19 @@ pub async fn code_history(
     path = "/api/v1/codes/{gtin}/{serial}/epcis",
     tag = "parties",
     summary = "A code's history as EPCIS 2.0",
-    params(
-        ("gtin" = String, Path, description = "GS1 GTIN-14 with its check digit", example = "06901234567892",
-            format = "gtin", pattern = r"^[0-9]{14}$"),
-        ("serial" = String, Path, description = "Serial number: 1 to 20 characters of GS1 character set 82",
-            example = "X7K2P9QD4M", pattern = r#"^[!"%-?A-Z_a-z]{1,20}$"#),
-    ),
+    params(CodeInPath),
     security(("bearer" = [])),
     responses(
         (status = 200, description = "An EPCIS 2.0 JSON-LD document (GS1's schema)",
             body = Object, content_type = "application/ld+json"),
-        (status = 400, description = "A bad GTIN or serial (`invalid_code`)",
-            body = Problem, content_type = "application/problem+json"),
-        (status = 403, description = "The caller's role may not do this (`wrong_role`, `not_allowed`)",
-            body = Problem, content_type = "application/problem+json"),
-        (status = 404, description = "No code of the caller's has this GTIN and serial (`not_found`)",
-            body = Problem, content_type = "application/problem+json"),
+        CallersCode,
+        RoleRefused,
     ),
 )]
 pub async fn code_epcis(
     State(state): State<AppState>,
     caller: Caller,
-    Path((gtin, serial)): Path<(String, String)>,
+    Path(CodeInPath { gtin, serial }): Path<CodeInPath>,
 ) -> Result<Response, ApiError> {
     caller.require(MAKERS, "exporting EPCIS")?;
     let key = path_key(&gtin, &serial)?;
@@ -1153,8 +1107,7 @@ pub async fn code_epcis(
         (status = 200, description = "Parts recorded as installed now", body = doc::VehicleParts),
         (status = 400, description = "A bad VIN",
             body = Problem, content_type = "application/problem+json"),
-        (status = 403, description = "The caller's role may not do this (`wrong_role`, `not_allowed`)",
-            body = Problem, content_type = "application/problem+json"),
+        RoleRefused,
     ),
 )]
 pub async fn vehicle(

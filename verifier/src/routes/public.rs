@@ -14,6 +14,7 @@ use signer::{DigitalLink, Timestamp};
 use crate::client_ip::{client_ip, trusted_region};
 use crate::error::{ApiError, ApiJson, Problem};
 use crate::reports::{self, NotKept, Subject, Submitted};
+use crate::schemas::VerdictAnswer;
 use crate::state::AppState;
 use crate::verdict::{self, Scan, Verdict};
 
@@ -34,10 +35,7 @@ use crate::verdict::{self, Scan, Verdict};
         ("s" = Option<String>, Query, description = "The Ed25519 signature: 64 bytes, unpadded base64url"),
     ),
     responses(
-        (status = 200, description = "The verdict", content(
-            (Verdict = "application/json"),
-            (String = "text/html"),
-        )),
+        VerdictAnswer,
     ),
 )]
 pub async fn scan(
@@ -96,10 +94,7 @@ pub struct TypedCode {
         the form again, saying which field is wrong and why.",
     params(TypedCode),
     responses(
-        (status = 200, description = "The verdict", content(
-            (Verdict = "application/json"),
-            (String = "text/html"),
-        )),
+        VerdictAnswer,
         (status = 400, description = "`gtin` or `serial` missing (`invalid_query`); a browser gets the form instead",
             body = Problem, content_type = "application/problem+json"),
     ),
@@ -284,10 +279,6 @@ pub struct VehicleAnswer {
         (status = 200, description = "Yes or no; nothing else is revealed", body = VehicleAnswer),
         (status = 400, description = "Bad JSON, a bad code (`invalid_code`) or a bad VIN",
             body = Problem, content_type = "application/problem+json"),
-        (status = 413, description = "The body is larger than the configured limit",
-            body = Problem, content_type = "application/problem+json"),
-        (status = 415, description = "The body is not `application/json`",
-            body = Problem, content_type = "application/problem+json"),
     ),
 )]
 pub async fn vehicle_check(
@@ -339,10 +330,6 @@ pub struct SuspectReport {
     responses(
         (status = 201, description = "Received for the code's manufacturer", body = crate::schemas::Received),
         (status = 400, description = "Bad JSON, a bad code (`invalid_code`) or report (`invalid_report`)",
-            body = Problem, content_type = "application/problem+json"),
-        (status = 413, description = "The body is larger than the configured limit",
-            body = Problem, content_type = "application/problem+json"),
-        (status = 415, description = "The body is not `application/json`",
             body = Problem, content_type = "application/problem+json"),
         (status = 422, description = "No certified manufacturer makes this GTIN (`unknown_gtin`)",
             body = Problem, content_type = "application/problem+json"),
