@@ -135,8 +135,13 @@ pub async fn upload_manifest(
 #[serde(deny_unknown_fields)]
 pub struct EventRequest {
     /// The scanned GS1 Digital Link (`https://host/01/{gtin}[/10/{lot}]/21/{serial}?k=..&s=..`,
-    /// or its path and query).
-    #[schema(format = "gs1-digital-link", max_length = 2048)]
+    /// or its path and query: at least `/01/{gtin}/21/{serial}`, 23 characters).
+    #[schema(
+        format = "gs1-digital-link",
+        min_length = 23,
+        max_length = 2048,
+        pattern = "/01/"
+    )]
     pub code: Option<String>,
     /// GTIN-14 with its check digit (surrounding whitespace is ignored).
     #[schema(format = "gtin", pattern = r"^[ \t\r\n]*[0-9]{14}[ \t\r\n]*$")]

@@ -245,8 +245,14 @@ impl PublicCode {
 #[derive(Deserialize, utoipa::ToSchema)]
 #[serde(deny_unknown_fields)]
 pub struct VehicleCheck {
-    /// The scanned URI; or else `gtin` and `serial`.
-    #[schema(format = "gs1-digital-link", max_length = 2048)]
+    /// The scanned URI (or its path and query: at least `/01/{gtin}/21/{serial}`, 23
+    /// characters); or else `gtin` and `serial`.
+    #[schema(
+        format = "gs1-digital-link",
+        min_length = 23,
+        max_length = 2048,
+        pattern = "/01/"
+    )]
     pub code: Option<String>,
     /// GTIN-14 with its check digit (surrounding whitespace is ignored).
     #[schema(format = "gtin", pattern = r"^[ \t\r\n]*[0-9]{14}[ \t\r\n]*$")]
@@ -302,8 +308,14 @@ pub async fn vehicle_check(
 #[derive(Deserialize, utoipa::ToSchema)]
 #[serde(deny_unknown_fields)]
 pub struct SuspectReport {
-    /// The scanned URI; or else `gtin` and `serial`.
-    #[schema(format = "gs1-digital-link", max_length = 2048)]
+    /// The scanned URI (or its path and query: at least `/01/{gtin}/21/{serial}`, 23
+    /// characters); or else `gtin` and `serial`.
+    #[schema(
+        format = "gs1-digital-link",
+        min_length = 23,
+        max_length = 2048,
+        pattern = "/01/"
+    )]
     pub code: Option<String>,
     /// GTIN-14 with its check digit (surrounding whitespace is ignored).
     #[schema(format = "gtin", pattern = r"^[ \t\r\n]*[0-9]{14}[ \t\r\n]*$")]
@@ -311,8 +323,13 @@ pub struct SuspectReport {
     /// 1 to 20 characters of GS1 character set 82 (surrounding whitespace is ignored).
     #[schema(pattern = r#"^[ \t\r\n]*[!"%-?A-Z_a-z]{1,20}[ \t\r\n]*$"#)]
     pub serial: Option<String>,
-    /// What is wrong, in the reporter's words: 1 to 2000 bytes of UTF-8, not only whitespace.
-    #[schema(min_length = 1, max_length = 2000, pattern = r"\S")]
+    /// What is wrong, in the reporter's words: 1 to 2000 bytes of UTF-8, not only whitespace
+    /// (Unicode's, as the server trims it).
+    #[schema(
+        min_length = 1,
+        max_length = 2000,
+        pattern = r"[^\t\n\v\f\r \u0085\u00a0\u1680\u2000-\u200a\u2028\u2029\u202f\u205f\u3000]"
+    )]
     pub text: String,
     /// How to reach the reporter, if they want to be reached: up to 200 bytes of UTF-8.
     #[schema(max_length = 200)]
