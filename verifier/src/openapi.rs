@@ -5,8 +5,9 @@
 //! rate limit, 401 from the bearer token, 408 from the body deadline, 413 and 415 from a JSON
 //! body's reader, 403 `csrf` from a signed-in page's form check, 503 from load shedding and the
 //! request timeout, 500) are added here in one place, by audience and by the kind of body, so no
-//! handler can forget them. (A request whose headers pass `max_header_bytes` is refused 431 by
-//! hyper, before any route, with no body.)
+//! handler can forget them; so is the bearer token every operation of the parties' API requires.
+//! (A request whose headers pass `max_header_bytes` is refused 431 by hyper, before any route,
+//! with no body.)
 //!
 //! The shapes of answers the handlers build with `json!`, and the string enums of a few inputs,
 //! are declared in [`crate::schemas`], which the handlers' attributes name without importing this
@@ -19,7 +20,7 @@ use axum::response::IntoResponse;
 use serde_json::json;
 use utoipa::openapi::RefOr;
 use utoipa::openapi::path::Operation;
-use utoipa::openapi::security::{HttpAuthScheme, HttpBuilder, SecurityScheme};
+use utoipa::openapi::security::{HttpAuthScheme, HttpBuilder, SecurityRequirement, SecurityScheme};
 use utoipa::{Modify, OpenApi};
 
 use crate::manifest_upload::UploadSummary;
@@ -82,7 +83,7 @@ use crate::verdict::{Verdict, VerdictCode};
     ),
     // Named by the shared answer sets of `schemas`, which cannot register them themselves.
     components(schemas(crate::error::Problem, VerdictCode, Verdict, UploadSummary)),
-    modifiers(&MiddlewareResponses),
+    modifiers(&MiddlewareResponses, &BearerSecurity),
     tags(
         (name = "public", description = "No login: verification by phone or typed numbers, the \
             owner's vehicle check, reports of suspect parts. Rate-limited per client."),
@@ -400,10 +401,24 @@ pub async fn serve() -> impl IntoResponse {
 #[allow(dead_code)] // described, never called: the router serves this path with `public::scan`
 fn scan_with_lot() {}
 
-/// Adds the responses and security that middleware and extractors, not handlers, decide.
+/// Adds the responses that middleware and extractors, not handlers, decide.
 struct MiddlewareResponses;
 
 impl Modify for MiddlewareResponses {
+    fn modify(&self, openapi: &mut utoipa::openapi::OpenApi) {
+        for item in openapi.paths.paths.values_mut() {
+            for op in [&mut item.get, &mut item.post].into_iter().flatten() {
+                add_middleware_responses(op);
+            }
+        }
+    }
+}
+
+/// The bearer tokens of the parties' API: the scheme, and its requirement on every operation of
+/// the `parties` tag (`Caller` reads the token on each).
+struct BearerSecurity;
+
+impl Modify for BearerSecurity {
     fn modify(&self, openapi: &mut utoipa::openapi::OpenApi) {
         let components = openapi.components.get_or_insert_with(Default::default);
         components.add_security_scheme(
@@ -418,7 +433,10 @@ impl Modify for MiddlewareResponses {
         );
         for item in openapi.paths.paths.values_mut() {
             for op in [&mut item.get, &mut item.post].into_iter().flatten() {
-                add_middleware_responses(op);
+                if op.tags.iter().flatten().any(|t| t == "parties") {
+                    let bearer = SecurityRequirement::new("bearer", Vec::<String>::new());
+                    op.security = Some(vec![bearer]);
+                }
             }
         }
     }

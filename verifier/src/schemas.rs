@@ -133,6 +133,17 @@ impl IntoResponses for RoleRefused {
     }
 }
 
+/// `403` of a dashboard form about one of the manufacturer's codes.
+pub struct NotTheMakersCode;
+
+impl IntoResponses for NotTheMakersCode {
+    fn responses() -> Answers {
+        let text = "No session, a CSRF token that is not the session's (`csrf`), or not the \
+                    code's manufacturer (`not_allowed`, `wrong_role`)";
+        answers([("403", problem(text, false))])
+    }
+}
+
 /// `400` and `404` of a manufacturer's code named in the path.
 pub struct CallersCode;
 

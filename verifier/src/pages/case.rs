@@ -27,7 +27,7 @@ use super::signed_in::{CheckedForm, Dashboard, LangQuery, SignedIn, session_form
 use super::{encode, render, with_lang};
 use crate::error::{ApiError, Problem};
 use crate::local_time::Zone;
-use crate::schemas::{CodeInPath, Page};
+use crate::schemas::{CodeInPath, NotTheMakersCode, Page};
 use crate::state::AppState;
 
 /// Public reports listed on one code, newest first.
@@ -566,9 +566,7 @@ fn recall_error(e: RegistryError) -> ApiError {
         (status = 303, description = "Done: back to the code's investigation view"),
         (status = 400, description = "A bad code, lot or reason (`invalid_code`, `invalid_recall`)",
             body = Problem, content_type = "application/problem+json"),
-        (status = 403, description = "No session, a CSRF token that is not the session's (`csrf`), \
-            or not the code's manufacturer (`not_allowed`, `wrong_role`)",
-            body = Problem, content_type = "application/problem+json"),
+        NotTheMakersCode,
     ),
 )]
 pub async fn recall(

@@ -31,7 +31,7 @@ use super::session::{AlertState, Resolved};
 use super::signed_in::{CheckedForm, Dashboard, LangQuery, SignedIn, session_forms};
 use super::{render, with_lang};
 use crate::error::{ApiError, Problem};
-use crate::schemas::Page;
+use crate::schemas::{NotTheMakersCode, Page};
 use crate::state::AppState;
 
 /// Days in the chart of verifications per day.
@@ -520,9 +520,7 @@ session_forms!(AlertForm);
         (status = 303, description = "Done: back to the dashboard"),
         (status = 400, description = "A bad code or action (`invalid_code`, `invalid_action`)",
             body = Problem, content_type = "application/problem+json"),
-        (status = 403, description = "No session, a CSRF token that is not the session's (`csrf`), \
-            or not the code's manufacturer (`not_allowed`, `wrong_role`)",
-            body = Problem, content_type = "application/problem+json"),
+        NotTheMakersCode,
     ),
 )]
 pub async fn alert_action(

@@ -71,7 +71,6 @@ fn registry_error(e: RegistryError) -> ApiError {
     path = "/api/v1/me",
     tag = "parties",
     summary = "Who the token belongs to",
-    security(("bearer" = [])),
     responses(
         (status = 200, description = "The calling party", body = doc::Me),
     ),
@@ -102,7 +101,6 @@ pub async fn me(Caller(party): Caller) -> Json<serde_json::Value> {
         description = "JSON Lines as `partseal sign` writes them, one code per line; streamed, \
             up to 2 GiB, not bound by the request timeout or body limit of other routes",
     ),
-    security(("bearer" = [])),
     responses(
         ManifestAnswers,
         RoleRefused,
@@ -640,7 +638,6 @@ fn event_result(key: &CodeKey, recorded: &Recorded) -> EventResult {
     tag = "parties",
     summary = "Record one custody event",
     request_body = EventRequest,
-    security(("bearer" = [])),
     responses(
         (status = 200, description = "Recorded (applied, repeated or conflict)", body = EventResult),
         (status = 400, description = "Bad JSON or a bad field (`invalid_json`, `invalid_field`, `invalid_code`, ...), a field the step needs missing (`missing_field`) or one it does not take given (`unexpected_field`)",
@@ -707,7 +704,6 @@ pub struct BatchError {
     tag = "parties",
     summary = "Record up to 1000 custody events",
     request_body = BatchRequest,
-    security(("bearer" = [])),
     responses(
         (status = 200, description = "One result per scan, in order; failed scans carry their own status and error", body = BatchResults),
         (status = 400, description = "Bad JSON, or not 1 to 1000 scans (`invalid_batch`)",
@@ -771,7 +767,6 @@ pub struct LotRecallRequest {
     tag = "parties",
     summary = "Recall a lot",
     request_body = LotRecallRequest,
-    security(("bearer" = [])),
     responses(
         (status = 200, description = "The lot is recalled", body = doc::LotRecall),
         (status = 400, description = "Bad JSON or a bad field (`invalid_json`, `invalid_field`, `invalid_code`, ...)",
@@ -853,7 +848,6 @@ fn flagged(status: &registry::CodeStatus) -> serde_json::Value {
     path = "/api/v1/alerts",
     tag = "parties",
     summary = "The caller's flagged codes",
-    security(("bearer" = [])),
     responses(
         (status = 200, description = "Codes flagged as duplicates or scan anomalies", body = doc::Alerts),
         RoleRefused,
@@ -889,7 +883,6 @@ pub async fn alerts(
     path = "/api/v1/reports",
     tag = "parties",
     summary = "Public reports on the caller's codes",
-    security(("bearer" = [])),
     responses(
         (status = 200, description = "Newest first", body = doc::Reports),
         RoleRefused,
@@ -918,7 +911,6 @@ pub async fn reports(
     path = "/api/v1/notices",
     tag = "parties",
     summary = "Parts the caller had that another party moved",
-    security(("bearer" = [])),
     responses(
         (status = 200, description = "Newest first", body = doc::Notices),
     ),
@@ -1008,7 +1000,6 @@ fn not_yours() -> ApiError {
     tag = "parties",
     summary = "One of the caller's codes with its history",
     params(CodeInPath),
-    security(("bearer" = [])),
     responses(
         (status = 200, description = "The code, its flags and every event", body = doc::CodeHistory),
         CallersCode,
@@ -1059,7 +1050,6 @@ pub async fn code_history(
     tag = "parties",
     summary = "A code's history as EPCIS 2.0",
     params(CodeInPath),
-    security(("bearer" = [])),
     responses(
         (status = 200, description = "An EPCIS 2.0 JSON-LD document (GS1's schema)",
             body = Object, content_type = "application/ld+json"),
@@ -1107,7 +1097,6 @@ pub async fn code_epcis(
             with its check digit (character 9)", example = "LSVAU218XN2183294",
             format = "vin", pattern = r"^[0-9A-HJ-NPR-Za-hj-npr-z]{17}$"),
     ),
-    security(("bearer" = [])),
     responses(
         (status = 200, description = "Parts recorded as installed now", body = doc::VehicleParts),
         (status = 400, description = "A bad VIN",
