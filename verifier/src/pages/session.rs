@@ -194,7 +194,7 @@ impl Sessions {
         }
     }
 
-    /// A new session for `party`, opened with the token `token_id`: its id (for the cookie only).
+    /// [`Sessions::open`]'s blocking work.
     fn create(&self, party: Party, token_id: String, lang: Lang) -> Result<String, ApiError> {
         let id = random_token();
         let now = Timestamp::now();
@@ -238,8 +238,8 @@ impl Sessions {
         }
     }
 
-    /// A new session for `party`, as [`Sessions::create`], with the store written on the blocking
-    /// pool.
+    /// A new session for `party`, opened with the token `token_id`: its id, for the cookie only.
+    /// The store is written on the blocking pool.
     pub async fn open(
         self: &Arc<Self>,
         party: Party,
