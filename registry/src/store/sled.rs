@@ -1,5 +1,6 @@
 //! The embedded default: [`Tables`] on sled, one tree per [`Table`]. The only module that names
-//! sled's types.
+//! sled's types, and the one that reads its errors: it turns them into [`Fault`]s where it sees
+//! them.
 //!
 //! ## What a durable write means here
 //!
@@ -140,10 +141,27 @@ fn as_fault(e: StoreError) -> Fault {
 fn engine(e: sled::Error) -> StoreError {
     match e {
         // Classified here, where the I/O error is seen: a full disk or another fault.
-        sled::Error::Io(io) => Fault::of_io(&io).into(),
-        sled::Error::Corruption { .. } => StoreError::corrupt("sled", e),
+        sled::Error::Io(io) => io_fault(&io).into(),
+        sled::Error::Corruption { .. } => StoreError::corrupt("the embedded store", e),
         other => StoreError::Engine(other.to_string()),
     }
+}
+
+/// The fault an I/O error from sled stands for. sled keeps the first I/O error it meets and hands
+/// out copies of it: new errors of the same kind whose text is the original's `Debug` form
+/// (`Os { code: 28, kind: StorageFull, message: "No space left on device" }`), without its number.
+/// The number is read back from that text, so the fault is classified, and worded, as the
+/// operating system's own error.
+fn io_fault(io: &std::io::Error) -> Fault {
+    let original = io
+        .to_string()
+        .split_once("Os { code: ")
+        .and_then(|(_, rest)| {
+            let digits = rest.split(|c: char| !c.is_ascii_digit()).next()?;
+            digits.parse().ok()
+        })
+        .map(std::io::Error::from_raw_os_error);
+    Fault::of_io(original.as_ref().unwrap_or(io))
 }
 
 /// sled's segment (and log buffer) size for new stores. sled reclaims space a segment at a time,
@@ -457,5 +475,32 @@ impl Tables for SledTables {
             n += 1;
         }
         Ok(n)
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use std::io::Error;
+
+    #[test]
+    fn copies_of_an_io_error_are_the_fault_the_original_was() {
+        let original = Error::from_raw_os_error(28);
+        // What sled hands out after its first I/O error: the kind, and the original's Debug text.
+        let copy = Error::new(original.kind(), format!("{original:?}"));
+        let fault = io_fault(&copy);
+        assert!(fault.is_full(), "{fault}");
+        assert_eq!(
+            fault,
+            Fault::of_io(&original),
+            "the operating system's message"
+        );
+        let copy = Error::other(format!("{original:?}"));
+        assert!(
+            io_fault(&copy).is_full(),
+            "known by the number in its text alone"
+        );
+        assert!(!io_fault(&Error::from_raw_os_error(5)).is_full(), "EIO");
+        assert!(!io_fault(&Error::other("no number here")).is_full());
     }
 }
