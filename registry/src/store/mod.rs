@@ -8,6 +8,7 @@
 //!
 //! | module | what lives there |
 //! |---|---|
+//! | [`location`] | where a store is: opening, creating, restoring; the one place an engine is chosen |
 //! | [`tables`] | the engine interface: tables, conditional changes |
 //! | [`keys`] | how keys and small values are laid out |
 //! | [`table_store`] | [`Store`] on any engine: batches, record cache, crash order, conflicts |
@@ -23,10 +24,12 @@ pub mod backup;
 pub mod batches;
 pub mod group_commit;
 pub mod keys;
+pub mod location;
 pub mod record_cache;
 pub mod table_store;
 pub mod tables;
 
+pub use location::{Caches, Create, Location};
 pub use record_cache::RecordCacheStats;
 pub mod postgres;
 pub mod sled;
@@ -60,6 +63,18 @@ pub enum StoreError {
     /// Another process changed the code since its record was read: judge again on the fresh one.
     #[error("the code changed while the update was being judged")]
     Conflict,
+    /// Another process has the embedded store open: it holds the directory until it ends.
+    #[error(
+        "{0} is in use by another process: a running `partseal serve`, or another partseal \
+         command, holds the store"
+    )]
+    Locked(String),
+    /// Opening without creating found no store there (a mistyped location, say).
+    #[error("{0} holds no registry")]
+    Missing(String),
+    /// A restore goes only into a new directory or an empty database, never over data.
+    #[error("{0} already holds data; restore into a new directory or an empty database")]
+    NotEmpty(String),
 }
 
 impl StoreError {
@@ -346,5 +361,6 @@ mod tests {
                 .is_some()
         );
         assert!(StoreError::corrupt("x", "y").fault().is_none());
+        assert!(StoreError::Locked("data".into()).fault().is_none());
     }
 }

@@ -1,6 +1,6 @@
 //! The embedded default: [`Tables`] on sled, one tree per [`Table`]. The only module that names
-//! sled's types, and the one that reads its errors: it turns them into [`Fault`]s where it sees
-//! them.
+//! sled: its types, its files and its errors, which it turns into the store's own ([`Fault`],
+//! [`StoreError::Locked`]) where it sees them.
 //!
 //! ## What a durable write means here
 //!
@@ -46,6 +46,14 @@ use super::{Entries, Fault, StoreError, StoreResult};
 /// The store on sled: the shared rules of [`TableStore`] on [`SledTables`].
 pub type SledStore = TableStore<SledTables>;
 
+/// sled's log, in the data directory: there once a store was created.
+const LOG_FILE: &str = "db";
+
+/// Whether `dir` holds a store.
+pub(super) fn holds_store(dir: &Path) -> bool {
+    dir.join(LOG_FILE).is_file()
+}
+
 impl SledStore {
     /// Opens (creating if needed) the store in `dir`, caching up to `cache_bytes` of sled's pages
     /// and `record_cache_bytes` of code records (see `record_cache`).
@@ -87,7 +95,7 @@ impl Engine {
             .collect::<StoreResult<_>>()?;
         Ok(Engine {
             trees,
-            log: File::open(dir.join("db"))?,
+            log: File::open(dir.join(LOG_FILE))?,
             db,
         })
     }
@@ -164,6 +172,12 @@ fn io_fault(io: &std::io::Error) -> Fault {
     Fault::of_io(original.as_ref().unwrap_or(io))
 }
 
+/// sled reports its directory held by another process only as an I/O error with this text
+/// (sled 0.34 `Config::try_lock`).
+fn is_held(io: &std::io::Error) -> bool {
+    io.to_string().contains("could not acquire lock")
+}
+
 /// sled's segment (and log buffer) size for new stores. sled reclaims space a segment at a time,
 /// and with its default of 512 KiB a store of a million codes took 304 bytes a code on disk; with
 /// 2 MiB, 283 (BENCHMARKS.md). Larger segments cost more for small stores (a segment is the least
@@ -187,15 +201,12 @@ fn open_db(dir: &Path, cache_bytes: u64) -> StoreResult<sled::Db> {
             .open()
         {
             Ok(db) => return Ok(db),
-            Err(sled::Error::Io(e))
-                if e.to_string().contains("could not acquire lock")
-                    && started.elapsed() < LOCK_WAIT =>
-            {
+            Err(sled::Error::Io(e)) if is_held(&e) && started.elapsed() < LOCK_WAIT => {
                 std::thread::sleep(std::time::Duration::from_millis(20));
             }
-            // Another process holds the store (callers tell this apart from a fault).
-            Err(sled::Error::Io(e)) if e.to_string().contains("could not acquire lock") => {
-                return Err(StoreError::Io(e));
+            // Another process holds the store: no fault, and nothing to wait for.
+            Err(sled::Error::Io(e)) if is_held(&e) => {
+                return Err(StoreError::Locked(dir.display().to_string()));
             }
             // A store made with the first segment size keeps it.
             Err(sled::Error::Unsupported(why))
@@ -502,5 +513,18 @@ mod tests {
         );
         assert!(!io_fault(&Error::from_raw_os_error(5)).is_full(), "EIO");
         assert!(!io_fault(&Error::other("no number here")).is_full());
+    }
+
+    #[test]
+    fn a_directory_another_handle_holds_is_locked() {
+        let dir = tempfile::tempdir().unwrap();
+        let _held = sled::Config::new()
+            .path(dir.path())
+            .segment_size(SEGMENT_SIZE)
+            .open()
+            .unwrap();
+        let e = open_db(dir.path(), 1 << 20).err().unwrap();
+        assert!(matches!(e, StoreError::Locked(_)), "{e}");
+        assert!(e.to_string().contains("`partseal serve`"), "{e}");
     }
 }

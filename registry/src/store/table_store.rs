@@ -727,10 +727,7 @@ impl<T: Tables> Store for TableStore<T> {
             Ok(self.tables.scan(table, &[]).next().transpose()?.is_some())
         };
         if holds(Table::Codes)? || holds(Table::Events)? || holds(Table::Trust)? {
-            return Err(StoreError::Backup(format!(
-                "{} is not empty; restore into a new store",
-                self.name
-            )));
+            return Err(StoreError::NotEmpty(self.name.clone()));
         }
         // The backup holds the format mark this store was opened with: loading puts it again.
         let n = self.tables.load(&mut Reader::new(input))?;

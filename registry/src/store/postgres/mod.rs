@@ -165,10 +165,72 @@ fn successor(prefix: &[u8]) -> Option<Vec<u8>> {
     None
 }
 
+/// A connection string as tokio-postgres reads it.
+fn parse(url: &str) -> StoreResult<tokio_postgres::Config> {
+    tokio_postgres::Config::from_str(url)
+        .map_err(|e| StoreError::Engine(format!("not a PostgreSQL URL: {e}")))
+}
+
+/// The database at `url` as messages name it: hosts and database, never user or password.
+pub(super) fn describe_url(url: &str) -> String {
+    match tokio_postgres::Config::from_str(url) {
+        Ok(config) => describe(&config),
+        Err(_) => "a PostgreSQL database (its URL does not parse)".to_owned(),
+    }
+}
+
+/// A failure to reach the database while opening: not a write that failed, but no store at all.
+fn cannot_reach(name: &str, e: StoreError) -> StoreError {
+    match e.fault() {
+        Some(fault) => StoreError::Engine(format!(
+            "cannot reach the database {name}: {}",
+            fault.cause()
+        )),
+        None => e,
+    }
+}
+
+/// Whether the database at `url` holds a store (its schema), read without changing anything.
+pub(super) fn holds_store(url: &str) -> StoreResult<bool> {
+    let config = parse(url)?;
+    let name = describe(&config);
+    let runtime = tokio::runtime::Builder::new_current_thread()
+        .enable_all()
+        .build()?;
+    let check = async {
+        let (client, connection) = config.connect(NoTls).await.map_err(db)?;
+        let connection = tokio::spawn(connection);
+        let present = migrations::present(&client).await;
+        drop(client);
+        let _ = connection.await;
+        present
+    };
+    wait_on(&runtime, check).map_err(|e| cannot_reach(&name, e))
+}
+
+/// Waits for `f` on `runtime`, from any thread: outside a runtime, on a worker of a
+/// multi-threaded one (whose other tasks are handed on first), or on a single-threaded one
+/// (tests), which cannot hand its tasks on, so `f` runs on a scoped thread outside it.
+fn wait_on<F: Future + Send>(runtime: &tokio::runtime::Runtime, f: F) -> F::Output
+where
+    F::Output: Send,
+{
+    match tokio::runtime::Handle::try_current().map(|h| h.runtime_flavor()) {
+        Err(_) => runtime.block_on(f),
+        Ok(tokio::runtime::RuntimeFlavor::MultiThread) => {
+            tokio::task::block_in_place(|| runtime.block_on(f))
+        }
+        Ok(_) => std::thread::scope(|s| {
+            s.spawn(|| runtime.block_on(f))
+                .join()
+                .unwrap_or_else(|p| std::panic::resume_unwind(p))
+        }),
+    }
+}
+
 impl PgTables {
     fn connect(url: &str) -> StoreResult<Self> {
-        let config = tokio_postgres::Config::from_str(url)
-            .map_err(|e| StoreError::Engine(format!("not a PostgreSQL URL: {e}")))?;
+        let config = parse(url)?;
         let name = describe(&config);
         let origin = rand::random::<u64>();
         let runtime = tokio::runtime::Builder::new_multi_thread()
@@ -214,15 +276,7 @@ impl PgTables {
             }
             Ok::<_, StoreError>(())
         })
-        .map_err(|e| match e.fault() {
-            // Not a write that failed: the store could not be opened at all.
-            Some(fault) => StoreError::Engine(format!(
-                "cannot reach the database {}: {}",
-                tables.name,
-                fault.cause()
-            )),
-            None => e,
-        })?;
+        .map_err(|e| cannot_reach(&tables.name, e))?;
         tracing::info!(database = %tables.name, "store: PostgreSQL");
         Ok(tables)
     }
@@ -233,20 +287,7 @@ impl PgTables {
         F::Output: Send,
     {
         let runtime = self.runtime.as_ref().expect("the runtime lives until drop");
-        match tokio::runtime::Handle::try_current().map(|h| h.runtime_flavor()) {
-            Err(_) => runtime.block_on(f),
-            // A worker (or blocking) thread of a multi-threaded runtime: hand its tasks on first.
-            Ok(tokio::runtime::RuntimeFlavor::MultiThread) => {
-                tokio::task::block_in_place(|| runtime.block_on(f))
-            }
-            // A single-threaded runtime (tests): it cannot hand its tasks on, so wait on a scoped
-            // thread outside it.
-            Ok(_) => std::thread::scope(|s| {
-                s.spawn(|| runtime.block_on(f))
-                    .join()
-                    .unwrap_or_else(|p| std::panic::resume_unwind(p))
-            }),
-        }
+        wait_on(runtime, f)
     }
 
     async fn client(&self) -> StoreResult<deadpool_postgres::Object> {
