@@ -38,7 +38,7 @@
 //! | [`registry`](mod@registry) | the [`Registry`]: rules, locking, durability |
 //! | [`audit`] | the end-to-end check of chains and indexes |
 //! | [`epcis`] | a code's history as a GS1 EPCIS 2.0 JSON-LD document |
-//! | [`store`] | the storage trait and its table layout on any engine; where a store is ([`Location`]); the engines |
+//! | [`store`] | the store and its table layout on any engine; where a store is ([`Location`]); the engines |
 //!
 //! All methods block; from async code call them in `tokio::task::spawn_blocking`.
 //!
@@ -119,7 +119,5 @@ pub use registry::{
 };
 pub use scans::{ScanContext, ScanPolicy, ScanStats};
 pub use sessions::{SessionRecord, session_key};
-pub use store::postgres::PgStore;
-pub use store::sled::SledStore;
 pub use store::{Caches, Create, Fault, Location, RecordCacheStats, Store, StoreError, StoreStats};
 pub use vin::Vin;

@@ -184,7 +184,7 @@ pub struct History {
 }
 
 pub struct Registry {
-    store: Box<dyn Store>,
+    store: Store,
     trust: RwLock<TrustStore>,
     stripes: Vec<Mutex<()>>,
     registering: Mutex<()>,
@@ -246,7 +246,7 @@ impl Registry {
         let store = location.open(create, caches)?;
         let trust = load_trust(&store.trust()?)?;
         let salt = store.scan_salt()?;
-        let lot_recalls = load_lot_recalls(store.as_ref())?;
+        let lot_recalls = load_lot_recalls(&store)?;
         Ok(Registry {
             refresh_due: std::sync::atomic::AtomicU64::new(0),
             opened: std::time::Instant::now(),
@@ -266,8 +266,8 @@ impl Registry {
         &self.config
     }
 
-    pub(crate) fn store(&self) -> &dyn Store {
-        self.store.as_ref()
+    pub(crate) fn store(&self) -> &Store {
+        &self.store
     }
 
     fn stripe(&self, key: &CodeKey) -> MutexGuard<'_, ()> {
@@ -317,7 +317,7 @@ impl Registry {
             .trust()
             .map_err(RegistryError::from)
             .and_then(|entries| load_trust(&entries))
-            .and_then(|trust| Ok((trust, load_lot_recalls(self.store.as_ref())?)));
+            .and_then(|trust| Ok((trust, load_lot_recalls(&self.store)?)));
         match fresh {
             // Never waits: a caller on this thread may hold a read guard (it would deadlock); a
             // busy lock is tried again at the next call.
@@ -444,7 +444,7 @@ impl Registry {
     ) -> Result<Vec<Registration>> {
         let results = {
             let _gate = self.write_gate();
-            register::store_codes(self.store.as_ref(), codes, names, checked, now)?
+            register::store_codes(&self.store, codes, names, checked, now)?
         };
         self.store.durable()?;
         Ok(results)
@@ -1046,7 +1046,7 @@ impl Registry {
     }
 }
 
-fn load_lot_recalls(store: &dyn Store) -> Result<LotRecalls> {
+fn load_lot_recalls(store: &Store) -> Result<LotRecalls> {
     let mut lot_recalls = LotRecalls::new();
     for (gtin, lot, recall) in store.lot_recalls()? {
         lot_recalls

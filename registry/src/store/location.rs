@@ -10,8 +10,9 @@ use std::fmt;
 use std::io::Read;
 use std::path::{Path, PathBuf};
 
-use super::postgres::{self, PgStore};
-use super::sled::{self, SledStore};
+use super::postgres::{self, PgTables};
+use super::sled::{self, SledTables};
+use super::tables::Tables;
 use super::{Store, StoreError, StoreResult};
 
 /// Where a registry's store is.
@@ -54,16 +55,22 @@ const RESTORING: Caches = Caches {
 impl Location {
     /// Opens the store here, creating it only where `create` allows. A directory another process
     /// has open is [`StoreError::Locked`]; a database applies its pending schema migrations.
-    pub fn open(&self, create: Create, caches: Caches) -> StoreResult<Box<dyn Store>> {
+    pub fn open(&self, create: Create, caches: Caches) -> StoreResult<Store> {
+        let tables = self.engine(create, caches.pages)?;
+        Store::on(tables, self.to_string(), caches.records)
+    }
+
+    /// The engine here, without the store on top.
+    pub fn engine(&self, create: Create, page_cache_bytes: u64) -> StoreResult<Box<dyn Tables>> {
         if create == Create::Never && !self.exists()? {
             return Err(StoreError::Missing(self.to_string()));
         }
         Ok(match self {
             Location::Directory(dir) => {
                 std::fs::create_dir_all(dir)?;
-                Box::new(SledStore::open(dir, caches.pages, caches.records)?)
+                Box::new(SledTables::open(dir, page_cache_bytes)?)
             }
-            Location::Database(url) => Box::new(PgStore::connect(url, caches.records)?),
+            Location::Database(url) => Box::new(PgTables::connect(url)?),
         })
     }
 

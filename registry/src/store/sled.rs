@@ -39,12 +39,8 @@ use std::sync::{Arc, Mutex, PoisonError, RwLock};
 use std::time::{Duration, Instant};
 
 use super::group_commit::GroupCommit;
-use super::table_store::TableStore;
 use super::tables::{Change, Entry, Expect, Merge, Pair, Table, Tables};
 use super::{Entries, Fault, StoreError, StoreResult};
-
-/// The store on sled: the shared rules of [`TableStore`] on [`SledTables`].
-pub type SledStore = TableStore<SledTables>;
 
 /// sled's log, in the data directory: there once a store was created.
 const LOG_FILE: &str = "db";
@@ -52,16 +48,6 @@ const LOG_FILE: &str = "db";
 /// Whether `dir` holds a store.
 pub(super) fn holds_store(dir: &Path) -> bool {
     dir.join(LOG_FILE).is_file()
-}
-
-impl SledStore {
-    /// Opens (creating if needed) the store in `dir`, caching up to `cache_bytes` of sled's pages
-    /// and `record_cache_bytes` of code records (see `record_cache`).
-    pub fn open(dir: &Path, cache_bytes: u64, record_cache_bytes: u64) -> StoreResult<Self> {
-        let tables = SledTables::open(dir, cache_bytes)?;
-        // One process writes a sled store: cached records stay true until it replaces them.
-        TableStore::on(tables, dir.display().to_string(), record_cache_bytes, None)
-    }
 }
 
 pub struct SledTables {
@@ -223,7 +209,9 @@ fn open_db(dir: &Path, cache_bytes: u64) -> StoreResult<sled::Db> {
 const LOCK_WAIT: std::time::Duration = std::time::Duration::from_secs(2);
 
 impl SledTables {
-    fn open(dir: &Path, cache_bytes: u64) -> StoreResult<Self> {
+    /// Opens (creating if needed) the engine in `dir`, caching up to `cache_bytes` of sled's
+    /// pages.
+    pub(super) fn open(dir: &Path, cache_bytes: u64) -> StoreResult<Self> {
         let engine = Engine::open(dir, cache_bytes)?;
         Ok(SledTables {
             dir: dir.to_owned(),
@@ -303,13 +291,12 @@ impl SledTables {
 }
 
 impl Tables for SledTables {
-    type Bytes = sled::IVec;
-
-    fn get(&self, table: Table, key: &[u8]) -> StoreResult<Option<sled::IVec>> {
-        self.current()?.tree(table).get(key).map_err(engine)
+    fn get(&self, table: Table, key: &[u8]) -> StoreResult<Option<Vec<u8>>> {
+        let value = self.current()?.tree(table).get(key).map_err(engine)?;
+        Ok(value.map(|v| v.to_vec()))
     }
 
-    fn scan(&self, table: Table, prefix: &[u8]) -> Entries<'_, Pair<sled::IVec>> {
+    fn scan(&self, table: Table, prefix: &[u8]) -> Entries<'_, Pair> {
         let e = match self.current() {
             Ok(e) => e,
             Err(err) => return Box::new(std::iter::once(Err(err))),
@@ -318,7 +305,8 @@ impl Tables for SledTables {
         let entries = e.tree(table).scan_prefix(prefix);
         Box::new(entries.map(move |entry| {
             let _engine = &e;
-            entry.map_err(engine)
+            let (k, v) = entry.map_err(engine)?;
+            Ok((k.to_vec(), v.to_vec()))
         }))
     }
 
@@ -333,7 +321,7 @@ impl Tables for SledTables {
         &self,
         table: Table,
         entries: &[(Vec<u8>, Vec<u8>)],
-    ) -> StoreResult<Vec<Option<sled::IVec>>> {
+    ) -> StoreResult<Vec<Option<Vec<u8>>>> {
         use rayon::prelude::*;
         // Each on its own with compare-and-swap, in parallel: sled's atomic batches would cost a
         // synchronous log write each and serialise every writer.
@@ -348,7 +336,7 @@ impl Tables for SledTables {
                     {
                         Ok(()) => Ok(None),
                         Err(taken) => match taken.current {
-                            Some(bytes) => Ok(Some(bytes)),
+                            Some(bytes) => Ok(Some(bytes.to_vec())),
                             None => Err(StoreError::corrupt(
                                 String::from_utf8_lossy(k),
                                 "vanished during insert",
@@ -464,6 +452,11 @@ impl Tables for SledTables {
                 Err(fault)
             }
         }
+    }
+
+    fn shared(&self) -> Option<Duration> {
+        // One process has the directory: what it keeps in memory stays true until it writes.
+        None
     }
 
     fn len(&self, table: Table) -> StoreResult<u64> {

@@ -46,7 +46,6 @@ use tokio_postgres::error::SqlState;
 use tokio_postgres::binary_copy::BinaryCopyInWriter;
 use tokio_postgres::types::{ToSql, Type};
 
-use super::table_store::TableStore;
 use super::tables::{Change, ChangeNote, Entry, Expect, Merge, Pair, Table, Tables};
 use super::{Entries, Fault, StoreError, StoreResult};
 
@@ -62,20 +61,6 @@ const POOL_SIZE: usize = 32;
 const CHUNK: usize = 2000;
 /// Rows per transaction when registering many codes.
 const COPY_CHUNK: usize = 8192;
-
-/// The store on PostgreSQL: the shared rules of [`TableStore`] on [`PgTables`].
-pub type PgStore = TableStore<PgTables>;
-
-impl PgStore {
-    /// Connects to the database at `url` (a `postgres://` URL; several hosts with
-    /// `target_session_attrs=read-write` pick the primary), applies pending migrations, and keeps
-    /// up to `record_cache_bytes` of code records in memory, each for at most [`STALENESS`].
-    pub fn connect(url: &str, record_cache_bytes: u64) -> StoreResult<Self> {
-        let tables = PgTables::connect(url)?;
-        let name = tables.name.clone();
-        TableStore::on(tables, name, record_cache_bytes, Some(STALENESS))
-    }
-}
 
 pub struct PgTables {
     /// `None` only while dropping (see `Drop`).
@@ -229,7 +214,9 @@ where
 }
 
 impl PgTables {
-    fn connect(url: &str) -> StoreResult<Self> {
+    /// Connects to the database at `url` (a `postgres://` URL; several hosts with
+    /// `target_session_attrs=read-write` pick the primary) and applies pending migrations.
+    pub(super) fn connect(url: &str) -> StoreResult<Self> {
         let config = parse(url)?;
         let name = describe(&config);
         let origin = rand::random::<u64>();
@@ -317,7 +304,7 @@ impl PgTables {
         Ok(row.map(|r| r.get(0)))
     }
 
-    async fn scan_async(&self, table: Table, prefix: &[u8]) -> StoreResult<Vec<Pair<Vec<u8>>>> {
+    async fn scan_async(&self, table: Table, prefix: &[u8]) -> StoreResult<Vec<Pair>> {
         let client = self.client().await?;
         let (sql, end) = scan_sql(table, prefix);
         let statement = client.prepare_cached(&sql).await.map_err(db)?;
@@ -646,13 +633,11 @@ fn describe(config: &tokio_postgres::Config) -> String {
 }
 
 impl Tables for PgTables {
-    type Bytes = Vec<u8>;
-
     fn get(&self, table: Table, key: &[u8]) -> StoreResult<Option<Vec<u8>>> {
         self.op(self.get_async(table, key))
     }
 
-    fn scan(&self, table: Table, prefix: &[u8]) -> Entries<'_, Pair<Vec<u8>>> {
+    fn scan(&self, table: Table, prefix: &[u8]) -> Entries<'_, Pair> {
         if !prefix.is_empty() {
             // A prefix is one code's events or one party's entries: few rows.
             return match self.op(self.scan_async(table, prefix)) {
@@ -661,7 +646,7 @@ impl Tables for PgTables {
             };
         }
         // A whole table (audit, backup, stats) streams in key order, a bounded channel ahead.
-        let (sender, mut receiver) = tokio::sync::mpsc::channel::<StoreResult<Pair<Vec<u8>>>>(4096);
+        let (sender, mut receiver) = tokio::sync::mpsc::channel::<StoreResult<Pair>>(4096);
         let pool = self.pool.clone();
         let sql = scan_sql(table, prefix).0;
         let runtime = self.runtime.as_ref().expect("the runtime lives until drop");
@@ -819,6 +804,10 @@ impl Tables for PgTables {
                 Err(fault)
             }
         }
+    }
+
+    fn shared(&self) -> Option<Duration> {
+        Some(STALENESS)
     }
 
     fn watch(&self, note: ChangeNote) {
