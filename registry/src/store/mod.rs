@@ -14,6 +14,7 @@
 //! | [`keys`] | how keys and small values are laid out |
 //! | [`batches`], [`record_cache`] | what is kept in memory in front of the engine |
 //! | [`group_commit`] | many writers, one sync |
+//! | [`key_locks`] | one conditional writer per key within a process |
 //! | [`backup`] | the engine-independent backup file |
 //! | [`sled`], [`postgres`] | the engines |
 //!
@@ -23,6 +24,7 @@
 pub mod backup;
 pub mod batches;
 pub mod group_commit;
+pub mod key_locks;
 pub mod keys;
 pub mod location;
 pub mod postgres;

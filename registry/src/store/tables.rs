@@ -154,7 +154,8 @@ pub trait Tables: Send + Sync + 'static {
     fn put(&self, table: Table, key: &[u8], value: &[u8]) -> StoreResult<()>;
 
     /// Inserts each entry whose key is absent, atomically per key, and returns for each the value
-    /// already there (`None`: inserted). Safe to call from many threads and processes at once.
+    /// already there (`None`: inserted). The keys of one call are distinct. Safe to call from many
+    /// threads and processes at once: of several inserting one key, exactly one is told `None`.
     fn insert_new(
         &self,
         table: Table,
@@ -162,9 +163,11 @@ pub trait Tables: Send + Sync + 'static {
     ) -> StoreResult<Vec<Option<Vec<u8>>>>;
 
     /// Makes `changes` in order, if `expect` still holds (else [`StoreError::Conflict`], nothing
-    /// written). An engine that cannot make them atomically must make each atomically, in order,
-    /// and recover to a prefix of them after a crash (see the crash contract of
-    /// [`Store::update_code`](super::Store::update_code)).
+    /// written). The check and the changes are one step for every other conditional change of the
+    /// expected key, in this process or another: of several writers expecting the same bytes,
+    /// exactly one succeeds. An engine that cannot make the changes atomically must make each
+    /// atomically, in order, and recover to a prefix of them after a crash (see the crash contract
+    /// of [`Store::update_code`](super::Store::update_code)).
     ///
     /// [`StoreError::Conflict`]: super::StoreError::Conflict
     fn apply(&self, expect: Option<Expect<'_>>, changes: &[Change]) -> StoreResult<()>;

@@ -8,7 +8,8 @@
 //! Any number of processes may use one database. Nothing relies on a lock inside a process:
 //! - an update is one transaction whose first statement replaces the code's row only if it still
 //!   holds the bytes the update was judged on (the row lock serialises writers of one code; a
-//!   loser writes nothing and is judged again: [`StoreError::Conflict`]);
+//!   loser writes nothing and is judged again: [`StoreError::Conflict`]); within a process, an
+//!   update of a code waits for the one before it, so two never share a transaction;
 //! - registration inserts with `ON CONFLICT DO NOTHING`, so one code is registered once;
 //! - batch numbers are claimed with insert-if-absent and read back on a miss;
 //! - each process is told of the codes the others change (`changes`: LISTEN/NOTIFY, sent in
@@ -46,6 +47,7 @@ use tokio_postgres::error::SqlState;
 use tokio_postgres::binary_copy::BinaryCopyInWriter;
 use tokio_postgres::types::{ToSql, Type};
 
+use super::key_locks::KeyLocks;
 use super::tables::{Change, ChangeNote, Entry, Expect, Merge, Pair, Table, Tables};
 use super::{Entries, Fault, StoreError, StoreResult};
 
@@ -68,6 +70,9 @@ pub struct PgTables {
     pool: Pool,
     /// Code updates waiting to share a transaction (see [`group_commit`]).
     updates: tokio::sync::mpsc::Sender<group_commit::Update>,
+    /// Codes with an update waiting: two updates of one code never share a transaction, where
+    /// the database could not tell which of them its row was replaced for.
+    updating: KeyLocks,
     /// The database as errors name it: hosts and database, never the password.
     name: String,
     config: tokio_postgres::Config,
@@ -244,6 +249,7 @@ impl PgTables {
         let tables = PgTables {
             runtime: Some(runtime),
             updates,
+            updating: KeyLocks::default(),
             pool,
             name,
             config,
@@ -713,6 +719,7 @@ impl Tables for PgTables {
         let Some((expect, value)) = guarded else {
             return self.op(self.apply_async(expect, changes));
         };
+        let _held = self.updating.lock(Table::Codes, expect.key);
         let (done, answer) = tokio::sync::oneshot::channel();
         let update = group_commit::Update {
             key: expect.key.to_vec(),
