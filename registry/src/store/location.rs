@@ -60,7 +60,8 @@ impl Location {
         Store::on(tables, self.to_string(), caches.records)
     }
 
-    /// The engine here, without the store on top.
+    /// The engine here, without the store on top (what `registry/tests/tables.rs` holds every
+    /// engine to).
     pub fn engine(&self, create: Create, page_cache_bytes: u64) -> StoreResult<Box<dyn Tables>> {
         if create == Create::Never && !self.exists()? {
             return Err(StoreError::Missing(self.to_string()));

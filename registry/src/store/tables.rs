@@ -10,6 +10,7 @@
 //! out of the embedded engine's buffers costs less than a percent of a read that reaches the
 //! engine at all (a code lookup is answered from the record cache in front of it, which holds
 //! its own copy anyway), and in exchange the store is one type, whatever the engine.
+//! `registry/tests/tables.rs` checks every engine against what this trait promises.
 
 use std::time::Duration;
 
