@@ -65,6 +65,8 @@ pub enum ZplError {
     ControlCharInUri { ch: char },
     #[error("ZPL prints at 203, 300 or 600 dpi (found {0})")]
     Dpi(u32),
+    #[error(transparent)]
+    Font(#[from] crate::font::FontError),
 }
 
 /// Rendering one label failed.

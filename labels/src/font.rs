@@ -1,15 +1,197 @@
-//! The face raster formats draw text with: DejaVu Sans Mono, compiled in (`labels/fonts/`, with its
-//! licence), so a label renders the same on every machine and no font needs installing.
+//! The faces label text is drawn with, compiled in, so a label renders the same on every machine and
+//! no font needs installing:
 //!
-//! DejaVu covers Latin, Greek and Cyrillic but not Chinese; [`Glyphs::covers`] tells a renderer whether
-//! a part name can be drawn whole (a name that cannot is left off the label; see README.md).
+//! - **DejaVu Sans Mono** (`labels/fonts/DejaVuSansMono.ttf`, 333 kB; Latin, Greek, Cyrillic): every
+//!   character it has, so Latin text looks as it always did;
+//! - **Noto Sans CJK SC** Regular (`labels/fonts/NotoSansCJKsc-GB2312.otf`, 1.5 MB, CFF outlines): the
+//!   characters DejaVu lacks. It is cut down to GB 2312 (6,763 hanzi and 682 symbols: Chinese
+//!   punctuation, full-width forms, kana, box drawing) plus ASCII and Latin-1, 7,617 code points, by
+//!   `scripts/subset-cjk-font.sh` from Debian's `fonts-noto-cjk`; the whole face (65,535 glyphs,
+//!   about 16 MB) would triple the binary for characters part names do not use.
+//!
+//! Both are under free licences, shipped beside them (`labels/fonts/LICENSE-*.txt`).
+//!
+//! A character neither face has (a rare hanzi outside GB 2312, Thai, emoji) is never drawn as an
+//! empty box: [`Faces::missing`] names it, and a part name holding one is left off the label with a
+//! warning that names the characters (the GS1 lines, which identify the part, always print).
+//!
+//! The faces are parsed once per process ([`faces`]): fontdue reads every outline when it loads a
+//! face, about 70 ms for the CJK one, so it is done once and shared by every renderer and thread.
 
 use std::collections::HashMap;
-use std::sync::{Arc, RwLock};
+use std::sync::{Arc, OnceLock, RwLock};
 
 use fontdue::{Font, FontSettings, Metrics};
+use ttf_parser::{GlyphId, OutlineBuilder};
 
 static DEJAVU_SANS_MONO: &[u8] = include_bytes!("../fonts/DejaVuSansMono.ttf");
+static NOTO_SANS_CJK_SC: &[u8] = include_bytes!("../fonts/NotoSansCJKsc-GB2312.otf");
+
+/// Which compiled-in face draws a character.
+#[derive(Clone, Copy, Debug, PartialEq, Eq, Hash)]
+pub enum Face {
+    /// DejaVu Sans Mono.
+    Latin,
+    /// Noto Sans CJK SC (GB 2312).
+    Cjk,
+}
+
+impl Face {
+    /// The face's file, as compiled in (the PDF writer embeds a subset of it).
+    pub fn data(self) -> &'static [u8] {
+        match self {
+            Face::Latin => DEJAVU_SANS_MONO,
+            Face::Cjk => NOTO_SANS_CJK_SC,
+        }
+    }
+
+    /// The name PDF and SVG give it.
+    pub fn postscript_name(self) -> &'static str {
+        match self {
+            Face::Latin => "DejaVuSansMono",
+            Face::Cjk => "NotoSansCJKsc-Regular",
+        }
+    }
+}
+
+/// A compiled-in font did not parse (a build problem, never an input problem).
+#[derive(Debug, thiserror::Error)]
+#[error("the label font does not load: {0}")]
+pub struct FontError(&'static str);
+
+struct Loaded {
+    raster: Font,
+    parsed: ttf_parser::Face<'static>,
+}
+
+impl Loaded {
+    fn new(face: Face) -> Result<Self, &'static str> {
+        let raster = Font::from_bytes(face.data(), FontSettings::default())?;
+        let parsed = ttf_parser::Face::parse(face.data(), 0).map_err(|_| "not an OpenType font")?;
+        Ok(Loaded { raster, parsed })
+    }
+
+    fn glyph(&self, c: char) -> Option<GlyphId> {
+        self.parsed.glyph_index(c).filter(|g| g.0 != 0)
+    }
+}
+
+/// Both faces, parsed.
+pub struct Faces {
+    latin: Loaded,
+    cjk: Loaded,
+}
+
+/// The faces, parsed on first use and shared for the rest of the process.
+pub fn faces() -> Result<&'static Faces, FontError> {
+    static FACES: OnceLock<Result<Faces, &'static str>> = OnceLock::new();
+    FACES
+        .get_or_init(|| {
+            Ok(Faces {
+                latin: Loaded::new(Face::Latin)?,
+                cjk: Loaded::new(Face::Cjk)?,
+            })
+        })
+        .as_ref()
+        .map_err(|e| FontError(e))
+}
+
+impl Faces {
+    fn loaded(&self, face: Face) -> &Loaded {
+        match face {
+            Face::Latin => &self.latin,
+            Face::Cjk => &self.cjk,
+        }
+    }
+
+    /// The face that draws `c`: DejaVu where it has the character (a space is drawn by spacing),
+    /// else the CJK face; `None` where neither has it.
+    pub fn face_for(&self, c: char) -> Option<Face> {
+        if c == ' ' || self.latin.glyph(c).is_some() {
+            Some(Face::Latin)
+        } else if self.cjk.glyph(c).is_some() {
+            Some(Face::Cjk)
+        } else {
+            None
+        }
+    }
+
+    /// Whether the CJK face has `c` (what the PDF draws beyond Latin-1).
+    pub fn cjk_has(&self, c: char) -> bool {
+        self.cjk.glyph(c).is_some()
+    }
+
+    /// The characters of `text` no face has, each once, in order of appearance.
+    pub fn missing(&self, text: &str) -> Vec<char> {
+        let mut missing: Vec<char> = Vec::new();
+        for c in text.chars() {
+            if self.face_for(c).is_none() && !missing.contains(&c) {
+                missing.push(c);
+            }
+        }
+        missing
+    }
+
+    /// Whether every character of `text` can be drawn.
+    pub fn covers(&self, text: &str) -> bool {
+        text.chars().all(|c| self.face_for(c).is_some())
+    }
+
+    /// The glyph id of `c` in `face`, if it has one.
+    pub fn glyph_id(&self, face: Face, c: char) -> Option<u16> {
+        self.loaded(face).glyph(c).map(|g| g.0)
+    }
+
+    /// Font units per em of `face`.
+    pub fn units_per_em(&self, face: Face) -> u16 {
+        self.loaded(face).parsed.units_per_em()
+    }
+
+    /// The advance of glyph `gid` of `face`, in font units.
+    pub fn advance(&self, face: Face, gid: u16) -> u16 {
+        self.loaded(face)
+            .parsed
+            .glyph_hor_advance(GlyphId(gid))
+            .unwrap_or(0)
+    }
+
+    /// The face's ascender, descender (negative) and cap height, in font units, and its bounding
+    /// box (for the PDF font descriptor).
+    pub fn metrics(&self, face: Face) -> FaceMetrics {
+        let f = &self.loaded(face).parsed;
+        let b = f.global_bounding_box();
+        FaceMetrics {
+            ascender: f.ascender(),
+            descender: f.descender(),
+            cap_height: f.capital_height().unwrap_or(f.ascender()),
+            bbox: [b.x_min, b.y_min, b.x_max, b.y_max],
+        }
+    }
+
+    /// Feeds the outline of `c` in `face` to `builder`, in font units, y upwards. `false` if the
+    /// glyph has no outline (a space).
+    pub fn outline(&self, face: Face, c: char, builder: &mut dyn OutlineBuilder) -> bool {
+        let loaded = self.loaded(face);
+        loaded
+            .glyph(c)
+            .and_then(|g| loaded.parsed.outline_glyph(g, builder))
+            .is_some()
+    }
+
+    fn rasterize(&self, c: char, px: f32) -> (Metrics, Vec<u8>) {
+        let face = self.face_for(c).unwrap_or(Face::Latin);
+        self.loaded(face).raster.rasterize(c, px)
+    }
+}
+
+/// A face's vertical metrics and bounding box, in font units.
+#[derive(Clone, Copy, Debug)]
+pub struct FaceMetrics {
+    pub ascender: i16,
+    pub descender: i16,
+    pub cap_height: i16,
+    pub bbox: [i16; 4],
+}
 
 /// A rasterised glyph: its metrics and one coverage byte per pixel.
 pub struct Glyph {
@@ -17,45 +199,62 @@ pub struct Glyph {
     pub coverage: Vec<u8>,
 }
 
-/// The font and a cache of rasterised glyphs, shared by all threads (labels in a batch use a few dozen
-/// glyphs at one size, so each is rasterised once).
+/// The faces and a cache of rasterised glyphs, shared by all threads (labels in a batch use a few
+/// dozen glyphs at one size, so each is rasterised once).
 pub struct Glyphs {
-    font: Font,
+    faces: &'static Faces,
     cache: RwLock<HashMap<(char, u32), Arc<Glyph>>>,
 }
 
-/// The compiled-in font did not parse (a build problem, never an input problem).
-#[derive(Debug, thiserror::Error)]
-#[error("the label font does not load: {0}")]
-pub struct FontError(&'static str);
-
 impl Glyphs {
     pub fn new() -> Result<Self, FontError> {
-        let font =
-            Font::from_bytes(DEJAVU_SANS_MONO, FontSettings::default()).map_err(FontError)?;
         Ok(Glyphs {
-            font,
+            faces: faces()?,
             cache: RwLock::new(HashMap::new()),
         })
     }
 
-    /// Whether every character of `text` has a glyph in the font.
-    pub fn covers(&self, text: &str) -> bool {
-        text.chars()
-            .all(|c| c == ' ' || self.font.lookup_glyph_index(c) != 0)
+    pub fn faces(&self) -> &'static Faces {
+        self.faces
     }
 
-    /// The glyph for `c` at `px` pixels per em.
+    /// Whether every character of `text` has a glyph in one of the faces.
+    pub fn covers(&self, text: &str) -> bool {
+        self.faces.covers(text)
+    }
+
+    /// The glyph for `c` at `px` pixels per em, from the face that draws it.
     pub fn glyph(&self, c: char, px: f32) -> Arc<Glyph> {
         let key = (c, px.to_bits());
         if let Some(g) = self.cache.read().ok().and_then(|m| m.get(&key).cloned()) {
             return g;
         }
-        let (metrics, coverage) = self.font.rasterize(c, px);
+        let (metrics, coverage) = self.faces.rasterize(c, px);
         let glyph = Arc::new(Glyph { metrics, coverage });
         if let Ok(mut m) = self.cache.write() {
             m.insert(key, glyph.clone());
         }
         glyph
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    #![allow(clippy::unwrap_used)]
+    use super::*;
+
+    #[test]
+    fn latin_comes_from_dejavu_chinese_from_noto_and_the_rest_is_named() {
+        let f = faces().unwrap();
+        assert_eq!(f.face_for('A'), Some(Face::Latin));
+        assert_eq!(f.face_for('é'), Some(Face::Latin));
+        assert_eq!(f.face_for('前'), Some(Face::Cjk));
+        assert_eq!(f.face_for('，'), Some(Face::Cjk));
+        // 𠮷 (U+20BB7) is outside GB 2312; ๆ is Thai.
+        assert_eq!(f.missing("前𠮷 brake ๆ 𠮷"), vec!['𠮷', 'ๆ']);
+        assert!(f.covers("前刹车片 Front brake pad"));
+        assert_eq!(f.units_per_em(Face::Cjk), 1000);
+        let gid = f.glyph_id(Face::Cjk, '前').unwrap();
+        assert_eq!(f.advance(Face::Cjk, gid), 1000);
     }
 }

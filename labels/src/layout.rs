@@ -375,14 +375,22 @@ impl Layout {
     }
 }
 
-/// `text` cut to `max` characters, ending in `...` when cut.
+/// `text` cut to `max` monospace cells (a Chinese character takes two), ending in `...` when cut.
 fn shorten(text: &str, max: usize) -> String {
     let text = text.trim();
-    if text.chars().count() <= max {
+    if cells(text) <= max {
         return text.to_owned();
     }
     let keep = max.saturating_sub(3);
-    let mut out: String = text.chars().take(keep).collect();
+    let mut out = String::new();
+    let mut used = 0;
+    for c in text.chars() {
+        used += cells(c.encode_utf8(&mut [0; 4]));
+        if used > keep {
+            break;
+        }
+        out.push(c);
+    }
     out.truncate(out.trim_end().len());
     out.push_str("...");
     out
@@ -448,6 +456,22 @@ mod tests {
         };
         let p = Layout::default().place(&label, 53, 0.5, |_| true).unwrap();
         assert!(p.lines[0].text.ends_with("..."), "{}", p.lines[0].text);
+        // Chinese is cut by the room it takes: two cells a character.
+        let long = "前刹车片总成带报警线适用于多款车型原厂同质配件";
+        let label = Label {
+            uri: "",
+            part: &part,
+            name: Some(long),
+        };
+        let p = Layout::default().place(&label, 53, 0.5, |_| true).unwrap();
+        let name = &p.lines[0];
+        assert!(name.text.ends_with("..."), "{}", name.text);
+        assert!(
+            name.x_mm + cells(&name.text) as f32 * MONO_ADVANCE * p.font_mm
+                <= 63.5 - PADDING_MM + 1e-3,
+            "{} sticks out",
+            name.text
+        );
     }
 
     #[test]

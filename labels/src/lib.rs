@@ -18,10 +18,12 @@
 //! |---|---|
 //! | [`qr`] | encoding a URI into a [`QrMatrix`]; error correction levels; the quiet zone |
 //! | [`layout`] | label geometry: module size, where the symbol and each text line go |
-//! | [`font`] | the compiled-in DejaVu Sans Mono and a glyph cache for raster text |
+//! | [`font`] | the compiled-in faces (DejaVu Sans Mono; Noto Sans CJK SC cut to GB 2312), which one draws a character, a glyph cache |
+//! | [`raster`] | a greyscale image and text drawn into it (PNG, ZPL's bitmap text) |
 //! | [`png`] | raster labels and PNG encoding with the DPI in `pHYs` |
 //! | [`svg`] | vector labels as SVG |
 //! | [`pdf`] | sheets of labels, grids for common sticker sheets, the streaming PDF writer |
+//! | [`pdf_font`] | the Chinese face embedded in a PDF: a subset per page's glyphs, with a `ToUnicode` map |
 //! | [`zpl`] | ZPL II for Zebra-compatible thermal printers, 203/300/600 dpi |
 //! | [`batch`] | parallel, chunked rendering of a manifest into files or one stream |
 //! | [`error`] | one error type per stage |
@@ -53,8 +55,10 @@ pub mod error;
 pub mod font;
 pub mod layout;
 pub mod pdf;
+pub mod pdf_font;
 pub mod png;
 pub mod qr;
+pub mod raster;
 pub mod svg;
 pub mod zpl;
 
