@@ -260,7 +260,9 @@ fn sign_then_print_every_format() {
             "--ec",
             "Q",
         ],
-        "use a module of at most 0.49 mm",
+        // 0.49 mm would print as 6 dots at 300 dpi, as large as 0.5 mm: the advice is in dots
+        // the printer has.
+        "it fits with a module of at most 0.46 mm, or with error correction M",
     );
     fails(
         d,
@@ -673,4 +675,111 @@ fn a_chinese_part_name_prints_in_every_format_and_one_no_font_has_is_named() {
             && warning.contains("no glyph for 𠮷 (U+20BB7)"),
         "{warning}"
     );
+}
+
+/// The changes a refusal advises, as command-line arguments: each of `a module of at most X mm`,
+/// `a module of at most N dots`, `error correction L [and a module ...]`, `a label of at least W x
+/// H mm`.
+fn advised(stderr: &str) -> Vec<Vec<String>> {
+    let advice = stderr
+        .split("; it fits with ")
+        .nth(1)
+        .unwrap_or_else(|| panic!("no advice in {stderr}"));
+    advice
+        .trim()
+        .split(", or with ")
+        .map(|remedy| {
+            let mut args = Vec::new();
+            for part in remedy.split(" and ") {
+                let words: Vec<&str> = part.split_whitespace().collect();
+                match words.as_slice() {
+                    ["a", "module", "of", "at", "most", n, "mm"] => {
+                        args.extend(["--module-mm".to_owned(), n.to_string()])
+                    }
+                    ["a", "module", "of", "at", "most", n, "dots"] => {
+                        args.extend(["--module-dots".to_owned(), n.to_string()])
+                    }
+                    ["error", "correction", level] => {
+                        args.extend(["--ec".to_owned(), level.to_string()])
+                    }
+                    ["a", "label", "of", "at", "least", w, "x", h, "mm"] => {
+                        args.extend(["--label".to_owned(), format!("{w}x{h}")])
+                    }
+                    _ => panic!("advice not understood: {part:?} in {stderr}"),
+                }
+            }
+            args
+        })
+        .collect()
+}
+
+#[test]
+fn following_the_advice_of_a_too_small_label_makes_it_print() {
+    let tmp = tempfile::tempdir().unwrap();
+    let d = tmp.path();
+    setup(d, "2");
+    let mut followed = 0;
+    let mut out_n = 0;
+    for (format, extra) in [
+        ("png", &[][..]),
+        ("zpl", &["--dpi", "300", "--ec", "Q"][..]),
+        ("pdf", &["--grid", "1x1", "--ec", "H"][..]),
+        ("png", &["--module-dots", "6", "--dpi", "300"][..]),
+    ] {
+        for label in [
+            "30x15", "30x20", "40x25", "40x30", "50x28", "63.5x25", "63.5x30",
+        ] {
+            let mut args: Vec<String> = [
+                "labels",
+                "--input",
+                "batch.jsonl",
+                "--format",
+                format,
+                "--cert",
+                "acme.cert",
+                "--label",
+                label,
+            ]
+            .map(str::to_owned)
+            .to_vec();
+            args.extend(extra.iter().map(|a| a.to_string()));
+            let run = |args: &[String], out: &str| {
+                let mut args = args.to_vec();
+                args.extend(["--out".to_owned(), out.to_owned()]);
+                let args: Vec<&str> = args.iter().map(String::as_str).collect();
+                common::partseal(d, &args)
+            };
+            let refused = run(&args, "refused");
+            if refused.status.success() {
+                continue;
+            }
+            let stderr = String::from_utf8_lossy(&refused.stderr).into_owned();
+            assert_eq!(refused.status.code(), Some(2), "{stderr}");
+            for remedy in advised(&stderr) {
+                // The advice's setting replaces the one it changes.
+                let mut fixed = args.clone();
+                for pair in remedy.chunks(2) {
+                    if let Some(i) = fixed.iter().position(|a| *a == pair[0]) {
+                        fixed[i + 1] = pair[1].clone();
+                    } else {
+                        if pair[0] == "--module-mm" {
+                            if let Some(i) = fixed.iter().position(|a| a == "--module-dots") {
+                                fixed.drain(i..i + 2);
+                            }
+                        }
+                        fixed.extend(pair.iter().cloned());
+                    }
+                }
+                out_n += 1;
+                let out = run(&fixed, &format!("fixed-{out_n}"));
+                assert!(
+                    out.status.success(),
+                    "{fixed:?} (advised by {stderr}) failed: {}",
+                    String::from_utf8_lossy(&out.stderr)
+                );
+                followed += 1;
+            }
+        }
+    }
+    assert!(followed > 20, "{followed} remedies followed");
 }

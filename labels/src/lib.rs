@@ -18,6 +18,7 @@
 //! |---|---|
 //! | [`qr`] | encoding a URI into a [`QrMatrix`]; error correction levels; the quiet zone |
 //! | [`layout`] | label geometry: module size, where the symbol and each text line go |
+//! | [`advice`] | what to change when a label does not fit, each remedy checked |
 //! | [`font`] | the compiled-in faces (DejaVu Sans Mono; Noto Sans CJK SC cut to GB 2312), which one draws a character, a glyph cache |
 //! | [`raster`] | a greyscale image and text drawn into it (PNG, ZPL's bitmap text) |
 //! | [`png`] | raster labels and PNG encoding with the DPI in `pHYs` |
@@ -50,6 +51,7 @@
 //! assert_eq!(QrMatrix::encode(&uri, EcLevel::M).unwrap().size(), 53);
 //! ```
 
+pub mod advice;
 pub mod batch;
 pub mod error;
 pub mod font;

@@ -24,7 +24,7 @@ use pdf_writer::{Chunk, Content, Filter, Finish, Name, Rect, Ref, Str};
 
 use crate::error::{LabelError, LayoutError};
 use crate::font::faces;
-use crate::layout::{Label, Layout, LineKind, MM_PER_INCH};
+use crate::layout::{Label, Layout, LineKind, MM_PER_INCH, Medium};
 use crate::pdf_font::{self, PageGlyphs, is_cjk_run, winansi};
 use crate::qr::QrMatrix;
 
@@ -168,7 +168,7 @@ impl Sheet {
             let qr = QrMatrix::encode(label.uri, self.label.ec)?;
             let p = self
                 .label
-                .place(label, qr.size(), module, Self::draws_name)?;
+                .arrange(label, qr.size(), Medium::Vector, Self::draws_name)?;
             for line in &p.lines {
                 glyphs.add(faces, &line.text);
             }

@@ -12,7 +12,7 @@ use signer::ManifestEntry;
 
 use crate::error::LabelError;
 use crate::font::{FontError, Glyphs};
-use crate::layout::{Label, Layout, MM_PER_INCH, Placement};
+use crate::layout::{Label, Layout, MM_PER_INCH, Medium, Placement};
 use crate::qr::QrMatrix;
 pub use crate::raster::GreyImage;
 
@@ -60,10 +60,13 @@ impl PngRenderer {
     /// The label's pixels, for a symbol already encoded.
     pub fn rasterise(&self, label: &Label<'_>, qr: &QrMatrix) -> Result<GreyImage, LabelError> {
         let dots = self.layout.module.dots(self.dpi);
-        let module_mm = self.layout.module.raster_mm(self.dpi);
+        let medium = Medium::Dots {
+            dpi: self.dpi,
+            max_dots: u32::MAX,
+        };
         let p = self
             .layout
-            .place(label, qr.size(), module_mm, |n| self.glyphs.covers(n))?;
+            .arrange(label, qr.size(), medium, |n| self.glyphs.covers(n))?;
         let px = |mm: f32| (mm * self.dpi as f32 / MM_PER_INCH).round() as u32;
         let mut img = GreyImage::white(px(p.width_mm), px(p.height_mm));
         let (sx, sy) = p.symbol_origin_mm();

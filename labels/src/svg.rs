@@ -16,7 +16,7 @@ use std::sync::{Arc, OnceLock, RwLock};
 
 use crate::error::LabelError;
 use crate::font::{Faces, faces};
-use crate::layout::{Label, Layout, LineKind};
+use crate::layout::{Label, Layout, LineKind, Medium};
 use crate::pdf_font::winansi;
 use crate::qr::QrMatrix;
 
@@ -46,7 +46,7 @@ pub fn render_symbol(
 ) -> Result<String, LabelError> {
     let faces = faces()?;
     let module = layout.module.vector_mm(DOTS_DPI);
-    let p = layout.place(label, qr.size(), module, |n| faces.covers(n))?;
+    let p = layout.arrange(label, qr.size(), Medium::Vector, |n| faces.covers(n))?;
     let (w, h) = (p.width_mm, p.height_mm);
     let mut s = String::with_capacity(8 * 1024);
     // Writing to a String cannot fail; the results are ignored.

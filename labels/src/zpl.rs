@@ -18,10 +18,13 @@ use std::sync::{Arc, RwLock};
 
 use crate::error::{LabelError, ZplError};
 use crate::font::Glyphs;
-use crate::layout::{Label, Layout, MM_PER_INCH};
+use crate::layout::{Label, Layout, MM_PER_INCH, Medium};
 use crate::pdf_font::winansi;
 use crate::qr::QrMatrix;
 use crate::raster::{GreyImage, text_width};
+
+/// The largest `^BQ` magnification: dots per module.
+const MAX_MAGNIFICATION: u32 = 10;
 
 /// Print resolutions of Zebra print heads: 8, 12 and 24 dots per mm.
 pub const DPI_PRESETS: [u32; 3] = [203, 300, 600];
@@ -103,11 +106,18 @@ impl ZplRenderer {
         // The symbol's size decides the layout; the printer encodes the URI itself.
         let symbol = QrMatrix::size_for(label.uri.len(), self.layout.ec)?;
         // ^BQ magnifies 1 to 10 dots per module (at 600 dpi a 0.5 mm module would need 12).
-        let mag = self.layout.module.dots(self.dpi).clamp(1, 10);
-        let module_mm = mag as f32 * MM_PER_INCH / self.dpi as f32;
+        let mag = self
+            .layout
+            .module
+            .dots(self.dpi)
+            .clamp(1, MAX_MAGNIFICATION);
+        let medium = Medium::Dots {
+            dpi: self.dpi,
+            max_dots: MAX_MAGNIFICATION,
+        };
         let p = self
             .layout
-            .place(label, symbol, module_mm, |n| self.glyphs.covers(n))?;
+            .arrange(label, symbol, medium, |n| self.glyphs.covers(n))?;
         let dots = |mm: f32| (mm * self.dpi as f32 / MM_PER_INCH).round() as u32;
         let mut s = String::with_capacity(512);
         let _ = writeln!(
