@@ -74,12 +74,31 @@ impl Loaded {
     fn glyph(&self, c: char) -> Option<GlyphId> {
         self.parsed.glyph_index(c).filter(|g| g.0 != 0)
     }
+
+    /// Every character the face has a glyph for.
+    fn characters(&self) -> Vec<char> {
+        let mut chars = Vec::new();
+        for table in self.parsed.tables().cmap.iter().flat_map(|c| c.subtables) {
+            if table.is_unicode() {
+                table.codepoints(|cp| {
+                    if let Some(c) = char::from_u32(cp).filter(|&c| self.glyph(c).is_some()) {
+                        chars.push(c);
+                    }
+                });
+            }
+        }
+        chars
+    }
 }
 
 /// Both faces, parsed.
 pub struct Faces {
     latin: Loaded,
     cjk: Loaded,
+    /// Which face draws each character of the Basic Multilingual Plane (0 none, 1 Latin, 2 CJK),
+    /// looked up once at load: every label asks for every character of its text, and two cmap
+    /// searches a character cost more than the ZPL label itself.
+    bmp: Vec<u8>,
 }
 
 /// The faces, parsed on first use and shared for the rest of the process.
@@ -87,10 +106,18 @@ pub fn faces() -> Result<&'static Faces, FontError> {
     static FACES: OnceLock<Result<Faces, &'static str>> = OnceLock::new();
     FACES
         .get_or_init(|| {
-            Ok(Faces {
-                latin: Loaded::new(Face::Latin)?,
-                cjk: Loaded::new(Face::Cjk)?,
-            })
+            let latin = Loaded::new(Face::Latin)?;
+            let cjk = Loaded::new(Face::Cjk)?;
+            let mut bmp = vec![0u8; 0x10000];
+            for (face, mark) in [(&cjk, 2), (&latin, 1)] {
+                for c in face.characters() {
+                    if let Some(slot) = bmp.get_mut(c as usize) {
+                        *slot = mark;
+                    }
+                }
+            }
+            bmp[' ' as usize] = 1;
+            Ok(Faces { latin, cjk, bmp })
         })
         .as_ref()
         .map_err(|e| FontError(e))
@@ -107,7 +134,13 @@ impl Faces {
     /// The face that draws `c`: DejaVu where it has the character (a space is drawn by spacing),
     /// else the CJK face; `None` where neither has it.
     pub fn face_for(&self, c: char) -> Option<Face> {
-        if c == ' ' || self.latin.glyph(c).is_some() {
+        match self.bmp.get(c as usize) {
+            Some(1) => return Some(Face::Latin),
+            Some(2) => return Some(Face::Cjk),
+            Some(_) => return None,
+            None => {}
+        }
+        if self.latin.glyph(c).is_some() {
             Some(Face::Latin)
         } else if self.cjk.glyph(c).is_some() {
             Some(Face::Cjk)
@@ -118,7 +151,11 @@ impl Faces {
 
     /// Whether the CJK face has `c` (what the PDF draws beyond Latin-1).
     pub fn cjk_has(&self, c: char) -> bool {
-        self.cjk.glyph(c).is_some()
+        match self.bmp.get(c as usize) {
+            Some(2) => true,
+            Some(0) => false,
+            _ => self.cjk.glyph(c).is_some(),
+        }
     }
 
     /// The characters of `text` no face has, each once, in order of appearance.

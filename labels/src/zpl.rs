@@ -37,8 +37,8 @@ const BITMAP_HEIGHT: f32 = 1.25;
 /// store starts again, so memory stays bounded.
 const BITMAPS_KEPT: usize = 256;
 
-/// `^GF` fields by line text and size in dots.
-type Bitmaps = HashMap<(String, u32), Arc<str>>;
+/// `^GF` fields by size in dots and line text (looked up by `&str`, without allocating).
+type Bitmaps = HashMap<u32, HashMap<String, Arc<str>>>;
 
 /// Renders labels of one layout for a printer of one resolution.
 #[derive(Clone)]
@@ -79,8 +79,12 @@ impl ZplRenderer {
     /// A line as a `^GF` field (`^GFA,` byte counts, bytes per row, the dots in hexadecimal, `^FS`)
     /// at `font` dots per em, its baseline [`bitmap_ascent`] rows below its top.
     pub fn bitmap_field(&self, text: &str, font: u32) -> Arc<str> {
-        let key = (text.to_owned(), font);
-        if let Some(field) = self.bitmaps.read().ok().and_then(|m| m.get(&key).cloned()) {
+        let cached = self
+            .bitmaps
+            .read()
+            .ok()
+            .and_then(|m| m.get(&font).and_then(|by_text| by_text.get(text).cloned()));
+        if let Some(field) = cached {
             return field;
         }
         let px = font as f32;
@@ -90,10 +94,12 @@ impl ZplRenderer {
         img.draw_text(&self.glyphs, text, 0.0, bitmap_ascent(font) as i32, px);
         let field: Arc<str> = graphic_field(&img).into();
         if let Ok(mut m) = self.bitmaps.write() {
-            if m.len() >= BITMAPS_KEPT {
+            if m.values().map(HashMap::len).sum::<usize>() >= BITMAPS_KEPT {
                 m.clear();
             }
-            m.insert(key, field.clone());
+            m.entry(font)
+                .or_default()
+                .insert(text.to_owned(), field.clone());
         }
         field
     }
