@@ -15,13 +15,16 @@
 //! empty box: [`Faces::missing`] names it, and a part name holding one is left off the label with a
 //! warning that names the characters (the GS1 lines, which identify the part, always print).
 //!
-//! The faces are parsed once per process ([`faces`]): fontdue reads every outline when it loads a
-//! face, about 70 ms for the CJK one, so it is done once and shared by every renderer and thread.
+//! The faces are parsed once per process ([`faces`]) and shared by every renderer and thread. DejaVu
+//! is rasterised by fontdue, as it always was; the CJK face glyph by glyph as labels need them
+//! (`ab_glyph_rasterizer` over ttf-parser's outlines), because fontdue reads every outline of a face
+//! when it loads it: 80 MB and 70 ms for 7,617 glyphs, where a batch of labels uses a dozen.
 
 use std::collections::HashMap;
 use std::sync::{Arc, OnceLock, RwLock};
 
-use fontdue::{Font, FontSettings, Metrics};
+use ab_glyph_rasterizer::{Point, Rasterizer, point};
+use fontdue::{Font, FontSettings, Metrics, OutlineBounds};
 use ttf_parser::{GlyphId, OutlineBuilder};
 
 static DEJAVU_SANS_MONO: &[u8] = include_bytes!("../fonts/DejaVuSansMono.ttf");
@@ -60,15 +63,77 @@ impl Face {
 pub struct FontError(&'static str);
 
 struct Loaded {
-    raster: Font,
+    /// fontdue's copy, for the face it rasterises (DejaVu).
+    raster: Option<Font>,
     parsed: ttf_parser::Face<'static>,
 }
 
 impl Loaded {
     fn new(face: Face) -> Result<Self, &'static str> {
-        let raster = Font::from_bytes(face.data(), FontSettings::default())?;
+        let raster = match face {
+            Face::Latin => Some(Font::from_bytes(face.data(), FontSettings::default())?),
+            Face::Cjk => None,
+        };
         let parsed = ttf_parser::Face::parse(face.data(), 0).map_err(|_| "not an OpenType font")?;
         Ok(Loaded { raster, parsed })
+    }
+
+    /// `c` at `px` pixels per em: fontdue where it holds the face, else from the outline.
+    fn rasterize(&self, c: char, px: f32) -> (Metrics, Vec<u8>) {
+        if let Some(font) = &self.raster {
+            return font.rasterize(c, px);
+        }
+        let Some(gid) = self.glyph(c) else {
+            return (Metrics::default(), Vec::new());
+        };
+        let scale = px / f32::from(self.parsed.units_per_em());
+        let advance_width = f32::from(self.parsed.glyph_hor_advance(gid).unwrap_or(0)) * scale;
+        let Some(b) = self.parsed.glyph_bounding_box(gid) else {
+            // No outline (a space): only the advance.
+            let metrics = Metrics {
+                advance_width,
+                ..Metrics::default()
+            };
+            return (metrics, Vec::new());
+        };
+        // The bitmap covers the outline's box in whole pixels; y runs down in it.
+        let (x0, y0) = (
+            (f32::from(b.x_min) * scale).floor(),
+            (f32::from(b.y_min) * scale).floor(),
+        );
+        let (x1, y1) = (
+            (f32::from(b.x_max) * scale).ceil(),
+            (f32::from(b.y_max) * scale).ceil(),
+        );
+        let (width, height) = ((x1 - x0) as usize, (y1 - y0) as usize);
+        let mut pen = Pen {
+            raster: Rasterizer::new(width, height),
+            scale,
+            left: x0,
+            top: y1,
+            start: point(0.0, 0.0),
+            last: point(0.0, 0.0),
+        };
+        self.parsed.outline_glyph(gid, &mut pen);
+        let mut coverage = vec![0u8; width * height];
+        pen.raster.for_each_pixel(|i, alpha| {
+            coverage[i] = (alpha.clamp(0.0, 1.0) * 255.0).round() as u8;
+        });
+        let metrics = Metrics {
+            xmin: x0 as i32,
+            ymin: y0 as i32,
+            width,
+            height,
+            advance_width,
+            advance_height: 0.0,
+            bounds: OutlineBounds {
+                xmin: f32::from(b.x_min) * scale,
+                ymin: f32::from(b.y_min) * scale,
+                width: f32::from(b.width()) * scale,
+                height: f32::from(b.height()) * scale,
+            },
+        };
+        (metrics, coverage)
     }
 
     fn glyph(&self, c: char) -> Option<GlyphId> {
@@ -217,7 +282,55 @@ impl Faces {
 
     fn rasterize(&self, c: char, px: f32) -> (Metrics, Vec<u8>) {
         let face = self.face_for(c).unwrap_or(Face::Latin);
-        self.loaded(face).raster.rasterize(c, px)
+        self.loaded(face).rasterize(c, px)
+    }
+}
+
+/// Draws an outline, in font units with y up, into a rasteriser's pixels, y down from `top`.
+struct Pen {
+    raster: Rasterizer,
+    scale: f32,
+    left: f32,
+    top: f32,
+    start: Point,
+    last: Point,
+}
+
+impl Pen {
+    fn at(&self, x: f32, y: f32) -> Point {
+        point(x * self.scale - self.left, self.top - y * self.scale)
+    }
+}
+
+impl OutlineBuilder for Pen {
+    fn move_to(&mut self, x: f32, y: f32) {
+        self.start = self.at(x, y);
+        self.last = self.start;
+    }
+
+    fn line_to(&mut self, x: f32, y: f32) {
+        let p = self.at(x, y);
+        self.raster.draw_line(self.last, p);
+        self.last = p;
+    }
+
+    fn quad_to(&mut self, x1: f32, y1: f32, x: f32, y: f32) {
+        let (c, p) = (self.at(x1, y1), self.at(x, y));
+        self.raster.draw_quad(self.last, c, p);
+        self.last = p;
+    }
+
+    fn curve_to(&mut self, x1: f32, y1: f32, x2: f32, y2: f32, x: f32, y: f32) {
+        let (c1, c2, p) = (self.at(x1, y1), self.at(x2, y2), self.at(x, y));
+        self.raster.draw_cubic(self.last, c1, c2, p);
+        self.last = p;
+    }
+
+    fn close(&mut self) {
+        if self.last != self.start {
+            self.raster.draw_line(self.last, self.start);
+        }
+        self.last = self.start;
     }
 }
 
