@@ -10,8 +10,8 @@
 //!
 //! Under the GS1 lines, a line says where to check by hand when the camera fails: "scan to verify"
 //! ("扫码验真" where the format draws Chinese) and the verifier's host from the code's URI, on one
-//! line or, where that gives larger text, two. A label too small for all of it is refused with a
-//! size that fits.
+//! line or, where that gives larger text, two. A label too small for all of it is refused
+//! ([`Layout::arrange`]) with changes the tool accepts that make it fit ([`crate::advice`]).
 
 use signer::PartId;
 
