@@ -18,7 +18,7 @@
 //! The faces are parsed once per process ([`faces`]) and shared by every renderer and thread. DejaVu
 //! is rasterised by fontdue, as it always was; the CJK face glyph by glyph as labels need them
 //! (`ab_glyph_rasterizer` over ttf-parser's outlines), because fontdue reads every outline of a face
-//! when it loads it: 80 MB and 70 ms for 7,617 glyphs, where a batch of labels uses a dozen.
+//! when it loads it: about 50 MB and 70 ms for 7,617 glyphs, where a batch of labels uses a dozen.
 
 use std::collections::HashMap;
 use std::sync::{Arc, OnceLock, RwLock};
