@@ -35,7 +35,7 @@
 //! | [`register`] | registration and manifest streaming |
 //! | [`scans`] | public scan contexts and aggregates |
 //! | `scan_cache` | recently scanned codes' aggregates, counted in memory and written behind |
-//! | [`registry`](mod@registry) | the [`Registry`]: rules, locking, durability |
+//! | [`registry`](mod@registry) | the [`Registry`]: its state, locking, durability; one module per job (trust, recalls, custody events and corrections, queries, public scans, alerts, reports, accounts, browser sessions) |
 //! | [`audit`] | the end-to-end check of chains and indexes |
 //! | [`epcis`] | a code's history as a GS1 EPCIS 2.0 JSON-LD document |
 //! | [`store`] | the storage trait, the engine-independent table layout, the sled and PostgreSQL engines |
