@@ -8,6 +8,7 @@
 //! |---|---|
 //! | `trust` | the trust state in force, changed durably, read again where processes share the store |
 //! | `recalls` | recall reasons; lot recalls, held in memory |
+//! | `labels` | whether a scanned label is the registered one: the one place that decides it |
 //! | `submit` | custody events: submission, judging under the code's lock, durable answer |
 //! | `corrections` | an author's correction of its own event, and the record without it |
 //! | `queries` | a code's status and history, vehicles, scan and store figures, a maker's lots |
@@ -32,6 +33,7 @@ mod accounts;
 mod alerts;
 mod browser_sessions;
 mod corrections;
+mod labels;
 mod public_scans;
 mod queries;
 mod recalls;
@@ -50,6 +52,7 @@ use signer::{CheckTimes, SignedCode, Timestamp, TrustStore};
 
 use self::recalls::load_lot_recalls;
 use self::trust::load_trust;
+use crate::event::Step;
 use crate::key::CodeKey;
 use crate::party::PartyId;
 use crate::record::LotRecall;
@@ -60,8 +63,9 @@ use crate::store::postgres::PgStore;
 use crate::store::sled::SledStore;
 use crate::store::{Store, StoreError};
 
+pub use self::labels::{LabelStatus, ScannedLabel};
 pub use self::queries::{CodeStatus, History, VehicleAnswer};
-pub use self::submit::{Recorded, Submission};
+pub use self::submit::{Presented, Recorded, Submission};
 
 /// Mutexes serialising writers per code.
 pub const LOCK_STRIPES: usize = 1024;
@@ -101,6 +105,16 @@ pub enum RegistryError {
     Store(#[from] StoreError),
     #[error("code {0} is not registered")]
     NotRegistered(CodeKey),
+    /// A scanned label that is not the one registered for its code: nothing is stored.
+    #[error(
+        "the label scanned for code {0} is not the registered one (its signature differs): the \
+         label may be forged"
+    )]
+    LabelMismatch(CodeKey),
+    #[error("no party {0} is registered to ship to")]
+    UnknownRecipient(PartyId),
+    #[error("{} moves a part: name it by its scanned label or its typed numbers", .0.as_str())]
+    LabelNeeded(Step),
     #[error("{0}")]
     NotAllowed(String),
     #[error("cannot correct: {0}")]
@@ -119,6 +133,9 @@ impl RegistryError {
         match self {
             RegistryError::Store(_) => "storage",
             RegistryError::NotRegistered(_) => "not_registered",
+            RegistryError::LabelMismatch(_) => "code_mismatch",
+            RegistryError::UnknownRecipient(_) => "unknown_party",
+            RegistryError::LabelNeeded(_) => "label_needed",
             RegistryError::NotAllowed(_) => "not_allowed",
             RegistryError::InvalidCorrection(_) => "invalid_correction",
             RegistryError::InvalidInput(_) => "invalid_input",

@@ -1,10 +1,11 @@
 //! Custody events as parties submit them: checked, judged on the code's record under the code's
 //! lock ([`crate::rules`] says how one event changes a record), stored durably, and answered.
 
-use signer::Timestamp;
+use signer::{DigitalLink, PartId, Timestamp};
 
 use super::corrections::{check_correction, corrected_record};
-use super::{MAX_CONFLICTS, Registry, RegistryError, Result};
+use super::labels::ScannedLabel;
+use super::{MAX_CONFLICTS, Registry, RegistryError, Result, corrupt};
 use crate::custody::Custody;
 use crate::event::{Action, Basis, Event, MAX_TEXT_LEN, Outcome, Resolution, What};
 use crate::key::CodeKey;
@@ -30,9 +31,9 @@ pub struct Recorded {
 #[derive(Clone, Debug, PartialEq, Eq)]
 pub struct Submission {
     pub action: Action,
-    /// Whether the party scanned the label (its signature compared with the registered one) or
-    /// typed the numbers.
-    pub basis: Basis,
+    /// What the party presented to name the code: the registry compares a scanned label with the
+    /// registered one and records how the code was named.
+    pub presented: Presented,
     /// Install a recalled part anyway (the shop's explicit choice, recorded with the event).
     pub recall_override: bool,
     /// The party confirmed a VIN whose check digit does not verify against the registration
@@ -40,47 +41,96 @@ pub struct Submission {
     pub vin_confirmed: bool,
 }
 
+/// What a party presented to name the code of a submission.
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub enum Presented {
+    /// The label it scanned. It must be the label registered for the code (compared with the
+    /// record the submission is judged on, under the code's lock), or the submission is refused
+    /// ([`RegistryError::LabelMismatch`]) and nothing is stored. Recorded as [`Basis::Scanned`].
+    Label(DigitalLink),
+    /// The GTIN and serial, typed: they prove nothing physical. Recorded as [`Basis::Typed`].
+    Typed,
+    /// No label: the manufacturer's own act on its code (decommissioning, recalling, resolving)
+    /// or an author's correction of its own event, made through its account with no part in hand.
+    /// Recorded as [`Basis::Typed`], the code named by its numbers: no label was compared, and the
+    /// rules never weigh how such an act named the code. A custody move needs a label or numbers
+    /// ([`RegistryError::LabelNeeded`]).
+    NoLabel,
+}
+
 impl Submission {
-    pub fn scanned(action: Action) -> Self {
+    /// `action` with the label the party scanned.
+    pub fn scanned(action: Action, label: DigitalLink) -> Self {
+        Self::presenting(action, Presented::Label(label))
+    }
+
+    /// `action` on a code the party named by typing its numbers.
+    pub fn typed(action: Action) -> Self {
+        Self::presenting(action, Presented::Typed)
+    }
+
+    /// The manufacturer's own act on its code, or an author's correction: no label in hand.
+    pub fn without_label(action: Action) -> Self {
+        Self::presenting(action, Presented::NoLabel)
+    }
+
+    fn presenting(action: Action, presented: Presented) -> Self {
         Submission {
             action,
-            basis: Basis::Scanned,
+            presented,
             recall_override: false,
             vin_confirmed: false,
         }
     }
 
-    pub fn typed(action: Action) -> Self {
-        Submission {
-            action,
-            basis: Basis::Typed,
-            recall_override: false,
-            vin_confirmed: false,
+    /// How the event records the code was named, once what was presented passed the checks.
+    fn basis(&self) -> Basis {
+        match self.presented {
+            Presented::Label(_) => Basis::Scanned,
+            Presented::Typed | Presented::NoLabel => Basis::Typed,
         }
     }
 }
 
 impl Registry {
-    /// Records `action` by `actor` with the label scanned: [`Registry::submit`] with
-    /// [`Submission::scanned`].
-    pub fn record(
+    /// Records `action` by `actor` as a scan of the code's registered label: what a genuine
+    /// part's label shows (a clone's too). A convenience for tests and examples; the service's
+    /// handlers submit what the party actually presented with [`Registry::submit`].
+    pub fn record_genuine_scan(
         &self,
         key: &CodeKey,
         actor: &PartyId,
         action: Action,
         now: Timestamp,
     ) -> Result<Recorded> {
-        self.submit(key, actor, Submission::scanned(action), now)
+        let Some(status) = self.status(key)? else {
+            return Err(RegistryError::NotRegistered(key.clone()));
+        };
+        let record = status.record;
+        let label = DigitalLink {
+            base: None,
+            part: PartId {
+                gtin: key.gtin().map_err(corrupt)?,
+                lot: record.lot,
+                serial: key.serial().map_err(corrupt)?,
+            },
+            key_id: Some(record.key_id),
+            signature: Some(record.signature),
+        };
+        self.submit(key, actor, Submission::scanned(action, label), now)
     }
 
     /// Records an event by `actor` on a code, and returns once it is durable.
     ///
-    /// Custody moves are judged by [`custody::decide`](crate::custody::decide) (see `docs/custody-rules.md`): applied,
-    /// repeated, recorded as evidence (the code is flagged `duplicate_suspected`), kept as a claim,
-    /// or refused and kept as a claim ([`Outcome::Refused`]; the caller answers `not_holder`).
-    /// Refused with nothing stored: an unregistered code, a manufacturer-only action by another
-    /// party, an invalid correction or resolution, an install of a recalled part without
-    /// override, text over [`MAX_TEXT_LEN`] bytes.
+    /// Custody moves are judged by [`custody::decide`](crate::custody::decide) (see
+    /// `docs/custody-rules.md`): applied, repeated, recorded as evidence (the code is flagged
+    /// `duplicate_suspected`), kept as a claim, or refused and kept as a claim
+    /// ([`Outcome::Refused`]; the caller answers `not_holder`). Refused with nothing stored, in
+    /// this order: an unregistered code, a scanned label that is not the registered one, a
+    /// shipment to a party the registry does not know, a custody move without a label or
+    /// numbers, an install into a VIN whose check digit does not verify unless confirmed, text
+    /// over [`MAX_TEXT_LEN`] bytes, a manufacturer-only action by another party, an invalid
+    /// correction or resolution, an install of a recalled part without override.
     pub fn submit(
         &self,
         key: &CodeKey,
@@ -88,51 +138,12 @@ impl Registry {
         submission: Submission,
         now: Timestamp,
     ) -> Result<Recorded> {
-        let Submission {
-            action,
-            basis,
-            recall_override,
-            vin_confirmed,
-        } = submission;
-        if let Action::Install { vin } = &action {
-            // A VIN that does not verify is taken only as a person's confirmed reading of the
-            // registration certificate, never as a typing error slipped through.
-            if !vin.check_digit_verifies() && !vin_confirmed {
-                return Err(RegistryError::InvalidInput(format!(
-                    "the check digit (character 9) of VIN {vin} does not verify: compare it with \
-                     the vehicle's registration certificate and confirm it"
-                )));
-            }
-        }
-        if basis == Basis::Legacy {
-            // Legacy events keep the outcome stored with them; a new one has none to keep.
-            return Err(RegistryError::InvalidInput(
-                "a new event is scanned or typed".into(),
-            ));
-        }
-        if let Some(text) = action.text() {
-            if text.len() > MAX_TEXT_LEN {
-                return Err(RegistryError::InvalidInput(format!(
-                    "the {} text is {} bytes; at most {MAX_TEXT_LEN} are kept",
-                    action.step().as_str(),
-                    text.len()
-                )));
-            }
-        }
         let recorded = {
             let _gate = self.write_gate();
             let _code = self.stripe(key);
             let mut conflicts = 0;
             loop {
-                match self.try_submit(
-                    key,
-                    actor,
-                    &action,
-                    basis,
-                    recall_override,
-                    vin_confirmed,
-                    now,
-                ) {
+                match self.try_submit(key, actor, &submission, now) {
                     // Another replica wrote the code since it was read: judge again on what it wrote.
                     Err(RegistryError::Store(StoreError::Conflict))
                         if conflicts < MAX_CONFLICTS =>
@@ -158,30 +169,35 @@ impl Registry {
 
     /// One attempt of [`Registry::submit`] on the code's record as stored now, under the code's
     /// lock.
-    #[allow(clippy::too_many_arguments)]
     fn try_submit(
         &self,
         key: &CodeKey,
         actor: &PartyId,
-        action: &Action,
-        basis: Basis,
-        recall_override: bool,
-        vin_confirmed: bool,
+        submission: &Submission,
         now: Timestamp,
     ) -> Result<Recorded> {
         let before = self
             .store
             .code(key)?
             .ok_or_else(|| RegistryError::NotRegistered(key.clone()))?;
+        // Compared with the record this attempt judges and conditionally replaces: a record that
+        // changed since is read and compared again, never a stale one.
+        if let Presented::Label(label) = &submission.presented {
+            if !ScannedLabel::from(label).is_label_of(key, &before) {
+                return Err(RegistryError::LabelMismatch(key.clone()));
+            }
+        }
+        self.check_submission(submission)?;
+        let action = &submission.action;
         let mut event = Event {
             seq: before.events,
             prev: before.head,
             at: now,
             actor: actor.clone(),
-            basis,
-            recall_override,
+            basis: submission.basis(),
+            recall_override: submission.recall_override,
             // Recorded only where it means something: a VIN that does not verify.
-            vin_confirmed: vin_confirmed
+            vin_confirmed: submission.vin_confirmed
                 && matches!(action, Action::Install { vin } if !vin.check_digit_verifies()),
             what: What::Action(action.clone()),
             outcome: Outcome::Applied,
@@ -204,6 +220,48 @@ impl Registry {
             explanation,
             warning,
         })
+    }
+
+    /// What must hold of a submission whatever the code's history: the recipient of a shipment is
+    /// a party the registry knows, a custody move names the code by a label or numbers, a VIN
+    /// that does not verify was confirmed, texts fit.
+    fn check_submission(&self, submission: &Submission) -> Result<()> {
+        let action = &submission.action;
+        if let Action::Ship { to } = action {
+            if self.store.party(to)?.is_none() {
+                return Err(RegistryError::UnknownRecipient(to.clone()));
+            }
+        }
+        let act_on_record = matches!(
+            action,
+            Action::Decommission { .. }
+                | Action::Recall { .. }
+                | Action::Resolve { .. }
+                | Action::Correct { .. }
+        );
+        if submission.presented == Presented::NoLabel && !act_on_record {
+            return Err(RegistryError::LabelNeeded(action.step()));
+        }
+        if let Action::Install { vin } = action {
+            // A VIN that does not verify is taken only as a person's confirmed reading of the
+            // registration certificate, never as a typing error slipped through.
+            if !vin.check_digit_verifies() && !submission.vin_confirmed {
+                return Err(RegistryError::InvalidInput(format!(
+                    "the check digit (character 9) of VIN {vin} does not verify: compare it with \
+                     the vehicle's registration certificate and confirm it"
+                )));
+            }
+        }
+        if let Some(text) = action.text() {
+            if text.len() > MAX_TEXT_LEN {
+                return Err(RegistryError::InvalidInput(format!(
+                    "the {} text is {} bytes; at most {MAX_TEXT_LEN} are kept",
+                    action.step().as_str(),
+                    text.len()
+                )));
+            }
+        }
+        Ok(())
     }
 
     /// Works out the record after `event` and sets its outcome; refuses what must not be stored.

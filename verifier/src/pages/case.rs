@@ -20,7 +20,9 @@ use axum::http::{HeaderMap, StatusCode};
 use axum::response::{IntoResponse, Redirect, Response};
 use axum::{Extension, Form};
 use registry::event::{Step, What};
-use registry::{Action, AlertNote, CodeKey, Party, PartyId, Registry, RegistryError, Role};
+use registry::{
+    Action, AlertNote, CodeKey, Party, PartyId, Registry, RegistryError, Role, Submission,
+};
 use serde::Deserialize;
 use signer::{Gtin, Lot, Serial, Timestamp};
 
@@ -665,14 +667,11 @@ pub async fn recall(
                     "lot_recall"
                 }
                 None => {
-                    r.record(
-                        &target,
-                        &me,
-                        Action::Recall {
-                            reason: reason.clone(),
-                        },
-                        now,
-                    )?;
+                    let recall = Action::Recall {
+                        reason: reason.clone(),
+                    };
+                    // The maker's own act on its code, made on its page: no label in hand.
+                    r.submit(&target, &me, Submission::without_label(recall), now)?;
                     "recall"
                 }
             };

@@ -22,7 +22,9 @@ use axum::response::{IntoResponse, Redirect, Response};
 use axum::{Extension, Form};
 use registry::custody::date;
 use registry::event::What;
-use registry::{Action, AlertNote, CodeKey, GenuineCopy, PartyId, Registry, Resolution, Role};
+use registry::{
+    Action, AlertNote, CodeKey, GenuineCopy, PartyId, Registry, Resolution, Role, Submission,
+};
 use serde::Deserialize;
 use signer::Timestamp;
 
@@ -646,7 +648,8 @@ pub async fn alert_action(
                 genuine,
                 note,
             };
-            r.record(&key, &actor, action, now)?;
+            // The maker's own act on its code, made on the dashboard: no label in hand.
+            r.submit(&key, &actor, Submission::without_label(action), now)?;
             // The resolving event keeps the note for good; the notes list shows it with the
             // others, so a colleague reads the case in one place.
             r.add_alert_note(&actor, &key, &kept)

@@ -14,7 +14,7 @@ use std::time::{Duration, Instant};
 use axum::http::{HeaderMap, StatusCode, header};
 use rand::RngCore;
 use registry::{Action, CodeKey, Party, Registry, SessionRecord, Vin};
-use signer::Timestamp;
+use signer::{DigitalLink, Timestamp};
 
 use super::Lang;
 use crate::error::ApiError;
@@ -60,6 +60,9 @@ pub struct ScanRow {
     /// recorded.
     #[serde(skip)]
     pub asked: Option<(Vin, Action)>,
+    /// For a question: the label scanned, which the answer presents to the registry again.
+    #[serde(skip)]
+    pub label: Option<DigitalLink>,
 }
 
 impl ScanRow {
@@ -78,6 +81,7 @@ impl ScanRow {
             key: None,
             undoable: None,
             asked: None,
+            label: None,
         }
     }
 

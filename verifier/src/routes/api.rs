@@ -19,7 +19,7 @@ use axum::response::{IntoResponse, Response};
 use base64::Engine as _;
 use futures_util::TryStreamExt;
 use registry::{
-    Action, Basis, CodeKey, Custody, GenuineCopy, Outcome, PartyId, Recorded, Registration,
+    Action, CodeKey, Custody, GenuineCopy, Outcome, PartyId, Presented, Recorded, Registration,
     Registry, RegistryError, Resolution, Role, Submission, Vin, register_manifest,
 };
 use serde::{Deserialize, Serialize};
@@ -51,6 +51,18 @@ fn registry_error(e: RegistryError) -> ApiError {
             "not_registered",
             format!("{key} is not registered"),
         ),
+        RegistryError::LabelMismatch(_) => ApiError::new(
+            StatusCode::UNPROCESSABLE_ENTITY,
+            "code_mismatch",
+            "this label's signature is not the registered one for its serial: the label may be \
+             forged. Nothing was recorded; keep the part aside and report it.",
+        ),
+        e @ RegistryError::UnknownRecipient(_) => ApiError::new(
+            StatusCode::UNPROCESSABLE_ENTITY,
+            "unknown_party",
+            e.to_string(),
+        ),
+        e @ RegistryError::LabelNeeded(_) => ApiError::bad_request("invalid_input", e.to_string()),
         RegistryError::NotAllowed(why) => ApiError::new(StatusCode::FORBIDDEN, "not_allowed", why),
         RegistryError::InvalidCorrection(why) => {
             ApiError::new(StatusCode::UNPROCESSABLE_ENTITY, "invalid_correction", why)
@@ -488,10 +500,11 @@ pub struct ConflictInfo {
     pub explanation: String,
 }
 
-/// What a scanned or typed code names: its key, and the signed parts to check if scanned.
+/// What a scanned or typed code names: its key, and what the caller presented (the registry
+/// compares a scanned label with the registered one).
 struct Named {
     key: CodeKey,
-    scanned: Option<DigitalLink>,
+    presented: Presented,
 }
 
 fn name_code(req: &EventRequest) -> Result<Named, ApiError> {
@@ -503,7 +516,7 @@ fn name_code(req: &EventRequest) -> Result<Named, ApiError> {
             let link = DigitalLink::parse(code).map_err(bad)?;
             Ok(Named {
                 key: CodeKey::of(&link.part),
-                scanned: Some(link),
+                presented: Presented::Label(link),
             })
         }
         (None, Some(gtin), Some(serial)) => Ok(Named {
@@ -511,7 +524,7 @@ fn name_code(req: &EventRequest) -> Result<Named, ApiError> {
                 &Gtin::parse(gtin.trim()).map_err(bad)?,
                 &Serial::parse(serial.trim()).map_err(bad)?,
             ),
-            scanned: None,
+            presented: Presented::Typed,
         }),
         _ => Err(ApiError::bad_request(
             "invalid_code",
@@ -701,7 +714,8 @@ fn not_holder(recorded: &Recorded) -> ApiError {
     )
 }
 
-/// Records one event: everything checked before anything is stored.
+/// Records one event: the request checked here, then the registry judges it (a scanned label
+/// compared with the registered one, the recipient known, the rules) before anything is stored.
 fn record_one(
     registry: &Registry,
     caller: &Caller,
@@ -709,42 +723,9 @@ fn record_one(
     now: Timestamp,
 ) -> Result<EventResult, ApiError> {
     let named = name_code(req)?;
-    let action = action(caller, req)?;
-    let status = registry
-        .status(&named.key)
-        .map_err(registry_error)?
-        .ok_or_else(|| registry_error(RegistryError::NotRegistered(named.key.clone())))?;
-    if let Some(link) = &named.scanned {
-        // A scanned label must be the registered one: a forged label naming a genuine serial must
-        // not write into the genuine part's history.
-        let matches = link.key_id == Some(status.record.key_id)
-            && link.signature == Some(status.record.signature)
-            && link.part.lot == status.record.lot;
-        if !matches {
-            return Err(ApiError::new(
-                StatusCode::UNPROCESSABLE_ENTITY,
-                "code_mismatch",
-                "this label's signature is not the registered one for its serial: the label may be \
-                 forged. Nothing was recorded; keep the part aside and report it.",
-            ));
-        }
-    }
-    if let Action::Ship { to } = &action {
-        if registry.party(to).map_err(registry_error)?.is_none() {
-            return Err(ApiError::new(
-                StatusCode::UNPROCESSABLE_ENTITY,
-                "unknown_party",
-                format!("no party {to} is registered to ship to"),
-            ));
-        }
-    }
     let submission = Submission {
-        action,
-        basis: if named.scanned.is_some() {
-            Basis::Scanned
-        } else {
-            Basis::Typed
-        },
+        action: action(caller, req)?,
+        presented: named.presented,
         recall_override: req.override_recall == Some(true),
         vin_confirmed: req.vin_confirmed == Some(true),
     };
