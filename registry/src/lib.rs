@@ -38,6 +38,7 @@
 //! | [`register`] | registration and manifest streaming |
 //! | [`scans`] | public scan contexts and aggregates |
 //! | `scan_cache` | recently scanned codes' aggregates, counted in memory and written behind |
+//! | [`error`] | what the registry refuses: typed reasons with stable codes |
 //! | [`registry`](mod@registry) | the [`Registry`]: its state, locking, durability; one module per job (trust, recalls, labels, custody events and corrections, queries, public scans, alerts, reports, accounts, browser sessions) |
 //! | [`audit`] | the end-to-end check of chains and indexes |
 //! | [`epcis`] | a code's history as a GS1 EPCIS 2.0 JSON-LD document |
@@ -90,6 +91,7 @@
 pub mod audit;
 pub mod custody;
 pub mod epcis;
+pub mod error;
 pub mod event;
 pub mod key;
 pub mod lots;
@@ -110,6 +112,7 @@ pub mod vin;
 pub use audit::AuditReport;
 pub use custody::{ConflictKind, Custody, Decision, Relation};
 pub use epcis::history_document;
+pub use error::{CorrectionError, NotAllowed, ResolutionError, TextError, TextField, TrustRefused};
 pub use event::{Action, Basis, Event, GenuineCopy, Outcome, Resolution, Step};
 pub use key::CodeKey;
 pub use lots::{LotSummary, Lots};

@@ -52,7 +52,6 @@ use signer::{CheckTimes, SignedCode, Timestamp, TrustStore};
 
 use self::recalls::load_lot_recalls;
 use self::trust::load_trust;
-use crate::event::Step;
 use crate::key::CodeKey;
 use crate::party::PartyId;
 use crate::record::LotRecall;
@@ -66,6 +65,7 @@ use crate::store::{Store, StoreError};
 pub use self::labels::{LabelStatus, ScannedLabel};
 pub use self::queries::{CodeStatus, History, VehicleAnswer};
 pub use self::submit::{Presented, Recorded, Submission};
+pub use crate::error::RegistryError;
 
 /// Mutexes serialising writers per code.
 pub const LOCK_STRIPES: usize = 1024;
@@ -95,52 +95,6 @@ impl Default for RegistryConfig {
             cache_bytes: 1 << 30,
             // About 1.4 million codes: the ones written or looked up lately.
             record_cache_bytes: 256 << 20,
-        }
-    }
-}
-
-#[derive(Debug, thiserror::Error)]
-pub enum RegistryError {
-    #[error(transparent)]
-    Store(#[from] StoreError),
-    #[error("code {0} is not registered")]
-    NotRegistered(CodeKey),
-    /// A scanned label that is not the one registered for its code: nothing is stored.
-    #[error(
-        "the label scanned for code {0} is not the registered one (its signature differs): the \
-         label may be forged"
-    )]
-    LabelMismatch(CodeKey),
-    #[error("no party {0} is registered to ship to")]
-    UnknownRecipient(PartyId),
-    #[error("{} moves a part: name it by its scanned label or its typed numbers", .0.as_str())]
-    LabelNeeded(Step),
-    #[error("{0}")]
-    NotAllowed(String),
-    #[error("cannot correct: {0}")]
-    InvalidCorrection(String),
-    #[error("{0}")]
-    InvalidInput(String),
-    #[error("this part is recalled: {0}")]
-    Recalled(String),
-    #[error("trust state refused: {0}")]
-    Trust(String),
-}
-
-impl RegistryError {
-    /// Stable machine code.
-    pub fn code(&self) -> &'static str {
-        match self {
-            RegistryError::Store(_) => "storage",
-            RegistryError::NotRegistered(_) => "not_registered",
-            RegistryError::LabelMismatch(_) => "code_mismatch",
-            RegistryError::UnknownRecipient(_) => "unknown_party",
-            RegistryError::LabelNeeded(_) => "label_needed",
-            RegistryError::NotAllowed(_) => "not_allowed",
-            RegistryError::InvalidCorrection(_) => "invalid_correction",
-            RegistryError::InvalidInput(_) => "invalid_input",
-            RegistryError::Recalled(_) => "recalled",
-            RegistryError::Trust(_) => "trust_refused",
         }
     }
 }

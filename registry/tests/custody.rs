@@ -9,8 +9,8 @@ use std::sync::{Arc, Barrier};
 
 use common::*;
 use registry::{
-    Action, ConflictKind, Custody, GenuineCopy, Outcome, PartyId, RegistryConfig, RegistryError,
-    Resolution, ScanPolicy, Vin,
+    Action, ConflictKind, CorrectionError, Custody, GenuineCopy, Outcome, PartyId, RegistryConfig,
+    RegistryError, Resolution, ResolutionError, ScanPolicy, Step, TextError, TextField, Vin,
 };
 
 fn vin(s: &str) -> Vin {
@@ -446,7 +446,20 @@ fn unregistered_codes_and_oversized_text_are_refused_and_nothing_is_stored() {
             day(2),
         )
         .unwrap_err();
-    assert_eq!(e.code(), "invalid_input");
+    assert!(
+        matches!(
+            e,
+            RegistryError::Text(TextError {
+                field: TextField::Step(Step::Destroying),
+                len: 501
+            })
+        ),
+        "{e}"
+    );
+    assert_eq!(
+        e.to_string(),
+        "the destroying text is 501 bytes; at most 500 are kept"
+    );
     assert_eq!(r.status(&key).unwrap().unwrap().record.events, 1);
 }
 
@@ -753,9 +766,13 @@ fn a_correction_another_partys_event_depends_on_is_refused_and_nothing_stored() 
         )
         .unwrap_err();
     assert!(
-        matches!(&refused, RegistryError::InvalidCorrection(why) if why.contains("event 3")),
+        matches!(
+            &refused,
+            RegistryError::InvalidCorrection(CorrectionError::DependedOn { event: 3, .. })
+        ),
         "{refused}"
     );
+    assert!(refused.to_string().contains("event 3"), "{refused}");
     assert_eq!(r.status(&key).unwrap().unwrap().record.events, events);
 }
 
@@ -775,16 +792,32 @@ fn a_counterfeit_resolution_names_the_genuine_copy_and_keeps_copies_known() {
         note: note.into(),
     };
     // A note and a genuine copy the history records are required.
-    for (genuine, note) in [
-        (Some(GenuineCopy::Holder(party("shop-2"))), ""),
-        (None, "seized"),
-        (Some(GenuineCopy::Holder(party("nobody"))), "seized"),
-        (Some(GenuineCopy::Vehicle(vin(VIN_C))), "seized"),
+    for (genuine, note, why) in [
+        (
+            Some(GenuineCopy::Holder(party("shop-2"))),
+            "",
+            ResolutionError::NoNote,
+        ),
+        (None, "seized", ResolutionError::NoGenuineCopy),
+        (
+            Some(GenuineCopy::Holder(party("nobody"))),
+            "seized",
+            ResolutionError::GenuineCopyUnknown,
+        ),
+        (
+            Some(GenuineCopy::Vehicle(vin(VIN_C))),
+            "seized",
+            ResolutionError::GenuineCopyUnknown,
+        ),
     ] {
         let e = r
             .record_genuine_scan(&key, &maker, resolve(genuine, note), day(6))
             .unwrap_err();
-        assert_eq!(e.code(), "invalid_input", "{e}");
+        assert!(
+            matches!(e, RegistryError::InvalidResolution(w) if w == why),
+            "{e}"
+        );
+        assert_eq!(e.code(), "invalid_resolution", "{e}");
     }
     // The maker finds the part shop-2 holds is the genuine one: custody moves there.
     let resolved = r
@@ -1064,7 +1097,8 @@ fn a_vin_that_does_not_verify_is_installed_into_only_when_confirmed() {
     };
     let e = r.submit(&key, &shop, install(false), day(1)).unwrap_err();
     assert!(
-        matches!(&e, RegistryError::InvalidInput(why) if why.contains("registration certificate")),
+        matches!(&e, RegistryError::VinNotConfirmed(v) if v == &european)
+            && e.to_string().contains("registration certificate"),
         "{e}"
     );
     assert_eq!(r.status(&key).unwrap().unwrap().record.events, 1);

@@ -11,14 +11,11 @@ impl Registry {
     /// Adds a party. Its id must be new; for a manufacturer it is the certificate's
     /// `manufacturer_id`, which ties its codes to it.
     pub fn add_party(&self, party: Party) -> Result<()> {
-        party.validate().map_err(RegistryError::InvalidInput)?;
+        party.validate()?;
         let _gate = self.write_gate();
         let _serial = lock(&self.registering);
         if self.store.party(&party.id)?.is_some() {
-            return Err(RegistryError::InvalidInput(format!(
-                "party {} already exists",
-                party.id
-            )));
+            return Err(RegistryError::PartyExists(party.id));
         }
         self.store.put_party(&party)?;
         self.store.durable()?;
@@ -32,7 +29,7 @@ impl Registry {
         let mut party = self
             .store
             .party(id)?
-            .ok_or_else(|| RegistryError::InvalidInput(format!("no party {id}")))?;
+            .ok_or_else(|| RegistryError::NoSuchParty(id.clone()))?;
         party.revoked_at.get_or_insert(now);
         self.store.put_party(&party)?;
         self.store.durable()?;
@@ -56,12 +53,8 @@ impl Registry {
     ) -> Result<IssuedToken> {
         match self.store.party(party)? {
             Some(p) if p.revoked_at.is_none() => {}
-            Some(_) => {
-                return Err(RegistryError::InvalidInput(format!(
-                    "party {party} is revoked"
-                )));
-            }
-            None => return Err(RegistryError::InvalidInput(format!("no party {party}"))),
+            Some(_) => return Err(RegistryError::PartyRevoked(party.clone())),
+            None => return Err(RegistryError::NoSuchParty(party.clone())),
         }
         let issued = parties::new_token(party, now, expires_at);
         let _gate = self.write_gate();
@@ -76,7 +69,7 @@ impl Registry {
         let mut token = self
             .store
             .token(id)?
-            .ok_or_else(|| RegistryError::InvalidInput(format!("no token {id}")))?;
+            .ok_or_else(|| RegistryError::NoSuchToken(id.to_owned()))?;
         token.revoked_at.get_or_insert(now);
         self.store.put_token(&token)?;
         self.store.durable()?;

@@ -3,7 +3,8 @@
 
 use signer::Timestamp;
 
-use super::{CodeStatus, Registry, RegistryError, Result};
+use super::{CodeStatus, Registry, Result};
+use crate::error::NotAllowed;
 use crate::key::CodeKey;
 use crate::notes::AlertNote;
 use crate::party::PartyId;
@@ -70,14 +71,10 @@ impl Registry {
         key: &CodeKey,
         note: &AlertNote,
     ) -> Result<()> {
-        note.validate().map_err(RegistryError::InvalidInput)?;
+        note.validate()?;
         match self.store.code(key)? {
             Some(r) if &r.manufacturer == manufacturer => {}
-            _ => {
-                return Err(RegistryError::NotAllowed(format!(
-                    "{manufacturer} did not register this code"
-                )));
-            }
+            _ => return Err(NotAllowed::NotTheMaker(manufacturer.clone()).into()),
         }
         let _gate = self.write_gate();
         self.store.add_alert_note(manufacturer, key, note)?;

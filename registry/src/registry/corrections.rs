@@ -4,7 +4,8 @@
 
 use signer::Timestamp;
 
-use super::{RegistryConfig, RegistryError, Result};
+use super::RegistryConfig;
+use crate::error::CorrectionError;
 use crate::event::{Action, Event, What};
 use crate::party::PartyId;
 use crate::record::CodeRecord;
@@ -16,39 +17,35 @@ pub(super) fn check_correction(
     actor: &PartyId,
     now: Timestamp,
     config: &RegistryConfig,
-) -> Result<()> {
-    let invalid = |why: String| Err(RegistryError::InvalidCorrection(why));
+) -> Result<(), CorrectionError> {
     let Some(target) = events.iter().find(|e| e.seq == corrects) else {
-        return invalid(format!(
-            "the code has no event {corrects} to correct (registration, event 0, cannot be corrected)"
-        ));
+        return Err(CorrectionError::NoSuchEvent(corrects));
     };
     if &target.actor != actor {
-        return invalid(format!(
-            "event {corrects} was recorded by another party; only its author may correct it"
-        ));
+        return Err(CorrectionError::AnotherAuthor(corrects));
     }
     if matches!(
         target.what,
         What::Action(Action::Correct { .. } | Action::Resolve { .. })
     ) {
-        return invalid(format!(
-            "event {corrects} is a {}, which cannot itself be corrected",
-            target.step().as_str()
-        ));
+        return Err(CorrectionError::NotCorrectable {
+            corrects,
+            step: target.step(),
+        });
     }
-    let deadline = target.at.plus_days(config.correction_window_days);
-    if now > deadline {
-        return invalid(format!(
-            "event {corrects} is older than the {}-day correction window (it closed {deadline})",
-            config.correction_window_days
-        ));
+    let closed = target.at.plus_days(config.correction_window_days);
+    if now > closed {
+        return Err(CorrectionError::WindowClosed {
+            corrects,
+            days: config.correction_window_days,
+            closed,
+        });
     }
     let already = events.iter().any(
         |e| matches!(&e.what, What::Action(Action::Correct { corrects: c, .. }) if *c == corrects),
     );
     if already {
-        return invalid(format!("event {corrects} has already been corrected"));
+        return Err(CorrectionError::AlreadyCorrected(corrects));
     }
     Ok(())
 }
@@ -60,26 +57,23 @@ pub(super) fn corrected_record(
     before: &CodeRecord,
     events: &[Event],
     corrects: u32,
-) -> Result<CodeRecord> {
+) -> Result<CodeRecord, CorrectionError> {
     let mut retracted = rules::corrected(events);
     let (_, outcomes_now) = rules::replay(before, events, &retracted);
     retracted.insert(corrects);
     let (mut after, outcomes_then) = rules::replay(before, events, &retracted);
     let Some(author) = events.iter().find(|e| e.seq == corrects).map(|e| &e.actor) else {
-        return Err(RegistryError::InvalidCorrection(format!(
-            "the code has no event {corrects}"
-        )));
+        return Err(CorrectionError::NoSuchEvent(corrects));
     };
     for ((event, now), then) in events.iter().zip(&outcomes_now).zip(&outcomes_then) {
         if event.seq > corrects && &event.actor != author && now != then {
-            return Err(RegistryError::InvalidCorrection(format!(
-                "event {} ({}, {}) was recorded by another party after event {corrects} and \
-                 depends on it: without event {corrects} it would be {}",
-                event.seq,
-                event.step().as_str(),
-                event.at.date(),
-                then.map_or("left out", |o| o.as_str()),
-            )));
+            return Err(CorrectionError::DependedOn {
+                corrects,
+                event: event.seq,
+                step: event.step(),
+                at: event.at,
+                then: *then,
+            });
         }
     }
     after.flags.scan_anomaly = before.flags.scan_anomaly.clone();

@@ -5,8 +5,9 @@ use std::sync::PoisonError;
 
 use signer::{Gtin, Lot, Timestamp};
 
-use super::{LotRecalls, Registry, RegistryError, Result, corrupt};
-use crate::event::{Action, MAX_TEXT_LEN, What};
+use super::{LotRecalls, Registry, Result, corrupt};
+use crate::error::{NotAllowed, TextField};
+use crate::event::{Action, What};
 use crate::key::CodeKey;
 use crate::party::PartyId;
 use crate::record::{CodeRecord, LotRecall};
@@ -47,22 +48,18 @@ impl Registry {
         reason: &str,
         now: Timestamp,
     ) -> Result<LotRecall> {
-        if reason.len() > MAX_TEXT_LEN {
-            return Err(RegistryError::InvalidInput(format!(
-                "the recall reason is {} bytes; at most {MAX_TEXT_LEN} are kept",
-                reason.len()
-            )));
-        }
+        TextField::RecallReason.check(reason)?;
         let certified = self
             .trust()
             .certificates()
             .iter()
             .any(|c| c.body().manufacturer_id == actor.as_str() && c.covers(gtin));
         if !certified {
-            return Err(RegistryError::NotAllowed(format!(
-                "{actor} holds no certificate for GTIN {}",
-                gtin.as_str()
-            )));
+            return Err(NotAllowed::NotCertified {
+                party: actor.clone(),
+                gtin: *gtin,
+            }
+            .into());
         }
         let _gate = self.write_gate();
         let mut recalls = self

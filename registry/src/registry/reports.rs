@@ -1,7 +1,7 @@
 //! What reaches a business besides its own records: public reports about a manufacturer's codes,
 //! and notices to a business whose part another party moved.
 
-use super::{Registry, RegistryError, Result, corrupt};
+use super::{Registry, Result, corrupt};
 use crate::key::CodeKey;
 use crate::notices::Notice;
 use crate::parties::Report;
@@ -28,7 +28,7 @@ impl Registry {
     /// returns.
     pub fn add_report(&self, mut report: Report) -> Result<String> {
         report.id = Report::new_id();
-        report.validate().map_err(RegistryError::InvalidInput)?;
+        report.validate()?;
         let _gate = self.write_gate();
         self.store.add_report(&report)?;
         self.store.durable()?;

@@ -7,7 +7,8 @@ use super::corrections::{check_correction, corrected_record};
 use super::labels::ScannedLabel;
 use super::{MAX_CONFLICTS, Registry, RegistryError, Result, corrupt};
 use crate::custody::Custody;
-use crate::event::{Action, Basis, Event, MAX_TEXT_LEN, Outcome, Resolution, What};
+use crate::error::{NotAllowed, ResolutionError, TextField};
+use crate::event::{Action, Basis, Event, Outcome, Resolution, What};
 use crate::key::CodeKey;
 use crate::notices::{Notice, NoticeKind};
 use crate::party::PartyId;
@@ -129,7 +130,7 @@ impl Registry {
     /// this order: an unregistered code, a scanned label that is not the registered one, a
     /// shipment to a party the registry does not know, a custody move without a label or
     /// numbers, an install into a VIN whose check digit does not verify unless confirmed, text
-    /// over [`MAX_TEXT_LEN`] bytes, a manufacturer-only action by another party, an invalid
+    /// over [`MAX_TEXT_LEN`](crate::event::MAX_TEXT_LEN) bytes, a manufacturer-only action by another party, an invalid
     /// correction or resolution, an install of a recalled part without override.
     pub fn submit(
         &self,
@@ -202,7 +203,7 @@ impl Registry {
             what: What::Action(action.clone()),
             outcome: Outcome::Applied,
         };
-        let (mut after, warning) = self.judge(key, &before, &mut event)?;
+        let (mut after, warning) = self.judge(key, &before, action, &mut event)?;
         after.events = before.events + 1;
         after.head = event.hash(key);
         let notices = notices_of(key, &before, &event);
@@ -246,47 +247,32 @@ impl Registry {
             // A VIN that does not verify is taken only as a person's confirmed reading of the
             // registration certificate, never as a typing error slipped through.
             if !vin.check_digit_verifies() && !submission.vin_confirmed {
-                return Err(RegistryError::InvalidInput(format!(
-                    "the check digit (character 9) of VIN {vin} does not verify: compare it with \
-                     the vehicle's registration certificate and confirm it"
-                )));
+                return Err(RegistryError::VinNotConfirmed(*vin));
             }
         }
         if let Some(text) = action.text() {
-            if text.len() > MAX_TEXT_LEN {
-                return Err(RegistryError::InvalidInput(format!(
-                    "the {} text is {} bytes; at most {MAX_TEXT_LEN} are kept",
-                    action.step().as_str(),
-                    text.len()
-                )));
-            }
+            TextField::Step(action.step()).check(text)?;
         }
         Ok(())
     }
 
     /// Works out the record after `event` and sets its outcome; refuses what must not be stored.
     /// Returns the record and a warning for the party (a recalled part received).
+    /// `event` is `action`'s, which the caller passes apart so the event can be changed.
     fn judge(
         &self,
         key: &CodeKey,
         before: &CodeRecord,
+        action: &Action,
         event: &mut Event,
     ) -> Result<(CodeRecord, Option<String>)> {
-        let What::Action(action) = &event.what else {
-            return Err(RegistryError::InvalidInput(
-                "registration is not a custody event".into(),
-            ));
-        };
         let actor = &event.actor;
         let manufacturer_only = matches!(
             action,
             Action::Decommission { .. } | Action::Recall { .. } | Action::Resolve { .. }
         );
         if manufacturer_only && actor != &before.manufacturer {
-            return Err(RegistryError::NotAllowed(format!(
-                "only the code's manufacturer may record {}",
-                action.step().as_str()
-            )));
+            return Err(NotAllowed::ManufacturerOnly(action.step()).into());
         }
         let mut after = before.clone();
         match action {
@@ -303,31 +289,19 @@ impl Registry {
                 note,
             } => {
                 if note.trim().is_empty() {
-                    return Err(RegistryError::InvalidInput(
-                        "a resolution needs a note saying what the investigation found".into(),
-                    ));
+                    return Err(ResolutionError::NoNote.into());
                 }
                 let events = match (resolution, genuine) {
                     (Resolution::Genuine, Some(_)) => {
-                        return Err(RegistryError::InvalidInput(
-                            "a genuine resolution (a false alarm) names no genuine copy".into(),
-                        ));
+                        return Err(ResolutionError::GenuineNamesACopy.into());
                     }
                     (Resolution::Counterfeit, None) => {
-                        return Err(RegistryError::InvalidInput(
-                            "a counterfeit resolution must say which copy is genuine: a vehicle, \
-                             a holder, or that none is known"
-                                .into(),
-                        ));
+                        return Err(ResolutionError::NoGenuineCopy.into());
                     }
                     (Resolution::Counterfeit, Some(g)) => {
                         let events = self.events(key, before)?;
                         if !rules::genuine_is_known(&before.custody.custody, g, &events) {
-                            return Err(RegistryError::InvalidInput(
-                                "the history of this code records no such vehicle or holder; \
-                                 name one its events record, or that none is known"
-                                    .into(),
-                            ));
+                            return Err(ResolutionError::GenuineCopyUnknown.into());
                         }
                         events
                     }

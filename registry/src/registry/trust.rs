@@ -8,6 +8,7 @@ use signer::{Certificate, RevocationList, Timestamp, TrustStore, VerifyingKey};
 
 use super::recalls::load_lot_recalls;
 use super::{Registry, RegistryError, Result};
+use crate::error::TrustRefused;
 use crate::store::{StoreError, TrustEntry};
 
 impl Registry {
@@ -67,12 +68,12 @@ impl Registry {
     fn change_trust(
         &self,
         entry: TrustEntry,
-        apply: impl FnOnce(&mut TrustStore) -> Result<(), String>,
+        apply: impl FnOnce(&mut TrustStore) -> Result<(), TrustRefused>,
     ) -> Result<()> {
         let _gate = self.write_gate();
         let mut trust = self.trust.write().unwrap_or_else(PoisonError::into_inner);
         let mut next = trust.clone();
-        apply(&mut next).map_err(RegistryError::Trust)?;
+        apply(&mut next)?;
         self.store.put_trust(&entry)?;
         self.store.durable()?;
         *trust = next;
@@ -101,9 +102,7 @@ impl Registry {
             cert: cert.clone(),
             known_at: now,
         };
-        self.change_trust(entry, |t| {
-            t.add_certificate(cert).map_err(|e| e.to_string())
-        })
+        self.change_trust(entry, |t| Ok(t.add_certificate(cert)?))
     }
 
     /// Puts a revocation list in force, after checking its signature; an older list is refused.
@@ -115,9 +114,7 @@ impl Registry {
             list: list.clone(),
             known_at: now,
         };
-        self.change_trust(entry, |t| {
-            t.set_revocations(list).map_err(|e| e.to_string())
-        })
+        self.change_trust(entry, |t| Ok(t.set_revocations(list)?))
     }
 }
 

@@ -22,6 +22,7 @@ use axum::{Extension, Form};
 use registry::event::{Step, What};
 use registry::{
     Action, AlertNote, CodeKey, Party, PartyId, Registry, RegistryError, Role, Submission,
+    TextField,
 };
 use serde::Deserialize;
 use signer::{Gtin, Lot, Serial, Timestamp};
@@ -592,14 +593,6 @@ fn form_maker(sessions: &Sessions, headers: &HeaderMap, csrf: &str) -> Result<Pa
     Ok(party)
 }
 
-fn recall_error(e: RegistryError) -> ApiError {
-    match e {
-        RegistryError::InvalidInput(why) => ApiError::bad_request("invalid_recall", why),
-        RegistryError::NotAllowed(_) => not_yours(),
-        e => ApiError::unexpected(&e),
-    }
-}
-
 /// `POST /dashboard/recall`: recalls one of the maker's codes, or (with `lot`) its whole lot.
 #[utoipa::path(
     post,
@@ -645,22 +638,31 @@ pub async fn recall(
             "say why the part is recalled",
         ));
     }
+    // The form's reason, in the form's own code (the registry bounds it the same way).
+    let field = match lot {
+        Some(_) => TextField::RecallReason,
+        None => TextField::Step(Step::Recalling),
+    };
+    field
+        .check(&reason)
+        .map_err(|e| ApiError::bad_request("invalid_recall", e.to_string()))?;
     let me = party.id.clone();
     let now = Timestamp::now();
     let target = key.clone();
     state
-        .blocking(move |r| -> Result<(), RegistryError> {
+        .blocking(move |r| -> Result<(), ApiError> {
             // Only the maker's own code, whatever is recalled: a lot is reached through one of
             // its codes, so another maker's lot is refused like its codes.
             let status = r.status(&target)?;
             let Some(status) = status.filter(|s| s.record.manufacturer == me) else {
-                return Err(RegistryError::NotAllowed("not the maker's code".into()));
+                return Err(not_yours());
             };
             let action = match lot {
                 Some(lot) => {
                     if status.record.lot.as_ref() != Some(&lot) {
-                        return Err(RegistryError::InvalidInput(
-                            "the lot is not this code's lot".into(),
+                        return Err(ApiError::bad_request(
+                            "invalid_recall",
+                            "the lot is not this code's lot",
                         ));
                     }
                     r.recall_lot(&gtin, &lot, &me, &reason, now)?;
@@ -680,9 +682,8 @@ pub async fn recall(
                 action: action.into(),
                 note: reason,
             };
-            r.add_alert_note(&me, &target, &note)
+            Ok(r.add_alert_note(&me, &target, &note)?)
         })
-        .await?
-        .map_err(recall_error)?;
+        .await??;
     Ok(Redirect::to(&case_href(&key)).into_response())
 }

@@ -21,9 +21,10 @@ use axum::http::HeaderMap;
 use axum::response::{IntoResponse, Redirect, Response};
 use axum::{Extension, Form};
 use registry::custody::date;
-use registry::event::What;
+use registry::event::{Step, What};
 use registry::{
-    Action, AlertNote, CodeKey, GenuineCopy, PartyId, Registry, Resolution, Role, Submission,
+    Action, AlertNote, CodeKey, GenuineCopy, PartyId, Registry, Resolution, ResolutionError, Role,
+    Submission, TextField,
 };
 use serde::Deserialize;
 use signer::Timestamp;
@@ -344,10 +345,12 @@ fn genuine_of_form(
     let Some(history) = r.history(key)? else {
         return Ok(None);
     };
+    // A claim is no copy anyone holds: the list never offers one, and the registry would refuse
+    // it as a copy its history does not record.
     Ok(history
         .events
         .into_iter()
-        .find(|e| e.seq == seq)
+        .find(|e| e.seq == seq && !e.outcome.is_claim())
         .and_then(|e| match e.what {
             What::Action(Action::Install { vin }) => Some(GenuineCopy::Vehicle(vin)),
             What::Action(Action::Receive | Action::Remove { .. }) => {
@@ -611,13 +614,7 @@ pub async fn alert_action(
                     }
                     Ok::<_, registry::RegistryError>(())
                 })
-                .await?
-                .map_err(|e| match e {
-                    registry::RegistryError::InvalidInput(why) => {
-                        ApiError::bad_request("invalid_note", why)
-                    }
-                    e => ApiError::unexpected(&e),
-                })?;
+                .await??;
             return Ok(Redirect::to(&back).into_response());
         }
         other => Resolution::parse(other).ok_or_else(|| {
@@ -627,6 +624,14 @@ pub async fn alert_action(
             )
         })?,
     };
+    // What the form says, in the form's own code: a note, of a size the registry keeps.
+    let invalid = |why: String| ApiError::bad_request("invalid_resolution", why);
+    if note.trim().is_empty() {
+        return Err(invalid(ResolutionError::NoNote.to_string()));
+    }
+    TextField::Step(Step::Resolving)
+        .check(&note)
+        .map_err(|e| invalid(e.to_string()))?;
     let now = Timestamp::now();
     let actor = me.clone();
     let choice = form.genuine;
@@ -637,9 +642,7 @@ pub async fn alert_action(
                 Resolution::Counterfeit => match genuine_of_form(r, &key, choice.as_deref())? {
                     Some(g) => Some(g),
                     None => {
-                        return Err(registry::RegistryError::InvalidInput(
-                            "choose which copy is genuine from the list".into(),
-                        ));
+                        return Err(invalid("choose which copy is genuine from the list".into()));
                     }
                 },
             };
@@ -652,19 +655,9 @@ pub async fn alert_action(
             r.submit(&key, &actor, Submission::without_label(action), now)?;
             // The resolving event keeps the note for good; the notes list shows it with the
             // others, so a colleague reads the case in one place.
-            r.add_alert_note(&actor, &key, &kept)
+            Ok(r.add_alert_note(&actor, &key, &kept)?)
         })
-        .await?
-        .map_err(|e| match e {
-            registry::RegistryError::InvalidInput(why) => {
-                ApiError::bad_request("invalid_resolution", why)
-            }
-            e => ApiError::new(
-                axum::http::StatusCode::FORBIDDEN,
-                "not_allowed",
-                e.to_string(),
-            ),
-        })?;
+        .await??;
     sessions.mark_resolved(
         me.as_str(),
         Resolved {

@@ -21,8 +21,8 @@ use axum::http::{HeaderMap, StatusCode, header};
 use axum::response::{IntoResponse, Json, Redirect, Response};
 use axum::{Extension, Form};
 use registry::{
-    Action, CodeKey, Custody, LabelStatus, Outcome, Party, Presented, Registry, RegistryError,
-    Role, ScannedLabel, Submission, Vin,
+    Action, CodeKey, CorrectionError, Custody, LabelStatus, Outcome, Party, Presented, Registry,
+    RegistryError, Role, ScannedLabel, Submission, Vin,
 };
 use serde::Deserialize;
 use signer::{DigitalLink, Timestamp};
@@ -768,7 +768,7 @@ pub async fn undo(
             // The shop's correction of its own event: no label in hand.
             match r.submit(&key, &party.id, Submission::without_label(correct), now) {
                 Ok(_) => (String::new(), true),
-                Err(e) => (undo_refusal(r, &key, &e, t, &zone), false),
+                Err(e) => (undo_refusal(&e, t, &zone), false),
             }
         })
         .await?;
@@ -791,37 +791,23 @@ pub async fn undo(
 
 /// Why an undo was refused, in the station's words: the later event of another party that depends
 /// on the scan (named by its number, step and date), or the registry's other reasons.
-fn undo_refusal(r: &Registry, key: &CodeKey, e: &RegistryError, t: &Texts, zone: &Zone) -> String {
+fn undo_refusal(e: &RegistryError, t: &Texts, zone: &Zone) -> String {
     if let Some(says) = super::storage_text(e, t) {
         return format!("{}{says}", t.undo_refused);
     }
-    let RegistryError::InvalidCorrection(why) = e else {
-        return format!("{}{e}", t.undo_refused);
-    };
-    // The registry names the dependent event first: "event N (step, date) was recorded by another
-    // party ... and depends on it". Its number finds the event, whose words are the page's own.
-    let dependent = why
-        .contains("depends on it")
-        .then(|| {
-            why.strip_prefix("event ")?
-                .split(' ')
-                .next()?
-                .parse::<u32>()
-                .ok()
-        })
-        .flatten()
-        .and_then(|seq| {
-            let history = r.history(key).ok()??;
-            history.events.into_iter().find(|e| e.seq == seq)
-        });
-    match dependent {
-        Some(event) => t
+    match e {
+        RegistryError::InvalidCorrection(CorrectionError::DependedOn {
+            event, step, at, ..
+        }) => t
             .undo_depends
-            .replace("{seq}", &event.seq.to_string())
-            .replace("{step}", t.step(event.step().as_str()))
-            .replace("{date}", &zone.date(event.at)),
-        None if why.contains("correction window") => t.undo_too_old.to_owned(),
-        None => format!("{}{why}", t.undo_refused),
+            .replace("{seq}", &event.to_string())
+            .replace("{step}", t.step(step.as_str()))
+            .replace("{date}", &zone.date(*at)),
+        RegistryError::InvalidCorrection(CorrectionError::WindowClosed { .. }) => {
+            t.undo_too_old.to_owned()
+        }
+        RegistryError::InvalidCorrection(why) => format!("{}{why}", t.undo_refused),
+        e => format!("{}{e}", t.undo_refused),
     }
 }
 

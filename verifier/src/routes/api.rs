@@ -44,46 +44,6 @@ const MAKERS: &[Role] = &[Role::Manufacturer];
 const SHOPS: &[Role] = &[Role::Shop];
 const ANYONE: &[Role] = &[Role::Manufacturer, Role::Distributor, Role::Shop];
 
-fn registry_error(e: RegistryError) -> ApiError {
-    match e {
-        RegistryError::NotRegistered(key) => ApiError::new(
-            StatusCode::NOT_FOUND,
-            "not_registered",
-            format!("{key} is not registered"),
-        ),
-        RegistryError::LabelMismatch(_) => ApiError::new(
-            StatusCode::UNPROCESSABLE_ENTITY,
-            "code_mismatch",
-            "this label's signature is not the registered one for its serial: the label may be \
-             forged. Nothing was recorded; keep the part aside and report it.",
-        ),
-        e @ RegistryError::UnknownRecipient(_) => ApiError::new(
-            StatusCode::UNPROCESSABLE_ENTITY,
-            "unknown_party",
-            e.to_string(),
-        ),
-        e @ RegistryError::LabelNeeded(_) => ApiError::bad_request("invalid_input", e.to_string()),
-        RegistryError::NotAllowed(why) => ApiError::new(StatusCode::FORBIDDEN, "not_allowed", why),
-        RegistryError::InvalidCorrection(why) => {
-            ApiError::new(StatusCode::UNPROCESSABLE_ENTITY, "invalid_correction", why)
-        }
-        RegistryError::InvalidInput(why) => ApiError::bad_request("invalid_input", why),
-        RegistryError::Recalled(reason) => ApiError::new(
-            StatusCode::CONFLICT,
-            "recalled",
-            format!(
-                "this part is recalled by its manufacturer ({reason}): do not fit it. Nothing was \
-                 recorded. To install it anyway, send the event again with \
-                 \"override_recall\": true; the override is recorded with it."
-            ),
-        ),
-        RegistryError::Trust(why) => {
-            ApiError::new(StatusCode::UNPROCESSABLE_ENTITY, "trust_refused", why)
-        }
-        e @ RegistryError::Store(_) => ApiError::unexpected(&e),
-    }
-}
-
 /// `GET /api/v1/me`: who the token belongs to.
 #[utoipa::path(
     get,
@@ -238,25 +198,20 @@ pub(crate) async fn register_streamed(
     let summary = match outcome {
         Ok(summary) => upload_summary(summary, rejections, truncated),
         Err(interrupted) => {
-            let error = match &interrupted.error {
+            let error = match interrupted.error.fault() {
                 _ if too_large.load(Ordering::Relaxed) => manifest_too_large(
                     "split it; the lines before the limit were registered, and sending them again \
                      is harmless (they come back as already registered)",
                 ),
-                RegistryError::InvalidInput(why) => {
-                    ApiError::bad_request("invalid_manifest", why.clone())
-                }
-                other => match fault_of(other) {
-                    // Part of the upload was stored: say that, not "nothing was recorded".
-                    Some(fault) => ApiError::storage(&fault).with_detail(if fault.is_full() {
-                        "the registry's disk filled during the upload; writes resume by themselves \
-                         once an operator frees space"
-                    } else {
-                        "the registry could not write to its storage during the upload; try again \
-                         shortly"
-                    }),
-                    None => ApiError::unexpected(other),
-                },
+                // Part of the upload was stored: say that, not "nothing was recorded".
+                Some(fault) => ApiError::storage(&fault).with_detail(if fault.is_full() {
+                    "the registry's disk filled during the upload; writes resume by themselves \
+                     once an operator frees space"
+                } else {
+                    "the registry could not write to its storage during the upload; try again \
+                     shortly"
+                }),
+                None => ApiError::from(&interrupted.error),
             };
             tracing::warn!(
                 party = %caller,
@@ -281,13 +236,6 @@ pub(crate) async fn register_streamed(
         "manifest uploaded"
     );
     Ok(summary)
-}
-
-fn fault_of(e: &RegistryError) -> Option<registry::Fault> {
-    match e {
-        RegistryError::Store(store) => store.fault(),
-        _ => None,
-    }
 }
 
 fn upload_summary(
@@ -729,9 +677,7 @@ fn record_one(
         recall_override: req.override_recall == Some(true),
         vin_confirmed: req.vin_confirmed == Some(true),
     };
-    let recorded = registry
-        .submit(&named.key, &caller.0.id, submission, now)
-        .map_err(registry_error)?;
+    let recorded = registry.submit(&named.key, &caller.0.id, submission, now)?;
     if matches!(recorded.event.outcome, Outcome::Refused { .. }) {
         return Err(not_holder(&recorded));
     }
@@ -918,8 +864,7 @@ pub async fn recall_lot(
     let now = Timestamp::now();
     let recall = state
         .blocking(move |r| r.recall_lot(&gtin, &lot, &caller.0.id, &req.reason, now))
-        .await?
-        .map_err(registry_error)?;
+        .await??;
     Ok(Json(json!({
         "gtin": req.gtin.trim(),
         "lot": req.lot.trim(),
@@ -996,8 +941,7 @@ pub async fn alerts(
         .blocking(move |r| {
             Ok::<_, RegistryError>((r.alerts(&caller.0.id)?, r.reports(&caller.0.id)?))
         })
-        .await?
-        .map_err(registry_error)?;
+        .await??;
     let alerts: Vec<_> = list.iter().map(flagged).collect();
     // A forged label under the maker's GTIN is a counterfeit in someone's hands: an alert too.
     let forged: Vec<_> = reports
@@ -1029,10 +973,7 @@ pub async fn reports(
     caller: Caller,
 ) -> Result<Json<serde_json::Value>, ApiError> {
     caller.require(MAKERS, "reading reports")?;
-    let mut list = state
-        .blocking(move |r| r.reports(&caller.0.id))
-        .await?
-        .map_err(registry_error)?;
+    let mut list = state.blocking(move |r| r.reports(&caller.0.id)).await??;
     list.reverse();
     let reports: Vec<_> = list.iter().map(report_json).collect();
     Ok(Json(json!({ "reports": reports })))
@@ -1066,8 +1007,7 @@ pub async fn notices(
             }
             Ok::<_, RegistryError>(out)
         })
-        .await?
-        .map_err(registry_error)?;
+        .await??;
     let notices: Vec<_> = list
         .iter()
         .map(|(n, by)| {
@@ -1162,8 +1102,7 @@ pub async fn code_history(
     let key = path_key(&gtin, &serial)?;
     let history = state
         .blocking(move |r| r.history(&key))
-        .await?
-        .map_err(registry_error)?
+        .await??
         .filter(|h| h.record.manufacturer == caller.0.id)
         .ok_or_else(not_yours)?;
     let status = registry::CodeStatus {
@@ -1232,8 +1171,7 @@ pub async fn code_epcis(
                 }
             },
         )
-        .await?
-        .map_err(registry_error)?
+        .await??
         .ok_or_else(not_yours)?;
     Ok((
         [(axum::http::header::CONTENT_TYPE, "application/ld+json")],
@@ -1270,10 +1208,7 @@ pub async fn vehicle(
 ) -> Result<Json<serde_json::Value>, ApiError> {
     caller.require(SHOPS, "reading a vehicle's parts")?;
     let vin = any_vin(&vin)?;
-    let parts = state
-        .blocking(move |r| r.installed_in(&vin))
-        .await?
-        .map_err(registry_error)?;
+    let parts = state.blocking(move |r| r.installed_in(&vin)).await??;
     let parts: Vec<_> = parts
         .iter()
         .map(|s| {
