@@ -130,8 +130,8 @@ impl Registry {
     /// this order: an unregistered code, a scanned label that is not the registered one, a
     /// shipment to a party the registry does not know, a custody move without a label or
     /// numbers, an install into a VIN whose check digit does not verify unless confirmed, text
-    /// over [`MAX_TEXT_LEN`](crate::event::MAX_TEXT_LEN) bytes, a manufacturer-only action by another party, an invalid
-    /// correction or resolution, an install of a recalled part without override.
+    /// out of its bounds ([`TextField`]), a manufacturer-only action by another party, an
+    /// invalid correction or resolution, an install of a recalled part without override.
     pub fn submit(
         &self,
         key: &CodeKey,
@@ -188,6 +188,8 @@ impl Registry {
                 return Err(RegistryError::LabelMismatch(key.clone()));
             }
         }
+        // After the label: a request wrong in several ways is answered for the worst first, as
+        // the API always answered it (a forged label before an unknown recipient).
         self.check_submission(submission)?;
         let action = &submission.action;
         let mut event = Event {
