@@ -1,5 +1,6 @@
-//! The README walk-through, run with the real binary on real files: authority, keys, certificate,
-//! signing, offline verification, revocation, and the refusals a user meets on bad input.
+//! The README's manufacturer walk-through, run with the real binary on real files: authority, keys,
+//! certificate, signing, offline verification, revocation, printing and registering; and the
+//! refusals a user meets on bad input.
 
 #![allow(clippy::unwrap_used)] // test helpers outside #[test] functions may unwrap too
 
@@ -80,6 +81,8 @@ fn manufacturer_walkthrough() {
             "1000",
             "--base-url",
             "https://verify.example.cn",
+            "--name",
+            "Front brake pad",
             "--out",
             "batch.jsonl",
         ],
@@ -160,6 +163,71 @@ fn manufacturer_walkthrough() {
     );
     let shown = ok(d, &["authority", "show", "revoked.list"]);
     assert!(shown.contains("key_compromise"), "{shown}");
+
+    // Printing: sheets for an office printer, and ZPL for a thermal one.
+    ok(
+        d,
+        &[
+            "labels",
+            "--input",
+            "batch.jsonl",
+            "--cert",
+            "acme.cert",
+            "--trust",
+            "ca/authority.pub",
+            "--format",
+            "pdf",
+            "--out",
+            "labels.pdf",
+        ],
+    );
+    assert!(
+        std::fs::read(d.join("labels.pdf"))
+            .unwrap()
+            .starts_with(b"%PDF")
+    );
+    ok(
+        d,
+        &[
+            "labels",
+            "--input",
+            "batch.jsonl",
+            "--cert",
+            "acme.cert",
+            "--format",
+            "zpl",
+            "--out",
+            "labels.zpl",
+        ],
+    );
+    let zpl = std::fs::read_to_string(d.join("labels.zpl")).unwrap();
+    assert_eq!(zpl.matches("^XA").count(), 1000);
+
+    // Registering, into the store `serve` uses by default.
+    let registered = ok(
+        d,
+        &[
+            "registry",
+            "register",
+            "--data",
+            "partseal-data",
+            "--trust",
+            "ca/authority.pub",
+            "--cert",
+            "acme.cert",
+            "--results",
+            "results.jsonl",
+            "batch.jsonl",
+        ],
+    );
+    assert!(
+        registered.contains("registered:          1000"),
+        "{registered}"
+    );
+    let results = std::fs::read_to_string(d.join("results.jsonl")).unwrap();
+    assert_eq!(results.lines().count(), 1000);
+    let stats = ok(d, &["registry", "stats", "--data", "partseal-data"]);
+    assert!(stats.contains("codes:            1000"), "{stats}");
 }
 
 #[test]

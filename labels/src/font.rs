@@ -2,7 +2,7 @@
 //! licence), so a label renders the same on every machine and no font needs installing.
 //!
 //! DejaVu covers Latin, Greek and Cyrillic but not Chinese; [`Glyphs::covers`] tells a renderer whether
-//! a part name can be drawn whole (a name that cannot is left off the label; see README.md).
+//! a part name can be drawn whole (a name that cannot is left off the label; see docs/labels.md).
 
 use std::collections::HashMap;
 use std::sync::{Arc, RwLock};

@@ -4,7 +4,7 @@
 //! the `^FD` data field (`^FDMA,` + URI: error correction M, automatic mode). The text goes in `^FD`
 //! fields in the printer's scalable font 0, with `^FH` escapes, and `^CI28` makes the printer read
 //! them as UTF-8 (a part name in Chinese prints if the printer has a CJK font installed; see
-//! README.md). Send the stream to a networked printer with `nc printer 9100 < labels.zpl`.
+//! docs/labels.md). Send the stream to a networked printer with `nc printer 9100 < labels.zpl`.
 
 use std::fmt::Write;
 

@@ -90,7 +90,8 @@ pub enum ConflictKind {
 }
 
 impl ConflictKind {
-    const ALL: [ConflictKind; 6] = [
+    /// Every kind, in the order of their stored tags.
+    pub const ALL: [ConflictKind; 6] = [
         ConflictKind::InstalledInAnotherVehicle,
         ConflictKind::StillInstalled,
         ConflictKind::AfterDestroyed,

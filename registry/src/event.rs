@@ -129,6 +129,8 @@ pub enum Resolution {
 }
 
 impl Resolution {
+    pub const ALL: [Resolution; 2] = [Resolution::Genuine, Resolution::Counterfeit];
+
     pub fn as_str(self) -> &'static str {
         match self {
             Resolution::Genuine => "genuine",
@@ -136,9 +138,7 @@ impl Resolution {
         }
     }
     pub fn parse(s: &str) -> Option<Self> {
-        [Resolution::Genuine, Resolution::Counterfeit]
-            .into_iter()
-            .find(|r| r.as_str() == s)
+        Resolution::ALL.into_iter().find(|r| r.as_str() == s)
     }
 }
 

@@ -1,6 +1,7 @@
 //! Who the client is, for rate limiting and scan context. Behind a reverse proxy the peer address is
 //! the proxy's; only then, and only from proxies the configuration trusts, is `X-Forwarded-For`
-//! believed. Otherwise any client could name its own address and dodge the rate limit.
+//! believed. Otherwise any client could name its own address and dodge the rate limit. The same
+//! goes for the coarse region such a proxy may add ([`trusted_region`]).
 
 use std::net::{IpAddr, SocketAddr};
 
@@ -32,6 +33,19 @@ pub fn client_ip(peer: SocketAddr, headers: &HeaderMap, trusted: &[IpNet]) -> Ip
         .rev()
         .find(|ip| !is_trusted(ip))
         .unwrap_or(peer_ip)
+}
+
+/// A coarse region from a trusted proxy (e.g. a CDN's geolocation in `X-Client-Region`), never
+/// from the client itself: for scan contexts and public reports.
+pub fn trusted_region(peer: SocketAddr, headers: &HeaderMap, trusted: &[IpNet]) -> Option<String> {
+    let peer_ip = peer.ip().to_canonical();
+    if !trusted.iter().any(|net| net.contains(&peer_ip)) {
+        return None;
+    }
+    headers
+        .get("x-client-region")
+        .and_then(|v| v.to_str().ok())
+        .map(|s| s.chars().take(32).collect())
 }
 
 #[cfg(test)]
@@ -92,6 +106,25 @@ mod tests {
         assert_eq!(
             client_ip(peer, &headers(&["198.51.100.7"]), &trusted),
             "198.51.100.7".parse::<IpAddr>().unwrap()
+        );
+    }
+
+    #[test]
+    fn a_region_is_believed_only_from_trusted_proxies() {
+        let trusted = vec!["10.0.0.0/8".parse().unwrap()];
+        let mut h = HeaderMap::new();
+        h.insert("x-client-region", "Guangdong".parse().unwrap());
+        let proxy: SocketAddr = "10.1.2.3:5000".parse().unwrap();
+        let stranger: SocketAddr = "203.0.113.9:5000".parse().unwrap();
+        assert_eq!(
+            trusted_region(proxy, &h, &trusted).as_deref(),
+            Some("Guangdong")
+        );
+        assert_eq!(trusted_region(stranger, &h, &trusted), None);
+        h.insert("x-client-region", "x".repeat(40).parse().unwrap());
+        assert_eq!(
+            trusted_region(proxy, &h, &trusted).map(|r| r.len()),
+            Some(32)
         );
     }
 }

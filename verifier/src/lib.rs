@@ -7,19 +7,22 @@
 //! | module | what lives there |
 //! |---|---|
 //! | [`config`] | defaults, TOML file, `PARTSEAL_*` environment, flags |
-//! | [`server`] | the router, load shedding, timeouts, tracing, graceful shutdown |
+//! | [`server`] | the router and its middleware (load shedding, timeouts, rate limit, metrics, tracing); shutdown |
+//! | [`route_list`] | every (method, path) served, as data the router, metrics and tests read |
 //! | `connection` | the accept loop: per-address connection caps, header and idle timeouts |
 //! | [`routes`] | handlers, one module per audience: `public` (no login), `api` (parties), `ops` |
 //! | [`error`] | RFC 9457 problem responses with stable codes |
 //! | [`local_time`] | times on pages in the deployment's time zone (`time_zone`) |
-//! | [`rate_limit`], [`client_ip`] | per-client limits on public routes; trusted-proxy handling |
+//! | [`rate_limit`], [`client_ip`] | per-client buckets for public routes; trusted-proxy handling |
 //! | [`metrics`] | Prometheus metrics |
 //! | [`verdict`] | the fixed set of verdicts and how a scan earns one |
 //! | [`typed_input`] | hand-typed GTIN and serial made lookup-ready: padding, grouping, pasted AIs |
 //! | [`auth`] | bearer tokens for the parties' API |
+//! | [`manifest_upload`] | a manifest registered as it streams in, for the API and the dashboard |
 //! | [`scan_writer`] | the thread that writes counted public scans to the store |
 //! | [`pages`] | the pages people see: the owner's page, the shop's station, the maker's dashboard |
 //! | [`openapi`] | the OpenAPI 3.1 description served at `/openapi.json`, generated from the handlers |
+//! | [`schemas`] | answers many operations share, shapes of `json!` answers, input enums |
 //!
 //! ```no_run
 //! # async fn run() -> Result<(), Box<dyn std::error::Error>> {
@@ -39,13 +42,16 @@ pub mod config;
 mod connection;
 pub mod error;
 pub mod local_time;
+pub mod manifest_upload;
 pub mod metrics;
 pub mod openapi;
 pub mod pages;
 pub mod rate_limit;
 pub mod reports;
+pub mod route_list;
 pub mod routes;
 pub mod scan_writer;
+pub mod schemas;
 pub mod server;
 pub mod state;
 pub mod typed_input;

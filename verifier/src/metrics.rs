@@ -1,12 +1,10 @@
 //! Prometheus metrics, served at `/metrics`: requests by route, method and status, latency histograms
 //! by route, and the service's own counters. The registry lives in [`crate::AppState`], not in a global.
 
-use std::time::Instant;
+use std::time::Duration;
 
-use axum::extract::{MatchedPath, Request, State};
+use axum::extract::MatchedPath;
 use axum::http::Method;
-use axum::middleware::Next;
-use axum::response::Response;
 use prometheus_client::encoding::EncodeLabelSet;
 use prometheus_client::metrics::counter::Counter;
 use prometheus_client::metrics::family::Family;
@@ -14,8 +12,7 @@ use prometheus_client::metrics::gauge::Gauge;
 use prometheus_client::metrics::histogram::{Histogram, exponential_buckets};
 use prometheus_client::registry::Registry;
 
-use crate::server::ROUTES;
-use crate::state::AppState;
+use crate::route_list::ROUTES;
 
 // Label values are static strings, so counting a request allocates nothing.
 
@@ -215,29 +212,30 @@ impl Default for Metrics {
     }
 }
 
-/// Middleware: counts and times every request under its route pattern.
-pub async fn track(State(state): State<AppState>, request: Request, next: Next) -> Response {
-    let started = Instant::now();
-    let route = request
-        .extensions()
-        .get::<MatchedPath>()
-        .map_or("unmatched", |m| route_label(m.as_str()));
-    let method = method_label(request.method());
-    let response = next.run(request).await;
-    let metrics = state.metrics();
-    metrics
-        .latency
-        .get_or_create(&RouteLabels { route })
-        .observe(started.elapsed().as_secs_f64());
-    metrics
-        .requests
-        .get_or_create(&RequestLabels {
-            route,
-            method,
-            status: response.status().as_u16(),
-        })
-        .inc();
-    response
+impl Metrics {
+    /// Counts and times one request under `labels` ([`request_labels`]).
+    pub fn observe(&self, labels: (&'static str, &'static str), status: u16, took: Duration) {
+        let (route, method) = labels;
+        self.latency
+            .get_or_create(&RouteLabels { route })
+            .observe(took.as_secs_f64());
+        self.requests
+            .get_or_create(&RequestLabels {
+                route,
+                method,
+                status,
+            })
+            .inc();
+    }
+}
+
+/// The route and method a request is counted under, taken before the request is handled.
+pub fn request_labels(
+    matched: Option<&MatchedPath>,
+    method: &Method,
+) -> (&'static str, &'static str) {
+    let route = matched.map_or("unmatched", |m| route_label(m.as_str()));
+    (route, method_label(method))
 }
 
 /// The route pattern as listed in [`ROUTES`] (every routed path is listed there).

@@ -1,30 +1,32 @@
 //! The OpenAPI 3.1 description of the service, served at `GET /openapi.json`.
 //!
 //! Generated from the handlers' `#[utoipa::path]` attributes and the request and response types.
-//! Responses that middleware adds rather than the handler (429 from the public rate limit, 401 from
-//! the bearer token, 408 from the body deadline, 503 from load shedding and the request timeout,
-//! 500) are added here in one place, by audience, so no handler can forget them. (A request whose
-//! headers pass `max_header_bytes` is refused 431 by hyper, before any route, with no body.)
+//! Responses that middleware or an extractor gives rather than the handler (429 from the public
+//! rate limit, 401 from the bearer token, 408 from the body deadline, 413 and 415 from a JSON
+//! body's reader, 403 `csrf` from a signed-in page's form check, 503 from load shedding and the
+//! request timeout, 500) are added here in one place, by audience and by the kind of body, so no
+//! handler can forget them; so is the bearer token every operation of the parties' API requires.
+//! (A request whose headers pass `max_header_bytes` is refused 431 by hyper, before any route,
+//! with no body.)
 //!
-//! A few handlers build their JSON with `json!`; the shapes of those answers are declared below
-//! ([`Me`], [`Alerts`], [`CodeHistory`], ...) for the description only, and the tests check real
-//! answers against them.
+//! The shapes of answers the handlers build with `json!`, and the string enums of a few inputs,
+//! are declared in [`crate::schemas`], which the handlers' attributes name without importing this
+//! module.
 
 use std::sync::LazyLock;
 
 use axum::http::header;
 use axum::response::IntoResponse;
-use serde::Serialize;
 use serde_json::json;
+use utoipa::openapi::RefOr;
 use utoipa::openapi::path::Operation;
-use utoipa::openapi::security::{HttpAuthScheme, HttpBuilder, SecurityScheme};
-use utoipa::openapi::{
-    ContentBuilder, HeaderBuilder, Ref, RefOr, ResponseBuilder, Schema, Type, schema::ObjectBuilder,
-};
-use utoipa::{Modify, OpenApi, PartialSchema, ToSchema};
+use utoipa::openapi::security::{HttpAuthScheme, HttpBuilder, SecurityRequirement, SecurityScheme};
+use utoipa::{Modify, OpenApi};
 
+use crate::manifest_upload::UploadSummary;
 use crate::routes::{api, ops, public};
-use crate::verdict::VERDICTS;
+use crate::schemas::{VerdictAnswer, problem};
+use crate::verdict::{Verdict, VerdictCode};
 
 /// The whole description.
 #[derive(OpenApi)]
@@ -79,8 +81,9 @@ use crate::verdict::VERDICTS;
         crate::pages::upload::upload,
         crate::pages::lots::lots,
     ),
-    components(schemas(crate::error::Problem, VerdictCode)),
-    modifiers(&MiddlewareResponses),
+    // Named by the shared answer sets of `schemas`, which cannot register them themselves.
+    components(schemas(crate::error::Problem, VerdictCode, Verdict, UploadSummary)),
+    modifiers(&MiddlewareResponses, &BearerSecurity),
     tags(
         (name = "public", description = "No login: verification by phone or typed numbers, the \
             owner's vehicle check, reports of suspect parts. Rate-limited per client."),
@@ -393,94 +396,29 @@ pub async fn serve() -> impl IntoResponse {
         ("k" = Option<String>, Query, description = "The signing key's id: 8 bytes, unpadded base64url"),
         ("s" = Option<String>, Query, description = "The Ed25519 signature: 64 bytes, unpadded base64url"),
     ),
-    responses(
-        (status = 200, description = "The verdict", content(
-            (crate::verdict::Verdict = "application/json"),
-            (String = "text/html"),
-        )),
-    ),
+    responses(VerdictAnswer),
 )]
 #[allow(dead_code)] // described, never called: the router serves this path with `public::scan`
 fn scan_with_lot() {}
 
-/// The verdict codes, [`VERDICTS`], as a string enum.
-pub struct VerdictCode;
-
-impl PartialSchema for VerdictCode {
-    fn schema() -> RefOr<Schema> {
-        ObjectBuilder::new()
-            .schema_type(Type::String)
-            .enum_values(Some(VERDICTS))
-            .description(Some(
-                "The verdict, in order of precedence when several apply: forged, \
-                 issuer_revoked, voided, destroyed, duplicate_suspected, copies_known, recalled, \
-                 scan_anomaly, genuine_installed, genuine; unregistered, registered_numbers (typed \
-                 numbers of a registered part: the label itself was not checked) and data_error \
-                 stand alone.",
-            ))
-            .into()
-    }
-}
-
-impl ToSchema for VerdictCode {}
-
-/// A string enum with a description, for the inputs below.
-fn string_enum(values: &[&str], description: &str) -> RefOr<Schema> {
-    ObjectBuilder::new()
-        .schema_type(Type::String)
-        .enum_values(Some(values.iter().copied()))
-        .description(Some(description))
-        .into()
-}
-
-/// The custody steps an event request may name.
-pub struct StepName;
-
-impl PartialSchema for StepName {
-    fn schema() -> RefOr<Schema> {
-        string_enum(
-            &api::STEP_FIELDS.map(|(step, ..)| step),
-            "The custody step (GS1 CBV). Installing and removing are for shops; \
-             decommissioning, recalling and resolving for manufacturers.",
-        )
-    }
-}
-
-impl ToSchema for StepName {}
-
-/// What the dashboard's alert form asks of an alert.
-pub struct AlertActionName;
-
-impl PartialSchema for AlertActionName {
-    fn schema() -> RefOr<Schema> {
-        string_enum(
-            &["investigating", "genuine", "counterfeit"],
-            "investigating: mark it as being looked into; genuine: a false alarm; counterfeit: \
-             copies of the label exist",
-        )
-    }
-}
-
-impl ToSchema for AlertActionName {}
-
-/// How a manufacturer resolves an alert.
-pub struct ResolutionName;
-
-impl PartialSchema for ResolutionName {
-    fn schema() -> RefOr<Schema> {
-        string_enum(
-            &["genuine", "counterfeit"],
-            "genuine: a false alarm; counterfeit: copies of the label exist",
-        )
-    }
-}
-
-impl ToSchema for ResolutionName {}
-
-/// Adds the responses and security that middleware, not handlers, decide.
+/// Adds the responses that middleware and extractors, not handlers, decide.
 struct MiddlewareResponses;
 
 impl Modify for MiddlewareResponses {
+    fn modify(&self, openapi: &mut utoipa::openapi::OpenApi) {
+        for item in openapi.paths.paths.values_mut() {
+            for op in [&mut item.get, &mut item.post].into_iter().flatten() {
+                add_middleware_responses(op);
+            }
+        }
+    }
+}
+
+/// The bearer tokens of the parties' API: the scheme, and its requirement on every operation of
+/// the `parties` tag (`Caller` reads the token on each).
+struct BearerSecurity;
+
+impl Modify for BearerSecurity {
     fn modify(&self, openapi: &mut utoipa::openapi::OpenApi) {
         let components = openapi.components.get_or_insert_with(Default::default);
         components.add_security_scheme(
@@ -495,7 +433,10 @@ impl Modify for MiddlewareResponses {
         );
         for item in openapi.paths.paths.values_mut() {
             for op in [&mut item.get, &mut item.post].into_iter().flatten() {
-                add_middleware_responses(op);
+                if op.tags.iter().flatten().any(|t| t == "parties") {
+                    let bearer = SecurityRequirement::new("bearer", Vec::<String>::new());
+                    op.security = Some(vec![bearer]);
+                }
             }
         }
     }
@@ -504,6 +445,8 @@ impl Modify for MiddlewareResponses {
 fn add_middleware_responses(op: &mut Operation) {
     let tagged = |tag: &str| op.tags.iter().flatten().any(|t| t == tag);
     let (public, parties, pages) = (tagged("public"), tagged("parties"), tagged("pages"));
+    let json_body = body_is(op, "application/json");
+    let form_body = body_is(op, "application/x-www-form-urlencoded");
     let mut add = |status: &str, response| {
         op.responses
             .responses
@@ -534,6 +477,24 @@ fn add_middleware_responses(op: &mut Operation) {
             ),
         );
     }
+    // `ApiJson` reads every JSON body.
+    if json_body {
+        add(
+            "413",
+            problem("The body is larger than the configured limit", false),
+        );
+        add("415", problem("The body is not `application/json`", false));
+    }
+    // `CheckedForm` reads every form of the signed-in pages (the sign-in form says its own).
+    if pages && form_body {
+        add(
+            "403",
+            problem(
+                "No session, or the form's CSRF token is not the session's (`csrf`)",
+                false,
+            ),
+        );
+    }
     if public || parties || pages {
         add(
             "500",
@@ -551,243 +512,9 @@ fn add_middleware_responses(op: &mut Operation) {
     );
 }
 
-fn problem(description: &str, retry_after: bool) -> utoipa::openapi::Response {
-    let mut response = ResponseBuilder::new().description(description).content(
-        "application/problem+json",
-        ContentBuilder::new()
-            .schema(Some(Ref::from_schema_name("Problem")))
-            .build(),
-    );
-    if retry_after {
-        response = response.header(
-            "Retry-After",
-            HeaderBuilder::new()
-                .schema(
-                    ObjectBuilder::new()
-                        .schema_type(Type::Integer)
-                        .minimum(Some(1)),
-                )
-                .description(Some("Seconds to wait before trying again"))
-                .build(),
-        );
-    }
-    response.build()
-}
-
-// ---- Shapes of the answers built with `json!` ----
-
-/// `{"status": "ok"}` from /healthz, `{"status": "ready", "reads": "ok", "writes": "ok"}` from
-/// /readyz.
-#[derive(Serialize, ToSchema)]
-pub struct Status {
-    #[schema(example = "ok")]
-    pub status: String,
-    /// /readyz: whether the store answers reads (`ok`).
-    #[serde(skip_serializing_if = "Option::is_none")]
-    pub reads: Option<String>,
-    /// /readyz: whether the store takes writes (`ok`; while it cannot, /readyz answers 503).
-    #[serde(skip_serializing_if = "Option::is_none")]
-    pub writes: Option<String>,
-}
-
-/// A public report was received.
-#[derive(Serialize, ToSchema)]
-pub struct Received {
-    #[schema(example = "received")]
-    pub status: String,
-    /// The report's own id (16 hex digits).
-    pub id: String,
-    /// The verdict the code got when the report was made.
-    #[schema(value_type = VerdictCode)]
-    pub verdict: String,
-}
-
-/// The party an API token belongs to.
-#[derive(Serialize, ToSchema)]
-pub struct Me {
-    pub id: String,
-    /// manufacturer, distributor or shop
-    pub role: String,
-    pub name: String,
-    pub region: Option<String>,
-}
-
-/// The answer to a batch: one result per scan, in order.
-#[derive(Serialize, ToSchema)]
-pub struct BatchResults {
-    pub results: Vec<BatchItem>,
-}
-
-/// One scan of a batch: `result` when `status` is 200, else `error`.
-#[derive(Serialize, ToSchema)]
-pub struct BatchItem {
-    pub index: usize,
-    pub status: u16,
-    #[serde(skip_serializing_if = "Option::is_none")]
-    pub result: Option<api::EventResult>,
-    #[serde(skip_serializing_if = "Option::is_none")]
-    pub error: Option<BatchError>,
-}
-
-/// Why one scan of a batch failed: the `code` and `detail` of the problem it would have had alone.
-#[derive(Serialize, ToSchema)]
-pub struct BatchError {
-    pub code: String,
-    pub detail: String,
-}
-
-/// A recalled lot.
-#[derive(Serialize, ToSchema)]
-pub struct LotRecall {
-    pub gtin: String,
-    pub lot: String,
-    pub recalled_at: String,
-    pub reason: String,
-}
-
-/// The caller's flagged codes, and the reports of forged labels under its GTINs.
-#[derive(Serialize, ToSchema)]
-pub struct Alerts {
-    pub alerts: Vec<Flagged>,
-    /// Newest first.
-    pub forged_label_reports: Vec<ReportItem>,
-}
-
-/// A code with its flags.
-#[derive(Serialize, ToSchema)]
-pub struct Flagged {
-    pub code: String,
-    pub gtin: String,
-    pub serial: String,
-    pub lot: Option<String>,
-    /// at_manufacturer, held, in_transit, installed, destroyed, voided
-    pub custody: String,
-    pub duplicate_suspected: bool,
-    pub conflicts: u32,
-    /// Claims and refused attempts on the code (typed numbers where the part cannot be, a
-    /// non-holder's ship, remove or destroy): see the history's events.
-    pub claims: u32,
-    /// Set once the maker resolved an alert as counterfeit: the verdict warns of copies for good.
-    pub copies_known: Option<CopiesKnown>,
-    pub evidence: Vec<DuplicateEvidence>,
-    pub scan_anomaly: Option<ScanAnomaly>,
-}
-
-/// The maker's finding that copies of the code's label exist.
-#[derive(Serialize, ToSchema)]
-pub struct CopiesKnown {
-    pub at: String,
-    /// Where the genuine part is: vehicle, holder or unknown.
-    pub genuine: String,
-}
-
-/// Custody events impossible for one part.
-#[derive(Serialize, ToSchema)]
-pub struct DuplicateEvidence {
-    pub kind: String,
-    pub event: u32,
-    pub conflicts_with: u32,
-    pub at: String,
-    pub explanation: String,
-}
-
-/// A code scanned from more networks than where it is recorded makes plausible.
-#[derive(Serialize, ToSchema)]
-pub struct ScanAnomaly {
-    pub at: String,
-    pub networks: u32,
-    pub window_hours: u32,
-    pub threshold: u32,
-    pub explanation: String,
-}
-
-/// A code with its flags and every event.
-#[derive(Serialize, ToSchema)]
-pub struct CodeHistory {
-    #[serde(flatten)]
-    pub code: Flagged,
-    pub events: Vec<HistoryEvent>,
-}
-
-/// One event of a code's history.
-#[derive(Serialize, ToSchema)]
-pub struct HistoryEvent {
-    pub seq: u32,
-    pub step: String,
-    pub at: String,
-    pub actor: String,
-    /// applied, repeated, conflict (evidence), claim, or refused (a non-holder's attempt, kept as
-    /// a claim)
-    pub outcome: String,
-    /// scanned, typed, or legacy (recorded before the two were told apart)
-    pub basis: String,
-}
-
-/// Parts the caller had that another party moved, newest first.
-#[derive(Serialize, ToSchema)]
-pub struct Notices {
-    pub notices: Vec<NoticeItem>,
-}
-
-/// One part the caller had, moved by another party.
-#[derive(Serialize, ToSchema)]
-pub struct NoticeItem {
-    pub code: String,
-    pub gtin: String,
-    pub serial: String,
-    /// The event that moved it, in the code's history.
-    pub seq: u32,
-    pub at: String,
-    /// removed_by_another_shop or received_elsewhere
-    pub kind: String,
-    /// The party that recorded it, and its name and region.
-    pub by: String,
-    pub by_name: Option<String>,
-    pub by_region: Option<String>,
-    pub explanation: String,
-}
-
-/// Public reports on the caller's codes, newest first.
-#[derive(Serialize, ToSchema)]
-pub struct Reports {
-    pub reports: Vec<ReportItem>,
-}
-
-/// A public report of a suspect part.
-#[derive(Serialize, ToSchema)]
-pub struct ReportItem {
-    /// Empty for reports kept before reports had ids.
-    pub id: String,
-    pub code: String,
-    pub at: String,
-    pub text: String,
-    pub contact: Option<String>,
-    /// From a trusted proxy, if any.
-    pub region: Option<String>,
-    /// The verdict the code got when the report was made.
-    pub verdict: Option<String>,
-    /// The scanned label's key id and signature (base64url), when the report came from a scan.
-    pub key_id: Option<String>,
-    pub signature: Option<String>,
-}
-
-/// The parts installed in a vehicle.
-#[derive(Serialize, ToSchema)]
-pub struct VehicleParts {
-    pub vin: String,
-    pub parts: Vec<InstalledPart>,
-}
-
-/// A part recorded as installed.
-#[derive(Serialize, ToSchema)]
-pub struct InstalledPart {
-    pub code: String,
-    pub gtin: String,
-    pub serial: String,
-    pub lot: Option<String>,
-    pub manufacturer: String,
-    pub installed_at: String,
-    pub installed_by: String,
-    pub duplicate_suspected: bool,
-    pub recalled: bool,
+/// Whether `op` takes a body of `content_type`.
+fn body_is(op: &Operation, content_type: &str) -> bool {
+    op.request_body
+        .as_ref()
+        .is_some_and(|body| body.content.contains_key(content_type))
 }

@@ -2,21 +2,15 @@
 //! code with scans). A token bucket per client address allows `rate_limit` requests per minute with a
 //! burst of the same size; past it the client gets 429 with `Retry-After`.
 
-use std::net::{IpAddr, SocketAddr};
+use std::net::IpAddr;
 use std::num::NonZeroU32;
 use std::sync::Arc;
 
-use axum::extract::{ConnectInfo, Request, State};
-use axum::middleware::Next;
-use axum::response::{IntoResponse, Response};
 use governor::clock::{Clock, DefaultClock};
 use governor::{DefaultKeyedRateLimiter, Quota, RateLimiter};
 
-use crate::client_ip::client_ip;
-use crate::error::ApiError;
-use crate::state::AppState;
-
-/// The limiter; `None` inside [`AppState`] when rate limiting is switched off.
+/// The limiter; `None` inside [`crate::AppState`] when rate limiting is switched off. The router's
+/// middleware (`server.rs`) asks it for every request to a public route.
 pub struct PublicLimiter {
     limiter: DefaultKeyedRateLimiter<IpAddr>,
 }
@@ -56,23 +50,6 @@ impl PublicLimiter {
     pub fn tracked_clients(&self) -> usize {
         self.limiter.len()
     }
-}
-
-/// Middleware for the public routes.
-pub async fn limit_public(
-    State(state): State<AppState>,
-    ConnectInfo(peer): ConnectInfo<SocketAddr>,
-    request: Request,
-    next: Next,
-) -> Response {
-    if let Some(limiter) = state.limiter() {
-        let client = client_ip(peer, request.headers(), &state.config().trusted_proxies);
-        if let Err(wait) = limiter.check(client) {
-            state.metrics().rate_limited.inc();
-            return ApiError::too_many_requests(wait).into_response();
-        }
-    }
-    next.run(request).await
 }
 
 #[cfg(test)]

@@ -15,14 +15,15 @@
 //! The connection stages live in `connection.rs`, the request stages here.
 
 use std::future::Future;
+use std::net::SocketAddr;
 use std::pin::Pin;
 use std::sync::Arc;
 use std::sync::atomic::{AtomicBool, Ordering};
 use std::task::{Context, Poll};
-use std::time::Duration;
+use std::time::{Duration, Instant};
 
 use axum::body::{Body, Bytes, HttpBody};
-use axum::extract::{DefaultBodyLimit, MatchedPath, Request, State};
+use axum::extract::{ConnectInfo, DefaultBodyLimit, MatchedPath, Request, State};
 use axum::http::{HeaderValue, StatusCode, header};
 use axum::middleware::{self, Next};
 use axum::response::{IntoResponse, Response};
@@ -31,62 +32,20 @@ use axum::{Extension, Router};
 use tokio::net::TcpListener;
 use tower_http::trace::TraceLayer;
 
+use crate::client_ip::client_ip;
 use crate::error::ApiError;
+use crate::metrics;
 use crate::pages;
+use crate::route_list::ROUTES;
 use crate::routes::{api, ops, public};
 use crate::state::AppState;
-
-/// Every (method, path) the router serves. `/openapi.json` must describe exactly these (its test
-/// compares the two), and [`router`] refuses to build a route missing here, so an endpoint cannot
-/// be added without its description.
-pub const ROUTES: &[(&str, &str)] = &[
-    ("GET", "/healthz"),
-    ("GET", "/readyz"),
-    ("GET", "/metrics"),
-    ("GET", "/openapi.json"),
-    ("GET", "/"),
-    ("GET", "/01/{gtin}"),
-    ("GET", "/01/{gtin}/21/{serial}"),
-    ("GET", "/01/{gtin}/10/{lot}/21/{serial}"),
-    ("GET", "/lookup"),
-    ("POST", "/vehicle-check"),
-    ("POST", "/reports"),
-    ("POST", "/owner/report"),
-    ("POST", "/owner/vehicle-check"),
-    ("POST", "/signin"),
-    ("POST", "/signout"),
-    ("GET", "/shop"),
-    ("POST", "/shop/scan"),
-    ("POST", "/shop/mode"),
-    ("GET", "/shop/vehicle"),
-    ("POST", "/shop/decide"),
-    ("POST", "/shop/undo"),
-    ("GET", "/dashboard"),
-    ("POST", "/dashboard/alerts"),
-    ("GET", "/api/v1/me"),
-    ("POST", "/api/v1/events"),
-    ("POST", "/api/v1/events/batch"),
-    ("POST", "/api/v1/lots/recall"),
-    ("GET", "/api/v1/alerts"),
-    ("GET", "/api/v1/reports"),
-    ("GET", "/api/v1/codes/{gtin}/{serial}"),
-    ("GET", "/api/v1/codes/{gtin}/{serial}/epcis"),
-    ("GET", "/api/v1/vehicles/{vin}"),
-    ("GET", "/api/v1/notices"),
-    ("POST", "/api/v1/manifests"),
-    ("GET", "/dashboard/codes/{gtin}/{serial}"),
-    ("GET", "/dashboard/find"),
-    ("POST", "/dashboard/recall"),
-    ("POST", "/dashboard/manifests"),
-    ("GET", "/dashboard/lots"),
-];
 
 /// `path`, once checked to be listed in [`ROUTES`] with `method`. Panics otherwise: every test
 /// builds the router, so a forgotten entry fails them all rather than shipping undocumented.
 fn listed(method: &str, path: &'static str) -> &'static str {
     assert!(
         ROUTES.contains(&(method, path)),
-        "{method} {path} is routed but not listed in server::ROUTES (nor, then, in /openapi.json)"
+        "{method} {path} is routed but not listed in route_list::ROUTES (nor, then, in /openapi.json)"
     );
     path
 }
@@ -122,10 +81,7 @@ pub fn router(state: AppState) -> Router {
             post(pages::owner::vehicle_check),
         )
         .layer(middleware::from_fn(pages::storage_fault_page))
-        .layer(middleware::from_fn_with_state(
-            state.clone(),
-            crate::rate_limit::limit_public,
-        ));
+        .layer(middleware::from_fn_with_state(state.clone(), limit_public));
 
     // One set of sessions for the signed-in pages and the dashboard's streamed upload.
     let sessions = Arc::new(pages::Sessions::new(state.registry().clone()));
@@ -221,10 +177,7 @@ pub fn router(state: AppState) -> Router {
                 tracing::info_span!("request", method = %request.method(), route)
             }),
         )
-        .layer(middleware::from_fn_with_state(
-            state.clone(),
-            crate::metrics::track,
-        ))
+        .layer(middleware::from_fn_with_state(state.clone(), track))
         .layer(middleware::from_fn_with_state(state.clone(), shed_load))
         // Outermost, so even load shedding's 503 reaches a browser as a page.
         .layer(middleware::from_fn(pages::errors::html_errors))
@@ -316,6 +269,35 @@ pub fn shutdown_signal() -> impl Future<Output = ()> + Send + 'static {
     async {
         let _ = tokio::signal::ctrl_c().await;
     }
+}
+
+/// Refuses a client past its public rate limit with 429 and `Retry-After`.
+async fn limit_public(
+    State(state): State<AppState>,
+    ConnectInfo(peer): ConnectInfo<SocketAddr>,
+    request: Request,
+    next: Next,
+) -> Response {
+    if let Some(limiter) = state.limiter() {
+        let client = client_ip(peer, request.headers(), &state.config().trusted_proxies);
+        if let Err(wait) = limiter.check(client) {
+            state.metrics().rate_limited.inc();
+            return ApiError::too_many_requests(wait).into_response();
+        }
+    }
+    next.run(request).await
+}
+
+/// Counts and times every request under its route pattern.
+async fn track(State(state): State<AppState>, request: Request, next: Next) -> Response {
+    let started = Instant::now();
+    let labels =
+        metrics::request_labels(request.extensions().get::<MatchedPath>(), request.method());
+    let response = next.run(request).await;
+    state
+        .metrics()
+        .observe(labels, response.status().as_u16(), started.elapsed());
+    response
 }
 
 /// Refuses work beyond `max_in_flight` at once with 503, rather than queueing until everything is

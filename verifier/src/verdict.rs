@@ -35,6 +35,8 @@ use registry::{
 };
 use serde::Serialize;
 use signer::{CheckTimes, ParseError, SignedCode, Timestamp, TrustStore, VerifyError};
+use utoipa::openapi::{RefOr, Schema, Type, schema::ObjectBuilder};
+use utoipa::{PartialSchema, ToSchema};
 
 #[derive(Clone, Copy, Debug, PartialEq, Eq, Serialize, utoipa::ToSchema)]
 #[serde(rename_all = "snake_case")]
@@ -62,10 +64,31 @@ pub const VERDICTS: [&str; 13] = [
     "data_error",
 ];
 
+/// The verdict codes, [`VERDICTS`], as a string enum.
+pub struct VerdictCode;
+
+impl PartialSchema for VerdictCode {
+    fn schema() -> RefOr<Schema> {
+        ObjectBuilder::new()
+            .schema_type(Type::String)
+            .enum_values(Some(VERDICTS))
+            .description(Some(
+                "The verdict, in order of precedence when several apply: forged, \
+                 issuer_revoked, voided, destroyed, duplicate_suspected, copies_known, recalled, \
+                 scan_anomaly, genuine_installed, genuine; unregistered, registered_numbers (typed \
+                 numbers of a registered part: the label itself was not checked) and data_error \
+                 stand alone.",
+            ))
+            .into()
+    }
+}
+
+impl ToSchema for VerdictCode {}
+
 #[derive(Clone, Debug, Serialize, utoipa::ToSchema)]
 pub struct Verdict {
     /// One of [`VERDICTS`].
-    #[schema(value_type = crate::openapi::VerdictCode)]
+    #[schema(value_type = VerdictCode)]
     pub verdict: &'static str,
     pub severity: Severity,
     /// True only for `genuine` and `genuine_installed`.
@@ -119,6 +142,11 @@ pub struct CustodySummary {
     pub since: String,
     pub summary: String,
 }
+
+/// The kinds of [`EvidenceItem`] a verdict lists besides the registry's conflict kinds
+/// ([`registry::ConflictKind::code`]). The pages have words for each (a test checks), so a new
+/// kind belongs here too.
+pub const FLAG_EVIDENCE: [&str; 4] = ["copies_known", "scan_anomaly", "recalled", "lot_recalled"];
 
 #[derive(Clone, Debug, Serialize, utoipa::ToSchema)]
 pub struct EvidenceItem {

@@ -1,6 +1,6 @@
-//! Who may do what: every route of `verifier::server::ROUTES` against every kind of caller, as one
-//! table of the answers expected. A route the router serves but the table forgets fails the test,
-//! so a new route has to say who may call it.
+//! Who may do what: every route of `verifier::route_list::ROUTES` against every kind of caller, as
+//! one table of the answers expected. A route the router serves but the table forgets fails the
+//! test, so a new route has to say who may call it.
 //!
 //! The callers: no credentials, a garbage token, a revoked token, an expired token, a token of a
 //! revoked party, each role, and a second manufacturer (which owns none of the codes used). The API
@@ -23,7 +23,7 @@ use serde_json::{Value, json};
 use signer::{Gtin, Lot, ManifestEntry, PartId, Serial, SignedCode, SigningKey};
 use support::*;
 use verifier::config::Overrides;
-use verifier::server::ROUTES;
+use verifier::route_list::ROUTES;
 
 const GTIN: &str = "06901234567892";
 const VIN: &str = "LSVAU218XN2183294";

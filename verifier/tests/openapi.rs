@@ -9,10 +9,11 @@ use std::collections::BTreeSet;
 
 use registry::Role;
 use serde_json::{Value, json};
-use support::{Server, add_party, start, token};
+use signer::keys;
+use support::{Server, add_party, certify, start, token};
 use verifier::config::Overrides;
+use verifier::route_list::ROUTES;
 use verifier::routes::api::STEP_FIELDS;
-use verifier::server::ROUTES;
 
 const METHODS: [&str; 8] = [
     "get", "put", "post", "delete", "options", "head", "patch", "trace",
@@ -728,5 +729,189 @@ async fn the_dashboards_forms_state_what_it_takes() {
         .unwrap();
     assert_eq!(response.status(), 200);
     assert_eq!(response.json::<Value>().await.unwrap()["lines"], 0);
+    server.shutdown().await;
+}
+
+/// Empty text, and text of whitespace only, as forms, scanners and programs send it: ASCII's, the
+/// no-break space, the next-line control (whitespace to Rust's `trim`, not to a JSON Schema `\s`),
+/// the line separator and the ideographic space of a Chinese keyboard.
+const BLANKS: [&str; 8] = [
+    "",
+    " ",
+    "\t",
+    "\r\n",
+    "\u{a0}",
+    "\u{85}",
+    "\u{2028}",
+    " \u{3000} ",
+];
+
+/// Every text field of the JSON requests, and the product page's GTIN, given blank one at a
+/// time: the description allows it exactly when the server takes it (`POST /reports` and `POST
+/// /vehicle-check` once answered an empty `code` with 400 while the description let it through).
+/// Each request is otherwise one the server takes, so the blank field alone decides.
+#[tokio::test]
+async fn the_description_allows_blank_text_exactly_where_the_server_takes_it() {
+    let server = start(Overrides {
+        rate_limit: Some(0),
+        report_rate_limit: Some(0),
+        ..Overrides::default()
+    })
+    .await;
+    let doc = document(&server).await;
+    // A certified maker of the GTIN, so that a report gets as far as the check of its text.
+    certify(&server.registry, &keys::generate(), "maker-1", "690123", 1);
+    add_party(&server.registry, "shop-1", Role::Shop, "Shanghai");
+    let maker = token(&server.registry, "maker-1");
+    let shop = token(&server.registry, "shop-1");
+    let client = reqwest::Client::new();
+    let link = "/01/06901234567892/21/X7K2P9QD4M";
+    let typed = |more: Value| {
+        let mut request = json!({"gtin": "06901234567892", "serial": "X7K2P9QD4M"});
+        for (k, v) in more.as_object().unwrap() {
+            request[k] = v.clone();
+        }
+        request
+    };
+    let vin = "LSVAU218XN2183294";
+    // (path, request schema, caller, a request the server takes)
+    let requests = [
+        (
+            "/vehicle-check",
+            "VehicleCheck",
+            None,
+            json!({"code": link, "vin": vin}),
+        ),
+        (
+            "/vehicle-check",
+            "VehicleCheck",
+            None,
+            typed(json!({"vin": vin})),
+        ),
+        (
+            "/reports",
+            "SuspectReport",
+            None,
+            json!({"code": link, "text": "odd box", "contact": "138 0000 0000"}),
+        ),
+        (
+            "/reports",
+            "SuspectReport",
+            None,
+            typed(json!({"text": "odd box"})),
+        ),
+        (
+            "/api/v1/events",
+            "EventRequest",
+            Some(&shop),
+            json!({"code": link, "step": "receiving"}),
+        ),
+        (
+            "/api/v1/events",
+            "EventRequest",
+            Some(&shop),
+            typed(json!({"step": "shipping", "to": "maker-1"})),
+        ),
+        (
+            "/api/v1/events",
+            "EventRequest",
+            Some(&shop),
+            typed(json!({"step": "installing", "vin": vin})),
+        ),
+        (
+            "/api/v1/events",
+            "EventRequest",
+            Some(&shop),
+            typed(json!({"step": "destroying", "reason": "burnt"})),
+        ),
+        (
+            "/api/v1/lots/recall",
+            "LotRecallRequest",
+            Some(&maker),
+            json!({"gtin": "06901234567892", "lot": "L2026A", "reason": "cracks"}),
+        ),
+    ];
+    let send = |path: &str, caller: Option<&String>, body: &Value| {
+        let mut request = client.post(server.url(path)).json(body);
+        if let Some(token) = caller {
+            request = request.bearer_auth(token);
+        }
+        async move { request.send().await.unwrap().status().as_u16() }
+    };
+    let mut refused = BTreeSet::new();
+    for (path, schema, caller, taken) in &requests {
+        assert!(is_valid(&doc, schema, taken), "{schema}: {taken}");
+        let answer = send(path, *caller, taken).await;
+        assert!(answer < 400 || answer == 404, "{path} {taken}: {answer}");
+        for (field, value) in taken.as_object().unwrap() {
+            if !value.is_string() {
+                continue;
+            }
+            for blank in BLANKS {
+                let mut request = taken.clone();
+                request[field] = json!(blank);
+                let valid = is_valid(&doc, schema, &request);
+                let status = send(path, *caller, &request).await;
+                assert_eq!(
+                    valid,
+                    status == answer,
+                    "{path} {request}: valid to the description: {valid}; the server: {status}"
+                );
+                if status != answer {
+                    refused.insert((*schema, field.clone()));
+                }
+            }
+        }
+    }
+    // The fields the server refuses blank, each of them found so.
+    let expected: BTreeSet<(&str, String)> = [
+        ("VehicleCheck", "code"),
+        ("VehicleCheck", "gtin"),
+        ("VehicleCheck", "serial"),
+        ("VehicleCheck", "vin"),
+        ("SuspectReport", "code"),
+        ("SuspectReport", "gtin"),
+        ("SuspectReport", "serial"),
+        ("SuspectReport", "text"),
+        ("EventRequest", "code"),
+        ("EventRequest", "gtin"),
+        ("EventRequest", "serial"),
+        ("EventRequest", "step"),
+        ("EventRequest", "to"),
+        ("EventRequest", "vin"),
+        ("LotRecallRequest", "gtin"),
+        ("LotRecallRequest", "lot"),
+    ]
+    .into_iter()
+    .map(|(schema, field)| (schema, field.to_owned()))
+    .collect();
+    assert_eq!(refused, expected);
+
+    // The product page's GTIN, in the path: a program asking for JSON is refused one that is not.
+    let product = &doc["paths"]["/01/{gtin}"]["get"]["parameters"][0];
+    assert_eq!(product["name"], "gtin");
+    let allows = jsonschema::draft202012::options()
+        .build(&product["schema"])
+        .unwrap();
+    for gtin in BLANKS
+        .into_iter()
+        .filter(|b| !b.is_empty())
+        .chain(["06901234567892"])
+    {
+        let encoded: String = gtin.bytes().map(|b| format!("%{b:02X}")).collect();
+        let path = format!("/01/{encoded}");
+        let response = client
+            .get(server.url(&path))
+            .header("accept", "application/json")
+            .send()
+            .await
+            .unwrap();
+        let status = response.status().as_u16();
+        assert_eq!(
+            allows.is_valid(&json!(gtin)),
+            status == 200,
+            "{path}: the server answered {status}"
+        );
+    }
     server.shutdown().await;
 }

@@ -11,40 +11,64 @@
 //! The resolution form posts to `POST /dashboard/alerts`, the dashboard's own contract
 //! (`genuine=event:N|unknown`), so the two pages resolve alike.
 
-use std::sync::Arc;
-
 use askama::Template;
-use axum::extract::rejection::FormRejection;
-use axum::extract::{Path, Query, State};
-use axum::http::{HeaderMap, StatusCode};
+use axum::extract::{FromRequestParts, Path, Query, State};
+use axum::http::StatusCode;
+use axum::http::request::Parts;
 use axum::response::{IntoResponse, Redirect, Response};
-use axum::{Extension, Form};
 use registry::event::{Step, What};
 use registry::{
-    Action, AlertNote, CodeKey, Party, PartyId, Registry, RegistryError, Role, Submission,
-    TextField,
+    Action, AlertNote, CodeKey, Party, PartyId, Registry, RegistryError, Submission, TextField,
 };
 use serde::Deserialize;
 use signer::{Gtin, Lot, Serial, Timestamp};
 
-use super::case_text::{self, CaseTexts};
+use super::case_text::{self, CaseTexts, NoteAction};
 use super::i18n::{Lang, Texts};
-use super::session::Sessions;
-use super::shop::sign_in_page;
+use super::signed_in::{CheckedForm, Dashboard, LangQuery, SignedIn, session_forms};
 use super::{encode, render, with_lang};
 use crate::error::{ApiError, Problem};
 use crate::local_time::Zone;
+use crate::schemas::{CodeInPath, NotTheMakersCode, Page};
 use crate::state::AppState;
 
 /// Public reports listed on one code, newest first.
 const LISTED_REPORTS: usize = 50;
 
-/// The query of the signed-in pages here: the language, and the search's boxes.
-#[derive(Deserialize, Default)]
+/// The search's boxes, as typed.
+#[derive(Deserialize, Default, utoipa::IntoParams)]
+#[into_params(parameter_in = Query)]
 pub struct CaseQuery {
-    pub lang: Option<String>,
+    /// The GTIN as typed
     pub gtin: Option<String>,
+    /// The serial as typed
     pub serial: Option<String>,
+}
+
+/// The code a `/dashboard/codes/{gtin}/{serial}` path names, as given and read: a path that names
+/// no code is a bad request (`400 invalid_code`) whoever asks, so it is read before the session.
+pub struct CasePath {
+    key: CodeKey,
+    gtin: String,
+    serial: String,
+}
+
+impl FromRequestParts<AppState> for CasePath {
+    type Rejection = Response;
+
+    async fn from_request_parts(parts: &mut Parts, state: &AppState) -> Result<Self, Response> {
+        let Path((gtin, serial)) = Path::<(String, String)>::from_request_parts(parts, state)
+            .await
+            .map_err(IntoResponse::into_response)?;
+        let bad = |e: signer::ParseError| {
+            ApiError::bad_request("invalid_code", e.to_string()).into_response()
+        };
+        let key = CodeKey::new(
+            &Gtin::parse(&gtin).map_err(bad)?,
+            &Serial::parse(&serial).map_err(bad)?,
+        );
+        Ok(CasePath { key, gtin, serial })
+    }
 }
 
 /// Parties as the maker sees them, each read once per page: a cloned code's history names the
@@ -268,13 +292,13 @@ fn gather(
     let mut evidence = Vec::new();
     for d in &record.flags.duplicate {
         evidence.push((
-            t.evidence_kind(d.kind.code()),
+            t.conflict_kind(d.kind),
             t.explain_conflict(d).unwrap_or_else(|| d.explain()),
         ));
     }
     if let Some(a) = &record.flags.scan_anomaly {
         evidence.push((
-            t.evidence_kind("scan_anomaly"),
+            t.evidence_kinds.scan_anomaly,
             t.explain_anomaly(a).unwrap_or_else(|| a.explain()),
         ));
     }
@@ -307,7 +331,7 @@ fn gather(
         .collect();
     Ok(Some(Case {
         lot: record.lot.as_ref().map(|l| l.as_str().to_owned()),
-        custody: t.state(record.custody.custody.name()),
+        custody: t.custody(&record.custody.custody),
         alerting: record.flags.alerting(),
         recalled: record.flags.recalled.is_some(),
         lot_recalled: history.lot_recall.is_some(),
@@ -323,36 +347,6 @@ fn gather(
         reports,
         notes,
     }))
-}
-
-/// The signed-in manufacturer's language, party and CSRF token; or the page to show instead (the
-/// sign-in form, or "not for your kind of account").
-pub(crate) fn signed_in_maker(
-    state: &AppState,
-    sessions: &Sessions,
-    headers: &HeaderMap,
-    lang_query: Option<&str>,
-    path: &str,
-) -> Result<(Lang, Party, String), Box<Response>> {
-    let signed_in = sessions.with(headers, |s| {
-        if let Some(q) = lang_query {
-            s.lang = Lang::choose(Some(q), &HeaderMap::new());
-        }
-        (s.lang, s.party.clone(), s.csrf.clone())
-    });
-    let Some((lang, party, csrf)) = signed_in else {
-        let lang = Lang::choose(lang_query, headers);
-        return Err(Box::new(sign_in_page(state, lang, path, None)));
-    };
-    if party.role != Role::Manufacturer {
-        return Err(Box::new(sign_in_page(
-            state,
-            lang,
-            path,
-            Some(lang.texts().wrong_role),
-        )));
-    }
-    Ok((lang, party, csrf))
 }
 
 fn not_yours() -> ApiError {
@@ -388,15 +382,9 @@ pub(crate) fn case_href(key: &CodeKey) -> String {
         conflicting copies side by side, claims and refused attempts by other parties, public \
         scan figures and reports, the notes kept with each dashboard action, the resolution form \
         and recall forms. Without a session: the sign-in form.",
-    params(
-        ("gtin" = String, Path, description = "GS1 GTIN-14 with its check digit", example = "06901234567892",
-            format = "gtin", pattern = r"^[0-9]{14}$"),
-        ("serial" = String, Path, description = "Serial number: 1 to 20 characters of GS1 character set 82 (percent-encoded)",
-            example = "X7K2P9QD4M", pattern = r#"^[!"%-?A-Z_a-z]{1,20}$"#),
-        ("lang" = Option<String>, Query, description = "`zh-CN` or `en`"),
-    ),
+    params(CodeInPath, LangQuery),
     responses(
-        (status = 200, description = "The page", body = String, content_type = "text/html"),
+        Page,
         (status = 400, description = "Not a GTIN and serial (`invalid_code`)",
             body = Problem, content_type = "application/problem+json"),
         (status = 403, description = "Not one of the manufacturer's codes (`not_allowed`)",
@@ -405,22 +393,11 @@ pub(crate) fn case_href(key: &CodeKey) -> String {
 )]
 pub async fn case(
     State(state): State<AppState>,
-    Extension(sessions): Extension<Arc<Sessions>>,
-    headers: HeaderMap,
-    Path((gtin, serial)): Path<(String, String)>,
-    Query(query): Query<CaseQuery>,
+    CasePath { key, gtin, serial }: CasePath,
+    SignedIn { session, .. }: SignedIn<Dashboard>,
 ) -> Result<Response, ApiError> {
-    let bad = |e: signer::ParseError| ApiError::bad_request("invalid_code", e.to_string());
-    let key = CodeKey::new(
-        &Gtin::parse(&gtin).map_err(bad)?,
-        &Serial::parse(&serial).map_err(bad)?,
-    );
     let href = case_href(&key);
-    let (lang, party, csrf) =
-        match signed_in_maker(&state, &sessions, &headers, query.lang.as_deref(), &href) {
-            Ok(signed_in) => signed_in,
-            Err(page) => return Ok(*page),
-        };
+    let (lang, party) = (session.lang(), session.party());
     let me = party.id.clone();
     let now = Timestamp::now();
     let case = state
@@ -438,7 +415,7 @@ pub async fn case(
         t: lang.texts(),
         c,
         switch_href: with_lang(&href, lang.other()),
-        csrf: &csrf,
+        csrf: session.csrf(),
         code: key.to_string(),
         gtin,
         serial,
@@ -488,11 +465,7 @@ struct FindPage {
         investigation view, alerting or not. Otherwise the search form again (200, as the \
         typed lookup answers), with the numbers as typed and what was wrong: numbers that cannot \
         be a code, or no code of the manufacturer's.",
-    params(
-        ("gtin" = Option<String>, Query, description = "The GTIN as typed"),
-        ("serial" = Option<String>, Query, description = "The serial as typed"),
-        ("lang" = Option<String>, Query, description = "`zh-CN` or `en`"),
-    ),
+    params(CaseQuery, LangQuery),
     responses(
         (status = 200, description = "The search form, with what was wrong if anything",
             body = String, content_type = "text/html"),
@@ -501,20 +474,10 @@ struct FindPage {
 )]
 pub async fn find(
     State(state): State<AppState>,
-    Extension(sessions): Extension<Arc<Sessions>>,
-    headers: HeaderMap,
     Query(query): Query<CaseQuery>,
+    SignedIn { session, .. }: SignedIn<Dashboard>,
 ) -> Result<Response, ApiError> {
-    let (lang, party, _) = match signed_in_maker(
-        &state,
-        &sessions,
-        &headers,
-        query.lang.as_deref(),
-        "/dashboard/find",
-    ) {
-        Ok(signed_in) => signed_in,
-        Err(page) => return Ok(*page),
-    };
+    let (lang, party) = (session.lang(), session.party());
     let (t, c) = (lang.texts(), case_text::texts(lang));
     let gtin_typed = query.gtin.unwrap_or_default();
     let serial_typed = query.serial.unwrap_or_default();
@@ -580,18 +543,7 @@ pub struct RecallForm {
     pub reason: String,
 }
 
-/// The signed-in manufacturer behind a form whose CSRF token matches its session.
-fn form_maker(sessions: &Sessions, headers: &HeaderMap, csrf: &str) -> Result<Party, ApiError> {
-    let party = sessions.checked(headers, csrf, |s| s.party.clone())?;
-    if party.role != Role::Manufacturer {
-        return Err(ApiError::new(
-            StatusCode::FORBIDDEN,
-            "wrong_role",
-            "the dashboard is for manufacturers",
-        ));
-    }
-    Ok(party)
-}
+session_forms!(RecallForm);
 
 /// `POST /dashboard/recall`: recalls one of the maker's codes, or (with `lot`) its whole lot.
 #[utoipa::path(
@@ -608,22 +560,14 @@ fn form_maker(sessions: &Sessions, headers: &HeaderMap, csrf: &str) -> Result<Pa
         (status = 303, description = "Done: back to the code's investigation view"),
         (status = 400, description = "A bad code, lot or reason (`invalid_code`, `invalid_recall`)",
             body = Problem, content_type = "application/problem+json"),
-        (status = 403, description = "No session, a CSRF token that is not the session's (`csrf`), \
-            or not the code's manufacturer (`not_allowed`, `wrong_role`)",
-            body = Problem, content_type = "application/problem+json"),
+        NotTheMakersCode,
     ),
 )]
 pub async fn recall(
     State(state): State<AppState>,
-    Extension(sessions): Extension<Arc<Sessions>>,
-    headers: HeaderMap,
-    form: Result<Form<RecallForm>, FormRejection>,
+    CheckedForm { session, form, .. }: CheckedForm<RecallForm, Dashboard>,
 ) -> Result<Response, ApiError> {
-    let Ok(Form(form)) = form else {
-        sessions.checked(&headers, "", |_| ())?;
-        return Err(ApiError::bad_request("invalid_form", "incomplete form"));
-    };
-    let party = form_maker(&sessions, &headers, &form.csrf)?;
+    let party = session.party();
     let bad = |e: signer::ParseError| ApiError::bad_request("invalid_code", e.to_string());
     let gtin = Gtin::parse(form.gtin.trim()).map_err(bad)?;
     let key = CodeKey::new(&gtin, &Serial::parse(form.serial.trim()).map_err(bad)?);
@@ -666,7 +610,7 @@ pub async fn recall(
                         ));
                     }
                     r.recall_lot(&gtin, &lot, &me, &reason, now)?;
-                    "lot_recall"
+                    NoteAction::LotRecall
                 }
                 None => {
                     let recall = Action::Recall {
@@ -674,12 +618,12 @@ pub async fn recall(
                     };
                     // The maker's own act on its code, made on its page: no label in hand.
                     r.submit(&target, &me, Submission::without_label(recall), now)?;
-                    "recall"
+                    NoteAction::Recall
                 }
             };
             let note = AlertNote {
                 at: now,
-                action: action.into(),
+                action: action.as_str().into(),
                 note: reason,
             };
             Ok(r.add_alert_note(&me, &target, &note)?)

@@ -1,11 +1,64 @@
 //! The words of the manufacturer's investigation view, code search and recall forms, one table
 //! per language like [`super::i18n`]. They live in their own table because only these pages use
 //! them; [`super::i18n::Texts`] keeps the words shared across pages. A missing translation is a
-//! compile error here too.
+//! compile error here too: every key is a field, and steps, outcomes and note actions are matched
+//! exhaustively. Only a note's stored action word is looked up by name ([`CaseTexts::action`]).
 
+use registry::Resolution;
 use registry::event::{Basis, Outcome, Step};
 
-use super::i18n::Lang;
+use super::i18n::{Lang, StepWords};
+
+/// The dashboard action a note was written with, stored beside the note as its word.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub enum NoteAction {
+    Investigating,
+    Resolved(Resolution),
+    Recall,
+    LotRecall,
+}
+
+impl NoteAction {
+    /// The word stored with the note: the dashboard form's `action` value.
+    pub fn as_str(self) -> &'static str {
+        match self {
+            NoteAction::Investigating => "investigating",
+            NoteAction::Resolved(resolution) => resolution.as_str(),
+            NoteAction::Recall => "recall",
+            NoteAction::LotRecall => "lot_recall",
+        }
+    }
+
+    pub fn parse(word: &str) -> Option<NoteAction> {
+        match word {
+            "investigating" => Some(NoteAction::Investigating),
+            "recall" => Some(NoteAction::Recall),
+            "lot_recall" => Some(NoteAction::LotRecall),
+            other => Resolution::parse(other).map(NoteAction::Resolved),
+        }
+    }
+}
+
+/// Each [`NoteAction`] in words.
+pub struct ActionWords {
+    pub investigating: &'static str,
+    pub genuine: &'static str,
+    pub counterfeit: &'static str,
+    pub recall: &'static str,
+    pub lot_recall: &'static str,
+}
+
+impl ActionWords {
+    fn of(&self, action: NoteAction) -> &'static str {
+        match action {
+            NoteAction::Investigating => self.investigating,
+            NoteAction::Resolved(Resolution::Genuine) => self.genuine,
+            NoteAction::Resolved(Resolution::Counterfeit) => self.counterfeit,
+            NoteAction::Recall => self.recall,
+            NoteAction::LotRecall => self.lot_recall,
+        }
+    }
+}
 
 pub struct CaseTexts {
     pub title: &'static str,
@@ -34,7 +87,7 @@ pub struct CaseTexts {
     pub in_vehicle: &'static str,
     /// `{name}`: the party shipped to.
     pub shipped_to: &'static str,
-    pub steps: [(&'static str, &'static str); 10],
+    pub steps: StepWords,
     pub scanned: &'static str,
     pub typed: &'static str,
     pub legacy: &'static str,
@@ -64,7 +117,7 @@ pub struct CaseTexts {
     pub notes: &'static str,
     pub no_notes: &'static str,
     pub note_required: &'static str,
-    pub actions: [(&'static str, &'static str); 5],
+    pub actions: ActionWords,
     // Recalls.
     pub recall: &'static str,
     pub recall_code: &'static str,
@@ -106,13 +159,8 @@ pub struct CaseTexts {
 }
 
 impl CaseTexts {
-    /// A step in words; one the table does not name (added later) shows its CBV word.
     pub fn step(&self, step: Step) -> &'static str {
-        let code = step.as_str();
-        self.steps
-            .iter()
-            .find(|(c, _)| *c == code)
-            .map_or(code, |(_, w)| w)
+        self.steps.of(step)
     }
 
     pub fn basis(&self, basis: Basis) -> &'static str {
@@ -133,12 +181,20 @@ impl CaseTexts {
         }
     }
 
-    /// The dashboard action a note was written with, in words (the stored word if unknown).
-    pub fn action(&self, action: &str) -> String {
-        self.actions
-            .iter()
-            .find(|(c, _)| *c == action)
-            .map_or_else(|| action.to_owned(), |(_, w)| (*w).to_owned())
+    /// The dashboard action a note was written with, in words, from the word stored with it. A
+    /// word no [`NoteAction`] writes is a bug (or a note from another version): logged, and
+    /// shown as stored.
+    pub fn action(&self, stored: &str) -> String {
+        match NoteAction::parse(stored) {
+            Some(action) => self.actions.of(action).to_owned(),
+            None => {
+                tracing::error!(
+                    action = stored,
+                    "bug: a note's action without words (case_text.rs)"
+                );
+                stored.to_owned()
+            }
+        }
     }
 }
 
@@ -173,18 +229,18 @@ static ZH: CaseTexts = CaseTexts {
     col_outcome: "结果",
     in_vehicle: "车辆 …{vin}",
     shipped_to: "发往 {name}",
-    steps: [
-        ("commissioning", "登记"),
-        ("shipping", "发货"),
-        ("receiving", "收货"),
-        ("installing", "安装"),
-        ("removing", "拆下"),
-        ("decommissioning", "作废"),
-        ("destroying", "销毁"),
-        ("recalling", "召回"),
-        ("correcting", "更正"),
-        ("resolving", "结案"),
-    ],
+    steps: StepWords {
+        commissioning: "登记",
+        shipping: "发货",
+        receiving: "收货",
+        installing: "安装",
+        removing: "拆下",
+        decommissioning: "作废",
+        destroying: "销毁",
+        recalling: "召回",
+        correcting: "更正",
+        resolving: "结案",
+    },
     scanned: "扫描标签",
     typed: "手动输入号码",
     legacy: "旧记录",
@@ -209,13 +265,13 @@ static ZH: CaseTexts = CaseTexts {
     notes: "备注",
     no_notes: "还没有备注。",
     note_required: "备注（必填）",
-    actions: [
-        ("investigating", "标记为调查中"),
-        ("genuine", "结案：正品"),
-        ("counterfeit", "结案：假货"),
-        ("recall", "召回此件"),
-        ("lot_recall", "召回整批"),
-    ],
+    actions: ActionWords {
+        investigating: "标记为调查中",
+        genuine: "结案：正品",
+        counterfeit: "结案：假货",
+        recall: "召回此件",
+        lot_recall: "召回整批",
+    },
     recall: "召回",
     recall_code: "召回这一件",
     recall_lot: "召回批号 {lot} 的全部配件",
@@ -274,18 +330,18 @@ static EN: CaseTexts = CaseTexts {
     col_outcome: "Outcome",
     in_vehicle: "vehicle …{vin}",
     shipped_to: "to {name}",
-    steps: [
-        ("commissioning", "registered"),
-        ("shipping", "shipped"),
-        ("receiving", "received"),
-        ("installing", "installed"),
-        ("removing", "removed"),
-        ("decommissioning", "voided"),
-        ("destroying", "destroyed"),
-        ("recalling", "recalled"),
-        ("correcting", "corrected"),
-        ("resolving", "resolved"),
-    ],
+    steps: StepWords {
+        commissioning: "registered",
+        shipping: "shipped",
+        receiving: "received",
+        installing: "installed",
+        removing: "removed",
+        decommissioning: "voided",
+        destroying: "destroyed",
+        recalling: "recalled",
+        correcting: "corrected",
+        resolving: "resolved",
+    },
     scanned: "label scanned",
     typed: "numbers typed",
     legacy: "older record",
@@ -310,13 +366,13 @@ static EN: CaseTexts = CaseTexts {
     notes: "Notes",
     no_notes: "No notes yet.",
     note_required: "Note (required)",
-    actions: [
-        ("investigating", "Marked investigating"),
-        ("genuine", "Resolved: genuine"),
-        ("counterfeit", "Resolved: counterfeit"),
-        ("recall", "Recalled the part"),
-        ("lot_recall", "Recalled the lot"),
-    ],
+    actions: ActionWords {
+        investigating: "Marked investigating",
+        genuine: "Resolved: genuine",
+        counterfeit: "Resolved: counterfeit",
+        recall: "Recalled the part",
+        lot_recall: "Recalled the lot",
+    },
     recall: "Recall",
     recall_code: "Recall this part",
     recall_lot: "Recall every part of lot {lot}",
@@ -350,3 +406,56 @@ static EN: CaseTexts = CaseTexts {
     col_alerts: "Alerts",
     lots_incomplete: "Counted over the registry's first {n} codes only: the figures may be low.",
 };
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    /// Chinese words, not a table entry left in English.
+    fn chinese(words: &str) -> bool {
+        words
+            .chars()
+            .any(|c| ('\u{4e00}'..='\u{9fff}').contains(&c))
+    }
+
+    #[test]
+    fn every_step_has_words_in_both_languages() {
+        for step in Step::ALL {
+            let (zh, en) = (ZH.step(step), EN.step(step));
+            assert!(chinese(zh) && !en.is_empty() && en != zh, "{step:?}");
+        }
+    }
+
+    /// Every action a note is written with. A new one stops the `match` from compiling: list it
+    /// here too.
+    fn every_note_action() -> Vec<NoteAction> {
+        let mut actions = vec![
+            NoteAction::Investigating,
+            NoteAction::Recall,
+            NoteAction::LotRecall,
+        ];
+        actions.extend(Resolution::ALL.map(NoteAction::Resolved));
+        for action in &actions {
+            match action {
+                NoteAction::Investigating
+                | NoteAction::Resolved(_)
+                | NoteAction::Recall
+                | NoteAction::LotRecall => {}
+            }
+        }
+        actions
+    }
+
+    #[test]
+    fn every_note_action_is_read_back_from_its_word_with_words_in_both_languages() {
+        for action in every_note_action() {
+            let word = action.as_str();
+            assert_eq!(NoteAction::parse(word), Some(action));
+            let (zh, en) = (ZH.action(word), EN.action(word));
+            assert!(
+                chinese(&zh) && en != word && en != zh,
+                "{word}: {zh} / {en}"
+            );
+        }
+    }
+}

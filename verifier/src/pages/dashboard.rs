@@ -12,18 +12,14 @@
 //! the code's investigation view ([`super::case`]), which lists them.
 
 use std::collections::{BTreeMap, BTreeSet};
-use std::sync::Arc;
 
 use askama::Template;
-use axum::extract::rejection::FormRejection;
-use axum::extract::{Query, State};
-use axum::http::HeaderMap;
+use axum::extract::State;
 use axum::response::{IntoResponse, Redirect, Response};
-use axum::{Extension, Form};
 use registry::custody::date;
 use registry::event::{Step, What};
 use registry::{
-    Action, AlertNote, CodeKey, GenuineCopy, PartyId, Registry, Resolution, ResolutionError, Role,
+    Action, AlertNote, CodeKey, GenuineCopy, PartyId, Registry, Resolution, ResolutionError,
     Submission, TextField,
 };
 use serde::Deserialize;
@@ -34,10 +30,11 @@ use crate::local_time::Zone;
 use super::case::case_href;
 use super::case_text::{self, CaseTexts};
 use super::i18n::{Lang, Texts};
-use super::session::{AlertState, Resolved, Sessions};
-use super::shop::{LangQuery, sign_in_page};
+use super::session::{AlertState, Resolved};
+use super::signed_in::{CheckedForm, Dashboard, LangQuery, SignedIn, session_forms};
 use super::{render, with_lang};
 use crate::error::{ApiError, Problem};
+use crate::schemas::{NotTheMakersCode, Page};
 use crate::state::AppState;
 
 /// Days in the chart of verifications per day.
@@ -127,18 +124,13 @@ fn gather(
         for e in &flags.duplicate {
             newest = newest.max(e.at);
             let (why, why_lang) = in_language(t.explain_conflict(e), &|| e.explain());
-            evidence.push((
-                t.evidence_kind(e.kind.code()),
-                zone.date_time(e.at),
-                why,
-                why_lang,
-            ));
+            evidence.push((t.conflict_kind(e.kind), zone.date_time(e.at), why, why_lang));
         }
         if let Some(a) = &flags.scan_anomaly {
             newest = newest.max(a.at);
             let (why, why_lang) = in_language(t.explain_anomaly(a), &|| a.explain());
             evidence.push((
-                t.evidence_kind("scan_anomaly"),
+                t.evidence_kinds.scan_anomaly,
                 zone.date_time(a.at),
                 why,
                 why_lang,
@@ -442,33 +434,14 @@ fn bar_chart(title: &str, bars: &[(String, u64)], horizontal: bool) -> String {
     description = "For a signed-in manufacturer: its alerts with evidence (newest first) and \
         their workflow, public reports, verifications per day and alerts per region as SVG. \
         Without a session: the sign-in form.",
-    params(("lang" = Option<String>, Query, description = "`zh-CN` or `en`")),
-    responses((status = 200, description = "The page", body = String, content_type = "text/html")),
+    params(LangQuery),
+    responses(Page)
 )]
 pub async fn dashboard(
     State(state): State<AppState>,
-    Extension(sessions): Extension<Arc<Sessions>>,
-    headers: HeaderMap,
-    Query(query): Query<LangQuery>,
+    SignedIn { session, .. }: SignedIn<Dashboard>,
 ) -> Result<Response, ApiError> {
-    let signed_in = sessions.with(&headers, |s| {
-        if let Some(q) = query.lang.as_deref() {
-            s.lang = Lang::choose(Some(q), &HeaderMap::new());
-        }
-        (s.lang, s.party.clone(), s.csrf.clone())
-    });
-    let Some((lang, party, csrf)) = signed_in else {
-        let lang = Lang::choose(query.lang.as_deref(), &headers);
-        return Ok(sign_in_page(&state, lang, "/dashboard", None));
-    };
-    if party.role != Role::Manufacturer {
-        return Ok(sign_in_page(
-            &state,
-            lang,
-            "/dashboard",
-            Some(lang.texts().wrong_role),
-        ));
-    }
+    let (lang, party) = (session.lang(), session.party());
     let t = lang.texts();
     let me = party.id.clone();
     let now = Timestamp::now();
@@ -499,7 +472,7 @@ pub async fn dashboard(
         t,
         switch_href: with_lang("/dashboard", lang.other()),
         name: &party.name,
-        csrf: &csrf,
+        csrf: session.csrf(),
         c: case_text::texts(lang),
         gtin: String::new(),
         serial: String::new(),
@@ -508,7 +481,7 @@ pub async fn dashboard(
         regions_svg: bar_chart(t.chart_regions, &g.regions, true),
         alerts: g.alerts,
         reports: g.reports,
-        resolved: sessions.resolved(party.id.as_str()),
+        resolved: session.resolved(),
     }))
 }
 
@@ -522,7 +495,7 @@ pub struct AlertForm {
     #[schema(pattern = r#"^[ \t\r\n]*[!"%-?A-Z_a-z]{1,20}[ \t\r\n]*$"#)]
     pub serial: String,
     /// investigating, genuine or counterfeit
-    #[schema(value_type = crate::openapi::AlertActionName, inline)]
+    #[schema(value_type = crate::schemas::AlertActionName, inline)]
     pub action: String,
     pub note: Option<String>,
     /// For counterfeit: `event:N` (the copy event N recorded is genuine) or `unknown`.
@@ -530,6 +503,8 @@ pub struct AlertForm {
     /// `case`: back to the code's investigation view rather than the dashboard.
     pub back: Option<String>,
 }
+
+session_forms!(AlertForm);
 
 /// `POST /dashboard/alerts`: moves an alert along its workflow.
 #[utoipa::path(
@@ -545,29 +520,14 @@ pub struct AlertForm {
         (status = 303, description = "Done: back to the dashboard"),
         (status = 400, description = "A bad code or action (`invalid_code`, `invalid_action`)",
             body = Problem, content_type = "application/problem+json"),
-        (status = 403, description = "No session, a CSRF token that is not the session's (`csrf`), \
-            or not the code's manufacturer (`not_allowed`, `wrong_role`)",
-            body = Problem, content_type = "application/problem+json"),
+        NotTheMakersCode,
     ),
 )]
 pub async fn alert_action(
     State(state): State<AppState>,
-    Extension(sessions): Extension<Arc<Sessions>>,
-    headers: HeaderMap,
-    form: Result<Form<AlertForm>, FormRejection>,
+    CheckedForm { session, form, .. }: CheckedForm<AlertForm, Dashboard>,
 ) -> Result<Response, ApiError> {
-    let Ok(Form(form)) = form else {
-        sessions.checked(&headers, "", |_| ())?;
-        return Err(ApiError::bad_request("invalid_form", "incomplete form"));
-    };
-    let party = sessions.checked(&headers, &form.csrf, |s| s.party.clone())?;
-    if party.role != Role::Manufacturer {
-        return Err(ApiError::new(
-            axum::http::StatusCode::FORBIDDEN,
-            "wrong_role",
-            "the dashboard is for manufacturers",
-        ));
-    }
+    let party = session.party();
     let bad = |e: signer::ParseError| ApiError::bad_request("invalid_code", e.to_string());
     let key = CodeKey::new(
         &signer::Gtin::parse(form.gtin.trim()).map_err(bad)?,
@@ -658,13 +618,10 @@ pub async fn alert_action(
             Ok(r.add_alert_note(&actor, &key, &kept)?)
         })
         .await??;
-    sessions.mark_resolved(
-        me.as_str(),
-        Resolved {
-            code,
-            how: resolution.as_str(),
-            at: state.config().time_zone.date_time(now),
-        },
-    );
+    session.mark_resolved(Resolved {
+        code,
+        how: resolution.as_str(),
+        at: state.config().time_zone.date_time(now),
+    });
     Ok(Redirect::to(&back).into_response())
 }

@@ -163,7 +163,7 @@ pub fn without_trailing_slash(uri: &Uri) -> Option<Response> {
     if trimmed.is_empty() || trimmed == path {
         return None;
     }
-    let routed = crate::server::ROUTES
+    let routed = crate::route_list::ROUTES
         .iter()
         .any(|(_, pattern)| matches_route(pattern, trimmed));
     if !routed {

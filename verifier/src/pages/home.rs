@@ -83,7 +83,8 @@ pub struct Product {
         It verifies no part: each part has its own code, so the page asks for the part's own \
         label, with the typed lookup prefilled with the GTIN. A GTIN-8, -12 or -13 is padded to \
         14 digits. JSON for `Accept: application/json` (without `text/html`), a page otherwise.",
-    params(("gtin" = String, Path, description = "GS1 GTIN (AI 01)", example = "06901234567892")),
+    params(("gtin" = String, Path, description = "GS1 GTIN (AI 01): 8, 12, 13 or 14 digits",
+        example = "06901234567892", pattern = "([^0-9０-９]*[0-9０-９]){8}")),
     responses(
         (status = 200, description = "The product", content(
             (Product = "application/json"),

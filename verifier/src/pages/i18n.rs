@@ -1,8 +1,22 @@
 //! Every word the pages show, one table per language. Simplified Chinese is the default (the
 //! market is China); English for everyone else. A page asks [`Lang::texts`] and never spells a
-//! sentence itself, so a missing translation is a compile error, not an English fallback.
+//! sentence itself.
+//!
+//! A missing translation does not build. Every key is a field, of [`Texts`] or of one of its word
+//! tables ([`VerdictWords`], [`StateWords`], [`EvidenceWords`], [`ExplanationWords`],
+//! [`StepWords`]), so a table without it is a compile error; and the words for the registry's
+//! enums ([`Custody`], [`ConflictKind`], [`Step`]) come out of exhaustive `match`es, so a new state,
+//! conflict kind or step is a compile error here until both languages have words for it.
+//!
+//! Only what [`Verdict`](crate::verdict::Verdict) carries as strings is looked up by name: its
+//! verdict code, its evidence kinds and its custody state ([`Texts::verdict`],
+//! [`Texts::evidence_kind`], [`Texts::state`]). A name without words there is a bug, logged, and
+//! the tests below enumerate every name `verdict.rs` and the registry can produce. HTTP statuses
+//! share a few error pages' words ([`Texts::error`]); the tests check every status the service
+//! documents.
 
 use axum::http::{HeaderMap, header};
+use registry::{ConflictKind, Custody, Step};
 
 use crate::verdict::Severity;
 
@@ -77,16 +91,189 @@ impl Lang {
 
 /// A verdict in words: the big sentence and what it means.
 pub struct VerdictText {
-    pub code: &'static str,
     pub headline: &'static str,
     pub meaning: &'static str,
+}
+
+/// Every verdict of [`VERDICTS`](crate::verdict::VERDICTS) in words, one field each.
+pub struct VerdictWords {
+    pub genuine: VerdictText,
+    pub genuine_installed: VerdictText,
+    pub duplicate_suspected: VerdictText,
+    pub copies_known: VerdictText,
+    pub scan_anomaly: VerdictText,
+    pub recalled: VerdictText,
+    pub voided: VerdictText,
+    pub destroyed: VerdictText,
+    pub issuer_revoked: VerdictText,
+    pub forged: VerdictText,
+    pub unregistered: VerdictText,
+    pub registered_numbers: VerdictText,
+    pub data_error: VerdictText,
+}
+
+impl VerdictWords {
+    /// The words for a verdict code, if it is one.
+    fn named(&self, code: &str) -> Option<&VerdictText> {
+        Some(match code {
+            "genuine" => &self.genuine,
+            "genuine_installed" => &self.genuine_installed,
+            "duplicate_suspected" => &self.duplicate_suspected,
+            "copies_known" => &self.copies_known,
+            "scan_anomaly" => &self.scan_anomaly,
+            "recalled" => &self.recalled,
+            "voided" => &self.voided,
+            "destroyed" => &self.destroyed,
+            "issuer_revoked" => &self.issuer_revoked,
+            "forged" => &self.forged,
+            "unregistered" => &self.unregistered,
+            "registered_numbers" => &self.registered_numbers,
+            "data_error" => &self.data_error,
+            _ => return None,
+        })
+    }
+}
+
+/// Where the part is ([`Custody`]), in words.
+pub struct StateWords {
+    pub at_manufacturer: &'static str,
+    pub held: &'static str,
+    pub in_transit: &'static str,
+    pub installed: &'static str,
+    pub destroyed: &'static str,
+    pub voided: &'static str,
+}
+
+impl StateWords {
+    pub fn of(&self, custody: &Custody) -> &'static str {
+        match custody {
+            Custody::AtManufacturer => self.at_manufacturer,
+            Custody::Held { .. } => self.held,
+            Custody::InTransit { .. } => self.in_transit,
+            Custody::Installed { .. } => self.installed,
+            Custody::Destroyed => self.destroyed,
+            Custody::Voided => self.voided,
+        }
+    }
+
+    /// The words for a state's [`Custody::name`], as the verdict's custody summary carries it.
+    fn named(&self, name: &str) -> Option<&'static str> {
+        Some(match name {
+            "at_manufacturer" => self.at_manufacturer,
+            "held" => self.held,
+            "in_transit" => self.in_transit,
+            "installed" => self.installed,
+            "destroyed" => self.destroyed,
+            "voided" => self.voided,
+            _ => return None,
+        })
+    }
+}
+
+/// Each kind of evidence against a code, as a short label: the registry's conflict kinds, and the
+/// flags a verdict lists beside them ([`FLAG_EVIDENCE`](crate::verdict::FLAG_EVIDENCE)).
+pub struct EvidenceWords {
+    pub installed_in_another_vehicle: &'static str,
+    pub still_installed: &'static str,
+    pub after_destroyed: &'static str,
+    pub after_voided: &'static str,
+    pub held_by_another_party: &'static str,
+    pub removed_but_not_installed: &'static str,
+    pub copies_known: &'static str,
+    pub scan_anomaly: &'static str,
+    pub recalled: &'static str,
+    pub lot_recalled: &'static str,
+}
+
+impl EvidenceWords {
+    pub fn conflict(&self, kind: ConflictKind) -> &'static str {
+        match kind {
+            ConflictKind::InstalledInAnotherVehicle => self.installed_in_another_vehicle,
+            ConflictKind::StillInstalled => self.still_installed,
+            ConflictKind::AfterDestroyed => self.after_destroyed,
+            ConflictKind::AfterVoided => self.after_voided,
+            ConflictKind::HeldByAnother => self.held_by_another_party,
+            ConflictKind::NotInstalled => self.removed_but_not_installed,
+        }
+    }
+
+    /// The words for an evidence kind as a verdict names it: a conflict kind's code or a flag's.
+    fn named(&self, code: &str) -> Option<&'static str> {
+        if let Some(kind) = ConflictKind::ALL.into_iter().find(|k| k.code() == code) {
+            return Some(self.conflict(kind));
+        }
+        Some(match code {
+            "copies_known" => self.copies_known,
+            "scan_anomaly" => self.scan_anomaly,
+            "recalled" => self.recalled,
+            "lot_recalled" => self.lot_recalled,
+            _ => return None,
+        })
+    }
+}
+
+/// What each kind of evidence means, with `{at}` and `{since}` (dates) and, for `scan_anomaly`,
+/// `{contexts}`, `{hours}` and `{threshold}`.
+pub struct ExplanationWords {
+    pub installed_in_another_vehicle: &'static str,
+    pub still_installed: &'static str,
+    pub after_destroyed: &'static str,
+    pub after_voided: &'static str,
+    pub held_by_another_party: &'static str,
+    pub removed_but_not_installed: &'static str,
+    pub scan_anomaly: &'static str,
+}
+
+impl ExplanationWords {
+    fn conflict(&self, kind: ConflictKind) -> &'static str {
+        match kind {
+            ConflictKind::InstalledInAnotherVehicle => self.installed_in_another_vehicle,
+            ConflictKind::StillInstalled => self.still_installed,
+            ConflictKind::AfterDestroyed => self.after_destroyed,
+            ConflictKind::AfterVoided => self.after_voided,
+            ConflictKind::HeldByAnother => self.held_by_another_party,
+            ConflictKind::NotInstalled => self.removed_but_not_installed,
+        }
+    }
+}
+
+/// Custody steps (GS1 CBV) in words. The investigation names them its own way
+/// ([`super::case_text`]), with the same table.
+pub struct StepWords {
+    pub commissioning: &'static str,
+    pub shipping: &'static str,
+    pub receiving: &'static str,
+    pub installing: &'static str,
+    pub removing: &'static str,
+    pub decommissioning: &'static str,
+    pub destroying: &'static str,
+    pub recalling: &'static str,
+    pub correcting: &'static str,
+    pub resolving: &'static str,
+}
+
+impl StepWords {
+    pub fn of(&self, step: Step) -> &'static str {
+        match step {
+            Step::Commissioning => self.commissioning,
+            Step::Shipping => self.shipping,
+            Step::Receiving => self.receiving,
+            Step::Installing => self.installing,
+            Step::Removing => self.removing,
+            Step::Decommissioning => self.decommissioning,
+            Step::Destroying => self.destroying,
+            Step::Recalling => self.recalling,
+            Step::Correcting => self.correcting,
+            Step::Resolving => self.resolving,
+        }
+    }
 }
 
 /// One language's strings.
 pub struct Texts {
     pub site: &'static str,
     pub switch_to: &'static str,
-    pub verdicts: [VerdictText; 13],
+    pub verdicts: VerdictWords,
     pub severity_ok: &'static str,
     pub severity_info: &'static str,
     pub severity_warning: &'static str,
@@ -108,13 +295,11 @@ pub struct Texts {
     pub custody: &'static str,
     pub custody_state: &'static str,
     pub since: &'static str,
-    pub states: [(&'static str, &'static str); 6],
+    pub states: StateWords,
     pub evidence: &'static str,
-    pub evidence_kinds: [(&'static str, &'static str); 11],
-    /// What each kind of evidence means, with `{at}`, `{since}` (dates) and, for `scan_anomaly`,
-    /// `{contexts}`, `{hours}`, `{threshold}`. `None` where the registry's own (English) words are
-    /// the language's.
-    pub evidence_explanations: Option<[(&'static str, &'static str); 7]>,
+    pub evidence_kinds: EvidenceWords,
+    /// `None` where the registry's own (English) words are the language's.
+    pub evidence_explanations: Option<ExplanationWords>,
     pub report_heading: &'static str,
     pub report_text: &'static str,
     pub report_contact: &'static str,
@@ -251,8 +436,8 @@ pub struct Texts {
     /// `{seq}`, `{step}` and `{date}` of the other party's event that depends on the undone one.
     pub undo_depends: &'static str,
     pub undo_too_old: &'static str,
-    /// Custody step names (GS1 CBV), the last for any other.
-    pub steps: [(&'static str, &'static str); 11],
+    /// Custody step names (GS1 CBV).
+    pub steps: StepWords,
     /// A VIN refused: `{n}` characters; `{pos}` and `{ch}` of a character no VIN has.
     pub vin_length: &'static str,
     pub vin_character: &'static str,
@@ -304,11 +489,14 @@ impl Texts {
         }
     }
 
+    /// A verdict's words by its code. A code without words is a bug (the tests enumerate
+    /// [`VERDICTS`](crate::verdict::VERDICTS)): logged, and shown with `data_error`'s words, which
+    /// claim nothing about the part.
     pub fn verdict(&self, code: &str) -> &VerdictText {
-        self.verdicts
-            .iter()
-            .find(|v| v.code == code)
-            .unwrap_or(&self.verdicts[self.verdicts.len() - 1])
+        self.verdicts.named(code).unwrap_or_else(|| {
+            tracing::error!(code, "bug: a verdict without words on the pages (i18n.rs)");
+            &self.verdicts.data_error
+        })
     }
 
     pub fn severity(&self, s: Severity) -> &'static str {
@@ -328,8 +516,21 @@ impl Texts {
         }
     }
 
-    pub fn state(&self, code: &str) -> &'static str {
-        lookup(&self.states, code)
+    /// Where the part is, in words.
+    pub fn custody(&self, custody: &Custody) -> &'static str {
+        self.states.of(custody)
+    }
+
+    /// A custody state's words by its [`Custody::name`], as the verdict's summary carries it. A
+    /// name without words is a bug: logged, and shown as the name itself.
+    pub fn state<'a>(&self, name: &'a str) -> &'a str {
+        self.states.named(name).unwrap_or_else(|| {
+            tracing::error!(
+                name,
+                "bug: a custody state without words on the pages (i18n.rs)"
+            );
+            name
+        })
     }
 
     /// Why a VIN was refused, in this language.
@@ -349,17 +550,31 @@ impl Texts {
         format!("{}{why}", self.bad_vin)
     }
 
-    pub fn step(&self, code: &str) -> &'static str {
-        lookup(&self.steps, code)
+    pub fn step(&self, step: Step) -> &'static str {
+        self.steps.of(step)
     }
 
-    pub fn evidence_kind(&self, code: &str) -> &'static str {
-        lookup(&self.evidence_kinds, code)
+    /// A conflict's kind as a short label.
+    pub fn conflict_kind(&self, kind: ConflictKind) -> &'static str {
+        self.evidence_kinds.conflict(kind)
     }
 
-    /// A conflict's explanation in this language, if it has its own words for it.
+    /// An evidence kind's words by the code a verdict gives it. A code without words is a bug:
+    /// logged, and shown as the code itself.
+    pub fn evidence_kind<'a>(&self, code: &'a str) -> &'a str {
+        self.evidence_kinds.named(code).unwrap_or_else(|| {
+            tracing::error!(
+                code,
+                "bug: an evidence kind without words on the pages (i18n.rs)"
+            );
+            code
+        })
+    }
+
+    /// A conflict's explanation in this language; `None` where the registry's English is the
+    /// language's.
     pub fn explain_conflict(&self, e: &registry::Evidence) -> Option<String> {
-        let template = self.explanation(e.kind.code())?;
+        let template = self.evidence_explanations.as_ref()?.conflict(e.kind);
         Some(
             template
                 .replace("{at}", &e.at.date())
@@ -367,9 +582,10 @@ impl Texts {
         )
     }
 
-    /// A scan anomaly's explanation in this language, if it has its own words for it.
+    /// A scan anomaly's explanation in this language; `None` where the registry's English is the
+    /// language's.
     pub fn explain_anomaly(&self, a: &registry::ScanAnomaly) -> Option<String> {
-        let template = self.explanation("scan_anomaly")?;
+        let template = self.evidence_explanations.as_ref()?.scan_anomaly;
         Some(
             template
                 .replace("{contexts}", &a.contexts.to_string())
@@ -377,21 +593,6 @@ impl Texts {
                 .replace("{threshold}", &a.threshold.to_string()),
         )
     }
-
-    fn explanation(&self, code: &str) -> Option<&'static str> {
-        self.evidence_explanations
-            .as_ref()?
-            .iter()
-            .find(|(c, _)| *c == code)
-            .map(|(_, t)| *t)
-    }
-}
-
-fn lookup(table: &[(&'static str, &'static str)], code: &str) -> &'static str {
-    table
-        .iter()
-        .find(|(c, _)| *c == code)
-        .map_or(table[table.len() - 1].1, |(_, t)| t)
 }
 
 /// The icon beside a severity's words (never colour alone).
@@ -416,73 +617,60 @@ pub fn severity_class(s: Severity) -> &'static str {
 pub static ZH: Texts = Texts {
     site: "partseal 配件验真",
     switch_to: "English",
-    verdicts: [
-        VerdictText {
-            code: "genuine",
+    verdicts: VerdictWords {
+        genuine: VerdictText {
             headline: "正品：这是经过认证的配件",
             meaning: "此配件由认证厂商生产并登记，没有发现任何问题。",
         },
-        VerdictText {
-            code: "genuine_installed",
+        genuine_installed: VerdictText {
             headline: "注意：这个正品配件已经装过车",
             meaning: "此配件是正品，但记录显示它已安装到一辆车上。如果有人把它当新件卖给您，请不要接受。",
         },
-        VerdictText {
-            code: "duplicate_suspected",
+        duplicate_suspected: VerdictText {
             headline: "危险：疑似克隆标签",
             meaning: "这个码出现在同一个配件不可能同时出现的地方：它的标签已被复制，您手上的配件可能是假货。",
         },
-        VerdictText {
-            code: "copies_known",
+        copies_known: VerdictText {
             headline: "危险：这个标签已被复制",
             meaning: "厂商调查后确认市面上有这个标签的复制品，只有一件配件是正品。如果有人把带这个码的配件卖给您，它是复制品；如果它装在您的车上，请在下方核对您的车架号。",
         },
-        VerdictText {
-            code: "scan_anomaly",
+        scan_anomaly: VerdictText {
             headline: "警告：这个码被异常多次扫描",
             meaning: "登记记录是正品，但这个码在很多不同地方被扫描过，可能存在标签的复制品。",
         },
-        VerdictText {
-            code: "recalled",
+        recalled: VerdictText {
             headline: "危险：此配件已被召回",
             meaning: "厂商已召回此配件或其批次。请不要安装，退回给卖家。",
         },
-        VerdictText {
-            code: "voided",
+        voided: VerdictText {
             headline: "危险：此码已被厂商作废",
             meaning: "厂商已作废这个码，没有任何正品配件带有它。",
         },
-        VerdictText {
-            code: "destroyed",
+        destroyed: VerdictText {
             headline: "危险：此配件已登记为销毁",
             meaning: "带有这个码的配件已被销毁。现在带有它的配件使用的是复制的标签。",
         },
-        VerdictText {
-            code: "issuer_revoked",
+        issuer_revoked: VerdictText {
             headline: "危险：厂商的签名密钥已被吊销",
             meaning: "厂商报告其签名密钥被盗，用它签发的标签不能再证明配件是正品。",
         },
-        VerdictText {
-            code: "forged",
+        forged: VerdictText {
             headline: "危险：伪造的标签",
             meaning: "这个标签不是由任何认证厂商签发的，或签名与码不符。请把配件当作假货。",
         },
-        VerdictText {
-            code: "unregistered",
+        unregistered: VerdictText {
             headline: "警告：此配件未登记",
             meaning: "没有找到已登记的配件。可能是尚未登记的新货，也可能是厂商记录之外印制的标签。",
         },
-        VerdictText {
-            code: "registered_numbers",
+        registered_numbers: VerdictText {
             headline: "号码已登记，但标签未经核验",
             meaning: "这组号码属于一个已登记的正品配件，但标签本身没有被核验：号码可以从照片抄来。请扫描标签上的二维码，或核对标签上印的号码。",
         },
-        VerdictText {
-            code: "data_error",
+        data_error: VerdictText {
             headline: "无法读取这个码",
             meaning: "请重新扫描，或核对您输入的号码与标签是否一致。读错码不代表配件是假的。",
         },
-    ],
+    },
     severity_ok: "正品",
     severity_info: "提示",
     severity_warning: "警告",
@@ -504,64 +692,36 @@ pub static ZH: Texts = Texts {
     custody: "流转记录",
     custody_state: "当前状态",
     since: "自",
-    states: [
-        ("at_manufacturer", "在厂商处"),
-        ("held", "已被经销商或修理厂收货"),
-        ("in_transit", "运输中"),
-        ("installed", "已安装到车辆"),
-        ("destroyed", "已销毁"),
-        ("voided", "已作废"),
-    ],
+    states: StateWords {
+        at_manufacturer: "在厂商处",
+        held: "已被经销商或修理厂收货",
+        in_transit: "运输中",
+        installed: "已安装到车辆",
+        destroyed: "已销毁",
+        voided: "已作废",
+    },
     evidence: "证据",
-    evidence_kinds: [
-        ("copies_known", "厂商确认存在复制标签"),
-        ("scan_anomaly", "异常多的扫描地点"),
-        ("recalled", "厂商召回"),
-        ("lot_recalled", "批次召回"),
-        (
-            "installed_in_another_vehicle",
-            "已装在一辆车上，又被装到另一辆车",
-        ),
-        ("still_installed", "已装车且未拆下，又被收货或发货"),
-        ("after_destroyed", "销毁后仍有记录"),
-        ("after_voided", "作废后仍有记录"),
-        (
-            "held_by_another_party",
-            "另一方持有时被别处记录，中间没有发货",
-        ),
-        ("removed_but_not_installed", "未装车却被拆下"),
-        ("conflict", "互相矛盾的流转记录"),
-    ],
-    evidence_explanations: Some([
-        (
-            "installed_in_another_vehicle",
-            "{at}，这个编码在装车时被扫描，但它自 {since} 起已装在另一辆车上。一个零件不可能同时装在两辆车上：其中一件带的是复制的标签。",
-        ),
-        (
-            "still_installed",
-            "{at}，这个编码在企业之间流转时被扫描，但它自 {since} 起已装在一辆车上，且从未拆下。车外带这个标签的零件，标签是复制的。",
-        ),
-        (
-            "after_destroyed",
-            "这个编码已于 {since} 登记为销毁，却在 {at} 又被扫描。现在带这个编码的零件，标签是复制的。",
-        ),
-        (
-            "after_voided",
-            "厂商已于 {since} 作废这个编码，却在 {at} 又被扫描。正品零件不会带有作废的编码。",
-        ),
-        (
-            "held_by_another_party",
-            "{at}，有企业登记了这个零件，但另一家企业自 {since} 起一直持有它，且从未发货。一个零件不可能同时在两处：其中一件带的是复制的标签。",
-        ),
-        (
-            "removed_but_not_installed",
-            "{at}，有企业登记从车上拆下这个零件，但它并未登记在任何车上（当前状态自 {since} 起）。只有持有者能变更零件状态：这次尝试已记录供厂商查看。",
-        ),
-        (
-            "scan_anomaly",
-            "这个编码在 {hours} 小时内被 {contexts} 个不同的网络扫描（按它登记所在之处，警报阈值为 {threshold}）。一个零件很少在这么多地方被扫描：市面上可能有它的复制标签。仅凭扫描不能证明复制；厂商已收到警报。",
-        ),
-    ]),
+    evidence_kinds: EvidenceWords {
+        copies_known: "厂商确认存在复制标签",
+        scan_anomaly: "异常多的扫描地点",
+        recalled: "厂商召回",
+        lot_recalled: "批次召回",
+        installed_in_another_vehicle: "已装在一辆车上，又被装到另一辆车",
+        still_installed: "已装车且未拆下，又被收货或发货",
+        after_destroyed: "销毁后仍有记录",
+        after_voided: "作废后仍有记录",
+        held_by_another_party: "另一方持有时被别处记录，中间没有发货",
+        removed_but_not_installed: "未装车却被拆下",
+    },
+    evidence_explanations: Some(ExplanationWords {
+        installed_in_another_vehicle: "{at}，这个编码在装车时被扫描，但它自 {since} 起已装在另一辆车上。一个零件不可能同时装在两辆车上：其中一件带的是复制的标签。",
+        still_installed: "{at}，这个编码在企业之间流转时被扫描，但它自 {since} 起已装在一辆车上，且从未拆下。车外带这个标签的零件，标签是复制的。",
+        after_destroyed: "这个编码已于 {since} 登记为销毁，却在 {at} 又被扫描。现在带这个编码的零件，标签是复制的。",
+        after_voided: "厂商已于 {since} 作废这个编码，却在 {at} 又被扫描。正品零件不会带有作废的编码。",
+        held_by_another_party: "{at}，有企业登记了这个零件，但另一家企业自 {since} 起一直持有它，且从未发货。一个零件不可能同时在两处：其中一件带的是复制的标签。",
+        removed_but_not_installed: "{at}，有企业登记从车上拆下这个零件，但它并未登记在任何车上（当前状态自 {since} 起）。只有持有者能变更零件状态：这次尝试已记录供厂商查看。",
+        scan_anomaly: "这个编码在 {hours} 小时内被 {contexts} 个不同的网络扫描（按它登记所在之处，警报阈值为 {threshold}）。一个零件很少在这么多地方被扫描：市面上可能有它的复制标签。仅凭扫描不能证明复制；厂商已收到警报。",
+    }),
     report_heading: "举报可疑配件",
     report_text: "哪里不对？（必填）",
     report_contact: "联系方式（选填，仅厂商可见）",
@@ -694,19 +854,18 @@ pub static ZH: Texts = Texts {
     undo_refused: "无法撤销：",
     undo_depends: "无法撤销：之后另一方记录的事件 #{seq}（{step}，{date}）依赖于这次扫描。",
     undo_too_old: "无法撤销：已超过更正期限。",
-    steps: [
-        ("commissioning", "登记"),
-        ("shipping", "发货"),
-        ("receiving", "收货"),
-        ("installing", "装车"),
-        ("removing", "拆下"),
-        ("decommissioning", "作废"),
-        ("destroying", "销毁"),
-        ("recalling", "召回"),
-        ("correcting", "更正"),
-        ("resolving", "结案"),
-        ("", "事件"),
-    ],
+    steps: StepWords {
+        commissioning: "登记",
+        shipping: "发货",
+        receiving: "收货",
+        installing: "装车",
+        removing: "拆下",
+        decommissioning: "作废",
+        destroying: "销毁",
+        recalling: "召回",
+        correcting: "更正",
+        resolving: "结案",
+    },
     vin_length: "VIN 应有 17 位，这个有 {n} 位。",
     vin_character: "第 {pos} 位“{ch}”不能出现在 VIN 中（VIN 不用字母 I、O、Q）。",
     vin_unverified: "VIN {vin} 的第 9 位是“{found}”，按其他各位算应为“{expected}”。可能是输入错误，也可能这辆车的 VIN 没有校验位（许多进口欧洲车如此）。请与行驶证核对。",
@@ -726,73 +885,60 @@ pub static ZH: Texts = Texts {
 pub static EN: Texts = Texts {
     site: "partseal part check",
     switch_to: "中文",
-    verdicts: [
-        VerdictText {
-            code: "genuine",
+    verdicts: VerdictWords {
+        genuine: VerdictText {
             headline: "Genuine: this is a certified part",
             meaning: "A certified manufacturer made and registered this part, and nothing is recorded against it.",
         },
-        VerdictText {
-            code: "genuine_installed",
+        genuine_installed: VerdictText {
             headline: "Careful: this genuine part was already fitted to a car",
             meaning: "The part is genuine, but it is recorded as installed in a vehicle. If it is sold to you as new, do not accept it.",
         },
-        VerdictText {
-            code: "duplicate_suspected",
+        duplicate_suspected: VerdictText {
             headline: "Danger: suspected cloned label",
             meaning: "This code was recorded in places one part cannot be at once: copies of its label are in circulation, and this part may be one of them.",
         },
-        VerdictText {
-            code: "copies_known",
+        copies_known: VerdictText {
             headline: "Danger: this label has been copied",
             meaning: "The manufacturer investigated and found copies of this label; only one part carrying it is genuine. If a part with this code is sold to you, it is a copy. If it is fitted to your car, check your VIN below.",
         },
-        VerdictText {
-            code: "scan_anomaly",
+        scan_anomaly: VerdictText {
             headline: "Warning: this code was scanned unusually often",
             meaning: "The part is genuine as registered, but its code was scanned in unusually many places, which can mean copies of its label exist.",
         },
-        VerdictText {
-            code: "recalled",
+        recalled: VerdictText {
             headline: "Danger: this part is recalled",
             meaning: "The manufacturer recalled this part or its lot. Do not fit it; return it to the seller.",
         },
-        VerdictText {
-            code: "voided",
+        voided: VerdictText {
             headline: "Danger: the manufacturer voided this code",
             meaning: "The manufacturer voided this code: no genuine part carries it.",
         },
-        VerdictText {
-            code: "destroyed",
+        destroyed: VerdictText {
             headline: "Danger: this part was recorded destroyed",
             meaning: "The part with this code was destroyed. A part carrying it now has a copied label.",
         },
-        VerdictText {
-            code: "issuer_revoked",
+        issuer_revoked: VerdictText {
             headline: "Danger: the manufacturer's key was revoked",
             meaning: "The manufacturer reported its signing key stolen, so labels signed with it can no longer prove a part genuine.",
         },
-        VerdictText {
-            code: "forged",
+        forged: VerdictText {
             headline: "Danger: forged label",
             meaning: "No certified manufacturer signed this label, or its signature does not match its code. Treat the part as counterfeit.",
         },
-        VerdictText {
-            code: "unregistered",
+        unregistered: VerdictText {
             headline: "Warning: this part is not registered",
             meaning: "No registered part matches. It may be new stock not yet registered, or a label printed outside the manufacturer's records.",
         },
-        VerdictText {
-            code: "registered_numbers",
+        registered_numbers: VerdictText {
             headline: "Numbers registered; the label itself was not checked",
             meaning: "These numbers belong to a registered genuine part, but numbers can be copied from a photo, so the label itself was not checked. Scan its QR code, or compare the numbers printed on it.",
         },
-        VerdictText {
-            code: "data_error",
+        data_error: VerdictText {
             headline: "This code could not be read",
             meaning: "Scan again, or compare what you typed with the label. A misread code does not mean the part is fake.",
         },
-    ],
+    },
     severity_ok: "Genuine",
     severity_info: "Note",
     severity_warning: "Warning",
@@ -814,40 +960,27 @@ pub static EN: Texts = Texts {
     custody: "Custody",
     custody_state: "Now",
     since: "since",
-    states: [
-        ("at_manufacturer", "At the manufacturer"),
-        ("held", "Received by a distributor or shop"),
-        ("in_transit", "In transit"),
-        ("installed", "Installed in a vehicle"),
-        ("destroyed", "Destroyed"),
-        ("voided", "Voided"),
-    ],
+    states: StateWords {
+        at_manufacturer: "At the manufacturer",
+        held: "Received by a distributor or shop",
+        in_transit: "In transit",
+        installed: "Installed in a vehicle",
+        destroyed: "Destroyed",
+        voided: "Voided",
+    },
     evidence: "Evidence",
-    evidence_kinds: [
-        (
-            "copies_known",
-            "The manufacturer found copies of this label",
-        ),
-        ("scan_anomaly", "Scanned from unusually many places"),
-        ("recalled", "Recalled by the manufacturer"),
-        ("lot_recalled", "Lot recalled"),
-        (
-            "installed_in_another_vehicle",
-            "Installed in a second vehicle while in the first",
-        ),
-        (
-            "still_installed",
-            "Received or shipped while installed in a vehicle",
-        ),
-        ("after_destroyed", "Recorded after it was destroyed"),
-        ("after_voided", "Recorded after it was voided"),
-        (
-            "held_by_another_party",
-            "Recorded by a party while another held it, with no shipment",
-        ),
-        ("removed_but_not_installed", "Removed while not installed"),
-        ("conflict", "Contradicting custody records"),
-    ],
+    evidence_kinds: EvidenceWords {
+        copies_known: "The manufacturer found copies of this label",
+        scan_anomaly: "Scanned from unusually many places",
+        recalled: "Recalled by the manufacturer",
+        lot_recalled: "Lot recalled",
+        installed_in_another_vehicle: "Installed in a second vehicle while in the first",
+        still_installed: "Received or shipped while installed in a vehicle",
+        after_destroyed: "Recorded after it was destroyed",
+        after_voided: "Recorded after it was voided",
+        held_by_another_party: "Recorded by a party while another held it, with no shipment",
+        removed_but_not_installed: "Removed while not installed",
+    },
     evidence_explanations: None,
     report_heading: "Report a suspect part",
     report_text: "What is wrong? (required)",
@@ -993,19 +1126,18 @@ pub static EN: Texts = Texts {
     undo_refused: "Cannot undo: ",
     undo_depends: "Cannot undo: another party's later event #{seq} ({step}, {date}) depends on this scan.",
     undo_too_old: "Cannot undo: the correction window has closed.",
-    steps: [
-        ("commissioning", "registered"),
-        ("shipping", "shipped"),
-        ("receiving", "received"),
-        ("installing", "installed"),
-        ("removing", "removed"),
-        ("decommissioning", "voided"),
-        ("destroying", "destroyed"),
-        ("recalling", "recalled"),
-        ("correcting", "corrected"),
-        ("resolving", "resolved"),
-        ("", "event"),
-    ],
+    steps: StepWords {
+        commissioning: "registered",
+        shipping: "shipped",
+        receiving: "received",
+        installing: "installed",
+        removing: "removed",
+        decommissioning: "voided",
+        destroying: "destroyed",
+        recalling: "recalled",
+        correcting: "corrected",
+        resolving: "resolved",
+    },
     vin_length: "a VIN has 17 characters, this one has {n}.",
     vin_character: "character {pos} (“{ch}”) cannot appear in a VIN (letters I, O and Q are never used).",
     vin_unverified: "Character 9 of VIN {vin} is “{found}” but the other characters give “{expected}”. It may be mistyped, or the vehicle may carry a VIN without a check digit (many imported European vehicles do). Compare it with the registration certificate.",
@@ -1024,15 +1156,175 @@ pub static EN: Texts = Texts {
 
 #[cfg(test)]
 mod tests {
+    use std::collections::BTreeSet;
+
+    use registry::{PartyId, Vin};
+    use utoipa::OpenApi;
+
     use super::*;
-    use crate::verdict::VERDICTS;
+    use crate::verdict::{FLAG_EVIDENCE, VERDICTS};
+
+    /// Chinese words, not a table entry left in English.
+    fn chinese(words: &str) -> bool {
+        words
+            .chars()
+            .any(|c| ('\u{4e00}'..='\u{9fff}').contains(&c))
+    }
+
+    /// Both languages' words for one key: present, and translated.
+    fn translated(key: &str, zh: &str, en: &str) {
+        assert!(chinese(zh), "{key}: no Chinese words ({zh:?})");
+        assert!(
+            !en.is_empty() && en != zh,
+            "{key}: no English words ({en:?})"
+        );
+    }
 
     #[test]
     fn every_verdict_has_words_in_both_languages() {
-        for t in [&ZH, &EN] {
-            for code in VERDICTS {
-                assert_eq!(t.verdict(code).code, code);
+        for code in VERDICTS {
+            let (Some(zh), Some(en)) = (ZH.verdicts.named(code), EN.verdicts.named(code)) else {
+                panic!("{code} has no words");
+            };
+            translated(code, zh.headline, en.headline);
+            translated(code, zh.meaning, en.meaning);
+        }
+    }
+
+    /// One of each custody state. A new state stops the `match` from compiling: list it here too.
+    fn every_custody_state() -> Vec<Custody> {
+        let party = PartyId::parse("shop-1").unwrap();
+        let states = vec![
+            Custody::AtManufacturer,
+            Custody::Held { by: party.clone() },
+            Custody::InTransit {
+                from: party.clone(),
+                to: party.clone(),
+            },
+            Custody::Installed {
+                vin: Vin::parse("LSVAU218XN2183294").unwrap(),
+                by: party,
+            },
+            Custody::Destroyed,
+            Custody::Voided,
+        ];
+        for state in &states {
+            match state {
+                Custody::AtManufacturer
+                | Custody::Held { .. }
+                | Custody::InTransit { .. }
+                | Custody::Installed { .. }
+                | Custody::Destroyed
+                | Custody::Voided => {}
             }
+        }
+        states
+    }
+
+    #[test]
+    fn every_custody_state_has_words_by_value_and_by_name_in_both_languages() {
+        for state in every_custody_state() {
+            let name = state.name();
+            for t in [&ZH, &EN] {
+                assert_eq!(t.states.named(name), Some(t.custody(&state)), "{name}");
+            }
+            translated(name, ZH.custody(&state), EN.custody(&state));
+        }
+    }
+
+    #[test]
+    fn every_evidence_kind_a_verdict_lists_has_words_in_both_languages() {
+        for kind in ConflictKind::ALL {
+            for t in [&ZH, &EN] {
+                assert_eq!(
+                    t.evidence_kinds.named(kind.code()),
+                    Some(t.conflict_kind(kind))
+                );
+            }
+        }
+        let codes = ConflictKind::ALL.map(ConflictKind::code);
+        for code in codes.into_iter().chain(FLAG_EVIDENCE) {
+            let (Some(zh), Some(en)) =
+                (ZH.evidence_kinds.named(code), EN.evidence_kinds.named(code))
+            else {
+                panic!("evidence {code} has no words");
+            };
+            translated(code, zh, en);
+        }
+    }
+
+    #[test]
+    fn chinese_explanations_keep_every_placeholder() {
+        let Some(zh) = &ZH.evidence_explanations else {
+            panic!("the Chinese pages explain evidence in Chinese");
+        };
+        for kind in ConflictKind::ALL {
+            let words = zh.conflict(kind);
+            assert!(chinese(words), "{}", kind.code());
+            for placeholder in ["{at}", "{since}"] {
+                assert!(
+                    words.contains(placeholder),
+                    "{}: {placeholder}",
+                    kind.code()
+                );
+            }
+        }
+        assert!(chinese(zh.scan_anomaly));
+        for placeholder in ["{contexts}", "{hours}", "{threshold}"] {
+            assert!(zh.scan_anomaly.contains(placeholder), "{placeholder}");
+        }
+    }
+
+    #[test]
+    fn every_step_has_words_in_both_languages() {
+        for step in Step::ALL {
+            translated(step.as_str(), ZH.step(step), EN.step(step));
+        }
+    }
+
+    /// Every error status the service documents, and those its connection layer answers.
+    fn every_error_status() -> BTreeSet<u16> {
+        let doc = serde_json::to_value(crate::openapi::ApiDoc::openapi()).unwrap();
+        let mut statuses: BTreeSet<u16> = [400, 404, 405, 408, 413, 429, 431, 500, 503, 507].into();
+        for item in doc["paths"].as_object().unwrap().values() {
+            for op in item.as_object().unwrap().values() {
+                if let Some(responses) = op["responses"].as_object() {
+                    statuses.extend(responses.keys().filter_map(|k| k.parse::<u16>().ok()));
+                }
+            }
+        }
+        statuses.retain(|s| *s >= 400);
+        statuses
+    }
+
+    #[test]
+    fn every_status_the_error_page_maps_has_words_in_both_languages() {
+        for t in [&ZH, &EN] {
+            let own = [
+                (404, t.error_not_found),
+                (405, t.error_method),
+                (408, t.error_timeout),
+                (413, t.error_too_large),
+                (429, t.error_rate_limited),
+                (503, t.error_busy),
+            ];
+            for status in every_error_status() {
+                // Any other 5xx is the service's fault; any other 4xx, the request's.
+                let expected = own.iter().find(|(s, _)| *s == status).map_or(
+                    if status >= 500 {
+                        t.error_internal
+                    } else {
+                        t.error_bad_request
+                    },
+                    |(_, words)| *words,
+                );
+                assert_eq!(t.error(status), expected, "{status}");
+            }
+        }
+        for status in every_error_status() {
+            let (zh, en) = (ZH.error(status), EN.error(status));
+            translated(&status.to_string(), zh.0, en.0);
+            translated(&status.to_string(), zh.1, en.1);
         }
     }
 

@@ -1,20 +1,16 @@
 //! The manufacturer's lots (`/dashboard/lots`): each GTIN and lot with its codes, public scans,
 //! open alerts and whether it is recalled, from [`registry::Registry::lots`]'s bounded walk.
 
-use std::sync::Arc;
-
 use askama::Template;
-use axum::Extension;
-use axum::extract::{Query, State};
-use axum::http::HeaderMap;
+use axum::extract::State;
 use axum::response::Response;
 
-use super::case::{CaseQuery, signed_in_maker};
 use super::case_text::{self, CaseTexts};
 use super::i18n::{Lang, Texts};
-use super::session::Sessions;
+use super::signed_in::{Dashboard, LangQuery, SignedIn};
 use super::{render, with_lang};
 use crate::error::ApiError;
+use crate::schemas::Page;
 use crate::state::AppState;
 
 /// Code records the walk looks at, at most (everyone's): about a second on the service's disk.
@@ -50,25 +46,14 @@ struct LotsPage {
         number of codes, their public scans in all, open alerts and whether the lot is recalled. \
         Counted by walking at most 500,000 code records of the registry; the page says when the \
         walk stopped before the end. Without a session: the sign-in form.",
-    params(("lang" = Option<String>, Query, description = "`zh-CN` or `en`")),
-    responses((status = 200, description = "The page", body = String, content_type = "text/html")),
+    params(LangQuery),
+    responses(Page)
 )]
 pub async fn lots(
     State(state): State<AppState>,
-    Extension(sessions): Extension<Arc<Sessions>>,
-    headers: HeaderMap,
-    Query(query): Query<CaseQuery>,
+    SignedIn { session, .. }: SignedIn<Dashboard>,
 ) -> Result<Response, ApiError> {
-    let (lang, party, _) = match signed_in_maker(
-        &state,
-        &sessions,
-        &headers,
-        query.lang.as_deref(),
-        "/dashboard/lots",
-    ) {
-        Ok(signed_in) => signed_in,
-        Err(page) => return Ok(*page),
-    };
+    let (lang, party) = (session.lang(), session.party());
     let c = case_text::texts(lang);
     let me = party.id.clone();
     let counted = state

@@ -11,6 +11,7 @@
 //! | [`upload`] | the manufacturer's manifest upload from the dashboard, streamed |
 //! | [`lots`] | the manufacturer's lots with their codes, scans and alerts (`/dashboard/lots`) |
 //! | [`session`] | sign-in with a party token, server-side sessions, CSRF tokens |
+//! | [`signed_in`] | what every signed-in page and form checks first, as extractors; the sign-in form |
 //! | [`i18n`] | every string, one table per language |
 //! | [`errors`] | every error a browser gets, as a page in its language rather than problem+json |
 //!
@@ -27,6 +28,7 @@ pub mod lots;
 pub mod owner;
 pub mod session;
 pub mod shop;
+pub mod signed_in;
 pub mod upload;
 
 use askama::Template;

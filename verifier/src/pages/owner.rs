@@ -17,9 +17,10 @@ use signer::Timestamp;
 
 use super::i18n::{self, Lang, Texts, VerdictText};
 use super::{TypedForm, encode, render, render_status, with_lang};
-use crate::client_ip::client_ip;
-use crate::error::{ApiError, Problem};
+use crate::client_ip::{client_ip, trusted_region};
+use crate::error::ApiError;
 use crate::reports::{self, NotKept, Subject, Submitted};
+use crate::schemas::UnreadForm;
 use crate::state::AppState;
 use crate::typed_input::{TypedError, TypedField};
 use crate::verdict::{Severity, Verdict};
@@ -187,24 +188,6 @@ fn typed_key(gtin: &str, serial: &str) -> Result<CodeKey, signer::ParseError> {
     ))
 }
 
-/// A coarse region from a trusted proxy (e.g. a CDN's geolocation), never from the client itself;
-/// as the JSON report endpoint takes it.
-fn trusted_region(state: &AppState, peer: SocketAddr, headers: &HeaderMap) -> Option<String> {
-    let peer_ip = peer.ip().to_canonical();
-    let trusted = state
-        .config()
-        .trusted_proxies
-        .iter()
-        .any(|net| net.contains(&peer_ip));
-    if !trusted {
-        return None;
-    }
-    headers
-        .get("x-client-region")
-        .and_then(|v| v.to_str().ok())
-        .map(|s| s.chars().take(32).collect())
-}
-
 #[derive(Deserialize, utoipa::ToSchema)]
 pub struct ReportForm {
     pub gtin: String,
@@ -230,10 +213,7 @@ pub struct ReportForm {
         (status = 201, description = "Received: a thank-you page", body = String, content_type = "text/html"),
         (status = 200, description = "Not kept: a page saying why (bad code, empty text, no certified maker), for people rather than programs",
             body = String, content_type = "text/html"),
-        (status = 400, description = "A form field is missing (`invalid_form`)",
-            body = Problem, content_type = "application/problem+json"),
-        (status = 413, description = "The form is larger than the body limit (`body_too_large`)",
-            body = Problem, content_type = "application/problem+json"),
+        UnreadForm,
     ),
 )]
 pub async fn report(
@@ -275,7 +255,7 @@ pub async fn report(
         subject,
         text: form.text.clone(),
         contact: form.contact.clone(),
-        region: trusted_region(&state, peer, &headers),
+        region: trusted_region(peer, &headers, &state.config().trusted_proxies),
     };
     let now = Timestamp::now();
     let filed = state
@@ -356,10 +336,7 @@ pub struct VehicleForm {
     request_body(content = VehicleForm, content_type = "application/x-www-form-urlencoded"),
     responses(
         (status = 200, description = "A page saying yes or no, or that the VIN or code is not valid", body = String, content_type = "text/html"),
-        (status = 400, description = "A form field is missing (`invalid_form`)",
-            body = Problem, content_type = "application/problem+json"),
-        (status = 413, description = "The form is larger than the body limit (`body_too_large`)",
-            body = Problem, content_type = "application/problem+json"),
+        UnreadForm,
     ),
 )]
 pub async fn vehicle_check(

@@ -6,8 +6,12 @@
 //! every replica of the service knows them and a sign-out through one ends the session in all.
 //! What a session only shows (the station's running list of scans, a message for the next page)
 //! stays in the memory of the replica that served it.
+//!
+//! A request reads its session from the store once, on the blocking pool ([`Sessions::load`], by
+//! the extractors in [`super::signed_in`]), and works on it as a [`LiveSession`].
 
 use std::collections::{HashMap, VecDeque};
+use std::future::Future;
 use std::sync::{Arc, Mutex, MutexGuard, PoisonError};
 use std::time::{Duration, Instant};
 
@@ -111,6 +115,7 @@ pub struct Resolved {
     pub at: String,
 }
 
+/// A session as [`LiveSession::with`] lends it: what the store and this replica keep of it.
 pub struct Session {
     pub party: Party,
     pub csrf: String,
@@ -193,8 +198,8 @@ impl Sessions {
         }
     }
 
-    /// A new session for `party`, opened with the token `token_id`: its id (for the cookie only).
-    pub fn create(&self, party: Party, token_id: String, lang: Lang) -> Result<String, ApiError> {
+    /// [`Sessions::open`]'s blocking work.
+    fn create(&self, party: Party, token_id: String, lang: Lang) -> Result<String, ApiError> {
         let id = random_token();
         let now = Timestamp::now();
         // Sessions end by themselves; their records go as others sign in.
@@ -237,11 +242,38 @@ impl Sessions {
         }
     }
 
-    /// Runs `f` on the request's live session, if it has one. A session lives only as long as the
-    /// token that opened it and its party: both are checked on every request, as the API checks a
-    /// bearer token, so a revocation ends the session at once, in every replica.
-    pub fn with<T>(&self, headers: &HeaderMap, f: impl FnOnce(&mut Session) -> T) -> Option<T> {
-        let id = cookie(headers)?;
+    /// A new session for `party`, opened with the token `token_id`: its id, for the cookie only.
+    /// The store is written on the blocking pool.
+    pub async fn open(
+        self: &Arc<Self>,
+        party: Party,
+        token_id: String,
+        lang: Lang,
+    ) -> Result<String, ApiError> {
+        let sessions = self.clone();
+        blocking(move || sessions.create(party, token_id, lang)).await?
+    }
+
+    /// The live session the request's cookie names, if it has one, read from the store on the
+    /// blocking pool when awaited. A session lives only as long as the token that opened it and
+    /// its party: both are checked on every request, as the API checks a bearer token, so a
+    /// revocation ends the session at once, in every replica. The future holds the cookie, not
+    /// `headers`, so a form's body can be read before it is awaited.
+    pub fn load(
+        self: &Arc<Self>,
+        headers: &HeaderMap,
+    ) -> impl Future<Output = Result<Option<LiveSession>, ApiError>> + Send + 'static {
+        let id = cookie(headers);
+        let sessions = self.clone();
+        async move {
+            let Some(id) = id else {
+                return Ok(None);
+            };
+            blocking(move || sessions.load_blocking(id)).await
+        }
+    }
+
+    fn load_blocking(self: Arc<Self>, id: String) -> Option<LiveSession> {
         let record = match self.registry.session(&id) {
             Ok(Some(record)) => record,
             Ok(None) => {
@@ -270,16 +302,73 @@ impl Sessions {
             Ok(Some(party)) => party,
             _ => return None,
         };
+        lock(&self.local).entry(id.clone()).or_default().used = Instant::now();
+        Some(LiveSession {
+            sessions: self,
+            id,
+            record,
+            party,
+        })
+    }
+
+    fn mark_resolved(&self, manufacturer: &str, resolved: Resolved) {
+        let mut map = lock(&self.resolved);
+        let list = map.entry(manufacturer.to_owned()).or_default();
+        list.push_front(resolved);
+        list.truncate(50);
+    }
+
+    fn resolved(&self, manufacturer: &str) -> Vec<Resolved> {
+        lock(&self.resolved)
+            .get(manufacturer)
+            .map(|l| l.iter().cloned().collect())
+            .unwrap_or_default()
+    }
+}
+
+/// A request's session as [`Sessions::load`] read it: who it is, its CSRF token, and what the
+/// store keeps of its mode and language. What this replica keeps of it (the running list, the
+/// next page's message) is reached through [`LiveSession::with`].
+pub struct LiveSession {
+    sessions: Arc<Sessions>,
+    /// The cookie's value: a secret, never logged.
+    id: String,
+    /// As the store holds it.
+    record: SessionRecord,
+    party: Party,
+}
+
+impl LiveSession {
+    pub fn party(&self) -> &Party {
+        &self.party
+    }
+
+    pub fn csrf(&self) -> &str {
+        &self.record.csrf
+    }
+
+    pub fn lang(&self) -> Lang {
+        Lang::choose(Some(&self.record.lang), &HeaderMap::new())
+    }
+
+    /// The vehicle the station installs into, in install mode.
+    pub fn install_vin(&self) -> Option<Vin> {
+        self.record.install_vin
+    }
+
+    /// Runs `f` on the session with what this replica keeps of it. A changed mode or language is
+    /// written to the store (on the blocking pool) for whichever replica serves the next request.
+    pub async fn with<T>(&mut self, f: impl FnOnce(&mut Session) -> T) -> T {
         let (out, changed) = {
-            let mut local = lock(&self.local);
-            let local = local.entry(id.clone()).or_default();
+            let mut local = lock(&self.sessions.local);
+            let local = local.entry(self.id.clone()).or_default();
             let mut session = Session {
-                party,
-                csrf: record.csrf.clone(),
-                lang: Lang::choose(Some(&record.lang), &HeaderMap::new()),
+                party: self.party.clone(),
+                csrf: self.record.csrf.clone(),
+                lang: self.lang(),
                 rows: std::mem::take(&mut local.rows),
-                install_vin: record.install_vin,
-                confirm_vin: record.confirm_vin,
+                install_vin: self.record.install_vin,
+                confirm_vin: self.record.confirm_vin,
                 flash: local.flash.take(),
                 next_row: local.next_row,
             };
@@ -292,59 +381,54 @@ impl Sessions {
                 lang: session.lang.code().to_owned(),
                 install_vin: session.install_vin,
                 confirm_vin: session.confirm_vin,
-                ..record.clone()
+                ..self.record.clone()
             };
             (out, changed)
         };
         // The station's mode and language, for whichever replica serves the next request.
-        if changed != record {
-            if let Err(e) = self.registry.put_session(&id, &changed) {
+        if changed != self.record {
+            let registry = self.sessions.registry.clone();
+            let (id, kept) = (self.id.clone(), changed.clone());
+            // (A task that failed to run is logged as it fails.)
+            if let Ok(Err(e)) = blocking(move || registry.put_session(&id, &kept)).await {
                 tracing::error!(error = %e, "cannot keep a session's mode");
             }
+            self.record = changed;
         }
-        Some(out)
+        out
     }
 
-    /// Runs `f` on the session only if `csrf` is its token; 403 otherwise (no session, or a
-    /// form that did not come from one of its pages).
-    pub fn checked<T>(
-        &self,
-        headers: &HeaderMap,
-        csrf: &str,
-        f: impl FnOnce(&mut Session) -> T,
-    ) -> Result<T, ApiError> {
-        self.with(headers, |s| {
-            if same(s.csrf.as_bytes(), csrf.as_bytes()) {
-                Ok(f(s))
-            } else {
-                Err(refused())
-            }
-        })
-        .unwrap_or_else(|| Err(refused()))
+    /// Ends the session everywhere (sign-out), the store written on the blocking pool.
+    pub async fn end(self) -> Result<(), ApiError> {
+        let LiveSession { sessions, id, .. } = self;
+        blocking(move || sessions.forget(&id)).await
     }
 
-    pub fn end(&self, headers: &HeaderMap) {
-        if let Some(id) = cookie(headers) {
-            self.forget(&id);
-        }
+    /// Keeps an alert the session's manufacturer resolved, for the dashboard's list here.
+    pub fn mark_resolved(&self, resolved: Resolved) {
+        self.sessions
+            .mark_resolved(self.party.id.as_str(), resolved);
     }
 
-    pub fn mark_resolved(&self, manufacturer: &str, resolved: Resolved) {
-        let mut map = lock(&self.resolved);
-        let list = map.entry(manufacturer.to_owned()).or_default();
-        list.push_front(resolved);
-        list.truncate(50);
-    }
-
-    pub fn resolved(&self, manufacturer: &str) -> Vec<Resolved> {
-        lock(&self.resolved)
-            .get(manufacturer)
-            .map(|l| l.iter().cloned().collect())
-            .unwrap_or_default()
+    /// The alerts the session's manufacturer resolved lately, newest first.
+    pub fn resolved(&self) -> Vec<Resolved> {
+        self.sessions.resolved(self.party.id.as_str())
     }
 }
 
-fn refused() -> ApiError {
+/// Runs the sessions' store work on tokio's blocking pool, as `AppState::blocking` runs the
+/// registry's: the store may wait on the disk or the database.
+async fn blocking<T: Send + 'static>(
+    work: impl FnOnce() -> T + Send + 'static,
+) -> Result<T, ApiError> {
+    tokio::task::spawn_blocking(work)
+        .await
+        .map_err(|e| ApiError::internal(&e))
+}
+
+/// The `403 csrf` answer to a form that did not come from one of the session's pages (or came
+/// with no live session).
+pub(crate) fn refused() -> ApiError {
     ApiError::new(
         StatusCode::FORBIDDEN,
         "csrf",
@@ -353,7 +437,7 @@ fn refused() -> ApiError {
 }
 
 /// Constant-time comparison: the CSRF token is a secret of the session.
-fn same(a: &[u8], b: &[u8]) -> bool {
+pub(crate) fn same(a: &[u8], b: &[u8]) -> bool {
     a.len() == b.len() && a.iter().zip(b).fold(0u8, |acc, (x, y)| acc | (x ^ y)) == 0
 }
 

@@ -29,22 +29,15 @@ use signer::{DigitalLink, Timestamp};
 
 use super::i18n::{Lang, Texts};
 use super::session::{self, ScanRow, Sessions};
+use super::signed_in::{
+    CheckedForm, LangQuery, Shops, SignedIn, Station, secure, session_forms, sign_in_page,
+};
 use super::{render, with_lang};
 use crate::error::{ApiError, Problem};
 use crate::local_time::Zone;
+use crate::schemas::{Page, UnreadForm};
 use crate::state::AppState;
 use registry::vin::VinError;
-
-#[derive(Template)]
-#[template(path = "signin.html")]
-struct SignInPage {
-    lang: Lang,
-    t: &'static Texts,
-    switch_href: String,
-    heading: &'static str,
-    error: Option<&'static str>,
-    csrf: String,
-}
 
 #[derive(Template)]
 #[template(path = "shop.html")]
@@ -75,51 +68,6 @@ struct VehiclePage<'a> {
     parts: Vec<(String, String, Vec<String>)>,
 }
 
-#[derive(Deserialize)]
-pub struct LangQuery {
-    pub lang: Option<String>,
-}
-
-fn secure(state: &AppState) -> bool {
-    state.config().base_url.as_str().starts_with("https://")
-}
-
-/// The sign-in form, with a fresh CSRF token in the form and in a cookie scoped to `/signin`.
-pub(crate) fn sign_in_page(
-    state: &AppState,
-    lang: Lang,
-    path: &str,
-    error: Option<&'static str>,
-) -> Response {
-    let t = lang.texts();
-    let csrf = session::random_token();
-    let cookie = session::sign_in_cookie(&csrf, secure(state));
-    let mut page = render(&SignInPage {
-        csrf,
-        lang,
-        t,
-        switch_href: with_lang(path, lang.other()),
-        heading: if path.starts_with("/dashboard") {
-            t.dashboard_title
-        } else {
-            t.shop_title
-        },
-        error,
-    });
-    if let Ok(value) = header::HeaderValue::from_str(&cookie) {
-        page.headers_mut().append(header::SET_COOKIE, value);
-    }
-    page
-}
-
-/// The session's language, switched by `?lang=` when given.
-fn session_lang(session: &mut session::Session, query: &LangQuery) -> Lang {
-    if let Some(q) = query.lang.as_deref() {
-        session.lang = Lang::choose(Some(q), &HeaderMap::new());
-    }
-    session.lang
-}
-
 /// `GET /shop`: the station, or its sign-in form.
 #[utoipa::path(
     get,
@@ -128,67 +76,51 @@ fn session_lang(session: &mut session::Session, query: &LangQuery) -> Lang {
     summary = "The shop's scanning station",
     description = "For a signed-in shop or distributor: the scan form and the session's recent \
         scans. Without a session: the sign-in form.",
-    params(("lang" = Option<String>, Query, description = "`zh-CN` or `en`")),
-    responses((status = 200, description = "The page", body = String, content_type = "text/html")),
+    params(LangQuery),
+    responses(Page)
 )]
-pub async fn station(
-    State(state): State<AppState>,
-    Extension(sessions): Extension<Arc<Sessions>>,
-    headers: HeaderMap,
-    Query(query): Query<LangQuery>,
-) -> Response {
-    let page = sessions.with(&headers, |s| {
-        let lang = session_lang(s, &query);
-        if !matches!(s.party.role, Role::Shop | Role::Distributor) {
-            return Err(lang);
-        }
-        let t = lang.texts();
-        let now = Timestamp::now();
-        let rows = s
-            .rows
-            .iter()
-            .cloned()
-            .map(|mut row| {
-                // Undo is offered only while the registry would accept it.
-                row.undo = row.undoable.is_some_and(|(_, until)| now <= until);
-                row.shown_in(lang)
+pub async fn station(SignedIn { mut session, .. }: SignedIn<Station>) -> Response {
+    session
+        .with(|s| {
+            let lang = s.lang;
+            let t = lang.texts();
+            let now = Timestamp::now();
+            let rows = s
+                .rows
+                .iter()
+                .cloned()
+                .map(|mut row| {
+                    // Undo is offered only while the registry would accept it.
+                    row.undo = row.undoable.is_some_and(|(_, until)| now <= until);
+                    row.shown_in(lang)
+                })
+                .collect();
+            render(&StationPage {
+                lang,
+                t,
+                switch_href: with_lang("/shop", lang.other()),
+                party: &s.party,
+                csrf: &s.csrf,
+                install_vin: s.install_vin.as_ref().map(Vin::as_str),
+                install_confirmed: s.install_vin.is_some_and(|v| !v.check_digit_verifies()),
+                confirm_vin: s.confirm_vin.as_ref().map(|v| {
+                    let why = Vin::parse(v.as_str())
+                        .err()
+                        .map_or_else(String::new, |e| match e {
+                            VinError::CheckDigit { found, expected } => t
+                                .vin_unverified
+                                .replace("{vin}", v.as_str())
+                                .replace("{found}", &found.to_string())
+                                .replace("{expected}", &expected.to_string()),
+                            other => t.vin_error(&other),
+                        });
+                    (v.as_str(), why)
+                }),
+                flash: s.flash.take(),
+                rows,
             })
-            .collect();
-        Ok(render(&StationPage {
-            lang,
-            t,
-            switch_href: with_lang("/shop", lang.other()),
-            party: &s.party,
-            csrf: &s.csrf,
-            install_vin: s.install_vin.as_ref().map(Vin::as_str),
-            install_confirmed: s.install_vin.is_some_and(|v| !v.check_digit_verifies()),
-            confirm_vin: s.confirm_vin.as_ref().map(|v| {
-                let why = Vin::parse(v.as_str())
-                    .err()
-                    .map_or_else(String::new, |e| match e {
-                        VinError::CheckDigit { found, expected } => t
-                            .vin_unverified
-                            .replace("{vin}", v.as_str())
-                            .replace("{found}", &found.to_string())
-                            .replace("{expected}", &expected.to_string()),
-                        other => t.vin_error(&other),
-                    });
-                (v.as_str(), why)
-            }),
-            flash: s.flash.take(),
-            rows,
-        }))
-    });
-    match page {
-        Some(Ok(page)) => page,
-        Some(Err(lang)) => sign_in_page(&state, lang, "/shop", Some(lang.texts().wrong_role)),
-        None => sign_in_page(
-            &state,
-            Lang::choose(query.lang.as_deref(), &headers),
-            "/shop",
-            None,
-        ),
-    }
+        })
+        .await
 }
 
 #[derive(Deserialize, utoipa::ToSchema)]
@@ -214,10 +146,7 @@ pub struct SignInForm {
         (status = 303, description = "Signed in: to the party's page"),
         (status = 200, description = "The sign-in form again, saying the token was refused",
             body = String, content_type = "text/html"),
-        (status = 400, description = "The form is incomplete (`invalid_form`)",
-            body = Problem, content_type = "application/problem+json"),
-        (status = 413, description = "The form is larger than the body limit (`body_too_large`)",
-            body = Problem, content_type = "application/problem+json"),
+        UnreadForm,
         (status = 403, description = "The form's CSRF token is not the one its page set (`csrf`)",
             body = Problem, content_type = "application/problem+json"),
     ),
@@ -271,7 +200,7 @@ pub async fn sign_in(
     } else {
         "/shop"
     };
-    let id = sessions.create(party, token_id, lang)?;
+    let id = sessions.open(party, token_id, lang).await?;
     Ok((
         [(header::SET_COOKIE, session::set_cookie(&id, secure(&state)))],
         Redirect::to(to),
@@ -284,6 +213,8 @@ pub struct CsrfForm {
     pub csrf: String,
 }
 
+session_forms!(CsrfForm, ScanForm, RowForm, ModeForm);
+
 /// `POST /signout`.
 #[utoipa::path(
     post,
@@ -293,19 +224,13 @@ pub struct CsrfForm {
     request_body(content = CsrfForm, content_type = "application/x-www-form-urlencoded"),
     responses(
         (status = 303, description = "Signed out: to the sign-in form"),
-        (status = 403, description = "No session, or the form's CSRF token is not the session's (`csrf`)",
-            body = Problem, content_type = "application/problem+json"),
     ),
 )]
 pub async fn sign_out(
     State(state): State<AppState>,
-    Extension(sessions): Extension<Arc<Sessions>>,
-    headers: HeaderMap,
-    form: Result<Form<CsrfForm>, FormRejection>,
+    CheckedForm { session, .. }: CheckedForm<CsrfForm>,
 ) -> Result<Response, ApiError> {
-    let csrf = form.map(|f| f.0.csrf).unwrap_or_default();
-    sessions.checked(&headers, &csrf, |_| ())?;
-    sessions.end(&headers);
+    session.end().await?;
     Ok((
         [(header::SET_COOKIE, session::clear_cookie(secure(&state)))],
         Redirect::to("/shop"),
@@ -332,27 +257,16 @@ pub struct ScanForm {
     responses(
         (status = 200, description = "The scan's row in the list", body = Object),
         (status = 303, description = "Recorded: back to the station"),
-        (status = 403, description = "No session, or the form's CSRF token is not the session's (`csrf`)",
-            body = Problem, content_type = "application/problem+json"),
     ),
 )]
 pub async fn scan(
     State(state): State<AppState>,
-    Extension(sessions): Extension<Arc<Sessions>>,
     headers: HeaderMap,
-    form: Result<Form<ScanForm>, FormRejection>,
+    CheckedForm {
+        mut session, form, ..
+    }: CheckedForm<ScanForm, Station>,
 ) -> Result<Response, ApiError> {
-    let (csrf, code) = form.map(|f| (f.0.csrf, f.0.code)).unwrap_or_default();
-    let (party, vin, lang) = sessions.checked(&headers, &csrf, |s| {
-        (s.party.clone(), s.install_vin, s.lang)
-    })?;
-    if !matches!(party.role, Role::Shop | Role::Distributor) {
-        return Err(ApiError::new(
-            StatusCode::FORBIDDEN,
-            "wrong_role",
-            "the station is for shops and distributors",
-        ));
-    }
+    let (party, vin, code) = (session.party().clone(), session.install_vin(), form.code);
     let now = Timestamp::now();
     let row = state
         .blocking({
@@ -361,9 +275,7 @@ pub async fn scan(
             move |r| record(r, &party, vin.as_ref(), &code, now, &zone)
         })
         .await?;
-    let row = sessions
-        .with(&headers, |s| s.push_row(row.clone()))
-        .unwrap_or_else(|| row.shown_in(lang));
+    let row = session.with(|s| s.push_row(row)).await;
     Ok(answer(&headers, row))
 }
 
@@ -577,7 +489,7 @@ fn record_action(
         }
         Outcome::Conflict { kind, .. } => row(
             "danger",
-            both(|t| format!("{} ({})", t.row_conflict, t.evidence_kind(kind.code()))),
+            both(|t| format!("{} ({})", t.row_conflict, t.conflict_kind(kind))),
             code,
         ),
         _ if !recorded.record.flags.duplicate.is_empty() => {
@@ -646,33 +558,32 @@ pub struct RowForm {
     responses(
         (status = 200, description = "The row, answered", body = Object),
         (status = 303, description = "Answered: back to the station"),
-        (status = 403, description = "No session, or the form's CSRF token is not the session's (`csrf`)",
-            body = Problem, content_type = "application/problem+json"),
         (status = 404, description = "No such question in this session's list (`no_such_row`)",
             body = Problem, content_type = "application/problem+json"),
     ),
 )]
 pub async fn decide(
     State(state): State<AppState>,
-    Extension(sessions): Extension<Arc<Sessions>>,
     headers: HeaderMap,
-    form: Result<Form<RowForm>, FormRejection>,
+    CheckedForm {
+        mut session, form, ..
+    }: CheckedForm<RowForm>,
 ) -> Result<Response, ApiError> {
-    let form = row_form(&sessions, &headers, form)?;
-    let (party, lang, asked) = sessions.checked(&headers, &form.csrf, |s| {
-        let asked = s
-            .row_mut(form.row)
-            .filter(|r| r.ask || r.recall)
-            .and_then(|r| {
-                Some((
-                    r.key.clone()?,
-                    r.asked.clone()?,
-                    r.label.clone()?,
-                    r.at.clone(),
-                ))
-            });
-        (s.party.clone(), s.lang, asked)
-    })?;
+    let asked = session
+        .with(|s| {
+            s.row_mut(form.row)
+                .filter(|r| r.ask || r.recall)
+                .and_then(|r| {
+                    Some((
+                        r.key.clone()?,
+                        r.asked.clone()?,
+                        r.label.clone()?,
+                        r.at.clone(),
+                    ))
+                })
+        })
+        .await;
+    let party = session.party().clone();
     let Some((key, (vin, action), label, at)) = asked else {
         return Err(no_such_row());
     };
@@ -702,22 +613,18 @@ pub async fn decide(
             at,
         ),
     };
-    let row = sessions
-        .with(&headers, |s| {
+    let row = session
+        .with(|s| {
             let lang = s.lang;
             match s.row_mut(form.row) {
                 Some(slot) => {
-                    *slot = ScanRow {
-                        id: slot.id,
-                        ..row.clone()
-                    }
-                    .shown_in(lang);
+                    *slot = ScanRow { id: slot.id, ..row }.shown_in(lang);
                     slot.clone()
                 }
-                None => row.clone().shown_in(lang),
+                None => row.shown_in(lang),
             }
         })
-        .unwrap_or_else(|| row.shown_in(lang));
+        .await;
     Ok(answer(&headers, row))
 }
 
@@ -734,29 +641,26 @@ pub async fn decide(
     request_body(content = RowForm, content_type = "application/x-www-form-urlencoded"),
     responses(
         (status = 303, description = "Back to the station, which shows the outcome"),
-        (status = 403, description = "No session, or the form's CSRF token is not the session's (`csrf`)",
-            body = Problem, content_type = "application/problem+json"),
         (status = 404, description = "No such row to undo in this session's list (`no_such_row`)",
             body = Problem, content_type = "application/problem+json"),
     ),
 )]
 pub async fn undo(
     State(state): State<AppState>,
-    Extension(sessions): Extension<Arc<Sessions>>,
-    headers: HeaderMap,
-    form: Result<Form<RowForm>, FormRejection>,
+    CheckedForm {
+        mut session, form, ..
+    }: CheckedForm<RowForm>,
 ) -> Result<Response, ApiError> {
-    let form = row_form(&sessions, &headers, form)?;
-    let (party, lang, target) = sessions.checked(&headers, &form.csrf, |s| {
-        let target = s
-            .row_mut(form.row)
-            .and_then(|r| Some((r.key.clone()?, r.undoable?)));
-        (s.party.clone(), s.lang, target)
-    })?;
+    let target = session
+        .with(|s| {
+            s.row_mut(form.row)
+                .and_then(|r| Some((r.key.clone()?, r.undoable?)))
+        })
+        .await;
     let Some((key, (seq, _))) = target else {
         return Err(no_such_row());
     };
-    let t = lang.texts();
+    let (party, t) = (session.party().clone(), session.lang().texts());
     let now = Timestamp::now();
     let zone = state.config().time_zone.clone();
     let (text, undone) = state
@@ -772,20 +676,22 @@ pub async fn undo(
             }
         })
         .await?;
-    sessions.with(&headers, |s| {
-        if undone {
-            let lang = s.lang;
-            if let Some(row) = s.row_mut(form.row) {
-                row.class = "info";
-                row.texts = both(|t| t.row_undone.to_owned());
-                row.undoable = None;
-                row.undo = false;
-                *row = row.clone().shown_in(lang);
+    session
+        .with(|s| {
+            if undone {
+                let lang = s.lang;
+                if let Some(row) = s.row_mut(form.row) {
+                    row.class = "info";
+                    row.texts = both(|t| t.row_undone.to_owned());
+                    row.undoable = None;
+                    row.undo = false;
+                    *row = row.clone().shown_in(lang);
+                }
+            } else {
+                s.flash = Some(text);
             }
-        } else {
-            s.flash = Some(text);
-        }
-    });
+        })
+        .await;
     Ok(Redirect::to("/shop").into_response())
 }
 
@@ -801,27 +707,13 @@ fn undo_refusal(e: &RegistryError, t: &Texts, zone: &Zone) -> String {
         }) => t
             .undo_depends
             .replace("{seq}", &event.to_string())
-            .replace("{step}", t.step(step.as_str()))
+            .replace("{step}", t.step(*step))
             .replace("{date}", &zone.date(*at)),
         RegistryError::InvalidCorrection(CorrectionError::WindowClosed { .. }) => {
             t.undo_too_old.to_owned()
         }
         RegistryError::InvalidCorrection(why) => format!("{}{why}", t.undo_refused),
         e => format!("{}{e}", t.undo_refused),
-    }
-}
-
-fn row_form(
-    sessions: &Sessions,
-    headers: &HeaderMap,
-    form: Result<Form<RowForm>, FormRejection>,
-) -> Result<RowForm, ApiError> {
-    match form {
-        Ok(Form(form)) => Ok(form),
-        Err(_) => Err(sessions
-            .checked(headers, "", |_| ())
-            .err()
-            .unwrap_or_else(|| ApiError::bad_request("invalid_form", "incomplete form"))),
     }
 }
 
@@ -855,52 +747,47 @@ pub struct ModeForm {
     request_body(content = ModeForm, content_type = "application/x-www-form-urlencoded"),
     responses(
         (status = 303, description = "Back to the station, which shows the mode or why the VIN was refused"),
-        (status = 403, description = "No session, or the form's CSRF token is not the session's (`csrf`)",
-            body = Problem, content_type = "application/problem+json"),
     ),
 )]
 pub async fn mode(
-    Extension(sessions): Extension<Arc<Sessions>>,
-    headers: HeaderMap,
-    form: Result<Form<ModeForm>, FormRejection>,
-) -> Result<Response, ApiError> {
-    let Ok(Form(form)) = form else {
-        return Err(sessions
-            .checked(&headers, "", |_| ())
-            .err()
-            .unwrap_or_else(|| ApiError::bad_request("invalid_form", "incomplete form")));
-    };
-    sessions.checked(&headers, &form.csrf, |s| {
-        let t = s.lang.texts();
-        if form.mode != "install" {
-            s.install_vin = None;
-            s.confirm_vin = None;
-            return;
-        }
-        if s.party.role != Role::Shop {
-            s.flash = Some(t.wrong_role.to_owned());
-            return;
-        }
-        s.confirm_vin = None;
-        match Vin::parse_confirmed(form.vin.as_deref().unwrap_or("").trim()) {
-            // Many imported European vehicles carry a VIN without a check digit: ask the operator
-            // to compare it with the registration certificate rather than refuse it.
-            // Until then no scan goes into the vehicle chosen before.
-            Ok(vin) if !vin.check_digit_verifies() && form.confirmed.is_none() => {
+    CheckedForm {
+        mut session, form, ..
+    }: CheckedForm<ModeForm>,
+) -> Response {
+    session
+        .with(|s| {
+            let t = s.lang.texts();
+            if form.mode != "install" {
                 s.install_vin = None;
-                s.confirm_vin = Some(vin);
+                s.confirm_vin = None;
+                return;
             }
-            Ok(vin) => s.install_vin = Some(vin),
-            Err(e) => s.flash = Some(t.vin_error(&e)),
-        }
-    })?;
-    Ok(Redirect::to("/shop").into_response())
+            if s.party.role != Role::Shop {
+                s.flash = Some(t.wrong_role.to_owned());
+                return;
+            }
+            s.confirm_vin = None;
+            match Vin::parse_confirmed(form.vin.as_deref().unwrap_or("").trim()) {
+                // Many imported European vehicles carry a VIN without a check digit: ask the operator
+                // to compare it with the registration certificate rather than refuse it.
+                // Until then no scan goes into the vehicle chosen before.
+                Ok(vin) if !vin.check_digit_verifies() && form.confirmed.is_none() => {
+                    s.install_vin = None;
+                    s.confirm_vin = Some(vin);
+                }
+                Ok(vin) => s.install_vin = Some(vin),
+                Err(e) => s.flash = Some(t.vin_error(&e)),
+            }
+        })
+        .await;
+    Redirect::to("/shop").into_response()
 }
 
-#[derive(Deserialize)]
+#[derive(Deserialize, utoipa::IntoParams)]
+#[into_params(parameter_in = Query)]
 pub struct VinQuery {
+    /// The vehicle (17 characters)
     pub vin: Option<String>,
-    pub lang: Option<String>,
 }
 
 /// `GET /shop/vehicle?vin=`: the parts recorded as installed in a vehicle.
@@ -909,33 +796,15 @@ pub struct VinQuery {
     path = "/shop/vehicle",
     tag = "pages",
     summary = "A vehicle's installed parts, for a signed-in shop",
-    params(
-        ("vin" = Option<String>, Query, description = "The vehicle (17 characters)"),
-        ("lang" = Option<String>, Query, description = "`zh-CN` or `en`"),
-    ),
+    params(VinQuery, LangQuery),
     responses((status = 200, description = "The page (or the sign-in form)", body = String, content_type = "text/html")),
 )]
 pub async fn vehicle(
     State(state): State<AppState>,
-    Extension(sessions): Extension<Arc<Sessions>>,
-    headers: HeaderMap,
     Query(query): Query<VinQuery>,
+    SignedIn { session, .. }: SignedIn<Shops>,
 ) -> Result<Response, ApiError> {
-    let lang_query = LangQuery {
-        lang: query.lang.clone(),
-    };
-    let signed_in = sessions.with(&headers, |s| {
-        (session_lang(s, &lang_query), s.party.role == Role::Shop)
-    });
-    let Some((lang, true)) = signed_in else {
-        let lang = signed_in.map_or_else(|| Lang::choose(query.lang.as_deref(), &headers), |s| s.0);
-        return Ok(sign_in_page(
-            &state,
-            lang,
-            "/shop",
-            signed_in.map(|_| lang.texts().wrong_role),
-        ));
-    };
+    let lang = session.lang();
     let t = lang.texts();
     let zone = &state.config().time_zone;
     let typed = query.vin.unwrap_or_default().trim().to_ascii_uppercase();

@@ -10,22 +10,16 @@
 //! body is the file itself. The route sits with the API's upload outside the request timeout and
 //! the body limit: a manifest of a million lines streams for longer than any page.
 
-use std::sync::Arc;
-
-use axum::Extension;
 use axum::Json;
 use axum::body::Body;
 use axum::extract::State;
-use axum::http::{HeaderMap, StatusCode};
-use registry::Role;
+use axum::http::HeaderMap;
 
-use super::session::Sessions;
+use super::signed_in::{CheckedHeader, ManifestUpload};
 use crate::error::{ApiError, Problem};
-use crate::routes::api::{UploadSummary, register_streamed};
+use crate::manifest_upload::{UploadSummary, register_streamed};
+use crate::schemas::ManifestAnswers;
 use crate::state::AppState;
-
-/// The header that carries the session's CSRF token.
-pub const CSRF_HEADER: &str = "x-csrf-token";
 
 /// `POST /dashboard/manifests`: registers a manifest the signed-in manufacturer chose in the
 /// dashboard.
@@ -40,40 +34,20 @@ pub const CSRF_HEADER: &str = "x-csrf-token";
         Not bound by the request timeout or body limit of other pages.",
     request_body(content = String, content_type = "application/x-ndjson"),
     responses(
-        (status = 200, description = "Per-line counts; rejected lines do not fail the upload",
-            body = UploadSummary),
-        (status = 400, description = "The manifest cannot be read (`invalid_manifest`)",
-            body = Problem, content_type = "application/problem+json"),
+        ManifestAnswers,
         (status = 403, description = "No session, a CSRF token that is not the session's (`csrf`), \
             or not a manufacturer (`wrong_role`)",
-            body = Problem, content_type = "application/problem+json"),
-        (status = 413, description = "Larger than 2 GiB (`manifest_too_large`)",
-            body = Problem, content_type = "application/problem+json"),
-        (status = 507, description = "The disk filled during the upload (`storage_full`), with \
-            what was stored and where to resume, as the API says",
             body = Problem, content_type = "application/problem+json"),
     ),
 )]
 pub async fn upload(
     State(state): State<AppState>,
-    Extension(sessions): Extension<Arc<Sessions>>,
+    CheckedHeader { session, .. }: CheckedHeader<ManifestUpload>,
     headers: HeaderMap,
     body: Body,
 ) -> Result<Json<UploadSummary>, ApiError> {
-    let csrf = headers
-        .get(CSRF_HEADER)
-        .and_then(|v| v.to_str().ok())
-        .unwrap_or("")
-        .to_owned();
-    let party = sessions.checked(&headers, &csrf, |s| s.party.clone())?;
-    if party.role != Role::Manufacturer {
-        return Err(ApiError::new(
-            StatusCode::FORBIDDEN,
-            "wrong_role",
-            "uploading a manifest is for manufacturers",
-        ));
-    }
+    let party = session.party().id.clone();
     Ok(Json(
-        register_streamed(&state, party.id, &headers, body).await?,
+        register_streamed(&state, party, &headers, body).await?,
     ))
 }

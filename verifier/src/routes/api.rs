@@ -6,39 +6,32 @@
 //! shops read a vehicle's installed parts. Each custody call takes one scan, or up to
 //! [`MAX_BATCH`] with a result per scan.
 
-use std::collections::BTreeMap;
-use std::io::BufReader;
-use std::sync::Arc;
-use std::sync::atomic::{AtomicBool, Ordering};
-
 use axum::Json;
 use axum::body::Body;
 use axum::extract::{Path, State};
-use axum::http::{HeaderMap, StatusCode, header};
+use axum::http::{HeaderMap, StatusCode};
 use axum::response::{IntoResponse, Response};
 use base64::Engine as _;
-use futures_util::TryStreamExt;
 use registry::{
-    Action, CodeKey, Custody, GenuineCopy, Outcome, PartyId, Presented, Recorded, Registration,
-    Registry, RegistryError, Resolution, Role, Submission, Vin, register_manifest,
+    Action, CodeKey, Custody, GenuineCopy, Outcome, PartyId, Presented, Recorded, Registry,
+    RegistryError, Resolution, Role, Submission, Vin,
 };
 use serde::{Deserialize, Serialize};
 use serde_json::json;
 use signer::{DigitalLink, Gtin, Lot, Serial, Timestamp};
+use utoipa::openapi::{RefOr, Schema};
+use utoipa::{PartialSchema, ToSchema};
 
 use crate::auth::Caller;
 use crate::error::{ApiError, ApiJson, Problem};
-use crate::openapi as doc;
+use crate::manifest_upload::{UploadSummary, register_streamed};
+use crate::schemas::{self as doc, CallersCode, CodeInPath, ManifestAnswers, RoleRefused};
 use crate::state::AppState;
 
 /// Scans in one batch request.
 pub const MAX_BATCH: usize = 1000;
 /// Body limit of a batch request: 1000 scans of about 300 bytes, with room to spare.
 pub const MAX_BATCH_BYTES: usize = 1 << 20;
-/// Largest manifest upload: 2 GiB, about eight million lines.
-pub const MAX_MANIFEST_BYTES: u64 = 2 << 30;
-/// Rejected lines listed in an upload's answer; the counts cover every line.
-pub const MAX_LISTED_REJECTIONS: usize = 1000;
 
 const MAKERS: &[Role] = &[Role::Manufacturer];
 const SHOPS: &[Role] = &[Role::Shop];
@@ -50,7 +43,6 @@ const ANYONE: &[Role] = &[Role::Manufacturer, Role::Distributor, Role::Shop];
     path = "/api/v1/me",
     tag = "parties",
     summary = "Who the token belongs to",
-    security(("bearer" = [])),
     responses(
         (status = 200, description = "The calling party", body = doc::Me),
     ),
@@ -65,25 +57,6 @@ pub async fn me(Caller(party): Caller) -> Json<serde_json::Value> {
 }
 
 // ---- Manifests ----
-
-#[derive(Serialize, utoipa::ToSchema)]
-pub struct UploadSummary {
-    pub lines: u64,
-    pub registered: u64,
-    pub already_registered: u64,
-    /// Rejected lines by reason code.
-    pub rejected: BTreeMap<&'static str, u64>,
-    /// The first rejected lines with their reasons.
-    pub rejections: Vec<LineRejection>,
-    pub rejections_truncated: bool,
-}
-
-#[derive(Serialize, utoipa::ToSchema)]
-pub struct LineRejection {
-    pub line: u64,
-    pub code: &'static str,
-    pub reason: String,
-}
 
 /// `POST /api/v1/manifests`: a manifest as `partseal sign` wrote it (JSON Lines), streamed: the
 /// body is registered chunk by chunk as it arrives, so a million lines need no more memory than a
@@ -100,23 +73,10 @@ pub struct LineRejection {
         description = "JSON Lines as `partseal sign` writes them, one code per line; streamed, \
             up to 2 GiB, not bound by the request timeout or body limit of other routes",
     ),
-    security(("bearer" = [])),
     responses(
-        (status = 200, description = "Per-line counts; rejected lines do not fail the upload", body = UploadSummary),
-        (status = 400, description = "The manifest cannot be read (`invalid_manifest`)",
-            body = Problem, content_type = "application/problem+json"),
-        (status = 413, description = "The manifest is larger than 2 GiB (`manifest_too_large`): refused \
-            before reading when `Content-Length` says so; otherwise the lines before the limit were \
-            registered, and re-sending them is harmless",
-            body = Problem, content_type = "application/problem+json"),
-        (status = 403, description = "The caller's role may not do this (`wrong_role`, `not_allowed`)",
-            body = Problem, content_type = "application/problem+json"),
+        ManifestAnswers,
+        RoleRefused,
         (status = 422, description = "Trust refused (`trust_refused`)",
-            body = Problem, content_type = "application/problem+json"),
-        (status = 507, description = "The store's disk filled during the upload (`storage_full`). \
-            Each chunk is stored durably before the next: `stored` is the summary of the lines \
-            stored, `stored_through_line` the last of them; re-send from `resume_from_line` once \
-            the disk has room (lines already stored come back as already registered)",
             body = Problem, content_type = "application/problem+json"),
         (status = 503, description = "The store could not write (`storage_unavailable`), with \
             `Retry-After` and the same members as 507",
@@ -135,132 +95,6 @@ pub async fn upload_manifest(
     ))
 }
 
-/// Registers a manifest body for `party` as it streams in: the API's upload and the dashboard's
-/// (`POST /dashboard/manifests`) alike, so both answer with the same summary and problems.
-pub(crate) async fn register_streamed(
-    state: &AppState,
-    party: registry::PartyId,
-    headers: &HeaderMap,
-    body: Body,
-) -> Result<UploadSummary, ApiError> {
-    let declared = headers
-        .get(header::CONTENT_LENGTH)
-        .and_then(|v| v.to_str().ok())
-        .and_then(|v| v.parse::<u64>().ok());
-    if declared.is_some_and(|len| len > MAX_MANIFEST_BYTES) {
-        return Err(manifest_too_large(
-            "split it into manifests of at most that size; nothing was registered",
-        ));
-    }
-    // A body without a length (chunked) is counted as it streams in.
-    let too_large = Arc::new(AtomicBool::new(false));
-    let overflowed = too_large.clone();
-    let mut seen = 0u64;
-    let stream = body
-        .into_data_stream()
-        .map_err(std::io::Error::other)
-        .and_then(move |chunk| {
-            seen += chunk.len() as u64;
-            let result = if seen > MAX_MANIFEST_BYTES {
-                overflowed.store(true, Ordering::Relaxed);
-                Err(std::io::Error::other(format!(
-                    "the manifest is larger than {MAX_MANIFEST_BYTES} bytes; split it"
-                )))
-            } else {
-                Ok(chunk)
-            };
-            std::future::ready(result)
-        });
-    let reader = tokio_util::io::SyncIoBridge::new(tokio_util::io::StreamReader::new(stream));
-    let caller = party.clone();
-    let now = Timestamp::now();
-    let (outcome, rejections, truncated) = state
-        .blocking(move |r| {
-            let mut rejections = Vec::new();
-            let mut truncated = false;
-            let input = BufReader::with_capacity(1 << 16, reader);
-            let outcome = register_manifest(r, input, Some(&party), now, |line, result| {
-                if let Registration::Rejected(rejection) = result {
-                    if rejections.len() < MAX_LISTED_REJECTIONS {
-                        rejections.push(LineRejection {
-                            line,
-                            code: rejection.code,
-                            reason: rejection.reason.clone(),
-                        });
-                    } else {
-                        truncated = true;
-                    }
-                }
-            });
-            (outcome, rejections, truncated)
-        })
-        .await?;
-    let summary = match outcome {
-        Ok(summary) => upload_summary(summary, rejections, truncated),
-        Err(interrupted) => {
-            let error = match interrupted.error.fault() {
-                _ if too_large.load(Ordering::Relaxed) => manifest_too_large(
-                    "split it; the lines before the limit were registered, and sending them again \
-                     is harmless (they come back as already registered)",
-                ),
-                // Part of the upload was stored: say that, not "nothing was recorded".
-                Some(fault) => ApiError::storage(&fault).with_detail(if fault.is_full() {
-                    "the registry's disk filled during the upload; writes resume by themselves \
-                     once an operator frees space"
-                } else {
-                    "the registry could not write to its storage during the upload; try again \
-                     shortly"
-                }),
-                None => ApiError::from(&interrupted.error),
-            };
-            tracing::warn!(
-                party = %caller,
-                stored_through = interrupted.stored_through,
-                error = %interrupted.error,
-                "manifest upload interrupted"
-            );
-            // What is registered, exactly, so the client re-sends only the rest.
-            let resume = interrupted.resume();
-            let stored = upload_summary(interrupted.summary, rejections, truncated);
-            return Err(error
-                .and_say(&resume)
-                .with("stored", serde_json::to_value(stored).unwrap_or_default())
-                .with("stored_through_line", interrupted.stored_through.into())
-                .with("resume_from_line", (interrupted.stored_through + 1).into()));
-        }
-    };
-    tracing::info!(
-        party = %caller,
-        lines = summary.lines,
-        registered = summary.registered,
-        "manifest uploaded"
-    );
-    Ok(summary)
-}
-
-fn upload_summary(
-    summary: registry::Summary,
-    rejections: Vec<LineRejection>,
-    rejections_truncated: bool,
-) -> UploadSummary {
-    UploadSummary {
-        lines: summary.lines,
-        registered: summary.registered,
-        already_registered: summary.already_registered,
-        rejected: summary.rejected,
-        rejections,
-        rejections_truncated,
-    }
-}
-
-fn manifest_too_large(what_then: &str) -> ApiError {
-    ApiError::new(
-        StatusCode::PAYLOAD_TOO_LARGE,
-        "manifest_too_large",
-        format!("the manifest is larger than {MAX_MANIFEST_BYTES} bytes (2 GiB): {what_then}"),
-    )
-}
-
 // ---- Custody events ----
 
 /// One scan to record. The code is the scanned URI (`code`), whose signature must then be the
@@ -271,8 +105,13 @@ fn manifest_too_large(what_then: &str) -> ApiError {
 #[serde(deny_unknown_fields)]
 pub struct EventRequest {
     /// The scanned GS1 Digital Link (`https://host/01/{gtin}[/10/{lot}]/21/{serial}?k=..&s=..`,
-    /// or its path and query).
-    #[schema(format = "gs1-digital-link", max_length = 2048)]
+    /// or its path and query: at least `/01/{gtin}/21/{serial}`, 23 characters).
+    #[schema(
+        format = "gs1-digital-link",
+        min_length = 23,
+        max_length = 2048,
+        pattern = "/01/"
+    )]
     pub code: Option<String>,
     /// GTIN-14 with its check digit (surrounding whitespace is ignored).
     #[schema(format = "gtin", pattern = r"^[ \t\r\n]*[0-9]{14}[ \t\r\n]*$")]
@@ -282,7 +121,7 @@ pub struct EventRequest {
     pub serial: Option<String>,
     /// shipping, receiving, installing, removing, destroying, decommissioning, recalling,
     /// correcting, resolving
-    #[schema(value_type = crate::openapi::StepName, inline)]
+    #[schema(value_type = StepName, inline)]
     pub step: String,
     /// shipping: the party the part goes to.
     #[schema(pattern = r"^[A-Za-z0-9._-]{1,64}$")]
@@ -305,7 +144,7 @@ pub struct EventRequest {
     #[serde(default, deserialize_with = "integral_u32")]
     pub corrects: Option<u32>,
     /// resolving: genuine (a false alarm) or counterfeit (copies of the label exist).
-    #[schema(value_type = Option<crate::openapi::ResolutionName>, inline)]
+    #[schema(value_type = Option<crate::schemas::ResolutionName>, inline)]
     pub resolution: Option<String>,
     /// resolving as counterfeit: the vehicle the genuine part is in,
     #[schema(format = "vin", pattern = r"^[0-9A-HJ-NPR-Za-hj-npr-z]{17}$")]
@@ -344,6 +183,21 @@ pub const STEP_FIELDS: [(&str, &[&str], &[&str]); 9] = [
         &["genuine_vin", "genuine_party", "genuine_unknown", "note"],
     ),
 ];
+
+/// The custody steps an event request may name.
+pub struct StepName;
+
+impl PartialSchema for StepName {
+    fn schema() -> RefOr<Schema> {
+        crate::schemas::string_enum(
+            &STEP_FIELDS.map(|(step, ..)| step),
+            "The custody step (GS1 CBV). Installing and removing are for shops; \
+             decommissioning, recalling and resolving for manufacturers.",
+        )
+    }
+}
+
+impl ToSchema for StepName {}
 
 impl EventRequest {
     /// Each field of the request other than `step` and the code, and whether it is given (a null
@@ -723,17 +577,11 @@ fn event_result(key: &CodeKey, recorded: &Recorded) -> EventResult {
     tag = "parties",
     summary = "Record one custody event",
     request_body = EventRequest,
-    security(("bearer" = [])),
     responses(
         (status = 200, description = "Recorded (applied, repeated or conflict)", body = EventResult),
         (status = 400, description = "Bad JSON or a bad field (`invalid_json`, `invalid_field`, `invalid_code`, ...), a field the step needs missing (`missing_field`) or one it does not take given (`unexpected_field`)",
             body = Problem, content_type = "application/problem+json"),
-        (status = 413, description = "The body is larger than the configured limit",
-            body = Problem, content_type = "application/problem+json"),
-        (status = 415, description = "The body is not `application/json`",
-            body = Problem, content_type = "application/problem+json"),
-        (status = 403, description = "The caller's role may not do this (`wrong_role`, `not_allowed`)",
-            body = Problem, content_type = "application/problem+json"),
+        RoleRefused,
         (status = 404, description = "Not registered (`not_registered`)",
             body = Problem, content_type = "application/problem+json"),
         (status = 409, description = "A ship, remove or destroy by a party that does not hold the part \
@@ -763,6 +611,30 @@ pub struct BatchRequest {
     pub events: Vec<EventRequest>,
 }
 
+/// The answer to a batch: one result per scan, in order.
+#[derive(Serialize, ToSchema)]
+pub struct BatchResults {
+    pub results: Vec<BatchItem>,
+}
+
+/// One scan of a batch: `result` when `status` is 200, else `error`.
+#[derive(Serialize, ToSchema)]
+pub struct BatchItem {
+    pub index: usize,
+    pub status: u16,
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub result: Option<EventResult>,
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub error: Option<BatchError>,
+}
+
+/// Why one scan of a batch failed: the `code` and `detail` of the problem it would have had alone.
+#[derive(Serialize, ToSchema)]
+pub struct BatchError {
+    pub code: String,
+    pub detail: String,
+}
+
 /// `POST /api/v1/events/batch`: up to [`MAX_BATCH`] scans, each answered on its own (a bad scan
 /// does not stop the others), in order, with its index.
 #[utoipa::path(
@@ -771,14 +643,9 @@ pub struct BatchRequest {
     tag = "parties",
     summary = "Record up to 1000 custody events",
     request_body = BatchRequest,
-    security(("bearer" = [])),
     responses(
-        (status = 200, description = "One result per scan, in order; failed scans carry their own status and error", body = doc::BatchResults),
+        (status = 200, description = "One result per scan, in order; failed scans carry their own status and error", body = BatchResults),
         (status = 400, description = "Bad JSON, or not 1 to 1000 scans (`invalid_batch`)",
-            body = Problem, content_type = "application/problem+json"),
-        (status = 413, description = "The body is larger than the configured limit",
-            body = Problem, content_type = "application/problem+json"),
-        (status = 415, description = "The body is not `application/json`",
             body = Problem, content_type = "application/problem+json"),
     ),
 )]
@@ -839,17 +706,11 @@ pub struct LotRecallRequest {
     tag = "parties",
     summary = "Recall a lot",
     request_body = LotRecallRequest,
-    security(("bearer" = [])),
     responses(
         (status = 200, description = "The lot is recalled", body = doc::LotRecall),
         (status = 400, description = "Bad JSON or a bad field (`invalid_json`, `invalid_field`, `invalid_code`, ...)",
             body = Problem, content_type = "application/problem+json"),
-        (status = 413, description = "The body is larger than the configured limit",
-            body = Problem, content_type = "application/problem+json"),
-        (status = 415, description = "The body is not `application/json`",
-            body = Problem, content_type = "application/problem+json"),
-        (status = 403, description = "The caller's role may not do this (`wrong_role`, `not_allowed`)",
-            body = Problem, content_type = "application/problem+json"),
+        RoleRefused,
     ),
 )]
 pub async fn recall_lot(
@@ -925,11 +786,9 @@ fn flagged(status: &registry::CodeStatus) -> serde_json::Value {
     path = "/api/v1/alerts",
     tag = "parties",
     summary = "The caller's flagged codes",
-    security(("bearer" = [])),
     responses(
         (status = 200, description = "Codes flagged as duplicates or scan anomalies", body = doc::Alerts),
-        (status = 403, description = "The caller's role may not do this (`wrong_role`, `not_allowed`)",
-            body = Problem, content_type = "application/problem+json"),
+        RoleRefused,
     ),
 )]
 pub async fn alerts(
@@ -961,11 +820,9 @@ pub async fn alerts(
     path = "/api/v1/reports",
     tag = "parties",
     summary = "Public reports on the caller's codes",
-    security(("bearer" = [])),
     responses(
         (status = 200, description = "Newest first", body = doc::Reports),
-        (status = 403, description = "The caller's role may not do this (`wrong_role`, `not_allowed`)",
-            body = Problem, content_type = "application/problem+json"),
+        RoleRefused,
     ),
 )]
 pub async fn reports(
@@ -988,7 +845,6 @@ pub async fn reports(
     path = "/api/v1/notices",
     tag = "parties",
     summary = "Parts the caller had that another party moved",
-    security(("bearer" = [])),
     responses(
         (status = 200, description = "Newest first", body = doc::Notices),
     ),
@@ -1076,27 +932,17 @@ fn not_yours() -> ApiError {
     path = "/api/v1/codes/{gtin}/{serial}",
     tag = "parties",
     summary = "One of the caller's codes with its history",
-    params(
-        ("gtin" = String, Path, description = "GS1 GTIN-14 with its check digit", example = "06901234567892",
-            format = "gtin", pattern = r"^[0-9]{14}$"),
-        ("serial" = String, Path, description = "Serial number: 1 to 20 characters of GS1 character set 82",
-            example = "X7K2P9QD4M", pattern = r#"^[!"%-?A-Z_a-z]{1,20}$"#),
-    ),
-    security(("bearer" = [])),
+    params(CodeInPath),
     responses(
         (status = 200, description = "The code, its flags and every event", body = doc::CodeHistory),
-        (status = 400, description = "A bad GTIN or serial (`invalid_code`)",
-            body = Problem, content_type = "application/problem+json"),
-        (status = 403, description = "The caller's role may not do this (`wrong_role`, `not_allowed`)",
-            body = Problem, content_type = "application/problem+json"),
-        (status = 404, description = "No code of the caller's has this GTIN and serial (`not_found`)",
-            body = Problem, content_type = "application/problem+json"),
+        CallersCode,
+        RoleRefused,
     ),
 )]
 pub async fn code_history(
     State(state): State<AppState>,
     caller: Caller,
-    Path((gtin, serial)): Path<(String, String)>,
+    Path(CodeInPath { gtin, serial }): Path<CodeInPath>,
 ) -> Result<Json<serde_json::Value>, ApiError> {
     caller.require(MAKERS, "reading a code's history")?;
     let key = path_key(&gtin, &serial)?;
@@ -1135,28 +981,18 @@ pub async fn code_history(
     path = "/api/v1/codes/{gtin}/{serial}/epcis",
     tag = "parties",
     summary = "A code's history as EPCIS 2.0",
-    params(
-        ("gtin" = String, Path, description = "GS1 GTIN-14 with its check digit", example = "06901234567892",
-            format = "gtin", pattern = r"^[0-9]{14}$"),
-        ("serial" = String, Path, description = "Serial number: 1 to 20 characters of GS1 character set 82",
-            example = "X7K2P9QD4M", pattern = r#"^[!"%-?A-Z_a-z]{1,20}$"#),
-    ),
-    security(("bearer" = [])),
+    params(CodeInPath),
     responses(
         (status = 200, description = "An EPCIS 2.0 JSON-LD document (GS1's schema)",
             body = Object, content_type = "application/ld+json"),
-        (status = 400, description = "A bad GTIN or serial (`invalid_code`)",
-            body = Problem, content_type = "application/problem+json"),
-        (status = 403, description = "The caller's role may not do this (`wrong_role`, `not_allowed`)",
-            body = Problem, content_type = "application/problem+json"),
-        (status = 404, description = "No code of the caller's has this GTIN and serial (`not_found`)",
-            body = Problem, content_type = "application/problem+json"),
+        CallersCode,
+        RoleRefused,
     ),
 )]
 pub async fn code_epcis(
     State(state): State<AppState>,
     caller: Caller,
-    Path((gtin, serial)): Path<(String, String)>,
+    Path(CodeInPath { gtin, serial }): Path<CodeInPath>,
 ) -> Result<Response, ApiError> {
     caller.require(MAKERS, "exporting EPCIS")?;
     let key = path_key(&gtin, &serial)?;
@@ -1192,13 +1028,11 @@ pub async fn code_epcis(
             with its check digit (character 9)", example = "LSVAU218XN2183294",
             format = "vin", pattern = r"^[0-9A-HJ-NPR-Za-hj-npr-z]{17}$"),
     ),
-    security(("bearer" = [])),
     responses(
         (status = 200, description = "Parts recorded as installed now", body = doc::VehicleParts),
         (status = 400, description = "A bad VIN",
             body = Problem, content_type = "application/problem+json"),
-        (status = 403, description = "The caller's role may not do this (`wrong_role`, `not_allowed`)",
-            body = Problem, content_type = "application/problem+json"),
+        RoleRefused,
     ),
 )]
 pub async fn vehicle(

@@ -15,7 +15,7 @@ use crate::state::AppState;
     path = "/healthz",
     tag = "operations",
     summary = "Liveness",
-    responses((status = 200, description = "The process answers", body = crate::openapi::Status)),
+    responses((status = 200, description = "The process answers", body = crate::schemas::Status)),
 )]
 pub async fn healthz() -> Json<serde_json::Value> {
     Json(json!({ "status": "ok" }))
@@ -33,7 +33,7 @@ pub async fn healthz() -> Json<serde_json::Value> {
         (`reads`: `ok`, `writes`: `failing`, `cause`), and writes resume by themselves once the \
         device takes them again (each call may test it, at most once a second).",
     responses(
-        (status = 200, description = "Taking new work", body = crate::openapi::Status),
+        (status = 200, description = "Taking new work", body = crate::schemas::Status),
         (status = 503, description = "Draining, or the store cannot write",
             body = crate::error::Problem, content_type = "application/problem+json"),
     ),

@@ -11,9 +11,10 @@ use registry::{CodeKey, Vin};
 use serde::{Deserialize, Serialize};
 use signer::{DigitalLink, Timestamp};
 
-use crate::client_ip::client_ip;
+use crate::client_ip::{client_ip, trusted_region};
 use crate::error::{ApiError, ApiJson, Problem};
 use crate::reports::{self, NotKept, Subject, Submitted};
+use crate::schemas::VerdictAnswer;
 use crate::state::AppState;
 use crate::verdict::{self, Scan, Verdict};
 
@@ -34,10 +35,7 @@ use crate::verdict::{self, Scan, Verdict};
         ("s" = Option<String>, Query, description = "The Ed25519 signature: 64 bytes, unpadded base64url"),
     ),
     responses(
-        (status = 200, description = "The verdict", content(
-            (Verdict = "application/json"),
-            (String = "text/html"),
-        )),
+        VerdictAnswer,
     ),
 )]
 pub async fn scan(
@@ -95,10 +93,7 @@ pub struct TypedCode {
         the form again, saying which field is wrong and why.",
     params(TypedCode),
     responses(
-        (status = 200, description = "The verdict", content(
-            (Verdict = "application/json"),
-            (String = "text/html"),
-        )),
+        VerdictAnswer,
         (status = 400, description = "`gtin` or `serial` missing (`invalid_query`); a browser gets the form instead",
             body = Problem, content_type = "application/problem+json"),
     ),
@@ -179,7 +174,7 @@ fn answer(
         .inc();
     if let (Some(key), true) = (key, verdict.custody.is_some()) {
         let ip = client_ip(peer, headers, &state.config().trusted_proxies);
-        let region = trusted_region(state, peer, headers);
+        let region = trusted_region(peer, headers, &state.config().trusted_proxies);
         let ctx = state.registry().scan_context(ip, region.as_deref());
         // Counted in memory and written behind, so inline like the registry read above: a store
         // read only for a code not scanned lately, and a record write (no sync) only on the one
@@ -194,23 +189,6 @@ fn answer(
         let lang = crate::pages::Lang::choose(page_lang(path_and_query), headers);
         crate::pages::owner::verdict_page(&verdict, lang, path_and_query)
     }
-}
-
-/// A coarse region from a trusted proxy (e.g. a CDN's geolocation), never from the client itself.
-fn trusted_region(state: &AppState, peer: SocketAddr, headers: &HeaderMap) -> Option<String> {
-    let peer_ip = peer.ip().to_canonical();
-    let trusted = state
-        .config()
-        .trusted_proxies
-        .iter()
-        .any(|net| net.contains(&peer_ip));
-    if !trusted {
-        return None;
-    }
-    headers
-        .get("x-client-region")
-        .and_then(|v| v.to_str().ok())
-        .map(|s| s.chars().take(32).collect())
 }
 
 fn wants_json(headers: &HeaderMap) -> bool {
@@ -266,8 +244,14 @@ impl PublicCode {
 #[derive(Deserialize, utoipa::ToSchema)]
 #[serde(deny_unknown_fields)]
 pub struct VehicleCheck {
-    /// The scanned URI; or else `gtin` and `serial`.
-    #[schema(format = "gs1-digital-link", max_length = 2048)]
+    /// The scanned URI (or its path and query: at least `/01/{gtin}/21/{serial}`, 23
+    /// characters); or else `gtin` and `serial`.
+    #[schema(
+        format = "gs1-digital-link",
+        min_length = 23,
+        max_length = 2048,
+        pattern = "/01/"
+    )]
     pub code: Option<String>,
     /// GTIN-14 with its check digit (surrounding whitespace is ignored).
     #[schema(format = "gtin", pattern = r"^[ \t\r\n]*[0-9]{14}[ \t\r\n]*$")]
@@ -300,10 +284,6 @@ pub struct VehicleAnswer {
         (status = 200, description = "Yes or no; nothing else is revealed", body = VehicleAnswer),
         (status = 400, description = "Bad JSON, a bad code (`invalid_code`) or a bad VIN",
             body = Problem, content_type = "application/problem+json"),
-        (status = 413, description = "The body is larger than the configured limit",
-            body = Problem, content_type = "application/problem+json"),
-        (status = 415, description = "The body is not `application/json`",
-            body = Problem, content_type = "application/problem+json"),
     ),
 )]
 pub async fn vehicle_check(
@@ -326,8 +306,14 @@ pub async fn vehicle_check(
 #[derive(Deserialize, utoipa::ToSchema)]
 #[serde(deny_unknown_fields)]
 pub struct SuspectReport {
-    /// The scanned URI; or else `gtin` and `serial`.
-    #[schema(format = "gs1-digital-link", max_length = 2048)]
+    /// The scanned URI (or its path and query: at least `/01/{gtin}/21/{serial}`, 23
+    /// characters); or else `gtin` and `serial`.
+    #[schema(
+        format = "gs1-digital-link",
+        min_length = 23,
+        max_length = 2048,
+        pattern = "/01/"
+    )]
     pub code: Option<String>,
     /// GTIN-14 with its check digit (surrounding whitespace is ignored).
     #[schema(format = "gtin", pattern = r"^[ \t\r\n]*[0-9]{14}[ \t\r\n]*$")]
@@ -335,8 +321,13 @@ pub struct SuspectReport {
     /// 1 to 20 characters of GS1 character set 82 (surrounding whitespace is ignored).
     #[schema(pattern = r#"^[ \t\r\n]*[!"%-?A-Z_a-z]{1,20}[ \t\r\n]*$"#)]
     pub serial: Option<String>,
-    /// What is wrong, in the reporter's words: 1 to 2000 bytes of UTF-8, not only whitespace.
-    #[schema(min_length = 1, max_length = 2000, pattern = r"\S")]
+    /// What is wrong, in the reporter's words: 1 to 2000 bytes of UTF-8, not only whitespace
+    /// (Unicode's, as the server trims it).
+    #[schema(
+        min_length = 1,
+        max_length = 2000,
+        pattern = r"[^\t\n\v\f\r \u0085\u00a0\u1680\u2000-\u200a\u2028\u2029\u202f\u205f\u3000]"
+    )]
     pub text: String,
     /// How to reach the reporter, if they want to be reached: up to 200 bytes of UTF-8.
     #[schema(max_length = 200)]
@@ -352,12 +343,8 @@ pub struct SuspectReport {
     summary = "Report a suspect part",
     request_body = SuspectReport,
     responses(
-        (status = 201, description = "Received for the code's manufacturer", body = crate::openapi::Received),
+        (status = 201, description = "Received for the code's manufacturer", body = crate::schemas::Received),
         (status = 400, description = "Bad JSON, a bad code (`invalid_code`) or report (`invalid_report`)",
-            body = Problem, content_type = "application/problem+json"),
-        (status = 413, description = "The body is larger than the configured limit",
-            body = Problem, content_type = "application/problem+json"),
-        (status = 415, description = "The body is not `application/json`",
             body = Problem, content_type = "application/problem+json"),
         (status = 422, description = "No certified manufacturer makes this GTIN (`unknown_gtin`)",
             body = Problem, content_type = "application/problem+json"),
@@ -387,7 +374,7 @@ pub async fn report(
         subject,
         text: report.text,
         contact: report.contact,
-        region: trusted_region(&state, peer, &headers),
+        region: trusted_region(peer, &headers, &state.config().trusted_proxies),
     };
     let now = Timestamp::now();
     let filed = state
