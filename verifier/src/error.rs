@@ -127,12 +127,6 @@ impl ApiError {
         }
     }
 
-    /// A registry error where a reference is all a caller holds: the one mapping,
-    /// [`From<&RegistryError>`](#impl-From%3C%26RegistryError%3E-for-ApiError).
-    pub fn unexpected(e: &RegistryError) -> Self {
-        Self::from(e)
-    }
-
     /// Replaces the detail.
     pub fn with_detail(mut self, detail: impl Into<String>) -> Self {
         self.detail = detail.into();

@@ -406,8 +406,7 @@ pub async fn case(
             let key = key.clone();
             move |r| gather(r, &me, &key, lang, now, &zone)
         })
-        .await?
-        .map_err(|e| ApiError::unexpected(&e))?
+        .await??
         .ok_or_else(not_yours)?;
     let c = case_text::texts(lang);
     Ok(render(&CasePage {
@@ -515,8 +514,7 @@ pub async fn find(
             }
             Ok(None)
         })
-        .await?
-        .map_err(|e| ApiError::unexpected(&e))?;
+        .await??;
     Ok(match found {
         Some(key) => Redirect::to(&with_lang(&case_href(&key), lang)).into_response(),
         None => page(c.not_yours.to_owned()),

@@ -450,8 +450,7 @@ pub async fn dashboard(
             let zone = state.config().time_zone.clone();
             move |r| gather(r, &me, lang, now, &zone)
         })
-        .await?
-        .map_err(|e| ApiError::unexpected(&e))?;
+        .await??;
     // The registry counts scans per UTC day, so these bars are labelled with UTC dates: relabelling
     // them in the local zone would put a day's counts under a date they only half belong to.
     let day_bars: Vec<(String, u64)> = g
@@ -539,8 +538,7 @@ pub async fn alert_action(
         let key = key.clone();
         state
             .blocking(move |r| r.status(&key))
-            .await?
-            .map_err(|e| ApiError::unexpected(&e))?
+            .await??
             .map(|s| s.record.manufacturer)
     };
     if owner.as_ref() != Some(&me) {

@@ -215,9 +215,7 @@ impl Sessions {
             install_vin: None,
             confirm_vin: None,
         };
-        self.registry
-            .put_session(&id, &record)
-            .map_err(|e| ApiError::unexpected(&e))?;
+        self.registry.put_session(&id, &record)?;
         let mut local = lock(&self.local);
         if local.len() >= MAX_SESSIONS {
             let stale = Instant::now() - LIFETIME;

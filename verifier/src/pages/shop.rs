@@ -176,8 +176,7 @@ pub async fn sign_in(
     let now = Timestamp::now();
     let result = state
         .blocking(move |r| r.authenticate(&token, now))
-        .await?
-        .map_err(|e| ApiError::unexpected(&e))?;
+        .await??;
     let party = match result {
         Ok(party) => party,
         Err(reason) => {
@@ -824,8 +823,7 @@ pub async fn vehicle(
                         })
                         .collect::<Result<Vec<_>, registry::RegistryError>>()
                 })
-                .await?
-                .map_err(|e| ApiError::unexpected(&e))?;
+                .await??;
             let parts = parts
                 .iter()
                 .map(|(s, recall)| {
