@@ -12,6 +12,7 @@
 #                                            reports it in sync.
 #   scripts/pg-cluster.sh promote DIR        make the standby in DIR a primary
 #   scripts/pg-cluster.sh stop DIR           stop it (DIR stays; remove it yourself)
+#   scripts/pg-cluster.sh resume DIR PORT    start the stopped cluster in DIR again on PORT
 #
 # Debian's PostgreSQL (package postgresql); run as root, the server runs as the `postgres` user,
 # as it refuses to run as root. The cluster trusts local connections: a test cluster only.
@@ -90,8 +91,12 @@ stop)
     dir="${2:?usage: pg-cluster.sh stop DIR}"
     as_postgres "$bin/pg_ctl" -D "$dir/data" -m fast -w stop >/dev/null
     ;;
+resume)
+    usage="usage: pg-cluster.sh resume DIR PORT"
+    run_server "${2:?$usage}" "${3:?$usage}"
+    ;;
 *)
-    echo "usage: pg-cluster.sh start DIR [PORT] | standby DIR PORT PRIMARY_PORT NAME | promote DIR | stop DIR" >&2
+    echo "usage: pg-cluster.sh start DIR [PORT] | standby DIR PORT PRIMARY_PORT NAME | promote DIR | stop DIR | resume DIR PORT" >&2
     exit 2
     ;;
 esac

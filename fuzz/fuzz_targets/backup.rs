@@ -6,16 +6,22 @@
 #![no_main]
 
 use libfuzzer_sys::fuzz_target;
-use registry::{Registry, SledStore, Store};
+use registry::{Caches, Create, Location};
 use sha2::{Digest, Sha256};
 
 const MAGIC: &[u8] = b"PARTSEAL-BACKUP1";
 
 fn restore(file: &[u8]) -> Option<(tempfile::TempDir, Vec<u8>)> {
     let tmp = tempfile::tempdir().expect("a temporary directory");
-    let dir = tmp.path().join("data");
-    Registry::restore(&mut &file[..], &dir).ok()?;
-    let store = SledStore::open(&dir, 1 << 20, 0).expect("a restored store opens");
+    let location = Location::Directory(tmp.path().join("data"));
+    location.restore(&mut &file[..]).ok()?;
+    let caches = Caches {
+        pages: 1 << 20,
+        records: 0,
+    };
+    let store = location
+        .open(Create::Never, caches)
+        .expect("a restored store opens");
     let mut out = Vec::new();
     store.backup(&mut out).expect("a restored store backs up");
     Some((tmp, out))

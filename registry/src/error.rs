@@ -66,10 +66,6 @@ pub enum RegistryError {
     /// The manifest's writer thread ended without an answer (it panicked).
     #[error("the registration writer stopped unexpectedly")]
     WriterStopped,
-    /// Said in words only: the restore entry point's refusal, until restoring moves to the
-    /// store's own module. Nothing else uses it.
-    #[error("{0}")]
-    InvalidInput(String),
 }
 
 impl RegistryError {
@@ -94,7 +90,6 @@ impl RegistryError {
             RegistryError::NoSuchToken(_) => "no_such_token",
             RegistryError::ManifestUnreadable(_) => "invalid_manifest",
             RegistryError::WriterStopped => "internal",
-            RegistryError::InvalidInput(_) => "invalid_input",
         }
     }
 

@@ -1,8 +1,8 @@
 //! The chain-of-custody registry: which codes certified manufacturers issued, where each part has
 //! been, and which codes show the marks of a cloned label.
 //!
-//! A [`Registry`] sits on a [`Store`] (the embedded [`SledStore`] by default, or [`PgStore`] on a
-//! PostgreSQL database that several processes share) and holds the rules:
+//! A [`Registry`] sits on a [`Store`] at a [`Location`] (an embedded data directory by default, or
+//! a PostgreSQL database that several processes share) and holds the rules:
 //!
 //! - **Registration** ([`Registry::register`], [`register_manifest`]): each signed code is checked
 //!   against the trust state (certificate, prefixes, revocation) and its signature (batch
@@ -42,7 +42,7 @@
 //! | [`registry`](mod@registry) | the [`Registry`]: its state, locking, durability; one module per job (trust, recalls, labels, custody events and corrections, queries, public scans, alerts, reports, accounts, browser sessions) |
 //! | [`audit`] | the end-to-end check of chains and indexes |
 //! | [`epcis`] | a code's history as a GS1 EPCIS 2.0 JSON-LD document |
-//! | [`store`] | the storage trait, the engine-independent table layout, the sled and PostgreSQL engines |
+//! | [`store`] | the store and its table layout on any engine; where a store is ([`Location`]); the engines |
 //!
 //! All methods block; from async code call them in `tokio::task::spawn_blocking`.
 //!
@@ -128,7 +128,5 @@ pub use registry::{
 };
 pub use scans::{ScanContext, ScanPolicy, ScanStats};
 pub use sessions::{SessionRecord, session_key};
-pub use store::postgres::PgStore;
-pub use store::sled::SledStore;
-pub use store::{Fault, RecordCacheStats, Store, StoreError, StoreStats};
+pub use store::{Caches, Create, Fault, Location, RecordCacheStats, Store, StoreError, StoreStats};
 pub use vin::Vin;

@@ -143,7 +143,7 @@ pub(crate) fn check_codes(
 /// A crash midway leaves some codes registered and the rest not; nothing was acknowledged, and
 /// sending the manifest again finishes the job.
 pub(crate) fn store_codes(
-    store: &dyn Store,
+    store: &Store,
     codes: &[SignedCode],
     names: &[Option<String>],
     checked: Vec<Result<PartyId, Rejection>>,

@@ -44,7 +44,7 @@ mod trust;
 use std::collections::HashMap;
 use std::collections::hash_map::DefaultHasher;
 use std::hash::{Hash as _, Hasher};
-use std::io::{Read, Write};
+use std::io::Write;
 use std::path::Path;
 use std::sync::{Mutex, MutexGuard, PoisonError, RwLock, RwLockReadGuard};
 
@@ -58,9 +58,7 @@ use crate::record::LotRecall;
 use crate::register::{self, Registration};
 use crate::scan_cache::ScanCache;
 use crate::scans::ScanPolicy;
-use crate::store::postgres::PgStore;
-use crate::store::sled::SledStore;
-use crate::store::{Store, StoreError};
+use crate::store::{Caches, Create, Location, Store, StoreError};
 
 pub use self::labels::{LabelStatus, ScannedLabel};
 pub use self::queries::{CodeStatus, History, VehicleAnswer};
@@ -102,7 +100,7 @@ impl Default for RegistryConfig {
 pub type Result<T, E = RegistryError> = std::result::Result<T, E>;
 
 pub struct Registry {
-    store: Box<dyn Store>,
+    store: Store,
     trust: RwLock<TrustStore>,
     stripes: Vec<Mutex<()>>,
     registering: Mutex<()>,
@@ -136,24 +134,35 @@ fn lock<T>(m: &Mutex<T>) -> MutexGuard<'_, T> {
 }
 
 impl Registry {
-    /// Opens the embedded sled store in `dir`, creating it if needed.
+    /// Opens the embedded store in `dir`, creating it if needed.
     pub fn open(dir: &Path, config: RegistryConfig) -> Result<Self> {
-        std::fs::create_dir_all(dir).map_err(StoreError::Io)?;
-        let store = SledStore::open(dir, config.cache_bytes, config.record_cache_bytes)?;
-        Self::with_store(Box::new(store), config)
+        Self::open_at(
+            &Location::Directory(dir.to_owned()),
+            Create::IfMissing,
+            config,
+        )
     }
 
-    /// Connects to the PostgreSQL database at `url` (see [`PgStore::connect`]), applying pending
-    /// schema migrations: the store for more than one machine, shared by any number of processes.
+    /// Connects to the PostgreSQL database at `url`, applying pending schema migrations: the
+    /// store for more than one machine, shared by any number of processes.
     pub fn connect(url: &str, config: RegistryConfig) -> Result<Self> {
-        let store = PgStore::connect(url, config.record_cache_bytes)?;
-        Self::with_store(Box::new(store), config)
+        Self::open_at(
+            &Location::Database(url.to_owned()),
+            Create::IfMissing,
+            config,
+        )
     }
 
-    pub fn with_store(store: Box<dyn Store>, config: RegistryConfig) -> Result<Self> {
+    /// Opens the store at `location` (see [`Location::open`]).
+    pub fn open_at(location: &Location, create: Create, config: RegistryConfig) -> Result<Self> {
+        let caches = Caches {
+            pages: config.cache_bytes,
+            records: config.record_cache_bytes,
+        };
+        let store = location.open(create, caches)?;
         let trust = load_trust(&store.trust()?)?;
         let salt = store.scan_salt()?;
-        let lot_recalls = load_lot_recalls(store.as_ref())?;
+        let lot_recalls = load_lot_recalls(&store)?;
         Ok(Registry {
             refresh_due: std::sync::atomic::AtomicU64::new(0),
             opened: std::time::Instant::now(),
@@ -173,8 +182,8 @@ impl Registry {
         &self.config
     }
 
-    pub(crate) fn store(&self) -> &dyn Store {
-        self.store.as_ref()
+    pub(crate) fn store(&self) -> &Store {
+        &self.store
     }
 
     fn stripe(&self, key: &CodeKey) -> MutexGuard<'_, ()> {
@@ -240,7 +249,7 @@ impl Registry {
     ) -> Result<Vec<Registration>> {
         let results = {
             let _gate = self.write_gate();
-            register::store_codes(self.store.as_ref(), codes, names, checked, now)?
+            register::store_codes(&self.store, codes, names, checked, now)?
         };
         self.store.durable()?;
         Ok(results)
@@ -267,53 +276,6 @@ impl Registry {
         self.write_scans()?;
         let _exclusive = self.writes.write().unwrap_or_else(PoisonError::into_inner);
         Ok(self.store.backup(out)?)
-    }
-
-    /// Restores a backup into the empty PostgreSQL database at `url`, in one transaction: a damaged
-    /// backup (checked to its last byte before the commit) leaves the database as it was.
-    pub fn restore_into_database(input: &mut dyn Read, url: &str) -> Result<u64> {
-        // Nothing reads the restored store through this handle: no record cache.
-        let store = PgStore::connect(url, 0)?;
-        Ok(store.restore(input)?)
-    }
-
-    /// Restores a backup into a new data directory `dir`: the file is loaded into `dir.restoring`
-    /// and renamed into place only once it checked out completely, so a damaged backup leaves
-    /// nothing behind.
-    pub fn restore(input: &mut dyn Read, dir: &Path) -> Result<u64> {
-        if dir.exists() && dir.read_dir().map_err(StoreError::Io)?.next().is_some() {
-            return Err(RegistryError::InvalidInput(format!(
-                "{} already holds data; restore into a new directory",
-                dir.display()
-            )));
-        }
-        let mut partial = dir.as_os_str().to_owned();
-        partial.push(".restoring");
-        let partial = std::path::PathBuf::from(partial);
-        if partial.exists() {
-            std::fs::remove_dir_all(&partial).map_err(StoreError::Io)?;
-        }
-        let result = (|| {
-            std::fs::create_dir_all(&partial)?;
-            // Nothing reads the restored store through this handle: no record cache.
-            let store = SledStore::open(&partial, RegistryConfig::default().cache_bytes, 0)?;
-            let n = store.restore(input)?;
-            drop(store);
-            Ok::<_, StoreError>(n)
-        })();
-        match result {
-            Ok(n) => {
-                if dir.exists() {
-                    std::fs::remove_dir(dir).map_err(StoreError::Io)?;
-                }
-                std::fs::rename(&partial, dir).map_err(StoreError::Io)?;
-                Ok(n)
-            }
-            Err(e) => {
-                let _ = std::fs::remove_dir_all(&partial);
-                Err(e.into())
-            }
-        }
     }
 }
 

@@ -941,7 +941,7 @@ fn events_recorded_under_the_first_rules_keep_their_outcomes() {
     use registry::custody::CustodyState;
     use registry::event::{Basis, Event, What};
     use registry::record::Evidence;
-    use registry::{Custody, SledStore, Store};
+    use registry::{Caches, Create, Custody, Location};
 
     // The first rules' events exist only in sled stores written by the first versions.
     if common::engine() != common::Engine::Sled {
@@ -957,7 +957,13 @@ fn events_recorded_under_the_first_rules_keep_their_outcomes() {
     } = w;
     drop(registry);
 
-    let store = SledStore::open(&dir, 1 << 24, 0).unwrap();
+    let caches = Caches {
+        pages: 1 << 24,
+        records: 0,
+    };
+    let store = Location::Directory(dir.clone())
+        .open(Create::Never, caches)
+        .unwrap();
     let mut record = store.code(&key).unwrap().unwrap();
     let registered_head = record.head;
     let legacy = |seq: u32, prev, at, actor: &str, what, outcome| Event {

@@ -8,7 +8,12 @@ use std::sync::Arc;
 use std::sync::atomic::{AtomicBool, Ordering};
 
 use common::*;
-use registry::{Action, CodeKey, Registry, RegistryConfig, Vin};
+use registry::{Action, CodeKey, Location, Registry, RegistryConfig, StoreError, Vin};
+
+/// Restores a backup into a new data directory, as `partseal registry restore --data` does.
+fn restore(input: &mut dyn std::io::Read, dir: &std::path::Path) -> Result<u64, StoreError> {
+    Location::Directory(dir.to_owned()).restore(input)
+}
 
 fn history_with_events(w: &World, serial: &str) -> CodeKey {
     let key = w.registered(serial);
@@ -230,7 +235,7 @@ fn an_online_backup_restores_to_an_identical_store() {
     assert!(records > 50);
 
     let restored_dir = w.dir.path().join("restored");
-    let n = Registry::restore(&mut std::fs::File::open(&file).unwrap(), &restored_dir).unwrap();
+    let n = restore(&mut std::fs::File::open(&file).unwrap(), &restored_dir).unwrap();
     assert_eq!(n, records);
     let restored = Registry::open(&restored_dir, RegistryConfig::default()).unwrap();
     let report = restored.audit(|_| {}).unwrap();
@@ -276,7 +281,7 @@ fn a_damaged_backup_is_refused_and_leaves_nothing_behind() {
             .dir
             .path()
             .join(format!("restore-{}", what.replace(' ', "-")));
-        let e = Registry::restore(&mut damaged.as_slice(), &target).unwrap_err();
+        let e = restore(&mut damaged.as_slice(), &target).unwrap_err();
         assert!(
             e.to_string().contains("not a valid partseal backup"),
             "{what}: {e}"
@@ -284,7 +289,7 @@ fn a_damaged_backup_is_refused_and_leaves_nothing_behind() {
         assert!(!target.exists(), "{what}");
     }
     // Restoring over existing data is refused.
-    let e = Registry::restore(&mut bytes.as_slice(), &w.dir.path().join("data")).unwrap_err();
+    let e = restore(&mut bytes.as_slice(), &w.dir.path().join("data")).unwrap_err();
     assert!(e.to_string().contains("already holds data"), "{e}");
 }
 
@@ -310,7 +315,7 @@ fn scan_counts_written_behind_and_lot_recalls_survive_a_reopen() {
     r.backup(&mut std::fs::File::create(&file).unwrap())
         .unwrap();
     let restored_dir = w.dir.path().join("restored");
-    Registry::restore(&mut std::fs::File::open(&file).unwrap(), &restored_dir).unwrap();
+    restore(&mut std::fs::File::open(&file).unwrap(), &restored_dir).unwrap();
     let restored = Registry::open(&restored_dir, RegistryConfig::default()).unwrap();
     assert_eq!(restored.scans(&scanned).unwrap().unwrap().total, 3);
     drop(restored);

@@ -15,7 +15,8 @@ use std::process::ExitCode;
 use anyhow::{Context, bail};
 use clap::{Args, Subcommand};
 use registry::{
-    Party, PartyId, Registry, RegistryConfig, RegistryError, Role, StoreError, TokenRecord,
+    Create, Location, Party, PartyId, Registry, RegistryConfig, RegistryError, Role, StoreError,
+    TokenRecord,
 };
 use serde_json::{Value, json};
 use signer::{Certificate, KeyId, Timestamp, TrustStore};
@@ -175,6 +176,16 @@ fn token_id(s: &str) -> Result<String, String> {
 }
 
 impl DataArgs {
+    /// Where the registry is.
+    fn location(&self) -> Location {
+        match (&self.database_url, &self.data) {
+            (_, Some(dir)) => Location::Directory(dir.clone()),
+            (Some(url), None) => Location::Database(url.clone()),
+            // clap requires one of them.
+            (None, None) => Location::Directory(PathBuf::from(".")),
+        }
+    }
+
     /// The store as messages name it.
     fn describe(&self) -> String {
         match &self.data {
@@ -213,41 +224,26 @@ impl AdminCommand {
 /// Runs the command: through the running service's admin socket when `partseal serve` holds the
 /// store, on the store directly otherwise.
 pub fn run(cmd: AdminCommand) -> anyhow::Result<ExitCode> {
-    if let (Some(url), None) = (cmd.store().database_url.clone(), &cmd.store().data) {
-        if let AdminCommand::Trust(args) = &cmd {
-            files::trust_store(&args.authority, &args.certs, args.revoked.as_deref())?;
+    let location = cmd.store().location();
+    if let Location::Directory(dir) = &location {
+        if let Some(answer) = admin_socket::ask(dir, &admin_socket::argv_for_server()?)? {
+            std::io::stdout().write_all(answer.out.as_bytes())?;
+            std::io::stderr().write_all(answer.err.as_bytes())?;
+            return Ok(if answer.ok {
+                ExitCode::SUCCESS
+            } else {
+                ExitCode::from(2)
+            });
         }
-        let registry = Registry::connect(&url, RegistryConfig::default())
-            .context("cannot open the registry in the database")?;
-        let (mut out, mut err) = (std::io::stdout(), std::io::stderr());
-        execute(
-            &registry,
-            cmd,
-            &mut Console {
-                out: &mut out,
-                err: &mut err,
-            },
-        )?;
-        return Ok(ExitCode::SUCCESS);
-    }
-    let dir = cmd.data_dir().unwrap_or(Path::new(".")).to_owned();
-    if let Some(answer) = admin_socket::ask(&dir, &admin_socket::argv_for_server()?)? {
-        std::io::stdout().write_all(answer.out.as_bytes())?;
-        std::io::stderr().write_all(answer.err.as_bytes())?;
-        return Ok(if answer.ok {
-            ExitCode::SUCCESS
-        } else {
-            ExitCode::from(2)
-        });
     }
     let registry = match &cmd {
         // Only `admin trust`, the first step on a new server, may create a store, and only once
         // its files checked out (`trust` reads them again: they are small).
         AdminCommand::Trust(args) => {
             files::trust_store(&args.authority, &args.certs, args.revoked.as_deref())?;
-            open(&dir, true)?
+            open(&location, Create::IfMissing)?
         }
-        _ => open(&dir, false)?,
+        _ => open(&location, Create::Never)?,
     };
     let (mut out, mut err) = (std::io::stdout(), std::io::stderr());
     execute(
@@ -277,30 +273,24 @@ pub fn execute(registry: &Registry, cmd: AdminCommand, c: &mut Console<'_>) -> a
 
 /// Opens the store; only `admin trust`, the first step on a new server, may create one, so a
 /// mistyped `--data` elsewhere is an error rather than a new empty registry.
-fn open(dir: &Path, create: bool) -> anyhow::Result<Registry> {
-    if !create && !dir.join("db").exists() {
-        bail!(
-            "{} holds no registry: start with `partseal admin trust --data {}`",
-            dir.display(),
-            dir.display()
-        );
-    }
-    Registry::open(dir, RegistryConfig::default()).map_err(|e| {
-        if is_locked(&e) {
-            anyhow::anyhow!(
-                "the registry in {} is locked by another process (a `partseal registry` command, \
-                 or a service that is starting or stopping); try again when it is done",
-                dir.display()
-            )
-        } else {
-            anyhow::Error::from(e).context(format!("cannot open the registry in {}", dir.display()))
+fn open(location: &Location, create: Create) -> anyhow::Result<Registry> {
+    Registry::open_at(location, create, RegistryConfig::default()).map_err(|e| match e {
+        RegistryError::Store(StoreError::Missing(_)) => {
+            let first = match location {
+                Location::Directory(dir) => {
+                    format!("`partseal admin trust --data {}`", dir.display())
+                }
+                Location::Database(_) => "`partseal admin trust` on this database".to_owned(),
+            };
+            anyhow::anyhow!("{location} holds no registry: start with {first}")
         }
+        // A running service would have taken the command on its admin socket.
+        RegistryError::Store(StoreError::Locked(_)) => anyhow::anyhow!(
+            "the registry in {location} is locked by another process (a `partseal registry` \
+             command, or a service that is starting or stopping); try again when it is done"
+        ),
+        e => anyhow::Error::from(e).context(format!("cannot open the registry in {location}")),
     })
-}
-
-/// sled reports a held lock only as an I/O error with this text (sled 0.34 `Config::try_lock`).
-fn is_locked(e: &RegistryError) -> bool {
-    matches!(e, RegistryError::Store(StoreError::Io(io)) if io.to_string().contains("could not acquire lock"))
 }
 
 fn existing_party(registry: &Registry, id: &PartyId, dir: &str) -> anyhow::Result<Party> {

@@ -3,12 +3,15 @@
 
 use std::fs::File;
 use std::io::{BufReader, Write};
-use std::path::{Path, PathBuf};
+use std::path::PathBuf;
 use std::process::ExitCode;
 
 use anyhow::{Context, bail};
 use clap::{Args, Subcommand};
-use registry::{Registration, Registry, RegistryConfig, register_manifest};
+use registry::{
+    Create, Location, Registration, Registry, RegistryConfig, RegistryError, StoreError,
+    register_manifest,
+};
 use serde_json::json;
 use signer::Timestamp;
 
@@ -44,19 +47,14 @@ pub struct DataArgs {
     database_url: Option<String>,
 }
 
-/// Where the registry is.
-enum Location<'a> {
-    Directory(&'a Path),
-    Database(&'a str),
-}
-
 impl DataArgs {
-    fn location(&self) -> Location<'_> {
+    /// Where the registry is.
+    fn location(&self) -> Location {
         match (&self.database_url, &self.data) {
-            (_, Some(dir)) => Location::Directory(dir),
-            (Some(url), None) => Location::Database(url),
+            (_, Some(dir)) => Location::Directory(dir.clone()),
+            (Some(url), None) => Location::Database(url.clone()),
             // clap requires one of them.
-            (None, None) => Location::Directory(Path::new(".")),
+            (None, None) => Location::Directory(PathBuf::from(".")),
         }
     }
 }
@@ -111,31 +109,19 @@ pub fn run(cmd: RegistryCommand) -> anyhow::Result<ExitCode> {
     }
 }
 
-fn open(at: &DataArgs, create: bool) -> anyhow::Result<Registry> {
+fn open(at: &DataArgs, create: Create) -> anyhow::Result<Registry> {
     // A command runs once over the store: records kept in memory for later lookups would only
     // cost memory and time.
     let config = RegistryConfig {
         record_cache_bytes: 0,
         ..RegistryConfig::default()
     };
-    let dir = match at.location() {
-        Location::Directory(dir) => dir,
-        Location::Database(url) => {
-            return Registry::connect(url, config)
-                .context("cannot open the registry in the database");
+    let location = at.location();
+    Registry::open_at(&location, create, config).map_err(|e| match e {
+        RegistryError::Store(StoreError::Missing(_)) => {
+            anyhow::anyhow!("{location} holds no registry (nothing registered there yet?)")
         }
-    };
-    if !create && !dir.join("db").exists() {
-        bail!(
-            "{} holds no registry (nothing registered there yet?)",
-            dir.display()
-        );
-    }
-    Registry::open(dir, config).with_context(|| {
-        format!(
-            "cannot open the registry in {} (is `partseal serve` using it?)",
-            dir.display()
-        )
+        e => anyhow::Error::from(e).context(format!("cannot open the registry in {location}")),
     })
 }
 
@@ -150,7 +136,7 @@ fn register(args: RegisterArgs) -> anyhow::Result<ExitCode> {
             );
         }
     }
-    let registry = open(&args.data, true)?;
+    let registry = open(&args.data, Create::IfMissing)?;
     let now = Timestamp::now();
     for root in trust.roots() {
         registry.add_root(*root, now)?;
@@ -228,7 +214,7 @@ fn write_result(out: &mut dyn Write, line: u64, result: &Registration) -> std::i
 }
 
 fn audit(args: DataArgs) -> anyhow::Result<ExitCode> {
-    let registry = open(&args, false)?;
+    let registry = open(&args, Create::Never)?;
     let total = registry.stats()?.codes;
     let bar = progress::bar(Some(total), "auditing");
     let report = registry.audit(|done| bar.set_position(done))?;
@@ -249,7 +235,7 @@ fn audit(args: DataArgs) -> anyhow::Result<ExitCode> {
 }
 
 fn stats(args: DataArgs) -> anyhow::Result<ExitCode> {
-    let registry = open(&args, false)?;
+    let registry = open(&args, Create::Never)?;
     let s = registry.stats()?;
     println!("codes:            {}", s.codes);
     println!("events:           {} (after registration)", s.events);
@@ -264,7 +250,7 @@ fn stats(args: DataArgs) -> anyhow::Result<ExitCode> {
 }
 
 fn backup(args: BackupArgs) -> anyhow::Result<ExitCode> {
-    let registry = open(&args.data, false)?;
+    let registry = open(&args.data, Create::Never)?;
     let records =
         files::write_atomically(&args.out, files::PRIVATE, |file| Ok(registry.backup(file)?))?;
     println!("backed up {records} records to {}", args.out.display());
@@ -275,18 +261,11 @@ fn restore(args: RestoreArgs) -> anyhow::Result<ExitCode> {
     let file =
         File::open(&args.from).with_context(|| format!("cannot read {}", args.from.display()))?;
     let mut input = BufReader::with_capacity(1 << 20, file);
-    let (records, target) = match args.data.location() {
-        Location::Directory(dir) => (
-            Registry::restore(&mut input, dir),
-            dir.display().to_string(),
-        ),
-        Location::Database(url) => (
-            Registry::restore_into_database(&mut input, url),
-            "the database".to_owned(),
-        ),
-    };
-    let records = records.with_context(|| format!("cannot restore {}", args.from.display()))?;
-    let registry = open(&args.data, false)?;
+    let target = args.data.location();
+    let records = target
+        .restore(&mut input)
+        .with_context(|| format!("cannot restore {}", args.from.display()))?;
+    let registry = open(&args.data, Create::Never)?;
     let report = registry.audit(|_| {})?;
     println!(
         "restored {records} records into {target} ({} codes; audit {})",

@@ -281,8 +281,7 @@ impl From<&RegistryError> for ApiError {
             | E::PartyExists(_)
             | E::NoSuchParty(_)
             | E::PartyRevoked(_)
-            | E::NoSuchToken(_)
-            | E::InvalidInput(_) => Self::bad_request("invalid_input", detail),
+            | E::NoSuchToken(_) => Self::bad_request("invalid_input", detail),
             E::WriterStopped => Self::internal(e),
         }
     }

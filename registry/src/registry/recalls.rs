@@ -101,7 +101,7 @@ impl Registry {
     }
 }
 
-pub(super) fn load_lot_recalls(store: &dyn Store) -> Result<LotRecalls> {
+pub(super) fn load_lot_recalls(store: &Store) -> Result<LotRecalls> {
     let mut lot_recalls = LotRecalls::new();
     for (gtin, lot, recall) in store.lot_recalls()? {
         lot_recalls

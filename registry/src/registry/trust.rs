@@ -47,7 +47,7 @@ impl Registry {
             .trust()
             .map_err(RegistryError::from)
             .and_then(|entries| load_trust(&entries))
-            .and_then(|trust| Ok((trust, load_lot_recalls(self.store.as_ref())?)));
+            .and_then(|trust| Ok((trust, load_lot_recalls(&self.store)?)));
         match fresh {
             // Never waits: a caller on this thread may hold a read guard (it would deadlock); a
             // busy lock is tried again at the next call.

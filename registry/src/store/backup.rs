@@ -10,7 +10,7 @@ use std::io::{Read, Write};
 
 use sha2::{Digest, Sha256};
 
-use super::tables::{Entry, Pair, Table, Tables};
+use super::tables::{Entry, Table, Tables};
 use super::{StoreError, StoreResult};
 
 const MAGIC: &[u8; 16] = b"PARTSEAL-BACKUP1";
@@ -19,7 +19,7 @@ const MAX_KEY: usize = 1 << 20;
 const MAX_VALUE: usize = 64 << 20;
 
 /// Writes every table of `tables` to `out`; returns the number of entries.
-pub fn write<T: Tables>(tables: &T, out: &mut dyn Write) -> StoreResult<u64> {
+pub fn write(tables: &dyn Tables, out: &mut dyn Write) -> StoreResult<u64> {
     let mut hasher = Sha256::new();
     let mut write = |bytes: &[u8]| -> StoreResult<()> {
         hasher.update(bytes);
@@ -30,13 +30,12 @@ pub fn write<T: Tables>(tables: &T, out: &mut dyn Write) -> StoreResult<u64> {
     let mut entries = 0u64;
     for table in Table::ALL {
         for entry in tables.scan(table, &[]) {
-            let (k, v): Pair<T::Bytes> = entry?;
-            let (k, v) = (k.as_ref(), v.as_ref());
+            let (k, v) = entry?;
             write(&[table.tag()])?;
             write(&(k.len() as u32).to_be_bytes())?;
-            write(k)?;
+            write(&k)?;
             write(&(v.len() as u32).to_be_bytes())?;
-            write(v)?;
+            write(&v)?;
             entries += 1;
         }
     }

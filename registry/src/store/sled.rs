@@ -1,5 +1,6 @@
 //! The embedded default: [`Tables`] on sled, one tree per [`Table`]. The only module that names
-//! sled's types.
+//! sled: its types, its files and its errors, which it turns into the store's own ([`Fault`],
+//! [`StoreError::Locked`]) where it sees them.
 //!
 //! ## What a durable write means here
 //!
@@ -12,11 +13,13 @@
 //! power loss as far as the drive honours cache flushes. Group commit makes one flush and one fsync
 //! cover every write waiting at the time.
 //!
-//! ## One process, so no conditions
-//! sled locks its directory: one process writes a store, and the registry's code locks serialise
-//! its writers. [`Tables::apply`] therefore makes its changes without checking its condition (a
-//! check would cost a read per update), in order, each key atomically: sled recovers a prefix of
-//! its log after a crash, which is what the crash contract of `Store::update_code` asks.
+//! ## One process, so conditions are checked in memory
+//! sled locks its directory: one process writes a store. [`Tables::apply`] holds the expected key
+//! in a lock of this process ([`KeyLocks`]), reads it, and only if it holds the expected bytes
+//! makes its changes, in order, each key atomically: sled recovers a prefix of its log after a
+//! crash, which is what the crash contract of `Store::update_code` asks. The read costs
+//! microseconds beside the flush and fsync the update waits for; sled's own transactions would
+//! cost a synchronous log write each and serialise every writer.
 //!
 //! ## When the device fails
 //!
@@ -38,21 +41,16 @@ use std::sync::{Arc, Mutex, PoisonError, RwLock};
 use std::time::{Duration, Instant};
 
 use super::group_commit::GroupCommit;
-use super::table_store::TableStore;
+use super::key_locks::KeyLocks;
 use super::tables::{Change, Entry, Expect, Merge, Pair, Table, Tables};
 use super::{Entries, Fault, StoreError, StoreResult};
 
-/// The store on sled: the shared rules of [`TableStore`] on [`SledTables`].
-pub type SledStore = TableStore<SledTables>;
+/// sled's log, in the data directory: there once a store was created.
+const LOG_FILE: &str = "db";
 
-impl SledStore {
-    /// Opens (creating if needed) the store in `dir`, caching up to `cache_bytes` of sled's pages
-    /// and `record_cache_bytes` of code records (see `record_cache`).
-    pub fn open(dir: &Path, cache_bytes: u64, record_cache_bytes: u64) -> StoreResult<Self> {
-        let tables = SledTables::open(dir, cache_bytes)?;
-        // One process writes a sled store: cached records stay true until it replaces them.
-        TableStore::on(tables, dir.display().to_string(), record_cache_bytes, None)
-    }
+/// Whether `dir` holds a store.
+pub(super) fn holds_store(dir: &Path) -> bool {
+    dir.join(LOG_FILE).is_file()
 }
 
 pub struct SledTables {
@@ -63,6 +61,8 @@ pub struct SledTables {
     /// if reopening after a write failure failed (the next probe tries again).
     engine: RwLock<Option<Arc<Engine>>>,
     commits: GroupCommit<Fault>,
+    /// Keys a conditional change is checking and changing.
+    conditions: KeyLocks,
     /// Set while writes fail; [`Tables::writable`] probes the device and recovers.
     faulted: AtomicBool,
     health: Mutex<Health>,
@@ -86,7 +86,7 @@ impl Engine {
             .collect::<StoreResult<_>>()?;
         Ok(Engine {
             trees,
-            log: File::open(dir.join("db"))?,
+            log: File::open(dir.join(LOG_FILE))?,
             db,
         })
     }
@@ -140,10 +140,33 @@ fn as_fault(e: StoreError) -> Fault {
 fn engine(e: sled::Error) -> StoreError {
     match e {
         // Classified here, where the I/O error is seen: a full disk or another fault.
-        sled::Error::Io(io) => Fault::of_io(&io).into(),
-        sled::Error::Corruption { .. } => StoreError::corrupt("sled", e),
+        sled::Error::Io(io) => io_fault(&io).into(),
+        sled::Error::Corruption { .. } => StoreError::corrupt("the embedded store", e),
         other => StoreError::Engine(other.to_string()),
     }
+}
+
+/// The fault an I/O error from sled stands for. sled keeps the first I/O error it meets and hands
+/// out copies of it: new errors of the same kind whose text is the original's `Debug` form
+/// (`Os { code: 28, kind: StorageFull, message: "No space left on device" }`), without its number.
+/// The number is read back from that text, so the fault is classified, and worded, as the
+/// operating system's own error.
+fn io_fault(io: &std::io::Error) -> Fault {
+    let original = io
+        .to_string()
+        .split_once("Os { code: ")
+        .and_then(|(_, rest)| {
+            let digits = rest.split(|c: char| !c.is_ascii_digit()).next()?;
+            digits.parse().ok()
+        })
+        .map(std::io::Error::from_raw_os_error);
+    Fault::of_io(original.as_ref().unwrap_or(io))
+}
+
+/// sled reports its directory held by another process only as an I/O error with this text
+/// (sled 0.34 `Config::try_lock`).
+fn is_held(io: &std::io::Error) -> bool {
+    io.to_string().contains("could not acquire lock")
 }
 
 /// sled's segment (and log buffer) size for new stores. sled reclaims space a segment at a time,
@@ -169,15 +192,12 @@ fn open_db(dir: &Path, cache_bytes: u64) -> StoreResult<sled::Db> {
             .open()
         {
             Ok(db) => return Ok(db),
-            Err(sled::Error::Io(e))
-                if e.to_string().contains("could not acquire lock")
-                    && started.elapsed() < LOCK_WAIT =>
-            {
+            Err(sled::Error::Io(e)) if is_held(&e) && started.elapsed() < LOCK_WAIT => {
                 std::thread::sleep(std::time::Duration::from_millis(20));
             }
-            // Another process holds the store (callers tell this apart from a fault).
-            Err(sled::Error::Io(e)) if e.to_string().contains("could not acquire lock") => {
-                return Err(StoreError::Io(e));
+            // Another process holds the store: no fault, and nothing to wait for.
+            Err(sled::Error::Io(e)) if is_held(&e) => {
+                return Err(StoreError::Locked(dir.display().to_string()));
             }
             // A store made with the first segment size keeps it.
             Err(sled::Error::Unsupported(why))
@@ -194,12 +214,15 @@ fn open_db(dir: &Path, cache_bytes: u64) -> StoreResult<sled::Db> {
 const LOCK_WAIT: std::time::Duration = std::time::Duration::from_secs(2);
 
 impl SledTables {
-    fn open(dir: &Path, cache_bytes: u64) -> StoreResult<Self> {
+    /// Opens (creating if needed) the engine in `dir`, caching up to `cache_bytes` of sled's
+    /// pages.
+    pub(super) fn open(dir: &Path, cache_bytes: u64) -> StoreResult<Self> {
         let engine = Engine::open(dir, cache_bytes)?;
         Ok(SledTables {
             dir: dir.to_owned(),
             cache_bytes,
             commits: GroupCommit::default(),
+            conditions: KeyLocks::default(),
             faulted: AtomicBool::new(false),
             health: Mutex::default(),
             engine: RwLock::new(Some(Arc::new(engine))),
@@ -274,13 +297,12 @@ impl SledTables {
 }
 
 impl Tables for SledTables {
-    type Bytes = sled::IVec;
-
-    fn get(&self, table: Table, key: &[u8]) -> StoreResult<Option<sled::IVec>> {
-        self.current()?.tree(table).get(key).map_err(engine)
+    fn get(&self, table: Table, key: &[u8]) -> StoreResult<Option<Vec<u8>>> {
+        let value = self.current()?.tree(table).get(key).map_err(engine)?;
+        Ok(value.map(|v| v.to_vec()))
     }
 
-    fn scan(&self, table: Table, prefix: &[u8]) -> Entries<'_, Pair<sled::IVec>> {
+    fn scan(&self, table: Table, prefix: &[u8]) -> Entries<'_, Pair> {
         let e = match self.current() {
             Ok(e) => e,
             Err(err) => return Box::new(std::iter::once(Err(err))),
@@ -289,7 +311,8 @@ impl Tables for SledTables {
         let entries = e.tree(table).scan_prefix(prefix);
         Box::new(entries.map(move |entry| {
             let _engine = &e;
-            entry.map_err(engine)
+            let (k, v) = entry.map_err(engine)?;
+            Ok((k.to_vec(), v.to_vec()))
         }))
     }
 
@@ -304,7 +327,7 @@ impl Tables for SledTables {
         &self,
         table: Table,
         entries: &[(Vec<u8>, Vec<u8>)],
-    ) -> StoreResult<Vec<Option<sled::IVec>>> {
+    ) -> StoreResult<Vec<Option<Vec<u8>>>> {
         use rayon::prelude::*;
         // Each on its own with compare-and-swap, in parallel: sled's atomic batches would cost a
         // synchronous log write each and serialise every writer.
@@ -319,7 +342,7 @@ impl Tables for SledTables {
                     {
                         Ok(()) => Ok(None),
                         Err(taken) => match taken.current {
-                            Some(bytes) => Ok(Some(bytes)),
+                            Some(bytes) => Ok(Some(bytes.to_vec())),
                             None => Err(StoreError::corrupt(
                                 String::from_utf8_lossy(k),
                                 "vanished during insert",
@@ -331,9 +354,17 @@ impl Tables for SledTables {
         })
     }
 
-    fn apply(&self, _expect: Option<Expect<'_>>, changes: &[Change]) -> StoreResult<()> {
-        // Unchecked: one process, whose code locks serialise writers (see the module docs).
+    fn apply(&self, expect: Option<Expect<'_>>, changes: &[Change]) -> StoreResult<()> {
+        // One process: a lock in memory makes the check and the changes one step for every other
+        // conditional writer of the key (see the module docs).
+        let _held = expect.map(|x| self.conditions.lock(x.table, x.key));
         self.write(|e| {
+            if let Some(x) = expect {
+                let stored = e.tree(x.table).get(x.key).map_err(engine)?;
+                if stored.as_deref() != Some(x.expected) {
+                    return Err(StoreError::Conflict);
+                }
+            }
             for change in changes {
                 match change {
                     Change::Put(table, k, v) => {
@@ -437,6 +468,11 @@ impl Tables for SledTables {
         }
     }
 
+    fn shared(&self) -> Option<Duration> {
+        // One process has the directory: what it keeps in memory stays true until it writes.
+        None
+    }
+
     fn len(&self, table: Table) -> StoreResult<u64> {
         Ok(self.current()?.tree(table).len() as u64)
     }
@@ -457,5 +493,45 @@ impl Tables for SledTables {
             n += 1;
         }
         Ok(n)
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use std::io::Error;
+
+    #[test]
+    fn copies_of_an_io_error_are_the_fault_the_original_was() {
+        let original = Error::from_raw_os_error(28);
+        // What sled hands out after its first I/O error: the kind, and the original's Debug text.
+        let copy = Error::new(original.kind(), format!("{original:?}"));
+        let fault = io_fault(&copy);
+        assert!(fault.is_full(), "{fault}");
+        assert_eq!(
+            fault,
+            Fault::of_io(&original),
+            "the operating system's message"
+        );
+        let copy = Error::other(format!("{original:?}"));
+        assert!(
+            io_fault(&copy).is_full(),
+            "known by the number in its text alone"
+        );
+        assert!(!io_fault(&Error::from_raw_os_error(5)).is_full(), "EIO");
+        assert!(!io_fault(&Error::other("no number here")).is_full());
+    }
+
+    #[test]
+    fn a_directory_another_handle_holds_is_locked() {
+        let dir = tempfile::tempdir().unwrap();
+        let _held = sled::Config::new()
+            .path(dir.path())
+            .segment_size(SEGMENT_SIZE)
+            .open()
+            .unwrap();
+        let e = open_db(dir.path(), 1 << 20).err().unwrap();
+        assert!(matches!(e, StoreError::Locked(_)), "{e}");
+        assert!(e.to_string().contains("`partseal serve`"), "{e}");
     }
 }

@@ -1,5 +1,5 @@
-//! [`Store`] on any engine's [`Tables`]: the one place that knows how records, events, indexes and
-//! batches are laid out in tables, kept in memory in front of the engine, ordered for crash
+//! The [`Store`] on any engine's [`Tables`]: the one place that knows how records, events, indexes
+//! and batches are laid out in tables, kept in memory in front of the engine, ordered for crash
 //! safety, and guarded against writers in other processes.
 //!
 //! ## One writer per code
@@ -7,8 +7,7 @@
 //! PostgreSQL database) [`Store::update_code`] is a compare-and-swap: the code's stored bytes must
 //! still be those of the record the update was judged on, or nothing is written and the caller
 //! gets [`StoreError::Conflict`] and judges again on the fresh record. The engine checks the
-//! condition inside the transaction that makes the update (a row lock), never with a lock of its
-//! own.
+//! condition where it makes the update ([`Tables::apply`]: a row lock in a database).
 
 use std::io::{Read, Write};
 use std::sync::{Arc, PoisonError, RwLock, RwLockReadGuard};
@@ -21,7 +20,7 @@ use super::batches::{BatchTable, batch_key};
 use super::keys::{self, FORMAT, FORMAT_KEY, SALT_KEY};
 use super::record_cache::RecordCache;
 use super::tables::{Change, Changed, Expect, Table, Tables};
-use super::{Entries, Fault, RecordCacheStats, Store, StoreError, StoreResult, StoreStats};
+use super::{Entries, Fault, RecordCacheStats, StoreError, StoreResult, StoreStats};
 use super::{TrustEntry, backup::Reader};
 use crate::event::Event;
 use crate::key::CodeKey;
@@ -40,8 +39,23 @@ use crate::vin::Vin;
 /// replica cycling through 100,000 codes read a sixth of them again from the database.
 const WATCHED_MAX_AGE: Duration = Duration::from_secs(600);
 
-pub struct TableStore<T: Tables> {
-    tables: T,
+/// What the registry needs from storage, on one engine.
+///
+/// ## Crash contract of [`Store::update_code`]
+/// An engine need not make the several keys of one update atomic (sled's atomic batches cost a
+/// synchronous log write each and serialise all writers), but it must write them in this order,
+/// each key atomically, and recover to a prefix of its writes after a crash:
+/// 1. index entries the update adds (a vehicle's new part, a newly flagged code),
+/// 2. the event, under the code key and its sequence number,
+/// 3. the code's record,
+/// 4. index entries the update removes.
+///
+/// So a crash leaves the old record or the new one. An event stored with a sequence number equal to
+/// its record's event count is the remains of an update that was never acknowledged: readers ignore
+/// it and the next update overwrites it. Indexes may hold left-over entries but never miss one;
+/// readers check every index hit against the record.
+pub struct Store {
+    tables: Box<dyn Tables>,
     /// Every batch, in memory: a record names its batch by number, and a lookup must not cost a
     /// second read.
     batch_table: RwLock<BatchTable>,
@@ -57,24 +71,24 @@ fn decode<V>(what: &str, r: Result<V, impl std::fmt::Display>) -> StoreResult<V>
     r.map_err(|e| StoreError::corrupt(what, e))
 }
 
-impl<T: Tables> TableStore<T> {
-    /// The store on `tables`, which it marks with the format on first use. Code records are kept
-    /// in memory up to `record_cache_bytes`, each for at most `max_age` if other processes write
-    /// to the same tables.
-    pub fn on(
-        tables: T,
+impl Store {
+    /// The store on `tables` (called `name` in errors), which it marks with the format on first
+    /// use. Code records are kept in memory up to `record_cache_bytes`, each for a bounded time if
+    /// other processes write to the same tables ([`Tables::shared`]).
+    pub(super) fn on(
+        tables: Box<dyn Tables>,
         name: String,
         record_cache_bytes: u64,
-        max_age: Option<Duration>,
     ) -> StoreResult<Self> {
+        let max_age = tables.shared();
         let found = tables.insert_new(Table::Meta, &[(FORMAT_KEY.to_vec(), FORMAT.to_vec())])?;
         if let Some(Some(found)) = found.first() {
-            if found.as_ref() != FORMAT {
+            if found != FORMAT {
                 return Err(StoreError::corrupt(
                     "format",
                     format!(
                         "{name} holds {:?}, this version reads {:?}",
-                        String::from_utf8_lossy(found.as_ref()),
+                        String::from_utf8_lossy(found),
                         String::from_utf8_lossy(FORMAT)
                     ),
                 ));
@@ -86,7 +100,7 @@ impl<T: Tables> TableStore<T> {
         if let Some(max_age) = max_age {
             records = records.with_max_age(max_age);
         }
-        let store = TableStore {
+        let store = Store {
             tables,
             batch_table: RwLock::default(),
             records: Arc::new(records),
@@ -111,20 +125,16 @@ impl<T: Tables> TableStore<T> {
         Ok(store)
     }
 
-    pub fn tables(&self) -> &T {
-        &self.tables
-    }
-
     fn reload_batches(&self) -> StoreResult<()> {
         let mut table = BatchTable::default();
         for entry in self.tables.scan(Table::Batches, &[]) {
             let (number, value) = entry?;
             let number = number
-                .as_ref()
+                .as_slice()
                 .try_into()
                 .map(u32::from_be_bytes)
                 .map_err(|_| StoreError::corrupt("batch number", "not 4 bytes"))?;
-            table.add(number, decode("batch", Batch::decode(value.as_ref()))?);
+            table.add(number, decode("batch", Batch::decode(&value))?);
         }
         *self
             .batch_table
@@ -165,7 +175,7 @@ impl<T: Tables> TableStore<T> {
                     table.add(n, batch);
                     return Ok(n);
                 }
-                Some(other) if other.as_ref() == encoded => {
+                Some(other) if other == encoded => {
                     table.add(n, batch);
                     return Ok(n);
                 }
@@ -226,7 +236,7 @@ impl<T: Tables> TableStore<T> {
     ) -> StoreResult<Option<V>> {
         match self.tables.get(table, key)? {
             None => Ok(None),
-            Some(bytes) => decode(what, f(bytes.as_ref())).map(Some),
+            Some(bytes) => decode(what, f(&bytes)).map(Some),
         }
     }
 
@@ -240,7 +250,7 @@ impl<T: Tables> TableStore<T> {
             .scan(table, prefix)
             .map(|entry| {
                 let (k, v) = entry?;
-                f(k.as_ref(), v.as_ref())
+                f(&k, &v)
             })
             .collect()
     }
@@ -295,10 +305,8 @@ impl<T: Tables> TableStore<T> {
         }
         Ok(changes)
     }
-}
 
-impl<T: Tables> Store for TableStore<T> {
-    fn code(&self, key: &CodeKey) -> StoreResult<Option<CodeRecord>> {
+    pub fn code(&self, key: &CodeKey) -> StoreResult<Option<CodeRecord>> {
         let miss = match self
             .records
             .get(key.as_bytes(), |bytes| self.decode_record(key, bytes))
@@ -309,14 +317,16 @@ impl<T: Tables> Store for TableStore<T> {
         match self.tables.get(Table::Codes, key.as_bytes())? {
             None => Ok(None),
             Some(bytes) => {
-                let record = self.decode_record(key, bytes.as_ref())?;
-                self.records.fill(miss, key.as_bytes(), bytes.as_ref());
+                let record = self.decode_record(key, &bytes)?;
+                self.records.fill(miss, key.as_bytes(), &bytes);
                 Ok(Some(record))
             }
         }
     }
 
-    fn insert_new_codes(
+    /// Inserts freshly registered codes whose keys are free, each atomically, and returns for each
+    /// the record already there, if any. Safe to call from many threads and processes at once.
+    pub fn insert_new_codes(
         &self,
         codes: &[(CodeKey, CodeRecord)],
     ) -> StoreResult<Vec<Option<CodeRecord>>> {
@@ -335,13 +345,17 @@ impl<T: Tables> Store for TableStore<T> {
                         self.records.wrote(k, v);
                         Ok(None)
                     }
-                    Some(bytes) => self.decode_record(key, bytes.as_ref()).map(Some),
+                    Some(bytes) => self.decode_record(key, &bytes).map(Some),
                 })
                 .collect()
         })
     }
 
-    fn update_code(
+    /// Appends `event` (if any) to the code's chain and replaces its record (`before` → `after`),
+    /// with the derived indexes and the `notices` about the event, in the order the crash
+    /// contract sets (notices first: a reader ignores one whose event the record does not count).
+    /// [`StoreError::Conflict`], with nothing written, if the stored record is no longer `before`.
+    pub fn update_code(
         &self,
         key: &CodeKey,
         event: Option<&Event>,
@@ -371,10 +385,8 @@ impl<T: Tables> Store for TableStore<T> {
                         // The stored bytes may be an older encoding of the very same record (a
                         // store restored from an older version): that is no conflict.
                         match self.tables.get(Table::Codes, key.as_bytes())? {
-                            Some(stored)
-                                if self.decode_record(key, stored.as_ref())? == *before =>
-                            {
-                                expected = stored.as_ref().to_vec();
+                            Some(stored) if self.decode_record(key, &stored)? == *before => {
+                                expected = stored;
                             }
                             _ => return Err(StoreError::Conflict),
                         }
@@ -388,24 +400,28 @@ impl<T: Tables> Store for TableStore<T> {
         })
     }
 
-    fn events(&self, key: &CodeKey) -> StoreResult<Vec<Event>> {
+    /// The code's stored events after the commissioning (which its record holds), in order,
+    /// including the remains of an interrupted update (see the crash contract).
+    pub fn events(&self, key: &CodeKey) -> StoreResult<Vec<Event>> {
         self.list(Table::Events, key.as_bytes(), |_, v| {
             decode(&key.to_string(), Event::decode(v))
         })
     }
 
-    fn codes(&self) -> Entries<'_, (CodeKey, CodeRecord)> {
+    /// Every code, in key order.
+    pub fn codes(&self) -> Entries<'_, (CodeKey, CodeRecord)> {
         Box::new(self.tables.scan(Table::Codes, &[]).map(|entry| {
             let (k, v) = entry?;
-            self.decode_code(k.as_ref(), v.as_ref())
+            self.decode_code(&k, &v)
         }))
     }
 
-    fn all_events(&self) -> Entries<'_, (CodeKey, Event)> {
+    /// Every stored event with its code, in key order (for the audit).
+    pub fn all_events(&self) -> Entries<'_, (CodeKey, Event)> {
         Box::new(self.tables.scan(Table::Events, &[]).map(|entry| {
             let (k, v) = entry?;
-            let (code, seq) = keys::decode_event_key(k.as_ref())?;
-            let event = decode(&code.to_string(), Event::decode(v.as_ref()))?;
+            let (code, seq) = keys::decode_event_key(&k)?;
+            let event = decode(&code.to_string(), Event::decode(&v))?;
             if seq != event.seq {
                 return Err(StoreError::corrupt(
                     code.to_string(),
@@ -416,7 +432,7 @@ impl<T: Tables> Store for TableStore<T> {
         }))
     }
 
-    fn lot_recall(&self, gtin: &Gtin, lot: &Lot) -> StoreResult<Option<LotRecall>> {
+    pub fn lot_recall(&self, gtin: &Gtin, lot: &Lot) -> StoreResult<Option<LotRecall>> {
         self.get_decoded(
             Table::LotRecalls,
             &keys::lot_key(gtin, lot),
@@ -425,7 +441,7 @@ impl<T: Tables> Store for TableStore<T> {
         )
     }
 
-    fn put_lot_recall(&self, gtin: &Gtin, lot: &Lot, recall: &LotRecall) -> StoreResult<()> {
+    pub fn put_lot_recall(&self, gtin: &Gtin, lot: &Lot, recall: &LotRecall) -> StoreResult<()> {
         self.put(
             Table::LotRecalls,
             &keys::lot_key(gtin, lot),
@@ -433,14 +449,15 @@ impl<T: Tables> Store for TableStore<T> {
         )
     }
 
-    fn lot_recalls(&self) -> StoreResult<Vec<(Gtin, Lot, LotRecall)>> {
+    /// Every lot recall (there are few: one per recalled lot), for the registry to hold in memory.
+    pub fn lot_recalls(&self) -> StoreResult<Vec<(Gtin, Lot, LotRecall)>> {
         self.list(Table::LotRecalls, &[], |k, v| {
             let (gtin, lot) = keys::decode_lot_key(k)?;
             Ok((gtin, lot, decode("lot recall", LotRecall::decode(v))?))
         })
     }
 
-    fn scans(&self, key: &CodeKey) -> StoreResult<Option<ScanStats>> {
+    pub fn scans(&self, key: &CodeKey) -> StoreResult<Option<ScanStats>> {
         self.get_decoded(
             Table::Scans,
             key.as_bytes(),
@@ -449,7 +466,10 @@ impl<T: Tables> Store for TableStore<T> {
         )
     }
 
-    fn add_scans(&self, deltas: &[(CodeKey, ScanStats)]) -> StoreResult<Vec<ScanStats>> {
+    /// Adds scans counted by this process (see [`ScanStats::merge`]) to each code's stored
+    /// aggregate, and returns the aggregates stored, in order. Safe to call from many processes at
+    /// once: none overwrites another's scans.
+    pub fn add_scans(&self, deltas: &[(CodeKey, ScanStats)]) -> StoreResult<Vec<ScanStats>> {
         let entries: Vec<(Vec<u8>, Vec<u8>)> = deltas
             .iter()
             .map(|(key, delta)| (key.as_bytes().to_vec(), delta.encode()))
@@ -470,14 +490,17 @@ impl<T: Tables> Store for TableStore<T> {
             .collect()
     }
 
-    fn alerts(&self, manufacturer: &PartyId) -> StoreResult<Vec<CodeKey>> {
+    /// Codes of this manufacturer with a flag that needs attention, per the alert index (which may
+    /// hold left-over entries).
+    pub fn alerts(&self, manufacturer: &PartyId) -> StoreResult<Vec<CodeKey>> {
         let prefix = keys::party_prefix(manufacturer);
         self.list(Table::Alerts, &prefix, |k, _| {
             decode("alert index", CodeKey::from_bytes(&k[prefix.len()..]))
         })
     }
 
-    fn alert_investigating(
+    /// When the manufacturer began investigating this flagged code, if it has.
+    pub fn alert_investigating(
         &self,
         manufacturer: &PartyId,
         key: &CodeKey,
@@ -485,10 +508,12 @@ impl<T: Tables> Store for TableStore<T> {
         let value = self
             .tables
             .get(Table::Alerts, &keys::alert_key(manufacturer, key))?;
-        Ok(value.and_then(|v| keys::time_at(v.as_ref(), 8)))
+        Ok(value.and_then(|v| keys::time_at(&v, 8)))
     }
 
-    fn set_alert_investigating(
+    /// Marks a flagged code's alert as under investigation; false if the code has no alert. The
+    /// mark goes when the alert does (its flags are resolved).
+    pub fn set_alert_investigating(
         &self,
         manufacturer: &PartyId,
         key: &CodeKey,
@@ -499,14 +524,15 @@ impl<T: Tables> Store for TableStore<T> {
             let Some(value) = self.tables.get(Table::Alerts, &entry)? else {
                 return Ok(false);
             };
-            let mut marked = value.as_ref().get(..8).unwrap_or_default().to_vec();
+            let mut marked = value.get(..8).unwrap_or_default().to_vec();
             marked.extend_from_slice(&at.0.to_be_bytes());
             self.tables.put(Table::Alerts, &entry, &marked)?;
             Ok(true)
         })
     }
 
-    fn add_alert_note(
+    /// Keeps a manufacturer's note on one of its codes, after the notes already kept.
+    pub fn add_alert_note(
         &self,
         manufacturer: &PartyId,
         key: &CodeKey,
@@ -521,7 +547,12 @@ impl<T: Tables> Store for TableStore<T> {
         })
     }
 
-    fn alert_notes(&self, manufacturer: &PartyId, key: &CodeKey) -> StoreResult<Vec<AlertNote>> {
+    /// The manufacturer's notes on a code, oldest first.
+    pub fn alert_notes(
+        &self,
+        manufacturer: &PartyId,
+        key: &CodeKey,
+    ) -> StoreResult<Vec<AlertNote>> {
         let prefix = keys::alert_key(manufacturer, key);
         self.list(Table::AlertNotes, &prefix, |k, v| {
             // Code keys are prefix-free, so the prefix holds this code's notes only.
@@ -532,33 +563,36 @@ impl<T: Tables> Store for TableStore<T> {
         })
     }
 
-    fn all_alerts(&self) -> Entries<'_, (PartyId, CodeKey)> {
+    /// Every alert index entry (for the audit).
+    pub fn all_alerts(&self) -> Entries<'_, (PartyId, CodeKey)> {
         Box::new(
             self.tables
                 .scan(Table::Alerts, &[])
-                .map(|entry| keys::decode_alert_key(entry?.0.as_ref())),
+                .map(|entry| keys::decode_alert_key(&entry?.0)),
         )
     }
 
-    fn installed_in(&self, vin: &Vin) -> StoreResult<Vec<CodeKey>> {
+    /// Codes installed in this vehicle, per the vehicle index (which may hold left-over entries).
+    pub fn installed_in(&self, vin: &Vin) -> StoreResult<Vec<CodeKey>> {
         self.list(Table::Vehicles, vin.as_bytes(), |k, _| {
             decode("vehicle index", CodeKey::from_bytes(&k[17..]))
         })
     }
 
-    fn all_installed(&self) -> Entries<'_, (Vin, CodeKey)> {
+    /// Every vehicle index entry (for the audit).
+    pub fn all_installed(&self) -> Entries<'_, (Vin, CodeKey)> {
         Box::new(
             self.tables
                 .scan(Table::Vehicles, &[])
-                .map(|entry| keys::decode_vehicle_key(entry?.0.as_ref())),
+                .map(|entry| keys::decode_vehicle_key(&entry?.0)),
         )
     }
 
-    fn trust(&self) -> StoreResult<Vec<TrustEntry>> {
+    pub fn trust(&self) -> StoreResult<Vec<TrustEntry>> {
         self.list(Table::Trust, &[], keys::decode_trust)
     }
 
-    fn put_trust(&self, entry: &TrustEntry) -> StoreResult<()> {
+    pub fn put_trust(&self, entry: &TrustEntry) -> StoreResult<()> {
         self.put(
             Table::Trust,
             &keys::trust_key(entry),
@@ -566,7 +600,7 @@ impl<T: Tables> Store for TableStore<T> {
         )
     }
 
-    fn party(&self, id: &PartyId) -> StoreResult<Option<Party>> {
+    pub fn party(&self, id: &PartyId) -> StoreResult<Option<Party>> {
         self.get_decoded(
             Table::Parties,
             id.as_str().as_bytes(),
@@ -575,7 +609,7 @@ impl<T: Tables> Store for TableStore<T> {
         )
     }
 
-    fn put_party(&self, party: &Party) -> StoreResult<()> {
+    pub fn put_party(&self, party: &Party) -> StoreResult<()> {
         self.put(
             Table::Parties,
             party.id.as_str().as_bytes(),
@@ -583,27 +617,28 @@ impl<T: Tables> Store for TableStore<T> {
         )
     }
 
-    fn parties(&self) -> StoreResult<Vec<Party>> {
+    pub fn parties(&self) -> StoreResult<Vec<Party>> {
         self.list(Table::Parties, &[], |_, v| {
             decode("party", Party::decode(v))
         })
     }
 
-    fn token(&self, id: &str) -> StoreResult<Option<TokenRecord>> {
+    pub fn token(&self, id: &str) -> StoreResult<Option<TokenRecord>> {
         self.get_decoded(Table::Tokens, id.as_bytes(), "token", TokenRecord::decode)
     }
 
-    fn put_token(&self, token: &TokenRecord) -> StoreResult<()> {
+    pub fn put_token(&self, token: &TokenRecord) -> StoreResult<()> {
         self.put(Table::Tokens, token.id.as_bytes(), &token.encode())
     }
 
-    fn tokens(&self) -> StoreResult<Vec<TokenRecord>> {
+    pub fn tokens(&self) -> StoreResult<Vec<TokenRecord>> {
         self.list(Table::Tokens, &[], |_, v| {
             decode("token", TokenRecord::decode(v))
         })
     }
 
-    fn notices(&self, party: &PartyId) -> StoreResult<Vec<Notice>> {
+    /// This party's notices, oldest first.
+    pub fn notices(&self, party: &PartyId) -> StoreResult<Vec<Notice>> {
         let prefix = keys::party_prefix(party);
         self.list(Table::Notices, &prefix, |k, v| {
             let at = keys::time_at(k, prefix.len())
@@ -612,22 +647,24 @@ impl<T: Tables> Store for TableStore<T> {
         })
     }
 
-    fn session(&self, key: &[u8; 32]) -> StoreResult<Option<SessionRecord>> {
+    /// A browser session, by [`session_key`](crate::session_key).
+    pub fn session(&self, key: &[u8; 32]) -> StoreResult<Option<SessionRecord>> {
         self.get_decoded(Table::Sessions, key, "session", SessionRecord::decode)
     }
 
-    fn put_session(&self, key: &[u8; 32], session: &SessionRecord) -> StoreResult<()> {
+    pub fn put_session(&self, key: &[u8; 32], session: &SessionRecord) -> StoreResult<()> {
         self.put(Table::Sessions, key, &session.encode())
     }
 
-    fn remove_session(&self, key: &[u8; 32]) -> StoreResult<()> {
+    pub fn remove_session(&self, key: &[u8; 32]) -> StoreResult<()> {
         self.write(|| {
             let removal = Change::Remove(Table::Sessions, key.to_vec());
             self.tables.apply(None, &[removal])
         })
     }
 
-    fn remove_expired_sessions(&self, now: Timestamp) -> StoreResult<usize> {
+    /// Removes the sessions that expired before `now`; returns how many.
+    pub fn remove_expired_sessions(&self, now: Timestamp) -> StoreResult<usize> {
         // Few: a sign-in per station and day.
         let expired = self.list(Table::Sessions, &[], |k, v| {
             let session = decode("session", SessionRecord::decode(v))?;
@@ -646,14 +683,15 @@ impl<T: Tables> Store for TableStore<T> {
 
     /// Keyed by maker, time and the report's own random id, so reports never overwrite each
     /// other. (Version 1 reports were keyed by maker, time and code; they still read.)
-    fn add_report(&self, report: &Report) -> StoreResult<()> {
+    pub fn add_report(&self, report: &Report) -> StoreResult<()> {
         let mut key = keys::party_prefix(&report.manufacturer);
         key.extend_from_slice(&report.at.0.to_be_bytes());
         key.extend_from_slice(report.id.as_bytes());
         self.put(Table::Reports, &key, &report.encode())
     }
 
-    fn reports(&self, manufacturer: &PartyId) -> StoreResult<Vec<Report>> {
+    /// Reports on this manufacturer's codes, oldest first.
+    pub fn reports(&self, manufacturer: &PartyId) -> StoreResult<Vec<Report>> {
         let prefix = keys::party_prefix(manufacturer);
         self.list(Table::Reports, &prefix, |k, v| {
             let legacy_code = || {
@@ -664,9 +702,10 @@ impl<T: Tables> Store for TableStore<T> {
         })
     }
 
-    fn scan_salt(&self) -> StoreResult<[u8; 32]> {
+    /// The store's secret salt for scan contexts, created on first use.
+    pub fn scan_salt(&self) -> StoreResult<[u8; 32]> {
         let salt = match self.tables.get(Table::Meta, SALT_KEY)? {
-            Some(salt) => salt.as_ref().to_vec(),
+            Some(salt) => salt,
             None => {
                 let mut salt = [0u8; 32];
                 rand::RngCore::fill_bytes(&mut rand::rngs::OsRng, &mut salt);
@@ -676,10 +715,11 @@ impl<T: Tables> Store for TableStore<T> {
                         .insert_new(Table::Meta, &[(SALT_KEY.to_vec(), salt.to_vec())])
                 })?;
                 self.durable()?;
-                match taken.into_iter().next().flatten() {
-                    Some(first) => first.as_ref().to_vec(),
-                    None => salt.to_vec(),
-                }
+                taken
+                    .into_iter()
+                    .next()
+                    .flatten()
+                    .unwrap_or_else(|| salt.to_vec())
             }
         };
         salt.as_slice()
@@ -687,11 +727,16 @@ impl<T: Tables> Store for TableStore<T> {
             .map_err(|_| StoreError::corrupt("scan salt", "not 32 bytes"))
     }
 
-    fn durable(&self) -> StoreResult<()> {
+    /// Returns once every write that returned before this call is durable. Concurrent callers share
+    /// one sync (group commit).
+    pub fn durable(&self) -> StoreResult<()> {
         self.tables.durable()
     }
 
-    fn writable(&self) -> Result<(), Fault> {
+    /// Whether writes go through: `Err` with the fault while they cannot (reads go on). While
+    /// faulted this may test the device and, once it takes writes again, recover the engine, so
+    /// calling it now and then (a readiness probe) is enough for writes to resume by themselves.
+    pub fn writable(&self) -> Result<(), Fault> {
         self.tables.writable(&|| {
             // Writes the engine took only in memory are gone; so is what was kept in front of it.
             self.records.clear();
@@ -699,7 +744,8 @@ impl<T: Tables> Store for TableStore<T> {
         })
     }
 
-    fn stats(&self) -> StoreResult<StoreStats> {
+    /// Counts walk the store: seconds for millions of codes.
+    pub fn stats(&self) -> StoreResult<StoreStats> {
         Ok(StoreStats {
             codes: self.tables.len(Table::Codes)?,
             events: self.tables.len(Table::Events)?,
@@ -710,27 +756,33 @@ impl<T: Tables> Store for TableStore<T> {
         })
     }
 
-    fn record_cache(&self) -> RecordCacheStats {
+    /// How the records kept in memory in front of the engine serve (cheap).
+    pub fn record_cache(&self) -> RecordCacheStats {
         self.records.stats()
     }
 
-    fn shared(&self) -> Option<Duration> {
+    /// `Some(bound)` if other processes write to the same store (replicas on one database): what
+    /// a process keeps in memory must then be read again at least this often.
+    pub fn shared(&self) -> Option<Duration> {
         self.max_age
     }
 
-    fn backup(&self, out: &mut dyn Write) -> StoreResult<u64> {
-        backup::write(&self.tables, out)
+    /// Writes every record to `out` in a self-checking format. The caller keeps writers out while it
+    /// runs, so the copy is consistent.
+    pub fn backup(&self, out: &mut dyn Write) -> StoreResult<u64> {
+        backup::write(self.tables.as_ref(), out)
     }
 
-    fn restore(&self, input: &mut dyn Read) -> StoreResult<u64> {
+    /// Loads a backup into this store, which must hold no codes, events or trust state
+    /// ([`StoreError::NotEmpty`]). The whole file is checked as it loads: all of it, or (where the
+    /// engine has transactions) none; [`Location::restore`](super::Location::restore) makes it
+    /// all-or-nothing on every engine.
+    pub(super) fn restore(&self, input: &mut dyn Read) -> StoreResult<u64> {
         let holds = |table| -> StoreResult<bool> {
             Ok(self.tables.scan(table, &[]).next().transpose()?.is_some())
         };
         if holds(Table::Codes)? || holds(Table::Events)? || holds(Table::Trust)? {
-            return Err(StoreError::Backup(format!(
-                "{} is not empty; restore into a new store",
-                self.name
-            )));
+            return Err(StoreError::NotEmpty(self.name.clone()));
         }
         // The backup holds the format mark this store was opened with: loading puts it again.
         let n = self.tables.load(&mut Reader::new(input))?;

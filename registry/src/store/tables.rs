@@ -2,9 +2,17 @@
 //!
 //! Every engine-independent part of storage (the key layouts in [`keys`](super::keys), the record
 //! encodings, the batch table, the record cache, the backup format, the crash-ordered update) is
-//! written once in [`TableStore`](super::table_store::TableStore) on top of this trait. An engine
-//! only moves bytes: sled keeps each [`Table`] as a tree, PostgreSQL as a table of `(k bytea
-//! primary key, v bytea)`, so a backup reads the same from either and loads into either.
+//! written once in [`Store`](super::Store) on top of this trait. An engine only moves bytes: the
+//! embedded one keeps each [`Table`] as a tree, PostgreSQL as a table of `(k bytea primary key,
+//! v bytea)`, so a backup reads the same from either and loads into either.
+//!
+//! The store holds its engine as a `Box<dyn Tables>`. Values come out as plain vectors: the copy
+//! out of the embedded engine's buffers costs less than a percent of a read that reaches the
+//! engine at all (a code lookup is answered from the record cache in front of it, which holds
+//! its own copy anyway), and in exchange the store is one type, whatever the engine.
+//! `registry/tests/tables.rs` checks every engine against what this trait promises.
+
+use std::time::Duration;
 
 use super::{Entries, Fault, StoreResult};
 
@@ -133,33 +141,34 @@ pub type ChangeNote = std::sync::Arc<dyn Fn(Changed<'_>) + Send + Sync>;
 /// How [`Tables::merge`] combines a stored value (if any) with a given one.
 pub type Merge<'a> = dyn Fn(Option<&[u8]>, &[u8]) -> StoreResult<Vec<u8>> + Sync + 'a;
 
-/// A key and value as an engine hands them out.
-pub type Pair<B> = (B, B);
+/// A key and its value.
+pub type Pair = (Vec<u8>, Vec<u8>);
 
 /// An engine: named, key-ordered tables of bytes.
 pub trait Tables: Send + Sync + 'static {
-    /// The engine's byte buffers (sled's shared `IVec`, or plain vectors).
-    type Bytes: AsRef<[u8]> + Send;
+    fn get(&self, table: Table, key: &[u8]) -> StoreResult<Option<Vec<u8>>>;
 
-    fn get(&self, table: Table, key: &[u8]) -> StoreResult<Option<Self::Bytes>>;
-
-    /// The entries whose key starts with `prefix` (all of them for an empty prefix), in key order.
-    fn scan(&self, table: Table, prefix: &[u8]) -> Entries<'_, Pair<Self::Bytes>>;
+    /// The entries whose key starts with `prefix` (all of them for an empty prefix), in the byte
+    /// order of their keys.
+    fn scan(&self, table: Table, prefix: &[u8]) -> Entries<'_, Pair>;
 
     fn put(&self, table: Table, key: &[u8], value: &[u8]) -> StoreResult<()>;
 
     /// Inserts each entry whose key is absent, atomically per key, and returns for each the value
-    /// already there (`None`: inserted). Safe to call from many threads and processes at once.
+    /// already there (`None`: inserted). The keys of one call are distinct. Safe to call from many
+    /// threads and processes at once: of several inserting one key, exactly one is told `None`.
     fn insert_new(
         &self,
         table: Table,
         entries: &[(Vec<u8>, Vec<u8>)],
-    ) -> StoreResult<Vec<Option<Self::Bytes>>>;
+    ) -> StoreResult<Vec<Option<Vec<u8>>>>;
 
     /// Makes `changes` in order, if `expect` still holds (else [`StoreError::Conflict`], nothing
-    /// written). An engine that cannot make them atomically must make each atomically, in order,
-    /// and recover to a prefix of them after a crash (see the crash contract of
-    /// [`Store::update_code`](super::Store::update_code)).
+    /// written). The check and the changes are one step for every other conditional change of the
+    /// expected key, in this process or another: of several writers expecting the same bytes,
+    /// exactly one succeeds. An engine that cannot make the changes atomically must make each
+    /// atomically, in order, and recover to a prefix of them after a crash (see the crash contract
+    /// of [`Store::update_code`](super::Store::update_code)).
     ///
     /// [`StoreError::Conflict`]: super::StoreError::Conflict
     fn apply(&self, expect: Option<Expect<'_>>, changes: &[Change]) -> StoreResult<()>;
@@ -185,6 +194,11 @@ pub trait Tables: Send + Sync + 'static {
     /// that recovers by reopening calls `reset` once the new engine is in place and before writes
     /// resume, so what was kept in memory in front of the old one is dropped.
     fn writable(&self, reset: &dyn Fn() -> StoreResult<()>) -> Result<(), Fault>;
+
+    /// `Some(bound)` if other processes may write the same tables (replicas on one database): what
+    /// a process keeps in memory must then be read again at least this often, unless
+    /// [`watch`](Tables::watch) tells of the change.
+    fn shared(&self) -> Option<Duration>;
 
     /// Tells `note` of every code record another process changes, where the engine can (the
     /// default: it cannot, and never calls it).

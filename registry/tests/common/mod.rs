@@ -9,7 +9,7 @@
 
 pub mod postgres;
 
-use registry::{CodeKey, Party, PartyId, Registry, RegistryConfig, Role};
+use registry::{CodeKey, Location, Party, PartyId, Registry, RegistryConfig, Role};
 use signer::{
     Certificate, CertificateBody, CompanyPrefix, DigitalLink, Gtin, Lot, PartId, Serial,
     SignedCode, SigningKey, Timestamp,
@@ -108,12 +108,16 @@ pub fn restore(backup: &[u8]) -> (Registry, tempfile::TempDir, Option<postgres::
     let data = dir.path().join("data");
     match engine() {
         Engine::Sled => {
-            Registry::restore(&mut &backup[..], &data).unwrap();
+            Location::Directory(data.clone())
+                .restore(&mut &backup[..])
+                .unwrap();
             (reopen(&data, None), dir, None)
         }
         Engine::Postgres => {
             let database = postgres::TestDatabase::create_or_skip();
-            Registry::restore_into_database(&mut &backup[..], &database.url).unwrap();
+            Location::Database(database.url.clone())
+                .restore(&mut &backup[..])
+                .unwrap();
             (reopen(&data, Some(&database)), dir, Some(database))
         }
     }

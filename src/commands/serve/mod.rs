@@ -10,7 +10,7 @@ use std::sync::Arc;
 
 use anyhow::Context;
 use clap::Args;
-use registry::Registry;
+use registry::{Create, Location, Registry};
 use verifier::config::{LogFormat, Overrides};
 use verifier::{AppState, Config};
 
@@ -78,16 +78,12 @@ pub fn run(args: ServeArgs) -> anyhow::Result<ExitCode> {
     std::fs::create_dir_all(&config.data)
         .with_context(|| format!("cannot create the data directory {}", config.data.display()))?;
 
-    let registry = match &config.database_url {
-        None => Registry::open(&config.data, config.registry()).with_context(|| {
-            format!(
-                "cannot open the registry in {} (is another partseal using it?)",
-                config.data.display()
-            )
-        })?,
-        Some(url) => Registry::connect(url.expose(), config.registry())
-            .with_context(|| format!("cannot open the registry in the database {url:?}"))?,
+    let location = match &config.database_url {
+        None => Location::Directory(config.data.clone()),
+        Some(url) => Location::Database(url.expose().to_owned()),
     };
+    let registry = Registry::open_at(&location, Create::IfMissing, config.registry())
+        .with_context(|| format!("cannot open the registry in {location}"))?;
     let registry = Arc::new(registry);
     if args.demo {
         demo::prepare(&registry, &config)?;

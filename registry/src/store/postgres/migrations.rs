@@ -21,6 +21,15 @@ pub const MIGRATIONS: &[(i32, &str, &str)] = &[
     ),
 ];
 
+/// Whether the database holds the store's schema (without creating it).
+pub async fn present(client: &tokio_postgres::Client) -> StoreResult<bool> {
+    let row = client
+        .query_one("SELECT to_regclass('partseal_schema') IS NOT NULL", &[])
+        .await
+        .map_err(db)?;
+    Ok(row.get(0))
+}
+
 pub async fn apply(client: &deadpool_postgres::Object) -> StoreResult<()> {
     client
         .batch_execute(

@@ -8,7 +8,8 @@
 //! Any number of processes may use one database. Nothing relies on a lock inside a process:
 //! - an update is one transaction whose first statement replaces the code's row only if it still
 //!   holds the bytes the update was judged on (the row lock serialises writers of one code; a
-//!   loser writes nothing and is judged again: [`StoreError::Conflict`]);
+//!   loser writes nothing and is judged again: [`StoreError::Conflict`]); within a process, an
+//!   update of a code waits for the one before it, so two never share a transaction;
 //! - registration inserts with `ON CONFLICT DO NOTHING`, so one code is registered once;
 //! - batch numbers are claimed with insert-if-absent and read back on a miss;
 //! - each process is told of the codes the others change (`changes`: LISTEN/NOTIFY, sent in
@@ -46,7 +47,7 @@ use tokio_postgres::error::SqlState;
 use tokio_postgres::binary_copy::BinaryCopyInWriter;
 use tokio_postgres::types::{ToSql, Type};
 
-use super::table_store::TableStore;
+use super::key_locks::KeyLocks;
 use super::tables::{Change, ChangeNote, Entry, Expect, Merge, Pair, Table, Tables};
 use super::{Entries, Fault, StoreError, StoreResult};
 
@@ -63,26 +64,15 @@ const CHUNK: usize = 2000;
 /// Rows per transaction when registering many codes.
 const COPY_CHUNK: usize = 8192;
 
-/// The store on PostgreSQL: the shared rules of [`TableStore`] on [`PgTables`].
-pub type PgStore = TableStore<PgTables>;
-
-impl PgStore {
-    /// Connects to the database at `url` (a `postgres://` URL; several hosts with
-    /// `target_session_attrs=read-write` pick the primary), applies pending migrations, and keeps
-    /// up to `record_cache_bytes` of code records in memory, each for at most [`STALENESS`].
-    pub fn connect(url: &str, record_cache_bytes: u64) -> StoreResult<Self> {
-        let tables = PgTables::connect(url)?;
-        let name = tables.name.clone();
-        TableStore::on(tables, name, record_cache_bytes, Some(STALENESS))
-    }
-}
-
 pub struct PgTables {
     /// `None` only while dropping (see `Drop`).
     runtime: Option<tokio::runtime::Runtime>,
     pool: Pool,
     /// Code updates waiting to share a transaction (see [`group_commit`]).
     updates: tokio::sync::mpsc::Sender<group_commit::Update>,
+    /// Codes with an update waiting: two updates of one code never share a transaction, where
+    /// the database could not tell which of them its row was replaced for.
+    updating: KeyLocks,
     /// The database as errors name it: hosts and database, never the password.
     name: String,
     config: tokio_postgres::Config,
@@ -165,10 +155,74 @@ fn successor(prefix: &[u8]) -> Option<Vec<u8>> {
     None
 }
 
+/// A connection string as tokio-postgres reads it.
+fn parse(url: &str) -> StoreResult<tokio_postgres::Config> {
+    tokio_postgres::Config::from_str(url)
+        .map_err(|e| StoreError::Engine(format!("not a PostgreSQL URL: {e}")))
+}
+
+/// The database at `url` as messages name it: hosts and database, never user or password.
+pub(super) fn describe_url(url: &str) -> String {
+    match tokio_postgres::Config::from_str(url) {
+        Ok(config) => describe(&config),
+        Err(_) => "a PostgreSQL database (its URL does not parse)".to_owned(),
+    }
+}
+
+/// A failure to reach the database while opening: not a write that failed, but no store at all.
+fn cannot_reach(name: &str, e: StoreError) -> StoreError {
+    match e.fault() {
+        Some(fault) => StoreError::Engine(format!(
+            "cannot reach the database {name}: {}",
+            fault.cause()
+        )),
+        None => e,
+    }
+}
+
+/// Whether the database at `url` holds a store (its schema), read without changing anything.
+pub(super) fn holds_store(url: &str) -> StoreResult<bool> {
+    let config = parse(url)?;
+    let name = describe(&config);
+    let runtime = tokio::runtime::Builder::new_current_thread()
+        .enable_all()
+        .build()?;
+    let check = async {
+        let (client, connection) = config.connect(NoTls).await.map_err(db)?;
+        let connection = tokio::spawn(connection);
+        let present = migrations::present(&client).await;
+        drop(client);
+        let _ = connection.await;
+        present
+    };
+    wait_on(&runtime, check).map_err(|e| cannot_reach(&name, e))
+}
+
+/// Waits for `f` on `runtime`, from any thread: outside a runtime, on a worker of a
+/// multi-threaded one (whose other tasks are handed on first), or on a single-threaded one
+/// (tests), which cannot hand its tasks on, so `f` runs on a scoped thread outside it.
+fn wait_on<F: Future + Send>(runtime: &tokio::runtime::Runtime, f: F) -> F::Output
+where
+    F::Output: Send,
+{
+    match tokio::runtime::Handle::try_current().map(|h| h.runtime_flavor()) {
+        Err(_) => runtime.block_on(f),
+        Ok(tokio::runtime::RuntimeFlavor::MultiThread) => {
+            tokio::task::block_in_place(|| runtime.block_on(f))
+        }
+        Ok(_) => std::thread::scope(|s| {
+            s.spawn(|| runtime.block_on(f))
+                .join()
+                .unwrap_or_else(|p| std::panic::resume_unwind(p))
+        }),
+    }
+}
+
 impl PgTables {
-    fn connect(url: &str) -> StoreResult<Self> {
-        let config = tokio_postgres::Config::from_str(url)
-            .map_err(|e| StoreError::Engine(format!("not a PostgreSQL URL: {e}")))?;
+    /// Connects to the database at `url` (a `postgres://` URL; several hosts with
+    /// `target_session_attrs=read-write` pick the primary) and applies pending migrations.
+    pub(super) fn connect(url: &str) -> StoreResult<Self> {
+        let config = parse(url)?;
         let name = describe(&config);
         let origin = rand::random::<u64>();
         let runtime = tokio::runtime::Builder::new_multi_thread()
@@ -195,6 +249,7 @@ impl PgTables {
         let tables = PgTables {
             runtime: Some(runtime),
             updates,
+            updating: KeyLocks::default(),
             pool,
             name,
             config,
@@ -214,15 +269,7 @@ impl PgTables {
             }
             Ok::<_, StoreError>(())
         })
-        .map_err(|e| match e.fault() {
-            // Not a write that failed: the store could not be opened at all.
-            Some(fault) => StoreError::Engine(format!(
-                "cannot reach the database {}: {}",
-                tables.name,
-                fault.cause()
-            )),
-            None => e,
-        })?;
+        .map_err(|e| cannot_reach(&tables.name, e))?;
         tracing::info!(database = %tables.name, "store: PostgreSQL");
         Ok(tables)
     }
@@ -233,20 +280,7 @@ impl PgTables {
         F::Output: Send,
     {
         let runtime = self.runtime.as_ref().expect("the runtime lives until drop");
-        match tokio::runtime::Handle::try_current().map(|h| h.runtime_flavor()) {
-            Err(_) => runtime.block_on(f),
-            // A worker (or blocking) thread of a multi-threaded runtime: hand its tasks on first.
-            Ok(tokio::runtime::RuntimeFlavor::MultiThread) => {
-                tokio::task::block_in_place(|| runtime.block_on(f))
-            }
-            // A single-threaded runtime (tests): it cannot hand its tasks on, so wait on a scoped
-            // thread outside it.
-            Ok(_) => std::thread::scope(|s| {
-                s.spawn(|| runtime.block_on(f))
-                    .join()
-                    .unwrap_or_else(|p| std::panic::resume_unwind(p))
-            }),
-        }
+        wait_on(runtime, f)
     }
 
     async fn client(&self) -> StoreResult<deadpool_postgres::Object> {
@@ -276,7 +310,7 @@ impl PgTables {
         Ok(row.map(|r| r.get(0)))
     }
 
-    async fn scan_async(&self, table: Table, prefix: &[u8]) -> StoreResult<Vec<Pair<Vec<u8>>>> {
+    async fn scan_async(&self, table: Table, prefix: &[u8]) -> StoreResult<Vec<Pair>> {
         let client = self.client().await?;
         let (sql, end) = scan_sql(table, prefix);
         let statement = client.prepare_cached(&sql).await.map_err(db)?;
@@ -605,13 +639,11 @@ fn describe(config: &tokio_postgres::Config) -> String {
 }
 
 impl Tables for PgTables {
-    type Bytes = Vec<u8>;
-
     fn get(&self, table: Table, key: &[u8]) -> StoreResult<Option<Vec<u8>>> {
         self.op(self.get_async(table, key))
     }
 
-    fn scan(&self, table: Table, prefix: &[u8]) -> Entries<'_, Pair<Vec<u8>>> {
+    fn scan(&self, table: Table, prefix: &[u8]) -> Entries<'_, Pair> {
         if !prefix.is_empty() {
             // A prefix is one code's events or one party's entries: few rows.
             return match self.op(self.scan_async(table, prefix)) {
@@ -620,7 +652,7 @@ impl Tables for PgTables {
             };
         }
         // A whole table (audit, backup, stats) streams in key order, a bounded channel ahead.
-        let (sender, mut receiver) = tokio::sync::mpsc::channel::<StoreResult<Pair<Vec<u8>>>>(4096);
+        let (sender, mut receiver) = tokio::sync::mpsc::channel::<StoreResult<Pair>>(4096);
         let pool = self.pool.clone();
         let sql = scan_sql(table, prefix).0;
         let runtime = self.runtime.as_ref().expect("the runtime lives until drop");
@@ -687,6 +719,7 @@ impl Tables for PgTables {
         let Some((expect, value)) = guarded else {
             return self.op(self.apply_async(expect, changes));
         };
+        let _held = self.updating.lock(Table::Codes, expect.key);
         let (done, answer) = tokio::sync::oneshot::channel();
         let update = group_commit::Update {
             key: expect.key.to_vec(),
@@ -778,6 +811,10 @@ impl Tables for PgTables {
                 Err(fault)
             }
         }
+    }
+
+    fn shared(&self) -> Option<Duration> {
+        Some(STALENESS)
     }
 
     fn watch(&self, note: ChangeNote) {

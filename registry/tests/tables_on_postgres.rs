@@ -1,0 +1,4 @@
+//! `tables.rs` on PostgreSQL: the engine contract, on the other engine (see `common::engine`).
+
+#[path = "tables.rs"]
+mod on_postgres;
