@@ -141,9 +141,13 @@ fn skip_this_binary(why: &str) -> ! {
     // Tests run on several threads: the first one says it and ends the process; the others wait.
     ONCE.call_once(|| {
         let binary = crate::test_binary();
-        let count = test_count().map_or(String::from("all"), |n| n.to_string());
+        let count = match test_count() {
+            Some(1) => String::from("1 PostgreSQL test"),
+            Some(n) => format!("{n} PostgreSQL tests"),
+            None => String::from("its PostgreSQL tests"),
+        };
         say(&format!(
-            "{binary}: skipped {count} PostgreSQL tests: {why}; to run them, {HOW_TO_RUN}."
+            "{binary}: skipped {count}: {why}; to run them, {HOW_TO_RUN}."
         ));
         std::process::exit(0);
     });
