@@ -991,6 +991,12 @@ fn catalogue(w: &World) -> Vec<Case> {
         );
         add(
             &mut cases,
+            format!("/01/{{gtin}} = {t}, a browser"),
+            request("GET", &format!("/01/{t}"), "accept: text/html\r\n", b""),
+            "400 text/html; charset=utf-8",
+        );
+        add(
+            &mut cases,
             format!("/01/{{gtin}}/21/{{serial}}: gtin = {t}"),
             json_get(format!("/01/{t}/21/BAD0000"), ""),
             "200 verdict=data_error",
