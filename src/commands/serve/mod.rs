@@ -3,7 +3,7 @@
 
 mod demo;
 
-use std::net::SocketAddr;
+use std::net::{IpAddr, Ipv4Addr, Ipv6Addr, SocketAddr};
 use std::path::PathBuf;
 use std::process::ExitCode;
 use std::sync::Arc;
@@ -49,6 +49,17 @@ pub struct ServeArgs {
     config: Option<PathBuf>,
 }
 
+/// Where a browser or `curl` on this machine reaches a service listening on `addr`: a wildcard
+/// address (`0.0.0.0`, `::`) is reached on loopback.
+fn local_url(addr: SocketAddr) -> String {
+    let ip = match addr.ip() {
+        ip if !ip.is_unspecified() => ip,
+        IpAddr::V4(_) => IpAddr::V4(Ipv4Addr::LOCALHOST),
+        IpAddr::V6(_) => IpAddr::V6(Ipv6Addr::LOCALHOST),
+    };
+    format!("http://{}", SocketAddr::new(ip, addr.port()))
+}
+
 fn parse_log_format(s: &str) -> Result<LogFormat, String> {
     match s {
         "text" => Ok(LogFormat::Text),
@@ -88,10 +99,15 @@ pub fn run(args: ServeArgs) -> anyhow::Result<ExitCode> {
     if args.demo {
         demo::prepare(&registry, &config)?;
     }
+    // Bound before the admin socket opens, so the socket can tell commands the actual address.
+    let listener = std::net::TcpListener::bind(config.listen)
+        .with_context(|| format!("cannot listen on {}", config.listen))?;
+    listener.set_nonblocking(true)?;
+    let listening = listener.local_addr()?;
     // `partseal admin` reaches the running service here; the socket goes when this does. Without
     // it (e.g. a data directory path too long for a socket's name) the service still serves, and
     // admin commands wait for it to stop.
-    let _admin = super::admin_socket::listen(&config.data, registry.clone())
+    let _admin = super::admin_socket::listen(&config.data, registry.clone(), local_url(listening))
         .map_err(|e| tracing::warn!(error = %format!("{e:#}"), "no admin socket"))
         .ok();
 
@@ -99,13 +115,11 @@ pub fn run(args: ServeArgs) -> anyhow::Result<ExitCode> {
         .enable_all()
         .build()?;
     runtime.block_on(async {
-        let listener = tokio::net::TcpListener::bind(config.listen)
-            .await
-            .with_context(|| format!("cannot listen on {}", config.listen))?;
+        let listener = tokio::net::TcpListener::from_std(listener)?;
         // Before saying "serving": a SIGTERM from then on stops the service gracefully.
         let shutdown = verifier::server::shutdown_signal();
         tracing::info!(
-            listen = %listener.local_addr()?,
+            listen = %listening,
             base_url = %config.base_url,
             data = %config.data.display(),
             rate_limit = config.rate_limit,
