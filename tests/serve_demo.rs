@@ -1,5 +1,6 @@
 //! The main job as a newcomer runs it: `partseal serve --demo` on a fresh data directory, a scan of a
-//! printed link, a clean stop on SIGTERM, and a second run that reuses what the first one made.
+//! printed link, a clean stop on SIGTERM, and a second run that reuses what the first one made; its
+//! logs in a file, and what it says to a port given without an address.
 
 #![allow(clippy::unwrap_used)]
 
@@ -63,4 +64,37 @@ fn serve_demo_is_ready_to_try_and_reuses_what_it_made() {
     assert_eq!(first_link_path(&second.stdout), path);
     assert_eq!(token_after(&second.stdout, "The shop's API token"), shop);
     second.stop();
+}
+
+#[test]
+fn logs_written_to_a_file_carry_no_colour_codes() {
+    let tmp = tempfile::tempdir().unwrap();
+    let serving = PARTSEAL.serve_logged(tmp.path(), &["--data", "data"], "serve.log");
+    let log = serving.stop();
+    assert!(
+        log.contains("partseal serving") && log.contains("stopped"),
+        "{log}"
+    );
+    assert!(
+        !log.contains('\u{1b}'),
+        "escape codes in a log file: {log:?}"
+    );
+}
+
+#[test]
+fn a_port_without_an_address_is_answered_with_the_address_to_give() {
+    let tmp = tempfile::tempdir().unwrap();
+    PARTSEAL.fails(
+        tmp.path(),
+        &["serve", "--listen", "38085"],
+        2,
+        "--listen 127.0.0.1:38085",
+    );
+    PARTSEAL.fails(
+        tmp.path(),
+        &["serve", "--listen", ":38085"],
+        2,
+        "--listen 127.0.0.1:38085",
+    );
+    assert!(!tmp.path().join("partseal-data").exists());
 }

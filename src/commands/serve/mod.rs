@@ -21,7 +21,7 @@ pub struct ServeArgs {
     #[arg(long)]
     demo: bool,
     /// Address to listen on [default: 127.0.0.1:8080].
-    #[arg(long, value_name = "ADDR")]
+    #[arg(long, value_name = "ADDR", value_parser = parse_listen)]
     listen: Option<SocketAddr>,
     /// Data directory of the embedded store [default: ./partseal-data]; with --database-url it
     /// keeps only the admin socket and the demo's files.
@@ -60,6 +60,23 @@ fn local_url(addr: SocketAddr) -> String {
     format!("http://{}", SocketAddr::new(ip, addr.port()))
 }
 
+/// An address and port; a port alone (`38085`, `:38085`) is answered with the address to use.
+fn parse_listen(s: &str) -> Result<SocketAddr, String> {
+    if let Ok(addr) = s.parse() {
+        return Ok(addr);
+    }
+    match s.trim_start_matches(':').parse::<u16>() {
+        Ok(port) => Err(format!(
+            "an address and a port are needed: --listen 127.0.0.1:{port} (this machine only) or \
+             --listen 0.0.0.0:{port} (every network interface)"
+        )),
+        Err(_) => Err(
+            "not an address and port: for example 127.0.0.1:8080, 0.0.0.0:8080 or [::1]:8080"
+                .to_owned(),
+        ),
+    }
+}
+
 fn parse_log_format(s: &str) -> Result<LogFormat, String> {
     match s {
         "text" => Ok(LogFormat::Text),
@@ -85,7 +102,9 @@ pub fn run(args: ServeArgs) -> anyhow::Result<ExitCode> {
         ..Overrides::default()
     };
     let config = Config::resolve([file, env, flags])?;
-    super::init_tracing(config.log_format, "info");
+    // tokio-postgres logs the server's NOTICEs (e.g. "relation already exists, skipping" as the
+    // migrations run) at INFO: chatter from the database, not the service's news.
+    super::init_tracing(config.log_format, "info,tokio_postgres=warn");
     std::fs::create_dir_all(&config.data)
         .with_context(|| format!("cannot create the data directory {}", config.data.display()))?;
 
