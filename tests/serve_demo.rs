@@ -1,6 +1,6 @@
 //! The main job as a newcomer runs it: `partseal serve --demo` on a fresh data directory, a scan of a
-//! printed link, a clean stop on SIGTERM, and a second run that reuses what the first one made; its
-//! logs in a file, and what it says to a port given without an address.
+//! printed link, a clean stop on SIGTERM, and a second run that reuses what the first one made; what
+//! it says when it is ready, in its logs and to a port given without an address.
 
 #![allow(clippy::unwrap_used)]
 
@@ -64,6 +64,34 @@ fn serve_demo_is_ready_to_try_and_reuses_what_it_made() {
     assert_eq!(first_link_path(&second.stdout), path);
     assert_eq!(token_after(&second.stdout, "The shop's API token"), shop);
     second.stop();
+}
+
+#[test]
+fn the_demo_says_when_it_is_ready_and_where_the_station_and_dashboard_are() {
+    let tmp = tempfile::tempdir().unwrap();
+    let running = PARTSEAL.serve(tmp.path(), &["--demo"]);
+    let local = format!("http://{}", running.addr);
+    let out = &running.stdout;
+    let ready = out
+        .lines()
+        .position(|l| l.starts_with(&format!("Ready on {local}")))
+        .unwrap_or_else(|| panic!("no ready line in {out}"));
+    let after: Vec<&str> = out.lines().skip(ready).collect();
+    let after = after.join("\n");
+    for said in [
+        "the owner's page:".to_owned(),
+        format!("the shop's station:       {local}/shop"),
+        format!("the manufacturer's board: {local}/dashboard"),
+        "Ctrl-C stops it".to_owned(),
+    ] {
+        assert!(
+            after.contains(&said),
+            "{said:?} after the ready line in {out}"
+        );
+    }
+    // The ready line comes after the links and tokens it points at.
+    assert!(out.find("The shop's API token").unwrap() < out.find("Ready on").unwrap());
+    running.stop();
 }
 
 #[test]

@@ -115,9 +115,11 @@ pub fn run(args: ServeArgs) -> anyhow::Result<ExitCode> {
     let registry = Registry::open_at(&location, Create::IfMissing, config.registry())
         .with_context(|| format!("cannot open the registry in {location}"))?;
     let registry = Arc::new(registry);
-    if args.demo {
-        demo::prepare(&registry, &config)?;
-    }
+    let welcome = if args.demo {
+        Some(demo::prepare(&registry, &config)?)
+    } else {
+        None
+    };
     // Bound before the admin socket opens, so the socket can tell commands the actual address.
     let listener = std::net::TcpListener::bind(config.listen)
         .with_context(|| format!("cannot listen on {}", config.listen))?;
@@ -126,7 +128,8 @@ pub fn run(args: ServeArgs) -> anyhow::Result<ExitCode> {
     // `partseal admin` reaches the running service here; the socket goes when this does. Without
     // it (e.g. a data directory path too long for a socket's name) the service still serves, and
     // admin commands wait for it to stop.
-    let _admin = super::admin_socket::listen(&config.data, registry.clone(), local_url(listening))
+    let local = local_url(listening);
+    let _admin = super::admin_socket::listen(&config.data, registry.clone(), local.clone())
         .map_err(|e| tracing::warn!(error = %format!("{e:#}"), "no admin socket"))
         .ok();
 
@@ -135,8 +138,12 @@ pub fn run(args: ServeArgs) -> anyhow::Result<ExitCode> {
         .build()?;
     runtime.block_on(async {
         let listener = tokio::net::TcpListener::from_std(listener)?;
+        let state = AppState::new(config.clone(), registry);
         // Before saying "serving": a SIGTERM from then on stops the service gracefully.
         let shutdown = verifier::server::shutdown_signal();
+        if let Some(welcome) = &welcome {
+            welcome.print(&local);
+        }
         tracing::info!(
             listen = %listening,
             base_url = %config.base_url,
@@ -144,7 +151,7 @@ pub fn run(args: ServeArgs) -> anyhow::Result<ExitCode> {
             rate_limit = config.rate_limit,
             "partseal serving"
         );
-        verifier::serve(listener, AppState::new(config, registry), shutdown).await?;
+        verifier::serve(listener, state, shutdown).await?;
         tracing::info!("stopped");
         anyhow::Ok(())
     })?;
