@@ -1,6 +1,6 @@
 //! The main job as a newcomer runs it: `partseal serve --demo` on a fresh data directory, a scan of a
 //! printed link, a clean stop on SIGTERM, and a second run that reuses what the first one made; what
-//! it says when it is ready, in its logs and to a port given without an address.
+//! it says when it is ready, in its logs, on a second Ctrl-C and to a port given without an address.
 
 #![allow(clippy::unwrap_used)]
 
@@ -107,6 +107,46 @@ fn logs_written_to_a_file_carry_no_colour_codes() {
         !log.contains('\u{1b}'),
         "escape codes in a log file: {log:?}"
     );
+}
+
+#[test]
+fn a_second_ctrl_c_says_what_the_stop_is_waiting_for() {
+    use std::io::Write;
+    let tmp = tempfile::tempdir().unwrap();
+    let serving = PARTSEAL.serve_logged(tmp.path(), &["--data", "data"], "serve.log");
+    // A request in flight: its body announced, and only begun.
+    let mut slow = std::net::TcpStream::connect(&serving.addr).unwrap();
+    write!(
+        slow,
+        "POST /reports HTTP/1.1\r\nHost: x\r\nContent-Type: application/json\r\n\
+         Content-Length: 1000\r\n\r\n{{\"code\":"
+    )
+    .unwrap();
+    slow.flush().unwrap();
+    std::thread::sleep(std::time::Duration::from_millis(300));
+
+    serving.signal("INT");
+    let waited = std::time::Instant::now();
+    while !serving.log().contains("shutting down") {
+        assert!(waited.elapsed().as_secs() < 10, "{}", serving.log());
+        std::thread::sleep(std::time::Duration::from_millis(20));
+    }
+    serving.signal("INT");
+    while !serving.log().contains("still stopping") {
+        assert!(waited.elapsed().as_secs() < 10, "{}", serving.log());
+        std::thread::sleep(std::time::Duration::from_millis(20));
+    }
+    let log = serving.log();
+    assert!(
+        log.contains("waiting for 1 open connection(s) to finish their requests in flight"),
+        "{log}"
+    );
+    assert!(log.contains("then flushing the store"), "{log}");
+    // Its client gone, the stop completes.
+    drop(slow);
+    let mut serving = serving;
+    let exit = serving.child.wait().unwrap();
+    assert!(exit.success(), "{exit:?}: {}", serving.log());
 }
 
 #[test]

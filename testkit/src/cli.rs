@@ -196,18 +196,25 @@ impl Partseal {
             .stderr(file)
             .spawn()
             .unwrap();
+        let mut serving = Logged {
+            child,
+            path,
+            addr: String::new(),
+        };
         let started = std::time::Instant::now();
         loop {
             // Read past colour codes, which are a test's own finding, not a failure to start.
-            let text = without_colour(&std::fs::read_to_string(&path).unwrap_or_default());
-            if let Some(at) = text.find("partseal serving") {
-                // The text format writes `listen=ADDR` after the message.
-                let addr = text[at..]
+            let text = without_colour(&std::fs::read_to_string(&serving.path).unwrap_or_default());
+            // The text format writes `listen=ADDR` after the message.
+            let addr = text.find("partseal serving").and_then(|at| {
+                text[at..]
                     .split_whitespace()
                     .find_map(|w| w.strip_prefix("listen="))
-                    .unwrap()
-                    .to_owned();
-                return Logged { child, path, addr };
+                    .map(str::to_owned)
+            });
+            if let Some(addr) = addr {
+                serving.addr = addr;
+                return serving;
             }
             assert!(
                 started.elapsed() < std::time::Duration::from_secs(60),
@@ -232,7 +239,7 @@ fn without_colour(text: &str) -> String {
     out
 }
 
-/// A `partseal serve` whose logs go to a file.
+/// A `partseal serve` whose logs go to a file; killed when dropped, should a test fail first.
 pub struct Logged {
     pub child: Child,
     pub path: std::path::PathBuf,

@@ -2,6 +2,7 @@
 //! PostgreSQL database that any number of such services share.
 
 mod demo;
+mod stopping;
 
 use std::net::{IpAddr, Ipv4Addr, Ipv6Addr, SocketAddr};
 use std::path::PathBuf;
@@ -140,7 +141,7 @@ pub fn run(args: ServeArgs) -> anyhow::Result<ExitCode> {
         let listener = tokio::net::TcpListener::from_std(listener)?;
         let state = AppState::new(config.clone(), registry);
         // Before saying "serving": a SIGTERM from then on stops the service gracefully.
-        let shutdown = verifier::server::shutdown_signal();
+        let shutdown = stopping::on_signal(state.clone());
         if let Some(welcome) = &welcome {
             welcome.print(&local);
         }
