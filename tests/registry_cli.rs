@@ -250,6 +250,8 @@ fn codes_of_a_revoked_key_are_refused_unless_allowed_for_history() {
         stderr.contains("warning: --allow-revoked: registering codes of acme.cert"),
         "{stderr}"
     );
+    // The registry holds the same list: said once.
+    assert_eq!(stderr.matches("warning:").count(), 1, "{stderr}");
     assert!(
         String::from_utf8_lossy(&out.stdout).contains("registered:          5"),
         "{}",

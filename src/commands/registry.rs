@@ -236,11 +236,13 @@ fn register(args: RegisterArgs) -> anyhow::Result<ExitCode> {
     }
     let registry = open_for(&args.data, Create::IfMissing, Some(&args.manifest))?;
     // The registry may know a revocation this command was not given (an earlier `admin trust
-    // --revoked`, a newer list): checked before anything is written.
-    let held = registry.trust().revocations().cloned();
-    if let Some(list) = &held {
+    // --revoked`, a newer list): checked before anything is written. A list no newer than the
+    // one given says nothing new.
+    let given = trust.revocations().map(RevocationList::sequence);
+    let known = registry.trust().revocations().cloned();
+    if let Some(list) = known.filter(|l| given.is_none_or(|given| l.sequence() > given)) {
         let source = "the registry's revocation list";
-        check_not_revoked(&certs, list, source, args.allow_revoked, now)?;
+        check_not_revoked(&certs, &list, source, args.allow_revoked, now)?;
     }
     for root in trust.roots() {
         registry.add_root(*root, now)?;
