@@ -147,6 +147,10 @@ fn script(block: &Block, address: Option<&str>) -> String {
 }
 
 fn run_block(dir: &Path, block: &Block, address: Option<&str>) {
+    // Every `curl` of the README fails on an HTTP error answer, so a refused request fails its
+    // block as a failed command does (the README's own commands stay as a reader types them).
+    let curl_home = tempfile::tempdir().unwrap();
+    std::fs::write(curl_home.path().join(".curlrc"), "fail-with-body\n").unwrap();
     let bin_dir = Path::new(BIN).parent().unwrap();
     let path = format!(
         "{}:{}",
@@ -158,6 +162,8 @@ fn run_block(dir: &Path, block: &Block, address: Option<&str>) {
         .arg(script(block, address))
         .current_dir(dir)
         .env("PATH", path)
+        .env("CURL_HOME", curl_home.path())
+        .env_remove("XDG_CONFIG_HOME")
         .env_remove("RUST_LOG")
         .stdin(Stdio::null())
         .output()
