@@ -95,14 +95,18 @@ impl Lang {
 }
 
 /// Declares a table of words with both languages key by key: `key { zh: ..., en: ... }` for a
-/// `&'static str`, `key: Type { zh: ..., en: ... }` for another type (a nested table, an error
-/// page's pair). It writes the struct, with every key a public field, and its two tables as the
+/// `&'static str`, `key: Type { zh: ..., en: ... }` for another type (a nested table, a
+/// headline). It writes the struct, with every key a public field, and its two tables as the
 /// consts `ZH` and `EN`. A key with only one language does not match: a missing translation stays
 /// a compile error, as a missing field does.
+///
+/// `pub struct Name by name -> Type { ... }` also writes `named`, the words of a key by its name,
+/// for tables whose keys are the names a verdict carries as strings (all of one type): the name
+/// looked up is the field's own, so the two cannot drift apart.
 macro_rules! words {
     (
         $(#[$meta:meta])*
-        pub struct $name:ident {
+        pub struct $name:ident $(by name -> $named:ty)? {
             $(
                 $(#[$key_meta:meta])*
                 $key:ident $(: $ty:ty)? { zh: $zh:expr, en: $en:expr $(,)? }
@@ -120,148 +124,163 @@ macro_rules! words {
             /// English.
             pub const EN: $name = $name { $( $key: $en, )* };
         }
+
+        words!(@named $name [$($named)?] $($key)*);
     };
     (@type) => { &'static str };
     (@type $ty:ty) => { $ty };
+    (@named $name:ident [] $($key:ident)*) => {};
+    (@named $name:ident [$named:ty] $($key:ident)*) => {
+        impl $name {
+            /// The words of the key called `name`, if there is one.
+            fn named(&self, name: &str) -> Option<&$named> {
+                match name {
+                    $( stringify!($key) => Some(&self.$key), )*
+                    _ => None,
+                }
+            }
+        }
+    };
 }
 
 pub(crate) use words;
 
-/// A verdict in words: the big sentence and what it means.
-pub struct VerdictText {
+/// A page's big sentence and what it means: a verdict's, or an error page's.
+#[derive(Debug, PartialEq, Eq)]
+pub struct Headline {
     pub headline: &'static str,
     pub meaning: &'static str,
 }
 
 words! {
     /// Every verdict of [`VERDICTS`](crate::verdict::VERDICTS) in words, one field each.
-    pub struct VerdictWords {
-        genuine: VerdictText {
-            zh: VerdictText {
+    pub struct VerdictWords by name -> Headline {
+        genuine: Headline {
+            zh: Headline {
                 headline: "正品：这是经过认证的配件",
                 meaning: "此配件由认证厂商生产并登记，没有发现任何问题。",
             },
-            en: VerdictText {
+            en: Headline {
                 headline: "Genuine: this is a certified part",
                 meaning: "A certified manufacturer made and registered this part, and nothing is recorded against it.",
             },
         }
-        genuine_installed: VerdictText {
-            zh: VerdictText {
+        genuine_installed: Headline {
+            zh: Headline {
                 headline: "注意：这个正品配件已经装过车",
                 meaning: "此配件是正品，但记录显示它已安装到一辆车上。如果有人把它当新件卖给您，请不要接受。",
             },
-            en: VerdictText {
+            en: Headline {
                 headline: "Careful: this genuine part was already fitted to a car",
                 meaning: "The part is genuine, but it is recorded as installed in a vehicle. If it is sold to you as new, do not accept it.",
             },
         }
-        duplicate_suspected: VerdictText {
-            zh: VerdictText {
+        duplicate_suspected: Headline {
+            zh: Headline {
                 headline: "危险：疑似克隆标签",
                 meaning: "这个码出现在同一个配件不可能同时出现的地方：它的标签已被复制，您手上的配件可能是假货。",
             },
-            en: VerdictText {
+            en: Headline {
                 headline: "Danger: suspected cloned label",
                 meaning: "This code was recorded in places one part cannot be at once: copies of its label are in circulation, and this part may be one of them.",
             },
         }
-        copies_known: VerdictText {
-            zh: VerdictText {
+        copies_known: Headline {
+            zh: Headline {
                 headline: "危险：这个标签已被复制",
                 meaning: "厂商调查后确认市面上有这个标签的复制品，只有一件配件是正品。如果有人把带这个码的配件卖给您，它是复制品；如果它装在您的车上，请在下方核对您的车架号。",
             },
-            en: VerdictText {
+            en: Headline {
                 headline: "Danger: this label has been copied",
                 meaning: "The manufacturer investigated and found copies of this label; only one part carrying it is genuine. If a part with this code is sold to you, it is a copy. If it is fitted to your car, check your VIN below.",
             },
         }
-        scan_anomaly: VerdictText {
-            zh: VerdictText {
+        scan_anomaly: Headline {
+            zh: Headline {
                 headline: "警告：这个码被异常多次扫描",
                 meaning: "登记记录是正品，但这个码在很多不同地方被扫描过，可能存在标签的复制品。",
             },
-            en: VerdictText {
+            en: Headline {
                 headline: "Warning: this code was scanned unusually often",
                 meaning: "The part is genuine as registered, but its code was scanned in unusually many places, which can mean copies of its label exist.",
             },
         }
-        recalled: VerdictText {
-            zh: VerdictText {
+        recalled: Headline {
+            zh: Headline {
                 headline: "危险：此配件已被召回",
                 meaning: "厂商已召回此配件或其批次。请不要安装，退回给卖家。",
             },
-            en: VerdictText {
+            en: Headline {
                 headline: "Danger: this part is recalled",
                 meaning: "The manufacturer recalled this part or its lot. Do not fit it; return it to the seller.",
             },
         }
-        voided: VerdictText {
-            zh: VerdictText {
+        voided: Headline {
+            zh: Headline {
                 headline: "危险：此码已被厂商作废",
                 meaning: "厂商已作废这个码，没有任何正品配件带有它。",
             },
-            en: VerdictText {
+            en: Headline {
                 headline: "Danger: the manufacturer voided this code",
                 meaning: "The manufacturer voided this code: no genuine part carries it.",
             },
         }
-        destroyed: VerdictText {
-            zh: VerdictText {
+        destroyed: Headline {
+            zh: Headline {
                 headline: "危险：此配件已登记为销毁",
                 meaning: "带有这个码的配件已被销毁。现在带有它的配件使用的是复制的标签。",
             },
-            en: VerdictText {
+            en: Headline {
                 headline: "Danger: this part was recorded destroyed",
                 meaning: "The part with this code was destroyed. A part carrying it now has a copied label.",
             },
         }
-        issuer_revoked: VerdictText {
-            zh: VerdictText {
+        issuer_revoked: Headline {
+            zh: Headline {
                 headline: "危险：厂商的签名密钥已被吊销",
                 meaning: "厂商报告其签名密钥被盗，用它签发的标签不能再证明配件是正品。",
             },
-            en: VerdictText {
+            en: Headline {
                 headline: "Danger: the manufacturer's key was revoked",
                 meaning: "The manufacturer reported its signing key stolen, so labels signed with it can no longer prove a part genuine.",
             },
         }
-        forged: VerdictText {
-            zh: VerdictText {
+        forged: Headline {
+            zh: Headline {
                 headline: "危险：伪造的标签",
                 meaning: "这个标签不是由任何认证厂商签发的，或签名与码不符。请把配件当作假货。",
             },
-            en: VerdictText {
+            en: Headline {
                 headline: "Danger: forged label",
                 meaning: "No certified manufacturer signed this label, or its signature does not match its code. Treat the part as counterfeit.",
             },
         }
-        unregistered: VerdictText {
-            zh: VerdictText {
+        unregistered: Headline {
+            zh: Headline {
                 headline: "警告：此配件未登记",
                 meaning: "没有找到已登记的配件。可能是尚未登记的新货，也可能是厂商记录之外印制的标签。",
             },
-            en: VerdictText {
+            en: Headline {
                 headline: "Warning: this part is not registered",
                 meaning: "No registered part matches. It may be new stock not yet registered, or a label printed outside the manufacturer's records.",
             },
         }
-        registered_numbers: VerdictText {
-            zh: VerdictText {
+        registered_numbers: Headline {
+            zh: Headline {
                 headline: "号码已登记，但标签未经核验",
                 meaning: "这组号码属于一个已登记的正品配件，但标签本身没有被核验：号码可以从照片抄来。请扫描标签上的二维码，或核对标签上印的号码。",
             },
-            en: VerdictText {
+            en: Headline {
                 headline: "Numbers registered; the label itself was not checked",
                 meaning: "These numbers belong to a registered genuine part, but numbers can be copied from a photo, so the label itself was not checked. Scan its QR code, or compare the numbers printed on it.",
             },
         }
-        data_error: VerdictText {
-            zh: VerdictText {
+        data_error: Headline {
+            zh: Headline {
                 headline: "无法读取这个码",
                 meaning: "请重新扫描，或核对您输入的号码与标签是否一致。读错码不代表配件是假的。",
             },
-            en: VerdictText {
+            en: Headline {
                 headline: "This code could not be read",
                 meaning: "Scan again, or compare what you typed with the label. A misread code does not mean the part is fake.",
             },
@@ -269,37 +288,21 @@ words! {
     }
 }
 
-impl VerdictWords {
-    /// The words for a verdict code, if it is one.
-    fn named(&self, code: &str) -> Option<&VerdictText> {
-        Some(match code {
-            "genuine" => &self.genuine,
-            "genuine_installed" => &self.genuine_installed,
-            "duplicate_suspected" => &self.duplicate_suspected,
-            "copies_known" => &self.copies_known,
-            "scan_anomaly" => &self.scan_anomaly,
-            "recalled" => &self.recalled,
-            "voided" => &self.voided,
-            "destroyed" => &self.destroyed,
-            "issuer_revoked" => &self.issuer_revoked,
-            "forged" => &self.forged,
-            "unregistered" => &self.unregistered,
-            "registered_numbers" => &self.registered_numbers,
-            "data_error" => &self.data_error,
-            _ => return None,
-        })
-    }
-}
-
 words! {
     /// Where the part is ([`Custody`]), in words.
-    pub struct StateWords {
-        at_manufacturer { zh: "在厂商处", en: "At the manufacturer" }
-        held { zh: "已被经销商或修理厂收货", en: "Received by a distributor or shop" }
-        in_transit { zh: "运输中", en: "In transit" }
-        installed { zh: "已安装到车辆", en: "Installed in a vehicle" }
-        destroyed { zh: "已销毁", en: "Destroyed" }
-        voided { zh: "已作废", en: "Voided" }
+    pub struct StateWords by name -> &'static str {
+        at_manufacturer { zh: "在厂商处",
+                          en: "At the manufacturer" }
+        held { zh: "已被经销商或修理厂收货",
+               en: "Received by a distributor or shop" }
+        in_transit { zh: "运输中",
+                     en: "In transit" }
+        installed { zh: "已安装到车辆",
+                    en: "Installed in a vehicle" }
+        destroyed { zh: "已销毁",
+                    en: "Destroyed" }
+        voided { zh: "已作废",
+                 en: "Voided" }
     }
 }
 
@@ -314,40 +317,24 @@ impl StateWords {
             Custody::Voided => self.voided,
         }
     }
-
-    /// The words for a state's [`Custody::name`], as the verdict's custody summary carries it.
-    fn named(&self, name: &str) -> Option<&'static str> {
-        Some(match name {
-            "at_manufacturer" => self.at_manufacturer,
-            "held" => self.held,
-            "in_transit" => self.in_transit,
-            "installed" => self.installed,
-            "destroyed" => self.destroyed,
-            "voided" => self.voided,
-            _ => return None,
-        })
-    }
 }
 
 words! {
     /// Each kind of conflict the registry records ([`ConflictKind`]) in words. Its tables `ZH` and
     /// `EN` are the short labels; [`ExplanationWords`] holds what each means.
     pub struct ConflictWords {
-        installed_in_another_vehicle {
-            zh: "已装在一辆车上，又被装到另一辆车",
-            en: "Installed in a second vehicle while in the first",
-        }
-        still_installed {
-            zh: "已装车且未拆下，又被收货或发货",
-            en: "Received or shipped while installed in a vehicle",
-        }
-        after_destroyed { zh: "销毁后仍有记录", en: "Recorded after it was destroyed" }
-        after_voided { zh: "作废后仍有记录", en: "Recorded after it was voided" }
-        held_by_another_party {
-            zh: "另一方持有时被别处记录，中间没有发货",
-            en: "Recorded by a party while another held it, with no shipment",
-        }
-        removed_but_not_installed { zh: "未装车却被拆下", en: "Removed while not installed" }
+        installed_in_another_vehicle { zh: "已装在一辆车上，又被装到另一辆车",
+                                       en: "Installed in a second vehicle while in the first" }
+        still_installed { zh: "已装车且未拆下，又被收货或发货",
+                          en: "Received or shipped while installed in a vehicle" }
+        after_destroyed { zh: "销毁后仍有记录",
+                          en: "Recorded after it was destroyed" }
+        after_voided { zh: "作废后仍有记录",
+                       en: "Recorded after it was voided" }
+        held_by_another_party { zh: "另一方持有时被别处记录，中间没有发货",
+                                en: "Recorded by a party while another held it, with no shipment" }
+        removed_but_not_installed { zh: "未装车却被拆下",
+                                    en: "Removed while not installed" }
     }
 }
 
@@ -368,11 +355,16 @@ words! {
     /// Each kind of evidence against a code, as a short label: the registry's conflict kinds, and
     /// the flags a verdict lists beside them ([`FLAG_EVIDENCE`](crate::verdict::FLAG_EVIDENCE)).
     pub struct EvidenceWords {
-        conflicts: ConflictWords { zh: ConflictWords::ZH, en: ConflictWords::EN }
-        copies_known { zh: "厂商确认存在复制标签", en: "The manufacturer found copies of this label" }
-        scan_anomaly { zh: "异常多的扫描地点", en: "Scanned from unusually many places" }
-        recalled { zh: "厂商召回", en: "Recalled by the manufacturer" }
-        lot_recalled { zh: "批次召回", en: "Lot recalled" }
+        conflicts: ConflictWords { zh: ConflictWords::ZH,
+                                   en: ConflictWords::EN }
+        copies_known { zh: "厂商确认存在复制标签",
+                       en: "The manufacturer found copies of this label" }
+        scan_anomaly { zh: "异常多的扫描地点",
+                       en: "Scanned from unusually many places" }
+        recalled { zh: "厂商召回",
+                   en: "Recalled by the manufacturer" }
+        lot_recalled { zh: "批次召回",
+                       en: "Lot recalled" }
     }
 }
 
@@ -403,16 +395,26 @@ words! {
     /// Custody steps (GS1 CBV) in words. The investigation ([`super::case_text`]) says one of them
     /// its own way.
     pub struct StepWords {
-        commissioning { zh: "登记", en: "registered" }
-        shipping { zh: "发货", en: "shipped" }
-        receiving { zh: "收货", en: "received" }
-        installing { zh: "装车", en: "installed" }
-        removing { zh: "拆下", en: "removed" }
-        decommissioning { zh: "作废", en: "voided" }
-        destroying { zh: "销毁", en: "destroyed" }
-        recalling { zh: "召回", en: "recalled" }
-        correcting { zh: "更正", en: "corrected" }
-        resolving { zh: "结案", en: "resolved" }
+        commissioning { zh: "登记",
+                        en: "registered" }
+        shipping { zh: "发货",
+                   en: "shipped" }
+        receiving { zh: "收货",
+                    en: "received" }
+        installing { zh: "装车",
+                     en: "installed" }
+        removing { zh: "拆下",
+                   en: "removed" }
+        decommissioning { zh: "作废",
+                          en: "voided" }
+        destroying { zh: "销毁",
+                     en: "destroyed" }
+        recalling { zh: "召回",
+                    en: "recalled" }
+        correcting { zh: "更正",
+                     en: "corrected" }
+        resolving { zh: "结案",
+                    en: "resolved" }
     }
 }
 
@@ -433,48 +435,63 @@ impl StepWords {
     }
 }
 
-/// An error page's heading and sentence.
-pub type ErrorWords = (&'static str, &'static str);
-
 words! {
     /// Every string the pages share; a page reads one language's table ([`Lang::texts`]).
     pub struct Texts {
-        site { zh: "partseal 配件验真", en: "partseal part check" }
-        switch_to { zh: "English", en: "中文" }
-        verdicts: VerdictWords { zh: VerdictWords::ZH, en: VerdictWords::EN }
-        severity_ok { zh: "正品", en: "Genuine" }
-        severity_info { zh: "提示", en: "Note" }
-        severity_warning { zh: "警告", en: "Warning" }
-        severity_danger { zh: "危险", en: "Danger" }
-        what_to_do { zh: "怎么办", en: "What to do" }
-        advice_danger {
-            zh: "不要接受或安装这个配件。保留配件和包装，向卖家（修理厂）索要包装和来源，并在下方举报。",
-            en: "Do not accept or fit this part. Keep it and its packaging, ask the shop for the packaging and where the part came from, and report it below.",
-        }
-        advice_warning {
-            zh: "请小心：接受之前先向卖家询问这个配件；如果回答不能让您信服，请在下方举报。",
-            en: "Be careful: ask the seller about this part before you accept it, and report it below if the answer does not convince you.",
-        }
-        typed_note {
-            zh: "这是手动输入的号码：标签上的签名没有被检查。",
-            en: "Typed numbers: the label's signature was not checked.",
-        }
-        part { zh: "配件", en: "Part" }
-        gtin { zh: "商品条码 (GTIN)", en: "GTIN" }
-        lot { zh: "批号", en: "Lot" }
-        serial { zh: "序列号", en: "Serial" }
-        manufacturer { zh: "厂商", en: "Manufacturer" }
-        legal_name { zh: "企业名称", en: "Legal name" }
-        certification { zh: "认证", en: "Certification" }
-        certified { zh: "✔ 已认证", en: "✔ Certified" }
-        not_certified { zh: "✖ 认证无效", en: "✖ Not certified now" }
-        valid_until { zh: "证书有效期至", en: "Certificate valid until" }
-        custody { zh: "流转记录", en: "Custody" }
-        custody_state { zh: "当前状态", en: "Now" }
-        since { zh: "自", en: "since" }
-        states: StateWords { zh: StateWords::ZH, en: StateWords::EN }
-        evidence { zh: "证据", en: "Evidence" }
-        evidence_kinds: EvidenceWords { zh: EvidenceWords::ZH, en: EvidenceWords::EN }
+        site { zh: "partseal 配件验真",
+               en: "partseal part check" }
+        switch_to { zh: "English",
+                    en: "中文" }
+        verdicts: VerdictWords { zh: VerdictWords::ZH,
+                                 en: VerdictWords::EN }
+        severity_ok { zh: "正品",
+                      en: "Genuine" }
+        severity_info { zh: "提示",
+                        en: "Note" }
+        severity_warning { zh: "警告",
+                           en: "Warning" }
+        severity_danger { zh: "危险",
+                          en: "Danger" }
+        what_to_do { zh: "怎么办",
+                     en: "What to do" }
+        advice_danger { zh: "不要接受或安装这个配件。保留配件和包装，向卖家（修理厂）索要包装和来源，并在下方举报。",
+                        en: "Do not accept or fit this part. Keep it and its packaging, ask the shop for the packaging and where the part came from, and report it below." }
+        advice_warning { zh: "请小心：接受之前先向卖家询问这个配件；如果回答不能让您信服，请在下方举报。",
+                         en: "Be careful: ask the seller about this part before you accept it, and report it below if the answer does not convince you." }
+        typed_note { zh: "这是手动输入的号码：标签上的签名没有被检查。",
+                     en: "Typed numbers: the label's signature was not checked." }
+        part { zh: "配件",
+               en: "Part" }
+        gtin { zh: "商品条码 (GTIN)",
+               en: "GTIN" }
+        lot { zh: "批号",
+              en: "Lot" }
+        serial { zh: "序列号",
+                 en: "Serial" }
+        manufacturer { zh: "厂商",
+                       en: "Manufacturer" }
+        legal_name { zh: "企业名称",
+                     en: "Legal name" }
+        certification { zh: "认证",
+                        en: "Certification" }
+        certified { zh: "✔ 已认证",
+                    en: "✔ Certified" }
+        not_certified { zh: "✖ 认证无效",
+                        en: "✖ Not certified now" }
+        valid_until { zh: "证书有效期至",
+                      en: "Certificate valid until" }
+        custody { zh: "流转记录",
+                  en: "Custody" }
+        custody_state { zh: "当前状态",
+                        en: "Now" }
+        since { zh: "自",
+                en: "since" }
+        states: StateWords { zh: StateWords::ZH,
+                             en: StateWords::EN }
+        evidence { zh: "证据",
+                   en: "Evidence" }
+        evidence_kinds: EvidenceWords { zh: EvidenceWords::ZH,
+                                        en: EvidenceWords::EN }
         /// `None` where the registry's own (English) words are the language's.
         evidence_explanations: Option<ExplanationWords> {
             zh: Some(ExplanationWords {
@@ -490,364 +507,362 @@ words! {
             }),
             en: None,
         }
-        report_heading { zh: "举报可疑配件", en: "Report a suspect part" }
-        report_text { zh: "哪里不对？（必填）", en: "What is wrong? (required)" }
-        report_contact {
-            zh: "联系方式（选填，仅厂商可见）",
-            en: "How to reach you (optional, only the manufacturer sees it)",
-        }
-        report_send { zh: "发送举报", en: "Send the report" }
-        report_thanks {
-            zh: "谢谢！您的举报已发送给这个配件的厂商。",
-            en: "Thank you! Your report was sent to this part's manufacturer.",
-        }
+        report_heading { zh: "举报可疑配件",
+                         en: "Report a suspect part" }
+        report_text { zh: "哪里不对？（必填）",
+                      en: "What is wrong? (required)" }
+        report_contact { zh: "联系方式（选填，仅厂商可见）",
+                         en: "How to reach you (optional, only the manufacturer sees it)" }
+        report_send { zh: "发送举报",
+                      en: "Send the report" }
+        report_thanks { zh: "谢谢！您的举报已发送给这个配件的厂商。",
+                        en: "Thank you! Your report was sent to this part's manufacturer." }
         /// Before the headline of the verdict the reporter saw.
-        report_seen { zh: "本次查验的结果：", en: "What this check said: " }
+        report_seen { zh: "本次查验的结果：",
+                      en: "What this check said: " }
         /// The vehicle check's answer when the part recorded in the vehicle was found a copy.
-        vehicle_counterfeit {
-            zh: "您车上以这个编码登记的零件，经厂商调查确认是假货（带复制标签）。请联系为您安装的修理厂或厂商。",
-            en: "The part recorded under this code in your vehicle was found counterfeit by its manufacturer (a copied label). Contact the shop that fitted it, or the manufacturer.",
-        }
+        vehicle_counterfeit { zh: "您车上以这个编码登记的零件，经厂商调查确认是假货（带复制标签）。请联系为您安装的修理厂或厂商。",
+                              en: "The part recorded under this code in your vehicle was found counterfeit by its manufacturer (a copied label). Contact the shop that fitted it, or the manufacturer." }
         /// `{minutes}`: when the next report is taken.
-        report_too_many {
-            zh: "您刚才已经发送了多份举报。请在 {minutes} 分钟后再试。",
-            en: "You have sent several reports just now. Please try again in {minutes} minutes.",
-        }
-        report_failed { zh: "无法发送举报：", en: "The report could not be sent: " }
-        vehicle_heading { zh: "这个配件登记在我的车上吗？", en: "Is this part recorded in my vehicle?" }
-        vin { zh: "车辆识别代号 (VIN)", en: "Vehicle identification number (VIN)" }
-        vin_hint {
-            zh: "17 位，在行驶证或挡风玻璃左下角",
-            en: "17 characters, on the registration or the windscreen",
-        }
-        vehicle_send { zh: "查询", en: "Check" }
-        vehicle_yes {
-            zh: "是：这个配件登记为安装在这辆车上。",
-            en: "Yes: this part is recorded as installed in this vehicle.",
-        }
-        vehicle_no {
-            zh: "否：这个配件没有登记为安装在这辆车上。",
-            en: "No: this part is not recorded as installed in this vehicle.",
-        }
-        bad_vin { zh: "VIN 无效：", en: "Not a valid VIN: " }
-        lookup_heading { zh: "扫码失败？手动输入号码", en: "Camera failed? Type the numbers" }
-        lookup_send { zh: "查询", en: "Check" }
+        report_too_many { zh: "您刚才已经发送了多份举报。请在 {minutes} 分钟后再试。",
+                          en: "You have sent several reports just now. Please try again in {minutes} minutes." }
+        report_failed { zh: "无法发送举报：",
+                        en: "The report could not be sent: " }
+        vehicle_heading { zh: "这个配件登记在我的车上吗？",
+                          en: "Is this part recorded in my vehicle?" }
+        vin { zh: "车辆识别代号 (VIN)",
+              en: "Vehicle identification number (VIN)" }
+        vin_hint { zh: "17 位，在行驶证或挡风玻璃左下角",
+                   en: "17 characters, on the registration or the windscreen" }
+        vehicle_send { zh: "查询",
+                       en: "Check" }
+        vehicle_yes { zh: "是：这个配件登记为安装在这辆车上。",
+                      en: "Yes: this part is recorded as installed in this vehicle." }
+        vehicle_no { zh: "否：这个配件没有登记为安装在这辆车上。",
+                     en: "No: this part is not recorded as installed in this vehicle." }
+        bad_vin { zh: "VIN 无效：",
+                  en: "Not a valid VIN: " }
+        lookup_heading { zh: "扫码失败？手动输入号码",
+                         en: "Camera failed? Type the numbers" }
+        lookup_send { zh: "查询",
+                      en: "Check" }
         /// Where the typed numbers are on a label.
-        lookup_where {
-            zh: "号码印在标签上二维码的旁边：(01) 开头的一行是商品条码，(21) 开头的一行是序列号。",
-            en: "The numbers are printed beside the QR code on the label: the line starting (01) is the GTIN, the line starting (21) the serial.",
-        }
+        lookup_where { zh: "号码印在标签上二维码的旁边：(01) 开头的一行是商品条码，(21) 开头的一行是序列号。",
+                       en: "The numbers are printed beside the QR code on the label: the line starting (01) is the GTIN, the line starting (21) the serial." }
         /// A typed lookup that cannot be made: the heading, and each problem, with `{ch}`, `{n}` or
         /// `{digit}` where the problem has one.
-        typed_heading { zh: "请核对输入的号码", en: "Check the numbers you typed" }
-        typed_gtin_empty { zh: "请输入商品条码 (GTIN)。", en: "Type the GTIN." }
-        typed_gtin_char {
-            zh: "商品条码只能是数字：“{ch}”不是数字。",
-            en: "The GTIN has only digits: \u{201c}{ch}\u{201d} is not one.",
-        }
-        typed_gtin_length {
-            zh: "商品条码应为 8、12、13 或 14 位数字，您输入了 {n} 位。",
-            en: "The GTIN has 8, 12, 13 or 14 digits; you typed {n}.",
-        }
-        typed_gtin_check {
-            zh: "商品条码的校验位不对：最后一位应该是 {digit}。请逐位核对。",
-            en: "The GTIN's check digit is wrong: the last digit should be {digit}. Compare each digit with the label.",
-        }
-        typed_serial_empty { zh: "请输入序列号。", en: "Type the serial." }
-        typed_serial_char {
-            zh: "序列号不能包含“{ch}”。",
-            en: "The serial cannot contain \u{201c}{ch}\u{201d}.",
-        }
-        typed_serial_long {
-            zh: "序列号最多 20 个字符，您输入了 {n} 个。",
-            en: "The serial has at most 20 characters; you typed {n}.",
-        }
+        typed_heading { zh: "请核对输入的号码",
+                        en: "Check the numbers you typed" }
+        typed_gtin_empty { zh: "请输入商品条码 (GTIN)。",
+                           en: "Type the GTIN." }
+        typed_gtin_char { zh: "商品条码只能是数字：“{ch}”不是数字。",
+                          en: "The GTIN has only digits: \u{201c}{ch}\u{201d} is not one." }
+        typed_gtin_length { zh: "商品条码应为 8、12、13 或 14 位数字，您输入了 {n} 位。",
+                            en: "The GTIN has 8, 12, 13 or 14 digits; you typed {n}." }
+        typed_gtin_check { zh: "商品条码的校验位不对：最后一位应该是 {digit}。请逐位核对。",
+                           en: "The GTIN's check digit is wrong: the last digit should be {digit}. Compare each digit with the label." }
+        typed_serial_empty { zh: "请输入序列号。",
+                             en: "Type the serial." }
+        typed_serial_char { zh: "序列号不能包含“{ch}”。",
+                            en: "The serial cannot contain \u{201c}{ch}\u{201d}." }
+        typed_serial_long { zh: "序列号最多 20 个字符，您输入了 {n} 个。",
+                            en: "The serial has at most 20 characters; you typed {n}." }
         // The landing page, a product (a GTIN without a serial) and the error pages.
-        home_heading { zh: "汽车配件验真", en: "Is this car part genuine?" }
-        home_intro {
-            zh: "partseal 帮您查验汽车配件是否为正品：每个配件的标签上都有厂商签名的二维码，验证结果来自厂商登记和配件的流转记录。",
-            en: "partseal checks car parts against counterfeits: each part's label carries a QR code signed by its manufacturer, and the answer comes from the manufacturer's registration and the part's custody records.",
+        home_heading { zh: "汽车配件验真",
+                       en: "Is this car part genuine?" }
+        home_intro { zh: "partseal 帮您查验汽车配件是否为正品：每个配件的标签上都有厂商签名的二维码，验证结果来自厂商登记和配件的流转记录。",
+                     en: "partseal checks car parts against counterfeits: each part's label carries a QR code signed by its manufacturer, and the answer comes from the manufacturer's registration and the part's custody records." }
+        home_scan { zh: "用手机相机扫描配件标签上的二维码即可查看结果，无需安装应用或登录。",
+                    en: "Scan the QR code on the part's label with your phone's camera to see the answer; no app or login needed." }
+        home_link { zh: "首页",
+                    en: "Home" }
+        product_heading { zh: "这是一个产品的条码，不是某一个配件的码",
+                          en: "This is a product's code, not one part's" }
+        product { zh: "产品",
+                  en: "Product" }
+        product_scan_own { zh: "每个配件都有自己的码：请扫描配件本身标签上的二维码，或在下方输入标签上的序列号。",
+                           en: "Each part has its own code: scan the QR code on the part's own label, or type the serial printed on it below." }
+        product_unknown { zh: "没有认证厂商生产这个商品条码的产品：带有它的配件无法验真。请核对号码。",
+                          en: "No certified manufacturer makes a product with this GTIN, so a part carrying it cannot be verified. Check the number." }
+        product_bad_gtin { zh: "这个地址中的商品条码无效：",
+                           en: "The GTIN in this address is not valid: " }
+        error_not_found: Headline {
+            zh: Headline {
+                headline: "找不到这个页面",
+                meaning: "这个地址没有页面。请重新扫描配件标签，或在下方输入标签上的号码。",
+            },
+            en: Headline {
+                headline: "Page not found",
+                meaning: "There is no page at this address. Scan the part's label again, or type its numbers below.",
+            },
         }
-        home_scan {
-            zh: "用手机相机扫描配件标签上的二维码即可查看结果，无需安装应用或登录。",
-            en: "Scan the QR code on the part's label with your phone's camera to see the answer; no app or login needed.",
+        error_method: Headline {
+            zh: Headline {
+                headline: "无法这样打开这个页面",
+                meaning: "这个地址不接受这种请求。请从首页重新开始。",
+            },
+            en: Headline {
+                headline: "This page cannot be opened this way",
+                meaning: "This address does not take that kind of request. Start again from the home page.",
+            },
         }
-        home_link { zh: "首页", en: "Home" }
-        product_heading {
-            zh: "这是一个产品的条码，不是某一个配件的码",
-            en: "This is a product's code, not one part's",
+        error_bad_request: Headline {
+            zh: Headline {
+                headline: "无法处理这个请求",
+                meaning: "请求不完整或格式不对。请返回上一页重试。",
+            },
+            en: Headline {
+                headline: "This request cannot be handled",
+                meaning: "The request was incomplete or malformed. Go back and try again.",
+            },
         }
-        product { zh: "产品", en: "Product" }
-        product_scan_own {
-            zh: "每个配件都有自己的码：请扫描配件本身标签上的二维码，或在下方输入标签上的序列号。",
-            en: "Each part has its own code: scan the QR code on the part's own label, or type the serial printed on it below.",
+        error_timeout: Headline {
+            zh: Headline {
+                headline: "请求超时",
+                meaning: "您的网络发送请求太慢，连接已断开。请重试。",
+            },
+            en: Headline {
+                headline: "The request timed out",
+                meaning: "Your connection sent the request too slowly and was closed. Try again.",
+            },
         }
-        product_unknown {
-            zh: "没有认证厂商生产这个商品条码的产品：带有它的配件无法验真。请核对号码。",
-            en: "No certified manufacturer makes a product with this GTIN, so a part carrying it cannot be verified. Check the number.",
+        error_too_large: Headline {
+            zh: Headline {
+                headline: "内容太长",
+                meaning: "您发送的内容超过了允许的长度。请缩短后重试。",
+            },
+            en: Headline {
+                headline: "Too much text",
+                meaning: "What you sent is longer than allowed. Shorten it and try again.",
+            },
         }
-        product_bad_gtin {
-            zh: "这个地址中的商品条码无效：",
-            en: "The GTIN in this address is not valid: ",
+        error_rate_limited: Headline {
+            zh: Headline {
+                headline: "查询太频繁",
+                meaning: "您所在的网络在一分钟内查询次数过多（同一移动网络的手机常共用一个地址）。",
+            },
+            en: Headline {
+                headline: "Too many checks",
+                meaning: "Too many checks came from your network in the last minute (phones on one mobile network often share an address).",
+            },
         }
-        error_not_found: ErrorWords {
-            zh: (
-                "找不到这个页面",
-                "这个地址没有页面。请重新扫描配件标签，或在下方输入标签上的号码。",
-            ),
-            en: (
-                "Page not found",
-                "There is no page at this address. Scan the part's label again, or type its numbers below.",
-            ),
+        error_busy: Headline {
+            zh: Headline {
+                headline: "服务繁忙",
+                meaning: "查询的人太多，服务暂时无法处理您的请求。",
+            },
+            en: Headline {
+                headline: "The service is busy",
+                meaning: "Too many people are checking at once; your request could not be handled now.",
+            },
         }
-        error_method: ErrorWords {
-            zh: (
-                "无法这样打开这个页面",
-                "这个地址不接受这种请求。请从首页重新开始。",
-            ),
-            en: (
-                "This page cannot be opened this way",
-                "This address does not take that kind of request. Start again from the home page.",
-            ),
-        }
-        error_bad_request: ErrorWords {
-            zh: (
-                "无法处理这个请求",
-                "请求不完整或格式不对。请返回上一页重试。",
-            ),
-            en: (
-                "This request cannot be handled",
-                "The request was incomplete or malformed. Go back and try again.",
-            ),
-        }
-        error_timeout: ErrorWords {
-            zh: ("请求超时", "您的网络发送请求太慢，连接已断开。请重试。"),
-            en: (
-                "The request timed out",
-                "Your connection sent the request too slowly and was closed. Try again.",
-            ),
-        }
-        error_too_large: ErrorWords {
-            zh: ("内容太长", "您发送的内容超过了允许的长度。请缩短后重试。"),
-            en: (
-                "Too much text",
-                "What you sent is longer than allowed. Shorten it and try again.",
-            ),
-        }
-        error_rate_limited: ErrorWords {
-            zh: (
-                "查询太频繁",
-                "您所在的网络在一分钟内查询次数过多（同一移动网络的手机常共用一个地址）。",
-            ),
-            en: (
-                "Too many checks",
-                "Too many checks came from your network in the last minute (phones on one mobile network often share an address).",
-            ),
-        }
-        error_busy: ErrorWords {
-            zh: ("服务繁忙", "查询的人太多，服务暂时无法处理您的请求。"),
-            en: (
-                "The service is busy",
-                "Too many people are checking at once; your request could not be handled now.",
-            ),
-        }
-        error_internal: ErrorWords {
-            zh: ("服务出错", "我们这边出了问题，已记录下来。请稍后重试。"),
-            en: (
-                "Something went wrong",
-                "Something went wrong on our side and it has been logged. Try again later.",
-            ),
+        error_internal: Headline {
+            zh: Headline {
+                headline: "服务出错",
+                meaning: "我们这边出了问题，已记录下来。请稍后重试。",
+            },
+            en: Headline {
+                headline: "Something went wrong",
+                meaning: "Something went wrong on our side and it has been logged. Try again later.",
+            },
         }
         /// With `{secs}`.
-        retry_in { zh: "请在 {secs} 秒后重试。", en: "Try again in {secs} seconds." }
-        back { zh: "返回", en: "Back" }
+        retry_in { zh: "请在 {secs} 秒后重试。",
+                   en: "Try again in {secs} seconds." }
+        back { zh: "返回",
+               en: "Back" }
         // A change refused because the store cannot write (a full disk, a failing one).
-        storage_full_heading { zh: "暂时无法保存", en: "Cannot save right now" }
-        storage_full_text {
-            zh: "服务器磁盘已满，这次操作没有记录。查询仍然可用；管理员释放空间后会自动恢复，请稍后再试。",
-            en: "The server's disk is full, so this was not recorded. Checking parts still works; saving resumes by itself once an administrator frees space. Please try again later.",
-        }
-        storage_unavailable_heading { zh: "暂时无法保存", en: "Cannot save right now" }
-        storage_unavailable_text {
-            zh: "服务器暂时无法写入存储，这次操作没有记录。查询仍然可用，请稍后再试。",
-            en: "The server cannot write to its storage at the moment, so this was not recorded. Checking parts still works; please try again shortly.",
-        }
+        storage_full_heading { zh: "暂时无法保存",
+                               en: "Cannot save right now" }
+        storage_full_text { zh: "服务器磁盘已满，这次操作没有记录。查询仍然可用；管理员释放空间后会自动恢复，请稍后再试。",
+                            en: "The server's disk is full, so this was not recorded. Checking parts still works; saving resumes by itself once an administrator frees space. Please try again later." }
+        storage_unavailable_heading { zh: "暂时无法保存",
+                                      en: "Cannot save right now" }
+        storage_unavailable_text { zh: "服务器暂时无法写入存储，这次操作没有记录。查询仍然可用，请稍后再试。",
+                                   en: "The server cannot write to its storage at the moment, so this was not recorded. Checking parts still works; please try again shortly." }
         // The shop's station.
-        shop_title { zh: "修理厂扫码台", en: "Shop scanning station" }
-        sign_in { zh: "登录", en: "Sign in" }
-        token { zh: "API 令牌", en: "API token" }
-        token_hint {
-            zh: "以 pst_ 开头，由管理员发放",
-            en: "Starts with pst_, issued by your administrator",
-        }
-        sign_out { zh: "退出", en: "Sign out" }
-        signed_in_as { zh: "已登录：", en: "Signed in as " }
-        bad_token {
-            zh: "令牌无效（未知、过期或已吊销）。",
-            en: "That token is not valid (unknown, expired or revoked).",
-        }
-        scan_label { zh: "扫描配件二维码", en: "Scan a part's QR code" }
-        scan_hint {
-            zh: "用扫码枪扫描，或输入二维码内容后按回车",
-            en: "Scan with the handheld scanner, or type the QR content and press Enter",
-        }
-        scan_send { zh: "记录", en: "Record" }
-        mode { zh: "模式", en: "Mode" }
-        mode_receive { zh: "收货", en: "Receive" }
-        mode_install { zh: "装车", en: "Install" }
-        mode_set { zh: "切换", en: "Switch" }
-        installing_into { zh: "正在装车：", en: "Installing into " }
-        scans { zh: "本次扫描", en: "Scans this session" }
-        no_scans { zh: "还没有扫描。", en: "No scans yet." }
-        row_pending { zh: "记录中…", en: "Recording…" }
-        row_received { zh: "✔ 已收货 · 正品", en: "✔ Received · genuine" }
-        row_installed { zh: "✔ 已装车 · 正品", en: "✔ Installed · genuine" }
-        row_repeated { zh: "✔ 之前已记录", en: "✔ Already recorded" }
-        row_conflict {
-            zh: "✖ 冲突：疑似克隆标签，请把配件放到一边",
-            en: "✖ CONFLICT: suspected cloned label. Put this part aside",
-        }
-        row_flagged {
-            zh: "✖ 已记录，但此码疑似克隆",
-            en: "✖ Recorded, but this code is a suspected clone",
-        }
-        row_recalled { zh: "✖ 已记录，但此配件已被召回", en: "✖ Recorded, but this part is recalled" }
-        row_forged {
-            zh: "✖ 标签签名不符：可能伪造，未记录",
-            en: "✖ Signature does not match: possibly forged. Not recorded",
-        }
-        row_unregistered { zh: "⚠ 未登记的码，未记录", en: "⚠ Not a registered code. Not recorded" }
-        row_unreadable { zh: "ℹ 无法读取，请重新扫描", en: "ℹ Could not read it: scan again" }
-        row_refused { zh: "✖ 被拒绝：", en: "✖ Refused: " }
-        vehicle_record { zh: "车辆已装配件记录", en: "Vehicle's installed parts" }
-        vehicle_parts_none {
-            zh: "没有登记在这辆车上的配件。",
-            en: "No parts are recorded in this vehicle.",
-        }
-        installed_on { zh: "安装于", en: "installed on" }
-        show { zh: "查看", en: "Show" }
-        wrong_role {
-            zh: "此页面不适用于您的账户类型。",
-            en: "This page is not for your kind of account.",
-        }
+        shop_title { zh: "修理厂扫码台",
+                     en: "Shop scanning station" }
+        sign_in { zh: "登录",
+                  en: "Sign in" }
+        token { zh: "API 令牌",
+                en: "API token" }
+        token_hint { zh: "以 pst_ 开头，由管理员发放",
+                     en: "Starts with pst_, issued by your administrator" }
+        sign_out { zh: "退出",
+                   en: "Sign out" }
+        signed_in_as { zh: "已登录：",
+                       en: "Signed in as " }
+        bad_token { zh: "令牌无效（未知、过期或已吊销）。",
+                    en: "That token is not valid (unknown, expired or revoked)." }
+        scan_label { zh: "扫描配件二维码",
+                     en: "Scan a part's QR code" }
+        scan_hint { zh: "用扫码枪扫描，或输入二维码内容后按回车",
+                    en: "Scan with the handheld scanner, or type the QR content and press Enter" }
+        scan_send { zh: "记录",
+                    en: "Record" }
+        mode { zh: "模式",
+               en: "Mode" }
+        mode_receive { zh: "收货",
+                       en: "Receive" }
+        mode_install { zh: "装车",
+                       en: "Install" }
+        mode_set { zh: "切换",
+                   en: "Switch" }
+        installing_into { zh: "正在装车：",
+                          en: "Installing into " }
+        scans { zh: "本次扫描",
+                en: "Scans this session" }
+        no_scans { zh: "还没有扫描。",
+                   en: "No scans yet." }
+        row_pending { zh: "记录中…",
+                      en: "Recording…" }
+        row_received { zh: "✔ 已收货 · 正品",
+                       en: "✔ Received · genuine" }
+        row_installed { zh: "✔ 已装车 · 正品",
+                        en: "✔ Installed · genuine" }
+        row_repeated { zh: "✔ 之前已记录",
+                       en: "✔ Already recorded" }
+        row_conflict { zh: "✖ 冲突：疑似克隆标签，请把配件放到一边",
+                       en: "✖ CONFLICT: suspected cloned label. Put this part aside" }
+        row_flagged { zh: "✖ 已记录，但此码疑似克隆",
+                      en: "✖ Recorded, but this code is a suspected clone" }
+        row_recalled { zh: "✖ 已记录，但此配件已被召回",
+                       en: "✖ Recorded, but this part is recalled" }
+        row_forged { zh: "✖ 标签签名不符：可能伪造，未记录",
+                     en: "✖ Signature does not match: possibly forged. Not recorded" }
+        row_unregistered { zh: "⚠ 未登记的码，未记录",
+                           en: "⚠ Not a registered code. Not recorded" }
+        row_unreadable { zh: "ℹ 无法读取，请重新扫描",
+                         en: "ℹ Could not read it: scan again" }
+        row_refused { zh: "✖ 被拒绝：",
+                      en: "✖ Refused: " }
+        vehicle_record { zh: "车辆已装配件记录",
+                         en: "Vehicle's installed parts" }
+        vehicle_parts_none { zh: "没有登记在这辆车上的配件。",
+                             en: "No parts are recorded in this vehicle." }
+        installed_on { zh: "安装于",
+                       en: "installed on" }
+        show { zh: "查看",
+               en: "Show" }
+        wrong_role { zh: "此页面不适用于您的账户类型。",
+                     en: "This page is not for your kind of account." }
         // The manufacturer's dashboard.
-        dashboard_title { zh: "厂商看板", en: "Manufacturer dashboard" }
-        alerts { zh: "警报", en: "Alerts" }
-        no_alerts { zh: "没有待处理的警报。", en: "No open alerts." }
-        alert_state { zh: "处理状态", en: "State" }
-        state_new { zh: "新", en: "New" }
-        state_investigating { zh: "调查中", en: "Investigating" }
-        resolved_genuine { zh: "已结案：正品", en: "Resolved: genuine" }
-        resolved_counterfeit { zh: "已结案：假货", en: "Resolved: counterfeit" }
-        mark_investigating { zh: "标记为调查中", en: "Mark investigating" }
-        resolve_genuine { zh: "结案：正品", en: "Resolve: genuine" }
-        resolve_counterfeit { zh: "结案：假货", en: "Resolve: counterfeit" }
+        dashboard_title { zh: "厂商看板",
+                          en: "Manufacturer dashboard" }
+        alerts { zh: "警报",
+                 en: "Alerts" }
+        no_alerts { zh: "没有待处理的警报。",
+                    en: "No open alerts." }
+        alert_state { zh: "处理状态",
+                      en: "State" }
+        state_new { zh: "新",
+                    en: "New" }
+        state_investigating { zh: "调查中",
+                              en: "Investigating" }
+        resolved_genuine { zh: "已结案：正品",
+                           en: "Resolved: genuine" }
+        resolved_counterfeit { zh: "已结案：假货",
+                               en: "Resolved: counterfeit" }
+        mark_investigating { zh: "标记为调查中",
+                             en: "Mark investigating" }
+        resolve_genuine { zh: "结案：正品",
+                          en: "Resolve: genuine" }
+        resolve_counterfeit { zh: "结案：假货",
+                              en: "Resolve: counterfeit" }
         /// The counterfeit resolution's question, and its answers (`{vin}`: the VIN's last six
         /// characters; `{name}`: a party's name; `{date}`).
-        genuine_copy {
-            zh: "若结案为假货，哪一件是正品？",
-            en: "If counterfeit, which copy is genuine?",
-        }
-        copy_in_vehicle {
-            zh: "车辆 …{vin} 中的零件（{date} 记录）",
-            en: "The part in vehicle …{vin} (recorded {date})",
-        }
-        copy_held_by {
-            zh: "{name} 持有的零件（{date} 记录）",
-            en: "The part held by {name} (recorded {date})",
-        }
-        copy_unknown { zh: "不知道哪一件是正品", en: "None is known to be genuine" }
-        note { zh: "备注", en: "Note" }
-        reports { zh: "公众举报", en: "Public reports" }
-        no_reports { zh: "没有举报。", en: "No reports." }
-        region { zh: "地区", en: "Region" }
-        unknown_region { zh: "未知", en: "unknown" }
-        contact { zh: "联系方式", en: "Contact" }
-        recently_resolved { zh: "最近结案", en: "Recently resolved" }
-        chart_days {
-            zh: "每日验证次数（警报和被举报的码，近 14 天）",
-            en: "Verifications per day (alerted and reported codes, last 14 days)",
-        }
-        chart_regions { zh: "各地区的警报和举报", en: "Alerts and reports per region" }
-        chart_days_note {
-            zh: "数据来自这些码的公众扫描统计。",
-            en: "From the public scan statistics of these codes.",
-        }
-        scan_total { zh: "合计", en: "total" }
+        genuine_copy { zh: "若结案为假货，哪一件是正品？",
+                       en: "If counterfeit, which copy is genuine?" }
+        copy_in_vehicle { zh: "车辆 …{vin} 中的零件（{date} 记录）",
+                          en: "The part in vehicle …{vin} (recorded {date})" }
+        copy_held_by { zh: "{name} 持有的零件（{date} 记录）",
+                       en: "The part held by {name} (recorded {date})" }
+        copy_unknown { zh: "不知道哪一件是正品",
+                       en: "None is known to be genuine" }
+        note { zh: "备注",
+               en: "Note" }
+        reports { zh: "公众举报",
+                  en: "Public reports" }
+        no_reports { zh: "没有举报。",
+                     en: "No reports." }
+        region { zh: "地区",
+                 en: "Region" }
+        unknown_region { zh: "未知",
+                         en: "unknown" }
+        contact { zh: "联系方式",
+                  en: "Contact" }
+        recently_resolved { zh: "最近结案",
+                            en: "Recently resolved" }
+        chart_days { zh: "每日验证次数（警报和被举报的码，近 14 天）",
+                     en: "Verifications per day (alerted and reported codes, last 14 days)" }
+        chart_regions { zh: "各地区的警报和举报",
+                        en: "Alerts and reports per region" }
+        chart_days_note { zh: "数据来自这些码的公众扫描统计。",
+                          en: "From the public scan statistics of these codes." }
+        scan_total { zh: "合计",
+                     en: "total" }
         // The station's questions, undo and custody steps.
         /// A scan contradicting the shop's own record: `{vin}` (its last four) and `{date}`.
-        ask_installed {
-            zh: "⚠ 未记录：此配件是贵店 {date} 装到车辆 …{vin} 上的。要记录为已从该车拆下吗？",
-            en: "⚠ Not recorded: you installed this part in vehicle …{vin} on {date}. Record it as removed from that vehicle?",
-        }
-        ask_remove { zh: "记录为已拆下", en: "Record removal" }
-        ask_anyway { zh: "仍按此扫描记录", en: "Record the scan anyway" }
-        ask_cancel { zh: "取消", en: "Cancel" }
-        row_removed { zh: "✔ 已记录拆下", en: "✔ Removal recorded" }
-        row_cancelled { zh: "ℹ 已取消，未记录", en: "ℹ Cancelled: nothing recorded" }
-        undo { zh: "撤销", en: "Undo" }
-        row_undone {
-            zh: "↶ 已撤销：这次扫描的记录已作废",
-            en: "↶ Undone: this scan's record is withdrawn",
-        }
-        undo_refused { zh: "无法撤销：", en: "Cannot undo: " }
+        ask_installed { zh: "⚠ 未记录：此配件是贵店 {date} 装到车辆 …{vin} 上的。要记录为已从该车拆下吗？",
+                        en: "⚠ Not recorded: you installed this part in vehicle …{vin} on {date}. Record it as removed from that vehicle?" }
+        ask_remove { zh: "记录为已拆下",
+                     en: "Record removal" }
+        ask_anyway { zh: "仍按此扫描记录",
+                     en: "Record the scan anyway" }
+        ask_cancel { zh: "取消",
+                     en: "Cancel" }
+        row_removed { zh: "✔ 已记录拆下",
+                      en: "✔ Removal recorded" }
+        row_cancelled { zh: "ℹ 已取消，未记录",
+                        en: "ℹ Cancelled: nothing recorded" }
+        undo { zh: "撤销",
+               en: "Undo" }
+        row_undone { zh: "↶ 已撤销：这次扫描的记录已作废",
+                     en: "↶ Undone: this scan's record is withdrawn" }
+        undo_refused { zh: "无法撤销：",
+                       en: "Cannot undo: " }
         /// `{seq}`, `{step}` and `{date}` of the other party's event that depends on the undone
         /// one.
-        undo_depends {
-            zh: "无法撤销：之后另一方记录的事件 #{seq}（{step}，{date}）依赖于这次扫描。",
-            en: "Cannot undo: another party's later event #{seq} ({step}, {date}) depends on this scan.",
-        }
-        undo_too_old {
-            zh: "无法撤销：已超过更正期限。",
-            en: "Cannot undo: the correction window has closed.",
-        }
+        undo_depends { zh: "无法撤销：之后另一方记录的事件 #{seq}（{step}，{date}）依赖于这次扫描。",
+                       en: "Cannot undo: another party's later event #{seq} ({step}, {date}) depends on this scan." }
+        undo_too_old { zh: "无法撤销：已超过更正期限。",
+                       en: "Cannot undo: the correction window has closed." }
         /// Custody step names (GS1 CBV).
-        steps: StepWords { zh: StepWords::ZH, en: StepWords::EN }
+        steps: StepWords { zh: StepWords::ZH,
+                           en: StepWords::EN }
         /// A VIN refused: `{n}` characters; `{pos}` and `{ch}` of a character no VIN has.
-        vin_length {
-            zh: "VIN 应有 17 位，这个有 {n} 位。",
-            en: "a VIN has 17 characters, this one has {n}.",
-        }
-        vin_character {
-            zh: "第 {pos} 位“{ch}”不能出现在 VIN 中（VIN 不用字母 I、O、Q）。",
-            en: "character {pos} (“{ch}”) cannot appear in a VIN (letters I, O and Q are never used).",
-        }
+        vin_length { zh: "VIN 应有 17 位，这个有 {n} 位。",
+                     en: "a VIN has 17 characters, this one has {n}." }
+        vin_character { zh: "第 {pos} 位“{ch}”不能出现在 VIN 中（VIN 不用字母 I、O、Q）。",
+                        en: "character {pos} (“{ch}”) cannot appear in a VIN (letters I, O and Q are never used)." }
         /// A VIN whose check digit does not verify: `{vin}`, `{found}` and `{expected}`.
-        vin_unverified {
-            zh: "VIN {vin} 的第 9 位是“{found}”，按其他各位算应为“{expected}”。可能是输入错误，也可能这辆车的 VIN 没有校验位（许多进口欧洲车如此）。请与行驶证核对。",
-            en: "Character 9 of VIN {vin} is “{found}” but the other characters give “{expected}”. It may be mistyped, or the vehicle may carry a VIN without a check digit (many imported European vehicles do). Compare it with the registration certificate.",
-        }
-        vin_confirm {
-            zh: "与行驶证一致，装到这辆车",
-            en: "It matches the registration certificate: install into it",
-        }
-        vin_correct { zh: "改正 VIN", en: "Correct the VIN" }
-        vin_confirmed_note {
-            zh: "（已与行驶证核对）",
-            en: " (confirmed against the registration certificate)",
-        }
+        vin_unverified { zh: "VIN {vin} 的第 9 位是“{found}”，按其他各位算应为“{expected}”。可能是输入错误，也可能这辆车的 VIN 没有校验位（许多进口欧洲车如此）。请与行驶证核对。",
+                         en: "Character 9 of VIN {vin} is “{found}” but the other characters give “{expected}”. It may be mistyped, or the vehicle may carry a VIN without a check digit (many imported European vehicles do). Compare it with the registration certificate." }
+        vin_confirm { zh: "与行驶证一致，装到这辆车",
+                      en: "It matches the registration certificate: install into it" }
+        vin_correct { zh: "改正 VIN",
+                      en: "Correct the VIN" }
+        vin_confirmed_note { zh: "（已与行驶证核对）",
+                             en: " (confirmed against the registration certificate)" }
         // Recalls.
-        recall_reason { zh: "召回原因：", en: "Recall reason: " }
-        advice_recalled {
-            zh: "不要安装此配件。请联系卖家或维修店更换。",
-            en: "Do not fit this part. Contact the seller or the shop about a replacement.",
-        }
+        recall_reason { zh: "召回原因：",
+                        en: "Recall reason: " }
+        advice_recalled { zh: "不要安装此配件。请联系卖家或维修店更换。",
+                          en: "Do not fit this part. Contact the seller or the shop about a replacement." }
         /// An install refused for a recall: `{reason}`.
-        row_recall_refused {
-            zh: "✖ 未装车：此配件已被召回（{reason}）。请勿安装，除非您确定要这样做。",
-            en: "✖ Not installed: this part is recalled ({reason}). Do not fit it unless you are sure.",
-        }
-        install_anyway {
-            zh: "仍然安装（记录为已知召回）",
-            en: "Install anyway (recorded as a known recall)",
-        }
-        row_installed_override {
-            zh: "⚠ 已装车，召回已知并已记录",
-            en: "⚠ Installed with the recall known; the override is recorded",
-        }
-        flagged_recalled { zh: "已召回：", en: "Recalled: " }
-        flagged_duplicate { zh: "疑似克隆标签", en: "Suspected cloned label" }
-        flagged_copies { zh: "已知此标签有仿制品", en: "Copies of this label are known" }
+        row_recall_refused { zh: "✖ 未装车：此配件已被召回（{reason}）。请勿安装，除非您确定要这样做。",
+                             en: "✖ Not installed: this part is recalled ({reason}). Do not fit it unless you are sure." }
+        install_anyway { zh: "仍然安装（记录为已知召回）",
+                         en: "Install anyway (recorded as a known recall)" }
+        row_installed_override { zh: "⚠ 已装车，召回已知并已记录",
+                                 en: "⚠ Installed with the recall known; the override is recorded" }
+        flagged_recalled { zh: "已召回：",
+                           en: "Recalled: " }
+        flagged_duplicate { zh: "疑似克隆标签",
+                            en: "Suspected cloned label" }
+        flagged_copies { zh: "已知此标签有仿制品",
+                         en: "Copies of this label are known" }
     }
 }
 
@@ -869,23 +884,23 @@ impl Texts {
     }
 
     /// An error page's heading and sentence for an HTTP status.
-    pub fn error(&self, status: u16) -> ErrorWords {
+    pub fn error(&self, status: u16) -> &Headline {
         match status {
-            404 => self.error_not_found,
-            405 => self.error_method,
-            408 => self.error_timeout,
-            413 => self.error_too_large,
-            429 => self.error_rate_limited,
-            503 => self.error_busy,
-            500..=599 => self.error_internal,
-            _ => self.error_bad_request,
+            404 => &self.error_not_found,
+            405 => &self.error_method,
+            408 => &self.error_timeout,
+            413 => &self.error_too_large,
+            429 => &self.error_rate_limited,
+            503 => &self.error_busy,
+            500..=599 => &self.error_internal,
+            _ => &self.error_bad_request,
         }
     }
 
     /// A verdict's words by its code. A code without words is a bug (the tests enumerate
     /// [`VERDICTS`](crate::verdict::VERDICTS)): logged, and shown with `data_error`'s words, which
     /// claim nothing about the part.
-    pub fn verdict(&self, code: &str) -> &VerdictText {
+    pub fn verdict(&self, code: &str) -> &Headline {
         self.verdicts.named(code).unwrap_or_else(|| {
             tracing::error!(code, "bug: a verdict without words on the pages (i18n.rs)");
             &self.verdicts.data_error
@@ -917,7 +932,7 @@ impl Texts {
     /// A custody state's words by its [`Custody::name`], as the verdict's summary carries it. A
     /// name without words is a bug: logged, and shown as the name itself.
     pub fn state<'a>(&self, name: &'a str) -> &'a str {
-        self.states.named(name).unwrap_or_else(|| {
+        self.states.named(name).copied().unwrap_or_else(|| {
             tracing::error!(
                 name,
                 "bug: a custody state without words on the pages (i18n.rs)"
@@ -1012,7 +1027,7 @@ pub static ZH: Texts = Texts::ZH;
 pub static EN: Texts = Texts::EN;
 
 #[cfg(test)]
-mod tests {
+pub(super) mod tests {
     use std::collections::BTreeSet;
 
     use registry::{PartyId, Vin};
@@ -1029,7 +1044,7 @@ mod tests {
     }
 
     /// Both languages' words for one key: present, and translated.
-    fn translated(key: &str, zh: &str, en: &str) {
+    pub(in crate::pages) fn translated(key: &str, zh: &str, en: &str) {
         assert!(chinese(zh), "{key}: no Chinese words ({zh:?})");
         assert!(
             !en.is_empty() && en != zh,
@@ -1083,7 +1098,7 @@ mod tests {
         for state in every_custody_state() {
             let name = state.name();
             for t in [&ZH, &EN] {
-                assert_eq!(t.states.named(name), Some(t.custody(&state)), "{name}");
+                assert_eq!(t.states.named(name), Some(&t.custody(&state)), "{name}");
             }
             translated(name, ZH.custody(&state), EN.custody(&state));
         }
@@ -1158,20 +1173,20 @@ mod tests {
     fn every_status_the_error_page_maps_has_words_in_both_languages() {
         for t in [&ZH, &EN] {
             let own = [
-                (404, t.error_not_found),
-                (405, t.error_method),
-                (408, t.error_timeout),
-                (413, t.error_too_large),
-                (429, t.error_rate_limited),
-                (503, t.error_busy),
+                (404, &t.error_not_found),
+                (405, &t.error_method),
+                (408, &t.error_timeout),
+                (413, &t.error_too_large),
+                (429, &t.error_rate_limited),
+                (503, &t.error_busy),
             ];
             for status in every_error_status() {
                 // Any other 5xx is the service's fault; any other 4xx, the request's.
                 let expected = own.iter().find(|(s, _)| *s == status).map_or(
                     if status >= 500 {
-                        t.error_internal
+                        &t.error_internal
                     } else {
-                        t.error_bad_request
+                        &t.error_bad_request
                     },
                     |(_, words)| *words,
                 );
@@ -1180,8 +1195,8 @@ mod tests {
         }
         for status in every_error_status() {
             let (zh, en) = (ZH.error(status), EN.error(status));
-            translated(&status.to_string(), zh.0, en.0);
-            translated(&status.to_string(), zh.1, en.1);
+            translated(&status.to_string(), zh.headline, en.headline);
+            translated(&status.to_string(), zh.meaning, en.meaning);
         }
     }
 

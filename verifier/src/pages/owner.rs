@@ -15,7 +15,7 @@ use registry::{CodeKey, Vin};
 use serde::Deserialize;
 use signer::Timestamp;
 
-use super::i18n::{self, Lang, Texts, VerdictText};
+use super::i18n::{self, Headline, Lang, Texts};
 use super::{TypedForm, encode, render, render_status, with_lang};
 use crate::client_ip::{client_ip, trusted_region};
 use crate::error::ApiError;
@@ -32,7 +32,7 @@ struct OwnerPage<'a> {
     t: &'static Texts,
     switch_href: String,
     v: &'a Verdict,
-    vt: &'static VerdictText,
+    vt: &'static Headline,
     sev_class: &'static str,
     icon: &'static str,
     sev_word: &'static str,
