@@ -145,22 +145,7 @@ struct CasePage<'a> {
     code: String,
     gtin: String,
     serial: String,
-    lot: Option<String>,
-    custody: &'static str,
-    alerting: bool,
-    recalled: bool,
-    lot_recalled: bool,
-    evidence: Vec<(&'static str, String)>,
-    rows: Vec<Row>,
-    copies: Vec<CopyView>,
-    claims: Vec<Row>,
-    scans_total: u64,
-    networks: u32,
-    window: String,
-    scan_regions: Vec<(String, u64)>,
-    scan_days: Vec<(String, u64)>,
-    reports: Vec<ReportRow>,
-    notes: Vec<(String, String, String)>,
+    case: Case,
 }
 
 /// Everything the view shows, read in one go on the blocking pool.
@@ -176,7 +161,8 @@ struct Case {
     claims: Vec<Row>,
     scans_total: u64,
     networks: u32,
-    window_hours: u32,
+    /// What `networks` counts: distinct networks within the scan window, in words.
+    window: String,
     scan_regions: Vec<(String, u64)>,
     scan_days: Vec<(String, u64)>,
     reports: Vec<ReportRow>,
@@ -341,7 +327,9 @@ fn gather(
         claims,
         scans_total: stats.total,
         networks: stats.distinct_networks(now, policy),
-        window_hours: policy.window_hours,
+        window: c
+            .scans_networks
+            .replace("{hours}", &policy.window_hours.to_string()),
         scan_regions: stats.regions,
         scan_days,
         reports,
@@ -349,7 +337,8 @@ fn gather(
     }))
 }
 
-fn not_yours() -> ApiError {
+/// A code that is not the signed-in maker's, or not registered: the same answer either way.
+pub(crate) fn not_yours() -> ApiError {
     ApiError::new(
         StatusCode::FORBIDDEN,
         "not_allowed",
@@ -408,34 +397,16 @@ pub async fn case(
         })
         .await??
         .ok_or_else(not_yours)?;
-    let c = case_text::texts(lang);
     Ok(render(&CasePage {
         lang,
         t: lang.texts(),
-        c,
+        c: case_text::texts(lang),
         switch_href: with_lang(&href, lang.other()),
         csrf: session.csrf(),
         code: key.to_string(),
         gtin,
         serial,
-        lot: case.lot,
-        custody: case.custody,
-        alerting: case.alerting,
-        recalled: case.recalled,
-        lot_recalled: case.lot_recalled,
-        evidence: case.evidence,
-        rows: case.rows,
-        copies: case.copies,
-        claims: case.claims,
-        scans_total: case.scans_total,
-        networks: case.networks,
-        window: c
-            .scans_networks
-            .replace("{hours}", &case.window_hours.to_string()),
-        scan_regions: case.scan_regions,
-        scan_days: case.scan_days,
-        reports: case.reports,
-        notes: case.notes,
+        case,
     }))
 }
 

@@ -27,7 +27,7 @@ use signer::Timestamp;
 
 use crate::local_time::Zone;
 
-use super::case::case_href;
+use super::case::{case_href, not_yours};
 use super::case_text::{self, CaseTexts};
 use super::i18n::{Lang, Texts};
 use super::session::{AlertState, Resolved};
@@ -542,11 +542,7 @@ pub async fn alert_action(
             .map(|s| s.record.manufacturer)
     };
     if owner.as_ref() != Some(&me) {
-        return Err(ApiError::new(
-            axum::http::StatusCode::FORBIDDEN,
-            "not_allowed",
-            "no code of yours has this GTIN and serial",
-        ));
+        return Err(not_yours());
     }
     let back = if form.back.as_deref() == Some("case") {
         case_href(&key)
