@@ -389,10 +389,7 @@ impl Event {
 
     pub fn decode(bytes: &[u8]) -> Result<Event, WireError> {
         let mut r = Reader::new(bytes);
-        let version = r.u8()?;
-        if version != EVENT_VERSION && version != EVENT_VERSION_1 {
-            return Err(r.invalid("event version", format!("unknown version {version}")));
-        }
+        let version = r.version("event version", &[EVENT_VERSION, EVENT_VERSION_1])?;
         let legacy = version == EVENT_VERSION_1;
         let seq = u32::from_be_bytes(r.array()?);
         let prev = r.array()?;

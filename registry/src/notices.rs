@@ -74,10 +74,7 @@ impl Notice {
 
     pub fn decode_value(party: PartyId, at: Timestamp, bytes: &[u8]) -> Result<Self, WireError> {
         let mut r = Reader::new(bytes);
-        let version = r.u8()?;
-        if version != VERSION {
-            return Err(r.invalid("notice version", format!("unknown version {version}")));
-        }
+        r.version("notice version", &[VERSION])?;
         let tag = r.u8()?;
         let kind = NoticeKind::from_tag(tag)
             .ok_or_else(|| r.invalid("notice kind", format!("unknown {tag}")))?;

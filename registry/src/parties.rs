@@ -88,13 +88,6 @@ fn read_opt_time(r: &mut Reader<'_>) -> Result<Option<Timestamp>, WireError> {
     })
 }
 
-fn version(r: &mut Reader<'_>, what: &'static str) -> Result<(), WireError> {
-    match r.u8()? {
-        VERSION => Ok(()),
-        v => Err(r.invalid(what, format!("unknown version {v}"))),
-    }
-}
-
 impl Party {
     /// Checks the free-text fields' sizes.
     pub fn validate(&self) -> Result<(), TextError> {
@@ -119,7 +112,7 @@ impl Party {
 
     pub fn decode(bytes: &[u8]) -> Result<Self, WireError> {
         let mut r = Reader::new(bytes);
-        version(&mut r, "party version")?;
+        r.version("party version", &[VERSION])?;
         let id = PartyId::read(&mut r)?;
         let tag = r.u8()?;
         let role =
@@ -178,7 +171,7 @@ impl TokenRecord {
 
     pub fn decode(bytes: &[u8]) -> Result<Self, WireError> {
         let mut r = Reader::new(bytes);
-        version(&mut r, "token version")?;
+        r.version("token version", &[VERSION])?;
         let id = r.str8("token id")?.to_owned();
         let party = PartyId::read(&mut r)?;
         let secret_hash = r.array()?;
@@ -352,10 +345,7 @@ impl Report {
         legacy_key: impl FnOnce() -> Option<CodeKey>,
     ) -> Result<Self, WireError> {
         let mut r = Reader::new(bytes);
-        let version = r.u8()?;
-        if version != REPORT_VERSION && version != REPORT_VERSION_1 {
-            return Err(r.invalid("report version", format!("unknown version {version}")));
-        }
+        let version = r.version("report version", &[REPORT_VERSION, REPORT_VERSION_1])?;
         let manufacturer = PartyId::read(&mut r)?;
         let at = Timestamp(r.i64()?);
         let text = r.str16("text")?.to_owned();
