@@ -559,13 +559,9 @@ fn step_tag(step: Step) -> u8 {
 #[cfg(test)]
 mod tests {
     use super::*;
-    use signer::{Gtin, Serial};
 
     fn key() -> CodeKey {
-        CodeKey::new(
-            &Gtin::parse("06901234567892").unwrap(),
-            &Serial::parse("X7K2P9QD4M").unwrap(),
-        )
+        crate::key::tests::code("X7K2P9QD4M")
     }
 
     fn sample_events() -> Vec<Event> {

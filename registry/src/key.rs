@@ -102,8 +102,16 @@ fn hex_bytes(bytes: &[u8]) -> String {
 }
 
 #[cfg(test)]
-mod tests {
+pub(crate) mod tests {
     use super::*;
+
+    /// A code of the documentation's GTIN, for the crate's unit tests.
+    pub(crate) fn code(serial: &str) -> CodeKey {
+        CodeKey::new(
+            &Gtin::parse("06901234567892").unwrap(),
+            &Serial::parse(serial).unwrap(),
+        )
+    }
 
     #[test]
     fn round_trips_and_sorts_by_gtin() {
@@ -123,12 +131,7 @@ mod tests {
     #[test]
     fn damaged_bytes_are_errors() {
         assert!(CodeKey::from_bytes(b"short").is_err());
-        let mut bytes = CodeKey::new(
-            &Gtin::parse("06901234567892").unwrap(),
-            &Serial::parse("AB").unwrap(),
-        )
-        .as_bytes()
-        .to_vec();
+        let mut bytes = code("AB").as_bytes().to_vec();
         bytes.push(b'C');
         assert!(CodeKey::from_bytes(&bytes).is_err());
     }

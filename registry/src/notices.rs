@@ -98,16 +98,12 @@ impl Notice {
 #[cfg(test)]
 mod tests {
     use super::*;
-    use signer::{Gtin, Serial};
 
     #[test]
     fn notices_round_trip_and_damage_is_an_error() {
         let notice = Notice {
             party: PartyId::parse("shop-a").unwrap(),
-            key: CodeKey::new(
-                &Gtin::parse("06901234567892").unwrap(),
-                &Serial::parse("X7K2P9QD4M").unwrap(),
-            ),
+            key: crate::key::tests::code("X7K2P9QD4M"),
             seq: 7,
             at: Timestamp(1_790_000_000),
             actor: PartyId::parse("shop-b").unwrap(),

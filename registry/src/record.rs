@@ -512,13 +512,9 @@ fn u32(r: &mut Reader<'_>) -> Result<u32, WireError> {
 #[cfg(test)]
 mod tests {
     use super::*;
-    use signer::{Gtin, Serial};
 
     fn key() -> CodeKey {
-        CodeKey::new(
-            &Gtin::parse("06901234567892").unwrap(),
-            &Serial::parse("X7K2P9QD4MABC").unwrap(),
-        )
+        crate::key::tests::code("X7K2P9QD4MABC")
     }
 
     fn fresh() -> CodeRecord {

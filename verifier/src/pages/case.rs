@@ -148,6 +148,25 @@ struct CasePage<'a> {
     case: Case,
 }
 
+impl Case {
+    /// The copies as the counterfeit resolution offers them: (`event:N`, which copy it is).
+    fn copy_choices(&self) -> Vec<(String, String)> {
+        self.copies
+            .iter()
+            .map(|copy| {
+                let vehicle = copy.vehicle.as_ref().map(|v| format!(", …{v}"));
+                let label = format!(
+                    "{}: {}{}",
+                    copy.heading,
+                    copy.party,
+                    vehicle.unwrap_or_default()
+                );
+                (copy.value.clone(), label)
+            })
+            .collect()
+    }
+}
+
 /// Everything the view shows, read in one go on the blocking pool.
 struct Case {
     lot: Option<String>,
