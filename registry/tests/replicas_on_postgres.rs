@@ -4,14 +4,12 @@
 
 #![allow(clippy::unwrap_used)]
 
-mod common;
-
 use std::sync::{Arc, Barrier};
 use std::time::{Duration, Instant};
 
-use common::*;
 use registry::{Action, CodeKey, Outcome, Party, PartyId, Registry, RegistryConfig, Role, Vin};
 use signer::{Lot, SignedCode};
+use testkit::world::*;
 
 /// `n` more registries on the world's database, as other processes open it.
 fn replicas(w: &World, n: usize) -> Vec<Arc<Registry>> {
@@ -145,7 +143,7 @@ fn revocations_and_recalls_through_one_replica_hold_in_every_other_within_a_seco
 
     // A certificate trusted through one replica lets the other register its codes within it.
     let maker = key_of(9);
-    let cert = certify(&w.authority, &maker, 11, "second-maker");
+    let cert = certificate(&w.authority, &maker, 11, "second-maker");
     w.registry.add_certificate(cert, day(3)).unwrap();
     let code = SignedCode::sign(part(GTIN, "L2026B", "SECOND1"), &maker);
     eventually(Duration::from_millis(1500), || {
@@ -159,7 +157,7 @@ fn revocations_and_recalls_through_one_replica_hold_in_every_other_within_a_seco
 }
 
 fn key_of(n: u8) -> signer::SigningKey {
-    common::key(n)
+    key(n)
 }
 
 #[test]
