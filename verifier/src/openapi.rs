@@ -5,7 +5,9 @@
 //! rate limit, 401 from the bearer token, 408 from the body deadline, 413 and 415 from a JSON
 //! body's reader, 403 `csrf` from a signed-in page's form check, 503 from load shedding and the
 //! request timeout, 500) are added here in one place, by audience and by the kind of body, so no
-//! handler can forget them; so is the bearer token every operation of the parties' API requires.
+//! handler can forget them; so is the bearer token every operation of the parties' API requires,
+//! and the problem+json body of every error a handler lists (each is an [`crate::ApiError`]), so
+//! an attribute says only the status and what it means.
 //! (A request whose headers pass `max_header_bytes` is refused 431 by hyper, before any route,
 //! with no body.)
 //!
@@ -84,7 +86,7 @@ use crate::verdict::{Verdict, VerdictCode};
     ),
     // Named by the shared answer sets of `schemas`, which cannot register them themselves.
     components(schemas(crate::error::Problem, VerdictCode, Verdict, UploadSummary)),
-    modifiers(&MiddlewareResponses, &BearerSecurity),
+    modifiers(&ErrorsAreProblems, &MiddlewareResponses, &BearerSecurity),
     tags(
         (name = "public", description = "No login: verification by phone or typed numbers, the \
             owner's vehicle check, reports of suspect parts. Rate-limited per client."),
@@ -401,6 +403,32 @@ pub async fn serve() -> impl IntoResponse {
 )]
 #[allow(dead_code)] // described, never called: the router serves this path with `public::scan`
 fn scan_with_lot() {}
+
+/// Gives every 4xx and 5xx a handler's attribute lists without a body the problem+json body: a
+/// handler's errors are all [`crate::ApiError`]s, whatever their status. (An error that may be a
+/// page too, as the product page's 400, names both bodies itself and is left as it is.)
+struct ErrorsAreProblems;
+
+impl Modify for ErrorsAreProblems {
+    fn modify(&self, openapi: &mut utoipa::openapi::OpenApi) {
+        for item in openapi.paths.paths.values_mut() {
+            for op in [&mut item.get, &mut item.post].into_iter().flatten() {
+                let bodiless_errors = op
+                    .responses
+                    .responses
+                    .iter_mut()
+                    .filter(|(status, _)| status.starts_with(['4', '5']))
+                    .filter_map(|(_, response)| match response {
+                        RefOr::T(response) if response.content.is_empty() => Some(response),
+                        _ => None,
+                    });
+                for response in bodiless_errors {
+                    response.content = problem(&response.description, false).content;
+                }
+            }
+        }
+    }
+}
 
 /// Adds the responses that middleware and extractors, not handlers, decide.
 struct MiddlewareResponses;

@@ -27,7 +27,7 @@ use super::case_text::{self, CaseTexts, NoteAction};
 use super::i18n::{Lang, Texts};
 use super::signed_in::{CheckedForm, Dashboard, LangQuery, SignedIn, session_forms};
 use super::{encode, render, with_lang};
-use crate::error::{ApiError, Problem};
+use crate::error::ApiError;
 use crate::local_time::Zone;
 use crate::schemas::{CodeInPath, NotTheMakersCode, Page};
 use crate::state::AppState;
@@ -393,10 +393,8 @@ pub(crate) fn case_href(key: &CodeKey) -> String {
     params(CodeInPath, LangQuery),
     responses(
         Page,
-        (status = 400, description = "Not a GTIN and serial (`invalid_code`)",
-            body = Problem, content_type = "application/problem+json"),
-        (status = 403, description = "Not one of the manufacturer's codes (`not_allowed`)",
-            body = Problem, content_type = "application/problem+json"),
+        (status = 400, description = "Not a GTIN and serial (`invalid_code`)"),
+        (status = 403, description = "Not one of the manufacturer's codes (`not_allowed`)"),
     ),
 )]
 pub async fn case(
@@ -546,8 +544,7 @@ session_forms!(RecallForm);
     request_body(content = RecallForm, content_type = "application/x-www-form-urlencoded"),
     responses(
         (status = 303, description = "Done: back to the code's investigation view"),
-        (status = 400, description = "A bad code, lot or reason (`invalid_code`, `invalid_recall`)",
-            body = Problem, content_type = "application/problem+json"),
+        (status = 400, description = "A bad code, lot or reason (`invalid_code`, `invalid_recall`)"),
         NotTheMakersCode,
     ),
 )]

@@ -33,7 +33,7 @@ use super::i18n::{Lang, Texts};
 use super::session::{AlertState, Resolved};
 use super::signed_in::{CheckedForm, Dashboard, LangQuery, SignedIn, session_forms};
 use super::{render, with_lang};
-use crate::error::{ApiError, Problem};
+use crate::error::ApiError;
 use crate::schemas::{NotTheMakersCode, Page};
 use crate::state::AppState;
 
@@ -517,8 +517,7 @@ session_forms!(AlertForm);
     request_body(content = AlertForm, content_type = "application/x-www-form-urlencoded"),
     responses(
         (status = 303, description = "Done: back to the dashboard"),
-        (status = 400, description = "A bad code or action (`invalid_code`, `invalid_action`)",
-            body = Problem, content_type = "application/problem+json"),
+        (status = 400, description = "A bad code or action (`invalid_code`, `invalid_action`)"),
         NotTheMakersCode,
     ),
 )]

@@ -23,7 +23,7 @@ use utoipa::openapi::{RefOr, Schema};
 use utoipa::{PartialSchema, ToSchema};
 
 use crate::auth::Caller;
-use crate::error::{ApiError, ApiJson, Problem};
+use crate::error::{ApiError, ApiJson};
 use crate::manifest_upload::{UploadSummary, register_streamed};
 use crate::routes::named_code::{NamedCode, naming_a_code, scanned_link, typed_key};
 use crate::schemas::{self as doc, CallersCode, CodeInPath, ManifestAnswers, RoleRefused};
@@ -77,11 +77,9 @@ pub async fn me(Caller(party): Caller) -> Json<serde_json::Value> {
     responses(
         ManifestAnswers,
         RoleRefused,
-        (status = 422, description = "Trust refused (`trust_refused`)",
-            body = Problem, content_type = "application/problem+json"),
+        (status = 422, description = "Trust refused (`trust_refused`)"),
         (status = 503, description = "The store could not write (`storage_unavailable`), with \
-            `Retry-After` and the same members as 507",
-            body = Problem, content_type = "application/problem+json"),
+            `Retry-After` and the same members as 507"),
     ),
 )]
 pub async fn upload_manifest(
@@ -557,17 +555,13 @@ fn event_result(key: &CodeKey, recorded: &Recorded) -> EventResult {
     request_body = EventRequest,
     responses(
         (status = 200, description = "Recorded (applied, repeated or conflict)", body = EventResult),
-        (status = 400, description = "Bad JSON or a bad field (`invalid_json`, `invalid_field`, `invalid_code`, ...), a field the step needs missing (`missing_field`) or one it does not take given (`unexpected_field`)",
-            body = Problem, content_type = "application/problem+json"),
+        (status = 400, description = "Bad JSON or a bad field (`invalid_json`, `invalid_field`, `invalid_code`, ...), a field the step needs missing (`missing_field`) or one it does not take given (`unexpected_field`)"),
         RoleRefused,
-        (status = 404, description = "Not registered (`not_registered`)",
-            body = Problem, content_type = "application/problem+json"),
+        (status = 404, description = "Not registered (`not_registered`)"),
         (status = 409, description = "A ship, remove or destroy by a party that does not hold the part \
             (`not_holder`: nothing changed, the attempt was kept as a claim for the manufacturer), \
-            or an install of a recalled part without `override_recall` (`recalled`: nothing stored)",
-            body = Problem, content_type = "application/problem+json"),
-        (status = 422, description = "A forged label (`code_mismatch`), an unknown recipient (`unknown_party`), a bad correction, a trust failure, or an install into a VIN whose check digit does not verify without `\"vin_confirmed\": true` (`vin_check_digit`)",
-            body = Problem, content_type = "application/problem+json"),
+            or an install of a recalled part without `override_recall` (`recalled`: nothing stored)"),
+        (status = 422, description = "A forged label (`code_mismatch`), an unknown recipient (`unknown_party`), a bad correction, a trust failure, or an install into a VIN whose check digit does not verify without `\"vin_confirmed\": true` (`vin_check_digit`)"),
     ),
 )]
 pub async fn record_event(
@@ -623,8 +617,7 @@ pub struct BatchError {
     request_body = BatchRequest,
     responses(
         (status = 200, description = "One result per scan, in order; failed scans carry their own status and error", body = BatchResults),
-        (status = 400, description = "Bad JSON, or not 1 to 1000 scans (`invalid_batch`)",
-            body = Problem, content_type = "application/problem+json"),
+        (status = 400, description = "Bad JSON, or not 1 to 1000 scans (`invalid_batch`)"),
     ),
 )]
 pub async fn record_batch(
@@ -686,8 +679,7 @@ pub struct LotRecallRequest {
     request_body = LotRecallRequest,
     responses(
         (status = 200, description = "The lot is recalled", body = doc::LotRecall),
-        (status = 400, description = "Bad JSON or a bad field (`invalid_json`, `invalid_field`, `invalid_code`, ...)",
-            body = Problem, content_type = "application/problem+json"),
+        (status = 400, description = "Bad JSON or a bad field (`invalid_json`, `invalid_field`, `invalid_code`, ...)"),
         RoleRefused,
     ),
 )]
@@ -1008,8 +1000,7 @@ pub async fn code_epcis(
     ),
     responses(
         (status = 200, description = "Parts recorded as installed now", body = doc::VehicleParts),
-        (status = 400, description = "A bad VIN",
-            body = Problem, content_type = "application/problem+json"),
+        (status = 400, description = "A bad VIN"),
         RoleRefused,
     ),
 )]

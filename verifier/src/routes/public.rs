@@ -12,7 +12,7 @@ use serde::{Deserialize, Serialize};
 use signer::Timestamp;
 
 use crate::client_ip::{client_ip, trusted_region};
-use crate::error::{ApiError, ApiJson, Problem};
+use crate::error::{ApiError, ApiJson};
 use crate::reports::{self, NotKept, Subject, Submitted};
 use crate::routes::named_code::{NamedCode, naming_a_code};
 use crate::schemas::VerdictAnswer;
@@ -95,8 +95,7 @@ pub struct TypedCode {
     params(TypedCode),
     responses(
         VerdictAnswer,
-        (status = 400, description = "`gtin` or `serial` missing (`invalid_query`); a browser gets the form instead",
-            body = Problem, content_type = "application/problem+json"),
+        (status = 400, description = "`gtin` or `serial` missing (`invalid_query`); a browser gets the form instead"),
     ),
 )]
 pub async fn lookup(
@@ -228,8 +227,7 @@ pub struct VehicleAnswer {
     request_body = VehicleCheck,
     responses(
         (status = 200, description = "Yes or no; nothing else is revealed", body = VehicleAnswer),
-        (status = 400, description = "Bad JSON, a bad code (`invalid_code`) or a bad VIN",
-            body = Problem, content_type = "application/problem+json"),
+        (status = 400, description = "Bad JSON, a bad code (`invalid_code`) or a bad VIN"),
     ),
 )]
 pub async fn vehicle_check(
@@ -277,10 +275,8 @@ naming_a_code! {
     request_body = SuspectReport,
     responses(
         (status = 201, description = "Received for the code's manufacturer", body = crate::schemas::Received),
-        (status = 400, description = "Bad JSON, a bad code (`invalid_code`) or report (`invalid_report`)",
-            body = Problem, content_type = "application/problem+json"),
-        (status = 422, description = "No certified manufacturer makes this GTIN (`unknown_gtin`)",
-            body = Problem, content_type = "application/problem+json"),
+        (status = 400, description = "Bad JSON, a bad code (`invalid_code`) or report (`invalid_report`)"),
+        (status = 422, description = "No certified manufacturer makes this GTIN (`unknown_gtin`)"),
     ),
 )]
 pub async fn report(
