@@ -518,11 +518,8 @@ pub async fn alert_action(
     CheckedForm { session, form, .. }: CheckedForm<AlertForm, Dashboard>,
 ) -> Result<Response, ApiError> {
     let party = session.party();
-    let bad = |e: signer::ParseError| ApiError::bad_request("invalid_code", e.to_string());
-    let key = CodeKey::new(
-        &signer::Gtin::parse(form.gtin.trim()).map_err(bad)?,
-        &signer::Serial::parse(form.serial.trim()).map_err(bad)?,
-    );
+    let key = CodeKey::parse(&form.gtin, &form.serial)
+        .map_err(|e| ApiError::bad_request("invalid_code", e.to_string()))?;
     let code = key.to_string();
     let me = party.id.clone();
     let owner = {

@@ -181,13 +181,6 @@ fn form_error(e: FormRejection) -> ApiError {
     crate::error::form_rejected(&e, "the form is incomplete: ")
 }
 
-fn typed_key(gtin: &str, serial: &str) -> Result<CodeKey, signer::ParseError> {
-    Ok(CodeKey::new(
-        &signer::Gtin::parse(gtin.trim())?,
-        &signer::Serial::parse(serial.trim())?,
-    ))
-}
-
 #[derive(Deserialize, utoipa::ToSchema)]
 pub struct ReportForm {
     pub gtin: String,
@@ -357,7 +350,7 @@ pub async fn vehicle_check(
             &form.serial,
         )
     };
-    let key = match typed_key(&form.gtin, &form.serial) {
+    let key = match CodeKey::parse(&form.gtin, &form.serial) {
         Ok(key) => key,
         Err(e) => return Ok(invalid(e.to_string())),
     };

@@ -3,7 +3,7 @@
 //! [`NamedCode`] is what they say, or `400 invalid_code`.
 
 use registry::CodeKey;
-use signer::{DigitalLink, Gtin, Serial};
+use signer::DigitalLink;
 
 use crate::error::ApiError;
 
@@ -95,8 +95,5 @@ pub fn scanned_link(uri: &str) -> Result<DigitalLink, ApiError> {
 
 /// Typed numbers read as a code's key.
 pub fn typed_key(gtin: &str, serial: &str) -> Result<CodeKey, ApiError> {
-    Ok(CodeKey::new(
-        &Gtin::parse(gtin.trim()).map_err(bad_code)?,
-        &Serial::parse(serial.trim()).map_err(bad_code)?,
-    ))
+    CodeKey::parse(gtin, serial).map_err(bad_code)
 }
