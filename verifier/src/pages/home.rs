@@ -150,22 +150,25 @@ pub async fn product(
     } else {
         StatusCode::OK
     };
-    render_status(status, &ProductPage {
-        lang,
-        t,
-        switch_href: with_lang(path, lang.other()),
-        typed: TypedForm {
-            gtin: gtin_shown.clone(),
-            serial: String::new(),
-            bad,
+    render_status(
+        status,
+        &ProductPage {
+            lang,
+            t,
+            switch_href: with_lang(path, lang.other()),
+            typed: TypedForm {
+                gtin: gtin_shown.clone(),
+                serial: String::new(),
+                bad,
+            },
+            gtin: gtin_shown,
+            maker,
+            message,
+            sev_class: i18n::severity_class(severity),
+            icon: i18n::icon(severity),
+            sev_word: t.severity(severity),
         },
-        gtin: gtin_shown,
-        maker,
-        message,
-        sev_class: i18n::severity_class(severity),
-        icon: i18n::icon(severity),
-        sev_word: t.severity(severity),
-    })
+    )
 }
 
 /// The manufacturer whose certificate covers `gtin`: one certified now if there is one (a maker
