@@ -9,17 +9,19 @@ use std::process::ExitCode;
 use anyhow::{Context, bail};
 use clap::{Args, Subcommand};
 use registry::{
-    Create, Location, Registration, Registry, RegistryConfig, RegistryError, StoreError,
-    register_manifest,
+    Create, Registration, Registry, RegistryConfig, RegistryError, StoreError, register_manifest,
 };
 use serde_json::json;
 use signer::Timestamp;
 
+use super::store_args::DataArgs;
 use super::{files, progress};
 
 #[derive(Subcommand)]
 pub enum RegistryCommand {
     /// Register a manifest's codes (verifying every signature); prints a summary.
+    ///
+    /// The authority's key given with --trust is trusted by this registry from then on.
     Register(RegisterArgs),
     /// Check every hash chain and index; exit 0 only if all is intact.
     Audit(DataArgs),
@@ -32,46 +34,11 @@ pub enum RegistryCommand {
 }
 
 #[derive(Args)]
-pub struct DataArgs {
-    /// The registry's data directory (the embedded store).
-    #[arg(long, value_name = "DIR", required_unless_present = "database_url")]
-    data: Option<PathBuf>,
-    /// The registry's PostgreSQL database instead (also PARTSEAL_DATABASE_URL); --data, when
-    /// given, takes precedence.
-    #[arg(
-        long,
-        value_name = "URL",
-        env = "PARTSEAL_DATABASE_URL",
-        hide_env_values = true
-    )]
-    database_url: Option<String>,
-}
-
-impl DataArgs {
-    /// Where the registry is.
-    fn location(&self) -> Location {
-        match (&self.database_url, &self.data) {
-            (_, Some(dir)) => Location::Directory(dir.clone()),
-            (Some(url), None) => Location::Database(url.clone()),
-            // clap requires one of them.
-            (None, None) => Location::Directory(PathBuf::from(".")),
-        }
-    }
-}
-
-#[derive(Args)]
 pub struct RegisterArgs {
     #[command(flatten)]
     data: DataArgs,
-    /// The authority's public key (trusted from now on by this registry).
-    #[arg(long, value_name = "FILE")]
-    trust: PathBuf,
-    /// A manufacturer certificate; repeat for several.
-    #[arg(long = "cert", value_name = "FILE", required = true)]
-    certs: Vec<PathBuf>,
-    /// The authority's revocation list.
-    #[arg(long, value_name = "FILE")]
-    revoked: Option<PathBuf>,
+    #[command(flatten)]
+    trust: files::TrustFiles,
     /// Write the result of every line here (JSON Lines). An existing file is never overwritten.
     #[arg(long, value_name = "FILE")]
     results: Option<PathBuf>,
@@ -127,7 +94,7 @@ fn open(at: &DataArgs, create: Create) -> anyhow::Result<Registry> {
 
 fn register(args: RegisterArgs) -> anyhow::Result<ExitCode> {
     // Check the trust files before touching the store, so a typo leaves no empty registry behind.
-    let trust = files::trust_store(&args.trust, &args.certs, args.revoked.as_deref())?;
+    let trust = args.trust.load()?;
     if let Some(path) = &args.results {
         if path.exists() {
             bail!(
