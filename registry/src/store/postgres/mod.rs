@@ -6,10 +6,12 @@
 //!
 //! ## Many replicas, one database
 //! Any number of processes may use one database. Nothing relies on a lock inside a process:
-//! - an update is one transaction whose first statement replaces the code's row only if it still
+//! - an update is one transaction that locks the code's row, and replaces it only if it still
 //!   holds the bytes the update was judged on (the row lock serialises writers of one code; a
 //!   loser writes nothing and is judged again: [`StoreError::Conflict`]); within a process, an
 //!   update of a code waits for the one before it, so two never share a transaction;
+//! - a transaction that holds several rows locks them in key order ([`group_commit`]), so
+//!   replicas wait for each other rather than deadlock;
 //! - registration inserts with `ON CONFLICT DO NOTHING`, so one code is registered once;
 //! - batch numbers are claimed with insert-if-absent and read back on a miss;
 //! - each process is told of the codes the others change (`changes`: LISTEN/NOTIFY, sent in
@@ -400,9 +402,11 @@ impl PgTables {
         Ok(out)
     }
 
-    /// [`Tables::merge`] in one transaction: the rows there are locked (in key order, so two
-    /// processes merging into the same keys wait rather than deadlock), the absent ones inserted,
-    /// and those another process inserted meanwhile locked and merged in turn.
+    /// [`Tables::merge`] in one transaction: the rows there are locked, the absent ones inserted,
+    /// and those another process inserted meanwhile locked and merged in turn; the rows, all of
+    /// them this transaction's by then, are then written. Both the locks and the inserts (an
+    /// insert waits for another transaction's insert of the same key) go in key order, so two
+    /// processes merging into the same keys wait rather than deadlock.
     async fn merge_async(
         &self,
         table: Table,
@@ -426,10 +430,11 @@ impl PgTables {
             .into_iter()
             .map(|r| (r.get(0), r.get(1)))
             .collect();
-        let absent: Vec<&(Vec<u8>, Vec<u8>)> = entries
+        let mut absent: Vec<&(Vec<u8>, Vec<u8>)> = entries
             .iter()
             .filter(|(k, _)| !stored.contains_key(k))
             .collect();
+        absent.sort_unstable_by(|a, b| a.0.cmp(&b.0));
         let mut inserted: HashMap<&[u8], Vec<u8>> = HashMap::new();
         if !absent.is_empty() {
             let fresh: Vec<Vec<u8>> = absent
