@@ -343,3 +343,25 @@ fn replicas_writing_the_same_codes_never_deadlock() {
     println!("64 writers, 10 codes, 2 replicas, 5 s: {events} events, {deadlocks} deadlocks");
     assert_eq!(deadlocks, "0", "deadlocks in the database");
 }
+
+/// A transaction the database aborts (a serialization failure, or a deadlock) is a conflict,
+/// judged again: no write fails, and writes are never closed for it.
+#[test]
+fn a_transaction_the_database_aborts_is_judged_again_not_an_outage() {
+    let w = World::new();
+    // At this isolation level, nearly every concurrent write of one code by two replicas ends in
+    // a serialization failure of one of them.
+    set_for_database(&w, "default_transaction_isolation", "serializable");
+    let codes: Vec<CodeKey> = (0..4)
+        .map(|i| w.registered(&format!("XABORT{i}")))
+        .collect();
+    receive_the_same_codes(&w, &codes, 16, Duration::from_secs(3));
+    let aborted = psql(
+        &w,
+        "SELECT xact_rollback FROM pg_stat_database WHERE datname = current_database()",
+    );
+    assert_ne!(
+        aborted, "0",
+        "the database aborted no transaction: nothing was tested"
+    );
+}

@@ -24,7 +24,9 @@
 //! `ORDER BY` below `FOR UPDATE`), so step 1 takes them in key order. The rows of the other
 //! tables an update writes are its own code's (events and index entries under the code's key,
 //! notices under a unique id), guarded by that lock; they are written in key order too, so no
-//! order between transactions rests on that alone.
+//! order between transactions rests on that alone. Should the database still abort a
+//! transaction (a deadlock, or a serialization failure under a stricter isolation level than
+//! the default), its updates are answered [`StoreError::Conflict`] and judged again.
 //!
 //! Two updates of one code never share a transaction: a process holds a code's lock while its
 //! update waits, and another process's update is in another transaction.
