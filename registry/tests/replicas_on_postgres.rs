@@ -6,6 +6,7 @@
 
 mod common;
 
+use std::sync::atomic::{AtomicBool, Ordering};
 use std::sync::{Arc, Barrier};
 use std::time::{Duration, Instant};
 
@@ -364,4 +365,61 @@ fn a_transaction_the_database_aborts_is_judged_again_not_an_outage() {
         aborted, "0",
         "the database aborted no transaction: nothing was tested"
     );
+}
+
+/// Sets its flag when dropped, also when a test fails: the threads it stops must end for the
+/// failure to be reported.
+struct StopOnDrop<'a>(&'a AtomicBool);
+
+impl Drop for StopOnDrop<'_> {
+    fn drop(&mut self) {
+        self.0.store(true, Ordering::Relaxed);
+    }
+}
+
+/// A backup through one replica while another keeps recording events: one moment of the whole
+/// database, so the restored copy's records, chains and indexes agree.
+#[test]
+fn a_backup_taken_while_another_replica_writes_is_one_moment_of_the_database() {
+    const BACKUPS: usize = 5;
+    let w = World::new();
+    // Enough codes that reading the tables takes a moment, and a few that keep changing.
+    let codes: Vec<SignedCode> = (0..3000).map(|i| w.code(&format!("XBAK{i}"))).collect();
+    w.registry.register(&codes, None, day(1)).unwrap();
+    let hot: Vec<CodeKey> = codes[..10].iter().map(|c| CodeKey::of(&c.part)).collect();
+    let writer = replicas(&w, 1).remove(0);
+    let stop = AtomicBool::new(false);
+    let shop = party("shop-1");
+    std::thread::scope(|s| {
+        let writers: Vec<_> = (0..8)
+            .map(|i| {
+                let (writer, hot, stop, shop) = (&writer, &hot, &stop, &shop);
+                s.spawn(move || {
+                    let mut n = 0;
+                    while !stop.load(Ordering::Relaxed) {
+                        let key = &hot[(i + n) % hot.len()];
+                        writer.record(key, shop, Action::Receive, day(2)).unwrap();
+                        n += 1;
+                    }
+                    n
+                })
+            })
+            .collect();
+        let stopping = StopOnDrop(&stop);
+        for round in 1..=BACKUPS {
+            let mut backup = Vec::new();
+            w.registry.backup(&mut backup).unwrap();
+            let (restored, _dir, _database) = restore(&backup);
+            let report = restored.audit(|_| {}).unwrap();
+            assert!(
+                report.is_clean(),
+                "backup {round} of {BACKUPS}: {:?}",
+                report.problems
+            );
+            assert_eq!(report.codes, codes.len() as u64);
+        }
+        drop(stopping);
+        let written: usize = writers.into_iter().map(|h| h.join().unwrap()).sum();
+        assert!(written > BACKUPS, "too few writes to test: {written}");
+    });
 }

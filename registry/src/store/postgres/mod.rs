@@ -45,8 +45,8 @@ use std::time::{Duration, Instant};
 use deadpool_postgres::{Manager, ManagerConfig, Pool, RecyclingMethod};
 use futures_util::StreamExt;
 use std::collections::{HashMap, HashSet};
-use tokio_postgres::NoTls;
 use tokio_postgres::error::SqlState;
+use tokio_postgres::{IsolationLevel, NoTls};
 
 use tokio_postgres::binary_copy::BinaryCopyInWriter;
 use tokio_postgres::types::{ToSql, Type};
@@ -722,6 +722,55 @@ impl Tables for PgTables {
                         }
                     }
                 }
+            }
+        });
+        Box::new(std::iter::from_fn(move || self.run(receiver.recv())))
+    }
+
+    fn snapshot(&self) -> Entries<'_, Entry> {
+        // Read in one transaction, whose every statement sees the snapshot its first one took, so
+        // the tables agree with each other while other replicas write: no event past its record,
+        // no index entry missing for it. REPEATABLE READ gives exactly that, and READ ONLY makes
+        // sure the copy writes nothing. (SERIALIZABLE READ ONLY DEFERRABLE would first wait for a
+        // snapshot no serializable transaction could contradict; the writers run at READ
+        // COMMITTED, so the wait would buy nothing.) Rows stream in key order, a bounded channel
+        // ahead of the reader.
+        let (sender, mut receiver) = tokio::sync::mpsc::channel::<StoreResult<Entry>>(4096);
+        let pool = self.pool.clone();
+        let runtime = self.runtime.as_ref().expect("the runtime lives until drop");
+        runtime.spawn(async move {
+            let read = async {
+                let mut client = connection(&pool).await?;
+                let tx = client
+                    .build_transaction()
+                    .isolation_level(IsolationLevel::RepeatableRead)
+                    .read_only(true)
+                    .start()
+                    .await
+                    .map_err(db)?;
+                for table in Table::ALL {
+                    let sql = scan_sql(table, &[]).0;
+                    let rows = tx
+                        .query_raw(&sql, std::iter::empty::<&(dyn ToSql + Sync)>())
+                        .await
+                        .map_err(db)?;
+                    let mut rows = std::pin::pin!(rows);
+                    while let Some(row) = rows.next().await {
+                        let row = row.map_err(db)?;
+                        if sender
+                            .send(Ok((table, row.get(0), row.get(1))))
+                            .await
+                            .is_err()
+                        {
+                            // The reader stopped: nothing more to read.
+                            return Ok(());
+                        }
+                    }
+                }
+                tx.commit().await.map_err(db)
+            };
+            if let Err(e) = read.await {
+                let _ = sender.send(Err(e)).await;
             }
         });
         Box::new(std::iter::from_fn(move || self.run(receiver.recv())))
