@@ -260,7 +260,9 @@ fn sign_then_print_every_format() {
             "--ec",
             "Q",
         ],
-        "use a module of at most 0.49 mm",
+        // 0.49 mm would print as 6 dots at 300 dpi, as large as 0.5 mm: the advice is in dots
+        // the printer has.
+        "it fits with a module of at most 0.46 mm, or with error correction M",
     );
     fails(
         d,
@@ -461,4 +463,323 @@ fn sign_pipes_into_labels() {
     for uri in uris(&manifest) {
         assert!(zpl.contains(&format!("^FDMA,{uri}^FS")));
     }
+}
+
+#[test]
+fn codes_of_a_revoked_key_are_refused_unless_a_reprint_is_asked_for() {
+    let tmp = tempfile::tempdir().unwrap();
+    let d = tmp.path();
+    setup(d, "5");
+    let labels = |out: &str, extra: &[&str]| {
+        let mut args = vec![
+            "labels",
+            "--input",
+            "batch.jsonl",
+            "--format",
+            "zpl",
+            "--out",
+            out,
+            "--cert",
+            "acme.cert",
+            "--trust",
+            "ca/authority.pub",
+        ];
+        args.extend_from_slice(extra);
+        args.into_iter().map(str::to_owned).collect::<Vec<_>>()
+    };
+    let run = |args: &[String]| {
+        let args: Vec<&str> = args.iter().map(String::as_str).collect();
+        common::partseal(d, &args)
+    };
+    for (reason, list, says) in [
+        (
+            "decertified",
+            "decertified.list",
+            "its maker was decertified on",
+        ),
+        (
+            "key_compromise",
+            "compromised.list",
+            "it was reported compromised on",
+        ),
+    ] {
+        ok(
+            d,
+            &[
+                "authority",
+                "revoke",
+                "--authority",
+                "ca",
+                "--cert",
+                "acme.cert",
+                "--reason",
+                reason,
+                "--list",
+                list,
+            ],
+        );
+        let before = entries(d);
+        // Refused, saying which key, which list and why, with exit 2 and nothing written.
+        let out = run(&labels("x.zpl", &["--revoked", list]));
+        let stderr = String::from_utf8_lossy(&out.stderr);
+        assert_eq!(out.status.code(), Some(2), "{stderr}");
+        assert!(
+            stderr.contains("manifest line 1: signed with key")
+                && stderr.contains(&format!("which {list} revokes: {says}"))
+                && stderr.contains("--allow-revoked"),
+            "{stderr}"
+        );
+        assert_eq!(entries(d), before);
+        // A reprint of history: printed, with a warning that says how many and why.
+        let out = run(&labels(
+            "reprint.zpl",
+            &["--revoked", list, "--allow-revoked"],
+        ));
+        let stderr = String::from_utf8_lossy(&out.stderr);
+        assert!(out.status.success(), "{stderr}");
+        assert!(
+            stderr.contains("warning: --allow-revoked: printed 5 labels of codes signed with key")
+                && stderr.contains(says),
+            "{stderr}"
+        );
+        let zpl = std::fs::read_to_string(d.join("reprint.zpl")).unwrap();
+        assert_eq!(zpl.matches("^XA").count(), 5);
+        std::fs::remove_file(d.join("reprint.zpl")).unwrap();
+    }
+    // Without the list, the command cannot know (and says nothing); the flags need what they check.
+    ok(
+        d,
+        &labels("unknowing.zpl", &[])
+            .iter()
+            .map(String::as_str)
+            .collect::<Vec<_>>(),
+    );
+    fails(
+        d,
+        &[
+            "labels",
+            "--input",
+            "batch.jsonl",
+            "--format",
+            "zpl",
+            "--out",
+            "y.zpl",
+            "--cert",
+            "acme.cert",
+            "--revoked",
+            "compromised.list",
+        ],
+        "--trust",
+    );
+}
+
+#[test]
+fn a_chinese_part_name_prints_in_every_format_and_one_no_font_has_is_named() {
+    let tmp = tempfile::tempdir().unwrap();
+    let d = tmp.path();
+    setup(d, "1");
+    let sign_named = |name: &str, out: &str| {
+        ok(
+            d,
+            &[
+                "sign",
+                "--key",
+                "acme.key",
+                "--cert",
+                "acme.cert",
+                "--gtin",
+                "06901234567892",
+                "--count",
+                "3",
+                "--base-url",
+                "https://verify.example.cn",
+                "--name",
+                name,
+                "--out",
+                out,
+            ],
+        )
+    };
+    let labels = |input: &str, format: &str, out: &str| {
+        ok(
+            d,
+            &[
+                "labels",
+                "--input",
+                input,
+                "--format",
+                format,
+                "--out",
+                out,
+                "--cert",
+                "acme.cert",
+                "--label",
+                "99.1x38.1",
+                "--grid",
+                "2x7",
+            ],
+        )
+    };
+    let signed = sign_named("前刹车片 Front brake pad", "zh.jsonl");
+    assert!(!String::from_utf8_lossy(&signed.stderr).contains("warning"));
+    for (format, out) in [
+        ("png", "png"),
+        ("svg", "svg"),
+        ("pdf", "zh.pdf"),
+        ("zpl", "zh.zpl"),
+    ] {
+        let printed = labels("zh.jsonl", format, out);
+        assert!(
+            !String::from_utf8_lossy(&printed.stderr).contains("without their part name"),
+            "{format}"
+        );
+    }
+    let svg = entries(&d.join("svg"));
+    let svg = std::fs::read_to_string(d.join("svg").join(&svg[0])).unwrap();
+    assert!(svg.contains(">前刹车片 Front brake pad</text>"));
+    assert_eq!(
+        std::fs::read_to_string(d.join("zh.zpl"))
+            .unwrap()
+            .matches("^GFA,")
+            .count(),
+        6,
+        "the name and the check line of 3 labels as bitmaps"
+    );
+    if let Ok(out) = std::process::Command::new("pdftotext")
+        .args(["zh.pdf", "-"])
+        .current_dir(d)
+        .output()
+    {
+        let text = String::from_utf8(out.stdout).unwrap();
+        assert_eq!(
+            text.matches("前刹车片 Front brake pad").count(),
+            3,
+            "{text}"
+        );
+    } else {
+        assert!(std::env::var_os("CI").is_none(), "pdftotext is missing");
+    }
+
+    // 𠮷 is outside GB 2312: sign warns at once, and labels print without the name, saying why.
+    let signed = sign_named("前刹车片𠮷", "rare.jsonl");
+    let warning = String::from_utf8_lossy(&signed.stderr);
+    assert!(
+        warning.contains("labels will print without this part name")
+            && warning.contains("𠮷 (U+20BB7)"),
+        "{warning}"
+    );
+    let printed = labels("rare.jsonl", "pdf", "rare.pdf");
+    let warning = String::from_utf8_lossy(&printed.stderr);
+    assert!(
+        warning.contains("3 labels were printed without their part name")
+            && warning.contains("no glyph for 𠮷 (U+20BB7)"),
+        "{warning}"
+    );
+}
+
+/// The changes a refusal advises, as command-line arguments: each of `a module of at most X mm`,
+/// `a module of at most N dots`, `error correction L [and a module ...]`, `a label of at least W x
+/// H mm`.
+fn advised(stderr: &str) -> Vec<Vec<String>> {
+    let advice = stderr
+        .split("; it fits with ")
+        .nth(1)
+        .unwrap_or_else(|| panic!("no advice in {stderr}"));
+    advice
+        .trim()
+        .split(", or with ")
+        .map(|remedy| {
+            let mut args = Vec::new();
+            for part in remedy.split(" and ") {
+                let words: Vec<&str> = part.split_whitespace().collect();
+                match words.as_slice() {
+                    ["a", "module", "of", "at", "most", n, "mm"] => {
+                        args.extend(["--module-mm".to_owned(), n.to_string()])
+                    }
+                    ["a", "module", "of", "at", "most", n, "dots"] => {
+                        args.extend(["--module-dots".to_owned(), n.to_string()])
+                    }
+                    ["error", "correction", level] => {
+                        args.extend(["--ec".to_owned(), level.to_string()])
+                    }
+                    ["a", "label", "of", "at", "least", w, "x", h, "mm"] => {
+                        args.extend(["--label".to_owned(), format!("{w}x{h}")])
+                    }
+                    _ => panic!("advice not understood: {part:?} in {stderr}"),
+                }
+            }
+            args
+        })
+        .collect()
+}
+
+#[test]
+fn following_the_advice_of_a_too_small_label_makes_it_print() {
+    let tmp = tempfile::tempdir().unwrap();
+    let d = tmp.path();
+    setup(d, "2");
+    let mut followed = 0;
+    let mut out_n = 0;
+    for (format, extra) in [
+        ("png", &[][..]),
+        ("zpl", &["--dpi", "300", "--ec", "Q"][..]),
+        ("pdf", &["--grid", "1x1", "--ec", "H"][..]),
+        ("png", &["--module-dots", "6", "--dpi", "300"][..]),
+    ] {
+        for label in [
+            "30x15", "30x20", "40x25", "40x30", "50x28", "63.5x25", "63.5x30",
+        ] {
+            let mut args: Vec<String> = [
+                "labels",
+                "--input",
+                "batch.jsonl",
+                "--format",
+                format,
+                "--cert",
+                "acme.cert",
+                "--label",
+                label,
+            ]
+            .map(str::to_owned)
+            .to_vec();
+            args.extend(extra.iter().map(|a| a.to_string()));
+            let run = |args: &[String], out: &str| {
+                let mut args = args.to_vec();
+                args.extend(["--out".to_owned(), out.to_owned()]);
+                let args: Vec<&str> = args.iter().map(String::as_str).collect();
+                common::partseal(d, &args)
+            };
+            let refused = run(&args, "refused");
+            if refused.status.success() {
+                continue;
+            }
+            let stderr = String::from_utf8_lossy(&refused.stderr).into_owned();
+            assert_eq!(refused.status.code(), Some(2), "{stderr}");
+            for remedy in advised(&stderr) {
+                // The advice's setting replaces the one it changes.
+                let mut fixed = args.clone();
+                for pair in remedy.chunks(2) {
+                    if let Some(i) = fixed.iter().position(|a| *a == pair[0]) {
+                        fixed[i + 1] = pair[1].clone();
+                    } else {
+                        if pair[0] == "--module-mm" {
+                            if let Some(i) = fixed.iter().position(|a| a == "--module-dots") {
+                                fixed.drain(i..i + 2);
+                            }
+                        }
+                        fixed.extend(pair.iter().cloned());
+                    }
+                }
+                out_n += 1;
+                let out = run(&fixed, &format!("fixed-{out_n}"));
+                assert!(
+                    out.status.success(),
+                    "{fixed:?} (advised by {stderr}) failed: {}",
+                    String::from_utf8_lossy(&out.stderr)
+                );
+                followed += 1;
+            }
+        }
+    }
+    assert!(followed > 20, "{followed} remedies followed");
 }

@@ -52,14 +52,26 @@ impl Format {
         }
     }
 
-    /// Whether a part name prints in this format (the fonts have its characters; ZPL and SVG send it
-    /// as text and leave that to the printer or viewer).
+    /// Whether a part name prints in this format (its faces have every character).
     pub fn draws_name(&self, name: &str) -> bool {
         match self {
             Format::Png(r) => r.draws_name(name),
             Format::Pdf(_) => Sheet::draws_name(name),
-            Format::Svg(_) | Format::Zpl(_) => true,
+            Format::Svg(_) => crate::svg::draws_name(name),
+            Format::Zpl(r) => r.draws_name(name),
         }
+    }
+
+    /// The characters of `name` this format cannot draw, each once.
+    pub fn missing(&self, name: &str) -> Vec<char> {
+        let mut missing: Vec<char> = Vec::new();
+        let mut buf = [0u8; 4];
+        for c in name.chars() {
+            if !missing.contains(&c) && !self.draws_name(c.encode_utf8(&mut buf)) {
+                missing.push(c);
+            }
+        }
+        missing
     }
 
     fn render_unit(&self, labels: &[Label<'_>]) -> Result<Unit, LabelError> {
@@ -113,12 +125,17 @@ pub enum BatchError {
 }
 
 /// What a batch did.
-#[derive(Clone, Copy, Debug, Default, PartialEq, Eq)]
+#[derive(Clone, Debug, Default, PartialEq, Eq)]
 pub struct Summary {
     pub labels: u64,
-    /// Labels whose part name the format's font could not draw, printed without it.
+    /// Labels whose part name the format's faces could not draw whole, printed without it.
     pub names_left_off: u64,
+    /// The characters that made them so, each once (at most [`MISSING_KEPT`]).
+    pub missing: Vec<char>,
 }
+
+/// Characters [`Summary::missing`] names at most: enough to tell what is wrong.
+pub const MISSING_KEPT: usize = 20;
 
 /// Renders every entry of `entries` into `sink`, after `check` accepts it. `progress` gets the count
 /// of labels done after each chunk.
@@ -168,8 +185,13 @@ pub fn render<R: BufRead>(
         sink.put_chunk(firsts.zip(units).collect())
             .map_err(BatchError::Io)?;
         for (_, e) in &chunk {
-            if e.name.as_deref().is_some_and(|n| !format.draws_name(n)) {
+            if let Some(name) = e.name.as_deref().filter(|n| !format.draws_name(n)) {
                 summary.names_left_off += 1;
+                for c in format.missing(name) {
+                    if summary.missing.len() < MISSING_KEPT && !summary.missing.contains(&c) {
+                        summary.missing.push(c);
+                    }
+                }
             }
         }
         summary.labels += chunk.len() as u64;

@@ -1,5 +1,7 @@
 //! Errors, one enum per stage, wrapped by [`LabelError`].
 
+use crate::advice::Advice;
+
 /// The URI could not be encoded as a QR code.
 #[derive(Debug, thiserror::Error)]
 pub enum QrError {
@@ -12,20 +14,21 @@ pub enum QrError {
 pub enum LayoutError {
     #[error(
         "the QR code ({modules} modules with its quiet zone) needs {needed_mm:.1} mm square but the label is \
-         {width_mm} x {height_mm} mm; use a module of at most {max_module_mm:.2} mm, a lower error correction \
-         level or a larger label"
+         {width_mm} x {height_mm} mm{advice}"
     )]
     QrDoesNotFit {
         modules: usize,
         needed_mm: f32,
         width_mm: f32,
         height_mm: f32,
-        max_module_mm: f32,
+        /// A label size at which symbol and text fit, with this module size.
+        fits: (f32, f32),
+        /// What to change, each remedy checked ([`crate::Layout::arrange`] fills it in).
+        advice: Advice,
     },
     #[error(
         "the text needs a font of at least {min_mm} mm to stay legible, but only {found_mm:.2} mm fits on a \
-         {width_mm} x {height_mm} mm label; a {fits_width_mm} x {fits_height_mm} mm label fits it, or use \
-         a smaller module size"
+         {width_mm} x {height_mm} mm label{advice}"
     )]
     TextDoesNotFit {
         found_mm: f32,
@@ -33,8 +36,8 @@ pub enum LayoutError {
         width_mm: f32,
         height_mm: f32,
         /// A label size at which the text fits, with this module size.
-        fits_width_mm: f32,
-        fits_height_mm: f32,
+        fits: (f32, f32),
+        advice: Advice,
     },
     #[error("{what} must be between {min} and {max} (found {found})")]
     OutOfRange {
@@ -65,6 +68,8 @@ pub enum ZplError {
     ControlCharInUri { ch: char },
     #[error("ZPL prints at 203, 300 or 600 dpi (found {0})")]
     Dpi(u32),
+    #[error(transparent)]
+    Font(#[from] crate::font::FontError),
 }
 
 /// Rendering one label failed.

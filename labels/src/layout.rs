@@ -10,11 +10,12 @@
 //!
 //! Under the GS1 lines, a line says where to check by hand when the camera fails: "scan to verify"
 //! ("扫码验真" where the format draws Chinese) and the verifier's host from the code's URI, on one
-//! line or, where that gives larger text, two. A label too small for all of it is refused with a
-//! size that fits.
+//! line or, where that gives larger text, two. A label too small for all of it is refused
+//! ([`Layout::arrange`]) with changes the tool accepts that make it fit ([`crate::advice`]).
 
 use signer::PartId;
 
+use crate::advice::Advice;
 use crate::error::LayoutError;
 use crate::qr::{EcLevel, QUIET_ZONE};
 
@@ -93,6 +94,27 @@ impl ModuleSize {
         match self {
             ModuleSize::Mm(mm) => mm,
             ModuleSize::Dots(_) => self.raster_mm(dpi),
+        }
+    }
+}
+
+/// How a format prints a module: at any size, or in whole printer dots.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub enum Medium {
+    /// SVG and PDF: millimetres as given (a size in dots at [`crate::svg::DOTS_DPI`]).
+    Vector,
+    /// PNG and ZPL: whole dots at `dpi`, at most `max_dots` a module (ZPL's `^BQ` stops at 10).
+    Dots { dpi: u32, max_dots: u32 },
+}
+
+impl Medium {
+    /// The module as this medium prints it, in millimetres.
+    pub fn module_mm(self, module: ModuleSize) -> f32 {
+        match self {
+            Medium::Vector => module.vector_mm(crate::svg::DOTS_DPI),
+            Medium::Dots { dpi, max_dots } => {
+                module.dots(dpi).clamp(1, max_dots) as f32 * MM_PER_INCH / dpi as f32
+            }
         }
     }
 }
@@ -236,6 +258,24 @@ impl Layout {
         Ok(self)
     }
 
+    /// Places a label whose symbol is `symbol_size` modules wide, as `medium` prints it; a label that
+    /// does not fit is refused with the changes that make it fit ([`crate::advice`]).
+    pub fn arrange(
+        &self,
+        label: &Label<'_>,
+        symbol_size: usize,
+        medium: Medium,
+        name_fits: impl Fn(&str) -> bool,
+    ) -> Result<Placement, LayoutError> {
+        self.place(
+            label,
+            symbol_size,
+            medium.module_mm(self.module),
+            &name_fits,
+        )
+        .map_err(|e| crate::advice::advise(self, label, medium, &name_fits, e))
+    }
+
     /// Places a label whose symbol is `symbol_size` modules wide (quiet zone excluded) of
     /// `module_mm` each. `name_fits` says whether the format can draw a text whole: a part name it
     /// cannot draw is left off (the GS1 lines always print), and "scan to verify" is in Chinese
@@ -248,17 +288,8 @@ impl Layout {
         name_fits: impl Fn(&str) -> bool,
     ) -> Result<Placement, LayoutError> {
         let (w, h) = (self.width_mm, self.height_mm);
-        let q = (symbol_size + 2 * QUIET_ZONE) as f32 * module_mm;
-        if q > w || q > h {
-            let modules = symbol_size + 2 * QUIET_ZONE;
-            return Err(LayoutError::QrDoesNotFit {
-                modules,
-                needed_mm: q,
-                width_mm: w,
-                height_mm: h,
-                max_module_mm: (w.min(h) / modules as f32 * 100.0).floor() / 100.0,
-            });
-        }
+        let modules = symbol_size + 2 * QUIET_ZONE;
+        let q = modules as f32 * module_mm;
         let gs1 = gs1_lines(label.part);
         let name = label.name.filter(|n| name_fits(n));
         // Where to check by hand: one line, or two where that gives larger text.
@@ -304,25 +335,39 @@ impl Layout {
         } else {
             ((w - q) / 2.0, 0.0, PADDING_MM, q, h - q - PADDING_MM)
         };
-        if font < MIN_FONT_MM {
-            // The smaller of the two labels that fit it: text beside the symbol, or under it.
+        if q > w || q > h || font < MIN_FONT_MM {
+            // The smaller of the two labels that fit it, no smaller than this one: text beside the
+            // symbol, or under it.
             let text_w = MIN_FONT_MM * MONO_ADVANCE * widest;
             let text_h = MIN_FONT_MM * LINE_HEIGHT * n_lines as f32;
             let beside = (q + PADDING_MM + text_w, q.max(2.0 * PADDING_MM + text_h));
             let under = (q.max(2.0 * PADDING_MM + text_w), q + PADDING_MM + text_h);
-            let (fw, fh) = if beside.0 * beside.1 <= under.0 * under.1 {
-                beside
+            let (bw, bh) = (beside.0.max(w), beside.1.max(h));
+            let (uw, uh) = (under.0.max(w), under.1.max(h));
+            let (fw, fh) = if bw * bh <= uw * uh {
+                (bw, bh)
             } else {
-                under
+                (uw, uh)
             };
             let up = |mm: f32| (mm * 10.0).ceil() / 10.0;
+            let fits = (up(fw), up(fh));
+            if q > w || q > h {
+                return Err(LayoutError::QrDoesNotFit {
+                    modules,
+                    needed_mm: q,
+                    width_mm: w,
+                    height_mm: h,
+                    fits,
+                    advice: Advice::default(),
+                });
+            }
             return Err(LayoutError::TextDoesNotFit {
                 found_mm: font.max(0.0),
                 min_mm: MIN_FONT_MM,
                 width_mm: w,
                 height_mm: h,
-                fits_width_mm: up(fw),
-                fits_height_mm: up(fh),
+                fits,
+                advice: Advice::default(),
             });
         }
         let text_w = if beside {
@@ -375,14 +420,22 @@ impl Layout {
     }
 }
 
-/// `text` cut to `max` characters, ending in `...` when cut.
+/// `text` cut to `max` monospace cells (a Chinese character takes two), ending in `...` when cut.
 fn shorten(text: &str, max: usize) -> String {
     let text = text.trim();
-    if text.chars().count() <= max {
+    if cells(text) <= max {
         return text.to_owned();
     }
     let keep = max.saturating_sub(3);
-    let mut out: String = text.chars().take(keep).collect();
+    let mut out = String::new();
+    let mut used = 0;
+    for c in text.chars() {
+        used += cells(c.encode_utf8(&mut [0; 4]));
+        if used > keep {
+            break;
+        }
+        out.push(c);
+    }
     out.truncate(out.trim_end().len());
     out.push_str("...");
     out
@@ -448,6 +501,22 @@ mod tests {
         };
         let p = Layout::default().place(&label, 53, 0.5, |_| true).unwrap();
         assert!(p.lines[0].text.ends_with("..."), "{}", p.lines[0].text);
+        // Chinese is cut by the room it takes: two cells a character.
+        let long = "前刹车片总成带报警线适用于多款车型原厂同质配件";
+        let label = Label {
+            uri: "",
+            part: &part,
+            name: Some(long),
+        };
+        let p = Layout::default().place(&label, 53, 0.5, |_| true).unwrap();
+        let name = &p.lines[0];
+        assert!(name.text.ends_with("..."), "{}", name.text);
+        assert!(
+            name.x_mm + cells(&name.text) as f32 * MONO_ADVANCE * p.font_mm
+                <= 63.5 - PADDING_MM + 1e-3,
+            "{} sticks out",
+            name.text
+        );
     }
 
     #[test]
@@ -535,38 +604,144 @@ mod tests {
     #[test]
     fn a_refused_label_is_told_a_size_that_fits() {
         let part = part();
+        let uri = "https://a-rather-long-verifier-host.example.com/01/06901234567892/21/X";
         let label = Label {
-            uri: "https://a-rather-long-verifier-host.example.com/01/06901234567892/21/X",
+            uri,
             part: &part,
             name: Some("Front brake pad"),
         };
+        let symbol = crate::QrMatrix::size_for(uri.len(), EcLevel::M).unwrap();
         let small = Layout {
             width_mm: 40.0,
             height_mm: 32.0,
             ..Layout::default()
         };
-        let err = small.place(&label, 53, 0.5, |_| true).unwrap_err();
-        let LayoutError::TextDoesNotFit {
-            fits_width_mm,
-            fits_height_mm,
-            ..
-        } = err
+        let err = small
+            .arrange(&label, symbol, Medium::Vector, |_| true)
+            .unwrap_err();
+        let LayoutError::TextDoesNotFit { advice, .. } = &err else {
+            panic!("{err}");
+        };
+        let Some(&crate::advice::Remedy::Label {
+            width_mm,
+            height_mm,
+        }) = advice.remedies.last()
         else {
             panic!("{err}");
         };
         assert!(
-            err.to_string().contains(&format!(
-                "a {fits_width_mm} x {fits_height_mm} mm label fits it"
-            )),
+            err.to_string()
+                .contains(&format!("a label of at least {width_mm} x {height_mm} mm")),
             "{err}"
         );
+        assert!(width_mm >= 40.0 && height_mm >= 32.0);
         let fitting = Layout {
-            width_mm: fits_width_mm,
-            height_mm: fits_height_mm,
+            width_mm,
+            height_mm,
             ..Layout::default()
         };
-        let p = fitting.place(&label, 53, 0.5, |_| true).unwrap();
+        let p = fitting
+            .arrange(&label, symbol, Medium::Vector, |_| true)
+            .unwrap();
         assert!(p.font_mm >= MIN_FONT_MM);
+    }
+
+    /// For labels from far too small to nearly large enough, at every error correction level and
+    /// as vector and raster formats print them, every remedy the error names makes the label fit
+    /// when followed.
+    #[test]
+    fn every_remedy_advised_makes_the_label_fit() {
+        use crate::advice::Remedy;
+        let part = part();
+        let uri = "https://verify.example.cn/01/06901234567892/10/L2026A/21/X7K2P9QD4MABC?k=GEJzbMhbmLQ&s=6mQn6e4KXwYp1ljDXzl3Zd9ZWbQ8Dt8AxVQZLWFbbW9fI8hzTQxfnY1sXcwqHVBKk4ZH2YbG8ZNvbhtYkQn6Cg";
+        let label = Label {
+            uri,
+            part: &part,
+            name: Some("前刹车片 Front brake pad"),
+        };
+        let media = [
+            Medium::Vector,
+            Medium::Dots {
+                dpi: 203,
+                max_dots: 10,
+            },
+            Medium::Dots {
+                dpi: 300,
+                max_dots: u32::MAX,
+            },
+            Medium::Dots {
+                dpi: 600,
+                max_dots: 10,
+            },
+        ];
+        let mut refused = 0;
+        let mut by_ec = 0;
+        for medium in media {
+            for ec in [EcLevel::L, EcLevel::M, EcLevel::Q, EcLevel::H] {
+                for (w, h) in [
+                    (20.0, 10.0),
+                    (30.0, 15.0),
+                    (30.0, 20.0),
+                    (40.0, 25.0),
+                    (45.0, 30.0),
+                    (50.0, 28.0),
+                    (63.5, 25.0),
+                    (63.5, 33.9),
+                    (38.0, 60.0),
+                ] {
+                    let layout = Layout {
+                        width_mm: w,
+                        height_mm: h,
+                        module: ModuleSize::DEFAULT,
+                        ec,
+                    };
+                    let arrange = |l: &Layout| {
+                        let symbol = crate::QrMatrix::size_for(uri.len(), l.ec).unwrap();
+                        l.validate().unwrap();
+                        l.arrange(&label, symbol, medium, |_| true)
+                    };
+                    let Err(err) = arrange(&layout) else {
+                        continue;
+                    };
+                    refused += 1;
+                    let (LayoutError::QrDoesNotFit { advice, .. }
+                    | LayoutError::TextDoesNotFit { advice, .. }) = &err
+                    else {
+                        panic!("{err}");
+                    };
+                    assert!(!advice.remedies.is_empty(), "{err}");
+                    for remedy in &advice.remedies {
+                        let followed = match *remedy {
+                            Remedy::Module(module) => Layout { module, ..layout },
+                            Remedy::Ec { ec, module } => {
+                                by_ec += 1;
+                                Layout {
+                                    ec,
+                                    module: module.unwrap_or(layout.module),
+                                    ..layout
+                                }
+                            }
+                            Remedy::Label {
+                                width_mm,
+                                height_mm,
+                            } => Layout {
+                                width_mm,
+                                height_mm,
+                                ..layout
+                            },
+                        };
+                        assert!(
+                            arrange(&followed).is_ok(),
+                            "{medium:?} {w} x {h} {ec}: {remedy} does not fit ({err})"
+                        );
+                    }
+                }
+            }
+        }
+        assert!(
+            refused > 50 && by_ec > 5,
+            "{refused} refused, {by_ec} by EC"
+        );
     }
 
     #[test]

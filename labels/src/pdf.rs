@@ -2,24 +2,30 @@
 //! page into one file.
 //!
 //! Each label is drawn as vectors: the symbol one filled path of rectangles (one per run of dark
-//! modules), the text in PDF's built-in Courier faces, so no font is embedded and a page stays small.
-//! Courier covers Latin-1 (WinAnsiEncoding); a part name with other characters (Chinese) is left off
+//! modules), the text in PDF's built-in Courier faces for Latin-1 (WinAnsiEncoding; nothing embedded)
+//! and in an embedded subset of Noto Sans CJK SC for the rest ([`crate::pdf_font`]), so a Chinese
+//! part name prints and stays searchable text. A part name with a character neither has is left off
 //! the PDF label, and the GS1 lines, which identify the part, always print.
 //!
 //! Streaming: `pdf-writer` writes every object, but its document type keeps the whole file in memory,
 //! so [`SheetWriter`] writes each page's objects to the output as soon as they are made and writes the
 //! cross-reference table and trailer itself at the end. Memory is one page of content plus 16 bytes
-//! per page (object offsets and the page list), about 700 kB for a million labels on 24-label sheets.
+//! per page (object offsets and the page list), about 700 kB for a million labels on 24-label sheets,
+//! and the glyph ids of each distinct embedded subset (one for a batch of one part name).
 //! Page content is built and compressed by [`Sheet::page`], which needs no writer, so callers
 //! build pages on many threads and write them in order.
 
 use std::io::{self, Write};
 
 use pdf_writer::writers::Catalog;
+use std::collections::HashMap;
+
 use pdf_writer::{Chunk, Content, Filter, Finish, Name, Rect, Ref, Str};
 
 use crate::error::{LabelError, LayoutError};
-use crate::layout::{Label, Layout, LineKind, MM_PER_INCH};
+use crate::font::faces;
+use crate::layout::{Label, Layout, LineKind, MM_PER_INCH, Medium};
+use crate::pdf_font::{self, PageGlyphs, is_cjk_run, winansi};
 use crate::qr::QrMatrix;
 
 /// Points per millimetre.
@@ -31,7 +37,8 @@ const CATALOG: Ref = Ref::new(1);
 const PAGE_TREE: Ref = Ref::new(2);
 const FONT_GS1: Ref = Ref::new(3);
 const FONT_NAME: Ref = Ref::new(4);
-const FIRST_PAGE_ID: i32 = 5;
+/// Pages and embedded fonts are numbered from here on, in the order they are written.
+const FIRST_FREE_ID: i32 = 5;
 
 /// Paper sizes.
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]
@@ -144,21 +151,31 @@ impl Sheet {
         )
     }
 
-    /// Whether a part name prints in the PDF's Courier (Latin-1 only).
+    /// Whether a part name prints: every character in Courier (Latin-1) or the embedded CJK face.
     pub fn draws_name(name: &str) -> bool {
-        name.chars().all(|c| winansi(c).is_some())
+        faces().is_ok_and(|f| name.chars().all(|c| winansi(c).is_some() || f.cjk_has(c)))
     }
 
     /// One page's content, compressed: up to [`Sheet::labels_per_page`] labels, row by row.
     pub fn page(&self, labels: &[Label<'_>]) -> Result<PageContent, LabelError> {
+        let faces = faces()?;
         let (_, page_h) = self.page.mm();
         let module = self.label.module.vector_mm(DOTS_DPI);
-        let mut c = Content::new();
-        for (i, label) in labels.iter().take(self.labels_per_page()).enumerate() {
+        // Every label is placed first: the page's Chinese glyphs decide their ids in its font.
+        let mut placed = Vec::with_capacity(labels.len());
+        let mut glyphs = PageGlyphs::default();
+        for label in labels.iter().take(self.labels_per_page()) {
             let qr = QrMatrix::encode(label.uri, self.label.ec)?;
             let p = self
                 .label
-                .place(label, qr.size(), module, Self::draws_name)?;
+                .arrange(label, qr.size(), Medium::Vector, Self::draws_name)?;
+            for line in &p.lines {
+                glyphs.add(faces, &line.text);
+            }
+            placed.push((qr, p));
+        }
+        let mut c = Content::new();
+        for (i, (qr, p)) in placed.iter().enumerate() {
             let (x0, y0) = self.cell_origin_mm(i);
             c.save_state();
             // Label space: millimetres from the label's top-left corner, y downwards.
@@ -179,16 +196,25 @@ impl Sheet {
             c.fill_nonzero();
             c.restore_state();
             for line in &p.lines {
-                let font = match line.kind {
+                let latin = match line.kind {
                     LineKind::Gs1 => Name(b"F1"),
                     LineKind::Name | LineKind::Check => Name(b"F2"),
                 };
-                let bytes: Vec<u8> = line.text.chars().filter_map(winansi).collect();
                 c.begin_text();
-                c.set_font(font, p.font_mm);
                 // Flip the text back upright in the y-down label space.
                 c.set_text_matrix([1.0, 0.0, 0.0, -1.0, line.x_mm, line.baseline_mm]);
-                c.show(Str(&bytes));
+                // Runs of Latin-1 in Courier and of the rest in the CJK face, each starting
+                // where the one before ended.
+                for (cjk, run) in runs(&line.text) {
+                    if cjk {
+                        c.set_font(Name(CJK_FONT), p.font_mm);
+                        c.show(Str(&glyphs.encode(faces, run)));
+                    } else {
+                        let bytes: Vec<u8> = run.chars().filter_map(winansi).collect();
+                        c.set_font(latin, p.font_mm);
+                        c.show(Str(&bytes));
+                    }
+                }
                 c.end_text();
             }
             c.restore_state();
@@ -196,21 +222,34 @@ impl Sheet {
         let raw = c.finish();
         Ok(PageContent {
             deflated: miniz_oxide::deflate::compress_to_vec_zlib(&raw, 1),
+            glyphs,
         })
     }
 }
 
-/// A character's byte in WinAnsiEncoding, for the characters it shares with Latin-1.
-fn winansi(c: char) -> Option<u8> {
-    match c as u32 {
-        0x20..=0x7e | 0xa0..=0xff => Some(c as u32 as u8),
-        _ => None,
-    }
+/// The resource name of the embedded CJK font on a page.
+const CJK_FONT: &[u8] = b"F3";
+
+/// `text` cut into runs set in one face: (true for the CJK face, the run).
+fn runs(text: &str) -> impl Iterator<Item = (bool, &str)> {
+    let mut rest = text;
+    std::iter::from_fn(move || {
+        let cjk = is_cjk_run(rest.chars().next()?);
+        let end = rest
+            .char_indices()
+            .find(|&(_, c)| is_cjk_run(c) != cjk)
+            .map_or(rest.len(), |(i, _)| i);
+        let (run, tail) = rest.split_at(end);
+        rest = tail;
+        Some((cjk, run))
+    })
 }
 
 /// One page's content stream, compressed, ready to write.
 pub struct PageContent {
     deflated: Vec<u8>,
+    /// The Chinese glyphs it shows, which its embedded font holds.
+    glyphs: PageGlyphs,
 }
 
 /// Counts bytes written, for the cross-reference table.
@@ -234,6 +273,8 @@ pub struct SheetWriter<W: Write> {
     /// Byte offset of each object, by object number (0 unused).
     offsets: Vec<u64>,
     pages: Vec<Ref>,
+    /// The CJK subsets written so far, by the glyph ids they hold.
+    fonts: HashMap<Vec<u16>, Ref>,
 }
 
 impl<W: Write> SheetWriter<W> {
@@ -245,8 +286,9 @@ impl<W: Write> SheetWriter<W> {
                 written: 0,
             },
             sheet,
-            offsets: vec![0; FIRST_PAGE_ID as usize],
+            offsets: vec![0; FIRST_FREE_ID as usize],
             pages: Vec::new(),
+            fonts: HashMap::new(),
         };
         w.out.put(b"%PDF-1.7\n%\x80\x80\x80\x80\n")?;
         for (id, face) in [
@@ -277,11 +319,36 @@ impl<W: Write> SheetWriter<W> {
         self.pages.len()
     }
 
+    /// The next free object number (its offset is recorded when it is written).
+    fn next_id(&mut self) -> Ref {
+        self.offsets.push(0);
+        Ref::new(self.offsets.len() as i32 - 1)
+    }
+
+    /// The embedded font for a page's Chinese glyphs, written the first time a page uses them.
+    fn cjk_font(&mut self, glyphs: &PageGlyphs) -> io::Result<Ref> {
+        let ids = glyphs.ids();
+        if let Some(&font) = self.fonts.get(&ids) {
+            return Ok(font);
+        }
+        let faces = faces().map_err(|e| io::Error::other(e.to_string()))?;
+        let refs = [(); 5].map(|()| self.next_id());
+        for (id, chunk) in pdf_font::font_objects(refs, faces, glyphs)? {
+            self.put_object(id, &chunk)?;
+        }
+        self.fonts.insert(ids, refs[0]);
+        Ok(refs[0])
+    }
+
     /// Appends a page.
     pub fn write_page(&mut self, content: &PageContent) -> io::Result<()> {
-        let n = self.pages.len() as i32;
-        let content_id = Ref::new(FIRST_PAGE_ID + 2 * n);
-        let page_id = Ref::new(FIRST_PAGE_ID + 2 * n + 1);
+        let font = if content.glyphs.is_empty() {
+            None
+        } else {
+            Some(self.cjk_font(&content.glyphs)?)
+        };
+        let content_id = self.next_id();
+        let page_id = self.next_id();
         let mut chunk = Chunk::new();
         chunk
             .stream(content_id, &content.deflated)
@@ -298,6 +365,9 @@ impl<W: Write> SheetWriter<W> {
             let mut fonts = resources.fonts();
             fonts.pair(Name(b"F1"), FONT_GS1);
             fonts.pair(Name(b"F2"), FONT_NAME);
+            if let Some(font) = font {
+                fonts.pair(Name(CJK_FONT), font);
+            }
         }
         page.finish();
         self.put_object(page_id, &chunk)?;

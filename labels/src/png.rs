@@ -2,7 +2,8 @@
 //! `pHYs` chunk so print software sizes it right.
 //!
 //! The symbol is drawn in whole pixels per module (no resampling, so module edges stay sharp) and the
-//! text in DejaVu Sans Mono, thresholded to black and white as a label printer prints it anyway.
+//! text in the compiled-in faces (DejaVu Sans Mono, and Noto Sans CJK SC for Chinese; [`crate::font`]),
+//! thresholded to black and white as a label printer prints it anyway.
 //! One bit per pixel, the `Up` filter (a module is several identical rows) and the `png` crate's
 //! fastest deflate make a label about 6 kB in about 25 µs; 8-bit greyscale with adaptive filtering
 //! was 20 kB in 130 µs (BENCHMARKS.md).
@@ -11,39 +12,13 @@ use signer::ManifestEntry;
 
 use crate::error::LabelError;
 use crate::font::{FontError, Glyphs};
-use crate::layout::{Label, Layout, MM_PER_INCH, Placement};
+use crate::layout::{Label, Layout, MM_PER_INCH, Medium, Placement};
 use crate::qr::QrMatrix;
+pub use crate::raster::GreyImage;
 
 /// Resolutions accepted for raster output.
 pub const MIN_DPI: u32 = 72;
 pub const MAX_DPI: u32 = 1200;
-
-/// A greyscale image, one byte per pixel, row by row, 0 black, 255 white. Labels use only 0 and 255;
-/// [`encode`] stores each pixel as one bit (set for 128 and above).
-#[derive(Clone, Debug, PartialEq, Eq)]
-pub struct GreyImage {
-    pub width: u32,
-    pub height: u32,
-    pub pixels: Vec<u8>,
-}
-
-impl GreyImage {
-    fn white(width: u32, height: u32) -> Self {
-        GreyImage {
-            width,
-            height,
-            pixels: vec![255; width as usize * height as usize],
-        }
-    }
-
-    fn fill(&mut self, x: u32, y: u32, w: u32, h: u32) {
-        let (x1, y1) = ((x + w).min(self.width), (y + h).min(self.height));
-        for row in y..y1 {
-            let start = (row * self.width) as usize;
-            self.pixels[start + x as usize..start + x1 as usize].fill(0);
-        }
-    }
-}
 
 /// Renders labels of one layout as PNG at one resolution.
 pub struct PngRenderer {
@@ -65,7 +40,7 @@ impl PngRenderer {
         self.dpi
     }
 
-    /// Whether the part name prints (the font has all its characters).
+    /// Whether the part name prints (the faces have all its characters).
     pub fn draws_name(&self, name: &str) -> bool {
         self.glyphs.covers(name)
     }
@@ -85,10 +60,13 @@ impl PngRenderer {
     /// The label's pixels, for a symbol already encoded.
     pub fn rasterise(&self, label: &Label<'_>, qr: &QrMatrix) -> Result<GreyImage, LabelError> {
         let dots = self.layout.module.dots(self.dpi);
-        let module_mm = self.layout.module.raster_mm(self.dpi);
+        let medium = Medium::Dots {
+            dpi: self.dpi,
+            max_dots: u32::MAX,
+        };
         let p = self
             .layout
-            .place(label, qr.size(), module_mm, |n| self.glyphs.covers(n))?;
+            .arrange(label, qr.size(), medium, |n| self.glyphs.covers(n))?;
         let px = |mm: f32| (mm * self.dpi as f32 / MM_PER_INCH).round() as u32;
         let mut img = GreyImage::white(px(p.width_mm), px(p.height_mm));
         let (sx, sy) = p.symbol_origin_mm();
@@ -109,30 +87,8 @@ impl PngRenderer {
         let scale = self.dpi as f32 / MM_PER_INCH;
         let size = p.font_mm * scale;
         for line in &p.lines {
-            let mut pen = line.x_mm * scale;
             let baseline = (line.baseline_mm * scale).round() as i32;
-            for c in line.text.chars() {
-                let g = self.glyphs.glyph(c, size);
-                let m = &g.metrics;
-                let x0 = (pen + m.xmin as f32).round() as i32;
-                let y0 = baseline - m.ymin - m.height as i32;
-                for gy in 0..m.height {
-                    let y = y0 + gy as i32;
-                    if y < 0 || y >= img.height as i32 {
-                        continue;
-                    }
-                    for gx in 0..m.width {
-                        let x = x0 + gx as i32;
-                        if x < 0 || x >= img.width as i32 {
-                            continue;
-                        }
-                        if g.coverage[gy * m.width + gx] >= 128 {
-                            img.pixels[y as usize * img.width as usize + x as usize] = 0;
-                        }
-                    }
-                }
-                pen += m.advance_width;
-            }
+            img.draw_text(&self.glyphs, &line.text, line.x_mm * scale, baseline, size);
         }
     }
 }

@@ -98,7 +98,8 @@ fn a_malformed_line_is_reported_with_its_number() {
 
 #[test]
 fn png_files_are_named_safely_and_names_the_font_lacks_are_counted() {
-    let (text, key) = manifest(3, "前制动片");
+    // 𠮷 (U+20BB7) is outside GB 2312, so outside the compiled-in CJK face; 前制动片 is inside.
+    let (text, key) = manifest(3, "前制动片𠮷");
     let check = |e: &ManifestEntry| e.code.verify(&key).map_err(|e| e.to_string());
     let dir = tempfile::tempdir().unwrap();
     let format = Format::Png(labels::PngRenderer::new(Layout::default(), 203).unwrap());
@@ -112,6 +113,7 @@ fn png_files_are_named_safely_and_names_the_font_lacks_are_counted() {
     )
     .unwrap();
     assert_eq!(summary.names_left_off, 3);
+    assert_eq!(summary.missing, ['𠮷']);
     let mut names: Vec<String> = std::fs::read_dir(dir.path())
         .unwrap()
         .map(|e| e.unwrap().file_name().into_string().unwrap())

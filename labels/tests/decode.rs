@@ -182,7 +182,12 @@ fn svg_is_one_path_and_text_and_decodes_when_rasterised() {
             ..Layout::default()
         };
         let svg = labels::svg::render(&layout, &Label::from(entry)).unwrap();
-        assert_eq!(svg.matches("<path").count(), 1);
+        // The symbol is one path; the others are glyph outlines of the Chinese check line.
+        assert_eq!(svg.matches("shape-rendering=\"crispEdges\"").count(), 1);
+        assert_eq!(
+            svg.matches("<path").count(),
+            1 + svg.matches("<path id=\"g").count()
+        );
         assert_eq!(svg.matches("<rect").count(), 1, "only the background");
         assert!(svg.contains(">(21) "), "{svg}");
         assert!(svg.contains(">Front brake pad</text>"));
@@ -308,6 +313,26 @@ fn pdf_decodes_at_the_smallest_module_size_on_letter() {
     assert_eq!(read_cells(&sheet, &pages, 12.0), uris(&entries));
 }
 
+/// The pages' content streams, decompressed: the streams (zlib, between "stream\n" and
+/// "\nendstream") that draw (`cm`), not the embedded font's or its maps.
+fn page_contents(pdf: &[u8]) -> Vec<String> {
+    let mut contents = Vec::new();
+    let mut rest = pdf;
+    while let Some(start) = rest.windows(7).position(|w| w == b"stream\n") {
+        let body = &rest[start + 7..];
+        let end = body.windows(10).position(|w| w == b"\nendstream").unwrap();
+        if let Ok(raw) = miniz_oxide::inflate::decompress_to_vec_zlib(&body[..end]) {
+            if let Ok(text) = String::from_utf8(raw) {
+                if text.contains(" cm") {
+                    contents.push(text);
+                }
+            }
+        }
+        rest = &body[end + 10..];
+    }
+    contents
+}
+
 /// The numbers before each `cm` operator in a decompressed content stream.
 fn transforms(content: &str) -> Vec<Vec<f32>> {
     let tokens: Vec<&str> = content.split_whitespace().collect();
@@ -329,14 +354,12 @@ fn a_3_by_8_sheet_puts_every_label_in_its_cell() {
     let entries = entries(24);
     let sheet = Sheet::default();
     let pdf = pdf_bytes(sheet, &entries);
-    // The one content stream: between "stream\n" and "\nendstream", zlib.
-    let start = pdf.windows(7).position(|w| w == b"stream\n").unwrap() + 7;
-    let end = pdf.windows(10).position(|w| w == b"\nendstream").unwrap();
-    let content = miniz_oxide::inflate::decompress_to_vec_zlib(&pdf[start..end]).unwrap();
-    let content = String::from_utf8(content).unwrap();
+    let contents = page_contents(&pdf);
+    assert_eq!(contents.len(), 1);
+    let content = &contents[0];
     let k = 72.0 / 25.4;
     // Each label's own transform has a negative d (y downwards in label space, mm).
-    let cells: Vec<(f32, f32)> = transforms(&content)
+    let cells: Vec<(f32, f32)> = transforms(content)
         .into_iter()
         .filter(|m| (m[0] - k).abs() < 1e-3 && (m[3] + k).abs() < 1e-3)
         .map(|m| (m[4] / k, 297.0 - m[5] / k))
@@ -408,12 +431,12 @@ fn zpl_escapes_control_characters_in_text() {
 }
 
 #[test]
-fn every_format_says_where_to_check_by_hand_and_still_decodes() {
-    use labels::layout::{CHECK_WORDS_EN, CHECK_WORDS_ZH, LineKind};
+fn every_format_says_where_to_check_by_hand_in_chinese_and_still_decodes() {
+    use labels::layout::{CHECK_WORDS_ZH, LineKind};
     let entry = &entries(1)[0];
     let label = Label::from(entry);
     let layout = Layout::default();
-    // SVG and ZPL draw Chinese.
+    // Every format draws Chinese now: the words are "扫码验真" everywhere.
     let svg = labels::svg::render(&layout, &label).unwrap();
     assert!(svg.contains(&format!(">{CHECK_WORDS_ZH}</text>")), "{svg}");
     assert!(svg.contains(">verify.example.cn</text>"), "{svg}");
@@ -421,21 +444,19 @@ fn every_format_says_where_to_check_by_hand_and_still_decodes() {
         .unwrap()
         .render(&label)
         .unwrap();
-    assert!(zpl.contains(&format!("^FD{CHECK_WORDS_ZH}^FS")), "{zpl}");
+    assert_eq!(zpl.matches("^GFA,").count(), 1, "{zpl}");
     assert!(zpl.contains("^FDverify.example.cn^FS"), "{zpl}");
-    // PDF's Courier has no Chinese: English there.
     let pdf = pdf_bytes(Sheet::default(), std::slice::from_ref(entry));
-    let start = pdf.windows(7).position(|w| w == b"stream\n").unwrap() + 7;
-    let end = pdf.windows(10).position(|w| w == b"\nendstream").unwrap();
-    let content = miniz_oxide::inflate::decompress_to_vec_zlib(&pdf[start..end]).unwrap();
-    let content = String::from_utf8_lossy(&content);
-    assert!(
-        content.contains(&format!("({CHECK_WORDS_EN})")),
-        "{content}"
-    );
+    let content = &page_contents(&pdf)[0];
+    assert!(content.contains("/F3 "), "{content}");
     assert!(content.contains("(verify.example.cn)"));
-    // PNG (DejaVu, no Chinese either): the lines are inked where the layout puts them, and the
-    // symbol still decodes.
+    if let Some(text) = pdftotext(&pdf) {
+        assert!(
+            text.contains(&format!("{CHECK_WORDS_ZH}\nverify.example.cn")),
+            "{text}"
+        );
+    }
+    // PNG: the lines are inked where the layout puts them, and the symbol still decodes.
     let dpi = 300;
     let renderer = PngRenderer::new(layout, dpi).unwrap();
     let png = png_image(&renderer.render(&label).unwrap());
@@ -451,7 +472,7 @@ fn every_format_says_where_to_check_by_hand_and_still_decodes() {
         .iter()
         .filter(|l| l.kind == LineKind::Check)
         .collect();
-    assert_eq!(check[0].text, CHECK_WORDS_EN);
+    assert_eq!(check[0].text, CHECK_WORDS_ZH);
     assert_eq!(check[1].text, "verify.example.cn");
     let px = |mm: f32| (mm * dpi as f32 / 25.4).round() as u32;
     for line in check {
@@ -466,4 +487,289 @@ fn every_format_says_where_to_check_by_hand_and_still_decodes() {
             .count();
         assert!(inked > 20, "{:?}: {inked} dark pixels", line.text);
     }
+}
+
+const CHINESE_NAME: &str = "前刹车片 Front brake pad";
+
+/// A label 99.1 x 38.1 mm (wide enough for the whole name) of one entry named [`CHINESE_NAME`].
+fn chinese_entry() -> (ManifestEntry, Layout) {
+    let mut entry = entries(1).remove(0);
+    entry.name = Some(CHINESE_NAME.into());
+    let layout = Layout {
+        width_mm: 99.1,
+        height_mm: 38.1,
+        ..Layout::default()
+    };
+    (entry, layout)
+}
+
+/// The name line as the layout places it, at `dpi` with the given module size in mm.
+fn name_line(
+    layout: &Layout,
+    label: &Label<'_>,
+    module_mm: f32,
+) -> (labels::layout::TextLine, f32) {
+    let size = labels::QrMatrix::encode(label.uri, layout.ec)
+        .unwrap()
+        .size();
+    let placed = layout.place(label, size, module_mm, |_| true).unwrap();
+    let line = placed.lines[0].clone();
+    assert_eq!(line.text, CHINESE_NAME, "the whole name fits");
+    (line, placed.font_mm)
+}
+
+#[test]
+fn png_draws_a_chinese_name_where_the_layout_puts_it() {
+    let (entry, layout) = chinese_entry();
+    let label = Label::from(&entry);
+    let dpi = 300;
+    let renderer = PngRenderer::new(layout, dpi).unwrap();
+    assert!(renderer.draws_name(CHINESE_NAME));
+    let png = png_image(&renderer.render(&label).unwrap());
+    assert_eq!(decode_both(&png), entry.uri);
+    // A reference rasterisation of the same glyphs at the same place, alone on a white image:
+    // the label has exactly its dark pixels in the name's band.
+    let (line, font_mm) = name_line(&layout, &label, layout.module.raster_mm(dpi));
+    let scale = dpi as f32 / 25.4;
+    let glyphs = labels::font::Glyphs::new().unwrap();
+    let mut reference = labels::raster::GreyImage::white(png.width(), png.height());
+    let baseline = (line.baseline_mm * scale).round() as i32;
+    reference.draw_text(
+        &glyphs,
+        &line.text,
+        line.x_mm * scale,
+        baseline,
+        font_mm * scale,
+    );
+    let band = (baseline - (font_mm * scale) as i32) as u32..baseline as u32 + 4;
+    let x0 = (line.x_mm * scale) as u32;
+    let mut dark = 0;
+    for y in band {
+        for x in x0..png.width() {
+            let want = reference.is_dark(x, y);
+            assert_eq!(png.get_pixel(x, y).0[0] < 128, want, "pixel {x},{y}");
+            dark += usize::from(want);
+        }
+    }
+    // The four hanzi alone are hundreds of dots at 3 mm and 300 dpi.
+    let hanzi_w = (4.0 * font_mm * scale) as u32;
+    let hanzi = (x0..x0 + hanzi_w)
+        .flat_map(|x| (0..png.height()).map(move |y| (x, y)))
+        .filter(|&(x, y)| reference.is_dark(x, y))
+        .count();
+    assert!(hanzi > 400 && dark > hanzi, "{hanzi} of {dark} dark pixels");
+}
+
+#[test]
+fn svg_carries_a_chinese_name_as_text_and_draws_it_without_fonts() {
+    let (entry, layout) = chinese_entry();
+    let label = Label::from(&entry);
+    let svg = labels::svg::render(&layout, &label).unwrap();
+    assert!(svg.contains(&format!(">{CHINESE_NAME}</text>")), "{svg}");
+    assert!(svg.contains("font-family=\"DejaVu Sans Mono, Noto Sans CJK SC"));
+    // Each glyph's outline once, used where the layout puts it.
+    assert_eq!(
+        svg.matches("<path id=\"g524d\"").count(),
+        1,
+        "前 defined once"
+    );
+    assert!(svg.contains("href=\"#g524d\""));
+    // resvg as built here has no text support at all (no `text` feature, no font database), so
+    // only the outlines can draw the name: ink in its first four cells, where 前刹车片 goes.
+    let tree = resvg::usvg::Tree::from_str(&svg, &resvg::usvg::Options::default()).unwrap();
+    let px_per_mm = 12.0;
+    let scale = px_per_mm / (96.0 / 25.4);
+    let size = tree.size();
+    let (w, h) = (
+        (size.width() * scale) as u32,
+        (size.height() * scale) as u32,
+    );
+    let mut pixmap = resvg::tiny_skia::Pixmap::new(w, h).unwrap();
+    resvg::render(
+        &tree,
+        resvg::tiny_skia::Transform::from_scale(scale, scale),
+        &mut pixmap.as_mut(),
+    );
+    let grey: Vec<u8> = pixmap.data().chunks(4).map(|p| p[0]).collect();
+    assert_eq!(
+        decode(w as usize, h as usize, &grey).as_ref(),
+        Some(&entry.uri)
+    );
+    let (line, font_mm) = name_line(&layout, &label, layout.module.vector_mm(300));
+    let px = |mm: f32| (mm * px_per_mm) as u32;
+    let inked = (px(line.x_mm)..px(line.x_mm + 4.0 * font_mm))
+        .flat_map(|x| (px(line.baseline_mm - font_mm)..px(line.baseline_mm)).map(move |y| (x, y)))
+        .filter(|&(x, y)| grey[(y * w + x) as usize] < 128)
+        .count();
+    assert!(inked > 300, "{inked} dark pixels where 前刹车片 goes");
+}
+
+/// The dots of a `^GFA` field: its width in bytes per row and one bool per dot.
+fn read_graphic_field(field: &str) -> (usize, Vec<Vec<bool>>) {
+    let body = field.strip_prefix("^GFA,").unwrap();
+    let mut parts = body.splitn(4, ',');
+    let total: usize = parts.next().unwrap().parse().unwrap();
+    let again: usize = parts.next().unwrap().parse().unwrap();
+    let row_bytes: usize = parts.next().unwrap().parse().unwrap();
+    let hex = parts.next().unwrap().strip_suffix("^FS").unwrap();
+    assert_eq!((total, again), (hex.len() / 2, hex.len() / 2));
+    let bytes: Vec<u8> = (0..hex.len())
+        .step_by(2)
+        .map(|i| u8::from_str_radix(&hex[i..i + 2], 16).unwrap())
+        .collect();
+    let rows = bytes
+        .chunks(row_bytes)
+        .map(|row| {
+            (0..row_bytes * 8)
+                .map(|x| row[x / 8] & (0x80 >> (x % 8)) != 0)
+                .collect()
+        })
+        .collect();
+    (row_bytes, rows)
+}
+
+#[test]
+fn zpl_sends_a_chinese_name_as_a_bitmap_that_decodes_to_its_glyphs() {
+    let (entry, layout) = chinese_entry();
+    let label = Label::from(&entry);
+    let dpi = 203;
+    let renderer = ZplRenderer::new(layout, dpi).unwrap();
+    let zpl = renderer.render(&label).unwrap();
+    // The name and the check line are bitmaps, the GS1 lines and the host text in font 0.
+    assert_eq!(zpl.matches("^GFA,").count(), 2, "{zpl}");
+    assert!(!zpl.contains("前"), "no Chinese sent as text");
+    assert!(zpl.contains(&format!("^FD(21) {}^FS", entry.code.part.serial)));
+    // The name's field, after its ^FO: where the layout puts the line, and exactly the glyphs.
+    let mag = layout.module.dots(dpi);
+    let (line, font_mm) = name_line(&layout, &label, mag as f32 * 25.4 / dpi as f32);
+    let dots = |mm: f32| (mm * dpi as f32 / 25.4).round() as u32;
+    let font = dots(font_mm);
+    let top = dots(line.baseline_mm) - labels::zpl::bitmap_ascent(font);
+    let origin = format!("^FO{},{top}^GFA,", dots(line.x_mm));
+    let at = zpl
+        .find(&origin)
+        .unwrap_or_else(|| panic!("{origin} in {zpl}"));
+    let field = &zpl[at + origin.len() - 5..];
+    let field = &field[..field.find("^FS").unwrap() + 3];
+    let (row_bytes, rows) = read_graphic_field(field);
+    let glyphs = labels::font::Glyphs::new().unwrap();
+    let mut reference = labels::raster::GreyImage::white(row_bytes as u32 * 8, rows.len() as u32);
+    reference.draw_text(
+        &glyphs,
+        CHINESE_NAME,
+        0.0,
+        labels::zpl::bitmap_ascent(font) as i32,
+        font as f32,
+    );
+    let mut dark = 0;
+    for (y, row) in rows.iter().enumerate() {
+        for (x, &bit) in row.iter().enumerate() {
+            assert_eq!(bit, reference.is_dark(x as u32, y as u32), "dot {x},{y}");
+            dark += usize::from(bit);
+        }
+    }
+    assert!(dark > 300, "{dark} dots");
+    assert_eq!(field, &*renderer.bitmap_field(CHINESE_NAME, font));
+}
+
+#[test]
+fn a_name_with_characters_no_face_has_is_left_off_everywhere() {
+    let (mut entry, layout) = chinese_entry();
+    entry.name = Some("前刹车片 𠮷".into());
+    let label = Label::from(&entry);
+    let svg = labels::svg::render(&layout, &label).unwrap();
+    assert!(!svg.contains("𠮷") && !svg.contains("前刹车片"));
+    let zpl = ZplRenderer::new(layout, 203)
+        .unwrap()
+        .render(&label)
+        .unwrap();
+    assert_eq!(zpl.matches("^GFA,").count(), 1, "only the check line");
+    assert!(!Sheet::draws_name("前刹车片 𠮷"));
+    assert!(
+        !PngRenderer::new(layout, 300)
+            .unwrap()
+            .draws_name("前刹车片 𠮷")
+    );
+}
+
+/// `pdftotext` (Debian's poppler-utils) on `pdf`: the text a viewer's search and copy see. Skips
+/// (`None`) where it is not installed, unless CI is set (`.ci/run` installs it).
+fn pdftotext(pdf: &[u8]) -> Option<String> {
+    let dir = tempfile::tempdir().unwrap();
+    let path = dir.path().join("labels.pdf");
+    std::fs::write(&path, pdf).unwrap();
+    match std::process::Command::new("pdftotext")
+        .arg(&path)
+        .arg("-")
+        .output()
+    {
+        Ok(out) => {
+            assert!(
+                out.status.success(),
+                "{}",
+                String::from_utf8_lossy(&out.stderr)
+            );
+            Some(String::from_utf8(out.stdout).unwrap())
+        }
+        Err(e) if std::env::var_os("CI").is_none() => {
+            eprintln!("pdftotext not run ({e}); install poppler-utils");
+            None
+        }
+        Err(e) => panic!("pdftotext: {e} (install poppler-utils)"),
+    }
+}
+
+#[test]
+fn pdf_keeps_a_chinese_name_as_text_a_search_finds() {
+    let mut entries = entries(20);
+    for e in &mut entries {
+        e.name = Some("前刹车片 Front brake pad".into());
+    }
+    // A4, 2 x 7 labels of 99.1 x 38.1 mm (Avery L7163): room for the whole name.
+    let sheet = Sheet {
+        label: Layout {
+            width_mm: 99.1,
+            height_mm: 38.1,
+            ..Layout::default()
+        },
+        columns: 2,
+        rows: 7,
+        ..Sheet::default()
+    };
+    let pdf = pdf_bytes(sheet, &entries);
+    // One embedded subset for both pages (they use the same glyphs), and a small one.
+    let text = String::from_utf8_lossy(&pdf);
+    assert_eq!(
+        text.matches("/FontFile3").count(),
+        1,
+        "one font for both pages"
+    );
+    assert_eq!(text.matches("/CIDFontType0C").count(), 1);
+    assert!(text.contains("+NotoSansCJKsc-Regular"));
+    let mut latin = entries.clone();
+    for e in &mut latin {
+        e.name = Some("Front brake pad".into());
+    }
+    let latin = pdf_bytes(sheet, &latin);
+    assert!(
+        pdf.len() < latin.len() + 20_000,
+        "{} vs {}",
+        pdf.len(),
+        latin.len()
+    );
+    if let Some(found) = pdftotext(&pdf) {
+        assert_eq!(
+            found.matches("前刹车片 Front brake pad").count(),
+            20,
+            "{found}"
+        );
+        assert_eq!(
+            found.matches("扫码验真 verify.example.cn").count(),
+            20,
+            "{found}"
+        );
+    }
+    // Every label still decodes, the Chinese drawn beside the symbol.
+    let pages = render_pdf_pages(pdf, 10.0);
+    assert_eq!(read_cells(&sheet, &pages, 10.0), uris(&entries));
 }

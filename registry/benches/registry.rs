@@ -23,7 +23,9 @@ use std::time::{Duration, Instant};
 
 use rand::{Rng, SeedableRng};
 use rayon::prelude::*;
-use registry::{Action, CodeKey, PartyId, Registry, RegistryConfig, register_manifest};
+use registry::{
+    Action, CodeKey, Party, PartyId, Registry, RegistryConfig, Role, register_manifest,
+};
 use signer::{
     BaseUrl, Certificate, CertificateBody, CompanyPrefix, Gtin, Lot, ManifestEntry, PartId, Serial,
     SignedCode, SigningKey, Timestamp,
@@ -96,6 +98,17 @@ fn main() {
     });
     registry.add_root(authority.verifying_key(), now).unwrap();
     registry.add_certificate(cert, now).unwrap();
+    // The party the event writers ship to: the registry refuses shipments to unknown parties.
+    registry
+        .add_party(Party {
+            id: PartyId::parse("dist-1").unwrap(),
+            role: Role::Distributor,
+            name: "Distributor".into(),
+            region: None,
+            created_at: now,
+            revoked_at: None,
+        })
+        .unwrap();
 
     println!();
     println!(
@@ -190,7 +203,9 @@ fn events(registry: &Arc<Registry>, part: &(impl Fn(u64) -> PartId + Sync), code
                             to: PartyId::parse("dist-1").unwrap(),
                         }
                     };
-                    registry.record(&key, &shop, action, now).unwrap();
+                    registry
+                        .record_genuine_scan(&key, &shop, action, now)
+                        .unwrap();
                     done.fetch_add(1, Ordering::Relaxed);
                     i += 1;
                 }

@@ -89,6 +89,9 @@ impl Step {
 #[derive(Clone, Copy, Debug, PartialEq, Eq, Hash)]
 pub enum Basis {
     Scanned,
+    /// The numbers typed; or no label at all, for the manufacturer's own acts on its code
+    /// (decommissioning, recalling, resolving) and an author's correction, made through its
+    /// account ([`crate::Presented::NoLabel`]): either way no label was compared.
     Typed,
     /// Recorded before the rules told the two apart: the event keeps the outcome it was given.
     Legacy,

@@ -8,10 +8,13 @@
 //!   against the trust state (certificate, prefixes, revocation) and its signature (batch
 //!   verification), then stored once per GTIN + serial. Re-sending is idempotent; a different
 //!   signature for a registered code is a conflict.
-//! - **Custody events** ([`Registry::record`]): GS1 CBV steps, append-only, each carrying the hash of
-//!   the code's previous event. Only the part's holder moves it; a scanned label where the part
-//!   cannot be is evidence and flags the code `duplicate_suspected`; typed numbers and non-holders'
-//!   attempts are kept as claims for the manufacturer ([`custody`], `docs/custody-rules.md`).
+//! - **Custody events** ([`Registry::submit`]): GS1 CBV steps, append-only, each carrying the hash of
+//!   the code's previous event. A [`Submission`] carries what the party presented: a scanned label,
+//!   which must be the registered one ([`Registry::label_status`] says whether it is), typed
+//!   numbers, or no label for the manufacturer's own acts. Only the part's holder moves it; a
+//!   scanned label where the part cannot be is evidence and flags the code `duplicate_suspected`;
+//!   typed numbers and non-holders' attempts are kept as claims for the manufacturer ([`custody`],
+//!   `docs/custody-rules.md`).
 //! - **Public scans** ([`Registry::record_scan`]): bounded aggregates that can raise `scan_anomaly`,
 //!   counted in memory and written behind ([`Registry::write_scans`]).
 //! - **Operations**: [`audit`](Registry::audit) checks every chain and index; backup and restore.
@@ -35,7 +38,8 @@
 //! | [`register`] | registration and manifest streaming |
 //! | [`scans`] | public scan contexts and aggregates |
 //! | `scan_cache` | recently scanned codes' aggregates, counted in memory and written behind |
-//! | [`registry`](mod@registry) | the [`Registry`]: rules, locking, durability |
+//! | [`error`] | what the registry refuses: typed reasons with stable codes |
+//! | [`registry`](mod@registry) | the [`Registry`]: its state, locking, durability; one module per job (trust, recalls, labels, custody events and corrections, queries, public scans, alerts, reports, accounts, browser sessions) |
 //! | [`audit`] | the end-to-end check of chains and indexes |
 //! | [`epcis`] | a code's history as a GS1 EPCIS 2.0 JSON-LD document |
 //! | [`store`] | the store and its table layout on any engine; where a store is ([`Location`]); the engines |
@@ -43,9 +47,9 @@
 //! All methods block; from async code call them in `tokio::task::spawn_blocking`.
 //!
 //! ```
-//! use registry::{Action, CodeKey, PartyId, Registry, RegistryConfig, Vin};
-//! use signer::{Certificate, CertificateBody, CompanyPrefix, Gtin, PartId, Serial, SignedCode,
-//!              Timestamp, keys};
+//! use registry::{Action, CodeKey, PartyId, Registry, RegistryConfig, Submission, Vin};
+//! use signer::{Certificate, CertificateBody, CompanyPrefix, DigitalLink, Gtin, PartId, Serial,
+//!              SignedCode, Timestamp, keys};
 //!
 //! let dir = tempfile::tempdir().unwrap();
 //! let registry = Registry::open(dir.path(), RegistryConfig::default()).unwrap();
@@ -66,17 +70,20 @@
 //! let part = PartId { gtin: Gtin::parse("06901234567892").unwrap(), lot: None,
 //!                     serial: Serial::parse("X7K2P9QD4M").unwrap() };
 //! let code = SignedCode::sign(part.clone(), &maker);
-//! let results = registry.register(&[code], None, now).unwrap();
+//! let results = registry.register(&[code.clone()], None, now).unwrap();
 //! assert_eq!(results[0].code(), "registered");
 //!
 //! let key = CodeKey::of(&part);
 //! let shop = PartyId::parse("shop-1").unwrap();
-//! registry.record(&key, &shop, Action::Receive, now).unwrap();
+//! // The shop scans the label; the registry compares it with the registered one.
+//! let label = DigitalLink::parse(&code.path_and_query()).unwrap();
+//! let scanned = |action| Submission::scanned(action, label.clone());
+//! registry.submit(&key, &shop, scanned(Action::Receive), now).unwrap();
 //! let vin = Vin::parse("LSVAU218XN2183294").unwrap();
-//! registry.record(&key, &shop, Action::Install { vin }, now).unwrap();
+//! registry.submit(&key, &shop, scanned(Action::Install { vin }), now).unwrap();
 //! // A clone of the label turns up at another shop:
 //! let other = PartyId::parse("shop-2").unwrap();
-//! let recorded = registry.record(&key, &other, Action::Receive, now).unwrap();
+//! let recorded = registry.submit(&key, &other, scanned(Action::Receive), now).unwrap();
 //! assert!(recorded.explanation.is_some());
 //! assert!(!registry.status(&key).unwrap().unwrap().record.flags.duplicate.is_empty());
 //! ```
@@ -84,6 +91,7 @@
 pub mod audit;
 pub mod custody;
 pub mod epcis;
+pub mod error;
 pub mod event;
 pub mod key;
 pub mod lots;
@@ -104,6 +112,7 @@ pub mod vin;
 pub use audit::AuditReport;
 pub use custody::{ConflictKind, Custody, Decision, Relation};
 pub use epcis::history_document;
+pub use error::{CorrectionError, NotAllowed, ResolutionError, TextError, TextField, TrustRefused};
 pub use event::{Action, Basis, Event, GenuineCopy, Outcome, Resolution, Step};
 pub use key::CodeKey;
 pub use lots::{LotSummary, Lots};
@@ -114,8 +123,8 @@ pub use party::PartyId;
 pub use record::{CodeRecord, Copies, Evidence, Flags, LotRecall, ScanAnomaly};
 pub use register::{Interrupted, Registration, Rejection, Summary, register_manifest};
 pub use registry::{
-    CodeStatus, History, Recorded, Registry, RegistryConfig, RegistryError, Submission,
-    VehicleAnswer,
+    CodeStatus, History, LabelStatus, Presented, Recorded, Registry, RegistryConfig, RegistryError,
+    ScannedLabel, Submission, VehicleAnswer,
 };
 pub use scans::{ScanContext, ScanPolicy, ScanStats};
 pub use sessions::{SessionRecord, session_key};

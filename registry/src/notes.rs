@@ -6,11 +6,11 @@
 use signer::Timestamp;
 use signer::wire::{Reader, WireError, Writer};
 
-use crate::event::MAX_TEXT_LEN;
+use crate::error::{TextError, TextField};
 
 const VERSION: u8 = 1;
 /// Longest action word kept with a note.
-const MAX_ACTION_LEN: usize = 32;
+pub(crate) const MAX_ACTION_LEN: usize = 32;
 
 /// One note, with the dashboard action it was written for (`investigating`, `genuine`,
 /// `counterfeit`, `recall`, ...).
@@ -23,17 +23,9 @@ pub struct AlertNote {
 
 impl AlertNote {
     /// Checks the sizes: notes are at most as long as an event's text.
-    pub fn validate(&self) -> Result<(), String> {
-        if self.action.is_empty() || self.action.len() > MAX_ACTION_LEN {
-            return Err(format!("a note's action is 1 to {MAX_ACTION_LEN} bytes"));
-        }
-        if self.note.len() > MAX_TEXT_LEN {
-            return Err(format!(
-                "the note is {} bytes; at most {MAX_TEXT_LEN} are kept",
-                self.note.len()
-            ));
-        }
-        Ok(())
+    pub fn validate(&self) -> Result<(), TextError> {
+        TextField::NoteAction.check(&self.action)?;
+        TextField::Note.check(&self.note)
     }
 
     pub fn encode(&self) -> Vec<u8> {
@@ -62,6 +54,7 @@ impl AlertNote {
 #[cfg(test)]
 mod tests {
     use super::*;
+    use crate::event::MAX_TEXT_LEN;
 
     #[test]
     fn a_note_round_trips_and_rejects_trailing_bytes() {

@@ -17,6 +17,7 @@ use signer::{KeyId, Signature, Timestamp};
 use subtle::ConstantTimeEq;
 use zeroize::Zeroizing;
 
+use crate::error::{TextError, TextField};
 use crate::key::CodeKey;
 use crate::party::PartyId;
 
@@ -96,18 +97,12 @@ fn version(r: &mut Reader<'_>, what: &'static str) -> Result<(), WireError> {
 
 impl Party {
     /// Checks the free-text fields' sizes.
-    pub fn validate(&self) -> Result<(), String> {
-        if self.name.trim().is_empty() || self.name.len() > MAX_NAME_LEN {
-            return Err(format!("the name must be 1 to {MAX_NAME_LEN} bytes"));
+    pub fn validate(&self) -> Result<(), TextError> {
+        TextField::PartyName.check(&self.name)?;
+        match &self.region {
+            Some(region) => TextField::PartyRegion.check(region),
+            None => Ok(()),
         }
-        if self
-            .region
-            .as_ref()
-            .is_some_and(|r| r.len() > MAX_REGION_LEN)
-        {
-            return Err(format!("the region must be at most {MAX_REGION_LEN} bytes"));
-        }
-        Ok(())
     }
 
     pub fn encode(&self) -> Vec<u8> {
@@ -310,31 +305,25 @@ impl Report {
     }
 
     /// Checks everything, the id included.
-    pub fn validate(&self) -> Result<(), String> {
+    pub fn validate(&self) -> Result<(), TextError> {
         self.validate_text()?;
-        if self.id.len() != 16 || !self.id.bytes().all(|b| b.is_ascii_hexdigit()) {
-            return Err("a report id is 16 hex digits".into());
+        let id = TextField::ReportId;
+        if self.id.len() != id.max() || !self.id.bytes().all(|b| b.is_ascii_hexdigit()) {
+            return Err(TextError {
+                field: id,
+                len: self.id.len(),
+            });
         }
         Ok(())
     }
 
     /// Checks what the sender wrote: the text and the contact.
-    pub fn validate_text(&self) -> Result<(), String> {
-        if self.text.trim().is_empty() || self.text.len() > MAX_REPORT_LEN {
-            return Err(format!(
-                "the report text must be 1 to {MAX_REPORT_LEN} bytes"
-            ));
+    pub fn validate_text(&self) -> Result<(), TextError> {
+        TextField::ReportText.check(&self.text)?;
+        match &self.contact {
+            Some(contact) => TextField::ReportContact.check(contact),
+            None => Ok(()),
         }
-        if self
-            .contact
-            .as_ref()
-            .is_some_and(|c| c.len() > MAX_CONTACT_LEN)
-        {
-            return Err(format!(
-                "the contact must be at most {MAX_CONTACT_LEN} bytes"
-            ));
-        }
-        Ok(())
     }
 
     pub fn encode(&self) -> Vec<u8> {

@@ -395,7 +395,7 @@ pub fn register_manifest<R: BufRead>(
 }
 
 fn writer_gone() -> RegistryError {
-    RegistryError::InvalidInput("the registration writer stopped unexpectedly".into())
+    RegistryError::WriterStopped
 }
 
 /// Up to [`CHUNK`] lines, and whether the manifest ended.
@@ -430,7 +430,7 @@ fn read_chunk<R: BufRead>(
                 lines.push((line, Err(reject("malformed_line", error.to_string()))))
             }
             Some(Err(e @ ManifestError::Io { .. })) => {
-                return Err(RegistryError::InvalidInput(e.to_string()));
+                return Err(RegistryError::ManifestUnreadable(Box::new(e)));
             }
         }
     }

@@ -41,6 +41,10 @@ fn crash_writer() {
     registry
         .add_certificate(certify(&key(1), &key(2), 10, "acme-brakes"), t0())
         .unwrap();
+    // The party the writers ship to, kept from round to round.
+    if registry.party(&party("dist-1")).unwrap().is_none() {
+        add_parties(&registry, &["dist-1"]);
+    }
     let out = std::sync::Arc::new(std::sync::Mutex::new(std::io::stdout()));
     let ack = |line: String| {
         let mut out = out.lock().unwrap();
@@ -73,7 +77,9 @@ fn crash_writer() {
                             to: party("dist-1"),
                         }
                     };
-                    let recorded = registry.record(&key, &shop, action, day(2)).unwrap();
+                    let recorded = registry
+                        .record_genuine_scan(&key, &shop, action, day(2))
+                        .unwrap();
                     ack(format!("E {serial} {}", recorded.event.seq));
                 }
             });

@@ -9,8 +9,8 @@ use std::sync::{Arc, Barrier};
 
 use common::*;
 use registry::{
-    Action, ConflictKind, Custody, GenuineCopy, Outcome, PartyId, RegistryConfig, RegistryError,
-    Resolution, ScanPolicy, Vin,
+    Action, ConflictKind, CorrectionError, Custody, GenuineCopy, Outcome, PartyId, RegistryConfig,
+    RegistryError, Resolution, ResolutionError, ScanPolicy, Step, TextError, TextField, Vin,
 };
 
 fn vin(s: &str) -> Vin {
@@ -27,6 +27,7 @@ fn conflict_of(outcome: Outcome) -> Option<ConflictKind> {
 #[test]
 fn the_whole_life_of_a_part_is_recorded_in_order() {
     let w = World::new();
+    w.add_parties(&["dist-1", "shop-1"]);
     let key = w.registered("LIFE1");
     let r = &w.registry;
     let (maker, dist, shop, shop2) = (
@@ -57,7 +58,9 @@ fn the_whole_life_of_a_part_is_recorded_in_order() {
         ),
     ];
     for (i, (actor, action, custody)) in steps.into_iter().enumerate() {
-        let recorded = r.record(&key, actor, action, day(2 + i as i64)).unwrap();
+        let recorded = r
+            .record_genuine_scan(&key, actor, action, day(2 + i as i64))
+            .unwrap();
         assert_eq!(recorded.event.outcome, Outcome::Applied);
         assert_eq!(recorded.event.seq, i as u32 + 1);
         assert_eq!(recorded.record.custody.custody.name(), custody);
@@ -88,16 +91,19 @@ fn code_in(w: &World, serial: &str, custody: &str) -> registry::CodeKey {
     let shop = party("shop-1");
     match custody {
         "held" => {
-            r.record(&key, &shop, Action::Receive, day(2)).unwrap();
+            r.record_genuine_scan(&key, &shop, Action::Receive, day(2))
+                .unwrap();
         }
         "installed" => {
-            r.record(&key, &shop, Action::Receive, day(2)).unwrap();
-            r.record(&key, &shop, Action::Install { vin: vin(VIN_A) }, day(3))
+            r.record_genuine_scan(&key, &shop, Action::Receive, day(2))
+                .unwrap();
+            r.record_genuine_scan(&key, &shop, Action::Install { vin: vin(VIN_A) }, day(3))
                 .unwrap();
         }
         "destroyed" => {
-            r.record(&key, &shop, Action::Receive, day(2)).unwrap();
-            r.record(
+            r.record_genuine_scan(&key, &shop, Action::Receive, day(2))
+                .unwrap();
+            r.record_genuine_scan(
                 &key,
                 &shop,
                 Action::Destroy {
@@ -109,7 +115,7 @@ fn code_in(w: &World, serial: &str, custody: &str) -> registry::CodeKey {
         }
         "voided" => {
             let maker = w.maker_party();
-            r.record(
+            r.record_genuine_scan(
                 &key,
                 &maker,
                 Action::Decommission {
@@ -170,7 +176,9 @@ fn every_duplicate_rule_flags_the_code_and_explains_itself() {
     for (i, (custody, action, kind, words)) in cases.into_iter().enumerate() {
         let key = code_in(&w, &format!("DUP{i}"), custody);
         let before = r.status(&key).unwrap().unwrap().record;
-        let recorded = r.record(&key, &other, action, day(10)).unwrap();
+        let recorded = r
+            .record_genuine_scan(&key, &other, action, day(10))
+            .unwrap();
         assert_eq!(conflict_of(recorded.event.outcome), Some(kind), "{custody}");
         let explanation = recorded.explanation.unwrap();
         assert!(explanation.contains(words), "{explanation}");
@@ -194,7 +202,7 @@ fn the_flag_stays_until_the_manufacturer_resolves_it() {
     let w = World::new();
     let r = &w.registry;
     let key = code_in(&w, "RES1", "installed");
-    r.record(
+    r.record_genuine_scan(
         &key,
         &party("shop-2"),
         Action::Install { vin: vin(VIN_B) },
@@ -203,7 +211,7 @@ fn the_flag_stays_until_the_manufacturer_resolves_it() {
     .unwrap();
     // Later events do not clear it.
     let shop = party("shop-1");
-    r.record(&key, &shop, Action::Remove { vin: None }, day(6))
+    r.record_genuine_scan(&key, &shop, Action::Remove { vin: None }, day(6))
         .unwrap();
     assert!(
         !r.status(&key)
@@ -220,10 +228,13 @@ fn the_flag_stays_until_the_manufacturer_resolves_it() {
         genuine: None,
         note: "scan typo at shop-2".into(),
     };
-    let refused = r.record(&key, &shop, resolve.clone(), day(7)).unwrap_err();
+    let refused = r
+        .record_genuine_scan(&key, &shop, resolve.clone(), day(7))
+        .unwrap_err();
     assert!(matches!(refused, RegistryError::NotAllowed(_)), "{refused}");
     let events_before = r.status(&key).unwrap().unwrap().record.events;
-    r.record(&key, &w.maker_party(), resolve, day(7)).unwrap();
+    r.record_genuine_scan(&key, &w.maker_party(), resolve, day(7))
+        .unwrap();
     let record = r.status(&key).unwrap().unwrap().record;
     assert!(record.flags.duplicate.is_empty());
     assert!(!record.flags.alerting());
@@ -261,7 +272,12 @@ fn when_two_shops_install_the_same_code_at_once_exactly_one_takes_effect() {
                         let shop = PartyId::parse(&format!("shop-{i}")).unwrap();
                         barrier.wait();
                         registry
-                            .record(&key, &shop, Action::Install { vin: vin(v) }, day(2))
+                            .record_genuine_scan(
+                                &key,
+                                &shop,
+                                Action::Install { vin: vin(v) },
+                                day(2),
+                            )
                             .unwrap()
                             .event
                             .outcome
@@ -292,7 +308,7 @@ fn repeated_scans_are_recorded_but_change_nothing() {
     let r = &w.registry;
     let shop = party("shop-1");
     let again = r
-        .record(&key, &shop, Action::Install { vin: vin(VIN_A) }, day(4))
+        .record_genuine_scan(&key, &shop, Action::Install { vin: vin(VIN_A) }, day(4))
         .unwrap();
     assert_eq!(again.event.outcome, Outcome::Repeated);
     assert!(again.record.flags.duplicate.is_empty());
@@ -306,7 +322,7 @@ fn corrections_replay_custody_within_the_window_for_their_author_only() {
     let shop = party("shop-1");
     let key = code_in(&w, "COR1", "installed"); // events: 1 receive, 2 install VIN_A
     let wrong = r
-        .record(
+        .record_genuine_scan(
             &key,
             &shop,
             Action::Correct {
@@ -322,7 +338,7 @@ fn corrections_replay_custody_within_the_window_for_their_author_only() {
     );
     assert!(r.installed_in(&vin(VIN_A)).unwrap().is_empty());
     // The right vehicle, then a correction attempt by someone else, twice, and too late.
-    r.record(&key, &shop, Action::Install { vin: vin(VIN_B) }, day(4))
+    r.record_genuine_scan(&key, &shop, Action::Install { vin: vin(VIN_B) }, day(4))
         .unwrap();
     assert_eq!(r.installed_in(&vin(VIN_B)).unwrap().len(), 1);
     let refusals = [
@@ -335,7 +351,7 @@ fn corrections_replay_custody_within_the_window_for_their_author_only() {
     for (actor, seq, at, words) in refusals {
         let events = r.status(&key).unwrap().unwrap().record.events;
         let e = r
-            .record(
+            .record_genuine_scan(
                 &key,
                 &actor,
                 Action::Correct {
@@ -359,7 +375,7 @@ fn recalls_by_code_and_by_lot() {
     let key = w.registered("REC1");
     let maker = w.maker_party();
     let refused = r
-        .record(
+        .record_genuine_scan(
             &key,
             &party("shop-1"),
             Action::Recall { reason: "x".into() },
@@ -368,7 +384,7 @@ fn recalls_by_code_and_by_lot() {
         .unwrap_err();
     assert!(matches!(refused, RegistryError::NotAllowed(_)));
     let recalled = r
-        .record(
+        .record_genuine_scan(
             &key,
             &maker,
             Action::Recall {
@@ -401,10 +417,12 @@ fn decommissioning_is_for_the_manufacturer_and_voids_the_code() {
         reason: "misprint".into(),
     };
     assert!(
-        r.record(&key, &party("shop-1"), action.clone(), day(2))
+        r.record_genuine_scan(&key, &party("shop-1"), action.clone(), day(2))
             .is_err()
     );
-    let done = r.record(&key, &w.maker_party(), action, day(2)).unwrap();
+    let done = r
+        .record_genuine_scan(&key, &w.maker_party(), action, day(2))
+        .unwrap();
     assert_eq!(done.record.custody.custody, Custody::Voided);
 }
 
@@ -414,12 +432,12 @@ fn unregistered_codes_and_oversized_text_are_refused_and_nothing_is_stored() {
     let r = &w.registry;
     let ghost = registry::CodeKey::of(&part(GTIN, "L2026A", "GHOST"));
     let e = r
-        .record(&ghost, &party("shop-1"), Action::Receive, day(2))
+        .record_genuine_scan(&ghost, &party("shop-1"), Action::Receive, day(2))
         .unwrap_err();
     assert_eq!(e.code(), "not_registered");
     let key = w.registered("TXT1");
     let e = r
-        .record(
+        .record_genuine_scan(
             &key,
             &party("shop-1"),
             Action::Destroy {
@@ -428,8 +446,136 @@ fn unregistered_codes_and_oversized_text_are_refused_and_nothing_is_stored() {
             day(2),
         )
         .unwrap_err();
-    assert_eq!(e.code(), "invalid_input");
+    assert!(
+        matches!(
+            e,
+            RegistryError::Text(TextError {
+                field: TextField::Step(Step::Destroying),
+                len: 501
+            })
+        ),
+        "{e}"
+    );
+    assert_eq!(
+        e.to_string(),
+        "the destroying text is 501 bytes; at most 500 are kept"
+    );
     assert_eq!(r.status(&key).unwrap().unwrap().record.events, 1);
+}
+
+#[test]
+fn a_label_that_is_not_the_registered_one_never_writes_into_the_history() {
+    let w = World::new();
+    let r = &w.registry;
+    let shop = party("shop-1");
+    let key = w.registered("FORGE1");
+    let genuine = w.label("FORGE1");
+    // A forger's own key signs the genuine serial; a genuine signature on another lot; a label
+    // without its signature; the genuine label of another code.
+    let forged = signer::DigitalLink::parse(
+        &signer::SignedCode::sign(part(GTIN, "L2026A", "FORGE1"), &common::key(9)).path_and_query(),
+    )
+    .unwrap();
+    let other_lot = signer::DigitalLink {
+        part: part(GTIN, "L2026B", "FORGE1"),
+        ..genuine.clone()
+    };
+    let unsigned = signer::DigitalLink {
+        signature: None,
+        ..genuine.clone()
+    };
+    w.registered("FORGE2");
+    let other_code = w.label("FORGE2");
+    let actions = || {
+        [
+            Action::Receive,
+            Action::Install { vin: vin(VIN_A) },
+            Action::Recall {
+                reason: "forged recall".into(),
+            },
+        ]
+    };
+    for label in [&forged, &other_lot, &unsigned, &other_code] {
+        assert!(matches!(
+            r.label_status(label.into()).unwrap(),
+            registry::LabelStatus::NotThisLabel | registry::LabelStatus::Registered(_)
+        ));
+        for action in actions() {
+            let submission = registry::Submission::scanned(action, label.clone());
+            let e = r.submit(&key, &shop, submission, day(2)).unwrap_err();
+            assert!(
+                matches!(&e, RegistryError::LabelMismatch(k) if k == &key),
+                "{e}"
+            );
+            assert_eq!(e.code(), "code_mismatch");
+        }
+    }
+    assert!(matches!(
+        r.label_status((&forged).into()).unwrap(),
+        registry::LabelStatus::NotThisLabel
+    ));
+    let history = r.history(&key).unwrap().unwrap();
+    assert_eq!(history.events.len(), 1, "a refused label stored an event");
+    assert_eq!(history.record.custody.custody, Custody::AtManufacturer);
+    // The registered label is taken, and says so.
+    match r.label_status((&genuine).into()).unwrap() {
+        registry::LabelStatus::Registered(status) => assert_eq!(status.key, key),
+        other => panic!("the registered label: {other:?}"),
+    }
+    let scanned = registry::Submission::scanned(Action::Receive, genuine);
+    let recorded = r.submit(&key, &shop, scanned, day(2)).unwrap();
+    assert_eq!(recorded.event.basis, registry::Basis::Scanned);
+    assert_eq!(recorded.event.outcome, Outcome::Applied);
+    // A label of a code nobody registered.
+    assert!(matches!(
+        r.label_status((&w.label("GHOST")).into()).unwrap(),
+        registry::LabelStatus::NotRegistered
+    ));
+}
+
+#[test]
+fn the_makers_own_acts_name_no_label_and_custody_moves_must() {
+    let w = World::new();
+    let r = &w.registry;
+    w.add_parties(&["dist-1"]);
+    let maker = w.maker_party();
+    let key = w.registered("OWN1");
+    let recall = registry::Submission::without_label(Action::Recall {
+        reason: "cracks".into(),
+    });
+    let recorded = r.submit(&key, &maker, recall, day(2)).unwrap();
+    // No label was compared: recorded as the code named by its numbers, never as scanned.
+    assert_eq!(recorded.event.basis, registry::Basis::Typed);
+    assert!(recorded.record.flags.recalled.is_some());
+    // A move of the part itself needs a label or numbers; nothing is stored.
+    for action in [
+        Action::Receive,
+        Action::Ship {
+            to: party("dist-1"),
+        },
+        Action::Destroy {
+            reason: "scrapped".into(),
+        },
+    ] {
+        let submission = registry::Submission::without_label(action);
+        let e = r.submit(&key, &maker, submission, day(3)).unwrap_err();
+        assert!(matches!(e, RegistryError::LabelNeeded(_)), "{e}");
+    }
+    assert_eq!(r.status(&key).unwrap().unwrap().record.events, 2);
+    // A shipment to a party the registry does not know is refused, nothing stored.
+    let ship = registry::Submission::typed(Action::Ship {
+        to: party("nobody"),
+    });
+    let e = r.submit(&key, &maker, ship, day(3)).unwrap_err();
+    assert!(
+        matches!(&e, RegistryError::UnknownRecipient(p) if p == &party("nobody")),
+        "{e}"
+    );
+    assert_eq!(r.status(&key).unwrap().unwrap().record.events, 2);
+    let typed = registry::Submission::typed(Action::Receive);
+    let ghost = registry::CodeKey::of(&part(GTIN, "L2026A", "GHOST"));
+    let e = r.submit(&ghost, &maker, typed, day(3)).unwrap_err();
+    assert!(matches!(e, RegistryError::NotRegistered(_)), "{e}");
 }
 
 #[test]
@@ -508,7 +654,7 @@ fn everything_survives_reopening_the_store() {
     let w = World::new();
     let key = code_in(&w, "PERS1", "installed");
     w.registry
-        .record(&key, &party("shop-7"), Action::Receive, day(5))
+        .record_genuine_scan(&key, &party("shop-7"), Action::Receive, day(5))
         .unwrap();
     let dir = w.dir.path().join("data");
     drop(w.registry);
@@ -529,7 +675,7 @@ fn the_alert_workflow_marks_investigations_until_the_flag_is_resolved() {
     let key = code_in(&w, "WF1", "installed");
     // Nothing to investigate before a flag, and never on another maker's behalf.
     assert!(!r.mark_investigating(&maker, &key, day(4)).unwrap());
-    r.record(
+    r.record_genuine_scan(
         &key,
         &party("shop-2"),
         Action::Install { vin: vin(VIN_B) },
@@ -549,7 +695,8 @@ fn the_alert_workflow_marks_investigations_until_the_flag_is_resolved() {
         genuine: Some(GenuineCopy::Vehicle(vin(VIN_A))),
         note: "clone seized".into(),
     };
-    r.record(&key, &maker, resolve, day(7)).unwrap();
+    r.record_genuine_scan(&key, &maker, resolve, day(7))
+        .unwrap();
     assert_eq!(r.investigating(&maker, &key).unwrap(), None);
 }
 
@@ -562,10 +709,12 @@ fn a_correction_replays_the_history_without_the_corrected_event() {
     let shop = party("shop-1");
     let key = code_in(&w, "COR1", "installed");
     // The installer scans its own installed part in receive mode: evidence, flagged.
-    let mistake = r.record(&key, &shop, Action::Receive, day(4)).unwrap();
+    let mistake = r
+        .record_genuine_scan(&key, &shop, Action::Receive, day(4))
+        .unwrap();
     assert!(matches!(mistake.event.outcome, Outcome::Conflict { .. }));
     let corrected = r
-        .record(
+        .record_genuine_scan(
             &key,
             &shop,
             Action::Correct {
@@ -586,11 +735,13 @@ fn a_correction_replays_the_history_without_the_corrected_event() {
 fn a_correction_another_partys_event_depends_on_is_refused_and_nothing_stored() {
     let w = World::new();
     let r = &w.registry;
+    w.add_parties(&["shop-1"]);
     let (a, b) = (party("dist-1"), party("shop-1"));
     let key = w.registered("COR2");
-    r.record(&key, &a, Action::Receive, day(2)).unwrap();
+    r.record_genuine_scan(&key, &a, Action::Receive, day(2))
+        .unwrap();
     let ship = r
-        .record(&key, &a, Action::Ship { to: b.clone() }, day(3))
+        .record_genuine_scan(&key, &a, Action::Ship { to: b.clone() }, day(3))
         .unwrap();
     // Typed numbers: only the addressee can receive them as applied.
     let received = r
@@ -604,7 +755,7 @@ fn a_correction_another_partys_event_depends_on_is_refused_and_nothing_stored() 
     assert_eq!(received.event.outcome, Outcome::Applied);
     let events = r.status(&key).unwrap().unwrap().record.events;
     let refused = r
-        .record(
+        .record_genuine_scan(
             &key,
             &a,
             Action::Correct {
@@ -615,9 +766,13 @@ fn a_correction_another_partys_event_depends_on_is_refused_and_nothing_stored() 
         )
         .unwrap_err();
     assert!(
-        matches!(&refused, RegistryError::InvalidCorrection(why) if why.contains("event 3")),
+        matches!(
+            &refused,
+            RegistryError::InvalidCorrection(CorrectionError::DependedOn { event: 3, .. })
+        ),
         "{refused}"
     );
+    assert!(refused.to_string().contains("event 3"), "{refused}");
     assert_eq!(r.status(&key).unwrap().unwrap().record.events, events);
 }
 
@@ -628,7 +783,7 @@ fn a_counterfeit_resolution_names_the_genuine_copy_and_keeps_copies_known() {
     let maker = w.maker_party();
     let key = code_in(&w, "CF1", "held");
     let clone = r
-        .record(&key, &party("shop-2"), Action::Receive, day(5))
+        .record_genuine_scan(&key, &party("shop-2"), Action::Receive, day(5))
         .unwrap();
     assert!(matches!(clone.event.outcome, Outcome::Conflict { .. }));
     let resolve = |genuine, note: &str| Action::Resolve {
@@ -637,20 +792,36 @@ fn a_counterfeit_resolution_names_the_genuine_copy_and_keeps_copies_known() {
         note: note.into(),
     };
     // A note and a genuine copy the history records are required.
-    for (genuine, note) in [
-        (Some(GenuineCopy::Holder(party("shop-2"))), ""),
-        (None, "seized"),
-        (Some(GenuineCopy::Holder(party("nobody"))), "seized"),
-        (Some(GenuineCopy::Vehicle(vin(VIN_C))), "seized"),
+    for (genuine, note, why) in [
+        (
+            Some(GenuineCopy::Holder(party("shop-2"))),
+            "",
+            ResolutionError::NoNote,
+        ),
+        (None, "seized", ResolutionError::NoGenuineCopy),
+        (
+            Some(GenuineCopy::Holder(party("nobody"))),
+            "seized",
+            ResolutionError::GenuineCopyUnknown,
+        ),
+        (
+            Some(GenuineCopy::Vehicle(vin(VIN_C))),
+            "seized",
+            ResolutionError::GenuineCopyUnknown,
+        ),
     ] {
         let e = r
-            .record(&key, &maker, resolve(genuine, note), day(6))
+            .record_genuine_scan(&key, &maker, resolve(genuine, note), day(6))
             .unwrap_err();
-        assert_eq!(e.code(), "invalid_input", "{e}");
+        assert!(
+            matches!(e, RegistryError::InvalidResolution(w) if w == why),
+            "{e}"
+        );
+        assert_eq!(e.code(), "invalid_resolution", "{e}");
     }
     // The maker finds the part shop-2 holds is the genuine one: custody moves there.
     let resolved = r
-        .record(
+        .record_genuine_scan(
             &key,
             &maker,
             resolve(
@@ -671,9 +842,9 @@ fn a_counterfeit_resolution_names_the_genuine_copy_and_keeps_copies_known() {
     let copies = record.flags.copies.clone().unwrap();
     assert_eq!(copies.genuine, GenuineCopy::Holder(party("shop-2")));
     // Later events do not clear the finding; a false-alarm resolution of a new alert neither.
-    r.record(&key, &party("shop-1"), Action::Receive, day(7))
+    r.record_genuine_scan(&key, &party("shop-1"), Action::Receive, day(7))
         .unwrap();
-    r.record(
+    r.record_genuine_scan(
         &key,
         &maker,
         Action::Resolve {
@@ -705,10 +876,12 @@ fn only_the_maker_decommissions_and_a_destroyed_code_stays_destroyed() {
         reason: "withdrawn".into(),
     };
     let e = r
-        .record(&key, &party("shop-1"), void(), day(5))
+        .record_genuine_scan(&key, &party("shop-1"), void(), day(5))
         .unwrap_err();
     assert!(matches!(e, RegistryError::NotAllowed(_)));
-    let repeated = r.record(&key, &w.maker_party(), void(), day(5)).unwrap();
+    let repeated = r
+        .record_genuine_scan(&key, &w.maker_party(), void(), day(5))
+        .unwrap();
     assert_eq!(repeated.event.outcome, Outcome::Repeated);
     assert_eq!(repeated.record.custody.custody.name(), "destroyed");
     assert!(repeated.record.flags.duplicate.is_empty());
@@ -720,7 +893,7 @@ fn a_recalled_part_is_installed_only_with_an_override_which_is_recorded() {
     let r = &w.registry;
     let shop = party("shop-1");
     let key = w.registered("RCL1");
-    r.record(
+    r.record_genuine_scan(
         &key,
         &w.maker_party(),
         Action::Recall {
@@ -729,11 +902,15 @@ fn a_recalled_part_is_installed_only_with_an_override_which_is_recorded() {
         day(2),
     )
     .unwrap();
-    let received = r.record(&key, &shop, Action::Receive, day(3)).unwrap();
+    let received = r
+        .record_genuine_scan(&key, &shop, Action::Receive, day(3))
+        .unwrap();
     assert!(received.warning.unwrap().contains("cracked housing"));
     let events = r.status(&key).unwrap().unwrap().record.events;
     let install = || Action::Install { vin: vin(VIN_A) };
-    let e = r.record(&key, &shop, install(), day(4)).unwrap_err();
+    let e = r
+        .record_genuine_scan(&key, &shop, install(), day(4))
+        .unwrap_err();
     assert!(
         matches!(&e, RegistryError::Recalled(why) if why == "cracked housing"),
         "{e}"
@@ -744,10 +921,8 @@ fn a_recalled_part_is_installed_only_with_an_override_which_is_recorded() {
             &key,
             &shop,
             registry::Submission {
-                action: install(),
-                basis: registry::Basis::Scanned,
                 recall_override: true,
-                vin_confirmed: false,
+                ..registry::Submission::scanned(install(), w.label("RCL1"))
             },
             day(4),
         )
@@ -895,7 +1070,7 @@ fn events_recorded_under_the_first_rules_keep_their_outcomes() {
     assert_eq!(history.record.flags.duplicate.len(), 2);
     // New events follow today's rules on top of the old history.
     let resolved = r
-        .record(
+        .record_genuine_scan(
             &key,
             &party("acme-brakes"),
             Action::Resolve {
@@ -908,7 +1083,7 @@ fn events_recorded_under_the_first_rules_keep_their_outcomes() {
         .unwrap();
     assert!(resolved.record.flags.duplicate.is_empty());
     let refused = r
-        .record(&key, &party("shop-3"), Action::Remove { vin: None }, day(6))
+        .record_genuine_scan(&key, &party("shop-3"), Action::Remove { vin: None }, day(6))
         .unwrap();
     assert!(matches!(refused.event.outcome, Outcome::Refused { .. }));
     assert!(r.audit(|_| {}).unwrap().is_clean());
@@ -924,11 +1099,12 @@ fn a_vin_that_does_not_verify_is_installed_into_only_when_confirmed() {
     let european = Vin::parse_confirmed("WVWZZZ1JZXW000001").unwrap();
     let install = |vin_confirmed| registry::Submission {
         vin_confirmed,
-        ..registry::Submission::scanned(Action::Install { vin: european })
+        ..registry::Submission::scanned(Action::Install { vin: european }, w.label("EUROPE1"))
     };
     let e = r.submit(&key, &shop, install(false), day(1)).unwrap_err();
     assert!(
-        matches!(&e, RegistryError::InvalidInput(why) if why.contains("registration certificate")),
+        matches!(&e, RegistryError::VinNotConfirmed(v) if v == &european)
+            && e.to_string().contains("registration certificate"),
         "{e}"
     );
     assert_eq!(r.status(&key).unwrap().unwrap().record.events, 1);
@@ -947,7 +1123,7 @@ fn a_vin_that_does_not_verify_is_installed_into_only_when_confirmed() {
     let key2 = w.registered("EUROPE2");
     let verified = registry::Submission {
         vin_confirmed: true,
-        ..registry::Submission::scanned(Action::Install { vin: vin(VIN_A) })
+        ..registry::Submission::scanned(Action::Install { vin: vin(VIN_A) }, w.label("EUROPE2"))
     };
     assert!(
         !r.submit(&key2, &shop, verified, day(1))

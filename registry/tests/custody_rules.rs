@@ -47,7 +47,7 @@ fn code_in(w: &World, serial: &str, state: &str) -> CodeKey {
     let maker = w.maker_party();
     let mut at = 2;
     let mut rec = |actor: &PartyId, action: Action| {
-        let recorded = r.record(&key, actor, action, day(at)).unwrap();
+        let recorded = r.record_genuine_scan(&key, actor, action, day(at)).unwrap();
         assert_eq!(
             recorded.event.outcome,
             Outcome::Applied,
@@ -148,6 +148,7 @@ fn every_cell_of_the_custody_table_holds() {
     let rows = table();
     assert_eq!(rows.len(), 17, "the table lost or gained rows");
     let w = World::new();
+    w.add_parties(&[HOLDER, SENDER, ADDRESSEE, "dist-z"]);
     let r: &Registry = &w.registry;
     let mut cells = 0;
     let mut wrong = Vec::new();
@@ -155,14 +156,15 @@ fn every_cell_of_the_custody_table_holds() {
         for (c, want) in expected.iter().enumerate() {
             let step = STEPS[c / 2];
             let typed = c % 2 == 1;
-            let key = code_in(&w, &format!("RULE{n}X{c}"), state);
+            let serial = format!("RULE{n}X{c}");
+            let key = code_in(&w, &serial, state);
             let before = r.status(&key).unwrap().unwrap().record;
             let who = actor(&w, state, relation);
             let act = action(step, relation);
             let submission = if typed {
                 Submission::typed(act)
             } else {
-                Submission::scanned(act)
+                Submission::scanned(act, w.label(&serial))
             };
             let recorded = r.submit(&key, &who, submission, day(30)).unwrap();
             let got = word(recorded.event.outcome);

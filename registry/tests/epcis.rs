@@ -121,6 +121,7 @@ fn setup() -> Setup {
         .add_root(authority.verifying_key(), t0().plus_days(-1))
         .unwrap();
     registry.add_certificate(cert, t0().plus_days(-1)).unwrap();
+    common::add_parties(&registry, &["dist-1", "shop-1"]);
     Setup {
         _dir: dir,
         registry,
@@ -194,7 +195,10 @@ fn full_history(s: &Setup) -> (CodeKey, History) {
     ];
     for (i, (actor, action)) in steps.into_iter().enumerate() {
         let hour = i as i64 + 1;
-        let recorded = s.registry.record(&key, &actor, action, at(hour)).unwrap();
+        let recorded = s
+            .registry
+            .record_genuine_scan(&key, &actor, action, at(hour))
+            .unwrap();
         let conflict = matches!(recorded.event.outcome, Outcome::Conflict { .. });
         assert_eq!(conflict, hour == 6, "event {hour}: {:?}", recorded.event);
         if hour == 9 {

@@ -19,8 +19,9 @@ fn history_with_events(w: &World, serial: &str) -> CodeKey {
     let key = w.registered(serial);
     let shop = party("shop-1");
     let r = &w.registry;
-    r.record(&key, &shop, Action::Receive, day(2)).unwrap();
-    r.record(
+    r.record_genuine_scan(&key, &shop, Action::Receive, day(2))
+        .unwrap();
+    r.record_genuine_scan(
         &key,
         &shop,
         Action::Install {
@@ -29,7 +30,7 @@ fn history_with_events(w: &World, serial: &str) -> CodeKey {
         day(3),
     )
     .unwrap();
-    r.record(&key, &shop, Action::Remove { vin: None }, day(4))
+    r.record_genuine_scan(&key, &shop, Action::Remove { vin: None }, day(4))
         .unwrap();
     key
 }
@@ -106,7 +107,7 @@ fn the_audit_catches_a_deleted_event_and_a_missing_index_entry() {
     let shop = party("shop-1");
     let vin = Vin::parse(VIN_B).unwrap();
     w.registry
-        .record(&installed, &shop, Action::Install { vin }, day(2))
+        .record_genuine_scan(&installed, &shop, Action::Install { vin }, day(2))
         .unwrap();
     let dir = w.dir.path().join("data");
     drop(w.registry);
@@ -141,6 +142,7 @@ fn the_audit_catches_a_deleted_event_and_a_missing_index_entry() {
 #[test]
 fn remains_of_an_interrupted_write_are_invisible_and_harmless() {
     let w = World::new();
+    w.add_parties(&["dist-1"]);
     let key = history_with_events(&w, "INT1");
     let dir = w.dir.path().join("data");
     drop(w.registry);
@@ -174,7 +176,7 @@ fn remains_of_an_interrupted_write_are_invisible_and_harmless() {
             .is_empty()
     );
     // The next write takes the left-over event's place.
-    r.record(
+    r.record_genuine_scan(
         &key,
         &party("shop-1"),
         Action::Ship {
@@ -208,7 +210,7 @@ fn an_online_backup_restores_to_an_identical_store() {
                     .register(std::slice::from_ref(&code), None, day(1))
                     .unwrap();
                 registry
-                    .record(
+                    .record_genuine_scan(
                         &CodeKey::of(&code.part),
                         &party("shop-1"),
                         Action::Receive,
@@ -355,6 +357,7 @@ fn lookups_never_go_back_to_an_older_record_while_it_is_written() {
         record_cache_bytes: 64 * 1024,
         ..RegistryConfig::default()
     });
+    w.add_parties(&["shop-a", "shop-b"]);
     let codes: Vec<CodeKey> = (0..64).map(|i| w.registered(&format!("RACE{i}"))).collect();
     let registry = Arc::new(w.registry);
     let stop = Arc::new(AtomicBool::new(false));
@@ -381,9 +384,11 @@ fn lookups_never_go_back_to_an_older_record_while_it_is_written() {
     for round in 0..20 {
         for key in &codes {
             let (from, to) = if round % 2 == 0 { (&a, &b) } else { (&b, &a) };
-            registry.record(key, from, Action::Receive, day(2)).unwrap();
             registry
-                .record(key, from, Action::Ship { to: to.clone() }, day(2))
+                .record_genuine_scan(key, from, Action::Receive, day(2))
+                .unwrap();
+            registry
+                .record_genuine_scan(key, from, Action::Ship { to: to.clone() }, day(2))
                 .unwrap();
         }
     }

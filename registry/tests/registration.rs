@@ -279,7 +279,7 @@ fn the_part_name_is_kept_once_per_batch_and_survives_a_reopen() {
     // A code whose batch has a name keeps it when a custody event rewrites its record.
     let key = CodeKey::of(&code("N1").part);
     reopened
-        .record(&key, &party("shop-1"), registry::Action::Receive, day(2))
+        .record_genuine_scan(&key, &party("shop-1"), registry::Action::Receive, day(2))
         .unwrap();
     assert_eq!(name_of(&reopened, "N1").as_deref(), Some("Front brake pad"));
 }

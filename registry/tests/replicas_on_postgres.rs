@@ -51,7 +51,7 @@ fn one_install_wins_when_three_replicas_install_the_same_code_at_once() {
                         let shop = PartyId::parse(&format!("shop-{i}")).unwrap();
                         barrier.wait();
                         registry
-                            .record(
+                            .record_genuine_scan(
                                 &key,
                                 &shop,
                                 Action::Install {
@@ -89,7 +89,7 @@ fn a_replica_sees_another_replicas_write_within_the_bound_and_its_own_at_once() 
     assert_eq!(other.status(&key).unwrap().unwrap().record.events, 1);
     let shop = party("shop-1");
     w.registry
-        .record(&key, &shop, Action::Receive, day(2))
+        .record_genuine_scan(&key, &shop, Action::Receive, day(2))
         .unwrap();
     assert_eq!(w.registry.status(&key).unwrap().unwrap().record.events, 2);
     let took = eventually(Duration::from_millis(1500), || {
@@ -98,7 +98,9 @@ fn a_replica_sees_another_replicas_write_within_the_bound_and_its_own_at_once() 
     assert!(took <= Duration::from_millis(1100), "{took:?}");
     // A write through the other replica judged on its stale copy would be wrong: it is judged on
     // the stored record (the receive is a repeat, not a second take-over).
-    let next = other.record(&key, &shop, Action::Receive, day(3)).unwrap();
+    let next = other
+        .record_genuine_scan(&key, &shop, Action::Receive, day(3))
+        .unwrap();
     assert_eq!(next.event.seq, 2);
 }
 
@@ -207,7 +209,7 @@ fn told_of_each_others_changes_replicas_keep_records_longer_and_see_a_change_at_
     assert_eq!(other.record_cache().hits, hits + 1, "served from memory");
     // A change through another replica reaches it well within the bound.
     w.registry
-        .record(&key, &party("shop-1"), Action::Receive, day(2))
+        .record_genuine_scan(&key, &party("shop-1"), Action::Receive, day(2))
         .unwrap();
     let took = eventually(Duration::from_millis(1500), || {
         other.status(&key).unwrap().unwrap().record.events == 2
@@ -272,7 +274,12 @@ fn receive_the_same_codes(w: &World, codes: &[CodeKey], writers: usize, load: Du
                     while started.elapsed() < load {
                         let code = next % codes.len();
                         next += 1;
-                        let recorded = registry.record(&codes[code], shop, Action::Receive, day(2));
+                        let recorded = registry.record_genuine_scan(
+                            &codes[code],
+                            shop,
+                            Action::Receive,
+                            day(2),
+                        );
                         written.push(
                             recorded
                                 .map(|r| (code, r.event.seq))
@@ -398,7 +405,9 @@ fn a_backup_taken_while_another_replica_writes_is_one_moment_of_the_database() {
                     let mut n = 0;
                     while !stop.load(Ordering::Relaxed) {
                         let key = &hot[(i + n) % hot.len()];
-                        writer.record(key, shop, Action::Receive, day(2)).unwrap();
+                        writer
+                            .record_genuine_scan(key, shop, Action::Receive, day(2))
+                            .unwrap();
                         n += 1;
                     }
                     n

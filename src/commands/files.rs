@@ -7,6 +7,8 @@ use std::path::Path;
 use std::io::IsTerminal;
 
 use anyhow::{Context, bail};
+
+use super::interrupt;
 use signer::keys::Passphrase;
 use signer::{Certificate, RevocationList, SigningKey, TrustStore, VerifyingKey, keys};
 use zeroize::Zeroizing;
@@ -96,8 +98,12 @@ pub const PUBLIC: u32 = 0o644;
 pub const PRIVATE: u32 = 0o600;
 
 /// Writes through a temporary file beside `path` and moves it into place only when `write` succeeds,
-/// so a failed or interrupted run leaves no half-written file behind. Refuses to replace a file: an
-/// existing manifest's codes may already be printed, an existing backup may be the only good one.
+/// so a failed or interrupted run leaves no half-written file behind (Ctrl-C included: the
+/// temporary is removed, see [`super::interrupt`]). Refuses to replace a file: an existing
+/// manifest's codes may already be printed, an existing backup may be the only good one.
+///
+/// The temporary is named after its target (`.batch.jsonl.XXXXXX.partial`), so even one a
+/// `kill -9` left behind says what it was.
 pub fn write_atomically<T>(
     path: &Path,
     mode: u32,
@@ -110,22 +116,42 @@ pub fn write_atomically<T>(
         Some(p) if !p.as_os_str().is_empty() => p,
         _ => Path::new("."),
     };
-    let tmp = tempfile::NamedTempFile::new_in(dir)
+    let name = path
+        .file_name()
+        .map(|n| n.to_string_lossy().into_owned())
+        .unwrap_or_default();
+    let tmp = tempfile::Builder::new()
+        .prefix(&format!(".{name}."))
+        .suffix(".partial")
+        .tempfile_in(dir)
         .with_context(|| format!("cannot write in {}", dir.display()))?;
-    let mut out = BufWriter::with_capacity(1 << 20, tmp.reopen()?);
-    let value = write(&mut out)?;
-    // The temporary file was created private; public data gets its final mode before it appears.
-    #[cfg(unix)]
-    fs::set_permissions(
-        tmp.path(),
-        std::os::unix::fs::PermissionsExt::from_mode(mode),
-    )?;
-    #[cfg(not(unix))]
-    let _ = mode;
-    out.flush()?;
-    out.get_ref().sync_all()?;
-    drop(out);
-    tmp.persist_noclobber(path)
+    let registered = interrupt::remove_on_signal(tmp.path(), path);
+    let finished = (|| {
+        let mut out = BufWriter::with_capacity(1 << 20, tmp.reopen()?);
+        let value = write(&mut out)?;
+        // The temporary file was created private; public data gets its final mode before it
+        // appears.
+        #[cfg(unix)]
+        fs::set_permissions(
+            tmp.path(),
+            std::os::unix::fs::PermissionsExt::from_mode(mode),
+        )?;
+        #[cfg(not(unix))]
+        let _ = mode;
+        out.flush()?;
+        out.get_ref().sync_all()?;
+        anyhow::Ok(value)
+    })();
+    let value = match finished {
+        Ok(value) => value,
+        Err(e) => {
+            // Removed before it is forgotten by the signal handler, so no moment leaves it behind.
+            drop(tmp);
+            drop(registered);
+            return Err(e);
+        }
+    };
+    interrupt::commit(registered, || tmp.persist_noclobber(path))
         .map_err(|e| e.error)
         .with_context(|| format!("cannot create {}", path.display()))?;
     Ok(value)

@@ -1,15 +1,22 @@
 //! `partseal labels`: a signed manifest into print-ready labels (PNG, SVG, PDF sheets, ZPL).
 //!
 //! Every line is parsed and its signature checked against the manufacturer's certificate (and, with
-//! `--trust`, the certificate against the authority) before its label is drawn; the output is built in
-//! a temporary file or directory and moved into place only when every line passed, so a bad line
-//! leaves nothing behind and nothing reaches a printer.
+//! `--trust`, the certificate against the authority; with `--revoked`, against the authority's
+//! revocation list) before its label is drawn; the output is built in a temporary file or directory
+//! and moved into place only when every line passed, so a bad line leaves nothing behind and nothing
+//! reaches a printer.
+//!
+//! A code of a revoked key (compromised, or its maker decertified) is refused like a forged one:
+//! printing it would put a label on a part that no verifier trusts, or that a decertified maker may
+//! no longer sell. `--allow-revoked` prints them anyway, for reprints of labels of parts made
+//! before, and says how many it printed.
 
-use std::collections::HashMap;
+use std::collections::{BTreeMap, HashMap};
 use std::fs::File;
 use std::io::{BufRead, BufReader, BufWriter, Read, Write};
 use std::path::{Path, PathBuf};
 use std::process::ExitCode;
+use std::sync::Mutex;
 use std::time::Instant;
 
 use anyhow::{Context, bail};
@@ -19,9 +26,10 @@ use labels::pdf::{PageSize, Sheet, SheetWriter};
 use labels::{EcLevel, Layout, ModuleSize, PngRenderer, ZplRenderer};
 use signer::{
     Certificate, CheckTimes, KeyId, ManifestEntry, ManifestReader, Timestamp, TrustStore,
+    VerifyError,
 };
 
-use super::{files, progress};
+use super::{files, interrupt, progress};
 
 #[derive(Clone, Copy, PartialEq, Eq, ValueEnum)]
 enum OutputFormat {
@@ -61,6 +69,14 @@ pub struct LabelsArgs {
     /// valid now, as `verify` does.
     #[arg(long, value_name = "FILE")]
     trust: Option<PathBuf>,
+    /// The authority's revocation list (needs --trust): codes of a key it revokes (compromised, or
+    /// its maker decertified) are refused.
+    #[arg(long, value_name = "FILE", requires = "trust")]
+    revoked: Option<PathBuf>,
+    /// Print codes of revoked keys anyway (reprinting labels of parts made before the revocation);
+    /// a warning says how many were printed.
+    #[arg(long, requires = "revoked")]
+    allow_revoked: bool,
     /// Label size in millimetres, WIDTHxHEIGHT (the PDF grid cell).
     #[arg(long, value_name = "WxH", default_value = "63.5x33.9", value_parser = parse_pair_x)]
     label: (f32, f32),
@@ -128,7 +144,8 @@ fn parse_grid(s: &str) -> Result<(u32, u32), String> {
 
 pub fn run(args: LabelsArgs) -> anyhow::Result<ExitCode> {
     let format = build_format(&args)?;
-    let check = checker(&args)?;
+    let revoked_printed = RevokedPrinted::default();
+    let check = checker(&args, &revoked_printed)?;
     let to_stdout = args.out.as_os_str() == "-";
     if to_stdout && matches!(args.format, OutputFormat::Png | OutputFormat::Svg) {
         bail!("png and svg write one file per label into a directory; give --out DIR");
@@ -196,7 +213,32 @@ pub fn run(args: LabelsArgs) -> anyhow::Result<ExitCode> {
         summary.labels as f64 / secs.max(1e-9),
     );
     warn_names(&summary, args.format);
+    revoked_printed.warn();
     Ok(ExitCode::SUCCESS)
+}
+
+/// Codes of revoked keys printed under `--allow-revoked`: per key, how many and why.
+#[derive(Default)]
+struct RevokedPrinted(Mutex<BTreeMap<String, (u64, String)>>);
+
+impl RevokedPrinted {
+    fn record(&self, key: KeyId, why: &str) {
+        if let Ok(mut keys) = self.0.lock() {
+            keys.entry(key.to_string())
+                .or_insert_with(|| (0, why.to_owned()))
+                .0 += 1;
+        }
+    }
+
+    fn warn(&self) {
+        let Ok(keys) = self.0.lock() else { return };
+        for (key, (count, why)) in keys.iter() {
+            eprintln!(
+                "warning: --allow-revoked: printed {count} labels of codes signed with key {key}, \
+                 which {why}"
+            );
+        }
+    }
 }
 
 fn input_name(path: &Path) -> String {
@@ -208,18 +250,25 @@ fn input_name(path: &Path) -> String {
 }
 
 fn warn_names(summary: &Summary, format: OutputFormat) {
-    if summary.names_left_off > 0 {
-        let face = if format == OutputFormat::Pdf {
-            "Courier (Latin-1)"
-        } else {
-            "DejaVu Sans Mono"
-        };
-        eprintln!(
-            "warning: {} labels were printed without their part name: the {face} face used for this \
-             format has no glyphs for some of its characters (SVG and ZPL carry any name as text)",
-            summary.names_left_off
-        );
+    if summary.names_left_off == 0 {
+        return;
     }
+    let chars: Vec<String> = summary
+        .missing
+        .iter()
+        .map(|c| format!("{c} (U+{:04X})", u32::from(*c)))
+        .collect();
+    let covered = if format == OutputFormat::Pdf {
+        "Latin-1 and the Chinese of GB 2312"
+    } else {
+        "Latin, Greek, Cyrillic and the Chinese of GB 2312"
+    };
+    eprintln!(
+        "warning: {} labels were printed without their part name: the label fonts have no glyph \
+         for {} (they draw {covered}); the GTIN, lot and serial always print",
+        summary.names_left_off,
+        chars.join(", ")
+    );
 }
 
 fn build_format(args: &LabelsArgs) -> anyhow::Result<Format> {
@@ -288,19 +337,56 @@ fn with_dots_dpi(layout: Layout, dpi: Option<u32>) -> Layout {
     }
 }
 
-type Check = dyn Fn(&ManifestEntry) -> Result<(), String> + Sync;
+type Check<'a> = dyn Fn(&ManifestEntry) -> Result<(), String> + Sync + 'a;
 
 /// The rule each line must pass: its signature under one of the certificates (and with `--trust`,
-/// everything `verify --offline` checks).
-fn checker(args: &LabelsArgs) -> anyhow::Result<Box<Check>> {
+/// everything `verify --offline` checks; with `--revoked`, that its key is not revoked).
+fn checker<'a>(
+    args: &LabelsArgs,
+    revoked_printed: &'a RevokedPrinted,
+) -> anyhow::Result<Box<Check<'a>>> {
     if let Some(trust) = &args.trust {
         let store: TrustStore = files::trust_store(trust, &args.certs, None)?;
         let now = Timestamp::now();
+        let times = CheckTimes::offline(now);
+        let Some(list_path) = &args.revoked else {
+            return Ok(Box::new(move |e: &ManifestEntry| {
+                store
+                    .check_code(&e.code, times)
+                    .map(|_| ())
+                    .map_err(|err| format!("{err} (reason {})", err.code()))
+            }));
+        };
+        let with_list = files::trust_store(trust, &args.certs, Some(list_path))?;
+        let list_name = list_path.display().to_string();
+        let allow = args.allow_revoked;
         return Ok(Box::new(move |e: &ManifestEntry| {
-            store
-                .check_code(&e.code, CheckTimes::offline(now))
-                .map(|_| ())
-                .map_err(|err| format!("{err} (reason {})", err.code()))
+            let why = match with_list.check_code(&e.code, times) {
+                Ok(v) => match v.decertified {
+                    None => return Ok(()),
+                    Some(r) => format!(
+                        "{list_name} revokes: its maker was decertified on {} (certificate #{})",
+                        r.effective_at, r.cert_serial
+                    ),
+                },
+                // Revoked, but is it otherwise genuine? The same checks without the list.
+                Err(VerifyError::KeyCompromised { since }) => {
+                    store
+                        .check_code(&e.code, times)
+                        .map_err(|err| format!("{err} (reason {})", err.code()))?;
+                    format!("{list_name} revokes: it was reported compromised on {since}")
+                }
+                Err(err) => return Err(format!("{err} (reason {})", err.code())),
+            };
+            if !allow {
+                return Err(format!(
+                    "signed with key {}, which {why}; codes of a revoked key are not printed \
+                     (--allow-revoked reprints them, for parts made before)",
+                    e.code.key_id
+                ));
+            }
+            revoked_printed.record(e.code.key_id, &why);
+            Ok(())
         }));
     }
     let mut certs: HashMap<KeyId, Certificate> = HashMap::new();
@@ -374,23 +460,38 @@ fn write_dir(
         .prefix(".partseal-labels-")
         .tempdir_in(parent)
         .with_context(|| format!("cannot write in {}", parent.display()))?;
-    let summary = write(tmp.path())?;
-    // Labels are public; the temporary directory was private.
-    #[cfg(unix)]
-    std::fs::set_permissions(
-        tmp.path(),
-        std::os::unix::fs::PermissionsExt::from_mode(0o755),
-    )?;
-    if out.exists() {
-        bail!(
-            "{} appeared while the labels were printed; not replacing it",
-            out.display()
-        );
-    }
-    let path = tmp.keep();
-    if let Err(e) = std::fs::rename(&path, out) {
-        let _ = std::fs::remove_dir_all(&path);
-        return Err(e).with_context(|| format!("cannot create {}", out.display()));
-    }
+    let registered = interrupt::remove_on_signal(tmp.path(), out);
+    let finished = (|| {
+        let summary = write(tmp.path())?;
+        // Labels are public; the temporary directory was private.
+        #[cfg(unix)]
+        std::fs::set_permissions(
+            tmp.path(),
+            std::os::unix::fs::PermissionsExt::from_mode(0o755),
+        )?;
+        if out.exists() {
+            bail!(
+                "{} appeared while the labels were printed; not replacing it",
+                out.display()
+            );
+        }
+        anyhow::Ok(summary)
+    })();
+    let summary = match finished {
+        Ok(summary) => summary,
+        Err(e) => {
+            // Removed before it is forgotten by the signal handler, so no moment leaves it behind.
+            drop(tmp);
+            drop(registered);
+            return Err(e);
+        }
+    };
+    interrupt::commit(registered, || {
+        let path = tmp.keep();
+        std::fs::rename(&path, out).inspect_err(|_| {
+            let _ = std::fs::remove_dir_all(&path);
+        })
+    })
+    .with_context(|| format!("cannot create {}", out.display()))?;
     Ok(summary)
 }

@@ -13,6 +13,7 @@ mod admin_socket;
 mod authority;
 mod demo;
 mod files;
+mod interrupt;
 mod keys;
 mod labels;
 mod progress;

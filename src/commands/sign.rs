@@ -72,6 +72,7 @@ pub fn run(args: SignArgs) -> anyhow::Result<ExitCode> {
     };
     if let Some(name) = &spec.name {
         manifest::validate_name(name).map_err(|e| anyhow::anyhow!("--name {e}"))?;
+        warn_undrawable(name)?;
     }
     check_can_sign(&key, &cert, &spec.gtin, Timestamp::now())?;
     if args.count == Some(0) {
@@ -109,6 +110,24 @@ pub fn run(args: SignArgs) -> anyhow::Result<ExitCode> {
         written as f64 / secs.max(1e-9),
     );
     Ok(ExitCode::SUCCESS)
+}
+
+/// Says now, not at printing, when a part name holds characters the label fonts cannot draw (the
+/// labels will print without the name).
+fn warn_undrawable(name: &str) -> anyhow::Result<()> {
+    let missing = labels::font::faces()?.missing(name);
+    if !missing.is_empty() {
+        let chars: Vec<String> = missing
+            .iter()
+            .map(|c| format!("{c} (U+{:04X})", u32::from(*c)))
+            .collect();
+        eprintln!(
+            "warning: labels will print without this part name: the label fonts have no glyph for {} \
+             (they draw Latin, Greek, Cyrillic and the Chinese of GB 2312)",
+            chars.join(", ")
+        );
+    }
+    Ok(())
 }
 
 /// Refuses to sign what no verifier would accept: a key that is not the certified one, a GTIN outside

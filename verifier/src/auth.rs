@@ -37,8 +37,7 @@ impl FromRequestParts<AppState> for Caller {
         let now = Timestamp::now();
         let result = state
             .blocking(move |r| r.authenticate(&token, now))
-            .await?
-            .map_err(|e| ApiError::unexpected(&e))?;
+            .await??;
         match result {
             Ok(party) => Ok(Caller(party)),
             Err(reason) => {

@@ -5,7 +5,7 @@ use axum::Json;
 use axum::extract::rejection::{FormRejection, JsonRejection};
 use axum::http::{HeaderValue, StatusCode, header};
 use axum::response::{IntoResponse, Response};
-use registry::{Fault, RegistryError};
+use registry::{Fault, RegistryError, TextError, TextField};
 use serde::Serialize;
 
 /// The stable codes of a write refused for storage.
@@ -127,26 +127,6 @@ impl ApiError {
         }
     }
 
-    /// A registry error no handler expects: a storage fault answers as one ([`ApiError::storage`]),
-    /// anything else is internal.
-    pub fn unexpected(e: &RegistryError) -> Self {
-        match e {
-            // Other replicas kept changing the code while this write was judged again and again.
-            RegistryError::Store(registry::StoreError::Conflict) => Self::new(
-                StatusCode::SERVICE_UNAVAILABLE,
-                STORAGE_UNAVAILABLE,
-                "the part was being changed by other requests at the same moment, so this change \
-                 was not recorded; try again",
-            )
-            .retry_after(1),
-            RegistryError::Store(store) => match store.fault() {
-                Some(fault) => Self::storage(&fault),
-                None => Self::internal(e),
-            },
-            other => Self::internal(other),
-        }
-    }
-
     /// Replaces the detail.
     pub fn with_detail(mut self, detail: impl Into<String>) -> Self {
         self.detail = detail.into();
@@ -231,6 +211,88 @@ impl IntoResponse for ApiError {
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]
 pub struct ProblemCode(pub &'static str);
 
+/// The one mapping from what the registry refuses to what clients are answered. Storage faults
+/// are 507 `storage_full` or 503 `storage_unavailable` ([`ApiError::storage`]); other storage
+/// errors are internal (logged, generic to the client). Where a page asks for a field the
+/// registry bounds, it checks the field itself first and answers in its form's own code.
+impl From<&RegistryError> for ApiError {
+    fn from(e: &RegistryError) -> Self {
+        use RegistryError as E;
+        let detail = e.to_string();
+        match e {
+            // Other replicas kept changing the code while this write was judged again and again.
+            E::Store(registry::StoreError::Conflict) => Self::new(
+                StatusCode::SERVICE_UNAVAILABLE,
+                STORAGE_UNAVAILABLE,
+                "the part was being changed by other requests at the same moment, so this change \
+                 was not recorded; try again",
+            )
+            .retry_after(1),
+            E::Store(_) => match e.fault() {
+                Some(fault) => Self::storage(&fault),
+                None => Self::internal(e),
+            },
+            E::NotRegistered(key) => Self::new(
+                StatusCode::NOT_FOUND,
+                "not_registered",
+                format!("{key} is not registered"),
+            ),
+            E::LabelMismatch(_) => Self::new(
+                StatusCode::UNPROCESSABLE_ENTITY,
+                "code_mismatch",
+                "this label's signature is not the registered one for its serial: the label may be \
+                 forged. Nothing was recorded; keep the part aside and report it.",
+            ),
+            E::UnknownRecipient(_) => {
+                Self::new(StatusCode::UNPROCESSABLE_ENTITY, "unknown_party", detail)
+            }
+            E::NotAllowed(why) => Self::new(StatusCode::FORBIDDEN, "not_allowed", why.to_string()),
+            E::InvalidCorrection(why) => Self::new(
+                StatusCode::UNPROCESSABLE_ENTITY,
+                "invalid_correction",
+                why.to_string(),
+            ),
+            E::VinNotConfirmed(_) => {
+                Self::new(StatusCode::UNPROCESSABLE_ENTITY, "vin_check_digit", detail)
+            }
+            E::Recalled(reason) => Self::new(
+                StatusCode::CONFLICT,
+                "recalled",
+                format!(
+                    "this part is recalled by its manufacturer ({reason}): do not fit it. Nothing \
+                     was recorded. To install it anyway, send the event again with \
+                     \"override_recall\": true; the override is recorded with it."
+                ),
+            ),
+            E::Trust(why) => Self::new(
+                StatusCode::UNPROCESSABLE_ENTITY,
+                "trust_refused",
+                why.to_string(),
+            ),
+            // Only the dashboard keeps a manufacturer's notes: its forms' code.
+            E::Text(TextError {
+                field: TextField::Note | TextField::NoteAction,
+                ..
+            }) => Self::bad_request("invalid_note", detail),
+            E::ManifestUnreadable(_) => Self::bad_request("invalid_manifest", detail),
+            E::LabelNeeded(_)
+            | E::InvalidResolution(_)
+            | E::Text(_)
+            | E::PartyExists(_)
+            | E::NoSuchParty(_)
+            | E::PartyRevoked(_)
+            | E::NoSuchToken(_) => Self::bad_request("invalid_input", detail),
+            E::WriterStopped => Self::internal(e),
+        }
+    }
+}
+
+impl From<RegistryError> for ApiError {
+    fn from(e: RegistryError) -> Self {
+        Self::from(&e)
+    }
+}
+
 /// Bad JSON gets the project's error format, not axum's plain text.
 impl From<JsonRejection> for ApiError {
     fn from(rejection: JsonRejection) -> Self {
@@ -271,3 +333,137 @@ pub fn form_rejected(rejection: &FormRejection, saying: &str) -> ApiError {
 #[derive(axum::extract::FromRequest)]
 #[from_request(via(axum::Json), rejection(ApiError))]
 pub struct ApiJson<T>(pub T);
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use registry::event::Step;
+    use registry::{
+        CodeKey, CorrectionError, NotAllowed, PartyId, ResolutionError, StoreError, TrustRefused,
+        Vin,
+    };
+    use signer::{Gtin, Serial};
+
+    /// Every registry refusal, with the status and code clients get for it.
+    #[test]
+    fn every_registry_error_has_its_one_answer() {
+        let key = CodeKey::new(
+            &Gtin::parse("06901234567892").unwrap(),
+            &Serial::parse("X7K2P9QD4M").unwrap(),
+        );
+        let party = PartyId::parse("shop-1").unwrap();
+        let vin = Vin::parse_confirmed("WVWZZZ1JZXW000001").unwrap();
+        let text = |field| RegistryError::Text(TextError { field, len: 501 });
+        let full = StoreError::Fault(Fault::Full("disk".into()));
+        let cases: Vec<(RegistryError, u16, &str)> = vec![
+            (
+                RegistryError::Store(StoreError::Conflict),
+                503,
+                STORAGE_UNAVAILABLE,
+            ),
+            (RegistryError::Store(full), 507, STORAGE_FULL),
+            (
+                RegistryError::Store(StoreError::corrupt("x", "y")),
+                500,
+                "internal",
+            ),
+            (
+                RegistryError::NotRegistered(key.clone()),
+                404,
+                "not_registered",
+            ),
+            (RegistryError::LabelMismatch(key), 422, "code_mismatch"),
+            (
+                RegistryError::UnknownRecipient(party.clone()),
+                422,
+                "unknown_party",
+            ),
+            (
+                RegistryError::LabelNeeded(Step::Receiving),
+                400,
+                "invalid_input",
+            ),
+            (
+                NotAllowed::ManufacturerOnly(Step::Recalling).into(),
+                403,
+                "not_allowed",
+            ),
+            (
+                CorrectionError::AlreadyCorrected(2).into(),
+                422,
+                "invalid_correction",
+            ),
+            (ResolutionError::NoNote.into(), 400, "invalid_input"),
+            (RegistryError::VinNotConfirmed(vin), 422, "vin_check_digit"),
+            (
+                text(TextField::Step(Step::Destroying)),
+                400,
+                "invalid_input",
+            ),
+            (text(TextField::RecallReason), 400, "invalid_input"),
+            (text(TextField::Note), 400, "invalid_note"),
+            (RegistryError::Recalled("cracks".into()), 409, "recalled"),
+            (
+                RegistryError::PartyExists(party.clone()),
+                400,
+                "invalid_input",
+            ),
+            (
+                RegistryError::NoSuchParty(party.clone()),
+                400,
+                "invalid_input",
+            ),
+            (RegistryError::PartyRevoked(party), 400, "invalid_input"),
+            (
+                RegistryError::NoSuchToken("t1".into()),
+                400,
+                "invalid_input",
+            ),
+            (
+                TrustRefused::Certificate(signer::CertError::BadSignature).into(),
+                422,
+                "trust_refused",
+            ),
+            (
+                RegistryError::ManifestUnreadable(Box::new(signer::ManifestError::Io {
+                    line: 7,
+                    source: std::io::Error::other("reset"),
+                })),
+                400,
+                "invalid_manifest",
+            ),
+            (RegistryError::WriterStopped, 500, "internal"),
+        ];
+        for (e, status, code) in cases {
+            let said = e.to_string();
+            let answer = ApiError::from(e);
+            assert_eq!(
+                (answer.status().as_u16(), answer.code()),
+                (status, code),
+                "{said}"
+            );
+            if status < 500 {
+                assert!(!answer.detail().is_empty(), "{said}");
+            }
+        }
+    }
+
+    #[test]
+    fn a_refusal_says_what_was_wrong_and_where() {
+        let e = RegistryError::from(CorrectionError::WindowClosed {
+            corrects: 3,
+            days: 10,
+            closed: signer::Timestamp::parse("2026-11-12T00:00:00Z").unwrap(),
+        });
+        let answer = ApiError::from(&e);
+        assert!(
+            answer
+                .detail()
+                .starts_with("event 3 is older than the 10-day correction window"),
+            "{}",
+            answer.detail()
+        );
+        let recalled = ApiError::from(RegistryError::Recalled("cracks".into()));
+        assert!(recalled.detail().contains("\"override_recall\": true"));
+    }
+}

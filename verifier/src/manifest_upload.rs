@@ -11,7 +11,7 @@ use std::sync::atomic::{AtomicBool, Ordering};
 use axum::body::Body;
 use axum::http::{HeaderMap, StatusCode, header};
 use futures_util::TryStreamExt;
-use registry::{Registration, RegistryError, register_manifest};
+use registry::{Registration, register_manifest};
 use serde::Serialize;
 use signer::Timestamp;
 
@@ -105,25 +105,20 @@ pub async fn register_streamed(
     let summary = match outcome {
         Ok(summary) => upload_summary(summary, rejections, truncated),
         Err(interrupted) => {
-            let error = match &interrupted.error {
+            let error = match interrupted.error.fault() {
                 _ if too_large.load(Ordering::Relaxed) => manifest_too_large(
                     "split it; the lines before the limit were registered, and sending them again \
                      is harmless (they come back as already registered)",
                 ),
-                RegistryError::InvalidInput(why) => {
-                    ApiError::bad_request("invalid_manifest", why.clone())
-                }
-                other => match fault_of(other) {
-                    // Part of the upload was stored: say that, not "nothing was recorded".
-                    Some(fault) => ApiError::storage(&fault).with_detail(if fault.is_full() {
-                        "the registry's disk filled during the upload; writes resume by themselves \
-                         once an operator frees space"
-                    } else {
-                        "the registry could not write to its storage during the upload; try again \
-                         shortly"
-                    }),
-                    None => ApiError::unexpected(other),
-                },
+                // Part of the upload was stored: say that, not "nothing was recorded".
+                Some(fault) => ApiError::storage(&fault).with_detail(if fault.is_full() {
+                    "the registry's disk filled during the upload; writes resume by themselves \
+                     once an operator frees space"
+                } else {
+                    "the registry could not write to its storage during the upload; try again \
+                     shortly"
+                }),
+                None => ApiError::from(&interrupted.error),
             };
             tracing::warn!(
                 party = %caller,
@@ -148,13 +143,6 @@ pub async fn register_streamed(
         "manifest uploaded"
     );
     Ok(summary)
-}
-
-fn fault_of(e: &RegistryError) -> Option<registry::Fault> {
-    match e {
-        RegistryError::Store(store) => store.fault(),
-        _ => None,
-    }
 }
 
 fn upload_summary(

@@ -94,7 +94,7 @@ pub fn file(
         signature: label.map(|l| l.1),
     };
     if let Err(why) = kept.validate_text() {
-        return Ok(Err(NotKept::Invalid(why)));
+        return Ok(Err(NotKept::Invalid(why.to_string())));
     }
     let id = registry.add_report(kept)?;
     if verdict.verdict == "forged" {

@@ -26,11 +26,13 @@
 //!
 //! The public answer names no vehicle, token or party: custody is summarised by role and region.
 //!
-//! A registered code's signature was verified when it was registered, so a scan of a registered
-//! code only compares the scanned signature bytes with the registered ones; Ed25519 runs only for
-//! codes the registry does not know.
+//! A registered code's signature was verified when it was registered, so the registry only
+//! compares the scanned label with the registered one ([`Registry::label_status`]); Ed25519 runs
+//! only for labels the registry does not hold.
 
-use registry::{CodeKey, CodeStatus, Custody, GenuineCopy, Registry, RegistryError, Role};
+use registry::{
+    CodeKey, CodeStatus, Custody, GenuineCopy, LabelStatus, Registry, RegistryError, Role,
+};
 use serde::Serialize;
 use signer::{CheckTimes, ParseError, SignedCode, Timestamp, TrustStore, VerifyError};
 use utoipa::openapi::{RefOr, Schema, Type, schema::ObjectBuilder};
@@ -234,19 +236,14 @@ pub fn judge_scan(registry: &Registry, input: &str, now: Timestamp) -> Result<Sc
         Ok(code) => code,
         Err(e) => return Ok(Scan::Judged(Box::new(Verdict::data_error(&e)), None)),
     };
-    let key = CodeKey::of(&code.part);
-    match registry.status(&key)? {
-        Some(status)
-            if status.record.key_id == code.key_id
-                && status.record.signature == code.signature
-                && status.record.lot == code.part.lot =>
-        {
+    match registry.label_status((&code).into())? {
+        LabelStatus::Registered(status) => {
             let trust = registry.trust();
             let verdict = registered(registry, &trust, &code, &status, now, true)?;
-            Ok(Scan::Judged(Box::new(verdict), Some(key)))
+            Ok(Scan::Judged(Box::new(verdict), Some(status.key)))
         }
-        // Unknown to the registry, or not the code it registered under this GTIN and serial.
-        _ => Ok(Scan::NeedsSignature(code)),
+        // Unknown to the registry, or not the label it registered under this GTIN and serial.
+        LabelStatus::NotThisLabel | LabelStatus::NotRegistered => Ok(Scan::NeedsSignature(code)),
     }
 }
 

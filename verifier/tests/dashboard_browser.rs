@@ -134,8 +134,9 @@ async fn the_maker_investigates_finds_recalls_and_uploads_on_a_phone() {
         PartyId::parse("shop-a").unwrap(),
         PartyId::parse("shop-b").unwrap(),
     );
-    r.record(&key, &a, Action::Receive, now()).unwrap();
-    r.record(
+    r.record_genuine_scan(&key, &a, Action::Receive, now())
+        .unwrap();
+    r.record_genuine_scan(
         &key,
         &a,
         Action::Install {
@@ -144,7 +145,8 @@ async fn the_maker_investigates_finds_recalls_and_uploads_on_a_phone() {
         now(),
     )
     .unwrap();
-    r.record(&key, &b, Action::Receive, now()).unwrap();
+    r.record_genuine_scan(&key, &b, Action::Receive, now())
+        .unwrap();
 
     let profile = tempfile::tempdir().unwrap();
     let (_driver, c) = browser(profile.path()).await;

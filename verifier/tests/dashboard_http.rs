@@ -155,9 +155,9 @@ async fn post(
 fn cloned(w: &World) {
     let r = &w.server.registry;
     let key = &w.keys[0];
-    r.record(key, &party("shop-a"), Action::Receive, now())
+    r.record_genuine_scan(key, &party("shop-a"), Action::Receive, now())
         .unwrap();
-    r.record(
+    r.record_genuine_scan(
         key,
         &party("shop-a"),
         Action::Install {
@@ -167,7 +167,7 @@ fn cloned(w: &World) {
     )
     .unwrap();
     let clone = r
-        .record(key, &party("shop-b"), Action::Receive, now())
+        .record_genuine_scan(key, &party("shop-b"), Action::Receive, now())
         .unwrap();
     assert!(matches!(
         clone.event.outcome,
@@ -308,6 +308,11 @@ async fn the_investigation_view_names_the_parties_the_copies_and_keeps_every_not
         .unwrap();
     assert_eq!(kept.len(), 2);
     assert_eq!(kept[0].action, "investigating");
+    // The resolution was made on the dashboard, with no label in hand: never recorded as scanned.
+    let history = w.server.registry.history(&w.keys[0]).unwrap().unwrap();
+    let resolved = history.events.last().unwrap();
+    assert_eq!(resolved.step(), registry::Step::Resolving);
+    assert_eq!(resolved.basis, registry::Basis::Typed);
     w.server.shutdown().await;
 }
 
@@ -562,6 +567,12 @@ async fn a_part_and_a_lot_are_recalled_from_the_browser_with_their_reasons() {
             .flags
             .recalled
             .is_some()
+    );
+    // Recalled from the browser, with no label in hand: never recorded as scanned.
+    let recalled = r.history(&w.keys[1]).unwrap().unwrap();
+    assert_eq!(
+        recalled.events.last().unwrap().basis,
+        registry::Basis::Typed
     );
     assert!(r.status(&w.keys[2]).unwrap().unwrap().lot_recall.is_none());
     // A lot that is not the code's is refused.

@@ -125,19 +125,19 @@ async fn people_see_the_pages_in_a_phone_sized_browser() {
     let all: Vec<SignedCode> = codes.iter().chain(&fresh).cloned().collect();
     r.register(&all, Some(&maker.id), now()).unwrap();
     let key = |c: &SignedCode| CodeKey::of(&c.part);
-    r.record(&key(&codes[1]), &shop_b, Action::Receive, now())
+    r.record_genuine_scan(&key(&codes[1]), &shop_b, Action::Receive, now())
         .unwrap();
-    r.record(&key(&codes[1]), &shop_b, Action::Install { vin }, now())
+    r.record_genuine_scan(&key(&codes[1]), &shop_b, Action::Install { vin }, now())
         .unwrap();
-    r.record(&key(&codes[2]), &shop_b, Action::Receive, now())
+    r.record_genuine_scan(&key(&codes[2]), &shop_b, Action::Receive, now())
         .unwrap();
-    r.record(&key(&codes[2]), &shop_b, Action::Install { vin }, now())
+    r.record_genuine_scan(&key(&codes[2]), &shop_b, Action::Install { vin }, now())
         .unwrap();
-    r.record(&key(&codes[2]), &shop_a, Action::Receive, now())
+    r.record_genuine_scan(&key(&codes[2]), &shop_a, Action::Receive, now())
         .unwrap();
-    r.record(&key(&codes[3]), &shop_b, Action::Receive, now())
+    r.record_genuine_scan(&key(&codes[3]), &shop_b, Action::Receive, now())
         .unwrap();
-    r.record(&key(&codes[3]), &shop_b, Action::Install { vin }, now())
+    r.record_genuine_scan(&key(&codes[3]), &shop_b, Action::Install { vin }, now())
         .unwrap();
     for i in 0..8u8 {
         let ctx = r.scan_context(std::net::IpAddr::from([10, i, 0, 1]), Some("Guangdong"));
@@ -146,23 +146,26 @@ async fn people_see_the_pages_in_a_phone_sized_browser() {
     let recall = Action::Recall {
         reason: "brake fluid seal".into(),
     };
-    r.record(&key(&codes[4]), &maker.id, recall, now()).unwrap();
+    r.record_genuine_scan(&key(&codes[4]), &maker.id, recall, now())
+        .unwrap();
     let void = Action::Decommission {
         reason: "misprint".into(),
     };
-    r.record(&key(&codes[5]), &maker.id, void, now()).unwrap();
-    r.record(&key(&codes[6]), &shop_b, Action::Receive, now())
+    r.record_genuine_scan(&key(&codes[5]), &maker.id, void, now())
+        .unwrap();
+    r.record_genuine_scan(&key(&codes[6]), &shop_b, Action::Receive, now())
         .unwrap();
     let destroy = Action::Destroy {
         reason: "damaged".into(),
     };
-    r.record(&key(&codes[6]), &shop_b, destroy, now()).unwrap();
+    r.record_genuine_scan(&key(&codes[6]), &shop_b, destroy, now())
+        .unwrap();
     // A shop's clone: this fresh code is fitted to another car before shop A receives it.
     let cloned = &fresh[5];
-    r.record(&key(cloned), &shop_b, Action::Receive, now())
+    r.record_genuine_scan(&key(cloned), &shop_b, Action::Receive, now())
         .unwrap();
     let other = Vin::parse(OTHER_VIN).unwrap();
-    r.record(&key(cloned), &shop_b, Action::Install { vin: other }, now())
+    r.record_genuine_scan(&key(cloned), &shop_b, Action::Install { vin: other }, now())
         .unwrap();
 
     // A second maker whose key is then reported stolen.
@@ -674,7 +677,7 @@ async fn the_station_asks_about_its_own_parts_undoes_and_confirms_a_european_vin
         .map(|i| code(&maker.key, &format!("OWN{i}")))
         .collect();
     r.register(&parts, Some(&maker.id), now()).unwrap();
-    r.record(
+    r.record_genuine_scan(
         &CodeKey::of(&parts[2].part),
         &maker.id,
         Action::Recall {

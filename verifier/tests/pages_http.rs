@@ -431,12 +431,12 @@ async fn the_dashboard_lists_alerts_reports_and_charts_and_resolves() {
     let shop_a = registry::PartyId::parse("shop-a").unwrap();
     let shop_b = registry::PartyId::parse("shop-b").unwrap();
     let vin = registry::Vin::parse("LSVAU218XN2183294").unwrap();
-    r.record(&key, &shop_a, registry::Action::Receive, now())
+    r.record_genuine_scan(&key, &shop_a, registry::Action::Receive, now())
         .unwrap();
-    r.record(&key, &shop_a, registry::Action::Install { vin }, now())
+    r.record_genuine_scan(&key, &shop_a, registry::Action::Install { vin }, now())
         .unwrap();
     let clone = r
-        .record(&key, &shop_b, registry::Action::Receive, now())
+        .record_genuine_scan(&key, &shop_b, registry::Action::Receive, now())
         .unwrap();
     assert!(matches!(
         clone.event.outcome,
@@ -1035,6 +1035,81 @@ fn history_of(w: &World, uri: &str) -> registry::History {
     w.server.registry.history(&key).unwrap().unwrap()
 }
 
+/// A label forged for a registered serial (another key's signature) is refused at the station: the
+/// row says so, nothing is recorded, and no question about the genuine part is asked for it.
+#[tokio::test]
+async fn a_forged_label_at_the_station_writes_nothing_into_the_genuine_history() {
+    let w = world().await;
+    let client = no_redirects();
+    let token = token(&w.server.registry, "shop-a");
+    let (cookie, _) = sign_in(&client, &w, &token).await;
+    let csrf = csrf_of(&signed_in_page(&client, w.server.url("/shop"), &cookie).await);
+    let genuine = signer::DigitalLink::parse(&w.uris[0]).unwrap();
+    let forged =
+        SignedCode::sign(genuine.part.clone(), &signer::keys::generate()).to_uri(&w.server.base());
+    let scan = |uri: String| {
+        let (client, cookie, csrf, w) = (&client, &cookie, &csrf, &w);
+        async move {
+            station_post(
+                client,
+                w,
+                cookie,
+                "/shop/scan",
+                &[("csrf", csrf), ("code", &uri)],
+            )
+            .await
+            .json::<serde_json::Value>()
+            .await
+            .unwrap()
+        }
+    };
+    let refused = scan(forged.clone()).await;
+    assert_eq!(refused["class"], "danger", "{refused}");
+    assert!(
+        refused["text"]
+            .as_str()
+            .unwrap()
+            .contains("Signature does not match: possibly forged. Not recorded"),
+        "{refused}"
+    );
+    assert_eq!(refused["undo"], false, "{refused}");
+    assert_eq!(history_of(&w, &w.uris[0]).events.len(), 1);
+    // The shop installs the genuine part; the forged label scanned in receive mode is still
+    // refused as forged, not asked about as the shop's own installed part.
+    station_post(
+        &client,
+        &w,
+        &cookie,
+        "/shop/mode",
+        &[
+            ("csrf", &csrf),
+            ("mode", "install"),
+            ("vin", "LSVAU218XN2183294"),
+        ],
+    )
+    .await;
+    assert_eq!(scan(w.uris[0].clone()).await["class"], "ok");
+    station_post(
+        &client,
+        &w,
+        &cookie,
+        "/shop/mode",
+        &[("csrf", &csrf), ("mode", "receive"), ("vin", "")],
+    )
+    .await;
+    let refused = scan(forged).await;
+    assert_eq!(
+        (&refused["class"], &refused["ask"]),
+        (&"danger".into(), &false.into()),
+        "{refused}"
+    );
+    let history = history_of(&w, &w.uris[0]);
+    assert_eq!(history.events.len(), 2);
+    assert!(history.record.flags.duplicate.is_empty());
+    assert_eq!(history.events[1].basis, registry::Basis::Scanned);
+    w.server.shutdown().await;
+}
+
 #[tokio::test]
 async fn the_station_asks_before_a_wrong_mode_scan_and_undoes_its_own() {
     let w = world().await;
@@ -1118,6 +1193,8 @@ async fn the_station_asks_before_a_wrong_mode_scan_and_undoes_its_own() {
             vin: Some(registry::Vin::parse("LSVAU218XN2183294").unwrap())
         })
     );
+    // The answer presented the label the question was about.
+    assert_eq!(last.basis, registry::Basis::Scanned);
     // A question already answered cannot be answered again.
     let again = station_post(
         &client,
@@ -1144,6 +1221,8 @@ async fn the_station_asks_before_a_wrong_mode_scan_and_undoes_its_own() {
         history.events.last().unwrap().what,
         registry::event::What::Action(registry::Action::Correct { corrects: 2, .. })
     ));
+    // The shop's correction of its own event: no label in hand, so not recorded as scanned.
+    assert_eq!(history.events.last().unwrap().basis, registry::Basis::Typed);
     assert!(matches!(
         history.record.custody.custody,
         registry::Custody::Installed { .. }
@@ -1219,7 +1298,7 @@ async fn the_station_asks_before_a_wrong_mode_scan_and_undoes_its_own() {
     let shop_b = registry::PartyId::parse("shop-b").unwrap();
     w.server
         .registry
-        .record(&key, &shop_b, registry::Action::Receive, now())
+        .record_genuine_scan(&key, &shop_b, registry::Action::Receive, now())
         .unwrap();
     let row = received["id"].to_string();
     let refused = station_post(
@@ -1404,7 +1483,7 @@ async fn a_recalled_part_stops_the_install_and_its_reason_is_shown_everywhere() 
     let key = registry::CodeKey::of(&signer::DigitalLink::parse(&w.uris[2]).unwrap().part);
     w.server
         .registry
-        .record(
+        .record_genuine_scan(
             &key,
             &maker,
             registry::Action::Recall {
@@ -1487,7 +1566,7 @@ async fn a_recalled_part_stops_the_install_and_its_reason_is_shown_everywhere() 
     let key1 = registry::CodeKey::of(&signer::DigitalLink::parse(&w.uris[1]).unwrap().part);
     w.server
         .registry
-        .record(
+        .record_genuine_scan(
             &key1,
             &maker,
             registry::Action::Recall {

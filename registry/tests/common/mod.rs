@@ -9,10 +9,10 @@
 
 pub mod postgres;
 
-use registry::{CodeKey, Location, PartyId, Registry, RegistryConfig};
+use registry::{CodeKey, Location, Party, PartyId, Registry, RegistryConfig, Role};
 use signer::{
-    Certificate, CertificateBody, CompanyPrefix, Gtin, Lot, PartId, Serial, SignedCode, SigningKey,
-    Timestamp,
+    Certificate, CertificateBody, CompanyPrefix, DigitalLink, Gtin, Lot, PartId, Serial,
+    SignedCode, SigningKey, Timestamp,
 };
 
 pub const DAY: i64 = 86_400;
@@ -123,6 +123,24 @@ pub fn restore(backup: &[u8]) -> (Registry, tempfile::TempDir, Option<postgres::
     }
 }
 
+/// Adds these parties (as distributors: the rules weigh how a party relates to a part, not its
+/// role), so parts can be shipped to them: the registry refuses a shipment to a party it does not
+/// know.
+pub fn add_parties(registry: &Registry, ids: &[&str]) {
+    for id in ids {
+        registry
+            .add_party(Party {
+                id: party(id),
+                role: Role::Distributor,
+                name: (*id).into(),
+                region: None,
+                created_at: t0(),
+                revoked_at: None,
+            })
+            .unwrap();
+    }
+}
+
 pub struct World {
     pub dir: tempfile::TempDir,
     pub registry: Registry,
@@ -162,6 +180,16 @@ impl World {
 
     pub fn code(&self, serial: &str) -> SignedCode {
         SignedCode::sign(part(GTIN, "L2026A", serial), &self.maker)
+    }
+
+    /// The label of [`World::code`] as a scanner reads it.
+    pub fn label(&self, serial: &str) -> DigitalLink {
+        DigitalLink::parse(&self.code(serial).path_and_query()).unwrap()
+    }
+
+    /// Adds these parties, so parts can be shipped to them ([`add_parties`]).
+    pub fn add_parties(&self, ids: &[&str]) {
+        add_parties(&self.registry, ids);
     }
 
     /// Registers one code and returns its key.

@@ -17,7 +17,9 @@ use axum::http::StatusCode;
 use axum::http::request::Parts;
 use axum::response::{IntoResponse, Redirect, Response};
 use registry::event::{Step, What};
-use registry::{Action, AlertNote, CodeKey, Party, PartyId, Registry, RegistryError};
+use registry::{
+    Action, AlertNote, CodeKey, Party, PartyId, Registry, RegistryError, Submission, TextField,
+};
 use serde::Deserialize;
 use signer::{Gtin, Lot, Serial, Timestamp};
 
@@ -404,8 +406,7 @@ pub async fn case(
             let key = key.clone();
             move |r| gather(r, &me, &key, lang, now, &zone)
         })
-        .await?
-        .map_err(|e| ApiError::unexpected(&e))?
+        .await??
         .ok_or_else(not_yours)?;
     let c = case_text::texts(lang);
     Ok(render(&CasePage {
@@ -513,8 +514,7 @@ pub async fn find(
             }
             Ok(None)
         })
-        .await?
-        .map_err(|e| ApiError::unexpected(&e))?;
+        .await??;
     Ok(match found {
         Some(key) => Redirect::to(&with_lang(&case_href(&key), lang)).into_response(),
         None => page(c.not_yours.to_owned()),
@@ -542,14 +542,6 @@ pub struct RecallForm {
 }
 
 session_forms!(RecallForm);
-
-fn recall_error(e: RegistryError) -> ApiError {
-    match e {
-        RegistryError::InvalidInput(why) => ApiError::bad_request("invalid_recall", why),
-        RegistryError::NotAllowed(_) => not_yours(),
-        e => ApiError::unexpected(&e),
-    }
-}
 
 /// `POST /dashboard/recall`: recalls one of the maker's codes, or (with `lot`) its whole lot.
 #[utoipa::path(
@@ -588,36 +580,42 @@ pub async fn recall(
             "say why the part is recalled",
         ));
     }
+    // The form's reason, in the form's own code (the registry bounds it the same way).
+    let field = match lot {
+        Some(_) => TextField::RecallReason,
+        None => TextField::Step(Step::Recalling),
+    };
+    field
+        .check(&reason)
+        .map_err(|e| ApiError::bad_request("invalid_recall", e.to_string()))?;
     let me = party.id.clone();
     let now = Timestamp::now();
     let target = key.clone();
     state
-        .blocking(move |r| -> Result<(), RegistryError> {
+        .blocking(move |r| -> Result<(), ApiError> {
             // Only the maker's own code, whatever is recalled: a lot is reached through one of
             // its codes, so another maker's lot is refused like its codes.
             let status = r.status(&target)?;
             let Some(status) = status.filter(|s| s.record.manufacturer == me) else {
-                return Err(RegistryError::NotAllowed("not the maker's code".into()));
+                return Err(not_yours());
             };
             let action = match lot {
                 Some(lot) => {
                     if status.record.lot.as_ref() != Some(&lot) {
-                        return Err(RegistryError::InvalidInput(
-                            "the lot is not this code's lot".into(),
+                        return Err(ApiError::bad_request(
+                            "invalid_recall",
+                            "the lot is not this code's lot",
                         ));
                     }
                     r.recall_lot(&gtin, &lot, &me, &reason, now)?;
                     NoteAction::LotRecall
                 }
                 None => {
-                    r.record(
-                        &target,
-                        &me,
-                        Action::Recall {
-                            reason: reason.clone(),
-                        },
-                        now,
-                    )?;
+                    let recall = Action::Recall {
+                        reason: reason.clone(),
+                    };
+                    // The maker's own act on its code, made on its page: no label in hand.
+                    r.submit(&target, &me, Submission::without_label(recall), now)?;
                     NoteAction::Recall
                 }
             };
@@ -626,9 +624,8 @@ pub async fn recall(
                 action: action.as_str().into(),
                 note: reason,
             };
-            r.add_alert_note(&me, &target, &note)
+            Ok(r.add_alert_note(&me, &target, &note)?)
         })
-        .await?
-        .map_err(recall_error)?;
+        .await??;
     Ok(Redirect::to(&case_href(&key)).into_response())
 }

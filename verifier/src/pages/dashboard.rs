@@ -17,8 +17,11 @@ use askama::Template;
 use axum::extract::State;
 use axum::response::{IntoResponse, Redirect, Response};
 use registry::custody::date;
-use registry::event::What;
-use registry::{Action, AlertNote, CodeKey, GenuineCopy, PartyId, Registry, Resolution};
+use registry::event::{Step, What};
+use registry::{
+    Action, AlertNote, CodeKey, GenuineCopy, PartyId, Registry, Resolution, ResolutionError,
+    Submission, TextField,
+};
 use serde::Deserialize;
 use signer::Timestamp;
 
@@ -334,10 +337,12 @@ fn genuine_of_form(
     let Some(history) = r.history(key)? else {
         return Ok(None);
     };
+    // A claim is no copy anyone holds: the list never offers one, and the registry would refuse
+    // it as a copy its history does not record.
     Ok(history
         .events
         .into_iter()
-        .find(|e| e.seq == seq)
+        .find(|e| e.seq == seq && !e.outcome.is_claim())
         .and_then(|e| match e.what {
             What::Action(Action::Install { vin }) => Some(GenuineCopy::Vehicle(vin)),
             What::Action(Action::Receive | Action::Remove { .. }) => {
@@ -445,8 +450,7 @@ pub async fn dashboard(
             let zone = state.config().time_zone.clone();
             move |r| gather(r, &me, lang, now, &zone)
         })
-        .await?
-        .map_err(|e| ApiError::unexpected(&e))?;
+        .await??;
     // The registry counts scans per UTC day, so these bars are labelled with UTC dates: relabelling
     // them in the local zone would put a day's counts under a date they only half belong to.
     let day_bars: Vec<(String, u64)> = g
@@ -534,8 +538,7 @@ pub async fn alert_action(
         let key = key.clone();
         state
             .blocking(move |r| r.status(&key))
-            .await?
-            .map_err(|e| ApiError::unexpected(&e))?
+            .await??
             .map(|s| s.record.manufacturer)
     };
     if owner.as_ref() != Some(&me) {
@@ -569,13 +572,7 @@ pub async fn alert_action(
                     }
                     Ok::<_, registry::RegistryError>(())
                 })
-                .await?
-                .map_err(|e| match e {
-                    registry::RegistryError::InvalidInput(why) => {
-                        ApiError::bad_request("invalid_note", why)
-                    }
-                    e => ApiError::unexpected(&e),
-                })?;
+                .await??;
             return Ok(Redirect::to(&back).into_response());
         }
         other => Resolution::parse(other).ok_or_else(|| {
@@ -585,6 +582,14 @@ pub async fn alert_action(
             )
         })?,
     };
+    // What the form says, in the form's own code: a note, of a size the registry keeps.
+    let invalid = |why: String| ApiError::bad_request("invalid_resolution", why);
+    if note.trim().is_empty() {
+        return Err(invalid(ResolutionError::NoNote.to_string()));
+    }
+    TextField::Step(Step::Resolving)
+        .check(&note)
+        .map_err(|e| invalid(e.to_string()))?;
     let now = Timestamp::now();
     let actor = me.clone();
     let choice = form.genuine;
@@ -595,9 +600,7 @@ pub async fn alert_action(
                 Resolution::Counterfeit => match genuine_of_form(r, &key, choice.as_deref())? {
                     Some(g) => Some(g),
                     None => {
-                        return Err(registry::RegistryError::InvalidInput(
-                            "choose which copy is genuine from the list".into(),
-                        ));
+                        return Err(invalid("choose which copy is genuine from the list".into()));
                     }
                 },
             };
@@ -606,22 +609,13 @@ pub async fn alert_action(
                 genuine,
                 note,
             };
-            r.record(&key, &actor, action, now)?;
+            // The maker's own act on its code, made on the dashboard: no label in hand.
+            r.submit(&key, &actor, Submission::without_label(action), now)?;
             // The resolving event keeps the note for good; the notes list shows it with the
             // others, so a colleague reads the case in one place.
-            r.add_alert_note(&actor, &key, &kept)
+            Ok(r.add_alert_note(&actor, &key, &kept)?)
         })
-        .await?
-        .map_err(|e| match e {
-            registry::RegistryError::InvalidInput(why) => {
-                ApiError::bad_request("invalid_resolution", why)
-            }
-            e => ApiError::new(
-                axum::http::StatusCode::FORBIDDEN,
-                "not_allowed",
-                e.to_string(),
-            ),
-        })?;
+        .await??;
     session.mark_resolved(Resolved {
         code,
         how: resolution.as_str(),

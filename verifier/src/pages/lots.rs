@@ -58,8 +58,7 @@ pub async fn lots(
     let me = party.id.clone();
     let counted = state
         .blocking(move |r| r.lots(&me, MAX_CODES_WALKED))
-        .await?
-        .map_err(|e| ApiError::unexpected(&e))?;
+        .await??;
     let rows = counted
         .lots
         .into_iter()

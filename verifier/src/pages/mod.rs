@@ -129,10 +129,7 @@ pub(crate) async fn storage_fault_page(request: Request, next: Next) -> Response
 
 /// What to tell people when `e` is a storage fault (a full or failing store), in their language.
 pub(crate) fn storage_text(e: &registry::RegistryError, t: &i18n::Texts) -> Option<&'static str> {
-    let registry::RegistryError::Store(store) = e else {
-        return None;
-    };
-    let fault = store.fault()?;
+    let fault = e.fault()?;
     Some(if fault.is_full() {
         t.storage_full_text
     } else {

@@ -260,8 +260,7 @@ pub async fn report(
     let now = Timestamp::now();
     let filed = state
         .blocking(move |r| reports::file(r, submitted, now))
-        .await?
-        .map_err(|e| ApiError::unexpected(&e))?;
+        .await??;
     let filed = match filed {
         Ok(filed) => filed,
         Err(NotKept::BadCode(why) | NotKept::Invalid(why)) => return Ok(failed(why)),
@@ -369,8 +368,7 @@ pub async fn vehicle_check(
     };
     let found = state
         .blocking(move |r| r.vehicle_answer(&key, &vin))
-        .await?
-        .map_err(|e| ApiError::unexpected(&e))?;
+        .await??;
     let (severity, message) = match found {
         registry::VehicleAnswer::Recorded => (Severity::Ok, t.vehicle_yes),
         registry::VehicleAnswer::NotRecorded => (Severity::Warning, t.vehicle_no),

@@ -18,7 +18,7 @@ use std::time::{Duration, Instant};
 use axum::http::{HeaderMap, StatusCode, header};
 use rand::RngCore;
 use registry::{Action, CodeKey, Party, Registry, SessionRecord, Vin};
-use signer::Timestamp;
+use signer::{DigitalLink, Timestamp};
 
 use super::Lang;
 use crate::error::ApiError;
@@ -64,6 +64,9 @@ pub struct ScanRow {
     /// recorded.
     #[serde(skip)]
     pub asked: Option<(Vin, Action)>,
+    /// For a question: the label scanned, which the answer presents to the registry again.
+    #[serde(skip)]
+    pub label: Option<DigitalLink>,
 }
 
 impl ScanRow {
@@ -82,6 +85,7 @@ impl ScanRow {
             key: None,
             undoable: None,
             asked: None,
+            label: None,
         }
     }
 
@@ -211,9 +215,7 @@ impl Sessions {
             install_vin: None,
             confirm_vin: None,
         };
-        self.registry
-            .put_session(&id, &record)
-            .map_err(|e| ApiError::unexpected(&e))?;
+        self.registry.put_session(&id, &record)?;
         let mut local = lock(&self.local);
         if local.len() >= MAX_SESSIONS {
             let stale = Instant::now() - LIFETIME;

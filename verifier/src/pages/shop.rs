@@ -21,7 +21,8 @@ use axum::http::{HeaderMap, StatusCode, header};
 use axum::response::{IntoResponse, Json, Redirect, Response};
 use axum::{Extension, Form};
 use registry::{
-    Action, CodeKey, Custody, Outcome, Party, Registry, RegistryError, Role, Submission, Vin,
+    Action, CodeKey, CorrectionError, Custody, LabelStatus, Outcome, Party, Presented, Registry,
+    RegistryError, Role, ScannedLabel, Submission, Vin,
 };
 use serde::Deserialize;
 use signer::{DigitalLink, Timestamp};
@@ -175,8 +176,7 @@ pub async fn sign_in(
     let now = Timestamp::now();
     let result = state
         .blocking(move |r| r.authenticate(&token, now))
-        .await?
-        .map_err(|e| ApiError::unexpected(&e))?;
+        .await??;
     let party = match result {
         Ok(party) => party,
         Err(reason) => {
@@ -310,35 +310,37 @@ fn record(
     let Ok(link) = DigitalLink::parse(input.trim()) else {
         return row("info", both(|t| t.row_unreadable.to_owned()), shown);
     };
-    let key = CodeKey::of(&link.part);
-    let code = key.to_string();
-    let status = match r.status(&key) {
-        Ok(Some(status)) => status,
-        Ok(None) => {
+    let label = ScannedLabel::from(&link);
+    let code = label.key().to_string();
+    // Asked before the station asks anything about the scan: a forged label gets no question.
+    // The registry compares the label again as it records the scan.
+    let status = match r.label_status(label) {
+        Ok(LabelStatus::Registered(status)) => status,
+        Ok(LabelStatus::NotRegistered) => {
             return row("warning", both(|t| t.row_unregistered.to_owned()), code);
         }
+        Ok(LabelStatus::NotThisLabel) => return forged(code, at),
         Err(e) => {
             tracing::error!(error = %e, "a station scan failed");
             let texts = both(|t| format!("{}{}", t.row_refused, e.code()));
             return row("danger", texts, code);
         }
     };
-    // A scanned label must be the registered one: a forged label naming a genuine serial must not
-    // write into the genuine part's history (as the API refuses it).
-    let matches = link.key_id == Some(status.record.key_id)
-        && link.signature == Some(status.record.signature)
-        && link.part.lot == status.record.lot;
-    if !matches {
-        return row("danger", both(|t| t.row_forged.to_owned()), code);
-    }
     let action = match vin {
         Some(vin) if party.role == Role::Shop => Action::Install { vin: *vin },
         _ => Action::Receive,
     };
-    if let Some(question) = wrong_mode(&status, party, &action, zone) {
+    if let Some(question) = wrong_mode(&status, party, &action, &link, zone) {
         return question;
     }
-    record_action(r, party, key, Submission::scanned(action), now, at)
+    let key = status.key;
+    record_action(r, party, key, Submission::scanned(action, link), now, at)
+}
+
+/// The row of a label that is not the registered one for its serial: nothing was recorded (a
+/// forged label naming a genuine serial must not write into the genuine part's history).
+fn forged(code: String, at: String) -> ScanRow {
+    ScanRow::plain("danger", both(|t| t.row_forged.to_owned()), code, at)
 }
 
 /// The question the station asks, recording nothing, when a scan contradicts this shop's own
@@ -350,6 +352,7 @@ fn wrong_mode(
     status: &registry::CodeStatus,
     party: &Party,
     action: &Action,
+    label: &DigitalLink,
     zone: &Zone,
 ) -> Option<ScanRow> {
     let Custody::Installed { vin, by } = &status.record.custody.custody else {
@@ -373,6 +376,7 @@ fn wrong_mode(
         ask: true,
         key: Some(status.key.clone()),
         asked: Some((*vin, action.clone())),
+        label: Some(label.clone()),
         ..ScanRow::plain(
             "warning",
             text,
@@ -393,20 +397,22 @@ fn vin_tail(vin: &Vin) -> &str {
     &vin.as_str()[13..]
 }
 
-/// Records `action` by `party` with the label scanned, and the row that says what it did.
+/// Records the station's submission (with the label scanned) by `party`, and the row that says
+/// what it did.
 fn record_action(
     r: &Registry,
     party: &Party,
     key: CodeKey,
-    submission: Submission,
+    mut submission: Submission,
     now: Timestamp,
     at: String,
 ) -> ScanRow {
-    let Submission {
-        action,
-        recall_override,
-        ..
-    } = submission;
+    let action = submission.action.clone();
+    let recall_override = submission.recall_override;
+    let label = match &submission.presented {
+        Presented::Label(label) => Some(label.clone()),
+        Presented::Typed | Presented::NoLabel => None,
+    };
     let code = key.to_string();
     let row = |class: &'static str, texts: [String; 2], code: String| {
         ScanRow::plain(class, texts, code, at.clone())
@@ -425,14 +431,11 @@ fn record_action(
         .map(|s| s.record.custody.since);
     // The station holds a VIN whose check digit does not verify only once the operator confirmed
     // it against the registration certificate (see `mode`).
-    let vin_confirmed = matches!(&action, Action::Install { vin } if !vin.check_digit_verifies());
-    let submission = Submission {
-        vin_confirmed,
-        recall_override,
-        ..Submission::scanned(action.clone())
-    };
+    submission.vin_confirmed =
+        matches!(&action, Action::Install { vin } if !vin.check_digit_verifies());
     let recorded = match r.submit(&key, &party.id, submission, now) {
         Ok(recorded) => recorded,
+        Err(RegistryError::LabelMismatch(_)) => return forged(code, at),
         // A recalled part stops the install until the shop chooses, knowing the reason.
         Err(RegistryError::Recalled(reason)) => {
             let installing = match &action {
@@ -443,6 +446,7 @@ fn record_action(
                 recall: true,
                 key: Some(key),
                 asked: installing.map(|vin| (vin, action)),
+                label,
                 ..row(
                     "danger",
                     both(|t| t.row_recall_refused.replace("{reason}", &reason)),
@@ -568,25 +572,33 @@ pub async fn decide(
         .with(|s| {
             s.row_mut(form.row)
                 .filter(|r| r.ask || r.recall)
-                .and_then(|r| Some((r.key.clone()?, r.asked.clone()?, r.at.clone())))
+                .and_then(|r| {
+                    Some((
+                        r.key.clone()?,
+                        r.asked.clone()?,
+                        r.label.clone()?,
+                        r.at.clone(),
+                    ))
+                })
         })
         .await;
     let party = session.party().clone();
-    let Some((key, (vin, action), at)) = asked else {
+    let Some((key, (vin, action), label, at)) = asked else {
         return Err(no_such_row());
     };
     let choice = form.choice.as_deref().unwrap_or("cancel");
     let now = Timestamp::now();
     let row = match choice {
         "remove" | "anyway" | "override" => {
+            // The label the question was about, which the registry compares again.
             let submission = match choice {
-                "remove" => Submission::scanned(Action::Remove { vin: Some(vin) }),
+                "remove" => Submission::scanned(Action::Remove { vin: Some(vin) }, label),
                 // The shop's explicit choice to fit a recalled part, recorded with the event.
                 "override" => Submission {
                     recall_override: true,
-                    ..Submission::scanned(action)
+                    ..Submission::scanned(action, label)
                 },
-                _ => Submission::scanned(action),
+                _ => Submission::scanned(action, label),
             };
             let at = state.config().time_zone.time(now);
             state
@@ -656,9 +668,10 @@ pub async fn undo(
                 corrects: seq,
                 reason: "undone at the scanning station".to_owned(),
             };
-            match r.submit(&key, &party.id, Submission::scanned(correct), now) {
+            // The shop's correction of its own event: no label in hand.
+            match r.submit(&key, &party.id, Submission::without_label(correct), now) {
                 Ok(_) => (String::new(), true),
-                Err(e) => (undo_refusal(r, &key, &e, t, &zone), false),
+                Err(e) => (undo_refusal(&e, t, &zone), false),
             }
         })
         .await?;
@@ -683,37 +696,23 @@ pub async fn undo(
 
 /// Why an undo was refused, in the station's words: the later event of another party that depends
 /// on the scan (named by its number, step and date), or the registry's other reasons.
-fn undo_refusal(r: &Registry, key: &CodeKey, e: &RegistryError, t: &Texts, zone: &Zone) -> String {
+fn undo_refusal(e: &RegistryError, t: &Texts, zone: &Zone) -> String {
     if let Some(says) = super::storage_text(e, t) {
         return format!("{}{says}", t.undo_refused);
     }
-    let RegistryError::InvalidCorrection(why) = e else {
-        return format!("{}{e}", t.undo_refused);
-    };
-    // The registry names the dependent event first: "event N (step, date) was recorded by another
-    // party ... and depends on it". Its number finds the event, whose words are the page's own.
-    let dependent = why
-        .contains("depends on it")
-        .then(|| {
-            why.strip_prefix("event ")?
-                .split(' ')
-                .next()?
-                .parse::<u32>()
-                .ok()
-        })
-        .flatten()
-        .and_then(|seq| {
-            let history = r.history(key).ok()??;
-            history.events.into_iter().find(|e| e.seq == seq)
-        });
-    match dependent {
-        Some(event) => t
+    match e {
+        RegistryError::InvalidCorrection(CorrectionError::DependedOn {
+            event, step, at, ..
+        }) => t
             .undo_depends
-            .replace("{seq}", &event.seq.to_string())
-            .replace("{step}", t.step(event.step()))
-            .replace("{date}", &zone.date(event.at)),
-        None if why.contains("correction window") => t.undo_too_old.to_owned(),
-        None => format!("{}{why}", t.undo_refused),
+            .replace("{seq}", &event.to_string())
+            .replace("{step}", t.step(*step))
+            .replace("{date}", &zone.date(*at)),
+        RegistryError::InvalidCorrection(CorrectionError::WindowClosed { .. }) => {
+            t.undo_too_old.to_owned()
+        }
+        RegistryError::InvalidCorrection(why) => format!("{}{why}", t.undo_refused),
+        e => format!("{}{e}", t.undo_refused),
     }
 }
 
@@ -824,8 +823,7 @@ pub async fn vehicle(
                         })
                         .collect::<Result<Vec<_>, registry::RegistryError>>()
                 })
-                .await?
-                .map_err(|e| ApiError::unexpected(&e))?;
+                .await??;
             let parts = parts
                 .iter()
                 .map(|(s, recall)| {

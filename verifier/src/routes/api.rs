@@ -13,7 +13,7 @@ use axum::http::{HeaderMap, StatusCode};
 use axum::response::{IntoResponse, Response};
 use base64::Engine as _;
 use registry::{
-    Action, Basis, CodeKey, Custody, GenuineCopy, Outcome, PartyId, Recorded, Registry,
+    Action, CodeKey, Custody, GenuineCopy, Outcome, PartyId, Presented, Recorded, Registry,
     RegistryError, Resolution, Role, Submission, Vin,
 };
 use serde::{Deserialize, Serialize};
@@ -36,34 +36,6 @@ pub const MAX_BATCH_BYTES: usize = 1 << 20;
 const MAKERS: &[Role] = &[Role::Manufacturer];
 const SHOPS: &[Role] = &[Role::Shop];
 const ANYONE: &[Role] = &[Role::Manufacturer, Role::Distributor, Role::Shop];
-
-fn registry_error(e: RegistryError) -> ApiError {
-    match e {
-        RegistryError::NotRegistered(key) => ApiError::new(
-            StatusCode::NOT_FOUND,
-            "not_registered",
-            format!("{key} is not registered"),
-        ),
-        RegistryError::NotAllowed(why) => ApiError::new(StatusCode::FORBIDDEN, "not_allowed", why),
-        RegistryError::InvalidCorrection(why) => {
-            ApiError::new(StatusCode::UNPROCESSABLE_ENTITY, "invalid_correction", why)
-        }
-        RegistryError::InvalidInput(why) => ApiError::bad_request("invalid_input", why),
-        RegistryError::Recalled(reason) => ApiError::new(
-            StatusCode::CONFLICT,
-            "recalled",
-            format!(
-                "this part is recalled by its manufacturer ({reason}): do not fit it. Nothing was \
-                 recorded. To install it anyway, send the event again with \
-                 \"override_recall\": true; the override is recorded with it."
-            ),
-        ),
-        RegistryError::Trust(why) => {
-            ApiError::new(StatusCode::UNPROCESSABLE_ENTITY, "trust_refused", why)
-        }
-        e @ RegistryError::Store(_) => ApiError::unexpected(&e),
-    }
-}
 
 /// `GET /api/v1/me`: who the token belongs to.
 #[utoipa::path(
@@ -330,10 +302,11 @@ pub struct ConflictInfo {
     pub explanation: String,
 }
 
-/// What a scanned or typed code names: its key, and the signed parts to check if scanned.
+/// What a scanned or typed code names: its key, and what the caller presented (the registry
+/// compares a scanned label with the registered one).
 struct Named {
     key: CodeKey,
-    scanned: Option<DigitalLink>,
+    presented: Presented,
 }
 
 fn name_code(req: &EventRequest) -> Result<Named, ApiError> {
@@ -345,7 +318,7 @@ fn name_code(req: &EventRequest) -> Result<Named, ApiError> {
             let link = DigitalLink::parse(code).map_err(bad)?;
             Ok(Named {
                 key: CodeKey::of(&link.part),
-                scanned: Some(link),
+                presented: Presented::Label(link),
             })
         }
         (None, Some(gtin), Some(serial)) => Ok(Named {
@@ -353,7 +326,7 @@ fn name_code(req: &EventRequest) -> Result<Named, ApiError> {
                 &Gtin::parse(gtin.trim()).map_err(bad)?,
                 &Serial::parse(serial.trim()).map_err(bad)?,
             ),
-            scanned: None,
+            presented: Presented::Typed,
         }),
         _ => Err(ApiError::bad_request(
             "invalid_code",
@@ -543,7 +516,8 @@ fn not_holder(recorded: &Recorded) -> ApiError {
     )
 }
 
-/// Records one event: everything checked before anything is stored.
+/// Records one event: the request checked here, then the registry judges it (a scanned label
+/// compared with the registered one, the recipient known, the rules) before anything is stored.
 fn record_one(
     registry: &Registry,
     caller: &Caller,
@@ -551,48 +525,13 @@ fn record_one(
     now: Timestamp,
 ) -> Result<EventResult, ApiError> {
     let named = name_code(req)?;
-    let action = action(caller, req)?;
-    let status = registry
-        .status(&named.key)
-        .map_err(registry_error)?
-        .ok_or_else(|| registry_error(RegistryError::NotRegistered(named.key.clone())))?;
-    if let Some(link) = &named.scanned {
-        // A scanned label must be the registered one: a forged label naming a genuine serial must
-        // not write into the genuine part's history.
-        let matches = link.key_id == Some(status.record.key_id)
-            && link.signature == Some(status.record.signature)
-            && link.part.lot == status.record.lot;
-        if !matches {
-            return Err(ApiError::new(
-                StatusCode::UNPROCESSABLE_ENTITY,
-                "code_mismatch",
-                "this label's signature is not the registered one for its serial: the label may be \
-                 forged. Nothing was recorded; keep the part aside and report it.",
-            ));
-        }
-    }
-    if let Action::Ship { to } = &action {
-        if registry.party(to).map_err(registry_error)?.is_none() {
-            return Err(ApiError::new(
-                StatusCode::UNPROCESSABLE_ENTITY,
-                "unknown_party",
-                format!("no party {to} is registered to ship to"),
-            ));
-        }
-    }
     let submission = Submission {
-        action,
-        basis: if named.scanned.is_some() {
-            Basis::Scanned
-        } else {
-            Basis::Typed
-        },
+        action: action(caller, req)?,
+        presented: named.presented,
         recall_override: req.override_recall == Some(true),
         vin_confirmed: req.vin_confirmed == Some(true),
     };
-    let recorded = registry
-        .submit(&named.key, &caller.0.id, submission, now)
-        .map_err(registry_error)?;
+    let recorded = registry.submit(&named.key, &caller.0.id, submission, now)?;
     if matches!(recorded.event.outcome, Outcome::Refused { .. }) {
         return Err(not_holder(&recorded));
     }
@@ -786,8 +725,7 @@ pub async fn recall_lot(
     let now = Timestamp::now();
     let recall = state
         .blocking(move |r| r.recall_lot(&gtin, &lot, &caller.0.id, &req.reason, now))
-        .await?
-        .map_err(registry_error)?;
+        .await??;
     Ok(Json(json!({
         "gtin": req.gtin.trim(),
         "lot": req.lot.trim(),
@@ -862,8 +800,7 @@ pub async fn alerts(
         .blocking(move |r| {
             Ok::<_, RegistryError>((r.alerts(&caller.0.id)?, r.reports(&caller.0.id)?))
         })
-        .await?
-        .map_err(registry_error)?;
+        .await??;
     let alerts: Vec<_> = list.iter().map(flagged).collect();
     // A forged label under the maker's GTIN is a counterfeit in someone's hands: an alert too.
     let forged: Vec<_> = reports
@@ -893,10 +830,7 @@ pub async fn reports(
     caller: Caller,
 ) -> Result<Json<serde_json::Value>, ApiError> {
     caller.require(MAKERS, "reading reports")?;
-    let mut list = state
-        .blocking(move |r| r.reports(&caller.0.id))
-        .await?
-        .map_err(registry_error)?;
+    let mut list = state.blocking(move |r| r.reports(&caller.0.id)).await??;
     list.reverse();
     let reports: Vec<_> = list.iter().map(report_json).collect();
     Ok(Json(json!({ "reports": reports })))
@@ -929,8 +863,7 @@ pub async fn notices(
             }
             Ok::<_, RegistryError>(out)
         })
-        .await?
-        .map_err(registry_error)?;
+        .await??;
     let notices: Vec<_> = list
         .iter()
         .map(|(n, by)| {
@@ -1015,8 +948,7 @@ pub async fn code_history(
     let key = path_key(&gtin, &serial)?;
     let history = state
         .blocking(move |r| r.history(&key))
-        .await?
-        .map_err(registry_error)?
+        .await??
         .filter(|h| h.record.manufacturer == caller.0.id)
         .ok_or_else(not_yours)?;
     let status = registry::CodeStatus {
@@ -1075,8 +1007,7 @@ pub async fn code_epcis(
                 }
             },
         )
-        .await?
-        .map_err(registry_error)?
+        .await??
         .ok_or_else(not_yours)?;
     Ok((
         [(axum::http::header::CONTENT_TYPE, "application/ld+json")],
@@ -1111,10 +1042,7 @@ pub async fn vehicle(
 ) -> Result<Json<serde_json::Value>, ApiError> {
     caller.require(SHOPS, "reading a vehicle's parts")?;
     let vin = any_vin(&vin)?;
-    let parts = state
-        .blocking(move |r| r.installed_in(&vin))
-        .await?
-        .map_err(registry_error)?;
+    let parts = state.blocking(move |r| r.installed_in(&vin)).await??;
     let parts: Vec<_> = parts
         .iter()
         .map(|s| {

@@ -53,8 +53,7 @@ pub async fn scan(
     // Where the read must wait on the network (a shared database, a record not in memory), the
     // store waits in `block_in_place`, which hands this worker's other tasks on first. Only
     // Ed25519 for codes the registry does not hold goes to the blocking pool.
-    let judged =
-        verdict::judge_scan(state.registry(), input, now).map_err(|e| ApiError::unexpected(&e))?;
+    let judged = verdict::judge_scan(state.registry(), input, now)?;
     let (verdict, key) = match judged {
         Scan::Judged(verdict, key) => (*verdict, key),
         Scan::NeedsSignature(code) => {
@@ -137,7 +136,7 @@ pub async fn lookup(
         // Programs get the strict parsers' `data_error` with its stable reason code.
         Err(_) => verdict::judge_typed(state.registry(), &gtin, &serial, now),
     };
-    let (verdict, key) = judged.map_err(|e| ApiError::unexpected(&e))?;
+    let (verdict, key) = judged?;
     Ok(answer(&state, peer, &headers, input, verdict, key, now))
 }
 
@@ -297,8 +296,7 @@ pub async fn vehicle_check(
         .map_err(|e| ApiError::bad_request(e.code(), e.to_string()))?;
     let answer = state
         .blocking(move |r| r.vehicle_answer(&key, &vin))
-        .await?
-        .map_err(|e| ApiError::unexpected(&e))?;
+        .await??;
     Ok(Json(VehicleAnswer {
         recorded: answer == registry::VehicleAnswer::Recorded,
         found_counterfeit: answer == registry::VehicleAnswer::FoundCounterfeit,
@@ -381,8 +379,7 @@ pub async fn report(
     let now = Timestamp::now();
     let filed = state
         .blocking(move |r| reports::file(r, submitted, now))
-        .await?
-        .map_err(|e| ApiError::unexpected(&e))?;
+        .await??;
     let filed = filed.map_err(|why| match why {
         NotKept::BadCode(why) => {
             ApiError::bad_request("invalid_code", format!("check the code: {why}"))
