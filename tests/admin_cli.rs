@@ -3,27 +3,28 @@
 
 #![allow(clippy::unwrap_used)]
 
-mod common;
-
 use std::path::Path;
 
-use common::{fails, http_get, ok, partseal, serve, stop};
+use testkit::cli::Partseal;
+use testkit::cli::http_get;
+
+const PARTSEAL: Partseal = Partseal::at(env!("CARGO_BIN_EXE_partseal"));
 use registry::{AuthError, PartyId, Registry, RegistryConfig};
 use signer::Timestamp;
 
 /// An authority `ca`, and a manufacturer `acme-brakes` certified by it in `acme.cert` (made as
 /// `common::certified_batch` does, with an explicit manufacturer id).
 fn certified_maker(dir: &Path) {
-    ok(dir, &["authority", "init", "--out", "ca"]);
+    PARTSEAL.ok(dir, &["authority", "init", "--out", "ca"]);
     certify(dir, "ca", "acme", "acme-brakes");
 }
 
 /// A key `name` and its certificate `name.cert` from the authority in `authority`.
 fn certify(dir: &Path, authority: &str, name: &str, id: &str) {
-    ok(dir, &["keys", "generate", "--out", name]);
+    PARTSEAL.ok(dir, &["keys", "generate", "--out", name]);
     let public = format!("{name}.pub");
     let cert = format!("{name}.cert");
-    ok(
+    PARTSEAL.ok(
         dir,
         &[
             "authority",
@@ -56,13 +57,13 @@ fn trust_args<'a>(extra: &[&'a str]) -> Vec<&'a str> {
 fn admin(dir: &Path, args: &[&str]) -> String {
     let mut all = vec!["admin"];
     all.extend(args);
-    ok(dir, &all)
+    PARTSEAL.ok(dir, &all)
 }
 
 fn admin_fails(dir: &Path, args: &[&str], stderr_has: &str) {
     let mut all = vec!["admin"];
     all.extend(args);
-    fails(dir, &all, 2, stderr_has);
+    PARTSEAL.fails(dir, &all, 2, stderr_has);
 }
 
 fn open(dir: &Path) -> Registry {
@@ -128,7 +129,7 @@ fn an_operator_trusts_adds_parties_and_issues_and_revokes_tokens() {
     );
 
     // The token is printed once, on standard output alone; standard error says so.
-    let out = partseal(
+    let out = PARTSEAL.run(
         d,
         &[
             "admin",
@@ -307,7 +308,7 @@ fn bad_input_is_refused_with_exit_2_and_nothing_stored() {
         ("old1.cert", "revoked-1.list"),
         ("old2.cert", "revoked-2.list"),
     ] {
-        ok(
+        PARTSEAL.ok(
             d,
             &[
                 "authority",
@@ -324,7 +325,7 @@ fn bad_input_is_refused_with_exit_2_and_nothing_stored() {
         );
         std::fs::copy(d.join("revoked.list"), d.join(keep)).unwrap();
     }
-    ok(d, &["authority", "init", "--out", "other-ca"]);
+    PARTSEAL.ok(d, &["authority", "init", "--out", "other-ca"]);
     certify(d, "other-ca", "rogue", "rogue-parts");
 
     // A certificate the authority did not sign: refused, and no store is created.
@@ -482,7 +483,7 @@ fn while_the_service_runs_admin_commands_are_carried_out_by_it_at_once() {
     let d = tmp.path();
     certified_maker(d);
     admin(d, &trust_args(&[]));
-    let running = serve(d, &[]);
+    let running = PARTSEAL.serve(d, &[]);
     let socket = d.join("data/admin.sock");
     use std::os::unix::fs::{FileTypeExt, PermissionsExt};
     let meta = std::fs::metadata(&socket).unwrap();
@@ -545,7 +546,7 @@ fn while_the_service_runs_admin_commands_are_carried_out_by_it_at_once() {
     assert_eq!(status["tokens"]["revoked"], 1, "{status}");
 
     // Stopped, the socket is gone and the commands open the store themselves again.
-    stop(running);
+    running.stop();
     assert!(!socket.exists());
     let parties = json(&admin(d, &["party", "list", "--data", "data", "--json"]));
     assert_eq!(parties[0]["id"], "shop-1");

@@ -4,12 +4,12 @@
 
 #![allow(clippy::unwrap_used)] // test helpers outside #[test] functions may unwrap too
 
-mod common;
-
 use std::path::Path;
 use std::process::Command;
 
-use common::{fails, ok, partseal};
+use testkit::cli::Partseal;
+
+const PARTSEAL: Partseal = Partseal::at(env!("CARGO_BIN_EXE_partseal"));
 
 fn first_uri(manifest: &Path) -> String {
     let text = std::fs::read_to_string(manifest).unwrap();
@@ -21,8 +21,8 @@ fn first_uri(manifest: &Path) -> String {
 fn manufacturer_walkthrough() {
     let tmp = tempfile::tempdir().unwrap();
     let d = tmp.path();
-    ok(d, &["authority", "init", "--out", "ca"]);
-    ok(d, &["keys", "generate", "--out", "acme"]);
+    PARTSEAL.ok(d, &["authority", "init", "--out", "ca"]);
+    PARTSEAL.ok(d, &["keys", "generate", "--out", "acme"]);
     #[cfg(unix)]
     {
         use std::os::unix::fs::PermissionsExt;
@@ -41,7 +41,7 @@ fn manufacturer_walkthrough() {
             assert_eq!(mode & 0o777, 0o644, "{public}");
         }
     }
-    let out = ok(
+    let out = PARTSEAL.ok(
         d,
         &[
             "authority",
@@ -65,7 +65,7 @@ fn manufacturer_walkthrough() {
         "{out}"
     );
 
-    ok(
+    PARTSEAL.ok(
         d,
         &[
             "sign",
@@ -117,7 +117,7 @@ fn manufacturer_walkthrough() {
         ];
         args.extend_from_slice(extra);
         args.push(uri);
-        partseal(d, &args)
+        PARTSEAL.run(d, &args)
     };
     let genuine = verify(&[], &uri);
     assert_eq!(genuine.status.code(), Some(0));
@@ -140,7 +140,7 @@ fn manufacturer_walkthrough() {
     assert!(String::from_utf8_lossy(&typo.stdout).contains("check the code"));
 
     // Revocation: key compromise makes the same code stop verifying.
-    ok(
+    PARTSEAL.ok(
         d,
         &[
             "authority",
@@ -161,11 +161,11 @@ fn manufacturer_walkthrough() {
         serde_json::from_slice::<serde_json::Value>(&revoked.stdout).unwrap()["verdict"],
         "revoked"
     );
-    let shown = ok(d, &["authority", "show", "revoked.list"]);
+    let shown = PARTSEAL.ok(d, &["authority", "show", "revoked.list"]);
     assert!(shown.contains("key_compromise"), "{shown}");
 
     // Printing: sheets for an office printer, and ZPL for a thermal one.
-    ok(
+    PARTSEAL.ok(
         d,
         &[
             "labels",
@@ -186,7 +186,7 @@ fn manufacturer_walkthrough() {
             .unwrap()
             .starts_with(b"%PDF")
     );
-    ok(
+    PARTSEAL.ok(
         d,
         &[
             "labels",
@@ -204,7 +204,7 @@ fn manufacturer_walkthrough() {
     assert_eq!(zpl.matches("^XA").count(), 1000);
 
     // Registering, into the store `serve` uses by default.
-    let registered = ok(
+    let registered = PARTSEAL.ok(
         d,
         &[
             "registry",
@@ -226,7 +226,7 @@ fn manufacturer_walkthrough() {
     );
     let results = std::fs::read_to_string(d.join("results.jsonl")).unwrap();
     assert_eq!(results.lines().count(), 1000);
-    let stats = ok(d, &["registry", "stats", "--data", "partseal-data"]);
+    let stats = PARTSEAL.ok(d, &["registry", "stats", "--data", "partseal-data"]);
     assert!(stats.contains("codes:            1000"), "{stats}");
 }
 
@@ -234,16 +234,16 @@ fn manufacturer_walkthrough() {
 fn bad_input_is_refused_with_a_message_and_nothing_written() {
     let tmp = tempfile::tempdir().unwrap();
     let d = tmp.path();
-    ok(d, &["authority", "init", "--out", "ca"]);
-    ok(d, &["keys", "generate", "--out", "acme"]);
-    ok(d, &["keys", "generate", "--out", "other"]);
-    fails(
+    PARTSEAL.ok(d, &["authority", "init", "--out", "ca"]);
+    PARTSEAL.ok(d, &["keys", "generate", "--out", "acme"]);
+    PARTSEAL.ok(d, &["keys", "generate", "--out", "other"]);
+    PARTSEAL.fails(
         d,
         &["keys", "generate", "--out", "acme"],
         2,
         "refusing to overwrite",
     );
-    ok(
+    PARTSEAL.ok(
         d,
         &[
             "authority",
@@ -262,7 +262,7 @@ fn bad_input_is_refused_with_a_message_and_nothing_written() {
             "acme.cert",
         ],
     );
-    fails(
+    PARTSEAL.fails(
         d,
         &[
             "authority",
@@ -295,7 +295,7 @@ fn bad_input_is_refused_with_a_message_and_nothing_written() {
         args
     }
     // GTIN outside the certificate, wrong check digit, wrong key for the certificate, bad serial file.
-    fails(
+    PARTSEAL.fails(
         d,
         &sign(&[
             "--key",
@@ -310,7 +310,7 @@ fn bad_input_is_refused_with_a_message_and_nothing_written() {
         2,
         "outside the company prefixes",
     );
-    fails(
+    PARTSEAL.fails(
         d,
         &sign(&[
             "--key",
@@ -325,7 +325,7 @@ fn bad_input_is_refused_with_a_message_and_nothing_written() {
         2,
         "check digit",
     );
-    fails(
+    PARTSEAL.fails(
         d,
         &sign(&[
             "--key",
@@ -341,7 +341,7 @@ fn bad_input_is_refused_with_a_message_and_nothing_written() {
         "not the one the certificate names",
     );
     std::fs::write(d.join("serials.txt"), "GOOD1\nGOOD2\nBAD SERIAL\n").unwrap();
-    fails(
+    PARTSEAL.fails(
         d,
         &sign(&[
             "--key",
@@ -356,7 +356,7 @@ fn bad_input_is_refused_with_a_message_and_nothing_written() {
         2,
         "line 3: serial (21) character ' ' at position 3 is not allowed",
     );
-    fails(
+    PARTSEAL.fails(
         d,
         &sign(&[
             "--key",
@@ -386,8 +386,8 @@ fn bad_input_is_refused_with_a_message_and_nothing_written() {
     );
 
     // A certificate from elsewhere does not verify under this authority.
-    ok(d, &["authority", "init", "--out", "ca2"]);
-    fails(
+    PARTSEAL.ok(d, &["authority", "init", "--out", "ca2"]);
+    PARTSEAL.fails(
         d,
         &[
             "verify",
@@ -409,9 +409,9 @@ fn an_exposed_private_key_is_used_with_a_warning_that_shows_no_key_material() {
     use std::os::unix::fs::PermissionsExt;
     let tmp = tempfile::tempdir().unwrap();
     let d = tmp.path();
-    ok(d, &["authority", "init", "--out", "ca"]);
-    ok(d, &["keys", "generate", "--out", "acme"]);
-    ok(
+    PARTSEAL.ok(d, &["authority", "init", "--out", "ca"]);
+    PARTSEAL.ok(d, &["keys", "generate", "--out", "acme"]);
+    PARTSEAL.ok(
         d,
         &[
             "authority",
@@ -431,7 +431,7 @@ fn an_exposed_private_key_is_used_with_a_warning_that_shows_no_key_material() {
         ],
     );
     std::fs::set_permissions(d.join("acme.key"), std::fs::Permissions::from_mode(0o644)).unwrap();
-    let out = partseal(
+    let out = PARTSEAL.run(
         d,
         &[
             "sign",
@@ -465,8 +465,8 @@ fn an_encrypted_key_signs_only_with_its_passphrase() {
     let tmp = tempfile::tempdir().unwrap();
     let d = tmp.path();
     let with_pass = |args: &[&str], pass: Option<&str>| {
-        let mut cmd = Command::new(env!("CARGO_BIN_EXE_partseal"));
-        cmd.args(args).current_dir(d).env_remove("RUST_LOG");
+        let mut cmd = PARTSEAL.command(d);
+        cmd.args(args);
         match pass {
             Some(p) => cmd.env("PARTSEAL_KEY_PASSPHRASE", p),
             None => cmd.env_remove("PARTSEAL_KEY_PASSPHRASE"),
@@ -564,7 +564,7 @@ fn openssl_reads_our_keys_and_we_read_its() {
     assert!(version.status.success());
     let tmp = tempfile::tempdir().unwrap();
     let d = tmp.path();
-    ok(d, &["keys", "generate", "--out", "acme"]);
+    PARTSEAL.ok(d, &["keys", "generate", "--out", "acme"]);
     let derived = Command::new("openssl")
         .args(["pkey", "-in", "acme.key", "-pubout"])
         .current_dir(d)
@@ -591,8 +591,8 @@ fn openssl_reads_our_keys_and_we_read_its() {
         .current_dir(d)
         .status()
         .unwrap();
-    ok(d, &["authority", "init", "--out", "ca"]);
-    ok(
+    PARTSEAL.ok(d, &["authority", "init", "--out", "ca"]);
+    PARTSEAL.ok(
         d,
         &[
             "authority",
@@ -611,7 +611,7 @@ fn openssl_reads_our_keys_and_we_read_its() {
             "o.cert",
         ],
     );
-    ok(
+    PARTSEAL.ok(
         d,
         &[
             "sign",
@@ -635,10 +635,10 @@ fn openssl_reads_our_keys_and_we_read_its() {
 fn demo_runs_twice_reusing_its_keys() {
     let tmp = tempfile::tempdir().unwrap();
     let d = tmp.path();
-    let first = ok(d, &["demo", "--dir", "demo"]);
+    let first = PARTSEAL.ok(d, &["demo", "--dir", "demo"]);
     assert!(first.contains("20 codes, every one verified"), "{first}");
     let key_before = std::fs::read(d.join("demo/maker.key")).unwrap();
-    let second = ok(d, &["demo", "--dir", "demo"]);
+    let second = PARTSEAL.ok(d, &["demo", "--dir", "demo"]);
     assert!(second.contains("batch-2.jsonl"), "{second}");
     assert_eq!(std::fs::read(d.join("demo/maker.key")).unwrap(), key_before);
     // The command the demo prints works as printed.
@@ -647,7 +647,7 @@ fn demo_runs_twice_reusing_its_keys() {
         .find(|l| l.trim_start().starts_with("partseal verify"))
         .unwrap();
     let uri = line.rsplit('\'').nth(1).unwrap();
-    let out = partseal(
+    let out = PARTSEAL.run(
         d,
         &[
             "verify",

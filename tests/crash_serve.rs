@@ -9,8 +9,6 @@
 
 #![allow(clippy::unwrap_used)]
 
-mod common;
-
 use std::io::{BufRead, BufReader};
 use std::path::Path;
 use std::process::{Child, Command, Stdio};
@@ -18,7 +16,10 @@ use std::sync::atomic::{AtomicBool, Ordering};
 use std::sync::{Arc, Mutex};
 use std::time::{Duration, Instant};
 
-use common::{certified_maker, http, ok};
+use testkit::cli::Partseal;
+use testkit::cli::http;
+
+const PARTSEAL: Partseal = Partseal::at(env!("CARGO_BIN_EXE_partseal"));
 use registry::{CodeKey, PartyId, Registry, RegistryConfig};
 use signer::{Gtin, Serial};
 
@@ -118,9 +119,9 @@ fn serial_of(line: &str) -> String {
 }
 
 fn setup(d: &Path) -> (String, Vec<String>) {
-    certified_maker(d, "Acme Brakes", Some("acme-brakes"));
+    PARTSEAL.certified_maker(d, "Acme Brakes", Some("acme-brakes"));
     let sign = |lot: &str, count: usize, out: &str| {
-        ok(
+        PARTSEAL.ok(
             d,
             &[
                 "sign",
@@ -154,8 +155,8 @@ fn setup(d: &Path) -> (String, Vec<String>) {
     let mut register = vec!["registry", "register"];
     register.extend(trust);
     register.push("stock.jsonl");
-    ok(d, &register);
-    ok(
+    PARTSEAL.ok(d, &register);
+    PARTSEAL.ok(
         d,
         &[
             "admin",
@@ -169,7 +170,7 @@ fn setup(d: &Path) -> (String, Vec<String>) {
         ],
     );
     let add = |id: &str, role: &str| {
-        ok(
+        PARTSEAL.ok(
             d,
             &[
                 "admin", "party", "add", "--data", "data", "--id", id, "--role", role, "--name", id,
@@ -178,12 +179,13 @@ fn setup(d: &Path) -> (String, Vec<String>) {
     };
     add("acme-brakes", "manufacturer");
     let token = |id: &str| {
-        ok(
-            d,
-            &["admin", "token", "create", "--data", "data", "--party", id],
-        )
-        .trim()
-        .to_owned()
+        PARTSEAL
+            .ok(
+                d,
+                &["admin", "token", "create", "--data", "data", "--party", id],
+            )
+            .trim()
+            .to_owned()
     };
     let maker = token("acme-brakes");
     let shops = (1..=SHOPS)
@@ -363,7 +365,7 @@ fn acknowledged_writes_survive_sigkill_of_the_service_under_load() {
         let acks = std::mem::take(&mut *acks.lock().unwrap());
         checked += check(&d.join("data"), &acks);
         all.lock().unwrap().extend(acks);
-        ok(d, &["registry", "audit", "--data", "data"]);
+        PARTSEAL.ok(d, &["registry", "audit", "--data", "data"]);
         println!(
             "run {run}: {} acknowledged writes so far",
             all.lock().unwrap().len()

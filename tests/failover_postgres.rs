@@ -14,16 +14,18 @@
 
 #![allow(clippy::unwrap_used)]
 
-mod common;
-
 use std::io::{BufRead, BufReader, Write};
-use std::path::{Path, PathBuf};
+use std::path::Path;
 use std::process::{Child, Command, Stdio};
 use std::sync::atomic::{AtomicBool, Ordering};
 use std::sync::{Arc, Mutex};
 use std::time::{Duration, Instant};
 
-use common::{certified_maker, http, ok};
+use testkit::cli::Partseal;
+use testkit::cli::http;
+use testkit::postgres::Cluster;
+
+const PARTSEAL: Partseal = Partseal::at(env!("CARGO_BIN_EXE_partseal"));
 use registry::{CodeKey, Registry, RegistryConfig};
 use signer::{Gtin, Serial};
 
@@ -44,122 +46,6 @@ const RESUME_WITHIN: Duration = Duration::from_secs(30);
 const GTIN: &str = "06901234567892";
 /// The standby's `application_name`, which the primary's `synchronous_standby_names` names.
 const STANDBY: &str = "partseal_standby";
-const SCRIPT: &str = concat!(env!("CARGO_MANIFEST_DIR"), "/scripts/pg-cluster.sh");
-
-/// Whether Debian's PostgreSQL server is installed; without it the test is skipped, unless CI is
-/// set.
-fn postgres_installed() -> bool {
-    let installed = std::fs::read_dir("/usr/lib/postgresql").is_ok_and(|versions| {
-        versions
-            .filter_map(Result::ok)
-            .any(|v| v.path().join("bin/initdb").is_file())
-    });
-    if !installed && std::env::var_os("CI").is_some() {
-        panic!("PostgreSQL's server is not installed, and CI needs the failover test to run");
-    }
-    if !installed {
-        eprintln!("skipped: PostgreSQL's server is not installed (apt-get install postgresql)");
-    }
-    installed
-}
-
-/// A port that was free a moment ago on 127.0.0.1.
-fn free_port() -> u16 {
-    std::net::TcpListener::bind("127.0.0.1:0")
-        .unwrap()
-        .local_addr()
-        .unwrap()
-        .port()
-}
-
-fn cluster_script(args: &[&str]) -> String {
-    let out = Command::new("bash")
-        .arg(SCRIPT)
-        .args(args)
-        .output()
-        .unwrap();
-    assert!(
-        out.status.success(),
-        "pg-cluster.sh {args:?}: {}",
-        String::from_utf8_lossy(&out.stderr)
-    );
-    String::from_utf8(out.stdout).unwrap().trim().to_owned()
-}
-
-/// `sql` on the server at `port`: what it printed, one value a line.
-fn psql(port: u16, sql: &str) -> String {
-    let out = Command::new("psql")
-        .args(["-h", "127.0.0.1", "-p", &port.to_string(), "-U", "postgres"])
-        .args(["-d", "postgres", "-v", "ON_ERROR_STOP=1", "-qAtc", sql])
-        .output()
-        .unwrap();
-    assert!(
-        out.status.success(),
-        "psql {sql}: {}",
-        String::from_utf8_lossy(&out.stderr)
-    );
-    String::from_utf8(out.stdout).unwrap().trim().to_owned()
-}
-
-/// A primary and its synchronous standby, each in a directory of `root`; both stopped on drop,
-/// also when the test fails.
-struct Pair {
-    primary: PathBuf,
-    standby: PathBuf,
-    primary_port: u16,
-    standby_port: u16,
-}
-
-impl Pair {
-    fn start(root: &Path) -> Pair {
-        let pair = Pair {
-            primary: root.join("primary"),
-            standby: root.join("standby"),
-            primary_port: free_port(),
-            standby_port: free_port(),
-        };
-        let (p, s) = (pair.primary_port.to_string(), pair.standby_port.to_string());
-        let primary = pair.primary.to_str().unwrap();
-        cluster_script(&["start", primary, &p]);
-        psql(pair.primary_port, "CREATE DATABASE partseal");
-        cluster_script(&["standby", pair.standby.to_str().unwrap(), &s, &p, STANDBY]);
-        pair
-    }
-
-    /// The multi-host URL the service is given: whichever of the two takes writes.
-    fn url(&self) -> String {
-        format!(
-            "postgres://postgres@127.0.0.1:{},127.0.0.1:{}/partseal?target_session_attrs=read-write",
-            self.primary_port, self.standby_port
-        )
-    }
-
-    /// SIGKILL to the primary's postmaster: its server processes exit when they notice.
-    fn kill_primary(&self) {
-        let pid = std::fs::read_to_string(self.primary.join("data/postmaster.pid")).unwrap();
-        let pid = pid.lines().next().unwrap();
-        let status = Command::new("kill").args(["-KILL", pid]).status().unwrap();
-        assert!(status.success());
-    }
-
-    fn promote_standby(&self) {
-        cluster_script(&["promote", self.standby.to_str().unwrap()]);
-    }
-}
-
-impl Drop for Pair {
-    fn drop(&mut self) {
-        // The killed primary's stop fails (nothing to stop); each is tried regardless.
-        for dir in [&self.primary, &self.standby] {
-            let _ = Command::new("bash")
-                .arg(SCRIPT)
-                .args(["stop", dir.to_str().unwrap()])
-                .stdout(Stdio::null())
-                .stderr(Stdio::null())
-                .status();
-        }
-    }
-}
 
 /// `partseal serve` on the database, killed on drop.
 struct Server {
@@ -216,8 +102,8 @@ fn json(body: &str) -> serde_json::Value {
 /// all in the database at `url` through the binary's commands; the shop's token and the codes'
 /// manifest lines.
 fn setup(d: &Path, url: &str) -> (String, Vec<String>) {
-    certified_maker(d, "Acme Brakes", Some("acme-brakes"));
-    ok(
+    PARTSEAL.certified_maker(d, "Acme Brakes", Some("acme-brakes"));
+    PARTSEAL.ok(
         d,
         &[
             "sign",
@@ -239,7 +125,7 @@ fn setup(d: &Path, url: &str) -> (String, Vec<String>) {
     );
     let db = ["--database-url", url];
     let certs = ["--cert", "acme.cert"];
-    ok(
+    PARTSEAL.ok(
         d,
         &[
             &["registry", "register"][..],
@@ -250,7 +136,7 @@ fn setup(d: &Path, url: &str) -> (String, Vec<String>) {
         ]
         .concat(),
     );
-    ok(
+    PARTSEAL.ok(
         d,
         &[
             &["admin", "trust"][..],
@@ -261,7 +147,7 @@ fn setup(d: &Path, url: &str) -> (String, Vec<String>) {
         .concat(),
     );
     for (id, role) in [("acme-brakes", "manufacturer"), ("shop-1", "shop")] {
-        ok(
+        PARTSEAL.ok(
             d,
             &[
                 &["admin", "party", "add"][..],
@@ -271,7 +157,7 @@ fn setup(d: &Path, url: &str) -> (String, Vec<String>) {
             .concat(),
         );
     }
-    let token = ok(
+    let token = PARTSEAL.ok(
         d,
         &[
             &["admin", "token", "create"][..],
@@ -316,19 +202,21 @@ struct Seen {
 
 #[test]
 fn acknowledged_writes_survive_the_primary_failing_over_to_its_synchronous_standby() {
-    if !postgres_installed() {
+    if !testkit::postgres::can_start_clusters() {
         return;
     }
     let started = Instant::now();
     let tmp = tempfile::tempdir().unwrap();
-    // The server runs as `postgres` (when the test runs as root): it must reach its directories.
-    {
-        use std::os::unix::fs::PermissionsExt;
-        std::fs::set_permissions(tmp.path(), std::fs::Permissions::from_mode(0o755)).unwrap();
-    }
     let d = tmp.path();
-    let pair = Pair::start(d);
-    let url = pair.url();
+    let primary = Cluster::start();
+    primary.psql("CREATE DATABASE partseal");
+    let standby = Cluster::standby_of(&primary, STANDBY);
+    // The multi-host URL the service is given: whichever of the two takes writes.
+    let url = format!(
+        "postgres://postgres@127.0.0.1:{},127.0.0.1:{}/partseal?target_session_attrs=read-write",
+        primary.port(),
+        standby.port()
+    );
     let (token, stock) = setup(d, &url);
     let server = Server::start(d, &url, &d.join("serve.log"));
     println!(
@@ -338,15 +226,12 @@ fn acknowledged_writes_survive_the_primary_failing_over_to_its_synchronous_stand
 
     // Every commit waits for the standby: what the primary acknowledged, the standby has.
     assert_eq!(
-        psql(
-            pair.primary_port,
-            &format!(
-                "SELECT sync_state FROM pg_stat_replication WHERE application_name = '{STANDBY}'"
-            )
-        ),
+        primary.psql(&format!(
+            "SELECT sync_state FROM pg_stat_replication WHERE application_name = '{STANDBY}'"
+        )),
         "sync"
     );
-    assert_eq!(psql(pair.primary_port, "SHOW synchronous_commit"), "on");
+    assert_eq!(primary.psql("SHOW synchronous_commit"), "on");
     let stop = Arc::new(AtomicBool::new(false));
     let seen: Arc<Mutex<Seen>> = Arc::default();
     let threads: Vec<_> = (0..CLIENTS)
@@ -399,11 +284,11 @@ fn acknowledged_writes_survive_the_primary_failing_over_to_its_synchronous_stand
         })
         .collect();
     std::thread::sleep(BEFORE);
-    pair.kill_primary();
+    primary.kill();
     let killed = Instant::now();
     std::thread::sleep(UNNOTICED);
     let promoting = Instant::now();
-    pair.promote_standby();
+    standby.promote();
     // Writes resume: a receipt is acknowledged after the promotion began. (The old primary's
     // server processes outlive its postmaster for a moment, and may commit a last few, replicated
     // like any other, after the kill; not a second later.)
@@ -462,10 +347,7 @@ fn acknowledged_writes_survive_the_primary_failing_over_to_its_synchronous_stand
         .unwrap();
 
     // Every acknowledged receipt is on the new primary, read there alone.
-    let new_primary = format!(
-        "postgres://postgres@127.0.0.1:{}/partseal",
-        pair.standby_port
-    );
+    let new_primary = format!("postgres://postgres@127.0.0.1:{}/partseal", standby.port());
     let registry = Registry::connect(&new_primary, RegistryConfig::default()).unwrap();
     let gtin = Gtin::parse(GTIN).unwrap();
     for ack in &seen.acks {
@@ -502,7 +384,7 @@ fn acknowledged_writes_survive_the_primary_failing_over_to_its_synchronous_stand
         })
         .sum();
     drop(registry);
-    ok(d, &["registry", "audit", "--database-url", &new_primary]);
+    PARTSEAL.ok(d, &["registry", "audit", "--database-url", &new_primary]);
 
     let late = seen.unavailable.iter().filter(|t| **t > resumed).count();
     println!(

@@ -3,13 +3,13 @@
 
 #![allow(clippy::unwrap_used)]
 
-mod common;
-
 use std::path::Path;
 use std::process::{Command, Stdio};
 use std::time::{Duration, Instant};
 
-use common::{certified_maker, ok};
+use testkit::cli::Partseal;
+
+const PARTSEAL: Partseal = Partseal::at(env!("CARGO_BIN_EXE_partseal"));
 
 /// Every entry of `d`, sorted.
 fn entries(d: &Path) -> Vec<String> {
@@ -38,10 +38,9 @@ fn size(path: &Path) -> u64 {
 /// `bytes`, sends SIGINT, and returns the exit code and what it said on standard error.
 fn interrupt(d: &Path, args: &[&str], bytes: u64) -> (Option<i32>, String) {
     let before = entries(d);
-    let mut child = Command::new(env!("CARGO_BIN_EXE_partseal"))
+    let mut child = PARTSEAL
+        .command(d)
         .args(args)
-        .current_dir(d)
-        .env_remove("RUST_LOG")
         .stdin(Stdio::null())
         .stdout(Stdio::null())
         .stderr(Stdio::piped())
@@ -85,7 +84,7 @@ fn interrupt(d: &Path, args: &[&str], bytes: u64) -> (Option<i32>, String) {
 fn an_interrupted_sign_removes_its_temporary_file_and_says_so() {
     let tmp = tempfile::tempdir().unwrap();
     let d = tmp.path();
-    certified_maker(d, "Acme Brakes", None);
+    PARTSEAL.certified_maker(d, "Acme Brakes", None);
     let (code, stderr) = interrupt(
         d,
         &[
@@ -117,8 +116,8 @@ fn an_interrupted_sign_removes_its_temporary_file_and_says_so() {
 fn interrupted_labels_remove_their_temporary_directory_or_file() {
     let tmp = tempfile::tempdir().unwrap();
     let d = tmp.path();
-    certified_maker(d, "Acme Brakes", None);
-    ok(
+    PARTSEAL.certified_maker(d, "Acme Brakes", None);
+    PARTSEAL.ok(
         d,
         &[
             "sign",

@@ -3,23 +3,23 @@
 
 #![allow(clippy::unwrap_used)] // test helpers outside #[test] functions may unwrap too
 
-mod common;
-
 use std::path::Path;
 use std::process::Output;
 
-use common::{ok_output, partseal_with_input};
+use testkit::cli::Partseal;
+
+const PARTSEAL: Partseal = Partseal::at(env!("CARGO_BIN_EXE_partseal"));
 
 fn ok(dir: &Path, args: &[&str]) -> Output {
-    ok_output(dir, args, None)
+    PARTSEAL.ok_output(dir, args, None)
 }
 
 fn ok_with_input(dir: &Path, args: &[&str], stdin: Option<&[u8]>) -> Output {
-    ok_output(dir, args, stdin)
+    PARTSEAL.ok_output(dir, args, stdin)
 }
 
 fn fails(dir: &Path, args: &[&str], stderr_has: &str) {
-    common::fails(dir, args, 2, stderr_has);
+    PARTSEAL.fails(dir, args, 2, stderr_has);
 }
 
 /// An authority, a certified maker and a signed batch of `count` codes in `batch.jsonl`.
@@ -328,7 +328,7 @@ fn a_corrupted_line_is_named_and_nothing_is_written() {
         assert_eq!(entries(d), before, "{format}: nothing left behind");
     }
     // With --trust the full verdict is given, and standard output stays empty on failure.
-    let out = partseal_with_input(
+    let out = PARTSEAL.run_with_input(
         d,
         &[
             "labels",
@@ -489,7 +489,7 @@ fn codes_of_a_revoked_key_are_refused_unless_a_reprint_is_asked_for() {
     };
     let run = |args: &[String]| {
         let args: Vec<&str> = args.iter().map(String::as_str).collect();
-        common::partseal(d, &args)
+        PARTSEAL.run(d, &args)
     };
     for (reason, list, says) in [
         (
@@ -747,7 +747,7 @@ fn following_the_advice_of_a_too_small_label_makes_it_print() {
                 let mut args = args.to_vec();
                 args.extend(["--out".to_owned(), out.to_owned()]);
                 let args: Vec<&str> = args.iter().map(String::as_str).collect();
-                common::partseal(d, &args)
+                PARTSEAL.run(d, &args)
             };
             let refused = run(&args, "refused");
             if refused.status.success() {

@@ -5,19 +5,18 @@
 
 #![allow(clippy::unwrap_used)]
 
-mod common;
-#[path = "../registry/tests/common/postgres.rs"]
-mod postgres;
+use testkit::cli::Partseal;
+use testkit::postgres::TestDatabase;
 
-use common::{certified_batch, ok, partseal};
+const PARTSEAL: Partseal = Partseal::at(env!("CARGO_BIN_EXE_partseal"));
 
 #[test]
 fn a_registry_moves_from_sled_to_postgresql_and_back() {
-    let target = postgres::TestDatabase::create_or_skip();
+    let target = TestDatabase::create_or_skip();
     let url = target.url.as_str();
     let tmp = tempfile::tempdir().unwrap();
     let d = tmp.path();
-    certified_batch(d, 2_000);
+    PARTSEAL.certified_batch(d, 2_000);
     let register = [
         "registry",
         "register",
@@ -29,8 +28,12 @@ fn a_registry_moves_from_sled_to_postgresql_and_back() {
         "acme.cert",
         "batch.jsonl",
     ];
-    assert!(ok(d, &register).contains("registered:          2000"));
-    ok(
+    assert!(
+        PARTSEAL
+            .ok(d, &register)
+            .contains("registered:          2000")
+    );
+    PARTSEAL.ok(
         d,
         &[
             "registry",
@@ -47,7 +50,7 @@ fn a_registry_moves_from_sled_to_postgresql_and_back() {
     let middle = damaged.len() / 2;
     damaged[middle] ^= 1;
     std::fs::write(d.join("damaged.psb"), &damaged).unwrap();
-    let refused = partseal(
+    let refused = PARTSEAL.run(
         d,
         &[
             "registry",
@@ -63,11 +66,11 @@ fn a_registry_moves_from_sled_to_postgresql_and_back() {
         String::from_utf8_lossy(&refused.stderr).contains("checksum"),
         "{refused:?}"
     );
-    let stats = ok(d, &["registry", "stats", "--database-url", url]);
+    let stats = PARTSEAL.ok(d, &["registry", "stats", "--database-url", url]);
     assert!(stats.contains("codes:            0"), "{stats}");
 
     // Into PostgreSQL: every code, the audit clean, and registering again changes nothing.
-    let restored = ok(
+    let restored = PARTSEAL.ok(
         d,
         &[
             "registry",
@@ -90,10 +93,10 @@ fn a_registry_moves_from_sled_to_postgresql_and_back() {
         "acme.cert",
         "batch.jsonl",
     ];
-    assert!(ok(d, &again).contains("already registered:  2000"));
+    assert!(PARTSEAL.ok(d, &again).contains("already registered:  2000"));
 
     // And back into a new sled directory, from PostgreSQL's backup.
-    ok(
+    PARTSEAL.ok(
         d,
         &[
             "registry",
@@ -104,7 +107,7 @@ fn a_registry_moves_from_sled_to_postgresql_and_back() {
             "from-pg.psb",
         ],
     );
-    let back = ok(
+    let back = PARTSEAL.ok(
         d,
         &[
             "registry",
@@ -116,5 +119,9 @@ fn a_registry_moves_from_sled_to_postgresql_and_back() {
         ],
     );
     assert!(back.contains("(2000 codes; audit clean)"), "{back}");
-    assert!(ok(d, &["registry", "audit", "--data", "sled-again"]).contains("intact"));
+    assert!(
+        PARTSEAL
+            .ok(d, &["registry", "audit", "--data", "sled-again"])
+            .contains("intact")
+    );
 }

@@ -2,9 +2,9 @@
 
 #![allow(clippy::unwrap_used)]
 
-mod common;
+use testkit::cli::Partseal;
 
-use common::{certified_batch, fails, ok, partseal};
+const PARTSEAL: Partseal = Partseal::at(env!("CARGO_BIN_EXE_partseal"));
 
 const TRUST: [&str; 6] = [
     "--data",
@@ -19,14 +19,14 @@ fn register(dir: &std::path::Path, extra: &[&str]) -> std::process::Output {
     let mut args = vec!["registry", "register"];
     args.extend(TRUST);
     args.extend(extra);
-    partseal(dir, &args)
+    PARTSEAL.run(dir, &args)
 }
 
 #[test]
 fn operators_register_audit_back_up_and_restore() {
     let tmp = tempfile::tempdir().unwrap();
     let d = tmp.path();
-    certified_batch(d, 500);
+    PARTSEAL.certified_batch(d, 500);
 
     let out = register(d, &["--results", "results.jsonl", "batch.jsonl"]);
     assert!(
@@ -50,7 +50,7 @@ fn operators_register_audit_back_up_and_restore() {
     let mut args = vec!["registry", "register"];
     args.extend(TRUST);
     args.extend(["--results", "results.jsonl", "batch.jsonl"]);
-    fails(d, &args, 2, "already exists");
+    PARTSEAL.fails(d, &args, 2, "already exists");
 
     // A manifest with a forged line and a broken line: per-line verdicts, exit 1.
     let text = std::fs::read_to_string(d.join("batch.jsonl")).unwrap();
@@ -77,15 +77,15 @@ fn operators_register_audit_back_up_and_restore() {
     assert_eq!(lines[2]["line"], 3);
     assert_eq!(lines[2]["result"], "malformed_line");
 
-    let stats = ok(d, &["registry", "stats", "--data", "data"]);
+    let stats = PARTSEAL.ok(d, &["registry", "stats", "--data", "data"]);
     assert!(stats.contains("codes:            500"), "{stats}");
-    let audit = ok(d, &["registry", "audit", "--data", "data"]);
+    let audit = PARTSEAL.ok(d, &["registry", "audit", "--data", "data"]);
     assert!(
         audit.contains("every hash chain and index is intact"),
         "{audit}"
     );
 
-    let backup = ok(
+    let backup = PARTSEAL.ok(
         d,
         &["registry", "backup", "--data", "data", "--out", "b.psb"],
     );
@@ -99,25 +99,25 @@ fn operators_register_audit_back_up_and_restore() {
             .mode();
         assert_eq!(mode & 0o777, 0o600);
     }
-    fails(
+    PARTSEAL.fails(
         d,
         &["registry", "backup", "--data", "data", "--out", "b.psb"],
         2,
         "already exists",
     );
-    let restored = ok(
+    let restored = PARTSEAL.ok(
         d,
         &["registry", "restore", "--data", "copy", "--from", "b.psb"],
     );
     assert!(restored.contains("500 codes; audit clean"), "{restored}");
-    fails(
+    PARTSEAL.fails(
         d,
         &["registry", "restore", "--data", "copy", "--from", "b.psb"],
         2,
         "already holds data",
     );
     std::fs::write(d.join("junk.psb"), b"junk").unwrap();
-    fails(
+    PARTSEAL.fails(
         d,
         &[
             "registry", "restore", "--data", "other", "--from", "junk.psb",
@@ -132,15 +132,15 @@ fn operators_register_audit_back_up_and_restore() {
 fn bad_trust_files_and_missing_stores_are_clear_errors() {
     let tmp = tempfile::tempdir().unwrap();
     let d = tmp.path();
-    fails(
+    PARTSEAL.fails(
         d,
         &["registry", "audit", "--data", "nowhere"],
         2,
         "holds no registry",
     );
-    certified_batch(d, 3);
-    ok(d, &["authority", "init", "--out", "other-ca"]);
-    fails(
+    PARTSEAL.certified_batch(d, 3);
+    PARTSEAL.ok(d, &["authority", "init", "--out", "other-ca"]);
+    PARTSEAL.fails(
         d,
         &[
             "registry",

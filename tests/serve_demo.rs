@@ -3,11 +3,12 @@
 
 #![allow(clippy::unwrap_used)]
 
-mod common;
-
 use std::process::Command;
 
-use common::{http_get, serve, stop};
+use testkit::cli::Partseal;
+use testkit::cli::http_get;
+
+const PARTSEAL: Partseal = Partseal::at(env!("CARGO_BIN_EXE_partseal"));
 
 fn first_link_path(stdout: &str) -> String {
     let link = stdout
@@ -27,7 +28,7 @@ fn token_after(stdout: &str, heading: &str) -> String {
 #[test]
 fn serve_demo_is_ready_to_try_and_reuses_what_it_made() {
     let tmp = tempfile::tempdir().unwrap();
-    let first = serve(tmp.path(), &["--demo"]);
+    let first = PARTSEAL.serve(tmp.path(), &["--demo"]);
     assert!(
         first.stdout.contains("20 codes registered"),
         "{}",
@@ -56,10 +57,10 @@ fn serve_demo_is_ready_to_try_and_reuses_what_it_made() {
     assert_eq!(verdict["verdict"], "genuine", "{body}");
     // The demo manifest's part name, kept with its batch.
     assert_eq!(verdict["part"]["name"], "Front brake pad", "{body}");
-    stop(first);
+    first.stop();
 
-    let second = serve(tmp.path(), &["--demo"]);
+    let second = PARTSEAL.serve(tmp.path(), &["--demo"]);
     assert_eq!(first_link_path(&second.stdout), path);
     assert_eq!(token_after(&second.stdout, "The shop's API token"), shop);
-    stop(second);
+    second.stop();
 }

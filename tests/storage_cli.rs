@@ -8,63 +8,13 @@
 
 #![allow(clippy::unwrap_used)]
 
-mod common;
-
 use std::io::{BufRead, BufReader, Read, Write};
-use std::path::{Path, PathBuf};
 use std::process::{Command, Stdio};
 
-use common::{certified_batch, ok, partseal};
+use testkit::cli::Partseal;
+use testkit::disk::{Tmpfs, fill, free};
 
-/// A tmpfs mounted on a temporary directory, unmounted when dropped.
-struct Tmpfs(tempfile::TempDir);
-
-impl Tmpfs {
-    /// `None` (skip) only when not root and `CI` is unset; otherwise mounting must work.
-    fn mount(size: &str) -> Option<Tmpfs> {
-        let root = Command::new("id")
-            .arg("-u")
-            .output()
-            .is_ok_and(|out| String::from_utf8_lossy(&out.stdout).trim() == "0");
-        if !root && std::env::var_os("CI").is_none() {
-            eprintln!("skipped: mounting a tmpfs needs root (CI runs this as root)");
-            return None;
-        }
-        let dir = tempfile::tempdir().unwrap();
-        let out = Command::new("mount")
-            .args(["-t", "tmpfs", "-o", &format!("size={size}"), "tmpfs"])
-            .arg(dir.path())
-            .output()
-            .expect("run mount");
-        assert!(
-            out.status.success(),
-            "cannot mount a tmpfs (root: {root}): {}",
-            String::from_utf8_lossy(&out.stderr)
-        );
-        Some(Tmpfs(dir))
-    }
-
-    fn path(&self) -> &Path {
-        self.0.path()
-    }
-}
-
-impl Drop for Tmpfs {
-    fn drop(&mut self) {
-        let _ = Command::new("umount").arg("-l").arg(self.0.path()).status();
-    }
-}
-
-/// Fills the file system with a file until it takes no more, and returns its path.
-fn fill(dir: &Path) -> PathBuf {
-    let path = dir.join("filler");
-    let mut file = std::fs::File::create(&path).unwrap();
-    for size in [1 << 20, 4096, 1] {
-        let block = vec![0xA5u8; size];
-        while file.write_all(&block).is_ok() {}
-    }
-    path
-}
+const PARTSEAL: Partseal = Partseal::at(env!("CARGO_BIN_EXE_partseal"));
 
 #[test]
 fn register_on_a_full_disk_names_the_last_stored_line_and_the_rest_completes_it() {
@@ -73,11 +23,11 @@ fn register_on_a_full_disk_names_the_last_stored_line_and_the_rest_completes_it(
     };
     let tmp = tempfile::tempdir().unwrap();
     let d = tmp.path();
-    certified_batch(d, 30_000);
+    PARTSEAL.certified_batch(d, 30_000);
     let data = disk.path().join("data");
     let data = data.to_str().unwrap();
     let register = |manifest: &str| {
-        partseal(
+        PARTSEAL.run(
             d,
             &[
                 "registry",
@@ -100,15 +50,7 @@ fn register_on_a_full_disk_names_the_last_stored_line_and_the_rest_completes_it(
 
     let filler = fill(disk.path());
     // Room for a chunk or two of the manifest, not all of it.
-    {
-        // Closed at once: an open handle would keep the space when the file is deleted.
-        let file = std::fs::OpenOptions::new()
-            .write(true)
-            .open(&filler)
-            .unwrap();
-        file.set_len(file.metadata().unwrap().len() - (5 << 20))
-            .unwrap();
-    }
+    free(&filler, 5 << 20);
     let out = register("batch.jsonl");
     let stderr = String::from_utf8_lossy(&out.stderr);
     assert_eq!(out.status.code(), Some(2), "{stderr}");
@@ -155,7 +97,7 @@ fn register_on_a_full_disk_names_the_last_stored_line_and_the_rest_completes_it(
         stdout.contains(&format!("already registered:  {}", lines.len())),
         "{stdout}"
     );
-    let audit = ok(d, &["registry", "audit", "--data", data]);
+    let audit = PARTSEAL.ok(d, &["registry", "audit", "--data", data]);
     assert!(audit.contains("audited 30000 codes"), "{audit}");
 }
 

@@ -11,7 +11,8 @@
 use labels::layout::{Label, Layout, ModuleSize};
 use labels::pdf::{PageSize, Sheet, SheetWriter};
 use labels::{EcLevel, PngRenderer, ZplRenderer};
-use signer::{BaseUrl, Gtin, Lot, ManifestEntry, PartId, Serial, SignedCode, keys};
+use signer::{BaseUrl, ManifestEntry, PartId, Serial, SignedCode, keys};
+use testkit::world::{GTIN, LOT, part};
 
 fn entries(n: usize) -> Vec<ManifestEntry> {
     let key = keys::generate();
@@ -19,9 +20,8 @@ fn entries(n: usize) -> Vec<ManifestEntry> {
     (0..n)
         .map(|_| {
             let part = PartId {
-                gtin: Gtin::parse("06901234567892").unwrap(),
-                lot: Some(Lot::parse("L2026A").unwrap()),
                 serial: Serial::random(&mut rand::rngs::OsRng),
+                ..part(GTIN, LOT, "0")
             };
             ManifestEntry::new(
                 SignedCode::sign(part, &key),

@@ -8,16 +8,14 @@
 
 #![allow(clippy::unwrap_used)] // test helpers outside #[test] functions may unwrap too
 
-mod common;
-
 use std::collections::{BTreeMap, BTreeSet};
 use std::io::{BufRead, BufReader, Write};
 use std::process::{Command, Stdio};
 use std::time::{Duration, Instant};
 
-use common::*;
 use registry::{Action, CodeKey, Registry, RegistryConfig};
 use signer::SignedCode;
+use testkit::world::*;
 
 const DIR_VAR: &str = "PARTSEAL_CRASH_DIR";
 const ROUND_VAR: &str = "PARTSEAL_CRASH_ROUND";
@@ -39,7 +37,7 @@ fn crash_writer() {
         std::sync::Arc::new(Registry::open(dir.as_ref(), RegistryConfig::default()).unwrap());
     registry.add_root(key(1).verifying_key(), t0()).unwrap();
     registry
-        .add_certificate(certify(&key(1), &key(2), 10, "acme-brakes"), t0())
+        .add_certificate(certificate(&key(1), &key(2), 10, "acme-brakes"), t0())
         .unwrap();
     // The party the writers ship to, kept from round to round.
     if registry.party(&party("dist-1")).unwrap().is_none() {
@@ -95,7 +93,7 @@ fn crash_test_kills_a_writer_at_random_instants() {
     {
         let r = Registry::open(&data, RegistryConfig::default()).unwrap();
         r.add_root(key(1).verifying_key(), t0()).unwrap();
-        r.add_certificate(certify(&key(1), &key(2), 10, "acme-brakes"), t0())
+        r.add_certificate(certificate(&key(1), &key(2), 10, "acme-brakes"), t0())
             .unwrap();
         let codes: Vec<SignedCode> = (0..64).map(|i| code(0, i)).collect();
         r.register(&codes, None, day(1)).unwrap();

@@ -3,15 +3,13 @@
 
 #![allow(clippy::unwrap_used)] // test helpers outside #[test] functions may unwrap too
 
-mod common;
-
 use std::sync::{Arc, Barrier};
 
-use common::*;
 use registry::{
     Action, ConflictKind, CorrectionError, Custody, GenuineCopy, Outcome, PartyId, RegistryConfig,
     RegistryError, Resolution, ResolutionError, ScanPolicy, Step, TextError, TextField, Vin,
 };
+use testkit::world::*;
 
 fn vin(s: &str) -> Vin {
     Vin::parse(s).unwrap()
@@ -473,7 +471,8 @@ fn a_label_that_is_not_the_registered_one_never_writes_into_the_history() {
     // A forger's own key signs the genuine serial; a genuine signature on another lot; a label
     // without its signature; the genuine label of another code.
     let forged = signer::DigitalLink::parse(
-        &signer::SignedCode::sign(part(GTIN, "L2026A", "FORGE1"), &common::key(9)).path_and_query(),
+        &signer::SignedCode::sign(part(GTIN, "L2026A", "FORGE1"), &testkit::world::key(9))
+            .path_and_query(),
     )
     .unwrap();
     let other_lot = signer::DigitalLink {
@@ -658,7 +657,7 @@ fn everything_survives_reopening_the_store() {
         .unwrap();
     let dir = w.dir.path().join("data");
     drop(w.registry);
-    let r = common::reopen(&dir, w.database.as_ref());
+    let r = testkit::engine::reopen(&dir, w.database.as_ref());
     let record = r.status(&key).unwrap().unwrap().record;
     assert_eq!(record.events, 4);
     assert_eq!(record.flags.duplicate.len(), 1);
@@ -687,7 +686,7 @@ fn the_alert_workflow_marks_investigations_until_the_flag_is_resolved() {
     assert!(r.mark_investigating(&maker, &key, day(6)).unwrap());
     let dir = w.dir.path().join("data");
     drop(w.registry);
-    let r = common::reopen(&dir, w.database.as_ref());
+    let r = testkit::engine::reopen(&dir, w.database.as_ref());
     assert_eq!(r.investigating(&maker, &key).unwrap(), Some(day(6)));
     assert!(r.audit(|_| {}).unwrap().is_clean());
     let resolve = Action::Resolve {
@@ -944,7 +943,7 @@ fn events_recorded_under_the_first_rules_keep_their_outcomes() {
     use registry::{Caches, Create, Custody, Location};
 
     // The first rules' events exist only in sled stores written by the first versions.
-    if common::engine() != common::Engine::Sled {
+    if testkit::engine::engine() != testkit::engine::Engine::Sled {
         return;
     }
     let w = World::new();
@@ -1062,7 +1061,7 @@ fn events_recorded_under_the_first_rules_keep_their_outcomes() {
     store.durable().unwrap();
     drop(store);
 
-    let r = common::reopen(&dir, w.database.as_ref());
+    let r = testkit::engine::reopen(&dir, w.database.as_ref());
     let report = r.audit(|_| {}).unwrap();
     assert!(report.is_clean(), "{report:?}");
     let history = r.history(&key).unwrap().unwrap();

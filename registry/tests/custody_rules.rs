@@ -3,10 +3,8 @@
 
 #![allow(clippy::unwrap_used)] // test helpers outside #[test] functions may unwrap too
 
-mod common;
-
-use common::*;
 use registry::{Action, CodeKey, Outcome, PartyId, Registry, Submission, Vin};
+use testkit::world::*;
 
 const RULES: &str = include_str!("../../docs/custody-rules.md");
 

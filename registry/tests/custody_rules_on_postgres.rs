@@ -1,4 +1,4 @@
-//! `custody_rules.rs` on PostgreSQL: the same tests, on the other engine (see `common::engine`).
+//! `custody_rules.rs` on PostgreSQL: the same tests, on the other engine (see `testkit::engine`).
 
 #[path = "custody_rules.rs"]
 mod on_postgres;

@@ -2,10 +2,8 @@
 
 #![allow(clippy::unwrap_used)]
 
-mod common;
-
-use common::*;
 use registry::{AlertNote, Registry};
+use testkit::world::*;
 
 fn note(at: i64, action: &str, text: &str) -> AlertNote {
     AlertNote {
@@ -59,9 +57,9 @@ fn notes_are_the_makers_own_append_only_and_survive_a_reopen_and_a_backup() {
         ..
     } = w;
     drop(registry);
-    let reopened = common::reopen(&dir.path().join("data"), database.as_ref());
+    let reopened = testkit::engine::reopen(&dir.path().join("data"), database.as_ref());
     assert_eq!(texts(&reopened), ["first", "second", "third"]);
-    let (restored, _dir, _database) = common::restore(&backup);
+    let (restored, _dir, _database) = testkit::engine::restore(&backup);
     assert_eq!(texts(&restored), ["first", "second", "third"]);
 }
 

@@ -1,4 +1,4 @@
-//! `dashboard.rs` on PostgreSQL: the same tests, on the other engine (see `common::engine`).
+//! `dashboard.rs` on PostgreSQL: the same tests, on the other engine (see `testkit::engine`).
 
 #[path = "dashboard.rs"]
 mod on_postgres;

@@ -4,8 +4,6 @@
 
 #![allow(clippy::unwrap_used)] // test helpers outside #[test] functions may unwrap too
 
-mod common;
-
 use std::collections::HashSet;
 
 use registry::epcis::{BIZ_STEP_RECALLING, BIZ_STEP_RESOLVING, ERROR_REASON};
@@ -18,6 +16,7 @@ use signer::{
     Certificate, CertificateBody, CompanyPrefix, Gtin, Lot, PartId, Serial, SignedCode, SigningKey,
     Timestamp, keys,
 };
+use testkit::world::add_parties;
 
 const SCHEMA: &str = include_str!("standards/epcis-2.0-json-schema.json");
 const GTIN: &str = "06901234567892";
@@ -95,14 +94,15 @@ fn at(hours: i64) -> Timestamp {
 struct Setup {
     _dir: tempfile::TempDir,
     registry: Registry,
-    _database: Option<common::postgres::TestDatabase>,
+    _database: Option<testkit::postgres::TestDatabase>,
     maker: SigningKey,
 }
 
 /// A registry that trusts one authority, which certified `acme-brakes` for prefix 690123.
 fn setup() -> Setup {
     let dir = tempfile::tempdir().unwrap();
-    let (registry, database) = common::open_registry(dir.path(), RegistryConfig::default());
+    let (registry, database) =
+        testkit::engine::open_registry(dir.path(), RegistryConfig::default());
     let (authority, maker) = (keys::generate(), keys::generate());
     let cert = Certificate::issue(
         CertificateBody {
@@ -121,7 +121,7 @@ fn setup() -> Setup {
         .add_root(authority.verifying_key(), t0().plus_days(-1))
         .unwrap();
     registry.add_certificate(cert, t0().plus_days(-1)).unwrap();
-    common::add_parties(&registry, &["dist-1", "shop-1"]);
+    add_parties(&registry, &["dist-1", "shop-1"]);
     Setup {
         _dir: dir,
         registry,

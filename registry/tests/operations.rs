@@ -2,13 +2,11 @@
 
 #![allow(clippy::unwrap_used)] // test helpers outside #[test] functions may unwrap too
 
-mod common;
-
 use std::sync::Arc;
 use std::sync::atomic::{AtomicBool, Ordering};
 
-use common::*;
 use registry::{Action, CodeKey, Location, Registry, RegistryConfig, StoreError, Vin};
+use testkit::world::*;
 
 /// Restores a backup into a new data directory, as `partseal registry restore --data` does.
 fn restore(input: &mut dyn std::io::Read, dir: &std::path::Path) -> Result<u64, StoreError> {

@@ -2,10 +2,8 @@
 
 #![allow(clippy::unwrap_used)]
 
-mod common;
-
-use common::*;
 use registry::{AuthError, Party, Role};
+use testkit::world::*;
 
 fn shop(id: &str) -> Party {
     Party {
@@ -98,7 +96,7 @@ fn tokens_authenticate_their_party_until_expired_or_revoked() {
             );
         }
     }
-    let r = common::reopen(&dir, w.database.as_ref());
+    let r = testkit::engine::reopen(&dir, w.database.as_ref());
     assert_eq!(r.tokens().unwrap().len(), 3);
     assert!(
         r.party(&party("shop-1"))

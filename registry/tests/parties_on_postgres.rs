@@ -1,4 +1,4 @@
-//! `parties.rs` on PostgreSQL: the same tests, on the other engine (see `common::engine`).
+//! `parties.rs` on PostgreSQL: the same tests, on the other engine (see `testkit::engine`).
 
 #[path = "parties.rs"]
 mod on_postgres;

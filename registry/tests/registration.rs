@@ -2,13 +2,11 @@
 
 #![allow(clippy::unwrap_used)] // test helpers outside #[test] functions may unwrap too
 
-mod common;
-
-use common::*;
 use registry::{CodeKey, Registration, register_manifest};
 use signer::{
     BaseUrl, ManifestEntry, Revocation, RevocationList, RevocationReason, Signature, SignedCode,
 };
+use testkit::world::*;
 
 fn codes(results: &[Registration]) -> Vec<&str> {
     results.iter().map(Registration::code).collect()
@@ -274,7 +272,7 @@ fn the_part_name_is_kept_once_per_batch_and_survives_a_reopen() {
     check(&registry);
     // Read back from disk, through the batches table.
     drop(registry);
-    let reopened = common::reopen(&dir.path().join("data"), database.as_ref());
+    let reopened = testkit::engine::reopen(&dir.path().join("data"), database.as_ref());
     check(&reopened);
     // A code whose batch has a name keeps it when a custody event rewrites its record.
     let key = CodeKey::of(&code("N1").part);

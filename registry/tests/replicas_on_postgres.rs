@@ -4,15 +4,14 @@
 
 #![allow(clippy::unwrap_used)]
 
-mod common;
-
 use std::sync::atomic::{AtomicBool, Ordering};
 use std::sync::{Arc, Barrier};
 use std::time::{Duration, Instant};
 
-use common::*;
 use registry::{Action, CodeKey, Outcome, Party, PartyId, Registry, RegistryConfig, Role, Vin};
 use signer::{Lot, SignedCode};
+use testkit::engine::restore;
+use testkit::world::*;
 
 /// `n` more registries on the world's database, as other processes open it.
 fn replicas(w: &World, n: usize) -> Vec<Arc<Registry>> {
@@ -146,7 +145,7 @@ fn revocations_and_recalls_through_one_replica_hold_in_every_other_within_a_seco
 
     // A certificate trusted through one replica lets the other register its codes within it.
     let maker = key_of(9);
-    let cert = certify(&w.authority, &maker, 11, "second-maker");
+    let cert = certificate(&w.authority, &maker, 11, "second-maker");
     w.registry.add_certificate(cert, day(3)).unwrap();
     let code = SignedCode::sign(part(GTIN, "L2026B", "SECOND1"), &maker);
     eventually(Duration::from_millis(1500), || {
@@ -160,7 +159,7 @@ fn revocations_and_recalls_through_one_replica_hold_in_every_other_within_a_seco
 }
 
 fn key_of(n: u8) -> signer::SigningKey {
-    common::key(n)
+    key(n)
 }
 
 #[test]
@@ -220,16 +219,7 @@ fn told_of_each_others_changes_replicas_keep_records_longer_and_see_a_change_at_
 /// `sql` on the world's database: what it printed, one value a line.
 fn psql(w: &World, sql: &str) -> String {
     let url = &w.database.as_ref().expect("a PostgreSQL world").url;
-    let out = std::process::Command::new("psql")
-        .args([url.as_str(), "-v", "ON_ERROR_STOP=1", "-qAtc", sql])
-        .output()
-        .unwrap();
-    assert!(
-        out.status.success(),
-        "psql {sql}: {}",
-        String::from_utf8_lossy(&out.stderr)
-    );
-    String::from_utf8(out.stdout).unwrap().trim().to_owned()
+    testkit::postgres::psql(url, sql)
 }
 
 /// Sets `setting` to `value` for every later session on the world's database.

@@ -9,63 +9,12 @@
 
 #![allow(clippy::unwrap_used)]
 
-mod common;
-
-use std::io::Write;
-use std::path::{Path, PathBuf};
-use std::process::Command;
+use std::path::Path;
 use std::time::{Duration, Instant};
 
-use common::*;
 use registry::{CodeKey, Registry, RegistryConfig, RegistryError};
-
-struct Tmpfs(tempfile::TempDir);
-
-impl Tmpfs {
-    /// `None` (skip) only when not root and `CI` is unset; otherwise mounting must work.
-    fn mount(size: &str) -> Option<Tmpfs> {
-        let root = Command::new("id")
-            .arg("-u")
-            .output()
-            .is_ok_and(|out| String::from_utf8_lossy(&out.stdout).trim() == "0");
-        if !root && std::env::var_os("CI").is_none() {
-            eprintln!("skipped: mounting a tmpfs needs root (CI runs this as root)");
-            return None;
-        }
-        let dir = tempfile::tempdir().unwrap();
-        let out = Command::new("mount")
-            .args(["-t", "tmpfs", "-o", &format!("size={size}"), "tmpfs"])
-            .arg(dir.path())
-            .output()
-            .expect("run mount");
-        assert!(
-            out.status.success(),
-            "cannot mount a tmpfs (root: {root}): {}",
-            String::from_utf8_lossy(&out.stderr)
-        );
-        Some(Tmpfs(dir))
-    }
-
-    fn path(&self) -> &Path {
-        self.0.path()
-    }
-}
-
-impl Drop for Tmpfs {
-    fn drop(&mut self) {
-        let _ = Command::new("umount").arg("-l").arg(self.0.path()).status();
-    }
-}
-
-fn fill(dir: &Path) -> PathBuf {
-    let path = dir.join("filler");
-    let mut file = std::fs::File::create(&path).unwrap();
-    for size in [1 << 20, 4096, 1] {
-        let block = vec![0xA5u8; size];
-        while file.write_all(&block).is_ok() {}
-    }
-    path
-}
+use testkit::disk::{Tmpfs, fill};
+use testkit::world::*;
 
 fn open(dir: &Path) -> Registry {
     Registry::open(dir, RegistryConfig::default()).unwrap()
@@ -82,7 +31,7 @@ fn a_full_disk_refuses_writes_and_after_it_the_store_serves_exactly_what_it_hold
     let maker = key(2);
     registry.add_root(authority.verifying_key(), t0()).unwrap();
     registry
-        .add_certificate(certify(&authority, &maker, 10, "acme-brakes"), t0())
+        .add_certificate(certificate(&authority, &maker, 10, "acme-brakes"), t0())
         .unwrap();
     let code =
         |i: usize| signer::SignedCode::sign(part(GTIN, "L2026A", &format!("D{i:06}")), &maker);

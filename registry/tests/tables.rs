@@ -1,5 +1,5 @@
 //! The engine contract: what [`Tables`] promises, held against each real engine. This file runs
-//! on the embedded engine; `tables_on_postgres.rs` includes it for PostgreSQL (`common::engine`
+//! on the embedded engine; `tables_on_postgres.rs` includes it for PostgreSQL (`testkit::engine`
 //! tells them apart).
 //!
 //! Key order (scans in byte order, prefixes, the empty key and 0xFF keys; the trait has no ranges
@@ -10,18 +10,16 @@
 
 #![allow(clippy::unwrap_used)]
 
-mod common;
-
-use std::path::{Path, PathBuf};
 use std::process::Command;
 use std::sync::Barrier;
 use std::sync::atomic::{AtomicUsize, Ordering};
 use std::time::{Duration, Instant};
 
-use common::postgres::TestDatabase;
-use common::{Engine, engine};
 use registry::store::tables::{Change, Expect, Merge, Table, Tables};
 use registry::{Create, Fault, Location, StoreError};
+use testkit::disk::{Tmpfs, fill};
+use testkit::engine::{Engine, engine};
+use testkit::postgres::{Cluster, TestDatabase, psql};
 
 /// The embedded engine's page cache in these tests.
 const PAGES: u64 = 16 << 20;
@@ -521,52 +519,6 @@ fn fault_of<T: std::fmt::Debug>(result: Result<T, StoreError>) -> Fault {
     }
 }
 
-/// A tmpfs of its own (root only): `None` (skip) when not root and `CI` is unset.
-struct Tmpfs(tempfile::TempDir);
-
-impl Tmpfs {
-    fn mount(size: &str) -> Option<Tmpfs> {
-        let root = Command::new("id")
-            .arg("-u")
-            .output()
-            .is_ok_and(|out| String::from_utf8_lossy(&out.stdout).trim() == "0");
-        if !root && std::env::var_os("CI").is_none() {
-            eprintln!("skipped: mounting a tmpfs needs root (CI runs this as root)");
-            return None;
-        }
-        let dir = tempfile::tempdir().unwrap();
-        let out = Command::new("mount")
-            .args(["-t", "tmpfs", "-o", &format!("size={size}"), "tmpfs"])
-            .arg(dir.path())
-            .output()
-            .unwrap();
-        assert!(
-            out.status.success(),
-            "cannot mount a tmpfs: {}",
-            String::from_utf8_lossy(&out.stderr)
-        );
-        Some(Tmpfs(dir))
-    }
-}
-
-impl Drop for Tmpfs {
-    fn drop(&mut self) {
-        let _ = Command::new("umount").arg("-l").arg(self.0.path()).status();
-    }
-}
-
-/// Fills the file system `dir` is on with a file until it takes no more.
-fn fill(dir: &Path) -> PathBuf {
-    use std::io::Write;
-    let path = dir.join("filler");
-    let mut file = std::fs::File::create(&path).unwrap();
-    for size in [1 << 20, 4096, 1] {
-        let block = vec![0xA5u8; size];
-        while file.write_all(&block).is_ok() {}
-    }
-    path
-}
-
 #[test]
 fn a_full_disk_is_a_full_fault_and_writes_work_again_once_space_is_freed() {
     if engine() != Engine::Sled {
@@ -575,12 +527,12 @@ fn a_full_disk_is_a_full_fault_and_writes_work_again_once_space_is_freed() {
     let Some(disk) = Tmpfs::mount("24m") else {
         return;
     };
-    let location = Location::Directory(disk.0.path().join("data"));
+    let location = Location::Directory(disk.path().join("data"));
     let t = location.engine(Create::IfMissing, PAGES).unwrap();
     t.put(Table::Codes, b"before", b"kept").unwrap();
     t.durable().unwrap();
 
-    let filler = fill(disk.0.path());
+    let filler = fill(disk.path());
     let value = vec![0x5Au8; 64 << 10];
     let mut i = 0u32;
     let fault = loop {
@@ -622,20 +574,6 @@ fn a_full_disk_is_a_full_fault_and_writes_work_again_once_space_is_freed() {
         get(t.as_ref(), Table::Codes, b"before"),
         Some(b"kept".to_vec())
     );
-}
-
-/// `sql` on the test server, as another client.
-fn psql(url: &str, sql: &str) -> String {
-    let out = Command::new("psql")
-        .args([url, "-v", "ON_ERROR_STOP=1", "-qAtc", sql])
-        .output()
-        .unwrap();
-    assert!(
-        out.status.success(),
-        "psql {sql}: {}",
-        String::from_utf8_lossy(&out.stderr)
-    );
-    String::from_utf8_lossy(&out.stdout).trim().to_owned()
 }
 
 #[test]
@@ -709,73 +647,6 @@ fn a_dropped_connection_is_an_unavailable_fault_and_the_engine_recovers() {
     assert_eq!(get(t, Table::Meta, b"during"), None, "nothing half-written");
 }
 
-/// A PostgreSQL server of the test's own (`scripts/pg-cluster.sh`), to stop and start again;
-/// stopped and removed on drop.
-struct OwnServer {
-    dir: tempfile::TempDir,
-    port: u16,
-}
-
-const SCRIPT: &str = concat!(env!("CARGO_MANIFEST_DIR"), "/../scripts/pg-cluster.sh");
-
-impl OwnServer {
-    fn cluster(&self, args: &[&str]) {
-        let out = Command::new("bash")
-            .arg(SCRIPT)
-            .args(args)
-            .output()
-            .unwrap();
-        assert!(
-            out.status.success(),
-            "pg-cluster.sh {args:?}: {}",
-            String::from_utf8_lossy(&out.stderr)
-        );
-    }
-
-    fn cluster_dir(&self) -> String {
-        self.dir.path().join("cluster").to_str().unwrap().to_owned()
-    }
-
-    fn start() -> OwnServer {
-        let dir = tempfile::tempdir().unwrap();
-        // The server runs as `postgres` (when the test runs as root): it must reach its directory.
-        {
-            use std::os::unix::fs::PermissionsExt;
-            let open = std::fs::Permissions::from_mode(0o755);
-            std::fs::set_permissions(dir.path(), open).unwrap();
-        }
-        let port = std::net::TcpListener::bind("127.0.0.1:0")
-            .unwrap()
-            .local_addr()
-            .unwrap()
-            .port();
-        let server = OwnServer { dir, port };
-        server.cluster(&["start", &server.cluster_dir(), &port.to_string()]);
-        server
-    }
-
-    fn url(&self) -> String {
-        format!("postgres://postgres@127.0.0.1:{}/postgres", self.port)
-    }
-
-    fn stop(&self) {
-        self.cluster(&["stop", &self.cluster_dir()]);
-    }
-
-    fn resume(&self) {
-        self.cluster(&["resume", &self.cluster_dir(), &self.port.to_string()]);
-    }
-}
-
-impl Drop for OwnServer {
-    fn drop(&mut self) {
-        let _ = Command::new("bash")
-            .arg(SCRIPT)
-            .args(["stop", &self.cluster_dir()])
-            .output();
-    }
-}
-
 #[test]
 fn a_stopped_server_is_an_unavailable_fault_and_the_engine_recovers_when_it_is_back() {
     if engine() != Engine::Postgres {
@@ -783,10 +654,10 @@ fn a_stopped_server_is_an_unavailable_fault_and_the_engine_recovers_when_it_is_b
     }
     // The shared test server must stay up for the other tests: this one stops a server of its
     // own (and is skipped, like every PostgreSQL test, where there is no test server).
-    if common::postgres::server().is_none() {
+    if testkit::postgres::server().is_none() {
         return;
     }
-    let server = OwnServer::start();
+    let server = Cluster::start();
     let t = Location::Database(server.url())
         .engine(Create::IfMissing, PAGES)
         .unwrap();

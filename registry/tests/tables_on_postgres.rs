@@ -1,4 +1,4 @@
-//! `tables.rs` on PostgreSQL: the engine contract, on the other engine (see `common::engine`).
+//! `tables.rs` on PostgreSQL: the engine contract, on the other engine (see `testkit::engine`).
 
 #[path = "tables.rs"]
 mod on_postgres;

@@ -3,20 +3,11 @@
 #![allow(clippy::unwrap_used)] // test helpers outside #[test] functions may unwrap too
 
 use signer::{
-    BaseUrl, CertError, Certificate, CertificateBody, CheckTimes, CompanyPrefix, Gtin, Lot, PartId,
-    Revocation, RevocationError, RevocationList, RevocationReason, Serial, Signature, SignedCode,
-    SigningKey, Timestamp, TrustStore, VerifyError,
+    BaseUrl, CertError, Certificate, CertificateBody, CheckTimes, CompanyPrefix, Revocation,
+    RevocationError, RevocationList, RevocationReason, Signature, SignedCode, SigningKey,
+    Timestamp, TrustStore, VerifyError,
 };
-
-const DAY: i64 = 86_400;
-
-fn t0() -> Timestamp {
-    Timestamp::parse("2026-11-01T00:00:00Z").unwrap()
-}
-
-fn key(n: u8) -> SigningKey {
-    SigningKey::from_bytes(&[n; 32])
-}
+use testkit::world::{DAY, LOT, key, part, t0};
 
 fn certify(
     authority: &SigningKey,
@@ -44,14 +35,7 @@ fn certify(
 }
 
 fn code(maker: &SigningKey, gtin: &str, serial: &str) -> SignedCode {
-    SignedCode::sign(
-        PartId {
-            gtin: Gtin::parse(gtin).unwrap(),
-            lot: Some(Lot::parse("L2026A").unwrap()),
-            serial: Serial::parse(serial).unwrap(),
-        },
-        maker,
-    )
+    SignedCode::sign(part(gtin, LOT, serial), maker)
 }
 
 struct World {

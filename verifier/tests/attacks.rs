@@ -7,13 +7,12 @@
 
 #![allow(clippy::unwrap_used)]
 
-mod support;
-
 use registry::{CodeKey, PartyId, Role};
 use reqwest::{Client, StatusCode};
 use serde_json::{Value, json};
-use signer::{Gtin, Lot, PartId, Serial, SignedCode};
-use support::*;
+use signer::{Gtin, PartId, Serial, SignedCode};
+use testkit::service::*;
+use testkit::world::*;
 use verifier::config::Overrides;
 
 const VIN_A: &str = "LSVAU218XN2183294";
@@ -45,18 +44,7 @@ async fn world() -> World {
     add_party(r, "shop-a", Role::Shop, "Guangdong");
     add_party(r, "shop-b", Role::Shop, "Zhejiang");
     add_party(r, "dist-1", Role::Distributor, "Guangdong");
-    let codes: Vec<SignedCode> = (0..20)
-        .map(|i| {
-            SignedCode::sign(
-                PartId {
-                    gtin: Gtin::parse("06901234567892").unwrap(),
-                    lot: Some(Lot::parse("L2026A").unwrap()),
-                    serial: Serial::parse(&format!("ATTACK{i:04}")).unwrap(),
-                },
-                &maker.key,
-            )
-        })
-        .collect();
+    let codes = codes(&maker.key, "ATTACK", 20);
     r.register(&codes, None, now()).unwrap();
     let base = server.base();
     World {
@@ -661,7 +649,7 @@ async fn a_station_session_ends_with_its_token_or_party() {
     for revoke_party in [false, true] {
         let id = if revoke_party { "shop-b" } else { "shop-a" };
         let token = if revoke_party { &w.shop_b } else { &w.shop_a };
-        let (cookie, csrf) = sign_in(&client, &w, token).await;
+        let (cookie, csrf) = sign_in(&client, &w.server, "/shop", token).await;
         let station = client
             .get(w.server.url("/shop"))
             .header("cookie", &cookie)
@@ -701,43 +689,6 @@ async fn a_station_session_ends_with_its_token_or_party() {
             .unwrap();
         assert!(page.contains("action=\"/signin\""), "back to sign-in");
     }
-}
-
-async fn sign_in(client: &Client, w: &World, token: &str) -> (String, String) {
-    let form = client.get(w.server.url("/shop")).send().await.unwrap();
-    let set = form.headers()["set-cookie"].to_str().unwrap().to_owned();
-    let signin_cookie = set.split(';').next().unwrap().to_owned();
-    let csrf = csrf_of(&form.text().await.unwrap());
-    let response = client
-        .post(w.server.url("/signin"))
-        .header("cookie", signin_cookie)
-        .form(&[("csrf", &csrf[..]), ("token", token), ("lang", "en")])
-        .send()
-        .await
-        .unwrap();
-    assert_eq!(response.status().as_u16(), 303);
-    let cookie = response.headers()["set-cookie"]
-        .to_str()
-        .unwrap()
-        .split(';')
-        .next()
-        .unwrap()
-        .to_owned();
-    let station = client
-        .get(w.server.url("/shop"))
-        .header("cookie", &cookie)
-        .send()
-        .await
-        .unwrap()
-        .text()
-        .await
-        .unwrap();
-    (cookie, csrf_of(&station))
-}
-
-fn csrf_of(html: &str) -> String {
-    let at = html.find("name=\"csrf\" value=\"").unwrap() + 19;
-    html[at..at + 64].to_owned()
 }
 
 /// Recalls stop installation: refused with the reason unless the shop overrides, which is

@@ -1,4 +1,4 @@
-//! `attacks.rs` on PostgreSQL: the same tests, on the other engine (see `support::on_postgres`).
+//! `attacks.rs` on PostgreSQL: the same tests, on the other engine (see `testkit::engine`).
 
 #[path = "attacks.rs"]
 mod on_postgres;

@@ -13,15 +13,14 @@
 
 #![allow(clippy::unwrap_used)]
 
-mod support;
-
 use std::collections::BTreeMap;
 
 use registry::{PartyId, Role};
 use reqwest::{Client, RequestBuilder};
 use serde_json::{Value, json};
 use signer::{Gtin, Lot, ManifestEntry, PartId, Serial, SignedCode, SigningKey};
-use support::*;
+use testkit::service::*;
+use testkit::world::*;
 use verifier::config::Overrides;
 use verifier::route_list::ROUTES;
 
@@ -588,16 +587,6 @@ async fn observe(response: reqwest::Response) -> String {
         }
     }
     status.to_string()
-}
-
-/// The sign-in form's cookie (`name=value`) and CSRF token.
-async fn sign_in_form(client: &Client, server: &Server) -> (String, String) {
-    let form = client.get(server.url("/shop")).send().await.unwrap();
-    let set = form.headers()["set-cookie"].to_str().unwrap().to_owned();
-    let cookie = set.split(';').next().unwrap().to_owned();
-    let html = form.text().await.unwrap();
-    let at = html.find("name=\"csrf\" value=\"").unwrap() + 19;
-    (cookie, html[at..at + 64].to_owned())
 }
 
 /// A session opened with `token`: its cookie and the CSRF token of its pages.

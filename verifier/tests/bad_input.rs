@@ -14,8 +14,6 @@
 
 #![allow(clippy::unwrap_used)]
 
-mod support;
-
 use std::net::SocketAddr;
 use std::time::Duration;
 
@@ -23,7 +21,8 @@ use registry::{PartyId, Registry, Role};
 use reqwest::Client;
 use serde_json::{Value, json};
 use signer::{Gtin, Lot, PartId, Serial, SignedCode};
-use support::*;
+use testkit::service::*;
+use testkit::world::*;
 use tokio::io::{AsyncReadExt, AsyncWriteExt};
 use tokio::net::TcpStream;
 use verifier::config::Overrides;
@@ -992,6 +991,12 @@ fn catalogue(w: &World) -> Vec<Case> {
         );
         add(
             &mut cases,
+            format!("/01/{{gtin}} = {t}, a browser"),
+            request("GET", &format!("/01/{t}"), "accept: text/html\r\n", b""),
+            "400 text/html; charset=utf-8",
+        );
+        add(
+            &mut cases,
             format!("/01/{{gtin}}/21/{{serial}}: gtin = {t}"),
             json_get(format!("/01/{t}/21/BAD0000"), ""),
             "200 verdict=data_error",
@@ -1370,14 +1375,6 @@ async fn page(client: &Client, server: &Server, path: &str, cookie: &str) -> Str
     response.text().await.unwrap()
 }
 
-/// The sign-in form's cookie (`name=value`) and CSRF token.
-async fn sign_in_form(client: &Client, server: &Server) -> (String, String) {
-    let form = client.get(server.url("/shop")).send().await.unwrap();
-    let set = form.headers()["set-cookie"].to_str().unwrap().to_owned();
-    let cookie = set.split(';').next().unwrap().to_owned();
-    (cookie, csrf_of(&form.text().await.unwrap()))
-}
-
 /// A session opened with `token`: its cookie and the CSRF token of its pages.
 async fn session(client: &Client, server: &Server, token: &str) -> (String, String) {
     let (signin_cookie, csrf) = sign_in_form(client, server).await;
@@ -1394,9 +1391,4 @@ async fn session(client: &Client, server: &Server, token: &str) -> (String, Stri
     let to = response.headers()["location"].to_str().unwrap().to_owned();
     let html = page(client, server, &to, &cookie).await;
     (cookie.clone(), csrf_of(&html))
-}
-
-fn csrf_of(html: &str) -> String {
-    let at = html.find("name=\"csrf\" value=\"").unwrap() + 19;
-    html[at..at + 64].to_owned()
 }

@@ -5,18 +5,15 @@
 
 #![allow(clippy::unwrap_used)]
 
-mod support;
-
 use std::path::PathBuf;
-
-use std::time::{Duration, Instant};
 
 use fantoccini::{Client, Locator};
 use registry::{Action, CodeKey, PartyId, Role, Vin};
 use serde_json::json;
 use signer::{Gtin, Lot, PartId, Serial, SignedCode};
-use support::browser::browser;
-use support::*;
+use testkit::browser::{browser, click, text, wait_text};
+use testkit::service::*;
+use testkit::world::*;
 use verifier::config::Overrides;
 
 const ENTER: &str = "\u{e007}";
@@ -53,31 +50,6 @@ async fn screen_at(c: &Client, css: &str, name: &str) {
     std::fs::write(shots().join(format!("{name}.png")), png).unwrap();
 }
 
-async fn text(c: &Client, css: &str) -> String {
-    c.find(Locator::Css(css))
-        .await
-        .unwrap()
-        .text()
-        .await
-        .unwrap()
-}
-
-/// Waits until `check` holds for the page's text of `css`.
-async fn wait_text(c: &Client, css: &str, check: impl Fn(&str) -> bool) -> String {
-    let deadline = Instant::now() + Duration::from_secs(20);
-    loop {
-        let now = match c.find(Locator::Css(css)).await {
-            Ok(e) => e.text().await.unwrap_or_default(),
-            Err(_) => String::new(),
-        };
-        if check(&now) {
-            return now;
-        }
-        assert!(Instant::now() < deadline, "{css}: {now}");
-        tokio::time::sleep(Duration::from_millis(50)).await;
-    }
-}
-
 /// Nothing on the page is wider than the phone.
 async fn fits(c: &Client, what: &str) {
     let width = c
@@ -91,15 +63,6 @@ async fn type_into(c: &Client, css: &str, keys: &str) {
     let field = c.find(Locator::Css(css)).await.unwrap();
     field.clear().await.unwrap();
     field.send_keys(keys).await.unwrap();
-}
-
-async fn click(c: &Client, css: &str) {
-    c.find(Locator::Css(css))
-        .await
-        .unwrap()
-        .click()
-        .await
-        .unwrap();
 }
 
 fn signed(maker: &signer::SigningKey, lot: &str, serial: &str) -> SignedCode {

@@ -3,12 +3,11 @@
 
 #![allow(clippy::unwrap_used)]
 
-mod support;
-
-use registry::{Action, CodeKey, PartyId, Role, Submission, Vin};
+use registry::{Action, CodeKey, Role, Submission, Vin};
 use reqwest::Client;
 use signer::{Gtin, Lot, PartId, Serial, SignedCode};
-use support::*;
+use testkit::service::*;
+use testkit::world::*;
 use verifier::config::Overrides;
 
 const GTIN: &str = "06901234567892";
@@ -70,50 +69,15 @@ async fn world() -> World {
     }
 }
 
-fn party(id: &str) -> PartyId {
-    PartyId::parse(id).unwrap()
-}
-
-fn no_redirects() -> Client {
-    Client::builder()
-        .redirect(reqwest::redirect::Policy::none())
-        .build()
-        .unwrap()
-}
-
-fn csrf_of(html: &str) -> String {
-    let at = html.find("name=\"csrf\" value=\"").unwrap() + 19;
-    html[at..at + 64].to_owned()
-}
-
-/// Signs in with `id`'s token: the session cookie (`name=value`) and its CSRF token.
-async fn sign_in(client: &Client, w: &World, id: &str) -> (String, String) {
-    let form = client.get(w.server.url("/dashboard")).send().await.unwrap();
-    let set = form.headers()["set-cookie"].to_str().unwrap().to_owned();
-    let cookie = set.split(';').next().unwrap().to_owned();
-    let csrf = csrf_of(&form.text().await.unwrap());
-    let response = client
-        .post(w.server.url("/signin"))
-        .header("cookie", cookie)
-        .form(&[
-            ("csrf", &csrf[..]),
-            ("token", &token(&w.server.registry, id)),
-            ("lang", "en"),
-        ])
-        .send()
-        .await
-        .unwrap();
-    assert_eq!(response.status().as_u16(), 303);
-    let cookie = response.headers()["set-cookie"]
-        .to_str()
-        .unwrap()
-        .split(';')
-        .next()
-        .unwrap()
-        .to_owned();
-    let page = get(client, w, "/dashboard?lang=en", &cookie).await.1;
-    let csrf = csrf_of(&page);
-    (cookie, csrf)
+/// Signs in on the dashboard with `id`'s token: the session cookie and its CSRF token.
+async fn signed_in(client: &Client, w: &World, id: &str) -> (String, String) {
+    sign_in(
+        client,
+        &w.server,
+        "/dashboard",
+        &token(&w.server.registry, id),
+    )
+    .await
 }
 
 async fn get(client: &Client, w: &World, path: &str, cookie: &str) -> (u16, String) {
@@ -208,7 +172,7 @@ async fn the_investigation_view_names_the_parties_the_copies_and_keeps_every_not
         .await
         .unwrap();
 
-    let (cookie, csrf) = sign_in(&client, &w, "acme-brakes").await;
+    let (cookie, csrf) = signed_in(&client, &w, "acme-brakes").await;
     let view = format!("/dashboard/codes/{GTIN}/CASE0000?lang=en");
     let (status, html) = get(&client, &w, &view, &cookie).await;
     assert_eq!(status, 200, "{html}");
@@ -333,7 +297,7 @@ async fn the_region_chart_counts_the_parties_regions() {
         .await
         .unwrap();
     assert_eq!(report.status().as_u16(), 201);
-    let (cookie, _) = sign_in(&client, &w, "acme-brakes").await;
+    let (cookie, _) = signed_in(&client, &w, "acme-brakes").await;
     let html = get(&client, &w, "/dashboard?lang=en", &cookie).await.1;
     let chart = &html[html.find("id=\"chart-regions\"").unwrap()..];
     let chart = &chart[..chart.find("</figure>").unwrap()];
@@ -365,11 +329,11 @@ async fn another_maker_shops_and_forged_forms_are_refused() {
         "{html}"
     );
     // A shop is told the page is not for it.
-    let (cookie, _) = sign_in(&client, &w, "shop-a").await;
+    let (cookie, _) = signed_in(&client, &w, "shop-a").await;
     let html = get(&client, &w, &view, &cookie).await.1;
     assert!(html.contains("not for your kind of account"), "{html}");
     // Another maker: 403, for the view, the search, the notes and the recalls.
-    let (cookie, csrf) = sign_in(&client, &w, "rival-parts").await;
+    let (cookie, csrf) = signed_in(&client, &w, "rival-parts").await;
     let (status, html) = get(&client, &w, &view, &cookie).await;
     assert_eq!(status, 403, "{html}");
     assert!(!html.contains("shop-b Co."), "{html}");
@@ -437,7 +401,7 @@ async fn another_maker_shops_and_forged_forms_are_refused() {
     assert_eq!(get(&client, &w, &theirs, &cookie).await.0, 200);
 
     // The right maker with a CSRF token that is not its session's: 403, nothing recalled.
-    let (cookie, _) = sign_in(&client, &w, "acme-brakes").await;
+    let (cookie, _) = signed_in(&client, &w, "acme-brakes").await;
     let forged = "0".repeat(64);
     let (status, _) = post(
         &client,
@@ -471,7 +435,7 @@ async fn another_maker_shops_and_forged_forms_are_refused() {
 async fn the_search_forgives_typing_and_leads_to_any_of_the_makers_codes() {
     let w = world().await;
     let client = no_redirects();
-    let (cookie, _) = sign_in(&client, &w, "acme-brakes").await;
+    let (cookie, _) = signed_in(&client, &w, "acme-brakes").await;
     // A GTIN-13, a lower-case serial with a hyphen: the code, alerting or not.
     let (status, location) = {
         let response = client
@@ -525,7 +489,7 @@ async fn the_search_forgives_typing_and_leads_to_any_of_the_makers_codes() {
 async fn a_part_and_a_lot_are_recalled_from_the_browser_with_their_reasons() {
     let w = world().await;
     let client = no_redirects();
-    let (cookie, csrf) = sign_in(&client, &w, "acme-brakes").await;
+    let (cookie, csrf) = signed_in(&client, &w, "acme-brakes").await;
     let r = &w.server.registry;
     // A reason is required.
     let (status, _) = post(
@@ -650,7 +614,7 @@ async fn a_manifest_uploads_from_the_dashboard_streamed_with_its_summary() {
     let w = world().await;
     let r = &w.server.registry;
     let client = no_redirects();
-    let (cookie, csrf) = sign_in(&client, &w, "acme-brakes").await;
+    let (cookie, csrf) = signed_in(&client, &w, "acme-brakes").await;
     // The page offers the upload with the session's CSRF token for the script.
     let html = get(&client, &w, "/dashboard?lang=en", &cookie).await.1;
     assert!(html.contains(&format!("data-csrf=\"{csrf}\"")), "{html}");
@@ -692,7 +656,7 @@ async fn a_manifest_uploads_from_the_dashboard_streamed_with_its_summary() {
     assert_eq!(status, 403, "{problem}");
     assert!(r.status(&CodeKey::of(&fresh[0].part)).unwrap().is_none());
     // A shop may not upload.
-    let (shop_cookie, _) = sign_in(&client, &w, "shop-a").await;
+    let (shop_cookie, _) = signed_in(&client, &w, "shop-a").await;
     let shop_csrf = csrf_of(&get(&client, &w, "/shop", &shop_cookie).await.1);
     let (status, problem) = upload(shop_cookie, shop_csrf, body.clone()).await;
     assert_eq!(
@@ -779,7 +743,7 @@ async fn the_lots_page_counts_each_lots_codes_scans_and_alerts() {
             now(),
         )
         .unwrap();
-    let (cookie, _) = sign_in(&client, &w, "acme-brakes").await;
+    let (cookie, _) = signed_in(&client, &w, "acme-brakes").await;
     let html = get(&client, &w, "/dashboard/lots?lang=en", &cookie).await.1;
     // The world's three codes, two scans, one alert; the rival's lot is not listed.
     assert!(
@@ -792,7 +756,7 @@ async fn the_lots_page_counts_each_lots_codes_scans_and_alerts() {
     assert!(!html.contains("R1"), "{html}");
     assert!(!html.contains("lots-incomplete"), "{html}");
     // Another maker sees its own lot only.
-    let (cookie, _) = sign_in(&client, &w, "rival-parts").await;
+    let (cookie, _) = signed_in(&client, &w, "rival-parts").await;
     let html = get(&client, &w, "/dashboard/lots?lang=en", &cookie).await.1;
     assert!(
         html.contains("data-lot=\"R1\"") && !html.contains("L2026A"),

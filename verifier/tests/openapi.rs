@@ -3,14 +3,13 @@
 
 #![allow(clippy::unwrap_used)] // test helpers outside #[test] functions may unwrap too
 
-mod support;
-
 use std::collections::BTreeSet;
 
 use registry::Role;
 use serde_json::{Value, json};
 use signer::keys;
-use support::{Server, add_party, certify, start, token};
+use testkit::service::{Server, start};
+use testkit::world::{add_party, certify, token};
 use verifier::config::Overrides;
 use verifier::route_list::ROUTES;
 use verifier::routes::api::STEP_FIELDS;

@@ -11,17 +11,16 @@
 
 #![allow(clippy::unwrap_used)]
 
-mod support;
-
 use std::path::PathBuf;
 
 use std::time::{Duration, Instant};
 
 use fantoccini::{Client, Locator};
 use registry::{Action, CodeKey, PartyId, Role, Vin};
-use signer::{Gtin, Lot, PartId, Serial, SignedCode};
-use support::browser::browser;
-use support::*;
+use signer::{Gtin, PartId, Serial, SignedCode};
+use testkit::browser::{browser, click, text, wait_text};
+use testkit::service::*;
+use testkit::world::*;
 use verifier::config::Overrides;
 use verifier::pages::i18n::{EN, Texts, ZH};
 
@@ -50,42 +49,6 @@ fn shots() -> PathBuf {
 async fn shot(c: &Client, name: &str) {
     let png = c.screenshot().await.unwrap();
     std::fs::write(shots().join(format!("{name}.png")), png).unwrap();
-}
-
-async fn text(c: &Client, css: &str) -> String {
-    c.find(Locator::Css(css))
-        .await
-        .unwrap()
-        .text()
-        .await
-        .unwrap()
-}
-
-/// Waits until `check` holds for the page's text of `css`.
-async fn wait_text(c: &Client, css: &str, check: impl Fn(&str) -> bool) -> String {
-    let deadline = Instant::now() + Duration::from_secs(15);
-    loop {
-        let now = match c.find(Locator::Css(css)).await {
-            Ok(e) => e.text().await.unwrap_or_default(),
-            Err(_) => String::new(),
-        };
-        if check(&now) {
-            return now;
-        }
-        assert!(Instant::now() < deadline, "{css}: {now}");
-        tokio::time::sleep(Duration::from_millis(50)).await;
-    }
-}
-
-fn code(maker: &signer::SigningKey, serial: &str) -> SignedCode {
-    SignedCode::sign(
-        PartId {
-            gtin: Gtin::parse("06901234567892").unwrap(),
-            lot: Some(Lot::parse("L2026A").unwrap()),
-            serial: Serial::parse(serial).unwrap(),
-        },
-        maker,
-    )
 }
 
 #[tokio::test]
@@ -626,16 +589,6 @@ async fn a_phone_gets_limits_products_and_typed_numbers_as_pages() {
     c.close().await.unwrap();
     limited.shutdown().await;
     server.shutdown().await;
-}
-
-/// Clicks the first element `css` finds.
-async fn click(c: &Client, css: &str) {
-    c.find(Locator::Css(css))
-        .await
-        .unwrap()
-        .click()
-        .await
-        .unwrap();
 }
 
 /// Switches the station's mode with its form, as an operator does.

@@ -2,12 +2,11 @@
 
 #![allow(clippy::unwrap_used)]
 
-mod support;
-
 use registry::Role;
 use reqwest::Client;
 use signer::{Gtin, Lot, PartId, Serial, SignedCode};
-use support::*;
+use testkit::service::*;
+use testkit::world::*;
 use verifier::config::Overrides;
 
 struct World {
@@ -190,13 +189,6 @@ async fn hostile_input_is_escaped() {
     w.server.shutdown().await;
 }
 
-fn no_redirects() -> Client {
-    Client::builder()
-        .redirect(reqwest::redirect::Policy::none())
-        .build()
-        .unwrap()
-}
-
 /// Signs in with `token`: the session cookie (`name=value`) and the Set-Cookie header.
 async fn sign_in(client: &Client, w: &World, token: &str) -> (String, String) {
     let (signin_cookie, csrf) = sign_in_form(client, w).await;
@@ -226,11 +218,6 @@ async fn sign_in_form(client: &Client, w: &World) -> (String, String) {
     );
     let cookie = set.split(';').next().unwrap().to_owned();
     (cookie, csrf_of(&form.text().await.unwrap()))
-}
-
-fn csrf_of(html: &str) -> String {
-    let at = html.find("name=\"csrf\" value=\"").unwrap() + 19;
-    html[at..at + 64].to_owned()
 }
 
 #[tokio::test]
@@ -705,7 +692,7 @@ async fn the_rate_limit_the_body_limit_and_the_timeout_are_pages_too() {
     let (registry, dir) = server.shutdown().await;
 
     // The other limits, on a server without the rate limit so they are reached.
-    let server = support::start_on(
+    let server = start_on(
         Overrides {
             rate_limit: Some(0),
             body_limit_bytes: Some(1024),

@@ -4,31 +4,13 @@
 
 #![allow(clippy::unwrap_used)]
 
-mod support;
-
 use std::sync::Arc;
 
 use registry::{Registry, RegistryConfig, Role};
 use reqwest::Client;
-use support::*;
+use testkit::service::*;
+use testkit::world::*;
 use verifier::config::Overrides;
-
-fn no_redirects() -> Client {
-    Client::builder()
-        .redirect(reqwest::redirect::Policy::none())
-        .build()
-        .unwrap()
-}
-
-fn csrf_of(html: &str) -> String {
-    let at = html.find("name=\"csrf\" value=\"").unwrap() + 19;
-    html[at..at + 64].to_owned()
-}
-
-fn cookie_of(response: &reqwest::Response) -> String {
-    let set = response.headers()["set-cookie"].to_str().unwrap();
-    set.split(';').next().unwrap().to_owned()
-}
 
 async fn station(client: &Client, server: &Server, cookie: &str) -> String {
     let page = client
@@ -44,7 +26,7 @@ async fn station(client: &Client, server: &Server, cookie: &str) -> String {
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn a_session_opened_through_one_replica_lives_and_ends_in_both() {
     let a = start(Overrides::default()).await;
-    let url = a.database_url.clone().unwrap();
+    let url = a.database.expect("a PostgreSQL server").url.clone();
     let registry = tokio::task::spawn_blocking(move || {
         Arc::new(Registry::connect(&url, RegistryConfig::default()).unwrap())
     })

@@ -3,9 +3,7 @@
 
 #![allow(clippy::unwrap_used)] // test helpers outside #[test] functions may unwrap too
 
-mod support;
-
-use support::start;
+use testkit::service::start;
 use verifier::config::Overrides;
 
 #[tokio::test]

@@ -7,15 +7,14 @@
 
 #![allow(clippy::unwrap_used)]
 
-mod support;
-
 use std::net::SocketAddr;
 use std::time::{Duration, Instant};
 
 use reqwest::Client;
 use serde_json::Value;
-use signer::{Gtin, Lot, ManifestEntry, PartId, Serial, SignedCode};
-use support::*;
+use signer::{ManifestEntry, SignedCode};
+use testkit::service::*;
+use testkit::world::*;
 use tokio::io::{AsyncReadExt, AsyncWriteExt};
 use tokio::net::TcpStream;
 use verifier::config::Overrides;
@@ -39,7 +38,7 @@ async fn fixture(overrides: Overrides) -> Fixture {
     let authority = signer::keys::generate();
     let maker = certify(&server.registry, &authority, "acme-brakes", "690123", 1);
     let codes: Vec<SignedCode> = (0..20)
-        .map(|i| sign(&maker, &format!("HELD{i:04}")))
+        .map(|i| code(&maker.key, &format!("HELD{i:04}")))
         .collect();
     let text = manifest(&codes, &server.base());
     let summary =
@@ -54,17 +53,6 @@ async fn fixture(overrides: Overrides) -> Fixture {
         server,
         client: Client::new(),
     }
-}
-
-fn sign(maker: &Maker, serial: &str) -> SignedCode {
-    SignedCode::sign(
-        PartId {
-            gtin: Gtin::parse("06901234567892").unwrap(),
-            lot: Some(Lot::parse("L2026A").unwrap()),
-            serial: Serial::parse(serial).unwrap(),
-        },
-        &maker.key,
-    )
 }
 
 fn manifest(codes: &[SignedCode], base: &signer::BaseUrl) -> String {
@@ -462,7 +450,7 @@ async fn a_manifest_upload_streams_past_the_request_timeout_and_a_stalled_one_is
     let pieces: Vec<String> = (0..3)
         .map(|p| {
             let codes: Vec<SignedCode> = (0..10)
-                .map(|i| sign(&f.maker, &format!("SLOW{p}{i:03}")))
+                .map(|i| code(&f.maker.key, &format!("SLOW{p}{i:03}")))
                 .collect();
             manifest(&codes, &base)
         })
@@ -494,7 +482,7 @@ async fn a_manifest_upload_streams_past_the_request_timeout_and_a_stalled_one_is
 
     // The same upload stalling after its first piece is answered 408.
     let addr = f.server.addr;
-    let first = manifest(&[sign(&f.maker, "STALL0001")], &base);
+    let first = manifest(&[code(&f.maker.key, "STALL0001")], &base);
     let mut stream = TcpStream::connect(addr).await.unwrap();
     let request = format!(
         "POST /api/v1/manifests HTTP/1.1\r\nhost: {addr}\r\nauthorization: Bearer {}\r\n\
@@ -618,8 +606,8 @@ async fn a_trusted_proxy_is_not_held_to_the_per_client_cap() {
 async fn an_8_mb_manifest_line_is_rejected_as_line_too_long_and_the_rest_registers() {
     let f = fixture(Overrides::default()).await;
     let base = f.server.base();
-    let before = manifest(&[sign(&f.maker, "LONG0001")], &base);
-    let after = manifest(&[sign(&f.maker, "LONG0002")], &base);
+    let before = manifest(&[code(&f.maker.key, "LONG0001")], &base);
+    let after = manifest(&[code(&f.maker.key, "LONG0002")], &base);
     let mut text = String::with_capacity(8 << 20);
     text.push_str(&before);
     text.push_str("{\"uri\":\"");

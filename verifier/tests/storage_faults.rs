@@ -8,11 +8,7 @@
 
 #![allow(clippy::unwrap_used)]
 
-mod support;
-
-use std::io::Write;
-use std::path::{Path, PathBuf};
-use std::process::Command;
+use std::path::PathBuf;
 use std::sync::Arc;
 use std::time::{Duration, Instant};
 
@@ -21,75 +17,10 @@ use registry::{CodeKey, Registry, RegistryConfig, Role};
 use reqwest::{Client, StatusCode};
 use serde_json::{Value, json};
 use signer::{Gtin, Lot, ManifestEntry, PartId, Serial, SignedCode, SigningKey};
-use support::*;
+use testkit::disk::{Tmpfs, fill, free};
+use testkit::service::*;
+use testkit::world::*;
 use verifier::config::Overrides;
-
-/// A tmpfs mounted on a temporary directory, unmounted when dropped.
-struct Tmpfs {
-    dir: tempfile::TempDir,
-}
-
-impl Tmpfs {
-    /// `None` (skip) only when not root and `CI` is unset; otherwise mounting must work.
-    fn mount(size: &str) -> Option<Tmpfs> {
-        let root = Command::new("id")
-            .arg("-u")
-            .output()
-            .is_ok_and(|out| String::from_utf8_lossy(&out.stdout).trim() == "0");
-        if !root && std::env::var_os("CI").is_none() {
-            eprintln!("skipped: mounting a tmpfs needs root (CI runs this as root)");
-            return None;
-        }
-        let dir = tempfile::tempdir().unwrap();
-        let out = Command::new("mount")
-            .args(["-t", "tmpfs", "-o", &format!("size={size}"), "tmpfs"])
-            .arg(dir.path())
-            .output()
-            .expect("run mount");
-        assert!(
-            out.status.success(),
-            "cannot mount a tmpfs (root: {root}): {}",
-            String::from_utf8_lossy(&out.stderr)
-        );
-        Some(Tmpfs { dir })
-    }
-
-    fn path(&self) -> &Path {
-        self.dir.path()
-    }
-}
-
-impl Drop for Tmpfs {
-    fn drop(&mut self) {
-        // Lazily: a store handle a failed assertion left open must not keep it mounted.
-        let _ = Command::new("umount")
-            .arg("-l")
-            .arg(self.dir.path())
-            .status();
-    }
-}
-
-/// Fills the file system with a file until it takes no more, and returns its path.
-fn fill(dir: &Path) -> PathBuf {
-    let path = dir.join("filler");
-    let mut file = std::fs::File::create(&path).unwrap();
-    for size in [1 << 20, 4096, 1] {
-        let block = vec![0xA5u8; size];
-        while file.write_all(&block).is_ok() {}
-    }
-    let _ = file.sync_all();
-    path
-}
-
-/// Frees `bytes` of the filler.
-fn free(filler: &Path, bytes: u64) {
-    let file = std::fs::OpenOptions::new()
-        .write(true)
-        .open(filler)
-        .unwrap();
-    let len = file.metadata().unwrap().len();
-    file.set_len(len.saturating_sub(bytes)).unwrap();
-}
 
 struct World {
     server: Server,
@@ -140,11 +71,6 @@ fn codes(key: &SigningKey, prefix: &str, count: usize) -> Vec<SignedCode> {
             )
         })
         .collect()
-}
-
-fn csrf_of(html: &str) -> String {
-    let at = html.find("name=\"csrf\" value=\"").unwrap() + 19;
-    html[at..at + 64].to_owned()
 }
 
 fn manifest(codes: &[SignedCode], base: &signer::BaseUrl) -> String {

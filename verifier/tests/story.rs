@@ -6,13 +6,12 @@
 
 #![allow(clippy::unwrap_used)]
 
-mod support;
-
 use registry::{CodeKey, Role};
 use reqwest::{Client, StatusCode};
 use serde_json::{Value, json};
-use signer::{Gtin, Lot, ManifestEntry, PartId, Serial, SignedCode};
-use support::*;
+use signer::{ManifestEntry, SignedCode};
+use testkit::service::*;
+use testkit::world::*;
 use verifier::config::Overrides;
 
 const VIN: &str = "LSVAU218XN2183294";
@@ -42,18 +41,7 @@ async fn story() -> Story {
     add_party(r, "shop-b", Role::Shop, "Zhejiang");
     add_party(r, "dist-1", Role::Distributor, "Guangdong");
     let base = server.base();
-    let codes: Vec<SignedCode> = (0..50)
-        .map(|i| {
-            SignedCode::sign(
-                PartId {
-                    gtin: Gtin::parse("06901234567892").unwrap(),
-                    lot: Some(Lot::parse("L2026A").unwrap()),
-                    serial: Serial::parse(&format!("STORY{i:04}")).unwrap(),
-                },
-                &maker.key,
-            )
-        })
-        .collect();
+    let codes = codes(&maker.key, "STORY", 50);
     let uris = codes.iter().map(|c| c.to_uri(&base)).collect();
     Story {
         authority,
@@ -775,10 +763,10 @@ async fn shutdown_finishes_writes_in_flight_and_every_acknowledged_one_is_durabl
     assert!(!acknowledged.is_empty(), "no write got in before shutdown");
     // Reopen the store from disk, as the next start would.
     let Story { server, codes, .. } = s;
-    let database_url = server.database_url.clone();
+    let database = server.database;
     let (registry, dir) = server.shutdown_after_begin().await;
     drop(registry);
-    let reopened = reopen(dir.path(), database_url.as_deref());
+    let reopened = testkit::engine::reopen(&dir.path().join("data"), database);
     for i in acknowledged {
         let record = reopened
             .status(&CodeKey::of(&codes[i].part))

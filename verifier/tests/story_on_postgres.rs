@@ -1,4 +1,4 @@
-//! `story.rs` on PostgreSQL: the same tests, on the other engine (see `support::on_postgres`).
+//! `story.rs` on PostgreSQL: the same tests, on the other engine (see `testkit::engine`).
 
 #[path = "story.rs"]
 mod on_postgres;

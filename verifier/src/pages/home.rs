@@ -5,14 +5,14 @@
 use askama::Template;
 use axum::Json;
 use axum::extract::{Path, State};
-use axum::http::{HeaderMap, Uri};
+use axum::http::{HeaderMap, StatusCode, Uri};
 use axum::response::{IntoResponse, Response};
 use serde::Serialize;
 use signer::{Gtin, Timestamp, TrustStore};
 
 use super::errors::{prefers_html, query_lang};
 use super::i18n::{self, Lang, Texts};
-use super::{TypedForm, render, with_lang};
+use super::{TypedForm, render, render_status, with_lang};
 use crate::error::{ApiError, Problem};
 use crate::local_time::Zone;
 use crate::state::AppState;
@@ -91,7 +91,10 @@ pub struct Product {
             (String = "text/html"),
         )),
         (status = 400, description = "Not a GTIN (`invalid_code`); a page for browsers says why",
-            body = Problem, content_type = "application/problem+json"),
+            content(
+                (Problem = "application/problem+json"),
+                (String = "text/html"),
+            )),
     ),
 )]
 pub async fn product(
@@ -140,7 +143,14 @@ pub async fn product(
         ),
     };
     let path = uri.path_and_query().map_or(uri.path(), |pq| pq.as_str());
-    render(&ProductPage {
+    // A malformed GTIN is the visitor's input to fix: the page says why, with the 400 the
+    // contract states, as the JSON answer does.
+    let status = if bad.is_some() {
+        StatusCode::BAD_REQUEST
+    } else {
+        StatusCode::OK
+    };
+    render_status(status, &ProductPage {
         lang,
         t,
         switch_href: with_lang(path, lang.other()),

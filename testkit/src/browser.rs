@@ -1,11 +1,12 @@
 //! Headless Chromium for the page tests: Debian's `chromium` driven through `chromium-driver`
-//! over WebDriver, at a phone's 360x740 viewport.
+//! over WebDriver, at a phone's 360x740 viewport; and what the tests do on a page (read an
+//! element's text, wait for it, click).
 
 use std::net::TcpListener as StdListener;
 use std::process::{Child, Command, Stdio};
 use std::time::{Duration, Instant};
 
-use fantoccini::{Client, ClientBuilder};
+use fantoccini::{Client, ClientBuilder, Locator};
 use serde_json::json;
 
 /// chromedriver, stopped when dropped.
@@ -64,4 +65,41 @@ pub async fn browser(profile: &std::path::Path) -> (Driver, Client) {
             Err(e) => panic!("cannot start Chromium through chromedriver: {e}"),
         }
     }
+}
+
+/// The text of the element `css`.
+pub async fn text(c: &Client, css: &str) -> String {
+    c.find(Locator::Css(css))
+        .await
+        .unwrap()
+        .text()
+        .await
+        .unwrap()
+}
+
+/// Waits until `check` holds for the page's text of `css` (at most 20 s: Chromium on a loaded
+/// machine), and returns it.
+pub async fn wait_text(c: &Client, css: &str, check: impl Fn(&str) -> bool) -> String {
+    let deadline = Instant::now() + Duration::from_secs(20);
+    loop {
+        let now = match c.find(Locator::Css(css)).await {
+            Ok(e) => e.text().await.unwrap_or_default(),
+            Err(_) => String::new(),
+        };
+        if check(&now) {
+            return now;
+        }
+        assert!(Instant::now() < deadline, "{css}: {now}");
+        tokio::time::sleep(Duration::from_millis(50)).await;
+    }
+}
+
+/// Clicks the element `css`.
+pub async fn click(c: &Client, css: &str) {
+    c.find(Locator::Css(css))
+        .await
+        .unwrap()
+        .click()
+        .await
+        .unwrap();
 }
