@@ -118,17 +118,29 @@ fn crash_test_kills_a_writer_at_random_instants() {
             .spawn()
             .unwrap();
         let stdout = child.stdout.take().unwrap();
-        // Read acknowledgements on a thread; kill after a random 20 to 220 ms of writing.
+        // Read acknowledgements on a thread; kill after a random 20 to 220 ms of writing, counted
+        // from the writer's "ready" (opening the store may take longer than that on a busy
+        // machine, and a kill before it tests nothing).
+        let (ready_tx, ready_rx) = std::sync::mpsc::channel();
         let reader = std::thread::spawn(move || {
             let mut lines = Vec::new();
             for line in BufReader::new(stdout).lines() {
                 match line {
-                    Ok(l) => lines.push(l),
+                    Ok(l) => {
+                        // The test harness prints `test crash_writer ... ` on the same line.
+                        if l.ends_with("ready") {
+                            let _ = ready_tx.send(());
+                        }
+                        lines.push(l)
+                    }
                     Err(_) => break,
                 }
             }
             lines
         });
+        ready_rx
+            .recv_timeout(Duration::from_secs(120))
+            .unwrap_or_else(|_| panic!("round {round}: the writer never said it was ready"));
         seed ^= seed << 13;
         seed ^= seed >> 7;
         seed ^= seed << 17;

@@ -135,6 +135,17 @@ pub fn gtin(typed: &str) -> Result<Gtin, TypedError> {
     })
 }
 
+/// A GTIN as a Digital Link's path writes it (`/01/{gtin}`): digits only, 8, 12, 13 or 14 of them,
+/// padded to 14. A link is printed or generated, not typed, so none of [`gtin`]'s forgiveness for
+/// spaces, full-width digits or a pasted `(01)` applies; the errors are the same, so a page can say
+/// what is wrong in the same words.
+pub fn gtin_in_link(segment: &str) -> Result<Gtin, TypedError> {
+    match segment.chars().find(|c| !c.is_ascii_digit()) {
+        Some(ch) => Err(TypedError::GtinChar(ch)),
+        None => gtin(segment),
+    }
+}
+
 /// The serials to look up, in order: as typed (less spaces and a pasted `(21)`), then in capitals
 /// if it has small letters, then without hyphens if it has any. Serials partseal generates are
 /// capitals and digits only (`signer::gs1::SERIAL_ALPHABET`), so a phone keyboard's small letters
@@ -217,6 +228,27 @@ mod tests {
         // GTIN-12 (UPC-A) and GTIN-8 (EAN-8).
         assert_eq!(gtin_of("036000291452").as_deref(), Ok("00036000291452"));
         assert_eq!(gtin_of("96385074").as_deref(), Ok("00000096385074"));
+    }
+
+    #[test]
+    fn a_link_s_gtin_is_digits_only() {
+        assert_eq!(
+            gtin_in_link("6901234567892").map(|g| g.as_str().to_owned()),
+            Ok("06901234567892".to_owned())
+        );
+        for (segment, problem) in [
+            (":00000000", TypedError::GtinChar(':')),
+            ("0000 0000", TypedError::GtinChar(' ')),
+            ("６９０１２３４５６７８９２", TypedError::GtinChar('６')),
+            ("null,null", TypedError::GtinChar('n')),
+            (
+                "6901234567893",
+                TypedError::GtinCheckDigit { expected: '2' },
+            ),
+            ("690123456", TypedError::GtinLength(9)),
+        ] {
+            assert_eq!(gtin_in_link(segment).err(), Some(problem), "{segment}");
+        }
     }
 
     #[test]

@@ -795,9 +795,9 @@ async fn a_digital_link_without_a_serial_names_the_maker_and_asks_for_the_part()
         assert!(html.contains(&esc(t.product_unknown)), "{html}");
         assert!(!html.contains("acme-brakes"));
         assert!(html.contains(r#"data-known="false""#));
-        // Not a GTIN at all: what is wrong with it.
+        // Not a GTIN at all: what is wrong with it, with the contract's 400.
         let response = get_as(&client, &w.server.url("/01/6901234567893"), BROWSER, lang).await;
-        assert_eq!(response.status(), 200);
+        assert_eq!(response.status(), 400);
         let html = response.text().await.unwrap();
         assert!(
             html.contains(&esc(&t.typed_gtin_check.replace("{digit}", "2"))),

@@ -84,7 +84,7 @@ pub struct Product {
         label, with the typed lookup prefilled with the GTIN. A GTIN-8, -12 or -13 is padded to \
         14 digits. JSON for `Accept: application/json` (without `text/html`), a page otherwise.",
     params(("gtin" = String, Path, description = "GS1 GTIN (AI 01): 8, 12, 13 or 14 digits",
-        example = "06901234567892", pattern = "([^0-9０-９]*[0-9０-９]){8}")),
+        example = "06901234567892", format = "gtin", pattern = r"^(?:[0-9]{8}|[0-9]{12,14})$")),
     responses(
         (status = 200, description = "The product", content(
             (Product = "application/json"),
@@ -105,7 +105,7 @@ pub async fn product(
 ) -> Response {
     let lang = Lang::choose(query_lang(&uri), &headers);
     let t = lang.texts();
-    let parsed = typed_input::gtin(&gtin);
+    let parsed = typed_input::gtin_in_link(&gtin);
     let asks_json = headers
         .get(axum::http::header::ACCEPT)
         .and_then(|v| v.to_str().ok())
@@ -150,22 +150,25 @@ pub async fn product(
     } else {
         StatusCode::OK
     };
-    render_status(status, &ProductPage {
-        lang,
-        t,
-        switch_href: with_lang(path, lang.other()),
-        typed: TypedForm {
-            gtin: gtin_shown.clone(),
-            serial: String::new(),
-            bad,
+    render_status(
+        status,
+        &ProductPage {
+            lang,
+            t,
+            switch_href: with_lang(path, lang.other()),
+            typed: TypedForm {
+                gtin: gtin_shown.clone(),
+                serial: String::new(),
+                bad,
+            },
+            gtin: gtin_shown,
+            maker,
+            message,
+            sev_class: i18n::severity_class(severity),
+            icon: i18n::icon(severity),
+            sev_word: t.severity(severity),
         },
-        gtin: gtin_shown,
-        maker,
-        message,
-        sev_class: i18n::severity_class(severity),
-        icon: i18n::icon(severity),
-        sev_word: t.severity(severity),
-    })
+    )
 }
 
 /// The manufacturer whose certificate covers `gtin`: one certified now if there is one (a maker
