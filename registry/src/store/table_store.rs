@@ -742,8 +742,9 @@ impl Store {
         self.max_age
     }
 
-    /// Writes every record to `out` in a self-checking format. The caller keeps writers out while it
-    /// runs, so the copy is consistent.
+    /// Writes every record to `out` in a self-checking format, as of one moment: where other
+    /// processes write too, the engine reads everything in one snapshot; the caller keeps this
+    /// process's writers out while it runs.
     pub fn backup(&self, out: &mut dyn Write) -> StoreResult<u64> {
         backup::write(self.tables.as_ref(), out)
     }
