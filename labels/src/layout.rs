@@ -390,19 +390,11 @@ impl Layout {
                 baseline_mm: baseline(0),
             });
         }
-        for text in gs1 {
+        let gs1 = gs1.into_iter().map(|text| (LineKind::Gs1, text));
+        for (kind, text) in gs1.chain(check.into_iter().map(|text| (LineKind::Check, text))) {
             let i = lines.len();
             lines.push(TextLine {
-                kind: LineKind::Gs1,
-                text,
-                x_mm: text_x,
-                baseline_mm: baseline(i),
-            });
-        }
-        for text in check {
-            let i = lines.len();
-            lines.push(TextLine {
-                kind: LineKind::Check,
+                kind,
                 text,
                 x_mm: text_x,
                 baseline_mm: baseline(i),
@@ -455,14 +447,48 @@ mod tests {
         }
     }
 
+    fn a_label<'a>(uri: &'a str, part: &'a PartId, name: Option<&'a str>) -> Label<'a> {
+        Label { uri, part, name }
+    }
+
+    /// The default label but for its size.
+    fn sized(width_mm: f32, height_mm: f32) -> Layout {
+        Layout {
+            width_mm,
+            height_mm,
+            ..Layout::default()
+        }
+    }
+
+    /// The "scan to verify" lines of a placed label.
+    fn check_lines(p: &Placement) -> Vec<&str> {
+        p.lines
+            .iter()
+            .filter(|l| l.kind == LineKind::Check)
+            .map(|l| l.text.as_str())
+            .collect()
+    }
+
+    /// A nameless label of this size, placed with a 53-module symbol of 0.5 mm modules.
+    fn bare(layout: Layout) -> Result<Placement, LayoutError> {
+        let part = part();
+        layout.place(&a_label("", &part, None), 53, 0.5, |_| true)
+    }
+
+    /// A line that ends inside the default label's right padding.
+    fn fits_the_width(line: &TextLine, font_mm: f32) {
+        assert!(
+            line.x_mm + cells(&line.text) as f32 * MONO_ADVANCE * font_mm
+                <= 63.5 - PADDING_MM + 1e-3,
+            "{} sticks out",
+            line.text
+        );
+    }
+
     #[test]
     fn default_label_puts_text_beside_the_symbol() {
         let part = part();
-        let label = Label {
-            uri: "",
-            part: &part,
-            name: Some("Front brake pad"),
-        };
+        let label = a_label("", &part, Some("Front brake pad"));
         let p = Layout::default().place(&label, 53, 0.5, |_| true).unwrap();
         assert_eq!(p.lines.len(), 4);
         assert_eq!(p.lines[1].text, "(01) 06901234567892");
@@ -484,62 +510,29 @@ mod tests {
     #[test]
     fn a_name_the_format_cannot_draw_is_left_off_and_a_long_one_shortened() {
         let part = part();
-        let label = Label {
-            uri: "",
-            part: &part,
-            name: Some("前制动片"),
-        };
+        let label = a_label("", &part, Some("前制动片"));
         let p = Layout::default()
             .place(&label, 53, 0.5, |n| n.is_ascii())
             .unwrap();
         assert_eq!(p.lines.len(), 3);
         let long = "A very long part name that goes on and on past the label edge";
-        let label = Label {
-            uri: "",
-            part: &part,
-            name: Some(long),
-        };
+        let label = a_label("", &part, Some(long));
         let p = Layout::default().place(&label, 53, 0.5, |_| true).unwrap();
         assert!(p.lines[0].text.ends_with("..."), "{}", p.lines[0].text);
         // Chinese is cut by the room it takes: two cells a character.
         let long = "前刹车片总成带报警线适用于多款车型原厂同质配件";
-        let label = Label {
-            uri: "",
-            part: &part,
-            name: Some(long),
-        };
+        let label = a_label("", &part, Some(long));
         let p = Layout::default().place(&label, 53, 0.5, |_| true).unwrap();
         let name = &p.lines[0];
         assert!(name.text.ends_with("..."), "{}", name.text);
-        assert!(
-            name.x_mm + cells(&name.text) as f32 * MONO_ADVANCE * p.font_mm
-                <= 63.5 - PADDING_MM + 1e-3,
-            "{} sticks out",
-            name.text
-        );
+        fits_the_width(name, p.font_mm);
     }
 
     #[test]
     fn too_small_labels_are_refused_with_a_reason() {
-        let part = part();
-        let label = Label {
-            uri: "",
-            part: &part,
-            name: None,
-        };
-        let small = Layout {
-            width_mm: 25.0,
-            height_mm: 25.0,
-            ..Layout::default()
-        };
-        let err = small.place(&label, 53, 0.5, |_| true).unwrap_err();
+        let err = bare(sized(25.0, 25.0)).unwrap_err();
         assert!(matches!(err, LayoutError::QrDoesNotFit { .. }), "{err}");
-        let narrow = Layout {
-            width_mm: 32.0,
-            height_mm: 32.0,
-            ..Layout::default()
-        };
-        let err = narrow.place(&label, 53, 0.5, |_| true).unwrap_err();
+        let err = bare(sized(32.0, 32.0)).unwrap_err();
         assert!(matches!(err, LayoutError::TextDoesNotFit { .. }), "{err}");
     }
 
@@ -553,34 +546,20 @@ mod tests {
             Some("127.0.0.1:8080")
         );
         assert_eq!(cells("扫码验真 a"), 10);
-        let label = Label {
-            uri,
-            part: &part,
-            name: Some("Front brake pad"),
-        };
+        let label = a_label(uri, &part, Some("Front brake pad"));
         // A format that draws Chinese says it in Chinese; the others in English.
         for (draws, words) in [
             (&(|_: &str| true) as &dyn Fn(&str) -> bool, CHECK_WORDS_ZH),
             (&|n: &str| n.is_ascii(), CHECK_WORDS_EN),
         ] {
             let p = Layout::default().place(&label, 53, 0.5, draws).unwrap();
-            let check: Vec<&str> = p
-                .lines
-                .iter()
-                .filter(|l| l.kind == LineKind::Check)
-                .map(|l| l.text.as_str())
-                .collect();
+            let check = check_lines(&p);
             // The GS1 lines keep their size: the check line goes on two lines rather than
             // shrinking the serial.
             assert_eq!(check, [words, "verify.example.cn"]);
             assert!(p.font_mm > 2.7, "{}", p.font_mm);
             for l in &p.lines {
-                assert!(
-                    l.x_mm + cells(&l.text) as f32 * MONO_ADVANCE * p.font_mm
-                        <= 63.5 - PADDING_MM + 1e-3,
-                    "{} sticks out",
-                    l.text
-                );
+                fits_the_width(l, p.font_mm);
             }
             assert!(p.lines.last().unwrap().baseline_mm < 33.9 - PADDING_MM);
         }
@@ -592,12 +571,7 @@ mod tests {
             ..Layout::default()
         };
         let p = wide.place(&label, 53, 0.25, |_| true).unwrap();
-        let check: Vec<&str> = p
-            .lines
-            .iter()
-            .filter(|l| l.kind == LineKind::Check)
-            .map(|l| l.text.as_str())
-            .collect();
+        let check = check_lines(&p);
         assert_eq!(check, ["扫码验真 verify.example.cn"]);
     }
 
@@ -605,17 +579,9 @@ mod tests {
     fn a_refused_label_is_told_a_size_that_fits() {
         let part = part();
         let uri = "https://a-rather-long-verifier-host.example.com/01/06901234567892/21/X";
-        let label = Label {
-            uri,
-            part: &part,
-            name: Some("Front brake pad"),
-        };
+        let label = a_label(uri, &part, Some("Front brake pad"));
         let symbol = crate::QrMatrix::size_for(uri.len(), EcLevel::M).unwrap();
-        let small = Layout {
-            width_mm: 40.0,
-            height_mm: 32.0,
-            ..Layout::default()
-        };
+        let small = sized(40.0, 32.0);
         let err = small
             .arrange(&label, symbol, Medium::Vector, |_| true)
             .unwrap_err();
@@ -635,11 +601,7 @@ mod tests {
             "{err}"
         );
         assert!(width_mm >= 40.0 && height_mm >= 32.0);
-        let fitting = Layout {
-            width_mm,
-            height_mm,
-            ..Layout::default()
-        };
+        let fitting = sized(width_mm, height_mm);
         let p = fitting
             .arrange(&label, symbol, Medium::Vector, |_| true)
             .unwrap();
@@ -654,11 +616,7 @@ mod tests {
         use crate::advice::Remedy;
         let part = part();
         let uri = "https://verify.example.cn/01/06901234567892/10/L2026A/21/X7K2P9QD4MABC?k=GEJzbMhbmLQ&s=6mQn6e4KXwYp1ljDXzl3Zd9ZWbQ8Dt8AxVQZLWFbbW9fI8hzTQxfnY1sXcwqHVBKk4ZH2YbG8ZNvbhtYkQn6Cg";
-        let label = Label {
-            uri,
-            part: &part,
-            name: Some("前刹车片 Front brake pad"),
-        };
+        let label = a_label(uri, &part, Some("前刹车片 Front brake pad"));
         let media = [
             Medium::Vector,
             Medium::Dots {
@@ -746,18 +704,7 @@ mod tests {
 
     #[test]
     fn a_tall_label_gets_the_text_under_the_symbol() {
-        let part = part();
-        let label = Label {
-            uri: "",
-            part: &part,
-            name: None,
-        };
-        let tall = Layout {
-            width_mm: 40.0,
-            height_mm: 50.0,
-            ..Layout::default()
-        };
-        let p = tall.place(&label, 53, 0.5, |_| true).unwrap();
+        let p = bare(sized(40.0, 50.0)).unwrap();
         assert!(p.lines.iter().all(|l| l.baseline_mm > 30.5));
     }
 

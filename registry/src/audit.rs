@@ -9,6 +9,7 @@ use crate::key::CodeKey;
 use crate::party::PartyId;
 use crate::registry::{Registry, Result};
 use crate::rules;
+use crate::store::Entries;
 use crate::vin::Vin;
 
 /// What the audit found. Clean means no problems.
@@ -28,6 +29,36 @@ impl AuditReport {
     pub fn is_clean(&self) -> bool {
         self.problems.is_empty()
     }
+
+    fn problem(&mut self, text: String) {
+        if self.problems.len() < MAX_LISTED {
+            self.problems.push(text);
+        } else if self.problems.len() == MAX_LISTED {
+            self.problems.push("… more problems not listed".to_owned());
+        }
+    }
+
+    /// A derived index against the entries the records call for: one no record backs is the
+    /// remains of an interrupted update; one missing is a problem (`missing` says which).
+    fn check_index<T: Ord>(
+        &mut self,
+        name: &str,
+        indexed: Entries<'_, T>,
+        expected: &BTreeSet<T>,
+        missing: impl Fn(&T) -> String,
+    ) {
+        let indexed: BTreeSet<T> = match indexed.collect() {
+            Ok(set) => set,
+            Err(e) => {
+                self.problem(format!("unreadable {name} index: {e}"));
+                BTreeSet::new()
+            }
+        };
+        self.interrupted += indexed.difference(expected).count() as u64;
+        for entry in expected.difference(&indexed) {
+            self.problem(missing(entry));
+        }
+    }
 }
 
 /// Problems listed in full; beyond this only counted, so a badly damaged store gives a readable report.
@@ -39,15 +70,6 @@ impl Registry {
     pub fn audit(&self, mut progress: impl FnMut(u64)) -> Result<AuditReport> {
         let store = self.store();
         let mut report = AuditReport::default();
-        let problem = |report: &mut AuditReport, text: String| {
-            if report.problems.len() < MAX_LISTED {
-                report.problems.push(text);
-            } else if report.problems.len() == MAX_LISTED {
-                report
-                    .problems
-                    .push("… more problems not listed".to_owned());
-            }
-        };
         let mut alerting: BTreeSet<(PartyId, CodeKey)> = BTreeSet::new();
         let mut installed: BTreeSet<(Vin, CodeKey)> = BTreeSet::new();
         let mut stored_events = 0u64;
@@ -55,7 +77,7 @@ impl Registry {
             let (key, record) = match entry {
                 Ok(e) => e,
                 Err(e) => {
-                    problem(&mut report, format!("unreadable code record: {e}"));
+                    report.problem(format!("unreadable code record: {e}"));
                     continue;
                 }
             };
@@ -66,7 +88,7 @@ impl Registry {
             let events = match store.events(&key) {
                 Ok(e) => e,
                 Err(e) => {
-                    problem(&mut report, format!("{key}: unreadable events: {e}"));
+                    report.problem(format!("{key}: unreadable events: {e}"));
                     continue;
                 }
             };
@@ -82,49 +104,39 @@ impl Registry {
             for (i, event) in events.iter().enumerate() {
                 let expected_seq = i as u32 + 1;
                 if event.seq != expected_seq {
-                    problem(
-                        &mut report,
-                        format!(
-                            "{key}: event {} found where {expected_seq} belongs",
-                            event.seq
-                        ),
-                    );
+                    report.problem(format!(
+                        "{key}: event {} found where {expected_seq} belongs",
+                        event.seq
+                    ));
                     intact = false;
                     break;
                 }
                 if event.prev != head || event.prev == GENESIS {
-                    problem(
-                        &mut report,
-                        format!(
-                            "{key}: event {} does not chain to event {} (altered or reordered history)",
-                            event.seq,
-                            event.seq - 1
-                        ),
-                    );
+                    report.problem(format!(
+                        "{key}: event {} does not chain to event {} (altered or reordered history)",
+                        event.seq,
+                        event.seq - 1
+                    ));
                     intact = false;
                     break;
                 }
                 head = event.hash(&key);
             }
             if intact && (record.events as usize != events.len() + 1 || record.head != head) {
-                problem(
-                    &mut report,
-                    format!(
-                        "{key}: the record names {} events and a head the history does not end in \
+                report.problem(format!(
+                    "{key}: the record names {} events and a head the history does not end in \
                          (an event is missing or was altered)",
-                        record.events
-                    ),
-                );
+                    record.events
+                ));
             }
             if intact {
                 let (replayed, _) = rules::replay(&record, &events, &rules::corrected(&events));
                 if replayed.custody.custody != record.custody.custody
                     || replayed.flags != record.flags
                 {
-                    problem(
-                        &mut report,
-                        format!("{key}: the record's custody does not follow from its history"),
-                    );
+                    report.problem(format!(
+                        "{key}: the record's custody does not follow from its history"
+                    ));
                 }
             }
             if record.flags.alerting() {
@@ -138,46 +150,24 @@ impl Registry {
         for entry in store.all_events() {
             match entry {
                 Ok(_) => total_events += 1,
-                Err(e) => problem(&mut report, format!("unreadable event: {e}")),
+                Err(e) => report.problem(format!("unreadable event: {e}")),
             }
         }
         if total_events != stored_events {
-            problem(
-                &mut report,
-                format!(
-                    "{} stored events belong to no registered code's chain",
-                    total_events.saturating_sub(stored_events)
-                ),
-            );
+            report.problem(format!(
+                "{} stored events belong to no registered code's chain",
+                total_events.saturating_sub(stored_events)
+            ));
         }
-        let indexed: BTreeSet<(PartyId, CodeKey)> = match store.all_alerts().collect() {
-            Ok(set) => set,
-            Err(e) => {
-                problem(&mut report, format!("unreadable alert index: {e}"));
-                BTreeSet::new()
-            }
-        };
-        report.interrupted += indexed.difference(&alerting).count() as u64;
-        for (party, key) in alerting.difference(&indexed) {
-            problem(
-                &mut report,
-                format!("the alert index misses {key} of {party}, which is flagged"),
-            );
-        }
-        let indexed: BTreeSet<(Vin, CodeKey)> = match store.all_installed().collect() {
-            Ok(set) => set,
-            Err(e) => {
-                problem(&mut report, format!("unreadable vehicle index: {e}"));
-                BTreeSet::new()
-            }
-        };
-        report.interrupted += indexed.difference(&installed).count() as u64;
-        for (vin, key) in installed.difference(&indexed) {
-            problem(
-                &mut report,
-                format!("the vehicle index misses {key}, which is installed in {vin}"),
-            );
-        }
+        report.check_index("alert", store.all_alerts(), &alerting, |(party, key)| {
+            format!("the alert index misses {key} of {party}, which is flagged")
+        });
+        report.check_index(
+            "vehicle",
+            store.all_installed(),
+            &installed,
+            |(vin, key)| format!("the vehicle index misses {key}, which is installed in {vin}"),
+        );
         progress(report.codes);
         Ok(report)
     }

@@ -221,6 +221,11 @@ impl TextField {
         }
         Ok(())
     }
+
+    /// Checks an optional text: nothing given is within bounds.
+    pub fn check_given(self, text: Option<&str>) -> Result<(), TextError> {
+        text.map_or(Ok(()), |text| self.check(text))
+    }
 }
 
 /// A text outside its field's bounds: too long, or empty where something must be said.

@@ -389,10 +389,7 @@ impl Event {
 
     pub fn decode(bytes: &[u8]) -> Result<Event, WireError> {
         let mut r = Reader::new(bytes);
-        let version = r.u8()?;
-        if version != EVENT_VERSION && version != EVENT_VERSION_1 {
-            return Err(r.invalid("event version", format!("unknown version {version}")));
-        }
+        let version = r.version("event version", &[EVENT_VERSION, EVENT_VERSION_1])?;
         let legacy = version == EVENT_VERSION_1;
         let seq = u32::from_be_bytes(r.array()?);
         let prev = r.array()?;
@@ -562,13 +559,9 @@ fn step_tag(step: Step) -> u8 {
 #[cfg(test)]
 mod tests {
     use super::*;
-    use signer::{Gtin, Serial};
 
     fn key() -> CodeKey {
-        CodeKey::new(
-            &Gtin::parse("06901234567892").unwrap(),
-            &Serial::parse("X7K2P9QD4M").unwrap(),
-        )
+        crate::key::tests::code("X7K2P9QD4M")
     }
 
     fn sample_events() -> Vec<Event> {

@@ -3,7 +3,7 @@
 
 use std::fmt;
 
-use signer::{Gtin, PartId, Serial};
+use signer::{Gtin, ParseError, PartId, Serial};
 
 /// `GTIN as a big-endian u64 (8 bytes) || serial length (1 byte) || serial bytes`.
 ///
@@ -25,6 +25,15 @@ impl CodeKey {
         out.push(serial.as_str().len() as u8);
         out.extend_from_slice(serial.as_str().as_bytes());
         CodeKey(out)
+    }
+
+    /// The key of a code given as text, typed or pasted (whitespace around either number is
+    /// ignored), or what is wrong with the GTIN or the serial.
+    pub fn parse(gtin: &str, serial: &str) -> Result<Self, ParseError> {
+        Ok(Self::new(
+            &Gtin::parse(gtin.trim())?,
+            &Serial::parse(serial.trim())?,
+        ))
     }
 
     pub fn of(part: &PartId) -> Self {
@@ -102,8 +111,16 @@ fn hex_bytes(bytes: &[u8]) -> String {
 }
 
 #[cfg(test)]
-mod tests {
+pub(crate) mod tests {
     use super::*;
+
+    /// A code of the documentation's GTIN, for the crate's unit tests.
+    pub(crate) fn code(serial: &str) -> CodeKey {
+        CodeKey::new(
+            &Gtin::parse("06901234567892").unwrap(),
+            &Serial::parse(serial).unwrap(),
+        )
+    }
 
     #[test]
     fn round_trips_and_sorts_by_gtin() {
@@ -123,13 +140,21 @@ mod tests {
     #[test]
     fn damaged_bytes_are_errors() {
         assert!(CodeKey::from_bytes(b"short").is_err());
-        let mut bytes = CodeKey::new(
-            &Gtin::parse("06901234567892").unwrap(),
-            &Serial::parse("AB").unwrap(),
-        )
-        .as_bytes()
-        .to_vec();
+        let mut bytes = code("AB").as_bytes().to_vec();
         bytes.push(b'C');
         assert!(CodeKey::from_bytes(&bytes).is_err());
+    }
+
+    #[test]
+    fn typed_numbers_are_read_around_their_whitespace() {
+        use signer::Field;
+        assert_eq!(
+            CodeKey::parse(" 06901234567892 ", "AB\n").ok(),
+            Some(code("AB"))
+        );
+        let bad_gtin = CodeKey::parse("06901234567891", "AB").err().unwrap();
+        assert_eq!(bad_gtin.field, Field::Gtin, "{bad_gtin}");
+        let bad_serial = CodeKey::parse("06901234567892", "").err().unwrap();
+        assert_eq!(bad_serial.field, Field::Serial, "{bad_serial}");
     }
 }

@@ -39,10 +39,7 @@ impl AlertNote {
 
     pub fn decode(bytes: &[u8]) -> Result<Self, WireError> {
         let mut r = Reader::new(bytes);
-        match r.u8()? {
-            VERSION => {}
-            v => return Err(r.invalid("note version", format!("unknown version {v}"))),
-        }
+        r.version("note version", &[VERSION])?;
         let at = Timestamp(r.i64()?);
         let action = r.str8("action")?.to_owned();
         let note = r.str16("note")?.to_owned();

@@ -74,10 +74,7 @@ impl Notice {
 
     pub fn decode_value(party: PartyId, at: Timestamp, bytes: &[u8]) -> Result<Self, WireError> {
         let mut r = Reader::new(bytes);
-        let version = r.u8()?;
-        if version != VERSION {
-            return Err(r.invalid("notice version", format!("unknown version {version}")));
-        }
+        r.version("notice version", &[VERSION])?;
         let tag = r.u8()?;
         let kind = NoticeKind::from_tag(tag)
             .ok_or_else(|| r.invalid("notice kind", format!("unknown {tag}")))?;
@@ -101,16 +98,12 @@ impl Notice {
 #[cfg(test)]
 mod tests {
     use super::*;
-    use signer::{Gtin, Serial};
 
     #[test]
     fn notices_round_trip_and_damage_is_an_error() {
         let notice = Notice {
             party: PartyId::parse("shop-a").unwrap(),
-            key: CodeKey::new(
-                &Gtin::parse("06901234567892").unwrap(),
-                &Serial::parse("X7K2P9QD4M").unwrap(),
-            ),
+            key: crate::key::tests::code("X7K2P9QD4M"),
             seq: 7,
             at: Timestamp(1_790_000_000),
             actor: PartyId::parse("shop-b").unwrap(),

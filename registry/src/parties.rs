@@ -88,21 +88,11 @@ fn read_opt_time(r: &mut Reader<'_>) -> Result<Option<Timestamp>, WireError> {
     })
 }
 
-fn version(r: &mut Reader<'_>, what: &'static str) -> Result<(), WireError> {
-    match r.u8()? {
-        VERSION => Ok(()),
-        v => Err(r.invalid(what, format!("unknown version {v}"))),
-    }
-}
-
 impl Party {
     /// Checks the free-text fields' sizes.
     pub fn validate(&self) -> Result<(), TextError> {
         TextField::PartyName.check(&self.name)?;
-        match &self.region {
-            Some(region) => TextField::PartyRegion.check(region),
-            None => Ok(()),
-        }
+        TextField::PartyRegion.check_given(self.region.as_deref())
     }
 
     pub fn encode(&self) -> Vec<u8> {
@@ -119,7 +109,7 @@ impl Party {
 
     pub fn decode(bytes: &[u8]) -> Result<Self, WireError> {
         let mut r = Reader::new(bytes);
-        version(&mut r, "party version")?;
+        r.version("party version", &[VERSION])?;
         let id = PartyId::read(&mut r)?;
         let tag = r.u8()?;
         let role =
@@ -178,7 +168,7 @@ impl TokenRecord {
 
     pub fn decode(bytes: &[u8]) -> Result<Self, WireError> {
         let mut r = Reader::new(bytes);
-        version(&mut r, "token version")?;
+        r.version("token version", &[VERSION])?;
         let id = r.str8("token id")?.to_owned();
         let party = PartyId::read(&mut r)?;
         let secret_hash = r.array()?;
@@ -320,10 +310,7 @@ impl Report {
     /// Checks what the sender wrote: the text and the contact.
     pub fn validate_text(&self) -> Result<(), TextError> {
         TextField::ReportText.check(&self.text)?;
-        match &self.contact {
-            Some(contact) => TextField::ReportContact.check(contact),
-            None => Ok(()),
-        }
+        TextField::ReportContact.check_given(self.contact.as_deref())
     }
 
     pub fn encode(&self) -> Vec<u8> {
@@ -352,42 +339,30 @@ impl Report {
         legacy_key: impl FnOnce() -> Option<CodeKey>,
     ) -> Result<Self, WireError> {
         let mut r = Reader::new(bytes);
-        let version = r.u8()?;
-        if version != REPORT_VERSION && version != REPORT_VERSION_1 {
-            return Err(r.invalid("report version", format!("unknown version {version}")));
-        }
+        let version = r.version("report version", &[REPORT_VERSION, REPORT_VERSION_1])?;
         let manufacturer = PartyId::read(&mut r)?;
         let at = Timestamp(r.i64()?);
         let text = r.str16("text")?.to_owned();
         let contact = Some(r.str8("contact")?.to_owned()).filter(|s| !s.is_empty());
         let region = Some(r.str8("region")?.to_owned()).filter(|s| !s.is_empty());
-        if version == REPORT_VERSION_1 {
+        // Version 1 kept no id, verdict or label, and its code in the storage key.
+        let (id, key, verdict, key_id, signature) = if version == REPORT_VERSION_1 {
             let key = legacy_key().ok_or_else(|| r.invalid("report", "malformed key"))?;
-            r.finish()?;
-            return Ok(Report {
-                id: String::new(),
-                key,
-                manufacturer,
-                at,
-                text,
-                contact,
-                region,
-                verdict: None,
-                key_id: None,
-                signature: None,
-            });
-        }
-        let id = r.str8("id")?.to_owned();
-        let len = usize::from(r.u8()?);
-        let key =
-            CodeKey::from_bytes(r.take(len)?).map_err(|e| r.invalid("code", e.to_string()))?;
-        let verdict = Some(r.str8("verdict")?.to_owned()).filter(|s| !s.is_empty());
-        let (key_id, signature) = match r.u8()? {
-            0 => (None, None),
-            _ => (
-                Some(KeyId(r.array()?)),
-                Some(Signature::from_bytes(&r.array()?)),
-            ),
+            (String::new(), key, None, None, None)
+        } else {
+            let id = r.str8("id")?.to_owned();
+            let len = usize::from(r.u8()?);
+            let key =
+                CodeKey::from_bytes(r.take(len)?).map_err(|e| r.invalid("code", e.to_string()))?;
+            let verdict = Some(r.str8("verdict")?.to_owned()).filter(|s| !s.is_empty());
+            let (key_id, signature) = match r.u8()? {
+                0 => (None, None),
+                _ => (
+                    Some(KeyId(r.array()?)),
+                    Some(Signature::from_bytes(&r.array()?)),
+                ),
+            };
+            (id, key, verdict, key_id, signature)
         };
         let report = Report {
             id,

@@ -57,10 +57,7 @@ impl Batch {
 
     pub fn decode(bytes: &[u8]) -> Result<Self, WireError> {
         let mut r = Reader::new(bytes);
-        let version = r.u8()?;
-        if version != BATCH_VERSION && version != BATCH_VERSION_2 {
-            return Err(r.invalid("batch version", format!("unknown version {version}")));
-        }
+        let version = r.version("batch version", &[BATCH_VERSION, BATCH_VERSION_2])?;
         let lot = read_lot(&mut r)?;
         let key_id = KeyId(r.array()?);
         let manufacturer = PartyId::read(&mut r)?;
@@ -476,10 +473,7 @@ impl LotRecall {
 
     pub fn decode(bytes: &[u8]) -> Result<Self, WireError> {
         let mut r = Reader::new(bytes);
-        let version = r.u8()?;
-        if version != RECORD_VERSION {
-            return Err(r.invalid("lot recall version", format!("unknown version {version}")));
-        }
+        r.version("lot recall version", &[RECORD_VERSION])?;
         let recall = LotRecall {
             actor: PartyId::read(&mut r)?,
             at: Timestamp(r.i64()?),
@@ -518,13 +512,9 @@ fn u32(r: &mut Reader<'_>) -> Result<u32, WireError> {
 #[cfg(test)]
 mod tests {
     use super::*;
-    use signer::{Gtin, Serial};
 
     fn key() -> CodeKey {
-        CodeKey::new(
-            &Gtin::parse("06901234567892").unwrap(),
-            &Serial::parse("X7K2P9QD4MABC").unwrap(),
-        )
+        crate::key::tests::code("X7K2P9QD4MABC")
     }
 
     fn fresh() -> CodeRecord {

@@ -67,10 +67,7 @@ impl SessionRecord {
 
     pub fn decode(bytes: &[u8]) -> Result<Self, WireError> {
         let mut r = Reader::new(bytes);
-        match r.u8()? {
-            VERSION => {}
-            v => return Err(r.invalid("session version", format!("unknown version {v}"))),
-        }
+        r.version("session version", &[VERSION])?;
         let party = r.str8("party")?;
         let party = PartyId::parse(party).map_err(|e| r.invalid("party", e.to_string()))?;
         let token_id = r.str8("token id")?.to_owned();

@@ -4,11 +4,16 @@
 
 #![allow(clippy::unwrap_used)]
 
+use std::sync::atomic::{AtomicBool, Ordering};
 use std::sync::{Arc, Barrier};
 use std::time::{Duration, Instant};
 
-use registry::{Action, CodeKey, Outcome, Party, PartyId, Registry, RegistryConfig, Role, Vin};
+use registry::{
+    Action, CodeKey, Outcome, Party, PartyId, Registry, RegistryConfig, RegistryError, Role,
+    StoreError, Vin,
+};
 use signer::{Lot, SignedCode};
+use testkit::engine::restore;
 use testkit::world::*;
 
 /// `n` more registries on the world's database, as other processes open it.
@@ -212,4 +217,256 @@ fn told_of_each_others_changes_replicas_keep_records_longer_and_see_a_change_at_
         other.status(&key).unwrap().unwrap().record.events == 2
     });
     assert!(took < Duration::from_millis(300), "{took:?}");
+}
+
+/// `sql` on the world's database: what it printed, one value a line.
+fn psql(w: &World, sql: &str) -> String {
+    let url = &w.database.as_ref().expect("a PostgreSQL world").url;
+    testkit::postgres::psql(url, sql)
+}
+
+/// Sets `setting` to `value` for every later session on the world's database.
+fn set_for_database(w: &World, setting: &str, value: &str) {
+    psql(
+        w,
+        &format!(
+            "DO $$ BEGIN EXECUTE format('ALTER DATABASE %I SET {setting} = ''{value}''', \
+             current_database()); END $$"
+        ),
+    );
+}
+
+/// Connections to the world's database, other than the one asking.
+fn connections(w: &World) -> u64 {
+    psql(
+        w,
+        "SELECT count(*) FROM pg_stat_activity \
+         WHERE datname = current_database() AND pid <> pg_backend_pid()",
+    )
+    .parse()
+    .unwrap()
+}
+
+/// What two replicas' writers did.
+struct Load {
+    /// Events stored, counted once the replicas' connections have ended, so the database's
+    /// statistics count everything they did.
+    events: usize,
+    /// The writes that failed, with their errors.
+    failed: Vec<RegistryError>,
+}
+
+/// Two new replicas' `writers` receiving the world's `codes` over and over, each writer going
+/// through every code, for `load`; then checks that every acknowledged event is in its code's
+/// chain and no other is (as a process opened afterwards reads them), and that the audit is
+/// clean.
+fn receive_the_same_codes(w: &World, codes: &[CodeKey], writers: usize, load: Duration) -> Load {
+    let connected = connections(w);
+    let replicas = replicas(w, 2);
+    let shop = party("shop-1");
+    let started = Instant::now();
+    let written: Vec<Result<(usize, u32), RegistryError>> = std::thread::scope(|s| {
+        let handles: Vec<_> = (0..writers)
+            .map(|i| {
+                let (registry, shop) = (&replicas[i % replicas.len()], &shop);
+                s.spawn(move || {
+                    let mut written = Vec::new();
+                    let mut next = i;
+                    while started.elapsed() < load {
+                        let code = next % codes.len();
+                        next += 1;
+                        let recorded = registry.record_genuine_scan(
+                            &codes[code],
+                            shop,
+                            Action::Receive,
+                            day(2),
+                        );
+                        written.push(recorded.map(|r| (code, r.event.seq)));
+                    }
+                    written
+                })
+            })
+            .collect();
+        handles
+            .into_iter()
+            .flat_map(|h| h.join().unwrap())
+            .collect()
+    });
+    drop(replicas);
+    let (acked, failed): (Vec<_>, Vec<_>) = written.into_iter().partition(Result::is_ok);
+    let acked: Vec<(usize, u32)> = acked.into_iter().flatten().collect();
+    let failed: Vec<RegistryError> = failed.into_iter().filter_map(Result::err).collect();
+    assert!(
+        acked.len() >= writers,
+        "too few writes to test: {}",
+        acked.len()
+    );
+    let reader = self::replicas(w, 1).remove(0);
+    let mut stored = 0;
+    for (code, key) in codes.iter().enumerate() {
+        let history = reader.history(key).unwrap().unwrap();
+        let seqs: Vec<u32> = history.events.iter().skip(1).map(|e| e.seq).collect();
+        let mut acks: Vec<u32> = acked
+            .iter()
+            .filter(|(c, _)| *c == code)
+            .map(|(_, seq)| *seq)
+            .collect();
+        acks.sort_unstable();
+        assert_eq!(seqs, acks, "code {code}: stored events, acknowledged ones");
+        stored += seqs.len();
+    }
+    assert_eq!(stored, acked.len());
+    assert!(reader.audit(|_| {}).unwrap().is_clean());
+    drop(reader);
+    eventually(Duration::from_secs(10), || connections(w) <= connected);
+    Load {
+        events: stored,
+        failed,
+    }
+}
+
+/// Two replicas' writers on the same few codes: the shared transactions of both hold several of
+/// the codes at once, and must never deadlock.
+#[test]
+fn replicas_writing_the_same_codes_never_deadlock() {
+    let w = World::new();
+    // A deadlock is found only after `deadlock_timeout` (1 s by default), holding its writers that
+    // long; looked for sooner, a few seconds of load meet the ones that can happen (on the code
+    // before this test, one to three in every run).
+    set_for_database(&w, "deadlock_timeout", "20ms");
+    let codes: Vec<CodeKey> = (0..10)
+        .map(|i| w.registered(&format!("XSHARED{i}")))
+        .collect();
+    let Load { events, failed } = receive_the_same_codes(&w, &codes, 64, Duration::from_secs(5));
+    assert!(
+        failed.is_empty(),
+        "{} writes failed, the first: {:?}",
+        failed.len(),
+        failed.first()
+    );
+    let deadlocks = psql(
+        &w,
+        "SELECT deadlocks FROM pg_stat_database WHERE datname = current_database()",
+    );
+    println!("64 writers, 10 codes, 2 replicas, 5 s: {events} events, {deadlocks} deadlocks");
+    assert_eq!(deadlocks, "0", "deadlocks in the database");
+}
+
+/// A transaction the database aborts (a serialization failure, or a deadlock) is a conflict,
+/// judged again: never a storage fault, so writes are never closed for it.
+#[test]
+fn a_transaction_the_database_aborts_is_judged_again_not_an_outage() {
+    let w = World::new();
+    // At this isolation level, nearly every concurrent write of one code by two replicas ends in
+    // a serialization failure of one of them. (One code: an aborted shared transaction fails
+    // every update in it, and each is judged again; with several codes, a code could lose many
+    // times in a row for others' sake.)
+    set_for_database(&w, "default_transaction_isolation", "serializable");
+    let codes = [w.registered("XABORT1")];
+    let Load { events, failed } = receive_the_same_codes(&w, &codes, 8, Duration::from_secs(3));
+    // The only failure allowed is the registry giving up after judging one write again many
+    // times, each time after the other replica's write (see the test below); a fault here would
+    // be the outage this test is about.
+    let faults: Vec<&RegistryError> = failed
+        .iter()
+        .filter(|e| !matches!(e, RegistryError::Store(StoreError::Conflict)))
+        .collect();
+    assert!(
+        faults.is_empty(),
+        "{} writes failed: {faults:?}",
+        faults.len()
+    );
+    let aborted = psql(
+        &w,
+        "SELECT xact_rollback FROM pg_stat_database WHERE datname = current_database()",
+    );
+    println!(
+        "8 writers, 1 code, serializable, 3 s: {events} events, {aborted} transactions rolled \
+         back, {} writes given up after repeated conflicts",
+        failed.len()
+    );
+    assert_ne!(
+        aborted, "0",
+        "the database aborted no transaction: nothing was tested"
+    );
+}
+
+/// A write that loses its code to the other replica is judged again on a record it must read
+/// from the database, while the winner's next write is judged on the record it holds in memory
+/// and takes the code's row first: under serializable isolation one write can lose every round
+/// and give up after the registry's last retry (most runs, even with one writer a replica).
+/// Ignored until the retry lets the loser of a round go first (for instance, judging it again
+/// with the code's row locked).
+#[test]
+#[ignore = "a write can lose every retry to the other replica's next write"]
+fn a_write_losing_to_another_replica_is_not_starved() {
+    let w = World::new();
+    set_for_database(&w, "default_transaction_isolation", "serializable");
+    let codes = [w.registered("XSTARVE1")];
+    let Load { failed, .. } = receive_the_same_codes(&w, &codes, 2, Duration::from_secs(3));
+    assert!(
+        failed.is_empty(),
+        "{} writes failed, the first: {:?}",
+        failed.len(),
+        failed.first()
+    );
+}
+
+/// Sets its flag when dropped, also when a test fails: the threads it stops must end for the
+/// failure to be reported.
+struct StopOnDrop<'a>(&'a AtomicBool);
+
+impl Drop for StopOnDrop<'_> {
+    fn drop(&mut self) {
+        self.0.store(true, Ordering::Relaxed);
+    }
+}
+
+/// A backup through one replica while another keeps recording events: one moment of the whole
+/// database, so the restored copy's records, chains and indexes agree.
+#[test]
+fn a_backup_taken_while_another_replica_writes_is_one_moment_of_the_database() {
+    const BACKUPS: usize = 5;
+    let w = World::new();
+    // Enough codes that reading the tables takes a moment, and a few that keep changing.
+    let codes: Vec<SignedCode> = (0..3000).map(|i| w.code(&format!("XBAK{i}"))).collect();
+    w.registry.register(&codes, None, day(1)).unwrap();
+    let hot: Vec<CodeKey> = codes[..10].iter().map(|c| CodeKey::of(&c.part)).collect();
+    let writer = replicas(&w, 1).remove(0);
+    let stop = AtomicBool::new(false);
+    let shop = party("shop-1");
+    std::thread::scope(|s| {
+        let writers: Vec<_> = (0..8)
+            .map(|i| {
+                let (writer, hot, stop, shop) = (&writer, &hot, &stop, &shop);
+                s.spawn(move || {
+                    let mut n = 0;
+                    while !stop.load(Ordering::Relaxed) {
+                        let key = &hot[(i + n) % hot.len()];
+                        writer
+                            .record_genuine_scan(key, shop, Action::Receive, day(2))
+                            .unwrap();
+                        n += 1;
+                    }
+                    n
+                })
+            })
+            .collect();
+        let stopping = StopOnDrop(&stop);
+        for round in 1..=BACKUPS {
+            let mut backup = Vec::new();
+            w.registry.backup(&mut backup).unwrap();
+            let (restored, _dir, _database) = restore(&backup);
+            let report = restored.audit(|_| {}).unwrap();
+            assert!(
+                report.is_clean(),
+                "backup {round} of {BACKUPS}: {:?}",
+                report.problems
+            );
+            assert_eq!(report.codes, codes.len() as u64);
+        }
+        drop(stopping);
+        let written: usize = writers.into_iter().map(|h| h.join().unwrap()).sum();
+        assert!(written > BACKUPS, "too few writes to test: {written}");
+    });
 }

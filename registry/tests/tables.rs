@@ -3,10 +3,10 @@
 //! tells them apart).
 //!
 //! Key order (scans in byte order, prefixes, the empty key and 0xFF keys; the trait has no ranges
-//! or continuation after a key), insert-if-absent, conditional changes (alone, and raced by
-//! several threads), removes, durability across a reopen, merges, and faults: a full disk on the
-//! embedded engine; a dropped connection and a stopped server on PostgreSQL, each recovered from
-//! without reopening the engine.
+//! or continuation after a key; a snapshot of every table), insert-if-absent, conditional changes
+//! (alone, and raced by several threads), removes, durability across a reopen, merges, and faults:
+//! a full disk on the embedded engine; a dropped connection and a stopped server on PostgreSQL,
+//! each recovered from without reopening the engine.
 
 #![allow(clippy::unwrap_used)]
 
@@ -390,6 +390,38 @@ fn a_removed_key_is_gone_from_gets_and_scans() {
     assert_eq!(get(t, Table::Sessions, b"a"), Some(b"again".to_vec()));
     assert_eq!(get(t, Table::Sessions, b"c"), None);
     assert_eq!(t.len(Table::Sessions).unwrap(), 1);
+}
+
+#[test]
+fn a_snapshot_lists_every_table_in_order_each_in_key_order() {
+    let opened = Opened::new();
+    let t = opened.tables();
+    // Written out of order, into tables out of order.
+    for (table, key) in [
+        (Table::Sessions, &b"b"[..]),
+        (Table::Codes, b"\xFF"),
+        (Table::Sessions, b"a"),
+        (Table::Codes, b""),
+        (Table::Events, b"e"),
+    ] {
+        t.put(table, key, b"v").unwrap();
+    }
+    let listed: Vec<(Table, Vec<u8>, Vec<u8>)> = t.snapshot().collect::<Result<_, _>>().unwrap();
+    let mut expected = Vec::new();
+    for table in Table::ALL {
+        for (k, v) in scan(t, table, &[]) {
+            expected.push((table, k, v));
+        }
+    }
+    assert_eq!(listed, expected);
+    let codes: Vec<&[u8]> = listed
+        .iter()
+        .filter(|(table, ..)| *table == Table::Codes)
+        .map(|(_, k, _)| k.as_slice())
+        .collect();
+    assert_eq!(codes, [&b""[..], b"\xFF"]);
+    assert_eq!(listed.last().unwrap().0, Table::Sessions);
+    assert_eq!(listed.last().unwrap().1, b"b");
 }
 
 #[test]

@@ -13,10 +13,11 @@
 
 use std::fmt;
 
-use ed25519_dalek::{Signature, Signer, SigningKey, VerifyingKey};
+use ed25519_dalek::{SigningKey, VerifyingKey};
 
 use crate::gs1::{CompanyPrefix, Gtin};
 use crate::keys::KeyId;
+use crate::statement::{self, Refused};
 use crate::timestamp::Timestamp;
 use crate::wire::{self, Reader, WireError, Writer};
 
@@ -135,12 +136,7 @@ pub struct Certificate {
     body: CertificateBody,
     key_id: KeyId,
     issuer: KeyId,
-    signature: Signature,
     encoded: Vec<u8>,
-}
-
-fn signing_input(unsigned: &[u8]) -> Vec<u8> {
-    [CERT_DOMAIN, unsigned].concat()
 }
 
 impl Certificate {
@@ -148,14 +144,15 @@ impl Certificate {
     pub fn issue(body: CertificateBody, authority: &SigningKey) -> Result<Self, CertError> {
         body.validate()?;
         let issuer = KeyId::of(&authority.verifying_key());
-        let mut encoded = body.encode_unsigned(&issuer).into_bytes();
-        let signature = authority.sign(&signing_input(&encoded));
-        encoded.extend_from_slice(&signature.to_bytes());
+        let encoded = statement::sign(
+            CERT_DOMAIN,
+            body.encode_unsigned(&issuer).into_bytes(),
+            authority,
+        );
         Ok(Certificate {
             key_id: KeyId::of(&body.public_key),
             body,
             issuer,
-            signature,
             encoded,
         })
     }
@@ -185,7 +182,7 @@ impl Certificate {
             );
         }
         let issuer = KeyId(r.array()?);
-        let signature = Signature::from_bytes(&r.array()?);
+        let _signature: [u8; 64] = r.array()?;
         r.finish()?;
         let body = CertificateBody {
             serial,
@@ -201,7 +198,6 @@ impl Certificate {
             key_id: KeyId::of(&body.public_key),
             body,
             issuer,
-            signature,
             encoded: bytes.to_vec(),
         })
     }
@@ -220,14 +216,12 @@ impl Certificate {
 
     /// Checks that one of `roots` signed this certificate.
     pub fn verify_issuer(&self, roots: &[VerifyingKey]) -> Result<(), CertError> {
-        let root = roots
-            .iter()
-            .find(|k| KeyId::of(k) == self.issuer)
-            .ok_or(CertError::UnknownIssuer(self.issuer))?;
-        let unsigned = &self.encoded[..self.encoded.len() - 64];
-        // Strict, like code signatures: one certificate has exactly one valid encoding and signature.
-        root.verify_strict(&signing_input(unsigned), &self.signature)
-            .map_err(|_| CertError::BadSignature)
+        statement::verify(CERT_DOMAIN, &self.encoded, self.issuer, roots).map_err(|refused| {
+            match refused {
+                Refused::UnknownIssuer => CertError::UnknownIssuer(self.issuer),
+                Refused::BadSignature => CertError::BadSignature,
+            }
+        })
     }
 
     /// Is the certificate within its validity window at `at`?

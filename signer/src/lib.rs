@@ -18,6 +18,7 @@
 //! | [`code`] | the signed message, the URI writer and the strict, bounded parser |
 //! | [`keys`] | key ids; PKCS#8 / SPKI PEM key files written atomically with safe modes |
 //! | [`cert`], [`revocation`] | the authority's signed statements and their deterministic encodings |
+//! | `statement` | what those two share: the authority's signature that ends each, over a domain tag |
 //! | [`trust`] | the verification rules |
 //! | [`manifest`], [`batch`] | the JSON Lines batch manifest and parallel batch signing |
 //!
@@ -63,6 +64,7 @@ pub mod gs1;
 pub mod keys;
 pub mod manifest;
 pub mod revocation;
+mod statement;
 pub mod timestamp;
 pub mod trust;
 pub mod wire;

@@ -15,10 +15,11 @@
 use std::fmt;
 use std::str::FromStr;
 
-use ed25519_dalek::{Signature, Signer, SigningKey, VerifyingKey};
+use ed25519_dalek::{SigningKey, VerifyingKey};
 
 use crate::cert::Certificate;
 use crate::keys::KeyId;
+use crate::statement::{self, Refused};
 use crate::timestamp::Timestamp;
 use crate::wire::{self, Reader, WireError, Writer};
 
@@ -136,10 +137,6 @@ pub struct RevocationList {
     encoded: Vec<u8>,
 }
 
-fn signing_input(unsigned: &[u8]) -> Vec<u8> {
-    [REVOCATION_DOMAIN, unsigned].concat()
-}
-
 impl RevocationList {
     /// Signs a new list. `entries` may come in any order; they are sorted by certificate serial.
     pub fn issue(
@@ -169,9 +166,7 @@ impl RevocationList {
                 .i64(e.effective_at.0);
         }
         w.bytes(&issuer.0);
-        let mut encoded = w.into_bytes();
-        let signature = authority.sign(&signing_input(&encoded));
-        encoded.extend_from_slice(&signature.to_bytes());
+        let encoded = statement::sign(REVOCATION_DOMAIN, w.into_bytes(), authority);
         Ok(RevocationList {
             sequence,
             issued_at,
@@ -277,15 +272,12 @@ impl RevocationList {
 
     /// Checks that one of `roots` signed this list.
     pub fn verify_issuer(&self, roots: &[VerifyingKey]) -> Result<(), RevocationError> {
-        let root = roots
-            .iter()
-            .find(|k| KeyId::of(k) == self.issuer)
-            .ok_or(RevocationError::UnknownIssuer(self.issuer))?;
-        let (unsigned, sig) = self.encoded.split_at(self.encoded.len() - 64);
-        let mut sig_bytes = [0u8; 64];
-        sig_bytes.copy_from_slice(sig);
-        root.verify_strict(&signing_input(unsigned), &Signature::from_bytes(&sig_bytes))
-            .map_err(|_| RevocationError::BadSignature)
+        statement::verify(REVOCATION_DOMAIN, &self.encoded, self.issuer, roots).map_err(|refused| {
+            match refused {
+                Refused::UnknownIssuer => RevocationError::UnknownIssuer(self.issuer),
+                Refused::BadSignature => RevocationError::BadSignature,
+            }
+        })
     }
 
     pub fn sequence(&self) -> u64 {

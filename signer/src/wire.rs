@@ -152,6 +152,15 @@ impl<'a> Reader<'a> {
             why: why.into(),
         }
     }
+    /// Reads a format's version byte: one of `known`, or an error on `what` naming the version.
+    pub fn version(&mut self, what: &'static str, known: &[u8]) -> Result<u8, WireError> {
+        let version = self.u8()?;
+        if known.contains(&version) {
+            Ok(version)
+        } else {
+            Err(self.invalid(what, format!("unknown version {version}")))
+        }
+    }
     /// Ends decoding; leftover bytes are an error, never ignored.
     pub fn finish(self) -> Result<(), WireError> {
         match self.bytes.len() - self.pos {

@@ -21,6 +21,7 @@ use registry::{
 use serde_json::{Value, json};
 use signer::{Certificate, KeyId, Timestamp, TrustStore};
 
+use super::store_args::DataArgs;
 use super::{admin_socket, files};
 
 #[derive(Subcommand)]
@@ -55,24 +56,6 @@ pub enum TokenCommand {
     List(TokenListArgs),
     /// Revoke a token by its id.
     Revoke(TokenRevokeArgs),
-}
-
-#[derive(Args)]
-pub struct DataArgs {
-    /// The service's data directory (`partseal serve --data`); while the service runs, the command
-    /// is carried out by it.
-    #[arg(long, value_name = "DIR", required_unless_present = "database_url")]
-    data: Option<PathBuf>,
-    /// The registry's PostgreSQL database instead (also PARTSEAL_DATABASE_URL; --data, when
-    /// given, takes precedence): the command is carried out on it directly, and every service on
-    /// it sees the change within a second.
-    #[arg(
-        long,
-        value_name = "URL",
-        env = "PARTSEAL_DATABASE_URL",
-        hide_env_values = true
-    )]
-    database_url: Option<String>,
 }
 
 #[derive(Args)]
@@ -173,26 +156,6 @@ fn token_id(s: &str) -> Result<String, String> {
          (never the whole token, which would land in shell history)",
         s.chars().take(20).collect::<String>()
     ))
-}
-
-impl DataArgs {
-    /// Where the registry is.
-    fn location(&self) -> Location {
-        match (&self.database_url, &self.data) {
-            (_, Some(dir)) => Location::Directory(dir.clone()),
-            (Some(url), None) => Location::Database(url.clone()),
-            // clap requires one of them.
-            (None, None) => Location::Directory(PathBuf::from(".")),
-        }
-    }
-
-    /// The store as messages name it.
-    fn describe(&self) -> String {
-        match &self.data {
-            Some(dir) => dir.display().to_string(),
-            None => "the database".to_owned(),
-        }
-    }
 }
 
 /// Where a command writes: standard output (what scripts read: a token, JSON) and standard error
@@ -404,17 +367,8 @@ fn party_json(p: &Party) -> Value {
 
 fn party_list(registry: &Registry, args: ListArgs, c: &mut Console<'_>) -> anyhow::Result<()> {
     let parties = registry.parties()?;
-    if args.json {
-        let list: Vec<Value> = parties.iter().map(party_json).collect();
-        writeln!(c.out, "{}", serde_json::to_string_pretty(&list)?)?;
-        return Ok(());
-    }
-    if parties.is_empty() {
-        writeln!(c.out, "no parties")?;
-    }
-    for p in &parties {
-        writeln!(
-            c.out,
+    print_list(c, args.json, &parties, party_json, "no parties", |p| {
+        format!(
             "{:<24} {:<12} {} [{}] created {}{}",
             p.id.as_str(),
             p.role.as_str(),
@@ -424,7 +378,29 @@ fn party_list(registry: &Registry, args: ListArgs, c: &mut Console<'_>) -> anyho
             p.revoked_at
                 .map(|t| format!(", REVOKED {t}"))
                 .unwrap_or_default()
-        )?;
+        )
+    })
+}
+
+/// A list on standard output: a JSON array with `--json`; else a line each, or `empty` for none.
+fn print_list<T>(
+    c: &mut Console<'_>,
+    json: bool,
+    items: &[T],
+    as_json: impl Fn(&T) -> Value,
+    empty: &str,
+    as_line: impl Fn(&T) -> String,
+) -> anyhow::Result<()> {
+    if json {
+        let list: Vec<Value> = items.iter().map(as_json).collect();
+        writeln!(c.out, "{}", serde_json::to_string_pretty(&list)?)?;
+        return Ok(());
+    }
+    if items.is_empty() {
+        writeln!(c.out, "{empty}")?;
+    }
+    for item in items {
+        writeln!(c.out, "{}", as_line(item))?;
     }
     Ok(())
 }
@@ -509,29 +485,18 @@ fn token_list(registry: &Registry, args: TokenListArgs, c: &mut Console<'_>) -> 
         .filter(|t| args.party.as_ref().is_none_or(|p| *p == t.party))
         .collect();
     // Only the fields below: the record's secret hash stays in the store.
-    if args.list.json {
-        let list: Vec<Value> = tokens
-            .iter()
-            .map(|t| {
-                json!({
-                    "id": t.id,
-                    "party": t.party.as_str(),
-                    "created_at": t.created_at.to_string(),
-                    "expires_at": t.expires_at.map(|x| x.to_string()),
-                    "revoked_at": t.revoked_at.map(|x| x.to_string()),
-                    "state": token_state(t, now),
-                })
-            })
-            .collect();
-        writeln!(c.out, "{}", serde_json::to_string_pretty(&list)?)?;
-        return Ok(());
-    }
-    if tokens.is_empty() {
-        writeln!(c.out, "no tokens")?;
-    }
-    for t in &tokens {
-        writeln!(
-            c.out,
+    let as_json = |t: &TokenRecord| {
+        json!({
+            "id": t.id,
+            "party": t.party.as_str(),
+            "created_at": t.created_at.to_string(),
+            "expires_at": t.expires_at.map(|x| x.to_string()),
+            "revoked_at": t.revoked_at.map(|x| x.to_string()),
+            "state": token_state(t, now),
+        })
+    };
+    print_list(c, args.list.json, &tokens, as_json, "no tokens", |t| {
+        format!(
             "{}  {:<24} {:<8} created {}  expires {}  revoked {}",
             t.id,
             t.party.as_str(),
@@ -539,9 +504,8 @@ fn token_list(registry: &Registry, args: TokenListArgs, c: &mut Console<'_>) -> 
             t.created_at,
             t.expires_at.map_or("never".into(), |x| x.to_string()),
             t.revoked_at.map_or("-".into(), |x| x.to_string()),
-        )?;
-    }
-    Ok(())
+        )
+    })
 }
 
 fn token_revoke(

@@ -5,7 +5,7 @@ use std::path::{Path, PathBuf};
 use std::process::ExitCode;
 
 use anyhow::{Context, bail};
-use clap::Subcommand;
+use clap::{Args, Subcommand};
 use rand::Rng;
 use signer::{
     Certificate, CertificateBody, CompanyPrefix, KeyId, Revocation, RevocationList,
@@ -25,34 +25,7 @@ pub enum AuthorityCommand {
         encrypt: bool,
     },
     /// Certify a manufacturer's public key for one or more GS1 company prefixes.
-    Certify {
-        /// The authority's folder (from `authority init`).
-        #[arg(long, value_name = "DIR")]
-        authority: PathBuf,
-        /// The manufacturer's public key (from `keys generate`).
-        #[arg(long, value_name = "FILE")]
-        public_key: PathBuf,
-        /// The manufacturer's registered legal name (any script).
-        #[arg(long)]
-        name: String,
-        /// A short stable manufacturer id (letters, digits, . _ -); defaults to `mfr-<key id>`.
-        #[arg(long)]
-        id: Option<String>,
-        /// A GS1 company prefix the manufacturer may sign for (3 to 12 digits); repeat for several.
-        #[arg(long = "prefix", value_name = "DIGITS", required = true)]
-        prefixes: Vec<String>,
-        /// How long the certificate is valid, from --not-before.
-        #[arg(long, value_name = "N")]
-        valid_days: u32,
-        /// Start of validity (2026-11-22 or RFC 3339); defaults to now.
-        #[arg(long, value_name = "TIME")]
-        not_before: Option<String>,
-        /// Certificate serial number; defaults to a random one.
-        #[arg(long)]
-        serial: Option<u64>,
-        #[arg(long, value_name = "FILE")]
-        out: PathBuf,
-    },
+    Certify(CertifyArgs),
     /// Revoke a certificate: creates the signed revocation list, or extends it with the next sequence number.
     Revoke {
         #[arg(long, value_name = "DIR")]
@@ -73,36 +46,53 @@ pub enum AuthorityCommand {
     Show { file: PathBuf },
 }
 
+/// `authority certify`'s arguments.
+#[derive(Args)]
+pub struct CertifyArgs {
+    /// The authority's folder (from `authority init`).
+    #[arg(long, value_name = "DIR")]
+    authority: PathBuf,
+    /// The manufacturer's public key (from `keys generate`).
+    #[arg(long, value_name = "FILE")]
+    public_key: PathBuf,
+    /// The manufacturer's registered legal name (any script).
+    #[arg(long)]
+    name: String,
+    /// A short stable manufacturer id (letters, digits, . _ -); defaults to `mfr-<key id>`.
+    #[arg(long)]
+    id: Option<String>,
+    /// A GS1 company prefix the manufacturer may sign for (3 to 12 digits); repeat for several.
+    #[arg(long = "prefix", value_name = "DIGITS", required = true)]
+    prefixes: Vec<String>,
+    /// How long the certificate is valid, from --not-before.
+    #[arg(long, value_name = "N")]
+    valid_days: u32,
+    /// Start of validity (2026-11-22 or RFC 3339); defaults to now.
+    #[arg(long, value_name = "TIME")]
+    not_before: Option<String>,
+    /// Certificate serial number; defaults to a random one.
+    #[arg(long)]
+    serial: Option<u64>,
+    #[arg(long, value_name = "FILE")]
+    out: PathBuf,
+}
+
 pub fn run(cmd: AuthorityCommand) -> anyhow::Result<ExitCode> {
     match cmd {
         AuthorityCommand::Init { out, encrypt } => init(&out, encrypt),
-        AuthorityCommand::Certify {
-            authority,
-            public_key,
-            name,
-            id,
-            prefixes,
-            valid_days,
-            not_before,
-            serial,
-            out,
-        } => {
-            let not_before = match not_before {
-                Some(t) => Timestamp::parse(&t).map_err(anyhow::Error::msg)?,
-                None => Timestamp::now(),
-            };
+        AuthorityCommand::Certify(args) => {
             let cert = certify(&CertifyRequest {
-                authority: &authority,
-                public_key: &public_key,
-                name,
-                id,
-                prefixes,
-                valid_days,
-                not_before,
-                serial,
+                authority: &args.authority,
+                public_key: &args.public_key,
+                name: args.name,
+                id: args.id,
+                prefixes: args.prefixes,
+                valid_days: args.valid_days,
+                not_before: super::given_time_or_now(args.not_before.as_deref())?,
+                serial: args.serial,
             })?;
-            keys::write_new_file(&out, cert.to_pem().as_bytes())?;
-            println!("wrote {}: {cert}", out.display());
+            keys::write_new_file(&args.out, cert.to_pem().as_bytes())?;
+            println!("wrote {}: {cert}", args.out.display());
             Ok(ExitCode::SUCCESS)
         }
         AuthorityCommand::Revoke {
@@ -112,10 +102,7 @@ pub fn run(cmd: AuthorityCommand) -> anyhow::Result<ExitCode> {
             list,
             effective,
         } => {
-            let effective_at = match effective {
-                Some(t) => Timestamp::parse(&t).map_err(anyhow::Error::msg)?,
-                None => Timestamp::now(),
-            };
+            let effective_at = super::given_time_or_now(effective.as_deref())?;
             revoke(
                 &authority,
                 &files::certificate(&cert)?,

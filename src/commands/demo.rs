@@ -27,35 +27,63 @@ pub struct DemoArgs {
 
 const DEMO_GTIN: &str = "06901234567892";
 
-pub fn run(args: DemoArgs) -> anyhow::Result<ExitCode> {
-    let dir = &args.dir;
-    std::fs::create_dir_all(dir).with_context(|| format!("cannot create {}", dir.display()))?;
+/// A demo's authority and certified manufacturer, as files in its folder.
+pub struct DemoMaker {
+    pub authority_pub: PathBuf,
+    pub key: PathBuf,
+    pub cert: PathBuf,
+}
+
+/// An authority (`DIR/authority/`), a manufacturer's key pair (`DIR/maker.key`, `.pub`) and its
+/// certificate for the demo GTIN's prefix (`DIR/maker.cert`), each made on the first run and
+/// reused after.
+pub fn certified_maker(
+    dir: &Path,
+    name: &str,
+    id: &str,
+    now: Timestamp,
+) -> anyhow::Result<DemoMaker> {
     let authority_dir = dir.join("authority");
     let (_, authority_pub) = authority::authority_paths(&authority_dir);
     if !authority_pub.exists() {
         authority::init(&authority_dir, false)?;
     }
-    let maker_prefix = dir.join("maker");
-    let (maker_key, maker_pub) = super::keys::key_pair_paths(&maker_prefix);
-    if !maker_key.exists() {
-        super::keys::generate_pair(&maker_key, &maker_pub, false)?;
+    let (key, maker_pub) = super::keys::key_pair_paths(&dir.join("maker"));
+    if !key.exists() {
+        super::keys::generate_pair(&key, &maker_pub, false)?;
     }
-    let cert_path = dir.join("maker.cert");
-    if !cert_path.exists() {
-        let cert = authority::certify(&CertifyRequest {
+    let cert = dir.join("maker.cert");
+    if !cert.exists() {
+        let certificate = authority::certify(&CertifyRequest {
             authority: &authority_dir,
             public_key: &maker_pub,
-            name: "广州示例汽车零部件有限公司 (Guangzhou Example Auto Parts Co., Ltd.)".into(),
-            id: Some("demo-maker".into()),
+            name: name.into(),
+            id: Some(id.into()),
             prefixes: vec!["690123".into()],
             valid_days: 3650,
-            not_before: Timestamp::now(),
+            not_before: now,
             serial: None,
         })?;
-        keys::write_new_file(&cert_path, cert.to_pem().as_bytes())?;
+        keys::write_new_file(&cert, certificate.to_pem().as_bytes())?;
     }
+    Ok(DemoMaker {
+        authority_pub,
+        key,
+        cert,
+    })
+}
 
-    let key = files::signing_key(&maker_key)?;
+pub fn run(args: DemoArgs) -> anyhow::Result<ExitCode> {
+    let dir = &args.dir;
+    std::fs::create_dir_all(dir).with_context(|| format!("cannot create {}", dir.display()))?;
+    let maker = certified_maker(
+        dir,
+        "广州示例汽车零部件有限公司 (Guangzhou Example Auto Parts Co., Ltd.)",
+        "demo-maker",
+        Timestamp::now(),
+    )?;
+
+    let key = files::signing_key(&maker.key)?;
     let spec = BatchSpec {
         gtin: Gtin::parse(DEMO_GTIN)?,
         lot: Some(Lot::parse("DEMO2026")?),
@@ -75,7 +103,7 @@ pub fn run(args: DemoArgs) -> anyhow::Result<ExitCode> {
     )?;
 
     // Check every code the way a verifier would, from the files alone.
-    let trust = files::trust_store(&authority_pub, &[&cert_path], None)?;
+    let trust = files::trust_store(&maker.authority_pub, &[&maker.cert], None)?;
     let now = Timestamp::now();
     let mut first_uri = None;
     let mut checked = 0;

@@ -2,7 +2,7 @@
 
 use std::fs::{self, File};
 use std::io::{BufWriter, Write};
-use std::path::Path;
+use std::path::{Path, PathBuf};
 
 use std::io::IsTerminal;
 
@@ -29,6 +29,28 @@ pub fn revocations(path: &Path) -> anyhow::Result<RevocationList> {
 
 pub fn public_key(path: &Path) -> anyhow::Result<VerifyingKey> {
     Ok(keys::read_public_key(path)?)
+}
+
+/// The trust files a command checks codes against: `--trust`, `--cert` (repeated) and
+/// `--revoked`.
+#[derive(clap::Args)]
+pub struct TrustFiles {
+    /// The authority's public key.
+    #[arg(long, value_name = "FILE")]
+    pub trust: PathBuf,
+    /// A manufacturer certificate; repeat for several.
+    #[arg(long = "cert", value_name = "FILE", required = true)]
+    pub certs: Vec<PathBuf>,
+    /// The authority's revocation list.
+    #[arg(long, value_name = "FILE")]
+    pub revoked: Option<PathBuf>,
+}
+
+impl TrustFiles {
+    /// The trust store they make ([`trust_store`]).
+    pub fn load(&self) -> anyhow::Result<TrustStore> {
+        trust_store(&self.trust, &self.certs, self.revoked.as_deref())
+    }
 }
 
 /// A trust store from the authority's public key, certificates and an optional revocation list, each
@@ -125,34 +147,30 @@ pub fn write_atomically<T>(
         .suffix(".partial")
         .tempfile_in(dir)
         .with_context(|| format!("cannot write in {}", dir.display()))?;
-    let registered = interrupt::remove_on_signal(tmp.path(), path);
-    let finished = (|| {
-        let mut out = BufWriter::with_capacity(1 << 20, tmp.reopen()?);
-        let value = write(&mut out)?;
-        // The temporary file was created private; public data gets its final mode before it
-        // appears.
-        #[cfg(unix)]
-        fs::set_permissions(
-            tmp.path(),
-            std::os::unix::fs::PermissionsExt::from_mode(mode),
-        )?;
-        #[cfg(not(unix))]
-        let _ = mode;
-        out.flush()?;
-        out.get_ref().sync_all()?;
-        anyhow::Ok(value)
-    })();
-    let value = match finished {
-        Ok(value) => value,
-        Err(e) => {
-            // Removed before it is forgotten by the signal handler, so no moment leaves it behind.
-            drop(tmp);
-            drop(registered);
-            return Err(e);
-        }
-    };
-    interrupt::commit(registered, || tmp.persist_noclobber(path))
-        .map_err(|e| e.error)
-        .with_context(|| format!("cannot create {}", path.display()))?;
-    Ok(value)
+    interrupt::write_through(
+        tmp,
+        path,
+        |tmp| {
+            let mut out = BufWriter::with_capacity(1 << 20, tmp.reopen()?);
+            let value = write(&mut out)?;
+            // The temporary file was created private; public data gets its final mode before it
+            // appears.
+            #[cfg(unix)]
+            fs::set_permissions(
+                tmp.path(),
+                std::os::unix::fs::PermissionsExt::from_mode(mode),
+            )?;
+            #[cfg(not(unix))]
+            let _ = mode;
+            out.flush()?;
+            out.get_ref().sync_all()?;
+            Ok(value)
+        },
+        |tmp| {
+            tmp.persist_noclobber(path)
+                .map_err(|e| e.error)
+                .with_context(|| format!("cannot create {}", path.display()))?;
+            Ok(())
+        },
+    )
 }

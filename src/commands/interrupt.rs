@@ -80,6 +80,45 @@ pub fn commit<T>(registered: Registered, publish: impl FnOnce() -> T) -> T {
     value
 }
 
+/// A temporary file or directory that removes itself when dropped.
+pub trait Temporary {
+    fn path(&self) -> &Path;
+}
+
+impl Temporary for tempfile::NamedTempFile {
+    fn path(&self) -> &Path {
+        tempfile::NamedTempFile::path(self)
+    }
+}
+
+impl Temporary for tempfile::TempDir {
+    fn path(&self) -> &Path {
+        tempfile::TempDir::path(self)
+    }
+}
+
+/// Writes `target` through `temporary`, which the signal handler removes meanwhile: `write` fills
+/// it, then `publish` moves it into place under [`commit`]. A failed write removes the temporary
+/// before forgetting it, so no moment leaves it behind.
+pub fn write_through<Tmp: Temporary, T>(
+    temporary: Tmp,
+    target: &Path,
+    write: impl FnOnce(&Tmp) -> anyhow::Result<T>,
+    publish: impl FnOnce(Tmp) -> anyhow::Result<()>,
+) -> anyhow::Result<T> {
+    let registered = remove_on_signal(temporary.path(), target);
+    let value = match write(&temporary) {
+        Ok(value) => value,
+        Err(e) => {
+            drop(temporary);
+            drop(registered);
+            return Err(e);
+        }
+    };
+    commit(registered, || publish(temporary))?;
+    Ok(value)
+}
+
 fn start_handler() {
     let mut signals = match Signals::new([SIGINT, SIGTERM, SIGHUP]) {
         Ok(signals) => signals,

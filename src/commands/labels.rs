@@ -460,38 +460,32 @@ fn write_dir(
         .prefix(".partseal-labels-")
         .tempdir_in(parent)
         .with_context(|| format!("cannot write in {}", parent.display()))?;
-    let registered = interrupt::remove_on_signal(tmp.path(), out);
-    let finished = (|| {
-        let summary = write(tmp.path())?;
-        // Labels are public; the temporary directory was private.
-        #[cfg(unix)]
-        std::fs::set_permissions(
-            tmp.path(),
-            std::os::unix::fs::PermissionsExt::from_mode(0o755),
-        )?;
-        if out.exists() {
-            bail!(
-                "{} appeared while the labels were printed; not replacing it",
-                out.display()
-            );
-        }
-        anyhow::Ok(summary)
-    })();
-    let summary = match finished {
-        Ok(summary) => summary,
-        Err(e) => {
-            // Removed before it is forgotten by the signal handler, so no moment leaves it behind.
-            drop(tmp);
-            drop(registered);
-            return Err(e);
-        }
-    };
-    interrupt::commit(registered, || {
-        let path = tmp.keep();
-        std::fs::rename(&path, out).inspect_err(|_| {
-            let _ = std::fs::remove_dir_all(&path);
-        })
-    })
-    .with_context(|| format!("cannot create {}", out.display()))?;
-    Ok(summary)
+    interrupt::write_through(
+        tmp,
+        out,
+        |tmp| {
+            let summary = write(tmp.path())?;
+            // Labels are public; the temporary directory was private.
+            #[cfg(unix)]
+            std::fs::set_permissions(
+                tmp.path(),
+                std::os::unix::fs::PermissionsExt::from_mode(0o755),
+            )?;
+            if out.exists() {
+                bail!(
+                    "{} appeared while the labels were printed; not replacing it",
+                    out.display()
+                );
+            }
+            Ok(summary)
+        },
+        |tmp| {
+            let path = tmp.keep();
+            std::fs::rename(&path, out)
+                .inspect_err(|_| {
+                    let _ = std::fs::remove_dir_all(&path);
+                })
+                .with_context(|| format!("cannot create {}", out.display()))
+        },
+    )
 }

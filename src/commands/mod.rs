@@ -24,6 +24,7 @@ mod progress;
 mod registry;
 mod serve;
 mod sign;
+mod store_args;
 mod verify;
 
 #[derive(Parser)]
@@ -59,6 +60,9 @@ enum Command {
     /// Run the verifier service.
     Serve(serve::ServeArgs),
     /// The service's parties, API tokens and trust state, whether `partseal serve` runs or not.
+    ///
+    /// While the service runs on the data directory, it carries the command out; on a database,
+    /// every service on it sees the change within a second.
     #[command(subcommand)]
     Admin(admin::AdminCommand),
 }
@@ -78,6 +82,14 @@ pub fn run(cli: Cli) -> anyhow::Result<ExitCode> {
         Command::Labels(args) => labels::run(args),
         Command::Verify(args) => verify::run(args),
         Command::Admin(cmd) => admin::run(cmd),
+    }
+}
+
+/// A time given on the command line (`2026-11-22` or RFC 3339), or now.
+fn given_time_or_now(given: Option<&str>) -> anyhow::Result<signer::Timestamp> {
+    match given {
+        Some(t) => signer::Timestamp::parse(t).map_err(anyhow::Error::msg),
+        None => Ok(signer::Timestamp::now()),
     }
 }
 

@@ -15,11 +15,14 @@ use registry::{
 use serde_json::json;
 use signer::{Certificate, RevocationList, RevocationReason, Timestamp};
 
+use super::store_args::DataArgs;
 use super::{admin_socket, files, progress};
 
 #[derive(Subcommand)]
 pub enum RegistryCommand {
     /// Register a manifest's codes (verifying every signature); prints a summary.
+    ///
+    /// The authority's key given with --trust is trusted by this registry from then on.
     Register(RegisterArgs),
     /// Check every hash chain and index; exit 0 only if all is intact.
     Audit(DataArgs),
@@ -32,47 +35,11 @@ pub enum RegistryCommand {
 }
 
 #[derive(Args)]
-pub struct DataArgs {
-    /// The registry's data directory (the embedded store).
-    #[arg(long, value_name = "DIR", required_unless_present = "database_url")]
-    data: Option<PathBuf>,
-    /// The registry's PostgreSQL database instead (also PARTSEAL_DATABASE_URL); --data, when
-    /// given, takes precedence.
-    #[arg(
-        long,
-        value_name = "URL",
-        env = "PARTSEAL_DATABASE_URL",
-        hide_env_values = true
-    )]
-    database_url: Option<String>,
-}
-
-impl DataArgs {
-    /// Where the registry is.
-    fn location(&self) -> Location {
-        match (&self.database_url, &self.data) {
-            (_, Some(dir)) => Location::Directory(dir.clone()),
-            (Some(url), None) => Location::Database(url.clone()),
-            // clap requires one of them.
-            (None, None) => Location::Directory(PathBuf::from(".")),
-        }
-    }
-}
-
-#[derive(Args)]
 pub struct RegisterArgs {
     #[command(flatten)]
     data: DataArgs,
-    /// The authority's public key (trusted from now on by this registry).
-    #[arg(long, value_name = "FILE")]
-    trust: PathBuf,
-    /// A manufacturer certificate; repeat for several.
-    #[arg(long = "cert", value_name = "FILE", required = true)]
-    certs: Vec<PathBuf>,
-    /// The authority's revocation list: codes of a key it revokes (compromised, or its maker
-    /// decertified) are refused, as are those the registry's own list revokes.
-    #[arg(long, value_name = "FILE")]
-    revoked: Option<PathBuf>,
+    #[command(flatten)]
+    trust: files::TrustFiles,
     /// Register codes of a revoked key anyway: the history of parts made before the revocation
     /// (their public verdict still says the key is revoked).
     #[arg(long)]
@@ -215,14 +182,15 @@ fn check_not_revoked(
 
 fn register(args: RegisterArgs) -> anyhow::Result<ExitCode> {
     // Check the trust files before touching the store, so a typo leaves no empty registry behind.
-    let trust = files::trust_store(&args.trust, &args.certs, args.revoked.as_deref())?;
+    let trust = args.trust.load()?;
     let certs = args
+        .trust
         .certs
         .iter()
         .map(|path| Ok((path.clone(), files::certificate(path)?)))
         .collect::<anyhow::Result<Vec<_>>>()?;
     let now = Timestamp::now();
-    if let (Some(list), Some(path)) = (trust.revocations(), &args.revoked) {
+    if let (Some(list), Some(path)) = (trust.revocations(), &args.trust.revoked) {
         let source = path.display().to_string();
         check_not_revoked(&certs, list, &source, args.allow_revoked, now)?;
     }

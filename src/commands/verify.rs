@@ -4,7 +4,6 @@
 //! revocation list given on the command line. Without the registry it cannot see custody history, so
 //! it can tell genuine from forged but not a cloned label; online verification is the verifier service.
 
-use std::path::PathBuf;
 use std::process::ExitCode;
 
 use anyhow::bail;
@@ -19,15 +18,8 @@ pub struct VerifyArgs {
     /// Check against local files only (required until the verifier service exists).
     #[arg(long)]
     offline: bool,
-    /// The authority's public key.
-    #[arg(long, value_name = "FILE")]
-    trust: PathBuf,
-    /// A manufacturer certificate; repeat for several.
-    #[arg(long = "cert", value_name = "FILE", required = true)]
-    certs: Vec<PathBuf>,
-    /// The authority's revocation list.
-    #[arg(long, value_name = "FILE")]
-    revoked: Option<PathBuf>,
+    #[command(flatten)]
+    trust: files::TrustFiles,
     /// Verify as of this time instead of now (2026-11-22 or RFC 3339).
     #[arg(long, value_name = "TIME")]
     at: Option<String>,
@@ -108,11 +100,8 @@ pub fn run(args: VerifyArgs) -> anyhow::Result<ExitCode> {
             "online verification goes through the verifier service; for a local check pass --offline"
         );
     }
-    let trust = files::trust_store(&args.trust, &args.certs, args.revoked.as_deref())?;
-    let now = match &args.at {
-        Some(t) => Timestamp::parse(t).map_err(anyhow::Error::msg)?,
-        None => Timestamp::now(),
-    };
+    let trust = args.trust.load()?;
+    let now = super::given_time_or_now(args.at.as_deref())?;
     let (v, code, maker) = verdict(&trust, &args.uri, now);
     if args.json {
         let part = code.as_ref().map(|c| {

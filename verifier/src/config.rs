@@ -308,41 +308,26 @@ impl Config {
         let mut store_cache_mb = defaults.cache_bytes >> 20;
         let mut record_cache_mb = defaults.record_cache_bytes >> 20;
         let mut time_zone = None;
+        // Each layer's settings, where it has them, replace those below.
+        macro_rules! later_wins {
+            ($layer:ident: $($setting:ident),* $(,)?) => {
+                $(if let Some(value) = $layer.$setting {
+                    $setting = value;
+                })*
+            };
+        }
         for layer in layers {
-            listen = layer.listen.unwrap_or(listen);
-            data = layer.data.unwrap_or(data);
+            later_wins!(layer:
+                listen, data, rate_limit, report_rate_limit, scan_threshold_installed,
+                scan_threshold_held, scan_threshold_at_manufacturer, trusted_proxies, log_format,
+                request_timeout_secs, body_limit_bytes, max_in_flight, header_read_timeout_secs,
+                idle_timeout_secs, body_read_timeout_secs, max_header_bytes,
+                max_connections_per_client, max_connections_per_proxy, store_cache_mb,
+                record_cache_mb,
+            );
+            // Settings that may stay unset.
             database_url = layer.database_url.or(database_url);
             base_url = layer.base_url.or(base_url);
-            rate_limit = layer.rate_limit.unwrap_or(rate_limit);
-            report_rate_limit = layer.report_rate_limit.unwrap_or(report_rate_limit);
-            scan_threshold_installed = layer
-                .scan_threshold_installed
-                .unwrap_or(scan_threshold_installed);
-            scan_threshold_held = layer.scan_threshold_held.unwrap_or(scan_threshold_held);
-            scan_threshold_at_manufacturer = layer
-                .scan_threshold_at_manufacturer
-                .unwrap_or(scan_threshold_at_manufacturer);
-            trusted_proxies = layer.trusted_proxies.unwrap_or(trusted_proxies);
-            log_format = layer.log_format.unwrap_or(log_format);
-            request_timeout_secs = layer.request_timeout_secs.unwrap_or(request_timeout_secs);
-            body_limit_bytes = layer.body_limit_bytes.unwrap_or(body_limit_bytes);
-            max_in_flight = layer.max_in_flight.unwrap_or(max_in_flight);
-            header_read_timeout_secs = layer
-                .header_read_timeout_secs
-                .unwrap_or(header_read_timeout_secs);
-            idle_timeout_secs = layer.idle_timeout_secs.unwrap_or(idle_timeout_secs);
-            body_read_timeout_secs = layer
-                .body_read_timeout_secs
-                .unwrap_or(body_read_timeout_secs);
-            max_header_bytes = layer.max_header_bytes.unwrap_or(max_header_bytes);
-            max_connections_per_client = layer
-                .max_connections_per_client
-                .unwrap_or(max_connections_per_client);
-            max_connections_per_proxy = layer
-                .max_connections_per_proxy
-                .unwrap_or(max_connections_per_proxy);
-            store_cache_mb = layer.store_cache_mb.unwrap_or(store_cache_mb);
-            record_cache_mb = layer.record_cache_mb.unwrap_or(record_cache_mb);
             time_zone = layer.time_zone.or(time_zone);
         }
         // Labels must point somewhere a phone can reach; by default, this very server.

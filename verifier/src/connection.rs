@@ -470,6 +470,16 @@ impl AsyncRead for Watched {
     }
 }
 
+impl Watched {
+    /// A write's result, its bytes counted as activity.
+    fn wrote(&self, result: Poll<io::Result<usize>>) -> Poll<io::Result<usize>> {
+        if let Poll::Ready(Ok(n)) = result {
+            self.activity.wrote(n);
+        }
+        result
+    }
+}
+
 impl AsyncWrite for Watched {
     fn poll_write(
         self: Pin<&mut Self>,
@@ -478,10 +488,7 @@ impl AsyncWrite for Watched {
     ) -> Poll<io::Result<usize>> {
         let this = self.get_mut();
         let result = Pin::new(&mut this.stream).poll_write(cx, buf);
-        if let Poll::Ready(Ok(n)) = result {
-            this.activity.wrote(n);
-        }
-        result
+        this.wrote(result)
     }
 
     fn poll_write_vectored(
@@ -491,10 +498,7 @@ impl AsyncWrite for Watched {
     ) -> Poll<io::Result<usize>> {
         let this = self.get_mut();
         let result = Pin::new(&mut this.stream).poll_write_vectored(cx, bufs);
-        if let Poll::Ready(Ok(n)) = result {
-            this.activity.wrote(n);
-        }
-        result
+        this.wrote(result)
     }
 
     fn is_write_vectored(&self) -> bool {

@@ -10,7 +10,7 @@ use prometheus_client::metrics::counter::Counter;
 use prometheus_client::metrics::family::Family;
 use prometheus_client::metrics::gauge::Gauge;
 use prometheus_client::metrics::histogram::{Histogram, exponential_buckets};
-use prometheus_client::registry::Registry;
+use prometheus_client::registry::{Metric, Registry};
 
 use crate::route_list::ROUTES;
 
@@ -70,130 +70,82 @@ fn latency_histogram() -> Histogram {
     Histogram::new(exponential_buckets(0.000_05, 2.0, 16))
 }
 
+/// A new metric, registered under `name` with its `help`.
+fn registered<M: Metric + Clone + Default>(registry: &mut Registry, name: &str, help: &str) -> M {
+    let metric = M::default();
+    registry.register(name, help, metric.clone());
+    metric
+}
+
 impl Metrics {
     pub fn new() -> Self {
         let mut registry = Registry::with_prefix("partseal");
-        let requests = Family::<RequestLabels, Counter>::default();
-        let latency: HistogramFamily = Family::new_with_constructor(latency_histogram);
-        let rate_limited = Counter::default();
-        let shed = Counter::default();
-        let timeouts = Counter::default();
-        registry.register(
+        let r = &mut registry;
+        let requests = registered(
+            r,
             "http_requests",
             "HTTP requests by route, method and status",
-            requests.clone(),
         );
-        registry.register(
+        let latency: HistogramFamily = Family::new_with_constructor(latency_histogram);
+        r.register(
             "http_request_duration_seconds",
             "HTTP request latency by route",
             latency.clone(),
         );
-        registry.register(
-            "rate_limited",
-            "Public requests refused by the rate limit",
-            rate_limited.clone(),
-        );
-        registry.register(
-            "load_shed",
-            "Requests refused because too many were in flight",
-            shed.clone(),
-        );
-        registry.register(
-            "timeouts",
-            "Requests that ran out of time",
-            timeouts.clone(),
-        );
-        let counter = |registry: &mut Registry, name: &str, help: &str| {
-            let c = Counter::default();
-            registry.register(name, help, c.clone());
-            c
-        };
-        let body_timeouts = counter(
-            &mut registry,
-            "body_timeouts",
-            "Requests answered 408 because their body stopped arriving",
-        );
-        let connections_refused = counter(
-            &mut registry,
-            "connections_refused",
-            "Connections refused because their address had too many open",
-        );
-        let header_timeouts = counter(
-            &mut registry,
-            "header_timeouts",
-            "Connections closed because a request's headers took too long",
-        );
-        let idle_timeouts = counter(
-            &mut registry,
-            "idle_timeouts",
-            "Connections closed after sitting idle",
-        );
-        let connections_open = Gauge::default();
-        registry.register(
-            "connections_open",
-            "Client connections open now",
-            connections_open.clone(),
-        );
-        let verdicts = Family::<VerdictLabels, Counter>::default();
-        registry.register(
-            "verdicts",
-            "Public verification answers by verdict",
-            verdicts.clone(),
-        );
-        let gauge = |registry: &mut Registry, name: &str, help: &str| {
-            let g = Gauge::default();
-            registry.register(name, help, g.clone());
-            g
-        };
-        let store_codes = gauge(&mut registry, "store_codes", "Registered codes");
-        let store_events = gauge(
-            &mut registry,
-            "store_events",
-            "Custody events after registration",
-        );
-        let store_flagged = gauge(&mut registry, "store_flagged_codes", "Codes with an alert");
-        let store_bytes = gauge(&mut registry, "store_bytes", "Bytes the store uses on disk");
-        let record_cache_records = gauge(
-            &mut registry,
-            "record_cache_records",
-            "Code records kept in memory in front of the store",
-        );
-        let record_cache_bytes = gauge(
-            &mut registry,
-            "record_cache_bytes",
-            "Memory those records take",
-        );
-        let record_cache_hits = gauge(
-            &mut registry,
-            "record_cache_hits",
-            "Code lookups answered from memory since the service started",
-        );
-        let record_cache_misses = gauge(
-            &mut registry,
-            "record_cache_misses",
-            "Code lookups that read the store since the service started",
-        );
+        // In the order /metrics lists them.
         Metrics {
-            registry,
             requests,
             latency,
-            rate_limited,
-            shed,
-            timeouts,
-            body_timeouts,
-            connections_open,
-            connections_refused,
-            header_timeouts,
-            idle_timeouts,
-            verdicts,
-            store_codes,
-            store_events,
-            store_flagged,
-            store_bytes,
-            record_cache_records,
-            record_cache_bytes,
-            record_cache_hits,
-            record_cache_misses,
+            rate_limited: registered(
+                r,
+                "rate_limited",
+                "Public requests refused by the rate limit",
+            ),
+            shed: registered(
+                r,
+                "load_shed",
+                "Requests refused because too many were in flight",
+            ),
+            timeouts: registered(r, "timeouts", "Requests that ran out of time"),
+            body_timeouts: registered(
+                r,
+                "body_timeouts",
+                "Requests answered 408 because their body stopped arriving",
+            ),
+            connections_refused: registered(
+                r,
+                "connections_refused",
+                "Connections refused because their address had too many open",
+            ),
+            header_timeouts: registered(
+                r,
+                "header_timeouts",
+                "Connections closed because a request's headers took too long",
+            ),
+            idle_timeouts: registered(r, "idle_timeouts", "Connections closed after sitting idle"),
+            connections_open: registered(r, "connections_open", "Client connections open now"),
+            verdicts: registered(r, "verdicts", "Public verification answers by verdict"),
+            store_codes: registered(r, "store_codes", "Registered codes"),
+            store_events: registered(r, "store_events", "Custody events after registration"),
+            store_flagged: registered(r, "store_flagged_codes", "Codes with an alert"),
+            store_bytes: registered(r, "store_bytes", "Bytes the store uses on disk"),
+            record_cache_records: registered(
+                r,
+                "record_cache_records",
+                "Code records kept in memory in front of the store",
+            ),
+            record_cache_bytes: registered(r, "record_cache_bytes", "Memory those records take"),
+            record_cache_hits: registered(
+                r,
+                "record_cache_hits",
+                "Code lookups answered from memory since the service started",
+            ),
+            record_cache_misses: registered(
+                r,
+                "record_cache_misses",
+                "Code lookups that read the store since the service started",
+            ),
+            registry,
         }
     }
 

@@ -5,7 +5,9 @@
 //! rate limit, 401 from the bearer token, 408 from the body deadline, 413 and 415 from a JSON
 //! body's reader, 403 `csrf` from a signed-in page's form check, 503 from load shedding and the
 //! request timeout, 500) are added here in one place, by audience and by the kind of body, so no
-//! handler can forget them; so is the bearer token every operation of the parties' API requires.
+//! handler can forget them; so is the bearer token every operation of the parties' API requires,
+//! and the problem+json body of every error a handler lists (each is an [`crate::ApiError`]), so
+//! an attribute says only the status and what it means.
 //! (A request whose headers pass `max_header_bytes` is refused 431 by hyper, before any route,
 //! with no body.)
 //!
@@ -24,6 +26,7 @@ use utoipa::openapi::security::{HttpAuthScheme, HttpBuilder, SecurityRequirement
 use utoipa::{Modify, OpenApi};
 
 use crate::manifest_upload::UploadSummary;
+use crate::pages::{case, dashboard, home, lots, owner, shop, upload};
 use crate::routes::{api, ops, public};
 use crate::schemas::{VerdictAnswer, problem};
 use crate::verdict::{Verdict, VerdictCode};
@@ -45,25 +48,25 @@ use crate::verdict::{Verdict, VerdictCode};
         ops::readyz,
         ops::metrics,
         serve,
-        crate::pages::home::landing,
-        crate::pages::home::product,
+        home::landing,
+        home::product,
         public::scan,
         scan_with_lot,
         public::lookup,
         public::vehicle_check,
         public::report,
-        crate::pages::owner::report,
-        crate::pages::owner::vehicle_check,
-        crate::pages::shop::sign_in,
-        crate::pages::shop::sign_out,
-        crate::pages::shop::station,
-        crate::pages::shop::scan,
-        crate::pages::shop::mode,
-        crate::pages::shop::vehicle,
-        crate::pages::shop::decide,
-        crate::pages::shop::undo,
-        crate::pages::dashboard::dashboard,
-        crate::pages::dashboard::alert_action,
+        owner::report,
+        owner::vehicle_check,
+        shop::sign_in,
+        shop::sign_out,
+        shop::station,
+        shop::scan,
+        shop::mode,
+        shop::vehicle,
+        shop::decide,
+        shop::undo,
+        dashboard::dashboard,
+        dashboard::alert_action,
         api::me,
         api::upload_manifest,
         api::record_event,
@@ -75,15 +78,15 @@ use crate::verdict::{Verdict, VerdictCode};
         api::code_history,
         api::code_epcis,
         api::vehicle,
-        crate::pages::case::case,
-        crate::pages::case::find,
-        crate::pages::case::recall,
-        crate::pages::upload::upload,
-        crate::pages::lots::lots,
+        case::case,
+        case::find,
+        case::recall,
+        upload::upload,
+        lots::lots,
     ),
     // Named by the shared answer sets of `schemas`, which cannot register them themselves.
     components(schemas(crate::error::Problem, VerdictCode, Verdict, UploadSummary)),
-    modifiers(&MiddlewareResponses, &BearerSecurity),
+    modifiers(&ErrorsAreProblems, &MiddlewareResponses, &BearerSecurity),
     tags(
         (name = "public", description = "No login: verification by phone or typed numbers, the \
             owner's vehicle check, reports of suspect parts. Rate-limited per client."),
@@ -400,6 +403,32 @@ pub async fn serve() -> impl IntoResponse {
 )]
 #[allow(dead_code)] // described, never called: the router serves this path with `public::scan`
 fn scan_with_lot() {}
+
+/// Gives every 4xx and 5xx a handler's attribute lists without a body the problem+json body: a
+/// handler's errors are all [`crate::ApiError`]s, whatever their status. (An error that may be a
+/// page too, as the product page's 400, names both bodies itself and is left as it is.)
+struct ErrorsAreProblems;
+
+impl Modify for ErrorsAreProblems {
+    fn modify(&self, openapi: &mut utoipa::openapi::OpenApi) {
+        for item in openapi.paths.paths.values_mut() {
+            for op in [&mut item.get, &mut item.post].into_iter().flatten() {
+                let bodiless_errors = op
+                    .responses
+                    .responses
+                    .iter_mut()
+                    .filter(|(status, _)| status.starts_with(['4', '5']))
+                    .filter_map(|(_, response)| match response {
+                        RefOr::T(response) if response.content.is_empty() => Some(response),
+                        _ => None,
+                    });
+                for response in bodiless_errors {
+                    response.content = problem(&response.description, false).content;
+                }
+            }
+        }
+    }
+}
 
 /// Adds the responses that middleware and extractors, not handlers, decide.
 struct MiddlewareResponses;

@@ -70,7 +70,7 @@ pub fn file(
             let (verdict, key) = verdict::judge_typed(registry, gtin, serial, now)?;
             let key = match key {
                 Some(key) => key,
-                None => match typed_key(gtin, serial) {
+                None => match registry::CodeKey::parse(gtin, serial) {
                     Ok(key) => key,
                     Err(e) => return Ok(Err(NotKept::BadCode(e.to_string()))),
                 },
@@ -101,11 +101,4 @@ pub fn file(
         tracing::warn!(report = %id, "a forged label was reported");
     }
     Ok(Ok(Filed { id, verdict }))
-}
-
-fn typed_key(gtin: &str, serial: &str) -> Result<registry::CodeKey, signer::ParseError> {
-    Ok(registry::CodeKey::new(
-        &signer::Gtin::parse(gtin.trim())?,
-        &signer::Serial::parse(serial.trim())?,
-    ))
 }

@@ -485,7 +485,7 @@ async fn a_phone_gets_limits_products_and_typed_numbers_as_pages() {
             problem.attr("data-status").await.unwrap().as_deref(),
             Some("429")
         );
-        assert_eq!(text(&c, "#problem h1").await, t.error_rate_limited.0);
+        assert_eq!(text(&c, "#problem h1").await, t.error_rate_limited.headline);
         let retry = text(&c, "#retry").await;
         let secs: u64 = retry
             .chars()

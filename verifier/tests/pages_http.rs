@@ -566,7 +566,7 @@ async fn a_browser_gets_every_error_as_a_page_and_a_program_gets_json() {
             );
             let html = response.text().await.unwrap();
             owner_sized(&html, lang);
-            assert!(html.contains(&esc(t.error_not_found.0)), "{html}");
+            assert!(html.contains(&esc(t.error_not_found.headline)), "{html}");
             assert!(html.contains(r#"data-status="404""#));
             // Someone looking for a part gets the typed lookup.
             assert!(html.contains(r#"id="lookup-gtin""#));
@@ -582,7 +582,7 @@ async fn a_browser_gets_every_error_as_a_page_and_a_program_gets_json() {
         assert_eq!(response.status(), 405);
         let html = response.text().await.unwrap();
         owner_sized(&html, lang);
-        assert!(html.contains(&esc(t.error_method.0)), "{html}");
+        assert!(html.contains(&esc(t.error_method.headline)), "{html}");
     }
     // Programs keep problem+json, and so does /api/ whatever it asks for.
     for (path, accept) in [
@@ -676,7 +676,7 @@ async fn the_rate_limit_the_body_limit_and_the_timeout_are_pages_too() {
         assert!((1..=30).contains(&wait), "{wait}");
         let html = response.text().await.unwrap();
         owner_sized(&html, lang);
-        assert!(html.contains(&esc(t.error_rate_limited.1)), "{html}");
+        assert!(html.contains(&esc(t.error_rate_limited.meaning)), "{html}");
         // When to retry, from the limiter's own wait (a second may have passed meanwhile).
         let says =
             |secs: u64| html.contains(&esc(&t.retry_in.replace("{secs}", &secs.to_string())));
@@ -715,7 +715,7 @@ async fn the_rate_limit_the_body_limit_and_the_timeout_are_pages_too() {
     assert_eq!(response.status(), 413);
     let html = response.text().await.unwrap();
     owner_sized(&html, "en");
-    assert!(html.contains(&esc(EN.error_too_large.0)), "{html}");
+    assert!(html.contains(&esc(EN.error_too_large.headline)), "{html}");
 
     // A body that never arrives: the request is cut off, and the browser is told in its words.
     use tokio::io::{AsyncReadExt, AsyncWriteExt};
@@ -750,8 +750,8 @@ async fn the_rate_limit_the_body_limit_and_the_timeout_are_pages_too() {
     let status: u16 = answer[9..12].parse().unwrap();
     // The request timeout answers 503; a server that times out slow bodies itself answers 408.
     let words = match status {
-        503 => ZH.error_busy.0,
-        408 => ZH.error_timeout.0,
+        503 => ZH.error_busy.headline,
+        408 => ZH.error_timeout.headline,
         other => panic!("{other}: {answer}"),
     };
     assert!(answer.contains(&esc(words)), "{answer}");

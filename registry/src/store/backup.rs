@@ -18,7 +18,8 @@ const END: u8 = 0xFF;
 const MAX_KEY: usize = 1 << 20;
 const MAX_VALUE: usize = 64 << 20;
 
-/// Writes every table of `tables` to `out`; returns the number of entries.
+/// Writes every table of `tables`, as of one moment ([`Tables::snapshot`]), to `out`; returns the
+/// number of entries.
 pub fn write(tables: &dyn Tables, out: &mut dyn Write) -> StoreResult<u64> {
     let mut hasher = Sha256::new();
     let mut write = |bytes: &[u8]| -> StoreResult<()> {
@@ -28,16 +29,14 @@ pub fn write(tables: &dyn Tables, out: &mut dyn Write) -> StoreResult<u64> {
     };
     write(MAGIC)?;
     let mut entries = 0u64;
-    for table in Table::ALL {
-        for entry in tables.scan(table, &[]) {
-            let (k, v) = entry?;
-            write(&[table.tag()])?;
-            write(&(k.len() as u32).to_be_bytes())?;
-            write(&k)?;
-            write(&(v.len() as u32).to_be_bytes())?;
-            write(&v)?;
-            entries += 1;
-        }
+    for entry in tables.snapshot() {
+        let (table, k, v) = entry?;
+        write(&[table.tag()])?;
+        write(&(k.len() as u32).to_be_bytes())?;
+        write(&k)?;
+        write(&(v.len() as u32).to_be_bytes())?;
+        write(&v)?;
+        entries += 1;
     }
     write(&[END])?;
     write(&entries.to_be_bytes())?;

@@ -11,9 +11,16 @@
 //! It must never answer with a record older than the store's. Writers update the store, then the
 //! cache. Where other processes write to the same store (PostgreSQL replicas), it cannot see their
 //! writes: then an entry is served for at most its maximum age after it was read or written, the
-//! bound on how stale a replica's answer can be. A reader that missed reads the store and may then insert what it read, unless a write
-//! to the same shard happened meanwhile (each shard counts its writes): otherwise a reader could
-//! put back a record a writer had just replaced.
+//! bound on how stale a replica's answer can be. A reader that missed reads the store and may then
+//! insert what it read, unless a write to the same shard happened meanwhile (each shard counts its
+//! writes): otherwise a reader could put back a record a writer had just replaced.
+//!
+//! Each key held is in its shard's eviction queue exactly once, so the budget (which counts a
+//! queue slot in each entry's cost) is what the cache really holds. A forgotten record (another
+//! process changed it) therefore keeps its entry, without its value, until it is read again (in
+//! place) or its turn to be evicted comes: removing it would leave its queue slot behind, and
+//! reading it again would queue the key a second time, without bound on a replica that is told
+//! of every change another makes.
 
 use std::collections::hash_map::DefaultHasher;
 use std::collections::{HashMap, VecDeque};
@@ -38,16 +45,25 @@ pub(crate) struct RecordCache {
 }
 
 struct Entry {
-    value: Box<[u8]>,
+    /// `None`: forgotten, keeping its place in the queue (see the module's docs).
+    value: Option<Box<[u8]>>,
     /// When it was read or written (only kept with a maximum age).
     at: Option<Instant>,
+}
+
+impl Entry {
+    fn cost(&self, key: &[u8]) -> usize {
+        cost(key, self.value.as_deref().unwrap_or_default())
+    }
 }
 
 #[derive(Default)]
 struct Shard {
     records: HashMap<Arc<[u8]>, Entry>,
-    /// Keys in the order they came in: the oldest is forgotten first.
+    /// The keys of `records`, each once, in the order they came in: the oldest is evicted first.
     order: VecDeque<Arc<[u8]>>,
+    /// Entries of `records` forgotten and not read again.
+    forgotten: usize,
     bytes: usize,
     /// Writes so far, so a reader can tell whether one happened while it read the store.
     writes: u64,
@@ -95,12 +111,14 @@ impl RecordCache {
         self.max_age_ms.store(ms, Ordering::Release);
     }
 
-    fn fresh(&self, entry: &Entry) -> bool {
+    /// The entry's record, if it may be served.
+    fn served<'a>(&self, entry: &'a Entry) -> Option<&'a [u8]> {
         let max = self.max_age_ms.load(Ordering::Acquire);
-        match entry.at {
+        let fresh = match entry.at {
             Some(at) if max != u64::MAX => at.elapsed() < Duration::from_millis(max),
             _ => true,
-        }
+        };
+        entry.value.as_deref().filter(|_| fresh)
     }
 
     fn shard(&self, key: &[u8]) -> MutexGuard<'_, Shard> {
@@ -115,9 +133,9 @@ impl RecordCache {
     /// store has been read.
     pub fn get<T>(&self, key: &[u8], read: impl FnOnce(&[u8]) -> T) -> Result<T, Miss> {
         let mut shard = self.shard(key);
-        match shard.records.get(key).filter(|e| self.fresh(e)) {
-            Some(entry) => {
-                let found = read(&entry.value);
+        match shard.records.get(key).and_then(|e| self.served(e)) {
+            Some(value) => {
+                let found = read(value);
                 shard.hits += 1;
                 Ok(found)
             }
@@ -132,7 +150,10 @@ impl RecordCache {
     /// in between (it may have replaced what was read).
     pub fn fill(&self, miss: Miss, key: &[u8], value: &[u8]) {
         let mut shard = self.shard(key);
-        let present = shard.records.get(key).is_some_and(|e| self.fresh(e));
+        let present = shard
+            .records
+            .get(key)
+            .is_some_and(|e| self.served(e).is_some());
         if shard.writes == miss.0 && !present {
             self.insert(&mut shard, key, value);
         }
@@ -143,8 +164,17 @@ impl RecordCache {
     pub fn forget(&self, key: &[u8]) {
         let mut shard = self.shard(key);
         shard.writes += 1;
-        if let Some(old) = shard.records.remove(key) {
-            shard.bytes -= cost(key, &old.value);
+        Self::drop_value(&mut shard, key);
+    }
+
+    /// Forgets `key`'s record but keeps its entry (see the module's docs).
+    fn drop_value(shard: &mut Shard, key: &[u8]) {
+        let Some(entry) = shard.records.get_mut(key) else {
+            return;
+        };
+        if let Some(value) = entry.value.take() {
+            shard.bytes -= value.len();
+            shard.forgotten += 1;
         }
     }
 
@@ -159,7 +189,7 @@ impl RecordCache {
         let mut stats = RecordCacheStats::default();
         for shard in &self.shards {
             let shard = shard.lock().unwrap_or_else(PoisonError::into_inner);
-            stats.records += shard.records.len() as u64;
+            stats.records += (shard.records.len() - shard.forgotten) as u64;
             stats.bytes += shard.bytes as u64;
             stats.hits += shard.hits;
             stats.misses += shard.misses;
@@ -174,6 +204,7 @@ impl RecordCache {
             shard.writes += 1;
             shard.records.clear();
             shard.order.clear();
+            shard.forgotten = 0;
             shard.bytes = 0;
         }
     }
@@ -182,19 +213,22 @@ impl RecordCache {
         let added = cost(key, value);
         if added > self.shard_budget {
             // Too large to keep (or the cache is off): an older copy must not stay either.
-            if let Some(old) = shard.records.remove(key) {
-                shard.bytes -= cost(key, &old.value);
-            }
+            Self::drop_value(shard, key);
             return;
         }
         let entry = Entry {
-            value: value.into(),
+            value: Some(value.into()),
             at: (self.max_age_ms.load(Ordering::Relaxed) != u64::MAX).then(Instant::now),
         };
         match shard.records.get_mut(key) {
+            // In place, keeping its place in the queue.
             Some(old) => {
-                shard.bytes = shard.bytes - cost(key, &old.value) + added;
+                let was_forgotten = old.value.is_none();
+                shard.bytes = shard.bytes - old.cost(key) + added;
                 *old = entry;
+                if was_forgotten {
+                    shard.forgotten -= 1;
+                }
             }
             None => {
                 let key: Arc<[u8]> = key.into();
@@ -203,14 +237,17 @@ impl RecordCache {
                 shard.records.insert(key, entry);
             }
         }
-        // Over budget: forget the oldest entries (never the one just written, which is newest).
+        // Over budget: evict the oldest entries (never the one just written, which is newest,
+        // unless it came in long ago and was replaced since).
         while shard.bytes > self.shard_budget {
             let Some(oldest) = shard.order.pop_front() else {
                 break;
             };
-            // A key can be queued twice if it was dropped and came back; the first pop forgets it.
             if let Some(old) = shard.records.remove(&oldest) {
-                shard.bytes -= cost(&oldest, &old.value);
+                shard.bytes -= old.cost(&oldest);
+                if old.value.is_none() {
+                    shard.forgotten -= 1;
+                }
             }
         }
     }
@@ -221,6 +258,15 @@ impl RecordCache {
             .iter()
             .map(|s| s.lock().unwrap_or_else(PoisonError::into_inner).bytes)
             .sum()
+    }
+
+    /// Keys in the eviction queues, and keys in the maps.
+    #[cfg(test)]
+    fn queued_and_held(&self) -> (usize, usize) {
+        self.shards.iter().fold((0, 0), |(queued, held), s| {
+            let s = s.lock().unwrap_or_else(PoisonError::into_inner);
+            (queued + s.order.len(), held + s.records.len())
+        })
     }
 }
 
@@ -283,6 +329,48 @@ mod tests {
         off.wrote(b"a", b"one");
         assert!(hit(&off, b"a").is_none());
         assert_eq!(off.bytes(), 0);
+    }
+
+    #[test]
+    fn records_forgotten_and_read_again_keep_one_place_in_the_queue() {
+        // A replica told of another's changes forgets a record and reads it again, over and over
+        // for a busy code; every such key must still be queued once, as the budget counts it.
+        let cache = RecordCache::new(1 << 20);
+        let keys: Vec<[u8; 4]> = (0..64u32).map(u32::to_be_bytes).collect();
+        for round in 0..2_000u32 {
+            for key in &keys {
+                cache.forget(key);
+                let Err(miss) = cache.get(key, |_| ()) else {
+                    panic!("just forgotten")
+                };
+                cache.fill(miss, key, &round.to_be_bytes());
+                assert_eq!(hit(&cache, key).unwrap(), round.to_be_bytes());
+            }
+        }
+        let (queued, held) = cache.queued_and_held();
+        assert_eq!((queued, held), (keys.len(), keys.len()));
+        assert_eq!(cache.stats().records, keys.len() as u64);
+        assert_eq!(cache.bytes(), keys.len() * cost(&keys[0], &[0; 4]));
+
+        // Forgotten and not read again, they stay counted until the budget needs the room.
+        for key in &keys {
+            cache.forget(key);
+            assert!(hit(&cache, key).is_none());
+        }
+        assert_eq!(cache.stats().records, 0);
+        let (queued, held) = cache.queued_and_held();
+        assert!(queued == held && held <= keys.len(), "{queued} {held}");
+        let small = RecordCache::new(64 * 1024);
+        for i in 0..10_000u32 {
+            let key = (i % 500).to_be_bytes();
+            small.wrote(&key, &[7; 72]);
+            if i % 3 == 0 {
+                small.forget(&key);
+            }
+        }
+        let (queued, held) = small.queued_and_held();
+        assert_eq!(queued, held);
+        assert!(small.bytes() <= 64 * 1024);
     }
 
     #[test]

@@ -255,55 +255,13 @@ impl Store {
             .collect()
     }
 
-    /// The changes of an update, in the order of the crash contract of [`Store::update_code`].
-    fn update_changes(
-        &self,
-        key: &CodeKey,
-        event: Option<&Event>,
-        notices: &[Notice],
-        before: &CodeRecord,
-        after: &CodeRecord,
-        value: Vec<u8>,
-    ) -> StoreResult<Vec<Change>> {
-        let mut changes = Vec::new();
-        let alert = keys::alert_key(&after.manufacturer, key);
-        let alerting = (before.flags.alerting(), after.flags.alerting());
-        let vins = (keys::installed_vin(before), keys::installed_vin(after));
-        let vin_changed = vins.0 != vins.1;
-        if alerting == (false, true) {
-            let since = after.custody.since.0.to_be_bytes().to_vec();
-            changes.push(Change::Put(Table::Alerts, alert.clone(), since));
-        }
-        if let (true, Some(vin)) = (vin_changed, &vins.1) {
-            changes.push(Change::Put(
-                Table::Vehicles,
-                keys::vehicle_key(vin, key),
-                vec![],
-            ));
-        }
-        // Notices before their event: a reader ignores one whose event the record does not count.
-        for notice in notices {
-            let mut k = keys::party_prefix(&notice.party);
-            k.extend_from_slice(&notice.at.0.to_be_bytes());
-            // Notices of one second in the order they were written.
-            k.extend_from_slice(&self.tables.unique_id()?.to_be_bytes());
-            changes.push(Change::Put(Table::Notices, k, notice.encode_value()));
-        }
-        if let Some(event) = event {
-            changes.push(Change::Put(
-                Table::Events,
-                keys::event_key(key, event.seq),
-                event.encode(),
-            ));
-        }
-        changes.push(Change::Put(Table::Codes, key.as_bytes().to_vec(), value));
-        if let (true, Some(vin)) = (vin_changed, &vins.0) {
-            changes.push(Change::Remove(Table::Vehicles, keys::vehicle_key(vin, key)));
-        }
-        if alerting == (true, false) {
-            changes.push(Change::Remove(Table::Alerts, alert));
-        }
-        Ok(changes)
+    /// A notice's entry: under its party, then its time and a number this store hands out once,
+    /// so notices of one second stay in the order they were written.
+    fn notice_entry(&self, notice: &Notice) -> StoreResult<Change> {
+        let mut k = keys::party_prefix(&notice.party);
+        k.extend_from_slice(&notice.at.0.to_be_bytes());
+        k.extend_from_slice(&self.tables.unique_id()?.to_be_bytes());
+        Ok(Change::Put(Table::Notices, k, notice.encode_value()))
     }
 
     pub fn code(&self, key: &CodeKey) -> StoreResult<Option<CodeRecord>> {
@@ -365,7 +323,24 @@ impl Store {
     ) -> StoreResult<()> {
         self.write(|| {
             let value = self.encode_code(after)?;
-            let changes = self.update_changes(key, event, notices, before, after, value.clone())?;
+            // In the order of the crash contract: index entries added, the event (its notices
+            // first: a reader ignores one whose event the record does not count), the record,
+            // index entries removed.
+            let (added, removed) = index_changes(key, before, after);
+            let mut changes = added;
+            for notice in notices {
+                changes.push(self.notice_entry(notice)?);
+            }
+            if let Some(event) = event {
+                let k = keys::event_key(key, event.seq);
+                changes.push(Change::Put(Table::Events, k, event.encode()));
+            }
+            changes.push(Change::Put(
+                Table::Codes,
+                key.as_bytes().to_vec(),
+                value.clone(),
+            ));
+            changes.extend(removed);
             let mut expected = self.encode_code(before)?;
             let mut tries = 0;
             loop {
@@ -767,8 +742,9 @@ impl Store {
         self.max_age
     }
 
-    /// Writes every record to `out` in a self-checking format. The caller keeps writers out while it
-    /// runs, so the copy is consistent.
+    /// Writes every record to `out` in a self-checking format, as of one moment: where other
+    /// processes write too, the engine reads everything in one snapshot; the caller keeps this
+    /// process's writers out while it runs.
     pub fn backup(&self, out: &mut dyn Write) -> StoreResult<u64> {
         backup::write(self.tables.as_ref(), out)
     }
@@ -791,4 +767,37 @@ impl Store {
         self.records.clear();
         Ok(n)
     }
+}
+
+/// The index entries an update from `before` to `after` adds and those it removes: the first and
+/// the last writes of the crash contract of [`Store::update_code`].
+fn index_changes(
+    key: &CodeKey,
+    before: &CodeRecord,
+    after: &CodeRecord,
+) -> (Vec<Change>, Vec<Change>) {
+    let (mut added, mut removed) = (Vec::new(), Vec::new());
+    let alert = keys::alert_key(&after.manufacturer, key);
+    let alerting = (before.flags.alerting(), after.flags.alerting());
+    if alerting == (false, true) {
+        let since = after.custody.since.0.to_be_bytes().to_vec();
+        added.push(Change::Put(Table::Alerts, alert.clone(), since));
+    }
+    let vins = (keys::installed_vin(before), keys::installed_vin(after));
+    if vins.0 != vins.1 {
+        if let Some(vin) = &vins.1 {
+            added.push(Change::Put(
+                Table::Vehicles,
+                keys::vehicle_key(vin, key),
+                vec![],
+            ));
+        }
+        if let Some(vin) = &vins.0 {
+            removed.push(Change::Remove(Table::Vehicles, keys::vehicle_key(vin, key)));
+        }
+    }
+    if alerting == (true, false) {
+        removed.push(Change::Remove(Table::Alerts, alert));
+    }
+    (added, removed)
 }

@@ -206,6 +206,18 @@ pub trait Tables: Send + Sync + 'static {
         let _ = note;
     }
 
+    /// Every entry of every table, the tables in [`Table::ALL`] order and each in key order, as
+    /// of one moment: what a backup copies. This default reads the tables one after another,
+    /// which is one moment only while nobody writes: right for an engine only this process
+    /// writes to, whose caller keeps its own writers out meanwhile. An engine that other
+    /// processes write to reads them all in one snapshot.
+    fn snapshot(&self) -> Entries<'_, Entry> {
+        Box::new(Table::ALL.into_iter().flat_map(move |table| {
+            self.scan(table, &[])
+                .map(move |entry| entry.map(|(k, v)| (table, k, v)))
+        }))
+    }
+
     /// Entries in `table` (may walk it).
     fn len(&self, table: Table) -> StoreResult<u64>;
 

@@ -14,10 +14,10 @@ use std::path::{Path, PathBuf};
 use anyhow::Context;
 use registry::{Party, PartyId, Registry, Role, register_manifest};
 use signer::batch::{self, BatchSpec};
-use signer::{BaseUrl, Gtin, Lot, ManifestReader, Timestamp, keys};
+use signer::{BaseUrl, Gtin, Lot, ManifestReader, Timestamp};
 use verifier::Config;
 
-use super::super::authority::{self, CertifyRequest};
+use super::super::demo::certified_maker;
 use super::super::files;
 
 const MAKER: &str = "demo-brakes";
@@ -81,31 +81,14 @@ pub fn prepare(registry: &Registry, config: &Config) -> anyhow::Result<Welcome> 
     std::fs::create_dir_all(&dir).with_context(|| format!("cannot create {}", dir.display()))?;
     let now = Timestamp::now();
 
-    let authority_dir = dir.join("authority");
-    let (_, authority_pub) = authority::authority_paths(&authority_dir);
-    if !authority_pub.exists() {
-        authority::init(&authority_dir, false)?;
-    }
-    let (maker_key, maker_pub) = super::super::keys::key_pair_paths(&dir.join("maker"));
-    if !maker_key.exists() {
-        super::super::keys::generate_pair(&maker_key, &maker_pub, false)?;
-    }
-    let cert_path = dir.join("maker.cert");
-    if !cert_path.exists() {
-        let cert = authority::certify(&CertifyRequest {
-            authority: &authority_dir,
-            public_key: &maker_pub,
-            name: "广州示例制动器有限公司 (Guangzhou Demo Brakes Co., Ltd.)".into(),
-            id: Some(MAKER.into()),
-            prefixes: vec!["690123".into()],
-            valid_days: 3650,
-            not_before: now,
-            serial: None,
-        })?;
-        keys::write_new_file(&cert_path, cert.to_pem().as_bytes())?;
-    }
-    registry.add_root(files::public_key(&authority_pub)?, now)?;
-    registry.add_certificate(files::certificate(&cert_path)?, now)?;
+    let maker = certified_maker(
+        &dir,
+        "广州示例制动器有限公司 (Guangzhou Demo Brakes Co., Ltd.)",
+        MAKER,
+        now,
+    )?;
+    registry.add_root(files::public_key(&maker.authority_pub)?, now)?;
+    registry.add_certificate(files::certificate(&maker.cert)?, now)?;
 
     for (id, role, name, region) in [
         (
@@ -150,7 +133,7 @@ pub fn prepare(registry: &Registry, config: &Config) -> anyhow::Result<Welcome> 
             base: config.base_url.clone(),
             name: Some("Front brake pad".into()),
         };
-        let key = files::signing_key(&maker_key)?;
+        let key = files::signing_key(&maker.key)?;
         files::write_atomically(&manifest, files::PUBLIC, |out| {
             batch::sign_batch(
                 &key,

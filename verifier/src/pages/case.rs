@@ -27,7 +27,7 @@ use super::case_text::{self, CaseTexts, NoteAction};
 use super::i18n::{Lang, Texts};
 use super::signed_in::{CheckedForm, Dashboard, LangQuery, SignedIn, session_forms};
 use super::{encode, render, with_lang};
-use crate::error::{ApiError, Problem};
+use crate::error::ApiError;
 use crate::local_time::Zone;
 use crate::schemas::{CodeInPath, NotTheMakersCode, Page};
 use crate::state::AppState;
@@ -145,22 +145,26 @@ struct CasePage<'a> {
     code: String,
     gtin: String,
     serial: String,
-    lot: Option<String>,
-    custody: &'static str,
-    alerting: bool,
-    recalled: bool,
-    lot_recalled: bool,
-    evidence: Vec<(&'static str, String)>,
-    rows: Vec<Row>,
-    copies: Vec<CopyView>,
-    claims: Vec<Row>,
-    scans_total: u64,
-    networks: u32,
-    window: String,
-    scan_regions: Vec<(String, u64)>,
-    scan_days: Vec<(String, u64)>,
-    reports: Vec<ReportRow>,
-    notes: Vec<(String, String, String)>,
+    case: Case,
+}
+
+impl Case {
+    /// The copies as the counterfeit resolution offers them: (`event:N`, which copy it is).
+    fn copy_choices(&self) -> Vec<(String, String)> {
+        self.copies
+            .iter()
+            .map(|copy| {
+                let vehicle = copy.vehicle.as_ref().map(|v| format!(", …{v}"));
+                let label = format!(
+                    "{}: {}{}",
+                    copy.heading,
+                    copy.party,
+                    vehicle.unwrap_or_default()
+                );
+                (copy.value.clone(), label)
+            })
+            .collect()
+    }
 }
 
 /// Everything the view shows, read in one go on the blocking pool.
@@ -176,7 +180,8 @@ struct Case {
     claims: Vec<Row>,
     scans_total: u64,
     networks: u32,
-    window_hours: u32,
+    /// What `networks` counts: distinct networks within the scan window, in words.
+    window: String,
     scan_regions: Vec<(String, u64)>,
     scan_days: Vec<(String, u64)>,
     reports: Vec<ReportRow>,
@@ -341,7 +346,9 @@ fn gather(
         claims,
         scans_total: stats.total,
         networks: stats.distinct_networks(now, policy),
-        window_hours: policy.window_hours,
+        window: c
+            .scans_networks
+            .replace("{hours}", &policy.window_hours.to_string()),
         scan_regions: stats.regions,
         scan_days,
         reports,
@@ -349,7 +356,8 @@ fn gather(
     }))
 }
 
-fn not_yours() -> ApiError {
+/// A code that is not the signed-in maker's, or not registered: the same answer either way.
+pub(crate) fn not_yours() -> ApiError {
     ApiError::new(
         StatusCode::FORBIDDEN,
         "not_allowed",
@@ -385,10 +393,8 @@ pub(crate) fn case_href(key: &CodeKey) -> String {
     params(CodeInPath, LangQuery),
     responses(
         Page,
-        (status = 400, description = "Not a GTIN and serial (`invalid_code`)",
-            body = Problem, content_type = "application/problem+json"),
-        (status = 403, description = "Not one of the manufacturer's codes (`not_allowed`)",
-            body = Problem, content_type = "application/problem+json"),
+        (status = 400, description = "Not a GTIN and serial (`invalid_code`)"),
+        (status = 403, description = "Not one of the manufacturer's codes (`not_allowed`)"),
     ),
 )]
 pub async fn case(
@@ -408,34 +414,16 @@ pub async fn case(
         })
         .await??
         .ok_or_else(not_yours)?;
-    let c = case_text::texts(lang);
     Ok(render(&CasePage {
         lang,
         t: lang.texts(),
-        c,
+        c: case_text::texts(lang),
         switch_href: with_lang(&href, lang.other()),
         csrf: session.csrf(),
         code: key.to_string(),
         gtin,
         serial,
-        lot: case.lot,
-        custody: case.custody,
-        alerting: case.alerting,
-        recalled: case.recalled,
-        lot_recalled: case.lot_recalled,
-        evidence: case.evidence,
-        rows: case.rows,
-        copies: case.copies,
-        claims: case.claims,
-        scans_total: case.scans_total,
-        networks: case.networks,
-        window: c
-            .scans_networks
-            .replace("{hours}", &case.window_hours.to_string()),
-        scan_regions: case.scan_regions,
-        scan_days: case.scan_days,
-        reports: case.reports,
-        notes: case.notes,
+        case,
     }))
 }
 
@@ -556,8 +544,7 @@ session_forms!(RecallForm);
     request_body(content = RecallForm, content_type = "application/x-www-form-urlencoded"),
     responses(
         (status = 303, description = "Done: back to the code's investigation view"),
-        (status = 400, description = "A bad code, lot or reason (`invalid_code`, `invalid_recall`)",
-            body = Problem, content_type = "application/problem+json"),
+        (status = 400, description = "A bad code, lot or reason (`invalid_code`, `invalid_recall`)"),
         NotTheMakersCode,
     ),
 )]

@@ -27,13 +27,13 @@ use signer::Timestamp;
 
 use crate::local_time::Zone;
 
-use super::case::case_href;
+use super::case::{case_href, not_yours};
 use super::case_text::{self, CaseTexts};
 use super::i18n::{Lang, Texts};
 use super::session::{AlertState, Resolved};
 use super::signed_in::{CheckedForm, Dashboard, LangQuery, SignedIn, session_forms};
 use super::{render, with_lang};
-use crate::error::{ApiError, Problem};
+use crate::error::ApiError;
 use crate::schemas::{NotTheMakersCode, Page};
 use crate::state::AppState;
 
@@ -352,19 +352,11 @@ fn genuine_of_form(
         }))
 }
 
+/// `text` escaped by the escaper askama uses for the rest of the page, which takes the chart as
+/// it is.
 fn escape(text: &str) -> String {
-    let mut out = String::with_capacity(text.len());
-    for c in text.chars() {
-        match c {
-            '&' => out.push_str("&amp;"),
-            '<' => out.push_str("&lt;"),
-            '>' => out.push_str("&gt;"),
-            '"' => out.push_str("&quot;"),
-            '\'' => out.push_str("&#39;"),
-            c => out.push(c),
-        }
-    }
-    out
+    let Ok(escaped) = askama::filters::escape(text, askama::filters::Html);
+    escaped.to_string()
 }
 
 /// A bar chart as SVG: labels under (or beside) the bars, the count on each bar, and a title
@@ -517,8 +509,7 @@ session_forms!(AlertForm);
     request_body(content = AlertForm, content_type = "application/x-www-form-urlencoded"),
     responses(
         (status = 303, description = "Done: back to the dashboard"),
-        (status = 400, description = "A bad code or action (`invalid_code`, `invalid_action`)",
-            body = Problem, content_type = "application/problem+json"),
+        (status = 400, description = "A bad code or action (`invalid_code`, `invalid_action`)"),
         NotTheMakersCode,
     ),
 )]
@@ -527,11 +518,8 @@ pub async fn alert_action(
     CheckedForm { session, form, .. }: CheckedForm<AlertForm, Dashboard>,
 ) -> Result<Response, ApiError> {
     let party = session.party();
-    let bad = |e: signer::ParseError| ApiError::bad_request("invalid_code", e.to_string());
-    let key = CodeKey::new(
-        &signer::Gtin::parse(form.gtin.trim()).map_err(bad)?,
-        &signer::Serial::parse(form.serial.trim()).map_err(bad)?,
-    );
+    let key = CodeKey::parse(&form.gtin, &form.serial)
+        .map_err(|e| ApiError::bad_request("invalid_code", e.to_string()))?;
     let code = key.to_string();
     let me = party.id.clone();
     let owner = {
@@ -542,11 +530,7 @@ pub async fn alert_action(
             .map(|s| s.record.manufacturer)
     };
     if owner.as_ref() != Some(&me) {
-        return Err(ApiError::new(
-            axum::http::StatusCode::FORBIDDEN,
-            "not_allowed",
-            "no code of yours has this GTIN and serial",
-        ));
+        return Err(not_yours());
     }
     let back = if form.back.as_deref() == Some("case") {
         case_href(&key)

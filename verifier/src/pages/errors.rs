@@ -133,7 +133,7 @@ pub(crate) fn error_page(
     retry_after_secs: Option<u64>,
 ) -> Response {
     let t = lang.texts();
-    let (heading, message) = t.error(status.as_u16());
+    let words = t.error(status.as_u16());
     let severity = match status.as_u16() {
         429 | 500..=599 => Severity::Warning,
         _ => Severity::Info,
@@ -143,8 +143,8 @@ pub(crate) fn error_page(
         t,
         switch_href,
         status: status.as_u16(),
-        heading,
-        message,
+        heading: words.headline,
+        message: words.meaning,
         retry: retry_after_secs.map(|s| t.retry_in.replace("{secs}", &s.to_string())),
         sev_class: i18n::severity_class(severity),
         icon: i18n::icon(severity),

@@ -1,18 +1,23 @@
-//! Every word the pages show, one table per language. Simplified Chinese is the default (the
-//! market is China); English for everyone else. A page asks [`Lang::texts`] and never spells a
-//! sentence itself.
+//! Every word the pages show, in both languages. Simplified Chinese is the default (the market is
+//! China); English for everyone else. A page asks [`Lang::texts`] and never spells a sentence
+//! itself.
 //!
-//! A missing translation does not build. Every key is a field, of [`Texts`] or of one of its word
-//! tables ([`VerdictWords`], [`StateWords`], [`EvidenceWords`], [`ExplanationWords`],
-//! [`StepWords`]), so a table without it is a compile error; and the words for the registry's
-//! enums ([`Custody`], [`ConflictKind`], [`Step`]) come out of exhaustive `match`es, so a new state,
-//! conflict kind or step is a compile error here until both languages have words for it.
+//! Each table of words is declared with [`words!`]: every key holds its Chinese and its English
+//! side by side, and the macro writes the struct and its two tables (`ZH`, `EN`) from them.
+//!
+//! A missing translation does not build. A key with one language does not match [`words!`], and
+//! every key is a field, of [`Texts`] or of one of its word tables ([`VerdictWords`],
+//! [`StateWords`], [`ConflictWords`], [`EvidenceWords`], [`StepWords`]); and the words for the
+//! registry's enums ([`Custody`], [`ConflictKind`], [`Step`]) come out of exhaustive `match`es, so
+//! a new state, conflict kind or step is a compile error here until both languages have words for
+//! it.
 //!
 //! Only what [`Verdict`](crate::verdict::Verdict) carries as strings is looked up by name: its
 //! verdict code, its evidence kinds and its custody state ([`Texts::verdict`],
 //! [`Texts::evidence_kind`], [`Texts::state`]). A name without words there is a bug, logged, and
 //! the tests below enumerate every name `verdict.rs` and the registry can produce. HTTP statuses
 //! share a few error pages' words ([`Texts::error`]); the tests check every status the service
+//! documents.
 //! documents.
 
 use axum::http::{HeaderMap, header};
@@ -89,59 +94,216 @@ impl Lang {
     }
 }
 
-/// A verdict in words: the big sentence and what it means.
-pub struct VerdictText {
+/// Declares a table of words with both languages key by key: `key { zh: ..., en: ... }` for a
+/// `&'static str`, `key: Type { zh: ..., en: ... }` for another type (a nested table, a
+/// headline). It writes the struct, with every key a public field, and its two tables as the
+/// consts `ZH` and `EN`. A key with only one language does not match: a missing translation stays
+/// a compile error, as a missing field does.
+///
+/// `pub struct Name by name -> Type { ... }` also writes `named`, the words of a key by its name,
+/// for tables whose keys are the names a verdict carries as strings (all of one type): the name
+/// looked up is the field's own, so the two cannot drift apart.
+macro_rules! words {
+    (
+        $(#[$meta:meta])*
+        pub struct $name:ident $(by name -> $named:ty)? {
+            $(
+                $(#[$key_meta:meta])*
+                $key:ident $(: $ty:ty)? { zh: $zh:expr, en: $en:expr $(,)? }
+            )*
+        }
+    ) => {
+        $(#[$meta])*
+        pub struct $name {
+            $( $(#[$key_meta])* pub $key: words!(@type $($ty)?), )*
+        }
+
+        impl $name {
+            /// Simplified Chinese.
+            pub const ZH: $name = $name { $( $key: $zh, )* };
+            /// English.
+            pub const EN: $name = $name { $( $key: $en, )* };
+        }
+
+        words!(@named $name [$($named)?] $($key)*);
+    };
+    (@type) => { &'static str };
+    (@type $ty:ty) => { $ty };
+    (@named $name:ident [] $($key:ident)*) => {};
+    (@named $name:ident [$named:ty] $($key:ident)*) => {
+        impl $name {
+            /// The words of the key called `name`, if there is one.
+            fn named(&self, name: &str) -> Option<&$named> {
+                match name {
+                    $( stringify!($key) => Some(&self.$key), )*
+                    _ => None,
+                }
+            }
+        }
+    };
+}
+
+pub(crate) use words;
+
+/// A page's big sentence and what it means: a verdict's, or an error page's.
+#[derive(Debug, PartialEq, Eq)]
+pub struct Headline {
     pub headline: &'static str,
     pub meaning: &'static str,
 }
 
-/// Every verdict of [`VERDICTS`](crate::verdict::VERDICTS) in words, one field each.
-pub struct VerdictWords {
-    pub genuine: VerdictText,
-    pub genuine_installed: VerdictText,
-    pub duplicate_suspected: VerdictText,
-    pub copies_known: VerdictText,
-    pub scan_anomaly: VerdictText,
-    pub recalled: VerdictText,
-    pub voided: VerdictText,
-    pub destroyed: VerdictText,
-    pub issuer_revoked: VerdictText,
-    pub forged: VerdictText,
-    pub unregistered: VerdictText,
-    pub registered_numbers: VerdictText,
-    pub data_error: VerdictText,
-}
-
-impl VerdictWords {
-    /// The words for a verdict code, if it is one.
-    fn named(&self, code: &str) -> Option<&VerdictText> {
-        Some(match code {
-            "genuine" => &self.genuine,
-            "genuine_installed" => &self.genuine_installed,
-            "duplicate_suspected" => &self.duplicate_suspected,
-            "copies_known" => &self.copies_known,
-            "scan_anomaly" => &self.scan_anomaly,
-            "recalled" => &self.recalled,
-            "voided" => &self.voided,
-            "destroyed" => &self.destroyed,
-            "issuer_revoked" => &self.issuer_revoked,
-            "forged" => &self.forged,
-            "unregistered" => &self.unregistered,
-            "registered_numbers" => &self.registered_numbers,
-            "data_error" => &self.data_error,
-            _ => return None,
-        })
+words! {
+    /// Every verdict of [`VERDICTS`](crate::verdict::VERDICTS) in words, one field each.
+    pub struct VerdictWords by name -> Headline {
+        genuine: Headline {
+            zh: Headline {
+                headline: "正品：这是经过认证的配件",
+                meaning: "此配件由认证厂商生产并登记，没有发现任何问题。",
+            },
+            en: Headline {
+                headline: "Genuine: this is a certified part",
+                meaning: "A certified manufacturer made and registered this part, and nothing is recorded against it.",
+            },
+        }
+        genuine_installed: Headline {
+            zh: Headline {
+                headline: "注意：这个正品配件已经装过车",
+                meaning: "此配件是正品，但记录显示它已安装到一辆车上。如果有人把它当新件卖给您，请不要接受。",
+            },
+            en: Headline {
+                headline: "Careful: this genuine part was already fitted to a car",
+                meaning: "The part is genuine, but it is recorded as installed in a vehicle. If it is sold to you as new, do not accept it.",
+            },
+        }
+        duplicate_suspected: Headline {
+            zh: Headline {
+                headline: "危险：疑似克隆标签",
+                meaning: "这个码出现在同一个配件不可能同时出现的地方：它的标签已被复制，您手上的配件可能是假货。",
+            },
+            en: Headline {
+                headline: "Danger: suspected cloned label",
+                meaning: "This code was recorded in places one part cannot be at once: copies of its label are in circulation, and this part may be one of them.",
+            },
+        }
+        copies_known: Headline {
+            zh: Headline {
+                headline: "危险：这个标签已被复制",
+                meaning: "厂商调查后确认市面上有这个标签的复制品，只有一件配件是正品。如果有人把带这个码的配件卖给您，它是复制品；如果它装在您的车上，请在下方核对您的车架号。",
+            },
+            en: Headline {
+                headline: "Danger: this label has been copied",
+                meaning: "The manufacturer investigated and found copies of this label; only one part carrying it is genuine. If a part with this code is sold to you, it is a copy. If it is fitted to your car, check your VIN below.",
+            },
+        }
+        scan_anomaly: Headline {
+            zh: Headline {
+                headline: "警告：这个码被异常多次扫描",
+                meaning: "登记记录是正品，但这个码在很多不同地方被扫描过，可能存在标签的复制品。",
+            },
+            en: Headline {
+                headline: "Warning: this code was scanned unusually often",
+                meaning: "The part is genuine as registered, but its code was scanned in unusually many places, which can mean copies of its label exist.",
+            },
+        }
+        recalled: Headline {
+            zh: Headline {
+                headline: "危险：此配件已被召回",
+                meaning: "厂商已召回此配件或其批次。请不要安装，退回给卖家。",
+            },
+            en: Headline {
+                headline: "Danger: this part is recalled",
+                meaning: "The manufacturer recalled this part or its lot. Do not fit it; return it to the seller.",
+            },
+        }
+        voided: Headline {
+            zh: Headline {
+                headline: "危险：此码已被厂商作废",
+                meaning: "厂商已作废这个码，没有任何正品配件带有它。",
+            },
+            en: Headline {
+                headline: "Danger: the manufacturer voided this code",
+                meaning: "The manufacturer voided this code: no genuine part carries it.",
+            },
+        }
+        destroyed: Headline {
+            zh: Headline {
+                headline: "危险：此配件已登记为销毁",
+                meaning: "带有这个码的配件已被销毁。现在带有它的配件使用的是复制的标签。",
+            },
+            en: Headline {
+                headline: "Danger: this part was recorded destroyed",
+                meaning: "The part with this code was destroyed. A part carrying it now has a copied label.",
+            },
+        }
+        issuer_revoked: Headline {
+            zh: Headline {
+                headline: "危险：厂商的签名密钥已被吊销",
+                meaning: "厂商报告其签名密钥被盗，用它签发的标签不能再证明配件是正品。",
+            },
+            en: Headline {
+                headline: "Danger: the manufacturer's key was revoked",
+                meaning: "The manufacturer reported its signing key stolen, so labels signed with it can no longer prove a part genuine.",
+            },
+        }
+        forged: Headline {
+            zh: Headline {
+                headline: "危险：伪造的标签",
+                meaning: "这个标签不是由任何认证厂商签发的，或签名与码不符。请把配件当作假货。",
+            },
+            en: Headline {
+                headline: "Danger: forged label",
+                meaning: "No certified manufacturer signed this label, or its signature does not match its code. Treat the part as counterfeit.",
+            },
+        }
+        unregistered: Headline {
+            zh: Headline {
+                headline: "警告：此配件未登记",
+                meaning: "没有找到已登记的配件。可能是尚未登记的新货，也可能是厂商记录之外印制的标签。",
+            },
+            en: Headline {
+                headline: "Warning: this part is not registered",
+                meaning: "No registered part matches. It may be new stock not yet registered, or a label printed outside the manufacturer's records.",
+            },
+        }
+        registered_numbers: Headline {
+            zh: Headline {
+                headline: "号码已登记，但标签未经核验",
+                meaning: "这组号码属于一个已登记的正品配件，但标签本身没有被核验：号码可以从照片抄来。请扫描标签上的二维码，或核对标签上印的号码。",
+            },
+            en: Headline {
+                headline: "Numbers registered; the label itself was not checked",
+                meaning: "These numbers belong to a registered genuine part, but numbers can be copied from a photo, so the label itself was not checked. Scan its QR code, or compare the numbers printed on it.",
+            },
+        }
+        data_error: Headline {
+            zh: Headline {
+                headline: "无法读取这个码",
+                meaning: "请重新扫描，或核对您输入的号码与标签是否一致。读错码不代表配件是假的。",
+            },
+            en: Headline {
+                headline: "This code could not be read",
+                meaning: "Scan again, or compare what you typed with the label. A misread code does not mean the part is fake.",
+            },
+        }
     }
 }
 
-/// Where the part is ([`Custody`]), in words.
-pub struct StateWords {
-    pub at_manufacturer: &'static str,
-    pub held: &'static str,
-    pub in_transit: &'static str,
-    pub installed: &'static str,
-    pub destroyed: &'static str,
-    pub voided: &'static str,
+words! {
+    /// Where the part is ([`Custody`]), in words.
+    pub struct StateWords by name -> &'static str {
+        at_manufacturer { zh: "在厂商处",
+                          en: "At the manufacturer" }
+        held { zh: "已被经销商或修理厂收货",
+               en: "Received by a distributor or shop" }
+        in_transit { zh: "运输中",
+                     en: "In transit" }
+        installed { zh: "已安装到车辆",
+                    en: "Installed in a vehicle" }
+        destroyed { zh: "已销毁",
+                    en: "Destroyed" }
+        voided { zh: "已作废",
+                 en: "Voided" }
+    }
 }
 
 impl StateWords {
@@ -155,38 +317,29 @@ impl StateWords {
             Custody::Voided => self.voided,
         }
     }
+}
 
-    /// The words for a state's [`Custody::name`], as the verdict's custody summary carries it.
-    fn named(&self, name: &str) -> Option<&'static str> {
-        Some(match name {
-            "at_manufacturer" => self.at_manufacturer,
-            "held" => self.held,
-            "in_transit" => self.in_transit,
-            "installed" => self.installed,
-            "destroyed" => self.destroyed,
-            "voided" => self.voided,
-            _ => return None,
-        })
+words! {
+    /// Each kind of conflict the registry records ([`ConflictKind`]) in words. Its tables `ZH` and
+    /// `EN` are the short labels; [`ExplanationWords`] holds what each means.
+    pub struct ConflictWords {
+        installed_in_another_vehicle { zh: "已装在一辆车上，又被装到另一辆车",
+                                       en: "Installed in a second vehicle while in the first" }
+        still_installed { zh: "已装车且未拆下，又被收货或发货",
+                          en: "Received or shipped while installed in a vehicle" }
+        after_destroyed { zh: "销毁后仍有记录",
+                          en: "Recorded after it was destroyed" }
+        after_voided { zh: "作废后仍有记录",
+                       en: "Recorded after it was voided" }
+        held_by_another_party { zh: "另一方持有时被别处记录，中间没有发货",
+                                en: "Recorded by a party while another held it, with no shipment" }
+        removed_but_not_installed { zh: "未装车却被拆下",
+                                    en: "Removed while not installed" }
     }
 }
 
-/// Each kind of evidence against a code, as a short label: the registry's conflict kinds, and the
-/// flags a verdict lists beside them ([`FLAG_EVIDENCE`](crate::verdict::FLAG_EVIDENCE)).
-pub struct EvidenceWords {
-    pub installed_in_another_vehicle: &'static str,
-    pub still_installed: &'static str,
-    pub after_destroyed: &'static str,
-    pub after_voided: &'static str,
-    pub held_by_another_party: &'static str,
-    pub removed_but_not_installed: &'static str,
-    pub copies_known: &'static str,
-    pub scan_anomaly: &'static str,
-    pub recalled: &'static str,
-    pub lot_recalled: &'static str,
-}
-
-impl EvidenceWords {
-    pub fn conflict(&self, kind: ConflictKind) -> &'static str {
+impl ConflictWords {
+    pub fn of(&self, kind: ConflictKind) -> &'static str {
         match kind {
             ConflictKind::InstalledInAnotherVehicle => self.installed_in_another_vehicle,
             ConflictKind::StillInstalled => self.still_installed,
@@ -196,11 +349,30 @@ impl EvidenceWords {
             ConflictKind::NotInstalled => self.removed_but_not_installed,
         }
     }
+}
 
+words! {
+    /// Each kind of evidence against a code, as a short label: the registry's conflict kinds, and
+    /// the flags a verdict lists beside them ([`FLAG_EVIDENCE`](crate::verdict::FLAG_EVIDENCE)).
+    pub struct EvidenceWords {
+        conflicts: ConflictWords { zh: ConflictWords::ZH,
+                                   en: ConflictWords::EN }
+        copies_known { zh: "厂商确认存在复制标签",
+                       en: "The manufacturer found copies of this label" }
+        scan_anomaly { zh: "异常多的扫描地点",
+                       en: "Scanned from unusually many places" }
+        recalled { zh: "厂商召回",
+                   en: "Recalled by the manufacturer" }
+        lot_recalled { zh: "批次召回",
+                       en: "Lot recalled" }
+    }
+}
+
+impl EvidenceWords {
     /// The words for an evidence kind as a verdict names it: a conflict kind's code or a flag's.
     fn named(&self, code: &str) -> Option<&'static str> {
         if let Some(kind) = ConflictKind::ALL.into_iter().find(|k| k.code() == code) {
-            return Some(self.conflict(kind));
+            return Some(self.conflicts.of(kind));
         }
         Some(match code {
             "copies_known" => self.copies_known,
@@ -215,41 +387,35 @@ impl EvidenceWords {
 /// What each kind of evidence means, with `{at}` and `{since}` (dates) and, for `scan_anomaly`,
 /// `{contexts}`, `{hours}` and `{threshold}`.
 pub struct ExplanationWords {
-    pub installed_in_another_vehicle: &'static str,
-    pub still_installed: &'static str,
-    pub after_destroyed: &'static str,
-    pub after_voided: &'static str,
-    pub held_by_another_party: &'static str,
-    pub removed_but_not_installed: &'static str,
+    pub conflicts: ConflictWords,
     pub scan_anomaly: &'static str,
 }
 
-impl ExplanationWords {
-    fn conflict(&self, kind: ConflictKind) -> &'static str {
-        match kind {
-            ConflictKind::InstalledInAnotherVehicle => self.installed_in_another_vehicle,
-            ConflictKind::StillInstalled => self.still_installed,
-            ConflictKind::AfterDestroyed => self.after_destroyed,
-            ConflictKind::AfterVoided => self.after_voided,
-            ConflictKind::HeldByAnother => self.held_by_another_party,
-            ConflictKind::NotInstalled => self.removed_but_not_installed,
-        }
+words! {
+    /// Custody steps (GS1 CBV) in words. The investigation ([`super::case_text`]) says one of them
+    /// its own way.
+    pub struct StepWords {
+        commissioning { zh: "登记",
+                        en: "registered" }
+        shipping { zh: "发货",
+                   en: "shipped" }
+        receiving { zh: "收货",
+                    en: "received" }
+        installing { zh: "装车",
+                     en: "installed" }
+        removing { zh: "拆下",
+                   en: "removed" }
+        decommissioning { zh: "作废",
+                          en: "voided" }
+        destroying { zh: "销毁",
+                     en: "destroyed" }
+        recalling { zh: "召回",
+                    en: "recalled" }
+        correcting { zh: "更正",
+                     en: "corrected" }
+        resolving { zh: "结案",
+                    en: "resolved" }
     }
-}
-
-/// Custody steps (GS1 CBV) in words. The investigation names them its own way
-/// ([`super::case_text`]), with the same table.
-pub struct StepWords {
-    pub commissioning: &'static str,
-    pub shipping: &'static str,
-    pub receiving: &'static str,
-    pub installing: &'static str,
-    pub removing: &'static str,
-    pub decommissioning: &'static str,
-    pub destroying: &'static str,
-    pub recalling: &'static str,
-    pub correcting: &'static str,
-    pub resolving: &'static str,
 }
 
 impl StepWords {
@@ -269,193 +435,435 @@ impl StepWords {
     }
 }
 
-/// One language's strings.
-pub struct Texts {
-    pub site: &'static str,
-    pub switch_to: &'static str,
-    pub verdicts: VerdictWords,
-    pub severity_ok: &'static str,
-    pub severity_info: &'static str,
-    pub severity_warning: &'static str,
-    pub severity_danger: &'static str,
-    pub what_to_do: &'static str,
-    pub advice_danger: &'static str,
-    pub advice_warning: &'static str,
-    pub typed_note: &'static str,
-    pub part: &'static str,
-    pub gtin: &'static str,
-    pub lot: &'static str,
-    pub serial: &'static str,
-    pub manufacturer: &'static str,
-    pub legal_name: &'static str,
-    pub certification: &'static str,
-    pub certified: &'static str,
-    pub not_certified: &'static str,
-    pub valid_until: &'static str,
-    pub custody: &'static str,
-    pub custody_state: &'static str,
-    pub since: &'static str,
-    pub states: StateWords,
-    pub evidence: &'static str,
-    pub evidence_kinds: EvidenceWords,
-    /// `None` where the registry's own (English) words are the language's.
-    pub evidence_explanations: Option<ExplanationWords>,
-    pub report_heading: &'static str,
-    pub report_text: &'static str,
-    pub report_contact: &'static str,
-    pub report_send: &'static str,
-    pub report_thanks: &'static str,
-    /// Before the headline of the verdict the reporter saw.
-    pub report_seen: &'static str,
-    /// The vehicle check's answer when the part recorded in the vehicle was found a copy.
-    pub vehicle_counterfeit: &'static str,
-    /// `{minutes}`: when the next report is taken.
-    pub report_too_many: &'static str,
-    pub report_failed: &'static str,
-    pub vehicle_heading: &'static str,
-    pub vin: &'static str,
-    pub vin_hint: &'static str,
-    pub vehicle_send: &'static str,
-    pub vehicle_yes: &'static str,
-    pub vehicle_no: &'static str,
-    pub bad_vin: &'static str,
-    pub lookup_heading: &'static str,
-    pub lookup_send: &'static str,
-    /// Where the typed numbers are on a label.
-    pub lookup_where: &'static str,
-    /// A typed lookup that cannot be made: the heading, and each problem, with `{ch}`, `{n}` or
-    /// `{digit}` where the problem has one.
-    pub typed_heading: &'static str,
-    pub typed_gtin_empty: &'static str,
-    pub typed_gtin_char: &'static str,
-    pub typed_gtin_length: &'static str,
-    pub typed_gtin_check: &'static str,
-    pub typed_serial_empty: &'static str,
-    pub typed_serial_char: &'static str,
-    pub typed_serial_long: &'static str,
-    // The landing page, a product (a GTIN without a serial) and the error pages.
-    pub home_heading: &'static str,
-    pub home_intro: &'static str,
-    pub home_scan: &'static str,
-    pub home_link: &'static str,
-    pub product_heading: &'static str,
-    pub product: &'static str,
-    pub product_scan_own: &'static str,
-    pub product_unknown: &'static str,
-    pub product_bad_gtin: &'static str,
-    pub error_not_found: (&'static str, &'static str),
-    pub error_method: (&'static str, &'static str),
-    pub error_bad_request: (&'static str, &'static str),
-    pub error_timeout: (&'static str, &'static str),
-    pub error_too_large: (&'static str, &'static str),
-    pub error_rate_limited: (&'static str, &'static str),
-    pub error_busy: (&'static str, &'static str),
-    pub error_internal: (&'static str, &'static str),
-    /// With `{secs}`.
-    pub retry_in: &'static str,
-    pub back: &'static str,
-    // A change refused because the store cannot write (a full disk, a failing one).
-    pub storage_full_heading: &'static str,
-    pub storage_full_text: &'static str,
-    pub storage_unavailable_heading: &'static str,
-    pub storage_unavailable_text: &'static str,
-    // The shop's station.
-    pub shop_title: &'static str,
-    pub sign_in: &'static str,
-    pub token: &'static str,
-    pub token_hint: &'static str,
-    pub sign_out: &'static str,
-    pub signed_in_as: &'static str,
-    pub bad_token: &'static str,
-    pub scan_label: &'static str,
-    pub scan_hint: &'static str,
-    pub scan_send: &'static str,
-    pub mode: &'static str,
-    pub mode_receive: &'static str,
-    pub mode_install: &'static str,
-    pub mode_set: &'static str,
-    pub installing_into: &'static str,
-    pub scans: &'static str,
-    pub no_scans: &'static str,
-    pub row_pending: &'static str,
-    pub row_received: &'static str,
-    pub row_installed: &'static str,
-    pub row_repeated: &'static str,
-    pub row_conflict: &'static str,
-    pub row_flagged: &'static str,
-    pub row_recalled: &'static str,
-    pub row_forged: &'static str,
-    pub row_unregistered: &'static str,
-    pub row_unreadable: &'static str,
-    pub row_refused: &'static str,
-    pub vehicle_record: &'static str,
-    pub vehicle_parts_none: &'static str,
-    pub installed_on: &'static str,
-    pub show: &'static str,
-    pub wrong_role: &'static str,
-    // The manufacturer's dashboard.
-    pub dashboard_title: &'static str,
-    pub alerts: &'static str,
-    pub no_alerts: &'static str,
-    pub alert_state: &'static str,
-    pub state_new: &'static str,
-    pub state_investigating: &'static str,
-    pub resolved_genuine: &'static str,
-    pub resolved_counterfeit: &'static str,
-    pub mark_investigating: &'static str,
-    pub resolve_genuine: &'static str,
-    pub resolve_counterfeit: &'static str,
-    /// The counterfeit resolution's question, and its answers (`{vin}`: the VIN's last six
-    /// characters; `{name}`: a party's name; `{date}`).
-    pub genuine_copy: &'static str,
-    pub copy_in_vehicle: &'static str,
-    pub copy_held_by: &'static str,
-    pub copy_unknown: &'static str,
-    pub note: &'static str,
-    pub reports: &'static str,
-    pub no_reports: &'static str,
-    pub region: &'static str,
-    pub unknown_region: &'static str,
-    pub contact: &'static str,
-    pub recently_resolved: &'static str,
-    pub chart_days: &'static str,
-    pub chart_regions: &'static str,
-    pub chart_days_note: &'static str,
-    pub scan_total: &'static str,
-    // The station's questions, undo and custody steps.
-    /// A scan contradicting the shop's own record: `{vin}` (its last four) and `{date}`.
-    pub ask_installed: &'static str,
-    pub ask_remove: &'static str,
-    pub ask_anyway: &'static str,
-    pub ask_cancel: &'static str,
-    pub row_removed: &'static str,
-    pub row_cancelled: &'static str,
-    pub undo: &'static str,
-    pub row_undone: &'static str,
-    pub undo_refused: &'static str,
-    /// `{seq}`, `{step}` and `{date}` of the other party's event that depends on the undone one.
-    pub undo_depends: &'static str,
-    pub undo_too_old: &'static str,
-    /// Custody step names (GS1 CBV).
-    pub steps: StepWords,
-    /// A VIN refused: `{n}` characters; `{pos}` and `{ch}` of a character no VIN has.
-    pub vin_length: &'static str,
-    pub vin_character: &'static str,
-    /// A VIN whose check digit does not verify: `{vin}`, `{found}` and `{expected}`.
-    pub vin_unverified: &'static str,
-    pub vin_confirm: &'static str,
-    pub vin_correct: &'static str,
-    pub vin_confirmed_note: &'static str,
-    // Recalls.
-    pub recall_reason: &'static str,
-    pub advice_recalled: &'static str,
-    /// An install refused for a recall: `{reason}`.
-    pub row_recall_refused: &'static str,
-    pub install_anyway: &'static str,
-    pub row_installed_override: &'static str,
-    pub flagged_recalled: &'static str,
-    pub flagged_duplicate: &'static str,
-    pub flagged_copies: &'static str,
+words! {
+    /// Every string the pages share; a page reads one language's table ([`Lang::texts`]).
+    pub struct Texts {
+        site { zh: "partseal 配件验真",
+               en: "partseal part check" }
+        switch_to { zh: "English",
+                    en: "中文" }
+        verdicts: VerdictWords { zh: VerdictWords::ZH,
+                                 en: VerdictWords::EN }
+        severity_ok { zh: "正品",
+                      en: "Genuine" }
+        severity_info { zh: "提示",
+                        en: "Note" }
+        severity_warning { zh: "警告",
+                           en: "Warning" }
+        severity_danger { zh: "危险",
+                          en: "Danger" }
+        what_to_do { zh: "怎么办",
+                     en: "What to do" }
+        advice_danger { zh: "不要接受或安装这个配件。保留配件和包装，向卖家（修理厂）索要包装和来源，并在下方举报。",
+                        en: "Do not accept or fit this part. Keep it and its packaging, ask the shop for the packaging and where the part came from, and report it below." }
+        advice_warning { zh: "请小心：接受之前先向卖家询问这个配件；如果回答不能让您信服，请在下方举报。",
+                         en: "Be careful: ask the seller about this part before you accept it, and report it below if the answer does not convince you." }
+        typed_note { zh: "这是手动输入的号码：标签上的签名没有被检查。",
+                     en: "Typed numbers: the label's signature was not checked." }
+        part { zh: "配件",
+               en: "Part" }
+        gtin { zh: "商品条码 (GTIN)",
+               en: "GTIN" }
+        lot { zh: "批号",
+              en: "Lot" }
+        serial { zh: "序列号",
+                 en: "Serial" }
+        manufacturer { zh: "厂商",
+                       en: "Manufacturer" }
+        legal_name { zh: "企业名称",
+                     en: "Legal name" }
+        certification { zh: "认证",
+                        en: "Certification" }
+        certified { zh: "✔ 已认证",
+                    en: "✔ Certified" }
+        not_certified { zh: "✖ 认证无效",
+                        en: "✖ Not certified now" }
+        valid_until { zh: "证书有效期至",
+                      en: "Certificate valid until" }
+        custody { zh: "流转记录",
+                  en: "Custody" }
+        custody_state { zh: "当前状态",
+                        en: "Now" }
+        since { zh: "自",
+                en: "since" }
+        states: StateWords { zh: StateWords::ZH,
+                             en: StateWords::EN }
+        evidence { zh: "证据",
+                   en: "Evidence" }
+        evidence_kinds: EvidenceWords { zh: EvidenceWords::ZH,
+                                        en: EvidenceWords::EN }
+        /// `None` where the registry's own (English) words are the language's.
+        evidence_explanations: Option<ExplanationWords> {
+            zh: Some(ExplanationWords {
+                conflicts: ConflictWords {
+                    installed_in_another_vehicle: "{at}，这个编码在装车时被扫描，但它自 {since} 起已装在另一辆车上。一个零件不可能同时装在两辆车上：其中一件带的是复制的标签。",
+                    still_installed: "{at}，这个编码在企业之间流转时被扫描，但它自 {since} 起已装在一辆车上，且从未拆下。车外带这个标签的零件，标签是复制的。",
+                    after_destroyed: "这个编码已于 {since} 登记为销毁，却在 {at} 又被扫描。现在带这个编码的零件，标签是复制的。",
+                    after_voided: "厂商已于 {since} 作废这个编码，却在 {at} 又被扫描。正品零件不会带有作废的编码。",
+                    held_by_another_party: "{at}，有企业登记了这个零件，但另一家企业自 {since} 起一直持有它，且从未发货。一个零件不可能同时在两处：其中一件带的是复制的标签。",
+                    removed_but_not_installed: "{at}，有企业登记从车上拆下这个零件，但它并未登记在任何车上（当前状态自 {since} 起）。只有持有者能变更零件状态：这次尝试已记录供厂商查看。",
+                },
+                scan_anomaly: "这个编码在 {hours} 小时内被 {contexts} 个不同的网络扫描（按它登记所在之处，警报阈值为 {threshold}）。一个零件很少在这么多地方被扫描：市面上可能有它的复制标签。仅凭扫描不能证明复制；厂商已收到警报。",
+            }),
+            en: None,
+        }
+        report_heading { zh: "举报可疑配件",
+                         en: "Report a suspect part" }
+        report_text { zh: "哪里不对？（必填）",
+                      en: "What is wrong? (required)" }
+        report_contact { zh: "联系方式（选填，仅厂商可见）",
+                         en: "How to reach you (optional, only the manufacturer sees it)" }
+        report_send { zh: "发送举报",
+                      en: "Send the report" }
+        report_thanks { zh: "谢谢！您的举报已发送给这个配件的厂商。",
+                        en: "Thank you! Your report was sent to this part's manufacturer." }
+        /// Before the headline of the verdict the reporter saw.
+        report_seen { zh: "本次查验的结果：",
+                      en: "What this check said: " }
+        /// The vehicle check's answer when the part recorded in the vehicle was found a copy.
+        vehicle_counterfeit { zh: "您车上以这个编码登记的零件，经厂商调查确认是假货（带复制标签）。请联系为您安装的修理厂或厂商。",
+                              en: "The part recorded under this code in your vehicle was found counterfeit by its manufacturer (a copied label). Contact the shop that fitted it, or the manufacturer." }
+        /// `{minutes}`: when the next report is taken.
+        report_too_many { zh: "您刚才已经发送了多份举报。请在 {minutes} 分钟后再试。",
+                          en: "You have sent several reports just now. Please try again in {minutes} minutes." }
+        report_failed { zh: "无法发送举报：",
+                        en: "The report could not be sent: " }
+        vehicle_heading { zh: "这个配件登记在我的车上吗？",
+                          en: "Is this part recorded in my vehicle?" }
+        vin { zh: "车辆识别代号 (VIN)",
+              en: "Vehicle identification number (VIN)" }
+        vin_hint { zh: "17 位，在行驶证或挡风玻璃左下角",
+                   en: "17 characters, on the registration or the windscreen" }
+        vehicle_send { zh: "查询",
+                       en: "Check" }
+        vehicle_yes { zh: "是：这个配件登记为安装在这辆车上。",
+                      en: "Yes: this part is recorded as installed in this vehicle." }
+        vehicle_no { zh: "否：这个配件没有登记为安装在这辆车上。",
+                     en: "No: this part is not recorded as installed in this vehicle." }
+        bad_vin { zh: "VIN 无效：",
+                  en: "Not a valid VIN: " }
+        lookup_heading { zh: "扫码失败？手动输入号码",
+                         en: "Camera failed? Type the numbers" }
+        lookup_send { zh: "查询",
+                      en: "Check" }
+        /// Where the typed numbers are on a label.
+        lookup_where { zh: "号码印在标签上二维码的旁边：(01) 开头的一行是商品条码，(21) 开头的一行是序列号。",
+                       en: "The numbers are printed beside the QR code on the label: the line starting (01) is the GTIN, the line starting (21) the serial." }
+        /// A typed lookup that cannot be made: the heading, and each problem, with `{ch}`, `{n}` or
+        /// `{digit}` where the problem has one.
+        typed_heading { zh: "请核对输入的号码",
+                        en: "Check the numbers you typed" }
+        typed_gtin_empty { zh: "请输入商品条码 (GTIN)。",
+                           en: "Type the GTIN." }
+        typed_gtin_char { zh: "商品条码只能是数字：“{ch}”不是数字。",
+                          en: "The GTIN has only digits: \u{201c}{ch}\u{201d} is not one." }
+        typed_gtin_length { zh: "商品条码应为 8、12、13 或 14 位数字，您输入了 {n} 位。",
+                            en: "The GTIN has 8, 12, 13 or 14 digits; you typed {n}." }
+        typed_gtin_check { zh: "商品条码的校验位不对：最后一位应该是 {digit}。请逐位核对。",
+                           en: "The GTIN's check digit is wrong: the last digit should be {digit}. Compare each digit with the label." }
+        typed_serial_empty { zh: "请输入序列号。",
+                             en: "Type the serial." }
+        typed_serial_char { zh: "序列号不能包含“{ch}”。",
+                            en: "The serial cannot contain \u{201c}{ch}\u{201d}." }
+        typed_serial_long { zh: "序列号最多 20 个字符，您输入了 {n} 个。",
+                            en: "The serial has at most 20 characters; you typed {n}." }
+        // The landing page, a product (a GTIN without a serial) and the error pages.
+        home_heading { zh: "汽车配件验真",
+                       en: "Is this car part genuine?" }
+        home_intro { zh: "partseal 帮您查验汽车配件是否为正品：每个配件的标签上都有厂商签名的二维码，验证结果来自厂商登记和配件的流转记录。",
+                     en: "partseal checks car parts against counterfeits: each part's label carries a QR code signed by its manufacturer, and the answer comes from the manufacturer's registration and the part's custody records." }
+        home_scan { zh: "用手机相机扫描配件标签上的二维码即可查看结果，无需安装应用或登录。",
+                    en: "Scan the QR code on the part's label with your phone's camera to see the answer; no app or login needed." }
+        home_link { zh: "首页",
+                    en: "Home" }
+        product_heading { zh: "这是一个产品的条码，不是某一个配件的码",
+                          en: "This is a product's code, not one part's" }
+        product { zh: "产品",
+                  en: "Product" }
+        product_scan_own { zh: "每个配件都有自己的码：请扫描配件本身标签上的二维码，或在下方输入标签上的序列号。",
+                           en: "Each part has its own code: scan the QR code on the part's own label, or type the serial printed on it below." }
+        product_unknown { zh: "没有认证厂商生产这个商品条码的产品：带有它的配件无法验真。请核对号码。",
+                          en: "No certified manufacturer makes a product with this GTIN, so a part carrying it cannot be verified. Check the number." }
+        product_bad_gtin { zh: "这个地址中的商品条码无效：",
+                           en: "The GTIN in this address is not valid: " }
+        error_not_found: Headline {
+            zh: Headline {
+                headline: "找不到这个页面",
+                meaning: "这个地址没有页面。请重新扫描配件标签，或在下方输入标签上的号码。",
+            },
+            en: Headline {
+                headline: "Page not found",
+                meaning: "There is no page at this address. Scan the part's label again, or type its numbers below.",
+            },
+        }
+        error_method: Headline {
+            zh: Headline {
+                headline: "无法这样打开这个页面",
+                meaning: "这个地址不接受这种请求。请从首页重新开始。",
+            },
+            en: Headline {
+                headline: "This page cannot be opened this way",
+                meaning: "This address does not take that kind of request. Start again from the home page.",
+            },
+        }
+        error_bad_request: Headline {
+            zh: Headline {
+                headline: "无法处理这个请求",
+                meaning: "请求不完整或格式不对。请返回上一页重试。",
+            },
+            en: Headline {
+                headline: "This request cannot be handled",
+                meaning: "The request was incomplete or malformed. Go back and try again.",
+            },
+        }
+        error_timeout: Headline {
+            zh: Headline {
+                headline: "请求超时",
+                meaning: "您的网络发送请求太慢，连接已断开。请重试。",
+            },
+            en: Headline {
+                headline: "The request timed out",
+                meaning: "Your connection sent the request too slowly and was closed. Try again.",
+            },
+        }
+        error_too_large: Headline {
+            zh: Headline {
+                headline: "内容太长",
+                meaning: "您发送的内容超过了允许的长度。请缩短后重试。",
+            },
+            en: Headline {
+                headline: "Too much text",
+                meaning: "What you sent is longer than allowed. Shorten it and try again.",
+            },
+        }
+        error_rate_limited: Headline {
+            zh: Headline {
+                headline: "查询太频繁",
+                meaning: "您所在的网络在一分钟内查询次数过多（同一移动网络的手机常共用一个地址）。",
+            },
+            en: Headline {
+                headline: "Too many checks",
+                meaning: "Too many checks came from your network in the last minute (phones on one mobile network often share an address).",
+            },
+        }
+        error_busy: Headline {
+            zh: Headline {
+                headline: "服务繁忙",
+                meaning: "查询的人太多，服务暂时无法处理您的请求。",
+            },
+            en: Headline {
+                headline: "The service is busy",
+                meaning: "Too many people are checking at once; your request could not be handled now.",
+            },
+        }
+        error_internal: Headline {
+            zh: Headline {
+                headline: "服务出错",
+                meaning: "我们这边出了问题，已记录下来。请稍后重试。",
+            },
+            en: Headline {
+                headline: "Something went wrong",
+                meaning: "Something went wrong on our side and it has been logged. Try again later.",
+            },
+        }
+        /// With `{secs}`.
+        retry_in { zh: "请在 {secs} 秒后重试。",
+                   en: "Try again in {secs} seconds." }
+        back { zh: "返回",
+               en: "Back" }
+        // A change refused because the store cannot write (a full disk, a failing one).
+        storage_full_heading { zh: "暂时无法保存",
+                               en: "Cannot save right now" }
+        storage_full_text { zh: "服务器磁盘已满，这次操作没有记录。查询仍然可用；管理员释放空间后会自动恢复，请稍后再试。",
+                            en: "The server's disk is full, so this was not recorded. Checking parts still works; saving resumes by itself once an administrator frees space. Please try again later." }
+        storage_unavailable_heading { zh: "暂时无法保存",
+                                      en: "Cannot save right now" }
+        storage_unavailable_text { zh: "服务器暂时无法写入存储，这次操作没有记录。查询仍然可用，请稍后再试。",
+                                   en: "The server cannot write to its storage at the moment, so this was not recorded. Checking parts still works; please try again shortly." }
+        // The shop's station.
+        shop_title { zh: "修理厂扫码台",
+                     en: "Shop scanning station" }
+        sign_in { zh: "登录",
+                  en: "Sign in" }
+        token { zh: "API 令牌",
+                en: "API token" }
+        token_hint { zh: "以 pst_ 开头，由管理员发放",
+                     en: "Starts with pst_, issued by your administrator" }
+        sign_out { zh: "退出",
+                   en: "Sign out" }
+        signed_in_as { zh: "已登录：",
+                       en: "Signed in as " }
+        bad_token { zh: "令牌无效（未知、过期或已吊销）。",
+                    en: "That token is not valid (unknown, expired or revoked)." }
+        scan_label { zh: "扫描配件二维码",
+                     en: "Scan a part's QR code" }
+        scan_hint { zh: "用扫码枪扫描，或输入二维码内容后按回车",
+                    en: "Scan with the handheld scanner, or type the QR content and press Enter" }
+        scan_send { zh: "记录",
+                    en: "Record" }
+        mode { zh: "模式",
+               en: "Mode" }
+        mode_receive { zh: "收货",
+                       en: "Receive" }
+        mode_install { zh: "装车",
+                       en: "Install" }
+        mode_set { zh: "切换",
+                   en: "Switch" }
+        installing_into { zh: "正在装车：",
+                          en: "Installing into " }
+        scans { zh: "本次扫描",
+                en: "Scans this session" }
+        no_scans { zh: "还没有扫描。",
+                   en: "No scans yet." }
+        row_pending { zh: "记录中…",
+                      en: "Recording…" }
+        row_received { zh: "✔ 已收货 · 正品",
+                       en: "✔ Received · genuine" }
+        row_installed { zh: "✔ 已装车 · 正品",
+                        en: "✔ Installed · genuine" }
+        row_repeated { zh: "✔ 之前已记录",
+                       en: "✔ Already recorded" }
+        row_conflict { zh: "✖ 冲突：疑似克隆标签，请把配件放到一边",
+                       en: "✖ CONFLICT: suspected cloned label. Put this part aside" }
+        row_flagged { zh: "✖ 已记录，但此码疑似克隆",
+                      en: "✖ Recorded, but this code is a suspected clone" }
+        row_recalled { zh: "✖ 已记录，但此配件已被召回",
+                       en: "✖ Recorded, but this part is recalled" }
+        row_forged { zh: "✖ 标签签名不符：可能伪造，未记录",
+                     en: "✖ Signature does not match: possibly forged. Not recorded" }
+        row_unregistered { zh: "⚠ 未登记的码，未记录",
+                           en: "⚠ Not a registered code. Not recorded" }
+        row_unreadable { zh: "ℹ 无法读取，请重新扫描",
+                         en: "ℹ Could not read it: scan again" }
+        row_refused { zh: "✖ 被拒绝：",
+                      en: "✖ Refused: " }
+        vehicle_record { zh: "车辆已装配件记录",
+                         en: "Vehicle's installed parts" }
+        vehicle_parts_none { zh: "没有登记在这辆车上的配件。",
+                             en: "No parts are recorded in this vehicle." }
+        installed_on { zh: "安装于",
+                       en: "installed on" }
+        show { zh: "查看",
+               en: "Show" }
+        wrong_role { zh: "此页面不适用于您的账户类型。",
+                     en: "This page is not for your kind of account." }
+        // The manufacturer's dashboard.
+        dashboard_title { zh: "厂商看板",
+                          en: "Manufacturer dashboard" }
+        alerts { zh: "警报",
+                 en: "Alerts" }
+        no_alerts { zh: "没有待处理的警报。",
+                    en: "No open alerts." }
+        alert_state { zh: "处理状态",
+                      en: "State" }
+        state_new { zh: "新",
+                    en: "New" }
+        state_investigating { zh: "调查中",
+                              en: "Investigating" }
+        resolved_genuine { zh: "已结案：正品",
+                           en: "Resolved: genuine" }
+        resolved_counterfeit { zh: "已结案：假货",
+                               en: "Resolved: counterfeit" }
+        mark_investigating { zh: "标记为调查中",
+                             en: "Mark investigating" }
+        resolve_genuine { zh: "结案：正品",
+                          en: "Resolve: genuine" }
+        resolve_counterfeit { zh: "结案：假货",
+                              en: "Resolve: counterfeit" }
+        /// The counterfeit resolution's question, and its answers (`{vin}`: the VIN's last six
+        /// characters; `{name}`: a party's name; `{date}`).
+        genuine_copy { zh: "若结案为假货，哪一件是正品？",
+                       en: "If counterfeit, which copy is genuine?" }
+        copy_in_vehicle { zh: "车辆 …{vin} 中的零件（{date} 记录）",
+                          en: "The part in vehicle …{vin} (recorded {date})" }
+        copy_held_by { zh: "{name} 持有的零件（{date} 记录）",
+                       en: "The part held by {name} (recorded {date})" }
+        copy_unknown { zh: "不知道哪一件是正品",
+                       en: "None is known to be genuine" }
+        note { zh: "备注",
+               en: "Note" }
+        reports { zh: "公众举报",
+                  en: "Public reports" }
+        no_reports { zh: "没有举报。",
+                     en: "No reports." }
+        region { zh: "地区",
+                 en: "Region" }
+        unknown_region { zh: "未知",
+                         en: "unknown" }
+        contact { zh: "联系方式",
+                  en: "Contact" }
+        recently_resolved { zh: "最近结案",
+                            en: "Recently resolved" }
+        chart_days { zh: "每日验证次数（警报和被举报的码，近 14 天）",
+                     en: "Verifications per day (alerted and reported codes, last 14 days)" }
+        chart_regions { zh: "各地区的警报和举报",
+                        en: "Alerts and reports per region" }
+        chart_days_note { zh: "数据来自这些码的公众扫描统计。",
+                          en: "From the public scan statistics of these codes." }
+        scan_total { zh: "合计",
+                     en: "total" }
+        // The station's questions, undo and custody steps.
+        /// A scan contradicting the shop's own record: `{vin}` (its last four) and `{date}`.
+        ask_installed { zh: "⚠ 未记录：此配件是贵店 {date} 装到车辆 …{vin} 上的。要记录为已从该车拆下吗？",
+                        en: "⚠ Not recorded: you installed this part in vehicle …{vin} on {date}. Record it as removed from that vehicle?" }
+        ask_remove { zh: "记录为已拆下",
+                     en: "Record removal" }
+        ask_anyway { zh: "仍按此扫描记录",
+                     en: "Record the scan anyway" }
+        ask_cancel { zh: "取消",
+                     en: "Cancel" }
+        row_removed { zh: "✔ 已记录拆下",
+                      en: "✔ Removal recorded" }
+        row_cancelled { zh: "ℹ 已取消，未记录",
+                        en: "ℹ Cancelled: nothing recorded" }
+        undo { zh: "撤销",
+               en: "Undo" }
+        row_undone { zh: "↶ 已撤销：这次扫描的记录已作废",
+                     en: "↶ Undone: this scan's record is withdrawn" }
+        undo_refused { zh: "无法撤销：",
+                       en: "Cannot undo: " }
+        /// `{seq}`, `{step}` and `{date}` of the other party's event that depends on the undone
+        /// one.
+        undo_depends { zh: "无法撤销：之后另一方记录的事件 #{seq}（{step}，{date}）依赖于这次扫描。",
+                       en: "Cannot undo: another party's later event #{seq} ({step}, {date}) depends on this scan." }
+        undo_too_old { zh: "无法撤销：已超过更正期限。",
+                       en: "Cannot undo: the correction window has closed." }
+        /// Custody step names (GS1 CBV).
+        steps: StepWords { zh: StepWords::ZH,
+                           en: StepWords::EN }
+        /// A VIN refused: `{n}` characters; `{pos}` and `{ch}` of a character no VIN has.
+        vin_length { zh: "VIN 应有 17 位，这个有 {n} 位。",
+                     en: "a VIN has 17 characters, this one has {n}." }
+        vin_character { zh: "第 {pos} 位“{ch}”不能出现在 VIN 中（VIN 不用字母 I、O、Q）。",
+                        en: "character {pos} (“{ch}”) cannot appear in a VIN (letters I, O and Q are never used)." }
+        /// A VIN whose check digit does not verify: `{vin}`, `{found}` and `{expected}`.
+        vin_unverified { zh: "VIN {vin} 的第 9 位是“{found}”，按其他各位算应为“{expected}”。可能是输入错误，也可能这辆车的 VIN 没有校验位（许多进口欧洲车如此）。请与行驶证核对。",
+                         en: "Character 9 of VIN {vin} is “{found}” but the other characters give “{expected}”. It may be mistyped, or the vehicle may carry a VIN without a check digit (many imported European vehicles do). Compare it with the registration certificate." }
+        vin_confirm { zh: "与行驶证一致，装到这辆车",
+                      en: "It matches the registration certificate: install into it" }
+        vin_correct { zh: "改正 VIN",
+                      en: "Correct the VIN" }
+        vin_confirmed_note { zh: "（已与行驶证核对）",
+                             en: " (confirmed against the registration certificate)" }
+        // Recalls.
+        recall_reason { zh: "召回原因：",
+                        en: "Recall reason: " }
+        advice_recalled { zh: "不要安装此配件。请联系卖家或维修店更换。",
+                          en: "Do not fit this part. Contact the seller or the shop about a replacement." }
+        /// An install refused for a recall: `{reason}`.
+        row_recall_refused { zh: "✖ 未装车：此配件已被召回（{reason}）。请勿安装，除非您确定要这样做。",
+                             en: "✖ Not installed: this part is recalled ({reason}). Do not fit it unless you are sure." }
+        install_anyway { zh: "仍然安装（记录为已知召回）",
+                         en: "Install anyway (recorded as a known recall)" }
+        row_installed_override { zh: "⚠ 已装车，召回已知并已记录",
+                                 en: "⚠ Installed with the recall known; the override is recorded" }
+        flagged_recalled { zh: "已召回：",
+                           en: "Recalled: " }
+        flagged_duplicate { zh: "疑似克隆标签",
+                            en: "Suspected cloned label" }
+        flagged_copies { zh: "已知此标签有仿制品",
+                         en: "Copies of this label are known" }
+    }
 }
 
 impl Texts {
@@ -476,23 +884,23 @@ impl Texts {
     }
 
     /// An error page's heading and sentence for an HTTP status.
-    pub fn error(&self, status: u16) -> (&'static str, &'static str) {
+    pub fn error(&self, status: u16) -> &Headline {
         match status {
-            404 => self.error_not_found,
-            405 => self.error_method,
-            408 => self.error_timeout,
-            413 => self.error_too_large,
-            429 => self.error_rate_limited,
-            503 => self.error_busy,
-            500..=599 => self.error_internal,
-            _ => self.error_bad_request,
+            404 => &self.error_not_found,
+            405 => &self.error_method,
+            408 => &self.error_timeout,
+            413 => &self.error_too_large,
+            429 => &self.error_rate_limited,
+            503 => &self.error_busy,
+            500..=599 => &self.error_internal,
+            _ => &self.error_bad_request,
         }
     }
 
     /// A verdict's words by its code. A code without words is a bug (the tests enumerate
     /// [`VERDICTS`](crate::verdict::VERDICTS)): logged, and shown with `data_error`'s words, which
     /// claim nothing about the part.
-    pub fn verdict(&self, code: &str) -> &VerdictText {
+    pub fn verdict(&self, code: &str) -> &Headline {
         self.verdicts.named(code).unwrap_or_else(|| {
             tracing::error!(code, "bug: a verdict without words on the pages (i18n.rs)");
             &self.verdicts.data_error
@@ -524,7 +932,7 @@ impl Texts {
     /// A custody state's words by its [`Custody::name`], as the verdict's summary carries it. A
     /// name without words is a bug: logged, and shown as the name itself.
     pub fn state<'a>(&self, name: &'a str) -> &'a str {
-        self.states.named(name).unwrap_or_else(|| {
+        self.states.named(name).copied().unwrap_or_else(|| {
             tracing::error!(
                 name,
                 "bug: a custody state without words on the pages (i18n.rs)"
@@ -556,7 +964,7 @@ impl Texts {
 
     /// A conflict's kind as a short label.
     pub fn conflict_kind(&self, kind: ConflictKind) -> &'static str {
-        self.evidence_kinds.conflict(kind)
+        self.evidence_kinds.conflicts.of(kind)
     }
 
     /// An evidence kind's words by the code a verdict gives it. A code without words is a bug:
@@ -574,7 +982,7 @@ impl Texts {
     /// A conflict's explanation in this language; `None` where the registry's English is the
     /// language's.
     pub fn explain_conflict(&self, e: &registry::Evidence) -> Option<String> {
-        let template = self.evidence_explanations.as_ref()?.conflict(e.kind);
+        let template = self.evidence_explanations.as_ref()?.conflicts.of(e.kind);
         Some(
             template
                 .replace("{at}", &e.at.date())
@@ -614,548 +1022,12 @@ pub fn severity_class(s: Severity) -> &'static str {
     }
 }
 
-pub static ZH: Texts = Texts {
-    site: "partseal 配件验真",
-    switch_to: "English",
-    verdicts: VerdictWords {
-        genuine: VerdictText {
-            headline: "正品：这是经过认证的配件",
-            meaning: "此配件由认证厂商生产并登记，没有发现任何问题。",
-        },
-        genuine_installed: VerdictText {
-            headline: "注意：这个正品配件已经装过车",
-            meaning: "此配件是正品，但记录显示它已安装到一辆车上。如果有人把它当新件卖给您，请不要接受。",
-        },
-        duplicate_suspected: VerdictText {
-            headline: "危险：疑似克隆标签",
-            meaning: "这个码出现在同一个配件不可能同时出现的地方：它的标签已被复制，您手上的配件可能是假货。",
-        },
-        copies_known: VerdictText {
-            headline: "危险：这个标签已被复制",
-            meaning: "厂商调查后确认市面上有这个标签的复制品，只有一件配件是正品。如果有人把带这个码的配件卖给您，它是复制品；如果它装在您的车上，请在下方核对您的车架号。",
-        },
-        scan_anomaly: VerdictText {
-            headline: "警告：这个码被异常多次扫描",
-            meaning: "登记记录是正品，但这个码在很多不同地方被扫描过，可能存在标签的复制品。",
-        },
-        recalled: VerdictText {
-            headline: "危险：此配件已被召回",
-            meaning: "厂商已召回此配件或其批次。请不要安装，退回给卖家。",
-        },
-        voided: VerdictText {
-            headline: "危险：此码已被厂商作废",
-            meaning: "厂商已作废这个码，没有任何正品配件带有它。",
-        },
-        destroyed: VerdictText {
-            headline: "危险：此配件已登记为销毁",
-            meaning: "带有这个码的配件已被销毁。现在带有它的配件使用的是复制的标签。",
-        },
-        issuer_revoked: VerdictText {
-            headline: "危险：厂商的签名密钥已被吊销",
-            meaning: "厂商报告其签名密钥被盗，用它签发的标签不能再证明配件是正品。",
-        },
-        forged: VerdictText {
-            headline: "危险：伪造的标签",
-            meaning: "这个标签不是由任何认证厂商签发的，或签名与码不符。请把配件当作假货。",
-        },
-        unregistered: VerdictText {
-            headline: "警告：此配件未登记",
-            meaning: "没有找到已登记的配件。可能是尚未登记的新货，也可能是厂商记录之外印制的标签。",
-        },
-        registered_numbers: VerdictText {
-            headline: "号码已登记，但标签未经核验",
-            meaning: "这组号码属于一个已登记的正品配件，但标签本身没有被核验：号码可以从照片抄来。请扫描标签上的二维码，或核对标签上印的号码。",
-        },
-        data_error: VerdictText {
-            headline: "无法读取这个码",
-            meaning: "请重新扫描，或核对您输入的号码与标签是否一致。读错码不代表配件是假的。",
-        },
-    },
-    severity_ok: "正品",
-    severity_info: "提示",
-    severity_warning: "警告",
-    severity_danger: "危险",
-    what_to_do: "怎么办",
-    advice_danger: "不要接受或安装这个配件。保留配件和包装，向卖家（修理厂）索要包装和来源，并在下方举报。",
-    advice_warning: "请小心：接受之前先向卖家询问这个配件；如果回答不能让您信服，请在下方举报。",
-    typed_note: "这是手动输入的号码：标签上的签名没有被检查。",
-    part: "配件",
-    gtin: "商品条码 (GTIN)",
-    lot: "批号",
-    serial: "序列号",
-    manufacturer: "厂商",
-    legal_name: "企业名称",
-    certification: "认证",
-    certified: "✔ 已认证",
-    not_certified: "✖ 认证无效",
-    valid_until: "证书有效期至",
-    custody: "流转记录",
-    custody_state: "当前状态",
-    since: "自",
-    states: StateWords {
-        at_manufacturer: "在厂商处",
-        held: "已被经销商或修理厂收货",
-        in_transit: "运输中",
-        installed: "已安装到车辆",
-        destroyed: "已销毁",
-        voided: "已作废",
-    },
-    evidence: "证据",
-    evidence_kinds: EvidenceWords {
-        copies_known: "厂商确认存在复制标签",
-        scan_anomaly: "异常多的扫描地点",
-        recalled: "厂商召回",
-        lot_recalled: "批次召回",
-        installed_in_another_vehicle: "已装在一辆车上，又被装到另一辆车",
-        still_installed: "已装车且未拆下，又被收货或发货",
-        after_destroyed: "销毁后仍有记录",
-        after_voided: "作废后仍有记录",
-        held_by_another_party: "另一方持有时被别处记录，中间没有发货",
-        removed_but_not_installed: "未装车却被拆下",
-    },
-    evidence_explanations: Some(ExplanationWords {
-        installed_in_another_vehicle: "{at}，这个编码在装车时被扫描，但它自 {since} 起已装在另一辆车上。一个零件不可能同时装在两辆车上：其中一件带的是复制的标签。",
-        still_installed: "{at}，这个编码在企业之间流转时被扫描，但它自 {since} 起已装在一辆车上，且从未拆下。车外带这个标签的零件，标签是复制的。",
-        after_destroyed: "这个编码已于 {since} 登记为销毁，却在 {at} 又被扫描。现在带这个编码的零件，标签是复制的。",
-        after_voided: "厂商已于 {since} 作废这个编码，却在 {at} 又被扫描。正品零件不会带有作废的编码。",
-        held_by_another_party: "{at}，有企业登记了这个零件，但另一家企业自 {since} 起一直持有它，且从未发货。一个零件不可能同时在两处：其中一件带的是复制的标签。",
-        removed_but_not_installed: "{at}，有企业登记从车上拆下这个零件，但它并未登记在任何车上（当前状态自 {since} 起）。只有持有者能变更零件状态：这次尝试已记录供厂商查看。",
-        scan_anomaly: "这个编码在 {hours} 小时内被 {contexts} 个不同的网络扫描（按它登记所在之处，警报阈值为 {threshold}）。一个零件很少在这么多地方被扫描：市面上可能有它的复制标签。仅凭扫描不能证明复制；厂商已收到警报。",
-    }),
-    report_heading: "举报可疑配件",
-    report_text: "哪里不对？（必填）",
-    report_contact: "联系方式（选填，仅厂商可见）",
-    report_send: "发送举报",
-    report_thanks: "谢谢！您的举报已发送给这个配件的厂商。",
-    report_seen: "本次查验的结果：",
-    vehicle_counterfeit: "您车上以这个编码登记的零件，经厂商调查确认是假货（带复制标签）。请联系为您安装的修理厂或厂商。",
-    report_too_many: "您刚才已经发送了多份举报。请在 {minutes} 分钟后再试。",
-    report_failed: "无法发送举报：",
-    vehicle_heading: "这个配件登记在我的车上吗？",
-    vin: "车辆识别代号 (VIN)",
-    vin_hint: "17 位，在行驶证或挡风玻璃左下角",
-    vehicle_send: "查询",
-    vehicle_yes: "是：这个配件登记为安装在这辆车上。",
-    vehicle_no: "否：这个配件没有登记为安装在这辆车上。",
-    bad_vin: "VIN 无效：",
-    lookup_heading: "扫码失败？手动输入号码",
-    lookup_send: "查询",
-    lookup_where: "号码印在标签上二维码的旁边：(01) 开头的一行是商品条码，(21) 开头的一行是序列号。",
-    typed_heading: "请核对输入的号码",
-    typed_gtin_empty: "请输入商品条码 (GTIN)。",
-    typed_gtin_char: "商品条码只能是数字：“{ch}”不是数字。",
-    typed_gtin_length: "商品条码应为 8、12、13 或 14 位数字，您输入了 {n} 位。",
-    typed_gtin_check: "商品条码的校验位不对：最后一位应该是 {digit}。请逐位核对。",
-    typed_serial_empty: "请输入序列号。",
-    typed_serial_char: "序列号不能包含“{ch}”。",
-    typed_serial_long: "序列号最多 20 个字符，您输入了 {n} 个。",
-    home_heading: "汽车配件验真",
-    home_intro: "partseal 帮您查验汽车配件是否为正品：每个配件的标签上都有厂商签名的二维码，验证结果来自厂商登记和配件的流转记录。",
-    home_scan: "用手机相机扫描配件标签上的二维码即可查看结果，无需安装应用或登录。",
-    home_link: "首页",
-    product_heading: "这是一个产品的条码，不是某一个配件的码",
-    product: "产品",
-    product_scan_own: "每个配件都有自己的码：请扫描配件本身标签上的二维码，或在下方输入标签上的序列号。",
-    product_unknown: "没有认证厂商生产这个商品条码的产品：带有它的配件无法验真。请核对号码。",
-    product_bad_gtin: "这个地址中的商品条码无效：",
-    error_not_found: (
-        "找不到这个页面",
-        "这个地址没有页面。请重新扫描配件标签，或在下方输入标签上的号码。",
-    ),
-    error_method: (
-        "无法这样打开这个页面",
-        "这个地址不接受这种请求。请从首页重新开始。",
-    ),
-    error_bad_request: (
-        "无法处理这个请求",
-        "请求不完整或格式不对。请返回上一页重试。",
-    ),
-    error_timeout: ("请求超时", "您的网络发送请求太慢，连接已断开。请重试。"),
-    error_too_large: ("内容太长", "您发送的内容超过了允许的长度。请缩短后重试。"),
-    error_rate_limited: (
-        "查询太频繁",
-        "您所在的网络在一分钟内查询次数过多（同一移动网络的手机常共用一个地址）。",
-    ),
-    error_busy: ("服务繁忙", "查询的人太多，服务暂时无法处理您的请求。"),
-    error_internal: ("服务出错", "我们这边出了问题，已记录下来。请稍后重试。"),
-    retry_in: "请在 {secs} 秒后重试。",
-    back: "返回",
-    storage_full_heading: "暂时无法保存",
-    storage_full_text: "服务器磁盘已满，这次操作没有记录。查询仍然可用；管理员释放空间后会自动恢复，请稍后再试。",
-    storage_unavailable_heading: "暂时无法保存",
-    storage_unavailable_text: "服务器暂时无法写入存储，这次操作没有记录。查询仍然可用，请稍后再试。",
-    shop_title: "修理厂扫码台",
-    sign_in: "登录",
-    token: "API 令牌",
-    token_hint: "以 pst_ 开头，由管理员发放",
-    sign_out: "退出",
-    signed_in_as: "已登录：",
-    bad_token: "令牌无效（未知、过期或已吊销）。",
-    scan_label: "扫描配件二维码",
-    scan_hint: "用扫码枪扫描，或输入二维码内容后按回车",
-    scan_send: "记录",
-    mode: "模式",
-    mode_receive: "收货",
-    mode_install: "装车",
-    mode_set: "切换",
-    installing_into: "正在装车：",
-    scans: "本次扫描",
-    no_scans: "还没有扫描。",
-    row_pending: "记录中…",
-    row_received: "✔ 已收货 · 正品",
-    row_installed: "✔ 已装车 · 正品",
-    row_repeated: "✔ 之前已记录",
-    row_conflict: "✖ 冲突：疑似克隆标签，请把配件放到一边",
-    row_flagged: "✖ 已记录，但此码疑似克隆",
-    row_recalled: "✖ 已记录，但此配件已被召回",
-    row_forged: "✖ 标签签名不符：可能伪造，未记录",
-    row_unregistered: "⚠ 未登记的码，未记录",
-    row_unreadable: "ℹ 无法读取，请重新扫描",
-    row_refused: "✖ 被拒绝：",
-    vehicle_record: "车辆已装配件记录",
-    vehicle_parts_none: "没有登记在这辆车上的配件。",
-    installed_on: "安装于",
-    show: "查看",
-    wrong_role: "此页面不适用于您的账户类型。",
-    dashboard_title: "厂商看板",
-    alerts: "警报",
-    no_alerts: "没有待处理的警报。",
-    alert_state: "处理状态",
-    state_new: "新",
-    state_investigating: "调查中",
-    resolved_genuine: "已结案：正品",
-    resolved_counterfeit: "已结案：假货",
-    mark_investigating: "标记为调查中",
-    resolve_genuine: "结案：正品",
-    resolve_counterfeit: "结案：假货",
-    genuine_copy: "若结案为假货，哪一件是正品？",
-    copy_in_vehicle: "车辆 …{vin} 中的零件（{date} 记录）",
-    copy_held_by: "{name} 持有的零件（{date} 记录）",
-    copy_unknown: "不知道哪一件是正品",
-    note: "备注",
-    reports: "公众举报",
-    no_reports: "没有举报。",
-    region: "地区",
-    unknown_region: "未知",
-    contact: "联系方式",
-    recently_resolved: "最近结案",
-    chart_days: "每日验证次数（警报和被举报的码，近 14 天）",
-    chart_regions: "各地区的警报和举报",
-    chart_days_note: "数据来自这些码的公众扫描统计。",
-    scan_total: "合计",
-    ask_installed: "⚠ 未记录：此配件是贵店 {date} 装到车辆 …{vin} 上的。要记录为已从该车拆下吗？",
-    ask_remove: "记录为已拆下",
-    ask_anyway: "仍按此扫描记录",
-    ask_cancel: "取消",
-    row_removed: "✔ 已记录拆下",
-    row_cancelled: "ℹ 已取消，未记录",
-    undo: "撤销",
-    row_undone: "↶ 已撤销：这次扫描的记录已作废",
-    undo_refused: "无法撤销：",
-    undo_depends: "无法撤销：之后另一方记录的事件 #{seq}（{step}，{date}）依赖于这次扫描。",
-    undo_too_old: "无法撤销：已超过更正期限。",
-    steps: StepWords {
-        commissioning: "登记",
-        shipping: "发货",
-        receiving: "收货",
-        installing: "装车",
-        removing: "拆下",
-        decommissioning: "作废",
-        destroying: "销毁",
-        recalling: "召回",
-        correcting: "更正",
-        resolving: "结案",
-    },
-    vin_length: "VIN 应有 17 位，这个有 {n} 位。",
-    vin_character: "第 {pos} 位“{ch}”不能出现在 VIN 中（VIN 不用字母 I、O、Q）。",
-    vin_unverified: "VIN {vin} 的第 9 位是“{found}”，按其他各位算应为“{expected}”。可能是输入错误，也可能这辆车的 VIN 没有校验位（许多进口欧洲车如此）。请与行驶证核对。",
-    vin_confirm: "与行驶证一致，装到这辆车",
-    vin_correct: "改正 VIN",
-    vin_confirmed_note: "（已与行驶证核对）",
-    recall_reason: "召回原因：",
-    advice_recalled: "不要安装此配件。请联系卖家或维修店更换。",
-    row_recall_refused: "✖ 未装车：此配件已被召回（{reason}）。请勿安装，除非您确定要这样做。",
-    install_anyway: "仍然安装（记录为已知召回）",
-    row_installed_override: "⚠ 已装车，召回已知并已记录",
-    flagged_recalled: "已召回：",
-    flagged_duplicate: "疑似克隆标签",
-    flagged_copies: "已知此标签有仿制品",
-};
-
-pub static EN: Texts = Texts {
-    site: "partseal part check",
-    switch_to: "中文",
-    verdicts: VerdictWords {
-        genuine: VerdictText {
-            headline: "Genuine: this is a certified part",
-            meaning: "A certified manufacturer made and registered this part, and nothing is recorded against it.",
-        },
-        genuine_installed: VerdictText {
-            headline: "Careful: this genuine part was already fitted to a car",
-            meaning: "The part is genuine, but it is recorded as installed in a vehicle. If it is sold to you as new, do not accept it.",
-        },
-        duplicate_suspected: VerdictText {
-            headline: "Danger: suspected cloned label",
-            meaning: "This code was recorded in places one part cannot be at once: copies of its label are in circulation, and this part may be one of them.",
-        },
-        copies_known: VerdictText {
-            headline: "Danger: this label has been copied",
-            meaning: "The manufacturer investigated and found copies of this label; only one part carrying it is genuine. If a part with this code is sold to you, it is a copy. If it is fitted to your car, check your VIN below.",
-        },
-        scan_anomaly: VerdictText {
-            headline: "Warning: this code was scanned unusually often",
-            meaning: "The part is genuine as registered, but its code was scanned in unusually many places, which can mean copies of its label exist.",
-        },
-        recalled: VerdictText {
-            headline: "Danger: this part is recalled",
-            meaning: "The manufacturer recalled this part or its lot. Do not fit it; return it to the seller.",
-        },
-        voided: VerdictText {
-            headline: "Danger: the manufacturer voided this code",
-            meaning: "The manufacturer voided this code: no genuine part carries it.",
-        },
-        destroyed: VerdictText {
-            headline: "Danger: this part was recorded destroyed",
-            meaning: "The part with this code was destroyed. A part carrying it now has a copied label.",
-        },
-        issuer_revoked: VerdictText {
-            headline: "Danger: the manufacturer's key was revoked",
-            meaning: "The manufacturer reported its signing key stolen, so labels signed with it can no longer prove a part genuine.",
-        },
-        forged: VerdictText {
-            headline: "Danger: forged label",
-            meaning: "No certified manufacturer signed this label, or its signature does not match its code. Treat the part as counterfeit.",
-        },
-        unregistered: VerdictText {
-            headline: "Warning: this part is not registered",
-            meaning: "No registered part matches. It may be new stock not yet registered, or a label printed outside the manufacturer's records.",
-        },
-        registered_numbers: VerdictText {
-            headline: "Numbers registered; the label itself was not checked",
-            meaning: "These numbers belong to a registered genuine part, but numbers can be copied from a photo, so the label itself was not checked. Scan its QR code, or compare the numbers printed on it.",
-        },
-        data_error: VerdictText {
-            headline: "This code could not be read",
-            meaning: "Scan again, or compare what you typed with the label. A misread code does not mean the part is fake.",
-        },
-    },
-    severity_ok: "Genuine",
-    severity_info: "Note",
-    severity_warning: "Warning",
-    severity_danger: "Danger",
-    what_to_do: "What to do",
-    advice_danger: "Do not accept or fit this part. Keep it and its packaging, ask the shop for the packaging and where the part came from, and report it below.",
-    advice_warning: "Be careful: ask the seller about this part before you accept it, and report it below if the answer does not convince you.",
-    typed_note: "Typed numbers: the label's signature was not checked.",
-    part: "Part",
-    gtin: "GTIN",
-    lot: "Lot",
-    serial: "Serial",
-    manufacturer: "Manufacturer",
-    legal_name: "Legal name",
-    certification: "Certification",
-    certified: "✔ Certified",
-    not_certified: "✖ Not certified now",
-    valid_until: "Certificate valid until",
-    custody: "Custody",
-    custody_state: "Now",
-    since: "since",
-    states: StateWords {
-        at_manufacturer: "At the manufacturer",
-        held: "Received by a distributor or shop",
-        in_transit: "In transit",
-        installed: "Installed in a vehicle",
-        destroyed: "Destroyed",
-        voided: "Voided",
-    },
-    evidence: "Evidence",
-    evidence_kinds: EvidenceWords {
-        copies_known: "The manufacturer found copies of this label",
-        scan_anomaly: "Scanned from unusually many places",
-        recalled: "Recalled by the manufacturer",
-        lot_recalled: "Lot recalled",
-        installed_in_another_vehicle: "Installed in a second vehicle while in the first",
-        still_installed: "Received or shipped while installed in a vehicle",
-        after_destroyed: "Recorded after it was destroyed",
-        after_voided: "Recorded after it was voided",
-        held_by_another_party: "Recorded by a party while another held it, with no shipment",
-        removed_but_not_installed: "Removed while not installed",
-    },
-    evidence_explanations: None,
-    report_heading: "Report a suspect part",
-    report_text: "What is wrong? (required)",
-    report_contact: "How to reach you (optional, only the manufacturer sees it)",
-    report_send: "Send the report",
-    report_thanks: "Thank you! Your report was sent to this part's manufacturer.",
-    report_seen: "What this check said: ",
-    vehicle_counterfeit: "The part recorded under this code in your vehicle was found counterfeit by its manufacturer (a copied label). Contact the shop that fitted it, or the manufacturer.",
-    report_too_many: "You have sent several reports just now. Please try again in {minutes} minutes.",
-    report_failed: "The report could not be sent: ",
-    vehicle_heading: "Is this part recorded in my vehicle?",
-    vin: "Vehicle identification number (VIN)",
-    vin_hint: "17 characters, on the registration or the windscreen",
-    vehicle_send: "Check",
-    vehicle_yes: "Yes: this part is recorded as installed in this vehicle.",
-    vehicle_no: "No: this part is not recorded as installed in this vehicle.",
-    bad_vin: "Not a valid VIN: ",
-    lookup_heading: "Camera failed? Type the numbers",
-    lookup_send: "Check",
-    lookup_where: "The numbers are printed beside the QR code on the label: the line starting (01) is the GTIN, the line starting (21) the serial.",
-    typed_heading: "Check the numbers you typed",
-    typed_gtin_empty: "Type the GTIN.",
-    typed_gtin_char: "The GTIN has only digits: \u{201c}{ch}\u{201d} is not one.",
-    typed_gtin_length: "The GTIN has 8, 12, 13 or 14 digits; you typed {n}.",
-    typed_gtin_check: "The GTIN's check digit is wrong: the last digit should be {digit}. Compare each digit with the label.",
-    typed_serial_empty: "Type the serial.",
-    typed_serial_char: "The serial cannot contain \u{201c}{ch}\u{201d}.",
-    typed_serial_long: "The serial has at most 20 characters; you typed {n}.",
-    home_heading: "Is this car part genuine?",
-    home_intro: "partseal checks car parts against counterfeits: each part's label carries a QR code signed by its manufacturer, and the answer comes from the manufacturer's registration and the part's custody records.",
-    home_scan: "Scan the QR code on the part's label with your phone's camera to see the answer; no app or login needed.",
-    home_link: "Home",
-    product_heading: "This is a product's code, not one part's",
-    product: "Product",
-    product_scan_own: "Each part has its own code: scan the QR code on the part's own label, or type the serial printed on it below.",
-    product_unknown: "No certified manufacturer makes a product with this GTIN, so a part carrying it cannot be verified. Check the number.",
-    product_bad_gtin: "The GTIN in this address is not valid: ",
-    error_not_found: (
-        "Page not found",
-        "There is no page at this address. Scan the part's label again, or type its numbers below.",
-    ),
-    error_method: (
-        "This page cannot be opened this way",
-        "This address does not take that kind of request. Start again from the home page.",
-    ),
-    error_bad_request: (
-        "This request cannot be handled",
-        "The request was incomplete or malformed. Go back and try again.",
-    ),
-    error_timeout: (
-        "The request timed out",
-        "Your connection sent the request too slowly and was closed. Try again.",
-    ),
-    error_too_large: (
-        "Too much text",
-        "What you sent is longer than allowed. Shorten it and try again.",
-    ),
-    error_rate_limited: (
-        "Too many checks",
-        "Too many checks came from your network in the last minute (phones on one mobile network often share an address).",
-    ),
-    error_busy: (
-        "The service is busy",
-        "Too many people are checking at once; your request could not be handled now.",
-    ),
-    error_internal: (
-        "Something went wrong",
-        "Something went wrong on our side and it has been logged. Try again later.",
-    ),
-    retry_in: "Try again in {secs} seconds.",
-    back: "Back",
-    storage_full_heading: "Cannot save right now",
-    storage_full_text: "The server's disk is full, so this was not recorded. Checking parts still works; saving resumes by itself once an administrator frees space. Please try again later.",
-    storage_unavailable_heading: "Cannot save right now",
-    storage_unavailable_text: "The server cannot write to its storage at the moment, so this was not recorded. Checking parts still works; please try again shortly.",
-    shop_title: "Shop scanning station",
-    sign_in: "Sign in",
-    token: "API token",
-    token_hint: "Starts with pst_, issued by your administrator",
-    sign_out: "Sign out",
-    signed_in_as: "Signed in as ",
-    bad_token: "That token is not valid (unknown, expired or revoked).",
-    scan_label: "Scan a part's QR code",
-    scan_hint: "Scan with the handheld scanner, or type the QR content and press Enter",
-    scan_send: "Record",
-    mode: "Mode",
-    mode_receive: "Receive",
-    mode_install: "Install",
-    mode_set: "Switch",
-    installing_into: "Installing into ",
-    scans: "Scans this session",
-    no_scans: "No scans yet.",
-    row_pending: "Recording…",
-    row_received: "✔ Received · genuine",
-    row_installed: "✔ Installed · genuine",
-    row_repeated: "✔ Already recorded",
-    row_conflict: "✖ CONFLICT: suspected cloned label. Put this part aside",
-    row_flagged: "✖ Recorded, but this code is a suspected clone",
-    row_recalled: "✖ Recorded, but this part is recalled",
-    row_forged: "✖ Signature does not match: possibly forged. Not recorded",
-    row_unregistered: "⚠ Not a registered code. Not recorded",
-    row_unreadable: "ℹ Could not read it: scan again",
-    row_refused: "✖ Refused: ",
-    vehicle_record: "Vehicle's installed parts",
-    vehicle_parts_none: "No parts are recorded in this vehicle.",
-    installed_on: "installed on",
-    show: "Show",
-    wrong_role: "This page is not for your kind of account.",
-    dashboard_title: "Manufacturer dashboard",
-    alerts: "Alerts",
-    no_alerts: "No open alerts.",
-    alert_state: "State",
-    state_new: "New",
-    state_investigating: "Investigating",
-    resolved_genuine: "Resolved: genuine",
-    resolved_counterfeit: "Resolved: counterfeit",
-    mark_investigating: "Mark investigating",
-    resolve_genuine: "Resolve: genuine",
-    resolve_counterfeit: "Resolve: counterfeit",
-    genuine_copy: "If counterfeit, which copy is genuine?",
-    copy_in_vehicle: "The part in vehicle …{vin} (recorded {date})",
-    copy_held_by: "The part held by {name} (recorded {date})",
-    copy_unknown: "None is known to be genuine",
-    note: "Note",
-    reports: "Public reports",
-    no_reports: "No reports.",
-    region: "Region",
-    unknown_region: "unknown",
-    contact: "Contact",
-    recently_resolved: "Recently resolved",
-    chart_days: "Verifications per day (alerted and reported codes, last 14 days)",
-    chart_regions: "Alerts and reports per region",
-    chart_days_note: "From the public scan statistics of these codes.",
-    scan_total: "total",
-    ask_installed: "⚠ Not recorded: you installed this part in vehicle …{vin} on {date}. Record it as removed from that vehicle?",
-    ask_remove: "Record removal",
-    ask_anyway: "Record the scan anyway",
-    ask_cancel: "Cancel",
-    row_removed: "✔ Removal recorded",
-    row_cancelled: "ℹ Cancelled: nothing recorded",
-    undo: "Undo",
-    row_undone: "↶ Undone: this scan's record is withdrawn",
-    undo_refused: "Cannot undo: ",
-    undo_depends: "Cannot undo: another party's later event #{seq} ({step}, {date}) depends on this scan.",
-    undo_too_old: "Cannot undo: the correction window has closed.",
-    steps: StepWords {
-        commissioning: "registered",
-        shipping: "shipped",
-        receiving: "received",
-        installing: "installed",
-        removing: "removed",
-        decommissioning: "voided",
-        destroying: "destroyed",
-        recalling: "recalled",
-        correcting: "corrected",
-        resolving: "resolved",
-    },
-    vin_length: "a VIN has 17 characters, this one has {n}.",
-    vin_character: "character {pos} (“{ch}”) cannot appear in a VIN (letters I, O and Q are never used).",
-    vin_unverified: "Character 9 of VIN {vin} is “{found}” but the other characters give “{expected}”. It may be mistyped, or the vehicle may carry a VIN without a check digit (many imported European vehicles do). Compare it with the registration certificate.",
-    vin_confirm: "It matches the registration certificate: install into it",
-    vin_correct: "Correct the VIN",
-    vin_confirmed_note: " (confirmed against the registration certificate)",
-    recall_reason: "Recall reason: ",
-    advice_recalled: "Do not fit this part. Contact the seller or the shop about a replacement.",
-    row_recall_refused: "✖ Not installed: this part is recalled ({reason}). Do not fit it unless you are sure.",
-    install_anyway: "Install anyway (recorded as a known recall)",
-    row_installed_override: "⚠ Installed with the recall known; the override is recorded",
-    flagged_recalled: "Recalled: ",
-    flagged_duplicate: "Suspected cloned label",
-    flagged_copies: "Copies of this label are known",
-};
+// One copy of each table in the binary, however many pages ask for it.
+pub static ZH: Texts = Texts::ZH;
+pub static EN: Texts = Texts::EN;
 
 #[cfg(test)]
-mod tests {
+pub(super) mod tests {
     use std::collections::BTreeSet;
 
     use registry::{PartyId, Vin};
@@ -1172,7 +1044,7 @@ mod tests {
     }
 
     /// Both languages' words for one key: present, and translated.
-    fn translated(key: &str, zh: &str, en: &str) {
+    pub(in crate::pages) fn translated(key: &str, zh: &str, en: &str) {
         assert!(chinese(zh), "{key}: no Chinese words ({zh:?})");
         assert!(
             !en.is_empty() && en != zh,
@@ -1226,7 +1098,7 @@ mod tests {
         for state in every_custody_state() {
             let name = state.name();
             for t in [&ZH, &EN] {
-                assert_eq!(t.states.named(name), Some(t.custody(&state)), "{name}");
+                assert_eq!(t.states.named(name), Some(&t.custody(&state)), "{name}");
             }
             translated(name, ZH.custody(&state), EN.custody(&state));
         }
@@ -1259,7 +1131,7 @@ mod tests {
             panic!("the Chinese pages explain evidence in Chinese");
         };
         for kind in ConflictKind::ALL {
-            let words = zh.conflict(kind);
+            let words = zh.conflicts.of(kind);
             assert!(chinese(words), "{}", kind.code());
             for placeholder in ["{at}", "{since}"] {
                 assert!(
@@ -1301,20 +1173,20 @@ mod tests {
     fn every_status_the_error_page_maps_has_words_in_both_languages() {
         for t in [&ZH, &EN] {
             let own = [
-                (404, t.error_not_found),
-                (405, t.error_method),
-                (408, t.error_timeout),
-                (413, t.error_too_large),
-                (429, t.error_rate_limited),
-                (503, t.error_busy),
+                (404, &t.error_not_found),
+                (405, &t.error_method),
+                (408, &t.error_timeout),
+                (413, &t.error_too_large),
+                (429, &t.error_rate_limited),
+                (503, &t.error_busy),
             ];
             for status in every_error_status() {
                 // Any other 5xx is the service's fault; any other 4xx, the request's.
                 let expected = own.iter().find(|(s, _)| *s == status).map_or(
                     if status >= 500 {
-                        t.error_internal
+                        &t.error_internal
                     } else {
-                        t.error_bad_request
+                        &t.error_bad_request
                     },
                     |(_, words)| *words,
                 );
@@ -1323,8 +1195,8 @@ mod tests {
         }
         for status in every_error_status() {
             let (zh, en) = (ZH.error(status), EN.error(status));
-            translated(&status.to_string(), zh.0, en.0);
-            translated(&status.to_string(), zh.1, en.1);
+            translated(&status.to_string(), zh.headline, en.headline);
+            translated(&status.to_string(), zh.meaning, en.meaning);
         }
     }
 

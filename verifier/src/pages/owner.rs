@@ -15,7 +15,7 @@ use registry::{CodeKey, Vin};
 use serde::Deserialize;
 use signer::Timestamp;
 
-use super::i18n::{self, Lang, Texts, VerdictText};
+use super::i18n::{self, Headline, Lang, Texts};
 use super::{TypedForm, encode, render, render_status, with_lang};
 use crate::client_ip::{client_ip, trusted_region};
 use crate::error::ApiError;
@@ -32,7 +32,7 @@ struct OwnerPage<'a> {
     t: &'static Texts,
     switch_href: String,
     v: &'a Verdict,
-    vt: &'static VerdictText,
+    vt: &'static Headline,
     sev_class: &'static str,
     icon: &'static str,
     sev_word: &'static str,
@@ -179,13 +179,6 @@ fn answer(
 
 fn form_error(e: FormRejection) -> ApiError {
     crate::error::form_rejected(&e, "the form is incomplete: ")
-}
-
-fn typed_key(gtin: &str, serial: &str) -> Result<CodeKey, signer::ParseError> {
-    Ok(CodeKey::new(
-        &signer::Gtin::parse(gtin.trim())?,
-        &signer::Serial::parse(serial.trim())?,
-    ))
 }
 
 #[derive(Deserialize, utoipa::ToSchema)]
@@ -357,7 +350,7 @@ pub async fn vehicle_check(
             &form.serial,
         )
     };
-    let key = match typed_key(&form.gtin, &form.serial) {
+    let key = match CodeKey::parse(&form.gtin, &form.serial) {
         Ok(key) => key,
         Err(e) => return Ok(invalid(e.to_string())),
     };

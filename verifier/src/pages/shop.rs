@@ -33,7 +33,7 @@ use super::signed_in::{
     CheckedForm, LangQuery, Shops, SignedIn, Station, secure, session_forms, sign_in_page,
 };
 use super::{render, with_lang};
-use crate::error::{ApiError, Problem};
+use crate::error::ApiError;
 use crate::local_time::Zone;
 use crate::schemas::{Page, UnreadForm};
 use crate::state::AppState;
@@ -147,8 +147,7 @@ pub struct SignInForm {
         (status = 200, description = "The sign-in form again, saying the token was refused",
             body = String, content_type = "text/html"),
         UnreadForm,
-        (status = 403, description = "The form's CSRF token is not the one its page set (`csrf`)",
-            body = Problem, content_type = "application/problem+json"),
+        (status = 403, description = "The form's CSRF token is not the one its page set (`csrf`)"),
     ),
 )]
 pub async fn sign_in(
@@ -557,8 +556,7 @@ pub struct RowForm {
     responses(
         (status = 200, description = "The row, answered", body = Object),
         (status = 303, description = "Answered: back to the station"),
-        (status = 404, description = "No such question in this session's list (`no_such_row`)",
-            body = Problem, content_type = "application/problem+json"),
+        (status = 404, description = "No such question in this session's list (`no_such_row`)"),
     ),
 )]
 pub async fn decide(
@@ -640,8 +638,7 @@ pub async fn decide(
     request_body(content = RowForm, content_type = "application/x-www-form-urlencoded"),
     responses(
         (status = 303, description = "Back to the station, which shows the outcome"),
-        (status = 404, description = "No such row to undo in this session's list (`no_such_row`)",
-            body = Problem, content_type = "application/problem+json"),
+        (status = 404, description = "No such row to undo in this session's list (`no_such_row`)"),
     ),
 )]
 pub async fn undo(

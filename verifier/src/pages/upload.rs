@@ -16,7 +16,7 @@ use axum::extract::State;
 use axum::http::HeaderMap;
 
 use super::signed_in::{CheckedHeader, ManifestUpload};
-use crate::error::{ApiError, Problem};
+use crate::error::ApiError;
 use crate::manifest_upload::{UploadSummary, register_streamed};
 use crate::schemas::ManifestAnswers;
 use crate::state::AppState;
@@ -36,8 +36,7 @@ use crate::state::AppState;
     responses(
         ManifestAnswers,
         (status = 403, description = "No session, a CSRF token that is not the session's (`csrf`), \
-            or not a manufacturer (`wrong_role`)",
-            body = Problem, content_type = "application/problem+json"),
+            or not a manufacturer (`wrong_role`)"),
     ),
 )]
 pub async fn upload(

@@ -18,13 +18,14 @@ use registry::{
 };
 use serde::{Deserialize, Serialize};
 use serde_json::json;
-use signer::{DigitalLink, Gtin, Lot, Serial, Timestamp};
+use signer::{Gtin, Lot, Serial, Timestamp};
 use utoipa::openapi::{RefOr, Schema};
 use utoipa::{PartialSchema, ToSchema};
 
 use crate::auth::Caller;
-use crate::error::{ApiError, ApiJson, Problem};
+use crate::error::{ApiError, ApiJson};
 use crate::manifest_upload::{UploadSummary, register_streamed};
+use crate::routes::named_code::{NamedCode, naming_a_code, scanned_link, typed_key};
 use crate::schemas::{self as doc, CallersCode, CodeInPath, ManifestAnswers, RoleRefused};
 use crate::state::AppState;
 
@@ -76,11 +77,9 @@ pub async fn me(Caller(party): Caller) -> Json<serde_json::Value> {
     responses(
         ManifestAnswers,
         RoleRefused,
-        (status = 422, description = "Trust refused (`trust_refused`)",
-            body = Problem, content_type = "application/problem+json"),
+        (status = 422, description = "Trust refused (`trust_refused`)"),
         (status = 503, description = "The store could not write (`storage_unavailable`), with \
-            `Retry-After` and the same members as 507",
-            body = Problem, content_type = "application/problem+json"),
+            `Retry-After` and the same members as 507"),
     ),
 )]
 pub async fn upload_manifest(
@@ -97,66 +96,53 @@ pub async fn upload_manifest(
 
 // ---- Custody events ----
 
-/// One scan to record. The code is the scanned URI (`code`), whose signature must then be the
-/// registered one, or typed `gtin` and `serial`. Which other fields each step takes is
-/// [`STEP_FIELDS`]; the description states both in its `oneOf` and `allOf`
-/// (`openapi::exact_inputs`).
-#[derive(Deserialize, Clone, utoipa::ToSchema)]
-#[serde(deny_unknown_fields)]
-pub struct EventRequest {
-    /// The scanned GS1 Digital Link (`https://host/01/{gtin}[/10/{lot}]/21/{serial}?k=..&s=..`,
-    /// or its path and query: at least `/01/{gtin}/21/{serial}`, 23 characters).
-    #[schema(
-        format = "gs1-digital-link",
-        min_length = 23,
-        max_length = 2048,
-        pattern = "/01/"
-    )]
-    pub code: Option<String>,
-    /// GTIN-14 with its check digit (surrounding whitespace is ignored).
-    #[schema(format = "gtin", pattern = r"^[ \t\r\n]*[0-9]{14}[ \t\r\n]*$")]
-    pub gtin: Option<String>,
-    /// 1 to 20 characters of GS1 character set 82 (surrounding whitespace is ignored).
-    #[schema(pattern = r#"^[ \t\r\n]*[!"%-?A-Z_a-z]{1,20}[ \t\r\n]*$"#)]
-    pub serial: Option<String>,
-    /// shipping, receiving, installing, removing, destroying, decommissioning, recalling,
-    /// correcting, resolving
-    #[schema(value_type = StepName, inline)]
-    pub step: String,
-    /// shipping: the party the part goes to.
-    #[schema(pattern = r"^[A-Za-z0-9._-]{1,64}$")]
-    pub to: Option<String>,
-    /// installing: the vehicle; removing: the vehicle the part is in (required of a shop other
-    /// than the one that installed it, with the label scanned).
-    #[schema(format = "vin", pattern = r"^[0-9A-HJ-NPR-Za-hj-npr-z]{17}$")]
-    pub vin: Option<String>,
-    /// installing: fit a recalled part anyway (recorded with the event).
-    pub override_recall: Option<bool>,
-    /// installing: the VIN's check digit (character 9) does not verify, as on many imported
-    /// European vehicles, and the caller compared it with the registration certificate
-    /// (recorded with the event). Without it such a VIN is refused (`vin_check_digit`).
-    pub vin_confirmed: Option<bool>,
-    /// destroying, decommissioning, recalling, correcting: up to 500 bytes of UTF-8.
-    #[schema(max_length = 500)]
-    pub reason: Option<String>,
-    /// correcting: the sequence number of the caller's own event being corrected.
-    #[schema(minimum = 0, maximum = 4294967295_u64, format = Int64)]
-    #[serde(default, deserialize_with = "integral_u32")]
-    pub corrects: Option<u32>,
-    /// resolving: genuine (a false alarm) or counterfeit (copies of the label exist).
-    #[schema(value_type = Option<crate::schemas::ResolutionName>, inline)]
-    pub resolution: Option<String>,
-    /// resolving as counterfeit: the vehicle the genuine part is in,
-    #[schema(format = "vin", pattern = r"^[0-9A-HJ-NPR-Za-hj-npr-z]{17}$")]
-    pub genuine_vin: Option<String>,
-    /// or the party holding the genuine part,
-    #[schema(pattern = r"^[A-Za-z0-9._-]{1,64}$")]
-    pub genuine_party: Option<String>,
-    /// or `true`: no copy is known to be the genuine one.
-    pub genuine_unknown: Option<bool>,
-    /// resolving: what the investigation found, up to 500 bytes of UTF-8.
-    #[schema(max_length = 500)]
-    pub note: Option<String>,
+naming_a_code! {
+    /// One scan to record. The code is the scanned URI (`code`), whose signature must then be the
+    /// registered one, or typed `gtin` and `serial`. Which other fields each step takes is
+    /// [`STEP_FIELDS`]; the description states both in its `oneOf` and `allOf`
+    /// (`openapi::exact_inputs`).
+    #[derive(Deserialize, Clone, utoipa::ToSchema)]
+    #[serde(deny_unknown_fields)]
+    pub struct EventRequest {
+        /// shipping, receiving, installing, removing, destroying, decommissioning, recalling,
+        /// correcting, resolving
+        #[schema(value_type = StepName, inline)]
+        pub step: String,
+        /// shipping: the party the part goes to.
+        #[schema(pattern = r"^[A-Za-z0-9._-]{1,64}$")]
+        pub to: Option<String>,
+        /// installing: the vehicle; removing: the vehicle the part is in (required of a shop other
+        /// than the one that installed it, with the label scanned).
+        #[schema(format = "vin", pattern = r"^[0-9A-HJ-NPR-Za-hj-npr-z]{17}$")]
+        pub vin: Option<String>,
+        /// installing: fit a recalled part anyway (recorded with the event).
+        pub override_recall: Option<bool>,
+        /// installing: the VIN's check digit (character 9) does not verify, as on many imported
+        /// European vehicles, and the caller compared it with the registration certificate
+        /// (recorded with the event). Without it such a VIN is refused (`vin_check_digit`).
+        pub vin_confirmed: Option<bool>,
+        /// destroying, decommissioning, recalling, correcting: up to 500 bytes of UTF-8.
+        #[schema(max_length = 500)]
+        pub reason: Option<String>,
+        /// correcting: the sequence number of the caller's own event being corrected.
+        #[schema(minimum = 0, maximum = 4294967295_u64, format = Int64)]
+        #[serde(default, deserialize_with = "integral_u32")]
+        pub corrects: Option<u32>,
+        /// resolving: genuine (a false alarm) or counterfeit (copies of the label exist).
+        #[schema(value_type = Option<crate::schemas::ResolutionName>, inline)]
+        pub resolution: Option<String>,
+        /// resolving as counterfeit: the vehicle the genuine part is in,
+        #[schema(format = "vin", pattern = r"^[0-9A-HJ-NPR-Za-hj-npr-z]{17}$")]
+        pub genuine_vin: Option<String>,
+        /// or the party holding the genuine part,
+        #[schema(pattern = r"^[A-Za-z0-9._-]{1,64}$")]
+        pub genuine_party: Option<String>,
+        /// or `true`: no copy is known to be the genuine one.
+        pub genuine_unknown: Option<bool>,
+        /// resolving: what the investigation found, up to 500 bytes of UTF-8.
+        #[schema(max_length = 500)]
+        pub note: Option<String>,
+    }
 }
 
 /// What each custody step takes besides `step` and the code: the fields it needs, then those it
@@ -310,29 +296,19 @@ struct Named {
 }
 
 fn name_code(req: &EventRequest) -> Result<Named, ApiError> {
-    let bad = |e: signer::ParseError| {
-        ApiError::bad_request("invalid_code", format!("check the code: {e}"))
-    };
-    match (&req.code, &req.gtin, &req.serial) {
-        (Some(code), None, None) => {
-            let link = DigitalLink::parse(code).map_err(bad)?;
-            Ok(Named {
+    Ok(match req.named_code()? {
+        NamedCode::Scanned(uri) => {
+            let link = scanned_link(uri)?;
+            Named {
                 key: CodeKey::of(&link.part),
                 presented: Presented::Label(link),
-            })
+            }
         }
-        (None, Some(gtin), Some(serial)) => Ok(Named {
-            key: CodeKey::new(
-                &Gtin::parse(gtin.trim()).map_err(bad)?,
-                &Serial::parse(serial.trim()).map_err(bad)?,
-            ),
+        NamedCode::Typed { gtin, serial } => Named {
+            key: typed_key(gtin, serial)?,
             presented: Presented::Typed,
-        }),
-        _ => Err(ApiError::bad_request(
-            "invalid_code",
-            "give either \"code\" (the scanned URI) or \"gtin\" and \"serial\"",
-        )),
-    }
+        },
+    })
 }
 
 /// Any ISO 3779 VIN (17 characters, no I, O or Q), whether or not its check digit verifies.
@@ -579,17 +555,13 @@ fn event_result(key: &CodeKey, recorded: &Recorded) -> EventResult {
     request_body = EventRequest,
     responses(
         (status = 200, description = "Recorded (applied, repeated or conflict)", body = EventResult),
-        (status = 400, description = "Bad JSON or a bad field (`invalid_json`, `invalid_field`, `invalid_code`, ...), a field the step needs missing (`missing_field`) or one it does not take given (`unexpected_field`)",
-            body = Problem, content_type = "application/problem+json"),
+        (status = 400, description = "Bad JSON or a bad field (`invalid_json`, `invalid_field`, `invalid_code`, ...), a field the step needs missing (`missing_field`) or one it does not take given (`unexpected_field`)"),
         RoleRefused,
-        (status = 404, description = "Not registered (`not_registered`)",
-            body = Problem, content_type = "application/problem+json"),
+        (status = 404, description = "Not registered (`not_registered`)"),
         (status = 409, description = "A ship, remove or destroy by a party that does not hold the part \
             (`not_holder`: nothing changed, the attempt was kept as a claim for the manufacturer), \
-            or an install of a recalled part without `override_recall` (`recalled`: nothing stored)",
-            body = Problem, content_type = "application/problem+json"),
-        (status = 422, description = "A forged label (`code_mismatch`), an unknown recipient (`unknown_party`), a bad correction, a trust failure, or an install into a VIN whose check digit does not verify without `\"vin_confirmed\": true` (`vin_check_digit`)",
-            body = Problem, content_type = "application/problem+json"),
+            or an install of a recalled part without `override_recall` (`recalled`: nothing stored)"),
+        (status = 422, description = "A forged label (`code_mismatch`), an unknown recipient (`unknown_party`), a bad correction, a trust failure, or an install into a VIN whose check digit does not verify without `\"vin_confirmed\": true` (`vin_check_digit`)"),
     ),
 )]
 pub async fn record_event(
@@ -645,8 +617,7 @@ pub struct BatchError {
     request_body = BatchRequest,
     responses(
         (status = 200, description = "One result per scan, in order; failed scans carry their own status and error", body = BatchResults),
-        (status = 400, description = "Bad JSON, or not 1 to 1000 scans (`invalid_batch`)",
-            body = Problem, content_type = "application/problem+json"),
+        (status = 400, description = "Bad JSON, or not 1 to 1000 scans (`invalid_batch`)"),
     ),
 )]
 pub async fn record_batch(
@@ -708,8 +679,7 @@ pub struct LotRecallRequest {
     request_body = LotRecallRequest,
     responses(
         (status = 200, description = "The lot is recalled", body = doc::LotRecall),
-        (status = 400, description = "Bad JSON or a bad field (`invalid_json`, `invalid_field`, `invalid_code`, ...)",
-            body = Problem, content_type = "application/problem+json"),
+        (status = 400, description = "Bad JSON or a bad field (`invalid_json`, `invalid_field`, `invalid_code`, ...)"),
         RoleRefused,
     ),
 )]
@@ -1030,8 +1000,7 @@ pub async fn code_epcis(
     ),
     responses(
         (status = 200, description = "Parts recorded as installed now", body = doc::VehicleParts),
-        (status = 400, description = "A bad VIN",
-            body = Problem, content_type = "application/problem+json"),
+        (status = 400, description = "A bad VIN"),
         RoleRefused,
     ),
 )]

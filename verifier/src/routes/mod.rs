@@ -1,5 +1,6 @@
 //! The HTTP surface, one module per audience.
 
 pub mod api;
+pub mod named_code;
 pub mod ops;
 pub mod public;

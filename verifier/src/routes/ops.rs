@@ -34,8 +34,7 @@ pub async fn healthz() -> Json<serde_json::Value> {
         device takes them again (each call may test it, at most once a second).",
     responses(
         (status = 200, description = "Taking new work", body = crate::schemas::Status),
-        (status = 503, description = "Draining, or the store cannot write",
-            body = crate::error::Problem, content_type = "application/problem+json"),
+        (status = 503, description = "Draining, or the store cannot write"),
     ),
 )]
 pub async fn readyz(State(state): State<AppState>) -> Response {

@@ -9,11 +9,12 @@ use axum::http::{HeaderMap, StatusCode, Uri, header};
 use axum::response::{IntoResponse, Response};
 use registry::{CodeKey, Vin};
 use serde::{Deserialize, Serialize};
-use signer::{DigitalLink, Timestamp};
+use signer::Timestamp;
 
 use crate::client_ip::{client_ip, trusted_region};
-use crate::error::{ApiError, ApiJson, Problem};
+use crate::error::{ApiError, ApiJson};
 use crate::reports::{self, NotKept, Subject, Submitted};
+use crate::routes::named_code::{NamedCode, naming_a_code};
 use crate::schemas::VerdictAnswer;
 use crate::state::AppState;
 use crate::verdict::{self, Scan, Verdict};
@@ -94,8 +95,7 @@ pub struct TypedCode {
     params(TypedCode),
     responses(
         VerdictAnswer,
-        (status = 400, description = "`gtin` or `serial` missing (`invalid_query`); a browser gets the form instead",
-            body = Problem, content_type = "application/problem+json"),
+        (status = 400, description = "`gtin` or `serial` missing (`invalid_query`); a browser gets the form instead"),
     ),
 )]
 pub async fn lookup(
@@ -199,69 +199,14 @@ fn wants_json(headers: &HeaderMap) -> bool {
     accept.contains("application/json") && !accept.contains("text/html")
 }
 
-/// A code as the public gives it: the scanned URI, or typed GTIN and serial.
-#[derive(Deserialize, utoipa::ToSchema)]
-#[serde(deny_unknown_fields)]
-pub struct PublicCode {
-    /// The scanned URI; or else `gtin` and `serial`.
-    pub code: Option<String>,
-    pub gtin: Option<String>,
-    pub serial: Option<String>,
-}
-
-impl PublicCode {
-    /// The code fields of a larger request. (Requests list them themselves rather than flattening
-    /// this struct: serde cannot deny unknown fields through a flattened one.)
-    pub fn of(code: &Option<String>, gtin: &Option<String>, serial: &Option<String>) -> Self {
-        PublicCode {
-            code: code.clone(),
-            gtin: gtin.clone(),
-            serial: serial.clone(),
-        }
+naming_a_code! {
+    #[derive(Deserialize, utoipa::ToSchema)]
+    #[serde(deny_unknown_fields)]
+    pub struct VehicleCheck {
+        /// The vehicle: 17 characters, no I, O or Q, with its check digit (character 9).
+        #[schema(format = "vin", pattern = r"^[0-9A-HJ-NPR-Za-hj-npr-z]{17}$")]
+        pub vin: String,
     }
-
-    pub fn key(&self) -> Result<CodeKey, ApiError> {
-        let bad = |e: signer::ParseError| {
-            ApiError::bad_request("invalid_code", format!("check the code: {e}"))
-        };
-        match (&self.code, &self.gtin, &self.serial) {
-            (Some(code), None, None) => DigitalLink::parse(code)
-                .map(|l| CodeKey::of(&l.part))
-                .map_err(bad),
-            (None, Some(gtin), Some(serial)) => {
-                let gtin = signer::Gtin::parse(gtin.trim()).map_err(bad)?;
-                let serial = signer::Serial::parse(serial.trim()).map_err(bad)?;
-                Ok(CodeKey::new(&gtin, &serial))
-            }
-            _ => Err(ApiError::bad_request(
-                "invalid_code",
-                "give either \"code\" (the scanned URI) or \"gtin\" and \"serial\"",
-            )),
-        }
-    }
-}
-
-#[derive(Deserialize, utoipa::ToSchema)]
-#[serde(deny_unknown_fields)]
-pub struct VehicleCheck {
-    /// The scanned URI (or its path and query: at least `/01/{gtin}/21/{serial}`, 23
-    /// characters); or else `gtin` and `serial`.
-    #[schema(
-        format = "gs1-digital-link",
-        min_length = 23,
-        max_length = 2048,
-        pattern = "/01/"
-    )]
-    pub code: Option<String>,
-    /// GTIN-14 with its check digit (surrounding whitespace is ignored).
-    #[schema(format = "gtin", pattern = r"^[ \t\r\n]*[0-9]{14}[ \t\r\n]*$")]
-    pub gtin: Option<String>,
-    /// 1 to 20 characters of GS1 character set 82 (surrounding whitespace is ignored).
-    #[schema(pattern = r#"^[ \t\r\n]*[!"%-?A-Z_a-z]{1,20}[ \t\r\n]*$"#)]
-    pub serial: Option<String>,
-    /// The vehicle: 17 characters, no I, O or Q, with its check digit (character 9).
-    #[schema(format = "vin", pattern = r"^[0-9A-HJ-NPR-Za-hj-npr-z]{17}$")]
-    pub vin: String,
 }
 
 #[derive(Serialize, utoipa::ToSchema)]
@@ -282,15 +227,14 @@ pub struct VehicleAnswer {
     request_body = VehicleCheck,
     responses(
         (status = 200, description = "Yes or no; nothing else is revealed", body = VehicleAnswer),
-        (status = 400, description = "Bad JSON, a bad code (`invalid_code`) or a bad VIN",
-            body = Problem, content_type = "application/problem+json"),
+        (status = 400, description = "Bad JSON, a bad code (`invalid_code`) or a bad VIN"),
     ),
 )]
 pub async fn vehicle_check(
     State(state): State<AppState>,
     ApiJson(ask): ApiJson<VehicleCheck>,
 ) -> Result<Json<VehicleAnswer>, ApiError> {
-    let key = PublicCode::of(&ask.code, &ask.gtin, &ask.serial).key()?;
+    let key = ask.named_code()?.key()?;
     // A lookup: any ISO 3779 VIN, check digit or not (many European vehicles carry none).
     let vin = Vin::parse_confirmed(ask.vin.trim())
         .map_err(|e| ApiError::bad_request(e.code(), e.to_string()))?;
@@ -303,35 +247,22 @@ pub async fn vehicle_check(
     }))
 }
 
-#[derive(Deserialize, utoipa::ToSchema)]
-#[serde(deny_unknown_fields)]
-pub struct SuspectReport {
-    /// The scanned URI (or its path and query: at least `/01/{gtin}/21/{serial}`, 23
-    /// characters); or else `gtin` and `serial`.
-    #[schema(
-        format = "gs1-digital-link",
-        min_length = 23,
-        max_length = 2048,
-        pattern = "/01/"
-    )]
-    pub code: Option<String>,
-    /// GTIN-14 with its check digit (surrounding whitespace is ignored).
-    #[schema(format = "gtin", pattern = r"^[ \t\r\n]*[0-9]{14}[ \t\r\n]*$")]
-    pub gtin: Option<String>,
-    /// 1 to 20 characters of GS1 character set 82 (surrounding whitespace is ignored).
-    #[schema(pattern = r#"^[ \t\r\n]*[!"%-?A-Z_a-z]{1,20}[ \t\r\n]*$"#)]
-    pub serial: Option<String>,
-    /// What is wrong, in the reporter's words: 1 to 2000 bytes of UTF-8, not only whitespace
-    /// (Unicode's, as the server trims it).
-    #[schema(
-        min_length = 1,
-        max_length = 2000,
-        pattern = r"[^\t\n\v\f\r \u0085\u00a0\u1680\u2000-\u200a\u2028\u2029\u202f\u205f\u3000]"
-    )]
-    pub text: String,
-    /// How to reach the reporter, if they want to be reached: up to 200 bytes of UTF-8.
-    #[schema(max_length = 200)]
-    pub contact: Option<String>,
+naming_a_code! {
+    #[derive(Deserialize, utoipa::ToSchema)]
+    #[serde(deny_unknown_fields)]
+    pub struct SuspectReport {
+        /// What is wrong, in the reporter's words: 1 to 2000 bytes of UTF-8, not only whitespace
+        /// (Unicode's, as the server trims it).
+        #[schema(
+            min_length = 1,
+            max_length = 2000,
+            pattern = r"[^\t\n\v\f\r \u0085\u00a0\u1680\u2000-\u200a\u2028\u2029\u202f\u205f\u3000]"
+        )]
+        pub text: String,
+        /// How to reach the reporter, if they want to be reached: up to 200 bytes of UTF-8.
+        #[schema(max_length = 200)]
+        pub contact: Option<String>,
+    }
 }
 
 /// `POST /reports`: a report of a suspect part, kept for the manufacturer of the code (or, for a
@@ -344,10 +275,8 @@ pub struct SuspectReport {
     request_body = SuspectReport,
     responses(
         (status = 201, description = "Received for the code's manufacturer", body = crate::schemas::Received),
-        (status = 400, description = "Bad JSON, a bad code (`invalid_code`) or report (`invalid_report`)",
-            body = Problem, content_type = "application/problem+json"),
-        (status = 422, description = "No certified manufacturer makes this GTIN (`unknown_gtin`)",
-            body = Problem, content_type = "application/problem+json"),
+        (status = 400, description = "Bad JSON, a bad code (`invalid_code`) or report (`invalid_report`)"),
+        (status = 422, description = "No certified manufacturer makes this GTIN (`unknown_gtin`)"),
     ),
 )]
 pub async fn report(
@@ -360,15 +289,12 @@ pub async fn report(
     if let Some(Err(wait)) = state.report_limiter().map(|l| l.check(client)) {
         return Err(ApiError::too_many_requests(wait));
     }
-    let subject = match (report.code, report.gtin, report.serial) {
-        (Some(uri), None, None) => Subject::Scanned(uri),
-        (None, Some(gtin), Some(serial)) => Subject::Typed { gtin, serial },
-        _ => {
-            return Err(ApiError::bad_request(
-                "invalid_code",
-                "give either \"code\" (the scanned URI) or \"gtin\" and \"serial\"",
-            ));
-        }
+    let subject = match report.named_code()? {
+        NamedCode::Scanned(uri) => Subject::Scanned(uri.to_owned()),
+        NamedCode::Typed { gtin, serial } => Subject::Typed {
+            gtin: gtin.to_owned(),
+            serial: serial.to_owned(),
+        },
     };
     let submitted = Submitted {
         subject,

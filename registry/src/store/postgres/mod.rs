@@ -6,10 +6,14 @@
 //!
 //! ## Many replicas, one database
 //! Any number of processes may use one database. Nothing relies on a lock inside a process:
-//! - an update is one transaction whose first statement replaces the code's row only if it still
+//! - an update is one transaction that locks the code's row, and replaces it only if it still
 //!   holds the bytes the update was judged on (the row lock serialises writers of one code; a
 //!   loser writes nothing and is judged again: [`StoreError::Conflict`]); within a process, an
 //!   update of a code waits for the one before it, so two never share a transaction;
+//! - a transaction that holds several rows locks them in key order ([`group_commit`]), so
+//!   replicas wait for each other rather than deadlock; one the database aborts all the same (a
+//!   deadlock, a serialization failure) is a conflict, never a fault: made again, or judged
+//!   again by the caller;
 //! - registration inserts with `ON CONFLICT DO NOTHING`, so one code is registered once;
 //! - batch numbers are claimed with insert-if-absent and read back on a miss;
 //! - each process is told of the codes the others change (`changes`: LISTEN/NOTIFY, sent in
@@ -41,8 +45,8 @@ use std::time::{Duration, Instant};
 use deadpool_postgres::{Manager, ManagerConfig, Pool, RecyclingMethod};
 use futures_util::StreamExt;
 use std::collections::{HashMap, HashSet};
-use tokio_postgres::NoTls;
 use tokio_postgres::error::SqlState;
+use tokio_postgres::{IsolationLevel, NoTls};
 
 use tokio_postgres::binary_copy::BinaryCopyInWriter;
 use tokio_postgres::types::{ToSql, Type};
@@ -63,6 +67,8 @@ const POOL_SIZE: usize = 32;
 const CHUNK: usize = 2000;
 /// Rows per transaction when registering many codes.
 const COPY_CHUNK: usize = 8192;
+/// Attempts of an unconditional write the database keeps aborting (see [`again_after_conflict`]).
+const WRITE_ATTEMPTS: usize = 8;
 
 pub struct PgTables {
     /// `None` only while dropping (see `Drop`).
@@ -93,7 +99,10 @@ impl Drop for PgTables {
 }
 
 /// A database error as a store error: faults that pass (the server restarting or read-only, a
-/// full disk, a dropped connection) apart from everything else.
+/// full disk, a dropped connection) apart from everything else. A transaction the database
+/// aborted for a deadlock or a serialization failure is no fault of the store: it was rolled back
+/// whole, and is made again ([`again_after_conflict`]) or judged again by the caller
+/// ([`StoreError::Conflict`]); writes stay open.
 pub(crate) fn db(e: tokio_postgres::Error) -> StoreError {
     let Some(state) = e.code() else {
         // No SQL state: the connection failed or closed; the cause (refused, timed out) is the
@@ -104,14 +113,15 @@ pub(crate) fn db(e: tokio_postgres::Error) -> StoreError {
     let text = e
         .as_db_error()
         .map_or_else(|| e.to_string(), |d| d.message().to_owned());
-    if *state == SqlState::DISK_FULL {
+    if *state == SqlState::T_R_DEADLOCK_DETECTED || *state == SqlState::T_R_SERIALIZATION_FAILURE {
+        tracing::debug!(error = %text, "transaction aborted by the database; made or judged again");
+        StoreError::Conflict
+    } else if *state == SqlState::DISK_FULL {
         Fault::Full(text).into()
     } else if state.code().starts_with("08")
         || state.code().starts_with("53")
         || state.code().starts_with("57P")
         || *state == SqlState::READ_ONLY_SQL_TRANSACTION
-        || *state == SqlState::T_R_SERIALIZATION_FAILURE
-        || *state == SqlState::T_R_DEADLOCK_DETECTED
     {
         Fault::Unavailable(text).into()
     } else {
@@ -123,6 +133,26 @@ pub(crate) fn pool_error(e: deadpool_postgres::PoolError) -> StoreError {
     match e {
         deadpool_postgres::PoolError::Backend(e) => db(e),
         other => Fault::Unavailable(format!("no database connection: {other}")).into(),
+    }
+}
+
+/// Makes an unconditional write (one that no caller judges) again while the database aborts
+/// its transaction for a deadlock or a serialization failure ([`StoreError::Conflict`] from
+/// [`db`]): the transaction was rolled back whole, so making it again writes it once. A few
+/// attempts, apart by a moment, a random one so two aborted writers do not meet again.
+async fn again_after_conflict<T, F: Future<Output = StoreResult<T>>>(
+    mut attempt: impl FnMut() -> F,
+) -> StoreResult<T> {
+    let mut tries = 1;
+    loop {
+        match attempt().await {
+            Err(StoreError::Conflict) if tries < WRITE_ATTEMPTS => {
+                tries += 1;
+                let pause = rand::random::<u64>() % (2 * tries as u64);
+                tokio::time::sleep(Duration::from_millis(pause)).await;
+            }
+            result => return result,
+        }
     }
 }
 
@@ -332,77 +362,89 @@ impl PgTables {
         table: Table,
         entries: &[(Vec<u8>, Vec<u8>)],
     ) -> StoreResult<Vec<Option<Vec<u8>>>> {
-        let mut client = self.client().await?;
         let mut out = Vec::with_capacity(entries.len());
         for chunk in entries.chunks(COPY_CHUNK) {
-            let tx = client.transaction().await.map_err(db)?;
-            tx.batch_execute(
-                "CREATE TEMP TABLE IF NOT EXISTS partseal_incoming (k bytea, v bytea) \
-                 ON COMMIT DELETE ROWS",
-            )
-            .await
-            .map_err(db)?;
-            let sink = tx
-                .copy_in("COPY partseal_incoming (k, v) FROM STDIN (FORMAT binary)")
-                .await
-                .map_err(db)?;
-            let writer = BinaryCopyInWriter::new(sink, &[Type::BYTEA, Type::BYTEA]);
-            let mut writer = std::pin::pin!(writer);
-            for (k, v) in chunk {
-                writer.as_mut().write(&[k, v]).await.map_err(db)?;
-            }
-            writer.finish().await.map_err(db)?;
-            let insert = tx
-                .prepare_cached(&format!(
-                    "INSERT INTO {} (k, v) SELECT k, v FROM partseal_incoming \
-                     ON CONFLICT (k) DO NOTHING RETURNING k",
-                    table.name()
-                ))
-                .await
-                .map_err(db)?;
-            let inserted: HashSet<Vec<u8>> = tx
-                .query(&insert, &[])
-                .await
-                .map_err(db)?
-                .into_iter()
-                .map(|r| r.get(0))
-                .collect();
-            let taken: Vec<&[u8]> = chunk
-                .iter()
-                .map(|(k, _)| k.as_slice())
-                .filter(|k| !inserted.contains(*k))
-                .collect();
-            let mut present = HashMap::new();
-            if !taken.is_empty() {
-                let select = tx
-                    .prepare_cached(&format!(
-                        "SELECT k, v FROM {} WHERE k = ANY($1::bytea[])",
-                        table.name()
-                    ))
-                    .await
-                    .map_err(db)?;
-                for row in tx.query(&select, &[&taken]).await.map_err(db)? {
-                    present.insert(row.get::<_, Vec<u8>>(0), row.get::<_, Vec<u8>>(1));
-                }
-            }
-            tx.commit().await.map_err(db)?;
-            for (k, _) in chunk {
-                if inserted.contains(k) {
-                    out.push(None);
-                } else {
-                    let value = present.get(k).cloned().ok_or_else(|| {
-                        StoreError::corrupt(String::from_utf8_lossy(k), "vanished during insert")
-                    })?;
-                    out.push(Some(value));
-                }
-            }
+            out.extend(again_after_conflict(|| self.insert_chunk(table, chunk)).await?);
         }
         Ok(out)
     }
 
-    /// [`Tables::merge`] in one transaction: the rows there are locked (in key order, so two
-    /// processes merging into the same keys wait rather than deadlock), the absent ones inserted,
-    /// and those another process inserted meanwhile locked and merged in turn.
+    /// [`Self::insert_new_async`] of one chunk, in one transaction. The rows go in in key order:
+    /// an insert waits for another transaction's insert of the same key, so two uploads of the
+    /// same codes must take them in one order.
+    async fn insert_chunk(
+        &self,
+        table: Table,
+        chunk: &[(Vec<u8>, Vec<u8>)],
+    ) -> StoreResult<Vec<Option<Vec<u8>>>> {
+        let mut client = self.client().await?;
+        let tx = client.transaction().await.map_err(db)?;
+        tx.batch_execute(
+            "CREATE TEMP TABLE IF NOT EXISTS partseal_incoming (k bytea, v bytea) \
+             ON COMMIT DELETE ROWS",
+        )
+        .await
+        .map_err(db)?;
+        let sink = tx
+            .copy_in("COPY partseal_incoming (k, v) FROM STDIN (FORMAT binary)")
+            .await
+            .map_err(db)?;
+        let writer = BinaryCopyInWriter::new(sink, &[Type::BYTEA, Type::BYTEA]);
+        let mut writer = std::pin::pin!(writer);
+        for (k, v) in chunk {
+            writer.as_mut().write(&[k, v]).await.map_err(db)?;
+        }
+        writer.finish().await.map_err(db)?;
+        let insert = tx
+            .prepare_cached(&format!(
+                "INSERT INTO {} (k, v) SELECT k, v FROM partseal_incoming ORDER BY k \
+                 ON CONFLICT (k) DO NOTHING RETURNING k",
+                table.name()
+            ))
+            .await
+            .map_err(db)?;
+        let inserted: HashSet<Vec<u8>> = tx
+            .query(&insert, &[])
+            .await
+            .map_err(db)?
+            .into_iter()
+            .map(|r| r.get(0))
+            .collect();
+        let taken: Vec<&[u8]> = chunk
+            .iter()
+            .map(|(k, _)| k.as_slice())
+            .filter(|k| !inserted.contains(*k))
+            .collect();
+        let mut present = HashMap::new();
+        if !taken.is_empty() {
+            let select = tx
+                .prepare_cached(&format!(
+                    "SELECT k, v FROM {} WHERE k = ANY($1::bytea[])",
+                    table.name()
+                ))
+                .await
+                .map_err(db)?;
+            for row in tx.query(&select, &[&taken]).await.map_err(db)? {
+                present.insert(row.get::<_, Vec<u8>>(0), row.get::<_, Vec<u8>>(1));
+            }
+        }
+        tx.commit().await.map_err(db)?;
+        chunk
+            .iter()
+            .map(|(k, _)| match inserted.contains(k) {
+                true => Ok(None),
+                false => present.get(k).cloned().map(Some).ok_or_else(|| {
+                    StoreError::corrupt(String::from_utf8_lossy(k), "vanished during insert")
+                }),
+            })
+            .collect()
+    }
+
+    /// [`Tables::merge`] in one transaction: the rows there are locked, the absent ones inserted,
+    /// and those another process inserted meanwhile locked and merged in turn; the rows, all of
+    /// them this transaction's by then, are then written. Both the locks and the inserts (an
+    /// insert waits for another transaction's insert of the same key) go in key order, so two
+    /// processes merging into the same keys wait rather than deadlock.
     async fn merge_async(
         &self,
         table: Table,
@@ -426,10 +468,11 @@ impl PgTables {
             .into_iter()
             .map(|r| (r.get(0), r.get(1)))
             .collect();
-        let absent: Vec<&(Vec<u8>, Vec<u8>)> = entries
+        let mut absent: Vec<&(Vec<u8>, Vec<u8>)> = entries
             .iter()
             .filter(|(k, _)| !stored.contains_key(k))
             .collect();
+        absent.sort_unstable_by(|a, b| a.0.cmp(&b.0));
         let mut inserted: HashMap<&[u8], Vec<u8>> = HashMap::new();
         if !absent.is_empty() {
             let fresh: Vec<Vec<u8>> = absent
@@ -684,8 +727,57 @@ impl Tables for PgTables {
         Box::new(std::iter::from_fn(move || self.run(receiver.recv())))
     }
 
+    fn snapshot(&self) -> Entries<'_, Entry> {
+        // Read in one transaction, whose every statement sees the snapshot its first one took, so
+        // the tables agree with each other while other replicas write: no event past its record,
+        // no index entry missing for it. REPEATABLE READ gives exactly that, and READ ONLY makes
+        // sure the copy writes nothing. (SERIALIZABLE READ ONLY DEFERRABLE would first wait for a
+        // snapshot no serializable transaction could contradict; the writers run at READ
+        // COMMITTED, so the wait would buy nothing.) Rows stream in key order, a bounded channel
+        // ahead of the reader.
+        let (sender, mut receiver) = tokio::sync::mpsc::channel::<StoreResult<Entry>>(4096);
+        let pool = self.pool.clone();
+        let runtime = self.runtime.as_ref().expect("the runtime lives until drop");
+        runtime.spawn(async move {
+            let read = async {
+                let mut client = connection(&pool).await?;
+                let tx = client
+                    .build_transaction()
+                    .isolation_level(IsolationLevel::RepeatableRead)
+                    .read_only(true)
+                    .start()
+                    .await
+                    .map_err(db)?;
+                for table in Table::ALL {
+                    let sql = scan_sql(table, &[]).0;
+                    let rows = tx
+                        .query_raw(&sql, std::iter::empty::<&(dyn ToSql + Sync)>())
+                        .await
+                        .map_err(db)?;
+                    let mut rows = std::pin::pin!(rows);
+                    while let Some(row) = rows.next().await {
+                        let row = row.map_err(db)?;
+                        if sender
+                            .send(Ok((table, row.get(0), row.get(1))))
+                            .await
+                            .is_err()
+                        {
+                            // The reader stopped: nothing more to read.
+                            return Ok(());
+                        }
+                    }
+                }
+                tx.commit().await.map_err(db)
+            };
+            if let Err(e) = read.await {
+                let _ = sender.send(Err(e)).await;
+            }
+        });
+        Box::new(std::iter::from_fn(move || self.run(receiver.recv())))
+    }
+
     fn put(&self, table: Table, key: &[u8], value: &[u8]) -> StoreResult<()> {
-        self.op(async {
+        self.op(again_after_conflict(|| async {
             let client = self.client().await?;
             let statement = client
                 .prepare_cached(&upsert_sql(table))
@@ -696,7 +788,7 @@ impl Tables for PgTables {
                 .await
                 .map_err(db)?;
             Ok(())
-        })
+        }))
     }
 
     fn insert_new(
@@ -717,7 +809,11 @@ impl Tables for PgTables {
             })
         });
         let Some((expect, value)) = guarded else {
-            return self.op(self.apply_async(expect, changes));
+            return match expect {
+                // The caller judges a conflict.
+                Some(_) => self.op(self.apply_async(expect, changes)),
+                None => self.op(again_after_conflict(|| self.apply_async(None, changes))),
+            };
         };
         let _held = self.updating.lock(Table::Codes, expect.key);
         let (done, answer) = tokio::sync::oneshot::channel();
@@ -751,7 +847,9 @@ impl Tables for PgTables {
         entries: &[(Vec<u8>, Vec<u8>)],
         merge: &Merge<'_>,
     ) -> StoreResult<Vec<Vec<u8>>> {
-        self.op(self.merge_async(table, entries, merge))
+        self.op(again_after_conflict(|| {
+            self.merge_async(table, entries, merge)
+        }))
     }
 
     fn unique_id(&self) -> StoreResult<u64> {
