@@ -486,6 +486,10 @@ words! {
                         en: "Now" }
         since { zh: "自",
                 en: "since" }
+        unmoved { zh: "出厂后没有任何流转记录",
+                  en: "No movement recorded since it was made" }
+        registered_on { zh: "登记于",
+                        en: "registered" }
         states: StateWords { zh: StateWords::ZH,
                              en: StateWords::EN }
         evidence { zh: "证据",
