@@ -320,7 +320,7 @@ pub fn judge_typed(
         v.genuine = false;
         v.advice = None;
         v.message = format!(
-            "These numbers belong to a registered genuine part{}, but the label itself was not \
+            "These numbers belong to a registered part{}, but the label itself was not \
              checked: scan its QR code, or compare the numbers printed on it.",
             if installed {
                 " recorded as installed in a vehicle"

@@ -887,6 +887,12 @@ async fn typed_numbers_are_forgiven_and_mistakes_explained_in_the_form() {
                 html.contains(&esc(t.verdict("registered_numbers").headline)),
                 "{gtin} {serial}: {html}"
             );
+            // Numbers can be copied from a photo: the answer never calls the part genuine.
+            let verdict = &html[html.find(r#"id="verdict""#).unwrap()..];
+            let verdict = &verdict[..verdict.find("</div>").unwrap()];
+            for word in ["genuine", "Genuine", "正品"] {
+                assert!(!verdict.contains(word), "{lang}: {verdict}");
+            }
             assert!(html.contains("<dd class=\"code\">PAGE0001</dd>"));
         }
         let json: serde_json::Value = client
