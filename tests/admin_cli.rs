@@ -13,7 +13,7 @@ use registry::{AuthError, PartyId, Registry, RegistryConfig};
 use signer::Timestamp;
 
 /// An authority `ca`, and a manufacturer `acme-brakes` certified by it in `acme.cert` (made as
-/// `common::certified_batch` does, with an explicit manufacturer id).
+/// `testkit::cli::Partseal::certified_batch` does, with an explicit manufacturer id).
 fn certified_maker(dir: &Path) {
     PARTSEAL.ok(dir, &["authority", "init", "--out", "ca"]);
     certify(dir, "ca", "acme", "acme-brakes");

@@ -141,6 +141,10 @@ pub struct CustodySummary {
     pub state: &'static str,
     pub since: String,
     pub summary: String,
+    /// Whether a change of custody is recorded since registration. False: nobody recorded the
+    /// part leaving its manufacturer, which a page says in those words rather than "at the
+    /// manufacturer" (a part in an owner's hand was moved; it was not recorded).
+    pub moved: bool,
 }
 
 /// The kinds of [`EvidenceItem`] a verdict lists besides the registry's conflict kinds
@@ -316,7 +320,7 @@ pub fn judge_typed(
         v.genuine = false;
         v.advice = None;
         v.message = format!(
-            "These numbers belong to a registered genuine part{}, but the label itself was not \
+            "These numbers belong to a registered part{}, but the label itself was not \
              checked: scan its QR code, or compare the numbers printed on it.",
             if installed {
                 " recorded as installed in a vehicle"
@@ -537,10 +541,11 @@ fn summarise(registry: &Registry, status: &CodeStatus) -> Result<CustodySummary,
         })
     };
     let summary = match &custody.custody {
-        Custody::AtManufacturer => format!(
-            "Registered by its manufacturer on {}.",
+        Custody::AtManufacturer if custody.since == status.record.registered_at => format!(
+            "Registered by its manufacturer on {}; no movement recorded since.",
             date(status.record.registered_at)
         ),
+        Custody::AtManufacturer => format!("Back with its manufacturer since {since}."),
         Custody::Held { by } => format!("Received by {} on {since}.", who(by)?),
         Custody::InTransit { to, .. } => format!("Shipped on {since} to {}.", who(to)?),
         Custody::Installed { by, .. } => {
@@ -553,5 +558,7 @@ fn summarise(registry: &Registry, status: &CodeStatus) -> Result<CustodySummary,
         state: custody.custody.name(),
         since,
         summary,
+        moved: !matches!(custody.custody, Custody::AtManufacturer)
+            || custody.since != status.record.registered_at,
     })
 }

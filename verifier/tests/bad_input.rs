@@ -1341,11 +1341,10 @@ async fn markup_comes_back_escaped_in_every_page() {
     ];
     let mut wrong = Vec::new();
     for (raw, shown_in) in inputs {
-        // What a page shows of it: from its first `<`, with `<` and `>` escaped (the templates
-        // write `&#60;`, the dashboard's charts `&lt;`).
+        // What a page shows of it: from its first `<`, with `<` and `>` escaped as askama writes
+        // them (every page, the dashboard's charts included, escapes through it).
         let tail = &raw[raw.find('<').unwrap()..];
         let escaped = tail.replace('<', "&#60;").replace('>', "&#62;");
-        let escaped_too = tail.replace('<', "&lt;").replace('>', "&gt;");
         for (name, html) in &pages {
             if html.contains(tail) {
                 wrong.push(format!("{name} shows {raw:?} unescaped"));
@@ -1353,7 +1352,7 @@ async fn markup_comes_back_escaped_in_every_page() {
         }
         if !shown_in.is_empty() {
             let html = pages.iter().find(|p| p.0 == shown_in).unwrap().1;
-            if !html.contains(&escaped) && !html.contains(&escaped_too) {
+            if !html.contains(&escaped) {
                 wrong.push(format!("{shown_in} does not show {raw:?} (as {escaped:?})"));
             }
         }

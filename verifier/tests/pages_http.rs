@@ -99,6 +99,29 @@ async fn the_owner_page_is_small_translated_and_verdict_first() {
         let inputs = html.matches("<input id=").count() + html.matches("<textarea id=").count();
         assert_eq!(inputs, html.matches("<label for=").count(), "{html}");
     }
+    // A part nobody recorded since it was made is in someone's hand, not "at the manufacturer":
+    // the page says what is known.
+    assert!(zh.contains("出厂后没有任何流转记录"), "{zh}");
+    assert!(!zh.contains("在厂商处"));
+    assert!(en.contains(r#"<dd id="unmoved">No movement recorded since it was made"#));
+    assert!(!en.contains("At the manufacturer"));
+    let link = signer::DigitalLink::parse(&w.uris[1]).unwrap();
+    let shop = registry::PartyId::parse("shop-a").unwrap();
+    w.server
+        .registry
+        .record_genuine_scan(
+            &registry::CodeKey::of(&link.part),
+            &shop,
+            registry::Action::Receive,
+            now(),
+        )
+        .unwrap();
+    let (_, received) = page(&client, &w.uris[1], "en").await;
+    assert!(
+        received.contains("Received by a distributor or shop"),
+        "{received}"
+    );
+    assert!(!received.contains("No movement recorded"));
     w.server.shutdown().await;
 }
 
@@ -864,6 +887,12 @@ async fn typed_numbers_are_forgiven_and_mistakes_explained_in_the_form() {
                 html.contains(&esc(t.verdict("registered_numbers").headline)),
                 "{gtin} {serial}: {html}"
             );
+            // Numbers can be copied from a photo: the answer never calls the part genuine.
+            let verdict = &html[html.find(r#"id="verdict""#).unwrap()..];
+            let verdict = &verdict[..verdict.find("</div>").unwrap()];
+            for word in ["genuine", "Genuine", "正品"] {
+                assert!(!verdict.contains(word), "{lang}: {verdict}");
+            }
             assert!(html.contains("<dd class=\"code\">PAGE0001</dd>"));
         }
         let json: serde_json::Value = client

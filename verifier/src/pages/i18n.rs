@@ -268,11 +268,11 @@ words! {
         registered_numbers: Headline {
             zh: Headline {
                 headline: "号码已登记，但标签未经核验",
-                meaning: "这组号码属于一个已登记的正品配件，但标签本身没有被核验：号码可以从照片抄来。请扫描标签上的二维码，或核对标签上印的号码。",
+                meaning: "这组号码属于一个已登记的配件，但标签本身没有被核验：号码可以从照片抄来。请扫描标签上的二维码，或核对标签上印的号码。",
             },
             en: Headline {
                 headline: "Numbers registered; the label itself was not checked",
-                meaning: "These numbers belong to a registered genuine part, but numbers can be copied from a photo, so the label itself was not checked. Scan its QR code, or compare the numbers printed on it.",
+                meaning: "These numbers belong to a registered part, but numbers can be copied from a photo, so the label itself was not checked. Scan its QR code, or compare the numbers printed on it.",
             },
         }
         data_error: Headline {
@@ -486,6 +486,10 @@ words! {
                         en: "Now" }
         since { zh: "自",
                 en: "since" }
+        unmoved { zh: "出厂后没有任何流转记录",
+                  en: "No movement recorded since it was made" }
+        registered_on { zh: "登记于",
+                        en: "registered" }
         states: StateWords { zh: StateWords::ZH,
                              en: StateWords::EN }
         evidence { zh: "证据",
