@@ -790,6 +790,23 @@ words! {
                   en: "Public reports" }
         no_reports { zh: "没有举报。",
                      en: "No reports." }
+        report_reference { zh: "举报编号",
+                           en: "Reference" }
+        report_code { zh: "配件码",
+                      en: "Code" }
+        report_forged_label { zh: "一张冒用此码的伪造标签",
+                              en: "A forged label naming this code" }
+        report_seen_verdict { zh: "举报人看到的结果",
+                              en: "What the sender saw" }
+        report_words { zh: "举报内容",
+                       en: "What they wrote" }
+        report_seen_unknown { zh: "（早期举报，未记录）",
+                              en: "(an early report: not kept)" }
+        report_your_reference { zh: "您的举报编号：",
+                                en: "Your reference: " }
+        /// Ends the sentence with the reference.
+        report_reference_end { zh: "。",
+                               en: "." }
         region { zh: "地区",
                  en: "Region" }
         unknown_region { zh: "未知",

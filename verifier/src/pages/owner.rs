@@ -263,10 +263,19 @@ pub async fn report(
             ));
         }
     };
-    // The confirmation repeats what the check said, in its colours, and leads back to the label's
-    // own page: never a greener answer than the one the reporter saw.
+    // The confirmation is neutral (the report is received; the verdict is the label page's to
+    // give), with the reference the sender can quote to the maker, repeats what the check said
+    // and leads back to the label's own page: never a greener answer than the one they saw.
     let seen = t.verdict(filed.verdict.verdict);
-    let message = format!("{} {}{}", t.report_thanks, t.report_seen, seen.headline);
+    let message = format!(
+        "{} {}{}{} {}{}",
+        t.report_thanks,
+        t.report_your_reference,
+        filed.id,
+        t.report_reference_end,
+        t.report_seen,
+        seen.headline
+    );
     let back = match &scanned {
         Some(path) => format!(
             "{path}{}lang={}",
@@ -291,9 +300,9 @@ pub async fn report(
             switch_href: switch,
             heading: t.report_heading.to_owned(),
             message,
-            sev_class: i18n::severity_class(filed.verdict.severity),
-            icon: i18n::icon(filed.verdict.severity),
-            sev_word: t.severity(filed.verdict.severity),
+            sev_class: i18n::severity_class(Severity::Info),
+            icon: i18n::icon(Severity::Info),
+            sev_word: t.severity(Severity::Info),
             back_href: back,
         },
     ))
