@@ -99,6 +99,20 @@ async fn the_owner_page_is_small_translated_and_verdict_first() {
         let inputs = html.matches("<input id=").count() + html.matches("<textarea id=").count();
         assert_eq!(inputs, html.matches("<label for=").count(), "{html}");
     }
+    // A label that cannot be read (here its signature cut short) still carries its numbers:
+    // the typed lookup starts from them.
+    let cut = &w.uris[0][..w.uris[0].len() - 10];
+    let (status, unread) = page(&client, cut, "en").await;
+    assert_eq!(status, 200);
+    assert!(unread.contains("This code could not be read"), "{unread}");
+    assert!(
+        unread.contains(r#"id="lookup-gtin" name="gtin" value="06901234567892""#),
+        "{unread}"
+    );
+    assert!(
+        unread.contains(r#"id="lookup-serial" name="serial" value="PAGE0000""#),
+        "{unread}"
+    );
     // A part nobody recorded since it was made is in someone's hand, not "at the manufacturer":
     // the page says what is known.
     assert!(zh.contains("出厂后没有任何流转记录"), "{zh}");

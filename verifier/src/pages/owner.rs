@@ -67,9 +67,41 @@ pub fn verdict_page(verdict: &Verdict, lang: Lang, path_and_query: &str) -> Resp
         recall_reason: verdict.recall_reason.as_deref(),
         forms: matches!(verdict.severity, Severity::Warning | Severity::Danger),
         scanned: scanned_path(path_and_query).unwrap_or_default(),
-        typed: TypedForm::default(),
+        // A link that could not be read still carries the numbers printed under the QR code, as
+        // far as it got: the typed lookup starts from them.
+        typed: if verdict.verdict == "data_error" {
+            numbers_in_link(path_and_query)
+        } else {
+            TypedForm::default()
+        },
     };
     render(&page)
+}
+
+/// The GTIN and serial a Digital Link's path carries (`/01/{gtin}[/10/{lot}]/21/{serial}`), each
+/// as written, percent-decoded; an absent or undecodable one stays empty. Read loosely on
+/// purpose: this is for a link the strict parser refused, to spare the visitor typing what it
+/// did carry.
+fn numbers_in_link(path_and_query: &str) -> TypedForm {
+    let path = path_and_query.split(['?', '#']).next().unwrap_or_default();
+    let segments: Vec<&str> = path.split('/').collect();
+    let after = |ai: &str| {
+        segments
+            .windows(2)
+            .find(|pair| pair[0] == ai)
+            .and_then(|pair| {
+                percent_encoding::percent_decode_str(pair[1])
+                    .decode_utf8()
+                    .ok()
+            })
+            .map(|value| value.chars().take(48).collect::<String>())
+            .unwrap_or_default()
+    };
+    TypedForm {
+        gtin: after("01"),
+        serial: after("21"),
+        bad: None,
+    }
 }
 
 /// The label's own path and query (`/01/...`, without the language switch), if this page answers
