@@ -1148,6 +1148,21 @@ async fn the_station_asks_before_a_wrong_mode_scan_and_undoes_its_own() {
     let (cookie, _) = sign_in(&client, &w, &token).await;
     let html = signed_in_page(&client, w.server.url("/shop"), &cookie).await;
     let csrf = csrf_of(&html);
+    // The mode and its banner lead the page in both modes, above the scan box and the list that
+    // grows below it (a phone shows the top first).
+    let leads = |html: &str, mode: &str| {
+        let banner = html
+            .find(&format!(r#"id="mode-banner" data-mode="{mode}""#))
+            .unwrap_or_else(|| panic!("no {mode} banner: {html}"));
+        let switch = html.find(r#"id="mode-select""#).unwrap();
+        let scan_box = html.find(r#"id="scan-form""#).unwrap();
+        let list = html.find(r#"id="scan-list""#).unwrap();
+        assert!(
+            banner < switch && switch < scan_box && scan_box < list,
+            "{html}"
+        );
+    };
+    leads(&html, "receive");
     let set_mode = |mode: &'static str, vin: &'static str| {
         let (client, cookie, csrf, w) = (&client, &cookie, &csrf, &w);
         async move {
@@ -1180,6 +1195,10 @@ async fn the_station_asks_before_a_wrong_mode_scan_and_undoes_its_own() {
 
     // The shop installs the part, then scans it again with the station left in receive mode.
     set_mode("install", "LSVAU218XN2183294").await;
+    leads(
+        &signed_in_page(&client, w.server.url("/shop"), &cookie).await,
+        "install",
+    );
     let installed = scan(w.uris[0].clone()).await;
     assert_eq!(installed["class"], "ok", "{installed}");
     assert_eq!(installed["undo"], true, "{installed}");

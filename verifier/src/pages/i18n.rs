@@ -715,6 +715,8 @@ words! {
                    en: "Switch" }
         installing_into { zh: "正在装车：",
                           en: "Installing into " }
+        receiving_banner { zh: "正在收货：每次扫描都记录为本店收到该配件。",
+                           en: "Receiving: each scan records the part as received by you." }
         scans { zh: "本次扫描",
                 en: "Scans this session" }
         no_scans { zh: "还没有扫描。",
