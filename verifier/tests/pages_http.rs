@@ -1766,3 +1766,69 @@ async fn the_parts_name_comes_first_on_the_owner_page_and_in_the_json() {
     assert!(!html.contains("id=\"part-name\""), "{html}");
     w.server.shutdown().await;
 }
+
+/// A part already in a car is most often scanned by that car's owner: the page asks for the VIN
+/// before anything else, and the owner whose car holds the recorded part hears that theirs is the
+/// recorded one, when and by whom it was fitted; the warning stays for a buyer.
+#[tokio::test]
+async fn an_installed_part_asks_for_the_owners_vin_first() {
+    use verifier::pages::i18n::{EN, ZH};
+    let w = world().await;
+    let client = no_redirects();
+    let r = &w.server.registry;
+    let link = signer::DigitalLink::parse(&w.uris[2]).unwrap();
+    let key = registry::CodeKey::of(&link.part);
+    let shop = registry::PartyId::parse("shop-a").unwrap();
+    let vin = registry::Vin::parse("LSVAU218XN2183294").unwrap();
+    r.record_genuine_scan(&key, &shop, registry::Action::Receive, now())
+        .unwrap();
+    r.record_genuine_scan(&key, &shop, registry::Action::Install { vin }, now())
+        .unwrap();
+    for (lang, t) in [("zh-CN", &ZH), ("en", &EN)] {
+        let (_, html) = page(&client, &w.uris[2], lang).await;
+        owner_sized(&html, lang);
+        assert!(
+            html.contains(r#"data-verdict="genuine_installed""#),
+            "{html}"
+        );
+        let question = html
+            .find(r#"id="vehicle-first""#)
+            .expect("the VIN question");
+        assert!(html.contains(&esc(t.vehicle_first)), "{html}");
+        assert!(html.find(r#"id="verdict""#).unwrap() < question);
+        for later in [r#"<h2 id="report">"#, r#"<dd class="code">06901234567892"#] {
+            assert!(question < html.find(later).unwrap(), "{later}: {html}");
+        }
+        // One vehicle form, not two.
+        assert_eq!(html.matches(r#"action="/owner/vehicle-check""#).count(), 1);
+    }
+    // The owner's VIN: theirs is the recorded part, fitted on that day by that shop.
+    let answer = client
+        .post(w.server.url("/owner/vehicle-check"))
+        .form(&[
+            ("gtin", "06901234567892"),
+            ("serial", "PAGE0002"),
+            ("vin", "LSVAU218XN2183294"),
+            ("lang", "en"),
+        ])
+        .send()
+        .await
+        .unwrap()
+        .text()
+        .await
+        .unwrap();
+    assert!(
+        answer.contains("Yes: recorded as installed in this vehicle on "),
+        "{answer}"
+    );
+    assert!(answer.contains("by shop-a Co."), "{answer}");
+    assert!(
+        answer.contains("the one in your car is the genuine part"),
+        "{answer}"
+    );
+    assert!(!answer.contains("{date}") && !answer.contains("{shop}"));
+    // A part nobody fitted is not asked about a car first.
+    let (_, genuine) = page(&client, &w.uris[0], "en").await;
+    assert!(!genuine.contains(r#"id="vehicle-first""#));
+    w.server.shutdown().await;
+}

@@ -540,8 +540,12 @@ words! {
                    en: "17 characters, on the registration or the windscreen" }
         vehicle_send { zh: "查询",
                        en: "Check" }
-        vehicle_yes { zh: "是：这个配件登记为安装在这辆车上。",
-                      en: "Yes: this part is recorded as installed in this vehicle." }
+        /// `{date}`: when it was fitted; `{shop}`: the shop that recorded it.
+        vehicle_yes { zh: "是：这个配件于 {date} 由{shop}登记安装在这辆车上。就登记记录而言，您车上的这件就是正品；本页的警告针对的是这个标签的其他复制品，或提醒被当作新件出售时不要购买。",
+                      en: "Yes: recorded as installed in this vehicle on {date} by {shop}. As far as the registry knows, the one in your car is the genuine part: the warning on the label's page is about another copy of its label, or for a buyer offered it as new." }
+        /// Above the VIN form, where the verdict is about a part already in a car.
+        vehicle_first { zh: "这个配件装在您的车上吗？请输入您的车辆识别代号 (VIN)，查看它是否就是登记在您车上的那一件。",
+                        en: "Is this part in your car? Enter your VIN to see whether it is the one recorded in your vehicle." }
         vehicle_no { zh: "否：这个配件没有登记为安装在这辆车上。",
                      en: "No: this part is not recorded as installed in this vehicle." }
         bad_vin { zh: "VIN 无效：",

@@ -41,10 +41,16 @@ struct OwnerPage<'a> {
     recall_reason: Option<&'a str>,
     /// The report and vehicle forms: for warning and danger verdicts.
     forms: bool,
+    /// The vehicle form leads: the verdict is about a part in a car ([`VIN_FIRST`]).
+    vin_first: bool,
     /// The scanned label's path and query, which a report carries (empty for typed numbers).
     scanned: String,
     typed: TypedForm,
 }
+
+/// The verdicts about a part recorded in a car (or copies of one that is): whoever scans it is
+/// most often that car's owner, after a repair, so the page asks for their VIN first.
+const VIN_FIRST: [&str; 3] = ["genuine_installed", "duplicate_suspected", "copies_known"];
 
 /// The owner's page for a verdict. `path_and_query` is the request's, for the language switch.
 pub fn verdict_page(verdict: &Verdict, lang: Lang, path_and_query: &str) -> Response {
@@ -66,6 +72,7 @@ pub fn verdict_page(verdict: &Verdict, lang: Lang, path_and_query: &str) -> Resp
         },
         recall_reason: verdict.recall_reason.as_deref(),
         forms: matches!(verdict.severity, Severity::Warning | Severity::Danger),
+        vin_first: VIN_FIRST.contains(&verdict.verdict),
         scanned: scanned_path(path_and_query).unwrap_or_default(),
         // A link that could not be read still carries the numbers printed under the QR code, as
         // far as it got: the typed lookup starts from them.
@@ -400,20 +407,38 @@ pub async fn vehicle_check(
         Ok(vin) => vin,
         Err(e) => return Ok(invalid(t.vin_error(&e))),
     };
-    let found = state
-        .blocking(move |r| r.vehicle_answer(&key, &vin))
+    let (found, shop) = state
+        .blocking(move |r| {
+            let found = r.vehicle_answer(&key, &vin)?;
+            let shop = match &found {
+                registry::VehicleAnswer::Recorded { by, .. } => {
+                    r.party(by)?.map_or_else(|| by.to_string(), |p| p.name)
+                }
+                _ => String::new(),
+            };
+            Ok::<_, registry::RegistryError>((found, shop))
+        })
         .await??;
+    // The owner of the car the part was recorded in learns that theirs is the recorded one: the
+    // alarm on the label's page is about another copy, or for a buyer offered it as new.
     let (severity, message) = match found {
-        registry::VehicleAnswer::Recorded => (Severity::Ok, t.vehicle_yes),
-        registry::VehicleAnswer::NotRecorded => (Severity::Warning, t.vehicle_no),
-        registry::VehicleAnswer::FoundCounterfeit => (Severity::Danger, t.vehicle_counterfeit),
+        registry::VehicleAnswer::Recorded { since, .. } => (
+            Severity::Ok,
+            t.vehicle_yes
+                .replace("{date}", &state.config().time_zone.date(since))
+                .replace("{shop}", &shop),
+        ),
+        registry::VehicleAnswer::NotRecorded => (Severity::Warning, t.vehicle_no.to_owned()),
+        registry::VehicleAnswer::FoundCounterfeit => {
+            (Severity::Danger, t.vehicle_counterfeit.to_owned())
+        }
     };
     Ok(answer(
         lang,
         StatusCode::OK,
         severity,
         t.vehicle_heading,
-        message.to_owned(),
+        message,
         &form.gtin,
         &form.serial,
     ))
