@@ -123,8 +123,8 @@ pub use party::PartyId;
 pub use record::{CodeRecord, Copies, Evidence, Flags, LotRecall, ScanAnomaly};
 pub use register::{Interrupted, Registration, Rejection, Summary, register_manifest};
 pub use registry::{
-    CodeStatus, History, LabelStatus, Presented, Recorded, Registry, RegistryConfig, RegistryError,
-    ScannedLabel, Submission, VehicleAnswer,
+    AlsoChanged, CodeStatus, History, LabelStatus, Presented, Recorded, Registry, RegistryConfig,
+    RegistryError, ScannedLabel, Submission, VehicleAnswer,
 };
 pub use scans::{ScanContext, ScanPolicy, ScanStats};
 pub use sessions::{SessionRecord, session_key};

@@ -1832,3 +1832,68 @@ async fn an_installed_part_asks_for_the_owners_vin_first() {
     assert!(!genuine.contains(r#"id="vehicle-first""#));
     w.server.shutdown().await;
 }
+
+/// Undoing a receive that the shop's own later install stood on says what else changed, the
+/// install's row says it changed and offers no Undo of its own, and the maker's investigation
+/// says which event the correction undid.
+#[tokio::test]
+async fn an_undo_says_what_else_it_changed() {
+    let w = world().await;
+    let client = no_redirects();
+    let shop_token = token(&w.server.registry, "shop-a");
+    let (cookie, _) = sign_in(&client, &w, &shop_token).await;
+    let csrf = csrf_of(&signed_in_page(&client, w.server.url("/shop"), &cookie).await);
+    let received: serde_json::Value = station_post(
+        &client,
+        &w,
+        &cookie,
+        "/shop/scan",
+        &[("csrf", &csrf), ("code", &w.uris[1])],
+    )
+    .await
+    .json()
+    .await
+    .unwrap();
+    assert_eq!(received["class"], "ok", "{received}");
+    // The install typed through the API: applied because the shop holds the part, a claim
+    // without the receive.
+    let installed = client
+        .post(w.server.url("/api/v1/events"))
+        .bearer_auth(&shop_token)
+        .json(&serde_json::json!({
+            "gtin": "06901234567892", "serial": "PAGE0001",
+            "step": "installing", "vin": "LSVAU218XN2183294",
+        }))
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(installed.status().as_u16(), 200);
+    let undone = station_post(
+        &client,
+        &w,
+        &cookie,
+        "/shop/undo",
+        &[("csrf", &csrf), ("row", &received["id"].to_string())],
+    )
+    .await;
+    assert_eq!(undone.status().as_u16(), 303);
+    let html = signed_in_page(&client, w.server.url("/shop?lang=en"), &cookie).await;
+    assert!(
+        html.contains("your later event #2 (") && html.contains("no longer stands either"),
+        "{html}"
+    );
+    let history = history_of(&w, &w.uris[1]);
+    assert_eq!(history.record.custody.custody.name(), "at_manufacturer");
+    // The investigation names the undone event beside the correction.
+    let maker = token(&w.server.registry, "acme-brakes");
+    let (maker_cookie, _) = sign_in(&client, &w, &maker).await;
+    let case = signed_in_page(
+        &client,
+        w.server
+            .url("/dashboard/codes/06901234567892/PAGE0001?lang=en"),
+        &maker_cookie,
+    )
+    .await;
+    assert!(case.contains("Undoes event #1 ("), "{case}");
+    w.server.shutdown().await;
+}

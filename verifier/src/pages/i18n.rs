@@ -847,6 +847,12 @@ words! {
                en: "Undo" }
         row_undone { zh: "↶ 已撤销：这次扫描的记录已作废",
                      en: "↶ Undone: this scan's record is withdrawn" }
+        /// After [`Texts::row_undone`], once per later event of the shop's the undo changed.
+        row_undone_also { zh: "；您之后依赖它的事件 #{seq}（{step}，{date}）也随之不再成立",
+                          en: "; your later event #{seq} ({step}, {date}), which stood on it, no longer stands either" }
+        /// A later scan's row whose event an undo above changed.
+        row_changed_by_undo { zh: "⚠ 已随撤销改变：这次扫描所依赖的记录已撤销，它的记录不再成立",
+                              en: "⚠ Changed by an undo: the scan this one stood on was undone, so its record no longer stands" }
         undo_refused { zh: "无法撤销：",
                        en: "Cannot undo: " }
         /// `{seq}`, `{step}` and `{date}` of the other party's event that depends on the undone
