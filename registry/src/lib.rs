@@ -126,8 +126,8 @@ pub use register::{
     register_manifest_with,
 };
 pub use registry::{
-    CodeStatus, History, LabelStatus, Presented, Recorded, Registry, RegistryConfig, RegistryError,
-    ScannedLabel, Submission, VehicleAnswer,
+    AlsoChanged, CodeStatus, History, LabelStatus, Presented, Recorded, Registry, RegistryConfig,
+    RegistryError, ScannedLabel, Submission, VehicleAnswer,
 };
 pub use scans::{ScanContext, ScanPolicy, ScanStats};
 pub use sessions::{SessionRecord, session_key};

@@ -60,6 +60,7 @@ use crate::scan_cache::ScanCache;
 use crate::scans::ScanPolicy;
 use crate::store::{Caches, Create, Location, Store, StoreError};
 
+pub use self::corrections::AlsoChanged;
 pub use self::labels::{LabelStatus, ScannedLabel};
 pub use self::queries::{CodeStatus, History, VehicleAnswer};
 pub use self::submit::{Presented, Recorded, Submission};

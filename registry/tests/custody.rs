@@ -731,6 +731,52 @@ fn a_correction_replays_the_history_without_the_corrected_event() {
 }
 
 #[test]
+fn a_correction_names_the_authors_own_later_events_it_changes() {
+    let w = World::new();
+    let r = &w.registry;
+    let shop = party("shop-1");
+    let key = w.registered("COR3");
+    let receive = r
+        .record_genuine_scan(&key, &shop, Action::Receive, day(2))
+        .unwrap();
+    let vin = registry::Vin::parse("LSVAU218XN2183294").unwrap();
+    // Typed numbers: applied because the shop holds the part (a stranger's would be a claim).
+    let install = r
+        .submit(
+            &key,
+            &shop,
+            registry::Submission::typed(Action::Install { vin }),
+            day(3),
+        )
+        .unwrap();
+    assert_eq!(install.event.outcome, Outcome::Applied);
+    assert!(receive.also_changed.is_empty() && install.also_changed.is_empty());
+    // The shop undoes its receive: its typed install stood on it (without the receive it is a
+    // stranger's claim), and the answer says so.
+    let undone = r
+        .record_genuine_scan(
+            &key,
+            &shop,
+            Action::Correct {
+                corrects: receive.event.seq,
+                reason: "wrong part".into(),
+            },
+            day(3),
+        )
+        .unwrap();
+    assert_eq!(
+        undone.also_changed,
+        vec![registry::AlsoChanged {
+            event: install.event.seq,
+            step: registry::Step::Installing,
+            at: day(3),
+        }]
+    );
+    assert_ne!(undone.record.custody.custody.name(), "installed");
+    assert!(r.audit(|_| {}).unwrap().is_clean());
+}
+
+#[test]
 fn a_correction_another_partys_event_depends_on_is_refused_and_nothing_stored() {
     let w = World::new();
     let r = &w.registry;

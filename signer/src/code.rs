@@ -412,10 +412,11 @@ fn decode_fixed<const N: usize>(field: Field, value: &str) -> Result<[u8; N], Pa
         ));
     }
     // The engine rejects non-zero trailing bits, so each value has exactly one accepted spelling.
+    // With the alphabet and the length checked above, that is all it can refuse.
     let mut out = [0u8; N];
     match URL_SAFE_NO_PAD.decode_slice(value, &mut out) {
         Ok(n) if n == N => Ok(out),
-        _ => Err(ParseError::new(field, Problem::NotBase64Url)),
+        _ => Err(ParseError::new(field, Problem::NonCanonical)),
     }
 }
 

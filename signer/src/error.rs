@@ -87,6 +87,12 @@ pub enum Problem {
     CheckDigit { found: char, expected: char },
     #[error("is not unpadded base64url")]
     NotBase64Url,
+    /// Unpadded base64url of the right length whose last character has stray low bits: a
+    /// spelling the writer never produces, so not the value that was signed. Its machine code is
+    /// `not_base64url` as before (`docs/code-format.md`); the verdict tells it apart, as a label
+    /// altered rather than one misread.
+    #[error("is base64url with stray bits in its last character, not the one spelling a value has")]
+    NonCanonical,
     #[error("has a malformed percent-escape at position {pos}")]
     BadPercentEncoding { pos: usize },
     #[error("uses GS1 application identifier ({ai}), which partseal codes do not carry")]
@@ -119,7 +125,7 @@ impl Problem {
             Problem::WrongLength { .. } => "wrong_length",
             Problem::BadChar { .. } => "bad_char",
             Problem::CheckDigit { .. } => "check_digit",
-            Problem::NotBase64Url => "not_base64url",
+            Problem::NotBase64Url | Problem::NonCanonical => "not_base64url",
             Problem::BadPercentEncoding { .. } => "bad_percent_encoding",
             Problem::UnsupportedAi { .. } => "unsupported_ai",
             Problem::OutOfOrder => "out_of_order",

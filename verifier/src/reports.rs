@@ -7,7 +7,7 @@
 //! the report came from a scanned label: a forged label's are what its maker needs to trace it.
 
 use registry::{Registry, RegistryError, Report};
-use signer::{DigitalLink, SignedCode, Timestamp};
+use signer::{SignedCode, Timestamp};
 
 use crate::verdict::{self, Scan, Verdict};
 
@@ -52,7 +52,7 @@ pub fn file(
 ) -> Result<Result<Filed, NotKept>, RegistryError> {
     let (verdict, key, label) = match &report.subject {
         Subject::Scanned(uri) => {
-            let link = match DigitalLink::parse(uri) {
+            let link = match verdict::named_link(uri) {
                 Ok(link) => link,
                 Err(e) => return Ok(Err(NotKept::BadCode(e.to_string()))),
             };

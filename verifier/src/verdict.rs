@@ -34,7 +34,10 @@ use registry::{
     CodeKey, CodeStatus, Custody, GenuineCopy, LabelStatus, Registry, RegistryError, Role,
 };
 use serde::Serialize;
-use signer::{CheckTimes, ParseError, SignedCode, Timestamp, TrustStore, VerifyError};
+use signer::{
+    CheckTimes, DigitalLink, Field, ParseError, Problem, SignedCode, Timestamp, TrustStore,
+    VerifyError,
+};
 use utoipa::openapi::{RefOr, Schema, Type, schema::ObjectBuilder};
 use utoipa::{PartialSchema, ToSchema};
 
@@ -238,7 +241,7 @@ pub enum Scan {
 pub fn judge_scan(registry: &Registry, input: &str, now: Timestamp) -> Result<Scan, RegistryError> {
     let code = match SignedCode::parse(input) {
         Ok(code) => code,
-        Err(e) => return Ok(Scan::Judged(Box::new(Verdict::data_error(&e)), None)),
+        Err(e) => return Ok(Scan::Judged(Box::new(unreadable(input, &e)), None)),
     };
     match registry.label_status((&code).into())? {
         LabelStatus::Registered(status) => {
@@ -341,6 +344,37 @@ fn revoked(e: &VerifyError) -> Verdict {
     );
     v.reason = Some(e.code().to_owned());
     v
+}
+
+/// The verdict for a label the strict parser refused: can't read, unless all that is wrong is a
+/// signature spelled with stray bits. Such a label was altered (a misread never produces a full
+/// signature's worth of valid characters), like a changed middle character, which parses and
+/// fails Ed25519: both are a label the maker did not sign, and both are forged.
+fn unreadable(input: &str, e: &ParseError) -> Verdict {
+    if e.field != Field::Signature || e.problem != Problem::NonCanonical {
+        return Verdict::data_error(e);
+    }
+    let mut v = Verdict::forged(&VerifyError::BadSignature);
+    v.part = named_link(input).ok().map(|link| PartInfo {
+        name: None,
+        gtin: link.part.gtin.as_str().to_owned(),
+        lot: link.part.lot.as_ref().map(|l| l.as_str().to_owned()),
+        serial: link.part.serial.as_str().to_owned(),
+    });
+    v
+}
+
+/// The Digital Link a scanned label is: its part, and its key id and signature where readable. A
+/// signature spelled with stray bits is left out, so that a report can still name the part the
+/// forged label claims to be.
+pub fn named_link(input: &str) -> Result<DigitalLink, ParseError> {
+    DigitalLink::parse(input).or_else(|e| {
+        if e.field == Field::Signature && e.problem == Problem::NonCanonical {
+            DigitalLink::parse(input.split_once('?').map_or(input, |(path, _)| path))
+        } else {
+            Err(e)
+        }
+    })
 }
 
 fn part_info(code: &SignedCode) -> PartInfo {

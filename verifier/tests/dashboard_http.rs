@@ -764,3 +764,97 @@ async fn the_lots_page_counts_each_lots_codes_scans_and_alerts() {
     );
     w.server.shutdown().await;
 }
+
+/// A report's sender gets a neutral confirmation with a reference to quote; the maker's table
+/// shows that reference, the verdict the sender saw, and a forged label as a forged label naming
+/// the code, not as if the registered part were suspect.
+#[tokio::test]
+async fn reports_carry_a_reference_and_what_the_sender_saw() {
+    let w = world().await;
+    let client = no_redirects();
+    // A label naming CASE0001 signed by a key no maker holds: a forged label.
+    let forged = SignedCode::sign(
+        PartId {
+            gtin: Gtin::parse(GTIN).unwrap(),
+            lot: Some(Lot::parse("L2026A").unwrap()),
+            serial: Serial::parse("CASE0001").unwrap(),
+        },
+        &signer::keys::generate(),
+    )
+    .path_and_query();
+    let sent = client
+        .post(w.server.url("/owner/report"))
+        .form(&[
+            ("gtin", GTIN),
+            ("serial", "CASE0001"),
+            ("scanned", forged.as_str()),
+            ("text", "sold as new at the market"),
+            ("lang", "en"),
+        ])
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(sent.status().as_u16(), 201);
+    let thanks = sent.text().await.unwrap();
+    let kept = w.server.registry.reports(&w.maker.id).unwrap();
+    assert_eq!(kept.len(), 1);
+    let reference = &kept[0].id;
+    assert!(
+        thanks.contains(&format!("Your reference: {reference}.")),
+        "{thanks}"
+    );
+    // Received, not alarmed: the box is neutral, and still says what the check said.
+    assert!(thanks.contains(r#"class="verdict info""#), "{thanks}");
+    assert!(!thanks.contains(r#"class="verdict danger""#), "{thanks}");
+    assert!(thanks.contains("What this check said: "), "{thanks}");
+    // A typed report on another code.
+    let typed = client
+        .post(w.server.url("/owner/report"))
+        .form(&[
+            ("gtin", GTIN),
+            ("serial", "CASE0002"),
+            ("text", "two of these"),
+        ])
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(typed.status().as_u16(), 201);
+
+    let (cookie, _) = signed_in(&client, &w, "acme-brakes").await;
+    let html = get(&client, &w, "/dashboard?lang=en", &cookie).await.1;
+    let table = &html[html.find(r#"id="reports""#).unwrap()..];
+    for header in [
+        "Reference",
+        "Code",
+        "What the sender saw",
+        "What they wrote",
+    ] {
+        assert!(
+            table.contains(&format!(r#"<th scope="col">{header}</th>"#)),
+            "{table}"
+        );
+    }
+    let row = &table[table
+        .find(&format!(r#"<tr id="report-{reference}">"#))
+        .unwrap()..];
+    let row = &row[..row.find("</tr>").unwrap()];
+    assert!(row.contains("A forged label naming this code"), "{row}");
+    assert!(row.contains("(01)06901234567892(21)CASE0001"), "{row}");
+    assert!(row.contains("sold as new at the market"), "{row}");
+    let forged_words = &verifier::pages::i18n::EN.verdict("forged").headline;
+    assert!(row.contains(&escape(forged_words)), "{row}");
+    // The typed report is listed as what it is: numbers, no label, and no forged-label line.
+    let typed_row = &table[table.find("(21)CASE0002").unwrap()..];
+    let typed_row = &typed_row[..typed_row.find("</tr>").unwrap()];
+    assert!(!typed_row.contains("A forged label"), "{typed_row}");
+    w.server.shutdown().await;
+}
+
+/// `text` as askama escapes it into a page.
+fn escape(text: &str) -> String {
+    text.replace('&', "&#38;")
+        .replace('<', "&#60;")
+        .replace('>', "&#62;")
+        .replace('"', "&#34;")
+        .replace('\'', "&#39;")
+}

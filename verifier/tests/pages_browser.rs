@@ -264,9 +264,15 @@ async fn people_see_the_pages_in_a_phone_sized_browser() {
         .await
         .unwrap();
     let confirmed = wait_text(&c, "#answer", |t| t.contains(EN.report_thanks)).await;
-    // The confirmation repeats what the check said, in its colours, and leads back to the label.
+    // The confirmation is neutral, gives the reference to quote, repeats what the check said,
+    // and leads back to the label.
     assert!(
         confirmed.contains(EN.verdict("duplicate_suspected").headline),
+        "{confirmed}"
+    );
+    let reference = r.reports(&maker.id).unwrap()[0].id.clone();
+    assert!(
+        confirmed.contains(&format!("{}{reference}", EN.report_your_reference)),
         "{confirmed}"
     );
     let answer_class = c
@@ -277,7 +283,7 @@ async fn people_see_the_pages_in_a_phone_sized_browser() {
         .await
         .unwrap()
         .unwrap_or_default();
-    assert!(answer_class.contains("danger"), "{answer_class}");
+    assert!(answer_class.contains("info"), "{answer_class}");
     let back = c
         .find(Locator::Css("main p a"))
         .await
@@ -295,7 +301,8 @@ async fn people_see_the_pages_in_a_phone_sized_browser() {
     c.goto(&format!("{}&lang=zh-CN", cases[1].1)).await.unwrap();
     let vin_input = c.find(Locator::Css("#vehicle-vin")).await.unwrap();
     vin_input.send_keys(&format!("{VIN}{ENTER}")).await.unwrap();
-    wait_text(&c, "#answer", |t| t.contains(ZH.vehicle_yes)).await;
+    let yes = ZH.vehicle_yes.split("{date}").next().unwrap();
+    wait_text(&c, "#answer", |t| t.contains(yes)).await;
     shot(&c, "owner-vehicle-check-zh-CN").await;
 
     // ---- The shop's station ----

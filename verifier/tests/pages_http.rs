@@ -99,6 +99,20 @@ async fn the_owner_page_is_small_translated_and_verdict_first() {
         let inputs = html.matches("<input id=").count() + html.matches("<textarea id=").count();
         assert_eq!(inputs, html.matches("<label for=").count(), "{html}");
     }
+    // A label that cannot be read (here its signature cut short) still carries its numbers:
+    // the typed lookup starts from them.
+    let cut = &w.uris[0][..w.uris[0].len() - 10];
+    let (status, unread) = page(&client, cut, "en").await;
+    assert_eq!(status, 200);
+    assert!(unread.contains("This code could not be read"), "{unread}");
+    assert!(
+        unread.contains(r#"id="lookup-gtin" name="gtin" value="06901234567892""#),
+        "{unread}"
+    );
+    assert!(
+        unread.contains(r#"id="lookup-serial" name="serial" value="PAGE0000""#),
+        "{unread}"
+    );
     // A part nobody recorded since it was made is in someone's hand, not "at the manufacturer":
     // the page says what is known.
     assert!(zh.contains("出厂后没有任何流转记录"), "{zh}");
@@ -1134,6 +1148,21 @@ async fn the_station_asks_before_a_wrong_mode_scan_and_undoes_its_own() {
     let (cookie, _) = sign_in(&client, &w, &token).await;
     let html = signed_in_page(&client, w.server.url("/shop"), &cookie).await;
     let csrf = csrf_of(&html);
+    // The mode and its banner lead the page in both modes, above the scan box and the list that
+    // grows below it (a phone shows the top first).
+    let leads = |html: &str, mode: &str| {
+        let banner = html
+            .find(&format!(r#"id="mode-banner" data-mode="{mode}""#))
+            .unwrap_or_else(|| panic!("no {mode} banner: {html}"));
+        let switch = html.find(r#"id="mode-select""#).unwrap();
+        let scan_box = html.find(r#"id="scan-form""#).unwrap();
+        let list = html.find(r#"id="scan-list""#).unwrap();
+        assert!(
+            banner < switch && switch < scan_box && scan_box < list,
+            "{html}"
+        );
+    };
+    leads(&html, "receive");
     let set_mode = |mode: &'static str, vin: &'static str| {
         let (client, cookie, csrf, w) = (&client, &cookie, &csrf, &w);
         async move {
@@ -1166,6 +1195,10 @@ async fn the_station_asks_before_a_wrong_mode_scan_and_undoes_its_own() {
 
     // The shop installs the part, then scans it again with the station left in receive mode.
     set_mode("install", "LSVAU218XN2183294").await;
+    leads(
+        &signed_in_page(&client, w.server.url("/shop"), &cookie).await,
+        "install",
+    );
     let installed = scan(w.uris[0].clone()).await;
     assert_eq!(installed["class"], "ok", "{installed}");
     assert_eq!(installed["undo"], true, "{installed}");
@@ -1731,5 +1764,136 @@ async fn the_parts_name_comes_first_on_the_owner_page_and_in_the_json() {
     // A part registered without a name shows none.
     let (_, html) = page(&client, &w.uris[0], "en").await;
     assert!(!html.contains("id=\"part-name\""), "{html}");
+    w.server.shutdown().await;
+}
+
+/// A part already in a car is most often scanned by that car's owner: the page asks for the VIN
+/// before anything else, and the owner whose car holds the recorded part hears that theirs is the
+/// recorded one, when and by whom it was fitted; the warning stays for a buyer.
+#[tokio::test]
+async fn an_installed_part_asks_for_the_owners_vin_first() {
+    use verifier::pages::i18n::{EN, ZH};
+    let w = world().await;
+    let client = no_redirects();
+    let r = &w.server.registry;
+    let link = signer::DigitalLink::parse(&w.uris[2]).unwrap();
+    let key = registry::CodeKey::of(&link.part);
+    let shop = registry::PartyId::parse("shop-a").unwrap();
+    let vin = registry::Vin::parse("LSVAU218XN2183294").unwrap();
+    r.record_genuine_scan(&key, &shop, registry::Action::Receive, now())
+        .unwrap();
+    r.record_genuine_scan(&key, &shop, registry::Action::Install { vin }, now())
+        .unwrap();
+    for (lang, t) in [("zh-CN", &ZH), ("en", &EN)] {
+        let (_, html) = page(&client, &w.uris[2], lang).await;
+        owner_sized(&html, lang);
+        assert!(
+            html.contains(r#"data-verdict="genuine_installed""#),
+            "{html}"
+        );
+        let question = html
+            .find(r#"id="vehicle-first""#)
+            .expect("the VIN question");
+        assert!(html.contains(&esc(t.vehicle_first)), "{html}");
+        assert!(html.find(r#"id="verdict""#).unwrap() < question);
+        for later in [r#"<h2 id="report">"#, r#"<dd class="code">06901234567892"#] {
+            assert!(question < html.find(later).unwrap(), "{later}: {html}");
+        }
+        // One vehicle form, not two.
+        assert_eq!(html.matches(r#"action="/owner/vehicle-check""#).count(), 1);
+    }
+    // The owner's VIN: theirs is the recorded part, fitted on that day by that shop.
+    let answer = client
+        .post(w.server.url("/owner/vehicle-check"))
+        .form(&[
+            ("gtin", "06901234567892"),
+            ("serial", "PAGE0002"),
+            ("vin", "LSVAU218XN2183294"),
+            ("lang", "en"),
+        ])
+        .send()
+        .await
+        .unwrap()
+        .text()
+        .await
+        .unwrap();
+    assert!(
+        answer.contains("Yes: recorded as installed in this vehicle on "),
+        "{answer}"
+    );
+    assert!(answer.contains("by shop-a Co."), "{answer}");
+    assert!(
+        answer.contains("the one in your car is the genuine part"),
+        "{answer}"
+    );
+    assert!(!answer.contains("{date}") && !answer.contains("{shop}"));
+    // A part nobody fitted is not asked about a car first.
+    let (_, genuine) = page(&client, &w.uris[0], "en").await;
+    assert!(!genuine.contains(r#"id="vehicle-first""#));
+    w.server.shutdown().await;
+}
+
+/// Undoing a receive that the shop's own later install stood on says what else changed, the
+/// install's row says it changed and offers no Undo of its own, and the maker's investigation
+/// says which event the correction undid.
+#[tokio::test]
+async fn an_undo_says_what_else_it_changed() {
+    let w = world().await;
+    let client = no_redirects();
+    let shop_token = token(&w.server.registry, "shop-a");
+    let (cookie, _) = sign_in(&client, &w, &shop_token).await;
+    let csrf = csrf_of(&signed_in_page(&client, w.server.url("/shop"), &cookie).await);
+    let received: serde_json::Value = station_post(
+        &client,
+        &w,
+        &cookie,
+        "/shop/scan",
+        &[("csrf", &csrf), ("code", &w.uris[1])],
+    )
+    .await
+    .json()
+    .await
+    .unwrap();
+    assert_eq!(received["class"], "ok", "{received}");
+    // The install typed through the API: applied because the shop holds the part, a claim
+    // without the receive.
+    let installed = client
+        .post(w.server.url("/api/v1/events"))
+        .bearer_auth(&shop_token)
+        .json(&serde_json::json!({
+            "gtin": "06901234567892", "serial": "PAGE0001",
+            "step": "installing", "vin": "LSVAU218XN2183294",
+        }))
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(installed.status().as_u16(), 200);
+    let undone = station_post(
+        &client,
+        &w,
+        &cookie,
+        "/shop/undo",
+        &[("csrf", &csrf), ("row", &received["id"].to_string())],
+    )
+    .await;
+    assert_eq!(undone.status().as_u16(), 303);
+    let html = signed_in_page(&client, w.server.url("/shop?lang=en"), &cookie).await;
+    assert!(
+        html.contains("your later event #2 (") && html.contains("no longer stands either"),
+        "{html}"
+    );
+    let history = history_of(&w, &w.uris[1]);
+    assert_eq!(history.record.custody.custody.name(), "at_manufacturer");
+    // The investigation names the undone event beside the correction.
+    let maker = token(&w.server.registry, "acme-brakes");
+    let (maker_cookie, _) = sign_in(&client, &w, &maker).await;
+    let case = signed_in_page(
+        &client,
+        w.server
+            .url("/dashboard/codes/06901234567892/PAGE0001?lang=en"),
+        &maker_cookie,
+    )
+    .await;
+    assert!(case.contains("Undoes event #1 ("), "{case}");
     w.server.shutdown().await;
 }

@@ -6,7 +6,7 @@ use signer::Timestamp;
 
 use super::RegistryConfig;
 use crate::error::CorrectionError;
-use crate::event::{Action, Event, What};
+use crate::event::{Action, Event, Step, What};
 use crate::party::PartyId;
 use crate::record::CodeRecord;
 use crate::rules;
@@ -50,14 +50,23 @@ pub(super) fn check_correction(
     Ok(())
 }
 
-/// The record as it would be had event `corrects` never happened, unless an event of another
-/// party after it depends on it (its outcome would change): then the correction is refused,
-/// naming that event.
+/// A later event of the correction's own author whose outcome the correction changes (an install
+/// that stood on the receive being undone): the author may change their own history, but is told.
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub struct AlsoChanged {
+    pub event: u32,
+    pub step: Step,
+    pub at: Timestamp,
+}
+
+/// The record as it would be had event `corrects` never happened, with the author's own later
+/// events whose outcome that changes; unless an event of another party after it depends on it
+/// (its outcome would change): then the correction is refused, naming that event.
 pub(super) fn corrected_record(
     before: &CodeRecord,
     events: &[Event],
     corrects: u32,
-) -> Result<CodeRecord, CorrectionError> {
+) -> Result<(CodeRecord, Vec<AlsoChanged>), CorrectionError> {
     let mut retracted = rules::corrected(events);
     let (_, outcomes_now) = rules::replay(before, events, &retracted);
     retracted.insert(corrects);
@@ -65,8 +74,18 @@ pub(super) fn corrected_record(
     let Some(author) = events.iter().find(|e| e.seq == corrects).map(|e| &e.actor) else {
         return Err(CorrectionError::NoSuchEvent(corrects));
     };
+    let mut also_changed = Vec::new();
     for ((event, now), then) in events.iter().zip(&outcomes_now).zip(&outcomes_then) {
-        if event.seq > corrects && &event.actor != author && now != then {
+        if event.seq <= corrects || now == then {
+            continue;
+        }
+        if &event.actor == author {
+            also_changed.push(AlsoChanged {
+                event: event.seq,
+                step: event.step(),
+                at: event.at,
+            });
+        } else {
             return Err(CorrectionError::DependedOn {
                 corrects,
                 event: event.seq,
@@ -77,5 +96,5 @@ pub(super) fn corrected_record(
         }
     }
     after.flags.scan_anomaly = before.flags.scan_anomaly.clone();
-    Ok(after)
+    Ok((after, also_changed))
 }

@@ -10,12 +10,14 @@ use crate::record::{CodeRecord, LotRecall};
 use crate::scans::ScanStats;
 use crate::store::{RecordCacheStats, StoreStats};
 use crate::vin::Vin;
+use signer::Timestamp;
 
 /// What an owner's "is this part in my vehicle?" gets.
-#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+#[derive(Clone, Debug, PartialEq, Eq)]
 pub enum VehicleAnswer {
-    /// The part is recorded as installed in this vehicle now.
-    Recorded,
+    /// The part is recorded as installed in this vehicle now: since when, and by which shop (the
+    /// owner knows who repaired their car; telling them is no one's secret).
+    Recorded { since: Timestamp, by: PartyId },
     /// It is not.
     NotRecorded,
     /// A part was recorded under this code in this vehicle, and the manufacturer found it was a
@@ -81,8 +83,13 @@ impl Registry {
             return Ok(VehicleAnswer::NotRecorded);
         };
         let record = &status.record;
-        if matches!(&record.custody.custody, Custody::Installed { vin: v, .. } if v == vin) {
-            return Ok(VehicleAnswer::Recorded);
+        if let Custody::Installed { vin: v, by } = &record.custody.custody
+            && v == vin
+        {
+            return Ok(VehicleAnswer::Recorded {
+                since: record.custody.since,
+                by: by.clone(),
+            });
         }
         if record.flags.copies.is_none() {
             return Ok(VehicleAnswer::NotRecorded);

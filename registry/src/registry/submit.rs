@@ -3,7 +3,7 @@
 
 use signer::{DigitalLink, PartId, Timestamp};
 
-use super::corrections::{check_correction, corrected_record};
+use super::corrections::{AlsoChanged, check_correction, corrected_record};
 use super::labels::ScannedLabel;
 use super::{MAX_CONFLICTS, Registry, RegistryError, Result, corrupt};
 use crate::custody::Custody;
@@ -26,6 +26,8 @@ pub struct Recorded {
     pub explanation: Option<String>,
     /// Something the party should know although the event was recorded (a recalled part).
     pub warning: Option<String>,
+    /// For a correction: the author's own later events whose outcome it changed.
+    pub also_changed: Vec<AlsoChanged>,
 }
 
 /// An event as a party submits it.
@@ -205,7 +207,7 @@ impl Registry {
             what: What::Action(action.clone()),
             outcome: Outcome::Applied,
         };
-        let (mut after, warning) = self.judge(key, &before, action, &mut event)?;
+        let (mut after, warning, also_changed) = self.judge(key, &before, action, &mut event)?;
         after.events = before.events + 1;
         after.head = event.hash(key);
         let notices = notices_of(key, &before, &event);
@@ -222,6 +224,7 @@ impl Registry {
             record: after,
             explanation,
             warning,
+            also_changed,
         })
     }
 
@@ -259,7 +262,8 @@ impl Registry {
     }
 
     /// Works out the record after `event` and sets its outcome; refuses what must not be stored.
-    /// Returns the record and a warning for the party (a recalled part received).
+    /// Returns the record, a warning for the party (a recalled part received) and, for a
+    /// correction, the party's own later events whose outcome it changed.
     /// `event` is `action`'s, which the caller passes apart so the event can be changed.
     fn judge(
         &self,
@@ -267,7 +271,7 @@ impl Registry {
         before: &CodeRecord,
         action: &Action,
         event: &mut Event,
-    ) -> Result<(CodeRecord, Option<String>)> {
+    ) -> Result<(CodeRecord, Option<String>, Vec<AlsoChanged>)> {
         let actor = &event.actor;
         let manufacturer_only = matches!(
             action,
@@ -281,9 +285,9 @@ impl Registry {
             Action::Correct { corrects, .. } => {
                 let events = self.events(key, before)?;
                 check_correction(&events, *corrects, actor, event.at, &self.config)?;
-                after = corrected_record(before, &events, *corrects)?;
+                let (after, also_changed) = corrected_record(before, &events, *corrects)?;
                 event.outcome = Outcome::Applied;
-                return Ok((after, None));
+                return Ok((after, None, also_changed));
             }
             Action::Resolve {
                 resolution,
@@ -312,7 +316,7 @@ impl Registry {
                 event.outcome = rules::apply(&mut after, event, &events);
                 // Ending an alert ends its scan anomaly too; a later anomaly raises a new one.
                 after.flags.scan_anomaly = None;
-                return Ok((after, None));
+                return Ok((after, None, Vec::new()));
             }
             _ => {}
         }
@@ -330,7 +334,7 @@ impl Registry {
                 _ => {}
             }
         }
-        Ok((after, warning))
+        Ok((after, warning, Vec::new()))
     }
 }
 

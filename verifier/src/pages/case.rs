@@ -214,6 +214,16 @@ fn gather(
                 Action::Install { vin } | Action::Remove { vin: Some(vin) } => {
                     detail.push(c.in_vehicle.replace("{vin}", vin_tail(vin)));
                 }
+                Action::Correct { corrects, .. } => {
+                    // The history says what each correction undid, next to its reason.
+                    if let Some(undone) = history.events.iter().find(|u| u.seq == *corrects) {
+                        detail.push(
+                            c.undoes
+                                .replace("{seq}", &corrects.to_string())
+                                .replace("{step}", c.step(undone.step())),
+                        );
+                    }
+                }
                 Action::Ship { to } => {
                     let (name, region) = names.get(r, to)?;
                     let to = match region {

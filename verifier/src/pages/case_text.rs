@@ -119,6 +119,9 @@ words! {
         /// `{name}`: the party shipped to.
         shipped_to { zh: "发往 {name}",
                      en: "to {name}" }
+        /// A correction's row: which event it undid.
+        undoes { zh: "撤销事件 #{seq}（{step}）",
+                 en: "Undoes event #{seq} ({step})" }
         /// The station's steps, but in Chinese the investigation says 安装 (installed) where
         /// the station says 装车 (fitted to a car).
         steps: StepWords {

@@ -64,7 +64,13 @@ pub struct AlertView {
 }
 
 pub struct ReportView {
+    /// The reference the sender was given.
+    pub id: String,
     pub code: String,
+    /// The verdict the sender saw, in words; `None` for reports kept before verdicts were.
+    pub seen: Option<&'static str>,
+    /// The sender held a forged label naming this code: evidence of a copy, not a suspect part.
+    pub forged: bool,
     pub at: String,
     pub text: String,
     pub contact: Option<String>,
@@ -193,8 +199,12 @@ fn gather(
             charted.insert(report.key.clone());
         }
         if reports.len() < LISTED_REPORTS {
+            let seen = report.verdict.as_deref();
             reports.push(ReportView {
+                id: report.id,
                 code: report.key.to_string(),
+                seen: seen.map(|v| t.verdict(v).headline),
+                forged: seen == Some("forged"),
                 at: zone.date_time(report.at),
                 text: report.text,
                 contact: report.contact,

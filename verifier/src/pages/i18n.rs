@@ -540,8 +540,12 @@ words! {
                    en: "17 characters, on the registration or the windscreen" }
         vehicle_send { zh: "查询",
                        en: "Check" }
-        vehicle_yes { zh: "是：这个配件登记为安装在这辆车上。",
-                      en: "Yes: this part is recorded as installed in this vehicle." }
+        /// `{date}`: when it was fitted; `{shop}`: the shop that recorded it.
+        vehicle_yes { zh: "是：这个配件于 {date} 由{shop}登记安装在这辆车上。就登记记录而言，您车上的这件就是正品；本页的警告针对的是这个标签的其他复制品，或提醒被当作新件出售时不要购买。",
+                      en: "Yes: recorded as installed in this vehicle on {date} by {shop}. As far as the registry knows, the one in your car is the genuine part: the warning on the label's page is about another copy of its label, or for a buyer offered it as new." }
+        /// Above the VIN form, where the verdict is about a part already in a car.
+        vehicle_first { zh: "这个配件装在您的车上吗？请输入您的车辆识别代号 (VIN)，查看它是否就是登记在您车上的那一件。",
+                        en: "Is this part in your car? Enter your VIN to see whether it is the one recorded in your vehicle." }
         vehicle_no { zh: "否：这个配件没有登记为安装在这辆车上。",
                      en: "No: this part is not recorded as installed in this vehicle." }
         bad_vin { zh: "VIN 无效：",
@@ -715,6 +719,8 @@ words! {
                    en: "Switch" }
         installing_into { zh: "正在装车：",
                           en: "Installing into " }
+        receiving_banner { zh: "正在收货：每次扫描都记录为本店收到该配件。",
+                           en: "Receiving: each scan records the part as received by you." }
         scans { zh: "本次扫描",
                 en: "Scans this session" }
         no_scans { zh: "还没有扫描。",
@@ -790,6 +796,23 @@ words! {
                   en: "Public reports" }
         no_reports { zh: "没有举报。",
                      en: "No reports." }
+        report_reference { zh: "举报编号",
+                           en: "Reference" }
+        report_code { zh: "配件码",
+                      en: "Code" }
+        report_forged_label { zh: "一张冒用此码的伪造标签",
+                              en: "A forged label naming this code" }
+        report_seen_verdict { zh: "举报人看到的结果",
+                              en: "What the sender saw" }
+        report_words { zh: "举报内容",
+                       en: "What they wrote" }
+        report_seen_unknown { zh: "（早期举报，未记录）",
+                              en: "(an early report: not kept)" }
+        report_your_reference { zh: "您的举报编号：",
+                                en: "Your reference: " }
+        /// Ends the sentence with the reference.
+        report_reference_end { zh: "。",
+                               en: "." }
         region { zh: "地区",
                  en: "Region" }
         unknown_region { zh: "未知",
@@ -824,6 +847,12 @@ words! {
                en: "Undo" }
         row_undone { zh: "↶ 已撤销：这次扫描的记录已作废",
                      en: "↶ Undone: this scan's record is withdrawn" }
+        /// After [`Texts::row_undone`], once per later event of the shop's the undo changed.
+        row_undone_also { zh: "；您之后依赖它的事件 #{seq}（{step}，{date}）也随之不再成立",
+                          en: "; your later event #{seq} ({step}, {date}), which stood on it, no longer stands either" }
+        /// A later scan's row whose event an undo above changed.
+        row_changed_by_undo { zh: "⚠ 已随撤销改变：这次扫描所依赖的记录已撤销，它的记录不再成立",
+                              en: "⚠ Changed by an undo: the scan this one stood on was undone, so its record no longer stands" }
         undo_refused { zh: "无法撤销：",
                        en: "Cannot undo: " }
         /// `{seq}`, `{step}` and `{date}` of the other party's event that depends on the undone

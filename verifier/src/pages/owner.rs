@@ -41,10 +41,16 @@ struct OwnerPage<'a> {
     recall_reason: Option<&'a str>,
     /// The report and vehicle forms: for warning and danger verdicts.
     forms: bool,
+    /// The vehicle form leads: the verdict is about a part in a car ([`VIN_FIRST`]).
+    vin_first: bool,
     /// The scanned label's path and query, which a report carries (empty for typed numbers).
     scanned: String,
     typed: TypedForm,
 }
+
+/// The verdicts about a part recorded in a car (or copies of one that is): whoever scans it is
+/// most often that car's owner, after a repair, so the page asks for their VIN first.
+const VIN_FIRST: [&str; 3] = ["genuine_installed", "duplicate_suspected", "copies_known"];
 
 /// The owner's page for a verdict. `path_and_query` is the request's, for the language switch.
 pub fn verdict_page(verdict: &Verdict, lang: Lang, path_and_query: &str) -> Response {
@@ -66,10 +72,43 @@ pub fn verdict_page(verdict: &Verdict, lang: Lang, path_and_query: &str) -> Resp
         },
         recall_reason: verdict.recall_reason.as_deref(),
         forms: matches!(verdict.severity, Severity::Warning | Severity::Danger),
+        vin_first: VIN_FIRST.contains(&verdict.verdict),
         scanned: scanned_path(path_and_query).unwrap_or_default(),
-        typed: TypedForm::default(),
+        // A link that could not be read still carries the numbers printed under the QR code, as
+        // far as it got: the typed lookup starts from them.
+        typed: if verdict.verdict == "data_error" {
+            numbers_in_link(path_and_query)
+        } else {
+            TypedForm::default()
+        },
     };
     render(&page)
+}
+
+/// The GTIN and serial a Digital Link's path carries (`/01/{gtin}[/10/{lot}]/21/{serial}`), each
+/// as written, percent-decoded; an absent or undecodable one stays empty. Read loosely on
+/// purpose: this is for a link the strict parser refused, to spare the visitor typing what it
+/// did carry.
+fn numbers_in_link(path_and_query: &str) -> TypedForm {
+    let path = path_and_query.split(['?', '#']).next().unwrap_or_default();
+    let segments: Vec<&str> = path.split('/').collect();
+    let after = |ai: &str| {
+        segments
+            .windows(2)
+            .find(|pair| pair[0] == ai)
+            .and_then(|pair| {
+                percent_encoding::percent_decode_str(pair[1])
+                    .decode_utf8()
+                    .ok()
+            })
+            .map(|value| value.chars().take(48).collect::<String>())
+            .unwrap_or_default()
+    };
+    TypedForm {
+        gtin: after("01"),
+        serial: after("21"),
+        bad: None,
+    }
 }
 
 /// The label's own path and query (`/01/...`, without the language switch), if this page answers
@@ -263,10 +302,19 @@ pub async fn report(
             ));
         }
     };
-    // The confirmation repeats what the check said, in its colours, and leads back to the label's
-    // own page: never a greener answer than the one the reporter saw.
+    // The confirmation is neutral (the report is received; the verdict is the label page's to
+    // give), with the reference the sender can quote to the maker, repeats what the check said
+    // and leads back to the label's own page: never a greener answer than the one they saw.
     let seen = t.verdict(filed.verdict.verdict);
-    let message = format!("{} {}{}", t.report_thanks, t.report_seen, seen.headline);
+    let message = format!(
+        "{} {}{}{} {}{}",
+        t.report_thanks,
+        t.report_your_reference,
+        filed.id,
+        t.report_reference_end,
+        t.report_seen,
+        seen.headline
+    );
     let back = match &scanned {
         Some(path) => format!(
             "{path}{}lang={}",
@@ -291,9 +339,9 @@ pub async fn report(
             switch_href: switch,
             heading: t.report_heading.to_owned(),
             message,
-            sev_class: i18n::severity_class(filed.verdict.severity),
-            icon: i18n::icon(filed.verdict.severity),
-            sev_word: t.severity(filed.verdict.severity),
+            sev_class: i18n::severity_class(Severity::Info),
+            icon: i18n::icon(Severity::Info),
+            sev_word: t.severity(Severity::Info),
             back_href: back,
         },
     ))
@@ -359,20 +407,38 @@ pub async fn vehicle_check(
         Ok(vin) => vin,
         Err(e) => return Ok(invalid(t.vin_error(&e))),
     };
-    let found = state
-        .blocking(move |r| r.vehicle_answer(&key, &vin))
+    let (found, shop) = state
+        .blocking(move |r| {
+            let found = r.vehicle_answer(&key, &vin)?;
+            let shop = match &found {
+                registry::VehicleAnswer::Recorded { by, .. } => {
+                    r.party(by)?.map_or_else(|| by.to_string(), |p| p.name)
+                }
+                _ => String::new(),
+            };
+            Ok::<_, registry::RegistryError>((found, shop))
+        })
         .await??;
+    // The owner of the car the part was recorded in learns that theirs is the recorded one: the
+    // alarm on the label's page is about another copy, or for a buyer offered it as new.
     let (severity, message) = match found {
-        registry::VehicleAnswer::Recorded => (Severity::Ok, t.vehicle_yes),
-        registry::VehicleAnswer::NotRecorded => (Severity::Warning, t.vehicle_no),
-        registry::VehicleAnswer::FoundCounterfeit => (Severity::Danger, t.vehicle_counterfeit),
+        registry::VehicleAnswer::Recorded { since, .. } => (
+            Severity::Ok,
+            t.vehicle_yes
+                .replace("{date}", &state.config().time_zone.date(since))
+                .replace("{shop}", &shop),
+        ),
+        registry::VehicleAnswer::NotRecorded => (Severity::Warning, t.vehicle_no.to_owned()),
+        registry::VehicleAnswer::FoundCounterfeit => {
+            (Severity::Danger, t.vehicle_counterfeit.to_owned())
+        }
     };
     Ok(answer(
         lang,
         StatusCode::OK,
         severity,
         t.vehicle_heading,
-        message.to_owned(),
+        message,
         &form.gtin,
         &form.serial,
     ))

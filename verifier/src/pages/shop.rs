@@ -659,33 +659,62 @@ pub async fn undo(
     let (party, t) = (session.party().clone(), session.lang().texts());
     let now = Timestamp::now();
     let zone = state.config().time_zone.clone();
-    let (text, undone) = state
+    let undone_key = key.clone();
+    let refusal_zone = zone.clone();
+    let outcome = state
         .blocking(move |r| {
             let correct = Action::Correct {
                 corrects: seq,
                 reason: "undone at the scanning station".to_owned(),
             };
             // The shop's correction of its own event: no label in hand.
-            match r.submit(&key, &party.id, Submission::without_label(correct), now) {
-                Ok(_) => (String::new(), true),
-                Err(e) => (undo_refusal(&e, t, &zone), false),
-            }
+            r.submit(&key, &party.id, Submission::without_label(correct), now)
+                .map(|recorded| recorded.also_changed)
+                .map_err(|e| undo_refusal(&e, t, &refusal_zone))
         })
         .await?;
     session
-        .with(|s| {
-            if undone {
+        .with(|s| match outcome {
+            Ok(also_changed) => {
                 let lang = s.lang;
-                if let Some(row) = s.row_mut(form.row) {
-                    row.class = "info";
-                    row.texts = both(|t| t.row_undone.to_owned());
+                // Each later scan of this shop's that stood on the undone one says so, and loses
+                // its own Undo: there is nothing left of it to undo.
+                let zone = &zone;
+                for row in s.rows.iter_mut() {
+                    let Some((event, _)) = row.undoable else {
+                        continue;
+                    };
+                    if row.key.as_ref() != Some(&undone_key)
+                        || !also_changed.iter().any(|c| c.event == event)
+                    {
+                        continue;
+                    }
+                    row.class = "warning";
+                    row.texts = both(|t| t.row_changed_by_undo.to_owned());
                     row.undoable = None;
                     row.undo = false;
                     *row = row.clone().shown_in(lang);
                 }
-            } else {
-                s.flash = Some(text);
+                if let Some(row) = s.row_mut(form.row) {
+                    row.class = "info";
+                    row.texts = both(|t| {
+                        let mut text = t.row_undone.to_owned();
+                        for c in &also_changed {
+                            text.push_str(
+                                &t.row_undone_also
+                                    .replace("{seq}", &c.event.to_string())
+                                    .replace("{step}", t.step(c.step))
+                                    .replace("{date}", &zone.date(c.at)),
+                            );
+                        }
+                        text
+                    });
+                    row.undoable = None;
+                    row.undo = false;
+                    *row = row.clone().shown_in(lang);
+                }
             }
+            Err(text) => s.flash = Some(text),
         })
         .await;
     Ok(Redirect::to("/shop").into_response())

@@ -242,7 +242,7 @@ pub async fn vehicle_check(
         .blocking(move |r| r.vehicle_answer(&key, &vin))
         .await??;
     Ok(Json(VehicleAnswer {
-        recorded: answer == registry::VehicleAnswer::Recorded,
+        recorded: matches!(answer, registry::VehicleAnswer::Recorded { .. }),
         found_counterfeit: answer == registry::VehicleAnswer::FoundCounterfeit,
     }))
 }
