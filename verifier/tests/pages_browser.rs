@@ -217,6 +217,28 @@ async fn people_see_the_pages_in_a_phone_sized_browser() {
             if warns {
                 assert!(advice[0].is_displayed().await.unwrap());
             }
+            // A part recorded in a car: the owner's VIN question right after the verdict, above
+            // the part's details and the report form.
+            if matches!(*verdict, "genuine_installed" | "duplicate_suspected") {
+                let order = c
+                    .execute(
+                        "const y = s => document.querySelector(s).getBoundingClientRect().top; \
+                         return [y('#verdict'), y('#vehicle-first'), y('#report')];",
+                        vec![],
+                    )
+                    .await
+                    .unwrap();
+                let y: Vec<f64> = order
+                    .as_array()
+                    .unwrap()
+                    .iter()
+                    .map(|v| v.as_f64().unwrap())
+                    .collect();
+                assert!(y[0] < y[1] && y[1] < y[2], "{verdict} {lang}: {y:?}");
+                let question = c.find(Locator::Css("#vehicle-first")).await.unwrap();
+                assert!(question.is_displayed().await.unwrap());
+                assert_eq!(question.text().await.unwrap(), t.vehicle_first);
+            }
             // WCAG AA: the verdict's text against its background, at least 4.5:1.
             let ratio = c.execute(CONTRAST, vec![]).await.unwrap().as_f64().unwrap();
             assert!(ratio >= 4.5, "{verdict}: contrast {ratio:.2}");
@@ -319,6 +341,23 @@ async fn people_see_the_pages_in_a_phone_sized_browser() {
         .for_element(Locator::Css("#scan-code"))
         .await
         .unwrap();
+    // On a phone the mode and its banner come first, above the scan box and the list.
+    let banner = text(&c, "#mode-banner").await;
+    assert_eq!(
+        banner.trim_start_matches("📦 "),
+        t.receiving_banner,
+        "{banner}"
+    );
+    let order = c
+        .execute(
+            "const y = s => document.querySelector(s).getBoundingClientRect().top; \
+             return y('#mode-banner') < y('#mode-select') \
+                 && y('#mode-select') < y('#scan-code') && y('#scan-code') < y('#scan-list');",
+            vec![],
+        )
+        .await
+        .unwrap();
+    assert_eq!(order, serde_json::Value::Bool(true));
     // The scan input has the focus: the scanner types straight into it.
     let focused = c.active_element().await.unwrap();
     assert_eq!(

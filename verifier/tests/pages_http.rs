@@ -1897,3 +1897,60 @@ async fn an_undo_says_what_else_it_changed() {
     assert!(case.contains("Undoes event #1 ("), "{case}");
     w.server.shutdown().await;
 }
+
+/// The station's recent scans and their Undo are the shop's, not one sign-in's: a second device
+/// (or the next day's sign-in) sees the list and can undo from it, within the correction window.
+#[tokio::test]
+async fn recent_scans_follow_the_shop_across_sign_ins_and_devices() {
+    let w = world().await;
+    let client = no_redirects();
+    let shop_token = token(&w.server.registry, "shop-a");
+    let (counter, _) = sign_in(&client, &w, &shop_token).await;
+    let counter_csrf = csrf_of(&signed_in_page(&client, w.server.url("/shop"), &counter).await);
+    let received: serde_json::Value = station_post(
+        &client,
+        &w,
+        &counter,
+        "/shop/scan",
+        &[("csrf", &counter_csrf), ("code", &w.uris[2])],
+    )
+    .await
+    .json()
+    .await
+    .unwrap();
+    assert_eq!(received["class"], "ok", "{received}");
+    let row = received["id"].to_string();
+    // The phone in the workshop: a sign-in of its own.
+    let (phone, _) = sign_in(&client, &w, &shop_token).await;
+    let html = signed_in_page(&client, w.server.url("/shop?lang=en"), &phone).await;
+    assert!(html.contains(&format!(r#"id="row-{row}""#)), "{html}");
+    assert!(html.contains("(21)PAGE0002"), "{html}");
+    assert!(
+        html.contains(r#"action="/shop/undo""#),
+        "Undo offered: {html}"
+    );
+    // Undone from the phone: the counter sees it undone.
+    let phone_csrf = csrf_of(&html);
+    let undone = station_post(
+        &client,
+        &w,
+        &phone,
+        "/shop/undo",
+        &[("csrf", &phone_csrf), ("row", &row)],
+    )
+    .await;
+    assert_eq!(undone.status().as_u16(), 303);
+    let counter_page = signed_in_page(&client, w.server.url("/shop?lang=en"), &counter).await;
+    assert!(counter_page.contains("Undone: this scan"), "{counter_page}");
+    assert!(
+        !counter_page.contains(r#"action="/shop/undo""#),
+        "{counter_page}"
+    );
+    let history = history_of(&w, &w.uris[2]);
+    assert_eq!(history.record.custody.custody.name(), "at_manufacturer");
+    // Another shop's station shows none of it.
+    let (other, _) = sign_in(&client, &w, &token(&w.server.registry, "shop-b")).await;
+    let theirs = signed_in_page(&client, w.server.url("/shop?lang=en"), &other).await;
+    assert!(!theirs.contains("(21)PAGE0002"), "{theirs}");
+    w.server.shutdown().await;
+}

@@ -1,5 +1,5 @@
 //! Browser sessions as the store keeps them (under a hash of the cookie), so every replica knows
-//! a signed-in person.
+//! a signed-in person; and each shop station's list of recent scans, kept per shop.
 
 use signer::Timestamp;
 
@@ -22,6 +22,19 @@ impl Registry {
     pub fn end_session(&self, id: &str) -> Result<()> {
         let _gate = self.write_gate();
         self.store.remove_session(&crate::session_key(id))?;
+        Ok(self.store.durable()?)
+    }
+
+    /// The shop station's list of recent scans for `party`, as the verifier last kept it.
+    pub fn station_list(&self, party: &crate::PartyId) -> Result<Option<Vec<u8>>> {
+        Ok(self.store.station_list(party)?)
+    }
+
+    /// Keeps the shop station's list for `party`, for every sign-in and replica. Returns once
+    /// durable.
+    pub fn put_station_list(&self, party: &crate::PartyId, list: &[u8]) -> Result<()> {
+        let _gate = self.write_gate();
+        self.store.put_station_list(party, list)?;
         Ok(self.store.durable()?)
     }
 

@@ -631,6 +631,16 @@ impl Store {
         self.put(Table::Sessions, key, &session.encode())
     }
 
+    /// A shop station's list of recent scans, opaque here (the verifier encodes it).
+    pub fn station_list(&self, party: &PartyId) -> StoreResult<Option<Vec<u8>>> {
+        self.tables
+            .get(Table::StationLists, party.as_str().as_bytes())
+    }
+
+    pub fn put_station_list(&self, party: &PartyId, list: &[u8]) -> StoreResult<()> {
+        self.put(Table::StationLists, party.as_str().as_bytes(), list)
+    }
+
     pub fn remove_session(&self, key: &[u8; 32]) -> StoreResult<()> {
         self.write(|| {
             let removal = Change::Remove(Table::Sessions, key.to_vec());

@@ -53,10 +53,13 @@ pub enum Table {
     AlertNotes,
     /// SHA-256 of a browser session's id → SessionRecord.
     Sessions,
+    /// PartyId → the shop station's list of recent scans, as the verifier encodes it: kept per
+    /// shop so the list and its Undo buttons outlive a sign-in and follow the shop to any device.
+    StationLists,
 }
 
 impl Table {
-    pub const ALL: [Table; 15] = [
+    pub const ALL: [Table; 16] = [
         Table::Codes,
         Table::Events,
         Table::LotRecalls,
@@ -72,6 +75,7 @@ impl Table {
         Table::Notices,
         Table::AlertNotes,
         Table::Sessions,
+        Table::StationLists,
     ];
 
     /// The engine's name for it (a sled tree, a PostgreSQL table): constants, so a mistyped name
@@ -93,6 +97,7 @@ impl Table {
             Table::Notices => "notices",
             Table::AlertNotes => "alert_notes",
             Table::Sessions => "sessions",
+            Table::StationLists => "station_lists",
         }
     }
 

@@ -12,6 +12,7 @@
 //! | [`lots`] | the manufacturer's lots with their codes, scans and alerts (`/dashboard/lots`) |
 //! | [`session`] | sign-in with a party token, server-side sessions, CSRF tokens |
 //! | [`signed_in`] | what every signed-in page and form checks first, as extractors; the sign-in form |
+//! | [`station_list`] | the station's list of recent scans as the store keeps it, per shop |
 //! | [`i18n`] | every string, one table per language |
 //! | [`errors`] | every error a browser gets, as a page in its language rather than problem+json |
 //!
@@ -29,6 +30,7 @@ pub mod owner;
 pub mod session;
 pub mod shop;
 pub mod signed_in;
+pub mod station_list;
 pub mod upload;
 
 use askama::Template;

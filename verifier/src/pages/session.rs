@@ -4,8 +4,9 @@
 //! registry's store ([`registry::SessionRecord`], under a hash of that id), with an expiry, the
 //! station's mode and a per-session CSRF token that every form carries and every POST checks, so
 //! every replica of the service knows them and a sign-out through one ends the session in all.
-//! What a session only shows (the station's running list of scans, a message for the next page)
-//! stays in the memory of the replica that served it.
+//! The station's list of recent scans is the shop's, kept in the store too
+//! ([`super::station_list`]), so it outlives a sign-in and follows the shop to another device; a
+//! message for the next page stays in the memory of the replica that served it.
 //!
 //! A request reads its session from the store once, on the blocking pool ([`Sessions::load`], by
 //! the extractors in [`super::signed_in`]), and works on it as a [`LiveSession`].
@@ -17,10 +18,10 @@ use std::time::{Duration, Instant};
 
 use axum::http::{HeaderMap, StatusCode, header};
 use rand::RngCore;
-use registry::{Action, CodeKey, Party, Registry, SessionRecord, Vin};
+use registry::{Action, CodeKey, Party, Registry, Role, SessionRecord, Vin};
 use signer::{DigitalLink, Timestamp};
 
-use super::Lang;
+use super::{Lang, station_list};
 use crate::error::ApiError;
 
 pub const COOKIE: &str = "partseal_session";
@@ -354,35 +355,65 @@ impl LiveSession {
         self.record.install_vin
     }
 
-    /// Runs `f` on the session with what this replica keeps of it. A changed mode or language is
-    /// written to the store (on the blocking pool) for whichever replica serves the next request.
+    /// Runs `f` on the session with what this replica keeps of it and, for a station, the shop's
+    /// list of recent scans from the store. A changed mode, language or list is written to the
+    /// store (on the blocking pool) for whichever sign-in, device or replica comes next.
     pub async fn with<T>(&mut self, f: impl FnOnce(&mut Session) -> T) -> T {
-        let (out, changed) = {
+        let kept = self.station_list().await;
+        let (out, changed, list) = {
             let mut local = lock(&self.sessions.local);
             let local = local.entry(self.id.clone()).or_default();
+            let (rows, next_row) = match &kept {
+                Some(Ok(Some((rows, next_row)))) => (rows.iter().cloned().collect(), *next_row),
+                Some(_) => (VecDeque::new(), 0),
+                None => (std::mem::take(&mut local.rows), local.next_row),
+            };
             let mut session = Session {
                 party: self.party.clone(),
                 csrf: self.record.csrf.clone(),
                 lang: self.lang(),
-                rows: std::mem::take(&mut local.rows),
+                rows,
                 install_vin: self.record.install_vin,
                 confirm_vin: self.record.confirm_vin,
                 flash: local.flash.take(),
-                next_row: local.next_row,
+                next_row,
             };
             let out = f(&mut session);
-            local.rows = session.rows;
             local.flash = session.flash;
-            local.next_row = session.next_row;
             local.used = Instant::now();
+            // The list goes back to the store if it changed, and only if it was read: a list the
+            // store could not give is not written over with an empty one.
+            let list = match &kept {
+                Some(Ok(before)) => {
+                    let rows: Vec<ScanRow> = session.rows.iter().cloned().collect();
+                    let after = station_list::encode(&rows, session.next_row);
+                    let before = before
+                        .as_ref()
+                        .map(|(rows, n)| station_list::encode(rows, *n));
+                    (before.as_ref() != Some(&after)).then_some(after)
+                }
+                Some(Err(())) => None,
+                None => {
+                    local.rows = session.rows;
+                    local.next_row = session.next_row;
+                    None
+                }
+            };
             let changed = SessionRecord {
                 lang: session.lang.code().to_owned(),
                 install_vin: session.install_vin,
                 confirm_vin: session.confirm_vin,
                 ..self.record.clone()
             };
-            (out, changed)
+            (out, changed, list)
         };
+        if let Some(list) = list {
+            let registry = self.sessions.registry.clone();
+            let party = self.party.id.clone();
+            if let Ok(Err(e)) = blocking(move || registry.put_station_list(&party, &list)).await {
+                tracing::error!(error = %e, "cannot keep a station's list of scans");
+            }
+        }
         // The station's mode and language, for whichever replica serves the next request.
         if changed != self.record {
             let registry = self.sessions.registry.clone();
@@ -394,6 +425,26 @@ impl LiveSession {
             self.record = changed;
         }
         out
+    }
+
+    /// The shop's list of recent scans as the store keeps it, for a station's party (`None` for
+    /// a manufacturer, who has no station): `Ok(None)` for a shop with no list yet, `Err` when
+    /// the store cannot give it (logged; the station then shows an empty list and keeps it).
+    async fn station_list(&self) -> Option<Result<Option<(Vec<ScanRow>, u64)>, ()>> {
+        if self.party.role == Role::Manufacturer {
+            return None;
+        }
+        let registry = self.sessions.registry.clone();
+        let party = self.party.id.clone();
+        let read = blocking(move || registry.station_list(&party)).await;
+        Some(match read {
+            Ok(Ok(bytes)) => Ok(bytes.and_then(|b| station_list::decode(&b))),
+            Ok(Err(e)) => {
+                tracing::error!(error = %e, "cannot read a station's list of scans");
+                Err(())
+            }
+            Err(_) => Err(()),
+        })
     }
 
     /// Ends the session everywhere (sign-out), the store written on the blocking pool.

@@ -19,6 +19,11 @@ pub const MIGRATIONS: &[(i32, &str, &str)] = &[
         "browser sessions",
         include_str!("migrations/0002_sessions.sql"),
     ),
+    (
+        3,
+        "the shop stations' lists of recent scans",
+        include_str!("migrations/0003_station_lists.sql"),
+    ),
 ];
 
 /// Whether the database holds the store's schema (without creating it).
