@@ -551,3 +551,36 @@ fn while_the_service_runs_admin_commands_are_carried_out_by_it_at_once() {
     let parties = json(&admin(d, &["party", "list", "--data", "data", "--json"]));
     assert_eq!(parties[0]["id"], "shop-1");
 }
+
+#[test]
+fn a_manufacturer_id_no_certificate_carries_is_answered_with_the_ids_they_do_carry() {
+    let tmp = tempfile::tempdir().unwrap();
+    let d = tmp.path();
+    // Certified without --id, as the walk-through once did: the certificate carries a generated id.
+    PARTSEAL.certified_maker(d, "广州某某汽车零部件有限公司", None);
+    admin(d, &trust_args(&["--cert", "acme.cert"]));
+    let shown = PARTSEAL.ok(d, &["authority", "show", "acme.cert"]);
+    let generated = shown
+        .split_whitespace()
+        .map(|w| w.trim_matches(|c: char| !(c.is_ascii_alphanumeric() || "-_.".contains(c))))
+        .find(|w| w.starts_with("mfr-"))
+        .unwrap_or_else(|| panic!("no generated id in {shown}"));
+    let args = [
+        "party",
+        "add",
+        "--data",
+        "data",
+        "--id",
+        "acme-brakes",
+        "--role",
+        "manufacturer",
+        "--name",
+        "S",
+    ];
+    admin_fails(
+        d,
+        &args,
+        &format!("the trusted certificates carry {generated} (广州某某汽车零部件有限公司)"),
+    );
+    admin_fails(d, &args, "authority certify --id");
+}

@@ -161,3 +161,138 @@ fn bad_trust_files_and_missing_stores_are_clear_errors() {
         "a refused run left a store behind"
     );
 }
+
+/// `authority revoke acme.cert` for `reason` into `revoked.list`.
+fn revoke(dir: &std::path::Path, reason: &str) {
+    PARTSEAL.ok(
+        dir,
+        &[
+            "authority",
+            "revoke",
+            "--authority",
+            "ca",
+            "--cert",
+            "acme.cert",
+            "--reason",
+            reason,
+            "--list",
+            "revoked.list",
+        ],
+    );
+}
+
+#[test]
+fn codes_of_a_revoked_key_are_refused_unless_allowed_for_history() {
+    let tmp = tempfile::tempdir().unwrap();
+    let d = tmp.path();
+    PARTSEAL.certified_batch(d, 5);
+    revoke(d, "key_compromise");
+
+    // The list given: refused, exit 2, saying why and how to override, and nothing stored.
+    let mut args = vec!["registry", "register"];
+    args.extend(TRUST);
+    args.extend(["--revoked", "revoked.list", "batch.jsonl"]);
+    let out = PARTSEAL.run(d, &args);
+    let stderr = String::from_utf8_lossy(&out.stderr);
+    assert_eq!(out.status.code(), Some(2), "{stderr}");
+    for said in [
+        "acme.cert is revoked by revoked.list",
+        "was reported compromised on",
+        "Nothing was registered",
+        "--allow-revoked",
+    ] {
+        assert!(stderr.contains(said), "{said:?} in {stderr}");
+    }
+    assert!(
+        !d.join("data").exists(),
+        "a refused run left a store behind"
+    );
+
+    // The list known to the store only (an operator's `admin trust --revoked`): refused too.
+    PARTSEAL.ok(
+        d,
+        &[
+            "admin",
+            "trust",
+            "--data",
+            "data",
+            "--authority",
+            "ca/authority.pub",
+            "--cert",
+            "acme.cert",
+            "--revoked",
+            "revoked.list",
+        ],
+    );
+    let out = register(d, &["batch.jsonl"]);
+    let stderr = String::from_utf8_lossy(&out.stderr);
+    assert_eq!(out.status.code(), Some(2), "{stderr}");
+    assert!(
+        stderr.contains("acme.cert is revoked by the registry's revocation list"),
+        "{stderr}"
+    );
+    let stats = PARTSEAL.ok(d, &["registry", "stats", "--data", "data"]);
+    assert!(stats.contains("codes:            0"), "{stats}");
+
+    // Reprinting history: registered, with a warning naming the revocation.
+    let out = register(
+        d,
+        &[
+            "--revoked",
+            "revoked.list",
+            "--allow-revoked",
+            "batch.jsonl",
+        ],
+    );
+    let stderr = String::from_utf8_lossy(&out.stderr);
+    assert!(out.status.success(), "{stderr}");
+    assert!(
+        stderr.contains("warning: --allow-revoked: registering codes of acme.cert"),
+        "{stderr}"
+    );
+    // The registry holds the same list: said once.
+    assert_eq!(stderr.matches("warning:").count(), 1, "{stderr}");
+    assert!(
+        String::from_utf8_lossy(&out.stdout).contains("registered:          5"),
+        "{}",
+        String::from_utf8_lossy(&out.stdout)
+    );
+}
+
+#[test]
+fn a_decertified_maker_registers_no_new_codes() {
+    let tmp = tempfile::tempdir().unwrap();
+    let d = tmp.path();
+    PARTSEAL.certified_batch(d, 3);
+    revoke(d, "decertified");
+    let mut args = vec!["registry", "register"];
+    args.extend(TRUST);
+    args.extend(["--revoked", "revoked.list", "batch.jsonl"]);
+    PARTSEAL.fails(d, &args, 2, "was decertified on");
+}
+
+#[test]
+fn while_the_service_holds_the_store_register_says_how_to_upload_instead() {
+    let tmp = tempfile::tempdir().unwrap();
+    let d = tmp.path();
+    PARTSEAL.certified_batch(d, 3);
+    let first = register(d, &["batch.jsonl"]);
+    assert!(first.status.success());
+    let running = PARTSEAL.serve(d, &[]);
+    let out = register(d, &["batch.jsonl"]);
+    let stderr = String::from_utf8_lossy(&out.stderr);
+    assert_eq!(out.status.code(), Some(2), "{stderr}");
+    let url = format!("http://{}", running.addr);
+    for said in [
+        format!("held by the running `partseal serve` ({url})"),
+        format!("--data-binary @batch.jsonl {url}/api/v1/manifests"),
+        format!("open {url}/dashboard, sign in with that token, and upload batch.jsonl"),
+    ] {
+        assert!(stderr.contains(&said), "{said:?} in {stderr}");
+    }
+    assert!(
+        !stderr.contains("Os {") && !stderr.contains("WouldBlock"),
+        "no Debug text: {stderr}"
+    );
+    running.stop();
+}

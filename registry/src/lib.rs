@@ -121,7 +121,10 @@ pub use notices::{Notice, NoticeKind};
 pub use parties::{AuthError, IssuedToken, Party, Report, Role, TokenRecord};
 pub use party::PartyId;
 pub use record::{CodeRecord, Copies, Evidence, Flags, LotRecall, ScanAnomaly};
-pub use register::{Interrupted, Registration, Rejection, Summary, register_manifest};
+pub use register::{
+    Interrupted, RegisterOptions, Registration, Rejection, Summary, register_manifest,
+    register_manifest_with,
+};
 pub use registry::{
     AlsoChanged, CodeStatus, History, LabelStatus, Presented, Recorded, Registry, RegistryConfig,
     RegistryError, ScannedLabel, Submission, VehicleAnswer,

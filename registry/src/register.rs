@@ -59,13 +59,41 @@ fn reject(code: &'static str, reason: impl Into<String>) -> Rejection {
     }
 }
 
+/// How a manifest is registered.
+#[derive(Clone, Copy, Debug, Default, PartialEq, Eq)]
+pub struct RegisterOptions {
+    /// Register codes of a revoked key or a decertified maker too: the history of parts made
+    /// before the revocation (an operator's decision; the API never sets it). Signature,
+    /// certificate and prefixes must still hold, and the public verdict still says revoked.
+    pub allow_revoked: bool,
+}
+
+/// The trust state without its revocation list: what `allow_revoked` checks codes against.
+fn without_revocations(trust: &TrustStore) -> TrustStore {
+    let mut plain = TrustStore::new(trust.roots().to_vec());
+    for cert in trust.certificates() {
+        // Each was checked against these same roots when the registry took it, so none is
+        // refused here; one that were would leave its codes unknown, which is the safe side.
+        let _ = plain.add_certificate(cert.clone());
+    }
+    plain
+}
+
 /// Trust rules and signatures for each code; `Ok` carries the manufacturer's party id.
 pub(crate) fn check_codes(
     trust: &TrustStore,
     codes: &[SignedCode],
     as_party: Option<&PartyId>,
     times: CheckTimes,
+    options: RegisterOptions,
 ) -> Vec<Result<PartyId, Rejection>> {
+    let plain;
+    let trust = if options.allow_revoked {
+        plain = without_revocations(trust);
+        &plain
+    } else {
+        trust
+    };
     let mut results: Vec<Result<(PartyId, signer::VerifyingKey), Rejection>> = codes
         .iter()
         .map(|code| {
@@ -296,6 +324,25 @@ pub fn register_manifest<R: BufRead>(
     input: R,
     as_party: Option<&PartyId>,
     now: Timestamp,
+    on_line: impl FnMut(u64, &Registration),
+) -> Result<Summary, Interrupted> {
+    register_manifest_with(
+        registry,
+        input,
+        as_party,
+        now,
+        RegisterOptions::default(),
+        on_line,
+    )
+}
+
+/// [`register_manifest`] with [`RegisterOptions`].
+pub fn register_manifest_with<R: BufRead>(
+    registry: &Registry,
+    input: R,
+    as_party: Option<&PartyId>,
+    now: Timestamp,
+    options: RegisterOptions,
     mut on_line: impl FnMut(u64, &Registration),
 ) -> Result<Summary, Interrupted> {
     type Lines = Vec<(u64, Result<(SignedCode, Option<String>), Rejection>)>;
@@ -349,7 +396,7 @@ pub fn register_manifest<R: BufRead>(
                     .iter()
                     .filter_map(|(_, c)| c.as_ref().ok().cloned())
                     .unzip();
-                let checked = registry.check_codes(&codes, as_party, now);
+                let checked = registry.check_codes(&codes, as_party, now, options);
                 // Collect the previous chunk's results before queueing this one, so reports
                 // come in line order and at most one chunk waits.
                 if in_flight > 0 {

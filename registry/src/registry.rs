@@ -224,7 +224,7 @@ impl Registry {
         as_party: Option<&PartyId>,
         now: Timestamp,
     ) -> Result<Vec<Registration>> {
-        let checked = self.check_codes(codes, as_party, now);
+        let checked = self.check_codes(codes, as_party, now, register::RegisterOptions::default());
         self.store_checked(codes, names, checked, now)
     }
 
@@ -235,9 +235,10 @@ impl Registry {
         codes: &[SignedCode],
         as_party: Option<&PartyId>,
         now: Timestamp,
+        options: register::RegisterOptions,
     ) -> Vec<Result<PartyId, register::Rejection>> {
         let trust = self.trust();
-        register::check_codes(&trust, codes, as_party, CheckTimes::offline(now))
+        register::check_codes(&trust, codes, as_party, CheckTimes::offline(now), options)
     }
 
     /// The second half of [`Registry::register`]: stores what passed, durably.

@@ -287,13 +287,7 @@ fn party_add(registry: &Registry, args: PartyAddArgs, c: &mut Console<'_>) -> an
         let trust = registry.trust();
         let certs: Vec<&Certificate> = certificates_of(&trust, &party.id).collect();
         if certs.is_empty() {
-            bail!(
-                "no trusted certificate names manufacturer id {}: a manufacturer's party id is its \
-                 certificate's manufacturer id; load the certificate first with \
-                 `partseal admin trust --data {} --authority FILE --cert FILE`",
-                party.id,
-                dir
-            );
+            bail!("{}", no_certificate_names(&trust, &party.id, &dir));
         }
         if !certs.iter().any(|c| cert_state(&trust, c, now) == "valid") {
             writeln!(
@@ -318,6 +312,36 @@ fn party_add(registry: &Registry, args: PartyAddArgs, c: &mut Console<'_>) -> an
             .unwrap_or_default()
     )?;
     Ok(())
+}
+
+/// Why a manufacturer party cannot be added under `id`: the ids the trusted certificates do carry
+/// (a certificate made without `authority certify --id` carries a generated one), or that none is
+/// loaded yet.
+fn no_certificate_names(trust: &TrustStore, id: &PartyId, dir: &str) -> String {
+    let mut carried: Vec<String> = trust
+        .certificates()
+        .iter()
+        .map(|c| format!("{} ({})", c.body().manufacturer_id, c.body().legal_name))
+        .collect();
+    carried.sort();
+    carried.dedup();
+    let load = format!(
+        "load the certificate first with `partseal admin trust --data {dir} --authority FILE \
+         --cert FILE`"
+    );
+    if carried.is_empty() {
+        return format!(
+            "no trusted certificate names manufacturer id {id} (none is loaded yet): a \
+             manufacturer's party id is its certificate's manufacturer id; {load}"
+        );
+    }
+    format!(
+        "no trusted certificate names manufacturer id {id}; the trusted certificates carry {}. A \
+         manufacturer's party id is its certificate's manufacturer id (the one `authority certify \
+         --id` gave it, else a generated one): add the party under that id, or, if another \
+         certificate names {id}, {load}",
+        carried.join(", ")
+    )
 }
 
 fn certificates_of<'a>(

@@ -9,7 +9,9 @@
 //!
 //! One request a connection: a JSON line `{"argv": [...]}` (the arguments after the program name,
 //! with file paths made absolute, since the service reads them from its own working directory),
-//! answered by one JSON line `{"ok": .., "out": .., "err": ..}`.
+//! answered by one JSON line `{"ok": .., "out": .., "err": ..}`. `{"address": true}` asks instead
+//! where the service answers HTTP (its URL in `out`), so a command that finds the store held can
+//! point at the service with the actual address.
 
 use std::io::{BufRead, BufReader, Read, Write};
 use std::os::unix::fs::PermissionsExt;
@@ -35,7 +37,11 @@ const ANSWER_WAIT: Duration = Duration::from_secs(120);
 
 #[derive(Serialize, Deserialize)]
 struct Request {
+    #[serde(default)]
     argv: Vec<String>,
+    /// Instead of running a command: where does the service answer HTTP?
+    #[serde(default, skip_serializing_if = "std::ops::Not::not")]
+    address: bool,
 }
 
 #[derive(Serialize, Deserialize)]
@@ -89,6 +95,29 @@ fn absolute_paths(args: Vec<String>) -> anyhow::Result<Vec<String>> {
 
 /// Hands `argv` to the service running on `dir`, if one is: `None` when no service listens there.
 pub fn ask(dir: &Path, argv: &[String]) -> anyhow::Result<Option<Answer>> {
+    send(
+        dir,
+        &Request {
+            argv: argv.to_vec(),
+            address: false,
+        },
+    )
+}
+
+/// The URL at which the service running on `dir` answers HTTP, if one runs there and says.
+pub fn serving_url(dir: &Path) -> Option<String> {
+    let answer = send(
+        dir,
+        &Request {
+            argv: Vec::new(),
+            address: true,
+        },
+    )
+    .ok()??;
+    answer.ok.then(|| answer.out.trim().to_owned())
+}
+
+fn send(dir: &Path, request: &Request) -> anyhow::Result<Option<Answer>> {
     let path = dir.join(SOCKET);
     let mut stream = match UnixStream::connect(&path) {
         Ok(stream) => stream,
@@ -111,9 +140,7 @@ pub fn ask(dir: &Path, argv: &[String]) -> anyhow::Result<Option<Answer>> {
         }
     };
     stream.set_read_timeout(Some(ANSWER_WAIT))?;
-    let mut line = serde_json::to_vec(&Request {
-        argv: argv.to_vec(),
-    })?;
+    let mut line = serde_json::to_vec(request)?;
     line.push(b'\n');
     stream.write_all(&line)?;
     stream.shutdown(std::net::Shutdown::Write)?;
@@ -127,9 +154,10 @@ pub fn ask(dir: &Path, argv: &[String]) -> anyhow::Result<Option<Answer>> {
 }
 
 /// Listens on `dir`'s admin socket for as long as the returned guard lives, running each command
-/// on `registry`. Call it with the store open, so no other service can be using the directory:
-/// a socket file already there is a stopped service's and is replaced.
-pub fn listen(dir: &Path, registry: Arc<Registry>) -> anyhow::Result<Listening> {
+/// on `registry` and telling who asks that the service answers HTTP at `url`. Call it with the
+/// store open, so no other service can be using the directory: a socket file already there is a
+/// stopped service's and is replaced.
+pub fn listen(dir: &Path, registry: Arc<Registry>, url: String) -> anyhow::Result<Listening> {
     let path = dir.join(SOCKET);
     // Bound under a private name, made 0600, then renamed into place: nobody can connect while
     // the socket still has the default permissions.
@@ -147,12 +175,12 @@ pub fn listen(dir: &Path, registry: Arc<Registry>) -> anyhow::Result<Listening> 
             for stream in listener.incoming() {
                 match stream {
                     Ok(stream) => {
-                        let (registry, data) = (registry.clone(), data.clone());
+                        let (registry, data, url) = (registry.clone(), data.clone(), url.clone());
                         // One thread a command: commands are few, and a slow one must not hold
                         // up the next.
                         let _ = std::thread::Builder::new()
                             .name("admin-command".into())
-                            .spawn(move || answer(stream, &registry, &data));
+                            .spawn(move || answer(stream, &registry, &data, &url));
                     }
                     Err(e) => tracing::warn!(error = %e, "admin socket: cannot accept"),
                 }
@@ -172,12 +200,17 @@ impl Drop for Listening {
     }
 }
 
-fn answer(stream: UnixStream, registry: &Registry, data: &Path) {
+fn answer(stream: UnixStream, registry: &Registry, data: &Path, url: &str) {
     let _ = stream.set_read_timeout(Some(Duration::from_secs(10)));
     let mut line = String::new();
     let read = BufReader::new((&stream).take(MAX_REQUEST)).read_line(&mut line);
     let answer = match read {
         Ok(_) => match serde_json::from_str::<Request>(&line) {
+            Ok(request) if request.address => Answer {
+                ok: true,
+                out: format!("{url}\n"),
+                err: String::new(),
+            },
             Ok(request) => run(request.argv, registry, data),
             Err(e) => failed(format!("not an admin request: {e}")),
         },

@@ -3,6 +3,7 @@
 //! Exit codes: 0 success (for `verify`: genuine), 1 a verification that did not come out genuine,
 //! 2 an error (bad arguments, unreadable files, invalid input), with a message on standard error.
 
+use std::io::IsTerminal;
 use std::process::ExitCode;
 
 use clap::{Parser, Subcommand};
@@ -103,7 +104,10 @@ pub fn init_tracing(format: LogFormat, default_level: &str) {
         .and_then(|directives| directives.parse::<Targets>().ok())
         .or_else(|| default_level.parse::<Targets>().ok())
         .unwrap_or_default();
-    let logs = tracing_subscriber::fmt::layer().with_writer(std::io::stderr);
+    // Colours only for a person at a terminal: in a file or a pipe they are escape codes.
+    let logs = tracing_subscriber::fmt::layer()
+        .with_writer(std::io::stderr)
+        .with_ansi(std::io::stderr().is_terminal());
     let subscriber = tracing_subscriber::registry().with(filter);
     match format {
         LogFormat::Json => subscriber.with(logs.json()).init(),

@@ -181,6 +181,99 @@ impl Partseal {
     }
 }
 
+impl Partseal {
+    /// Starts `partseal serve --listen 127.0.0.1:0` with `args` in `dir`, its logs (text, at the
+    /// default level) written to the file `log` there as an operator's service manager would,
+    /// and waits until it serves.
+    pub fn serve_logged(&self, dir: &Path, args: &[&str], log: &str) -> Logged {
+        let path = dir.join(log);
+        let file = std::fs::File::create(&path).unwrap();
+        let child = self
+            .command(dir)
+            .args(["serve", "--listen", "127.0.0.1:0"])
+            .args(args)
+            .stdout(Stdio::null())
+            .stderr(file)
+            .spawn()
+            .unwrap();
+        let mut serving = Logged {
+            child,
+            path,
+            addr: String::new(),
+        };
+        let started = std::time::Instant::now();
+        loop {
+            // Read past colour codes, which are a test's own finding, not a failure to start.
+            let text = without_colour(&std::fs::read_to_string(&serving.path).unwrap_or_default());
+            // The text format writes `listen=ADDR` after the message.
+            let addr = text.find("partseal serving").and_then(|at| {
+                text[at..]
+                    .split_whitespace()
+                    .find_map(|w| w.strip_prefix("listen="))
+                    .map(str::to_owned)
+            });
+            if let Some(addr) = addr {
+                serving.addr = addr;
+                return serving;
+            }
+            assert!(
+                started.elapsed() < std::time::Duration::from_secs(60),
+                "serve did not start: {text}"
+            );
+            std::thread::sleep(std::time::Duration::from_millis(20));
+        }
+    }
+}
+
+/// `text` without ANSI escape sequences (`ESC [ ... letter`).
+fn without_colour(text: &str) -> String {
+    let mut out = String::with_capacity(text.len());
+    let mut chars = text.chars();
+    while let Some(c) = chars.next() {
+        if c == '\u{1b}' {
+            chars.by_ref().find(char::is_ascii_alphabetic);
+        } else {
+            out.push(c);
+        }
+    }
+    out
+}
+
+/// A `partseal serve` whose logs go to a file; killed when dropped, should a test fail first.
+pub struct Logged {
+    pub child: Child,
+    pub path: std::path::PathBuf,
+    pub addr: String,
+}
+
+impl Logged {
+    /// What it has logged so far.
+    pub fn log(&self) -> String {
+        std::fs::read_to_string(&self.path).unwrap()
+    }
+
+    /// Sends it `signal` (`"INT"`, `"TERM"`).
+    pub fn signal(&self, signal: &str) {
+        let status = Command::new("kill")
+            .args([&format!("-{signal}"), &self.child.id().to_string()])
+            .status()
+            .unwrap();
+        assert!(status.success());
+    }
+
+    /// Stops it with SIGTERM, checks it stopped cleanly, and returns all it logged.
+    pub fn stop(mut self) -> String {
+        self.signal("TERM");
+        let exit = self.child.wait().unwrap();
+        let log = self.log();
+        assert!(
+            exit.success(),
+            "serve did not stop cleanly: {exit:?}\n{log}"
+        );
+        log
+    }
+}
+
 /// A `partseal serve` running in the background.
 pub struct Running {
     pub child: Child,

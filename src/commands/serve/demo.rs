@@ -3,9 +3,13 @@
 //! in the store; a second run reuses them. The tokens are kept in files there (mode 0600) so the
 //! demo can print them again: a convenience for trying things out, which a real instance never
 //! does (`partseal admin token create` shows a token once).
+//!
+//! A demo on a PostgreSQL database keeps its files in a folder of its own, named after the
+//! database (`DATA/demo-postgres-HOST-PORT-NAME`): the tokens in `DATA/demo` are the embedded
+//! store's, and a demo on another store must not replace them.
 
 use std::io::BufReader;
-use std::path::Path;
+use std::path::{Path, PathBuf};
 
 use anyhow::Context;
 use registry::{Party, PartyId, Registry, Role, register_manifest};
@@ -22,8 +26,58 @@ const DISTRIBUTOR: &str = "demo-distributor";
 const GTIN: &str = "06901234567892";
 const CODES: usize = 20;
 
-pub fn prepare(registry: &Registry, config: &Config) -> anyhow::Result<()> {
-    let dir = config.data.join("demo");
+/// Where this demo keeps its files: `DATA/demo` for the embedded store, a folder per database
+/// otherwise.
+fn demo_dir(config: &Config) -> PathBuf {
+    match &config.database_url {
+        None => config.data.join("demo"),
+        Some(url) => config
+            .data
+            .join(format!("demo-postgres-{}", database_name(url.expose()))),
+    }
+}
+
+/// A database URL as a folder name: its host, port and database, without user, password or
+/// parameters (`postgres://u:p@db1:5432/parts?x=y` is `db1-5432-parts`). A connection string of
+/// `key=value` pairs keeps all but its password.
+fn database_name(url: &str) -> String {
+    let name = match url.split_once("://") {
+        Some((_, rest)) => {
+            let rest = rest.split(['?', '#']).next().unwrap_or_default();
+            let (authority, database) = rest.split_once('/').unwrap_or((rest, ""));
+            let host = authority.rsplit('@').next().unwrap_or_default();
+            format!("{host}/{database}")
+        }
+        None => url
+            .split_whitespace()
+            .filter(|pair| !pair.starts_with("password="))
+            .collect::<Vec<_>>()
+            .join("/"),
+    };
+    name.chars()
+        .map(|c| {
+            if c.is_ascii_alphanumeric() || matches!(c, '.' | '_') {
+                c
+            } else {
+                '-'
+            }
+        })
+        .collect::<String>()
+        .trim_matches('-')
+        .to_owned()
+}
+
+/// What the demo prints once the service is about to serve.
+pub struct Welcome {
+    dir: PathBuf,
+    uris: Vec<String>,
+    shop: String,
+    maker: String,
+    base: BaseUrl,
+}
+
+pub fn prepare(registry: &Registry, config: &Config) -> anyhow::Result<Welcome> {
+    let dir = demo_dir(config);
     std::fs::create_dir_all(&dir).with_context(|| format!("cannot create {}", dir.display()))?;
     let now = Timestamp::now();
 
@@ -114,8 +168,13 @@ pub fn prepare(registry: &Registry, config: &Config) -> anyhow::Result<()> {
         .map(|e| rebase(&e.uri, &config.base_url))
         .collect();
     write_labels(&dir.join("labels"), &entries, &uris)?;
-    print_welcome(&dir, &uris, &shop_token, &maker_token, &config.base_url);
-    Ok(())
+    Ok(Welcome {
+        dir,
+        uris,
+        shop: shop_token,
+        maker: maker_token,
+        base: config.base_url.clone(),
+    })
 }
 
 /// One PNG label a code, as `partseal labels --format png` prints them, pointing at today's base URL.
@@ -171,40 +230,53 @@ fn token(registry: &Registry, path: &Path, party: &str, now: Timestamp) -> anyho
     Ok(issued.reveal().to_owned())
 }
 
-fn print_welcome(dir: &Path, uris: &[String], shop: &str, maker: &str, base: &BaseUrl) {
-    let base = base.as_str();
-    println!(
-        "partseal demo: {} codes registered, kept in {}",
-        uris.len(),
-        dir.display()
-    );
-    println!("Their labels, as PNG: {}", dir.join("labels").display());
-    println!();
-    println!("Open a code as a phone would (a browser, or JSON):");
-    for uri in uris.iter().take(3) {
-        println!("  {uri}");
-    }
-    if let Some(uri) = uris.first() {
-        println!("  curl -H 'Accept: application/json' '{uri}'");
-    }
-    println!();
-    println!("The shop's API token ({SHOP}):");
-    println!("  {shop}");
-    println!("The manufacturer's API token ({MAKER}):");
-    println!("  {maker}");
-    println!();
-    if let Some(uri) = uris.first() {
-        println!("Receive and install the first part as the shop:");
+impl Welcome {
+    /// The demo's links, tokens and commands, then one line saying it is ready and where each
+    /// page is (`local`: where a browser on this machine reaches the service).
+    pub fn print(&self, local: &str) {
+        let (dir, uris, shop, maker) = (&self.dir, &self.uris, &self.shop, &self.maker);
+        let base = self.base.as_str();
         println!(
-            "  curl -H 'Authorization: Bearer {shop}' -H 'Content-Type: application/json' \\\n    \
-             -d '{{\"code\":\"{uri}\",\"step\":\"receiving\"}}' {base}/api/v1/events"
+            "partseal demo: {} codes registered, kept in {}",
+            uris.len(),
+            dir.display()
         );
+        println!("Their labels, as PNG: {}", dir.join("labels").display());
+        println!();
+        println!("Open a code as a phone would (a browser, or JSON):");
+        for uri in uris.iter().take(3) {
+            println!("  {uri}");
+        }
+        if let Some(uri) = uris.first() {
+            println!("  curl -H 'Accept: application/json' '{uri}'");
+        }
+        println!();
+        println!("The shop's API token ({SHOP}):");
+        println!("  {shop}");
+        println!("The manufacturer's API token ({MAKER}):");
+        println!("  {maker}");
+        println!();
+        if let Some(uri) = uris.first() {
+            println!("Receive and install the first part as the shop:");
+            println!(
+                "  curl -H 'Authorization: Bearer {shop}' -H 'Content-Type: application/json' \\\n    \
+                 -d '{{\"code\":\"{uri}\",\"step\":\"receiving\"}}' {base}/api/v1/events"
+            );
+            println!(
+                "  curl -H 'Authorization: Bearer {shop}' -H 'Content-Type: application/json' \\\n    \
+                 -d '{{\"code\":\"{uri}\",\"step\":\"installing\",\"vin\":\"LSVAU218XN2183294\"}}' {base}/api/v1/events"
+            );
+        }
+        println!("The manufacturer's alerts:");
+        println!("  curl -H 'Authorization: Bearer {maker}' {base}/api/v1/alerts");
+        println!();
+        println!("Ready on {local}:");
+        println!("  the owner's page:         the links above (what a phone opens from a label)");
+        println!("  the shop's station:       {local}/shop (sign in with the shop's token)");
         println!(
-            "  curl -H 'Authorization: Bearer {shop}' -H 'Content-Type: application/json' \\\n    \
-             -d '{{\"code\":\"{uri}\",\"step\":\"installing\",\"vin\":\"LSVAU218XN2183294\"}}' {base}/api/v1/events"
+            "  the manufacturer's board: {local}/dashboard (sign in with the manufacturer's token)"
         );
+        println!("Ctrl-C stops it (requests in flight finish, the store is flushed).");
+        println!();
     }
-    println!("The manufacturer's alerts:");
-    println!("  curl -H 'Authorization: Bearer {maker}' {base}/api/v1/alerts");
-    println!();
 }

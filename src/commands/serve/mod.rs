@@ -2,8 +2,9 @@
 //! PostgreSQL database that any number of such services share.
 
 mod demo;
+mod stopping;
 
-use std::net::SocketAddr;
+use std::net::{IpAddr, Ipv4Addr, Ipv6Addr, SocketAddr};
 use std::path::PathBuf;
 use std::process::ExitCode;
 use std::sync::Arc;
@@ -21,7 +22,7 @@ pub struct ServeArgs {
     #[arg(long)]
     demo: bool,
     /// Address to listen on [default: 127.0.0.1:8080].
-    #[arg(long, value_name = "ADDR")]
+    #[arg(long, value_name = "ADDR", value_parser = parse_listen)]
     listen: Option<SocketAddr>,
     /// Data directory of the embedded store [default: ./partseal-data]; with --database-url it
     /// keeps only the admin socket and the demo's files.
@@ -49,6 +50,34 @@ pub struct ServeArgs {
     config: Option<PathBuf>,
 }
 
+/// Where a browser or `curl` on this machine reaches a service listening on `addr`: a wildcard
+/// address (`0.0.0.0`, `::`) is reached on loopback.
+fn local_url(addr: SocketAddr) -> String {
+    let ip = match addr.ip() {
+        ip if !ip.is_unspecified() => ip,
+        IpAddr::V4(_) => IpAddr::V4(Ipv4Addr::LOCALHOST),
+        IpAddr::V6(_) => IpAddr::V6(Ipv6Addr::LOCALHOST),
+    };
+    format!("http://{}", SocketAddr::new(ip, addr.port()))
+}
+
+/// An address and port; a port alone (`38085`, `:38085`) is answered with the address to use.
+fn parse_listen(s: &str) -> Result<SocketAddr, String> {
+    if let Ok(addr) = s.parse() {
+        return Ok(addr);
+    }
+    match s.trim_start_matches(':').parse::<u16>() {
+        Ok(port) => Err(format!(
+            "an address and a port are needed: --listen 127.0.0.1:{port} (this machine only) or \
+             --listen 0.0.0.0:{port} (every network interface)"
+        )),
+        Err(_) => Err(
+            "not an address and port: for example 127.0.0.1:8080, 0.0.0.0:8080 or [::1]:8080"
+                .to_owned(),
+        ),
+    }
+}
+
 fn parse_log_format(s: &str) -> Result<LogFormat, String> {
     match s {
         "text" => Ok(LogFormat::Text),
@@ -74,7 +103,9 @@ pub fn run(args: ServeArgs) -> anyhow::Result<ExitCode> {
         ..Overrides::default()
     };
     let config = Config::resolve([file, env, flags])?;
-    super::init_tracing(config.log_format, "info");
+    // tokio-postgres logs the server's NOTICEs (e.g. "relation already exists, skipping" as the
+    // migrations run) at INFO: chatter from the database, not the service's news.
+    super::init_tracing(config.log_format, "info,tokio_postgres=warn");
     std::fs::create_dir_all(&config.data)
         .with_context(|| format!("cannot create the data directory {}", config.data.display()))?;
 
@@ -85,13 +116,21 @@ pub fn run(args: ServeArgs) -> anyhow::Result<ExitCode> {
     let registry = Registry::open_at(&location, Create::IfMissing, config.registry())
         .with_context(|| format!("cannot open the registry in {location}"))?;
     let registry = Arc::new(registry);
-    if args.demo {
-        demo::prepare(&registry, &config)?;
-    }
+    let welcome = if args.demo {
+        Some(demo::prepare(&registry, &config)?)
+    } else {
+        None
+    };
+    // Bound before the admin socket opens, so the socket can tell commands the actual address.
+    let listener = std::net::TcpListener::bind(config.listen)
+        .with_context(|| format!("cannot listen on {}", config.listen))?;
+    listener.set_nonblocking(true)?;
+    let listening = listener.local_addr()?;
     // `partseal admin` reaches the running service here; the socket goes when this does. Without
     // it (e.g. a data directory path too long for a socket's name) the service still serves, and
     // admin commands wait for it to stop.
-    let _admin = super::admin_socket::listen(&config.data, registry.clone())
+    let local = local_url(listening);
+    let _admin = super::admin_socket::listen(&config.data, registry.clone(), local.clone())
         .map_err(|e| tracing::warn!(error = %format!("{e:#}"), "no admin socket"))
         .ok();
 
@@ -99,19 +138,21 @@ pub fn run(args: ServeArgs) -> anyhow::Result<ExitCode> {
         .enable_all()
         .build()?;
     runtime.block_on(async {
-        let listener = tokio::net::TcpListener::bind(config.listen)
-            .await
-            .with_context(|| format!("cannot listen on {}", config.listen))?;
+        let listener = tokio::net::TcpListener::from_std(listener)?;
+        let state = AppState::new(config.clone(), registry);
         // Before saying "serving": a SIGTERM from then on stops the service gracefully.
-        let shutdown = verifier::server::shutdown_signal();
+        let shutdown = stopping::on_signal(state.clone());
+        if let Some(welcome) = &welcome {
+            welcome.print(&local);
+        }
         tracing::info!(
-            listen = %listener.local_addr()?,
+            listen = %listening,
             base_url = %config.base_url,
             data = %config.data.display(),
             rate_limit = config.rate_limit,
             "partseal serving"
         );
-        verifier::serve(listener, AppState::new(config, registry), shutdown).await?;
+        verifier::serve(listener, state, shutdown).await?;
         tracing::info!("stopped");
         anyhow::Ok(())
     })?;
