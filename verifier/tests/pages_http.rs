@@ -1042,6 +1042,33 @@ async fn the_station_reads_the_deployments_clock_and_json_stays_utc() {
     w.server.shutdown().await;
 }
 
+/// A station signed in with `token`: its session cookie and the CSRF token its forms carry.
+async fn station(client: &Client, w: &World, token: &str) -> (String, String) {
+    let (cookie, _) = sign_in(client, w, token).await;
+    let csrf = csrf_of(&signed_in_page(client, w.server.url("/shop"), &cookie).await);
+    (cookie, csrf)
+}
+
+/// Scans `uri` at the station; the row it answers.
+async fn station_scan(
+    client: &Client,
+    w: &World,
+    (cookie, csrf): &(String, String),
+    uri: &str,
+) -> serde_json::Value {
+    station_post(
+        client,
+        w,
+        cookie,
+        "/shop/scan",
+        &[("csrf", csrf), ("code", uri)],
+    )
+    .await
+    .json()
+    .await
+    .unwrap()
+}
+
 /// Posts a station form (`path`) with the session's cookie; the answer as JSON when `json`.
 async fn station_post(
     client: &Client,
@@ -1841,19 +1868,9 @@ async fn an_undo_says_what_else_it_changed() {
     let w = world().await;
     let client = no_redirects();
     let shop_token = token(&w.server.registry, "shop-a");
-    let (cookie, _) = sign_in(&client, &w, &shop_token).await;
-    let csrf = csrf_of(&signed_in_page(&client, w.server.url("/shop"), &cookie).await);
-    let received: serde_json::Value = station_post(
-        &client,
-        &w,
-        &cookie,
-        "/shop/scan",
-        &[("csrf", &csrf), ("code", &w.uris[1])],
-    )
-    .await
-    .json()
-    .await
-    .unwrap();
+    let counter = station(&client, &w, &shop_token).await;
+    let (cookie, csrf) = &counter;
+    let received = station_scan(&client, &w, &counter, &w.uris[1]).await;
     assert_eq!(received["class"], "ok", "{received}");
     // The install typed through the API: applied because the shop holds the part, a claim
     // without the receive.
@@ -1871,13 +1888,13 @@ async fn an_undo_says_what_else_it_changed() {
     let undone = station_post(
         &client,
         &w,
-        &cookie,
+        cookie,
         "/shop/undo",
-        &[("csrf", &csrf), ("row", &received["id"].to_string())],
+        &[("csrf", csrf), ("row", &received["id"].to_string())],
     )
     .await;
     assert_eq!(undone.status().as_u16(), 303);
-    let html = signed_in_page(&client, w.server.url("/shop?lang=en"), &cookie).await;
+    let html = signed_in_page(&client, w.server.url("/shop?lang=en"), cookie).await;
     assert!(
         html.contains("your later event #2 (") && html.contains("no longer stands either"),
         "{html}"
@@ -1905,19 +1922,8 @@ async fn recent_scans_follow_the_shop_across_sign_ins_and_devices() {
     let w = world().await;
     let client = no_redirects();
     let shop_token = token(&w.server.registry, "shop-a");
-    let (counter, _) = sign_in(&client, &w, &shop_token).await;
-    let counter_csrf = csrf_of(&signed_in_page(&client, w.server.url("/shop"), &counter).await);
-    let received: serde_json::Value = station_post(
-        &client,
-        &w,
-        &counter,
-        "/shop/scan",
-        &[("csrf", &counter_csrf), ("code", &w.uris[2])],
-    )
-    .await
-    .json()
-    .await
-    .unwrap();
+    let counter = station(&client, &w, &shop_token).await;
+    let received = station_scan(&client, &w, &counter, &w.uris[2]).await;
     assert_eq!(received["class"], "ok", "{received}");
     let row = received["id"].to_string();
     // The phone in the workshop: a sign-in of its own.
@@ -1940,7 +1946,7 @@ async fn recent_scans_follow_the_shop_across_sign_ins_and_devices() {
     )
     .await;
     assert_eq!(undone.status().as_u16(), 303);
-    let counter_page = signed_in_page(&client, w.server.url("/shop?lang=en"), &counter).await;
+    let counter_page = signed_in_page(&client, w.server.url("/shop?lang=en"), &counter.0).await;
     assert!(counter_page.contains("Undone: this scan"), "{counter_page}");
     assert!(
         !counter_page.contains(r#"action="/shop/undo""#),
