@@ -106,34 +106,3 @@ fn tokens_authenticate_their_party_until_expired_or_revoked() {
             .is_some()
     );
 }
-
-/// A shop station's list of recent scans is the shop's: kept in the store (what it holds is the
-/// verifier's), replaced whole, apart per party, carried by a backup and there after reopening.
-#[test]
-fn a_station_list_is_kept_per_party_and_survives_reopen_and_restore() {
-    let w = World::new();
-    let r = &w.registry;
-    assert_eq!(r.station_list(&party("shop-1")).unwrap(), None);
-    r.put_station_list(&party("shop-1"), b"first").unwrap();
-    r.put_station_list(&party("shop-1"), b"second").unwrap();
-    r.put_station_list(&party("shop-2"), b"theirs").unwrap();
-    assert_eq!(
-        r.station_list(&party("shop-1")).unwrap().as_deref(),
-        Some(&b"second"[..])
-    );
-    let mut backup = Vec::new();
-    r.backup(&mut backup).unwrap();
-    let (restored, _dir, _db) = testkit::engine::restore(&backup);
-    assert_eq!(
-        restored.station_list(&party("shop-2")).unwrap().as_deref(),
-        Some(&b"theirs"[..])
-    );
-    drop(restored);
-    let dir = w.dir.path().join("data");
-    drop(w.registry);
-    let reopened = testkit::engine::reopen(&dir, w.database.as_ref());
-    assert_eq!(
-        reopened.station_list(&party("shop-1")).unwrap().as_deref(),
-        Some(&b"second"[..])
-    );
-}
