@@ -84,6 +84,20 @@ impl World {
         self.scan_from(&self.uris[i], None).await
     }
 
+    /// The owner's page for `path`, as an English browser gets it.
+    async fn page(&self, path: &str) -> String {
+        self.client
+            .get(self.server.url(path))
+            .header("accept", "text/html")
+            .header("accept-language", "en")
+            .send()
+            .await
+            .unwrap()
+            .text()
+            .await
+            .unwrap()
+    }
+
     async fn scan_from(&self, uri: &str, forwarded_for: Option<&str>) -> Value {
         let mut request = self.client.get(uri).header("accept", "application/json");
         if let Some(ip) = forwarded_for {
@@ -576,17 +590,7 @@ async fn a_forged_label_never_leads_to_a_green_page() {
     // The genuine part's numbers with a stranger's signature.
     let forged = SignedCode::sign(real.part.clone(), &signer::keys::generate());
     let path = forged.path_and_query();
-    let page = w
-        .client
-        .get(w.server.url(&path))
-        .header("accept", "text/html")
-        .header("accept-language", "en")
-        .send()
-        .await
-        .unwrap()
-        .text()
-        .await
-        .unwrap();
+    let page = w.page(&path).await;
     assert!(page.contains("verdict danger"), "{page}");
     assert!(
         page.contains("name=\"scanned\""),
@@ -663,17 +667,7 @@ async fn an_altered_signature_reads_forged_in_any_character() {
         let v = w.scan_from(&w.server.url(&altered), None).await;
         assert_eq!(v["verdict"], "forged", "{altered}: {v}");
         assert_eq!(v["part"]["serial"], real.part.serial.as_str(), "{v}");
-        let page = w
-            .client
-            .get(w.server.url(&altered))
-            .header("accept", "text/html")
-            .header("accept-language", "en")
-            .send()
-            .await
-            .unwrap()
-            .text()
-            .await
-            .unwrap();
+        let page = w.page(&altered).await;
         assert!(page.contains("verdict danger"), "{page}");
     }
     // What is not a signature at all is still unreadable.
