@@ -34,6 +34,7 @@ mod alerts;
 mod browser_sessions;
 mod corrections;
 mod labels;
+mod log;
 mod public_scans;
 mod queries;
 mod recalls;

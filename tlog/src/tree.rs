@@ -6,11 +6,11 @@
 //! appended entry adds [`hashes_to_store`], and everything else (roots, tiles, proofs) reads them back
 //! through a [`HashReader`].
 
+pub use tlog_tiles::{Error as HashError, Hash, HashReader};
 use tlog_tiles::{
     Error, check_record, check_tree, prove_record, prove_tree, record_hash, stored_hash_count,
     stored_hashes, tree_hash,
 };
-pub use tlog_tiles::{Hash, HashReader};
 
 use crate::error::TlogError;
 

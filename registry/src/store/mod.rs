@@ -16,6 +16,7 @@
 //! | [`group_commit`] | many writers, one sync |
 //! | [`key_locks`] | one conditional writer per key within a process |
 //! | [`backup`] | the engine-independent backup file |
+//! | [`log`] | the transparency log's pool, written with each event, and its sequencer |
 //! | [`sled`], [`postgres`] | the engines |
 //!
 //! Every method is blocking. Async callers run them on a blocking pool (`tokio::task::spawn_blocking`)
@@ -27,6 +28,7 @@ pub mod group_commit;
 pub mod key_locks;
 pub mod keys;
 pub mod location;
+pub mod log;
 pub mod postgres;
 pub mod record_cache;
 pub mod sled;

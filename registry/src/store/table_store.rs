@@ -55,7 +55,7 @@ const WATCHED_MAX_AGE: Duration = Duration::from_secs(600);
 /// it and the next update overwrites it. Indexes may hold left-over entries but never miss one;
 /// readers check every index hit against the record.
 pub struct Store {
-    tables: Box<dyn Tables>,
+    pub(super) tables: Box<dyn Tables>,
     /// Every batch, in memory: a record names its batch by number, and a lookup must not cost a
     /// second read.
     batch_table: RwLock<BatchTable>,
@@ -218,7 +218,7 @@ impl Store {
     }
 
     /// Runs a write, failing at once while the engine cannot write.
-    fn write<R>(&self, f: impl FnOnce() -> StoreResult<R>) -> StoreResult<R> {
+    pub(super) fn write<R>(&self, f: impl FnOnce() -> StoreResult<R>) -> StoreResult<R> {
         self.writable()?;
         f()
     }
@@ -293,7 +293,25 @@ impl Store {
                 .iter()
                 .map(|(key, record)| Ok((key.as_bytes().to_vec(), self.encode_code(record)?)))
                 .collect::<StoreResult<Vec<_>>>()?;
+            // The log's pool entries before the codes (see `store::log`), so a registered code
+            // always has one; those of codes already registered are taken back after.
+            let registration = self.tables.unique_id()?;
+            let code_keys: Vec<&CodeKey> = codes.iter().map(|(key, _)| key).collect();
+            let pool = super::log::registration_pool_changes(registration, &code_keys);
+            self.tables.apply(None, &pool)?;
             let taken = self.tables.insert_new(Table::Codes, &entries)?;
+            let taken_back: Vec<Change> = pool
+                .into_iter()
+                .zip(&taken)
+                .filter(|(_, taken)| taken.is_some())
+                .filter_map(|(change, _)| match change {
+                    Change::Put(table, k, _) => Some(Change::Remove(table, k)),
+                    Change::Remove(..) => None,
+                })
+                .collect();
+            if !taken_back.is_empty() {
+                self.tables.apply(None, &taken_back)?;
+            }
             codes
                 .iter()
                 .zip(&entries)
@@ -332,6 +350,9 @@ impl Store {
                 changes.push(self.notice_entry(notice)?);
             }
             if let Some(event) = event {
+                // The log's pool entry in the event's own write, before it (see `store::log`):
+                // an acknowledged event can never miss the log.
+                changes.push(super::log::event_pool_change(key, event.seq));
                 let k = keys::event_key(key, event.seq);
                 changes.push(Change::Put(Table::Events, k, event.encode()));
             }

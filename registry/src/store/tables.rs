@@ -35,7 +35,8 @@ pub enum Table {
     Vehicles,
     /// `root/…`, `cert/…`, `revocations` → known-at time (8 bytes) || the signed bytes.
     Trust,
-    /// `format`, `scan_salt`.
+    /// `format`, `scan_salt`, `log_key` (the transparency log's Ed25519 seed), `log_head` (its
+    /// tree head and checkpoint: the sequencers' compare-and-swap).
     Meta,
     /// PartyId → Party.
     Parties,
@@ -56,10 +57,25 @@ pub enum Table {
     /// PartyId → the shop station's list of recent scans, as the verifier encodes it: kept per
     /// shop so the list and its Undo buttons outlive a sign-in and follow the shop to any device.
     StationLists,
+    /// The transparency log's pool of entries not yet sequenced (`store::log`): written in the
+    /// same write as their event or registration, removed once the log holds them.
+    /// `0x00 || registration id (8) || position (4)` → CodeKey || salt || time (8);
+    /// `0x01 || CodeKey || seq (4)` → salt || time (8).
+    LogPool,
+    /// Log index (u64, big-endian) → the entry's 65 bytes.
+    LogEntries,
+    /// Stored hash index (u64, big-endian, Go's `tlog` layout) → the 32-byte hash.
+    LogHashes,
+    /// CodeKey || seq (u32, big-endian) → salt || log index (8) || position in its batch (4) ||
+    /// codes in the batch (4; 0 for an event's own entry): what a receipt opens. Secret.
+    LogOpenings,
+    /// Log index of a registration batch's entry → its codes' commitments, 32 bytes each, in
+    /// order: what a code's path in the batch is computed from.
+    LogBatches,
 }
 
 impl Table {
-    pub const ALL: [Table; 16] = [
+    pub const ALL: [Table; 21] = [
         Table::Codes,
         Table::Events,
         Table::LotRecalls,
@@ -76,6 +92,11 @@ impl Table {
         Table::AlertNotes,
         Table::Sessions,
         Table::StationLists,
+        Table::LogPool,
+        Table::LogEntries,
+        Table::LogHashes,
+        Table::LogOpenings,
+        Table::LogBatches,
     ];
 
     /// The engine's name for it (a sled tree, a PostgreSQL table): constants, so a mistyped name
@@ -98,6 +119,11 @@ impl Table {
             Table::AlertNotes => "alert_notes",
             Table::Sessions => "sessions",
             Table::StationLists => "station_lists",
+            Table::LogPool => "log_pool",
+            Table::LogEntries => "log_entries",
+            Table::LogHashes => "log_hashes",
+            Table::LogOpenings => "log_openings",
+            Table::LogBatches => "log_batches",
         }
     }
 

@@ -24,6 +24,11 @@ pub const MIGRATIONS: &[(i32, &str, &str)] = &[
         "the shop stations' lists of recent scans",
         include_str!("migrations/0003_station_lists.sql"),
     ),
+    (
+        4,
+        "the transparency log",
+        include_str!("migrations/0004_transparency_log.sql"),
+    ),
 ];
 
 /// Whether the database holds the store's schema (without creating it).
