@@ -10,7 +10,7 @@
 //! | [`server`] | the router and its middleware (load shedding, timeouts, rate limit, metrics, tracing); shutdown |
 //! | [`route_list`] | every (method, path) served, as data the router, metrics and tests read |
 //! | `connection` | the accept loop: per-address connection caps, header and idle timeouts |
-//! | [`routes`] | handlers, one module per audience: `public` (no login), `api` (parties), `ops`; `named_code`: how a request names a code (URI or typed numbers) |
+//! | [`routes`] | handlers, one module per audience: `public` (no login), `api` (parties), `ops`, `log` (the transparency log's checkpoint, key and tiles); `named_code`: how a request names a code (URI or typed numbers) |
 //! | [`error`] | RFC 9457 problem responses with stable codes; the one mapping of registry refusals to them |
 //! | [`local_time`] | times on pages in the deployment's time zone (`time_zone`) |
 //! | [`rate_limit`], [`client_ip`] | per-client buckets for public routes; trusted-proxy handling |
@@ -20,6 +20,7 @@
 //! | [`auth`] | bearer tokens for the parties' API |
 //! | [`manifest_upload`] | a manifest registered as it streams in, for the API and the dashboard |
 //! | [`scan_writer`] | the thread that writes counted public scans to the store |
+//! | [`log_sequencer`] | the thread that sequences the transparency log once a second; the log's origin |
 //! | [`pages`] | the pages people see: the owner's page, the shop's station, the maker's dashboard |
 //! | [`openapi`] | the OpenAPI 3.1 description served at `/openapi.json`, generated from the handlers |
 //! | [`schemas`] | answers many operations share, shapes of `json!` answers, input enums |
@@ -42,6 +43,7 @@ pub mod config;
 mod connection;
 pub mod error;
 pub mod local_time;
+pub mod log_sequencer;
 pub mod manifest_upload;
 pub mod metrics;
 pub mod openapi;

@@ -27,7 +27,7 @@ use utoipa::{Modify, OpenApi};
 
 use crate::manifest_upload::UploadSummary;
 use crate::pages::{case, dashboard, home, lots, owner, shop, upload};
-use crate::routes::{api, ops, public};
+use crate::routes::{api, log, ops, public};
 use crate::schemas::{VerdictAnswer, problem};
 use crate::verdict::{Verdict, VerdictCode};
 
@@ -48,6 +48,9 @@ use crate::verdict::{Verdict, VerdictCode};
         ops::readyz,
         ops::metrics,
         serve,
+        log::checkpoint,
+        log::key,
+        log::tile,
         home::landing,
         home::product,
         public::scan,
@@ -93,6 +96,9 @@ use crate::verdict::{Verdict, VerdictCode};
         (name = "parties", description = "Manufacturers, distributors and shops, each acting \
             only as itself with a bearer token."),
         (name = "operations", description = "For operators and orchestrators."),
+        (name = "log", description = "The public transparency log of the registry's history \
+            (c2sp.org/tlog-tiles): its signed checkpoint, its key and its tiles, for monitors, \
+            witnesses and whoever checks a receipt. No login, not rate-limited."),
         (name = "pages", description = "The signed-in pages for people: the shop's scanning \
             station and the manufacturer's dashboard, over a session cookie set by `/signin`; \
             every form carries the session's CSRF token."),

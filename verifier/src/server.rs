@@ -37,7 +37,7 @@ use crate::error::ApiError;
 use crate::metrics;
 use crate::pages;
 use crate::route_list::ROUTES;
-use crate::routes::{api, ops, public};
+use crate::routes::{api, log, ops, public};
 use crate::state::AppState;
 
 /// `path`, once checked to be listed in [`ROUTES`] with `method`. Panics otherwise: every test
@@ -139,10 +139,18 @@ pub fn router(state: AppState) -> Router {
         )
         .route(listed("GET", "/api/v1/vehicles/{vin}"), get(api::vehicle));
 
+    // The transparency log, for monitors, witnesses and receipts' checkers: read-only and cheap,
+    // so not under the public rate limit (a monitor fetches many tiles).
+    let log_routes = Router::new()
+        .route(listed("GET", "/log/checkpoint"), get(log::checkpoint))
+        .route(listed("GET", "/log/key"), get(log::key))
+        .route(listed("GET", "/log/tile/{*path}"), get(log::tile));
+
     // Everything but manifest uploads answers within the request timeout; an upload of a million
     // lines streams for longer and is bounded by its own size limit instead.
     let timed = Router::new()
         .merge(ops)
+        .merge(log_routes)
         .merge(public)
         .merge(pages)
         .merge(api)
@@ -193,6 +201,9 @@ pub async fn serve(
     shutdown: impl Future<Output = ()> + Send + 'static,
 ) -> std::io::Result<()> {
     let app = router(state.clone());
+    if let Err(e) = state.start_log_sequencer().await {
+        tracing::error!(error = %e.detail(), "cannot start the transparency log's sequencer");
+    }
     let pruner = state.limiter().is_some().then(|| {
         let state = state.clone();
         tokio::spawn(async move {
@@ -222,6 +233,7 @@ pub async fn serve(
     // operator) sees that the last scans counted, at least, were not written.
     let flushed = match tokio::task::spawn_blocking(move || {
         closing.scans().close();
+        closing.close_log_sequencer();
         closing.registry().flush()
     })
     .await

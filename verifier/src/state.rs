@@ -8,6 +8,7 @@ use registry::Registry;
 use tokio::sync::Semaphore;
 
 use crate::config::Config;
+use crate::log_sequencer::{self, LogSequencer};
 use crate::metrics::Metrics;
 use crate::rate_limit::PublicLimiter;
 use crate::scan_writer::ScanWriter;
@@ -20,6 +21,9 @@ struct Inner {
     metrics: Metrics,
     registry: Arc<Registry>,
     scans: ScanWriter,
+    /// The transparency log's key, read from the store once (`log_key`), and its sequencer.
+    log_key: tokio::sync::OnceCell<Arc<tlog::LogKey>>,
+    sequencer: Mutex<Option<LogSequencer>>,
     limiter: Option<Arc<PublicLimiter>>,
     /// Public reports per client, on top of `limiter`.
     report_limiter: Option<Arc<PublicLimiter>>,
@@ -45,6 +49,8 @@ impl AppState {
             metrics,
             registry,
             scans,
+            log_key: tokio::sync::OnceCell::new(),
+            sequencer: Mutex::new(None),
             draining: AtomicBool::new(false),
             store_counts_at: Mutex::new(None),
             config,
@@ -66,6 +72,48 @@ impl AppState {
 
     pub fn scans(&self) -> &ScanWriter {
         &self.0.scans
+    }
+
+    /// The transparency log's key, named by this service's origin (`log_sequencer::origin`).
+    pub async fn log_key(&self) -> Result<Arc<tlog::LogKey>, crate::ApiError> {
+        let origin = log_sequencer::origin(self.0.config.base_url.as_str());
+        self.0
+            .log_key
+            .get_or_try_init(|| async {
+                let seed = self.blocking(|r| r.log_signing_key()).await??;
+                tlog::LogKey::new(&origin, seed)
+                    .map(Arc::new)
+                    .map_err(|e| crate::ApiError::internal(&e))
+            })
+            .await
+            .cloned()
+    }
+
+    /// Starts sequencing the log once a second (`serve` does; a router alone does not).
+    pub async fn start_log_sequencer(&self) -> Result<(), crate::ApiError> {
+        let key = self.log_key().await?;
+        let mut sequencer = self
+            .0
+            .sequencer
+            .lock()
+            .unwrap_or_else(PoisonError::into_inner);
+        if sequencer.is_none() {
+            *sequencer = Some(LogSequencer::start(self.0.registry.clone(), key));
+        }
+        Ok(())
+    }
+
+    /// Runs the sequencer's last round and stops it (blocking).
+    pub fn close_log_sequencer(&self) {
+        let sequencer = self
+            .0
+            .sequencer
+            .lock()
+            .unwrap_or_else(PoisonError::into_inner)
+            .take();
+        if let Some(sequencer) = sequencer {
+            sequencer.close();
+        }
     }
 
     /// Runs blocking registry work (sled, fsync, Ed25519) on tokio's blocking pool, so it never

@@ -103,6 +103,15 @@ const TABLE: &[Row] = &[
     ("GET", "/readyz", "", EVERYONE_200),
     ("GET", "/metrics", "", EVERYONE_200),
     ("GET", "/openapi.json", "", EVERYONE_200),
+    // The transparency log is public: everyone reads the same.
+    ("GET", "/log/checkpoint", "", EVERYONE_200),
+    ("GET", "/log/key", "", EVERYONE_200),
+    (
+        "GET",
+        "/log/tile/{*path}",
+        "a tile beyond the tree",
+        ["404 not_found"; 9],
+    ),
     ("GET", "/", "", EVERYONE_200),
     ("GET", "/01/{gtin}", "", EVERYONE_200),
     ("GET", "/01/{gtin}/21/{serial}", "", EVERYONE_200),
@@ -551,6 +560,7 @@ impl World {
                     .header("content-type", "application/x-ndjson")
                     .body(format!("{line}\n"))
             }
+            ("GET", "/log/tile/{*path}") => self.client.get(url("/log/tile/0/x999/999")),
             ("GET", path) => self.client.get(url(path)),
             (method, path) => panic!("no request for {method} {path}"),
         };

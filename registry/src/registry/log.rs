@@ -39,6 +39,15 @@ impl Registry {
         Ok(self.store.log_consistency_proof(new_size, old_size)?)
     }
 
+    /// A tile of the tree of `size` entries (see `tlog::TilePath::within`), as tlog-tiles serves it.
+    pub fn log_tile(&self, tile: &tlog::TilePath, size: u64) -> Result<Vec<u8>> {
+        Ok(if tile.is_entries() {
+            self.store.log_entries_tile(tile, size)?
+        } else {
+            self.store.log_hash_tile(tile, size)?
+        })
+    }
+
     /// The commitments of the registration batch whose entry is at `index`.
     pub fn log_batch(&self, index: u64) -> Result<Vec<tlog::Commitment>> {
         Ok(self.store.log_batch(index)?)

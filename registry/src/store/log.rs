@@ -275,6 +275,46 @@ impl Store {
         tree::consistency_proof(new_size, old_size, &StoredHashes(self)).map_err(log_error)
     }
 
+    /// An entries tile's bundle: entries `first ..first + width` of a tree of `size` entries. A
+    /// full tile's 256 entries share their keys' first seven bytes, so one prefix scan reads them.
+    pub fn log_entries_tile(&self, tile: &tlog::TilePath, size: u64) -> StoreResult<Vec<u8>> {
+        let first = tile.first_entry();
+        let end = first + u64::from(tile.width());
+        if !tile.is_entries() || end > size {
+            return Err(log_error(tlog::TlogError::TileBeyondTree {
+                path: tile.path(),
+                size,
+            }));
+        }
+        let prefix = &first.to_be_bytes()[..7];
+        let mut entries = Vec::with_capacity(tile.width() as usize);
+        for entry in self.tables.scan(Table::LogEntries, prefix) {
+            let (k, v) = entry?;
+            let index = u64::from_be_bytes(
+                k.as_slice()
+                    .try_into()
+                    .map_err(|_| StoreError::corrupt("log entries", "key not 8 bytes"))?,
+            );
+            if index >= end {
+                break;
+            }
+            if index != first + entries.len() as u64 {
+                return Err(StoreError::corrupt(
+                    "log entries",
+                    format!("entry {} missing", first + entries.len() as u64),
+                ));
+            }
+            entries.push(v);
+        }
+        if entries.len() as u64 != end - first {
+            return Err(StoreError::corrupt(
+                "log entries",
+                format!("entries {first} to {end} incomplete"),
+            ));
+        }
+        tlog::entry::bundle(entries.iter().map(Vec::as_slice)).map_err(log_error)
+    }
+
     /// A hash tile's bytes, for a tree of `size` entries.
     pub fn log_hash_tile(&self, tile: &tlog::TilePath, size: u64) -> StoreResult<Vec<u8>> {
         tile.hash_tile(size, &StoredHashes(self)).map_err(log_error)
@@ -401,9 +441,9 @@ impl Store {
         let now = pool_clock();
         let mut head_bytes = self.head_bytes()?;
         let mut head = LogHead::decode(&head_bytes)?;
-        if head.checkpoint.is_empty() && head.size > 0 {
-            // A round stored this head and stopped before signing it: sign it now, and start
-            // from whatever head is stored after that.
+        if head.checkpoint.is_empty() {
+            // A round stored this head and stopped before signing it (or this is the empty tree,
+            // never signed yet): sign it now, and start from whatever head is stored after that.
             self.sign_head(key, &head_bytes, &head)?;
             head_bytes = self.head_bytes()?;
             head = LogHead::decode(&head_bytes)?;
