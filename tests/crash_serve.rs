@@ -2,7 +2,9 @@
 //! writing custody events, uploading a manifest, scanning and reporting, is killed with SIGKILL at a
 //! random moment, 20 times. After each kill every write it acknowledged is in the store (events by
 //! their sequence number, registrations, reports by id), `partseal registry audit` exits 0, and
-//! the service starts again on the same directory.
+//! the service starts again on the same directory. The transparency log continues the same tree:
+//! the checkpoint the killed service left verifies, extends the one before the kill, and once the
+//! pool is sequenced every acknowledged write is in the log.
 //!
 //! `registry/tests/` kills a writer process of the registry library; this kills the service with
 //! its HTTP stack, blocking pool, scan writer and group commit, which is what operators run.
@@ -198,9 +200,53 @@ fn setup(d: &Path) -> (String, Vec<String>) {
     (maker, shops)
 }
 
-/// Every acknowledged write is in the store at `data`; the count checked.
-fn check(data: &Path, acks: &[Ack]) -> usize {
+/// The log's tree as the last check left it: (size, root).
+type LogTree = Option<(u64, tlog::Hash)>;
+
+/// The log the killed service left: its checkpoint verifies and extends `before`; then one round
+/// logs the pool, and every acknowledged write is in the log. Returns the tree after that round.
+fn check_log(registry: &Registry, acks: &[Ack], before: LogTree) -> LogTree {
+    let head = registry.log_head().unwrap();
+    // The killed service named the log by its own origin: the checkpoint's first line.
+    let origin = head
+        .checkpoint
+        .lines()
+        .next()
+        .unwrap_or("crash.test/log")
+        .to_owned();
+    let key = tlog::LogKey::new(&origin, registry.log_signing_key().unwrap()).unwrap();
+    if !head.checkpoint.is_empty() {
+        let signed = key.verifier().open_checkpoint(&head.checkpoint).unwrap();
+        assert_eq!((signed.size, signed.root), (head.size, head.root));
+    }
+    if let Some((size, root)) = before {
+        let proof = registry.log_consistency_proof(head.size, size).unwrap();
+        tlog::tree::check_consistency(&proof, head.size, head.root, size, root).unwrap_or_else(
+            |e| panic!("the log after the kill does not extend the one before: {e}"),
+        );
+    }
+    registry.sequence_log(&key).unwrap();
+    let gtin = Gtin::parse(GTIN).unwrap();
+    let key = |serial: &str| CodeKey::new(&gtin, &Serial::parse(serial).unwrap());
+    for ack in acks {
+        let (serial, seq) = match ack {
+            Ack::Event { serial, seq, .. } => (serial, *seq as u32),
+            Ack::Registered(serial) => (serial, 0),
+            Ack::Report(_) => continue,
+        };
+        assert!(
+            registry.log_opening(&key(serial), seq).unwrap().is_some(),
+            "acknowledged event #{seq} of {serial} is not in the log"
+        );
+    }
+    let head = registry.log_head().unwrap();
+    Some((head.size, head.root))
+}
+
+/// Every acknowledged write is in the store at `data`, and in its log; the count checked.
+fn check(data: &Path, acks: &[Ack], log: &mut LogTree) -> usize {
     let registry = Registry::open(data, RegistryConfig::default()).unwrap();
+    *log = check_log(&registry, acks, *log);
     let gtin = Gtin::parse(GTIN).unwrap();
     let key = |serial: &str| CodeKey::new(&gtin, &Serial::parse(serial).unwrap());
     let reports: Vec<String> = registry
@@ -253,6 +299,7 @@ fn acknowledged_writes_survive_sigkill_of_the_service_under_load() {
     let progress: Arc<Vec<Mutex<(usize, bool)>>> =
         Arc::new((0..SHOPS).map(|_| Mutex::new((0, false))).collect());
     let mut checked = 0;
+    let mut log: LogTree = None;
     let uploads_cut = Arc::new(std::sync::atomic::AtomicUsize::new(0));
     let started = Instant::now();
     for run in 0..KILLS {
@@ -363,7 +410,7 @@ fn acknowledged_writes_survive_sigkill_of_the_service_under_load() {
             thread.join().unwrap();
         }
         let acks = std::mem::take(&mut *acks.lock().unwrap());
-        checked += check(&d.join("data"), &acks);
+        checked += check(&d.join("data"), &acks, &mut log);
         all.lock().unwrap().extend(acks);
         PARTSEAL.ok(d, &["registry", "audit", "--data", "data"]);
         println!(
@@ -373,7 +420,7 @@ fn acknowledged_writes_survive_sigkill_of_the_service_under_load() {
     }
     // Once more, everything acknowledged over all the runs, and the service starts again.
     let all = all.lock().unwrap();
-    checked += check(&d.join("data"), &all);
+    checked += check(&d.join("data"), &all, &mut log);
     let (mut child, addr) = serve(d);
     let (status, _) = http(&addr, "GET", "/readyz", None, None).unwrap();
     assert_eq!(status, 200);
