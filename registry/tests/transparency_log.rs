@@ -128,6 +128,78 @@ fn registrations_and_events_reach_the_log_and_open_to_what_the_store_holds() {
 }
 
 #[test]
+fn receipts_of_the_latest_logged_event_check_offline() {
+    let w = World::new();
+    w.add_parties(&["dist-1"]);
+    let codes: Vec<_> = ["RCPT1", "RCPT2"].iter().map(|s| w.code(s)).collect();
+    w.registry.register(&codes, None, day(1)).unwrap();
+    let key = CodeKey::of(&codes[1].part);
+    let verifier = log_key(&w.registry).verifier();
+    // Not before the log holds an event of the code.
+    assert!(
+        w.registry
+            .log_receipt(&key, "link".into())
+            .unwrap()
+            .is_none()
+    );
+    w.registry.sequence_log(&log_key(&w.registry)).unwrap();
+
+    // The registration, through its batch path.
+    let receipt = w
+        .registry
+        .log_receipt(&key, "link".into())
+        .unwrap()
+        .unwrap();
+    assert_eq!(
+        (receipt.seq, receipt.batch.as_ref().map(|b| b.size)),
+        (0, Some(2))
+    );
+    let checked = receipt
+        .check(&verifier, key.as_bytes(), &codes[1].signature.to_bytes())
+        .unwrap();
+    let history = w.registry.history(&key).unwrap().unwrap();
+    assert_eq!(checked.event, history.events[0].encode());
+
+    // An event: until it is sequenced the receipt is still the registration's; then the event's.
+    w.registry
+        .record_genuine_scan(
+            &key,
+            &w.maker_party(),
+            Action::Ship {
+                to: party("dist-1"),
+            },
+            day(2),
+        )
+        .unwrap();
+    assert_eq!(
+        w.registry
+            .log_receipt(&key, "link".into())
+            .unwrap()
+            .unwrap()
+            .seq,
+        0
+    );
+    w.registry.sequence_log(&log_key(&w.registry)).unwrap();
+    let receipt = w
+        .registry
+        .log_receipt(&key, "link".into())
+        .unwrap()
+        .unwrap();
+    assert_eq!((receipt.seq, receipt.batch.is_none()), (1, true));
+    let checked = receipt
+        .check(&verifier, key.as_bytes(), &codes[1].signature.to_bytes())
+        .unwrap();
+    let history = w.registry.history(&key).unwrap().unwrap();
+    assert_eq!(checked.event, history.events[1].encode());
+    // Another label's signature opens nothing.
+    assert!(
+        receipt
+            .check(&verifier, key.as_bytes(), &codes[0].signature.to_bytes())
+            .is_err()
+    );
+}
+
+#[test]
 fn a_code_registered_again_is_logged_once() {
     let w = World::new();
     let codes = vec![w.code("AGAIN1")];

@@ -26,6 +26,8 @@ pub enum TlogError {
     CheckpointOrigin { found: String, expected: String },
     #[error("{what}: the proof does not hold")]
     Proof { what: &'static str },
+    #[error("receipt: {0}")]
+    Receipt(String),
     #[error("{what}: {reason}")]
     Tree { what: &'static str, reason: String },
 }

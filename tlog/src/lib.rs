@@ -20,6 +20,7 @@
 //! | [`tree`] | the log's tree as stored hashes: appending, roots, inclusion and consistency proofs |
 //! | [`checkpoint`] | the log key, checkpoints signed as notes, opening them with strict signature checks |
 //! | [`tile`] | tlog-tiles coordinates and a hash tile's bytes |
+//! | [`receipt`] | one code's entry opened, with its proofs and checkpoint, and its offline check |
 //! | `error` | [`TlogError`]: what a format refuses, and where |
 //!
 //! ```
@@ -47,6 +48,7 @@ pub mod checkpoint;
 pub mod commitment;
 pub mod entry;
 mod error;
+pub mod receipt;
 pub mod tile;
 pub mod tree;
 
@@ -55,5 +57,6 @@ pub use checkpoint::{LogKey, LogVerifier, SignedCheckpoint};
 pub use commitment::{Commitment, LabelKey, Opening, SALT_LEN, Tag};
 pub use entry::{ENTRY_LEN, Entry};
 pub use error::TlogError;
+pub use receipt::{CheckedReceipt, Receipt};
 pub use tile::TilePath;
 pub use tree::{Hash, HashReader, MemoryTree};

@@ -53,6 +53,11 @@ impl Registry {
         Ok(self.store.log_batch(index)?)
     }
 
+    /// The receipt of the code's latest logged event, naming the code by `link` (its URI).
+    pub fn log_receipt(&self, key: &CodeKey, link: String) -> Result<Option<tlog::Receipt>> {
+        Ok(self.store.log_receipt(key, link)?)
+    }
+
     /// Where a code's event is in the log, once it is.
     pub fn log_opening(&self, key: &CodeKey, seq: u32) -> Result<Option<LogOpening>> {
         Ok(self.store.log_opening(key, seq)?)

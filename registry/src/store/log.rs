@@ -436,6 +436,58 @@ impl Store {
         )))
     }
 
+    /// The receipt of a code's latest logged event, with `link` (the code's URI) as its code; `None`
+    /// until the log holds one of its events.
+    pub fn log_receipt(&self, code: &CodeKey, link: String) -> StoreResult<Option<tlog::Receipt>> {
+        let Some(record) = self.code(code)? else {
+            return Ok(None);
+        };
+        let head = self.log_head()?;
+        if head.checkpoint.is_empty() {
+            return Ok(None);
+        }
+        // The latest event the log holds: usually the latest, or the one before while the newest
+        // waits for the next round.
+        let mut found = None;
+        for seq in (0..record.events).rev() {
+            if let Some(opening) = self.logged_opening(code, seq, head.size)? {
+                found = Some((seq, opening));
+                break;
+            }
+        }
+        let Some((seq, at)) = found else {
+            return Ok(None);
+        };
+        let Some((_, opening)) = self.log_event_opening(code, seq, at.salt)? else {
+            return Ok(None);
+        };
+        let entry = self
+            .tables
+            .get(Table::LogEntries, &at.index.to_be_bytes())?
+            .ok_or_else(|| {
+                StoreError::corrupt("log entries", format!("entry {} missing", at.index))
+            })?;
+        let entry = Entry::from_bytes(&entry).map_err(log_error)?;
+        let proof = self.log_inclusion_proof(head.size, at.index)?;
+        let batch = if at.batch_size > 0 {
+            let commitments = self.log_batch(at.index)?;
+            let tree = BatchTree::new(&commitments).map_err(log_error)?;
+            Some(tree.path(u64::from(at.batch_position)).map_err(log_error)?)
+        } else {
+            None
+        };
+        Ok(Some(tlog::Receipt::new(
+            link,
+            seq,
+            &opening,
+            &entry,
+            at.index,
+            &proof,
+            batch.as_ref(),
+            head.checkpoint,
+        )))
+    }
+
     /// One round of the sequencer: the pool into the tree, the head swapped, the checkpoint signed.
     pub fn sequence_log(&self, key: &LogKey) -> StoreResult<Sequenced> {
         let now = pool_clock();
