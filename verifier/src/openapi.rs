@@ -404,6 +404,7 @@ pub async fn serve() -> impl IntoResponse {
         ("serial" = String, Path, description = "Serial number (AI 21)", example = "X7K2P9QD4M"),
         ("k" = Option<String>, Query, description = "The signing key's id: 8 bytes, unpadded base64url"),
         ("s" = Option<String>, Query, description = "The Ed25519 signature: 64 bytes, unpadded base64url"),
+        ("receipt" = Option<String>, Query, description = "`1`: the JSON verdict carries a `receipt` of the code's latest event in the public transparency log, checked offline by `partseal verify --receipt`"),
     ),
     responses(VerdictAnswer),
 )]

@@ -116,6 +116,13 @@ pub struct Verdict {
     pub custody: Option<CustodySummary>,
     #[serde(skip_serializing_if = "Vec::is_empty")]
     pub evidence: Vec<EvidenceItem>,
+    /// With `receipt=1` on a scanned label: the code's latest event as the public transparency
+    /// log holds it, opened, with its proofs and the signed checkpoint (`docs/transparency-log.md`;
+    /// `partseal verify --receipt` checks it offline). Absent until the log holds an event of the
+    /// code, and for typed numbers (a receipt is checked with the label's signature).
+    #[serde(skip_serializing_if = "Option::is_none")]
+    #[schema(value_type = Option<Object>)]
+    pub receipt: Option<serde_json::Value>,
 }
 
 #[derive(Clone, Debug, Serialize, utoipa::ToSchema)]
@@ -187,6 +194,7 @@ impl Verdict {
             manufacturer: None,
             custody: None,
             evidence: Vec::new(),
+            receipt: None,
         }
     }
 

@@ -220,6 +220,7 @@ async fn security_tags_and_problem_responses_are_declared() {
             ("serial", "path"),
             ("k", "query"),
             ("s", "query"),
+            ("receipt", "query"),
         ])
     );
     let upload = &doc["paths"]["/api/v1/manifests"]["post"]["requestBody"]["content"];

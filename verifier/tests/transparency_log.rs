@@ -152,3 +152,85 @@ async fn events_reach_a_signed_checkpoint_and_the_tiles_prove_them() {
     }
     server.shutdown().await;
 }
+
+#[tokio::test]
+async fn the_public_verdict_carries_a_receipt_that_checks_offline() {
+    let server = start(Overrides::default()).await;
+    let r = server.registry.clone();
+    let code = tokio::task::spawn_blocking(move || {
+        let authority = signer::keys::generate();
+        let maker = certify(&r, &authority, "acme-brakes", "690123", 1);
+        let batch = codes(&maker.key, "RCPT", 2);
+        r.register(&batch, None, now()).unwrap();
+        batch[1].clone()
+    })
+    .await
+    .unwrap();
+    let (_, _, body) = get(&server, "/log/key").await;
+    let key = LogVerifier::parse(std::str::from_utf8(&body).unwrap().trim_end()).unwrap();
+    let url = server.url(&format!("{}&receipt=1", code.path_and_query()));
+    let client = reqwest::Client::new();
+    let started = Instant::now();
+    let answer: serde_json::Value = loop {
+        let answer: serde_json::Value = client
+            .get(&url)
+            .header("accept", "application/json")
+            .send()
+            .await
+            .unwrap()
+            .json()
+            .await
+            .unwrap();
+        if answer.get("receipt").is_some() {
+            break answer;
+        }
+        assert!(
+            started.elapsed() < Duration::from_secs(5),
+            "no receipt: {answer}"
+        );
+        tokio::time::sleep(Duration::from_millis(100)).await;
+    };
+    assert_eq!(answer["verdict"], "genuine");
+    let receipt = tlog::Receipt::from_json(&answer["receipt"].to_string()).unwrap();
+    assert_eq!(receipt.verdict.as_ref().unwrap()["verdict"], "genuine");
+    assert_eq!(receipt.event.as_ref().unwrap()["step"], "commissioning");
+    assert!(
+        receipt.code.ends_with(&code.path_and_query()),
+        "{}",
+        receipt.code
+    );
+    let checked = receipt
+        .check(
+            &key,
+            CodeKey::of(&code.part).as_bytes(),
+            &code.signature.to_bytes(),
+        )
+        .unwrap();
+    assert_eq!(checked.seq, 0);
+    // Without `receipt=1`, none; nor for typed numbers.
+    let plain: serde_json::Value = client
+        .get(server.url(&code.path_and_query()))
+        .header("accept", "application/json")
+        .send()
+        .await
+        .unwrap()
+        .json()
+        .await
+        .unwrap();
+    assert!(plain.get("receipt").is_none());
+    let typed = format!(
+        "/lookup?gtin=06901234567892&serial={}&receipt=1",
+        code.part.serial.as_str()
+    );
+    let typed: serde_json::Value = client
+        .get(server.url(&typed))
+        .header("accept", "application/json")
+        .send()
+        .await
+        .unwrap()
+        .json()
+        .await
+        .unwrap();
+    assert!(typed.get("receipt").is_none(), "{typed}");
+    server.shutdown().await;
+}

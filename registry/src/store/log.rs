@@ -476,7 +476,7 @@ impl Store {
         } else {
             None
         };
-        Ok(Some(tlog::Receipt::new(
+        let mut receipt = tlog::Receipt::new(
             link,
             seq,
             &opening,
@@ -485,7 +485,18 @@ impl Store {
             &proof,
             batch.as_ref(),
             head.checkpoint,
-        )))
+        );
+        // The event in clear, for people; the opening is what the check trusts.
+        let event = crate::event::Event::decode(&opening.event)
+            .map_err(|e| StoreError::corrupt(code.to_string(), e))?;
+        receipt.event = Some(serde_json::json!({
+            "seq": event.seq,
+            "step": event.step().as_str(),
+            "at": event.at.to_string(),
+            "actor": event.actor.as_str(),
+            "outcome": event.outcome.as_str(),
+        }));
+        Ok(Some(receipt))
     }
 
     /// One round of the sequencer: the pool into the tree, the head swapped, the checkpoint signed.

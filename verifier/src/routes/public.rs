@@ -34,6 +34,7 @@ use crate::verdict::{self, Scan, Verdict};
         ("serial" = String, Path, description = "Serial number (AI 21)", example = "X7K2P9QD4M"),
         ("k" = Option<String>, Query, description = "The signing key's id: 8 bytes, unpadded base64url"),
         ("s" = Option<String>, Query, description = "The Ed25519 signature: 64 bytes, unpadded base64url"),
+        ("receipt" = Option<String>, Query, description = "`1`: the JSON verdict carries a `receipt` of the code's latest event in the public transparency log, checked offline by `partseal verify --receipt`"),
     ),
     responses(
         VerdictAnswer,
@@ -172,6 +173,7 @@ fn answer(
             verdict: verdict.verdict,
         })
         .inc();
+    let key_for_receipt = key.clone().filter(|_| verdict.signature_checked);
     if let (Some(key), true) = (key, verdict.custody.is_some()) {
         let ip = client_ip(peer, headers, &state.config().trusted_proxies);
         let region = trusted_region(peer, headers, &state.config().trusted_proxies);
@@ -184,10 +186,52 @@ fn answer(
         }
     }
     if wants_json(headers) {
+        let mut verdict = verdict;
+        if let (Some(key), true) = (key_for_receipt, wants_receipt(path_and_query)) {
+            verdict.receipt = receipt(state, &key, path_and_query, &verdict);
+        }
         Json(verdict).into_response()
     } else {
         let lang = crate::pages::Lang::choose(page_lang(path_and_query), headers);
         crate::pages::owner::verdict_page(&verdict, lang, path_and_query)
+    }
+}
+
+/// `receipt=1` in the query.
+fn wants_receipt(path_and_query: &str) -> bool {
+    path_and_query
+        .split_once('?')
+        .is_some_and(|(_, q)| q.split('&').any(|p| p == "receipt=1"))
+}
+
+/// The receipt of the code's latest logged event, as JSON, carrying the verdict it came with; the
+/// code named by its link as scanned (without the parameters that only ask for this answer).
+fn receipt(
+    state: &AppState,
+    key: &CodeKey,
+    path_and_query: &str,
+    verdict: &Verdict,
+) -> Option<serde_json::Value> {
+    let (path, query) = path_and_query
+        .split_once('?')
+        .unwrap_or((path_and_query, ""));
+    let query: Vec<&str> = query
+        .split('&')
+        .filter(|p| !p.is_empty() && *p != "receipt=1" && !p.starts_with("lang="))
+        .collect();
+    let base = state.config().base_url.as_str().trim_end_matches('/');
+    let link = format!("{base}{path}?{}", query.join("&"));
+    // A registry read and a proof of a few hashes: inline, as the verdict's own reads are.
+    match state.registry().log_receipt(key, link) {
+        Ok(Some(mut receipt)) => {
+            receipt.verdict = serde_json::to_value(verdict).ok();
+            serde_json::to_value(receipt).ok()
+        }
+        Ok(None) => None,
+        Err(e) => {
+            tracing::error!(error = %e, "cannot make a receipt");
+            None
+        }
     }
 }
 
