@@ -20,7 +20,9 @@ mod files;
 mod interrupt;
 mod keys;
 mod labels;
+mod log;
 mod progress;
+mod receipt;
 mod registry;
 mod serve;
 mod sign;
@@ -59,6 +61,9 @@ enum Command {
     Registry(registry::RegistryCommand),
     /// Run the verifier service.
     Serve(serve::ServeArgs),
+    /// The registry's public transparency log: its key.
+    #[command(subcommand)]
+    Log(log::LogCommand),
     /// The service's parties, API tokens and trust state, whether `partseal serve` runs or not.
     ///
     /// While the service runs on the data directory, it carries the command out; on a database,
@@ -82,6 +87,7 @@ pub fn run(cli: Cli) -> anyhow::Result<ExitCode> {
         Command::Labels(args) => labels::run(args),
         Command::Verify(args) => verify::run(args),
         Command::Admin(cmd) => admin::run(cmd),
+        Command::Log(cmd) => log::run(cmd),
     }
 }
 

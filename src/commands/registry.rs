@@ -81,7 +81,7 @@ pub fn run(cmd: RegistryCommand) -> anyhow::Result<ExitCode> {
     }
 }
 
-fn open(at: &DataArgs, create: Create) -> anyhow::Result<Registry> {
+pub(super) fn open(at: &DataArgs, create: Create) -> anyhow::Result<Registry> {
     open_for(at, create, None)
 }
 

@@ -18,8 +18,31 @@ pub struct VerifyArgs {
     /// Check against local files only (required until the verifier service exists).
     #[arg(long)]
     offline: bool,
-    #[command(flatten)]
-    trust: files::TrustFiles,
+    /// Check a receipt of the public transparency log instead (a saved verdict with `receipt`,
+    /// or the receipt alone), offline, with the log's key (`--log-key`).
+    #[arg(
+        long,
+        value_name = "FILE",
+        requires = "log_key",
+        conflicts_with = "uri"
+    )]
+    receipt: Option<std::path::PathBuf>,
+    /// The log's note verifier key (`partseal log key`, or the service's /log/key).
+    #[arg(long, value_name = "KEY")]
+    log_key: Option<String>,
+    /// The authority's public key.
+    #[arg(long, value_name = "FILE", required_unless_present = "receipt")]
+    trust: Option<std::path::PathBuf>,
+    /// A manufacturer certificate; repeat for several.
+    #[arg(
+        long = "cert",
+        value_name = "FILE",
+        required_unless_present = "receipt"
+    )]
+    certs: Vec<std::path::PathBuf>,
+    /// The authority's revocation list.
+    #[arg(long, value_name = "FILE")]
+    revoked: Option<std::path::PathBuf>,
     /// Verify as of this time instead of now (2026-11-22 or RFC 3339).
     #[arg(long, value_name = "TIME")]
     at: Option<String>,
@@ -27,7 +50,8 @@ pub struct VerifyArgs {
     #[arg(long)]
     json: bool,
     /// The code: the URI from the QR label (or its /01/... path and query).
-    uri: String,
+    #[arg(required_unless_present = "receipt")]
+    uri: Option<String>,
 }
 
 /// An offline verdict: a stable machine code, whether it counts as genuine, and a sentence for people.
@@ -95,14 +119,22 @@ fn verdict(
 }
 
 pub fn run(args: VerifyArgs) -> anyhow::Result<ExitCode> {
+    if let (Some(file), Some(key)) = (&args.receipt, &args.log_key) {
+        return super::receipt::run(file, key, args.json);
+    }
+    let (Some(trust), Some(uri)) = (&args.trust, &args.uri) else {
+        bail!(
+            "give the code and the trust files (--trust, --cert), or --receipt FILE --log-key KEY"
+        );
+    };
     if !args.offline {
         bail!(
             "online verification goes through the verifier service; for a local check pass --offline"
         );
     }
-    let trust = args.trust.load()?;
+    let trust = files::trust_store(trust, &args.certs, args.revoked.as_deref())?;
     let now = super::given_time_or_now(args.at.as_deref())?;
-    let (v, code, maker) = verdict(&trust, &args.uri, now);
+    let (v, code, maker) = verdict(&trust, uri, now);
     if args.json {
         let part = code.as_ref().map(|c| {
             json!({

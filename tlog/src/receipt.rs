@@ -150,6 +150,12 @@ impl Receipt {
                 }
             }
             Some(batch) => {
+                // A batch entry holds registrations only: the code's first event.
+                if self.seq != 0 {
+                    return Err(TlogError::Receipt(
+                        "a registration batch's entry holds event 0 only".into(),
+                    ));
+                }
                 let path = BatchPath {
                     index: batch.position,
                     size: batch.size,

@@ -139,6 +139,13 @@ fn an_altered_receipt_is_refused() {
     let mut r = event.clone();
     r.proof = registration.proof.clone();
     refused(&r, &code, &signature);
+    // A registration claimed as a later event.
+    let mut r = registration.clone();
+    r.seq = 1;
+    assert!(matches!(
+        refused(&r, &[b'c', 1], &[2; 64]),
+        TlogError::Receipt(_)
+    ));
     // Another code's place in the batch.
     let mut r = registration.clone();
     r.batch.as_mut().unwrap().position = 0;
