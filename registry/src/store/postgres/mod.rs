@@ -14,6 +14,8 @@
 //!   replicas wait for each other rather than deadlock; one the database aborts all the same (a
 //!   deadlock, a serialization failure) is a conflict, never a fault: made again, or judged
 //!   again by the caller;
+//! - a writer that lost its code to another replica is judged again with the code's row locked
+//!   ([`held`]), so the other's next update waits for it rather than win every round;
 //! - registration inserts with `ON CONFLICT DO NOTHING`, so one code is registered once;
 //! - batch numbers are claimed with insert-if-absent and read back on a miss;
 //! - each process is told of the codes the others change (`changes`: LISTEN/NOTIFY, sent in
@@ -35,6 +37,7 @@
 
 mod changes;
 mod group_commit;
+mod held;
 mod migrations;
 
 use std::future::Future;
@@ -52,7 +55,7 @@ use tokio_postgres::binary_copy::BinaryCopyInWriter;
 use tokio_postgres::types::{ToSql, Type};
 
 use super::key_locks::KeyLocks;
-use super::tables::{Change, ChangeNote, Entry, Expect, Merge, Pair, Table, Tables};
+use super::tables::{Change, ChangeNote, Entry, Expect, Judge, Merge, Pair, Table, Tables};
 use super::{Entries, Fault, StoreError, StoreResult};
 
 /// The longest a process serves a code record it read without reading it again: the bound on
@@ -839,6 +842,16 @@ impl Tables for PgTables {
                 .await
                 .map_err(|_| StoreError::Engine("the store is closing".into()))?
         })
+    }
+
+    fn apply_held(&self, table: Table, key: &[u8], judge: &mut Judge<'_>) -> StoreResult<()> {
+        // In this process, after an update of the key already waiting for a shared transaction.
+        let _held = self.updating.lock(table, key);
+        let (held, stored) = self.op(held::Held::read(&self.pool, table, key))?;
+        match judge(stored.as_deref()) {
+            Some(changes) => self.op(held.write(self.origin, &changes)),
+            None => self.op(held.rollback()),
+        }
     }
 
     fn merge(
