@@ -20,6 +20,7 @@
 //! | [`tree`] | the log's tree as stored hashes: appending, roots, inclusion and consistency proofs |
 //! | [`checkpoint`] | the log key, checkpoints signed as notes, opening them with strict signature checks |
 //! | [`tile`] | tlog-tiles coordinates and a hash tile's bytes |
+//! | [`witness`] | the witness's rules (what it cosigns: only a tree that extends the one it knows) and cosignature/v1 lines |
 //! | [`receipt`] | one code's entry opened, with its proofs and checkpoint, and its offline check |
 //! | `error` | [`TlogError`]: what a format refuses, and where |
 //!
@@ -51,6 +52,7 @@ mod error;
 pub mod receipt;
 pub mod tile;
 pub mod tree;
+pub mod witness;
 
 pub use batch::{BatchPath, BatchTree, check_batch_path};
 pub use checkpoint::{LogKey, LogVerifier, SignedCheckpoint};
