@@ -311,11 +311,13 @@ async fn an_upload_the_full_disk_interrupts_says_what_is_stored_and_resending_th
     let text = manifest(&made, &base);
 
     let filler = fill(&w.data());
-    // Room for a chunk or two of the manifest (8192 codes of about 300 bytes each), not all of it.
+    // Room for a chunk or two of the manifest (8192 codes of about 300 bytes each, their
+    // transparency log pool entries written with them, and the log's sequencer logging the codes
+    // that landed while the upload goes on), not all of it.
     // How much of that sled's log takes before the first chunk varies a little from run to run:
     // should not even one chunk fit, the device gets 2 MiB more and the whole manifest is sent
     // again (registration is idempotent), at most twice.
-    free(&filler, 5 << 20);
+    free(&filler, 16 << 20);
     let mut attempts = 0;
     let (status, problem) = loop {
         let (status, problem) = w.upload(text.clone()).await;

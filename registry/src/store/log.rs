@@ -185,6 +185,8 @@ pub(super) fn event_pool_change(code: &CodeKey, seq: u32) -> Change {
 }
 
 /// The pool entries of one registration call's codes, in order: one batch entry once sequenced.
+/// Keyed by the code, so a registration sent again (after a full disk, or a crash) overwrites its
+/// codes' entries rather than adding more; the call's id and the code's place in it are in the value.
 pub(super) fn registration_pool_changes(id: u64, codes: &[&CodeKey]) -> Vec<Change> {
     let at = pool_clock();
     codes
@@ -192,9 +194,9 @@ pub(super) fn registration_pool_changes(id: u64, codes: &[&CodeKey]) -> Vec<Chan
         .enumerate()
         .map(|(position, code)| {
             let mut k = vec![REGISTRATION];
-            k.extend_from_slice(&id.to_be_bytes());
-            k.extend_from_slice(&(position as u32).to_be_bytes());
-            let mut v = code.as_bytes().to_vec();
+            k.extend_from_slice(code.as_bytes());
+            let mut v = id.to_be_bytes().to_vec();
+            v.extend_from_slice(&(position as u32).to_be_bytes());
             v.extend_from_slice(&pool_value(&fresh_salt(), at));
             Change::Put(Table::LogPool, k, v)
         })
@@ -513,7 +515,7 @@ impl Store {
         }
         let mut removals = Vec::new();
         let mut events: Vec<Pending> = Vec::new();
-        let mut registrations: BTreeMap<u64, Vec<Pending>> = BTreeMap::new();
+        let mut registrations: BTreeMap<u64, Vec<(u32, Pending)>> = BTreeMap::new();
         // A code registered twice (a manifest sent again after a crash) may have two pool entries.
         let mut seen: HashSet<(CodeKey, u32)> = HashSet::new();
         for entry in self.tables.scan(Table::LogPool, &[]).take(ROUND_LIMIT) {
@@ -527,13 +529,17 @@ impl Store {
                     (code, seq, None, v.as_slice())
                 }
                 REGISTRATION => {
-                    let (id, _) = rest
-                        .split_first_chunk::<8>()
-                        .ok_or_else(|| StoreError::corrupt("log pool", "key cut short"))?;
-                    let (code, ..) = split_pool_value(&v)?;
-                    let code = CodeKey::from_bytes(code)
+                    let code = CodeKey::from_bytes(rest)
                         .map_err(|_| StoreError::corrupt("log pool", "code key"))?;
-                    (code, 0, Some(u64::from_be_bytes(*id)), v.as_slice())
+                    let (place, ..) = split_pool_value(&v)?;
+                    let (id, position) = place
+                        .split_first_chunk::<8>()
+                        .and_then(|(id, p)| {
+                            let p: [u8; 4] = p.try_into().ok()?;
+                            Some((u64::from_be_bytes(*id), u32::from_be_bytes(p)))
+                        })
+                        .ok_or_else(|| StoreError::corrupt("log pool", "registration value"))?;
+                    (code, 0, Some((id, position)), v.as_slice())
                 }
                 other => return Err(StoreError::corrupt("log pool", format!("kind {other}"))),
             };
@@ -561,7 +567,12 @@ impl Store {
             };
             match group {
                 None => events.push(pending),
-                Some(id) => registrations.entry(id).or_default().push(pending),
+                Some((id, position)) => {
+                    registrations
+                        .entry(id)
+                        .or_default()
+                        .push((position, pending));
+                }
             }
         }
         if events.is_empty() && registrations.is_empty() {
@@ -578,8 +589,13 @@ impl Store {
             key,
             &head_bytes,
             head,
+            // A registration's codes in the order it gave them.
             registrations
                 .into_values()
+                .map(|mut codes| {
+                    codes.sort_by_key(|(position, _)| *position);
+                    codes.into_iter().map(|(_, p)| p).collect::<Vec<_>>()
+                })
                 .chain(events.into_iter().map(|e| vec![e])),
             removals,
         )

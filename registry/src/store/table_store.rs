@@ -303,24 +303,13 @@ impl Store {
                 .map(|(key, record)| Ok((key.as_bytes().to_vec(), self.encode_code(record)?)))
                 .collect::<StoreResult<Vec<_>>>()?;
             // The log's pool entries before the codes (see `store::log`), so a registered code
-            // always has one; those of codes already registered are taken back after.
+            // always has one. A code already registered gets one too: the sequencer drops it if
+            // the log holds the code's registration already, and logs it if not yet.
             let registration = self.tables.unique_id()?;
             let code_keys: Vec<&CodeKey> = codes.iter().map(|(key, _)| key).collect();
             let pool = super::log::registration_pool_changes(registration, &code_keys);
             self.tables.apply(None, &pool)?;
             let taken = self.tables.insert_new(Table::Codes, &entries)?;
-            let taken_back: Vec<Change> = pool
-                .into_iter()
-                .zip(&taken)
-                .filter(|(_, taken)| taken.is_some())
-                .filter_map(|(change, _)| match change {
-                    Change::Put(table, k, _) => Some(Change::Remove(table, k)),
-                    Change::Remove(..) => None,
-                })
-                .collect();
-            if !taken_back.is_empty() {
-                self.tables.apply(None, &taken_back)?;
-            }
             codes
                 .iter()
                 .zip(&entries)

@@ -59,7 +59,7 @@ pub enum Table {
     StationLists,
     /// The transparency log's pool of entries not yet sequenced (`store::log`): written in the
     /// same write as their event or registration, removed once the log holds them.
-    /// `0x00 || registration id (8) || position (4)` → CodeKey || salt || time (8);
+    /// `0x00 || CodeKey` → registration id (8) || position (4) || salt || time (8);
     /// `0x01 || CodeKey || seq (4)` → salt || time (8).
     LogPool,
     /// Log index (u64, big-endian) → the entry's 65 bytes.
