@@ -31,6 +31,7 @@
 //! | [`notes`] | the manufacturer's notes on its codes, kept beside their history |
 //! | [`sessions`] | browser sessions, kept in the store so every replica knows them |
 //! | [`lots`] | a manufacturer's lots as its dashboard counts them |
+//! | [`carton`] | a carton's packing record: the codes and cartons it holds, who packed it |
 //! | [`event`] | events, their encoding and hash chain |
 //! | [`custody`] | custody states, how a party relates to a part, and who may move it |
 //! | `rules` | how one event changes a record; replay for corrections and the audit |
@@ -89,6 +90,7 @@
 //! ```
 
 pub mod audit;
+pub mod carton;
 pub mod custody;
 pub mod epcis;
 pub mod error;

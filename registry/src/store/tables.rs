@@ -56,10 +56,15 @@ pub enum Table {
     /// PartyId → the shop station's list of recent scans, as the verifier encodes it: kept per
     /// shop so the list and its Undo buttons outlive a sign-in and follow the shop to any device.
     StationLists,
+    /// SSCC (18 ASCII digits) → Carton: a carton's packing record.
+    Cartons,
+    /// CodeKey → SSCC (18 ASCII digits): the carton a code is packed in, changed only together
+    /// with the carton's record.
+    CodeCartons,
 }
 
 impl Table {
-    pub const ALL: [Table; 16] = [
+    pub const ALL: [Table; 18] = [
         Table::Codes,
         Table::Events,
         Table::LotRecalls,
@@ -76,6 +81,8 @@ impl Table {
         Table::AlertNotes,
         Table::Sessions,
         Table::StationLists,
+        Table::Cartons,
+        Table::CodeCartons,
     ];
 
     /// The engine's name for it (a sled tree, a PostgreSQL table): constants, so a mistyped name
@@ -98,6 +105,8 @@ impl Table {
             Table::AlertNotes => "alert_notes",
             Table::Sessions => "sessions",
             Table::StationLists => "station_lists",
+            Table::Cartons => "cartons",
+            Table::CodeCartons => "code_cartons",
         }
     }
 

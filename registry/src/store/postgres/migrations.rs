@@ -24,6 +24,11 @@ pub const MIGRATIONS: &[(i32, &str, &str)] = &[
         "the shop stations' lists of recent scans",
         include_str!("migrations/0003_station_lists.sql"),
     ),
+    (
+        4,
+        "cartons: packing records, and which carton each code is in",
+        include_str!("migrations/0004_cartons.sql"),
+    ),
 ];
 
 /// Whether the database holds the store's schema (without creating it).
