@@ -228,6 +228,7 @@ impl CodeRecord {
             basis: Basis::Legacy,
             recall_override: false,
             vin_confirmed: false,
+            carton: None,
             what: What::Commissioned(Commissioned {
                 lot: self.lot.clone(),
                 key_id: self.key_id,

@@ -67,6 +67,7 @@ fn moved(record: &CodeRecord, key: &CodeKey) -> (Event, CodeRecord) {
         basis: Basis::Scanned,
         recall_override: false,
         vin_confirmed: false,
+        carton: None,
         what: registry::event::What::Action(Action::Receive),
         outcome: Outcome::Applied,
     };

@@ -1019,6 +1019,7 @@ fn events_recorded_under_the_first_rules_keep_their_outcomes() {
         basis: Basis::Legacy,
         recall_override: false,
         vin_confirmed: false,
+        carton: None,
         what: What::Action(what),
         outcome,
     };

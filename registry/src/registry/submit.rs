@@ -204,6 +204,7 @@ impl Registry {
             // Recorded only where it means something: a VIN that does not verify.
             vin_confirmed: submission.vin_confirmed
                 && matches!(action, Action::Install { vin } if !vin.check_digit_verifies()),
+            carton: None,
             what: What::Action(action.clone()),
             outcome: Outcome::Applied,
         };
