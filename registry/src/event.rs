@@ -94,7 +94,8 @@ pub enum Basis {
     Scanned,
     /// The numbers typed; or no label at all, for the manufacturer's own acts on its code
     /// (decommissioning, recalling, resolving) and an author's correction, made through its
-    /// account ([`crate::Presented::NoLabel`]): either way no label was compared.
+    /// account ([`crate::Presented::NoLabel`]); or a carton's label, which names the code only
+    /// through the packing record ([`Event::carton`]): either way no part's label was compared.
     Typed,
     /// Recorded before the rules told the two apart: the event keeps the outcome it was given.
     Legacy,

@@ -15,6 +15,10 @@
 //!   scanned label where the part cannot be is evidence and flags the code `duplicate_suspected`;
 //!   typed numbers and non-holders' attempts are kept as claims for the manufacturer ([`custody`],
 //!   `docs/custody-rules.md`).
+//! - **Cartons and pallets** ([`Registry::pack_carton`], [`Registry::ship_carton`],
+//!   [`Registry::receive_carton`], [`Registry::unpack_carton`]): a packing record under an SSCC;
+//!   moving the carton records each code's own event, judged by the same rules, all codes or none.
+//!   Only the holder of every part inside packs, ships or unpacks it.
 //! - **Public scans** ([`Registry::record_scan`]): bounded aggregates that can raise `scan_anomaly`,
 //!   counted in memory and written behind ([`Registry::write_scans`]).
 //! - **Operations**: [`audit`](Registry::audit) checks every chain and index; backup and restore.
@@ -114,7 +118,9 @@ pub mod vin;
 pub use audit::AuditReport;
 pub use custody::{ConflictKind, Custody, Decision, Relation};
 pub use epcis::history_document;
-pub use error::{CorrectionError, NotAllowed, ResolutionError, TextError, TextField, TrustRefused};
+pub use error::{
+    CartonError, CorrectionError, NotAllowed, ResolutionError, TextError, TextField, TrustRefused,
+};
 pub use event::{Action, Basis, Event, GenuineCopy, Outcome, Resolution, Step};
 pub use key::CodeKey;
 pub use lots::{LotSummary, Lots};
