@@ -134,8 +134,8 @@ pub use register::{
     register_manifest_with,
 };
 pub use registry::{
-    AlsoChanged, CodeStatus, History, LabelStatus, Presented, Recorded, Registry, RegistryConfig,
-    RegistryError, ScannedLabel, Submission, VehicleAnswer,
+    AlsoChanged, CodeMoved, CodeStatus, History, LabelStatus, Presented, Recorded, Registry,
+    RegistryConfig, RegistryError, ScannedLabel, Submission, VehicleAnswer,
 };
 pub use scans::{ScanContext, ScanPolicy, ScanStats};
 pub use sessions::{SessionRecord, session_key};
