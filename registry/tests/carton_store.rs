@@ -6,7 +6,7 @@
 #![allow(clippy::unwrap_used)]
 
 use registry::carton::Carton;
-use registry::store::{CartonUpdate, CodeUpdate, InCarton};
+use registry::store::{CartonUpdate, InCarton, MovedCode};
 use registry::{
     Action, Basis, Caches, CodeKey, CodeRecord, Create, Event, Outcome, Store, StoreError,
 };
@@ -45,9 +45,9 @@ fn store_with_codes(
 
 type Row = (CodeKey, CodeRecord, Event, CodeRecord);
 
-fn code_updates(rows: &[Row]) -> Vec<CodeUpdate<'_>> {
+fn code_updates(rows: &[Row]) -> Vec<MovedCode<'_>> {
     rows.iter()
-        .map(|(key, before, event, after)| CodeUpdate {
+        .map(|(key, before, event, after)| MovedCode {
             key,
             event: Some(event),
             notices: &[],

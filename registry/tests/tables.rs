@@ -5,7 +5,8 @@
 //! Key order (scans in byte order, prefixes, the empty key and 0xFF keys; the trait has no ranges
 //! or continuation after a key; a snapshot of every table), insert-if-absent, conditional changes
 //! (alone, and raced by several threads), changes over several keys (all or nothing, raced over
-//! crossing sets of keys without deadlock), removes, durability across a reopen, merges, and faults:
+//! crossing sets of keys without deadlock), held changes, removes, durability across a reopen,
+//! merges, and faults:
 //! a full disk on the embedded engine; a dropped connection and a stopped server on PostgreSQL,
 //! each recovered from without reopening the engine.
 
@@ -561,6 +562,68 @@ fn a_change_over_several_keys_outlasts_a_reopen() {
     opened.tables().durable().unwrap();
     opened.reopen();
     assert_eq!(scan(opened.tables(), Table::Codes, b"durable ").len(), 50);
+}
+
+#[test]
+fn a_held_change_is_judged_on_what_it_read_and_other_writers_of_the_key_wait_for_it() {
+    let opened = Opened::new();
+    let t = opened.tables();
+    for table in [Table::Codes, Table::Meta] {
+        let key = b"held".as_slice();
+        t.put(table, key, b"v1").unwrap();
+
+        // Refused: nothing written.
+        t.apply_held(table, key, &mut |stored| {
+            assert_eq!(stored, Some(b"v1".as_slice()));
+            None
+        })
+        .unwrap();
+        assert_eq!(get(t, table, key), Some(b"v1".to_vec()));
+
+        // While the judgement runs, another writer expecting what was read waits, then finds it
+        // replaced.
+        let judging = Barrier::new(2);
+        let (held, other) = std::thread::scope(|s| {
+            let judging = &judging;
+            let held = s.spawn(move || {
+                t.apply_held(table, key, &mut |stored| {
+                    assert_eq!(stored, Some(b"v1".as_slice()));
+                    judging.wait();
+                    std::thread::sleep(Duration::from_millis(200));
+                    Some(vec![
+                        put(Table::Events, b"held event", b"e"),
+                        put(table, key, b"held"),
+                    ])
+                })
+            });
+            let other = s.spawn(move || {
+                judging.wait();
+                let expect = Expect {
+                    table,
+                    key,
+                    expected: b"v1",
+                };
+                t.apply(Some(expect), &[put(table, key, b"other")])
+            });
+            (held.join().unwrap(), other.join().unwrap())
+        });
+        held.unwrap();
+        assert_conflict(other);
+        assert_eq!(get(t, table, key), Some(b"held".to_vec()));
+        assert_eq!(get(t, Table::Events, b"held event"), Some(b"e".to_vec()));
+
+        // A key that is not there is judged as absent.
+        t.apply_held(table, b"nowhere", &mut |stored| {
+            assert_eq!(stored, None);
+            None
+        })
+        .unwrap();
+        t.apply(
+            None,
+            &[Change::Remove(Table::Events, b"held event".to_vec())],
+        )
+        .unwrap();
+    }
 }
 
 #[test]

@@ -32,7 +32,7 @@ use crate::key::CodeKey;
 use crate::notices::Notice;
 use crate::party::PartyId;
 use crate::record::CodeRecord;
-use crate::store::{CartonUpdate, CodeUpdate, InCarton, StoreError};
+use crate::store::{CartonUpdate, InCarton, MovedCode, StoreError};
 
 /// What a carton's shipping or receiving did to one code in it.
 #[derive(Clone, Debug, PartialEq, Eq)]
@@ -224,9 +224,9 @@ impl Registry {
             }
         }
         // Every record as judged, unchanged: the move goes through only if none changed meanwhile.
-        let updates: Vec<CodeUpdate<'_>> = held
+        let updates: Vec<MovedCode<'_>> = held
             .iter()
-            .map(|(key, record)| CodeUpdate {
+            .map(|(key, record)| MovedCode {
                 key,
                 event: None,
                 notices: &[],
@@ -371,9 +371,9 @@ impl Registry {
                 notices,
             ));
         }
-        let updates: Vec<CodeUpdate<'_>> = judged
+        let updates: Vec<MovedCode<'_>> = judged
             .iter()
-            .map(|(before, moved, notices)| CodeUpdate {
+            .map(|(before, moved, notices)| MovedCode {
                 key: &moved.key,
                 event: Some(&moved.event),
                 notices,
@@ -433,9 +433,9 @@ impl Registry {
             }
             held.push((key.clone(), record));
         }
-        let updates: Vec<CodeUpdate<'_>> = held
+        let updates: Vec<MovedCode<'_>> = held
             .iter()
-            .map(|(key, record)| CodeUpdate {
+            .map(|(key, record)| MovedCode {
                 key,
                 event: None,
                 notices: &[],

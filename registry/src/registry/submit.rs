@@ -14,7 +14,7 @@ use crate::notices::{Notice, NoticeKind};
 use crate::party::PartyId;
 use crate::record::CodeRecord;
 use crate::rules;
-use crate::store::StoreError;
+use crate::store::{CodeUpdate, StoreError};
 
 /// What recording an event did.
 #[derive(Clone, Debug, PartialEq, Eq)]
@@ -28,6 +28,14 @@ pub struct Recorded {
     pub warning: Option<String>,
     /// For a correction: the author's own later events whose outcome it changed.
     pub also_changed: Vec<AlsoChanged>,
+}
+
+/// What judging a submission works out besides the event and the record: the parts of
+/// [`Recorded`] for the party.
+struct Judged {
+    explanation: Option<String>,
+    warning: Option<String>,
+    also_changed: Vec<AlsoChanged>,
 }
 
 /// An event as a party submits it.
@@ -146,7 +154,11 @@ impl Registry {
             let _code = self.stripe(key);
             let mut conflicts = 0;
             loop {
-                match self.try_submit(key, actor, &submission, now) {
+                // After a lost round, judged with the code held: judged on a record read again,
+                // it would reach the code after the other replica's next write (judged on what
+                // that replica holds in memory) and could lose every round.
+                let held = conflicts > 0;
+                match self.try_submit(key, actor, &submission, now, held) {
                     // Another replica wrote the code since it was read: judge again on what it wrote.
                     Err(RegistryError::Store(StoreError::Conflict))
                         if conflicts < MAX_CONFLICTS =>
@@ -171,22 +183,62 @@ impl Registry {
     }
 
     /// One attempt of [`Registry::submit`] on the code's record as stored now, under the code's
-    /// lock.
+    /// lock; `held`: with the code held in the store from the read to the write.
     fn try_submit(
         &self,
         key: &CodeKey,
         actor: &PartyId,
         submission: &Submission,
         now: Timestamp,
+        held: bool,
     ) -> Result<Recorded> {
-        let before = self
-            .store
-            .code(key)?
-            .ok_or_else(|| RegistryError::NotRegistered(key.clone()))?;
+        let not_registered = || RegistryError::NotRegistered(key.clone());
+        let update = if held {
+            self.store
+                .update_code_held(key, |before| {
+                    self.judge_submission(key, actor, submission, now, before)
+                })?
+                .ok_or_else(not_registered)?
+        } else {
+            let before = self.store.code(key)?.ok_or_else(not_registered)?;
+            let update = self.judge_submission(key, actor, submission, now, &before)?;
+            self.store.update_code(
+                key,
+                Some(&update.event),
+                &update.notices,
+                &before,
+                &update.after,
+            )?;
+            update
+        };
+        let Judged {
+            explanation,
+            warning,
+            also_changed,
+        } = update.also;
+        Ok(Recorded {
+            event: update.event,
+            record: update.after,
+            explanation,
+            warning,
+            also_changed,
+        })
+    }
+
+    /// Judges a submission on the code's record `before`: the event, its notices and the record
+    /// after it, or why nothing is stored.
+    fn judge_submission(
+        &self,
+        key: &CodeKey,
+        actor: &PartyId,
+        submission: &Submission,
+        now: Timestamp,
+        before: &CodeRecord,
+    ) -> Result<CodeUpdate<Judged>> {
         // Compared with the record this attempt judges and conditionally replaces: a record that
         // changed since is read and compared again, never a stale one.
         if let Presented::Label(label) = &submission.presented {
-            if !ScannedLabel::from(label).is_label_of(key, &before) {
+            if !ScannedLabel::from(label).is_label_of(key, before) {
                 return Err(RegistryError::LabelMismatch(key.clone()));
             }
         }
@@ -208,24 +260,25 @@ impl Registry {
             what: What::Action(action.clone()),
             outcome: Outcome::Applied,
         };
-        let (mut after, warning, also_changed) = self.judge(key, &before, action, &mut event)?;
+        let (mut after, warning, also_changed) = self.judge(key, before, action, &mut event)?;
         after.events = before.events + 1;
         after.head = event.hash(key);
-        let notices = notices_of(key, &before, &event);
-        self.store
-            .update_code(key, Some(&event), &notices, &before, &after)?;
+        let notices = notices_of(key, before, &event);
         let explanation = match event.outcome {
             Outcome::Conflict { kind, .. }
             | Outcome::Claim { kind, .. }
             | Outcome::Refused { kind, .. } => Some(kind.explain(before.custody.since, event.at)),
             _ => None,
         };
-        Ok(Recorded {
+        Ok(CodeUpdate {
             event,
-            record: after,
-            explanation,
-            warning,
-            also_changed,
+            notices,
+            after,
+            also: Judged {
+                explanation,
+                warning,
+                also_changed,
+            },
         })
     }
 

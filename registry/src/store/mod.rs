@@ -35,7 +35,7 @@ pub mod tables;
 
 pub use location::{Caches, Create, Location};
 pub use record_cache::RecordCacheStats;
-pub use table_store::{CartonUpdate, CodeUpdate, InCarton, Store};
+pub use table_store::{CartonUpdate, CodeUpdate, InCarton, MovedCode, Store};
 pub use tables::Tables;
 
 use signer::{Certificate, RevocationList, Timestamp, VerifyingKey};

@@ -17,7 +17,8 @@
 //! sled locks its directory: one process writes a store. [`Tables::apply`] holds the expected key
 //! in a lock of this process ([`KeyLocks`]), reads it, and only if it holds the expected bytes
 //! makes its changes, in order, each key atomically: sled recovers a prefix of its log after a
-//! crash, which is what the crash contract of `Store::update_code` asks. The read costs
+//! crash, which is what the crash contract of `Store::update_code` asks ([`Tables::apply_held`]
+//! holds the same lock from its read to its changes). The read costs
 //! microseconds beside the flush and fsync the update waits for; sled's own transactions would
 //! cost a synchronous log write each and serialise every writer.
 //!
@@ -46,7 +47,9 @@ use std::time::{Duration, Instant};
 
 use super::group_commit::GroupCommit;
 use super::key_locks::KeyLocks;
-use super::tables::{Change, Entry, Expect, Holds, Merge, Pair, Table, Tables, in_key_order};
+use super::tables::{
+    Change, Entry, Expect, Holds, Judge, Merge, Pair, Table, Tables, in_key_order,
+};
 use super::{Entries, Fault, StoreError, StoreResult};
 
 /// sled's log, in the data directory: there once a store was created.
@@ -300,6 +303,23 @@ impl SledTables {
     }
 }
 
+/// Makes `changes` in order, each key atomically.
+fn make(e: &Engine, changes: &[Change]) -> StoreResult<()> {
+    for change in changes {
+        match change {
+            Change::Put(table, k, v) => {
+                e.tree(*table)
+                    .insert(k.as_slice(), v.as_slice())
+                    .map_err(engine)?;
+            }
+            Change::Remove(table, k) => {
+                e.tree(*table).remove(k).map_err(engine)?;
+            }
+        }
+    }
+    Ok(())
+}
+
 impl Tables for SledTables {
     fn get(&self, table: Table, key: &[u8]) -> StoreResult<Option<Vec<u8>>> {
         let value = self.current()?.tree(table).get(key).map_err(engine)?;
@@ -369,19 +389,7 @@ impl Tables for SledTables {
                     return Err(StoreError::Conflict);
                 }
             }
-            for change in changes {
-                match change {
-                    Change::Put(table, k, v) => {
-                        e.tree(*table)
-                            .insert(k.as_slice(), v.as_slice())
-                            .map_err(engine)?;
-                    }
-                    Change::Remove(table, k) => {
-                        e.tree(*table).remove(k).map_err(engine)?;
-                    }
-                }
-            }
-            Ok(())
+            make(e, changes)
         })
     }
 
@@ -420,6 +428,16 @@ impl Tables for SledTables {
                 Err(TransactionError::Storage(err)) => Err(engine(err)),
             }
         })
+    }
+
+    fn apply_held(&self, table: Table, key: &[u8], judge: &mut Judge<'_>) -> StoreResult<()> {
+        // The same lock as a conditional change's: every other writer of the key waits.
+        let _held = self.conditions.lock(table, key);
+        let stored = self.get(table, key)?;
+        match judge(stored.as_deref()) {
+            Some(changes) => self.write(|e| make(e, &changes)),
+            None => Ok(()),
+        }
     }
 
     fn merge(

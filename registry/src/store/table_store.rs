@@ -43,7 +43,7 @@ const WATCHED_MAX_AGE: Duration = Duration::from_secs(600);
 /// One code's part in a carton move ([`Store::move_cartons`]): its event, the notices about it, and
 /// its record before and after, as [`Store::update_code`] takes them.
 #[derive(Clone, Copy)]
-pub struct CodeUpdate<'a> {
+pub struct MovedCode<'a> {
     pub key: &'a CodeKey,
     pub event: Option<&'a Event>,
     pub notices: &'a [Notice],
@@ -66,6 +66,15 @@ pub struct CartonUpdate<'a> {
     pub sscc: &'a Sscc,
     pub before: Option<&'a Carton>,
     pub after: Option<&'a Carton>,
+}
+
+/// An event on a code as [`Store::update_code_held`]'s caller judged it: the event, the
+/// notices about it, the record after it, and what else the caller worked out on the way.
+pub struct CodeUpdate<T> {
+    pub event: Event,
+    pub notices: Vec<Notice>,
+    pub after: CodeRecord,
+    pub also: T,
 }
 
 /// What the registry needs from storage, on one engine.
@@ -351,25 +360,7 @@ impl Store {
         after: &CodeRecord,
     ) -> StoreResult<()> {
         self.write(|| {
-            let value = self.encode_code(after)?;
-            // In the order of the crash contract: index entries added, the event (its notices
-            // first: a reader ignores one whose event the record does not count), the record,
-            // index entries removed.
-            let (added, removed) = index_changes(key, before, after);
-            let mut changes = added;
-            for notice in notices {
-                changes.push(self.notice_entry(notice)?);
-            }
-            if let Some(event) = event {
-                let k = keys::event_key(key, event.seq);
-                changes.push(Change::Put(Table::Events, k, event.encode()));
-            }
-            changes.push(Change::Put(
-                Table::Codes,
-                key.as_bytes().to_vec(),
-                value.clone(),
-            ));
-            changes.extend(removed);
+            let (changes, value) = self.code_changes(key, event, notices, before, after)?;
             let mut expected = self.encode_code(before)?;
             let mut tries = 0;
             loop {
@@ -411,7 +402,7 @@ impl Store {
     /// judged on.
     pub fn move_cartons(
         &self,
-        codes: &[CodeUpdate<'_>],
+        codes: &[MovedCode<'_>],
         in_cartons: &[InCarton<'_>],
         cartons: &[CartonUpdate<'_>],
     ) -> StoreResult<()> {
@@ -547,6 +538,92 @@ impl Store {
             let sscc = decode("code's carton", Sscc::parse(&String::from_utf8_lossy(&v)))?;
             Ok((key, sscc))
         }))
+    }
+
+    /// [`Store::update_code`] with the code held from the read to the write
+    /// ([`Tables::apply_held`]): `judge` works out the update from the code's stored record, or
+    /// refuses it with its own error (nothing written). `Ok(None)`: no such code. For a writer
+    /// that lost the code to another process: the other's next update waits for this one.
+    pub fn update_code_held<T, E: From<StoreError>>(
+        &self,
+        key: &CodeKey,
+        mut judge: impl FnMut(&CodeRecord) -> Result<CodeUpdate<T>, E>,
+    ) -> Result<Option<CodeUpdate<T>>, E> {
+        self.writable().map_err(StoreError::from)?;
+        // What the judgement came to, apart from what the engine says of the write, and the
+        // record's new bytes.
+        let mut judged: Option<Result<CodeUpdate<T>, E>> = None;
+        let mut value = Vec::new();
+        let written = self
+            .tables
+            .apply_held(Table::Codes, key.as_bytes(), &mut |stored| {
+                let stored = stored?;
+                let changes = self
+                    .decode_record(key, stored)
+                    .map_err(E::from)
+                    .and_then(|before| {
+                        let update = judge(&before)?;
+                        let (changes, bytes) = self.code_changes(
+                            key,
+                            Some(&update.event),
+                            &update.notices,
+                            &before,
+                            &update.after,
+                        )?;
+                        value = bytes;
+                        Ok((update, changes))
+                    });
+                match changes {
+                    Ok((update, changes)) => {
+                        judged = Some(Ok(update));
+                        Some(changes)
+                    }
+                    Err(e) => {
+                        judged = Some(Err(e));
+                        None
+                    }
+                }
+            });
+        if let Err(e) = written {
+            self.records.forget(key.as_bytes());
+            return Err(e.into());
+        }
+        let update = judged.transpose()?;
+        if update.is_some() {
+            self.records.wrote(key.as_bytes(), &value);
+        }
+        Ok(update)
+    }
+
+    /// The changes of a code's update, in the order of the crash contract, and the record's new
+    /// bytes.
+    fn code_changes(
+        &self,
+        key: &CodeKey,
+        event: Option<&Event>,
+        notices: &[Notice],
+        before: &CodeRecord,
+        after: &CodeRecord,
+    ) -> StoreResult<(Vec<Change>, Vec<u8>)> {
+        let value = self.encode_code(after)?;
+        // Index entries added, the event (its notices first: a reader ignores one whose event
+        // the record does not count), the record, index entries removed.
+        let (added, removed) = index_changes(key, before, after);
+        let mut changes = added;
+        for notice in notices {
+            changes.push(self.notice_entry(notice)?);
+        }
+        if let Some(event) = event {
+            let k = keys::event_key(key, event.seq);
+            changes.push(Change::Put(Table::Events, k, event.encode()));
+        }
+        changes.push(Change::Put(
+            Table::Codes,
+            key.as_bytes().to_vec(),
+            value.clone(),
+        ));
+        changes.extend(removed);
+        Ok((changes, value))
     }
 
     /// The code's stored events after the commissioning (which its record holds), in order,

@@ -202,6 +202,10 @@ pub type ChangeNote = std::sync::Arc<dyn Fn(Changed<'_>) + Send + Sync>;
 /// How [`Tables::merge`] combines a stored value (if any) with a given one.
 pub type Merge<'a> = dyn Fn(Option<&[u8]>, &[u8]) -> StoreResult<Vec<u8>> + Sync + 'a;
 
+/// What [`Tables::apply_held`] writes for the value it read (`None` where the key is absent):
+/// the changes, or `None` to write nothing.
+pub type Judge<'a> = dyn FnMut(Option<&[u8]>) -> Option<Vec<Change>> + 'a;
+
 /// A key and its value.
 pub type Pair = (Vec<u8>, Vec<u8>);
 
@@ -244,6 +248,18 @@ pub trait Tables: Send + Sync + 'static {
     ///
     /// [`StoreError::Conflict`]: super::StoreError::Conflict
     fn apply_all(&self, holds: &[Holds<'_>], changes: &[Change]) -> StoreResult<()>;
+
+    /// Reads `table[key]` and makes the changes `judge` returns for what it read (`None`: nothing
+    /// written), holding the key from the read to the write against every other writer of it, in
+    /// this process or another. For a writer that lost a conditional change ([`Tables::apply`])
+    /// to another: judged on a record it had to read again, it would reach the key after the
+    /// winner's next change (judged on what the winner holds in memory) and lose again, round
+    /// after round; held, the winner's next change waits for it. `judge` runs once, on the
+    /// caller's thread, and may read the store. [`StoreError::Conflict`] if the engine could not
+    /// hold the key (judged again by the caller).
+    ///
+    /// [`StoreError::Conflict`]: super::StoreError::Conflict
+    fn apply_held(&self, table: Table, key: &[u8], judge: &mut Judge<'_>) -> StoreResult<()>;
 
     /// Replaces the value of each key with `merge(stored value, given value)` (`None` where the key
     /// is absent), atomically per key against every other writer, in this process or another;

@@ -16,6 +16,8 @@
 //!   again by the caller;
 //! - a change over several keys (a carton's move) is one transaction of its own that locks its
 //!   rows in the same order and writes all or nothing (`all_or_nothing`);
+//! - a writer that lost its code to another replica is judged again with the code's row locked
+//!   ([`held`]), so the other's next update waits for it rather than win every round;
 //! - registration inserts with `ON CONFLICT DO NOTHING`, so one code is registered once;
 //! - batch numbers are claimed with insert-if-absent and read back on a miss;
 //! - each process is told of the codes the others change (`changes`: LISTEN/NOTIFY, sent in
@@ -38,6 +40,7 @@
 mod all_or_nothing;
 mod changes;
 mod group_commit;
+mod held;
 mod migrations;
 
 use std::future::Future;
@@ -56,7 +59,7 @@ use tokio_postgres::types::{ToSql, Type};
 
 use super::key_locks::KeyLocks;
 use super::tables::{
-    Change, ChangeNote, Entry, Expect, Holds, Merge, Pair, Table, Tables, in_key_order,
+    Change, ChangeNote, Entry, Expect, Holds, Judge, Merge, Pair, Table, Tables, in_key_order,
 };
 use super::{Entries, Fault, StoreError, StoreResult};
 
@@ -859,6 +862,16 @@ impl Tables for PgTables {
             let mut client = self.client().await?;
             all_or_nothing::transaction(&mut client, self.origin, &holds, &changes).await
         })
+    }
+
+    fn apply_held(&self, table: Table, key: &[u8], judge: &mut Judge<'_>) -> StoreResult<()> {
+        // In this process, after an update of the key already waiting for a shared transaction.
+        let _held = self.updating.lock(table, key);
+        let (held, stored) = self.op(held::Held::read(&self.pool, table, key))?;
+        match judge(stored.as_deref()) {
+            Some(changes) => self.op(held.write(self.origin, &changes)),
+            None => self.op(held.rollback()),
+        }
     }
 
     fn merge(
