@@ -7,7 +7,8 @@
 # Registers CODES codes (default 100000) in a fresh sled store, serves it under callgrind with
 # rate limiting off, and sends REQUESTS (default 2000) public JSON verifications of registered
 # codes, cycled, over one keep-alive connection, after as many unmeasured ones (caches warm);
-# then the same to the hello-world example. Prints each server's instructions per request and
+# then the same to the hello-world example. Prints each server's instructions per request (and
+# the verifier's request path alone, which repeats to within a percent) and
 # leaves the callgrind files in target/profile-verify/ (`callgrind_annotate --inclusive=yes` on them
 # shows where the instructions go).
 set -euo pipefail
@@ -56,6 +57,13 @@ count() {
   local ir
   ir=$(callgrind_annotate "$OUT/$name".*.1 2>/dev/null | awk '/PROGRAM TOTALS/ { gsub(",", "", $1); print $1 }')
   echo "$name: $ir instructions, $((ir / REQUESTS)) per request"
+  # The verifier's request path alone (its connection task, inclusive): the repeatable figure,
+  # apart from background threads that run by the clock (sled's flusher, the scan writer).
+  local path
+  path=$(callgrind_annotate --inclusive=yes "$OUT/$name".*.1 2>/dev/null \
+      | awk 'index($0, "verifier::connection::Connection::run::{{closure}} [") && !p { gsub(",", "", $1); print $1; p = 1 }')
+  [[ -n "$path" ]] && echo "$name: request path $((path / REQUESTS)) per request"
+  return 0
 }
 
 rm -f "$OUT"/verify.* "$OUT"/hello.*
