@@ -1,15 +1,19 @@
 //! The end-to-end check behind `partseal registry audit`: every hash chain, every record against
-//! its history, every derived index against the records.
+//! its history, every derived index against the records, every carton's contents against the
+//! carton each code and each nested carton is in.
 
-use std::collections::BTreeSet;
+use std::collections::{BTreeMap, BTreeSet};
 
+use signer::Sscc;
+
+use crate::carton::Carton;
 use crate::custody::Custody;
 use crate::event::GENESIS;
 use crate::key::CodeKey;
 use crate::party::PartyId;
 use crate::registry::{Registry, Result};
 use crate::rules;
-use crate::store::Entries;
+use crate::store::{Entries, Store};
 use crate::vin::Vin;
 
 /// What the audit found. Clean means no problems.
@@ -168,7 +172,74 @@ impl Registry {
             &installed,
             |(vin, key)| format!("the vehicle index misses {key}, which is installed in {vin}"),
         );
+        check_cartons(store, &mut report);
         progress(report.codes);
         Ok(report)
+    }
+}
+
+/// Cartons against what each code and each nested carton says it is in. A carton move writes both
+/// sides in one atomic change, so any disagreement is a problem, never the remains of a crash.
+fn check_cartons(store: &Store, report: &mut AuditReport) {
+    let mut cartons: BTreeMap<Sscc, Carton> = BTreeMap::new();
+    for entry in store.all_cartons() {
+        match entry {
+            Ok((sscc, carton)) => {
+                cartons.insert(sscc, carton);
+            }
+            Err(e) => report.problem(format!("unreadable carton: {e}")),
+        }
+    }
+    let mut code_cartons: BTreeMap<CodeKey, Sscc> = BTreeMap::new();
+    for entry in store.all_code_cartons() {
+        match entry {
+            Ok((key, sscc)) => {
+                code_cartons.insert(key, sscc);
+            }
+            Err(e) => report.problem(format!("unreadable code's carton: {e}")),
+        }
+    }
+    for (sscc, carton) in &cartons {
+        if carton.is_empty() {
+            report.problem(format!("carton {sscc} is stored empty"));
+        }
+        for key in &carton.codes {
+            match store.code(key) {
+                Ok(Some(_)) => {}
+                Ok(None) => report.problem(format!(
+                    "carton {sscc} holds {key}, which is not registered"
+                )),
+                Err(e) => report.problem(format!("carton {sscc}: {key} unreadable: {e}")),
+            }
+            if code_cartons.get(key) != Some(sscc) {
+                report.problem(format!(
+                    "carton {sscc} holds {key}, which is not recorded in it"
+                ));
+            }
+        }
+        for inner in &carton.cartons {
+            if cartons.get(inner).and_then(|c| c.parent.as_ref()) != Some(sscc) {
+                report.problem(format!(
+                    "carton {sscc} holds carton {inner}, which is not recorded in it"
+                ));
+            }
+        }
+        if let Some(parent) = &carton.parent {
+            if !cartons
+                .get(parent)
+                .is_some_and(|p| p.cartons.contains(sscc))
+            {
+                report.problem(format!(
+                    "carton {sscc} is recorded in carton {parent}, which does not hold it"
+                ));
+            }
+        }
+    }
+    for (key, sscc) in &code_cartons {
+        if !cartons.get(sscc).is_some_and(|c| c.codes.contains(key)) {
+            report.problem(format!(
+                "{key} is recorded in carton {sscc}, which does not hold it"
+            ));
+        }
     }
 }

@@ -7,7 +7,7 @@
 
 use std::fmt;
 
-use signer::{CertError, Gtin, ManifestError, RevocationError, Timestamp};
+use signer::{CertError, Gtin, ManifestError, RevocationError, Sscc, Timestamp};
 
 use crate::event::{MAX_TEXT_LEN, Outcome, Step};
 use crate::key::CodeKey;
@@ -34,6 +34,8 @@ pub enum RegistryError {
     LabelNeeded(Step),
     #[error(transparent)]
     NotAllowed(#[from] NotAllowed),
+    #[error(transparent)]
+    Carton(#[from] CartonError),
     #[error("cannot correct: {0}")]
     InvalidCorrection(#[from] CorrectionError),
     #[error(transparent)]
@@ -78,6 +80,7 @@ impl RegistryError {
             RegistryError::UnknownRecipient(_) => "unknown_party",
             RegistryError::LabelNeeded(_) => "label_needed",
             RegistryError::NotAllowed(_) => "not_allowed",
+            RegistryError::Carton(why) => why.code(),
             RegistryError::InvalidCorrection(_) => "invalid_correction",
             RegistryError::InvalidResolution(_) => "invalid_resolution",
             RegistryError::VinNotConfirmed(_) => "vin_check_digit",
@@ -98,6 +101,65 @@ impl RegistryError {
         match self {
             RegistryError::Store(store) => store.fault(),
             _ => None,
+        }
+    }
+}
+
+/// Why a carton's packing, move or unpacking is refused: nothing of it is stored. Messages name
+/// only what the caller sent or may know (its own carton, its own codes), never who holds a part.
+#[derive(Clone, Debug, PartialEq, Eq, thiserror::Error)]
+pub enum CartonError {
+    #[error("carton {0} would hold nothing: name the codes or cartons to pack")]
+    Empty(Sscc),
+    /// More contents, or more codes moved, than a carton move takes ([`crate::carton`]).
+    #[error("{found} {what} in one carton request; at most {limit} are taken")]
+    TooLarge {
+        what: &'static str,
+        found: usize,
+        limit: usize,
+    },
+    #[error("cartons nest at most {0} deep")]
+    TooDeep(usize),
+    #[error("no carton {0} is packed")]
+    Unknown(Sscc),
+    #[error("carton {0} is already packed; unpack it first to pack it again")]
+    Exists(Sscc),
+    #[error("{0} is named twice in one packing")]
+    CodeTwice(CodeKey),
+    #[error("carton {0} is named twice in one packing")]
+    CartonTwice(Sscc),
+    #[error("{0} is already packed in a carton: unpack it first")]
+    CodeAlreadyPacked(CodeKey),
+    #[error("carton {0} is already packed in another carton: unpack that one first")]
+    CartonAlreadyPacked(Sscc),
+    #[error("carton {0} cannot hold itself")]
+    Cycle(Sscc),
+    /// A certified maker packs only under its own GS1 company prefixes.
+    #[error("SSCC {sscc} is not under a GS1 company prefix certified to {party}")]
+    NotTheirPrefix { sscc: Sscc, party: PartyId },
+    /// The caller does not hold every part in the carton.
+    #[error("you do not hold every part in carton {0}: nothing was recorded")]
+    NotHolder(Sscc),
+    #[error("carton {0} is packed in another carton: move or unpack that one")]
+    Nested(Sscc),
+}
+
+impl CartonError {
+    pub fn code(&self) -> &'static str {
+        match self {
+            CartonError::Empty(_) => "carton_empty",
+            CartonError::TooLarge { .. } => "carton_too_large",
+            CartonError::TooDeep(_) => "carton_too_deep",
+            CartonError::Unknown(_) => "unknown_carton",
+            CartonError::Exists(_) => "carton_exists",
+            CartonError::CodeTwice(_) | CartonError::CartonTwice(_) => "packed_twice",
+            CartonError::CodeAlreadyPacked(_) | CartonError::CartonAlreadyPacked(_) => {
+                "already_packed"
+            }
+            CartonError::Cycle(_) => "carton_cycle",
+            CartonError::NotTheirPrefix { .. } => "sscc_prefix",
+            CartonError::NotHolder(_) => "not_holder",
+            CartonError::Nested(_) => "carton_nested",
         }
     }
 }

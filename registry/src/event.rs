@@ -8,7 +8,7 @@
 
 use sha2::{Digest, Sha256};
 use signer::wire::{Reader, WireError, Writer};
-use signer::{KeyId, Lot, Signature, Timestamp};
+use signer::{KeyId, Lot, Signature, Sscc, Timestamp};
 
 use crate::custody::ConflictKind;
 use crate::key::CodeKey;
@@ -28,6 +28,9 @@ const EVENT_DOMAIN: &[u8] = b"partseal-event-v1\0";
 /// bytes (their hashes hold) and keep the outcome they were given.
 const EVENT_VERSION: u8 = 2;
 const EVENT_VERSION_1: u8 = 1;
+/// Version 3 is version 2 with the carton the event came through (its SSCC, after the VIN
+/// confirmation byte): written only for such events, so every version 2 event keeps its bytes.
+const EVENT_VERSION_3: u8 = 3;
 
 /// Longest free-text reason or note, in bytes.
 pub const MAX_TEXT_LEN: usize = 500;
@@ -91,7 +94,8 @@ pub enum Basis {
     Scanned,
     /// The numbers typed; or no label at all, for the manufacturer's own acts on its code
     /// (decommissioning, recalling, resolving) and an author's correction, made through its
-    /// account ([`crate::Presented::NoLabel`]): either way no label was compared.
+    /// account ([`crate::Presented::NoLabel`]); or a carton's label, which names the code only
+    /// through the packing record ([`Event::carton`]): either way no part's label was compared.
     Typed,
     /// Recorded before the rules told the two apart: the event keeps the outcome it was given.
     Legacy,
@@ -273,6 +277,9 @@ pub struct Event {
     /// The event's VIN does not verify (position 9 is no check digit, as on many European
     /// vehicles) and the party confirmed it against the registration certificate.
     pub vin_confirmed: bool,
+    /// The carton this event came through: a carton's shipping or receiving, recorded on each code
+    /// in it, by the carton's number and the event's actor.
+    pub carton: Option<Sscc>,
     pub what: What,
     pub outcome: Outcome,
 }
@@ -298,10 +305,10 @@ impl Event {
     pub fn encode(&self) -> Vec<u8> {
         let legacy = self.basis == Basis::Legacy;
         let mut w = Writer::new();
-        w.u8(if legacy {
-            EVENT_VERSION_1
-        } else {
-            EVENT_VERSION
+        w.u8(match (legacy, &self.carton) {
+            (true, _) => EVENT_VERSION_1,
+            (false, None) => EVENT_VERSION,
+            (false, Some(_)) => EVENT_VERSION_3,
         })
         .bytes(&self.seq.to_be_bytes())
         .bytes(&self.prev)
@@ -314,6 +321,9 @@ impl Event {
             })
             .u8(u8::from(self.recall_override))
             .u8(u8::from(self.vin_confirmed));
+            if let Some(carton) = &self.carton {
+                w.bytes(carton.as_str().as_bytes());
+            }
         }
         match &self.what {
             What::Commissioned(c) => {
@@ -389,7 +399,10 @@ impl Event {
 
     pub fn decode(bytes: &[u8]) -> Result<Event, WireError> {
         let mut r = Reader::new(bytes);
-        let version = r.version("event version", &[EVENT_VERSION, EVENT_VERSION_1])?;
+        let version = r.version(
+            "event version",
+            &[EVENT_VERSION, EVENT_VERSION_1, EVENT_VERSION_3],
+        )?;
         let legacy = version == EVENT_VERSION_1;
         let seq = u32::from_be_bytes(r.array()?);
         let prev = r.array()?;
@@ -414,6 +427,13 @@ impl Event {
                 other => return Err(r.invalid("VIN confirmed", format!("unknown {other}"))),
             };
             (basis, recall_override, vin_confirmed)
+        };
+        let carton = if version == EVENT_VERSION_3 {
+            let bytes: [u8; Sscc::LEN] = r.array()?;
+            let text = String::from_utf8_lossy(&bytes).into_owned();
+            Some(Sscc::parse(&text).map_err(|e| r.invalid("carton", e.to_string()))?)
+        } else {
+            None
         };
         let tag = r.u8()?;
         let what = if tag == 0 {
@@ -520,6 +540,7 @@ impl Event {
             basis,
             recall_override,
             vin_confirmed,
+            carton,
             what,
             outcome,
         })
@@ -578,6 +599,7 @@ mod tests {
             },
             recall_override: seq == 3,
             vin_confirmed: seq == 4,
+            carton: None,
             what,
             outcome,
         };
@@ -659,6 +681,32 @@ mod tests {
                 Outcome::Applied,
             ),
         ]
+    }
+
+    #[test]
+    fn an_event_through_a_carton_is_version_3_and_others_keep_version_2_bytes() {
+        let plain = sample_events()[2].clone();
+        let plain_bytes = plain.encode();
+        assert_eq!(plain_bytes[0], EVENT_VERSION);
+        let sscc = Sscc::parse("106141412345678908").unwrap();
+        let through = Event {
+            carton: Some(sscc),
+            ..plain.clone()
+        };
+        let bytes = through.encode();
+        assert_eq!(bytes[0], EVENT_VERSION_3);
+        assert_eq!(Event::decode(&bytes).unwrap(), through);
+        // The carton's 18 digits follow the version 2 flags; nothing else moves.
+        assert_eq!(bytes.len(), plain_bytes.len() + Sscc::LEN);
+        assert_ne!(through.hash(&key()), plain.hash(&key()));
+        // A damaged carton number is an error, not a panic or another carton.
+        let at = bytes
+            .windows(Sscc::LEN)
+            .position(|w| w == sscc.as_str().as_bytes())
+            .unwrap();
+        let mut bad = bytes.clone();
+        bad[at + 17] = b'9';
+        assert!(Event::decode(&bad).is_err());
     }
 
     #[test]

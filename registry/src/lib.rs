@@ -15,6 +15,10 @@
 //!   scanned label where the part cannot be is evidence and flags the code `duplicate_suspected`;
 //!   typed numbers and non-holders' attempts are kept as claims for the manufacturer ([`custody`],
 //!   `docs/custody-rules.md`).
+//! - **Cartons and pallets** ([`Registry::pack_carton`], [`Registry::ship_carton`],
+//!   [`Registry::receive_carton`], [`Registry::unpack_carton`]): a packing record under an SSCC;
+//!   moving the carton records each code's own event, judged by the same rules, all codes or none.
+//!   Only the holder of every part inside packs, ships or unpacks it.
 //! - **Public scans** ([`Registry::record_scan`]): bounded aggregates that can raise `scan_anomaly`,
 //!   counted in memory and written behind ([`Registry::write_scans`]).
 //! - **Operations**: [`audit`](Registry::audit) checks every chain and index; backup and restore.
@@ -31,6 +35,7 @@
 //! | [`notes`] | the manufacturer's notes on its codes, kept beside their history |
 //! | [`sessions`] | browser sessions, kept in the store so every replica knows them |
 //! | [`lots`] | a manufacturer's lots as its dashboard counts them |
+//! | [`carton`] | a carton's packing record: the codes and cartons it holds, who packed it |
 //! | [`event`] | events, their encoding and hash chain |
 //! | [`custody`] | custody states, how a party relates to a part, and who may move it |
 //! | `rules` | how one event changes a record; replay for corrections and the audit |
@@ -89,6 +94,7 @@
 //! ```
 
 pub mod audit;
+pub mod carton;
 pub mod custody;
 pub mod epcis;
 pub mod error;
@@ -112,7 +118,9 @@ pub mod vin;
 pub use audit::AuditReport;
 pub use custody::{ConflictKind, Custody, Decision, Relation};
 pub use epcis::history_document;
-pub use error::{CorrectionError, NotAllowed, ResolutionError, TextError, TextField, TrustRefused};
+pub use error::{
+    CartonError, CorrectionError, NotAllowed, ResolutionError, TextError, TextField, TrustRefused,
+};
 pub use event::{Action, Basis, Event, GenuineCopy, Outcome, Resolution, Step};
 pub use key::CodeKey;
 pub use lots::{LotSummary, Lots};
@@ -126,8 +134,8 @@ pub use register::{
     register_manifest_with,
 };
 pub use registry::{
-    AlsoChanged, CodeStatus, History, LabelStatus, Presented, Recorded, Registry, RegistryConfig,
-    RegistryError, ScannedLabel, Submission, VehicleAnswer,
+    AlsoChanged, CodeMoved, CodeStatus, History, LabelStatus, Presented, Recorded, Registry,
+    RegistryConfig, RegistryError, ScannedLabel, Submission, VehicleAnswer,
 };
 pub use scans::{ScanContext, ScanPolicy, ScanStats};
 pub use sessions::{SessionRecord, session_key};

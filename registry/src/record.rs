@@ -198,7 +198,15 @@ impl CodeRecord {
         manufacturer: PartyId,
         at: Timestamp,
     ) -> Self {
-        let mut record = CodeRecord {
+        let mut record = Self::unhashed(commissioned, manufacturer, at);
+        record.head = record.commissioning().hash(key);
+        record
+    }
+
+    /// A freshly registered code's record with no head yet: [`Event::hash`] is most of what
+    /// reading a record costs, so a record read whole from its bytes never computes it.
+    fn unhashed(commissioned: Commissioned, manufacturer: PartyId, at: Timestamp) -> Self {
+        CodeRecord {
             lot: commissioned.lot,
             key_id: commissioned.key_id,
             signature: commissioned.signature,
@@ -213,9 +221,7 @@ impl CodeRecord {
             },
             flags: Flags::default(),
             name: None,
-        };
-        record.head = record.commissioning().hash(key);
-        record
+        }
     }
 
     /// Event 0, which the record itself holds.
@@ -228,6 +234,7 @@ impl CodeRecord {
             basis: Basis::Legacy,
             recall_override: false,
             vin_confirmed: false,
+            carton: None,
             what: What::Commissioned(Commissioned {
                 lot: self.lot.clone(),
                 key_id: self.key_id,
@@ -361,10 +368,11 @@ impl CodeRecord {
             signature,
         };
         let manufacturer = batch.manufacturer;
-        let mut record = CodeRecord::registered(key, commissioned, manufacturer, registered_at);
+        let mut record = CodeRecord::unhashed(commissioned, manufacturer, registered_at);
         record.name = batch.name;
         match shape {
-            SHAPE_FRESH => {}
+            // Only its commissioning event: its head is that event's hash, kept nowhere.
+            SHAPE_FRESH => record.head = record.commissioning().hash(key),
             SHAPE_FULL | SHAPE_FULL_2 => {
                 record.events = u32(&mut r)?;
                 record.head = r.array()?;
@@ -440,9 +448,13 @@ impl CodeRecord {
             other => return Err(r.invalid("record shape", format!("unknown {other}"))),
         }
         // With only its commissioning event, a record's chain head is that event's hash. Another
-        // head is damage; read as is, it would be written back in the fresh shape, which keeps no
-        // head, and so be silently mended before the audit could see it.
-        if record.is_fresh() && record.head != record.commissioning().hash(key) {
+        // head read from the full shape is damage; read as is, it would be written back in the
+        // fresh shape, which keeps no head, and so be silently mended before the audit could see
+        // it. (Read from the fresh shape, the head is that hash.)
+        if shape != SHAPE_FRESH
+            && record.is_fresh()
+            && record.head != record.commissioning().hash(key)
+        {
             return Err(r.invalid(
                 "record head",
                 "a record with only its commissioning event must have that event's hash as head",

@@ -10,6 +10,7 @@
 //! | `recalls` | recall reasons; lot recalls, held in memory |
 //! | `labels` | whether a scanned label is the registered one: the one place that decides it |
 //! | `submit` | custody events: submission, judging under the code's lock, durable answer |
+//! | `cartons` | packing, shipping, receiving and unpacking cartons: every code judged by its own rules, all moved or none |
 //! | `corrections` | an author's correction of its own event, and the record without it |
 //! | `queries` | a code's status and history, vehicles, scan and store figures, a maker's lots |
 //! | `public_scans` | public scans counted in memory, written behind; `scan_anomaly` |
@@ -32,6 +33,7 @@
 mod accounts;
 mod alerts;
 mod browser_sessions;
+mod cartons;
 mod corrections;
 mod labels;
 mod log;
@@ -61,6 +63,7 @@ use crate::scan_cache::ScanCache;
 use crate::scans::ScanPolicy;
 use crate::store::{Caches, Create, Location, Store, StoreError};
 
+pub use self::cartons::CodeMoved;
 pub use self::corrections::AlsoChanged;
 pub use self::labels::{LabelStatus, ScannedLabel};
 pub use self::queries::{CodeStatus, History, VehicleAnswer};
@@ -131,6 +134,13 @@ impl Drop for Registry {
     }
 }
 
+/// The stripe of [`Registry::stripes`] that serialises writers of `key`.
+fn stripe_of(key: &CodeKey) -> usize {
+    let mut h = DefaultHasher::new();
+    key.hash(&mut h);
+    (h.finish() as usize) % LOCK_STRIPES
+}
+
 fn lock<T>(m: &Mutex<T>) -> MutexGuard<'_, T> {
     m.lock().unwrap_or_else(PoisonError::into_inner)
 }
@@ -189,9 +199,17 @@ impl Registry {
     }
 
     fn stripe(&self, key: &CodeKey) -> MutexGuard<'_, ()> {
-        let mut h = DefaultHasher::new();
-        key.hash(&mut h);
-        lock(&self.stripes[(h.finish() as usize) % LOCK_STRIPES])
+        lock(&self.stripes[stripe_of(key)])
+    }
+
+    /// The locks of several codes at once (a carton's), taken in stripe order so that two writers
+    /// of overlapping sets of codes wait for each other rather than deadlock.
+    fn stripes<'a>(&self, keys: impl IntoIterator<Item = &'a CodeKey>) -> Vec<MutexGuard<'_, ()>> {
+        let stripes: std::collections::BTreeSet<usize> = keys.into_iter().map(stripe_of).collect();
+        stripes
+            .into_iter()
+            .map(|i| lock(&self.stripes[i]))
+            .collect()
     }
 
     fn write_gate(&self) -> RwLockReadGuard<'_, ()> {

@@ -3,7 +3,8 @@
 
 #![allow(clippy::unwrap_used)] // test helpers outside #[test] functions may unwrap too
 
-use std::sync::{Arc, Barrier};
+use std::sync::{Arc, Barrier, mpsc};
+use std::time::Duration;
 
 use registry::{
     Action, ConflictKind, CorrectionError, Custody, GenuineCopy, Outcome, PartyId, RegistryConfig,
@@ -577,6 +578,75 @@ fn the_makers_own_acts_name_no_label_and_custody_moves_must() {
     assert!(matches!(e, RegistryError::NotRegistered(_)), "{e}");
 }
 
+/// A scan of a code whose scan anomaly is raised already is counted in memory and answered
+/// without waiting for writes (a backup holds them up while it copies the store).
+#[test]
+fn a_scan_of_a_code_flagged_already_does_not_wait_for_writes() {
+    let config = RegistryConfig {
+        scans: ScanPolicy {
+            window_hours: 24,
+            threshold: 2,
+            threshold_held: 2,
+            threshold_at_manufacturer: 2,
+        },
+        ..RegistryConfig::default()
+    };
+    let w = World::with_config(config);
+    let r = &w.registry;
+    let key = w.registered("SCANGATE");
+    let ctx = |i: u8| r.scan_context(std::net::IpAddr::from([198, 51, i, 7]), None);
+    for i in 0..3 {
+        r.record_scan(&key, &ctx(i), day(5)).unwrap();
+    }
+    let record = r.status(&key).unwrap().unwrap().record;
+    assert!(record.flags.scan_anomaly.is_some());
+
+    /// A backup's output that stalls at its first write until told to go on.
+    struct Stalled {
+        started: Option<mpsc::Sender<()>>,
+        go: mpsc::Receiver<()>,
+    }
+    impl std::io::Write for Stalled {
+        fn write(&mut self, bytes: &[u8]) -> std::io::Result<usize> {
+            if let Some(started) = self.started.take() {
+                started.send(()).unwrap();
+                self.go.recv().unwrap();
+            }
+            Ok(bytes.len())
+        }
+        fn flush(&mut self) -> std::io::Result<()> {
+            Ok(())
+        }
+    }
+    let (started, copying) = mpsc::channel();
+    let (go, stalled) = mpsc::channel();
+    std::thread::scope(|s| {
+        let backup = s.spawn(move || {
+            let mut out = Stalled {
+                started: Some(started),
+                go: stalled,
+            };
+            r.backup(&mut out).unwrap();
+        });
+        copying.recv().unwrap();
+        let (done, answered) = mpsc::channel();
+        let (key, scan) = (&key, ctx(9));
+        let scanner = s.spawn(move || {
+            let raised = r.record_scan(key, &scan, day(5)).unwrap();
+            done.send(raised).unwrap();
+        });
+        let raised = answered.recv_timeout(Duration::from_secs(5));
+        go.send(()).unwrap();
+        scanner.join().unwrap();
+        backup.join().unwrap();
+        assert_eq!(
+            raised,
+            Ok(None),
+            "the scan waited for the backup to end, or raised the anomaly again"
+        );
+    });
+}
+
 #[test]
 fn many_networks_scanning_a_code_raise_a_scan_anomaly_at_its_custody_threshold() {
     let config = RegistryConfig {
@@ -1019,6 +1089,7 @@ fn events_recorded_under_the_first_rules_keep_their_outcomes() {
         basis: Basis::Legacy,
         recall_override: false,
         vin_confirmed: false,
+        carton: None,
         what: What::Action(what),
         outcome,
     };

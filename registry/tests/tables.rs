@@ -4,7 +4,9 @@
 //!
 //! Key order (scans in byte order, prefixes, the empty key and 0xFF keys; the trait has no ranges
 //! or continuation after a key; a snapshot of every table), insert-if-absent, conditional changes
-//! (alone, and raced by several threads), held changes, removes, durability across a reopen, merges, and faults:
+//! (alone, and raced by several threads), changes over several keys (all or nothing, raced over
+//! crossing sets of keys without deadlock), held changes, removes, durability across a reopen,
+//! merges, and faults:
 //! a full disk on the embedded engine; a dropped connection and a stopped server on PostgreSQL,
 //! each recovered from without reopening the engine.
 
@@ -15,7 +17,7 @@ use std::sync::Barrier;
 use std::sync::atomic::{AtomicUsize, Ordering};
 use std::time::{Duration, Instant};
 
-use registry::store::tables::{Change, Expect, Merge, Table, Tables};
+use registry::store::tables::{Change, Expect, Holds, Merge, Table, Tables};
 use registry::{Create, Fault, Location, StoreError};
 use testkit::disk::{Tmpfs, fill};
 use testkit::engine::{Engine, engine};
@@ -353,6 +355,213 @@ fn of_conditional_writers_racing_for_one_key_exactly_one_wins() {
             }
         }
     }
+}
+
+fn holds<'a>(table: Table, key: &'a [u8], expected: Option<&'a [u8]>) -> Holds<'a> {
+    Holds {
+        table,
+        key,
+        expected,
+    }
+}
+
+#[test]
+fn a_change_over_several_keys_is_made_only_while_every_condition_holds() {
+    let opened = Opened::new();
+    let t = opened.tables();
+    let codes: [&[u8]; 3] = [b"code a", b"code b", b"code c"];
+    for code in codes {
+        t.put(Table::Codes, code, b"v1").unwrap();
+    }
+    t.put(Table::Vehicles, b"old index", b"").unwrap();
+    let all_at = |v: &'static [u8]| -> Vec<Holds<'static>> {
+        codes
+            .iter()
+            .map(|c| holds(Table::Codes, c, Some(v)))
+            .collect()
+    };
+    let move_to = |v: &[u8], carton: &[u8]| -> Vec<Change> {
+        let mut changes: Vec<Change> = codes
+            .iter()
+            .flat_map(|c| {
+                [
+                    put(Table::Events, &[*c, v].concat(), b"event"),
+                    put(Table::Codes, c, v),
+                ]
+            })
+            .collect();
+        changes.push(put(Table::Meta, b"carton", carton));
+        changes
+    };
+
+    // Every condition holds (one of them on a key that is not there yet, which the change puts):
+    // every change is made.
+    let mut conditions = all_at(b"v1");
+    conditions.push(holds(Table::Meta, b"carton", None));
+    let mut changes = move_to(b"v2", b"packed");
+    changes.push(Change::Remove(Table::Vehicles, b"old index".to_vec()));
+    t.apply_all(&conditions, &changes).unwrap();
+    for code in codes {
+        assert_eq!(get(t, Table::Codes, code), Some(b"v2".to_vec()));
+        assert_eq!(
+            get(t, Table::Events, &[code, b"v2"].concat()),
+            Some(b"event".to_vec())
+        );
+    }
+    assert_eq!(get(t, Table::Meta, b"carton"), Some(b"packed".to_vec()));
+    assert_eq!(get(t, Table::Vehicles, b"old index"), None);
+
+    // One condition of many no longer holds (each in turn, and the absent key now present):
+    // nothing of the change is written.
+    for stale in 0..=codes.len() {
+        let mut conditions = all_at(b"v2");
+        conditions.push(holds(Table::Meta, b"carton", Some(b"packed")));
+        conditions[stale] = match conditions[stale].table {
+            Table::Meta => holds(Table::Meta, b"carton", None),
+            _ => holds(Table::Codes, codes[stale], Some(b"v1")),
+        };
+        assert_conflict(t.apply_all(&conditions, &move_to(b"v3", b"moved")));
+        for code in codes {
+            assert_eq!(
+                get(t, Table::Codes, code),
+                Some(b"v2".to_vec()),
+                "stale {stale}"
+            );
+            assert_eq!(get(t, Table::Events, &[code, b"v3"].concat()), None);
+        }
+        assert_eq!(get(t, Table::Meta, b"carton"), Some(b"packed".to_vec()));
+    }
+
+    // Of several changes of one key the last counts; a removal of a key and its put again too.
+    t.apply_all(
+        &all_at(b"v2"),
+        &[
+            put(Table::Codes, codes[0], b"first"),
+            Change::Remove(Table::Meta, b"carton".to_vec()),
+            put(Table::Codes, codes[0], b"last"),
+        ],
+    )
+    .unwrap();
+    assert_eq!(get(t, Table::Codes, codes[0]), Some(b"last".to_vec()));
+    assert_eq!(get(t, Table::Meta, b"carton"), None);
+
+    // What no engine can promise is refused before anything is looked at: a key expected twice,
+    // or expected absent and not put.
+    let twice = [
+        holds(Table::Codes, codes[1], Some(b"v2")),
+        holds(Table::Codes, codes[1], Some(b"v2")),
+    ];
+    let refused = t.apply_all(&twice, &[put(Table::Codes, codes[1], b"x")]);
+    assert!(matches!(refused, Err(StoreError::Engine(_))), "{refused:?}");
+    let unput = [holds(Table::Meta, b"nowhere", None)];
+    let refused = t.apply_all(&unput, &[put(Table::Codes, codes[1], b"x")]);
+    assert!(matches!(refused, Err(StoreError::Engine(_))), "{refused:?}");
+    assert_eq!(get(t, Table::Codes, codes[1]), Some(b"v2".to_vec()));
+}
+
+#[test]
+fn writers_over_crossing_sets_of_keys_never_deadlock_and_each_change_is_whole() {
+    // Threads move overlapping sets of keys, each thread naming its keys in another order; every
+    // change adds one to each of its keys and writes its own mark under each. Whatever wins, a key's
+    // count is the number of successful changes that held it, and no change is half made.
+    const WRITERS: usize = 6;
+    const KEYS: usize = 8;
+    const MOVES: usize = 40;
+    let opened = Opened::new();
+    let t = opened.tables();
+    let key = |i: usize| format!("shared {i}").into_bytes();
+    for i in 0..KEYS {
+        t.put(Table::Codes, &key(i), &0u64.to_be_bytes()).unwrap();
+    }
+    let made: Vec<Vec<Vec<usize>>> = std::thread::scope(|s| {
+        let writers: Vec<_> = (0..WRITERS)
+            .map(|w| {
+                s.spawn(move || {
+                    let mut made = Vec::new();
+                    for m in 0..MOVES {
+                        // Five keys from a different start; odd writers name them backwards.
+                        let mut set: Vec<usize> = (0..5).map(|j| (w + m + j * 3) % KEYS).collect();
+                        set.sort_unstable();
+                        set.dedup();
+                        if w % 2 == 1 {
+                            set.reverse();
+                        }
+                        loop {
+                            let keys: Vec<Vec<u8>> = set.iter().map(|i| key(*i)).collect();
+                            let now: Vec<Vec<u8>> = keys
+                                .iter()
+                                .map(|k| t.get(Table::Codes, k).unwrap().unwrap())
+                                .collect();
+                            let conditions: Vec<Holds<'_>> = keys
+                                .iter()
+                                .zip(&now)
+                                .map(|(k, v)| holds(Table::Codes, k, Some(v)))
+                                .collect();
+                            let mark = format!("{w}/{m}");
+                            let changes: Vec<Change> = keys
+                                .iter()
+                                .zip(&now)
+                                .flat_map(|(k, v)| {
+                                    let n = u64::from_be_bytes(v.as_slice().try_into().unwrap());
+                                    [
+                                        put(Table::Codes, k, &(n + 1).to_be_bytes()),
+                                        put(
+                                            Table::Events,
+                                            &[k.as_slice(), mark.as_bytes()].concat(),
+                                            b"",
+                                        ),
+                                    ]
+                                })
+                                .collect();
+                            match t.apply_all(&conditions, &changes) {
+                                Ok(()) => break,
+                                Err(StoreError::Conflict) => continue,
+                                Err(e) => panic!("writer {w}: {e}"),
+                            }
+                        }
+                        made.push(set);
+                    }
+                    made
+                })
+            })
+            .collect();
+        writers.into_iter().map(|w| w.join().unwrap()).collect()
+    });
+    for i in 0..KEYS {
+        let held: usize = made.iter().flatten().filter(|set| set.contains(&i)).count();
+        let stored = get(t, Table::Codes, &key(i)).unwrap();
+        assert_eq!(
+            u64::from_be_bytes(stored.try_into().unwrap()),
+            held as u64,
+            "key {i}"
+        );
+    }
+    for (w, sets) in made.iter().enumerate() {
+        for (m, set) in sets.iter().enumerate() {
+            for i in 0..KEYS {
+                let mark = [key(i).as_slice(), format!("{w}/{m}").as_bytes()].concat();
+                let written = get(t, Table::Events, &mark).is_some();
+                assert_eq!(written, set.contains(&i), "writer {w} move {m} key {i}");
+            }
+        }
+    }
+}
+
+#[test]
+fn a_change_over_several_keys_outlasts_a_reopen() {
+    let mut opened = Opened::new();
+    let keys: Vec<Vec<u8>> = (0..50)
+        .map(|i| format!("durable {i:02}").into_bytes())
+        .collect();
+    let conditions: Vec<Holds<'_>> = keys.iter().map(|k| holds(Table::Codes, k, None)).collect();
+    let changes: Vec<Change> = keys
+        .iter()
+        .map(|k| put(Table::Codes, k, b"moved"))
+        .collect();
+    opened.tables().apply_all(&conditions, &changes).unwrap();
+    opened.tables().durable().unwrap();
+    opened.reopen();
+    assert_eq!(scan(opened.tables(), Table::Codes, b"durable ").len(), 50);
 }
 
 #[test]

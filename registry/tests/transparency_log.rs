@@ -200,6 +200,37 @@ fn receipts_of_the_latest_logged_event_check_offline() {
 }
 
 #[test]
+fn carton_moves_join_the_log_as_every_other_event() {
+    let w = World::new();
+    w.add_parties(&["dist-1"]);
+    let codes: Vec<_> = ["BOX1", "BOX2", "BOX3"].iter().map(|s| w.code(s)).collect();
+    w.registry.register(&codes, None, day(1)).unwrap();
+    let keys: Vec<(CodeKey, Option<signer::DigitalLink>)> =
+        codes.iter().map(|c| (CodeKey::of(&c.part), None)).collect();
+    let sscc =
+        signer::Sscc::compose(3, &signer::CompanyPrefix::parse("690123").unwrap(), 1).unwrap();
+    let maker = w.maker_party();
+    w.registry
+        .pack_carton(&maker, &sscc, &keys, &[], day(2))
+        .unwrap();
+    w.registry
+        .ship_carton(&maker, &sscc, &party("dist-1"), day(3))
+        .unwrap();
+    w.registry.sequence_log(&log_key(&w.registry)).unwrap();
+    // Every code's shipment through the carton, in its own entry, opens to the stored event.
+    for code in &codes {
+        let history = w
+            .registry
+            .history(&CodeKey::of(&code.part))
+            .unwrap()
+            .unwrap();
+        assert_eq!(history.events.len(), 2, "{:?}", history.events);
+        assert_eq!(history.events[1].carton.as_ref(), Some(&sscc));
+        assert_logged(&w.registry, code);
+    }
+}
+
+#[test]
 fn a_code_registered_again_is_logged_once() {
     let w = World::new();
     let codes = vec![w.code("AGAIN1")];

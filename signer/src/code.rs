@@ -6,6 +6,9 @@
 //! The signature covers a canonical byte string over the identity and the key id ([`signed_message`]),
 //! never the base URL, so the verifier can move without reprinting labels. `docs/code-format.md` is the
 //! normative description; this module is its reference implementation.
+//!
+//! A carton or pallet label carries its SSCC's Digital Link, `{base}/00/{sscc}`, unsigned: a carton is
+//! data about its contents, and its number proves nothing ([`CartonLink`]).
 
 use std::fmt;
 
@@ -14,7 +17,7 @@ use base64::engine::general_purpose::URL_SAFE_NO_PAD;
 use ed25519_dalek::{Signature, Signer, SigningKey, VerifyingKey};
 
 use crate::error::{Field, ParseError, Problem};
-use crate::gs1::{Gtin, Lot, Serial, is_gs1_char};
+use crate::gs1::{Gtin, Lot, Serial, Sscc, is_gs1_char};
 use crate::keys::{KEY_ID_LEN, KeyId};
 
 /// Domain separation tag that starts every signed message; the `v1` is the format version.
@@ -206,27 +209,7 @@ impl DigitalLink {
     /// Parses a URI or a bare `/01/...` path with optional query. Surrounding ASCII whitespace (a
     /// scanner's trailing newline) is ignored; everything else must be exact.
     pub fn parse(input: &str) -> Result<Self, ParseError> {
-        let input_err = |p| ParseError::new(Field::Input, p);
-        if input.len() > MAX_INPUT_LEN {
-            return Err(input_err(Problem::TooLong {
-                len: input.len(),
-                max: MAX_INPUT_LEN,
-            }));
-        }
-        let input = input.trim_matches(|c: char| c.is_ascii_whitespace());
-        if input.is_empty() {
-            return Err(input_err(Problem::Empty));
-        }
-        if let Some((pos, ch)) = input
-            .chars()
-            .enumerate()
-            .find(|&(_, c)| !c.is_ascii_graphic())
-        {
-            return Err(input_err(Problem::BadChar { ch, pos }));
-        }
-        if input.contains('#') {
-            return Err(input_err(Problem::Fragment));
-        }
+        let input = checked_input(input)?;
         let (before_query, query) = match input.split_once('?') {
             Some((p, q)) => (p, Some(q)),
             None => (input, None),
@@ -259,6 +242,128 @@ impl DigitalLink {
             signature,
         })
     }
+}
+
+impl Sscc {
+    /// The GS1 Digital Link path of a carton, `/00/{sscc}`.
+    pub fn path(&self) -> String {
+        format!("/00/{}", self.as_str())
+    }
+
+    /// The URI a carton label's QR code carries, `{base}/00/{sscc}`.
+    pub fn to_uri(&self, base: &BaseUrl) -> String {
+        format!("{}{}", base.as_str(), self.path())
+    }
+}
+
+/// A scanned or typed carton number: the carton's Digital Link (`{base}/00/{sscc}` or a bare
+/// `/00/{sscc}`, extra query parameters ignored), the element string printed under its barcode
+/// (`(00){sscc}`), what a scanner types for that GS1-128 barcode (`00{sscc}`, 20 digits), or the 18
+/// digits alone.
+#[derive(Clone, PartialEq, Eq, Debug)]
+pub struct CartonLink {
+    /// Scheme, host and path prefix; `None` for every form but a full URI.
+    pub base: Option<String>,
+    pub sscc: Sscc,
+}
+
+impl CartonLink {
+    /// Parses any of the forms above. Surrounding ASCII whitespace (a scanner's trailing newline) is
+    /// ignored; everything else must be exact.
+    pub fn parse(input: &str) -> Result<Self, ParseError> {
+        let input = checked_input(input)?;
+        let bare = |sscc| Ok(CartonLink { base: None, sscc });
+        if input.bytes().all(|b| b.is_ascii_digit()) {
+            return match input.strip_prefix("00") {
+                Some(digits) if input.len() == Sscc::LEN + 2 => bare(Sscc::parse(digits)?),
+                _ => bare(Sscc::parse(input)?),
+            };
+        }
+        if let Some(digits) = input.strip_prefix("(00)") {
+            return bare(Sscc::parse(digits)?);
+        }
+        let (before_query, query) = match input.split_once('?') {
+            Some((p, q)) => (p, Some(q)),
+            None => (input, None),
+        };
+        if let Some(q) = query {
+            if q.split('&').count() > MAX_QUERY_PARAMS {
+                return Err(ParseError::new(
+                    Field::Query,
+                    Problem::TooManyParameters {
+                        max: MAX_QUERY_PARAMS,
+                    },
+                ));
+            }
+        }
+        let (base, path) = if before_query.starts_with('/') {
+            (None, before_query)
+        } else {
+            let rest = before_query
+                .strip_prefix("https://")
+                .or_else(|| before_query.strip_prefix("http://"))
+                .ok_or(ParseError::new(Field::Input, Problem::NotAUri))?;
+            let host_end = rest
+                .find('/')
+                .ok_or(ParseError::new(Field::Sscc, Problem::Missing))?;
+            if host_end == 0 {
+                return Err(ParseError::new(Field::BaseUrl, Problem::Empty));
+            }
+            let split = before_query.len() - rest.len() + host_end;
+            (Some(&before_query[..split]), &before_query[split..])
+        };
+        // The SSCC is the last segment, after the last `00` key; the base before it may hold no GS1 key.
+        let start = path
+            .rfind("/00/")
+            .ok_or(ParseError::new(Field::Sscc, Problem::Missing))?;
+        let prefix = &path[..start];
+        if prefix.split('/').any(|seg| is_part_ai(seg) || seg == "00") {
+            return Err(ParseError::new(Field::Path, Problem::OutOfOrder));
+        }
+        if base.is_none() && !prefix.is_empty() {
+            return Err(ParseError::new(
+                Field::Path,
+                Problem::UnsupportedAi {
+                    ai: prefix.trim_start_matches('/').chars().take(8).collect(),
+                },
+            ));
+        }
+        let digits = &path[start + 4..];
+        if digits.contains('/') {
+            return Err(ParseError::new(Field::Path, Problem::Trailing));
+        }
+        Ok(CartonLink {
+            base: base.map(|b| format!("{b}{prefix}")),
+            sscc: Sscc::parse(digits)?,
+        })
+    }
+}
+
+/// The checks every scanned input passes first: bounded length, surrounding whitespace trimmed, then
+/// non-empty, printable ASCII only, no fragment.
+fn checked_input(input: &str) -> Result<&str, ParseError> {
+    let input_err = |p| ParseError::new(Field::Input, p);
+    if input.len() > MAX_INPUT_LEN {
+        return Err(input_err(Problem::TooLong {
+            len: input.len(),
+            max: MAX_INPUT_LEN,
+        }));
+    }
+    let input = input.trim_matches(|c: char| c.is_ascii_whitespace());
+    if input.is_empty() {
+        return Err(input_err(Problem::Empty));
+    }
+    if let Some((pos, ch)) = input
+        .chars()
+        .enumerate()
+        .find(|&(_, c)| !c.is_ascii_graphic())
+    {
+        return Err(input_err(Problem::BadChar { ch, pos }));
+    }
+    if input.contains('#') {
+        return Err(input_err(Problem::Fragment));
+    }
+    Ok(input)
 }
 
 /// Splits `https://host/prefix/01/...` into the base and the GS1 path, which starts at the first `01`

@@ -28,6 +28,8 @@ pub enum Field {
     Signature,
     /// A GS1 company prefix (in a certificate or on the command line).
     CompanyPrefix,
+    /// GS1 AI (00), the SSCC of a carton or pallet.
+    Sscc,
 }
 
 impl Field {
@@ -44,6 +46,7 @@ impl Field {
             Field::KeyId => "key_id",
             Field::Signature => "signature",
             Field::CompanyPrefix => "company_prefix",
+            Field::Sscc => "sscc",
         }
     }
 }
@@ -61,6 +64,7 @@ impl fmt::Display for Field {
             Field::KeyId => "key id (k)",
             Field::Signature => "signature (s)",
             Field::CompanyPrefix => "company prefix",
+            Field::Sscc => "SSCC (00)",
         };
         f.write_str(label)
     }

@@ -1,5 +1,6 @@
 //! GS1 data elements a part code carries: GTIN-14 (AI 01), batch/lot (AI 10), serial (AI 21), and the
-//! company prefixes a certificate grants. Each type can only hold a valid value.
+//! company prefixes a certificate grants; and the SSCC (AI 00) that numbers a carton or pallet. Each type
+//! can only hold a valid value.
 
 use std::fmt;
 use std::str::FromStr;
@@ -181,6 +182,84 @@ impl CompanyPrefix {
     pub fn covers(&self, gtin: &Gtin) -> bool {
         gtin.company_digits().starts_with(&self.0)
     }
+
+    /// Does this prefix cover the SSCC? (Matched after the SSCC's extension digit.)
+    pub fn covers_sscc(&self, sscc: &Sscc) -> bool {
+        sscc.company_digits().starts_with(&self.0)
+    }
+}
+
+/// An SSCC, GS1 AI (00): the number of one carton or pallet. 18 digits: an extension digit the packer
+/// chooses freely, the GS1 company prefix and serial reference (16 digits together, the split set by the
+/// prefix's length), and the mod-10 check digit.
+#[derive(Clone, Copy, PartialEq, Eq, Hash, PartialOrd, Ord)]
+pub struct Sscc([u8; 18]);
+
+impl Sscc {
+    pub const LEN: usize = 18;
+
+    pub fn parse(s: &str) -> Result<Self, ParseError> {
+        let err = |p| ParseError::new(Field::Sscc, p);
+        if s.is_empty() {
+            return Err(err(Problem::Empty));
+        }
+        if let Some((pos, ch)) = s.chars().enumerate().find(|(_, c)| !c.is_ascii_digit()) {
+            return Err(err(Problem::BadChar { ch, pos }));
+        }
+        let bytes: [u8; 18] = s.as_bytes().try_into().map_err(|_| {
+            err(Problem::WrongLength {
+                expected: Self::LEN,
+                found: s.len(),
+            })
+        })?;
+        let expected = check_digit(&bytes[..17]);
+        if bytes[17] != expected {
+            return Err(err(Problem::CheckDigit {
+                found: bytes[17] as char,
+                expected: expected as char,
+            }));
+        }
+        Ok(Sscc(bytes))
+    }
+
+    /// The SSCC a packer numbers a carton with: `extension` (one digit), its company prefix, and a
+    /// serial reference that must fit the digits the prefix leaves (16 less the prefix's length).
+    pub fn compose(
+        extension: u8,
+        prefix: &CompanyPrefix,
+        serial_reference: u64,
+    ) -> Result<Self, ParseError> {
+        let width = 16 - prefix.as_str().len();
+        let reference = format!("{serial_reference:0width$}");
+        if extension > 9 || reference.len() > width {
+            return Err(ParseError::new(
+                Field::Sscc,
+                Problem::TooLong {
+                    len: 1 + prefix.as_str().len() + reference.len() + 1,
+                    max: Self::LEN,
+                },
+            ));
+        }
+        let mut digits = format!("{extension}{}{reference}", prefix.as_str()).into_bytes();
+        digits.push(check_digit(&digits));
+        Self::parse(std::str::from_utf8(&digits).unwrap_or_default())
+    }
+
+    pub fn as_str(&self) -> &str {
+        // Only ASCII digits are ever stored.
+        std::str::from_utf8(&self.0).unwrap_or_default()
+    }
+
+    /// The digits a GS1 company prefix is matched against: the 16 between the extension digit and the
+    /// check digit.
+    pub fn company_digits(&self) -> &str {
+        &self.as_str()[1..17]
+    }
+
+    /// The GS1 human-readable form printed under a GS1-128 barcode, `(00)376901234500000017`.
+    pub fn element_string(&self) -> String {
+        format!("(00){}", self.as_str())
+    }
 }
 
 macro_rules! text_impls {
@@ -203,7 +282,7 @@ macro_rules! text_impls {
         }
     )*};
 }
-text_impls!(Gtin, Lot, Serial, CompanyPrefix);
+text_impls!(Gtin, Lot, Serial, CompanyPrefix, Sscc);
 
 #[cfg(test)]
 mod tests {
@@ -261,6 +340,40 @@ mod tests {
             assert!(!s.as_str().contains(['0', 'O', '1', 'I', 'L']));
         }
         assert!((GENERATED_SERIAL_LEN as f64) * 31f64.log2() >= 60.0);
+    }
+
+    #[test]
+    fn sscc_check_digit_matches_the_gs1_example() {
+        // The SSCC of GS1 General Specifications' AI (00) example.
+        let sscc = Sscc::parse("106141412345678908").unwrap();
+        assert_eq!(sscc.element_string(), "(00)106141412345678908");
+        assert_eq!(
+            Sscc::parse("106141412345678909").unwrap_err().code(),
+            "sscc.check_digit"
+        );
+        assert_eq!(
+            Sscc::parse("10614141234567890").unwrap_err().code(),
+            "sscc.wrong_length"
+        );
+        assert_eq!(
+            Sscc::parse("1061414123456789O8").unwrap_err().code(),
+            "sscc.bad_char"
+        );
+        assert_eq!(Sscc::parse("").unwrap_err().code(), "sscc.empty");
+    }
+
+    #[test]
+    fn sscc_prefix_matches_after_extension_digit() {
+        let prefix = CompanyPrefix::parse("690123").unwrap();
+        let sscc = Sscc::compose(3, &prefix, 17).unwrap();
+        assert_eq!(sscc.as_str(), "369012300000000172");
+        assert!(prefix.covers_sscc(&sscc));
+        assert!(!CompanyPrefix::parse("369012").unwrap().covers_sscc(&sscc));
+        assert!(!CompanyPrefix::parse("690124").unwrap().covers_sscc(&sscc));
+        // The serial reference must fit the ten digits a six-digit prefix leaves.
+        assert!(Sscc::compose(3, &prefix, 9_999_999_999).is_ok());
+        assert!(Sscc::compose(3, &prefix, 10_000_000_000).is_err());
+        assert!(Sscc::compose(10, &prefix, 1).is_err());
     }
 
     #[test]

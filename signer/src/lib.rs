@@ -14,8 +14,8 @@
 //!
 //! | module | what lives there |
 //! |---|---|
-//! | [`gs1`] | GTIN, lot, serial, company prefix: validated GS1 values; random serial generation |
-//! | [`code`] | the signed message, the URI writer and the strict, bounded parser |
+//! | [`gs1`] | GTIN, lot, serial, company prefix, SSCC: validated GS1 values; random serial generation |
+//! | [`code`] | the signed message, the URI writer and the strict, bounded parser; carton links (`/00/`) |
 //! | [`keys`] | key ids; PKCS#8 / SPKI PEM key files written atomically with safe modes |
 //! | [`cert`], [`revocation`] | the authority's signed statements and their deterministic encodings |
 //! | `statement` | what those two share: the authority's signature that ends each, over a domain tag |
@@ -70,9 +70,9 @@ pub mod trust;
 pub mod wire;
 
 pub use cert::{CertError, Certificate, CertificateBody};
-pub use code::{BaseUrl, DigitalLink, PartId, SignedCode, signed_message};
+pub use code::{BaseUrl, CartonLink, DigitalLink, PartId, SignedCode, signed_message};
 pub use error::{Field, ParseError, Problem};
-pub use gs1::{CompanyPrefix, Gtin, Lot, Serial};
+pub use gs1::{CompanyPrefix, Gtin, Lot, Serial, Sscc};
 pub use keys::KeyId;
 pub use manifest::{ManifestEntry, ManifestError, ManifestReader};
 pub use revocation::{Revocation, RevocationError, RevocationList, RevocationReason};

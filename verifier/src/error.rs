@@ -5,7 +5,7 @@ use axum::Json;
 use axum::extract::rejection::{FormRejection, JsonRejection};
 use axum::http::{HeaderValue, StatusCode, header};
 use axum::response::{IntoResponse, Response};
-use registry::{Fault, RegistryError, TextError, TextField};
+use registry::{CartonError, Fault, RegistryError, TextError, TextField};
 use serde::Serialize;
 
 /// The stable codes of a write refused for storage.
@@ -247,6 +247,7 @@ impl From<&RegistryError> for ApiError {
                 Self::new(StatusCode::UNPROCESSABLE_ENTITY, "unknown_party", detail)
             }
             E::NotAllowed(why) => Self::new(StatusCode::FORBIDDEN, "not_allowed", why.to_string()),
+            E::Carton(why) => Self::new(carton_status(why), why.code(), detail),
             E::InvalidCorrection(why) => Self::new(
                 StatusCode::UNPROCESSABLE_ENTITY,
                 "invalid_correction",
@@ -284,6 +285,28 @@ impl From<&RegistryError> for ApiError {
             | E::NoSuchToken(_) => Self::bad_request("invalid_input", detail),
             E::WriterStopped => Self::internal(e),
         }
+    }
+}
+
+/// A carton refusal's status: the limits are 413, a carton that is not there 404, what stored
+/// state forbids (a carton or code already packed, a part the caller does not hold) 409, and a
+/// request wrong in itself 422.
+fn carton_status(why: &CartonError) -> StatusCode {
+    use CartonError as C;
+    match why {
+        C::TooLarge { .. } => StatusCode::PAYLOAD_TOO_LARGE,
+        C::Unknown(_) => StatusCode::NOT_FOUND,
+        C::Exists(_)
+        | C::CodeAlreadyPacked(_)
+        | C::CartonAlreadyPacked(_)
+        | C::NotHolder(_)
+        | C::Nested(_) => StatusCode::CONFLICT,
+        C::Empty(_)
+        | C::TooDeep(_)
+        | C::CodeTwice(_)
+        | C::CartonTwice(_)
+        | C::Cycle(_)
+        | C::NotTheirPrefix { .. } => StatusCode::UNPROCESSABLE_ENTITY,
     }
 }
 
@@ -353,6 +376,8 @@ mod tests {
         );
         let party = PartyId::parse("shop-1").unwrap();
         let vin = Vin::parse_confirmed("WVWZZZ1JZXW000001").unwrap();
+        let sscc = signer::Sscc::parse("106141412345678908").unwrap();
+        let packed = key.clone();
         let text = |field| RegistryError::Text(TextError { field, len: 501 });
         let full = StoreError::Fault(Fault::Full("disk".into()));
         let cases: Vec<(RegistryError, u16, &str)> = vec![
@@ -433,6 +458,38 @@ mod tests {
                 "invalid_manifest",
             ),
             (RegistryError::WriterStopped, 500, "internal"),
+            (
+                CartonError::TooLarge {
+                    what: "codes",
+                    found: 10_000,
+                    limit: 1_000,
+                }
+                .into(),
+                413,
+                "carton_too_large",
+            ),
+            (CartonError::Unknown(sscc).into(), 404, "unknown_carton"),
+            (CartonError::Exists(sscc).into(), 409, "carton_exists"),
+            (CartonError::NotHolder(sscc).into(), 409, "not_holder"),
+            (
+                CartonError::CodeAlreadyPacked(packed.clone()).into(),
+                409,
+                "already_packed",
+            ),
+            (CartonError::Nested(sscc).into(), 409, "carton_nested"),
+            (CartonError::Empty(sscc).into(), 422, "carton_empty"),
+            (CartonError::Cycle(sscc).into(), 422, "carton_cycle"),
+            (CartonError::CodeTwice(packed).into(), 422, "packed_twice"),
+            (CartonError::TooDeep(4).into(), 422, "carton_too_deep"),
+            (
+                CartonError::NotTheirPrefix {
+                    sscc,
+                    party: PartyId::parse("acme-brakes").unwrap(),
+                }
+                .into(),
+                422,
+                "sscc_prefix",
+            ),
         ];
         for (e, status, code) in cases {
             let said = e.to_string();

@@ -5,7 +5,7 @@ use signer::Timestamp;
 
 use super::{MAX_CONFLICTS, Registry, Result};
 use crate::key::CodeKey;
-use crate::record::ScanAnomaly;
+use crate::record::{CodeRecord, ScanAnomaly};
 use crate::scans::ScanContext;
 use crate::store::StoreError;
 
@@ -42,6 +42,22 @@ impl Registry {
         if contexts < policy.lowest_threshold() {
             return Ok(None);
         }
+        // Past the lowest threshold, most scans are of a code flagged already or under its
+        // custody's threshold: told from the record (in memory, as a rule) without waiting for
+        // writes, which a backup holds up for as long as its copy takes.
+        let to_raise = |before: &CodeRecord| {
+            let threshold = policy.threshold_for(&before.custody.custody)?;
+            (contexts >= threshold && before.flags.scan_anomaly.is_none()).then_some(ScanAnomaly {
+                at: now,
+                contexts,
+                window_hours: policy.window_hours,
+                threshold,
+            })
+        };
+        match self.store.code(key)? {
+            Some(before) if to_raise(&before).is_some() => {}
+            _ => return Ok(None),
+        }
         let _gate = self.write_gate();
         let _code = self.stripe(key);
         let mut conflicts = 0;
@@ -49,17 +65,8 @@ impl Registry {
             let Some(before) = self.store.code(key)? else {
                 return Ok(None);
             };
-            let Some(threshold) = policy.threshold_for(&before.custody.custody) else {
+            let Some(anomaly) = to_raise(&before) else {
                 return Ok(None);
-            };
-            if contexts < threshold || before.flags.scan_anomaly.is_some() {
-                return Ok(None);
-            }
-            let anomaly = ScanAnomaly {
-                at: now,
-                contexts,
-                window_hours: policy.window_hours,
-                threshold,
             };
             let mut after = before.clone();
             after.flags.scan_anomaly = Some(anomaly.clone());

@@ -256,6 +256,7 @@ impl Registry {
             // Recorded only where it means something: a VIN that does not verify.
             vin_confirmed: submission.vin_confirmed
                 && matches!(action, Action::Install { vin } if !vin.check_digit_verifies()),
+            carton: None,
             what: What::Action(action.clone()),
             outcome: Outcome::Applied,
         };
@@ -284,7 +285,7 @@ impl Registry {
     /// What must hold of a submission whatever the code's history: the recipient of a shipment is
     /// a party the registry knows, a custody move names the code by a label or numbers, a VIN
     /// that does not verify was confirmed, texts fit.
-    fn check_submission(&self, submission: &Submission) -> Result<()> {
+    pub(super) fn check_submission(&self, submission: &Submission) -> Result<()> {
         let action = &submission.action;
         if let Action::Ship { to } = action {
             if self.store.party(to)?.is_none() {
@@ -318,7 +319,7 @@ impl Registry {
     /// Returns the record, a warning for the party (a recalled part received) and, for a
     /// correction, the party's own later events whose outcome it changed.
     /// `event` is `action`'s, which the caller passes apart so the event can be changed.
-    fn judge(
+    pub(super) fn judge(
         &self,
         key: &CodeKey,
         before: &CodeRecord,
@@ -393,7 +394,7 @@ impl Registry {
 
 /// Who must hear of an applied event that moved a part away from them: the installer of a part
 /// another shop removed; the addressee and sender of a shipment another business received.
-fn notices_of(key: &CodeKey, before: &CodeRecord, event: &Event) -> Vec<Notice> {
+pub(super) fn notices_of(key: &CodeKey, before: &CodeRecord, event: &Event) -> Vec<Notice> {
     if event.outcome != Outcome::Applied {
         return Vec::new();
     }

@@ -10,7 +10,7 @@
 //! |---|---|
 //! | [`location`] | where a store is: opening, creating, restoring; the one place an engine is chosen |
 //! | [`table_store`] | the [`Store`] on any engine: batches, record cache, crash order, conflicts |
-//! | [`tables`] | the engine interface: tables, conditional changes |
+//! | [`tables`] | the engine interface: tables, conditional changes, all-or-nothing changes over several keys |
 //! | [`keys`] | how keys and small values are laid out |
 //! | [`batches`], [`record_cache`] | what is kept in memory in front of the engine |
 //! | [`group_commit`] | many writers, one sync |
@@ -37,7 +37,7 @@ pub mod tables;
 
 pub use location::{Caches, Create, Location};
 pub use record_cache::RecordCacheStats;
-pub use table_store::{CodeUpdate, Store};
+pub use table_store::{CartonUpdate, CodeUpdate, InCarton, MovedCode, Store};
 pub use tables::Tables;
 
 use signer::{Certificate, RevocationList, Timestamp, VerifyingKey};

@@ -22,6 +22,10 @@
 //! microseconds beside the flush and fsync the update waits for; sled's own transactions would
 //! cost a synchronous log write each and serialise every writer.
 //!
+//! A change over several keys ([`Tables::apply_all`], a carton's move) must be all or nothing
+//! across a crash too, so it is one sled transaction over the trees, which sled's log recovers
+//! whole or not at all; its keys are held in this process's locks first, in key order.
+//!
 //! ## When the device fails
 //!
 //! sled 0.34 keeps the first I/O error it meets (a full disk, say) and refuses every later write
@@ -43,7 +47,9 @@ use std::time::{Duration, Instant};
 
 use super::group_commit::GroupCommit;
 use super::key_locks::KeyLocks;
-use super::tables::{Change, Entry, Expect, Judge, Merge, Pair, Table, Tables};
+use super::tables::{
+    Change, Entry, Expect, Holds, Judge, Merge, Pair, Table, Tables, in_key_order,
+};
 use super::{Entries, Fault, StoreError, StoreResult};
 
 /// sled's log, in the data directory: there once a store was created.
@@ -384,6 +390,43 @@ impl Tables for SledTables {
                 }
             }
             make(e, changes)
+        })
+    }
+
+    fn apply_all(&self, holds: &[Holds<'_>], changes: &[Change]) -> StoreResult<()> {
+        use sled::Transactional;
+        use sled::transaction::{ConflictableTransactionError, TransactionError};
+        let (holds, changes) = in_key_order(holds, changes)?;
+        // In key order, as every writer of several keys takes them: none waits for another in turn.
+        let _held: Vec<_> = holds
+            .iter()
+            .map(|h| self.conditions.lock(h.table, h.key))
+            .collect();
+        self.write(|e| {
+            let made = e.trees[..].transaction(|trees| {
+                for h in &holds {
+                    let stored = trees[usize::from(h.table.tag())].get(h.key)?;
+                    if stored.as_deref() != h.expected {
+                        return Err(ConflictableTransactionError::Abort(StoreError::Conflict));
+                    }
+                }
+                for change in &changes {
+                    match change {
+                        Change::Put(table, k, v) => {
+                            trees[usize::from(table.tag())].insert(k.as_slice(), v.as_slice())?;
+                        }
+                        Change::Remove(table, k) => {
+                            trees[usize::from(table.tag())].remove(k.as_slice())?;
+                        }
+                    }
+                }
+                Ok(())
+            });
+            match made {
+                Ok(()) => Ok(()),
+                Err(TransactionError::Abort(refused)) => Err(refused),
+                Err(TransactionError::Storage(err)) => Err(engine(err)),
+            }
         })
     }
 

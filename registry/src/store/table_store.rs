@@ -13,15 +13,16 @@ use std::io::{Read, Write};
 use std::sync::{Arc, PoisonError, RwLock, RwLockReadGuard};
 use std::time::Duration;
 
-use signer::{Gtin, Lot, Timestamp};
+use signer::{Gtin, Lot, Sscc, Timestamp};
 
 use super::backup;
 use super::batches::{BatchTable, batch_key};
 use super::keys::{self, FORMAT, FORMAT_KEY, SALT_KEY};
 use super::record_cache::RecordCache;
-use super::tables::{Change, Changed, Expect, Table, Tables};
+use super::tables::{Change, Changed, Expect, Holds, Table, Tables};
 use super::{Entries, Fault, RecordCacheStats, StoreError, StoreResult, StoreStats};
 use super::{TrustEntry, backup::Reader};
+use crate::carton::Carton;
 use crate::event::Event;
 use crate::key::CodeKey;
 use crate::notes::AlertNote;
@@ -38,6 +39,34 @@ use crate::vin::Vin;
 /// told). Long, as a replica's hot set is revisited far more slowly than a second: at 60 s, a
 /// replica cycling through 100,000 codes read a sixth of them again from the database.
 const WATCHED_MAX_AGE: Duration = Duration::from_secs(600);
+
+/// One code's part in a carton move ([`Store::move_cartons`]): its event, the notices about it, and
+/// its record before and after, as [`Store::update_code`] takes them.
+#[derive(Clone, Copy)]
+pub struct MovedCode<'a> {
+    pub key: &'a CodeKey,
+    pub event: Option<&'a Event>,
+    pub notices: &'a [Notice],
+    pub before: &'a CodeRecord,
+    pub after: &'a CodeRecord,
+}
+
+/// A change of the carton a code is packed in ([`Store::move_cartons`]): `None` for none.
+#[derive(Clone, Copy)]
+pub struct InCarton<'a> {
+    pub key: &'a CodeKey,
+    pub before: Option<&'a Sscc>,
+    pub after: Option<&'a Sscc>,
+}
+
+/// A change of a carton's packing record ([`Store::move_cartons`]): `None` for none stored (a new
+/// carton before, an unpacked one after).
+#[derive(Clone, Copy)]
+pub struct CartonUpdate<'a> {
+    pub sscc: &'a Sscc,
+    pub before: Option<&'a Carton>,
+    pub after: Option<&'a Carton>,
+}
 
 /// An event on a code as [`Store::update_code_held`]'s caller judged it: the event, the
 /// notices about it, the record after it, and what else the caller worked out on the way.
@@ -371,6 +400,140 @@ impl Store {
                 }
             }
         })
+    }
+
+    /// Makes a carton move as one atomic change ([`Tables::apply_all`]): every code's event,
+    /// notices, index entries and record, the cartons codes are in, and the cartons' packing records,
+    /// all of them or none, also across a crash. [`StoreError::Conflict`], with nothing written, if
+    /// any code's record, any code's carton or any carton's record is no longer what the move was
+    /// judged on.
+    pub fn move_cartons(
+        &self,
+        codes: &[MovedCode<'_>],
+        in_cartons: &[InCarton<'_>],
+        cartons: &[CartonUpdate<'_>],
+    ) -> StoreResult<()> {
+        self.write(|| {
+            let mut changes = Vec::new();
+            let mut values = Vec::with_capacity(codes.len());
+            for code in codes {
+                // Each code's changes as any update's (`code_changes`: so a carton move's events
+                // join the transparency log as every other event does).
+                let (code_changes, value) =
+                    self.code_changes(code.key, code.event, code.notices, code.before, code.after)?;
+                changes.extend(code_changes);
+                values.push(value);
+            }
+            let mut expected = codes
+                .iter()
+                .map(|code| self.encode_code(code.before))
+                .collect::<StoreResult<Vec<_>>>()?;
+            let carton_bytes: Vec<Option<Vec<u8>>> = cartons
+                .iter()
+                .map(|c| c.before.map(Carton::encode))
+                .collect();
+            for in_carton in in_cartons {
+                let k = in_carton.key.as_bytes().to_vec();
+                changes.push(match in_carton.after {
+                    Some(sscc) => Change::Put(Table::CodeCartons, k, sscc.as_str().into()),
+                    None => Change::Remove(Table::CodeCartons, k),
+                });
+            }
+            for carton in cartons {
+                let k = carton.sscc.as_str().as_bytes().to_vec();
+                changes.push(match carton.after {
+                    Some(after) => Change::Put(Table::Cartons, k, after.encode()),
+                    None => Change::Remove(Table::Cartons, k),
+                });
+            }
+            let mut tries = 0;
+            loop {
+                let mut holds: Vec<Holds<'_>> = codes
+                    .iter()
+                    .zip(&expected)
+                    .map(|(code, bytes)| Holds {
+                        table: Table::Codes,
+                        key: code.key.as_bytes(),
+                        expected: Some(bytes),
+                    })
+                    .collect();
+                holds.extend(in_cartons.iter().map(|c| Holds {
+                    table: Table::CodeCartons,
+                    key: c.key.as_bytes(),
+                    expected: c.before.map(|s| s.as_str().as_bytes()),
+                }));
+                holds.extend(cartons.iter().zip(&carton_bytes).map(|(c, bytes)| Holds {
+                    table: Table::Cartons,
+                    key: c.sscc.as_str().as_bytes(),
+                    expected: bytes.as_deref(),
+                }));
+                match self.tables.apply_all(&holds, &changes) {
+                    Ok(()) => {
+                        for (code, value) in codes.iter().zip(&values) {
+                            self.records.wrote(code.key.as_bytes(), value);
+                        }
+                        return Ok(());
+                    }
+                    Err(StoreError::Conflict) if tries == 0 => {
+                        tries += 1;
+                        // As for one code: a record stored in an older encoding is no conflict.
+                        for (code, bytes) in codes.iter().zip(expected.iter_mut()) {
+                            self.records.forget(code.key.as_bytes());
+                            match self.tables.get(Table::Codes, code.key.as_bytes())? {
+                                Some(stored)
+                                    if self.decode_record(code.key, &stored)? == *code.before =>
+                                {
+                                    *bytes = stored;
+                                }
+                                _ => return Err(StoreError::Conflict),
+                            }
+                        }
+                    }
+                    Err(e) => {
+                        for code in codes {
+                            self.records.forget(code.key.as_bytes());
+                        }
+                        return Err(e);
+                    }
+                }
+            }
+        })
+    }
+
+    /// A carton's packing record.
+    pub fn carton(&self, sscc: &Sscc) -> StoreResult<Option<Carton>> {
+        self.get_decoded(
+            Table::Cartons,
+            sscc.as_str().as_bytes(),
+            "carton",
+            Carton::decode,
+        )
+    }
+
+    /// The carton a code is packed in.
+    pub fn carton_of(&self, key: &CodeKey) -> StoreResult<Option<Sscc>> {
+        self.get_decoded(Table::CodeCartons, key.as_bytes(), "code's carton", |v| {
+            Sscc::parse(&String::from_utf8_lossy(v))
+        })
+    }
+
+    /// Every carton's packing record, in SSCC order (for the audit).
+    pub fn all_cartons(&self) -> Entries<'_, (Sscc, Carton)> {
+        Box::new(self.tables.scan(Table::Cartons, &[]).map(|entry| {
+            let (k, v) = entry?;
+            let sscc = decode("carton number", Sscc::parse(&String::from_utf8_lossy(&k)))?;
+            Ok((sscc, decode("carton", Carton::decode(&v))?))
+        }))
+    }
+
+    /// Every code's carton, in code key order (for the audit).
+    pub fn all_code_cartons(&self) -> Entries<'_, (CodeKey, Sscc)> {
+        Box::new(self.tables.scan(Table::CodeCartons, &[]).map(|entry| {
+            let (k, v) = entry?;
+            let key = decode("code key", CodeKey::from_bytes(&k))?;
+            let sscc = decode("code's carton", Sscc::parse(&String::from_utf8_lossy(&v)))?;
+            Ok((key, sscc))
+        }))
     }
 
     /// [`Store::update_code`] with the code held from the read to the write

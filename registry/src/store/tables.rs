@@ -14,7 +14,7 @@
 
 use std::time::Duration;
 
-use super::{Entries, Fault, StoreResult};
+use super::{Entries, Fault, StoreError, StoreResult};
 
 /// The store's tables, in the order backups list them; a table's position is its tag there, so
 /// new tables go last.
@@ -57,6 +57,11 @@ pub enum Table {
     /// PartyId → the shop station's list of recent scans, as the verifier encodes it: kept per
     /// shop so the list and its Undo buttons outlive a sign-in and follow the shop to any device.
     StationLists,
+    /// SSCC (18 ASCII digits) → Carton: a carton's packing record.
+    Cartons,
+    /// CodeKey → SSCC (18 ASCII digits): the carton a code is packed in, changed only together
+    /// with the carton's record.
+    CodeCartons,
     /// The transparency log's pool of entries not yet sequenced (`store::log`): written in the
     /// same write as their event or registration, removed once the log holds them.
     /// `0x00 || CodeKey` → registration id (8) || position (4) || salt || time (8);
@@ -75,7 +80,7 @@ pub enum Table {
 }
 
 impl Table {
-    pub const ALL: [Table; 21] = [
+    pub const ALL: [Table; 23] = [
         Table::Codes,
         Table::Events,
         Table::LotRecalls,
@@ -92,6 +97,8 @@ impl Table {
         Table::AlertNotes,
         Table::Sessions,
         Table::StationLists,
+        Table::Cartons,
+        Table::CodeCartons,
         Table::LogPool,
         Table::LogEntries,
         Table::LogHashes,
@@ -119,6 +126,8 @@ impl Table {
             Table::AlertNotes => "alert_notes",
             Table::Sessions => "sessions",
             Table::StationLists => "station_lists",
+            Table::Cartons => "cartons",
+            Table::CodeCartons => "code_cartons",
             Table::LogPool => "log_pool",
             Table::LogEntries => "log_entries",
             Table::LogHashes => "log_hashes",
@@ -150,6 +159,53 @@ pub struct Expect<'a> {
     pub table: Table,
     pub key: &'a [u8],
     pub expected: &'a [u8],
+}
+
+/// A condition of [`Tables::apply_all`]: `table[key]` still holds `expected` (`None`: the key is
+/// absent, and the changes then put it).
+#[derive(Clone, Copy, Debug)]
+pub struct Holds<'a> {
+    pub table: Table,
+    pub key: &'a [u8],
+    pub expected: Option<&'a [u8]>,
+}
+
+/// The conditions of an [`Tables::apply_all`] in the one order every engine takes their keys in
+/// (table, then key), so writers over crossing sets of keys wait for each other rather than
+/// deadlock; and its changes as they end up, one per key (the last of several), in the same order.
+/// An engine error if a key is expected twice, or expected absent and not put (an absence is held
+/// by putting the key; a database cannot lock a row that is not there).
+pub fn in_key_order<'a, 'b>(
+    holds: &'b [Holds<'a>],
+    changes: &'b [Change],
+) -> StoreResult<(Vec<&'b Holds<'a>>, Vec<&'b Change>)> {
+    let mut last: std::collections::BTreeMap<(u8, &[u8]), &Change> = Default::default();
+    for change in changes {
+        let (Change::Put(table, k, _) | Change::Remove(table, k)) = change;
+        last.insert((table.tag(), k.as_slice()), change);
+    }
+    let mut order: Vec<&Holds<'a>> = holds.iter().collect();
+    order.sort_unstable_by_key(|h| (h.table.tag(), h.key));
+    for pair in order.windows(2) {
+        if (pair[0].table, pair[0].key) == (pair[1].table, pair[1].key) {
+            return Err(StoreError::Engine(format!(
+                "a change over several keys expects {} {:?} twice",
+                pair[0].table.name(),
+                String::from_utf8_lossy(pair[0].key)
+            )));
+        }
+    }
+    for h in &order {
+        let put = matches!(last.get(&(h.table.tag(), h.key)), Some(Change::Put(..)));
+        if h.expected.is_none() && !put {
+            return Err(StoreError::Engine(format!(
+                "a change over several keys expects {} {:?} absent but does not put it",
+                h.table.name(),
+                String::from_utf8_lossy(h.key)
+            )));
+        }
+    }
+    Ok((order, last.into_values().collect()))
 }
 
 /// One entry of a table, as a backup lists it.
@@ -207,6 +263,17 @@ pub trait Tables: Send + Sync + 'static {
     ///
     /// [`StoreError::Conflict`]: super::StoreError::Conflict
     fn apply(&self, expect: Option<Expect<'_>>, changes: &[Change]) -> StoreResult<()>;
+
+    /// Makes `changes` as one atomic step if every one of `holds` is still true (else
+    /// [`StoreError::Conflict`], nothing written): every reader, and the store after a crash, finds
+    /// all of them or none. For a change over several codes at once: a carton's move moves every
+    /// code in it or none. Each condition is one step with every other conditional change of its
+    /// key, in this process or another (as [`apply`](Tables::apply)'s is); the keys are taken in
+    /// the order of [`in_key_order`], which also says what the conditions and changes may be. Of
+    /// several changes of one key, the last counts.
+    ///
+    /// [`StoreError::Conflict`]: super::StoreError::Conflict
+    fn apply_all(&self, holds: &[Holds<'_>], changes: &[Change]) -> StoreResult<()>;
 
     /// Reads `table[key]` and makes the changes `judge` returns for what it read (`None`: nothing
     /// written), holding the key from the read to the write against every other writer of it, in

@@ -26,8 +26,13 @@ pub const MIGRATIONS: &[(i32, &str, &str)] = &[
     ),
     (
         4,
+        "cartons: packing records, and which carton each code is in",
+        include_str!("migrations/0004_cartons.sql"),
+    ),
+    (
+        5,
         "the transparency log",
-        include_str!("migrations/0004_transparency_log.sql"),
+        include_str!("migrations/0005_transparency_log.sql"),
     ),
 ];
 

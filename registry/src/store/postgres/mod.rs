@@ -14,6 +14,8 @@
 //!   replicas wait for each other rather than deadlock; one the database aborts all the same (a
 //!   deadlock, a serialization failure) is a conflict, never a fault: made again, or judged
 //!   again by the caller;
+//! - a change over several keys (a carton's move) is one transaction of its own that locks its
+//!   rows in the same order and writes all or nothing (`all_or_nothing`);
 //! - a writer that lost its code to another replica is judged again with the code's row locked
 //!   ([`held`]), so the other's next update waits for it rather than win every round;
 //! - registration inserts with `ON CONFLICT DO NOTHING`, so one code is registered once;
@@ -35,6 +37,7 @@
 //! methods wait on it. Called from a multi-threaded tokio runtime they wait in
 //! `tokio::task::block_in_place`, so the executor's other tasks move on.
 
+mod all_or_nothing;
 mod changes;
 mod group_commit;
 mod held;
@@ -55,7 +58,9 @@ use tokio_postgres::binary_copy::BinaryCopyInWriter;
 use tokio_postgres::types::{ToSql, Type};
 
 use super::key_locks::KeyLocks;
-use super::tables::{Change, ChangeNote, Entry, Expect, Judge, Merge, Pair, Table, Tables};
+use super::tables::{
+    Change, ChangeNote, Entry, Expect, Holds, Judge, Merge, Pair, Table, Tables, in_key_order,
+};
 use super::{Entries, Fault, StoreError, StoreResult};
 
 /// The longest a process serves a code record it read without reading it again: the bound on
@@ -841,6 +846,21 @@ impl Tables for PgTables {
             answer
                 .await
                 .map_err(|_| StoreError::Engine("the store is closing".into()))?
+        })
+    }
+
+    fn apply_all(&self, holds: &[Holds<'_>], changes: &[Change]) -> StoreResult<()> {
+        let (holds, changes) = in_key_order(holds, changes)?;
+        // As a single code's update does, wait for this process's update of each code before, so
+        // two never share a transaction; in key order, as every writer of several keys takes them.
+        let _held: Vec<_> = holds
+            .iter()
+            .filter(|h| h.table == Table::Codes)
+            .map(|h| self.updating.lock(Table::Codes, h.key))
+            .collect();
+        self.op(async {
+            let mut client = self.client().await?;
+            all_or_nothing::transaction(&mut client, self.origin, &holds, &changes).await
         })
     }
 
