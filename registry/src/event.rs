@@ -289,6 +289,25 @@ impl Event {
         self.what.step()
     }
 
+    /// Whether anyone holding the label may see this event opened (in a public receipt): custody
+    /// the registry applied, which the owner's page already tells, and no vehicle, which the page
+    /// confirms to whoever types its VIN but never shows. Claims, refusals and conflicts name
+    /// other parties and stay with the maker.
+    pub fn opens_to_label_holders(&self) -> bool {
+        let names_vehicle = matches!(
+            &self.what,
+            What::Action(
+                Action::Install { .. }
+                    | Action::Remove { vin: Some(_) }
+                    | Action::Resolve {
+                        genuine: Some(GenuineCopy::Vehicle(_)),
+                        ..
+                    }
+            )
+        );
+        matches!(self.outcome, Outcome::Applied | Outcome::Repeated) && !names_vehicle
+    }
+
     /// The hash the next event of this code must carry as `prev`.
     pub fn hash(&self, key: &CodeKey) -> Hash {
         Sha256::new()

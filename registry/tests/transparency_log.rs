@@ -199,6 +199,63 @@ fn receipts_of_the_latest_logged_event_check_offline() {
     );
 }
 
+/// Anyone who scans the label may ask for a receipt, so it opens only what the owner's page tells:
+/// never the vehicle a part is installed in, nor another party's claim.
+#[test]
+fn a_receipt_opens_no_vehicle_and_no_claim() {
+    let w = World::new();
+    w.add_parties(&["shop-1", "shop-2"]);
+    let code = w.code("RCPTVIN");
+    w.registry.register(&[code.clone()], None, day(1)).unwrap();
+    let key = CodeKey::of(&code.part);
+    let (maker, shop, other) = (w.maker_party(), party("shop-1"), party("shop-2"));
+    let vin = registry::Vin::parse(VIN_A).unwrap();
+    let r = &w.registry;
+    r.record_genuine_scan(&key, &maker, Action::Ship { to: shop.clone() }, day(2))
+        .unwrap();
+    r.record_genuine_scan(&key, &shop, Action::Receive, day(3))
+        .unwrap();
+    r.record_genuine_scan(&key, &shop, Action::Install { vin }, day(4))
+        .unwrap();
+    // Refused and kept as a claim: another shop does not hold the part.
+    let refused = r
+        .record_genuine_scan(&key, &other, Action::Ship { to: shop }, day(5))
+        .unwrap();
+    assert!(refused.event.outcome.is_claim(), "{refused:?}");
+    r.sequence_log(&log_key(r)).unwrap();
+    let history = r.history(&key).unwrap().unwrap();
+    assert_eq!(history.events.len(), 5);
+    assert!(
+        r.log_opening(&key, 4).unwrap().is_some(),
+        "the claim is logged"
+    );
+
+    let receipt = r.log_receipt(&key, "link".into()).unwrap().unwrap();
+    assert_eq!(
+        receipt.seq, 2,
+        "the receiving, the latest event without a vehicle"
+    );
+    let checked = receipt
+        .check(
+            &log_key(r).verifier(),
+            key.as_bytes(),
+            &code.signature.to_bytes(),
+        )
+        .unwrap();
+    assert_eq!(checked.event, history.events[2].encode());
+    let json = receipt.to_json();
+    for secret in [VIN_A, "shop-2"] {
+        assert!(!json.contains(secret), "{secret} in {json}");
+        assert!(
+            !checked
+                .event
+                .windows(secret.len())
+                .any(|w| w == secret.as_bytes()),
+            "{secret} in the opened event"
+        );
+    }
+}
+
 #[test]
 fn carton_moves_join_the_log_as_every_other_event() {
     let w = World::new();

@@ -448,19 +448,26 @@ impl Store {
         if head.checkpoint.is_empty() {
             return Ok(None);
         }
-        // The latest event the log holds: usually the latest, or the one before while the newest
-        // waits for the next round.
+        // The latest event the log holds that a label holder may see opened: usually the latest,
+        // or the one before while the newest waits for the next round. An install names the
+        // vehicle, so an installed part's receipt opens its receiving; its `prev` still pins
+        // every event before it.
         let mut found = None;
         for seq in (0..record.events).rev() {
-            if let Some(opening) = self.logged_opening(code, seq, head.size)? {
-                found = Some((seq, opening));
+            let Some(at) = self.logged_opening(code, seq, head.size)? else {
+                continue;
+            };
+            let Some((_, opening)) = self.log_event_opening(code, seq, at.salt)? else {
+                continue;
+            };
+            let event = crate::event::Event::decode(&opening.event)
+                .map_err(|e| StoreError::corrupt(code.to_string(), e))?;
+            if event.opens_to_label_holders() {
+                found = Some((seq, at, opening, event));
                 break;
             }
         }
-        let Some((seq, at)) = found else {
-            return Ok(None);
-        };
-        let Some((_, opening)) = self.log_event_opening(code, seq, at.salt)? else {
+        let Some((seq, at, opening, event)) = found else {
             return Ok(None);
         };
         let entry = self
@@ -489,8 +496,6 @@ impl Store {
             head.checkpoint,
         );
         // The event in clear, for people; the opening is what the check trusts.
-        let event = crate::event::Event::decode(&opening.event)
-            .map_err(|e| StoreError::corrupt(code.to_string(), e))?;
         receipt.event = Some(serde_json::json!({
             "seq": event.seq,
             "step": event.step().as_str(),

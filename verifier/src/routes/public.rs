@@ -34,7 +34,7 @@ use crate::verdict::{self, Scan, Verdict};
         ("serial" = String, Path, description = "Serial number (AI 21)", example = "X7K2P9QD4M"),
         ("k" = Option<String>, Query, description = "The signing key's id: 8 bytes, unpadded base64url"),
         ("s" = Option<String>, Query, description = "The Ed25519 signature: 64 bytes, unpadded base64url"),
-        ("receipt" = Option<String>, Query, description = "`1`: the JSON verdict carries a `receipt` of the code's latest event in the public transparency log, checked offline by `partseal verify --receipt`"),
+        ("receipt" = Option<String>, Query, description = "`1`: the JSON verdict carries a `receipt` of the code's latest event in the public transparency log that names no vehicle and no other party's claim, checked offline by `partseal verify --receipt`"),
     ),
     responses(
         VerdictAnswer,
