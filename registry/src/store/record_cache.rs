@@ -7,7 +7,7 @@
 //! records decoded and shared (`Arc<CodeRecord>`), so a hit costs a hash probe and a pointer's
 //! clone: holding their bytes instead, every hit decoded the record again (allocating its strings,
 //! hashing its commissioning event) under its shard's lock. Records are decoded before the lock is
-//! taken. The budget counts what a decoded record takes (`CodeRecord::memory`, about 300 bytes a
+//! taken. The budget counts what a decoded record takes (`CodeRecord::memory`, about 550 bytes a
 //! code with the map's overhead); the cache is filled by every write (registration included: a new
 //! code is about to be shipped, received and scanned) and by reads, and forgets the oldest entries
 //! when full.
