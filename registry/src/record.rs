@@ -191,6 +191,30 @@ impl Flags {
 }
 
 impl CodeRecord {
+    /// The bytes this record takes in memory, its strings and evidence included: what a memory
+    /// budget holding decoded records counts.
+    pub fn memory(&self) -> usize {
+        fn party(p: &PartyId) -> usize {
+            p.as_str().len()
+        }
+        let custody = match &self.custody.custody {
+            Custody::Held { by } | Custody::Installed { by, .. } => party(by),
+            Custody::InTransit { from, to } => party(from) + party(to),
+            Custody::AtManufacturer | Custody::Destroyed | Custody::Voided => 0,
+        };
+        let copies = match self.flags.copies.as_ref().map(|c| &c.genuine) {
+            Some(GenuineCopy::Holder(p)) => party(p),
+            _ => 0,
+        };
+        std::mem::size_of::<Self>()
+            + self.lot.as_ref().map_or(0, |l| l.as_str().len())
+            + party(&self.manufacturer)
+            + self.name.as_ref().map_or(0, String::len)
+            + self.flags.duplicate.capacity() * std::mem::size_of::<Evidence>()
+            + custody
+            + copies
+    }
+
     /// The record of a freshly registered code.
     pub fn registered(
         key: &CodeKey,
@@ -562,6 +586,40 @@ mod tests {
         assert_eq!(
             Batch::decode(&record.batch().encode()).unwrap(),
             record.batch()
+        );
+    }
+
+    #[test]
+    fn its_memory_counts_its_strings_and_evidence() {
+        let record = fresh();
+        let inline = std::mem::size_of::<CodeRecord>();
+        assert_eq!(
+            record.memory(),
+            inline + "L2026A".len() + "acme-brakes".len()
+        );
+        let mut held = record.clone();
+        held.name = Some("Brake pad".into());
+        held.custody.custody = Custody::InTransit {
+            from: PartyId::parse("acme-brakes").unwrap(),
+            to: PartyId::parse("fleet").unwrap(),
+        };
+        held.flags.duplicate = vec![
+            Evidence {
+                kind: ConflictKind::InstalledInAnotherVehicle,
+                event: 2,
+                with: 1,
+                at: Timestamp(2),
+                since: Timestamp(1),
+            };
+            3
+        ];
+        assert_eq!(
+            held.memory(),
+            record.memory()
+                + "Brake pad".len()
+                + "acme-brakes".len()
+                + "fleet".len()
+                + held.flags.duplicate.capacity() * std::mem::size_of::<Evidence>()
         );
     }
 

@@ -96,7 +96,7 @@ fn a_carton_move_is_made_whole_and_refused_whole() {
     let (store, keys, _dir, _db) = store_with_codes(5);
     let before: Vec<CodeRecord> = keys
         .iter()
-        .map(|k| store.code(k).unwrap().unwrap())
+        .map(|k| CodeRecord::clone(&store.code(k).unwrap().unwrap()))
         .collect();
     let changes: Vec<(Event, CodeRecord)> =
         keys.iter().zip(&before).map(|(k, r)| moved(r, k)).collect();
@@ -134,7 +134,7 @@ fn a_carton_move_is_made_whole_and_refused_whole() {
         .move_cartons(&code_updates(&rows), &into_a, &new_a)
         .unwrap();
     for (i, key) in keys[..4].iter().enumerate() {
-        assert_eq!(store.code(key).unwrap().unwrap(), changes[i].1);
+        assert_eq!(*store.code(key).unwrap().unwrap(), changes[i].1);
         assert_eq!(store.events(key).unwrap().last(), Some(&changes[i].0));
         assert_eq!(store.carton_of(key).unwrap(), Some(a));
     }
@@ -161,7 +161,7 @@ fn a_carton_move_is_made_whole_and_refused_whole() {
     }];
     let fresh: Vec<CodeRecord> = keys
         .iter()
-        .map(|k| store.code(k).unwrap().unwrap())
+        .map(|k| CodeRecord::clone(&store.code(k).unwrap().unwrap()))
         .collect();
     let fresh_rows: Vec<_> = keys
         .iter()
@@ -192,7 +192,7 @@ fn a_carton_move_is_made_whole_and_refused_whole() {
             "{what}: {refused:?}"
         );
         for (i, key) in keys.iter().enumerate() {
-            assert_eq!(store.code(key).unwrap().unwrap(), fresh[i], "{what}");
+            assert_eq!(*store.code(key).unwrap().unwrap(), fresh[i], "{what}");
             let expected = (i < 4).then_some(a);
             assert_eq!(store.carton_of(key).unwrap(), expected, "{what}");
         }

@@ -37,6 +37,7 @@ fn custody(w: &World, key: &CodeKey) -> Custody {
         .record
         .custody
         .custody
+        .clone()
 }
 
 fn events(w: &World, key: &CodeKey) -> u32 {

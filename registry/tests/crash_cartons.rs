@@ -61,18 +61,18 @@ fn carton_writer() {
                 let first = &keys(carton)[0];
                 for step in 0u32.. {
                     let record = registry.status(first).unwrap().unwrap().record;
-                    let moved = match record.custody.custody {
+                    let moved = match &record.custody.custody {
                         Custody::Held { by } => {
-                            let to = PARTIES.iter().map(|p| party(p)).find(|p| *p != by).unwrap();
+                            let to = PARTIES.iter().map(|p| party(p)).find(|p| p != by).unwrap();
                             registry.ship_carton(
-                                &by,
+                                by,
                                 &sscc(carton),
                                 &to,
                                 day(3 + i64::from(step % 100)),
                             )
                         }
                         Custody::InTransit { to, .. } => registry.receive_carton(
-                            &to,
+                            to,
                             &sscc(carton),
                             day(3 + i64::from(step % 100)),
                         ),

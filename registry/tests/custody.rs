@@ -1079,7 +1079,7 @@ fn events_recorded_under_the_first_rules_keep_their_outcomes() {
     let store = Location::Directory(dir.clone())
         .open(Create::Never, caches)
         .unwrap();
-    let mut record = store.code(&key).unwrap().unwrap();
+    let mut record = registry::CodeRecord::clone(&store.code(&key).unwrap().unwrap());
     let registered_head = record.head;
     let legacy = |seq: u32, prev, at, actor: &str, what, outcome| Event {
         seq,

@@ -263,6 +263,7 @@ fn the_part_name_is_kept_once_per_batch_and_survives_a_reopen() {
             .unwrap()
             .record
             .name
+            .clone()
     };
     let check = |r: &registry::Registry| {
         for (serial, name) in lines {

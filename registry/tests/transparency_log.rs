@@ -206,7 +206,9 @@ fn a_receipt_opens_no_vehicle_and_no_claim() {
     let w = World::new();
     w.add_parties(&["shop-1", "shop-2"]);
     let code = w.code("RCPTVIN");
-    w.registry.register(&[code.clone()], None, day(1)).unwrap();
+    w.registry
+        .register(std::slice::from_ref(&code), None, day(1))
+        .unwrap();
     let key = CodeKey::of(&code.part);
     let (maker, shop, other) = (w.maker_party(), party("shop-1"), party("shop-2"));
     let vin = registry::Vin::parse(VIN_A).unwrap();

@@ -369,10 +369,11 @@ fn checker<'a>(
                         r.effective_at, r.cert_serial
                     ),
                 },
-                // Revoked, but is it otherwise genuine? The same checks without the list.
+                // Revoked, but is it otherwise genuine? The same checks without the list, but
+                // for the signature: the list's check verified it before it found the key revoked.
                 Err(VerifyError::KeyCompromised { since }) => {
                     store
-                        .check_code(&e.code, times)
+                        .check_signed_code(&e.code, times)
                         .map_err(|err| format!("{err} (reason {})", err.code()))?;
                     format!("{list_name} revokes: it was reported compromised on {since}")
                 }

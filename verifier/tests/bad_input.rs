@@ -142,7 +142,7 @@ fn stored(r: &Registry) -> String {
                 &Serial::parse(&format!("BAD{i:04}")).unwrap(),
             );
             let status = r.status(&key).unwrap().unwrap();
-            format!("{:?}", (status.record.events, status.record.custody))
+            format!("{:?}", (status.record.events, &status.record.custody))
         })
         .collect();
     format!(

@@ -17,6 +17,7 @@
 //! may do them, and a refusal stores nothing.
 
 use std::collections::BTreeSet;
+use std::sync::Arc;
 
 use signer::{DigitalLink, Sscc, Timestamp};
 
@@ -328,7 +329,7 @@ impl Registry {
         action: &Action,
         now: Timestamp,
     ) -> Result<Vec<CodeMoved>> {
-        let mut judged: Vec<(CodeRecord, CodeMoved, Vec<Notice>)> = Vec::new();
+        let mut judged: Vec<(Arc<CodeRecord>, CodeMoved, Vec<Notice>)> = Vec::new();
         for key in &contents.codes {
             let before = self.store.code(key)?.ok_or_else(|| {
                 StoreError::corrupt(sscc.to_string(), format!("holds unknown {key}"))

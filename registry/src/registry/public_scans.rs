@@ -68,7 +68,7 @@ impl Registry {
             let Some(anomaly) = to_raise(&before) else {
                 return Ok(None);
             };
-            let mut after = before.clone();
+            let mut after = CodeRecord::clone(&before);
             after.flags.scan_anomaly = Some(anomaly.clone());
             match self.store.update_code(key, None, &[], &before, &after) {
                 Ok(()) => break (before, anomaly),

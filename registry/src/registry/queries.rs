@@ -1,6 +1,8 @@
 //! Reading the registry: a code's status and history, what an owner may learn about a vehicle,
 //! a vehicle's parts, scan figures, store figures, and a manufacturer's lots.
 
+use std::sync::Arc;
+
 use super::{Registry, Result, corrupt};
 use crate::custody::Custody;
 use crate::event::{Action, Event, What};
@@ -29,7 +31,8 @@ pub enum VehicleAnswer {
 #[derive(Clone, Debug, PartialEq, Eq)]
 pub struct CodeStatus {
     pub key: CodeKey,
-    pub record: CodeRecord,
+    /// Shared with the store's record cache: a scan copies no record.
+    pub record: Arc<CodeRecord>,
     /// The recall of the code's whole lot, if there was one.
     pub lot_recall: Option<LotRecall>,
 }
@@ -68,7 +71,7 @@ impl Registry {
         events.extend(self.events(key, &status.record)?);
         Ok(Some(History {
             key: status.key,
-            record: status.record,
+            record: Arc::unwrap_or_clone(status.record),
             events,
             lot_recall: status.lot_recall,
         }))

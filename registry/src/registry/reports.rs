@@ -13,7 +13,7 @@ impl Registry {
     /// certified manufacturer makes the GTIN.
     pub fn report_recipient(&self, key: &CodeKey) -> Result<Option<PartyId>> {
         if let Some(status) = self.status(key)? {
-            return Ok(Some(status.record.manufacturer));
+            return Ok(Some(status.record.manufacturer.clone()));
         }
         let gtin = key.gtin().map_err(corrupt)?;
         Ok(self

@@ -122,7 +122,7 @@ impl Registry {
             base: None,
             part: PartId {
                 gtin: key.gtin().map_err(corrupt)?,
-                lot: record.lot,
+                lot: record.lot.clone(),
                 serial: key.serial().map_err(corrupt)?,
             },
             key_id: Some(record.key_id),

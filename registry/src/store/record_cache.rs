@@ -4,9 +4,13 @@
 //! sled keeps at most 16 keys in a leaf, so a lookup among ten million codes visits four pages,
 //! and every 64th visit to a part of its page cache stops to reorder that part's LRU list: the
 //! median lookup took 6 µs and the 99th percentile 24 µs (BENCHMARKS.md). This cache holds the
-//! records' stored bytes (about 190 bytes a code with the map's overhead) up to a memory budget,
-//! filled by every write (registration included: a new code is about to be shipped, received and
-//! scanned) and by reads, and forgets the oldest entries when full.
+//! records decoded and shared (`Arc<CodeRecord>`), so a hit costs a hash probe and a pointer's
+//! clone: holding their bytes instead, every hit decoded the record again (allocating its strings,
+//! hashing its commissioning event) under its shard's lock. Records are decoded before the lock is
+//! taken. The budget counts what a decoded record takes (`CodeRecord::memory`, about 550 bytes a
+//! code with the map's overhead); the cache is filled by every write (registration included: a new
+//! code is about to be shipped, received and scanned) and by reads, and forgets the oldest entries
+//! when full.
 //!
 //! It must never answer with a record older than the store's. Writers update the store, then the
 //! cache. Where other processes write to the same store (PostgreSQL replicas), it cannot see their
@@ -29,14 +33,27 @@ use std::sync::atomic::{AtomicU64, Ordering};
 use std::sync::{Arc, Mutex, MutexGuard, PoisonError};
 use std::time::{Duration, Instant};
 
+use crate::record::CodeRecord;
+
 /// Independent locks, so lookups of different codes rarely wait for each other.
 const SHARDS: usize = 64;
-/// What an entry costs beyond its key and value bytes: the map's slot, the eviction queue's, the
-/// shared key's header and the allocator's rounding.
-const ENTRY_OVERHEAD: usize = 100;
+/// What an entry costs beyond its key and value: the map's slot, the eviction queue's, the shared
+/// key's and value's headers and the allocator's rounding.
+const ENTRY_OVERHEAD: usize = 120;
 
-pub(crate) struct RecordCache {
-    shards: Vec<Mutex<Shard>>,
+/// What a cached value takes in memory, in bytes: what the budget counts.
+pub(crate) trait Weighed {
+    fn memory(&self) -> usize;
+}
+
+impl Weighed for CodeRecord {
+    fn memory(&self) -> usize {
+        CodeRecord::memory(self)
+    }
+}
+
+pub(crate) struct RecordCache<V = CodeRecord> {
+    shards: Vec<Mutex<Shard<V>>>,
     /// Bytes each shard may hold.
     shard_budget: usize,
     /// How long an entry may be served, in milliseconds; `u64::MAX`: until replaced (no other
@@ -44,22 +61,17 @@ pub(crate) struct RecordCache {
     max_age_ms: AtomicU64,
 }
 
-struct Entry {
+struct Entry<V> {
     /// `None`: forgotten, keeping its place in the queue (see the module's docs).
-    value: Option<Box<[u8]>>,
+    value: Option<Arc<V>>,
+    /// What the budget counts for it (its value's part only while it holds one).
+    cost: usize,
     /// When it was read or written (only kept with a maximum age).
     at: Option<Instant>,
 }
 
-impl Entry {
-    fn cost(&self, key: &[u8]) -> usize {
-        cost(key, self.value.as_deref().unwrap_or_default())
-    }
-}
-
-#[derive(Default)]
-struct Shard {
-    records: HashMap<Arc<[u8]>, Entry>,
+struct Shard<V> {
+    records: HashMap<Arc<[u8]>, Entry<V>>,
     /// The keys of `records`, each once, in the order they came in: the oldest is evicted first.
     order: VecDeque<Arc<[u8]>>,
     /// Entries of `records` forgotten and not read again.
@@ -70,6 +82,20 @@ struct Shard {
     /// Lookups answered here, and not.
     hits: u64,
     misses: u64,
+}
+
+impl<V> Default for Shard<V> {
+    fn default() -> Self {
+        Shard {
+            records: HashMap::new(),
+            order: VecDeque::new(),
+            forgotten: 0,
+            bytes: 0,
+            writes: 0,
+            hits: 0,
+            misses: 0,
+        }
+    }
 }
 
 /// What the cache holds and how well it serves, for the operators' metrics.
@@ -84,11 +110,12 @@ pub struct RecordCacheStats {
 /// What a reader that missed must show [`RecordCache::fill`].
 pub(crate) struct Miss(u64);
 
-fn cost(key: &[u8], value: &[u8]) -> usize {
-    key.len() + value.len() + ENTRY_OVERHEAD
+/// An entry's cost without its value (forgotten).
+fn key_cost(key: &[u8]) -> usize {
+    key.len() + ENTRY_OVERHEAD
 }
 
-impl RecordCache {
+impl<V: Weighed> RecordCache<V> {
     /// A cache of at most `budget` bytes; 0 switches it off.
     pub fn new(budget: u64) -> Self {
         RecordCache {
@@ -112,16 +139,16 @@ impl RecordCache {
     }
 
     /// The entry's record, if it may be served.
-    fn served<'a>(&self, entry: &'a Entry) -> Option<&'a [u8]> {
+    fn served<'a>(&self, entry: &'a Entry<V>) -> Option<&'a Arc<V>> {
         let max = self.max_age_ms.load(Ordering::Acquire);
         let fresh = match entry.at {
             Some(at) if max != u64::MAX => at.elapsed() < Duration::from_millis(max),
             _ => true,
         };
-        entry.value.as_deref().filter(|_| fresh)
+        entry.value.as_ref().filter(|_| fresh)
     }
 
-    fn shard(&self, key: &[u8]) -> MutexGuard<'_, Shard> {
+    fn shard(&self, key: &[u8]) -> MutexGuard<'_, Shard<V>> {
         let mut h = DefaultHasher::new();
         key.hash(&mut h);
         self.shards[(h.finish() as usize) % SHARDS]
@@ -129,13 +156,12 @@ impl RecordCache {
             .unwrap_or_else(PoisonError::into_inner)
     }
 
-    /// The stored bytes of `key`'s record, or a [`Miss`] to [`fill`](Self::fill) with once the
-    /// store has been read.
-    pub fn get<T>(&self, key: &[u8], read: impl FnOnce(&[u8]) -> T) -> Result<T, Miss> {
+    /// `key`'s record, or a [`Miss`] to [`fill`](Self::fill) with once the store has been read.
+    pub fn get(&self, key: &[u8]) -> Result<Arc<V>, Miss> {
         let mut shard = self.shard(key);
         match shard.records.get(key).and_then(|e| self.served(e)) {
             Some(value) => {
-                let found = read(value);
+                let found = value.clone();
                 shard.hits += 1;
                 Ok(found)
             }
@@ -148,14 +174,14 @@ impl RecordCache {
 
     /// Keeps what a reader read from the store after `miss`, unless a write to the shard came
     /// in between (it may have replaced what was read).
-    pub fn fill(&self, miss: Miss, key: &[u8], value: &[u8]) {
+    pub fn fill(&self, miss: Miss, key: &[u8], value: &Arc<V>) {
         let mut shard = self.shard(key);
         let present = shard
             .records
             .get(key)
             .is_some_and(|e| self.served(e).is_some());
         if shard.writes == miss.0 && !present {
-            self.insert(&mut shard, key, value);
+            self.insert(&mut shard, key, value.clone());
         }
     }
 
@@ -168,18 +194,20 @@ impl RecordCache {
     }
 
     /// Forgets `key`'s record but keeps its entry (see the module's docs).
-    fn drop_value(shard: &mut Shard, key: &[u8]) {
+    fn drop_value(shard: &mut Shard<V>, key: &[u8]) {
         let Some(entry) = shard.records.get_mut(key) else {
             return;
         };
-        if let Some(value) = entry.value.take() {
-            shard.bytes -= value.len();
+        if entry.value.take().is_some() {
+            let kept = key_cost(key);
+            shard.bytes -= entry.cost - kept;
+            entry.cost = kept;
             shard.forgotten += 1;
         }
     }
 
     /// Records a write the store has just made.
-    pub fn wrote(&self, key: &[u8], value: &[u8]) {
+    pub fn wrote(&self, key: &[u8], value: Arc<V>) {
         let mut shard = self.shard(key);
         shard.writes += 1;
         self.insert(&mut shard, key, value);
@@ -209,22 +237,23 @@ impl RecordCache {
         }
     }
 
-    fn insert(&self, shard: &mut Shard, key: &[u8], value: &[u8]) {
-        let added = cost(key, value);
+    fn insert(&self, shard: &mut Shard<V>, key: &[u8], value: Arc<V>) {
+        let added = key_cost(key) + value.memory();
         if added > self.shard_budget {
             // Too large to keep (or the cache is off): an older copy must not stay either.
             Self::drop_value(shard, key);
             return;
         }
         let entry = Entry {
-            value: Some(value.into()),
+            value: Some(value),
+            cost: added,
             at: (self.max_age_ms.load(Ordering::Relaxed) != u64::MAX).then(Instant::now),
         };
         match shard.records.get_mut(key) {
             // In place, keeping its place in the queue.
             Some(old) => {
                 let was_forgotten = old.value.is_none();
-                shard.bytes = shard.bytes - old.cost(key) + added;
+                shard.bytes = shard.bytes - old.cost + added;
                 *old = entry;
                 if was_forgotten {
                     shard.forgotten -= 1;
@@ -244,7 +273,7 @@ impl RecordCache {
                 break;
             };
             if let Some(old) = shard.records.remove(&oldest) {
-                shard.bytes -= old.cost(&oldest);
+                shard.bytes -= old.cost;
                 if old.value.is_none() {
                     shard.forgotten -= 1;
                 }
@@ -274,22 +303,35 @@ impl RecordCache {
 mod tests {
     use super::*;
 
-    fn hit(cache: &RecordCache, key: &[u8]) -> Option<Vec<u8>> {
-        cache.get(key, <[u8]>::to_vec).ok()
+    /// Byte strings stand in for records here; they weigh their length.
+    impl Weighed for Vec<u8> {
+        fn memory(&self) -> usize {
+            self.len()
+        }
+    }
+
+    type Cache = RecordCache<Vec<u8>>;
+
+    fn value(bytes: &[u8]) -> Arc<Vec<u8>> {
+        Arc::new(bytes.to_vec())
+    }
+
+    fn hit(cache: &Cache, key: &[u8]) -> Option<Vec<u8>> {
+        cache.get(key).ok().map(|v| v.to_vec())
     }
 
     #[test]
     fn writes_and_reads_fill_it_and_a_write_replaces() {
-        let cache = RecordCache::new(1 << 20);
+        let cache = Cache::new(1 << 20);
         assert!(hit(&cache, b"a").is_none());
-        cache.wrote(b"a", b"one");
+        cache.wrote(b"a", value(b"one"));
         assert_eq!(hit(&cache, b"a").unwrap(), b"one");
-        cache.wrote(b"a", b"two");
+        cache.wrote(b"a", value(b"two"));
         assert_eq!(hit(&cache, b"a").unwrap(), b"two");
-        let Err(miss) = cache.get(b"b", |_| ()) else {
+        let Err(miss) = cache.get(b"b") else {
             panic!("not yet cached")
         };
-        cache.fill(miss, b"b", b"read");
+        cache.fill(miss, b"b", &value(b"read"));
         assert_eq!(hit(&cache, b"b").unwrap(), b"read");
         let stats = cache.stats();
         assert_eq!((stats.records, stats.hits, stats.misses), (2, 3, 2));
@@ -297,36 +339,36 @@ mod tests {
 
     #[test]
     fn a_read_that_raced_a_write_does_not_put_back_the_old_record() {
-        let cache = RecordCache::new(1 << 20);
-        let Err(miss) = cache.get(b"k", |_| ()) else {
+        let cache = Cache::new(1 << 20);
+        let Err(miss) = cache.get(b"k") else {
             panic!("empty")
         };
         // The reader read "old" from the store; a writer stored "new" and told the cache.
-        cache.wrote(b"k", b"new");
-        cache.fill(miss, b"k", b"old");
+        cache.wrote(b"k", value(b"new"));
+        cache.fill(miss, b"k", &value(b"old"));
         assert_eq!(hit(&cache, b"k").unwrap(), b"new");
         // Even if the writer's entry were gone by then (evicted), the stale read stays out.
-        let Err(miss) = cache.get(b"j", |_| ()) else {
+        let Err(miss) = cache.get(b"j") else {
             panic!("empty")
         };
         cache.clear();
-        cache.fill(miss, b"j", b"old");
+        cache.fill(miss, b"j", &value(b"old"));
         assert!(hit(&cache, b"j").is_none());
     }
 
     #[test]
     fn it_stays_within_its_budget_and_off_means_off() {
         let budget = 64 * 1024;
-        let cache = RecordCache::new(budget as u64);
+        let cache = Cache::new(budget as u64);
         for i in 0..10_000u32 {
-            cache.wrote(&i.to_be_bytes(), &[7; 72]);
+            cache.wrote(&i.to_be_bytes(), value(&[7; 72]));
             assert!(hit(&cache, &i.to_be_bytes()).is_some(), "the newest stays");
         }
         assert!(cache.bytes() <= budget);
         assert!(cache.bytes() > budget / 2, "{}", cache.bytes());
 
-        let off = RecordCache::new(0);
-        off.wrote(b"a", b"one");
+        let off = Cache::new(0);
+        off.wrote(b"a", value(b"one"));
         assert!(hit(&off, b"a").is_none());
         assert_eq!(off.bytes(), 0);
     }
@@ -335,22 +377,22 @@ mod tests {
     fn records_forgotten_and_read_again_keep_one_place_in_the_queue() {
         // A replica told of another's changes forgets a record and reads it again, over and over
         // for a busy code; every such key must still be queued once, as the budget counts it.
-        let cache = RecordCache::new(1 << 20);
+        let cache = Cache::new(1 << 20);
         let keys: Vec<[u8; 4]> = (0..64u32).map(u32::to_be_bytes).collect();
         for round in 0..2_000u32 {
             for key in &keys {
                 cache.forget(key);
-                let Err(miss) = cache.get(key, |_| ()) else {
+                let Err(miss) = cache.get(key) else {
                     panic!("just forgotten")
                 };
-                cache.fill(miss, key, &round.to_be_bytes());
+                cache.fill(miss, key, &value(&round.to_be_bytes()));
                 assert_eq!(hit(&cache, key).unwrap(), round.to_be_bytes());
             }
         }
         let (queued, held) = cache.queued_and_held();
         assert_eq!((queued, held), (keys.len(), keys.len()));
         assert_eq!(cache.stats().records, keys.len() as u64);
-        assert_eq!(cache.bytes(), keys.len() * cost(&keys[0], &[0; 4]));
+        assert_eq!(cache.bytes(), keys.len() * (key_cost(&keys[0]) + 4));
 
         // Forgotten and not read again, they stay counted until the budget needs the room.
         for key in &keys {
@@ -360,10 +402,10 @@ mod tests {
         assert_eq!(cache.stats().records, 0);
         let (queued, held) = cache.queued_and_held();
         assert!(queued == held && held <= keys.len(), "{queued} {held}");
-        let small = RecordCache::new(64 * 1024);
+        let small = Cache::new(64 * 1024);
         for i in 0..10_000u32 {
             let key = (i % 500).to_be_bytes();
-            small.wrote(&key, &[7; 72]);
+            small.wrote(&key, value(&[7; 72]));
             if i % 3 == 0 {
                 small.forget(&key);
             }
@@ -375,14 +417,14 @@ mod tests {
 
     #[test]
     fn with_a_maximum_age_an_entry_is_served_only_that_long_and_can_be_forgotten() {
-        let cache = RecordCache::new(1 << 20).with_max_age(Duration::from_millis(50));
-        cache.wrote(b"a", b"one");
+        let cache = Cache::new(1 << 20).with_max_age(Duration::from_millis(50));
+        cache.wrote(b"a", value(b"one"));
         assert_eq!(hit(&cache, b"a").unwrap(), b"one");
         std::thread::sleep(Duration::from_millis(60));
-        let Err(miss) = cache.get(b"a", |_| ()) else {
+        let Err(miss) = cache.get(b"a") else {
             panic!("older than its maximum age")
         };
-        cache.fill(miss, b"a", b"two");
+        cache.fill(miss, b"a", &value(b"two"));
         assert_eq!(hit(&cache, b"a").unwrap(), b"two");
         cache.forget(b"a");
         assert!(hit(&cache, b"a").is_none());

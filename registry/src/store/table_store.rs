@@ -134,7 +134,7 @@ impl Store {
         } else {
             tables.durable()?;
         }
-        let mut records = RecordCache::new(record_cache_bytes);
+        let mut records: RecordCache = RecordCache::new(record_cache_bytes);
         if let Some(max_age) = max_age {
             records = records.with_max_age(max_age);
         }
@@ -302,19 +302,17 @@ impl Store {
         Ok(Change::Put(Table::Notices, k, notice.encode_value()))
     }
 
-    pub fn code(&self, key: &CodeKey) -> StoreResult<Option<CodeRecord>> {
-        let miss = match self
-            .records
-            .get(key.as_bytes(), |bytes| self.decode_record(key, bytes))
-        {
-            Ok(cached) => return cached.map(Some),
+    /// The code's record, shared with the record cache (a hit clones a pointer).
+    pub fn code(&self, key: &CodeKey) -> StoreResult<Option<Arc<CodeRecord>>> {
+        let miss = match self.records.get(key.as_bytes()) {
+            Ok(cached) => return Ok(Some(cached)),
             Err(miss) => miss,
         };
         match self.tables.get(Table::Codes, key.as_bytes())? {
             None => Ok(None),
             Some(bytes) => {
-                let record = self.decode_record(key, &bytes)?;
-                self.records.fill(miss, key.as_bytes(), &bytes);
+                let record = Arc::new(self.decode_record(key, &bytes)?);
+                self.records.fill(miss, key.as_bytes(), &record);
                 Ok(Some(record))
             }
         }
@@ -343,9 +341,9 @@ impl Store {
                 .iter()
                 .zip(&entries)
                 .zip(taken)
-                .map(|(((key, _), (k, v)), taken)| match taken {
+                .map(|(((key, record), (k, _)), taken)| match taken {
                     None => {
-                        self.records.wrote(k, v);
+                        self.records.wrote(k, Arc::new(record.clone()));
                         Ok(None)
                     }
                     Some(bytes) => self.decode_record(key, &bytes).map(Some),
@@ -367,7 +365,7 @@ impl Store {
         after: &CodeRecord,
     ) -> StoreResult<()> {
         self.write(|| {
-            let (changes, value) = self.code_changes(key, event, notices, before, after)?;
+            let changes = self.code_changes(key, event, notices, before, after)?;
             let mut expected = self.encode_code(before)?;
             let mut tries = 0;
             loop {
@@ -378,7 +376,7 @@ impl Store {
                 };
                 match self.tables.apply(Some(expect), &changes) {
                     Ok(()) => {
-                        self.records.wrote(key.as_bytes(), &value);
+                        self.records.wrote(key.as_bytes(), Arc::new(after.clone()));
                         return Ok(());
                     }
                     Err(StoreError::Conflict) if tries == 0 => {
@@ -415,14 +413,16 @@ impl Store {
     ) -> StoreResult<()> {
         self.write(|| {
             let mut changes = Vec::new();
-            let mut values = Vec::with_capacity(codes.len());
             for code in codes {
                 // Each code's changes as any update's (`code_changes`: so a carton move's events
                 // join the transparency log as every other event does).
-                let (code_changes, value) =
-                    self.code_changes(code.key, code.event, code.notices, code.before, code.after)?;
-                changes.extend(code_changes);
-                values.push(value);
+                changes.extend(self.code_changes(
+                    code.key,
+                    code.event,
+                    code.notices,
+                    code.before,
+                    code.after,
+                )?);
             }
             let mut expected = codes
                 .iter()
@@ -469,8 +469,9 @@ impl Store {
                 }));
                 match self.tables.apply_all(&holds, &changes) {
                     Ok(()) => {
-                        for (code, value) in codes.iter().zip(&values) {
-                            self.records.wrote(code.key.as_bytes(), value);
+                        for code in codes {
+                            self.records
+                                .wrote(code.key.as_bytes(), Arc::new(code.after.clone()));
                         }
                         return Ok(());
                     }
@@ -546,10 +547,8 @@ impl Store {
         mut judge: impl FnMut(&CodeRecord) -> Result<CodeUpdate<T>, E>,
     ) -> Result<Option<CodeUpdate<T>>, E> {
         self.writable().map_err(StoreError::from)?;
-        // What the judgement came to, apart from what the engine says of the write, and the
-        // record's new bytes.
+        // What the judgement came to, apart from what the engine says of the write.
         let mut judged: Option<Result<CodeUpdate<T>, E>> = None;
-        let mut value = Vec::new();
         let written = self
             .tables
             .apply_held(Table::Codes, key.as_bytes(), &mut |stored| {
@@ -559,14 +558,13 @@ impl Store {
                     .map_err(E::from)
                     .and_then(|before| {
                         let update = judge(&before)?;
-                        let (changes, bytes) = self.code_changes(
+                        let changes = self.code_changes(
                             key,
                             Some(&update.event),
                             &update.notices,
                             &before,
                             &update.after,
                         )?;
-                        value = bytes;
                         Ok((update, changes))
                     });
                 match changes {
@@ -585,14 +583,14 @@ impl Store {
             return Err(e.into());
         }
         let update = judged.transpose()?;
-        if update.is_some() {
-            self.records.wrote(key.as_bytes(), &value);
+        if let Some(update) = &update {
+            self.records
+                .wrote(key.as_bytes(), Arc::new(update.after.clone()));
         }
         Ok(update)
     }
 
-    /// The changes of a code's update, in the order of the crash contract, and the record's new
-    /// bytes.
+    /// The changes of a code's update, in the order of the crash contract.
     fn code_changes(
         &self,
         key: &CodeKey,
@@ -600,7 +598,7 @@ impl Store {
         notices: &[Notice],
         before: &CodeRecord,
         after: &CodeRecord,
-    ) -> StoreResult<(Vec<Change>, Vec<u8>)> {
+    ) -> StoreResult<Vec<Change>> {
         let value = self.encode_code(after)?;
         // Index entries added, the event (its notices first: a reader ignores one whose event
         // the record does not count), the record, index entries removed.
@@ -617,13 +615,9 @@ impl Store {
             let k = keys::event_key(key, event.seq);
             changes.push(Change::Put(Table::Events, k, event.encode()));
         }
-        changes.push(Change::Put(
-            Table::Codes,
-            key.as_bytes().to_vec(),
-            value.clone(),
-        ));
+        changes.push(Change::Put(Table::Codes, key.as_bytes().to_vec(), value));
         changes.extend(removed);
-        Ok((changes, value))
+        Ok(changes)
     }
 
     /// The code's stored events after the commissioning (which its record holds), in order,

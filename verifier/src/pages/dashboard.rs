@@ -537,7 +537,7 @@ pub async fn alert_action(
         state
             .blocking(move |r| r.status(&key))
             .await??
-            .map(|s| s.record.manufacturer)
+            .map(|s| s.record.manufacturer.clone())
     };
     if owner.as_ref() != Some(&me) {
         return Err(not_yours());

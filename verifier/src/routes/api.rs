@@ -923,7 +923,7 @@ pub async fn code_history(
         .ok_or_else(not_yours)?;
     let status = registry::CodeStatus {
         key: history.key.clone(),
-        record: history.record.clone(),
+        record: std::sync::Arc::new(history.record.clone()),
         lot_recall: history.lot_recall.clone(),
     };
     let events: Vec<_> = history
