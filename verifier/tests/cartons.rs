@@ -317,6 +317,46 @@ async fn a_pallet_goes_from_maker_to_shop_by_its_cartons() {
     w.server.shutdown().await;
 }
 
+/// A batch takes carton requests beside single codes', each answered on its own as the single
+/// request would be: a refused carton stops neither the others nor its batch.
+#[tokio::test]
+async fn a_batch_packs_ships_and_refuses_cartons_one_by_one() {
+    let w = world().await;
+    let (a, b) = (sscc(21), sscc(22));
+    let body = json!({"events": [
+        {"step": "packing", "carton": a.as_str(), "codes": [w.typed(4), w.uris[5]]},
+        {"step": "shipping", "carton": a.as_str(), "to": "dist-1"},
+        {"step": "receiving", "carton": b.as_str()},
+        {"step": "receiving", "code": w.uris[0]},
+    ]});
+    let response = w
+        .client
+        .post(w.server.url("/api/v1/events/batch"))
+        .bearer_auth(&w.maker)
+        .json(&body)
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(response.status(), 200);
+    let answer: Value = response.json().await.unwrap();
+    w.described(&body, "BatchRequest");
+    w.described(&answer, "BatchResults");
+    let results = answer["results"].as_array().unwrap();
+    let statuses: Vec<u64> = results
+        .iter()
+        .map(|r| r["status"].as_u64().unwrap())
+        .collect();
+    assert_eq!(statuses, [200, 200, 404, 200], "{answer}");
+    assert_eq!(results[0]["result"]["codes"].as_array().unwrap().len(), 2);
+    assert_eq!(
+        outcomes(&results[1]["result"]),
+        vec![("applied".to_owned(), "in_transit".to_owned()); 2]
+    );
+    assert_eq!(results[2]["error"]["code"], "unknown_carton");
+    assert_eq!(results[3]["result"]["outcome"], "repeated", "{answer}");
+    w.server.shutdown().await;
+}
+
 #[tokio::test]
 async fn refused_carton_requests_store_nothing() {
     let w = world().await;

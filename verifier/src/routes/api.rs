@@ -674,7 +674,7 @@ pub struct BatchItem {
     pub index: usize,
     pub status: u16,
     #[serde(skip_serializing_if = "Option::is_none")]
-    pub result: Option<EventResult>,
+    pub result: Option<EventAnswer>,
     #[serde(skip_serializing_if = "Option::is_none")]
     pub error: Option<BatchError>,
 }
@@ -687,7 +687,8 @@ pub struct BatchError {
 }
 
 /// `POST /api/v1/events/batch`: up to [`MAX_BATCH`] scans, each answered on its own (a bad scan
-/// does not stop the others), in order, with its index.
+/// does not stop the others), in order, with its index. A scan may be a carton's, answered as
+/// `POST /api/v1/events` answers it; each carton moves whole or not at all, on its own.
 #[utoipa::path(
     post,
     path = "/api/v1/events/batch",
@@ -695,7 +696,7 @@ pub struct BatchError {
     summary = "Record up to 1000 custody events",
     request_body = BatchRequest,
     responses(
-        (status = 200, description = "One result per scan, in order; failed scans carry their own status and error", body = BatchResults),
+        (status = 200, description = "One result per scan (or carton), in order; failed scans carry their own status and error", body = BatchResults),
         (status = 400, description = "Bad JSON, or not 1 to 1000 scans (`invalid_batch`)"),
     ),
 )]
