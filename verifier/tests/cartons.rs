@@ -314,6 +314,36 @@ async fn a_pallet_goes_from_maker_to_shop_by_its_cartons() {
         ],
         "{history}"
     );
+    // Its EPCIS export names the carton of the same four events.
+    let epcis: Value = w
+        .client
+        .get(w.server.url(&format!(
+            "/api/v1/codes/{}/{}/epcis",
+            part.gtin.as_str(),
+            part.serial.as_str()
+        )))
+        .bearer_auth(&w.maker)
+        .send()
+        .await
+        .unwrap()
+        .json()
+        .await
+        .unwrap();
+    let cartons: Vec<&str> = epcis["epcisBody"]["eventList"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .filter_map(|e| e["partseal:carton"].as_str())
+        .collect();
+    let (pallet_link, a_link) = (
+        format!("https://id.gs1.org/00/{pallet}"),
+        format!("https://id.gs1.org/00/{a}"),
+    );
+    assert_eq!(
+        cartons,
+        [&pallet_link, &pallet_link, &a_link, &a_link],
+        "{epcis}"
+    );
     w.server.shutdown().await;
 }
 
