@@ -17,6 +17,7 @@
 //! | lot | `ilmd` `cbvmda:lotNumber` of the commissioning event (a prefix the EPCIS context defines) |
 //! | shipment | `sourceList` / `destinationList` of type `possessing_party` (partseal tracks custody, not ownership), parties as `urn:partseal:party:{id}` |
 //! | actor, VIN, texts, signature | extension fields `partseal:actor`, `partseal:vin`, `partseal:reason`, `partseal:resolution`, `partseal:note`, `partseal:keyId`, `partseal:signedCode` (the label's path and query, so the export can be checked against the certificate) |
+//! | a carton's move | `partseal:carton`: the carton the event came through, as the SSCC's canonical GS1 Digital Link `https://id.gs1.org/00/{sscc}` (whose carton it is follows from its company prefix; packing records as `AggregationEvent`s are the EPCIS issue's) |
 //! | hash chain | `partseal:seq`, and `partseal:prev`: the previous event's `eventID` (absent on commissioning) |
 //! | outcome | `partseal:outcome` (`applied`, `repeated`, `conflict`); a conflict adds `partseal:conflict` (the kind's code) and `partseal:conflictsWith` (the contradicted event's `eventID`) |
 //! | a correction | an EPCIS error declaration: a copy of the corrected event (same `eventID`, as EPCIS requires) with `recordTime` and `errorDeclaration.declarationTime` = the correction's time, `reason` [`ERROR_REASON`], and the correcting event's own chain data in `errorDeclaration` (`partseal:correction` = its ID, `partseal:seq`, `partseal:prev`, `partseal:actor`, `partseal:reason`). No `correctiveEventIDs`: a partseal correction retracts an event and names no replacement |
@@ -228,6 +229,12 @@ impl Export<'_> {
             },
         }
         e.insert("partseal:actor".into(), party(&event.actor).into());
+        if let Some(sscc) = &event.carton {
+            e.insert(
+                "partseal:carton".into(),
+                format!("{DIGITAL_LINK_BASE}{}", sscc.path()).into(),
+            );
+        }
         if event.basis != Basis::Legacy {
             e.insert("partseal:basis".into(), event.basis.as_str().into());
         }

@@ -27,6 +27,7 @@ use utoipa::{Modify, OpenApi};
 
 use crate::manifest_upload::UploadSummary;
 use crate::pages::{case, dashboard, home, lots, owner, shop, upload};
+use crate::routes::carton_events::CARTON_STEP_FIELDS;
 use crate::routes::{api, log, ops, public};
 use crate::schemas::{VerdictAnswer, problem};
 use crate::verdict::{Verdict, VerdictCode};
@@ -159,6 +160,34 @@ fn code_or_typed() -> serde_json::Value {
 /// names none; a counterfeit names exactly one of the vehicle it is in, the party holding it, or
 /// none known (`genuine_unknown: true`). A `genuine_unknown` of false names nothing.
 fn step_branches(event: &serde_json::Value) -> serde_json::Value {
+    branches_of(event, &api::STEP_FIELDS, &["code", "gtin", "serial"])
+}
+
+/// One branch per carton step ([`CARTON_STEP_FIELDS`]), as [`step_branches`] has one per code
+/// step: the `carton` needed, the code's fields null (absent).
+fn carton_step_branches(event: &serde_json::Value) -> serde_json::Value {
+    let steps: Vec<(&str, Vec<&str>, &[&str])> = CARTON_STEP_FIELDS
+        .iter()
+        .map(|(step, needed, optional)| {
+            let mut needed = needed.to_vec();
+            needed.insert(0, "carton");
+            (*step, needed, *optional)
+        })
+        .collect();
+    let steps: Vec<(&str, &[&str], &[&str])> = steps
+        .iter()
+        .map(|(step, needed, optional)| (*step, needed.as_slice(), *optional))
+        .collect();
+    branches_of(event, &steps, &[])
+}
+
+/// The branches of `steps` (each a step, the fields it needs, those it may have); `subject` are
+/// the fields that name what the event is for, stated elsewhere ([`code_or_typed`]).
+fn branches_of(
+    event: &serde_json::Value,
+    steps: &[(&str, &[&str], &[&str])],
+    subject: &[&str],
+) -> serde_json::Value {
     let fields: Vec<&String> = event
         .get("properties")
         .and_then(serde_json::Value::as_object)
@@ -182,7 +211,7 @@ fn step_branches(event: &serde_json::Value) -> serde_json::Value {
         for &field in &fields {
             let schema = match field.as_str() {
                 "step" => json!({"const": step}),
-                "code" | "gtin" | "serial" => json!({}),
+                f if subject.contains(&f) => json!({}),
                 f if needed.contains(&f) => not_null(f),
                 f if optional.contains(&f) => json!({}),
                 _ => json!({"type": "null"}),
@@ -199,7 +228,7 @@ fn step_branches(event: &serde_json::Value) -> serde_json::Value {
         })
     };
     let mut branches = Vec::new();
-    for (step, needed, optional) in api::STEP_FIELDS {
+    for &(step, needed, optional) in steps {
         if step != "resolving" {
             branches.push(branch(step, step, needed, optional));
             continue;
@@ -259,6 +288,7 @@ fn exact_inputs(doc: &mut serde_json::Value) {
         schemas.insert("BatchEvent".to_owned(), shape_only(event));
     }
     let steps = schemas.get("EventRequest").map(step_branches);
+    let carton_steps = schemas.get("EventRequest").map(carton_step_branches);
     let mut add = |schema: &str, keyword: &str, rule: serde_json::Value| match schemas
         .get_mut(schema)
         .and_then(serde_json::Value::as_object_mut)
@@ -268,11 +298,20 @@ fn exact_inputs(doc: &mut serde_json::Value) {
         }
         None => tracing::error!(schema, "no such schema in the OpenAPI description"),
     };
-    for schema in ["EventRequest", "VehicleCheck", "SuspectReport"] {
+    for schema in ["VehicleCheck", "SuspectReport"] {
         add(schema, "oneOf", code_or_typed());
     }
-    if let Some(steps) = steps {
-        add("EventRequest", "allOf", json!([{"oneOf": steps}]));
+    // An event is a code's (named by `code` or `gtin` and `serial`, and one of its steps) or a
+    // carton's (named by `carton`, and one of the carton's steps).
+    if let (Some(steps), Some(carton_steps)) = (steps, carton_steps) {
+        add(
+            "EventRequest",
+            "oneOf",
+            json!([
+                {"title": "a code's event", "allOf": [{"oneOf": code_or_typed()}, {"oneOf": steps}]},
+                {"title": "a carton's event", "oneOf": carton_steps},
+            ]),
+        );
     }
     match schemas
         .get_mut("BatchRequest")

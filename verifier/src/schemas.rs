@@ -365,6 +365,8 @@ pub struct HistoryEvent {
     pub outcome: String,
     /// scanned, typed, or legacy (recorded before the two were told apart)
     pub basis: String,
+    /// The carton (SSCC) the event came through, for a carton's shipping or receiving.
+    pub carton: Option<String>,
 }
 
 /// Parts the caller had that another party moved, newest first.

@@ -18,7 +18,9 @@ use std::collections::BTreeMap;
 use registry::{PartyId, Role};
 use reqwest::{Client, RequestBuilder};
 use serde_json::{Value, json};
-use signer::{Gtin, Lot, ManifestEntry, PartId, Serial, SignedCode, SigningKey};
+use signer::{
+    CompanyPrefix, Gtin, Lot, ManifestEntry, PartId, Serial, SignedCode, SigningKey, Sscc,
+};
 use testkit::service::*;
 use testkit::world::*;
 use verifier::config::Overrides;
@@ -301,6 +303,33 @@ const TABLE: &[Row] = &[
         "resolving, genuine",
         api(["200", "403 wrong_role", "403 wrong_role", "403 not_allowed"]),
     ),
+    // A carton of one fresh code, under the manufacturer's prefix: packing and unpacking it are the
+    // holder's (another maker is refused the prefix first), shipping it too; receiving it is
+    // anyone's (a claim per code for anyone but the addressee).
+    (
+        "POST",
+        "/api/v1/events",
+        "packing a carton",
+        api(["200", "409 not_holder", "409 not_holder", "422 sscc_prefix"]),
+    ),
+    (
+        "POST",
+        "/api/v1/events",
+        "shipping a carton",
+        api(["200", "409 not_holder", "409 not_holder", "409 not_holder"]),
+    ),
+    (
+        "POST",
+        "/api/v1/events",
+        "receiving a carton",
+        api(["200", "200", "200", "200"]),
+    ),
+    (
+        "POST",
+        "/api/v1/events",
+        "unpacking a carton",
+        api(["200", "409 not_holder", "409 not_holder", "409 not_holder"]),
+    ),
     (
         "POST",
         "/api/v1/events/batch",
@@ -394,6 +423,29 @@ impl World {
             },
             &self.key,
         )
+    }
+
+    /// A carton number of the manufacturer's nobody used yet.
+    fn fresh_carton(&self) -> Sscc {
+        let i = self.next.get();
+        self.next.set(i + 1);
+        Sscc::compose(3, &CompanyPrefix::parse("690123").unwrap(), i as u64).unwrap()
+    }
+
+    /// A fresh carton packed by the manufacturer with `code` in it.
+    fn packed(&self, code: &SignedCode) -> Sscc {
+        let sscc = self.fresh_carton();
+        self.server
+            .registry
+            .pack_carton(
+                &PartyId::parse("acme-brakes").unwrap(),
+                &sscc,
+                &[(registry::CodeKey::of(&code.part), None)],
+                &[],
+                now(),
+            )
+            .unwrap();
+        sscc
     }
 
     fn uri(&self, code: &SignedCode) -> String {
@@ -502,6 +554,18 @@ impl World {
                         "step": "resolving", "code": uri, "resolution": "genuine",
                         "note": "checked the part in hand"
                     }),
+                    "packing a carton" => json!({
+                        "step": "packing", "carton": self.fresh_carton().as_str(), "codes": [uri]
+                    }),
+                    "shipping a carton" => json!({
+                        "step": "shipping", "carton": self.packed(&code).as_str(), "to": "dist-1"
+                    }),
+                    "receiving a carton" => {
+                        json!({"step": "receiving", "carton": self.packed(&code).as_str()})
+                    }
+                    "unpacking a carton" => {
+                        json!({"step": "unpacking", "carton": self.packed(&code).as_str()})
+                    }
                     other => panic!("no request for the variant {other:?}"),
                 };
                 self.client.post(url(path)).json(&body)

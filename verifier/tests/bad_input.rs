@@ -20,7 +20,7 @@ use std::time::Duration;
 use registry::{PartyId, Registry, Role};
 use reqwest::Client;
 use serde_json::{Value, json};
-use signer::{Gtin, Lot, PartId, Serial, SignedCode};
+use signer::{Gtin, Lot, PartId, Serial, SignedCode, Sscc};
 use testkit::service::*;
 use testkit::world::*;
 use tokio::io::{AsyncReadExt, AsyncWriteExt};
@@ -29,6 +29,10 @@ use verifier::config::Overrides;
 
 const GTIN: &str = "06901234567892";
 const VIN: &str = "LSVAU218XN2183294";
+/// The maker's carton holding its code `BAD0000`, and one of its numbers never packed (both
+/// under its prefix 690123).
+const PACKED: &str = "369012300000000011";
+const FRESH: &str = "369012300000000028";
 
 /// One input and the answer expected: the status, then the problem's `code` when the answer is
 /// problem+json (hyper's own refusals, before any route, have no body).
@@ -142,12 +146,20 @@ fn stored(r: &Registry) -> String {
                 &Serial::parse(&format!("BAD{i:04}")).unwrap(),
             );
             let status = r.status(&key).unwrap().unwrap();
-            format!("{:?}", (status.record.events, &status.record.custody))
+            let carton = r.carton_of(&key).unwrap();
+            format!(
+                "{:?}",
+                (status.record.events, &status.record.custody, carton)
+            )
         })
+        .collect();
+    let cartons: Vec<bool> = [PACKED, FRESH]
+        .iter()
+        .map(|c| r.carton(&Sscc::parse(c).unwrap()).unwrap().is_some())
         .collect();
     format!(
         "codes={} events={} alerts={} lot_recalls={} scanned={} reports={reports} parties={} \
-         tokens={} {codes:?}",
+         tokens={} {codes:?} cartons={cartons:?}",
         s.codes,
         s.events,
         s.alerts,
@@ -196,6 +208,14 @@ async fn world() -> World {
         })
         .collect();
     r.register(&codes, None, now()).unwrap();
+    r.pack_carton(
+        &PartyId::parse("acme-brakes").unwrap(),
+        &Sscc::parse(PACKED).unwrap(),
+        &[(registry::CodeKey::of(&codes[0].part), None)],
+        &[],
+        now(),
+    )
+    .unwrap();
     let (maker, shop) = (token(r, "acme-brakes"), token(r, "shop-a"));
     let client = Client::builder()
         .redirect(reqwest::redirect::Policy::none())
@@ -623,6 +643,114 @@ fn catalogue(w: &World) -> Vec<Case> {
         event(json!({"step": "destroying", "reason": "x".repeat(501)})),
         "400 invalid_input",
     );
+    // ---- Cartons (docs/http-api.md#cartons-and-pallets) ----
+    let carton_event = |caller: &str, body: Value| {
+        request(
+            "POST",
+            "/api/v1/events",
+            &format!("{caller}{json}"),
+            &serde_json::to_vec(&body).unwrap(),
+        )
+    };
+    let typed = |i: usize| json!({"gtin": GTIN, "serial": format!("BAD{i:04}")});
+    let many = |count: usize| -> Vec<Value> {
+        (0..count)
+            .map(|i| json!({"gtin": GTIN, "serial": format!("N{i:05}")}))
+            .collect()
+    };
+    for (what, caller, body, expect) in [
+        (
+            "an SSCC with a wrong check digit",
+            &maker,
+            json!({"step": "packing", "carton": "369012300000000029", "codes": [typed(1)]}),
+            "422 carton_check_digit",
+        ),
+        (
+            "an SSCC of 17 digits",
+            &maker,
+            json!({"step": "receiving", "carton": "36901230000000002"}),
+            "400 invalid_carton",
+        ),
+        (
+            "an SSCC under another maker's prefix",
+            &maker,
+            json!({"step": "packing", "carton": "369055500000000010", "codes": [typed(1)]}),
+            "422 sscc_prefix",
+        ),
+        (
+            "an unknown carton received",
+            &shop,
+            json!({"step": "receiving", "carton": FRESH}),
+            "404 unknown_carton",
+        ),
+        (
+            "an empty carton",
+            &maker,
+            json!({"step": "packing", "carton": FRESH, "codes": [], "cartons": []}),
+            "422 carton_empty",
+        ),
+        (
+            "a carton inside itself",
+            &maker,
+            json!({"step": "packing", "carton": FRESH, "cartons": [FRESH]}),
+            "422 carton_cycle",
+        ),
+        (
+            "a code packed twice in one carton",
+            &maker,
+            json!({"step": "packing", "carton": FRESH, "codes": [typed(1), typed(1)]}),
+            "422 packed_twice",
+        ),
+        (
+            "a code already in another carton",
+            &maker,
+            json!({"step": "packing", "carton": FRESH, "codes": [typed(0)]}),
+            "409 already_packed",
+        ),
+        (
+            "a carton's number packed again",
+            &maker,
+            json!({"step": "packing", "carton": PACKED, "codes": [typed(1)]}),
+            "409 carton_exists",
+        ),
+        (
+            "shipped by a party not holding it",
+            &shop,
+            json!({"step": "shipping", "carton": PACKED, "to": "dist-1"}),
+            "409 not_holder",
+        ),
+        (
+            "a code and a carton at once",
+            &maker,
+            json!({"step": "receiving", "carton": PACKED, "code": uri}),
+            "400 unexpected_field",
+        ),
+        (
+            "a code's step",
+            &shop,
+            json!({"step": "installing", "carton": PACKED, "vin": VIN}),
+            "400 invalid_step",
+        ),
+        (
+            "1,001 codes, past the stated limit of 1,000",
+            &maker,
+            json!({"step": "packing", "carton": FRESH, "codes": many(1001)}),
+            "413 carton_too_large",
+        ),
+        (
+            "10,000 codes, past the body limit first",
+            &maker,
+            json!({"step": "packing", "carton": FRESH, "codes": many(10_000)}),
+            "413 body_too_large",
+        ),
+    ] {
+        add(
+            &mut cases,
+            format!("events: carton, {what}"),
+            carton_event(caller, body),
+            expect,
+        );
+    }
     let batch = |events: Value| {
         request(
             "POST",
@@ -1180,6 +1308,14 @@ async fn markup_comes_back_escaped_in_every_page() {
         })
         .collect();
     r.register(&codes, None, now()).unwrap();
+    r.pack_carton(
+        &PartyId::parse("acme-brakes").unwrap(),
+        &Sscc::parse(PACKED).unwrap(),
+        &[(registry::CodeKey::of(&codes[0].part), None)],
+        &[],
+        now(),
+    )
+    .unwrap();
     let uris: Vec<String> = codes.iter().map(|c| c.to_uri(&server.base())).collect();
     let maker = token(r, "acme-brakes");
     let shop = token(r, "shop-a");

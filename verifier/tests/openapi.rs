@@ -506,6 +506,64 @@ async fn request_schemas_state_which_fields_go_together() {
     server.shutdown().await;
 }
 
+/// A carton's event names the carton in place of a code, with one of the carton's steps and only
+/// its fields, as `verifier::routes::carton_events::CARTON_STEP_FIELDS` says; a code's step
+/// takes no carton. (`tests/cartons.rs` checks the real answers against the description.)
+#[tokio::test]
+async fn carton_requests_are_described() {
+    let server = server().await;
+    let doc = document(&server).await;
+    let sscc = "106141412345678908";
+    let typed = json!({"gtin": "06901234567892", "serial": "X7K2P9QD4M"});
+    for valid in [
+        json!({"step": "packing", "carton": sscc, "codes": [typed, "/01/06901234567892/21/X7K2P9QD4M"]}),
+        json!({"step": "packing", "carton": format!("https://verify.example.cn/00/{sscc}"),
+            "cartons": [sscc], "codes": null}),
+        json!({"step": "shipping", "carton": sscc, "to": "dist-1"}),
+        json!({"step": "receiving", "carton": sscc}),
+        json!({"step": "unpacking", "carton": sscc, "vin": null}),
+    ] {
+        assert!(is_valid(&doc, "EventRequest", &valid), "{valid}");
+    }
+    for (refused, why) in [
+        (
+            json!({"step": "receiving", "carton": sscc, "gtin": "06901234567892",
+            "serial": "X7K2P9QD4M"}),
+            "a code beside the carton",
+        ),
+        (
+            json!({"step": "shipping", "carton": sscc}),
+            "shipping with no recipient",
+        ),
+        (
+            json!({"step": "receiving", "carton": sscc, "codes": [typed]}),
+            "codes when receiving",
+        ),
+        (
+            json!({"step": "installing", "carton": sscc, "vin": "LSVAU218XN2183294"}),
+            "a code's step",
+        ),
+        (
+            json!({"step": "packing", "gtin": "06901234567892", "serial": "X"}),
+            "packing a code",
+        ),
+        (
+            json!({"step": "receiving", "carton": null}),
+            "neither code nor carton",
+        ),
+        (
+            json!({"step": "packing", "carton": sscc, "codes": [{"gtin": "06901234567892"}]}),
+            "a typed code without its serial",
+        ),
+    ] {
+        assert!(
+            !is_valid(&doc, "EventRequest", &refused),
+            "{why}: {refused}"
+        );
+    }
+    server.shutdown().await;
+}
+
 /// Each step takes exactly the fields [`STEP_FIELDS`] gives it, in the description and in the
 /// server alike: for every step and every field, a request naming that field is valid to the
 /// description exactly when the server does not refuse it as a bad request. (The code is typed
@@ -526,6 +584,9 @@ async fn each_step_takes_the_fields_the_description_gives_it() {
         "override_recall" | "vin_confirmed" | "genuine_unknown" => json!(true),
         "corrects" => json!(1),
         "resolution" => json!("genuine"),
+        "carton" => json!("106141412345678908"),
+        "codes" => json!([{"gtin": "06901234567892", "serial": "X7K2P9QD4M"}]),
+        "cartons" => json!(["106141412345678908"]),
         _ => json!("a few words"),
     };
     let fields: Vec<String> = doc["components"]["schemas"]["EventRequest"]["properties"]
@@ -535,7 +596,7 @@ async fn each_step_takes_the_fields_the_description_gives_it() {
         .filter(|f| !["step", "code", "gtin", "serial"].contains(&f.as_str()))
         .cloned()
         .collect();
-    assert_eq!(fields.len(), 11, "{fields:?}");
+    assert_eq!(fields.len(), 14, "{fields:?}");
     let mut checked = 0;
     for (step, needed, optional) in STEP_FIELDS {
         let caller = if ["decommissioning", "recalling", "resolving"].contains(&step) {
@@ -582,7 +643,7 @@ async fn each_step_takes_the_fields_the_description_gives_it() {
     }
     assert_eq!(
         checked,
-        9 * 11 - 4,
+        9 * 14 - 4,
         "every step with every field it does not need"
     );
     server.shutdown().await;

@@ -25,6 +25,7 @@ use utoipa::{PartialSchema, ToSchema};
 use crate::auth::Caller;
 use crate::error::{ApiError, ApiJson};
 use crate::manifest_upload::{UploadSummary, register_streamed};
+use crate::routes::carton_events::{CartonResult, record_carton};
 use crate::routes::named_code::{NamedCode, naming_a_code, scanned_link, typed_key};
 use crate::schemas::{self as doc, CallersCode, CodeInPath, ManifestAnswers, RoleRefused};
 use crate::state::AppState;
@@ -36,7 +37,7 @@ pub const MAX_BATCH_BYTES: usize = 1 << 20;
 
 const MAKERS: &[Role] = &[Role::Manufacturer];
 const SHOPS: &[Role] = &[Role::Shop];
-const ANYONE: &[Role] = &[Role::Manufacturer, Role::Distributor, Role::Shop];
+pub(super) const ANYONE: &[Role] = &[Role::Manufacturer, Role::Distributor, Role::Shop];
 
 /// `GET /api/v1/me`: who the token belongs to.
 #[utoipa::path(
@@ -142,7 +143,38 @@ naming_a_code! {
         /// resolving: what the investigation found, up to 500 bytes of UTF-8.
         #[schema(max_length = 500)]
         pub note: Option<String>,
+        /// A carton's steps (packing, shipping, receiving, unpacking) name the carton here, in
+        /// place of a code: its Digital Link (`{base}/00/{sscc}`) or its 18 digits.
+        #[schema(format = "sscc", min_length = 18, max_length = 2048)]
+        pub carton: Option<String>,
+        /// packing: the codes put into the carton, each its scanned label URI or typed
+        /// `{"gtin", "serial"}`; up to 1000.
+        pub codes: Option<Vec<PackedCode>>,
+        /// packing: the cartons put into it (a pallet), each named as `carton` is; up to 1000.
+        pub cartons: Option<Vec<String>>,
     }
+}
+
+/// A code put into a carton: its scanned label URI, whose signature must be the registered one,
+/// or its typed numbers.
+#[derive(Deserialize, Clone, utoipa::ToSchema)]
+#[serde(untagged)]
+pub enum PackedCode {
+    /// The scanned GS1 Digital Link.
+    #[schema(format = "gs1-digital-link")]
+    Scanned(String),
+    Typed(TypedCode),
+}
+
+/// A code's typed numbers.
+#[derive(Deserialize, Clone, utoipa::ToSchema)]
+#[serde(deny_unknown_fields)]
+pub struct TypedCode {
+    /// GTIN-14 with its check digit.
+    #[schema(format = "gtin")]
+    pub gtin: String,
+    /// The serial (AI 21).
+    pub serial: String,
 }
 
 /// What each custody step takes besides `step` and the code: the fields it needs, then those it
@@ -175,10 +207,13 @@ pub struct StepName;
 
 impl PartialSchema for StepName {
     fn schema() -> RefOr<Schema> {
+        let mut steps = STEP_FIELDS.map(|(step, ..)| step).to_vec();
+        steps.extend(["packing", "unpacking"]);
         crate::schemas::string_enum(
-            &STEP_FIELDS.map(|(step, ..)| step),
+            &steps,
             "The custody step (GS1 CBV). Installing and removing are for shops; \
-             decommissioning, recalling and resolving for manufacturers.",
+             decommissioning, recalling and resolving for manufacturers; packing and unpacking \
+             for a carton.",
         )
     }
 }
@@ -188,7 +223,7 @@ impl ToSchema for StepName {}
 impl EventRequest {
     /// Each field of the request other than `step` and the code, and whether it is given (a null
     /// is not: serde reads it as absent).
-    pub fn step_fields_given(&self) -> [(&'static str, bool); 11] {
+    pub fn step_fields_given(&self) -> [(&'static str, bool); 13] {
         [
             ("to", self.to.is_some()),
             ("vin", self.vin.is_some()),
@@ -201,14 +236,19 @@ impl EventRequest {
             ("genuine_party", self.genuine_party.is_some()),
             ("genuine_unknown", self.genuine_unknown.is_some()),
             ("note", self.note.is_some()),
+            ("codes", self.codes.is_some()),
+            ("cartons", self.cartons.is_some()),
         ]
     }
 }
 
-/// `400 unexpected_field` for the first given field `req`'s step does not take ([`STEP_FIELDS`]);
-/// none for an unknown step, which is refused as such.
-fn unexpected_field(req: &EventRequest) -> Result<(), ApiError> {
-    let Some((step, needed, optional)) = STEP_FIELDS.iter().find(|(s, ..)| *s == req.step) else {
+/// `400 unexpected_field` for the first given field `req`'s step does not take (in `steps`,
+/// [`STEP_FIELDS`] or the carton steps'); none for an unknown step, which is refused as such.
+pub(super) fn unexpected_field(
+    req: &EventRequest,
+    steps: &[(&str, &[&str], &[&str])],
+) -> Result<(), ApiError> {
+    let Some((step, needed, optional)) = steps.iter().find(|(s, ..)| *s == req.step) else {
         return Ok(());
     };
     let takes = |field: &str| needed.contains(&field) || optional.contains(&field);
@@ -335,7 +375,7 @@ fn install_vin(vin: &str, confirmed: bool) -> Result<Vin, ApiError> {
     ))
 }
 
-fn required<T>(value: Option<T>, field: &str, step: &str) -> Result<T, ApiError> {
+pub(super) fn required<T>(value: Option<T>, field: &str, step: &str) -> Result<T, ApiError> {
     value.ok_or_else(|| {
         ApiError::bad_request(
             "missing_field",
@@ -354,7 +394,7 @@ fn action(caller: &Caller, req: &EventRequest) -> Result<Action, ApiError> {
         _ => ANYONE,
     };
     caller.require(roles, step)?;
-    unexpected_field(req)?;
+    unexpected_field(req, &STEP_FIELDS)?;
     Ok(match step {
         "shipping" => {
             let to = required(req.to.as_deref(), "to", step)?;
@@ -404,12 +444,22 @@ fn action(caller: &Caller, req: &EventRequest) -> Result<Action, ApiError> {
                 note: text(&req.note),
             }
         }
+        "packing" | "unpacking" => {
+            return Err(ApiError::bad_request(
+                "missing_field",
+                format!(
+                    "{step} is a carton's step: name the carton in \"carton\" (its Digital Link \
+                     or 18 digits) in place of the code"
+                ),
+            ));
+        }
         other => {
             return Err(ApiError::bad_request(
                 "invalid_step",
                 format!(
                     "unknown step {other:?}; use shipping, receiving, installing, removing, \
-                     destroying, decommissioning, recalling, correcting or resolving"
+                     destroying, decommissioning, recalling, correcting or resolving (and, for \
+                     a carton, packing and unpacking)"
                 ),
             ));
         }
@@ -499,6 +549,27 @@ fn record_one(
     caller: &Caller,
     req: &EventRequest,
     now: Timestamp,
+) -> Result<EventAnswer, ApiError> {
+    if req.carton.is_some() {
+        return record_carton(registry, caller, req, now).map(EventAnswer::Carton);
+    }
+    record_code(registry, caller, req, now).map(EventAnswer::Code)
+}
+
+/// What one event request did: to its code, or to every code in its carton.
+#[derive(Serialize, ToSchema)]
+#[serde(untagged)]
+pub enum EventAnswer {
+    Code(EventResult),
+    Carton(CartonResult),
+}
+
+/// Records one code's event.
+fn record_code(
+    registry: &Registry,
+    caller: &Caller,
+    req: &EventRequest,
+    now: Timestamp,
 ) -> Result<EventResult, ApiError> {
     let named = name_code(req)?;
     let submission = Submission {
@@ -514,7 +585,7 @@ fn record_one(
     Ok(event_result(&named.key, &recorded))
 }
 
-fn event_result(key: &CodeKey, recorded: &Recorded) -> EventResult {
+pub(super) fn event_result(key: &CodeKey, recorded: &Recorded) -> EventResult {
     let outcome = recorded.event.outcome;
     let conflict = match outcome {
         Outcome::Conflict { kind, .. }
@@ -554,21 +625,29 @@ fn event_result(key: &CodeKey, recorded: &Recorded) -> EventResult {
     summary = "Record one custody event",
     request_body = EventRequest,
     responses(
-        (status = 200, description = "Recorded (applied, repeated or conflict)", body = EventResult),
+        (status = 200, description = "Recorded (applied, repeated or conflict); for a carton, what \
+            the step did to every code in it", body = EventAnswer),
         (status = 400, description = "Bad JSON or a bad field (`invalid_json`, `invalid_field`, `invalid_code`, ...), a field the step needs missing (`missing_field`) or one it does not take given (`unexpected_field`)"),
         RoleRefused,
-        (status = 404, description = "Not registered (`not_registered`)"),
+        (status = 404, description = "Not registered (`not_registered`), or no such carton (`unknown_carton`)"),
+        (status = 413, description = "A packing over 1000 codes or cartons, or a carton move over \
+            5000 codes (`carton_too_large`), or a body past the limit (`body_too_large`)"),
         (status = 409, description = "A ship, remove or destroy by a party that does not hold the part \
-            (`not_holder`: nothing changed, the attempt was kept as a claim for the manufacturer), \
+            (`not_holder`: nothing changed, the attempt was kept as a claim for the manufacturer; \
+            for a carton, a part inside not held, nothing recorded), a carton or code already \
+            packed (`carton_exists`, `already_packed`), a carton packed in another (`carton_nested`), \
             or an install of a recalled part without `override_recall` (`recalled`: nothing stored)"),
-        (status = 422, description = "A forged label (`code_mismatch`), an unknown recipient (`unknown_party`), a bad correction, a trust failure, or an install into a VIN whose check digit does not verify without `\"vin_confirmed\": true` (`vin_check_digit`)"),
+        (status = 422, description = "A carton whose check digit is wrong (`carton_check_digit`), \
+            empty (`carton_empty`), inside itself (`carton_cycle`), nested too deep \
+            (`carton_too_deep`), a code or carton twice in one packing (`packed_twice`), a maker's \
+            carton outside its company prefixes (`sscc_prefix`), a forged label (`code_mismatch`), an unknown recipient (`unknown_party`), a bad correction, a trust failure, or an install into a VIN whose check digit does not verify without `\"vin_confirmed\": true` (`vin_check_digit`)"),
     ),
 )]
 pub async fn record_event(
     State(state): State<AppState>,
     caller: Caller,
     ApiJson(req): ApiJson<EventRequest>,
-) -> Result<Json<EventResult>, ApiError> {
+) -> Result<Json<EventAnswer>, ApiError> {
     let now = Timestamp::now();
     let result = state
         .blocking(move |r| record_one(r, &caller, &req, now))
@@ -595,7 +674,7 @@ pub struct BatchItem {
     pub index: usize,
     pub status: u16,
     #[serde(skip_serializing_if = "Option::is_none")]
-    pub result: Option<EventResult>,
+    pub result: Option<EventAnswer>,
     #[serde(skip_serializing_if = "Option::is_none")]
     pub error: Option<BatchError>,
 }
@@ -608,7 +687,8 @@ pub struct BatchError {
 }
 
 /// `POST /api/v1/events/batch`: up to [`MAX_BATCH`] scans, each answered on its own (a bad scan
-/// does not stop the others), in order, with its index.
+/// does not stop the others), in order, with its index. A scan may be a carton's, answered as
+/// `POST /api/v1/events` answers it; each carton moves whole or not at all, on its own.
 #[utoipa::path(
     post,
     path = "/api/v1/events/batch",
@@ -616,7 +696,7 @@ pub struct BatchError {
     summary = "Record up to 1000 custody events",
     request_body = BatchRequest,
     responses(
-        (status = 200, description = "One result per scan, in order; failed scans carry their own status and error", body = BatchResults),
+        (status = 200, description = "One result per scan (or carton), in order; failed scans carry their own status and error", body = BatchResults),
         (status = 400, description = "Bad JSON, or not 1 to 1000 scans (`invalid_batch`)"),
     ),
 )]
@@ -937,6 +1017,7 @@ pub async fn code_history(
                 "actor": e.actor.as_str(),
                 "outcome": e.outcome.as_str(),
                 "basis": e.basis.as_str(),
+                "carton": e.carton.map(|c| c.to_string()),
             })
         })
         .collect();
@@ -1067,7 +1148,7 @@ mod tests {
         let all = r#"{"step": "receiving", "code": "c", "to": "p", "vin": "v",
             "override_recall": false, "vin_confirmed": false, "reason": "r", "corrects": 0,
             "resolution": "genuine", "genuine_vin": "v", "genuine_party": "p",
-            "genuine_unknown": false, "note": "n"}"#;
+            "genuine_unknown": false, "note": "n", "codes": [], "cartons": []}"#;
         let Ok(req) = serde_json::from_str::<EventRequest>(all) else {
             panic!("a request with every field is read");
         };
