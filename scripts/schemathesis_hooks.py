@@ -1,7 +1,7 @@
 """Values for the formats /openapi.json names that JSON Schema cannot check: check digits.
 
 `scripts/api-fuzz.sh` loads this (SCHEMATHESIS_HOOKS) so that a request schemathesis builds as
-valid carries a GTIN or VIN the server accepts: a pattern states the characters, the check digit
+valid carries a GTIN, VIN or SSCC the server accepts: a pattern states the characters, the check digit
 is stated by the format, and a generator that ignored it would send values the server rightly
 refuses. Each strategy below produces exactly what `signer::Gtin::parse`, `registry::Vin::parse`
 and `signer::DigitalLink::parse` accept.
@@ -58,7 +58,19 @@ def digital_links(draw):
     return base + path
 
 
+# An SSCC's check digit is the GTIN's, over 17 digits.
+ssccs = st.text(DIGITS, min_size=17, max_size=17).map(lambda body: body + gtin_check(body))
+
+
+@st.composite
+def cartons(draw):
+    sscc = draw(ssccs)
+    base = draw(st.sampled_from([None, "", "https://verify.example.cn"]))
+    return sscc if base is None else f"{base}/00/{sscc}"
+
+
 schemathesis.openapi.format("gtin", gtins)
+schemathesis.openapi.format("sscc", cartons())
 schemathesis.openapi.format("vin", vins)
 schemathesis.openapi.format("gs1-digital-link", digital_links())
 

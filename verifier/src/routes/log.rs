@@ -73,7 +73,8 @@ pub async fn key(State(state): State<AppState>) -> Result<Response, ApiError> {
 /// A tile of the log.
 #[utoipa::path(
     get,
-    path = "/log/tile/{*path}",
+    // The router's `{*path}`: OpenAPI has no wildcard, so the document names one parameter.
+    path = "/log/tile/{path}",
     tag = "log",
     summary = "A tile of the log",
     description = "`tile/<L>/<N>[.p/<W>]`: hashes of level L; `tile/entries/<N>[.p/<W>]`: the \
