@@ -1,0 +1,80 @@
+//! Carton labels read back by outside decoders: zbar (`zbarimg`, Debian's zbar-tools) reads both the
+//! QR code's Digital Link and the GS1-128 barcode from the PNG, reporting the barcode as GS1 (FNC1
+//! first, the `]C1` symbology identifier); rxing (a port of ZXing) reads the QR code at every
+//! printer resolution. zbar is skipped, with one line saying so, where it is not installed, unless
+//! CI is set (`.ci/run` installs it). rxing is built here without its one-dimensional readers, so
+//! it does not read the bars.
+
+#![allow(clippy::unwrap_used)]
+
+use labels::{CartonLabel, CartonPngRenderer};
+use signer::Sscc;
+
+const SSCC: &str = "106141412345678908";
+const URI: &str = "https://verify.example.cn/00/106141412345678908";
+
+fn png(dpi: u32) -> Vec<u8> {
+    let sscc = Sscc::parse(SSCC).unwrap();
+    CartonPngRenderer::new(dpi)
+        .unwrap()
+        .render(&CartonLabel {
+            uri: URI,
+            sscc: &sscc,
+        })
+        .unwrap()
+}
+
+fn rxing_qr(png: &[u8]) -> String {
+    let img = image::load_from_memory_with_format(png, image::ImageFormat::Png)
+        .unwrap()
+        .to_luma8();
+    let (w, h) = img.dimensions();
+    rxing::helpers::detect_in_luma(img.into_raw(), w, h, Some(rxing::BarcodeFormat::QR_CODE))
+        .unwrap_or_else(|e| panic!("rxing reads no QR code: {e}"))
+        .getText()
+        .to_owned()
+}
+
+#[test]
+fn rxing_reads_the_digital_link_at_printer_resolutions() {
+    for dpi in [203, 300, 600] {
+        assert_eq!(rxing_qr(&png(dpi)), URI, "{dpi} dpi");
+    }
+}
+
+#[test]
+fn zbar_reads_the_qr_code_and_the_gs1_128_barcode_at_printer_resolutions() {
+    for dpi in [203, 300, 600] {
+        zbar_reads_both(dpi);
+    }
+}
+
+fn zbar_reads_both(dpi: u32) {
+    let dir = tempfile::tempdir().unwrap();
+    let path = dir.path().join("carton.png");
+    std::fs::write(&path, png(dpi)).unwrap();
+    let out = match std::process::Command::new("zbarimg")
+        .args(["--nodbus", "--quiet", "--xml"])
+        .arg(&path)
+        .output()
+    {
+        Ok(out) => out,
+        Err(e) if std::env::var_os("CI").is_none() => {
+            eprintln!("zbarimg not run ({e}); install zbar-tools");
+            return;
+        }
+        Err(e) => panic!("zbarimg: {e} (install zbar-tools)"),
+    };
+    let xml = String::from_utf8(out.stdout).unwrap();
+    assert!(
+        xml.contains("type='QR-Code'") && xml.contains(&format!("<data><![CDATA[{URI}]]></data>")),
+        "{dpi} dpi: {xml}"
+    );
+    // `modifiers='GS1'`: zbar saw FNC1 in first position, so this is GS1-128, not plain Code 128
+    // (the `]C1` symbology identifier).
+    assert!(
+        xml.contains("type='CODE-128'")
+            && xml.contains("modifiers='GS1'><data><![CDATA[00106141412345678908]]></data>"),
+        "{dpi} dpi: {xml}"
+    );
+}
