@@ -1,0 +1,102 @@
+//! `partseal labels --cartons FILE --base-url URL`: one carton label per SSCC, its Digital Link as a
+//! QR code and the SSCC as a GS1-128 barcode.
+//!
+//! Every line is checked before anything is drawn, as the item labels' manifest is: a bad SSCC is
+//! refused with its line number and nothing is written.
+
+use std::path::Path;
+use std::process::ExitCode;
+use std::time::Instant;
+
+use anyhow::{Context, bail};
+use labels::batch::Summary;
+use labels::{CartonLabel, CartonPngRenderer};
+use signer::{BaseUrl, Sscc};
+
+use super::{LabelsArgs, OutputFormat, write_dir};
+use crate::commands::progress;
+
+pub fn run(args: &LabelsArgs) -> anyhow::Result<ExitCode> {
+    let (Some(path), Some(base)) = (&args.cartons, &args.base_url) else {
+        bail!(
+            "give --input MANIFEST for item labels, or --cartons FILE --base-url URL for cartons"
+        );
+    };
+    match args.format {
+        None | Some(OutputFormat::Png) => {}
+        Some(_) => bail!("carton labels print as png (--format png)"),
+    }
+    let base = BaseUrl::parse(base).with_context(|| format!("--base-url {base:?}"))?;
+    let dpi = args.dpi.unwrap_or(300);
+    if !(labels::png::MIN_DPI..=labels::png::MAX_DPI).contains(&dpi) {
+        bail!(
+            "--dpi for png must be between {} and {}",
+            labels::png::MIN_DPI,
+            labels::png::MAX_DPI
+        );
+    }
+    if args.out.as_os_str() == "-" {
+        bail!("png writes one file per label into a directory; give --out DIR");
+    }
+    if args.out.exists() {
+        bail!(
+            "{} already exists; choose another --out (its labels may already be printed)",
+            args.out.display()
+        );
+    }
+
+    let ssccs = read_ssccs(path)?;
+    let renderer = CartonPngRenderer::new(dpi)?;
+    let started = Instant::now();
+    let bar = progress::bar(Some(ssccs.len() as u64), "printing carton labels");
+    let summary = write_dir(&args.out, |dir| {
+        for (i, sscc) in ssccs.iter().enumerate() {
+            let uri = sscc.to_uri(&base);
+            let png = renderer
+                .render(&CartonLabel { uri: &uri, sscc })
+                .with_context(|| format!("carton {sscc} (nothing was written)"))?;
+            let file = dir.join(format!("{sscc}.png"));
+            std::fs::write(&file, png)
+                .with_context(|| format!("cannot write {}", file.display()))?;
+            bar.set_position(i as u64 + 1);
+        }
+        Ok(Summary {
+            labels: ssccs.len() as u64,
+            ..Summary::default()
+        })
+    })?;
+    bar.finish_and_clear();
+    let secs = started.elapsed().as_secs_f64();
+    eprintln!(
+        "printed {} carton labels (PNG files) into {} in {secs:.1} s",
+        summary.labels,
+        args.out.display()
+    );
+    Ok(ExitCode::SUCCESS)
+}
+
+/// The SSCCs of `path`, one a line; blank lines and `#` comments are skipped, and the first bad
+/// line refuses the whole file, so nothing is printed for a list with a typo in it.
+fn read_ssccs(path: &Path) -> anyhow::Result<Vec<Sscc>> {
+    let text =
+        std::fs::read_to_string(path).with_context(|| format!("cannot read {}", path.display()))?;
+    let mut ssccs = Vec::new();
+    for (n, line) in text.lines().enumerate() {
+        let line = line.trim();
+        if line.is_empty() || line.starts_with('#') {
+            continue;
+        }
+        let sscc = Sscc::parse(line).with_context(|| {
+            format!(
+                "{} line {}: {line:?} is not an SSCC (nothing was written)",
+                path.display(),
+                n + 1
+            )
+        })?;
+        ssccs.push(sscc);
+    }
+    if ssccs.is_empty() {
+        bail!("{} lists no SSCC (nothing was written)", path.display());
+    }
+    Ok(ssccs)
+}
