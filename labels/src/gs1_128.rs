@@ -34,6 +34,10 @@ const PATTERNS: [&str; 107] = [
     "113141", "114131", "311141", "411131", "211412", "211214", "211232", "2331112",
 ];
 
+/// Modules of an SSCC's bars: start, FNC1, ten pairs and the check character of 11 modules each,
+/// and the stop of 13.
+pub const SSCC_MODULES: usize = 13 * 11 + 13;
+
 /// The symbol characters of `(00)SSCC`: start C, FNC1, the ten digit pairs and the check character
 /// (the stop is added by [`modules`]).
 pub fn sscc_codewords(sscc: &Sscc) -> Vec<u8> {
@@ -56,7 +60,7 @@ pub fn sscc_codewords(sscc: &Sscc) -> Vec<u8> {
 
 /// The bars of the symbol of `sscc`, one entry per module, `true` for dark, without quiet zones.
 pub fn modules(sscc: &Sscc) -> Vec<bool> {
-    let mut out = Vec::with_capacity(13 * 11 + 13);
+    let mut out = Vec::with_capacity(SSCC_MODULES);
     let patterns = sscc_codewords(sscc)
         .into_iter()
         .map(|w| PATTERNS[w as usize])
@@ -110,7 +114,7 @@ mod tests {
             + 10 * 89
             + 11 * 8;
         assert_eq!(words[12] as u32, sum % 103);
-        assert_eq!(modules(&sscc).len(), 13 * 11 + 13);
+        assert_eq!(modules(&sscc).len(), SSCC_MODULES);
         assert_eq!(human_readable(&sscc), "(00) 1 0614141 234567890 8");
     }
 }

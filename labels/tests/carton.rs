@@ -78,3 +78,24 @@ fn zbar_reads_both(dpi: u32) {
         "{dpi} dpi: {xml}"
     );
 }
+
+#[test]
+fn zpl_has_the_printer_draw_the_qr_code_and_the_gs1_128_barcode() {
+    let sscc = Sscc::parse(SSCC).unwrap();
+    let label = CartonLabel {
+        uri: URI,
+        sscc: &sscc,
+    };
+    for dpi in [203, 300, 600] {
+        let zpl = labels::carton::zpl(&label, dpi).unwrap();
+        assert!(zpl.starts_with("^XA") && zpl.ends_with("^XZ\n"), "{zpl}");
+        // The link byte for byte, error correction M; FNC1 (`>8`) first in code set C (`>;`).
+        assert!(zpl.contains(&format!("^FDMA,{URI}^FS")), "{zpl}");
+        assert!(zpl.contains(&format!("^FD>;>800{SSCC}^FS")), "{zpl}");
+        assert!(zpl.contains("^FD(00) 1 0614141 234567890 8^FS"), "{zpl}");
+        // 4 x 3 inches at the printer's resolution.
+        let width = (101.6 * dpi as f32 / 25.4).round() as u32;
+        assert!(zpl.contains(&format!("^PW{width}^LL")), "{dpi} dpi: {zpl}");
+    }
+    assert!(labels::carton::zpl(&label, 250).is_err());
+}
