@@ -855,6 +855,20 @@ fn carton_labels_read_back_as_their_digital_link_and_gs1_128() {
         }
     }
 
+    // ZPL: one stream, the printer drawing both symbols.
+    let mut zpl = args("cartons.txt");
+    zpl[6] = "cartons.zpl";
+    ok(d, &[&zpl[..], &["--format", "zpl"]].concat());
+    let stream = std::fs::read_to_string(d.join("cartons.zpl")).unwrap();
+    assert_eq!(stream.matches("^XA").count(), 2, "{stream}");
+    for sscc in ["106141412345678908", "306901230000000011"] {
+        assert!(stream.contains(&format!("^FD>;>800{sscc}^FS")), "{stream}");
+        assert!(
+            stream.contains(&format!("^FDMA,https://verify.example.cn/00/{sscc}^FS")),
+            "{stream}"
+        );
+    }
+
     // A bad check digit on line 3: refused by its line number, nothing written.
     std::fs::write(
         d.join("bad.txt"),
@@ -865,5 +879,10 @@ fn carton_labels_read_back_as_their_digital_link_and_gs1_128() {
     let mut bad = args("bad.txt");
     bad[6] = "more";
     fails(d, &bad, "bad.txt line 3");
+    fails(
+        d,
+        &[&bad[..], &["--format", "zpl"]].concat(),
+        "bad.txt line 3",
+    );
     assert_eq!(entries(d), before, "nothing left behind");
 }

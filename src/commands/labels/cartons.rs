@@ -1,5 +1,5 @@
 //! `partseal labels --cartons FILE --base-url URL`: one carton label per SSCC, its Digital Link as a
-//! QR code and the SSCC as a GS1-128 barcode.
+//! QR code and the SSCC as a GS1-128 barcode: PNG files in a directory, or one ZPL stream.
 //!
 //! Every line is checked before anything is drawn, as the item labels' manifest is: a bad SSCC is
 //! refused with its line number and nothing is written.
@@ -13,7 +13,7 @@ use labels::batch::Summary;
 use labels::{CartonLabel, CartonPngRenderer};
 use signer::{BaseUrl, Sscc};
 
-use super::{LabelsArgs, OutputFormat, write_dir};
+use super::{LabelsArgs, OutputFormat, write_dir, write_stream};
 use crate::commands::progress;
 
 pub fn run(args: &LabelsArgs) -> anyhow::Result<ExitCode> {
@@ -22,23 +22,25 @@ pub fn run(args: &LabelsArgs) -> anyhow::Result<ExitCode> {
             "give --input MANIFEST for item labels, or --cartons FILE --base-url URL for cartons"
         );
     };
-    match args.format {
-        None | Some(OutputFormat::Png) => {}
-        Some(_) => bail!("carton labels print as png (--format png)"),
-    }
     let base = BaseUrl::parse(base).with_context(|| format!("--base-url {base:?}"))?;
-    let dpi = args.dpi.unwrap_or(300);
-    if !(labels::png::MIN_DPI..=labels::png::MAX_DPI).contains(&dpi) {
+    let zpl = match args.format {
+        None | Some(OutputFormat::Png) => false,
+        Some(OutputFormat::Zpl) => true,
+        Some(_) => bail!("carton labels print as png or zpl so far (--format png or zpl)"),
+    };
+    let dpi = args.dpi.unwrap_or(if zpl { 203 } else { 300 });
+    if !zpl && !(labels::png::MIN_DPI..=labels::png::MAX_DPI).contains(&dpi) {
         bail!(
             "--dpi for png must be between {} and {}",
             labels::png::MIN_DPI,
             labels::png::MAX_DPI
         );
     }
-    if args.out.as_os_str() == "-" {
+    let to_stdout = args.out.as_os_str() == "-";
+    if to_stdout && !zpl {
         bail!("png writes one file per label into a directory; give --out DIR");
     }
-    if args.out.exists() {
+    if !to_stdout && args.out.exists() {
         bail!(
             "{} already exists; choose another --out (its labels may already be printed)",
             args.out.display()
@@ -46,31 +48,51 @@ pub fn run(args: &LabelsArgs) -> anyhow::Result<ExitCode> {
     }
 
     let ssccs = read_ssccs(path)?;
-    let renderer = CartonPngRenderer::new(dpi)?;
     let started = Instant::now();
     let bar = progress::bar(Some(ssccs.len() as u64), "printing carton labels");
-    let summary = write_dir(&args.out, |dir| {
-        for (i, sscc) in ssccs.iter().enumerate() {
-            let uri = sscc.to_uri(&base);
-            let png = renderer
-                .render(&CartonLabel { uri: &uri, sscc })
-                .with_context(|| format!("carton {sscc} (nothing was written)"))?;
-            let file = dir.join(format!("{sscc}.png"));
-            std::fs::write(&file, png)
-                .with_context(|| format!("cannot write {}", file.display()))?;
-            bar.set_position(i as u64 + 1);
-        }
-        Ok(Summary {
-            labels: ssccs.len() as u64,
-            ..Summary::default()
-        })
-    })?;
+    let done = Summary {
+        labels: ssccs.len() as u64,
+        ..Summary::default()
+    };
+    let context = |sscc: &Sscc| format!("carton {sscc} (nothing was written)");
+    if zpl {
+        write_stream(&args.out, |out| {
+            for (i, sscc) in ssccs.iter().enumerate() {
+                let uri = sscc.to_uri(&base);
+                let label = labels::carton::zpl(&CartonLabel { uri: &uri, sscc }, dpi)
+                    .with_context(|| context(sscc))?;
+                out.write_all(label.as_bytes())?;
+                bar.set_position(i as u64 + 1);
+            }
+            Ok(done.clone())
+        })?;
+    } else {
+        let renderer = CartonPngRenderer::new(dpi)?;
+        write_dir(&args.out, |dir| {
+            for (i, sscc) in ssccs.iter().enumerate() {
+                let uri = sscc.to_uri(&base);
+                let png = renderer
+                    .render(&CartonLabel { uri: &uri, sscc })
+                    .with_context(|| context(sscc))?;
+                let file = dir.join(format!("{sscc}.png"));
+                std::fs::write(&file, png)
+                    .with_context(|| format!("cannot write {}", file.display()))?;
+                bar.set_position(i as u64 + 1);
+            }
+            Ok(done.clone())
+        })?;
+    }
     bar.finish_and_clear();
     let secs = started.elapsed().as_secs_f64();
     eprintln!(
-        "printed {} carton labels (PNG files) into {} in {secs:.1} s",
-        summary.labels,
-        args.out.display()
+        "printed {} carton labels ({}) into {} in {secs:.1} s",
+        done.labels,
+        if zpl { "ZPL" } else { "PNG files" },
+        if to_stdout {
+            "standard output".into()
+        } else {
+            args.out.display().to_string()
+        },
     );
     Ok(ExitCode::SUCCESS)
 }
