@@ -1,6 +1,6 @@
 //! Carton labels: a carton's SSCC as a QR code of its Digital Link (`{base}/00/{sscc}`, what a phone
 //! opens) and as a GS1-128 barcode (what a warehouse scanner reads), on one 4 x 3 inch label, as PNG
-//! ([`CartonPngRenderer`]) or ZPL ([`zpl`]), both placed by one [`Placement`].
+//! ([`CartonPngRenderer`]), SVG ([`svg`]) or ZPL ([`zpl`]), all placed by one [`Placement`].
 //!
 //! The QR symbol sits in the top left with the SSCC's human-readable line and the verifier's host
 //! beside it; the barcode runs across the bottom with its human-readable line under it, as GS1
@@ -148,6 +148,63 @@ pub fn zpl(label: &CartonLabel<'_>, dpi: u32) -> Result<String, LabelError> {
         s.push_str("^FS\n");
     }
     s.push_str("^XZ\n");
+    Ok(s)
+}
+
+/// Units of the SVG's view box per millimetre: the placement is made as if at 254 dpi, so a 0.5 mm
+/// module is exactly 5 units.
+const SVG_UNITS_PER_MM: u32 = 10;
+
+/// One carton label as SVG, 101.6 x 76.2 mm: each symbol one path of dark rectangles, the text as
+/// text.
+pub fn svg(label: &CartonLabel<'_>) -> Result<String, LabelError> {
+    let qr = QrMatrix::encode(label.uri, EcLevel::M)?;
+    let units = SVG_UNITS_PER_MM as f32;
+    let dpi = (MM_PER_INCH * units).round() as u32;
+    let p = Placement::new(dpi, (CARTON_MODULE_MM * units).round() as u32, qr.size())?;
+    let dots = p.module_dots;
+    let (w, h) = (p.width, p.height);
+    let mut s = String::with_capacity(16 * 1024);
+    let _ = write!(
+        s,
+        r#"<svg xmlns="http://www.w3.org/2000/svg" width="{}mm" height="{}mm" viewBox="0 0 {w} {h}">"#,
+        w as f32 / units,
+        h as f32 / units
+    );
+    let _ = write!(s, r#"<rect width="{w}" height="{h}" fill="white"/>"#);
+    s.push_str(r#"<path shape-rendering="crispEdges" fill="black" d=""#);
+    for (x, y, len) in qr.dark_runs() {
+        let (x, y) = (p.qr_x + x as u32 * dots, p.qr_y + y as u32 * dots);
+        let _ = write!(
+            s,
+            "M{x} {y}h{}v{dots}h-{}z",
+            len as u32 * dots,
+            len as u32 * dots
+        );
+    }
+    s.push_str(r#""/><path shape-rendering="crispEdges" fill="black" d=""#);
+    let bars = gs1_128::modules(label.sscc);
+    for (i, _) in bars.iter().enumerate().filter(|(_, dark)| **dark) {
+        let x = p.bars_x + i as u32 * dots;
+        let _ = write!(s, "M{x} {}h{dots}v{}h-{dots}z", p.bars_y, p.bar_height);
+    }
+    s.push_str(r#""/>"#);
+    let hri = gs1_128::human_readable(label.sscc);
+    let mut text = |x: u32, baseline: u32, anchor: &str, line: &str| {
+        let _ = write!(
+            s,
+            r#"<text x="{x}" y="{baseline}" font-family="{}" font-size="{}" text-anchor="{anchor}" xml:space="preserve">"#,
+            crate::svg::FONT_FAMILY,
+            p.font
+        );
+        crate::svg::escape_into(line, &mut s);
+        s.push_str("</text>");
+    };
+    text(w / 2, p.hri_baseline, "middle", &hri);
+    for (line, baseline) in text_lines(label).into_iter().zip(p.text_baselines()) {
+        text(p.text_x, baseline, "start", line);
+    }
+    s.push_str("</svg>\n");
     Ok(s)
 }
 

@@ -50,9 +50,14 @@ fn zbar_reads_the_qr_code_and_the_gs1_128_barcode_at_printer_resolutions() {
 }
 
 fn zbar_reads_both(dpi: u32) {
+    zbar_reads(&png(dpi), &format!("{dpi} dpi"));
+}
+
+/// Asserts zbar reads the link and the SSCC as GS1-128 in a PNG (`what` names it in a failure).
+fn zbar_reads(png: &[u8], what: &str) {
     let dir = tempfile::tempdir().unwrap();
     let path = dir.path().join("carton.png");
-    std::fs::write(&path, png(dpi)).unwrap();
+    std::fs::write(&path, png).unwrap();
     let out = match std::process::Command::new("zbarimg")
         .args(["--nodbus", "--quiet", "--xml"])
         .arg(&path)
@@ -68,14 +73,14 @@ fn zbar_reads_both(dpi: u32) {
     let xml = String::from_utf8(out.stdout).unwrap();
     assert!(
         xml.contains("type='QR-Code'") && xml.contains(&format!("<data><![CDATA[{URI}]]></data>")),
-        "{dpi} dpi: {xml}"
+        "{what}: {xml}"
     );
     // `modifiers='GS1'`: zbar saw FNC1 in first position, so this is GS1-128, not plain Code 128
     // (the `]C1` symbology identifier).
     assert!(
         xml.contains("type='CODE-128'")
             && xml.contains("modifiers='GS1'><data><![CDATA[00106141412345678908]]></data>"),
-        "{dpi} dpi: {xml}"
+        "{what}: {xml}"
     );
 }
 
@@ -98,4 +103,37 @@ fn zpl_has_the_printer_draw_the_qr_code_and_the_gs1_128_barcode() {
         assert!(zpl.contains(&format!("^PW{width}^LL")), "{dpi} dpi: {zpl}");
     }
     assert!(labels::carton::zpl(&label, 250).is_err());
+}
+
+#[test]
+fn svg_rasterised_reads_back_as_the_digital_link_and_the_gs1_128_barcode() {
+    let sscc = Sscc::parse(SSCC).unwrap();
+    let svg = labels::carton::svg(&CartonLabel {
+        uri: URI,
+        sscc: &sscc,
+    })
+    .unwrap();
+    assert!(svg.contains(">(00) 1 0614141 234567890 8</text>"), "{svg}");
+    let tree = resvg::usvg::Tree::from_str(&svg, &resvg::usvg::Options::default()).unwrap();
+    // 12 px per mm (about 300 dpi).
+    let scale = 12.0 / (96.0 / 25.4);
+    let size = tree.size();
+    let (w, h) = (
+        (size.width() * scale) as u32,
+        (size.height() * scale) as u32,
+    );
+    assert_eq!((w, h), (1219, 914), "101.6 x 76.2 mm");
+    let mut pixmap = resvg::tiny_skia::Pixmap::new(w, h).unwrap();
+    resvg::render(
+        &tree,
+        resvg::tiny_skia::Transform::from_scale(scale, scale),
+        &mut pixmap.as_mut(),
+    );
+    let grey =
+        image::GrayImage::from_raw(w, h, pixmap.data().chunks(4).map(|p| p[0]).collect()).unwrap();
+    let mut png = Vec::new();
+    grey.write_to(&mut std::io::Cursor::new(&mut png), image::ImageFormat::Png)
+        .unwrap();
+    assert_eq!(rxing_qr(&png), URI);
+    zbar_reads(&png, "SVG");
 }
