@@ -855,6 +855,16 @@ fn carton_labels_read_back_as_their_digital_link_and_gs1_128() {
         }
     }
 
+    // SVG: one file per carton.
+    let mut svg = args("cartons.txt");
+    svg[6] = "cartons-svg";
+    ok(d, &[&svg[..], &["--format", "svg"]].concat());
+    let file = std::fs::read_to_string(d.join("cartons-svg/306901230000000011.svg")).unwrap();
+    assert!(
+        file.contains(">(00) 3 0690123 000000001 1</text>"),
+        "{file}"
+    );
+
     // ZPL: one stream, the printer drawing both symbols.
     let mut zpl = args("cartons.txt");
     zpl[6] = "cartons.zpl";

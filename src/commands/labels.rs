@@ -68,7 +68,7 @@ pub struct LabelsArgs {
     /// The verification service carton labels point at (`--cartons`), e.g. https://verify.example.cn.
     #[arg(long, value_name = "URL", requires = "cartons")]
     base_url: Option<String>,
-    /// What to print (carton labels: png).
+    /// What to print (carton labels: png, svg or zpl; png if not given).
     #[arg(long, value_enum, required_unless_present = "cartons")]
     format: Option<OutputFormat>,
     /// Where: a new directory for png and svg, a new file for pdf and zpl (`-`: standard output).

@@ -1,5 +1,5 @@
 //! `partseal labels --cartons FILE --base-url URL`: one carton label per SSCC, its Digital Link as a
-//! QR code and the SSCC as a GS1-128 barcode: PNG files in a directory, or one ZPL stream.
+//! QR code and the SSCC as a GS1-128 barcode: PNG or SVG files in a directory, or one ZPL stream.
 //!
 //! Every line is checked before anything is drawn, as the item labels' manifest is: a bad SSCC is
 //! refused with its line number and nothing is written.
@@ -23,13 +23,14 @@ pub fn run(args: &LabelsArgs) -> anyhow::Result<ExitCode> {
         );
     };
     let base = BaseUrl::parse(base).with_context(|| format!("--base-url {base:?}"))?;
-    let zpl = match args.format {
-        None | Some(OutputFormat::Png) => false,
-        Some(OutputFormat::Zpl) => true,
-        Some(_) => bail!("carton labels print as png or zpl so far (--format png or zpl)"),
-    };
+    let format = args.format.unwrap_or(OutputFormat::Png);
+    let zpl = format == OutputFormat::Zpl;
+    if format == OutputFormat::Pdf {
+        bail!("carton labels print as png, svg or zpl so far (not pdf)");
+    }
     let dpi = args.dpi.unwrap_or(if zpl { 203 } else { 300 });
-    if !zpl && !(labels::png::MIN_DPI..=labels::png::MAX_DPI).contains(&dpi) {
+    if format == OutputFormat::Png && !(labels::png::MIN_DPI..=labels::png::MAX_DPI).contains(&dpi)
+    {
         bail!(
             "--dpi for png must be between {} and {}",
             labels::png::MIN_DPI,
@@ -38,7 +39,7 @@ pub fn run(args: &LabelsArgs) -> anyhow::Result<ExitCode> {
     }
     let to_stdout = args.out.as_os_str() == "-";
     if to_stdout && !zpl {
-        bail!("png writes one file per label into a directory; give --out DIR");
+        bail!("png and svg write one file per label into a directory; give --out DIR");
     }
     if !to_stdout && args.out.exists() {
         bail!(
@@ -67,15 +68,23 @@ pub fn run(args: &LabelsArgs) -> anyhow::Result<ExitCode> {
             Ok(done.clone())
         })?;
     } else {
-        let renderer = CartonPngRenderer::new(dpi)?;
+        let png = CartonPngRenderer::new(dpi)?;
+        let extension = if format == OutputFormat::Svg {
+            "svg"
+        } else {
+            "png"
+        };
         write_dir(&args.out, |dir| {
             for (i, sscc) in ssccs.iter().enumerate() {
                 let uri = sscc.to_uri(&base);
-                let png = renderer
-                    .render(&CartonLabel { uri: &uri, sscc })
-                    .with_context(|| context(sscc))?;
-                let file = dir.join(format!("{sscc}.png"));
-                std::fs::write(&file, png)
+                let label = CartonLabel { uri: &uri, sscc };
+                let bytes = match format {
+                    OutputFormat::Svg => labels::carton::svg(&label).map(String::into_bytes),
+                    _ => png.render(&label),
+                }
+                .with_context(|| context(sscc))?;
+                let file = dir.join(format!("{sscc}.{extension}"));
+                std::fs::write(&file, bytes)
                     .with_context(|| format!("cannot write {}", file.display()))?;
                 bar.set_position(i as u64 + 1);
             }
@@ -87,7 +96,11 @@ pub fn run(args: &LabelsArgs) -> anyhow::Result<ExitCode> {
     eprintln!(
         "printed {} carton labels ({}) into {} in {secs:.1} s",
         done.labels,
-        if zpl { "ZPL" } else { "PNG files" },
+        match format {
+            OutputFormat::Zpl => "ZPL",
+            OutputFormat::Svg => "SVG files",
+            _ => "PNG files",
+        },
         if to_stdout {
             "standard output".into()
         } else {
