@@ -1,6 +1,7 @@
 //! Carton labels: a carton's SSCC as a QR code of its Digital Link (`{base}/00/{sscc}`, what a phone
 //! opens) and as a GS1-128 barcode (what a warehouse scanner reads), on one 4 x 3 inch label, as PNG
-//! ([`CartonPngRenderer`]), SVG ([`svg`]) or ZPL ([`zpl`]), all placed by one [`Placement`].
+//! ([`CartonPngRenderer`]), SVG ([`svg`]), PDF ([`pdf`]) or ZPL ([`zpl`]), all placed by one
+//! [`Placement`].
 //!
 //! The QR symbol sits in the top left with the SSCC's human-readable line and the verifier's host
 //! beside it; the barcode runs across the bottom with its human-readable line under it, as GS1
@@ -206,6 +207,89 @@ pub fn svg(label: &CartonLabel<'_>) -> Result<String, LabelError> {
     }
     s.push_str("</svg>\n");
     Ok(s)
+}
+
+/// Carton labels as a PDF, one 101.6 x 76.2 mm page per label (a label printer's page), the
+/// symbols as filled rectangles and the text in the viewer's Courier, so it stays text.
+pub fn pdf(labels: &[CartonLabel<'_>]) -> Result<Vec<u8>, LabelError> {
+    use pdf_writer::{Content, Finish, Name, Pdf, Rect, Ref, Str};
+    let units = SVG_UNITS_PER_MM as f32;
+    let dpi = (MM_PER_INCH * units).round() as u32;
+    let pt_per_unit = 72.0 / MM_PER_INCH / units;
+    let (catalog, tree, font) = (Ref::new(1), Ref::new(2), Ref::new(3));
+    let mut doc = Pdf::new();
+    doc.type1_font(font)
+        .base_font(Name(b"Courier"))
+        .encoding_predefined(Name(b"WinAnsiEncoding"));
+    let mut pages = Vec::with_capacity(labels.len());
+    for (i, label) in labels.iter().enumerate() {
+        let qr = QrMatrix::encode(label.uri, EcLevel::M)?;
+        let p = Placement::new(dpi, (CARTON_MODULE_MM * units).round() as u32, qr.size())?;
+        let dots = p.module_dots as f32;
+        let mut c = Content::new();
+        // Placement units from the top left, y downwards.
+        c.transform([
+            pt_per_unit,
+            0.0,
+            0.0,
+            -pt_per_unit,
+            0.0,
+            p.height as f32 * pt_per_unit,
+        ]);
+        for (x, y, len) in qr.dark_runs() {
+            c.rect(
+                p.qr_x as f32 + x as f32 * dots,
+                p.qr_y as f32 + y as f32 * dots,
+                len as f32 * dots,
+                dots,
+            );
+        }
+        let bars = gs1_128::modules(label.sscc);
+        for (i, _) in bars.iter().enumerate().filter(|(_, dark)| **dark) {
+            c.rect(
+                p.bars_x as f32 + i as f32 * dots,
+                p.bars_y as f32,
+                dots,
+                p.bar_height as f32,
+            );
+        }
+        c.fill_nonzero();
+        let hri = gs1_128::human_readable(label.sscc);
+        // Courier is 0.6 em a character wide.
+        let hri_x = (p.width as f32 - hri.len() as f32 * p.font as f32 * 0.6) / 2.0;
+        let lines = [(hri_x, p.hri_baseline, hri.as_str())].into_iter().chain(
+            text_lines(label)
+                .into_iter()
+                .zip(p.text_baselines())
+                .map(|(line, baseline)| (p.text_x as f32, baseline, line)),
+        );
+        for (x, baseline, text) in lines {
+            c.begin_text();
+            c.set_font(Name(b"F1"), p.font as f32);
+            // Upright again in the y-down space.
+            c.set_text_matrix([1.0, 0.0, 0.0, -1.0, x, baseline as f32]);
+            let bytes: Vec<u8> = text.chars().filter_map(crate::pdf_font::winansi).collect();
+            c.show(Str(&bytes));
+            c.end_text();
+        }
+        let (content, page) = (Ref::new(4 + 2 * i as i32), Ref::new(5 + 2 * i as i32));
+        doc.stream(content, &c.finish());
+        let mut pg = doc.page(page);
+        pg.parent(tree)
+            .media_box(Rect::new(
+                0.0,
+                0.0,
+                p.width as f32 * pt_per_unit,
+                p.height as f32 * pt_per_unit,
+            ))
+            .contents(content);
+        pg.resources().fonts().pair(Name(b"F1"), font);
+        pg.finish();
+        pages.push(page);
+    }
+    doc.pages(tree).count(pages.len() as i32).kids(pages);
+    doc.catalog(catalog).pages(tree);
+    Ok(doc.finish())
 }
 
 /// The largest `^BQ` magnification and `^BY` module width.

@@ -38,7 +38,7 @@
 //! | [`pdf`] | sheets of labels, grids for common sticker sheets, the streaming PDF writer |
 //! | [`pdf_font`] | the Chinese face embedded in a PDF: a subset per page's glyphs, with a `ToUnicode` map |
 //! | [`zpl`] | ZPL II for Zebra-compatible thermal printers, 203/300/600 dpi |
-//! | [`carton`] | carton labels: the SSCC's Digital Link as QR and its GS1-128 barcode, as PNG, SVG or ZPL |
+//! | [`carton`] | carton labels: the SSCC's Digital Link as QR and its GS1-128 barcode, as PNG, SVG, PDF or ZPL |
 //! | [`gs1_128`] | the GS1-128 (Code 128, FNC1, code set C) bars of `(00)` and an SSCC |
 //! | [`batch`] | parallel, chunked rendering of a manifest into files or one stream |
 //! | [`error`] | one error type per stage |

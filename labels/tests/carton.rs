@@ -137,3 +137,36 @@ fn svg_rasterised_reads_back_as_the_digital_link_and_the_gs1_128_barcode() {
     assert_eq!(rxing_qr(&png), URI);
     zbar_reads(&png, "SVG");
 }
+
+#[test]
+fn pdf_pages_read_back_as_the_digital_link_and_the_gs1_128_barcode() {
+    let sscc = Sscc::parse(SSCC).unwrap();
+    let label = CartonLabel {
+        uri: URI,
+        sscc: &sscc,
+    };
+    let pdf = labels::carton::pdf(&[label, label]).unwrap();
+    let pdf = hayro::Pdf::new(std::sync::Arc::new(pdf)).unwrap();
+    assert_eq!(pdf.pages().len(), 2);
+    // 12 px per mm (about 300 dpi).
+    let scale = 12.0 * 25.4 / 72.0;
+    for page in pdf.pages().iter() {
+        let pixmap = hayro::render(
+            page,
+            &hayro::InterpreterSettings::default(),
+            &hayro::RenderSettings {
+                x_scale: scale,
+                y_scale: scale,
+                ..Default::default()
+            },
+        );
+        let (w, h) = (pixmap.width() as u32, pixmap.height() as u32);
+        let grey = pixmap.data_as_u8_slice().chunks(4).map(|p| p[0]).collect();
+        let grey = image::GrayImage::from_raw(w, h, grey).unwrap();
+        let mut png = Vec::new();
+        grey.write_to(&mut std::io::Cursor::new(&mut png), image::ImageFormat::Png)
+            .unwrap();
+        assert_eq!(rxing_qr(&png), URI);
+        zbar_reads(&png, "PDF");
+    }
+}
