@@ -865,6 +865,18 @@ fn carton_labels_read_back_as_their_digital_link_and_gs1_128() {
         "{file}"
     );
 
+    // PDF: a page per carton.
+    let mut pdf = args("cartons.txt");
+    pdf[6] = "cartons.pdf";
+    ok(d, &[&pdf[..], &["--format", "pdf"]].concat());
+    let file = std::fs::read(d.join("cartons.pdf")).unwrap();
+    assert!(file.starts_with(b"%PDF"));
+    // One media box per page.
+    assert_eq!(
+        String::from_utf8_lossy(&file).matches("/MediaBox").count(),
+        2
+    );
+
     // ZPL: one stream, the printer drawing both symbols.
     let mut zpl = args("cartons.txt");
     zpl[6] = "cartons.zpl";

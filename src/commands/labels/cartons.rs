@@ -1,5 +1,6 @@
 //! `partseal labels --cartons FILE --base-url URL`: one carton label per SSCC, its Digital Link as a
-//! QR code and the SSCC as a GS1-128 barcode: PNG or SVG files in a directory, or one ZPL stream.
+//! QR code and the SSCC as a GS1-128 barcode: PNG or SVG files in a directory, or one PDF or ZPL
+//! stream.
 //!
 //! Every line is checked before anything is drawn, as the item labels' manifest is: a bad SSCC is
 //! refused with its line number and nothing is written.
@@ -25,9 +26,7 @@ pub fn run(args: &LabelsArgs) -> anyhow::Result<ExitCode> {
     let base = BaseUrl::parse(base).with_context(|| format!("--base-url {base:?}"))?;
     let format = args.format.unwrap_or(OutputFormat::Png);
     let zpl = format == OutputFormat::Zpl;
-    if format == OutputFormat::Pdf {
-        bail!("carton labels print as png, svg or zpl so far (not pdf)");
-    }
+    let stream = matches!(format, OutputFormat::Zpl | OutputFormat::Pdf);
     let dpi = args.dpi.unwrap_or(if zpl { 203 } else { 300 });
     if format == OutputFormat::Png && !(labels::png::MIN_DPI..=labels::png::MAX_DPI).contains(&dpi)
     {
@@ -38,7 +37,7 @@ pub fn run(args: &LabelsArgs) -> anyhow::Result<ExitCode> {
         );
     }
     let to_stdout = args.out.as_os_str() == "-";
-    if to_stdout && !zpl {
+    if to_stdout && !stream {
         bail!("png and svg write one file per label into a directory; give --out DIR");
     }
     if !to_stdout && args.out.exists() {
@@ -56,7 +55,20 @@ pub fn run(args: &LabelsArgs) -> anyhow::Result<ExitCode> {
         ..Summary::default()
     };
     let context = |sscc: &Sscc| format!("carton {sscc} (nothing was written)");
-    if zpl {
+    if format == OutputFormat::Pdf {
+        // A page per carton; a pallet's list is short enough to build in memory.
+        let uris: Vec<String> = ssccs.iter().map(|sscc| sscc.to_uri(&base)).collect();
+        let cartons: Vec<CartonLabel<'_>> = ssccs
+            .iter()
+            .zip(&uris)
+            .map(|(sscc, uri)| CartonLabel { uri, sscc })
+            .collect();
+        let pdf = labels::carton::pdf(&cartons).context("carton labels (nothing was written)")?;
+        write_stream(&args.out, |out| {
+            out.write_all(&pdf)?;
+            Ok(done.clone())
+        })?;
+    } else if zpl {
         write_stream(&args.out, |out| {
             for (i, sscc) in ssccs.iter().enumerate() {
                 let uri = sscc.to_uri(&base);
@@ -99,6 +111,7 @@ pub fn run(args: &LabelsArgs) -> anyhow::Result<ExitCode> {
         match format {
             OutputFormat::Zpl => "ZPL",
             OutputFormat::Svg => "SVG files",
+            OutputFormat::Pdf => "PDF pages",
             _ => "PNG files",
         },
         if to_stdout {
