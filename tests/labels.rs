@@ -783,3 +783,128 @@ fn following_the_advice_of_a_too_small_label_makes_it_print() {
     }
     assert!(followed > 20, "{followed} remedies followed");
 }
+
+/// zbarimg's reading of a PNG, one symbol a line, or `None` (with one line saying so) where zbar is
+/// not installed, unless CI is set (`.ci/run` installs zbar-tools).
+fn zbarimg(png: &Path) -> Option<Vec<String>> {
+    match std::process::Command::new("zbarimg")
+        .args(["--nodbus", "--quiet", "--raw"])
+        .arg(png)
+        .output()
+    {
+        Ok(out) => {
+            assert!(
+                out.status.success(),
+                "zbarimg read nothing in {}",
+                png.display()
+            );
+            let mut read: Vec<String> = String::from_utf8(out.stdout)
+                .unwrap()
+                .lines()
+                .map(str::to_owned)
+                .collect();
+            read.sort_unstable();
+            Some(read)
+        }
+        Err(e) if std::env::var_os("CI").is_none() => {
+            eprintln!("zbarimg not run ({e}); install zbar-tools");
+            None
+        }
+        Err(e) => panic!("zbarimg: {e} (install zbar-tools)"),
+    }
+}
+
+#[test]
+fn carton_labels_read_back_as_their_digital_link_and_gs1_128() {
+    let tmp = tempfile::tempdir().unwrap();
+    let d = tmp.path();
+    std::fs::write(
+        d.join("cartons.txt"),
+        "# pallet 7\n106141412345678908\n\n306901230000000011\n",
+    )
+    .unwrap();
+    let args = |list: &'static str| {
+        [
+            "labels",
+            "--cartons",
+            list,
+            "--base-url",
+            "https://verify.example.cn",
+            "--out",
+            "cartons",
+        ]
+    };
+    let printed = ok(d, &args("cartons.txt"));
+    assert!(
+        String::from_utf8_lossy(&printed.stderr).contains("printed 2 carton labels"),
+        "{}",
+        String::from_utf8_lossy(&printed.stderr)
+    );
+    for sscc in ["106141412345678908", "306901230000000011"] {
+        let png = d.join("cartons").join(format!("{sscc}.png"));
+        assert!(std::fs::read(&png).unwrap().starts_with(b"\x89PNG"));
+        if let Some(read) = zbarimg(&png) {
+            assert_eq!(
+                read,
+                [
+                    format!("00{sscc}"),
+                    format!("https://verify.example.cn/00/{sscc}")
+                ],
+                "{sscc}"
+            );
+        }
+    }
+
+    // SVG: one file per carton.
+    let mut svg = args("cartons.txt");
+    svg[6] = "cartons-svg";
+    ok(d, &[&svg[..], &["--format", "svg"]].concat());
+    let file = std::fs::read_to_string(d.join("cartons-svg/306901230000000011.svg")).unwrap();
+    assert!(
+        file.contains(">(00) 3 0690123 000000001 1</text>"),
+        "{file}"
+    );
+
+    // PDF: a page per carton.
+    let mut pdf = args("cartons.txt");
+    pdf[6] = "cartons.pdf";
+    ok(d, &[&pdf[..], &["--format", "pdf"]].concat());
+    let file = std::fs::read(d.join("cartons.pdf")).unwrap();
+    assert!(file.starts_with(b"%PDF"));
+    // One media box per page.
+    assert_eq!(
+        String::from_utf8_lossy(&file).matches("/MediaBox").count(),
+        2
+    );
+
+    // ZPL: one stream, the printer drawing both symbols.
+    let mut zpl = args("cartons.txt");
+    zpl[6] = "cartons.zpl";
+    ok(d, &[&zpl[..], &["--format", "zpl"]].concat());
+    let stream = std::fs::read_to_string(d.join("cartons.zpl")).unwrap();
+    assert_eq!(stream.matches("^XA").count(), 2, "{stream}");
+    for sscc in ["106141412345678908", "306901230000000011"] {
+        assert!(stream.contains(&format!("^FD>;>800{sscc}^FS")), "{stream}");
+        assert!(
+            stream.contains(&format!("^FDMA,https://verify.example.cn/00/{sscc}^FS")),
+            "{stream}"
+        );
+    }
+
+    // A bad check digit on line 3: refused by its line number, nothing written.
+    std::fs::write(
+        d.join("bad.txt"),
+        "106141412345678908\n\n106141412345678909\n",
+    )
+    .unwrap();
+    let before = entries(d);
+    let mut bad = args("bad.txt");
+    bad[6] = "more";
+    fails(d, &bad, "bad.txt line 3");
+    fails(
+        d,
+        &[&bad[..], &["--format", "zpl"]].concat(),
+        "bad.txt line 3",
+    );
+    assert_eq!(entries(d), before, "nothing left behind");
+}

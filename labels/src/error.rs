@@ -39,6 +39,11 @@ pub enum LayoutError {
         fits: (f32, f32),
         advice: Advice,
     },
+    #[error(
+        "the carton's QR code needs {qr_mm:.1} mm but only {room_mm:.1} mm is left above its GS1-128 \
+         barcode; a shorter base URL makes it smaller"
+    )]
+    CartonQrDoesNotFit { qr_mm: f32, room_mm: f32 },
     #[error("{what} must be between {min} and {max} (found {found})")]
     OutOfRange {
         what: &'static str,

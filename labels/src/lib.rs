@@ -20,6 +20,9 @@
 //! GB 2312 for what DejaVu lacks. A part name with a character neither has is left off, and the
 //! batch says which characters.
 //!
+//! Cartons get their own label ([`carton`]): the SSCC's Digital Link as a QR code and the SSCC as
+//! a GS1-128 barcode ([`gs1_128`]), for phones and warehouse scanners alike.
+//!
 //! [`batch`] runs any of them over a whole manifest on every core, in bounded memory, checking each
 //! line with a caller-supplied rule (the signature) before anything is written.
 //!
@@ -35,6 +38,8 @@
 //! | [`pdf`] | sheets of labels, grids for common sticker sheets, the streaming PDF writer |
 //! | [`pdf_font`] | the Chinese face embedded in a PDF: a subset per page's glyphs, with a `ToUnicode` map |
 //! | [`zpl`] | ZPL II for Zebra-compatible thermal printers, 203/300/600 dpi |
+//! | [`carton`] | carton labels: the SSCC's Digital Link as QR and its GS1-128 barcode, as PNG, SVG, PDF or ZPL |
+//! | [`gs1_128`] | the GS1-128 (Code 128, FNC1, code set C) bars of `(00)` and an SSCC |
 //! | [`batch`] | parallel, chunked rendering of a manifest into files or one stream |
 //! | [`error`] | one error type per stage |
 //!
@@ -62,8 +67,10 @@
 
 pub mod advice;
 pub mod batch;
+pub mod carton;
 pub mod error;
 pub mod font;
+pub mod gs1_128;
 pub mod layout;
 pub mod pdf;
 pub mod pdf_font;
@@ -73,6 +80,7 @@ pub mod raster;
 pub mod svg;
 pub mod zpl;
 
+pub use carton::{CartonLabel, CartonPngRenderer};
 pub use error::{LabelError, LayoutError, QrError, ZplError};
 pub use layout::{Label, Layout, ModuleSize};
 pub use pdf::{Sheet, SheetWriter};

@@ -25,7 +25,8 @@ pub const DOTS_DPI: u32 = 300;
 
 /// The faces named in the text's `font-family`: the ones the outlines come from, then common
 /// monospace fallbacks.
-const FONT_FAMILY: &str = "DejaVu Sans Mono, Noto Sans CJK SC, Menlo, Consolas, monospace";
+pub(crate) const FONT_FAMILY: &str =
+    "DejaVu Sans Mono, Noto Sans CJK SC, Menlo, Consolas, monospace";
 
 /// One label as an SVG document.
 pub fn render(layout: &Layout, label: &Label<'_>) -> Result<String, LabelError> {
@@ -208,7 +209,7 @@ impl ttf_parser::OutlineBuilder for PathData {
     }
 }
 
-fn escape_into(text: &str, out: &mut String) {
+pub(crate) fn escape_into(text: &str, out: &mut String) {
     for c in text.chars() {
         match c {
             '&' => out.push_str("&amp;"),

@@ -196,7 +196,7 @@ pub fn graphic_field(img: &GreyImage) -> String {
 }
 
 /// Escapes ZPL's command prefixes and the `^FH` escape character itself as `\xx` hex.
-fn escape_into(text: &str, out: &mut String) {
+pub(crate) fn escape_into(text: &str, out: &mut String) {
     for c in text.chars() {
         match c {
             '^' => out.push_str("\\5E"),

@@ -31,6 +31,8 @@ use signer::{
 
 use super::{files, interrupt, progress};
 
+mod cartons;
+
 #[derive(Clone, Copy, PartialEq, Eq, ValueEnum)]
 enum OutputFormat {
     /// One PNG file per label in a directory (1-bit greyscale, DPI recorded).
@@ -52,18 +54,34 @@ enum Paper {
 #[derive(Args)]
 pub struct LabelsArgs {
     /// The manifest `partseal sign` wrote (JSON Lines), or `-` for standard input.
-    #[arg(long, value_name = "FILE")]
-    input: PathBuf,
-    /// What to print.
-    #[arg(long, value_enum)]
-    format: OutputFormat,
+    #[arg(long, value_name = "FILE", required_unless_present = "cartons")]
+    input: Option<PathBuf>,
+    /// Carton labels instead: one SSCC a line (18 digits; blank lines and `#` comments skipped),
+    /// each printed as its Digital Link's QR code and a GS1-128 barcode.
+    #[arg(
+        long,
+        value_name = "FILE",
+        conflicts_with = "input",
+        requires = "base_url"
+    )]
+    cartons: Option<PathBuf>,
+    /// The verification service carton labels point at (`--cartons`), e.g. https://verify.example.cn.
+    #[arg(long, value_name = "URL", requires = "cartons")]
+    base_url: Option<String>,
+    /// What to print (carton labels: png, svg or zpl; png if not given).
+    #[arg(long, value_enum, required_unless_present = "cartons")]
+    format: Option<OutputFormat>,
     /// Where: a new directory for png and svg, a new file for pdf and zpl (`-`: standard output).
     /// Nothing existing is ever overwritten.
     #[arg(long, value_name = "PATH")]
     out: PathBuf,
     /// The certificate of the key that signed the codes; repeat for several. Every code's signature
     /// is checked against it before anything is printed.
-    #[arg(long = "cert", value_name = "FILE", required = true)]
+    #[arg(
+        long = "cert",
+        value_name = "FILE",
+        required_unless_present = "cartons"
+    )]
     certs: Vec<PathBuf>,
     /// The authority's public key: also check that it issued the certificates and that they are
     /// valid now, as `verify` does.
@@ -143,11 +161,14 @@ fn parse_grid(s: &str) -> Result<(u32, u32), String> {
 }
 
 pub fn run(args: LabelsArgs) -> anyhow::Result<ExitCode> {
-    let format = build_format(&args)?;
+    let (Some(path), Some(output_format)) = (&args.input, args.format) else {
+        return cartons::run(&args);
+    };
+    let format = build_format(&args, output_format)?;
     let revoked_printed = RevokedPrinted::default();
     let check = checker(&args, &revoked_printed)?;
     let to_stdout = args.out.as_os_str() == "-";
-    if to_stdout && matches!(args.format, OutputFormat::Png | OutputFormat::Svg) {
+    if to_stdout && matches!(output_format, OutputFormat::Png | OutputFormat::Svg) {
         bail!("png and svg write one file per label into a directory; give --out DIR");
     }
     if !to_stdout && args.out.exists() {
@@ -157,24 +178,23 @@ pub fn run(args: LabelsArgs) -> anyhow::Result<ExitCode> {
         );
     }
 
-    let from_stdin = args.input.as_os_str() == "-";
+    let from_stdin = path.as_os_str() == "-";
     let total = if from_stdin {
         None
     } else {
-        Some(count_lines(&args.input)?)
+        Some(count_lines(path)?)
     };
     let input: Box<dyn BufRead> = if from_stdin {
         Box::new(BufReader::with_capacity(1 << 20, std::io::stdin().lock()))
     } else {
-        let file = File::open(&args.input)
-            .with_context(|| format!("cannot open {}", args.input.display()))?;
+        let file = File::open(path).with_context(|| format!("cannot open {}", path.display()))?;
         Box::new(BufReader::with_capacity(1 << 20, file))
     };
     let mut manifest = ManifestReader::new(input);
     let started = Instant::now();
     let bar = progress::bar(total, "printing labels");
     let report = |n| bar.set_position(n);
-    let context = || format!("{} (nothing was written)", input_name(&args.input));
+    let context = || format!("{} (nothing was written)", input_name(path));
 
     let summary = match &format {
         Format::Png(_) | Format::Svg(_) => write_dir(&args.out, |dir| {
@@ -196,7 +216,7 @@ pub fn run(args: LabelsArgs) -> anyhow::Result<ExitCode> {
     bar.finish_and_clear();
 
     let secs = started.elapsed().as_secs_f64();
-    let what = match args.format {
+    let what = match output_format {
         OutputFormat::Png => "PNG files",
         OutputFormat::Svg => "SVG files",
         OutputFormat::Pdf => "labels on PDF sheets",
@@ -212,7 +232,7 @@ pub fn run(args: LabelsArgs) -> anyhow::Result<ExitCode> {
         },
         summary.labels as f64 / secs.max(1e-9),
     );
-    warn_names(&summary, args.format);
+    warn_names(&summary, output_format);
     revoked_printed.warn();
     Ok(ExitCode::SUCCESS)
 }
@@ -271,7 +291,7 @@ fn warn_names(summary: &Summary, format: OutputFormat) {
     );
 }
 
-fn build_format(args: &LabelsArgs) -> anyhow::Result<Format> {
+fn build_format(args: &LabelsArgs, output_format: OutputFormat) -> anyhow::Result<Format> {
     let module = match (args.module_mm, args.module_dots) {
         (Some(mm), _) => ModuleSize::Mm(mm),
         (None, Some(dots)) => ModuleSize::Dots(dots),
@@ -285,7 +305,7 @@ fn build_format(args: &LabelsArgs) -> anyhow::Result<Format> {
     }
     .validate()
     .context("label layout")?;
-    Ok(match args.format {
+    Ok(match output_format {
         OutputFormat::Png => {
             let dpi = args.dpi.unwrap_or(300);
             if !(labels::png::MIN_DPI..=labels::png::MAX_DPI).contains(&dpi) {
