@@ -65,7 +65,7 @@ ssccs = st.text(DIGITS, min_size=17, max_size=17).map(lambda body: body + gtin_c
 @st.composite
 def cartons(draw):
     sscc = draw(ssccs)
-    base = draw(st.sampled_from([None, "", "https://verify.example.cn"]))
+    base = draw(st.sampled_from([None, "https://verify.example.cn", "http://127.0.0.1:8080"]))
     return sscc if base is None else f"{base}/00/{sscc}"
 
 

@@ -145,15 +145,37 @@ naming_a_code! {
         pub note: Option<String>,
         /// A carton's steps (packing, shipping, receiving, unpacking) name the carton here, in
         /// place of a code: its Digital Link (`{base}/00/{sscc}`) or its 18 digits.
-        #[schema(format = "sscc", min_length = 18, max_length = 2048)]
+        #[schema(value_type = Option<CartonName>, inline)]
         pub carton: Option<String>,
         /// packing: the codes put into the carton, each its scanned label URI or typed
         /// `{"gtin", "serial"}`; up to 1000.
         pub codes: Option<Vec<PackedCode>>,
         /// packing: the cartons put into it (a pallet), each named as `carton` is; up to 1000.
+        #[schema(value_type = Option<Vec<CartonName>>, inline)]
         pub cartons: Option<Vec<String>>,
     }
 }
+
+/// A carton's number as the service reads it: its Digital Link (`https://{host}/00/{sscc}`), or
+/// the 18 digits alone, after `00` or `(00)`. The check digit is stated by the format (`sscc`).
+/// Described only: requests carry the number as a string.
+pub struct CartonName;
+
+impl utoipa::PartialSchema for CartonName {
+    fn schema() -> utoipa::openapi::RefOr<utoipa::openapi::schema::Schema> {
+        use utoipa::openapi::schema::{ObjectBuilder, SchemaFormat, Type};
+        ObjectBuilder::new()
+            .schema_type(Type::String)
+            .format(Some(SchemaFormat::Custom("sscc".to_owned())))
+            .pattern(Some(
+                r"^(?:(?:\(00\)|00)?[0-9]{18}|https?://[a-z0-9.-]+(?::[0-9]{1,5})?/00/[0-9]{18})$",
+            ))
+            .build()
+            .into()
+    }
+}
+
+impl utoipa::ToSchema for CartonName {}
 
 /// A code put into a carton: its scanned label URI, whose signature must be the registered one,
 /// or its typed numbers.
@@ -171,9 +193,10 @@ pub enum PackedCode {
 #[serde(deny_unknown_fields)]
 pub struct TypedCode {
     /// GTIN-14 with its check digit.
-    #[schema(format = "gtin")]
+    #[schema(format = "gtin", pattern = r"^[ \t\r\n]*[0-9]{14}[ \t\r\n]*$")]
     pub gtin: String,
-    /// The serial (AI 21).
+    /// The serial (AI 21): 1 to 20 characters of GS1 character set 82.
+    #[schema(pattern = r#"^[ \t\r\n]*[!"%-?A-Z_a-z]{1,20}[ \t\r\n]*$"#)]
     pub serial: String,
 }
 
