@@ -86,6 +86,32 @@ impl signed_note::Signer for LogKey {
     }
 }
 
+/// Parses a note verifier key, `<name>+<id hex>+<base64(alg ‖ Ed25519 public key)>`, for the
+/// signature type `alg`, checking that the id is the one the name and key give.
+pub(crate) fn parse_verifier_key(
+    vkey: &str,
+    alg: u8,
+) -> Result<(String, u32, VerifyingKey), TlogError> {
+    let bad = || TlogError::VerifierKey(vkey.to_owned());
+    let (name, rest) = vkey.split_once('+').ok_or_else(bad)?;
+    let (id_hex, key_b64) = rest.split_once('+').ok_or_else(bad)?;
+    if !signed_note::is_key_name_valid(name) || id_hex.len() != 8 {
+        return Err(bad());
+    }
+    let id = u32::from_str_radix(id_hex, 16).map_err(|_| bad())?;
+    let raw = BASE64.decode(key_b64).map_err(|_| bad())?;
+    match raw.split_first() {
+        Some((&first, _)) if first == alg => {}
+        _ => return Err(bad()),
+    }
+    let key: &[u8; 32] = raw[1..].try_into().map_err(|_| bad())?;
+    let key = VerifyingKey::from_bytes(key).map_err(|_| bad())?;
+    if signed_note::key_id(name, &raw) != id {
+        return Err(bad());
+    }
+    Ok((name.to_owned(), id, key))
+}
+
 /// A log's public key, as a note verifier.
 #[derive(Clone, Debug, PartialEq, Eq)]
 pub struct LogVerifier {
@@ -98,27 +124,8 @@ impl LogVerifier {
     /// Parses a note verifier key, `<name>+<id hex>+<base64(0x01 ‖ Ed25519 public key)>`, and checks
     /// that the id is the one the name and key give.
     pub fn parse(vkey: &str) -> Result<Self, TlogError> {
-        let bad = || TlogError::VerifierKey(vkey.to_owned());
-        let (name, rest) = vkey.split_once('+').ok_or_else(bad)?;
-        let (id_hex, key_b64) = rest.split_once('+').ok_or_else(bad)?;
-        if !signed_note::is_key_name_valid(name) || id_hex.len() != 8 {
-            return Err(bad());
-        }
-        let id = u32::from_str_radix(id_hex, 16).map_err(|_| bad())?;
-        let raw = BASE64.decode(key_b64).map_err(|_| bad())?;
-        let Some((&ALG_ED25519, key)) = raw.split_first() else {
-            return Err(bad());
-        };
-        let key: &[u8; 32] = key.try_into().map_err(|_| bad())?;
-        let key = VerifyingKey::from_bytes(key).map_err(|_| bad())?;
-        if signed_note::key_id(name, &raw) != id {
-            return Err(bad());
-        }
-        Ok(LogVerifier {
-            name: name.to_owned(),
-            id,
-            key,
-        })
+        let (name, id, key) = parse_verifier_key(vkey, ALG_ED25519)?;
+        Ok(LogVerifier { name, id, key })
     }
 
     /// The origin the key signs for.

@@ -11,7 +11,7 @@ use base64::engine::general_purpose::STANDARD as BASE64;
 use ed25519_dalek::{Signer as _, SigningKey, VerifyingKey};
 use signed_note::{Note, VerifierList};
 
-use crate::checkpoint::{LogVerifier, SignedCheckpoint};
+use crate::checkpoint::{LogVerifier, SignedCheckpoint, parse_verifier_key};
 use crate::error::TlogError;
 use crate::tree::{self, Hash};
 
@@ -227,27 +227,8 @@ pub struct CosignatureVerifier {
 impl CosignatureVerifier {
     /// Parses `<name>+<id hex>+<base64(0x04 ‖ Ed25519 public key)>`, checking the id.
     pub fn parse(vkey: &str) -> Result<Self, TlogError> {
-        let bad = || TlogError::VerifierKey(vkey.to_owned());
-        let (name, rest) = vkey.split_once('+').ok_or_else(bad)?;
-        let (id_hex, key_b64) = rest.split_once('+').ok_or_else(bad)?;
-        if !signed_note::is_key_name_valid(name) || id_hex.len() != 8 {
-            return Err(bad());
-        }
-        let id = u32::from_str_radix(id_hex, 16).map_err(|_| bad())?;
-        let raw = BASE64.decode(key_b64).map_err(|_| bad())?;
-        let Some((&ALG_COSIGNATURE_V1, key)) = raw.split_first() else {
-            return Err(bad());
-        };
-        let key: &[u8; 32] = key.try_into().map_err(|_| bad())?;
-        let key = VerifyingKey::from_bytes(key).map_err(|_| bad())?;
-        if signed_note::key_id(name, &raw) != id {
-            return Err(bad());
-        }
-        Ok(CosignatureVerifier {
-            name: name.to_owned(),
-            id,
-            key,
-        })
+        let (name, id, key) = parse_verifier_key(vkey, ALG_COSIGNATURE_V1)?;
+        Ok(CosignatureVerifier { name, id, key })
     }
 
     pub fn name(&self) -> &str {

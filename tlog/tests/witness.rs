@@ -31,6 +31,9 @@ fn a_witness_cosigns_a_growing_log_and_refuses_a_fork_or_a_shrink() {
     let witness = Witness::new("witness.example.org", SigningKey::from_bytes(&[2; 32])).unwrap();
     let verifier = CosignatureVerifier::parse(&witness.verifier_key()).unwrap();
     assert_eq!(verifier, witness.verifier());
+    // A key names its signature type: a witness's key is no log key, and a log's no witness's.
+    assert!(tlog::LogVerifier::parse(&witness.verifier_key()).is_err());
+    assert!(CosignatureVerifier::parse(&log.verifier_key()).is_err());
 
     // The first checkpoint it sees, then one that extends it.
     let three = log_of(&["a", "b", "c"]);
