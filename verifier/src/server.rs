@@ -119,7 +119,11 @@ pub fn router(state: AppState) -> Router {
 
     let api = Router::new()
         .route(listed("GET", "/api/v1/me"), get(api::me))
-        .route(listed("POST", "/api/v1/events"), post(api::record_event))
+        .route(
+            listed("POST", "/api/v1/events"),
+            // A full carton packed by its labels' links is as large as a full batch.
+            post(api::record_event).layer(DefaultBodyLimit::max(api::MAX_BATCH_BYTES)),
+        )
         .route(
             listed("POST", "/api/v1/events/batch"),
             // A full batch of scans is larger than other requests.

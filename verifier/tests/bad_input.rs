@@ -255,7 +255,7 @@ fn catalogue(w: &World) -> Vec<Case> {
             "/api/v1/events",
             &shop,
             json!({"step": "receiving", "code": uri}),
-            64 * 1024,
+            1 << 20,
         ),
         (
             "/api/v1/events/batch",
@@ -738,9 +738,15 @@ fn catalogue(w: &World) -> Vec<Case> {
             "413 carton_too_large",
         ),
         (
-            "10,000 codes, past the body limit first",
+            "10,000 codes, far past the stated limit",
             &maker,
             json!({"step": "packing", "carton": FRESH, "codes": many(10_000)}),
+            "413 carton_too_large",
+        ),
+        (
+            "30,000 codes, past the body limit of 1 MiB first",
+            &maker,
+            json!({"step": "packing", "carton": FRESH, "codes": many(30_000)}),
             "413 body_too_large",
         ),
     ] {

@@ -5,10 +5,11 @@
 
 #![allow(clippy::unwrap_used)]
 
+use registry::carton::MAX_CONTENTS;
 use registry::{CodeKey, Role};
 use reqwest::{Client, StatusCode};
 use serde_json::{Value, json};
-use signer::{CompanyPrefix, ManifestEntry, SignedCode, Sscc};
+use signer::{CompanyPrefix, ManifestEntry, SignedCode, SigningKey, Sscc};
 use testkit::service::*;
 use testkit::world::*;
 use verifier::config::Overrides;
@@ -21,6 +22,8 @@ struct World {
     maker: String,
     distributor: String,
     shop: String,
+    /// The maker's signing key, for more codes than the six every test has.
+    maker_key: SigningKey,
     codes: Vec<SignedCode>,
     uris: Vec<String>,
 }
@@ -52,24 +55,11 @@ async fn world() -> World {
         client: Client::new(),
         doc,
         server,
+        maker_key: maker.key,
         codes,
         uris,
     };
-    let manifest: String = world
-        .codes
-        .iter()
-        .map(|c| ManifestEntry::new(c.clone(), &base, None).to_json_line() + "\n")
-        .collect();
-    let uploaded = world
-        .client
-        .post(world.server.url("/api/v1/manifests"))
-        .bearer_auth(&world.maker)
-        .header("content-type", "application/x-ndjson")
-        .body(manifest)
-        .send()
-        .await
-        .unwrap();
-    assert_eq!(uploaded.status(), 200);
+    world.register(&world.codes).await;
     world
 }
 
@@ -79,6 +69,25 @@ fn sscc(n: u64) -> Sscc {
 }
 
 impl World {
+    /// Registers `codes` by the maker's manifest upload.
+    async fn register(&self, codes: &[SignedCode]) {
+        let base = self.server.base();
+        let manifest: String = codes
+            .iter()
+            .map(|c| ManifestEntry::new(c.clone(), &base, None).to_json_line() + "\n")
+            .collect();
+        let uploaded = self
+            .client
+            .post(self.server.url("/api/v1/manifests"))
+            .bearer_auth(&self.maker)
+            .header("content-type", "application/x-ndjson")
+            .body(manifest)
+            .send()
+            .await
+            .unwrap();
+        assert_eq!(uploaded.status(), 200);
+    }
+
     async fn event(&self, token: &str, body: Value) -> (StatusCode, Value) {
         let response = self
             .client
@@ -505,5 +514,22 @@ async fn refused_carton_requests_store_nothing() {
         "carton_too_large",
     )
     .await;
+    w.server.shutdown().await;
+}
+
+/// A carton holds up to 1,000 parts, and a maker packs them by the labels it scans: a full carton of
+/// label links (about 170 bytes each) is one request, past the general body limit of 64 KiB.
+#[tokio::test]
+async fn a_full_carton_of_scanned_labels_packs_in_one_request() {
+    let w = world().await;
+    let full = codes(&w.maker_key, "FULL", MAX_CONTENTS);
+    w.register(&full).await;
+    let base = w.server.base();
+    let uris: Vec<String> = full.iter().map(|c| c.to_uri(&base)).collect();
+    let body = json!({"step": "packing", "carton": sscc(900).as_str(), "codes": uris});
+    assert!(serde_json::to_vec(&body).unwrap().len() > 150 * 1024);
+    w.ok(&w.maker, body).await;
+    let carton = w.server.registry.carton(&sscc(900)).unwrap().unwrap();
+    assert_eq!(carton.codes.len(), MAX_CONTENTS);
     w.server.shutdown().await;
 }

@@ -32,7 +32,8 @@ use crate::state::AppState;
 
 /// Scans in one batch request.
 pub const MAX_BATCH: usize = 1000;
-/// Body limit of a batch request: 1000 scans of about 300 bytes, with room to spare.
+/// Body limit of a batch request (1000 scans of about 300 bytes) and of one event (a packing of
+/// 1000 label links of about 170 bytes), with room to spare.
 pub const MAX_BATCH_BYTES: usize = 1 << 20;
 
 const MAKERS: &[Role] = &[Role::Manufacturer];
@@ -654,7 +655,7 @@ pub(super) fn event_result(key: &CodeKey, recorded: &Recorded) -> EventResult {
         RoleRefused,
         (status = 404, description = "Not registered (`not_registered`), or no such carton (`unknown_carton`)"),
         (status = 413, description = "A packing over 1000 codes or cartons, or a carton move over \
-            5000 codes (`carton_too_large`), or a body past the limit (`body_too_large`)"),
+            5000 codes (`carton_too_large`), or a body past 1 MiB (`body_too_large`)"),
         (status = 409, description = "A ship, remove or destroy by a party that does not hold the part \
             (`not_holder`: nothing changed, the attempt was kept as a claim for the manufacturer; \
             for a carton, a part inside not held, nothing recorded), a carton or code already \
