@@ -323,6 +323,29 @@ async fn a_pallet_goes_from_maker_to_shop_by_its_cartons() {
         ],
         "{history}"
     );
+    // The maker's investigation page says so too, and that a carton's label moved it.
+    let pages = Client::builder()
+        .redirect(reqwest::redirect::Policy::none())
+        .build()
+        .unwrap();
+    let (cookie, _) = sign_in(&pages, &w.server, "/dashboard", &w.maker).await;
+    let page = pages
+        .get(w.server.url(&format!(
+            "/dashboard/codes/{}/{}",
+            part.gtin.as_str(),
+            part.serial.as_str()
+        )))
+        .header("cookie", &cookie)
+        .send()
+        .await
+        .unwrap()
+        .text()
+        .await
+        .unwrap();
+    for carton in [pallet.as_str(), a.as_str()] {
+        assert!(page.contains(&format!("in carton {carton}")), "{page}");
+    }
+    assert!(page.contains("carton label scanned"), "{page}");
     // Its EPCIS export names the carton of the same four events.
     let epcis: Value = w
         .client

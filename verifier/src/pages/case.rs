@@ -238,6 +238,9 @@ fn gather(
                 detail.push(text.to_owned());
             }
         }
+        if let Some(carton) = &e.carton {
+            detail.push(c.through_carton.replace("{sscc}", carton.as_str()));
+        }
         // Scanned or typed matters for custody moves only: the maker's own steps (registering,
         // recalling, resolving) name the code through its account, not a label in hand.
         let moves = matches!(
@@ -251,7 +254,13 @@ fn gather(
             party,
             region,
             detail,
-            basis: if moves { c.basis(e.basis) } else { "" },
+            // A carton's label names its parts only through the packing record: recorded as typed
+            // numbers, but the maker should read how it really happened.
+            basis: match (moves, &e.carton) {
+                (false, _) => "",
+                (true, Some(_)) => c.carton_label,
+                (true, None) => c.basis(e.basis),
+            },
             outcome: c.outcome(e.outcome),
             outcome_code: e.outcome.as_str(),
         });

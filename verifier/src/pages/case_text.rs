@@ -119,6 +119,9 @@ words! {
         /// `{name}`: the party shipped to.
         shipped_to { zh: "发往 {name}",
                      en: "to {name}" }
+        /// `{sscc}`: the carton (or pallet) whose label moved the part, by its 18 digits.
+        through_carton { zh: "随箱 {sscc}",
+                         en: "in carton {sscc}" }
         /// A correction's row: which event it undid.
         undoes { zh: "撤销事件 #{seq}（{step}）",
                  en: "Undoes event #{seq} ({step})" }
@@ -132,6 +135,9 @@ words! {
                   en: "label scanned" }
         typed { zh: "手动输入号码",
                 en: "numbers typed" }
+        /// A move recorded by scanning the carton's label, not the part's own.
+        carton_label { zh: "扫描箱标",
+                       en: "carton label scanned" }
         legacy { zh: "旧记录",
                  en: "older record" }
         applied { zh: "已执行",
