@@ -142,6 +142,9 @@ pub enum CartonError {
     NotHolder(Sscc),
     #[error("carton {0} is packed in another carton: move or unpack that one")]
     Nested(Sscc),
+    /// Unpacking named contents: one of them is not packed directly in the carton.
+    #[error("{what} is not packed directly in carton {carton}: nothing was taken out")]
+    NotInside { carton: Sscc, what: String },
 }
 
 impl CartonError {
@@ -160,6 +163,7 @@ impl CartonError {
             CartonError::NotTheirPrefix { .. } => "sscc_prefix",
             CartonError::NotHolder(_) => "not_holder",
             CartonError::Nested(_) => "carton_nested",
+            CartonError::NotInside { .. } => "not_in_carton",
         }
     }
 }

@@ -412,3 +412,79 @@ fn two_shipments_of_one_carton_at_once_move_every_part_the_same_way() {
         "every part moved together"
     );
 }
+
+/// A distributor takes two parts and a carton out of a pallet and leaves the rest packed; naming
+/// something that is not directly inside, or naming it twice, takes nothing out; the last content
+/// taken out leaves no carton behind.
+#[test]
+fn unpacking_named_contents_leaves_the_rest_packed() {
+    let w = World::new();
+    w.add_parties(&["dist-1"]);
+    let r = &w.registry;
+    let maker = w.maker_party();
+    let keys = registered(&w, 6);
+    r.pack_carton(&maker, &sscc(1), &typed(&keys[..2]), &[], day(2))
+        .unwrap();
+    r.pack_carton(&maker, &sscc(2), &typed(&keys[2..]), &[sscc(1)], day(2))
+        .unwrap();
+    let before = r.carton(&sscc(2)).unwrap();
+
+    // The maker holds everything; another party may not even learn what is inside.
+    let refused = r.unpack_from(&party("dist-1"), &sscc(2), &keys[2..3], &[]);
+    assert_eq!(carton_error(refused), CartonError::NotHolder(sscc(2)));
+    // A code packed in the inner carton is not directly in the pallet.
+    let refused = r.unpack_from(&maker, &sscc(2), &keys[0..1], &[]);
+    assert_eq!(
+        carton_error(refused),
+        CartonError::NotInside {
+            carton: sscc(2),
+            what: keys[0].to_string()
+        }
+    );
+    let twice = [keys[2].clone(), keys[2].clone()];
+    let refused = r.unpack_from(&maker, &sscc(2), &twice, &[]);
+    assert_eq!(
+        carton_error(refused),
+        CartonError::CodeTwice(keys[2].clone())
+    );
+    assert_eq!(r.carton(&sscc(2)).unwrap(), before, "nothing taken out");
+
+    let taken = r
+        .unpack_from(&maker, &sscc(2), &keys[2..4], &[sscc(1)])
+        .unwrap();
+    assert_eq!(
+        (taken.codes, taken.cartons),
+        (keys[2..4].to_vec(), vec![sscc(1)])
+    );
+    let left = r.carton(&sscc(2)).unwrap().unwrap();
+    assert_eq!((left.codes, left.cartons), (keys[4..].to_vec(), vec![]));
+    assert!(keys[2..4].iter().all(|k| r.carton_of(k).unwrap().is_none()));
+    assert!(
+        keys[4..]
+            .iter()
+            .all(|k| r.carton_of(k).unwrap() == Some(sscc(2)))
+    );
+    // The inner carton is on its own now, still holding its parts.
+    assert_eq!(r.carton(&sscc(1)).unwrap().unwrap().parent, None);
+    assert!(
+        keys[..2]
+            .iter()
+            .all(|k| r.carton_of(k).unwrap() == Some(sscc(1)))
+    );
+
+    // Shipping the rest moves only what is left in it.
+    let moved = r
+        .ship_carton(&maker, &sscc(2), &party("dist-1"), day(3))
+        .unwrap();
+    assert_eq!(moved.len(), 2);
+    assert_eq!(events(&w, &keys[2]), 1, "a part taken out did not move");
+
+    // Taking out the last contents leaves no carton.
+    r.receive_carton(&party("dist-1"), &sscc(2), day(4))
+        .unwrap();
+    r.unpack_from(&party("dist-1"), &sscc(2), &keys[4..], &[])
+        .unwrap();
+    assert_eq!(r.carton(&sscc(2)).unwrap(), None);
+    let audit = r.audit(|_| {}).unwrap();
+    assert!(audit.is_clean(), "{audit:?}");
+}

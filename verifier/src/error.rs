@@ -306,7 +306,8 @@ fn carton_status(why: &CartonError) -> StatusCode {
         | C::CodeTwice(_)
         | C::CartonTwice(_)
         | C::Cycle(_)
-        | C::NotTheirPrefix { .. } => StatusCode::UNPROCESSABLE_ENTITY,
+        | C::NotTheirPrefix { .. }
+        | C::NotInside { .. } => StatusCode::UNPROCESSABLE_ENTITY,
     }
 }
 

@@ -714,6 +714,18 @@ fn catalogue(w: &World) -> Vec<Case> {
             "409 carton_exists",
         ),
         (
+            "an unpacking naming a code not in the carton",
+            &maker,
+            json!({"step": "unpacking", "carton": PACKED, "codes": [typed(1)]}),
+            "422 not_in_carton",
+        ),
+        (
+            "an unpacking naming nothing",
+            &maker,
+            json!({"step": "unpacking", "carton": PACKED, "codes": [], "cartons": []}),
+            "400 invalid_field",
+        ),
+        (
             "shipped by a party not holding it",
             &shop,
             json!({"step": "shipping", "carton": PACKED, "to": "dist-1"}),

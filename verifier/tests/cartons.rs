@@ -556,3 +556,37 @@ async fn a_full_carton_of_scanned_labels_packs_in_one_request() {
     assert_eq!(carton.codes.len(), MAX_CONTENTS);
     w.server.shutdown().await;
 }
+
+/// A distributor takes one part out of a carton by its label and leaves the rest packed.
+#[tokio::test]
+async fn unpacking_named_parts_leaves_the_rest_packed() {
+    let w = world().await;
+    let carton = sscc(901);
+    w.ok(
+        &w.maker,
+        json!({"step": "packing", "carton": carton.as_str(), "codes": [w.uris[0], w.typed(1), w.typed(2)]}),
+    )
+    .await;
+    let answer = w
+        .ok(
+            &w.maker,
+            json!({"step": "unpacking", "carton": carton.as_str(), "codes": [w.uris[1]]}),
+        )
+        .await;
+    let key = |i: usize| CodeKey::of(&w.codes[i].part);
+    assert_eq!(answer["codes"], json!([key(1).to_string()]), "{answer}");
+    let left = w.server.registry.carton(&carton).unwrap().unwrap();
+    let mut expected = vec![key(0), key(2)];
+    expected.sort();
+    assert_eq!(left.codes, expected);
+    assert_eq!(w.server.registry.carton_of(&key(1)).unwrap(), None);
+    // Taken out already: not in the carton any more, and nothing changes.
+    w.refused(
+        &w.maker,
+        json!({"step": "unpacking", "carton": carton.as_str(), "codes": [w.typed(1)]}),
+        422,
+        "not_in_carton",
+    )
+    .await;
+    w.server.shutdown().await;
+}

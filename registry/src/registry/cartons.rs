@@ -54,6 +54,33 @@ struct Contents {
     codes: Vec<CodeKey>,
 }
 
+/// The codes and cartons named to take out of a carton; `None` takes out everything.
+type Named<'a> = (&'a [CodeKey], &'a [Sscc]);
+
+/// `named`, each of which must be packed directly in the carton `sscc` (in `packed`), once.
+fn named_contents<T: Clone + PartialEq + std::fmt::Display>(
+    sscc: &Sscc,
+    named: &[T],
+    packed: &[T],
+    twice: impl Fn(T) -> CartonError,
+) -> Result<Vec<T>> {
+    let mut taken: Vec<T> = Vec::with_capacity(named.len());
+    for item in named {
+        if taken.contains(item) {
+            return Err(twice(item.clone()).into());
+        }
+        if !packed.contains(item) {
+            return Err(CartonError::NotInside {
+                carton: *sscc,
+                what: item.to_string(),
+            }
+            .into());
+        }
+        taken.push(item.clone());
+    }
+    Ok(taken)
+}
+
 impl Registry {
     /// A carton's packing record.
     pub fn carton(&self, sscc: &Sscc) -> Result<Option<Carton>> {
@@ -400,13 +427,31 @@ impl Registry {
     /// record is gone. Only a party holding every part inside may; a carton packed in another is
     /// unpacked from that one first.
     pub fn unpack_carton(&self, actor: &PartyId, sscc: &Sscc) -> Result<Carton> {
+        self.unpack(actor, sscc, None)
+    }
+
+    /// Takes the named `codes` and `cartons` out of the carton `sscc`, which keeps the rest (and
+    /// is gone once nothing is left), as a distributor takes a few parts out of a carton to ship
+    /// them on their own. Each must be packed directly in it (`not_in_carton`, nothing changed);
+    /// who may is as for [`Registry::unpack_carton`]. Returns what was taken out.
+    pub fn unpack_from(
+        &self,
+        actor: &PartyId,
+        sscc: &Sscc,
+        codes: &[CodeKey],
+        cartons: &[Sscc],
+    ) -> Result<Carton> {
+        self.unpack(actor, sscc, Some((codes, cartons)))
+    }
+
+    fn unpack(&self, actor: &PartyId, sscc: &Sscc, named: Option<Named<'_>>) -> Result<Carton> {
         let mut conflicts = 0;
         let unpacked = loop {
             let contents = self.contents(sscc)?;
             let attempt = {
                 let _gate = self.write_gate();
                 let _codes = self.stripes(&contents.codes);
-                self.try_unpack(actor, sscc, &contents)
+                self.try_unpack(actor, sscc, &contents, named)
             };
             match attempt {
                 Err(RegistryError::Store(StoreError::Conflict)) if conflicts < MAX_CONFLICTS => {
@@ -419,11 +464,18 @@ impl Registry {
         Ok(unpacked)
     }
 
-    fn try_unpack(&self, actor: &PartyId, sscc: &Sscc, contents: &Contents) -> Result<Carton> {
+    fn try_unpack(
+        &self,
+        actor: &PartyId,
+        sscc: &Sscc,
+        contents: &Contents,
+        named: Option<Named<'_>>,
+    ) -> Result<Carton> {
         let (_, carton) = &contents.cartons[0];
         if carton.parent.is_some() {
             return Err(CartonError::Nested(*sscc).into());
         }
+        // Whoever holds the carton holds every part in it; nobody else learns what is inside.
         let mut held = Vec::new();
         for key in &contents.codes {
             let record = self.store.code(key)?.ok_or_else(|| {
@@ -434,6 +486,41 @@ impl Registry {
             }
             held.push((key.clone(), record));
         }
+        let (taken, left) = match named {
+            None => (
+                Carton {
+                    parent: None,
+                    ..carton.clone()
+                },
+                None,
+            ),
+            Some((codes, cartons)) => {
+                let taken = Carton {
+                    parent: None,
+                    codes: named_contents(sscc, codes, &carton.codes, CartonError::CodeTwice)?,
+                    cartons: named_contents(sscc, cartons, &carton.cartons, |c| {
+                        CartonError::CartonTwice(c)
+                    })?,
+                    ..carton.clone()
+                };
+                let left = Carton {
+                    codes: carton
+                        .codes
+                        .iter()
+                        .filter(|k| !taken.codes.contains(k))
+                        .cloned()
+                        .collect(),
+                    cartons: carton
+                        .cartons
+                        .iter()
+                        .filter(|c| !taken.cartons.contains(c))
+                        .copied()
+                        .collect(),
+                    ..carton.clone()
+                };
+                (taken, Some(left).filter(|left| !left.is_empty()))
+            }
+        };
         let updates: Vec<MovedCode<'_>> = held
             .iter()
             .map(|(key, record)| MovedCode {
@@ -444,7 +531,7 @@ impl Registry {
                 after: record,
             })
             .collect();
-        let out: Vec<InCarton<'_>> = carton
+        let out: Vec<InCarton<'_>> = taken
             .codes
             .iter()
             .map(|key| InCarton {
@@ -456,7 +543,7 @@ impl Registry {
         let inner: Vec<(Sscc, Carton, Carton)> = contents
             .cartons
             .iter()
-            .filter(|(_, c)| c.parent.as_ref() == Some(sscc))
+            .filter(|(s, _)| taken.cartons.contains(s))
             .map(|(s, c)| {
                 let after = Carton {
                     parent: None,
@@ -468,7 +555,7 @@ impl Registry {
         let mut cartons = vec![CartonUpdate {
             sscc,
             before: Some(carton),
-            after: None,
+            after: left.as_ref(),
         }];
         cartons.extend(inner.iter().map(|(s, before, after)| CartonUpdate {
             sscc: s,
@@ -476,7 +563,7 @@ impl Registry {
             after: Some(after),
         }));
         self.store.move_cartons(&updates, &out, &cartons)?;
-        Ok(carton.clone())
+        Ok(taken)
     }
 
     /// The carton `sscc` and everything inside it, as stored now, within the limits.

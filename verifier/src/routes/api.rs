@@ -149,9 +149,11 @@ naming_a_code! {
         #[schema(value_type = Option<CartonName>, inline)]
         pub carton: Option<String>,
         /// packing: the codes put into the carton, each its scanned label URI or typed
-        /// `{"gtin", "serial"}`; up to 1000.
+        /// `{"gtin", "serial"}`; up to 1000. unpacking: the codes taken out, named the same way
+        /// (without `codes` and `cartons`, everything is taken out).
         pub codes: Option<Vec<PackedCode>>,
         /// packing: the cartons put into it (a pallet), each named as `carton` is; up to 1000.
+        /// unpacking: the cartons taken out.
         #[schema(value_type = Option<Vec<CartonName>>, inline)]
         pub cartons: Option<Vec<String>>,
     }
@@ -663,7 +665,8 @@ pub(super) fn event_result(key: &CodeKey, recorded: &Recorded) -> EventResult {
             or an install of a recalled part without `override_recall` (`recalled`: nothing stored)"),
         (status = 422, description = "A carton whose check digit is wrong (`carton_check_digit`), \
             empty (`carton_empty`), inside itself (`carton_cycle`), nested too deep \
-            (`carton_too_deep`), a code or carton twice in one packing (`packed_twice`), a maker's \
+            (`carton_too_deep`), a code or carton twice in one packing (`packed_twice`), an \
+            unpacking naming something not packed directly in the carton (`not_in_carton`), a maker's \
             carton outside its company prefixes (`sscc_prefix`), a forged label (`code_mismatch`), an unknown recipient (`unknown_party`), a bad correction, a trust failure, or an install into a VIN whose check digit does not verify without `\"vin_confirmed\": true` (`vin_check_digit`)"),
     ),
 )]

@@ -22,7 +22,7 @@ pub const CARTON_STEP_FIELDS: [(&str, &[&str], &[&str]); 4] = [
     ("packing", &[], &["codes", "cartons"]),
     ("shipping", &["to"], &[]),
     ("receiving", &[], &[]),
-    ("unpacking", &[], &[]),
+    ("unpacking", &[], &["codes", "cartons"]),
 ];
 
 /// What a carton request did.
@@ -55,7 +55,10 @@ pub enum CartonStep {
         to: PartyId,
     },
     Receive,
-    Unpack,
+    /// Everything out, or only the named codes and cartons.
+    Unpack {
+        named: Option<(Vec<CodeKey>, Vec<Sscc>)>,
+    },
 }
 
 /// The carton `req` names and the step it asks of `caller`: no code named beside the carton, a
@@ -67,17 +70,19 @@ pub fn check_carton_request(
 ) -> Result<(Sscc, CartonStep), ApiError> {
     let carton = required(req.carton.as_deref(), "carton", &req.step)?;
     let sscc = checked(caller, req, carton)?;
+    let cartons = || -> Result<Vec<Sscc>, ApiError> {
+        req.cartons
+            .as_deref()
+            .unwrap_or_default()
+            .iter()
+            .enumerate()
+            .map(|(i, c)| carton_number(c).map_err(|e| at("cartons", i, e)))
+            .collect()
+    };
     let step = match req.step.as_str() {
         "packing" => CartonStep::Pack {
             codes: packed_codes(req.codes.as_deref().unwrap_or_default())?,
-            cartons: req
-                .cartons
-                .as_deref()
-                .unwrap_or_default()
-                .iter()
-                .enumerate()
-                .map(|(i, c)| carton_number(c).map_err(|e| at("cartons", i, e)))
-                .collect::<Result<_, _>>()?,
+            cartons: cartons()?,
         },
         "shipping" => {
             let to = required(req.to.as_deref(), "to", "shipping")?;
@@ -88,7 +93,25 @@ pub fn check_carton_request(
         }
         "receiving" => CartonStep::Receive,
         // `checked` admits the carton's four steps only.
-        _ => CartonStep::Unpack,
+        _ if req.codes.is_none() && req.cartons.is_none() => CartonStep::Unpack { named: None },
+        _ => {
+            let codes: Vec<CodeKey> = packed_codes(req.codes.as_deref().unwrap_or_default())?
+                .into_iter()
+                .map(|(key, _)| key)
+                .collect();
+            let cartons = cartons()?;
+            // An empty list is a mistake, never a request to empty the whole carton.
+            if codes.is_empty() && cartons.is_empty() {
+                return Err(ApiError::bad_request(
+                    "invalid_field",
+                    "codes, cartons: name at least one code or carton to take out, or leave \
+                     both out to unpack everything",
+                ));
+            }
+            CartonStep::Unpack {
+                named: Some((codes, cartons)),
+            }
+        }
     };
     Ok((sscc, step))
 }
@@ -107,8 +130,11 @@ pub fn record_carton(
             let packed = registry.pack_carton(actor, &sscc, &codes, &cartons, now)?;
             ("packing", packed.codes, packed.cartons, Vec::new())
         }
-        CartonStep::Unpack => {
-            let unpacked = registry.unpack_carton(actor, &sscc)?;
+        CartonStep::Unpack { named } => {
+            let unpacked = match named {
+                None => registry.unpack_carton(actor, &sscc)?,
+                Some((codes, cartons)) => registry.unpack_from(actor, &sscc, &codes, &cartons)?,
+            };
             ("unpacking", unpacked.codes, unpacked.cartons, Vec::new())
         }
         CartonStep::Ship { to } => {
