@@ -33,7 +33,8 @@
   box.hidden = false;
 
   function say(text, kind, code) {
-    status.className = kind || "";
+    // Boxed like the page's other messages, or plain for "opening" and "point at a label".
+    status.className = kind ? "verdict " + kind : "";
     status.textContent = text;
     if (code) {
       var c = document.createElement("span");
@@ -119,6 +120,16 @@
     } catch (e) {}
   }
 
+  // What the confirmation shows of a read: a link's path (GTIN and serial, or the carton's SSCC),
+  // without the host and the signature, which would fill a phone's screen.
+  function brief(text) {
+    try {
+      var u = new URL(text);
+      if (u.pathname.length > 1) return u.pathname;
+    } catch (e) {}
+    return text.length > 60 ? text.slice(0, 60) + "…" : text;
+  }
+
   // Submits `text` unless it is the label still in view; says whether it did.
   function read(text) {
     var now = Date.now();
@@ -133,7 +144,7 @@
     // The form's own submit handler queues it, as it does for Enter from a scanner.
     if (form.requestSubmit) form.requestSubmit();
     else form.dispatchEvent(new Event("submit", {cancelable: true}));
-    say(box.dataset.read, "ok", text);
+    say(box.dataset.read, "ok", brief(text));
     video.style.outline = "6px solid #0a6b2e";
     setTimeout(function () { video.style.outline = ""; }, COOL_DOWN_MS);
     chirp();
