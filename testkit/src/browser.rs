@@ -21,6 +21,12 @@ impl Drop for Driver {
 
 /// A browser with its own profile directory `profile`, and the chromedriver behind it.
 pub async fn browser(profile: &std::path::Path) -> (Driver, Client) {
+    browser_with(profile, &[]).await
+}
+
+/// [`browser`], started with `extra` Chromium arguments besides the usual ones (e.g. a fake
+/// camera, [`crate::camera::fake_camera_args`]).
+pub async fn browser_with(profile: &std::path::Path, extra: &[String]) -> (Driver, Client) {
     let port = StdListener::bind("127.0.0.1:0")
         .unwrap()
         .local_addr()
@@ -35,15 +41,23 @@ pub async fn browser(profile: &std::path::Path) -> (Driver, Client) {
             "chromedriver is needed for the browser tests: apt-get install chromium chromium-driver",
         );
     let driver = Driver(child);
+    let mut args: Vec<String> = [
+        "--headless",
+        "--no-sandbox",
+        "--disable-gpu",
+        "--disable-background-networking",
+        "--no-first-run",
+        "--disable-dev-shm-usage",
+    ]
+    .map(String::from)
+    .to_vec();
+    args.push(format!("--user-data-dir={}", profile.display()));
+    args.extend_from_slice(extra);
     let capabilities = json!({
         "browserName": "chrome",
         "goog:chromeOptions": {
             "binary": "/usr/bin/chromium",
-            "args": [
-                "--headless", "--no-sandbox", "--disable-gpu", "--disable-background-networking",
-                "--no-first-run", "--disable-dev-shm-usage",
-                format!("--user-data-dir={}", profile.display()),
-            ],
+            "args": args,
             "mobileEmulation": {
                 "deviceMetrics": {"width": 360, "height": 740, "pixelRatio": 1.0}
             },

@@ -8,6 +8,7 @@
 //! | [`disk`] | a small tmpfs of a test's own, filled until it takes no more, and freed |
 //! | [`service`] (`service`) | the verifier on a port-0 listener over a registry on the test's engine; signing in to its pages |
 //! | [`browser`] (`browser`) | headless Chromium over chromedriver at a phone's viewport, and what page tests do with it |
+//! | [`camera`] (`browser`) | a fake camera for Chromium: a label's PNG centred in a Y4M video, and the arguments that play it |
 //! | [`cli`] | the real `partseal` binary (its path given by the test) run in a directory, a served `partseal serve`, raw HTTP to it |
 //!
 //! Only what two or more test files share lives here; a fixture one file uses stays in it.
@@ -31,6 +32,8 @@
 
 #[cfg(feature = "browser")]
 pub mod browser;
+#[cfg(feature = "browser")]
+pub mod camera;
 pub mod cli;
 pub mod disk;
 #[cfg(feature = "registry")]

@@ -28,7 +28,7 @@ use utoipa::{Modify, OpenApi};
 use crate::manifest_upload::UploadSummary;
 use crate::pages::{case, dashboard, home, lots, owner, shop, upload};
 use crate::routes::carton_events::CARTON_STEP_FIELDS;
-use crate::routes::{api, log, ops, public};
+use crate::routes::{api, assets, log, ops, public};
 use crate::schemas::{VerdictAnswer, problem};
 use crate::verdict::{Verdict, VerdictCode};
 
@@ -87,6 +87,7 @@ use crate::verdict::{Verdict, VerdictCode};
         case::recall,
         upload::upload,
         lots::lots,
+        assets::serve,
     ),
     // Named by the shared answer sets of `schemas`, which cannot register them themselves.
     components(schemas(crate::error::Problem, VerdictCode, Verdict, UploadSummary)),

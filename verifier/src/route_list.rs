@@ -49,4 +49,6 @@ pub const ROUTES: &[(&str, &str)] = &[
     ("POST", "/dashboard/recall"),
     ("POST", "/dashboard/manifests"),
     ("GET", "/dashboard/lots"),
+    // The station's scripts.
+    ("GET", "/assets/{name}"),
 ];

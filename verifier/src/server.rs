@@ -37,7 +37,7 @@ use crate::error::ApiError;
 use crate::metrics;
 use crate::pages;
 use crate::route_list::ROUTES;
-use crate::routes::{api, log, ops, public};
+use crate::routes::{api, assets, log, ops, public};
 use crate::state::AppState;
 
 /// `path`, once checked to be listed in [`ROUTES`] with `method`. Panics otherwise: every test
@@ -150,6 +150,10 @@ pub fn router(state: AppState) -> Router {
         .route(listed("GET", "/log/key"), get(log::key))
         .route(listed("GET", "/log/tile/{*path}"), get(log::tile));
 
+    // The pages' static files: compiled in, cacheable for a year, not rate-limited (a station
+    // fetches each once).
+    let asset_routes = Router::new().route(listed("GET", "/assets/{name}"), get(assets::serve));
+
     // Everything but manifest uploads answers within the request timeout; an upload of a million
     // lines streams for longer and is bounded by its own size limit instead.
     let timed = Router::new()
@@ -158,6 +162,7 @@ pub fn router(state: AppState) -> Router {
         .merge(public)
         .merge(pages)
         .merge(api)
+        .merge(asset_routes)
         .layer(middleware::from_fn_with_state(state.clone(), time_limit))
         .layer(DefaultBodyLimit::max(state.config().body_limit_bytes));
     let streaming = Router::new()

@@ -219,6 +219,8 @@ const TABLE: &[Row] = &[
         "",
         page(["200", "200 signin", "200 signin", "200"]),
     ),
+    // The station's scripts are public, like the page that names them.
+    ("GET", "/assets/{name}", "the QR decoder", EVERYONE_200),
     (
         "POST",
         "/dashboard/recall",
@@ -625,6 +627,7 @@ impl World {
                     .body(format!("{line}\n"))
             }
             ("GET", "/log/tile/{*path}") => self.client.get(url("/log/tile/0/x999/999")),
+            ("GET", "/assets/{name}") => self.client.get(url("/assets/jsQR-1.4.0.js")),
             ("GET", path) => self.client.get(url(path)),
             (method, path) => panic!("no request for {method} {path}"),
         };

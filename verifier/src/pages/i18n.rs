@@ -896,6 +896,23 @@ words! {
                             en: "Suspected cloned label" }
         flagged_copies { zh: "已知此标签有仿制品",
                          en: "Copies of this label are known" }
+        // The station's camera scanning.
+        camera_start { zh: "用相机扫码",
+                       en: "Scan with camera" }
+        camera_stop { zh: "关闭相机",
+                      en: "Stop camera" }
+        camera_starting { zh: "正在打开相机……",
+                          en: "Opening the camera…" }
+        camera_aim { zh: "将配件或箱子标签上的二维码对准相机。",
+                     en: "Point the camera at the QR code on the part's or the carton's label." }
+        camera_read { zh: "✔ 已读取并记录：",
+                      en: "✔ Read and sent: " }
+        camera_denied { zh: "无法使用相机：没有获得相机权限。请在浏览器设置中允许本网站使用相机，或继续用扫码枪或键盘输入。",
+                        en: "The camera cannot be used: permission was not given. Allow this site to use the camera in the browser's settings, or keep scanning with the scanner or typing." }
+        camera_none { zh: "这台设备没有可用的相机。请用扫码枪扫描或输入号码。",
+                      en: "This device has no camera available. Scan with the scanner or type the code." }
+        camera_failed { zh: "相机无法打开，请用扫码枪扫描或输入号码。原因：",
+                        en: "The camera could not be opened; scan with the scanner or type the code. Cause: " }
     }
 }
 

@@ -1,6 +1,7 @@
 //! The HTTP surface, one module per audience.
 
 pub mod api;
+pub mod assets;
 pub mod carton_events;
 pub mod log;
 pub mod named_code;
