@@ -226,6 +226,16 @@ impl Witness {
     }
 }
 
+/// The origin's name in a witness's monitoring path (`/<origin hash>/checkpoint`): SHA-256 of the
+/// origin, lowercase hex.
+pub fn origin_hash(origin: &str) -> String {
+    use sha2::Digest as _;
+    sha2::Sha256::digest(origin.as_bytes())
+        .iter()
+        .map(|b| format!("{b:02x}"))
+        .collect()
+}
+
 /// What a cosignature/v1 signs: a header line, the time, then the checkpoint's text.
 fn cosigned_message(text: &[u8], time: u64) -> Vec<u8> {
     let mut msg = format!("cosignature/v1\ntime {time}\n").into_bytes();
