@@ -278,6 +278,11 @@ impl CosignatureVerifier {
         &self.name
     }
 
+    /// `<name>+<key id hex>+<base64(0x04 ‖ public key)>`, as parsed.
+    pub fn to_key_string(&self) -> String {
+        cosigner_key_string(&self.name, &self.key)
+    }
+
     /// The lines of a witness's `add-checkpoint` answer that are this witness's valid cosignatures
     /// of `note` (the checkpoint sent); lines of other keys, and bad ones, are left out.
     pub fn valid_lines(&self, note: &str, answer: &str) -> Vec<String> {
