@@ -73,14 +73,18 @@ impl Drop for Running {
 fn witness(dir: &Path, log_key: &str) -> Running {
     let log = dir.join("witness.log");
     let file = std::fs::File::create(&log).unwrap();
-    let child = PARTSEAL
-        .command(dir)
-        .args(["witness", "--listen", "127.0.0.1:0", "--state", "state"])
-        .args(["--key", "witness.key", "--name", NAME, "--log", log_key])
-        .stdout(Stdio::null())
-        .stderr(file)
-        .spawn()
-        .unwrap();
+    // Held (and killed, if the test fails first) from the start.
+    let mut running = Running {
+        child: PARTSEAL
+            .command(dir)
+            .args(["witness", "--listen", "127.0.0.1:0", "--state", "state"])
+            .args(["--key", "witness.key", "--name", NAME, "--log", log_key])
+            .stdout(Stdio::null())
+            .stderr(file)
+            .spawn()
+            .unwrap(),
+        addr: String::new(),
+    };
     let started = Instant::now();
     loop {
         let text = std::fs::read_to_string(&log).unwrap_or_default();
@@ -91,7 +95,8 @@ fn witness(dir: &Path, log_key: &str) -> Running {
                 .map(|a| a.trim_matches(|c: char| !c.is_ascii_graphic()).to_owned())
         });
         if let Some(addr) = addr {
-            return Running { child, addr };
+            running.addr = addr;
+            return running;
         }
         assert!(
             started.elapsed() < Duration::from_secs(30),
