@@ -28,6 +28,7 @@ mod serve;
 mod sign;
 mod store_args;
 mod verify;
+mod witness;
 
 #[derive(Parser)]
 #[command(
@@ -64,6 +65,8 @@ enum Command {
     /// The registry's public transparency log: its key.
     #[command(subcommand)]
     Log(log::LogCommand),
+    /// Witness transparency logs: cosign a log's checkpoint only if it extends the last one cosigned.
+    Witness(witness::WitnessArgs),
     /// The service's parties, API tokens and trust state, whether `partseal serve` runs or not.
     ///
     /// While the service runs on the data directory, it carries the command out; on a database,
@@ -73,8 +76,9 @@ enum Command {
 }
 
 pub fn run(cli: Cli) -> anyhow::Result<ExitCode> {
-    // The service sets up its logs from its configuration; every other command logs warnings as text.
-    if !matches!(cli.command, Command::Serve(_)) {
+    // The service sets up its logs from its configuration, the witness at the info level; every
+    // other command logs warnings as text.
+    if !matches!(cli.command, Command::Serve(_) | Command::Witness(_)) {
         init_tracing(LogFormat::Text, "warn");
     }
     match cli.command {
@@ -88,6 +92,7 @@ pub fn run(cli: Cli) -> anyhow::Result<ExitCode> {
         Command::Verify(args) => verify::run(args),
         Command::Admin(cmd) => admin::run(cmd),
         Command::Log(cmd) => log::run(cmd),
+        Command::Witness(args) => witness::run(args),
     }
 }
 

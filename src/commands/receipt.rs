@@ -1,5 +1,6 @@
-//! `partseal verify --receipt FILE --log-key KEY`: a receipt of the public transparency log,
-//! checked offline, saying what it proves and what it does not.
+//! `partseal verify --receipt FILE --log-key KEY [--witness KEY]...`: a receipt of the public
+//! transparency log, checked offline (with each given witness's cosignature on its checkpoint),
+//! saying what it proves and what it does not.
 
 use std::path::Path;
 use std::process::ExitCode;
@@ -7,9 +8,15 @@ use std::process::ExitCode;
 use anyhow::Context;
 use registry::{CodeKey, Event};
 use signer::SignedCode;
-use tlog::{LogVerifier, Receipt};
+use tlog::witness::CosignatureVerifier;
+use tlog::{LogVerifier, Receipt, TlogError};
 
-pub fn run(file: &Path, log_key: &str, json: bool) -> anyhow::Result<ExitCode> {
+pub fn run(
+    file: &Path,
+    log_key: &str,
+    witnesses: &[String],
+    json: bool,
+) -> anyhow::Result<ExitCode> {
     let text = std::fs::read_to_string(file)
         .with_context(|| format!("cannot read the receipt {}", file.display()))?;
     // A saved verdict with its receipt, or the receipt alone.
@@ -19,10 +26,32 @@ pub fn run(file: &Path, log_key: &str, json: bool) -> anyhow::Result<ExitCode> {
     let receipt = Receipt::from_json(&receipt_json.to_string())
         .with_context(|| format!("{} holds no receipt", file.display()))?;
     let log = LogVerifier::parse(log_key.trim())?;
+    let witnesses = witnesses
+        .iter()
+        .map(|k| {
+            CosignatureVerifier::parse(k.trim())
+                .with_context(|| "--witness: a witness's cosignature key (`partseal witness key`)")
+        })
+        .collect::<anyhow::Result<Vec<_>>>()?;
     let code = SignedCode::parse(&receipt.code)
         .map_err(|e| anyhow::anyhow!("the receipt's code `{}`: {e}", receipt.code))?;
     let key = CodeKey::of(&code.part);
-    match receipt.check(&log, key.as_bytes(), &code.signature.to_bytes()) {
+    let checked = receipt
+        .check(&log, key.as_bytes(), &code.signature.to_bytes())
+        .and_then(|checked| {
+            // Each witness named must have cosigned the very checkpoint the entry is proven in.
+            for witness in &witnesses {
+                witness.cosigned(&receipt.checkpoint).map_err(|_| {
+                    TlogError::Receipt(format!(
+                        "its checkpoint carries no valid cosignature of the witness {}",
+                        witness.name()
+                    ))
+                })?;
+            }
+            Ok(checked)
+        });
+    let cosigners: Vec<&str> = witnesses.iter().map(|w| w.name()).collect();
+    match checked {
         Ok(checked) => {
             let event = Event::decode(&checked.event)
                 .map_err(|e| anyhow::anyhow!("the opened event does not decode: {e}"))?;
@@ -39,6 +68,7 @@ pub fn run(file: &Path, log_key: &str, json: bool) -> anyhow::Result<ExitCode> {
                         "step": event.step().as_str(),
                         "at": event.at.to_string(),
                         "actor": event.actor.as_str(),
+                        "witnesses": cosigners,
                     })
                 );
             } else {
@@ -58,6 +88,9 @@ pub fn run(file: &Path, log_key: &str, json: bool) -> anyhow::Result<ExitCode> {
                     "  entry {} of the tree of {} entries the checkpoint signs",
                     receipt.index, checked.checkpoint.size
                 );
+                for name in &cosigners {
+                    println!("  cosigned by the witness {name}");
+                }
                 println!(
                     "  It proves: the registry recorded this history for this code in a public, \
                      append-only log, and cannot show anyone a different one without it showing."

@@ -30,6 +30,10 @@ pub struct VerifyArgs {
     /// The log's note verifier key (`partseal log key`, or the service's /log/key).
     #[arg(long, value_name = "KEY")]
     log_key: Option<String>,
+    /// With --receipt: a witness whose valid cosignature its checkpoint must carry (its
+    /// cosignature verifier key, `partseal witness key`). Repeat for several.
+    #[arg(long = "witness", value_name = "KEY", requires = "receipt")]
+    witnesses: Vec<String>,
     /// The authority's public key.
     #[arg(long, value_name = "FILE", required_unless_present = "receipt")]
     trust: Option<std::path::PathBuf>,
@@ -120,7 +124,7 @@ fn verdict(
 
 pub fn run(args: VerifyArgs) -> anyhow::Result<ExitCode> {
     if let (Some(file), Some(key)) = (&args.receipt, &args.log_key) {
-        return super::receipt::run(file, key, args.json);
+        return super::receipt::run(file, key, &args.witnesses, args.json);
     }
     let (Some(trust), Some(uri)) = (&args.trust, &args.uri) else {
         bail!(

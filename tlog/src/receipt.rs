@@ -181,6 +181,13 @@ impl Receipt {
         })
     }
 
+    /// The same entry proven in another checkpoint of the log (an older one its witnesses
+    /// cosigned): that checkpoint's note and the entry's inclusion proof in its tree.
+    pub fn prove_in(&mut self, checkpoint: String, proof: &[Hash]) {
+        self.checkpoint = checkpoint;
+        self.proof = proof.iter().map(|h| BASE64.encode(h.0)).collect();
+    }
+
     pub fn to_json(&self) -> String {
         serde_json::to_string_pretty(self).unwrap_or_default()
     }

@@ -100,6 +100,12 @@ pub fn check_consistency(
         .map_err(|e| TlogError::tree(WHAT, e))
 }
 
+/// The root of the empty tree: SHA-256 of nothing (RFC 6962, 2.1).
+pub fn empty_root() -> Hash {
+    use sha2::Digest as _;
+    Hash(sha2::Sha256::digest(b"").into())
+}
+
 /// A tree held in memory: a registration batch's codes, and tests.
 #[derive(Clone, Debug, Default)]
 pub struct MemoryTree {

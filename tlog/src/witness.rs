@@ -28,13 +28,16 @@ pub struct WitnessedTree {
 /// Why a witness refuses an `add-checkpoint` request, with the HTTP status tlog-witness gives it.
 #[derive(Debug, PartialEq)]
 pub enum Refusal {
-    /// 400: not a request the witness can read, or a tree smaller than the old size it names.
+    /// 400: not a request the witness can read, or an old size beyond the checkpoint's.
     Malformed(String),
-    /// 403: no valid signature of a log the witness knows.
+    /// 404: a checkpoint of a log (an origin) the witness does not witness.
+    UnknownOrigin(String),
+    /// 403: no valid signature of the origin's log key (or a signature of it that fails).
     UnknownLog(String),
     /// 409: the old size is not the size the witness knows; the body is the known size.
     Conflict { known: u64 },
-    /// 422: the proof does not show the new tree extends the known one (a fork).
+    /// 422: the proof does not show the new tree extends the known one (a fork), or an empty tree
+    /// whose root is not the empty tree's.
     NotConsistent,
 }
 
@@ -43,8 +46,25 @@ impl Refusal {
         match self {
             Refusal::Malformed(_) => 400,
             Refusal::UnknownLog(_) => 403,
+            Refusal::UnknownOrigin(_) => 404,
             Refusal::Conflict { .. } => 409,
             Refusal::NotConsistent => 422,
+        }
+    }
+}
+
+impl std::fmt::Display for Refusal {
+    /// The refusal's text, as the witness answers it: what was wrong with the request.
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        match self {
+            Refusal::Malformed(why) => write!(f, "malformed request: {why}"),
+            Refusal::UnknownOrigin(origin) => write!(f, "unknown log origin `{origin}`"),
+            Refusal::UnknownLog(why) => write!(f, "no valid signature of the log's key: {why}"),
+            Refusal::Conflict { known } => write!(f, "{known}"),
+            Refusal::NotConsistent => f.write_str(
+                "the checkpoint is not consistent with the one this witness cosigned last \
+                 (a forked or rewritten log, or a bad proof)",
+            ),
         }
     }
 }
@@ -68,6 +88,11 @@ impl AddCheckpoint {
         out.push('\n');
         out.push_str(&self.checkpoint);
         out
+    }
+
+    /// The checkpoint's origin (its first line), which names the log the request is for.
+    pub fn origin(&self) -> &str {
+        self.checkpoint.lines().next().unwrap_or_default()
     }
 
     pub fn parse(body: &str) -> Result<Self, Refusal> {
@@ -146,30 +171,38 @@ impl Witness {
         request: &AddCheckpoint,
         now_secs: u64,
     ) -> Result<(WitnessedTree, String), Refusal> {
+        // In tlog-witness's order: the signature, the sizes, then the trees.
+        if request.origin() != log.origin() {
+            return Err(Refusal::UnknownOrigin(request.origin().to_owned()));
+        }
         let signed: SignedCheckpoint = log
             .open_checkpoint(&request.checkpoint)
             .map_err(|e| Refusal::UnknownLog(e.to_string()))?;
+        if request.old_size > signed.size {
+            return Err(Refusal::Malformed(format!(
+                "old size {} is beyond the checkpoint's size {}: a tree cannot shrink",
+                request.old_size, signed.size
+            )));
+        }
         let known_size = known.map_or(0, |k| k.size);
         if request.old_size != known_size {
             return Err(Refusal::Conflict { known: known_size });
         }
-        if signed.size < request.old_size {
-            return Err(Refusal::Malformed(format!(
-                "a tree of {} entries cannot extend one of {}",
-                signed.size, request.old_size
-            )));
+        if signed.size == 0 && signed.root != tree::empty_root() {
+            return Err(Refusal::NotConsistent);
         }
-        if let Some(known) = known {
-            tree::check_consistency(
+        match known {
+            Some(known) => tree::check_consistency(
                 &request.proof,
                 signed.size,
                 signed.root,
                 known.size,
                 known.root,
             )
-            .map_err(|_| Refusal::NotConsistent)?;
-        } else if !request.proof.is_empty() {
-            return Err(Refusal::NotConsistent);
+            .map_err(|_| Refusal::NotConsistent)?,
+            // The empty tree extends to any tree without a proof; a proof given is a bad one.
+            None if !request.proof.is_empty() => return Err(Refusal::NotConsistent),
+            None => {}
         }
         let line = self.cosign(&signed.text, now_secs);
         Ok((
@@ -191,6 +224,16 @@ impl Witness {
         blob.extend_from_slice(&signature.to_bytes());
         format!("— {} {}\n", self.name, BASE64.encode(blob))
     }
+}
+
+/// The origin's name in a witness's monitoring path (`/<origin hash>/checkpoint`): SHA-256 of the
+/// origin, lowercase hex.
+pub fn origin_hash(origin: &str) -> String {
+    use sha2::Digest as _;
+    sha2::Sha256::digest(origin.as_bytes())
+        .iter()
+        .map(|b| format!("{b:02x}"))
+        .collect()
 }
 
 /// What a cosignature/v1 signs: a header line, the time, then the checkpoint's text.
@@ -233,6 +276,22 @@ impl CosignatureVerifier {
 
     pub fn name(&self) -> &str {
         &self.name
+    }
+
+    /// `<name>+<key id hex>+<base64(0x04 ‖ public key)>`, as parsed.
+    pub fn to_key_string(&self) -> String {
+        cosigner_key_string(&self.name, &self.key)
+    }
+
+    /// The lines of a witness's `add-checkpoint` answer that are this witness's valid cosignatures
+    /// of `note` (the checkpoint sent); lines of other keys, and bad ones, are left out.
+    pub fn valid_lines(&self, note: &str, answer: &str) -> Vec<String> {
+        answer
+            .lines()
+            .filter(|line| line.starts_with("— "))
+            .map(|line| format!("{line}\n"))
+            .filter(|line| self.cosigned(&format!("{note}{line}")).is_ok())
+            .collect()
     }
 
     /// Whether `note` (a signed checkpoint) carries this witness's valid cosignature.

@@ -105,6 +105,78 @@ fn a_witness_cosigns_a_growing_log_and_refuses_a_fork_or_a_shrink() {
         .add_checkpoint(&log.verifier(), Some(known), &request(&other, &fork, 5), 0)
         .unwrap_err();
     assert_eq!(refused.status(), 403);
+    // Another origin: not a log this witness witnesses, whatever its signature.
+    let elsewhere = LogKey::new("elsewhere.example/log", SigningKey::from_bytes(&[1; 32])).unwrap();
+    let refused = witness
+        .add_checkpoint(
+            &log.verifier(),
+            Some(known),
+            &request(&elsewhere, &five, 5),
+            0,
+        )
+        .unwrap_err();
+    assert_eq!(
+        (refused.status(), &refused),
+        (404, &Refusal::UnknownOrigin("elsewhere.example/log".into()))
+    );
+    // The old size beyond the checkpoint's is a bad request before it is a conflict.
+    let mut beyond = request(&log, &three, 0);
+    beyond.old_size = 4;
+    assert_eq!(
+        witness
+            .add_checkpoint(&log.verifier(), Some(known), &beyond, 0)
+            .unwrap_err()
+            .status(),
+        400
+    );
+}
+
+#[test]
+fn an_empty_tree_must_have_the_empty_root_and_a_first_proof_is_empty() {
+    let log = LogKey::new(ORIGIN, SigningKey::from_bytes(&[1; 32])).unwrap();
+    let witness = Witness::new("witness.example.org", SigningKey::from_bytes(&[2; 32])).unwrap();
+    let empty = AddCheckpoint {
+        old_size: 0,
+        proof: vec![],
+        checkpoint: log.sign_checkpoint(0, tree::empty_root()).unwrap(),
+    };
+    let (known, _) = witness
+        .add_checkpoint(&log.verifier(), None, &empty, 1)
+        .unwrap();
+    assert_eq!(known.size, 0);
+    let not_empty = AddCheckpoint {
+        checkpoint: log
+            .sign_checkpoint(0, log_of(&["a"]).root().unwrap())
+            .unwrap(),
+        ..empty.clone()
+    };
+    assert_eq!(
+        witness.add_checkpoint(&log.verifier(), None, &not_empty, 1),
+        Err(Refusal::NotConsistent)
+    );
+    let mut with_proof = request(&log, &log_of(&["a", "b"]), 0);
+    with_proof.proof = vec![tree::empty_root()];
+    assert_eq!(
+        witness.add_checkpoint(&log.verifier(), None, &with_proof, 1),
+        Err(Refusal::NotConsistent)
+    );
+}
+
+#[test]
+fn a_log_keeps_only_the_valid_lines_of_a_witness_answer() {
+    let log = LogKey::new(ORIGIN, SigningKey::from_bytes(&[1; 32])).unwrap();
+    let witness = Witness::new("witness.example.org", SigningKey::from_bytes(&[2; 32])).unwrap();
+    let other = Witness::new("witness.example.org", SigningKey::from_bytes(&[3; 32])).unwrap();
+    let t = log_of(&["a"]);
+    let note = log.sign_checkpoint(1, t.root().unwrap()).unwrap();
+    let text = log.verifier().open_checkpoint(&note).unwrap().text;
+    let good = witness.cosign(&text, 7);
+    let answer = format!(
+        "{}{good}not a line\n{}",
+        other.cosign(&text, 7),
+        witness.cosign("x\n", 7)
+    );
+    assert_eq!(witness.verifier().valid_lines(&note, &answer), vec![good]);
 }
 
 #[test]

@@ -26,6 +26,11 @@
 //! store_cache_mb = 1024            # the store's page cache
 //! record_cache_mb = 256            # code records kept in front of it (about 190 bytes a code)
 //! time_zone = "Asia/Shanghai"      # IANA name: times on pages (JSON stays UTC)
+//!
+//! [[log.witnesses]]                # witnesses the log's checkpoints are sent to (tlog-witness)
+//! name = "witness-1"               # in logs and metrics
+//! url = "http://witness-1.example.org:7380"
+//! key = "witness.example.org+1c2d3e4f+BL..."  # its cosignature verifier key (`partseal witness key`)
 //! ```
 
 use std::net::SocketAddr;
@@ -114,6 +119,61 @@ pub struct Config {
     pub record_cache_mb: u64,
     /// Where times on pages are read; an unknown name is refused at start.
     pub time_zone: Zone,
+    /// The witnesses the transparency log's checkpoints are sent to.
+    pub log_witnesses: Vec<LogWitness>,
+}
+
+/// A witness of the transparency log (`[[log.witnesses]]`), checked at start.
+#[derive(Clone, Debug)]
+pub struct LogWitness {
+    pub name: String,
+    /// Where its `add-checkpoint` is: `<url>/add-checkpoint`.
+    pub url: String,
+    pub key: tlog::witness::CosignatureVerifier,
+}
+
+/// The `[log]` table of the configuration file.
+#[derive(Default, Debug, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct LogSettings {
+    #[serde(default)]
+    pub witnesses: Vec<WitnessSettings>,
+}
+
+/// One `[[log.witnesses]]` entry as written.
+#[derive(Debug, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct WitnessSettings {
+    pub name: String,
+    pub url: String,
+    pub key: String,
+}
+
+impl WitnessSettings {
+    fn check(self) -> Result<LogWitness, ConfigError> {
+        let invalid =
+            |why: String| ConfigError::Invalid(format!("log.witnesses `{}`: {why}", self.name));
+        if self.name.trim().is_empty() {
+            return Err(ConfigError::Invalid(
+                "log.witnesses: a witness needs a name".into(),
+            ));
+        }
+        // This build speaks plain HTTP to witnesses: what they answer is checked by its
+        // signature, not by the channel (put TLS in front with a local proxy).
+        if !self.url.starts_with("http://") {
+            return Err(invalid(format!(
+                "url {:?}: use an http:// URL (a local TLS proxy for https)",
+                self.url
+            )));
+        }
+        let key = tlog::witness::CosignatureVerifier::parse(self.key.trim())
+            .map_err(|e| invalid(format!("key: {e} (a cosignature/v1 key, type 0x04)")))?;
+        Ok(LogWitness {
+            url: self.url.trim_end_matches('/').to_owned(),
+            name: self.name,
+            key,
+        })
+    }
 }
 
 /// A database URL, which may hold a password: shown without it.
@@ -168,6 +228,8 @@ pub struct Overrides {
     pub store_cache_mb: Option<u64>,
     pub record_cache_mb: Option<u64>,
     pub time_zone: Option<String>,
+    /// The transparency log's settings (file only): its witnesses.
+    pub log: Option<LogSettings>,
 }
 
 impl Overrides {
@@ -267,6 +329,7 @@ impl Overrides {
             store_cache_mb: parse(&get, "PARTSEAL_STORE_CACHE_MB")?,
             record_cache_mb: parse(&get, "PARTSEAL_RECORD_CACHE_MB")?,
             time_zone: get("PARTSEAL_TIME_ZONE"),
+            log: None,
         })
     }
 }
@@ -308,6 +371,7 @@ impl Config {
         let mut store_cache_mb = defaults.cache_bytes >> 20;
         let mut record_cache_mb = defaults.record_cache_bytes >> 20;
         let mut time_zone = None;
+        let mut log = None;
         // Each layer's settings, where it has them, replace those below.
         macro_rules! later_wins {
             ($layer:ident: $($setting:ident),* $(,)?) => {
@@ -329,6 +393,7 @@ impl Config {
             database_url = layer.database_url.or(database_url);
             base_url = layer.base_url.or(base_url);
             time_zone = layer.time_zone.or(time_zone);
+            log = layer.log.or(log);
         }
         // Labels must point somewhere a phone can reach; by default, this very server.
         let base_url = base_url.unwrap_or_else(|| format!("http://{listen}"));
@@ -373,6 +438,19 @@ impl Config {
             None => Zone::default(),
             Some(name) => Zone::named(name.trim()).map_err(ConfigError::Invalid)?,
         };
+        let log_witnesses = log
+            .unwrap_or_default()
+            .witnesses
+            .into_iter()
+            .map(WitnessSettings::check)
+            .collect::<Result<Vec<_>, _>>()?;
+        let mut names = std::collections::HashSet::new();
+        if let Some(twice) = log_witnesses.iter().find(|w| !names.insert(&w.name)) {
+            return Err(ConfigError::Invalid(format!(
+                "log.witnesses: the name `{}` is given twice",
+                twice.name
+            )));
+        }
         Ok(Config {
             listen,
             data,
@@ -397,6 +475,7 @@ impl Config {
             store_cache_mb,
             record_cache_mb,
             time_zone,
+            log_witnesses,
         })
     }
 
@@ -497,6 +576,44 @@ mod tests {
         assert_eq!(c.idle_timeout, Duration::from_secs(60));
         assert_eq!(c.max_header_bytes, 16 * 1024);
         assert_eq!(c.time_zone.name(), "Asia/Shanghai");
+    }
+
+    #[test]
+    fn witnesses_are_read_from_the_file_and_their_keys_checked() {
+        let dir = tempfile::tempdir().unwrap();
+        let file = dir.path().join("partseal.toml");
+        let key = tlog::witness::Witness::new("w.example.org", signer::keys::generate())
+            .unwrap()
+            .verifier_key();
+        std::fs::write(
+            &file,
+            format!(
+                "[[log.witnesses]]\nname = \"w1\"\nurl = \"http://127.0.0.1:7380/\"\nkey = \"{key}\"\n"
+            ),
+        )
+        .unwrap();
+        let c = Config::resolve([Overrides::from_file(&file).unwrap()]).unwrap();
+        assert_eq!(c.log_witnesses.len(), 1);
+        assert_eq!(c.log_witnesses[0].url, "http://127.0.0.1:7380");
+        assert_eq!(c.log_witnesses[0].key.name(), "w.example.org");
+        assert!(Config::resolve([]).unwrap().log_witnesses.is_empty());
+        // A log key (type 0x01) is no witness key; a misspelt field is an error.
+        let log_key = tlog::LogKey::new("v.example.cn/log", signer::keys::generate())
+            .unwrap()
+            .verifier_key();
+        for bad in [
+            format!("[[log.witnesses]]\nname = \"w1\"\nurl = \"http://x\"\nkey = \"{log_key}\"\n"),
+            format!(
+                "[[log.witnesses]]\nname = \"w1\"\nurl = \"http://x\"\nkey = \"{key}\"\nkye = 1\n"
+            ),
+            format!("[[log.witnesses]]\nname = \"w1\"\nurl = \"https://x\"\nkey = \"{key}\"\n"),
+        ] {
+            std::fs::write(&file, bad).unwrap();
+            let refused = Overrides::from_file(&file)
+                .map(|o| Config::resolve([o]).map(|_| ()))
+                .and_then(|r| r);
+            assert!(refused.is_err());
+        }
     }
 
     #[test]

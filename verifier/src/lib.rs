@@ -21,6 +21,8 @@
 //! | [`manifest_upload`] | a manifest registered as it streams in, for the API and the dashboard |
 //! | [`scan_writer`] | the thread that writes counted public scans to the store |
 //! | [`log_sequencer`] | the thread that sequences the transparency log once a second; the log's origin |
+//! | [`log_witnesses`] | the task that sends checkpoints to the log's witnesses; their cosignatures, and which checkpoint is served |
+//! | [`witness_server`] | a witness of transparency logs (`partseal witness`): tlog-witness's routes, its state on disk |
 //! | [`pages`] | the pages people see: the owner's page, the shop's station, the maker's dashboard |
 //! | [`openapi`] | the OpenAPI 3.1 description served at `/openapi.json`, generated from the handlers |
 //! | [`schemas`] | answers many operations share, shapes of `json!` answers, input enums |
@@ -44,6 +46,7 @@ mod connection;
 pub mod error;
 pub mod local_time;
 pub mod log_sequencer;
+pub mod log_witnesses;
 pub mod manifest_upload;
 pub mod metrics;
 pub mod openapi;
@@ -58,6 +61,7 @@ pub mod server;
 pub mod state;
 pub mod typed_input;
 pub mod verdict;
+pub mod witness_server;
 
 pub use config::Config;
 pub use error::ApiError;

@@ -36,6 +36,20 @@ pub struct VerdictLabels {
     pub verdict: &'static str,
 }
 
+/// A witness of the transparency log (its configured name) and what became of a checkpoint sent
+/// to it (`cosigned`, `failed`).
+#[derive(Clone, Debug, Hash, PartialEq, Eq, EncodeLabelSet)]
+pub struct WitnessLabels {
+    pub witness: String,
+    pub outcome: &'static str,
+}
+
+impl WitnessLabels {
+    pub fn new(witness: String, outcome: &'static str) -> Self {
+        WitnessLabels { witness, outcome }
+    }
+}
+
 pub struct Metrics {
     registry: Registry,
     pub requests: Family<RequestLabels, Counter>,
@@ -63,6 +77,8 @@ pub struct Metrics {
     pub record_cache_bytes: Gauge,
     pub record_cache_hits: Gauge,
     pub record_cache_misses: Gauge,
+    /// Checkpoints sent to the log's witnesses, by witness and outcome.
+    pub log_witness_requests: Family<WitnessLabels, Counter>,
 }
 
 fn latency_histogram() -> Histogram {
@@ -144,6 +160,11 @@ impl Metrics {
                 r,
                 "record_cache_misses",
                 "Code lookups that read the store since the service started",
+            ),
+            log_witness_requests: registered(
+                r,
+                "log_witness_requests",
+                "Checkpoints sent to the log's witnesses, by witness and outcome",
             ),
             registry,
         }

@@ -9,6 +9,7 @@ use tokio::sync::Semaphore;
 
 use crate::config::Config;
 use crate::log_sequencer::{self, LogSequencer};
+use crate::log_witnesses::LogWitnesses;
 use crate::metrics::Metrics;
 use crate::rate_limit::PublicLimiter;
 use crate::scan_writer::ScanWriter;
@@ -24,6 +25,9 @@ struct Inner {
     /// The transparency log's key, read from the store once (`log_key`), and its sequencer.
     log_key: tokio::sync::OnceCell<Arc<tlog::LogKey>>,
     sequencer: Mutex<Option<LogSequencer>>,
+    /// The log's witnesses, their cosignatures, and the task that sends them checkpoints.
+    witnesses: Arc<LogWitnesses>,
+    witness_task: Mutex<Option<tokio::task::JoinHandle<()>>>,
     limiter: Option<Arc<PublicLimiter>>,
     /// Public reports per client, on top of `limiter`.
     report_limiter: Option<Arc<PublicLimiter>>,
@@ -51,6 +55,8 @@ impl AppState {
             scans,
             log_key: tokio::sync::OnceCell::new(),
             sequencer: Mutex::new(None),
+            witnesses: Arc::new(LogWitnesses::new(config.log_witnesses.clone())),
+            witness_task: Mutex::new(None),
             draining: AtomicBool::new(false),
             store_counts_at: Mutex::new(None),
             config,
@@ -99,12 +105,34 @@ impl AppState {
             .unwrap_or_else(PoisonError::into_inner);
         if sequencer.is_none() {
             *sequencer = Some(LogSequencer::start(self.0.registry.clone(), key));
+            *self
+                .0
+                .witness_task
+                .lock()
+                .unwrap_or_else(PoisonError::into_inner) = self.0.witnesses.start(
+                self.0.registry.clone(),
+                self.0.metrics.log_witness_requests.clone(),
+            );
         }
         Ok(())
     }
 
+    /// The log's witnesses and the cosignatures they gave.
+    pub fn log_witnesses(&self) -> &LogWitnesses {
+        &self.0.witnesses
+    }
+
     /// Runs the sequencer's last round and stops it (blocking).
     pub fn close_log_sequencer(&self) {
+        let witness_task = self
+            .0
+            .witness_task
+            .lock()
+            .unwrap_or_else(PoisonError::into_inner)
+            .take();
+        if let Some(task) = witness_task {
+            task.abort();
+        }
         let sequencer = self
             .0
             .sequencer

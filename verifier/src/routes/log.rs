@@ -20,29 +20,38 @@ const CHECKPOINT_MAX_AGE: &str = "public, max-age=2";
     tag = "log",
     summary = "The log's signed checkpoint",
     description = "A c2sp.org/tlog-checkpoint (origin, tree size, root hash), signed as a \
-        c2sp.org/signed-note with the log's own Ed25519 key (`/log/key`). Renewed about once a \
-        second; cacheable for two.",
+        c2sp.org/signed-note with the log's own Ed25519 key (`/log/key`), with the cosignatures \
+        (c2sp.org/tlog-cosignature) of the log's witnesses: the newest checkpoint, or one a few \
+        seconds older that more witnesses cosigned. Renewed about once a second; cacheable for two.",
     responses((status = 200, description = "The signed note", content_type = "text/plain", body = String)),
 )]
 pub async fn checkpoint(State(state): State<AppState>) -> Result<Response, ApiError> {
     let key = state.log_key().await?;
-    let note = state
-        .blocking(move |r| -> Result<String, registry::RegistryError> {
-            let head = r.log_head()?;
-            if !head.checkpoint.is_empty() {
-                return Ok(head.checkpoint);
-            }
-            // A store whose log was never sequenced: sign its tree now rather than answer nothing.
-            r.sequence_log(&key)?;
-            Ok(r.log_head()?.checkpoint)
-        })
+    let head = state
+        .blocking(
+            move |r| -> Result<registry::store::log::LogHead, registry::RegistryError> {
+                let head = r.log_head()?;
+                if !head.checkpoint.is_empty() {
+                    return Ok(head);
+                }
+                // A store whose log was never sequenced: sign its tree now rather than answer nothing.
+                r.sequence_log(&key)?;
+                r.log_head()
+            },
+        )
         .await??;
+    // With the witnesses' cosignatures: the newest checkpoint, or one a moment older that they
+    // cosigned (`log_witnesses`).
+    let served =
+        state
+            .log_witnesses()
+            .served(head.size, &head.checkpoint, std::time::Instant::now());
     Ok((
         [
             (header::CONTENT_TYPE, "text/plain; charset=utf-8"),
             (header::CACHE_CONTROL, CHECKPOINT_MAX_AGE),
         ],
-        note,
+        served.note,
     )
         .into_response())
 }

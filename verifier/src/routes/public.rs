@@ -224,6 +224,7 @@ fn receipt(
     // A registry read and a proof of a few hashes: inline, as the verdict's own reads are.
     match state.registry().log_receipt(key, link) {
         Ok(Some(mut receipt)) => {
+            crate::log_witnesses::cosigned_receipt(state, &mut receipt);
             receipt.verdict = serde_json::to_value(verdict).ok();
             serde_json::to_value(receipt).ok()
         }
