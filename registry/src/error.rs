@@ -142,6 +142,20 @@ pub enum CartonError {
     NotHolder(Sscc),
     #[error("carton {0} is packed in another carton: move or unpack that one")]
     Nested(Sscc),
+    /// An undo of a carton's receiving names an event that is not that receiving.
+    #[error("event {event} of {key} is not a receiving of carton {sscc}: nothing was undone")]
+    NotItsReceiving {
+        sscc: Sscc,
+        key: CodeKey,
+        event: u32,
+    },
+    /// One code's correction in an undo of a carton's receiving is refused, so the whole undo is.
+    #[error("cannot undo carton {sscc}'s receiving: for {key}, {why}; nothing was undone")]
+    UndoRefused {
+        sscc: Sscc,
+        key: CodeKey,
+        why: CorrectionError,
+    },
 }
 
 impl CartonError {
@@ -160,6 +174,8 @@ impl CartonError {
             CartonError::NotTheirPrefix { .. } => "sscc_prefix",
             CartonError::NotHolder(_) => "not_holder",
             CartonError::Nested(_) => "carton_nested",
+            CartonError::NotItsReceiving { .. } => "not_its_receiving",
+            CartonError::UndoRefused { .. } => "invalid_correction",
         }
     }
 }

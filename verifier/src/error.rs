@@ -306,7 +306,9 @@ fn carton_status(why: &CartonError) -> StatusCode {
         | C::CodeTwice(_)
         | C::CartonTwice(_)
         | C::Cycle(_)
-        | C::NotTheirPrefix { .. } => StatusCode::UNPROCESSABLE_ENTITY,
+        | C::NotTheirPrefix { .. }
+        | C::NotItsReceiving { .. }
+        | C::UndoRefused { .. } => StatusCode::UNPROCESSABLE_ENTITY,
     }
 }
 
