@@ -154,7 +154,8 @@ pub enum CartonError {
     UndoRefused {
         sscc: Sscc,
         key: CodeKey,
-        why: CorrectionError,
+        /// Boxed: it would make every registry error larger.
+        why: Box<CorrectionError>,
     },
 }
 

@@ -481,7 +481,7 @@ impl Registry {
             let refused = |why| CartonError::UndoRefused {
                 sscc: *sscc,
                 key: key.clone(),
-                why,
+                why: Box::new(why),
             };
             check_correction(&events, *seq, actor, now, &self.config).map_err(refused)?;
             let (mut after, _also_changed) =

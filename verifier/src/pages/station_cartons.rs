@@ -250,7 +250,7 @@ pub(super) async fn undo(
                 .map(|undone| undone.len())
                 .map_err(|e| match e {
                     RegistryError::Carton(CartonError::UndoRefused { key, why, .. }) => {
-                        let why = RegistryError::InvalidCorrection(why);
+                        let why = RegistryError::InvalidCorrection(*why);
                         let said = undo_refusal(&why, t, &zone);
                         // The single scan's words, without their own "cannot undo".
                         let said = said.strip_prefix(t.undo_refused).unwrap_or(&said);

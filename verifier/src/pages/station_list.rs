@@ -46,10 +46,18 @@ struct StoredRow {
     /// A carton's parts by carton (none in lists written before the station took cartons).
     #[serde(default)]
     contents: Vec<StoredGroup>,
-    /// A carton's receiving, which Undo corrects: its SSCC, each code's key (base64url) with its
-    /// event, and until when.
+    /// A carton's receiving, which Undo corrects.
     #[serde(default)]
-    carton: Option<(String, Vec<(String, u32)>, i64)>,
+    carton: Option<StoredCarton>,
+}
+
+#[derive(Serialize, Deserialize)]
+struct StoredCarton {
+    sscc: String,
+    /// Each code's key (base64url) with its receiving's event.
+    events: Vec<(String, u32)>,
+    /// Until when Undo may (seconds since the epoch).
+    until: i64,
 }
 
 #[derive(Serialize, Deserialize)]
@@ -138,7 +146,11 @@ fn stored_row(row: &ScanRow) -> StoredRow {
                 .iter()
                 .map(|(key, seq)| (URL_SAFE_NO_PAD.encode(key.as_bytes()), *seq))
                 .collect();
-            (c.sscc.as_str().to_owned(), events, c.until.0)
+            StoredCarton {
+                sscc: c.sscc.as_str().to_owned(),
+                events,
+                until: c.until.0,
+            }
         }),
     }
 }
@@ -187,13 +199,14 @@ fn scan_row(row: StoredRow) -> Option<ScanRow> {
         })
         .collect::<Option<Vec<_>>>()?;
     let carton = match row.carton {
-        Some((sscc, events, until)) => Some(CartonUndo {
-            sscc: Sscc::parse(&sscc).ok()?,
-            events: events
+        Some(stored) => Some(CartonUndo {
+            sscc: Sscc::parse(&stored.sscc).ok()?,
+            events: stored
+                .events
                 .into_iter()
                 .map(|(key, seq)| Some((code_key(&key)?, seq)))
                 .collect::<Option<Vec<_>>>()?,
-            until: Timestamp(until),
+            until: Timestamp(stored.until),
         }),
         None => None,
     };
