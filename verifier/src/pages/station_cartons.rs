@@ -84,12 +84,12 @@ pub(super) fn record(
                 .replace("{bad}", &attention.to_string())
         })
     };
-    let (class, texts) = match (received, attention) {
-        (r, 0) if r == n => ("ok", counted(|t| t.carton_received)),
-        (r, _) if r == n => ("danger", counted(|t| t.carton_attention)),
-        (0, _) => ("warning", counted(|t| t.carton_not_yours)),
-        (_, 0) => ("warning", counted(|t| t.carton_partly)),
-        _ => ("danger", counted(|t| t.carton_partly)),
+    let (class, texts) = match (received == n, received, attention) {
+        (true, _, 0) => ("ok", counted(|t| t.carton_received)),
+        (true, _, _) => ("danger", counted(|t| t.carton_attention)),
+        (false, 0, _) => ("warning", counted(|t| t.carton_not_yours)),
+        (false, _, 0) => ("warning", counted(|t| t.carton_partly)),
+        (false, _, _) => ("danger", counted(|t| t.carton_partly)),
     };
     let mut shown = row(class, texts);
     shown.contents = grouped(r, &sscc, parts);
