@@ -145,6 +145,21 @@ pub enum CartonError {
     /// Unpacking named contents: one of them is not packed directly in the carton.
     #[error("{what} is not packed directly in carton {carton}: nothing was taken out")]
     NotInside { carton: Sscc, what: String },
+    /// An undo of a carton's receiving names an event that is not that receiving.
+    #[error("event {event} of {key} is not a receiving of carton {sscc}: nothing was undone")]
+    NotItsReceiving {
+        sscc: Sscc,
+        key: CodeKey,
+        event: u32,
+    },
+    /// One code's correction in an undo of a carton's receiving is refused, so the whole undo is.
+    #[error("cannot undo carton {sscc}'s receiving: for {key}, {why}; nothing was undone")]
+    UndoRefused {
+        sscc: Sscc,
+        key: CodeKey,
+        /// Boxed: it would make every registry error larger.
+        why: Box<CorrectionError>,
+    },
 }
 
 impl CartonError {
@@ -164,6 +179,8 @@ impl CartonError {
             CartonError::NotHolder(_) => "not_holder",
             CartonError::Nested(_) => "carton_nested",
             CartonError::NotInside { .. } => "not_in_carton",
+            CartonError::NotItsReceiving { .. } => "not_its_receiving",
+            CartonError::UndoRefused { .. } => "invalid_correction",
         }
     }
 }

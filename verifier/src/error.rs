@@ -307,7 +307,9 @@ fn carton_status(why: &CartonError) -> StatusCode {
         | C::CartonTwice(_)
         | C::Cycle(_)
         | C::NotTheirPrefix { .. }
-        | C::NotInside { .. } => StatusCode::UNPROCESSABLE_ENTITY,
+        | C::NotInside { .. }
+        | C::NotItsReceiving { .. }
+        | C::UndoRefused { .. } => StatusCode::UNPROCESSABLE_ENTITY,
     }
 }
 

@@ -15,19 +15,24 @@
 //!
 //! Packing, shipping and unpacking are the holder's: only a party that holds every part inside
 //! may do them, and a refusal stores nothing.
+//!
+//! A carton's receiving is undone whole ([`Registry::undo_carton_receiving`]): each code's
+//! receiving corrected by the single code's correction rules, in one atomic change, or, if any
+//! one is refused, none.
 
 use std::collections::BTreeSet;
 use std::sync::Arc;
 
 use signer::{DigitalLink, Sscc, Timestamp};
 
+use super::corrections::{check_correction, corrected_record};
 use super::labels::ScannedLabel;
 use super::submit::notices_of;
 use super::{MAX_CONFLICTS, Registry, RegistryError, Result};
 use crate::Submission;
 use crate::carton::{Carton, MAX_CONTENTS, MAX_DEPTH, MAX_MOVED_CODES};
 use crate::custody::{self, Relation};
-use crate::error::CartonError;
+use crate::error::{CartonError, TextField};
 use crate::event::{Action, Basis, Event, Outcome, What};
 use crate::key::CodeKey;
 use crate::notices::Notice;
@@ -421,6 +426,132 @@ impl Registry {
             .collect();
         self.store.move_cartons(&updates, &[], &cartons)?;
         Ok(judged.into_iter().map(|(_, moved, _)| moved).collect())
+    }
+
+    /// Undoes what receiving the carton `sscc` recorded for `actor`: `received` names each code
+    /// and the event number its receiving got (as [`Registry::receive_carton`] answered). Each
+    /// is corrected as [`Registry::submit`] corrects one code's event (same author, within the
+    /// window, no other party's later event standing on it), all in one atomic change; a
+    /// refusal for any code ([`CartonError::UndoRefused`], naming it) refuses the whole undo and
+    /// stores nothing. The corrections record the carton they undo.
+    pub fn undo_carton_receiving(
+        &self,
+        actor: &PartyId,
+        sscc: &Sscc,
+        received: &[(CodeKey, u32)],
+        reason: &str,
+        now: Timestamp,
+    ) -> Result<Vec<CodeMoved>> {
+        if received.is_empty() {
+            return Err(CartonError::Empty(*sscc).into());
+        }
+        if received.len() > MAX_MOVED_CODES {
+            return Err(CartonError::TooLarge {
+                what: "codes",
+                found: received.len(),
+                limit: MAX_MOVED_CODES,
+            }
+            .into());
+        }
+        let mut seen = BTreeSet::new();
+        if let Some((key, _)) = received.iter().find(|(key, _)| !seen.insert(key)) {
+            return Err(CartonError::CodeTwice(key.clone()).into());
+        }
+        TextField::Step(crate::event::Step::Correcting).check(reason)?;
+        let mut conflicts = 0;
+        let undone = loop {
+            let attempt = {
+                let _gate = self.write_gate();
+                let _codes = self.stripes(received.iter().map(|(key, _)| key));
+                self.try_undo_receiving(actor, sscc, received, reason, now)
+            };
+            match attempt {
+                Err(RegistryError::Store(StoreError::Conflict)) if conflicts < MAX_CONFLICTS => {
+                    conflicts += 1;
+                }
+                result => break result?,
+            }
+        };
+        self.store.durable()?;
+        Ok(undone)
+    }
+
+    /// One attempt of an undo of a carton's receiving under the codes' locks.
+    fn try_undo_receiving(
+        &self,
+        actor: &PartyId,
+        sscc: &Sscc,
+        received: &[(CodeKey, u32)],
+        reason: &str,
+        now: Timestamp,
+    ) -> Result<Vec<CodeMoved>> {
+        let mut judged: Vec<(Arc<CodeRecord>, CodeMoved)> = Vec::new();
+        for (key, seq) in received {
+            let before = self
+                .store
+                .code(key)?
+                .ok_or_else(|| RegistryError::NotRegistered(key.clone()))?;
+            let events = self.events(key, &before)?;
+            // Only this carton's receiving: the undo must not reach an event the station's row
+            // did not record (a stale or altered list).
+            let its_receiving = events.iter().any(|e| {
+                e.seq == *seq && e.carton == Some(*sscc) && e.what == What::Action(Action::Receive)
+            });
+            if !its_receiving {
+                return Err(CartonError::NotItsReceiving {
+                    sscc: *sscc,
+                    key: key.clone(),
+                    event: *seq,
+                }
+                .into());
+            }
+            let refused = |why| CartonError::UndoRefused {
+                sscc: *sscc,
+                key: key.clone(),
+                why: Box::new(why),
+            };
+            check_correction(&events, *seq, actor, now, &self.config).map_err(refused)?;
+            let (mut after, _also_changed) =
+                corrected_record(&before, &events, *seq).map_err(refused)?;
+            let event = Event {
+                seq: before.events,
+                prev: before.head,
+                at: now,
+                actor: actor.clone(),
+                basis: Basis::Typed,
+                recall_override: false,
+                vin_confirmed: false,
+                carton: Some(*sscc),
+                what: What::Action(Action::Correct {
+                    corrects: *seq,
+                    reason: reason.to_owned(),
+                }),
+                outcome: Outcome::Applied,
+            };
+            after.events = before.events + 1;
+            after.head = event.hash(key);
+            judged.push((
+                before,
+                CodeMoved {
+                    key: key.clone(),
+                    event,
+                    record: after,
+                    explanation: None,
+                },
+            ));
+        }
+        let updates: Vec<MovedCode<'_>> = judged
+            .iter()
+            .map(|(before, moved)| MovedCode {
+                key: &moved.key,
+                event: Some(&moved.event),
+                notices: &[],
+                before,
+                after: &moved.record,
+            })
+            .collect();
+        self.store.move_cartons(&updates, &[], &[])?;
+        Ok(judged.into_iter().map(|(_, moved)| moved).collect())
     }
 
     /// Unpacks the carton `sscc`: its codes and cartons are in no carton any more, and its packing

@@ -913,6 +913,48 @@ words! {
                       en: "This device has no camera available. Scan with the scanner or type the code." }
         camera_failed { zh: "相机无法打开，请用扫码枪扫描或输入号码。原因：",
                         en: "The camera could not be opened; scan with the scanner or type the code. Cause: " }
+        // The station receiving cartons and pallets.
+        /// A carton's row: `{sscc}`, the `{n}` parts it holds, `{moved}` of them received.
+        carton_received { zh: "✔ 箱 {sscc}：{n} 件配件已收货",
+                          en: "✔ Carton {sscc}: {n} parts received" }
+        carton_partly { zh: "⚠ 箱 {sscc}：{n} 件中 {moved} 件已收货，其余未移动，原因见下",
+                        en: "⚠ Carton {sscc}: {moved} of {n} parts received; the others did not move (why is below)" }
+        /// `{bad}`: the parts received that the shop must look at (a suspected clone, a recall).
+        carton_attention { zh: "✖ 箱 {sscc}：{n} 件配件已收货，其中 {bad} 件需要处理，见下",
+                           en: "✖ Carton {sscc}: {n} parts received; attention needed for {bad} (see below)" }
+        carton_not_yours { zh: "⚠ 箱 {sscc} 不是发给本店的：每件配件都只记录为声明，没有移动",
+                           en: "⚠ Carton {sscc} is not addressed to you: each part is recorded as a claim only; nothing moved" }
+        carton_unknown { zh: "⚠ 未知的箱号 {sscc}：没有它的装箱记录，未记录",
+                         en: "⚠ Unknown carton {sscc}: it has no packing record. Nothing recorded" }
+        carton_nested { zh: "⚠ 箱 {sscc} 装在另一个箱或托盘里：请扫描外层的标签。未记录",
+                        en: "⚠ Carton {sscc} is packed inside another carton or pallet: scan the outer label. Nothing recorded" }
+        carton_refused { zh: "✖ 箱 {sscc} 被拒绝，未记录：",
+                         en: "✖ Carton {sscc} refused, nothing recorded: " }
+        carton_install { zh: "✖ 箱子不能装车：请开箱，扫描配件本身。未记录",
+                         en: "✖ A carton cannot be installed: open it and scan the part. Nothing recorded" }
+        /// A group of a pallet's row: the carton `{sscc}` inside it.
+        carton_group { zh: "内箱 {sscc}",
+                       en: "Inner carton {sscc}" }
+        carton_part_received { zh: "✔ 已收货",
+                               en: "✔ received" }
+        carton_part_repeated { zh: "✔ 之前已记录收货",
+                               en: "✔ already recorded as received" }
+        carton_part_claim { zh: "⚠ 未移动，只记录为声明：",
+                            en: "⚠ did not move, recorded as a claim only: " }
+        carton_part_refused { zh: "✖ 未移动，被拒绝：",
+                              en: "✖ did not move, refused: " }
+        carton_part_conflict { zh: "✖ 冲突，疑似克隆：",
+                               en: "✖ conflict, suspected clone: " }
+        carton_part_flagged { zh: "✖ 已收货，但此码疑似克隆：请把配件放到一边",
+                              en: "✖ received, but this code is a suspected clone: put the part aside" }
+        carton_part_recalled { zh: "✖ 已收货，但此配件已被召回：",
+                               en: "✖ received, but this part is recalled: " }
+        /// `{sscc}` and the `{n}` parts whose receiving was undone.
+        carton_undone { zh: "↶ 已撤销：箱 {sscc} 的收货记录（{n} 件）已作废",
+                        en: "↶ Undone: carton {sscc}'s receiving ({n} parts) is withdrawn" }
+        /// Before why one part's correction was refused: its `{code}`.
+        carton_undo_refused { zh: "无法撤销整箱，未撤销任何配件。配件 {code}：",
+                              en: "Cannot undo the carton; no part was undone. For {code}: " }
     }
 }
 

@@ -6,6 +6,7 @@
 //! | [`home`] | the landing page (`/`) and a product's page (`/01/{gtin}`, a Digital Link without a serial) |
 //! | [`owner`] | the car owner's page at the QR code's own URL, its report and vehicle-check forms |
 //! | [`shop`] | the shop's scanning station (`/shop`) and a vehicle's installed parts |
+//! | [`station_cartons`] | carton and pallet labels at the station: received whole, listed part by part, undone whole |
 //! | [`dashboard`] | the manufacturer's alerts, their workflow and charts (`/dashboard`) |
 //! | [`case`] | the manufacturer's investigation view of one code, code search and recalls (`/dashboard/…`) |
 //! | [`upload`] | the manufacturer's manifest upload from the dashboard, streamed |
@@ -30,6 +31,7 @@ pub mod owner;
 pub mod session;
 pub mod shop;
 pub mod signed_in;
+pub mod station_cartons;
 pub mod station_list;
 pub mod upload;
 

@@ -19,7 +19,7 @@ use std::time::{Duration, Instant};
 use axum::http::{HeaderMap, StatusCode, header};
 use rand::RngCore;
 use registry::{Action, CodeKey, Party, Registry, Role, SessionRecord, Vin};
-use signer::{DigitalLink, Timestamp};
+use signer::{DigitalLink, Sscc, Timestamp};
 
 use super::{Lang, station_list};
 use crate::error::ApiError;
@@ -68,6 +68,46 @@ pub struct ScanRow {
     /// For a question: the label scanned, which the answer presents to the registry again.
     #[serde(skip)]
     pub label: Option<DigitalLink>,
+    /// For a carton: the parts it holds, by the carton they are packed in, each with what the
+    /// carton's receiving did to it.
+    pub contents: Vec<PartGroup>,
+    /// For a carton's receiving: what its Undo corrects, whole.
+    #[serde(skip)]
+    pub carton: Option<CartonUndo>,
+}
+
+/// The parts of one carton in a carton's row: the scanned carton's own, or those of a carton
+/// inside it (a pallet's).
+#[derive(Clone, Debug, serde::Serialize)]
+pub struct PartGroup {
+    /// The inner carton's number; `None` for the scanned carton's own parts.
+    pub carton: Option<String>,
+    /// The group's heading in the session's language (empty for the scanned carton's own).
+    pub heading: String,
+    #[serde(skip)]
+    pub headings: [String; 2],
+    pub parts: Vec<PartRow>,
+}
+
+/// One part in a carton's row.
+#[derive(Clone, Debug, serde::Serialize)]
+pub struct PartRow {
+    pub code: String,
+    /// ok, warning or danger, as a row's.
+    pub class: &'static str,
+    /// What the carton's receiving did to the part, in the session's language.
+    pub text: String,
+    #[serde(skip)]
+    pub texts: [String; 2],
+}
+
+/// A carton's receiving as the station recorded it: each code with the event its receiving got,
+/// which the row's Undo corrects together, and until when it may.
+#[derive(Clone, Debug)]
+pub struct CartonUndo {
+    pub sscc: Sscc,
+    pub events: Vec<(CodeKey, u32)>,
+    pub until: Timestamp,
 }
 
 impl ScanRow {
@@ -87,17 +127,34 @@ impl ScanRow {
             undoable: None,
             asked: None,
             label: None,
+            contents: Vec::new(),
+            carton: None,
         }
     }
 
     /// The row with its words in `lang`.
     pub fn shown_in(mut self, lang: Lang) -> Self {
-        let [zh, en] = &self.texts;
-        self.text = match lang {
-            Lang::Zh => zh.clone(),
-            Lang::En => en.clone(),
-        };
+        self.text = in_lang(&self.texts, lang);
+        for group in &mut self.contents {
+            group.heading = in_lang(&group.headings, lang);
+            for part in &mut group.parts {
+                part.text = in_lang(&part.texts, lang);
+            }
+        }
         self
+    }
+
+    /// Until when the row's Undo may be offered: its scan's event's, or its carton's.
+    pub fn undo_until(&self) -> Option<Timestamp> {
+        let carton = self.carton.as_ref().map(|c| c.until);
+        self.undoable.map(|(_, until)| until).or(carton)
+    }
+}
+
+fn in_lang([zh, en]: &[String; 2], lang: Lang) -> String {
+    match lang {
+        Lang::Zh => zh.clone(),
+        Lang::En => en.clone(),
     }
 }
 

@@ -32,6 +32,7 @@ use super::session::{self, ScanRow, Sessions};
 use super::signed_in::{
     CheckedForm, LangQuery, Shops, SignedIn, Station, secure, session_forms, sign_in_page,
 };
+use super::station_cartons;
 use super::{render, with_lang};
 use crate::error::ApiError;
 use crate::local_time::Zone;
@@ -91,7 +92,7 @@ pub async fn station(SignedIn { mut session, .. }: SignedIn<Station>) -> Respons
                 .cloned()
                 .map(|mut row| {
                     // Undo is offered only while the registry would accept it.
-                    row.undo = row.undoable.is_some_and(|(_, until)| now <= until);
+                    row.undo = row.undo_until().is_some_and(|until| now <= until);
                     row.shown_in(lang)
                 })
                 .collect();
@@ -307,6 +308,9 @@ fn record(
     };
     let shown: String = input.trim().chars().take(120).collect();
     let Ok(link) = DigitalLink::parse(input.trim()) else {
+        if let Some(sscc) = station_cartons::scanned_carton(input) {
+            return station_cartons::record(r, party, vin, sscc, now, zone);
+        }
         return row("info", both(|t| t.row_unreadable.to_owned()), shown);
     };
     let label = ScannedLabel::from(&link);
@@ -387,7 +391,7 @@ fn wrong_mode(
 
 /// A row's words in each language: the operator may switch the station's language, and the list
 /// follows.
-fn both(say: impl Fn(&'static Texts) -> String) -> [String; 2] {
+pub(super) fn both(say: impl Fn(&'static Texts) -> String) -> [String; 2] {
     [say(&super::i18n::ZH), say(&super::i18n::EN)]
 }
 
@@ -650,11 +654,16 @@ pub async fn undo(
     let target = session
         .with(|s| {
             s.row_mut(form.row)
-                .and_then(|r| Some((r.key.clone()?, r.undoable?)))
+                .map(|r| (r.key.clone().zip(r.undoable), r.carton.clone()))
         })
         .await;
-    let Some((key, (seq, _))) = target else {
-        return Err(no_such_row());
+    let (key, seq) = match target {
+        Some((_, Some(carton))) => {
+            station_cartons::undo(&state, &mut session, form.row, carton).await?;
+            return Ok(Redirect::to("/shop").into_response());
+        }
+        Some((Some((key, (seq, _))), None)) => (key, seq),
+        _ => return Err(no_such_row()),
     };
     let (party, t) = (session.party().clone(), session.lang().texts());
     let now = Timestamp::now();
@@ -722,7 +731,7 @@ pub async fn undo(
 
 /// Why an undo was refused, in the station's words: the later event of another party that depends
 /// on the scan (named by its number, step and date), or the registry's other reasons.
-fn undo_refusal(e: &RegistryError, t: &Texts, zone: &Zone) -> String {
+pub(super) fn undo_refusal(e: &RegistryError, t: &Texts, zone: &Zone) -> String {
     if let Some(says) = super::storage_text(e, t) {
         return format!("{}{says}", t.undo_refused);
     }

@@ -11,9 +11,9 @@ use base64::Engine;
 use base64::engine::general_purpose::URL_SAFE_NO_PAD;
 use registry::{Action, CodeKey, Vin};
 use serde::{Deserialize, Serialize};
-use signer::{DigitalLink, Timestamp};
+use signer::{DigitalLink, Sscc, Timestamp};
 
-use super::session::ScanRow;
+use super::session::{CartonUndo, PartGroup, PartRow, ScanRow};
 
 const VERSION: u32 = 1;
 
@@ -43,6 +43,29 @@ struct StoredRow {
     asked: Option<(String, Asked)>,
     /// A question's label, as its path and query.
     label: Option<String>,
+    /// A carton's parts by carton (none in lists written before the station took cartons).
+    #[serde(default)]
+    contents: Vec<StoredGroup>,
+    /// A carton's receiving, which Undo corrects.
+    #[serde(default)]
+    carton: Option<StoredCarton>,
+}
+
+#[derive(Serialize, Deserialize)]
+struct StoredCarton {
+    sscc: String,
+    /// Each code's key (base64url) with its receiving's event.
+    events: Vec<(String, u32)>,
+    /// Until when Undo may (seconds since the epoch).
+    until: i64,
+}
+
+#[derive(Serialize, Deserialize)]
+struct StoredGroup {
+    carton: Option<String>,
+    headings: [String; 2],
+    /// Each part's code, class and words.
+    parts: Vec<(String, String, [String; 2])>,
 }
 
 #[derive(Serialize, Deserialize)]
@@ -104,20 +127,87 @@ fn stored_row(row: &ScanRow) -> StoredRow {
         undoable: row.undoable.map(|(seq, until)| (seq, until.0)),
         asked: asked.filter(|_| whole),
         label: label.filter(|_| whole),
+        contents: row
+            .contents
+            .iter()
+            .map(|g| StoredGroup {
+                carton: g.carton.clone(),
+                headings: g.headings.clone(),
+                parts: g
+                    .parts
+                    .iter()
+                    .map(|p| (p.code.clone(), p.class.to_owned(), p.texts.clone()))
+                    .collect(),
+            })
+            .collect(),
+        carton: row.carton.as_ref().map(|c| {
+            let events = c
+                .events
+                .iter()
+                .map(|(key, seq)| (URL_SAFE_NO_PAD.encode(key.as_bytes()), *seq))
+                .collect();
+            StoredCarton {
+                sscc: c.sscc.as_str().to_owned(),
+                events,
+                until: c.until.0,
+            }
+        }),
     }
 }
 
-fn scan_row(row: StoredRow) -> Option<ScanRow> {
-    let class = ["ok", "info", "warning", "danger"]
+fn class_of(text: &str) -> Option<&'static str> {
+    ["ok", "info", "warning", "danger"]
         .into_iter()
-        .find(|c| *c == row.class)?;
+        .find(|c| *c == text)
+}
+
+fn code_key(text: &str) -> Option<CodeKey> {
+    URL_SAFE_NO_PAD
+        .decode(text)
+        .ok()
+        .and_then(|bytes| CodeKey::from_bytes(&bytes).ok())
+}
+
+fn scan_row(row: StoredRow) -> Option<ScanRow> {
+    let class = class_of(&row.class)?;
     let key = match row.key {
-        Some(text) => Some(
-            URL_SAFE_NO_PAD
-                .decode(text)
-                .ok()
-                .and_then(|bytes| CodeKey::from_bytes(&bytes).ok())?,
-        ),
+        Some(text) => Some(code_key(&text)?),
+        None => None,
+    };
+    let contents = row
+        .contents
+        .into_iter()
+        .map(|g| {
+            let parts = g
+                .parts
+                .into_iter()
+                .map(|(code, class, texts)| {
+                    Some(PartRow {
+                        code,
+                        class: class_of(&class)?,
+                        text: String::new(),
+                        texts,
+                    })
+                })
+                .collect::<Option<Vec<_>>>()?;
+            Some(PartGroup {
+                carton: g.carton,
+                heading: String::new(),
+                headings: g.headings,
+                parts,
+            })
+        })
+        .collect::<Option<Vec<_>>>()?;
+    let carton = match row.carton {
+        Some(stored) => Some(CartonUndo {
+            sscc: Sscc::parse(&stored.sscc).ok()?,
+            events: stored
+                .events
+                .into_iter()
+                .map(|(key, seq)| Some((code_key(&key)?, seq)))
+                .collect::<Option<Vec<_>>>()?,
+            until: Timestamp(stored.until),
+        }),
         None => None,
     };
     let asked = match row.asked {
@@ -145,6 +235,8 @@ fn scan_row(row: StoredRow) -> Option<ScanRow> {
         undoable: row.undoable.map(|(seq, until)| (seq, Timestamp(until))),
         asked,
         label,
+        contents,
+        carton,
         ..ScanRow::plain(class, row.texts, row.code, row.at)
     })
 }
