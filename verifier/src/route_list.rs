@@ -49,4 +49,7 @@ pub const ROUTES: &[(&str, &str)] = &[
     ("POST", "/dashboard/recall"),
     ("POST", "/dashboard/manifests"),
     ("GET", "/dashboard/lots"),
+    // The maker's packing records.
+    ("GET", "/dashboard/cartons"),
+    ("GET", "/dashboard/cartons/{sscc}"),
 ];

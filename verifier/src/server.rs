@@ -114,6 +114,15 @@ pub fn router(state: AppState) -> Router {
             post(pages::case::recall),
         )
         .route(listed("GET", "/dashboard/lots"), get(pages::lots::lots))
+        // The maker's packing records: the lookup, one record.
+        .route(
+            listed("GET", "/dashboard/cartons"),
+            get(pages::cartons::lookup),
+        )
+        .route(
+            listed("GET", "/dashboard/cartons/{sscc}"),
+            get(pages::cartons::record),
+        )
         .layer(middleware::from_fn(pages::storage_fault_page))
         .layer(Extension(sessions.clone()));
 

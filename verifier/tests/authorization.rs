@@ -219,6 +219,20 @@ const TABLE: &[Row] = &[
         "",
         page(["200", "200 signin", "200 signin", "200"]),
     ),
+    // The maker's packing records: the lookup leads on whoever's the number is; the record is its
+    // packer's alone, and anyone else is told no such carton exists.
+    (
+        "GET",
+        "/dashboard/cartons",
+        "",
+        page(["303", "200 signin", "200 signin", "303"]),
+    ),
+    (
+        "GET",
+        "/dashboard/cartons/{sscc}",
+        "",
+        page(["200", "200 signin", "200 signin", "404 unknown_carton"]),
+    ),
     (
         "POST",
         "/dashboard/recall",
@@ -585,6 +599,13 @@ impl World {
             ("GET", "/dashboard/find") => self
                 .client
                 .get(url(&format!("/dashboard/find?gtin={GTIN}&serial={serial}"))),
+            ("GET", "/dashboard/cartons") => self.client.get(url(&format!(
+                "/dashboard/cartons?carton={}",
+                self.packed(&code)
+            ))),
+            ("GET", "/dashboard/cartons/{sscc}") => self
+                .client
+                .get(url(&format!("/dashboard/cartons/{}", self.packed(&code)))),
             ("POST", "/dashboard/recall") => self.client.post(url(path)).form(&[
                 ("csrf", &csrf[..]),
                 ("gtin", GTIN),

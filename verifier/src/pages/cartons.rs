@@ -1,0 +1,386 @@
+//! The manufacturer's packing records (`/dashboard/cartons/…`): one carton's record (who packed
+//! it and when, the carton it is packed in, the cartons and parts inside with where each part is
+//! now), its label to print, and the lookup that leads there from a typed or scanned number.
+//!
+//! A packing record is its packer's: only the party that packed a carton sees it, and anyone
+//! else gets the very answer an unknown carton gets (`404 unknown_carton`), so the page never
+//! tells that a carton exists. The same holds for what the record links to: the carton it is
+//! packed in is named only if the viewer packed that one too, and a part links to its
+//! investigation view only where the part is the viewer's own.
+//!
+//! A number that is no SSCC (a wrong check digit, a wrong length) is `400` with a stable code
+//! (`carton_check_digit`, `invalid_carton`): a browser sees the lookup again with what was wrong
+//! in its language and the code, a script the problem+json.
+
+use askama::Template;
+use axum::extract::{Path, Query, State};
+use axum::http::{HeaderMap, HeaderValue, StatusCode};
+use axum::response::{IntoResponse, Redirect, Response};
+use registry::carton::{Carton, MAX_DEPTH};
+use registry::{CodeKey, Custody, PartyId, Registry, RegistryError};
+use serde::Deserialize;
+use signer::{CartonLink, ParseError, Problem, Sscc};
+
+use super::case::case_href;
+use super::case_text::{self, CaseTexts};
+use super::errors::prefers_html;
+use super::i18n::{Lang, Texts};
+use super::signed_in::{Dashboard, LangQuery, SignedIn};
+use super::{encode, render, render_status, with_lang};
+use crate::error::ApiError;
+use crate::local_time::Zone;
+use crate::schemas::Page;
+use crate::state::AppState;
+
+/// The lookup's box, as typed or scanned.
+#[derive(Deserialize, Default, utoipa::IntoParams)]
+#[into_params(parameter_in = Query)]
+pub struct CartonQuery {
+    /// The carton's SSCC (18 digits), `(00)` and the digits, or the carton's Digital Link
+    pub carton: Option<String>,
+}
+
+/// A carton in the path, as given (the handler reads it).
+#[derive(Deserialize, utoipa::IntoParams)]
+#[into_params(parameter_in = Path)]
+pub struct CartonInPath {
+    /// The carton's SSCC: 18 digits, the last a GS1 check digit
+    #[param(example = "369012300000000011", pattern = r"^[0-9]{18}$")]
+    pub sscc: String,
+}
+
+/// The record's address for a carton.
+pub(crate) fn carton_href(sscc: &Sscc) -> String {
+    format!("/dashboard/cartons/{sscc}")
+}
+
+/// The lookup form as the dashboard shows it: nothing typed, nothing wrong.
+pub const NO_PROBLEM: Option<(String, &str)> = None;
+
+/// What was wrong with a typed carton number: its stable code and the words for it.
+fn problem_of(e: &ParseError, t: &Texts) -> (&'static str, String) {
+    match e.problem {
+        Problem::CheckDigit { found, expected } => (
+            "carton_check_digit",
+            t.carton_check_digit
+                .replace("{found}", &found.to_string())
+                .replace("{expected}", &expected.to_string()),
+        ),
+        _ => ("invalid_carton", t.carton_invalid.to_owned()),
+    }
+}
+
+#[derive(Template)]
+#[template(path = "cartons.html")]
+struct LookupPage {
+    lang: Lang,
+    t: &'static Texts,
+    c: &'static CaseTexts,
+    switch_href: String,
+    carton_typed: String,
+    /// What was wrong (in words) and its stable code.
+    carton_problem: Option<(String, &'static str)>,
+}
+
+/// `400` for a number that is no SSCC: the lookup again with the problem for a browser, the
+/// problem+json for a script; the code either way (in the page and `X-Problem-Code`).
+fn bad_carton(lang: Lang, headers: &HeaderMap, typed: &str, e: &ParseError) -> Response {
+    let t = lang.texts();
+    let (code, words) = problem_of(e, t);
+    if !prefers_html(headers) {
+        return ApiError::bad_request(code, format!("check the carton's number: {e}"))
+            .into_response();
+    }
+    let mut page = render_status(
+        StatusCode::BAD_REQUEST,
+        &LookupPage {
+            lang,
+            t,
+            c: case_text::texts(lang),
+            switch_href: with_lang(
+                &format!("/dashboard/cartons?carton={}", encode(typed)),
+                lang.other(),
+            ),
+            carton_typed: typed.to_owned(),
+            carton_problem: Some((words, code)),
+        },
+    );
+    page.headers_mut()
+        .insert("x-problem-code", HeaderValue::from_static(code));
+    page
+}
+
+/// A carton that is not there or not the viewer's: the same answer either way.
+fn unknown_carton() -> ApiError {
+    ApiError::new(
+        StatusCode::NOT_FOUND,
+        "unknown_carton",
+        "no packing record of yours has this carton number",
+    )
+}
+
+/// `GET /dashboard/cartons`: the lookup of a packing record by its carton's number.
+#[utoipa::path(
+    get,
+    path = "/dashboard/cartons",
+    tag = "pages",
+    summary = "Find one of the manufacturer's packing records",
+    description = "For a signed-in manufacturer. Without `carton`: the lookup form. With \
+        `carton` (the 18 digits of an SSCC, `(00)` and the digits, what a scanner types for its \
+        GS1-128 barcode, or the carton's Digital Link `…/00/{sscc}`): 303 to the carton's \
+        packing record. A number that is no SSCC is 400 `carton_check_digit` (its last digit is \
+        not its check digit) or `invalid_carton`. Without a session: the sign-in form.",
+    params(CartonQuery, LangQuery),
+    responses(
+        Page,
+        (status = 303, description = "The carton's packing record"),
+        (status = 400, description = "No SSCC (`carton_check_digit`, `invalid_carton`)"),
+    ),
+)]
+pub async fn lookup(
+    Query(query): Query<CartonQuery>,
+    headers: HeaderMap,
+    SignedIn { session, .. }: SignedIn<Dashboard>,
+) -> Response {
+    let lang = session.lang();
+    let typed = query.carton.unwrap_or_default();
+    if typed.trim().is_empty() {
+        return render(&LookupPage {
+            lang,
+            t: lang.texts(),
+            c: case_text::texts(lang),
+            switch_href: with_lang("/dashboard/cartons", lang.other()),
+            carton_typed: typed,
+            carton_problem: None,
+        });
+    }
+    match CartonLink::parse(&typed) {
+        Ok(link) => Redirect::to(&with_lang(&carton_href(&link.sscc), lang)).into_response(),
+        Err(e) => bad_carton(lang, &headers, &typed, &e),
+    }
+}
+
+/// A carton linked from a record: its number, and its record's address where the viewer may see
+/// that record.
+pub struct CartonRef {
+    pub sscc: String,
+    pub href: Option<String>,
+    /// Parts inside it, nested cartons' included.
+    pub codes: usize,
+}
+
+/// A part in a carton, as its packer sees it.
+pub struct CodeRow {
+    pub gtin: String,
+    pub name: Option<String>,
+    pub serial: String,
+    /// Where it is now, in words.
+    pub custody: String,
+    /// Its investigation view, where it is the viewer's own part.
+    pub href: Option<String>,
+}
+
+/// Everything the record shows, read in one go on the blocking pool.
+struct Record {
+    packed_by: String,
+    packed_at: String,
+    parent: Option<CartonRef>,
+    cartons: Vec<CartonRef>,
+    codes: Vec<CodeRow>,
+    total: usize,
+}
+
+#[derive(Template)]
+#[template(path = "carton.html")]
+struct RecordPage {
+    lang: Lang,
+    t: &'static Texts,
+    switch_href: String,
+    sscc: String,
+    human_readable: String,
+    counts: String,
+    record: Record,
+}
+
+/// The packing record of `sscc` if `me` packed it.
+fn visible(r: &Registry, me: &PartyId, sscc: &Sscc) -> Result<Option<Carton>, RegistryError> {
+    Ok(r.carton(sscc)?.filter(|c| &c.packed_by == me))
+}
+
+/// Parts in `carton` and in every carton nested in it, as stored now. The registry bounds nesting
+/// when packing; the walk stops at that depth all the same.
+fn codes_in(r: &Registry, carton: &Carton) -> Result<usize, RegistryError> {
+    let mut total = carton.codes.len();
+    let mut level = carton.cartons.clone();
+    for _ in 0..MAX_DEPTH {
+        let mut next = Vec::new();
+        for sscc in &level {
+            if let Some(inner) = r.carton(sscc)? {
+                total += inner.codes.len();
+                next.extend(inner.cartons);
+            }
+        }
+        if next.is_empty() {
+            break;
+        }
+        level = next;
+    }
+    Ok(total)
+}
+
+/// Where a part is, in words: the state and the party it names (a vehicle is not named).
+fn custody_words(r: &Registry, t: &Texts, custody: &Custody) -> Result<String, RegistryError> {
+    let name = |id: &PartyId| -> Result<String, RegistryError> {
+        Ok(r.party(id)?.map_or_else(|| id.to_string(), |p| p.name))
+    };
+    let state = t.custody(custody);
+    Ok(match custody {
+        Custody::Held { by } | Custody::Installed { by, .. } => format!("{state}: {}", name(by)?),
+        Custody::InTransit { from, to } => format!("{state}: {} → {}", name(from)?, name(to)?),
+        _ => state.to_owned(),
+    })
+}
+
+fn gather(
+    r: &Registry,
+    me: &PartyId,
+    sscc: &Sscc,
+    lang: Lang,
+    zone: &Zone,
+) -> Result<Option<Record>, RegistryError> {
+    let t = lang.texts();
+    let Some(carton) = visible(r, me, sscc)? else {
+        return Ok(None);
+    };
+    let packer = r
+        .party(&carton.packed_by)?
+        .map_or_else(|| carton.packed_by.to_string(), |p| p.name);
+    // The carton it is in is named only if the viewer packed that one too: someone else's pallet
+    // is someone else's record.
+    let parent = match &carton.parent {
+        Some(parent) => match visible(r, me, parent)? {
+            Some(outer) => Some(CartonRef {
+                sscc: parent.to_string(),
+                href: Some(carton_href(parent)),
+                codes: codes_in(r, &outer)?,
+            }),
+            None => None,
+        },
+        None => None,
+    };
+    let mut cartons = Vec::new();
+    for inner in &carton.cartons {
+        let (href, codes) = match r.carton(inner)? {
+            Some(c) => (
+                (c.packed_by == *me).then(|| carton_href(inner)),
+                codes_in(r, &c)?,
+            ),
+            None => (None, 0),
+        };
+        cartons.push(CartonRef {
+            sscc: inner.to_string(),
+            href,
+            codes,
+        });
+    }
+    let mut codes = Vec::new();
+    for key in &carton.codes {
+        codes.push(code_row(r, t, me, key)?);
+    }
+    Ok(Some(Record {
+        packed_by: packer,
+        packed_at: zone.date_time(carton.packed_at),
+        parent,
+        cartons,
+        total: codes_in(r, &carton)?,
+        codes,
+    }))
+}
+
+fn code_row(
+    r: &Registry,
+    t: &Texts,
+    me: &PartyId,
+    key: &CodeKey,
+) -> Result<CodeRow, RegistryError> {
+    let gtin = key
+        .gtin()
+        .map(|g| g.as_str().to_owned())
+        .unwrap_or_default();
+    let serial = key
+        .serial()
+        .map(|s| s.as_str().to_owned())
+        .unwrap_or_default();
+    let Some(status) = r.status(key)? else {
+        // A packed code is always registered (the audit checks it); said plainly if not.
+        return Ok(CodeRow {
+            gtin,
+            name: None,
+            serial,
+            custody: String::new(),
+            href: None,
+        });
+    };
+    let record = &status.record;
+    Ok(CodeRow {
+        gtin,
+        name: record.name.clone(),
+        serial,
+        custody: custody_words(r, t, &record.custody.custody)?,
+        href: (&record.manufacturer == me).then(|| case_href(key)),
+    })
+}
+
+/// `GET /dashboard/cartons/{sscc}`: one of the manufacturer's packing records.
+#[utoipa::path(
+    get,
+    path = "/dashboard/cartons/{sscc}",
+    tag = "pages",
+    summary = "One of the manufacturer's packing records",
+    description = "For the signed-in party that packed the carton: who packed it and when, the \
+        carton it is packed in (if the same party packed that one), the cartons inside and the \
+        parts inside, each with its product, serial and where it is now (linking to the part's \
+        investigation view where it is the manufacturer's own), the number of parts directly \
+        inside and in all, and links to its label. Anyone else gets 404 `unknown_carton`, as for \
+        a carton that does not exist. Without a session: the sign-in form.",
+    params(CartonInPath, LangQuery),
+    responses(
+        Page,
+        (status = 400, description = "No SSCC (`carton_check_digit`, `invalid_carton`)"),
+        (status = 404, description = "No packing record of the manufacturer's (`unknown_carton`)"),
+    ),
+)]
+pub async fn record(
+    State(state): State<AppState>,
+    Path(CartonInPath { sscc: typed }): Path<CartonInPath>,
+    headers: HeaderMap,
+    SignedIn { session, .. }: SignedIn<Dashboard>,
+) -> Result<Response, ApiError> {
+    let lang = session.lang();
+    let sscc = match Sscc::parse(&typed) {
+        Ok(sscc) => sscc,
+        Err(e) => return Ok(bad_carton(lang, &headers, &typed, &e)),
+    };
+    let me = session.party().id.clone();
+    let record = state
+        .blocking({
+            let zone = state.config().time_zone.clone();
+            move |r| gather(r, &me, &sscc, lang, &zone)
+        })
+        .await??
+        .ok_or_else(unknown_carton)?;
+    let t = lang.texts();
+    let counts = t
+        .carton_counts
+        .replace("{direct}", &record.codes.len().to_string())
+        .replace("{total}", &record.total.to_string());
+    Ok(render(&RecordPage {
+        lang,
+        t,
+        switch_href: with_lang(&carton_href(&sscc), lang.other()),
+        sscc: sscc.to_string(),
+        human_readable: labels::gs1_128::human_readable(&sscc),
+        counts,
+        record,
+    }))
+}
