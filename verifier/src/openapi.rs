@@ -89,6 +89,9 @@ use crate::verdict::{Verdict, VerdictCode};
         lots::lots,
         cartons::lookup,
         cartons::record,
+        cartons::label_pdf,
+        cartons::label_png,
+        cartons::label_svg,
     ),
     // Named by the shared answer sets of `schemas`, which cannot register them themselves.
     components(schemas(crate::error::Problem, VerdictCode, Verdict, UploadSummary)),

@@ -52,4 +52,7 @@ pub const ROUTES: &[(&str, &str)] = &[
     // The maker's packing records.
     ("GET", "/dashboard/cartons"),
     ("GET", "/dashboard/cartons/{sscc}"),
+    ("GET", "/dashboard/cartons/{sscc}/label.pdf"),
+    ("GET", "/dashboard/cartons/{sscc}/label.png"),
+    ("GET", "/dashboard/cartons/{sscc}/label.svg"),
 ];

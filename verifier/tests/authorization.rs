@@ -234,6 +234,24 @@ const TABLE: &[Row] = &[
         page(["200", "200 signin", "200 signin", "404 unknown_carton"]),
     ),
     (
+        "GET",
+        "/dashboard/cartons/{sscc}/label.pdf",
+        "",
+        page(["200", "200 signin", "200 signin", "404 unknown_carton"]),
+    ),
+    (
+        "GET",
+        "/dashboard/cartons/{sscc}/label.png",
+        "",
+        page(["200", "200 signin", "200 signin", "404 unknown_carton"]),
+    ),
+    (
+        "GET",
+        "/dashboard/cartons/{sscc}/label.svg",
+        "",
+        page(["200", "200 signin", "200 signin", "404 unknown_carton"]),
+    ),
+    (
         "POST",
         "/dashboard/recall",
         "",
@@ -603,9 +621,11 @@ impl World {
                 "/dashboard/cartons?carton={}",
                 self.packed(&code)
             ))),
-            ("GET", "/dashboard/cartons/{sscc}") => self
-                .client
-                .get(url(&format!("/dashboard/cartons/{}", self.packed(&code)))),
+            ("GET", carton_page) if carton_page.starts_with("/dashboard/cartons/{sscc}") => {
+                let packed = self.packed(&code);
+                self.client
+                    .get(url(&carton_page.replace("{sscc}", packed.as_str())))
+            }
             ("POST", "/dashboard/recall") => self.client.post(url(path)).form(&[
                 ("csrf", &csrf[..]),
                 ("gtin", GTIN),

@@ -1,6 +1,7 @@
 //! The manufacturer's packing records (`/dashboard/cartons/…`): one carton's record (who packed
 //! it and when, the carton it is packed in, the cartons and parts inside with where each part is
-//! now), its label to print, and the lookup that leads there from a typed or scanned number.
+//! now), its label to print (PDF, PNG or SVG, drawn by [`labels::carton`] with the service's own
+//! address in the QR code), and the lookup that leads there from a typed or scanned number.
 //!
 //! A packing record is its packer's: only the party that packed a carton sees it, and anyone
 //! else gets the very answer an unknown carton gets (`404 unknown_carton`), so the page never
@@ -14,7 +15,7 @@
 
 use askama::Template;
 use axum::extract::{Path, Query, State};
-use axum::http::{HeaderMap, HeaderValue, StatusCode};
+use axum::http::{HeaderMap, HeaderValue, StatusCode, header};
 use axum::response::{IntoResponse, Redirect, Response};
 use registry::carton::{Carton, MAX_DEPTH};
 use registry::{CodeKey, Custody, PartyId, Registry, RegistryError};
@@ -25,6 +26,7 @@ use super::case::case_href;
 use super::case_text::{self, CaseTexts};
 use super::errors::prefers_html;
 use super::i18n::{Lang, Texts};
+use super::session::LiveSession;
 use super::signed_in::{Dashboard, LangQuery, SignedIn};
 use super::{encode, render, render_status, with_lang};
 use crate::error::ApiError;
@@ -384,3 +386,149 @@ pub async fn record(
         record,
     }))
 }
+
+/// The forms a carton's label downloads in.
+#[derive(Clone, Copy, Debug)]
+enum LabelFormat {
+    /// For office printers and thermal printers' drivers: one 4 x 3 inch page.
+    Pdf,
+    /// 300 dpi, for whatever prints images.
+    Png,
+    Svg,
+}
+
+impl LabelFormat {
+    fn extension(self) -> &'static str {
+        match self {
+            LabelFormat::Pdf => "pdf",
+            LabelFormat::Png => "png",
+            LabelFormat::Svg => "svg",
+        }
+    }
+
+    fn content_type(self) -> &'static str {
+        match self {
+            LabelFormat::Pdf => "application/pdf",
+            LabelFormat::Png => "image/png",
+            LabelFormat::Svg => "image/svg+xml",
+        }
+    }
+
+    /// The label of the carton whose Digital Link is `uri`, drawn by the labels crate as
+    /// `partseal labels --cartons` draws it.
+    fn render(self, uri: &str, sscc: &Sscc) -> Result<Vec<u8>, String> {
+        let label = labels::CartonLabel { uri, sscc };
+        match self {
+            LabelFormat::Pdf => labels::carton::pdf(&[label]).map_err(|e| e.to_string()),
+            LabelFormat::Png => labels::CartonPngRenderer::new(LABEL_DPI)
+                .map_err(|e| e.to_string())?
+                .render(&label)
+                .map_err(|e| e.to_string()),
+            LabelFormat::Svg => labels::carton::svg(&label)
+                .map(String::into_bytes)
+                .map_err(|e| e.to_string()),
+        }
+    }
+}
+
+/// The PNG label's resolution: a common thermal and office printer's.
+const LABEL_DPI: u32 = 300;
+
+/// A carton's label as a file to save or print, for its packer; anyone else gets the answer of
+/// an unknown carton, as for the record.
+async fn label(
+    state: AppState,
+    typed: String,
+    headers: HeaderMap,
+    session: LiveSession,
+    format: LabelFormat,
+) -> Result<Response, ApiError> {
+    let sscc = match Sscc::parse(&typed) {
+        Ok(sscc) => sscc,
+        Err(e) => return Ok(bad_carton(session.lang(), &headers, &typed, &e)),
+    };
+    let me = session.party().id.clone();
+    let known = state
+        .blocking(move |r| visible(r, &me, &sscc))
+        .await??
+        .is_some();
+    if !known {
+        return Err(unknown_carton());
+    }
+    // The service's own address, as the labels `partseal labels --cartons --base-url` prints
+    // for it: a phone that scans the QR code opens the carton's link here.
+    let uri = sscc.to_uri(&state.config().base_url);
+    // Drawing a label is CPU work: off the executor.
+    let bytes = tokio::task::spawn_blocking(move || format.render(&uri, &sscc))
+        .await
+        .map_err(|e| ApiError::internal(&e))?
+        .map_err(|e| ApiError::internal(&format!("carton label {sscc} as {format:?}: {e}")))?;
+    let disposition = format!(
+        "attachment; filename=\"carton-{sscc}.{}\"",
+        format.extension()
+    );
+    Ok((
+        [
+            (header::CONTENT_TYPE, format.content_type().to_owned()),
+            (header::CONTENT_DISPOSITION, disposition),
+            (header::CACHE_CONTROL, "no-store".to_owned()),
+        ],
+        bytes,
+    )
+        .into_response())
+}
+
+/// The label routes' shared description.
+macro_rules! label_route {
+    ($name:ident, $format:expr, $path:literal, $content_type:literal, $what:literal) => {
+        #[doc = concat!("`GET ", $path, "`: the carton's label as ", $what, ".")]
+        #[utoipa::path(
+            get,
+            path = $path,
+            tag = "pages",
+            summary = concat!("A packing record's carton label as ", $what),
+            description = "For the signed-in party that packed the carton: its label, the \
+                carton's Digital Link (`{base}/00/{sscc}`, the service's own address) as a QR \
+                code and its SSCC as a GS1-128 barcode `(00)` with the human-readable line, \
+                as `partseal labels --cartons` prints it; as a download with a file name. \
+                Anyone else gets 404 `unknown_carton`, as for a carton that does not exist. \
+                Without a session: the sign-in form.",
+            params(CartonInPath, LangQuery),
+            responses(
+                (status = 200, description = "The label", content_type = $content_type, body = Vec<u8>),
+                (status = 400, description = "No SSCC (`carton_check_digit`, `invalid_carton`)"),
+                (status = 404, description = "No packing record of the manufacturer's (`unknown_carton`)"),
+            ),
+        )]
+        pub async fn $name(
+            State(state): State<AppState>,
+            Path(CartonInPath { sscc }): Path<CartonInPath>,
+            headers: HeaderMap,
+            SignedIn { session, .. }: SignedIn<Dashboard>,
+        ) -> Result<Response, ApiError> {
+            label(state, sscc, headers, session, $format).await
+        }
+    };
+}
+
+label_route!(
+    label_pdf,
+    LabelFormat::Pdf,
+    "/dashboard/cartons/{sscc}/label.pdf",
+    "application/pdf",
+    "PDF"
+);
+label_route!(
+    label_png,
+    LabelFormat::Png,
+    "/dashboard/cartons/{sscc}/label.png",
+    "image/png",
+    "PNG"
+);
+label_route!(
+    label_svg,
+    LabelFormat::Svg,
+    "/dashboard/cartons/{sscc}/label.svg",
+    "image/svg+xml",
+    "SVG"
+);
