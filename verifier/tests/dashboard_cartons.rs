@@ -3,7 +3,8 @@
 //! each part is now and the counts; another maker and a shop are told nothing more than for a
 //! carton that does not exist; each record's label downloads as PNG, SVG and PDF and reads back
 //! with zbar; the lookup takes a carton's number in every form it is printed or scanned in and
-//! refuses a mistyped one with its code.
+//! refuses a mistyped one with its code; the list shows the maker's records newest first, a page
+//! at a time.
 
 #![allow(clippy::unwrap_used)]
 
@@ -20,6 +21,7 @@ struct World {
     client: Client,
     maker: String,
     rival: String,
+    maker_key: signer::SigningKey,
     codes: Vec<SignedCode>,
     /// Cartons A (codes 0 to 2) and B (codes 3 and 4), and the pallet holding both and code 5.
     a: Sscc,
@@ -49,6 +51,7 @@ async fn world() -> World {
     let world = World {
         maker: token(r, "acme-brakes"),
         rival: token(r, "rival-parts"),
+        maker_key: maker.key,
         client: no_redirects(),
         codes,
         a: sscc(1),
@@ -486,6 +489,90 @@ fn zbar_reads(png: &[u8], link: &str, sscc: &Sscc) {
             )),
         "{xml}"
     );
+}
+
+#[tokio::test]
+async fn the_list_shows_the_makers_records_newest_first_a_page_at_a_time() {
+    let w = world().await;
+    let r = &w.server.registry;
+    let maker = party("acme-brakes");
+    // 52 older cartons of one part each, packed ten seconds apart.
+    let older = codes(&w.maker_key, "OLD", 52);
+    r.register(&older, Some(&maker), now()).unwrap();
+    let start = now().0 - 10_000;
+    for (i, code) in older.iter().enumerate() {
+        let at = signer::Timestamp(start + 10 * i as i64);
+        let packed = [(registry::CodeKey::of(&code.part), None)];
+        r.pack_carton(&maker, &sscc(100 + i as u64), &packed, &[], at)
+            .unwrap();
+    }
+    let cookie = w.signed_in("/dashboard", &w.maker).await;
+    let rows = |html: &str| -> Vec<String> {
+        html.split("<tr data-sscc=\"")
+            .skip(1)
+            .map(|row| row[..18].to_owned())
+            .collect()
+    };
+    let (status, _, first) = w.page("/dashboard/cartons", &cookie).await;
+    assert_eq!(status, 200, "{first}");
+    let listed = rows(&first);
+    assert_eq!(listed.len(), 50, "{first}");
+    // The three packed through the API just now, then the older ones, newest first.
+    let mut newest: Vec<&str> = listed[..3].iter().map(String::as_str).collect();
+    newest.sort_unstable();
+    assert_eq!(newest, [w.a.as_str(), w.b.as_str(), w.pallet.as_str()]);
+    let expected: Vec<String> = (5..52).rev().map(|i| sscc(100 + i).to_string()).collect();
+    assert_eq!(listed[3..], expected[..]);
+    assert!(first.contains(&format!("<a href=\"/dashboard/cartons/{}\"", w.a)));
+    // Carton A is in the pallet, and says so.
+    let a_row = first
+        .split(&format!("data-sscc=\"{}\"", w.a))
+        .nth(1)
+        .unwrap();
+    assert!(
+        a_row
+            .split("</tr>")
+            .next()
+            .unwrap()
+            .contains("packed in a pallet")
+    );
+
+    // The next page: the five oldest, and no page after it.
+    let at = first.find("id=\"older\" href=\"").unwrap() + 17;
+    let older_href = first[at..].split('"').next().unwrap().replace("&amp;", "&");
+    let (status, _, second) = w.page(&older_href, &cookie).await;
+    assert_eq!(status, 200, "{older_href}: {second}");
+    let expected: Vec<String> = (0..5).rev().map(|i| sscc(100 + i).to_string()).collect();
+    assert_eq!(rows(&second), expected);
+    assert!(!second.contains("id=\"older\""), "{second}");
+    let (status, _, code) = w
+        .script("/dashboard/cartons?after=yesterday", &cookie)
+        .await;
+    assert_eq!((status, code.as_str()), (400, "invalid_page"));
+
+    // Unpacked, the pallet leaves the list and carton A is on its own again.
+    w.event(json!({"step": "unpacking", "carton": w.pallet.as_str()}))
+        .await;
+    let (_, _, after) = w.page("/dashboard/cartons", &cookie).await;
+    assert!(!rows(&after).contains(&w.pallet.to_string()), "{after}");
+    let a_row = after
+        .split(&format!("data-sscc=\"{}\"", w.a))
+        .nth(1)
+        .unwrap();
+    assert!(
+        !a_row
+            .split("</tr>")
+            .next()
+            .unwrap()
+            .contains("packed in a pallet")
+    );
+
+    // Another maker packed nothing: its list is empty.
+    let rival = w.signed_in("/dashboard", &w.rival).await;
+    let (status, _, theirs) = w.page("/dashboard/cartons", &rival).await;
+    assert_eq!(status, 200);
+    assert!(rows(&theirs).is_empty() && theirs.contains("No packing records yet."));
+    w.server.shutdown().await;
 }
 
 /// Percent-encodes a query value.

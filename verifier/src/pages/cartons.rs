@@ -20,7 +20,7 @@ use axum::response::{IntoResponse, Redirect, Response};
 use registry::carton::{Carton, MAX_DEPTH};
 use registry::{CodeKey, Custody, PartyId, Registry, RegistryError};
 use serde::Deserialize;
-use signer::{CartonLink, ParseError, Problem, Sscc};
+use signer::{CartonLink, ParseError, Problem, Sscc, Timestamp};
 
 use super::case::case_href;
 use super::case_text::{self, CaseTexts};
@@ -34,12 +34,67 @@ use crate::local_time::Zone;
 use crate::schemas::Page;
 use crate::state::AppState;
 
-/// The lookup's box, as typed or scanned.
+/// Packing records listed on one page of the list.
+const LISTED: usize = 50;
+
+/// The lookup's box, as typed or scanned, and the list's page.
 #[derive(Deserialize, Default, utoipa::IntoParams)]
 #[into_params(parameter_in = Query)]
 pub struct CartonQuery {
     /// The carton's SSCC (18 digits), `(00)` and the digits, or the carton's Digital Link
     pub carton: Option<String>,
+    /// The list's page: the records older than this one, `{packing time in Unix seconds}-{SSCC}`
+    /// (the "older records" link gives it)
+    #[param(pattern = r"^[0-9]{1,18}-[0-9]{18}$")]
+    pub after: Option<String>,
+}
+
+/// Where a page of the list starts: after the record packed at `at` (Unix seconds) with `sscc`.
+fn page_start(after: &str) -> Option<(Timestamp, Sscc)> {
+    let (at, sscc) = after.split_once('-')?;
+    let at = at.parse::<i64>().ok().filter(|at| *at >= 0)?;
+    Some((Timestamp(at), Sscc::parse(sscc).ok()?))
+}
+
+/// One packing record in the list.
+pub struct ListedCarton {
+    pub sscc: String,
+    pub href: String,
+    pub packed_at: String,
+    /// Parts and cartons directly inside.
+    pub codes: usize,
+    pub cartons: usize,
+    /// Packed in another carton (a pallet).
+    pub nested: bool,
+}
+
+/// A page of the party's packing records, newest first, and the next page's start if there is
+/// one.
+fn recent(
+    r: &Registry,
+    me: &PartyId,
+    after: Option<(Timestamp, Sscc)>,
+    zone: &Zone,
+) -> Result<(Vec<ListedCarton>, Option<String>), RegistryError> {
+    let mut page = r.cartons_packed_by(me, after, LISTED + 1)?;
+    let more = page.len() > LISTED;
+    page.truncate(LISTED);
+    let next = more
+        .then(|| page.last())
+        .flatten()
+        .map(|(sscc, c)| format!("{}-{sscc}", c.packed_at.0));
+    let listed = page
+        .into_iter()
+        .map(|(sscc, c)| ListedCarton {
+            href: carton_href(&sscc),
+            sscc: sscc.to_string(),
+            packed_at: zone.date_time(c.packed_at),
+            codes: c.codes.len(),
+            cartons: c.cartons.len(),
+            nested: c.parent.is_some(),
+        })
+        .collect();
+    Ok((listed, next))
 }
 
 /// A carton in the path, as given (the handler reads it).
@@ -82,6 +137,10 @@ struct LookupPage {
     carton_typed: String,
     /// What was wrong (in words) and its stable code.
     carton_problem: Option<(String, &'static str)>,
+    /// The party's recent packing records (none listed beside a refused number).
+    listed: Vec<ListedCarton>,
+    /// The next page's address, if there are older records.
+    older: Option<String>,
 }
 
 /// `400` for a number that is no SSCC: the lookup again with the problem for a browser, the
@@ -105,6 +164,8 @@ fn bad_carton(lang: Lang, headers: &HeaderMap, typed: &str, e: &ParseError) -> R
             ),
             carton_typed: typed.to_owned(),
             carton_problem: Some((words, code)),
+            listed: Vec::new(),
+            older: None,
         },
     );
     page.headers_mut()
@@ -126,8 +187,10 @@ fn unknown_carton() -> ApiError {
     get,
     path = "/dashboard/cartons",
     tag = "pages",
-    summary = "Find one of the manufacturer's packing records",
-    description = "For a signed-in manufacturer. Without `carton`: the lookup form. With \
+    summary = "The manufacturer's packing records, and the lookup of one",
+    description = "For a signed-in manufacturer. Without `carton`: the lookup form and its \
+        packing records not unpacked, newest first, 50 a page (`after` gives the next page, as \
+        its link says; a malformed one is 400 `invalid_page`). With \
         `carton` (the 18 digits of an SSCC, `(00)` and the digits, what a scanner types for its \
         GS1-128 barcode, or the carton's Digital Link `…/00/{sscc}`): 303 to the carton's \
         packing record. A number that is no SSCC is 400 `carton_check_digit` (its last digit is \
@@ -136,30 +199,55 @@ fn unknown_carton() -> ApiError {
     responses(
         Page,
         (status = 303, description = "The carton's packing record"),
-        (status = 400, description = "No SSCC (`carton_check_digit`, `invalid_carton`)"),
+        (status = 400, description = "No SSCC (`carton_check_digit`, `invalid_carton`), or a \
+            malformed page (`invalid_page`)"),
     ),
 )]
 pub async fn lookup(
+    State(state): State<AppState>,
     Query(query): Query<CartonQuery>,
     headers: HeaderMap,
     SignedIn { session, .. }: SignedIn<Dashboard>,
-) -> Response {
+) -> Result<Response, ApiError> {
     let lang = session.lang();
     let typed = query.carton.unwrap_or_default();
-    if typed.trim().is_empty() {
-        return render(&LookupPage {
-            lang,
-            t: lang.texts(),
-            c: case_text::texts(lang),
-            switch_href: with_lang("/dashboard/cartons", lang.other()),
-            carton_typed: typed,
-            carton_problem: None,
+    if !typed.trim().is_empty() {
+        return Ok(match CartonLink::parse(&typed) {
+            Ok(link) => Redirect::to(&with_lang(&carton_href(&link.sscc), lang)).into_response(),
+            Err(e) => bad_carton(lang, &headers, &typed, &e),
         });
     }
-    match CartonLink::parse(&typed) {
-        Ok(link) => Redirect::to(&with_lang(&carton_href(&link.sscc), lang)).into_response(),
-        Err(e) => bad_carton(lang, &headers, &typed, &e),
-    }
+    let after = match query.after.as_deref() {
+        None | Some("") => None,
+        Some(after) => Some(page_start(after).ok_or_else(|| {
+            ApiError::bad_request(
+                "invalid_page",
+                "after is a packing time in Unix seconds, a hyphen and an SSCC, as the older \
+                 records link gives it",
+            )
+        })?),
+    };
+    let me = session.party().id.clone();
+    let (listed, next) = state
+        .blocking({
+            let zone = state.config().time_zone.clone();
+            move |r| recent(r, &me, after, &zone)
+        })
+        .await??;
+    let here = match &query.after {
+        Some(after) if !after.is_empty() => format!("/dashboard/cartons?after={}", encode(after)),
+        _ => "/dashboard/cartons".to_owned(),
+    };
+    Ok(render(&LookupPage {
+        lang,
+        t: lang.texts(),
+        c: case_text::texts(lang),
+        switch_href: with_lang(&here, lang.other()),
+        carton_typed: typed,
+        carton_problem: None,
+        listed,
+        older: next.map(|after| with_lang(&format!("/dashboard/cartons?after={after}"), lang)),
+    }))
 }
 
 /// A carton linked from a record: its number, and its record's address where the viewer may see

@@ -944,6 +944,8 @@ words! {
                                 en: "parts inside: {n}" }
         carton_label { zh: "打印箱标签",
                        en: "Print its label" }
+        carton_in_pallet { zh: "已装入托盘",
+                           en: "packed in a pallet" }
     }
 }
 
