@@ -1,6 +1,7 @@
 //! The end-to-end check behind `partseal registry audit`: every hash chain, every record against
 //! its history, every derived index against the records, every carton's contents against the
-//! carton each code and each nested carton is in.
+//! carton each code and each nested carton is in, and the packing records against their index by
+//! packer.
 
 use std::collections::{BTreeMap, BTreeSet};
 
@@ -13,6 +14,7 @@ use crate::key::CodeKey;
 use crate::party::PartyId;
 use crate::registry::{Registry, Result};
 use crate::rules;
+use crate::store::keys::{packer_key, sscc_of_packer_key};
 use crate::store::{Entries, Store};
 use crate::vin::Vin;
 
@@ -241,5 +243,32 @@ fn check_cartons(store: &Store, report: &mut AuditReport) {
                 "{key} is recorded in carton {sscc}, which does not hold it"
             ));
         }
+    }
+    check_packer_index(store, &cartons, report);
+}
+
+/// The index of packing records by packer against the records: written in the same atomic change,
+/// so each record has its entry and each entry its record.
+fn check_packer_index(store: &Store, cartons: &BTreeMap<Sscc, Carton>, report: &mut AuditReport) {
+    let mut expected: BTreeMap<Vec<u8>, Sscc> = cartons
+        .iter()
+        .map(|(sscc, c)| (packer_key(&c.packed_by, c.packed_at, sscc), *sscc))
+        .collect();
+    for entry in store.all_packer_entries() {
+        match entry {
+            Ok(k) => {
+                if expected.remove(&k).is_none() {
+                    let sscc =
+                        sscc_of_packer_key(&k).map_or_else(|e| e.to_string(), |s| s.to_string());
+                    report.problem(format!(
+                        "the packer index lists carton {sscc}, which no packing record backs"
+                    ));
+                }
+            }
+            Err(e) => report.problem(format!("unreadable packer index entry: {e}")),
+        }
+    }
+    for sscc in expected.into_values() {
+        report.problem(format!("the packer index misses carton {sscc}"));
     }
 }

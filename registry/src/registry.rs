@@ -11,6 +11,7 @@
 //! | `labels` | whether a scanned label is the registered one: the one place that decides it |
 //! | `submit` | custody events: submission, judging under the code's lock, durable answer |
 //! | `cartons` | packing, shipping, receiving and unpacking cartons: every code judged by its own rules, all moved or none |
+//! | `packing_records` | a party's packing records, newest first, through the store's index by packer |
 //! | `corrections` | an author's correction of its own event, and the record without it |
 //! | `queries` | a code's status and history, vehicles, scan and store figures, a maker's lots |
 //! | `public_scans` | public scans counted in memory, written behind; `scan_anomaly` |
@@ -37,6 +38,7 @@ mod cartons;
 mod corrections;
 mod labels;
 mod log;
+mod packing_records;
 mod public_scans;
 mod queries;
 mod recalls;

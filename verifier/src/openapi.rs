@@ -26,7 +26,7 @@ use utoipa::openapi::security::{HttpAuthScheme, HttpBuilder, SecurityRequirement
 use utoipa::{Modify, OpenApi};
 
 use crate::manifest_upload::UploadSummary;
-use crate::pages::{case, dashboard, home, lots, owner, shop, upload};
+use crate::pages::{cartons, case, dashboard, home, lots, owner, shop, upload};
 use crate::routes::carton_events::CARTON_STEP_FIELDS;
 use crate::routes::{api, assets, log, ops, public};
 use crate::schemas::{VerdictAnswer, problem};
@@ -88,6 +88,11 @@ use crate::verdict::{Verdict, VerdictCode};
         upload::upload,
         lots::lots,
         assets::serve,
+        cartons::lookup,
+        cartons::record,
+        cartons::label_pdf,
+        cartons::label_png,
+        cartons::label_svg,
     ),
     // Named by the shared answer sets of `schemas`, which cannot register them themselves.
     components(schemas(crate::error::Problem, VerdictCode, Verdict, UploadSummary)),

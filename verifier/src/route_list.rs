@@ -51,4 +51,10 @@ pub const ROUTES: &[(&str, &str)] = &[
     ("GET", "/dashboard/lots"),
     // The station's scripts.
     ("GET", "/assets/{name}"),
+    // The maker's packing records.
+    ("GET", "/dashboard/cartons"),
+    ("GET", "/dashboard/cartons/{sscc}"),
+    ("GET", "/dashboard/cartons/{sscc}/label.pdf"),
+    ("GET", "/dashboard/cartons/{sscc}/label.png"),
+    ("GET", "/dashboard/cartons/{sscc}/label.svg"),
 ];

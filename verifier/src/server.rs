@@ -114,6 +114,27 @@ pub fn router(state: AppState) -> Router {
             post(pages::case::recall),
         )
         .route(listed("GET", "/dashboard/lots"), get(pages::lots::lots))
+        // The maker's packing records: the lookup, one record, its label.
+        .route(
+            listed("GET", "/dashboard/cartons"),
+            get(pages::cartons::lookup),
+        )
+        .route(
+            listed("GET", "/dashboard/cartons/{sscc}"),
+            get(pages::cartons::record),
+        )
+        .route(
+            listed("GET", "/dashboard/cartons/{sscc}/label.pdf"),
+            get(pages::cartons::label_pdf),
+        )
+        .route(
+            listed("GET", "/dashboard/cartons/{sscc}/label.png"),
+            get(pages::cartons::label_png),
+        )
+        .route(
+            listed("GET", "/dashboard/cartons/{sscc}/label.svg"),
+            get(pages::cartons::label_svg),
+        )
         .layer(middleware::from_fn(pages::storage_fault_page))
         .layer(Extension(sessions.clone()));
 

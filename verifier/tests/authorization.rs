@@ -221,6 +221,38 @@ const TABLE: &[Row] = &[
     ),
     // The station's scripts are public, like the page that names them.
     ("GET", "/assets/{name}", "the QR decoder", EVERYONE_200),
+    // The maker's packing records: the lookup leads on whoever's the number is; the record is its
+    // packer's alone, and anyone else is told no such carton exists.
+    (
+        "GET",
+        "/dashboard/cartons",
+        "",
+        page(["303", "200 signin", "200 signin", "303"]),
+    ),
+    (
+        "GET",
+        "/dashboard/cartons/{sscc}",
+        "",
+        page(["200", "200 signin", "200 signin", "404 unknown_carton"]),
+    ),
+    (
+        "GET",
+        "/dashboard/cartons/{sscc}/label.pdf",
+        "",
+        page(["200", "200 signin", "200 signin", "404 unknown_carton"]),
+    ),
+    (
+        "GET",
+        "/dashboard/cartons/{sscc}/label.png",
+        "",
+        page(["200", "200 signin", "200 signin", "404 unknown_carton"]),
+    ),
+    (
+        "GET",
+        "/dashboard/cartons/{sscc}/label.svg",
+        "",
+        page(["200", "200 signin", "200 signin", "404 unknown_carton"]),
+    ),
     (
         "POST",
         "/dashboard/recall",
@@ -587,6 +619,15 @@ impl World {
             ("GET", "/dashboard/find") => self
                 .client
                 .get(url(&format!("/dashboard/find?gtin={GTIN}&serial={serial}"))),
+            ("GET", "/dashboard/cartons") => self.client.get(url(&format!(
+                "/dashboard/cartons?carton={}",
+                self.packed(&code)
+            ))),
+            ("GET", carton_page) if carton_page.starts_with("/dashboard/cartons/{sscc}") => {
+                let packed = self.packed(&code);
+                self.client
+                    .get(url(&carton_page.replace("{sscc}", packed.as_str())))
+            }
             ("POST", "/dashboard/recall") => self.client.post(url(path)).form(&[
                 ("csrf", &csrf[..]),
                 ("gtin", GTIN),

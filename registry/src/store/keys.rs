@@ -1,7 +1,7 @@
 //! How the store lays out its keys and small values, the same for every engine (and so in every
 //! backup).
 
-use signer::{Certificate, Gtin, Lot, RevocationList, Timestamp, VerifyingKey};
+use signer::{Certificate, Gtin, Lot, RevocationList, Sscc, Timestamp, VerifyingKey};
 
 use super::{StoreError, StoreResult, TrustEntry};
 use crate::custody::Custody;
@@ -51,6 +51,32 @@ pub fn decode_lot_key(bytes: &[u8]) -> StoreResult<(Gtin, Lot)> {
         _ => return Err(bad("lot length does not match".into())),
     };
     Ok((gtin, lot))
+}
+
+/// A packing record's entry in the index by packer ([`Table::CartonsByPacker`](super::tables::Table)):
+/// under its packer, newest first, then by SSCC.
+pub fn packer_key(packed_by: &PartyId, packed_at: Timestamp, sscc: &Sscc) -> Vec<u8> {
+    let mut out = party_prefix(packed_by);
+    out.extend_from_slice(&newest_first(packed_at));
+    out.extend_from_slice(sscc.as_str().as_bytes());
+    out
+}
+
+/// A time that sorts the newer before the older as big-endian bytes (times before 1970 count
+/// as 1970: no packing is that old).
+pub fn newest_first(at: Timestamp) -> [u8; 8] {
+    (i64::MAX - at.0.max(0)).to_be_bytes()
+}
+
+/// The SSCC a [`packer_key`] ends with.
+pub fn sscc_of_packer_key(k: &[u8]) -> StoreResult<Sscc> {
+    let digits = k
+        .len()
+        .checked_sub(Sscc::LEN)
+        .map(|at| &k[at..])
+        .ok_or_else(|| StoreError::corrupt("packer index", "entry shorter than an SSCC"))?;
+    Sscc::parse(&String::from_utf8_lossy(digits))
+        .map_err(|e| StoreError::corrupt("packer index", e))
 }
 
 pub fn alert_key(manufacturer: &PartyId, key: &CodeKey) -> Vec<u8> {

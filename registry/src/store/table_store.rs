@@ -146,6 +146,17 @@ impl Store {
             max_age,
         };
         store.reload_batches()?;
+        // One process holds an embedded store, so a store written before the packer index is
+        // indexed here, once. (PostgreSQL's migration indexes a database, and `restore` a backup.)
+        if max_age.is_none()
+            && store
+                .tables
+                .scan(Table::CartonsByPacker, &[])
+                .next()
+                .is_none()
+        {
+            store.index_cartons_by_packer()?;
+        }
         if let Some(bound) = max_age {
             // Where the engine tells of other processes' changes, records are forgotten as they
             // change and may be kept longer; where it cannot (or stops), the bound holds again.
@@ -445,6 +456,7 @@ impl Store {
                     Some(after) => Change::Put(Table::Cartons, k, after.encode()),
                     None => Change::Remove(Table::Cartons, k),
                 });
+                changes.extend(packer_index_changes(carton));
             }
             let mut tries = 0;
             loop {
@@ -525,6 +537,66 @@ impl Store {
             let sscc = decode("carton number", Sscc::parse(&String::from_utf8_lossy(&k)))?;
             Ok((sscc, decode("carton", Carton::decode(&v))?))
         }))
+    }
+
+    /// The packing records of `packer`, newest first: at most `limit` of those after `after` (the
+    /// packing time and SSCC of the last record of the page before). An index entry whose record
+    /// is gone or no longer the packer's is passed over: the index changes with the record in one
+    /// atomic change, so there is none but where the audit reports one.
+    pub fn cartons_packed_by(
+        &self,
+        packer: &PartyId,
+        after: Option<(Timestamp, Sscc)>,
+        limit: usize,
+    ) -> StoreResult<Vec<(Sscc, Carton)>> {
+        let after = after.map(|(at, sscc)| keys::packer_key(packer, at, &sscc));
+        let mut out = Vec::new();
+        for entry in self
+            .tables
+            .scan(Table::CartonsByPacker, &keys::party_prefix(packer))
+        {
+            if out.len() == limit {
+                break;
+            }
+            let (k, _) = entry?;
+            if after.as_ref().is_some_and(|after| k <= *after) {
+                continue;
+            }
+            let sscc = keys::sscc_of_packer_key(&k)?;
+            if let Some(carton) = self.carton(&sscc)? {
+                if keys::packer_key(&carton.packed_by, carton.packed_at, &sscc) == k {
+                    out.push((sscc, carton));
+                }
+            }
+        }
+        Ok(out)
+    }
+
+    /// Every entry of the packer index, in key order (for the audit).
+    pub fn all_packer_entries(&self) -> Entries<'_, Vec<u8>> {
+        Box::new(
+            self.tables
+                .scan(Table::CartonsByPacker, &[])
+                .map(|entry| entry.map(|(k, _)| k)),
+        )
+    }
+
+    /// Puts every packing record's entry in the packer index (those present already are put
+    /// again, unchanged): for a store written before the index existed.
+    fn index_cartons_by_packer(&self) -> StoreResult<()> {
+        let mut changes = Vec::new();
+        for entry in self.all_cartons() {
+            let (sscc, carton) = entry?;
+            let k = keys::packer_key(&carton.packed_by, carton.packed_at, &sscc);
+            changes.push(Change::Put(Table::CartonsByPacker, k, Vec::new()));
+        }
+        if changes.is_empty() {
+            return Ok(());
+        }
+        for chunk in changes.chunks(1_000) {
+            self.tables.apply(None, chunk)?;
+        }
+        self.tables.durable()
     }
 
     /// Every code's carton, in code key order (for the audit).
@@ -1017,11 +1089,27 @@ impl Store {
         }
         // The backup holds the format mark this store was opened with: loading puts it again.
         let n = self.tables.load(&mut Reader::new(input))?;
+        // A backup made before the packer index holds none of it.
+        self.index_cartons_by_packer()?;
         self.durable()?;
         self.reload_batches()?;
         self.records.clear();
         Ok(n)
     }
+}
+
+/// The packer index's changes for a change of a packing record: its entry follows the record,
+/// which only a packing adds and an unpacking removes (moving a carton into a pallet keeps its
+/// packer and time, so its entry).
+fn packer_index_changes(carton: &CartonUpdate<'_>) -> Vec<Change> {
+    let entry = |c: &Carton| keys::packer_key(&c.packed_by, c.packed_at, carton.sscc);
+    let (before, after) = (carton.before.map(entry), carton.after.map(entry));
+    if before == after {
+        return Vec::new();
+    }
+    let removed = before.map(|k| Change::Remove(Table::CartonsByPacker, k));
+    let added = after.map(|k| Change::Put(Table::CartonsByPacker, k, Vec::new()));
+    removed.into_iter().chain(added).collect()
 }
 
 /// The index entries an update from `before` to `after` adds and those it removes: the first and

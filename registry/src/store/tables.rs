@@ -77,10 +77,15 @@ pub enum Table {
     /// Log index of a registration batch's entry → its codes' commitments, 32 bytes each, in
     /// order: what a code's path in the batch is computed from.
     LogBatches,
+    /// Derived: packer length || packer || `i64::MAX` less the packing time (8 bytes, big-endian:
+    /// the newest first) || SSCC (18 ASCII digits) → nothing. Each packing record's entry, written
+    /// in the same atomic change as the record ([`Store::move_cartons`](super::Store::move_cartons)):
+    /// a party's recent packing records without walking every carton.
+    CartonsByPacker,
 }
 
 impl Table {
-    pub const ALL: [Table; 23] = [
+    pub const ALL: [Table; 24] = [
         Table::Codes,
         Table::Events,
         Table::LotRecalls,
@@ -104,6 +109,7 @@ impl Table {
         Table::LogHashes,
         Table::LogOpenings,
         Table::LogBatches,
+        Table::CartonsByPacker,
     ];
 
     /// The engine's name for it (a sled tree, a PostgreSQL table): constants, so a mistyped name
@@ -133,6 +139,7 @@ impl Table {
             Table::LogHashes => "log_hashes",
             Table::LogOpenings => "log_openings",
             Table::LogBatches => "log_batches",
+            Table::CartonsByPacker => "cartons_by_packer",
         }
     }
 

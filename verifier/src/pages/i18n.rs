@@ -955,6 +955,56 @@ words! {
         /// Before why one part's correction was refused: its `{code}`.
         carton_undo_refused { zh: "无法撤销整箱，未撤销任何配件。配件 {code}：",
                               en: "Cannot undo the carton; no part was undone. For {code}: " }
+        // Packing records on the dashboard (cartons and pallets the maker packed).
+        cartons_title { zh: "装箱记录",
+                        en: "Packing records" }
+        cartons_hint { zh: "输入箱号（SSCC，18 位数字）、“(00)”加箱号，或扫描箱标签上的链接。",
+                       en: "Type the carton's SSCC (18 digits), “(00)” and the digits, or scan the link on its label." }
+        cartons_field { zh: "箱号",
+                        en: "Carton number" }
+        cartons_find { zh: "查看装箱记录",
+                       en: "Show the packing record" }
+        cartons_link { zh: "您最近的装箱记录",
+                       en: "Your recent packing records" }
+        cartons_recent { zh: "最近的装箱记录（最新的在前）",
+                         en: "Recent packing records (newest first)" }
+        cartons_none { zh: "还没有装箱记录。",
+                       en: "No packing records yet." }
+        cartons_older { zh: "更早的记录",
+                        en: "Older records" }
+        /// A number whose last digit is not its check digit: `{found}` and `{expected}`.
+        carton_check_digit { zh: "箱号的最后一位是校验位：按前 17 位应为“{expected}”，这里是“{found}”。请与标签核对。",
+                             en: "The last digit of a carton number is its check digit: the first 17 digits give “{expected}”, not “{found}”. Compare it with the label." }
+        carton_invalid { zh: "这不是箱号：箱号（SSCC）是 18 位数字，也可以是“(00)”加 18 位数字，或箱标签上的链接。",
+                         en: "This is no carton number: an SSCC has 18 digits; “(00)” and the 18 digits, or the link on the carton's label, also do." }
+        carton_problem_code { zh: "错误代码",
+                              en: "Error code" }
+        carton_heading { zh: "装箱记录：",
+                         en: "Packing record: " }
+        carton_packed { zh: "装箱方和时间",
+                        en: "Packed by, and when" }
+        carton_in { zh: "装在这个箱（托盘）里",
+                    en: "Packed in" }
+        carton_not_in { zh: "没有装在其他箱里",
+                        en: "Not packed in another carton" }
+        carton_cartons { zh: "箱内的箱",
+                         en: "Cartons inside" }
+        carton_codes { zh: "箱内的配件",
+                       en: "Parts inside" }
+        carton_counts { zh: "直接装入的配件：{direct} 件；连同内箱：共 {total} 件",
+                        en: "Parts directly inside: {direct}; in all, with the cartons inside: {total}" }
+        carton_product { zh: "产品",
+                         en: "Product" }
+        carton_serial { zh: "序列号",
+                        en: "Serial" }
+        carton_custody { zh: "当前状态",
+                         en: "Where it is now" }
+        carton_codes_in_inner { zh: "内有配件 {n} 件",
+                                en: "parts inside: {n}" }
+        carton_label { zh: "打印箱标签",
+                       en: "Print its label" }
+        carton_in_pallet { zh: "已装入托盘",
+                           en: "packed in a pallet" }
     }
 }
 

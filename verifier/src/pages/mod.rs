@@ -11,6 +11,7 @@
 //! | [`case`] | the manufacturer's investigation view of one code, code search and recalls (`/dashboard/…`) |
 //! | [`upload`] | the manufacturer's manifest upload from the dashboard, streamed |
 //! | [`lots`] | the manufacturer's lots with their codes, scans and alerts (`/dashboard/lots`) |
+//! | [`cartons`] | the manufacturer's packing records: a carton's contents, its label, the lookup (`/dashboard/cartons/…`) |
 //! | [`session`] | sign-in with a party token, server-side sessions, CSRF tokens |
 //! | [`signed_in`] | what every signed-in page and form checks first, as extractors; the sign-in form |
 //! | [`station_list`] | the station's list of recent scans as the store keeps it, per shop |
@@ -20,6 +21,7 @@
 //! The owner's page has no script and no login. The shop and dashboard pages sit behind a session
 //! cookie; the token never leaves the sign-in form.
 
+pub mod cartons;
 pub mod case;
 pub mod case_text;
 pub mod dashboard;

@@ -34,6 +34,11 @@ pub const MIGRATIONS: &[(i32, &str, &str)] = &[
         "the transparency log",
         include_str!("migrations/0005_transparency_log.sql"),
     ),
+    (
+        6,
+        "packing records by packer, the cartons already packed included",
+        include_str!("migrations/0006_cartons_by_packer.sql"),
+    ),
 ];
 
 /// Whether the database holds the store's schema (without creating it).
