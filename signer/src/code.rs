@@ -258,7 +258,8 @@ impl Sscc {
 
 /// A scanned or typed carton number: the carton's Digital Link (`{base}/00/{sscc}` or a bare
 /// `/00/{sscc}`, extra query parameters ignored), the element string printed under its barcode
-/// (`(00){sscc}`), what a scanner types for that GS1-128 barcode (`00{sscc}`, 20 digits), or the 18
+/// (`(00){sscc}`), what a scanner types for that GS1-128 barcode (`00{sscc}`, 20 digits, after the
+/// symbology identifier `]C1` or the FNC1 character (ASCII GS) when the scanner sends them), or the 18
 /// digits alone.
 #[derive(Clone, PartialEq, Eq, Debug)]
 pub struct CartonLink {
@@ -271,7 +272,10 @@ impl CartonLink {
     /// Parses any of the forms above. Surrounding ASCII whitespace (a scanner's trailing newline) is
     /// ignored; everything else must be exact.
     pub fn parse(input: &str) -> Result<Self, ParseError> {
-        let input = checked_input(input)?;
+        // `]C1` and FNC1 say only "GS1 data follows"; a scanner set up for GS1 sends them.
+        let trimmed = input.trim_matches(|c: char| c.is_ascii_whitespace());
+        let gs1 = trimmed.strip_prefix("]C1").unwrap_or(trimmed);
+        let input = checked_input(gs1.trim_start_matches('\u{1d}'))?;
         let bare = |sscc| Ok(CartonLink { base: None, sscc });
         if input.bytes().all(|b| b.is_ascii_digit()) {
             return match input.strip_prefix("00") {

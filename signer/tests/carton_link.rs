@@ -33,7 +33,8 @@ proptest! {
         prop_assert_eq!(link.base.as_deref(), Some(base.as_str()));
         prop_assert_eq!(link.sscc, sscc);
         for form in [sscc.path(), sscc.element_string(), format!("00{sscc}"), sscc.to_string(),
-                     format!("{}?x=1\r\n", sscc.to_uri(&base))] {
+                     format!("{}?x=1\r\n", sscc.to_uri(&base)), format!("]C100{sscc}"),
+                     format!("\u{1d}00{sscc}"), format!("]C1\u{1d}00{sscc}\n")] {
             prop_assert_eq!(CartonLink::parse(&form).unwrap().sscc, sscc, "{}", form);
         }
     }

@@ -24,13 +24,9 @@ use crate::state::AppState;
 /// registry lets cartons nest.
 const MAX_DEPTH: usize = registry::carton::MAX_DEPTH;
 
-/// The carton a scan names, if it is a carton label. A GS1-128 scanner may send the
-/// symbology identifier `]C1` and the FNC1 character (ASCII GS) before the element string; both
-/// say only "GS1 data follows".
+/// The carton a scan names, if it is a carton label (any form [`CartonLink`] reads, a GS1-128
+/// scanner's `]C1` and FNC1 prefix included).
 pub(super) fn scanned_carton(input: &str) -> Option<Sscc> {
-    let input = input.trim();
-    let input = input.strip_prefix("]C1").unwrap_or(input);
-    let input = input.trim_start_matches('\u{1d}');
     CartonLink::parse(input).ok().map(|link| link.sscc)
 }
 
