@@ -21,6 +21,7 @@ mod interrupt;
 mod keys;
 mod labels;
 mod log;
+mod log_monitor;
 mod progress;
 mod receipt;
 mod registry;
@@ -62,7 +63,7 @@ enum Command {
     Registry(registry::RegistryCommand),
     /// Run the verifier service.
     Serve(serve::ServeArgs),
-    /// The registry's public transparency log: its key.
+    /// The registry's public transparency log: its key, and a monitor that checks it from outside.
     #[command(subcommand)]
     Log(log::LogCommand),
     /// Witness transparency logs: cosign a log's checkpoint only if it extends the last one cosigned.
