@@ -9,10 +9,10 @@ use std::path::Path;
 use std::sync::Arc;
 use std::time::{Duration, Instant};
 
-use registry::{Registry, RegistryConfig};
+use registry::{Action, CodeKey, Registry, RegistryConfig, Role};
 use testkit::cli::Partseal;
 use testkit::service::{Server, start, start_on};
-use testkit::world::{Maker, certify, codes, now};
+use testkit::world::{Maker, add_party, certify, codes, now, party, token};
 use tlog::LogVerifier;
 use verifier::config::Overrides;
 
@@ -75,21 +75,17 @@ async fn grow(registry: &Arc<Registry>, maker: &Maker, prefix: &str, count: usiz
 /// `partseal log monitor URL --log-key KEY --state state.json --once` in `dir`: exit code, stdout,
 /// stderr.
 async fn monitor(dir: &Path, url: &str, key: &str) -> (i32, String, String) {
+    monitor_with(dir, url, key, &["--state", "state.json"]).await
+}
+
+/// `partseal log monitor URL --log-key KEY --once` with `extra` arguments.
+async fn monitor_with(dir: &Path, url: &str, key: &str, extra: &[&str]) -> (i32, String, String) {
     let (dir, url, key) = (dir.to_owned(), url.to_owned(), key.to_owned());
+    let extra: Vec<String> = extra.iter().map(|a| (*a).to_owned()).collect();
     tokio::task::spawn_blocking(move || {
-        let out = PARTSEAL.run(
-            &dir,
-            &[
-                "log",
-                "monitor",
-                &url,
-                "--log-key",
-                &key,
-                "--state",
-                "state.json",
-                "--once",
-            ],
-        );
+        let mut args = vec!["log", "monitor", &url, "--log-key", &key, "--once"];
+        args.extend(extra.iter().map(String::as_str));
+        let out = PARTSEAL.run(&dir, &args);
         (
             out.status.code().unwrap_or(-1),
             String::from_utf8_lossy(&out.stdout).into_owned(),
@@ -215,23 +211,34 @@ async fn a_shrunk_or_rewritten_log_is_caught_against_the_saved_state() {
     drop(dir);
 }
 
-/// A proxy in front of `upstream` that flips one byte of every entries tile it serves.
-async fn tampering_proxy(upstream: std::net::SocketAddr) -> std::net::SocketAddr {
+/// A proxy answering `/log/…` from `log` and everything else from `api` (with the caller's
+/// token), flipping one byte of every entries tile if `tamper`: an operator showing the log one
+/// thing and the maker another.
+async fn proxy(
+    log: std::net::SocketAddr,
+    api: std::net::SocketAddr,
+    tamper: bool,
+) -> std::net::SocketAddr {
     use axum::body::Bytes;
-    use axum::http::Uri;
-    let forward = move |uri: Uri| async move {
-        let mut body = reqwest::get(format!("http://{upstream}{uri}"))
-            .await
-            .unwrap()
-            .bytes()
-            .await
-            .unwrap()
-            .to_vec();
-        if uri.path().starts_with("/log/tile/entries/") {
+    use axum::http::{HeaderMap, StatusCode, Uri};
+    let forward = move |uri: Uri, headers: HeaderMap| async move {
+        let upstream = if uri.path().starts_with("/log/") {
+            log
+        } else {
+            api
+        };
+        let mut request = reqwest::Client::new().get(format!("http://{upstream}{uri}"));
+        if let Some(auth) = headers.get("authorization") {
+            request = request.header("authorization", auth.to_str().unwrap());
+        }
+        let response = request.send().await.unwrap();
+        let status = StatusCode::from_u16(response.status().as_u16()).unwrap();
+        let mut body = response.bytes().await.unwrap().to_vec();
+        if tamper && uri.path().starts_with("/log/tile/entries/") {
             // The second entry's tag (two bytes of length, its version byte, then the tag).
             body[67 + 2 + 1 + 5] ^= 1;
         }
-        Bytes::from(body)
+        (status, Bytes::from(body))
     };
     let listener = tokio::net::TcpListener::bind("127.0.0.1:0").await.unwrap();
     let addr = listener.local_addr().unwrap();
@@ -256,7 +263,7 @@ async fn a_tampered_tile_is_named() {
     .unwrap();
     grow(&server.registry, &maker, "A", 3).await;
     sequenced(&server, &key, 3).await;
-    let proxy = tampering_proxy(server.addr).await;
+    let proxy = proxy(server.addr, server.addr, true).await;
     let (code, out, err) = monitor(work.path(), &format!("http://{proxy}"), &key).await;
     assert_eq!(code, 1, "{out}{err}");
     assert!(
@@ -266,4 +273,100 @@ async fn a_tampered_tile_is_named() {
     // Nothing verified, nothing saved.
     assert!(!work.path().join("state.json").exists());
     stop(server).await;
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn the_makers_check_finds_each_event_of_its_codes_in_the_log() {
+    let work = tempfile::tempdir().unwrap();
+    let server = start(overrides()).await;
+    let key = log_key(&server).await;
+    let r = server.registry.clone();
+    let (maker, token) = tokio::task::spawn_blocking(move || {
+        let maker = certify(&r, &signer::keys::generate(), "acme-brakes", "690123", 1);
+        add_party(&r, "dist-1", Role::Distributor, "Guangdong");
+        let token = token(&r, "acme-brakes");
+        (maker, token)
+    })
+    .await
+    .unwrap();
+    // One registration batch of three codes: one entry, tagged with the first code's t(0).
+    let batch = codes(&maker.key, "M", 3);
+    let base = signer::BaseUrl::parse("https://verify.example.cn").unwrap();
+    let lines: Vec<String> = batch
+        .iter()
+        .map(|c| serde_json::json!({ "uri": c.to_uri(&base) }).to_string())
+        .collect();
+    std::fs::write(work.path().join("codes.jsonl"), lines.join("\n")).unwrap();
+    std::fs::write(work.path().join("token"), format!("{token}\n")).unwrap();
+    let r = server.registry.clone();
+    let registered = batch.clone();
+    tokio::task::spawn_blocking(move || r.register(&registered, None, now()).unwrap())
+        .await
+        .unwrap();
+    sequenced(&server, &key, 1).await;
+    let dir = stop(server).await;
+    let data = dir.path().join("data");
+    let older = work.path().join("older");
+    copy_dir(&data, &older);
+
+    // The first code shipped: event #1, its own entry.
+    let server = serve(&data).await;
+    let r = server.registry.clone();
+    let first = CodeKey::of(&batch[0].part);
+    let maker_id = maker.id.clone();
+    tokio::task::spawn_blocking(move || {
+        r.record_genuine_scan(
+            &first,
+            &maker_id,
+            Action::Ship {
+                to: party("dist-1"),
+            },
+            now(),
+        )
+        .unwrap()
+    })
+    .await
+    .unwrap();
+    sequenced(&server, &key, 2).await;
+    let check = ["--codes", "codes.jsonl", "--token", "token"];
+    let (code, out, err) = monitor_with(work.path(), &server.url(""), &key, &check).await;
+    assert_eq!(code, 0, "{out}{err}");
+    let name = batch[0].part.element_string();
+    assert!(
+        out.contains(&format!("code {name}: 2 events, each in the log once")),
+        "{out}"
+    );
+
+    // The maker shown the older history while the log has the shipping: caught.
+    let older = serve(&older).await;
+    let split = proxy(server.addr, older.addr, false).await;
+    let (code, out, err) =
+        monitor_with(work.path(), &format!("http://{split}"), &key, &check).await;
+    assert_eq!(code, 1, "{out}{err}");
+    assert!(
+        out.contains(&format!(
+            "code {name}: the log holds event #1 (entry [1]), and the service's history does not show it"
+        )),
+        "{out}"
+    );
+    // And the other way round: a history with an event the log never got.
+    let split = proxy(older.addr, server.addr, false).await;
+    let (code, out, err) =
+        monitor_with(work.path(), &format!("http://{split}"), &key, &check).await;
+    assert_eq!(code, 1, "{out}{err}");
+    assert!(
+        out.contains(&format!("code {name}: event #1 (shipping at ")),
+        "{out}"
+    );
+    assert!(
+        out.contains("is in the service's history and not in the log"),
+        "{out}"
+    );
+    assert!(
+        err.contains("histories of the maker's codes and the log differ"),
+        "{err}"
+    );
+    stop(older).await;
+    stop(server).await;
+    drop(dir);
 }

@@ -22,6 +22,7 @@ use tlog::walk::{self, Difference, Frontier, TileSource};
 use tlog::witness::CosignatureVerifier;
 use tlog::{Hash, LogVerifier, SignedCheckpoint};
 
+use super::log_codes::MakerCheck;
 use super::progress;
 
 /// Bytes of the largest answer read: a full entries tile is 256 × 67 bytes, a checkpoint with
@@ -49,6 +50,14 @@ pub struct MonitorArgs {
     /// Seconds between checkpoints when following.
     #[arg(long, value_name = "S", default_value_t = 10)]
     interval: u64,
+    /// The maker's check: its signed batch file (`partseal sign`'s JSON Lines); each code's
+    /// history in the service is compared with the log's entries about it. Walks the whole log
+    /// each round.
+    #[arg(long, value_name = "FILE", requires = "token")]
+    codes: Option<PathBuf>,
+    /// The maker's API token, in a file (for `--codes`).
+    #[arg(long, value_name = "FILE", requires = "codes")]
+    token: Option<PathBuf>,
 }
 
 /// What `--state` holds: the last verified checkpoint and its tree's frontier.
@@ -91,13 +100,38 @@ pub fn run(args: MonitorArgs) -> anyhow::Result<ExitCode> {
         .timeout(Duration::from_secs(30))
         .build()
         .context("cannot start the HTTP client")?;
+    let token = match &args.token {
+        Some(path) => Some(
+            std::fs::read_to_string(path)
+                .with_context(|| format!("cannot read the token {}", path.display()))?
+                .trim()
+                .to_owned(),
+        ),
+        None => None,
+    };
     let mut http = Http {
         runtime,
         client,
         base,
+        token,
     };
+    let mut maker = args.codes.as_deref().map(MakerCheck::load).transpose()?;
     loop {
-        match round(&mut http, &log, &witnesses, &mut frontier) {
+        // The histories first: every event they show was acknowledged before the checkpoint
+        // fetched next, so it is in it (or in the pool, a second from it).
+        let histories = match &mut maker {
+            Some(maker) => maker
+                .fetch_histories(&mut |path| http.get_with_status(path, true))
+                .map_err(Failure::Unchecked),
+            None => Ok(()),
+        };
+        let checked = histories
+            .and_then(|()| round(&mut http, &log, &witnesses, &mut frontier))
+            .and_then(|checkpoint| match &mut maker {
+                Some(maker) => check_codes(&mut http, &checkpoint, maker).map(|()| checkpoint),
+                None => Ok(checkpoint),
+            });
+        match checked {
             Ok(checkpoint) => {
                 if let Some(path) = &args.state {
                     save_state(path, &log, &frontier, &checkpoint)?;
@@ -186,26 +220,74 @@ fn round(
     }
 }
 
-/// The service's log over HTTP, read synchronously by the walk.
+/// The maker's check on a verified checkpoint: the whole log walked again from its first entry
+/// (the tags may be anywhere in it), each code's entries compared with its history.
+fn check_codes(
+    http: &mut Http,
+    checkpoint: &SignedCheckpoint,
+    maker: &mut MakerCheck,
+) -> Result<(), Failure> {
+    let bar = progress::bar(Some(checkpoint.size), "looking for the codes' entries");
+    let walked = walk::extend_seeing(
+        &mut Frontier::new(),
+        checkpoint.size,
+        checkpoint.root,
+        http,
+        &mut |n| bar.set_position(n),
+        &mut |index, entry| maker.seen(index, entry),
+    );
+    bar.finish_and_clear();
+    let at = format!("the checkpoint of {} entries", checkpoint.size);
+    match walked {
+        Ok(()) => {}
+        Err(Difference::Fetch { tile, reason }) => {
+            return Err(Failure::Unchecked(format!("{at}: {tile}: {reason}")));
+        }
+        Err(difference) => return Err(Failure::Differs(format!("{at}: {difference}"))),
+    }
+    let (lines, differs) = maker.report();
+    for line in &lines {
+        println!("{line}");
+    }
+    if differs {
+        return Err(Failure::Differs(format!(
+            "{at}: the service's histories of the maker's codes and the log differ (above)"
+        )));
+    }
+    Ok(())
+}
+
+/// The service over HTTP, read synchronously by the walk.
 struct Http {
     runtime: tokio::runtime::Runtime,
     client: reqwest::Client,
     base: String,
+    /// The maker's API token (`--token`).
+    token: Option<String>,
 }
 
 impl Http {
+    /// A public path's body; anything but success is an error.
     fn get(&mut self, path: &str) -> Result<Vec<u8>, String> {
+        match self.get_with_status(path, false)? {
+            (200..=299, body) => Ok(body),
+            (status, _) => Err(format!("GET {}{path}: {status}", self.base)),
+        }
+    }
+
+    /// A path's status and body, with the maker's token if `authorized`.
+    fn get_with_status(&mut self, path: &str, authorized: bool) -> Result<(u16, Vec<u8>), String> {
         let url = format!("{}{path}", self.base);
+        let mut request = self.client.get(&url);
+        if let (true, Some(token)) = (authorized, &self.token) {
+            request = request.bearer_auth(token);
+        }
         self.runtime.block_on(async {
-            let mut response = self
-                .client
-                .get(&url)
+            let mut response = request
                 .send()
                 .await
                 .map_err(|e| format!("GET {url}: {e}"))?;
-            if !response.status().is_success() {
-                return Err(format!("GET {url}: {}", response.status()));
-            }
+            let status = response.status().as_u16();
             let mut body = Vec::new();
             while let Some(chunk) = response
                 .chunk()
@@ -217,7 +299,7 @@ impl Http {
                 }
                 body.extend_from_slice(&chunk);
             }
-            Ok(body)
+            Ok((status, body))
         })
     }
 }

@@ -21,6 +21,7 @@ mod interrupt;
 mod keys;
 mod labels;
 mod log;
+mod log_codes;
 mod log_monitor;
 mod progress;
 mod receipt;

@@ -240,6 +240,20 @@ pub fn extend(
     source: &mut impl TileSource,
     progress: &mut dyn FnMut(u64),
 ) -> Result<(), Difference> {
+    extend_seeing(frontier, size, root, source, progress, &mut |_, _| ())
+}
+
+/// [`extend`], showing `seen` each entry walked with its index (a maker's check looks for its
+/// codes' tags). An entry is shown once its leaf hash matched the hash tile; the walk's result
+/// says whether the tree as a whole held.
+pub fn extend_seeing(
+    frontier: &mut Frontier,
+    size: u64,
+    root: Hash,
+    source: &mut impl TileSource,
+    progress: &mut dyn FnMut(u64),
+    seen: &mut dyn FnMut(u64, &Entry),
+) -> Result<(), Difference> {
     if size < frontier.size {
         return Err(Difference::Shrunk {
             size,
@@ -278,7 +292,7 @@ pub fn extend(
             .enumerate()
             .skip((frontier.size - first) as usize)
         {
-            Entry::from_bytes(entry).map_err(|e| Difference::Entries {
+            let decoded = Entry::from_bytes(entry).map_err(|e| Difference::Entries {
                 tile: path.path(),
                 reason: format!(
                     "entry {position} (log index {}): {e}",
@@ -287,6 +301,7 @@ pub fn extend(
             })?;
             let leaf = record_hash(entry);
             hashes.check(source, 0, frontier.size, leaf)?;
+            seen(frontier.size, &decoded);
             for node in frontier.push(leaf) {
                 if node.level % u32::from(TILE_HEIGHT) == 0 {
                     hashes.check(source, node.level, node.index, node.hash)?;
