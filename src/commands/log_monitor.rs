@@ -87,6 +87,13 @@ pub fn run(args: MonitorArgs) -> anyhow::Result<ExitCode> {
         .map(|k| CosignatureVerifier::parse(k.trim()).context("--witness"))
         .collect::<anyhow::Result<Vec<_>>>()?;
     let base = args.url.trim_end_matches('/').to_owned();
+    if !base.starts_with("http://") {
+        // The workspace's HTTP client is built without TLS (the service's own outgoing requests,
+        // to witnesses, are plain HTTP too): say so rather than fail on the first request.
+        bail!(
+            "{base}: the monitor reads http:// URLs only (no TLS in this build); reach an https service through a local TLS-terminating proxy"
+        );
+    }
     let mut frontier = match &args.state {
         Some(path) => load_state(path, &log)?,
         None => Frontier::new(),
