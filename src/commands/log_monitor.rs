@@ -207,6 +207,7 @@ fn round(
     if matches!(result, Err(Difference::Root { .. })) && known.size() > 0 {
         // From the saved tree the new root does not follow: walk from the first entry to say
         // whether (and where) the entries verified before were rewritten.
+        bar.set_length(checkpoint.size);
         bar.set_position(0);
         result = Err(walk::locate(
             &known,
