@@ -370,3 +370,127 @@ async fn the_makers_check_finds_each_event_of_its_codes_in_the_log() {
     stop(server).await;
     drop(dir);
 }
+
+/// Sigstore's verifier (`@sigstore/verify` on npm), installed once under `target/`, or `None`
+/// where there is no Node.js outside CI (in CI its absence fails the test).
+fn sigstore_verify() -> Option<std::path::PathBuf> {
+    const VERSION: &str = "2.1.1";
+    let target = std::env::var_os("CARGO_TARGET_DIR")
+        .map(std::path::PathBuf::from)
+        .unwrap_or_else(|| Path::new(env!("CARGO_MANIFEST_DIR")).join("target"));
+    let dir = target.join(format!("sigstore-verify-{VERSION}"));
+    if dir.join("node_modules/@sigstore/verify").exists() {
+        return Some(dir);
+    }
+    let installed = std::process::Command::new("npm")
+        .args(["install", "--silent", "--no-audit", "--no-fund", "--prefix"])
+        .arg(&dir)
+        .arg(format!("@sigstore/verify@{VERSION}"))
+        .status();
+    match installed {
+        Ok(status) if status.success() => Some(dir),
+        other if std::env::var_os("CI").is_some() => {
+            panic!("cannot install @sigstore/verify: {other:?}")
+        }
+        _ => {
+            eprintln!("skipped: no npm to install @sigstore/verify");
+            None
+        }
+    }
+}
+
+/// `scripts/outside-check.js` on a receipt: whether Sigstore's code accepts it, and what it said.
+fn outside_check(sigstore: &Path, receipt: &serde_json::Value, log_key: &str) -> (bool, String) {
+    use std::io::Write as _;
+    let mut child = std::process::Command::new("node")
+        .arg(Path::new(env!("CARGO_MANIFEST_DIR")).join("scripts/outside-check.js"))
+        .env("NODE_PATH", sigstore.join("node_modules"))
+        .stdin(std::process::Stdio::piped())
+        .stdout(std::process::Stdio::piped())
+        .stderr(std::process::Stdio::piped())
+        .spawn()
+        .unwrap();
+    let input = serde_json::json!({ "receipt": receipt, "log_key": log_key });
+    child
+        .stdin
+        .take()
+        .unwrap()
+        .write_all(input.to_string().as_bytes())
+        .unwrap();
+    let out = child.wait_with_output().unwrap();
+    let text = format!(
+        "{}{}",
+        String::from_utf8_lossy(&out.stdout),
+        String::from_utf8_lossy(&out.stderr)
+    );
+    (out.status.success(), text)
+}
+
+/// Checked from outside: a receipt's signed checkpoint and inclusion proof hold under Sigstore's
+/// verifier (Node's Ed25519 and its own RFC 6962 code), and an altered proof or checkpoint does not.
+#[test]
+fn a_receipts_checkpoint_and_proof_hold_under_sigstores_verifier() {
+    let Some(sigstore) = sigstore_verify() else {
+        return;
+    };
+    let tmp = tempfile::tempdir().unwrap();
+    let registry = Registry::open(&tmp.path().join("data"), RegistryConfig::default()).unwrap();
+    let maker = certify(
+        &registry,
+        &signer::keys::generate(),
+        "acme-brakes",
+        "690123",
+        1,
+    );
+    add_party(&registry, "dist-1", Role::Distributor, "Guangdong");
+    let batch = codes(&maker.key, "S", 5);
+    for chunk in batch.chunks(2) {
+        registry.register(chunk, None, now()).unwrap();
+    }
+    let first = CodeKey::of(&batch[0].part);
+    registry
+        .record_genuine_scan(
+            &first,
+            &maker.id,
+            Action::Ship {
+                to: party("dist-1"),
+            },
+            now(),
+        )
+        .unwrap();
+    let log =
+        tlog::LogKey::new("verify.example.cn/log", registry.log_signing_key().unwrap()).unwrap();
+    registry.sequence_log(&log).unwrap();
+    let key = log.verifier_key();
+    let base = signer::BaseUrl::parse("https://verify.example.cn").unwrap();
+    for code in [&batch[0], &batch[3]] {
+        let receipt = registry
+            .log_receipt(&CodeKey::of(&code.part), code.to_uri(&base))
+            .unwrap()
+            .unwrap();
+        let receipt: serde_json::Value = serde_json::from_str(&receipt.to_json()).unwrap();
+        let (holds, said) = outside_check(&sigstore, &receipt, &key);
+        assert!(holds, "{said}");
+        assert!(said.contains("of 4 under verify.example.cn/log"), "{said}");
+
+        // A proof hash changed, a checkpoint's size changed: refused.
+        let mut altered = receipt.clone();
+        altered["proof"][0] = serde_json::json!(BASE64_ZERO_HASH);
+        let (holds, said) = outside_check(&sigstore, &altered, &key);
+        assert!(!holds && said.contains("root hash"), "{said}");
+        let mut altered = receipt.clone();
+        let note = receipt["checkpoint"]
+            .as_str()
+            .unwrap()
+            .replacen("\n4\n", "\n5\n", 1);
+        altered["checkpoint"] = serde_json::json!(note);
+        let (holds, said) = outside_check(&sigstore, &altered, &key);
+        assert!(
+            !holds && said.contains("invalid checkpoint signature"),
+            "{said}"
+        );
+    }
+}
+
+/// 32 zero bytes, base64.
+const BASE64_ZERO_HASH: &str = "AAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAA=";
