@@ -16,6 +16,9 @@ pub enum LogCommand {
         #[arg(long, value_name = "URL", env = "PARTSEAL_BASE_URL")]
         base_url: String,
     },
+    /// Follow the log from outside: check each checkpoint's signatures, rebuild the tree from its
+    /// tiles, and catch a log that shrank or was rewritten since the last verified checkpoint.
+    Monitor(super::log_monitor::MonitorArgs),
 }
 
 pub fn run(cmd: LogCommand) -> anyhow::Result<ExitCode> {
@@ -27,5 +30,6 @@ pub fn run(cmd: LogCommand) -> anyhow::Result<ExitCode> {
             println!("{}", key.verifier_key());
             Ok(ExitCode::SUCCESS)
         }
+        LogCommand::Monitor(args) => super::log_monitor::run(args),
     }
 }

@@ -21,6 +21,8 @@ mod interrupt;
 mod keys;
 mod labels;
 mod log;
+mod log_codes;
+mod log_monitor;
 mod progress;
 mod receipt;
 mod registry;
@@ -62,7 +64,7 @@ enum Command {
     Registry(registry::RegistryCommand),
     /// Run the verifier service.
     Serve(serve::ServeArgs),
-    /// The registry's public transparency log: its key.
+    /// The registry's public transparency log: its key, and a monitor that checks it from outside.
     #[command(subcommand)]
     Log(log::LogCommand),
     /// Witness transparency logs: cosign a log's checkpoint only if it extends the last one cosigned.

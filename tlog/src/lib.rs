@@ -22,6 +22,7 @@
 //! | [`tile`] | tlog-tiles coordinates and a hash tile's bytes |
 //! | [`witness`] | the witness's rules (what it cosigns: only a tree that extends the one it knows) and cosignature/v1 lines |
 //! | [`receipt`] | one code's entry opened, with its proofs and checkpoint, and its offline check |
+//! | [`walk`] | a monitor's walk over the tiles: entries re-hashed, hash tiles and root compared, a tree's [`walk::Frontier`] extended in bounded memory |
 //! | `error` | [`TlogError`]: what a format refuses, and where |
 //!
 //! ```
@@ -52,6 +53,7 @@ mod error;
 pub mod receipt;
 pub mod tile;
 pub mod tree;
+pub mod walk;
 pub mod witness;
 
 pub use batch::{BatchPath, BatchTree, check_batch_path};
