@@ -71,6 +71,13 @@ def cartons(draw):
 
 schemathesis.openapi.format("gtin", gtins)
 schemathesis.openapi.format("sscc", cartons())
+# A carton in a path: the 18 digits only.
+schemathesis.openapi.format("sscc-digits", ssccs)
+# A page of packing records starts after one: its packing time and its SSCC.
+schemathesis.openapi.format(
+    "carton-page",
+    st.builds(lambda at, sscc: f"{at}-{sscc}", st.integers(0, 10**12), ssccs),
+)
 schemathesis.openapi.format("vin", vins)
 schemathesis.openapi.format("gs1-digital-link", digital_links())
 

@@ -723,7 +723,7 @@ fn catalogue(w: &World) -> Vec<Case> {
             "an unpacking naming nothing",
             &maker,
             json!({"step": "unpacking", "carton": PACKED, "codes": [], "cartons": []}),
-            "400 invalid_field",
+            "422 nothing_to_unpack",
         ),
         (
             "shipped by a party not holding it",

@@ -14,7 +14,9 @@
 //! in its language and the code, a script the problem+json.
 
 use askama::Template;
-use axum::extract::{Path, Query, State};
+use axum::extract::rejection::QueryRejection;
+use axum::extract::{FromRequestParts, Path, Query, State};
+use axum::http::request::Parts;
 use axum::http::{HeaderMap, HeaderValue, StatusCode, header};
 use axum::response::{IntoResponse, Redirect, Response};
 use registry::carton::{Carton, MAX_DEPTH};
@@ -42,10 +44,11 @@ const LISTED: usize = 50;
 #[into_params(parameter_in = Query)]
 pub struct CartonQuery {
     /// The carton's SSCC (18 digits), `(00)` and the digits, or the carton's Digital Link
+    #[param(format = "sscc")]
     pub carton: Option<String>,
     /// The list's page: the records older than this one, `{packing time in Unix seconds}-{SSCC}`
     /// (the "older records" link gives it)
-    #[param(pattern = r"^[0-9]{1,18}-[0-9]{18}$")]
+    #[param(format = "carton-page", pattern = r"^[0-9]{1,18}-[0-9]{18}$")]
     pub after: Option<String>,
 }
 
@@ -102,8 +105,69 @@ fn recent(
 #[into_params(parameter_in = Path)]
 pub struct CartonInPath {
     /// The carton's SSCC: 18 digits, the last a GS1 check digit
-    #[param(example = "369012300000000011", pattern = r"^[0-9]{18}$")]
+    #[param(
+        example = "369012300000000011",
+        format = "sscc-digits",
+        pattern = r"^[0-9]{18}$"
+    )]
     pub sscc: String,
+}
+
+fn invalid_page() -> ApiError {
+    ApiError::bad_request(
+        "invalid_page",
+        "after is a packing time in Unix seconds, a hyphen and an SSCC, as the older records link \
+         gives it",
+    )
+}
+
+/// The list's query, read before the session is: a query that cannot be read is the same 400 for
+/// everyone, signed in or not.
+pub struct CheckedQuery(CartonQuery);
+
+impl FromRequestParts<AppState> for CheckedQuery {
+    type Rejection = Response;
+
+    async fn from_request_parts(parts: &mut Parts, _: &AppState) -> Result<Self, Response> {
+        let Query(query) =
+            Query::<CartonQuery>::try_from_uri(&parts.uri).map_err(|e: QueryRejection| {
+                ApiError::bad_request(
+                    "invalid_query",
+                    format!("give carton, or after as the older records link gives it: {e}"),
+                )
+                .into_response()
+            })?;
+        if query
+            .after
+            .as_deref()
+            .is_some_and(|a| page_start(a).is_none())
+        {
+            return Err(invalid_page().into_response());
+        }
+        Ok(CheckedQuery(query))
+    }
+}
+
+/// The carton a record's address names, read before the session is: a number that is no SSCC is
+/// the same 400 for everyone, signed in or not, never the sign-in form.
+pub struct CartonPath(Sscc);
+
+impl FromRequestParts<AppState> for CartonPath {
+    type Rejection = Response;
+
+    async fn from_request_parts(parts: &mut Parts, state: &AppState) -> Result<Self, Response> {
+        let Path(CartonInPath { sscc: typed }) =
+            Path::<CartonInPath>::from_request_parts(parts, state)
+                .await
+                .map_err(IntoResponse::into_response)?;
+        Sscc::parse(&typed).map(CartonPath).map_err(|e| {
+            let asked = Query::<LangQuery>::try_from_uri(&parts.uri)
+                .ok()
+                .and_then(|Query(q)| q.lang);
+            let lang = Lang::choose(asked.as_deref(), &parts.headers);
+            bad_carton(lang, &parts.headers, &typed, &e)
+        })
+    }
 }
 
 /// The record's address for a carton.
@@ -200,12 +264,12 @@ fn unknown_carton() -> ApiError {
         Page,
         (status = 303, description = "The carton's packing record"),
         (status = 400, description = "No SSCC (`carton_check_digit`, `invalid_carton`), or a \
-            malformed page (`invalid_page`)"),
+            malformed page (`invalid_page`) or query (`invalid_query`)"),
     ),
 )]
 pub async fn lookup(
     State(state): State<AppState>,
-    Query(query): Query<CartonQuery>,
+    CheckedQuery(query): CheckedQuery,
     headers: HeaderMap,
     SignedIn { session, .. }: SignedIn<Dashboard>,
 ) -> Result<Response, ApiError> {
@@ -218,14 +282,8 @@ pub async fn lookup(
         });
     }
     let after = match query.after.as_deref() {
-        None | Some("") => None,
-        Some(after) => Some(page_start(after).ok_or_else(|| {
-            ApiError::bad_request(
-                "invalid_page",
-                "after is a packing time in Unix seconds, a hyphen and an SSCC, as the older \
-                 records link gives it",
-            )
-        })?),
+        None => None,
+        Some(after) => Some(page_start(after).ok_or_else(invalid_page)?),
     };
     let me = session.party().id.clone();
     let (listed, next) = state
@@ -442,15 +500,10 @@ fn code_row(
 )]
 pub async fn record(
     State(state): State<AppState>,
-    Path(CartonInPath { sscc: typed }): Path<CartonInPath>,
-    headers: HeaderMap,
+    CartonPath(sscc): CartonPath,
     SignedIn { session, .. }: SignedIn<Dashboard>,
 ) -> Result<Response, ApiError> {
     let lang = session.lang();
-    let sscc = match Sscc::parse(&typed) {
-        Ok(sscc) => sscc,
-        Err(e) => return Ok(bad_carton(lang, &headers, &typed, &e)),
-    };
     let me = session.party().id.clone();
     let record = state
         .blocking({
@@ -526,15 +579,10 @@ const LABEL_DPI: u32 = 300;
 /// an unknown carton, as for the record.
 async fn label(
     state: AppState,
-    typed: String,
-    headers: HeaderMap,
+    sscc: Sscc,
     session: LiveSession,
     format: LabelFormat,
 ) -> Result<Response, ApiError> {
-    let sscc = match Sscc::parse(&typed) {
-        Ok(sscc) => sscc,
-        Err(e) => return Ok(bad_carton(session.lang(), &headers, &typed, &e)),
-    };
     let me = session.party().id.clone();
     let known = state
         .blocking(move |r| visible(r, &me, &sscc))
@@ -583,18 +631,18 @@ macro_rules! label_route {
                 Without a session: the sign-in form.",
             params(CartonInPath, LangQuery),
             responses(
-                (status = 200, description = "The label", content_type = $content_type, body = Vec<u8>),
+                (status = 200, description = "The label; without a session, the sign-in form",
+                    content((Vec<u8> = $content_type), (String = "text/html"))),
                 (status = 400, description = "No SSCC (`carton_check_digit`, `invalid_carton`)"),
                 (status = 404, description = "No packing record of the manufacturer's (`unknown_carton`)"),
             ),
         )]
         pub async fn $name(
             State(state): State<AppState>,
-            Path(CartonInPath { sscc }): Path<CartonInPath>,
-            headers: HeaderMap,
+            CartonPath(sscc): CartonPath,
             SignedIn { session, .. }: SignedIn<Dashboard>,
         ) -> Result<Response, ApiError> {
-            label(state, sscc, headers, session, $format).await
+            label(state, sscc, session, $format).await
         }
     };
 }

@@ -666,7 +666,8 @@ pub(super) fn event_result(key: &CodeKey, recorded: &Recorded) -> EventResult {
         (status = 422, description = "A carton whose check digit is wrong (`carton_check_digit`), \
             empty (`carton_empty`), inside itself (`carton_cycle`), nested too deep \
             (`carton_too_deep`), a code or carton twice in one packing (`packed_twice`), an \
-            unpacking naming something not packed directly in the carton (`not_in_carton`), a maker's \
+            unpacking naming something not packed directly in the carton (`not_in_carton`) or nothing \
+            (`nothing_to_unpack`), a maker's \
             carton outside its company prefixes (`sscc_prefix`), a forged label (`code_mismatch`), an unknown recipient (`unknown_party`), a bad correction, a trust failure, or an install into a VIN whose check digit does not verify without `\"vin_confirmed\": true` (`vin_check_digit`)"),
     ),
 )]

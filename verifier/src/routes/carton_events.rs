@@ -102,8 +102,9 @@ pub fn check_carton_request(
             let cartons = cartons()?;
             // An empty list is a mistake, never a request to empty the whole carton.
             if codes.is_empty() && cartons.is_empty() {
-                return Err(ApiError::bad_request(
-                    "invalid_field",
+                return Err(ApiError::new(
+                    StatusCode::UNPROCESSABLE_ENTITY,
+                    "nothing_to_unpack",
                     "codes, cartons: name at least one code or carton to take out, or leave \
                      both out to unpack everything",
                 ));
