@@ -274,6 +274,10 @@ pub struct Received {
 #[derive(Serialize, ToSchema)]
 pub struct Me {
     pub id: String,
+    /// The party's EPCIS id: what an EPCIS document names it by (a shipment's `owning_party`
+    /// destination). Parties register no GLN, so it is the service's `{base}/parties/{id}`.
+    #[schema(format = "uri")]
+    pub epcis_id: String,
     /// manufacturer, distributor or shop
     pub role: String,
     pub name: String,
