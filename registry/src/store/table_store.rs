@@ -958,6 +958,15 @@ impl Store {
         self.put(Table::StationLists, party.as_str().as_bytes(), list)
     }
 
+    /// An EPCIS capture job as its JSON, opaque here (`epcis_capture::CaptureJob`).
+    pub fn capture_job(&self, id: &str) -> StoreResult<Option<Vec<u8>>> {
+        self.tables.get(Table::CaptureJobs, id.as_bytes())
+    }
+
+    pub fn put_capture_job(&self, id: &str, job: &[u8]) -> StoreResult<()> {
+        self.put(Table::CaptureJobs, id.as_bytes(), job)
+    }
+
     pub fn remove_session(&self, key: &[u8; 32]) -> StoreResult<()> {
         self.write(|| {
             let removal = Change::Remove(Table::Sessions, key.to_vec());

@@ -82,10 +82,13 @@ pub enum Table {
     /// in the same atomic change as the record ([`Store::move_cartons`](super::Store::move_cartons)):
     /// a party's recent packing records without walking every carton.
     CartonsByPacker,
+    /// Capture job id (ASCII) → the EPCIS capture job as JSON (`epcis_capture::CaptureJob`):
+    /// kept so that `GET /epcis/capture/{id}` answers after a restart and on every replica.
+    CaptureJobs,
 }
 
 impl Table {
-    pub const ALL: [Table; 24] = [
+    pub const ALL: [Table; 25] = [
         Table::Codes,
         Table::Events,
         Table::LotRecalls,
@@ -110,6 +113,7 @@ impl Table {
         Table::LogOpenings,
         Table::LogBatches,
         Table::CartonsByPacker,
+        Table::CaptureJobs,
     ];
 
     /// The engine's name for it (a sled tree, a PostgreSQL table): constants, so a mistyped name
@@ -140,6 +144,7 @@ impl Table {
             Table::LogOpenings => "log_openings",
             Table::LogBatches => "log_batches",
             Table::CartonsByPacker => "cartons_by_packer",
+            Table::CaptureJobs => "capture_jobs",
         }
     }
 

@@ -39,6 +39,11 @@ pub const MIGRATIONS: &[(i32, &str, &str)] = &[
         "packing records by packer, the cartons already packed included",
         include_str!("migrations/0006_cartons_by_packer.sql"),
     ),
+    (
+        7,
+        "EPCIS capture jobs",
+        include_str!("migrations/0007_capture_jobs.sql"),
+    ),
 ];
 
 /// Whether the database holds the store's schema (without creating it).
