@@ -207,7 +207,9 @@ fn json_content(headers: &HeaderMap) -> bool {
 }
 
 /// The document's events, once it is JSON, valid against GS1's schema, an `EPCISDocument`, and
-/// within the event limit; otherwise the answer.
+/// within the event limit; otherwise the answer. (A refusal is answered at once, so its size
+/// does not matter.)
+#[allow(clippy::result_large_err)]
 fn checked_document(bytes: &Bytes) -> Result<Vec<Value>, Response> {
     let document: Value =
         serde_json::from_slice(bytes).map_err(|e| invalid(format!("the body is not JSON: {e}")))?;
