@@ -531,6 +531,16 @@ pub struct CaptureJob {
     pub errors: Vec<EventError>,
 }
 
+/// What a captured event with an `eventID` was stored as: each code's key and event number (a
+/// packing or unpacking changes a carton's record and records no code event: none).
+#[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
+pub struct CapturedEvent {
+    pub job: String,
+    pub index: usize,
+    /// (code as `CodeKey`'s text, event number)
+    pub events: Vec<(String, u32)>,
+}
+
 /// A new capture job's id: 128 random bits in hex, so ids cannot be guessed.
 pub fn new_job_id() -> String {
     let bytes: [u8; 16] = rand::random();

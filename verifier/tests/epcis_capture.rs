@@ -577,3 +577,45 @@ async fn a_job_is_the_capturing_partys_and_survives_a_restart() {
     let again: Value = response.json().await.unwrap();
     assert_eq!(again, job);
 }
+
+#[tokio::test]
+async fn a_repeated_event_id_is_refused() {
+    let w = world().await;
+    let mut event = observe("receiving", &[w.uris[0].as_str()]);
+    event["eventID"] = json!("urn:uuid:9a1c4e2b-1111-4a4a-8b8b-000000000001");
+    let job = w
+        .capture(&w.distributor, &document(vec![event.clone()]), None)
+        .await;
+    assert_eq!(job["success"], true, "{job}");
+    let before = w.stored();
+
+    // Under rollback the document is refused whole, 409.
+    let again = document(vec![
+        event.clone(),
+        observe("receiving", &[w.uris[1].as_str()]),
+    ]);
+    let (status, _, problem) = w.post(&w.distributor, again.to_string(), None).await;
+    assert_eq!(status, 409, "{problem}");
+    assert_eq!(problem["code"], "event_id_repeated");
+    assert_eq!(w.stored(), before);
+
+    // Under proceed it is that event's error; the other event is stored.
+    let job = w.capture(&w.distributor, &again, Some("proceed")).await;
+    assert_eq!(error_codes(&job), vec![(0, "event_id_repeated".to_owned())]);
+    assert_eq!(job["errors"][0]["instance"], event["eventID"]);
+    assert_eq!(job["stored"], 1);
+
+    // Twice in one document: the second is refused.
+    let mut twice = observe("receiving", &[w.uris[2].as_str()]);
+    twice["eventID"] = json!("urn:uuid:9a1c4e2b-1111-4a4a-8b8b-000000000002");
+    let mut other = observe("receiving", &[w.uris[3].as_str()]);
+    other["eventID"] = twice["eventID"].clone();
+    let job = w
+        .capture(
+            &w.distributor,
+            &document(vec![twice, other]),
+            Some("proceed"),
+        )
+        .await;
+    assert_eq!(error_codes(&job), vec![(1, "event_id_repeated".to_owned())]);
+}

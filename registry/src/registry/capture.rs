@@ -8,7 +8,7 @@ use signer::{BaseUrl, Timestamp};
 
 use super::{Registry, Result, Submission};
 use crate::epcis_capture::{
-    CaptureJob, Captured, ErrorBehaviour, EventError, new_job_id, read_event,
+    CaptureJob, Captured, CapturedEvent, ErrorBehaviour, EventError, new_job_id, read_event,
 };
 use crate::error::RegistryError;
 use crate::store::StoreError;
@@ -53,6 +53,22 @@ impl Registry {
             })
             .collect();
         let mut errors: Vec<EventError> = read.iter().filter_map(|r| r.clone().err()).collect();
+        // A repeated eventID (already captured, or twice in this document) is refused: GS1
+        // resolved that a capture must not store one event twice.
+        let mut seen = std::collections::HashSet::new();
+        let mut repeated = vec![false; events.len()];
+        for (index, event) in events.iter().enumerate() {
+            let Some(id) = id_of(event) else { continue };
+            if !seen.insert(id.clone()) || self.store.captured_event(&id)?.is_some() {
+                repeated[index] = true;
+                errors.push(EventError {
+                    index,
+                    event_id: Some(id),
+                    code: "event_id_repeated".to_owned(),
+                    reason: "this eventID was captured already; nothing stored for it".to_owned(),
+                });
+            }
+        }
         if behaviour == ErrorBehaviour::Rollback {
             errors.extend(touched_twice(&read, events, &id_of));
             for (index, captured) in read.iter().enumerate() {
@@ -70,12 +86,21 @@ impl Registry {
                 }
             }
         }
+        let job_id = new_job_id();
         let mut stored = 0;
         if behaviour == ErrorBehaviour::Proceed || errors.is_empty() {
             for (index, captured) in read.iter().enumerate() {
                 let Ok(captured) = captured else { continue };
+                if repeated[index] {
+                    continue;
+                }
                 match self.apply_captured(&actor.id, captured, now) {
-                    Ok(()) => stored += 1,
+                    Ok(recorded) => {
+                        stored += 1;
+                        if let Some(id) = id_of(&events[index]) {
+                            self.keep_event_id(&id, &job_id, index, recorded)?;
+                        }
+                    }
                     Err(Failed::Store(e)) => return Err(e),
                     Err(Failed::Event(code, reason)) => errors.push(EventError {
                         index,
@@ -88,7 +113,7 @@ impl Registry {
         }
         errors.sort_by_key(|e| e.index);
         let job = CaptureJob {
-            id: new_job_id(),
+            id: job_id,
             party: actor.id.to_string(),
             behaviour,
             created_at: now.to_string(),
@@ -115,13 +140,38 @@ impl Registry {
         Ok((job.party == party.as_str()).then_some(job))
     }
 
-    /// One captured event through the registry's own methods; the error's code and sentence.
+    /// Whether `event_id` was captured already.
+    pub fn event_id_captured(&self, event_id: &str) -> Result<bool> {
+        Ok(self.store.captured_event(event_id)?.is_some())
+    }
+
+    /// Keeps what the event `event_id` was stored as.
+    fn keep_event_id(
+        &self,
+        event_id: &str,
+        job: &str,
+        index: usize,
+        events: Vec<(String, u32)>,
+    ) -> Result<()> {
+        let kept = CapturedEvent {
+            job: job.to_owned(),
+            index,
+            events,
+        };
+        let bytes = serde_json::to_vec(&kept)
+            .map_err(|e| StoreError::corrupt("captured event", e.to_string()))?;
+        let _gate = self.write_gate();
+        Ok(self.store.put_captured_event(event_id, &bytes)?)
+    }
+
+    /// One captured event through the registry's own methods: each code's key and event number,
+    /// or the error's code and sentence.
     fn apply_captured(
         &self,
         actor: &PartyId,
         captured: &Captured,
         now: Timestamp,
-    ) -> std::result::Result<(), Failed> {
+    ) -> std::result::Result<Vec<(String, u32)>, Failed> {
         let refused = |e: RegistryError| match e {
             RegistryError::Store(_) => Failed::Store(e),
             e => Failed::Event(e.code().to_owned(), e.to_string()),
@@ -132,6 +182,7 @@ impl Registry {
                 action,
                 vin_confirmed,
             } => {
+                let mut recorded_as = Vec::new();
                 for (key, presented) in codes {
                     let submission = Submission {
                         action: action.clone(),
@@ -150,21 +201,25 @@ impl Registry {
                             ),
                         ));
                     }
+                    recorded_as.push((key.to_string(), recorded.event.seq));
                 }
-                Ok(())
+                Ok(recorded_as)
             }
             Captured::CartonMove { carton, action } => {
-                match action {
+                let moved = match action {
                     Action::Ship { to } => self.ship_carton(actor, carton, to, now),
                     _ => self.receive_carton(actor, carton, now),
                 }
                 .map_err(refused)?;
-                Ok(())
+                Ok(moved
+                    .iter()
+                    .map(|m| (m.key.to_string(), m.event.seq))
+                    .collect())
             }
             Captured::Pack { carton, codes } => {
                 self.pack_carton(actor, carton, codes, &[], now)
                     .map_err(refused)?;
-                Ok(())
+                Ok(Vec::new())
             }
             Captured::Unpack { carton, codes } => {
                 match codes {
@@ -172,7 +227,7 @@ impl Registry {
                     Some(codes) => self.unpack_from(actor, carton, codes, &[]),
                 }
                 .map_err(refused)?;
-                Ok(())
+                Ok(Vec::new())
             }
         }
     }

@@ -967,6 +967,15 @@ impl Store {
         self.put(Table::CaptureJobs, id.as_bytes(), job)
     }
 
+    /// What a captured `eventID` was stored as, JSON, opaque here (`epcis_capture`).
+    pub fn captured_event(&self, event_id: &str) -> StoreResult<Option<Vec<u8>>> {
+        self.tables.get(Table::CapturedEvents, event_id.as_bytes())
+    }
+
+    pub fn put_captured_event(&self, event_id: &str, stored_as: &[u8]) -> StoreResult<()> {
+        self.put(Table::CapturedEvents, event_id.as_bytes(), stored_as)
+    }
+
     pub fn remove_session(&self, key: &[u8; 32]) -> StoreResult<()> {
         self.write(|| {
             let removal = Change::Remove(Table::Sessions, key.to_vec());

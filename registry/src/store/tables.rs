@@ -85,10 +85,13 @@ pub enum Table {
     /// Capture job id (ASCII) → the EPCIS capture job as JSON (`epcis_capture::CaptureJob`):
     /// kept so that `GET /epcis/capture/{id}` answers after a restart and on every replica.
     CaptureJobs,
+    /// A captured event's `eventID` (UTF-8) → the codes and event numbers it was stored as, JSON
+    /// (`epcis_capture::CapturedEvent`): a repeated `eventID` is refused, and a query finds it.
+    CapturedEvents,
 }
 
 impl Table {
-    pub const ALL: [Table; 25] = [
+    pub const ALL: [Table; 26] = [
         Table::Codes,
         Table::Events,
         Table::LotRecalls,
@@ -114,6 +117,7 @@ impl Table {
         Table::LogBatches,
         Table::CartonsByPacker,
         Table::CaptureJobs,
+        Table::CapturedEvents,
     ];
 
     /// The engine's name for it (a sled tree, a PostgreSQL table): constants, so a mistyped name
@@ -145,6 +149,7 @@ impl Table {
             Table::LogBatches => "log_batches",
             Table::CartonsByPacker => "cartons_by_packer",
             Table::CaptureJobs => "capture_jobs",
+            Table::CapturedEvents => "captured_events",
         }
     }
 

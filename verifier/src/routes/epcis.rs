@@ -138,6 +138,8 @@ pub async fn capture_options() -> Response {
         (status = 400, description = "Not JSON, not an EPCISDocument valid against GS1's \
             schema, or a bad `GS1-Capture-Error-Behaviour` (`epcisException:ValidationException`, \
             `epcis_invalid`): nothing stored"),
+        (status = 409, description = "Under rollback, an eventID captured already \
+            (`epcisException:ValidationException`, `event_id_repeated`): nothing stored"),
         (status = 413, description = "More events or bytes than the limits \
             (`epcisException:CaptureLimitExceededException`, `epcis_capture_limit`)"),
         (status = 415, description = "Not JSON (`unsupported_media_type`)"),
@@ -182,9 +184,33 @@ pub async fn capture(
     let base = state.config().base_url.clone();
     let party = caller.0.clone();
     let now = Timestamp::now();
+    // Under rollback a repeated eventID refuses the whole document, 409 as GS1 resolved it;
+    // under proceed it is that event's error in the job.
     let job = state
-        .blocking(move |r| r.capture(&base, &party, &events, behaviour, now))
+        .blocking(
+            move |r| -> Result<Result<CaptureJob, String>, registry::RegistryError> {
+                if behaviour == ErrorBehaviour::Rollback {
+                    for id in events.iter().filter_map(|e| e.get("eventID")?.as_str()) {
+                        if r.event_id_captured(id)? {
+                            return Ok(Err(id.to_owned()));
+                        }
+                    }
+                }
+                r.capture(&base, &party, &events, behaviour, now).map(Ok)
+            },
+        )
         .await??;
+    let job = match job {
+        Ok(job) => job,
+        Err(id) => {
+            return Ok(epcis_problem(
+                StatusCode::CONFLICT,
+                "ValidationException",
+                "event_id_repeated",
+                format!("the eventID {id:?} was captured already; nothing was stored"),
+            ));
+        }
+    };
     let location = format!("/epcis/capture/{}", job.id);
     Ok((
         StatusCode::ACCEPTED,

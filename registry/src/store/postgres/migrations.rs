@@ -41,7 +41,7 @@ pub const MIGRATIONS: &[(i32, &str, &str)] = &[
     ),
     (
         7,
-        "EPCIS capture jobs",
+        "EPCIS capture jobs and captured eventIDs",
         include_str!("migrations/0007_capture_jobs.sql"),
     ),
 ];
