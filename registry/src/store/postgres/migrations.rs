@@ -41,8 +41,13 @@ pub const MIGRATIONS: &[(i32, &str, &str)] = &[
     ),
     (
         7,
-        "EPCIS capture jobs and captured eventIDs",
+        "EPCIS capture jobs",
         include_str!("migrations/0007_capture_jobs.sql"),
+    ),
+    (
+        8,
+        "captured EPCIS events' eventIDs",
+        include_str!("migrations/0008_captured_events.sql"),
     ),
 ];
 
