@@ -47,6 +47,7 @@
 //! | [`registry`](mod@registry) | the [`Registry`]: its state, locking, durability; one module per job (trust, recalls, labels, custody events and corrections, queries, public scans, alerts, reports, accounts, browser sessions) |
 //! | [`audit`] | the end-to-end check of chains and indexes |
 //! | [`epcis`] | a code's history as a GS1 EPCIS 2.0 JSON-LD document |
+//! | [`epcis_capture`] | EPCIS 2.0 capture: partners' events mapped onto the custody rules, parties' EPCIS ids |
 //! | [`store`] | the store and its table layout on any engine; where a store is ([`Location`]); the engines |
 //!
 //! All methods block; from async code call them in `tokio::task::spawn_blocking`.
@@ -97,6 +98,7 @@ pub mod audit;
 pub mod carton;
 pub mod custody;
 pub mod epcis;
+pub mod epcis_capture;
 pub mod error;
 pub mod event;
 pub mod key;

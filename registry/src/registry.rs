@@ -34,6 +34,7 @@
 mod accounts;
 mod alerts;
 mod browser_sessions;
+mod capture;
 mod cartons;
 mod corrections;
 mod labels;

@@ -28,7 +28,7 @@ use utoipa::{Modify, OpenApi};
 use crate::manifest_upload::UploadSummary;
 use crate::pages::{cartons, case, dashboard, home, lots, owner, shop, upload};
 use crate::routes::carton_events::CARTON_STEP_FIELDS;
-use crate::routes::{api, assets, log, ops, public};
+use crate::routes::{api, assets, epcis, log, ops, public};
 use crate::schemas::{VerdictAnswer, problem};
 use crate::verdict::{Verdict, VerdictCode};
 
@@ -93,6 +93,9 @@ use crate::verdict::{Verdict, VerdictCode};
         cartons::label_pdf,
         cartons::label_png,
         cartons::label_svg,
+        epcis::capture_options,
+        epcis::capture,
+        epcis::capture_job,
     ),
     // Named by the shared answer sets of `schemas`, which cannot register them themselves.
     components(schemas(crate::error::Problem, VerdictCode, Verdict, UploadSummary)),
@@ -464,7 +467,10 @@ struct ErrorsAreProblems;
 impl Modify for ErrorsAreProblems {
     fn modify(&self, openapi: &mut utoipa::openapi::OpenApi) {
         for item in openapi.paths.paths.values_mut() {
-            for op in [&mut item.get, &mut item.post].into_iter().flatten() {
+            for op in [&mut item.get, &mut item.post, &mut item.options]
+                .into_iter()
+                .flatten()
+            {
                 let bodiless_errors = op
                     .responses
                     .responses
@@ -488,7 +494,10 @@ struct MiddlewareResponses;
 impl Modify for MiddlewareResponses {
     fn modify(&self, openapi: &mut utoipa::openapi::OpenApi) {
         for item in openapi.paths.paths.values_mut() {
-            for op in [&mut item.get, &mut item.post].into_iter().flatten() {
+            for op in [&mut item.get, &mut item.post, &mut item.options]
+                .into_iter()
+                .flatten()
+            {
                 add_middleware_responses(op);
             }
         }

@@ -57,4 +57,8 @@ pub const ROUTES: &[(&str, &str)] = &[
     ("GET", "/dashboard/cartons/{sscc}/label.pdf"),
     ("GET", "/dashboard/cartons/{sscc}/label.png"),
     ("GET", "/dashboard/cartons/{sscc}/label.svg"),
+    // EPCIS 2.0 capture.
+    ("OPTIONS", "/epcis/capture"),
+    ("POST", "/epcis/capture"),
+    ("GET", "/epcis/capture/{id}"),
 ];

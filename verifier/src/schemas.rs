@@ -274,6 +274,10 @@ pub struct Received {
 #[derive(Serialize, ToSchema)]
 pub struct Me {
     pub id: String,
+    /// The party's EPCIS id: what an EPCIS document names it by (a shipment's `owning_party`
+    /// destination). Parties register no GLN, so it is the service's `{base}/parties/{id}`.
+    #[schema(format = "uri")]
+    pub epcis_id: String,
     /// manufacturer, distributor or shop
     pub role: String,
     pub name: String,
@@ -436,4 +440,48 @@ pub struct InstalledPart {
     pub installed_by: String,
     pub duplicate_suspected: bool,
     pub recalled: bool,
+}
+
+// EPCIS capture.
+
+/// An EPCIS capture job, as GS1's REST bindings describe it (`CaptureJob`), with partseal's
+/// counts.
+#[derive(Serialize, ToSchema)]
+#[serde(rename_all = "camelCase")]
+pub struct CaptureJob {
+    #[serde(rename = "captureID")]
+    pub capture_id: String,
+    #[schema(format = DateTime)]
+    pub created_at: String,
+    #[schema(format = DateTime)]
+    pub finished_at: String,
+    /// Always false: a capture is finished when it is answered.
+    pub running: bool,
+    /// False when an event was not stored (under rollback: none was).
+    pub success: bool,
+    /// rollback or proceed
+    #[schema(pattern = "^(rollback|proceed)$")]
+    pub capture_error_behaviour: String,
+    /// Events in the document.
+    pub events: u32,
+    /// Events stored.
+    pub stored: u32,
+    pub errors: Vec<CaptureError>,
+}
+
+/// Why one event was not stored: an RFC 7807 problem naming the event.
+#[derive(Serialize, ToSchema)]
+pub struct CaptureError {
+    /// `epcisException:ValidationException`
+    pub r#type: String,
+    pub title: String,
+    pub status: u16,
+    /// Stable: the registry's refusal (`not_holder`, `not_registered`, ...),
+    /// `unsupported_event` or `touched_twice`.
+    pub code: String,
+    pub detail: String,
+    /// The event's position in `eventList`, from 0.
+    pub index: u32,
+    /// The event's `eventID`, when it had one.
+    pub instance: Option<String>,
 }

@@ -27,7 +27,7 @@ use axum::extract::{ConnectInfo, DefaultBodyLimit, MatchedPath, Request, State};
 use axum::http::{HeaderValue, StatusCode, header};
 use axum::middleware::{self, Next};
 use axum::response::{IntoResponse, Response};
-use axum::routing::{get, post};
+use axum::routing::{get, options, post};
 use axum::{Extension, Router};
 use tokio::net::TcpListener;
 use tower_http::trace::TraceLayer;
@@ -37,7 +37,7 @@ use crate::error::ApiError;
 use crate::metrics;
 use crate::pages;
 use crate::route_list::ROUTES;
-use crate::routes::{api, assets, log, ops, public};
+use crate::routes::{api, assets, epcis, log, ops, public};
 use crate::state::AppState;
 
 /// `path`, once checked to be listed in [`ROUTES`] with `method`. Panics otherwise: every test
@@ -164,6 +164,23 @@ pub fn router(state: AppState) -> Router {
         )
         .route(listed("GET", "/api/v1/vehicles/{vin}"), get(api::vehicle));
 
+    // EPCIS 2.0 capture: a document up to its own size limit, answered as GS1's binding says
+    // (413 `CaptureLimitExceededException`) rather than by the general body limit.
+    epcis::compile_schema();
+    let epcis_routes = Router::new()
+        .route(
+            listed("POST", "/epcis/capture"),
+            post(epcis::capture).layer(DefaultBodyLimit::disable()),
+        )
+        .route(
+            listed("OPTIONS", "/epcis/capture"),
+            options(epcis::capture_options),
+        )
+        .route(
+            listed("GET", "/epcis/capture/{id}"),
+            get(epcis::capture_job),
+        );
+
     // The transparency log, for monitors, witnesses and receipts' checkers: read-only and cheap,
     // so not under the public rate limit (a monitor fetches many tiles).
     let log_routes = Router::new()
@@ -183,6 +200,7 @@ pub fn router(state: AppState) -> Router {
         .merge(public)
         .merge(pages)
         .merge(api)
+        .merge(epcis_routes)
         .merge(asset_routes)
         .layer(middleware::from_fn_with_state(state.clone(), time_limit))
         .layer(DefaultBodyLimit::max(state.config().body_limit_bytes));

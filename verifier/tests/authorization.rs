@@ -419,6 +419,11 @@ const TABLE: &[Row] = &[
             "200 registered=0",
         ]),
     ),
+    // EPCIS capture: the limits for anyone; a capture by any party (about a code it may not
+    // hold: the job says so); a job nobody made is nobody's.
+    ("OPTIONS", "/epcis/capture", "", ["204"; 9]),
+    ("POST", "/epcis/capture", "", api(["202"; 4])),
+    ("GET", "/epcis/capture/{id}", "", api(["404 not_found"; 4])),
 ];
 
 /// A caller: its bearer token, and its session cookie and CSRF token (if it opened one).
@@ -667,6 +672,26 @@ impl World {
                     .header("content-type", "application/x-ndjson")
                     .body(format!("{line}\n"))
             }
+            ("OPTIONS", "/epcis/capture") => self.client.request(reqwest::Method::OPTIONS, url(path)),
+            ("POST", "/epcis/capture") => self
+                .client
+                .post(url(path))
+                .header("content-type", "application/ld+json")
+                .body(
+                    json!({
+                        "@context": ["https://ref.gs1.org/standards/epcis/2.0.0/epcis-context.jsonld"],
+                        "type": "EPCISDocument", "schemaVersion": "2.0",
+                        "creationDate": "2026-12-08T02:00:00Z",
+                        "epcisBody": {"eventList": [{
+                            "type": "ObjectEvent", "action": "OBSERVE", "bizStep": "receiving",
+                            "epcList": [uri], "eventTime": "2026-12-08T02:00:00Z",
+                            "eventTimeZoneOffset": "+08:00"}]},
+                    })
+                    .to_string(),
+                ),
+            ("GET", "/epcis/capture/{id}") => self
+                .client
+                .get(url("/epcis/capture/00000000000000000000000000000000")),
             ("GET", "/log/tile/{*path}") => self.client.get(url("/log/tile/0/x999/999")),
             ("GET", "/assets/{name}") => self.client.get(url("/assets/jsQR-1.4.0.js")),
             ("GET", path) => self.client.get(url(path)),

@@ -1203,6 +1203,114 @@ fn catalogue(w: &World) -> Vec<Case> {
             "404 not_found",
         );
     }
+    // ---- EPCIS capture: every refusal GS1's type and the project's code, nothing stored ----
+    let ld = "content-type: application/ld+json\r\n";
+    let event = json!({"type": "ObjectEvent", "action": "OBSERVE", "bizStep": "receiving",
+        "epcList": [uri], "eventTime": "2026-12-08T02:00:00Z", "eventTimeZoneOffset": "+08:00"});
+    let document = |events: Value| {
+        json!({"@context": ["https://ref.gs1.org/standards/epcis/2.0.0/epcis-context.jsonld"],
+            "type": "EPCISDocument", "schemaVersion": "2.0",
+            "creationDate": "2026-12-08T02:00:00Z", "epcisBody": {"eventList": events}})
+        .to_string()
+    };
+    let mut no_time = event.clone();
+    no_time.as_object_mut().unwrap().remove("eventTime");
+    for (name, head, body, expect) in [
+        (
+            "not JSON",
+            ld,
+            "{\"type\": ".to_owned(),
+            "400 epcis_invalid",
+        ),
+        (
+            "an unterminated string",
+            ld,
+            "\"\u{fffd}".to_owned(),
+            "400 epcis_invalid",
+        ),
+        ("a JSON array", json, "[]".to_owned(), "400 epcis_invalid"),
+        (
+            "not a document",
+            ld,
+            json!({"type": "EPCISDocument"}).to_string(),
+            "400 epcis_invalid",
+        ),
+        (
+            "no eventTime",
+            ld,
+            document(json!([no_time])),
+            "400 epcis_invalid",
+        ),
+        (
+            "no event type",
+            ld,
+            document(json!([{"action": "OBSERVE"}])),
+            "400 epcis_invalid",
+        ),
+        (
+            "text/plain",
+            "content-type: text/plain\r\n",
+            document(json!([event])),
+            "415 unsupported_media_type",
+        ),
+        (
+            "no content type",
+            "",
+            document(json!([event])),
+            "415 unsupported_media_type",
+        ),
+    ] {
+        add(
+            &mut cases,
+            format!("POST /epcis/capture: {name}"),
+            request(
+                "POST",
+                "/epcis/capture",
+                &format!("{shop}{head}"),
+                body.as_bytes(),
+            ),
+            expect,
+        );
+    }
+    add(
+        &mut cases,
+        "POST /epcis/capture: GS1-Capture-Error-Behaviour: sometimes".to_owned(),
+        request(
+            "POST",
+            "/epcis/capture",
+            &format!("{shop}{ld}gs1-capture-error-behaviour: sometimes\r\n"),
+            document(json!([event])).as_bytes(),
+        ),
+        "400 epcis_invalid",
+    );
+    add(
+        &mut cases,
+        "POST /epcis/capture: past the size limit".to_owned(),
+        request(
+            "POST",
+            "/epcis/capture",
+            &format!("{shop}{ld}"),
+            " ".repeat(16 * 1024 * 1024 + 1).as_bytes(),
+        ),
+        "413 epcis_capture_limit",
+    );
+    for target in [
+        "/epcis/capture/..%2f..%2fetc%2fpasswd",
+        "/epcis/capture/%00",
+        "/epcis/capture/not-a-job",
+    ] {
+        add(
+            &mut cases,
+            format!("GET {target}"),
+            request(
+                "GET",
+                target,
+                &format!("{shop}accept: application/json\r\n"),
+                b"",
+            ),
+            "404 not_found",
+        );
+    }
     cases
 }
 

@@ -958,6 +958,24 @@ impl Store {
         self.put(Table::StationLists, party.as_str().as_bytes(), list)
     }
 
+    /// An EPCIS capture job as its JSON, opaque here (`epcis_capture::CaptureJob`).
+    pub fn capture_job(&self, id: &str) -> StoreResult<Option<Vec<u8>>> {
+        self.tables.get(Table::CaptureJobs, id.as_bytes())
+    }
+
+    pub fn put_capture_job(&self, id: &str, job: &[u8]) -> StoreResult<()> {
+        self.put(Table::CaptureJobs, id.as_bytes(), job)
+    }
+
+    /// What a captured `eventID` was stored as, JSON, opaque here (`epcis_capture`).
+    pub fn captured_event(&self, event_id: &str) -> StoreResult<Option<Vec<u8>>> {
+        self.tables.get(Table::CapturedEvents, event_id.as_bytes())
+    }
+
+    pub fn put_captured_event(&self, event_id: &str, stored_as: &[u8]) -> StoreResult<()> {
+        self.put(Table::CapturedEvents, event_id.as_bytes(), stored_as)
+    }
+
     pub fn remove_session(&self, key: &[u8; 32]) -> StoreResult<()> {
         self.write(|| {
             let removal = Change::Remove(Table::Sessions, key.to_vec());

@@ -82,10 +82,16 @@ pub enum Table {
     /// in the same atomic change as the record ([`Store::move_cartons`](super::Store::move_cartons)):
     /// a party's recent packing records without walking every carton.
     CartonsByPacker,
+    /// Capture job id (ASCII) → the EPCIS capture job as JSON (`epcis_capture::CaptureJob`):
+    /// kept so that `GET /epcis/capture/{id}` answers after a restart and on every replica.
+    CaptureJobs,
+    /// A captured event's `eventID` (UTF-8) → the codes and event numbers it was stored as, JSON
+    /// (`epcis_capture::CapturedEvent`): a repeated `eventID` is refused, and a query finds it.
+    CapturedEvents,
 }
 
 impl Table {
-    pub const ALL: [Table; 24] = [
+    pub const ALL: [Table; 26] = [
         Table::Codes,
         Table::Events,
         Table::LotRecalls,
@@ -110,6 +116,8 @@ impl Table {
         Table::LogOpenings,
         Table::LogBatches,
         Table::CartonsByPacker,
+        Table::CaptureJobs,
+        Table::CapturedEvents,
     ];
 
     /// The engine's name for it (a sled tree, a PostgreSQL table): constants, so a mistyped name
@@ -140,6 +148,8 @@ impl Table {
             Table::LogOpenings => "log_openings",
             Table::LogBatches => "log_batches",
             Table::CartonsByPacker => "cartons_by_packer",
+            Table::CaptureJobs => "capture_jobs",
+            Table::CapturedEvents => "captured_events",
         }
     }
 

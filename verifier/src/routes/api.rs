@@ -50,9 +50,11 @@ pub(super) const ANYONE: &[Role] = &[Role::Manufacturer, Role::Distributor, Role
         (status = 200, description = "The calling party", body = doc::Me),
     ),
 )]
-pub async fn me(Caller(party): Caller) -> Json<serde_json::Value> {
+pub async fn me(State(state): State<AppState>, Caller(party): Caller) -> Json<serde_json::Value> {
+    let epcis_id = registry::epcis_capture::party_epcis_id(&state.config().base_url, &party.id);
     Json(json!({
         "id": party.id.as_str(),
+        "epcis_id": epcis_id,
         "role": party.role.as_str(),
         "name": party.name,
         "region": party.region,

@@ -3,6 +3,7 @@
 pub mod api;
 pub mod assets;
 pub mod carton_events;
+pub mod epcis;
 pub mod log;
 pub mod named_code;
 pub mod ops;

@@ -39,6 +39,16 @@ pub const MIGRATIONS: &[(i32, &str, &str)] = &[
         "packing records by packer, the cartons already packed included",
         include_str!("migrations/0006_cartons_by_packer.sql"),
     ),
+    (
+        7,
+        "EPCIS capture jobs",
+        include_str!("migrations/0007_capture_jobs.sql"),
+    ),
+    (
+        8,
+        "captured EPCIS events' eventIDs",
+        include_str!("migrations/0008_captured_events.sql"),
+    ),
 ];
 
 /// Whether the database holds the store's schema (without creating it).
