@@ -103,14 +103,34 @@ pub async fn product(
     headers: HeaderMap,
     uri: Uri,
 ) -> Response {
-    let lang = Lang::choose(query_lang(&uri), &headers);
-    let t = lang.texts();
     let parsed = typed_input::gtin_in_link(&gtin);
+    if let Ok(gtin) = &parsed {
+        match crate::routes::resolver::product_answer(&state, &headers, &uri, gtin) {
+            Ok(Some(answer)) => return answer,
+            Ok(None) => {}
+            Err(e) => return e.into_response(),
+        }
+    }
+    let mut response = product_answer(&state, parsed, &gtin, &headers, &uri);
+    crate::routes::resolver::add_linkset_header(&mut response, &state, &uri);
+    response
+}
+
+/// The product as JSON or as a page.
+fn product_answer(
+    state: &AppState,
+    parsed: Result<Gtin, typed_input::TypedError>,
+    gtin: &str,
+    headers: &HeaderMap,
+    uri: &Uri,
+) -> Response {
+    let lang = Lang::choose(query_lang(uri), headers);
+    let t = lang.texts();
     let asks_json = headers
         .get(axum::http::header::ACCEPT)
         .and_then(|v| v.to_str().ok())
         .is_some_and(|v| v.contains("application/json"));
-    if asks_json && !prefers_html(&headers) {
+    if asks_json && !prefers_html(headers) {
         return match parsed {
             Ok(gtin) => Json(Product {
                 gtin: gtin.as_str().to_owned(),
@@ -135,7 +155,7 @@ pub async fn product(
             (g.as_str().to_owned(), maker, message, severity, None)
         }
         Err(e) => (
-            gtin.clone(),
+            gtin.to_owned(),
             None,
             format!("{}{}", t.product_bad_gtin, t.typed_problem(&e)),
             Severity::Info,

@@ -47,6 +47,11 @@ pub async fn scan(
     request: Request,
 ) -> Result<Response, ApiError> {
     let (headers, uri) = (request.headers(), request.uri());
+    // A resolver's question (a linkset, one link) is about the code's links, not this label: it
+    // is answered before any judging, and counts no scan.
+    if let Some(answer) = crate::routes::resolver::code_answer(&state, headers, uri)? {
+        return Ok(answer);
+    }
     let input = uri.path_and_query().map_or(uri.path(), |pq| pq.as_str());
     let now = Timestamp::now();
     // A registered code is judged from one read of the registry, inline: the read is a lookup in
@@ -65,7 +70,9 @@ pub async fn scan(
             (verdict, None)
         }
     };
-    Ok(answer(&state, peer, headers, input, verdict, key, now))
+    let mut response = answer(&state, peer, headers, input, verdict, key, now);
+    crate::routes::resolver::add_linkset_header(&mut response, &state, uri);
+    Ok(response)
 }
 
 #[derive(Deserialize, utoipa::IntoParams)]
