@@ -375,8 +375,9 @@ async fn recall_status_follows_a_lot_recall_and_counts_no_scan() {
         .json()
         .await
         .unwrap();
-    assert_eq!(status["registered"], true);
-    assert_eq!(status["recalled"], false);
+    assert_eq!(status["verdict"], "registered_numbers");
+    assert_eq!(status["signature_checked"], false);
+    assert!(status.get("custody").is_none(), "{status}");
     let lot = Lot::parse(LOT).unwrap();
     w.server
         .registry
@@ -394,8 +395,9 @@ async fn recall_status_follows_a_lot_recall_and_counts_no_scan() {
         .json()
         .await
         .unwrap();
-    assert_eq!(status["recalled"], true, "{status}");
-    assert!(status["reason"].as_str().unwrap().contains("crack"));
+    assert_eq!(status["verdict"], "recalled", "{status}");
+    assert!(status["recall_reason"].as_str().unwrap().contains("crack"));
+    assert!(status.get("custody").is_none(), "{status}");
     assert_eq!(w.scans(&w.with_lot), 0);
     let unknown = w
         .get(
@@ -405,8 +407,7 @@ async fn recall_status_follows_a_lot_recall_and_counts_no_scan() {
         )
         .await;
     let unknown: Value = unknown.json().await.unwrap();
-    assert_eq!(unknown["registered"], false);
-    assert_eq!(unknown["recalled"], false);
+    assert_eq!(unknown["verdict"], "unregistered");
 }
 
 /// Checks each URI with GS1's `digital-link.js` (npm), installed under `target/` on first use.
@@ -468,4 +469,59 @@ fn digital_link_js() -> Option<PathBuf> {
         .ok()?;
     assert!(installed.success(), "npm install digital-link.js failed");
     Some(dir)
+}
+
+/// The linkset and the recall status validate against the schemas the OpenAPI description gives
+/// them, and the description offers `linkType` on both Digital Link routes.
+#[tokio::test]
+async fn the_answers_are_the_ones_the_description_gives() {
+    let w = world().await;
+    let mut document: Value = w
+        .get(&w.server.url("/openapi.json"), "application/json")
+        .await
+        .json()
+        .await
+        .unwrap();
+    let check = |document: &mut Value, pointer: &str, answer: &Value| {
+        document["$ref"] = json!(pointer);
+        let validator = jsonschema::draft202012::options().build(document).unwrap();
+        let errors: Vec<String> = validator
+            .iter_errors(answer)
+            .map(|e| e.to_string())
+            .collect();
+        assert!(errors.is_empty(), "{pointer}: {errors:?} in {answer:#}");
+    };
+    // JSON pointers in a URI fragment: `/` as `~1`, braces percent-encoded.
+    let code = "#/paths/~101~1%7Bgtin%7D~121~1%7Bserial%7D/get";
+    let product = "#/paths/~101~1%7Bgtin%7D/get";
+    let uri = w.with_lot.to_uri(&w.server.base());
+    let linkset = w.linkset(&uri).await;
+    let linkset_schema = "/responses/200/content/application~1linkset+json/schema";
+    check(&mut document, &format!("{code}{linkset_schema}"), &linkset);
+    let product_links = w.linkset(&w.server.url("/01/06901234567892")).await;
+    check(
+        &mut document,
+        &format!("{product}{linkset_schema}"),
+        &product_links,
+    );
+    let status: Value = w
+        .get(
+            &w.server
+                .url("/01/06901234567892/21/RS0002?linkType=gs1:recallStatus"),
+            "application/json",
+        )
+        .await
+        .json()
+        .await
+        .unwrap();
+    let json_schema = "/responses/200/content/application~1json/schema";
+    check(&mut document, &format!("{code}{json_schema}"), &status);
+    for path in [
+        "/01/{gtin}/21/{serial}",
+        "/01/{gtin}/10/{lot}/21/{serial}",
+        "/01/{gtin}",
+    ] {
+        let params = document["paths"][path]["get"]["parameters"].to_string();
+        assert!(params.contains("\"linkType\""), "{path}: {params}");
+    }
 }

@@ -82,13 +82,19 @@ pub struct Product {
     description = "Names the certified manufacturer whose certificate covers the GTIN, if any. \
         It verifies no part: each part has its own code, so the page asks for the part's own \
         label, with the typed lookup prefilled with the GTIN. A GTIN-8, -12 or -13 is padded to \
-        14 digits. JSON for `Accept: application/json` (without `text/html`), a page otherwise.",
+        14 digits. JSON for `Accept: application/json` (without `text/html`), a page otherwise. \
+        As a GS1 resolver: `Accept: application/linkset+json` or `linkType=all` answers the \
+        product's links as an RFC 9264 linkset, `linkType` one of them; the usual answers carry \
+        a `Link` header to it.",
     params(("gtin" = String, Path, description = "GS1 GTIN (AI 01): 8, 12, 13 or 14 digits",
-        example = "06901234567892", format = "gtin", pattern = r"^(?:[0-9]{8}|[0-9]{12,14})$")),
+        example = "06901234567892", format = "gtin", pattern = r"^(?:[0-9]{8}|[0-9]{12,14})$"),
+        crate::routes::resolver::LinkTypeQuery),
     responses(
+        crate::schemas::ProductLinks,
         (status = 200, description = "The product", content(
             (Product = "application/json"),
             (String = "text/html"),
+            (crate::schemas::Linkset = "application/linkset+json"),
         )),
         (status = 400, description = "Not a GTIN (`invalid_code`); a page for browsers says why",
             content(

@@ -7,7 +7,7 @@
 //! |---|---|
 //! | `all`, `linkset`, or none with `Accept: application/linkset+json` | the linkset (200, `application/linkset+json`) |
 //! | `gs1:pip` | 307 to the maker's product page; 404 `no_product_page` when it registered none |
-//! | `gs1:recallStatus` | the code's recall status as JSON (part level only) |
+//! | `gs1:recallStatus` | the part's recall status: its typed numbers' verdict without custody (part level only) |
 //! | `gs1:verificationService`, `gs1:defaultLink`, none | the handler's own answer, with a `Link` header to the linkset |
 //! | anything else | 404 `unknown_link_type` naming it |
 //!
@@ -20,7 +20,6 @@ use axum::Json;
 use axum::http::{HeaderMap, HeaderValue, StatusCode, Uri, header};
 use axum::response::{IntoResponse, Response};
 use percent_encoding::percent_decode_str;
-use serde::Serialize;
 use serde_json::{Map, Value, json};
 use signer::{DigitalLink, Gtin, Timestamp};
 
@@ -35,6 +34,15 @@ const GS1_VOC: &str = "https://gs1.org/voc/";
 
 /// The languages the service's pages speak, as BCP 47 tags for `hreflang`.
 const PAGE_LANGUAGES: [&str; 2] = ["en", "zh-CN"];
+
+/// `linkType` in the query, for the description.
+#[derive(utoipa::IntoParams)]
+#[into_params(parameter_in = Query)]
+pub struct LinkTypeQuery {
+    /// Which link to answer; without it, `Accept: application/linkset+json` asks for all.
+    #[param(rename = "linkType", value_type = Option<crate::schemas::LinkTypeName>, inline)]
+    pub link_type: Option<String>,
+}
 
 /// What a request on a Digital Link asks of the resolver.
 #[derive(Debug, PartialEq, Eq)]
@@ -110,8 +118,15 @@ pub fn code_answer(
         return Ok(None);
     }
     let path_and_query = uri.path_and_query().map_or(uri.path(), |pq| pq.as_str());
-    let link = DigitalLink::parse(path_and_query)
-        .map_err(|e| ApiError::bad_request("invalid_code", format!("check the code: {e}")))?;
+    // No link of a code that cannot be read: the 404 of a resolver asked for an identifier it
+    // does not know (the usual answer, `data_error`, says why the code cannot be read).
+    let link = DigitalLink::parse(path_and_query).map_err(|e| {
+        ApiError::new(
+            StatusCode::NOT_FOUND,
+            "unknown_code",
+            format!("no links: this is no part's Digital Link ({e})"),
+        )
+    })?;
     let links = CodeLinks::new(state, uri, &link);
     Ok(Some(match asked {
         Asked::Answer => return Ok(None),
@@ -306,48 +321,18 @@ fn to_product_page(state: &AppState, gtin: &Gtin) -> Result<Response, ApiError> 
         .into_response())
 }
 
-/// A part's recall status, as `?linkType=gs1:recallStatus` answers it.
-#[derive(Serialize, utoipa::ToSchema)]
-pub struct RecallStatus {
-    #[schema(example = "06901234567892")]
-    pub gtin: String,
-    #[schema(example = "X7K2P9QD4M")]
-    pub serial: String,
-    /// Is a part registered under this GTIN and serial?
-    pub registered: bool,
-    /// Did the manufacturer recall the part or its lot?
-    pub recalled: bool,
-    /// Why, in the manufacturer's words, when it recalled the part.
-    #[serde(skip_serializing_if = "Option::is_none")]
-    pub reason: Option<String>,
-}
-
-/// The recall status from the registry's word on the numbers, as the typed lookup reads it: a
-/// read that records no scan and raises no flag.
+/// The recall status: the verdict the typed numbers get (`recalled` with the maker's reason, or
+/// what else the public page would say), less the custody summary and any evidence but the
+/// recalls. The registry read records no scan and raises no flag.
 fn recall_status(state: &AppState, link: &DigitalLink) -> Result<Response, ApiError> {
     let (gtin, serial) = (link.part.gtin.as_str(), link.part.serial.as_str());
-    let (verdict, key) =
+    let (mut verdict, _) =
         crate::verdict::judge_typed(state.registry(), gtin, serial, Timestamp::now())?;
-    let recalled = verdict.verdict == "recalled"
-        || verdict
-            .evidence
-            .iter()
-            .any(|e| e.kind == "recalled" || e.kind == "lot_recalled");
-    let reason = verdict.recall_reason.clone().or_else(|| {
-        verdict
-            .evidence
-            .iter()
-            .find(|e| e.kind == "lot_recalled")
-            .map(|e| e.explanation.clone())
-    });
-    Ok(Json(RecallStatus {
-        gtin: gtin.to_owned(),
-        serial: serial.to_owned(),
-        registered: key.is_some(),
-        recalled,
-        reason: reason.filter(|_| recalled),
-    })
-    .into_response())
+    verdict.custody = None;
+    verdict
+        .evidence
+        .retain(|e| e.kind == "recalled" || e.kind == "lot_recalled");
+    Ok(Json(verdict).into_response())
 }
 
 #[cfg(test)]
