@@ -10,7 +10,7 @@
 //! | [`server`] | the router and its middleware (load shedding, timeouts, rate limit, metrics, tracing); shutdown |
 //! | [`route_list`] | every (method, path) served, as data the router, metrics and tests read |
 //! | `connection` | the accept loop: per-address connection caps, header and idle timeouts |
-//! | [`routes`] | handlers, one module per audience: `public` (no login), `api` (parties), `ops`, `log` (the transparency log's checkpoint, key and tiles); `named_code`: how a request names a code (URI or typed numbers); `carton_events`: the event requests naming a carton; `assets`: the station's scripts, compiled in |
+//! | [`routes`] | handlers, one module per audience: `public` (no login), `api` (parties), `ops`, `log` (the transparency log's checkpoint, key and tiles); `named_code`: how a request names a code (URI or typed numbers); `carton_events`: the event requests naming a carton; `assets`: the station's scripts, compiled in; `resolver`: GS1 resolver answers on the Digital Link routes (linksets, `linkType`) |
 //! | [`error`] | RFC 9457 problem responses with stable codes; the one mapping of registry refusals to them |
 //! | [`local_time`] | times on pages in the deployment's time zone (`time_zone`) |
 //! | [`rate_limit`], [`client_ip`] | per-client buckets for public routes; trusted-proxy handling |

@@ -29,7 +29,7 @@ use crate::manifest_upload::UploadSummary;
 use crate::pages::{cartons, case, dashboard, home, lots, owner, shop, upload};
 use crate::routes::carton_events::CARTON_STEP_FIELDS;
 use crate::routes::{api, assets, epcis, log, ops, public};
-use crate::schemas::{VerdictAnswer, problem};
+use crate::schemas::problem;
 use crate::verdict::{Verdict, VerdictCode};
 
 /// The whole description.
@@ -453,8 +453,9 @@ pub async fn serve() -> impl IntoResponse {
         ("k" = Option<String>, Query, description = "The signing key's id: 8 bytes, unpadded base64url"),
         ("s" = Option<String>, Query, description = "The Ed25519 signature: 64 bytes, unpadded base64url"),
         ("receipt" = Option<String>, Query, description = "`1`: the JSON verdict carries a `receipt` of the code's latest event in the public transparency log, checked offline by `partseal verify --receipt`"),
+        crate::routes::resolver::LinkTypeQuery,
     ),
-    responses(VerdictAnswer),
+    responses(crate::schemas::CodeAnswer),
 )]
 #[allow(dead_code)] // described, never called: the router serves this path with `public::scan`
 fn scan_with_lot() {}

@@ -485,3 +485,123 @@ pub struct CaptureError {
     /// The event's `eventID`, when it had one.
     pub instance: Option<String>,
 }
+
+// ---- GS1 resolver answers (routes::resolver) ----
+
+/// `200` of a part's Digital Link: the verdict (a page, or JSON), its links as an RFC 9264
+/// linkset, or its recall status; `307` to the maker's product page; `404` for a `linkType` this
+/// service does not know, a link the code or product does not have, or a resolver question about
+/// an unreadable code.
+pub struct CodeAnswer;
+
+impl IntoResponses for CodeAnswer {
+    fn responses() -> Answers {
+        let verdict = ContentBuilder::new()
+            .schema(Some(Ref::from_schema_name("Verdict")))
+            .build();
+        let ok = html("The verdict (for `linkType=gs1:recallStatus`, without custody)")
+            .content("application/json", verdict)
+            .content("application/linkset+json", linkset());
+        answers([
+            ("200", ok.build()),
+            ("307", product_page_redirect()),
+            ("404", problem(NOT_A_LINK, false)),
+        ])
+    }
+}
+
+/// A product's `307` to its product page, `404` for a link it does not have (its `200` linkset
+/// is listed beside the product's other answers).
+pub struct ProductLinks;
+
+impl IntoResponses for ProductLinks {
+    fn responses() -> Answers {
+        answers([
+            ("307", product_page_redirect()),
+            ("404", problem(NOT_A_LINK, false)),
+        ])
+    }
+}
+
+const NOT_A_LINK: &str = "A `linkType` this service does not know (`unknown_link_type`, naming \
+    it), no product page registered (`no_product_page`), no recall status of a product \
+    (`no_recall_status`), or a resolver question about an unreadable code (`unknown_code`)";
+
+fn linkset() -> utoipa::openapi::Content {
+    ContentBuilder::new()
+        .schema(Some(Linkset::schema()))
+        .build()
+}
+
+fn product_page_redirect() -> Response {
+    ResponseBuilder::new()
+        .description("`linkType=gs1:pip`: to the product page the maker registered")
+        .header(
+            "Location",
+            HeaderBuilder::new()
+                .schema(String::schema())
+                .description(Some("The product page"))
+                .build(),
+        )
+        .build()
+}
+
+/// An RFC 9264 linkset in its JSON form (section 4.2), as GS1 resolvers answer it.
+#[derive(Serialize, ToSchema)]
+pub struct Linkset {
+    /// One link context: the Digital Link asked.
+    #[schema(inline)]
+    pub linkset: Vec<LinkContext>,
+}
+
+/// A link context: its anchor, and each relation type (a GS1 Web Vocabulary URI such as
+/// `https://gs1.org/voc/verificationService`) with its targets.
+#[derive(Serialize, ToSchema)]
+pub struct LinkContext {
+    /// The Digital Link without its query.
+    pub anchor: String,
+    #[serde(flatten)]
+    #[schema(inline)]
+    pub links: BTreeMap<String, Vec<LinkTarget>>,
+}
+
+/// A link's target and its attributes (RFC 9264 section 4.2.4).
+#[derive(Serialize, ToSchema)]
+pub struct LinkTarget {
+    pub href: String,
+    pub title: String,
+    /// The target's media type.
+    #[serde(rename = "type")]
+    pub media_type: String,
+    /// The languages of a page (BCP 47).
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub hreflang: Option<Vec<String>>,
+}
+
+/// `linkType`: which of a Digital Link's links to answer.
+pub struct LinkTypeName;
+
+impl PartialSchema for LinkTypeName {
+    fn schema() -> RefOr<Schema> {
+        string_enum(
+            &[
+                "all",
+                "linkset",
+                "gs1:verificationService",
+                "gs1:defaultLink",
+                "gs1:pip",
+                "gs1:recallStatus",
+                "https://gs1.org/voc/verificationService",
+                "https://gs1.org/voc/defaultLink",
+                "https://gs1.org/voc/pip",
+                "https://gs1.org/voc/recallStatus",
+            ],
+            "all or linkset: the links as an RFC 9264 linkset; gs1:verificationService and \
+             gs1:defaultLink: the usual answer; gs1:pip: 307 to the maker's product page; \
+             gs1:recallStatus: the part's recall status (parts only). Any other value is 404 \
+             `unknown_link_type`.",
+        )
+    }
+}
+
+impl ToSchema for LinkTypeName {}

@@ -225,6 +225,7 @@ async fn security_tags_and_problem_responses_are_declared() {
             ("k", "query"),
             ("s", "query"),
             ("receipt", "query"),
+            ("linkType", "query"),
         ])
     );
     let upload = &doc["paths"]["/api/v1/manifests"]["post"]["requestBody"]["content"];

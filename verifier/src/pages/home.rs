@@ -82,13 +82,19 @@ pub struct Product {
     description = "Names the certified manufacturer whose certificate covers the GTIN, if any. \
         It verifies no part: each part has its own code, so the page asks for the part's own \
         label, with the typed lookup prefilled with the GTIN. A GTIN-8, -12 or -13 is padded to \
-        14 digits. JSON for `Accept: application/json` (without `text/html`), a page otherwise.",
+        14 digits. JSON for `Accept: application/json` (without `text/html`), a page otherwise. \
+        As a GS1 resolver: `Accept: application/linkset+json` or `linkType=all` answers the \
+        product's links as an RFC 9264 linkset, `linkType` one of them; the usual answers carry \
+        a `Link` header to it.",
     params(("gtin" = String, Path, description = "GS1 GTIN (AI 01): 8, 12, 13 or 14 digits",
-        example = "06901234567892", format = "gtin", pattern = r"^(?:[0-9]{8}|[0-9]{12,14})$")),
+        example = "06901234567892", format = "gtin", pattern = r"^(?:[0-9]{8}|[0-9]{12,14})$"),
+        crate::routes::resolver::LinkTypeQuery),
     responses(
+        crate::schemas::ProductLinks,
         (status = 200, description = "The product", content(
             (Product = "application/json"),
             (String = "text/html"),
+            (crate::schemas::Linkset = "application/linkset+json"),
         )),
         (status = 400, description = "Not a GTIN (`invalid_code`); a page for browsers says why",
             content(
@@ -103,14 +109,34 @@ pub async fn product(
     headers: HeaderMap,
     uri: Uri,
 ) -> Response {
-    let lang = Lang::choose(query_lang(&uri), &headers);
-    let t = lang.texts();
     let parsed = typed_input::gtin_in_link(&gtin);
+    if let Ok(gtin) = &parsed {
+        match crate::routes::resolver::product_answer(&state, &headers, &uri, gtin) {
+            Ok(Some(answer)) => return answer,
+            Ok(None) => {}
+            Err(e) => return e.into_response(),
+        }
+    }
+    let mut response = product_answer(&state, parsed, &gtin, &headers, &uri);
+    crate::routes::resolver::add_linkset_header(&mut response, &state, &uri);
+    response
+}
+
+/// The product as JSON or as a page.
+fn product_answer(
+    state: &AppState,
+    parsed: Result<Gtin, typed_input::TypedError>,
+    gtin: &str,
+    headers: &HeaderMap,
+    uri: &Uri,
+) -> Response {
+    let lang = Lang::choose(query_lang(uri), headers);
+    let t = lang.texts();
     let asks_json = headers
         .get(axum::http::header::ACCEPT)
         .and_then(|v| v.to_str().ok())
         .is_some_and(|v| v.contains("application/json"));
-    if asks_json && !prefers_html(&headers) {
+    if asks_json && !prefers_html(headers) {
         return match parsed {
             Ok(gtin) => Json(Product {
                 gtin: gtin.as_str().to_owned(),
@@ -135,7 +161,7 @@ pub async fn product(
             (g.as_str().to_owned(), maker, message, severity, None)
         }
         Err(e) => (
-            gtin.clone(),
+            gtin.to_owned(),
             None,
             format!("{}{}", t.product_bad_gtin, t.typed_problem(&e)),
             Severity::Info,

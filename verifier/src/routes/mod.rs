@@ -8,3 +8,4 @@ pub mod log;
 pub mod named_code;
 pub mod ops;
 pub mod public;
+pub mod resolver;

@@ -15,7 +15,7 @@ use crate::client_ip::{client_ip, trusted_region};
 use crate::error::{ApiError, ApiJson};
 use crate::reports::{self, NotKept, Subject, Submitted};
 use crate::routes::named_code::{NamedCode, naming_a_code};
-use crate::schemas::VerdictAnswer;
+use crate::schemas::{CodeAnswer, VerdictAnswer};
 use crate::state::AppState;
 use crate::verdict::{self, Scan, Verdict};
 
@@ -28,16 +28,20 @@ use crate::verdict::{self, Scan, Verdict};
     summary = "Verify a scanned label (no lot)",
     description = "The QR code's own URI. Malformed codes answer 200 with the `data_error` \
         verdict, never an HTTP error: a misread code is not a counterfeit. JSON for \
-        `Accept: application/json` (without `text/html`), a page otherwise.",
+        `Accept: application/json` (without `text/html`), a page otherwise. As a GS1 resolver: \
+        `Accept: application/linkset+json` or `linkType=all` answers the code's links as an RFC \
+        9264 linkset, `linkType` one of them; neither counts as a scan. Every answer but the \
+        linkset carries a `Link` header to it.",
     params(
         ("gtin" = String, Path, description = "GS1 GTIN (AI 01), 14 digits", example = "06901234567892"),
         ("serial" = String, Path, description = "Serial number (AI 21)", example = "X7K2P9QD4M"),
         ("k" = Option<String>, Query, description = "The signing key's id: 8 bytes, unpadded base64url"),
         ("s" = Option<String>, Query, description = "The Ed25519 signature: 64 bytes, unpadded base64url"),
         ("receipt" = Option<String>, Query, description = "`1`: the JSON verdict carries a `receipt` of the code's latest event in the public transparency log that names no vehicle and no other party's claim, checked offline by `partseal verify --receipt`"),
+        crate::routes::resolver::LinkTypeQuery,
     ),
     responses(
-        VerdictAnswer,
+        CodeAnswer,
     ),
 )]
 pub async fn scan(
@@ -47,6 +51,11 @@ pub async fn scan(
     request: Request,
 ) -> Result<Response, ApiError> {
     let (headers, uri) = (request.headers(), request.uri());
+    // A resolver's question (a linkset, one link) is about the code's links, not this label: it
+    // is answered before any judging, and counts no scan.
+    if let Some(answer) = crate::routes::resolver::code_answer(&state, headers, uri)? {
+        return Ok(answer);
+    }
     let input = uri.path_and_query().map_or(uri.path(), |pq| pq.as_str());
     let now = Timestamp::now();
     // A registered code is judged from one read of the registry, inline: the read is a lookup in
@@ -65,7 +74,9 @@ pub async fn scan(
             (verdict, None)
         }
     };
-    Ok(answer(&state, peer, headers, input, verdict, key, now))
+    let mut response = answer(&state, peer, headers, input, verdict, key, now);
+    crate::routes::resolver::add_linkset_header(&mut response, &state, uri);
+    Ok(response)
 }
 
 #[derive(Deserialize, utoipa::IntoParams)]
